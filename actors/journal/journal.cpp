@@ -1,0 +1,171 @@
+#include "actors/journal/journal.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/typed_event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "messages/events.hpp"
+#include "messages/state.hpp"
+
+namespace bulwark {
+
+namespace {
+
+using self_ptr = journal_actor::stateful_pointer<journal_state>;
+
+constexpr uint32_t max_read = 10000;
+
+/// Queues `events` for the next transaction and schedules the commit.
+caf::typed_response_promise<appended> enqueue(self_ptr self, std::vector<event> events) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<appended>();
+  st.waiting.push_back(pending_append{events.size(), rp});
+  for (auto& ev : events)
+    st.batch.push_back(std::move(ev));
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, atom::commit_v);
+  }
+  return rp;
+}
+
+/// Sends committed entries to every subscriber.
+void publish(self_ptr self, const std::vector<journal_entry>& entries) {
+  for (auto& sub : self->state.subscribers)
+    self->send(sub, atom::committed_v, entries);
+}
+
+/// Writes a snapshot when the interval has passed; a failure is logged, not fatal.
+void maybe_snapshot(self_ptr self) {
+  auto& st = self->state;
+  auto seq = st.proj.state().seq;
+  if (st.settings.snapshot_interval == 0
+      || seq - st.last_snapshot < st.settings.snapshot_interval)
+    return;
+  if (auto err = st.store->write_snapshot(st.proj)) {
+    spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
+    return;
+  }
+  st.last_snapshot = seq;
+}
+
+/// Commits every queued append in one transaction and answers its requesters.
+void commit(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.waiting.empty())
+    return;
+  auto waiting = std::move(st.waiting);
+  auto batch = std::move(st.batch);
+  st.waiting.clear();
+  st.batch.clear();
+  auto result = st.store->append(std::move(batch));
+  if (!result) {
+    spdlog::error("journal: commit of {} appends failed: {}", waiting.size(),
+                  describe(result.error()).message);
+    for (auto& w : waiting)
+      w.promise.deliver(result.error());
+    return;
+  }
+  ++st.commits;
+  auto& entries = *result;
+  for (auto& e : entries)
+    if (auto err = st.proj.apply(e.seq, e.ev))
+      spdlog::error("journal: projection refused seq {}: {}", e.seq.value,
+                    describe(err).message);
+  size_t pos = 0;
+  for (auto& w : waiting) {
+    if (w.count == 0) {
+      auto head = entries.back();
+      w.promise.deliver(appended{seq_no{head.seq.value + 1}, head.seq, head.chain});
+      continue;
+    }
+    auto& first = entries[pos];
+    auto& last = entries[pos + w.count - 1];
+    w.promise.deliver(appended{first.seq, last.seq, last.chain});
+    pos += w.count;
+  }
+  publish(self, entries);
+  maybe_snapshot(self);
+}
+
+/// Sends the entries after `from` to a new subscriber, in pages.
+void catch_up(self_ptr self, const subscriber_actor& sub, seq_no from) {
+  auto& st = self->state;
+  auto head = st.store->head();
+  std::vector<journal_entry> page;
+  auto err = st.store->read(seq_no{from.value + 1}, head, [&](journal_entry&& e) {
+    page.push_back(std::move(e));
+    if (page.size() == 1024) {
+      self->send(sub, atom::committed_v, std::move(page));
+      page.clear();
+    }
+    return true;
+  });
+  if (!page.empty())
+    self->send(sub, atom::committed_v, std::move(page));
+  if (err)
+    spdlog::error("journal: catch-up read failed: {}", describe(err).message);
+}
+
+} // namespace
+
+journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_state> self,
+                                     std::shared_ptr<journal_store> store, projection proj,
+                                     journal_settings settings) {
+  auto& st = self->state;
+  st.store = std::move(store);
+  st.proj = std::move(proj);
+  st.settings = settings;
+  st.last_snapshot = st.proj.state().seq;
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& subs = self->state.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const subscriber_actor& s) {
+                                return s.address() == msg.source;
+                              }),
+               subs.end());
+  });
+  return {
+    [self](atom::append, event& ev) -> caf::result<appended> {
+      std::vector<event> events;
+      events.push_back(std::move(ev));
+      return enqueue(self, std::move(events));
+    },
+    [self](atom::append, std::vector<event>& events) -> caf::result<appended> {
+      return enqueue(self, std::move(events));
+    },
+    [self](atom::head) -> caf::result<seq_no, digest> {
+      return {self->state.store->head(), self->state.store->head_chain()};
+    },
+    [self](atom::read, seq_no from, seq_no to,
+           uint32_t limit) -> caf::result<std::vector<journal_entry>> {
+      std::vector<journal_entry> out;
+      limit = std::min(limit, max_read);
+      auto err = self->state.store->read(from, to, [&](journal_entry&& e) {
+        out.push_back(std::move(e));
+        return out.size() < limit;
+      });
+      if (err)
+        return err;
+      return out;
+    },
+    [self](atom::verify) -> caf::result<verify_report> {
+      return self->state.store->verify(seq_no{1}, seq_no{UINT64_MAX}, 2);
+    },
+    [self](atom::state) -> caf::result<fleet_state> {
+      return self->state.proj.state();
+    },
+    [self](atom::subscribe, subscriber_actor& sub, seq_no from) {
+      catch_up(self, sub, from);
+      self->monitor(sub);
+      self->state.subscribers.push_back(std::move(sub));
+    },
+    [self](atom::commit) { commit(self); },
+  };
+}
+
+} // namespace bulwark

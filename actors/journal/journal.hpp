@@ -1,0 +1,54 @@
+#pragma once
+
+/// The journal actor: sole writer of the LMDB journal, group commit, subscriptions.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "caf/fwd.hpp"
+
+#include "messages/interfaces.hpp"
+#include "persistence/journal_store.hpp"
+#include "persistence/projection.hpp"
+
+namespace bulwark {
+
+/// Settings of the journal actor.
+struct journal_settings {
+  uint64_t snapshot_interval = 10000; ///< write a snapshot after this many events
+};
+
+/// One append waiting for its transaction.
+struct pending_append {
+  size_t count = 0;                             ///< events it contributed
+  caf::typed_response_promise<appended> promise;
+};
+
+/// State of the journal actor.
+struct journal_state {
+  std::shared_ptr<journal_store> store;
+  projection proj;
+  journal_settings settings;
+  std::vector<event> batch;            ///< events of the next transaction
+  std::vector<pending_append> waiting; ///< their requesters, in order
+  bool flush_scheduled = false;
+  uint64_t last_snapshot = 0;
+  std::vector<subscriber_actor> subscribers;
+  uint64_t commits = 0;
+  static inline const char* name = "journal";
+};
+
+/// Runs the journal over an opened store whose projection `proj` is at the store's head.
+///
+/// Appends that arrive while a commit runs ride the next transaction: the first pending
+/// append schedules a `commit` to self, which lands behind every append already queued.
+/// Each append is acknowledged only after its transaction committed (durable); if the
+/// write fails, every requester of that transaction gets the error (`AUDIT_UNAVAILABLE`)
+/// and the actor keeps serving reads. Spawn it `caf::detached` in production (a commit
+/// blocks on fsync) and attached in tests.
+journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_state> self,
+                                     std::shared_ptr<journal_store> store, projection proj,
+                                     journal_settings settings);
+
+} // namespace bulwark

@@ -1,0 +1,147 @@
+#include "messages/enums.hpp"
+
+namespace bulwark {
+
+namespace {
+
+/// Finds the enum value whose name is `name` by trying every value in [lo, hi].
+template <class Enum>
+bool parse_range(std::string_view name, Enum& out, uint8_t lo, uint8_t hi) noexcept {
+  for (unsigned v = lo; v <= hi; ++v) {
+    auto x = static_cast<Enum>(v);
+    if (name == to_string(x)) {
+      out = x;
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+const char* to_string(event_type x) noexcept {
+  switch (x) {
+    case event_type::resource_registered:
+      return "resource_registered";
+    case event_type::resource_retired:
+      return "resource_retired";
+    case event_type::proposal_decided:
+      return "proposal_decided";
+    case event_type::action_started:
+      return "action_started";
+    case event_type::action_applied:
+      return "action_applied";
+    case event_type::action_failed:
+      return "action_failed";
+    case event_type::approval_granted:
+      return "approval_granted";
+    case event_type::rollback_applied:
+      return "rollback_applied";
+    case event_type::breaker_transition:
+      return "breaker_transition";
+    case event_type::grant_changed:
+      return "grant_changed";
+    case event_type::halt_engaged:
+      return "halt_engaged";
+    case event_type::halt_released:
+      return "halt_released";
+    case event_type::console_access:
+      return "console_access";
+    case event_type::approval_denied:
+      return "approval_denied";
+    case event_type::approval_expired:
+      return "approval_expired";
+    case event_type::interrupted:
+      return "interrupted";
+    case event_type::proposal_finished:
+      return "proposal_finished";
+  }
+  return "unknown";
+}
+
+bool parse(std::string_view name, event_type& out) noexcept {
+  return parse_range(name, out, 1, max_event_type);
+}
+
+bool is_constitutional(event_type x) noexcept {
+  // Every event type that reaches the journal is constitutional; telemetry never does.
+  return valid(x);
+}
+
+const char* to_string(authority_level x) noexcept {
+  switch (x) {
+    case authority_level::read_only:
+      return "read-only";
+    case authority_level::assist:
+      return "assist";
+    case authority_level::recommend:
+      return "recommend";
+    case authority_level::act:
+      return "act";
+    case authority_level::enforce:
+      return "enforce";
+  }
+  return "unknown";
+}
+
+bool parse(std::string_view name, authority_level& out) noexcept {
+  return parse_range(name, out, 0, 4);
+}
+
+const char* to_string(gate x) noexcept {
+  switch (x) {
+    case gate::transaction_read_only:
+      return "TransactionReadOnly";
+    case gate::no_state_mutation:
+      return "NoStateMutation";
+    case gate::human_approval:
+      return "HumanApproval";
+    case gate::per_action:
+      return "PerAction";
+    case gate::explicit_confirmation:
+      return "ExplicitConfirmation";
+    case gate::atomic_batch:
+      return "AtomicBatch";
+    case gate::human_review:
+      return "HumanReview";
+    case gate::all_or_nothing:
+      return "AllOrNothing";
+    case gate::interruptible_execution:
+      return "InterruptibleExecution";
+    case gate::human_observation:
+      return "HumanObservation";
+    case gate::rollback_on_interrupt:
+      return "RollbackOnInterrupt";
+    case gate::no_human_intervention:
+      return "NoHumanIntervention";
+    case gate::audit_only:
+      return "AuditOnly";
+  }
+  return "unknown";
+}
+
+bool parse(std::string_view name, gate& out) noexcept {
+  return parse_range(name, out, 1, 13);
+}
+
+const char* to_string(breaker_state x) noexcept {
+  switch (x) {
+    case breaker_state::closed:
+      return "closed";
+    case breaker_state::open:
+      return "open";
+    case breaker_state::half_open:
+      return "half-open";
+    case breaker_state::forced_open:
+      return "forced-open";
+    case breaker_state::forced_closed:
+      return "forced-closed";
+  }
+  return "unknown";
+}
+
+bool parse(std::string_view name, breaker_state& out) noexcept {
+  return parse_range(name, out, 0, 4);
+}
+
+} // namespace bulwark

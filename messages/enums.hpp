@@ -1,0 +1,109 @@
+#pragma once
+
+/// Enumerations of the vocabulary: event types, authority levels, gates, breaker states.
+///
+/// Each is `enum class : uint8_t` with explicit values (they are stored in the journal),
+/// a `to_string`, a `parse` and a `valid` range check used by `inspect` on load.
+
+#include <cstdint>
+#include <string_view>
+
+namespace bulwark {
+
+// -- event types --------------------------------------------------------------
+
+/// The type of one journal record. Append only: values are stored on disk.
+enum class event_type : uint8_t {
+  resource_registered = 1,
+  resource_retired = 2,
+  proposal_decided = 3,
+  action_started = 4,
+  action_applied = 5,
+  action_failed = 6,
+  approval_granted = 7,
+  rollback_applied = 8,
+  breaker_transition = 9,
+  grant_changed = 10,
+  halt_engaged = 11,
+  halt_released = 12,
+  console_access = 13,
+  approval_denied = 14,
+  approval_expired = 15,
+  interrupted = 16,
+  proposal_finished = 17,
+};
+
+/// The highest defined event type.
+inline constexpr uint8_t max_event_type = 17;
+
+const char* to_string(event_type x) noexcept;
+bool parse(std::string_view name, event_type& out) noexcept;
+inline bool valid(event_type x) noexcept {
+  auto v = static_cast<uint8_t>(x);
+  return v >= 1 && v <= max_event_type;
+}
+
+/// Returns true for events that are never shed (decisions, effects, approvals, ...).
+bool is_constitutional(event_type x) noexcept;
+
+// -- authority levels -----------------------------------------------------------
+
+/// The five staged authority levels.
+enum class authority_level : uint8_t {
+  read_only = 0,
+  assist = 1,
+  recommend = 2,
+  act = 3,
+  enforce = 4,
+};
+
+const char* to_string(authority_level x) noexcept;
+bool parse(std::string_view name, authority_level& out) noexcept;
+inline bool valid(authority_level x) noexcept {
+  return static_cast<uint8_t>(x) <= 4;
+}
+
+// -- gates ------------------------------------------------------------------------
+
+/// The thirteen named gates; each level owns a fixed set (see DESIGN.md).
+enum class gate : uint8_t {
+  transaction_read_only = 1,
+  no_state_mutation = 2,
+  human_approval = 3,
+  per_action = 4,
+  explicit_confirmation = 5,
+  atomic_batch = 6,
+  human_review = 7,
+  all_or_nothing = 8,
+  interruptible_execution = 9,
+  human_observation = 10,
+  rollback_on_interrupt = 11,
+  no_human_intervention = 12,
+  audit_only = 13,
+};
+
+const char* to_string(gate x) noexcept;
+bool parse(std::string_view name, gate& out) noexcept;
+inline bool valid(gate x) noexcept {
+  auto v = static_cast<uint8_t>(x);
+  return v >= 1 && v <= 13;
+}
+
+// -- circuit breaker states ---------------------------------------------------------
+
+/// States of a service's circuit breaker.
+enum class breaker_state : uint8_t {
+  closed = 0,
+  open = 1,
+  half_open = 2,
+  forced_open = 3,
+  forced_closed = 4,
+};
+
+const char* to_string(breaker_state x) noexcept;
+bool parse(std::string_view name, breaker_state& out) noexcept;
+inline bool valid(breaker_state x) noexcept {
+  return static_cast<uint8_t>(x) <= 4;
+}
+
+} // namespace bulwark

@@ -1,0 +1,293 @@
+#pragma once
+
+/// Journal events and their payloads.
+///
+/// An `event` carries its payload already encoded (the canonical encoding of
+/// docs/journal-format.md); the payload structs below are what those bytes decode to.
+/// Each payload struct lists every field in its `inspect`, which serves both CAF's
+/// serializers and the journal codec.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "caf/meta/load_callback.hpp"
+#include "caf/meta/type_name.hpp"
+#include "caf/optional.hpp"
+#include "caf/timestamp.hpp"
+
+#include "messages/enums.hpp"
+#include "messages/error.hpp"
+#include "messages/ids.hpp"
+
+namespace bulwark {
+
+/// String attributes of a resource, ordered so encodings are canonical.
+using attribute_map = std::map<std::string, std::string>;
+
+/// One immutable journal record before it receives its sequence number.
+struct event {
+  event_type type = event_type::resource_registered;
+  caf::timestamp at;
+  trace_id trace;
+  std::vector<uint8_t> payload;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event& x) {
+  return f(caf::meta::type_name("event"), x.type, x.at, x.trace, x.payload,
+           caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.type) ? caf::error{}
+                                  : refuse(ec::invalid_input, "unknown event type");
+           }));
+}
+
+/// A committed event with its sequence number and chain hash.
+struct journal_entry {
+  seq_no seq;
+  digest chain;
+  event ev;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journal_entry& x) {
+  return f(caf::meta::type_name("journal_entry"), x.seq, x.chain, x.ev);
+}
+
+/// The acknowledgement of a durable append: the range it received and the new head.
+struct appended {
+  seq_no first;
+  seq_no last;
+  digest chain;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, appended& x) {
+  return f(caf::meta::type_name("appended"), x.first, x.last, x.chain);
+}
+
+/// One requested change: set `key` of `resource` to `value`.
+struct mutation {
+  resource_id resource;
+  std::string key;
+  std::string value;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mutation& x) {
+  return f(caf::meta::type_name("mutation"), x.resource, x.key, x.value);
+}
+
+// -- payloads ---------------------------------------------------------------------
+
+/// Payload of `resource_registered`.
+struct resource_registered {
+  resource_id resource;
+  std::string service;
+  std::string region;
+  attribute_map attributes;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resource_registered& x) {
+  return f(caf::meta::type_name("resource_registered"), x.resource, x.service, x.region,
+           x.attributes);
+}
+
+/// Payload of `resource_retired`.
+struct resource_retired {
+  resource_id resource;
+  std::string reason;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resource_retired& x) {
+  return f(caf::meta::type_name("resource_retired"), x.resource, x.reason);
+}
+
+/// One gate's verdict inside a decision.
+struct gate_result {
+  gate name = gate::transaction_read_only;
+  bool passed = false;
+  std::string note;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, gate_result& x) {
+  return f(caf::meta::type_name("gate_result"), x.name, x.passed, x.note,
+           caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.name) ? caf::error{} : refuse(ec::invalid_input, "unknown gate");
+           }));
+}
+
+/// Payload of `proposal_decided`: the write-ahead decision for one proposal.
+struct proposal_decided {
+  digest proposal;
+  std::string idempotency_key;
+  principal_id principal;
+  authority_level level = authority_level::read_only;
+  std::string service;
+  std::string region;
+  bool allowed = false;
+  ec code = ec::none;
+  std::string reason;
+  uint32_t allowed_count = 0;
+  std::vector<gate_result> gates;
+  std::vector<mutation> mutations;
+  std::string justification;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proposal_decided& x) {
+  return f(caf::meta::type_name("proposal_decided"), x.proposal, x.idempotency_key,
+           x.principal, x.level, x.service, x.region, x.allowed, x.code, x.reason,
+           x.allowed_count, x.gates, x.mutations, x.justification,
+           caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.level) ? caf::error{} : refuse(ec::invalid_input, "level");
+           }));
+}
+
+/// Payload of `action_started`: an effector call is about to run.
+struct action_started {
+  digest proposal;
+  uint32_t step = 0;
+  mutation change;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, action_started& x) {
+  return f(caf::meta::type_name("action_started"), x.proposal, x.step, x.change);
+}
+
+/// Payload of `action_applied`: the effect, with the value it replaced.
+struct action_applied {
+  digest proposal;
+  uint32_t step = 0;
+  resource_id resource;
+  std::string key;
+  caf::optional<std::string> old_value;
+  std::string new_value;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, action_applied& x) {
+  return f(caf::meta::type_name("action_applied"), x.proposal, x.step, x.resource, x.key,
+           x.old_value, x.new_value);
+}
+
+/// Payload of `action_failed`.
+struct action_failed {
+  digest proposal;
+  uint32_t step = 0;
+  mutation change;
+  ec code = ec::none;
+  std::string message;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, action_failed& x) {
+  return f(caf::meta::type_name("action_failed"), x.proposal, x.step, x.change, x.code,
+           x.message);
+}
+
+/// Payload of `approval_granted`, `approval_denied` and `approval_expired`.
+struct approval_recorded {
+  digest proposal;
+  principal_id approver;
+  std::string note;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, approval_recorded& x) {
+  return f(caf::meta::type_name("approval_recorded"), x.proposal, x.approver, x.note);
+}
+
+/// Payload of `rollback_applied`: one compensating change restoring an older value.
+struct rollback_applied {
+  digest rollback;
+  seq_no reverts;
+  resource_id resource;
+  std::string key;
+  caf::optional<std::string> old_value;
+  caf::optional<std::string> new_value;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rollback_applied& x) {
+  return f(caf::meta::type_name("rollback_applied"), x.rollback, x.reverts, x.resource,
+           x.key, x.old_value, x.new_value);
+}
+
+/// Payload of `breaker_transition`.
+struct breaker_transition {
+  std::string service;
+  breaker_state from = breaker_state::closed;
+  breaker_state to = breaker_state::closed;
+  std::string cause;
+  uint32_t failures = 0;
+  uint32_t calls = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, breaker_transition& x) {
+  return f(caf::meta::type_name("breaker_transition"), x.service, x.from, x.to, x.cause,
+           x.failures, x.calls, caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.from) && valid(x.to) ? caf::error{}
+                                                 : refuse(ec::invalid_input, "state");
+           }));
+}
+
+/// Payload of `grant_changed`: a principal's maximum level was raised or lowered.
+struct grant_changed {
+  principal_id principal;
+  authority_level level = authority_level::read_only;
+  caf::optional<caf::timestamp> until;
+  principal_id by;
+  std::string reason;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, grant_changed& x) {
+  return f(caf::meta::type_name("grant_changed"), x.principal, x.level, x.until, x.by,
+           x.reason, caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.level) ? caf::error{} : refuse(ec::invalid_input, "level");
+           }));
+}
+
+/// Payload of `halt_engaged` and `halt_released`.
+struct halt_changed {
+  principal_id by;
+  std::string reason;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, halt_changed& x) {
+  return f(caf::meta::type_name("halt_changed"), x.by, x.reason);
+}
+
+/// Payload of `console_access`: the forensic access trail.
+struct console_access {
+  principal_id principal;
+  std::string command;
+  std::string remote;
+  bool allowed = false;
+  std::string detail;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, console_access& x) {
+  return f(caf::meta::type_name("console_access"), x.principal, x.command, x.remote,
+           x.allowed, x.detail);
+}
+
+/// Payload of `interrupted`.
+struct interrupted {
+  digest proposal;
+  principal_id by;
+  uint32_t steps_done = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, interrupted& x) {
+  return f(caf::meta::type_name("interrupted"), x.proposal, x.by, x.steps_done);
+}
+
+/// Payload of `proposal_finished`: the final outcome of an allowed proposal.
+struct proposal_finished {
+  digest proposal;
+  bool succeeded = false;
+  ec code = ec::none;
+  uint32_t applied = 0;
+  uint32_t compensated = 0;
+  std::string message;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proposal_finished& x) {
+  return f(caf::meta::type_name("proposal_finished"), x.proposal, x.succeeded, x.code,
+           x.applied, x.compensated, x.message);
+}
+
+} // namespace bulwark

@@ -1,0 +1,19 @@
+#include "messages/register.hpp"
+
+#include "caf/actor_system_config.hpp"
+#include "caf/atom.hpp"
+
+#include "messages/error.hpp"
+#include "messages/events.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/state.hpp"
+
+namespace bulwark {
+
+void register_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::bulwark_types>();
+  cfg.add_message_types<caf::id_block::bulwark_actors>();
+  cfg.add_error_category(caf::atom(error_category), render_error);
+}
+
+} // namespace bulwark

@@ -1,0 +1,93 @@
+#pragma once
+
+/// The projected fleet state: what committed journal events build (see
+/// persistence/projection.hpp), and the verification report.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "caf/meta/type_name.hpp"
+#include "caf/optional.hpp"
+#include "caf/timestamp.hpp"
+
+#include "messages/enums.hpp"
+#include "messages/error.hpp"
+#include "messages/events.hpp"
+#include "messages/ids.hpp"
+
+namespace bulwark {
+
+/// One registered resource as the journal knows it.
+struct resource_state {
+  std::string service;
+  std::string region;
+  attribute_map attributes;
+  bool retired = false;
+  uint64_t last_change = 0; ///< seq of the last event that changed it
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resource_state& x) {
+  return f(caf::meta::type_name("resource_state"), x.service, x.region, x.attributes,
+           x.retired, x.last_change);
+}
+
+/// A journaled grant change in force for one principal.
+struct grant_state {
+  authority_level level = authority_level::read_only;
+  caf::optional<caf::timestamp> until;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, grant_state& x) {
+  return f(caf::meta::type_name("grant_state"), x.level, x.until);
+}
+
+/// What the journal knows of one decided proposal (for idempotency and in-doubt checks).
+struct proposal_state {
+  std::string idempotency_key;
+  uint64_t decided_seq = 0;
+  bool allowed = false;
+  ec code = ec::none;
+  bool finished = false;
+  bool succeeded = false;
+  uint32_t started = 0; ///< actions started without a journaled outcome yet
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proposal_state& x) {
+  return f(caf::meta::type_name("proposal_state"), x.idempotency_key, x.decided_seq,
+           x.allowed, x.code, x.finished, x.succeeded, x.started);
+}
+
+/// The whole projected state; its canonical encoding is what `digest()` hashes.
+struct fleet_state {
+  uint64_t seq = 0; ///< the last applied seq
+  std::map<std::string, resource_state> resources;
+  std::map<std::string, grant_state> grants;
+  std::map<std::string, digest> idempotency;        ///< key -> proposal digest
+  std::map<digest, proposal_state> proposals;       ///< by proposal digest
+  std::map<std::string, breaker_state> breakers;    ///< by service
+  bool halted = false;
+  std::map<uint8_t, uint64_t> counts;               ///< events applied, by type
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fleet_state& x) {
+  return f(caf::meta::type_name("fleet_state"), x.seq, x.resources, x.grants,
+           x.idempotency, x.proposals, x.breakers, x.halted, x.counts);
+}
+
+/// The outcome of a chain verification.
+struct verify_report {
+  bool ok = true;
+  seq_no first_bad;     ///< the first record that does not verify (when !ok)
+  std::string reason;   ///< what is wrong with it
+  uint64_t checked = 0; ///< records checked
+  seq_no head;          ///< the newest seq verified
+  digest head_chain;    ///< its chain hash
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, verify_report& x) {
+  return f(caf::meta::type_name("verify_report"), x.ok, x.first_bad, x.reason, x.checked,
+           x.head, x.head_chain);
+}
+
+} // namespace bulwark

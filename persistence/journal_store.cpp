@@ -1,0 +1,436 @@
+#include "persistence/journal_store.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "persistence/record.hpp"
+#include "persistence/sha256.hpp"
+#include "persistence/store_impl.hpp"
+
+namespace fs = std::filesystem;
+
+namespace bulwark {
+
+namespace {
+
+constexpr char magic[] = "bulwark-journal";
+
+MDB_val as_val(const void* data, size_t size) {
+  return MDB_val{size, const_cast<void*>(data)};
+}
+
+MDB_val as_val(const char* text) {
+  return as_val(text, std::strlen(text));
+}
+
+/// Writes the "head" meta value: seq (8 bytes BE) || chain (32 bytes).
+int put_head(MDB_txn* txn, MDB_dbi meta, seq_no seq, const digest& chain) {
+  uint8_t value[40];
+  uint8_t key[8];
+  store_key(seq.value, key);
+  std::memcpy(value, key, 8);
+  std::memcpy(value + 8, chain.bytes.data(), 32);
+  auto k = as_val("head");
+  auto v = as_val(value, sizeof value);
+  return mdb_put(txn, meta, &k, &v, 0);
+}
+
+/// Checks that the path is a directory we may use; names the problem otherwise.
+caf::error check_directory(const store_options& opts) {
+  std::error_code ec_fs;
+  auto status = fs::status(opts.dir, ec_fs);
+  if (!fs::exists(status)) {
+    if (!opts.create)
+      return refuse(ec::invalid_input, opts.dir + ": no such directory");
+    fs::create_directories(opts.dir, ec_fs);
+    if (ec_fs)
+      return refuse(ec::unavailable, opts.dir + ": cannot create: " + ec_fs.message());
+    return {};
+  }
+  if (!fs::is_directory(status))
+    return refuse(ec::invalid_input, opts.dir + ": not a directory");
+  auto data = opts.dir + "/data.mdb";
+  if (!fs::exists(data) && !opts.create)
+    return refuse(ec::invalid_input,
+                  opts.dir + ": not a Bulwark journal (no data.mdb in it)");
+  int mode = opts.read_only ? R_OK | X_OK : R_OK | W_OK | X_OK;
+  if (::access(opts.dir.c_str(), mode) != 0)
+    return refuse(ec::unavailable, opts.dir + ": " + std::strerror(errno));
+  if (fs::exists(data) && ::access(data.c_str(), opts.read_only ? R_OK : R_OK | W_OK) != 0)
+    return refuse(ec::unavailable, data + ": " + std::strerror(errno));
+  return {};
+}
+
+} // namespace
+
+caf::error lmdb_error(ec code, const std::string& dir, const char* what, int rc) {
+  return refuse(code, dir + ": " + what + ": " + mdb_strerror(rc));
+}
+
+int journal_store::impl::begin_read(read_scope& scope) const {
+  for (;;) {
+    scope.lock = std::shared_lock<std::shared_mutex>{map_lock};
+    int rc = scope.txn.begin(env, MDB_RDONLY);
+    if (rc != MDB_MAP_RESIZED)
+      return rc;
+    // Another process grew the map: adopt its size with no transaction open here.
+    scope.lock.unlock();
+    std::unique_lock<std::shared_mutex> guard{map_lock};
+    mdb_env_set_mapsize(env, 0);
+  }
+}
+
+namespace {
+
+/// Opens the named databases and checks (or, when new, writes) the meta records.
+caf::error open_databases(journal_store::impl& d, bool fresh) {
+  auto& dir = d.opts.dir;
+  lmdb_txn txn;
+  unsigned flags = d.opts.read_only ? MDB_RDONLY : 0;
+  if (int rc = txn.begin(d.env, flags))
+    return lmdb_error(ec::unavailable, dir, "begin", rc);
+  unsigned create = d.opts.read_only ? 0 : MDB_CREATE;
+  if (int rc = mdb_dbi_open(txn.get(), "meta", create, &d.meta)) {
+    if (rc == MDB_NOTFOUND)
+      return refuse(ec::invalid_input, dir + ": not a Bulwark journal (no meta database)");
+    return lmdb_error(ec::unavailable, dir, "open meta", rc);
+  }
+  MDB_val k = as_val("magic"), v;
+  int rc = mdb_get(txn.get(), d.meta, &k, &v);
+  if (rc == MDB_NOTFOUND && fresh && !d.opts.read_only) {
+    uint8_t version[4] = {0, 0, 0, static_cast<uint8_t>(journal_format_version)};
+    auto magic_val = as_val(magic);
+    auto fk = as_val("format");
+    auto fv = as_val(version, 4);
+    if ((rc = mdb_put(txn.get(), d.meta, &k, &magic_val, 0)) != 0
+        || (rc = mdb_put(txn.get(), d.meta, &fk, &fv, 0)) != 0
+        || (rc = put_head(txn.get(), d.meta, seq_no{0}, digest{})) != 0)
+      return lmdb_error(ec::unavailable, dir, "initialise meta", rc);
+  } else if (rc != 0) {
+    return refuse(ec::invalid_input, dir + ": not a Bulwark journal (no magic record)");
+  } else if (v.mv_size != sizeof(magic) - 1 || std::memcmp(v.mv_data, magic, v.mv_size) != 0) {
+    return refuse(ec::invalid_input, dir + ": not a Bulwark journal (wrong magic)");
+  } else {
+    k = as_val("format");
+    if (mdb_get(txn.get(), d.meta, &k, &v) != 0 || v.mv_size != 4)
+      return refuse(ec::invalid_input, dir + ": journal has no format version");
+    auto* p = static_cast<const uint8_t*>(v.mv_data);
+    uint32_t format = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+    if (format > journal_format_version)
+      return refuse(ec::invalid_input,
+                    dir + ": journal format version " + std::to_string(format)
+                      + " is newer than this build reads ("
+                      + std::to_string(journal_format_version) + ")");
+    if (format == 0)
+      return refuse(ec::invalid_input, dir + ": journal format version 0 is invalid");
+  }
+  for (auto [name, dbi] : {std::pair{"events", &d.events}, std::pair{"snapshots", &d.snapshots}})
+    if ((rc = mdb_dbi_open(txn.get(), name, create, dbi)) != 0)
+      return rc == MDB_NOTFOUND
+               ? refuse(ec::invalid_input,
+                        dir + ": not a Bulwark journal (no " + name + " database)")
+               : lmdb_error(ec::unavailable, dir, "open database", rc);
+  if ((rc = txn.commit()) != 0)
+    return lmdb_error(ec::unavailable, dir, "commit meta", rc);
+  return {};
+}
+
+/// Reads the newest record and checks it against the stored head (verify before write).
+caf::error load_head(journal_store::impl& d) {
+  read_scope scope;
+  if (int rc = d.begin_read(scope))
+    return lmdb_error(ec::unavailable, d.opts.dir, "begin", rc);
+  lmdb_cursor cur;
+  if (int rc = cur.open(scope.txn.get(), d.events))
+    return lmdb_error(ec::unavailable, d.opts.dir, "cursor", rc);
+  MDB_val k, v;
+  int rc = cur.get(k, v, MDB_LAST);
+  if (rc == MDB_NOTFOUND) {
+    d.head = seq_no{0};
+    d.head_chain = digest{};
+  } else if (rc != 0) {
+    return lmdb_error(ec::unavailable, d.opts.dir, "read tail", rc);
+  } else {
+    uint64_t seq = 0;
+    if (!load_key(k, seq) || v.mv_size < chain_size + record_header_size)
+      return refuse(ec::integrity_violation, d.opts.dir + ": the newest record is malformed");
+    d.head = seq_no{seq};
+    std::memcpy(d.head_chain.bytes.data(), v.mv_data, chain_size);
+  }
+  return {};
+}
+
+/// Refuses a data file shorter than LMDB's last page (truncated): reading it would fault.
+caf::error check_file_size(journal_store::impl& d) {
+  MDB_envinfo info;
+  MDB_stat st;
+  mdb_env_info(d.env, &info);
+  mdb_env_stat(d.env, &st);
+  std::error_code ec_fs;
+  auto size = fs::file_size(d.opts.dir + "/data.mdb", ec_fs);
+  if (ec_fs)
+    return refuse(ec::unavailable, d.opts.dir + "/data.mdb: " + ec_fs.message());
+  auto needed = static_cast<uint64_t>(info.me_last_pgno + 1) * st.ms_psize;
+  if (size < needed)
+    return refuse(ec::integrity_violation,
+                  d.opts.dir + "/data.mdb: truncated file (" + std::to_string(size)
+                    + " bytes, the journal needs " + std::to_string(needed) + ")");
+  d.map_size = info.me_mapsize;
+  return {};
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<journal_store>>
+journal_store::open(const store_options& opts) {
+  if (auto err = check_directory(opts))
+    return err;
+  auto d = std::make_unique<impl>();
+  d->opts = opts;
+  bool fresh = !fs::exists(opts.dir + "/data.mdb");
+  if (int rc = mdb_env_create(&d->env))
+    return lmdb_error(ec::unavailable, opts.dir, "env_create", rc);
+  mdb_env_set_maxdbs(d->env, 4);
+  mdb_env_set_maxreaders(d->env, opts.max_readers);
+  if (!opts.read_only)
+    mdb_env_set_mapsize(d->env, opts.initial_map_size);
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+  if (opts.read_only) {
+    flags |= MDB_RDONLY;
+    // Without a lock file nobody is writing; don't create one (change nothing).
+    if (!fs::exists(opts.dir + "/lock.mdb"))
+      flags |= MDB_NOLOCK;
+  }
+  if (!fresh) {
+    // A file too short for LMDB's own meta pages is not an environment at all.
+    std::error_code ec_fs;
+    if (fs::file_size(opts.dir + "/data.mdb", ec_fs) < 2 * 4096 && !ec_fs)
+      return refuse(ec::integrity_violation,
+                    opts.dir + "/data.mdb: truncated or not an LMDB file");
+  }
+  if (int rc = mdb_env_open(d->env, opts.dir.c_str(), flags, 0600)) {
+    auto code = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? ec::invalid_input
+                                                                : ec::unavailable;
+    auto err = lmdb_error(code, opts.dir, "open", rc);
+    return err;
+  }
+  if (auto err = check_file_size(*d))
+    return err;
+  if (auto err = open_databases(*d, fresh))
+    return err;
+  if (auto err = load_head(*d))
+    return err;
+  if (!opts.read_only) {
+    int dead = 0;
+    mdb_reader_check(d->env, &dead);
+  }
+  return std::unique_ptr<journal_store>{new journal_store(std::move(d))};
+}
+
+journal_store::journal_store(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+journal_store::~journal_store() = default;
+
+const std::string& journal_store::dir() const noexcept {
+  return impl_->opts.dir;
+}
+
+seq_no journal_store::head() const {
+  std::lock_guard<std::mutex> guard{impl_->head_lock};
+  return impl_->head;
+}
+
+digest journal_store::head_chain() const {
+  std::lock_guard<std::mutex> guard{impl_->head_lock};
+  return impl_->head_chain;
+}
+
+namespace {
+
+/// Writes `entries` (already hashed) in one transaction; returns an LMDB code.
+int write_batch(journal_store::impl& d, const std::vector<journal_entry>& entries,
+                const std::vector<std::vector<uint8_t>>& values, seq_no prev,
+                const digest& prev_chain, std::string& what) {
+  lmdb_txn txn;
+  if (int rc = txn.begin(d.env, 0)) {
+    what = "begin";
+    return rc;
+  }
+  // Verify before write: the stored tail must still be the head we know (VAL-1).
+  if (prev.value > 0) {
+    uint8_t key[8];
+    store_key(prev.value, key);
+    MDB_val k = as_val(key, 8), v;
+    int rc = mdb_get(txn.get(), d.events, &k, &v);
+    if (rc != 0 || v.mv_size < chain_size
+        || std::memcmp(v.mv_data, prev_chain.bytes.data(), chain_size) != 0) {
+      what = "tail check";
+      return MDB_CORRUPTED;
+    }
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    uint8_t key[8];
+    store_key(entries[i].seq.value, key);
+    MDB_val k = as_val(key, 8);
+    MDB_val v = as_val(values[i].data(), values[i].size());
+    if (int rc = mdb_put(txn.get(), d.events, &k, &v, MDB_APPEND)) {
+      what = "put";
+      return rc;
+    }
+  }
+  if (int rc = put_head(txn.get(), d.meta, entries.back().seq, entries.back().chain)) {
+    what = "put head";
+    return rc;
+  }
+  if (int rc = txn.commit()) {
+    what = "commit";
+    return rc;
+  }
+  return 0;
+}
+
+} // namespace
+
+caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<event> events) {
+  auto& d = *impl_;
+  if (d.opts.read_only)
+    return refuse(ec::audit_unavailable, d.opts.dir + ": journal opened read-only");
+  if (events.empty())
+    return std::vector<journal_entry>{};
+  thread_local sha256_hasher hasher;
+  auto prev = head();
+  auto prev_chain = head_chain();
+  std::vector<journal_entry> entries;
+  std::vector<std::vector<uint8_t>> values;
+  entries.reserve(events.size());
+  values.reserve(events.size());
+  auto chain = prev_chain;
+  for (size_t i = 0; i < events.size(); ++i) {
+    seq_no seq{prev.value + 1 + i};
+    auto& value = values.emplace_back();
+    value.resize(chain_size);
+    encode_record(seq, events[i], value);
+    chain = hasher.chain(chain, value.data() + chain_size, value.size() - chain_size);
+    std::memcpy(value.data(), chain.bytes.data(), chain_size);
+    entries.push_back(journal_entry{seq, chain, std::move(events[i])});
+  }
+  for (;;) {
+    std::string what;
+    int rc = write_batch(d, entries, values, prev, prev_chain, what);
+    if (rc == 0)
+      break;
+    if (rc == MDB_CORRUPTED)
+      return refuse(ec::integrity_violation,
+                    d.opts.dir + ": stored tail at seq " + std::to_string(prev.value)
+                      + " no longer matches the head (verify before write)");
+    if (rc != MDB_MAP_FULL)
+      return lmdb_error(ec::audit_unavailable, d.opts.dir, what.c_str(), rc);
+    if (d.map_size >= d.opts.max_map_size)
+      return refuse(ec::audit_unavailable,
+                    d.opts.dir + ": journal map full at its limit of "
+                      + std::to_string(d.opts.max_map_size) + " bytes");
+    auto bigger = std::min(d.map_size * 2, d.opts.max_map_size);
+    std::unique_lock<std::shared_mutex> guard{d.map_lock};
+    if ((rc = mdb_env_set_mapsize(d.env, bigger)) != 0)
+      return lmdb_error(ec::audit_unavailable, d.opts.dir, "grow map", rc);
+    d.map_size = bigger;
+  }
+  std::lock_guard<std::mutex> guard{d.head_lock};
+  d.head = entries.back().seq;
+  d.head_chain = entries.back().chain;
+  return entries;
+}
+
+caf::error journal_store::read(seq_no from, seq_no to,
+                               const std::function<bool(journal_entry&&)>& f) {
+  auto& d = *impl_;
+  // Page through with short read transactions so a long scan does not pin pages.
+  constexpr uint64_t page = 4096;
+  uint64_t next = std::max<uint64_t>(from.value, 1);
+  while (next <= to.value) {
+    read_scope scope;
+    if (int rc = d.begin_read(scope))
+      return lmdb_error(ec::unavailable, d.opts.dir, "begin", rc);
+    lmdb_cursor cur;
+    if (int rc = cur.open(scope.txn.get(), d.events))
+      return lmdb_error(ec::unavailable, d.opts.dir, "cursor", rc);
+    uint8_t key[8];
+    store_key(next, key);
+    MDB_val k = as_val(key, 8), v;
+    int rc = cur.get(k, v, MDB_SET_RANGE);
+    uint64_t end = std::min(to.value, next + page - 1);
+    for (; rc == 0; rc = cur.get(k, v, MDB_NEXT)) {
+      uint64_t seq = 0;
+      if (!load_key(k, seq))
+        return refuse(ec::integrity_violation, d.opts.dir + ": malformed key");
+      if (seq > end)
+        break;
+      if (seq != next)
+        return refuse(ec::integrity_violation,
+                      "record " + std::to_string(next) + ": missing");
+      if (v.mv_size < chain_size)
+        return refuse(ec::integrity_violation, "record " + std::to_string(seq) + ": too short");
+      journal_entry entry;
+      entry.seq = seq_no{seq};
+      std::memcpy(entry.chain.bytes.data(), v.mv_data, chain_size);
+      auto* bytes = static_cast<const uint8_t*>(v.mv_data) + chain_size;
+      if (auto err = decode_record(entry.seq, bytes, v.mv_size - chain_size, entry.ev))
+        return err;
+      ++next;
+      if (!f(std::move(entry)))
+        return {};
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      return lmdb_error(ec::unavailable, d.opts.dir, "cursor_get", rc);
+    if (rc == MDB_NOTFOUND)
+      break;
+  }
+  return {};
+}
+
+caf::expected<digest> journal_store::chain_at(seq_no seq) {
+  if (seq.value == 0)
+    return digest{};
+  auto& d = *impl_;
+  read_scope scope;
+  if (int rc = d.begin_read(scope))
+    return lmdb_error(ec::unavailable, d.opts.dir, "begin", rc);
+  uint8_t key[8];
+  store_key(seq.value, key);
+  MDB_val k = as_val(key, 8), v;
+  int rc = mdb_get(scope.txn.get(), d.events, &k, &v);
+  if (rc == MDB_NOTFOUND)
+    return refuse(ec::invalid_input, "no record " + std::to_string(seq.value));
+  if (rc != 0)
+    return lmdb_error(ec::unavailable, d.opts.dir, "get", rc);
+  if (v.mv_size < chain_size)
+    return refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + ": too short");
+  digest out;
+  std::memcpy(out.bytes.data(), v.mv_data, chain_size);
+  return out;
+}
+
+space_usage journal_store::space() const {
+  auto& d = *impl_;
+  MDB_envinfo info;
+  MDB_stat st;
+  mdb_env_info(d.env, &info);
+  mdb_env_stat(d.env, &st);
+  return space_usage{static_cast<uint64_t>(info.me_last_pgno + 1) * st.ms_psize,
+                     info.me_mapsize, d.opts.max_map_size};
+}
+
+caf::error journal_store::copy_to(const std::string& dir) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.map_lock};
+  if (int rc = mdb_env_copy2(d.env, dir.c_str(), MDB_CP_COMPACT))
+    return lmdb_error(ec::unavailable, dir, "copy", rc);
+  return {};
+}
+
+} // namespace bulwark

@@ -1,0 +1,116 @@
+#pragma once
+
+/// The LMDB journal store: append, read, verify, head and snapshots (no actors).
+///
+/// One writer (the journal actor) calls `append`; any thread may read concurrently
+/// (LMDB readers with `MDB_NOTLS`). The on-disk layout is docs/journal-format.md.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/error.hpp"
+#include "caf/expected.hpp"
+
+#include "messages/events.hpp"
+#include "messages/ids.hpp"
+#include "persistence/projection.hpp"
+
+namespace bulwark {
+
+/// The journal format version this build writes and reads (meta key "format").
+inline constexpr uint32_t journal_format_version = 1;
+
+/// How to open a journal.
+struct store_options {
+  std::string dir;
+  bool read_only = false;
+  bool create = false;                          ///< create a new journal if none exists
+  uint64_t initial_map_size = uint64_t{64} << 20; ///< first LMDB map size
+  uint64_t max_map_size = uint64_t{64} << 30;     ///< growth stops here: AUDIT_UNAVAILABLE
+  unsigned max_readers = 126;
+};
+
+/// A snapshot of the projection read back from the store.
+struct snapshot {
+  seq_no seq;
+  digest chain;
+  digest state_digest;
+  fleet_state state;
+};
+
+/// Map use for the JOURNAL-SPACE indicator.
+struct space_usage {
+  uint64_t used_bytes = 0;
+  uint64_t map_bytes = 0;
+  uint64_t max_map_bytes = 0;
+};
+
+/// Called during long scans with (records done, records total).
+using progress_fn = std::function<void(uint64_t, uint64_t)>;
+
+/// The LMDB journal of one node.
+class journal_store {
+public:
+  /// Opens (or, with `create`, creates) the journal in `opts.dir`. Errors name the
+  /// path and the problem: `INVALID_INPUT` for a missing or foreign directory or a
+  /// newer format, `INTEGRITY_VIOLATION` for a truncated file or a broken tail,
+  /// `UNAVAILABLE` for permissions and I/O.
+  static caf::expected<std::unique_ptr<journal_store>> open(const store_options& opts);
+
+  ~journal_store();
+  journal_store(const journal_store&) = delete;
+  journal_store& operator=(const journal_store&) = delete;
+
+  /// Returns the newest committed seq (0 when empty).
+  seq_no head() const;
+
+  /// Returns the chain hash at `head()` (zeros when empty).
+  digest head_chain() const;
+
+  /// Appends `events` in one durable write transaction, all or nothing.
+  /// Grows the map on `MDB_MAP_FULL` up to `max_map_size`; beyond it, or on any write
+  /// error, nothing is written and the error is `AUDIT_UNAVAILABLE`.
+  caf::expected<std::vector<journal_entry>> append(std::vector<event> events);
+
+  /// Calls `f` for each decoded entry in [from, to] in order until it returns false.
+  caf::error read(seq_no from, seq_no to, const std::function<bool(journal_entry&&)>& f);
+
+  /// Returns the stored chain hash of `seq` (zeros for seq 0).
+  caf::expected<digest> chain_at(seq_no seq);
+
+  /// Verifies [from, to] (clamped to the stored range) with `threads` parallel ranges;
+  /// names the first record that does not link, decode or follow in sequence, and
+  /// checks the stored head.
+  verify_report verify(seq_no from, seq_no to, unsigned threads = 2,
+                       const progress_fn& progress = {});
+
+  /// Stores a snapshot of `p` at its seq with the chain hash of that seq.
+  caf::error write_snapshot(const projection& p);
+
+  /// Loads the newest snapshot at or below `at_most`; none if there is none.
+  /// A snapshot whose digest or chain does not match is skipped (older ones are tried).
+  caf::expected<caf::optional<snapshot>> load_snapshot(seq_no at_most);
+
+  /// Returns the seqs of stored snapshots, ascending.
+  caf::expected<std::vector<seq_no>> snapshots();
+
+  /// Returns map use and limits.
+  space_usage space() const;
+
+  /// Copies the environment (compacted, consistent) into the empty directory `dir`.
+  caf::error copy_to(const std::string& dir);
+
+  /// The directory this store was opened from.
+  const std::string& dir() const noexcept;
+
+  struct impl;
+
+private:
+  explicit journal_store(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace bulwark

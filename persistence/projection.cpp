@@ -1,0 +1,186 @@
+#include "persistence/projection.hpp"
+
+#include <string>
+
+#include "persistence/codec.hpp"
+#include "persistence/sha256.hpp"
+
+namespace bulwark {
+
+namespace {
+
+/// Applies one decoded payload to the state. Unknown resources are ignored so that
+/// `apply` stays total: validation happens before events are appended.
+struct applier {
+  fleet_state& st;
+  uint64_t seq;
+  event_type type;
+
+  void operator()(const resource_registered& x) {
+    auto& r = st.resources[x.resource.value];
+    r.service = x.service;
+    r.region = x.region;
+    r.attributes = x.attributes;
+    r.retired = false;
+    r.last_change = seq;
+  }
+  void operator()(const resource_retired& x) {
+    if (auto i = st.resources.find(x.resource.value); i != st.resources.end()) {
+      i->second.retired = true;
+      i->second.last_change = seq;
+    }
+  }
+  void operator()(const proposal_decided& x) {
+    auto& p = st.proposals[x.proposal];
+    p.idempotency_key = x.idempotency_key;
+    p.decided_seq = seq;
+    p.allowed = x.allowed;
+    p.code = x.code;
+    p.finished = !x.allowed;
+    if (!x.idempotency_key.empty())
+      st.idempotency.emplace(x.principal.value + "/" + x.idempotency_key, x.proposal);
+  }
+  void operator()(const action_started& x) {
+    if (auto i = st.proposals.find(x.proposal); i != st.proposals.end())
+      ++i->second.started;
+  }
+  void operator()(const action_applied& x) {
+    if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()
+                                                && i->second.started > 0)
+      --i->second.started;
+    if (auto i = st.resources.find(x.resource.value); i != st.resources.end()) {
+      i->second.attributes[x.key] = x.new_value;
+      i->second.last_change = seq;
+    }
+  }
+  void operator()(const action_failed& x) {
+    if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()
+                                                && i->second.started > 0)
+      --i->second.started;
+  }
+  void operator()(const rollback_applied& x) {
+    auto i = st.resources.find(x.resource.value);
+    if (i == st.resources.end())
+      return;
+    if (x.new_value)
+      i->second.attributes[x.key] = *x.new_value;
+    else
+      i->second.attributes.erase(x.key);
+    i->second.last_change = seq;
+  }
+  void operator()(const breaker_transition& x) {
+    st.breakers[x.service] = x.to;
+  }
+  void operator()(const grant_changed& x) {
+    st.grants[x.principal.value] = grant_state{x.level, x.until};
+  }
+  void operator()(const halt_changed&) {
+    st.halted = type == event_type::halt_engaged;
+  }
+  // Recorded for audit only; they change no projected state.
+  void operator()(const approval_recorded&) {
+  }
+  void operator()(const interrupted&) {
+  }
+  void operator()(const console_access&) {
+  }
+  void operator()(const proposal_finished& x) {
+    if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()) {
+      i->second.finished = true;
+      i->second.succeeded = x.succeeded;
+      i->second.started = 0;
+    }
+  }
+};
+
+template <class Payload>
+caf::error apply_as(fleet_state& st, seq_no seq, const event& ev) {
+  Payload x;
+  if (auto err = decode(ev.payload, x))
+    return refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + ": "
+                                               + to_string(ev.type)
+                                               + " payload does not decode");
+  applier{st, seq.value, ev.type}(x);
+  return {};
+}
+
+} // namespace
+
+caf::error projection::apply(seq_no seq, const event& ev) {
+  if (seq.value != state_.seq + 1)
+    return refuse(ec::integrity_violation,
+                  "projection at seq " + std::to_string(state_.seq) + " cannot apply seq "
+                    + std::to_string(seq.value));
+  caf::error err;
+  switch (ev.type) {
+    case event_type::resource_registered:
+      err = apply_as<resource_registered>(state_, seq, ev);
+      break;
+    case event_type::resource_retired:
+      err = apply_as<resource_retired>(state_, seq, ev);
+      break;
+    case event_type::proposal_decided:
+      err = apply_as<proposal_decided>(state_, seq, ev);
+      break;
+    case event_type::action_started:
+      err = apply_as<action_started>(state_, seq, ev);
+      break;
+    case event_type::action_applied:
+      err = apply_as<action_applied>(state_, seq, ev);
+      break;
+    case event_type::action_failed:
+      err = apply_as<action_failed>(state_, seq, ev);
+      break;
+    case event_type::rollback_applied:
+      err = apply_as<rollback_applied>(state_, seq, ev);
+      break;
+    case event_type::breaker_transition:
+      err = apply_as<breaker_transition>(state_, seq, ev);
+      break;
+    case event_type::grant_changed:
+      err = apply_as<grant_changed>(state_, seq, ev);
+      break;
+    case event_type::halt_engaged:
+    case event_type::halt_released:
+      err = apply_as<halt_changed>(state_, seq, ev);
+      break;
+    case event_type::proposal_finished:
+      err = apply_as<proposal_finished>(state_, seq, ev);
+      break;
+    case event_type::approval_granted:
+    case event_type::approval_denied:
+    case event_type::approval_expired:
+      err = apply_as<approval_recorded>(state_, seq, ev);
+      break;
+    case event_type::interrupted:
+      err = apply_as<interrupted>(state_, seq, ev);
+      break;
+    case event_type::console_access:
+      err = apply_as<console_access>(state_, seq, ev);
+      break;
+  }
+  if (err)
+    return err;
+  state_.seq = seq.value;
+  ++state_.counts[static_cast<uint8_t>(ev.type)];
+  return {};
+}
+
+std::vector<uint8_t> projection::encode_state() const {
+  return encode(state_);
+}
+
+digest projection::state_digest() const {
+  auto bytes = encode_state();
+  return sha256(bytes.data(), bytes.size());
+}
+
+std::vector<digest> projection::in_doubt() const {
+  std::vector<digest> result;
+  for (auto& [id, p] : state_.proposals)
+    if (p.allowed && !p.finished && p.started > 0)
+      result.push_back(id);
+  return result;
+}
+
+} // namespace bulwark

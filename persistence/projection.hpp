@@ -1,0 +1,50 @@
+#pragma once
+
+/// The fleet projection: the state that committed journal events build, and its digest.
+///
+/// `projection::apply` is a pure function of the previous state and one event: no clock,
+/// no randomness, only ordered containers, so replaying the same events always gives
+/// the same bytes and the same `digest()`.
+
+#include <cstdint>
+#include <vector>
+
+#include "caf/error.hpp"
+
+#include "messages/events.hpp"
+#include "messages/ids.hpp"
+#include "messages/state.hpp"
+
+namespace bulwark {
+
+/// Builds and holds the fleet state from committed events.
+class projection {
+public:
+  projection() = default;
+  explicit projection(fleet_state state) : state_(std::move(state)) {
+    // nop
+  }
+
+  /// Applies the committed event `ev` stored at `seq`.
+  /// @pre `seq` is the successor of the last applied seq.
+  /// @returns `INTEGRITY_VIOLATION` if the payload does not decode or seq skips.
+  caf::error apply(seq_no seq, const event& ev);
+
+  /// Returns SHA-256 over the canonical encoding of the state.
+  digest state_digest() const;
+
+  /// Returns the canonical encoding of the state (what snapshots store).
+  std::vector<uint8_t> encode_state() const;
+
+  const fleet_state& state() const noexcept {
+    return state_;
+  }
+
+  /// Lists proposals with actions started but no outcome journaled (in doubt).
+  std::vector<digest> in_doubt() const;
+
+private:
+  fleet_state state_;
+};
+
+} // namespace bulwark

@@ -1,0 +1,138 @@
+// journal_store snapshots: the projection at a seq, with that seq's chain hash.
+//
+// Value layout (docs/journal-format.md, "Snapshots"): version (1) | seq (8) |
+// chain (32) | state digest (32) | state length (4) | canonical fleet_state.
+
+#include <cstring>
+
+#include "persistence/codec.hpp"
+#include "persistence/journal_store.hpp"
+#include "persistence/sha256.hpp"
+#include "persistence/store_impl.hpp"
+
+namespace bulwark {
+
+namespace {
+
+constexpr uint8_t snapshot_version = 1;
+constexpr size_t snapshot_header = 1 + 8 + 32 + 32 + 4;
+
+/// Decodes and checks one stored snapshot; false if it is unusable.
+bool decode_snapshot(MDB_txn* txn, MDB_dbi events, uint64_t key_seq, const MDB_val& v,
+                     snapshot& out) {
+  auto* p = static_cast<const uint8_t*>(v.mv_data);
+  if (v.mv_size < snapshot_header || p[0] != snapshot_version)
+    return false;
+  canonical_reader header{p + 1, snapshot_header - 1};
+  uint64_t seq = 0, len = 0;
+  header.get_uint<8>(seq);
+  if (seq != key_seq)
+    return false;
+  std::memcpy(out.chain.bytes.data(), p + 9, 32);
+  std::memcpy(out.state_digest.bytes.data(), p + 41, 32);
+  canonical_reader len_reader{p + 73, 4};
+  len_reader.get_uint<4>(len);
+  if (len != v.mv_size - snapshot_header)
+    return false;
+  auto* state = p + snapshot_header;
+  if (sha256(state, len) != out.state_digest)
+    return false;
+  // The snapshot must sit on the chain: its chain equals the stored record's.
+  uint8_t key[8];
+  store_key(seq, key);
+  MDB_val k{8, key}, ev;
+  if (mdb_get(txn, events, &k, &ev) != 0 || ev.mv_size < 32
+      || std::memcmp(ev.mv_data, out.chain.bytes.data(), 32) != 0)
+    return false;
+  if (decode(state, len, out.state))
+    return false;
+  out.seq = seq_no{seq};
+  return out.state.seq == seq;
+}
+
+} // namespace
+
+caf::error journal_store::write_snapshot(const projection& p) {
+  auto& d = *impl_;
+  auto seq = p.state().seq;
+  auto chain = chain_at(seq_no{seq});
+  if (!chain)
+    return chain.error();
+  auto state = p.encode_state();
+  std::vector<uint8_t> value;
+  value.reserve(snapshot_header + state.size());
+  canonical_writer w{value};
+  w.put_uint<1>(snapshot_version);
+  w.put_uint<8>(seq);
+  value.insert(value.end(), chain->bytes.begin(), chain->bytes.end());
+  auto sd = sha256(state.data(), state.size());
+  value.insert(value.end(), sd.bytes.begin(), sd.bytes.end());
+  w.put_uint<4>(state.size());
+  value.insert(value.end(), state.begin(), state.end());
+  for (;;) {
+    lmdb_txn txn;
+    if (int rc = txn.begin(d.env, 0))
+      return lmdb_error(ec::audit_unavailable, d.opts.dir, "begin", rc);
+    uint8_t key[8];
+    store_key(seq, key);
+    MDB_val k{8, key}, v{value.size(), value.data()};
+    int rc = mdb_put(txn.get(), d.snapshots, &k, &v, 0);
+    if (rc == 0)
+      rc = txn.commit();
+    if (rc == 0)
+      return {};
+    txn.abort();
+    if (rc != MDB_MAP_FULL || d.map_size >= d.opts.max_map_size)
+      return lmdb_error(ec::audit_unavailable, d.opts.dir, "write snapshot", rc);
+    std::unique_lock<std::shared_mutex> guard{d.map_lock};
+    auto bigger = std::min(d.map_size * 2, d.opts.max_map_size);
+    if ((rc = mdb_env_set_mapsize(d.env, bigger)) != 0)
+      return lmdb_error(ec::audit_unavailable, d.opts.dir, "grow map", rc);
+    d.map_size = bigger;
+  }
+}
+
+caf::expected<caf::optional<snapshot>> journal_store::load_snapshot(seq_no at_most) {
+  auto& d = *impl_;
+  read_scope scope;
+  if (int rc = d.begin_read(scope))
+    return lmdb_error(ec::unavailable, d.opts.dir, "begin", rc);
+  lmdb_cursor cur;
+  if (int rc = cur.open(scope.txn.get(), d.snapshots))
+    return lmdb_error(ec::unavailable, d.opts.dir, "cursor", rc);
+  uint8_t key[8];
+  store_key(at_most.value + 1, key);
+  MDB_val k{8, key}, v;
+  int rc = cur.get(k, v, MDB_SET_RANGE);
+  rc = rc == 0 ? cur.get(k, v, MDB_PREV) : cur.get(k, v, MDB_LAST);
+  for (; rc == 0; rc = cur.get(k, v, MDB_PREV)) {
+    uint64_t seq = 0;
+    if (!load_key(k, seq) || seq > at_most.value)
+      continue;
+    snapshot snap;
+    if (decode_snapshot(scope.txn.get(), d.events, seq, v, snap))
+      return caf::optional<snapshot>{std::move(snap)};
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return lmdb_error(ec::unavailable, d.opts.dir, "cursor_get", rc);
+  return caf::optional<snapshot>{};
+}
+
+caf::expected<std::vector<seq_no>> journal_store::snapshots() {
+  auto& d = *impl_;
+  read_scope scope;
+  if (int rc = d.begin_read(scope))
+    return lmdb_error(ec::unavailable, d.opts.dir, "begin", rc);
+  lmdb_cursor cur;
+  cur.open(scope.txn.get(), d.snapshots);
+  std::vector<seq_no> out;
+  MDB_val k, v;
+  for (int rc = cur.get(k, v, MDB_FIRST); rc == 0; rc = cur.get(k, v, MDB_NEXT)) {
+    uint64_t seq = 0;
+    if (load_key(k, seq))
+      out.push_back(seq_no{seq});
+  }
+  return out;
+}
+
+} // namespace bulwark

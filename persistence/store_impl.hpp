@@ -1,0 +1,120 @@
+#pragma once
+
+/// Internal to persistence/: the LMDB handles behind `journal_store` and RAII helpers.
+/// Only persistence/ includes <lmdb.h> (VAL-3).
+
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+
+#include <lmdb.h>
+
+#include "caf/error.hpp"
+
+#include "messages/error.hpp"
+#include "persistence/journal_store.hpp"
+
+namespace bulwark {
+
+/// Encodes a seq as the 8-byte big-endian LMDB key.
+inline void store_key(uint64_t seq, uint8_t (&out)[8]) {
+  for (int i = 7; i >= 0; --i, seq >>= 8)
+    out[i] = static_cast<uint8_t>(seq);
+}
+
+/// Decodes an 8-byte big-endian key; false if the size is wrong.
+inline bool load_key(const MDB_val& k, uint64_t& seq) {
+  if (k.mv_size != 8)
+    return false;
+  auto* p = static_cast<const uint8_t*>(k.mv_data);
+  seq = 0;
+  for (int i = 0; i < 8; ++i)
+    seq = (seq << 8) | p[i];
+  return true;
+}
+
+/// Builds an error naming the journal directory, the LMDB call and its message.
+caf::error lmdb_error(ec code, const std::string& dir, const char* what, int rc);
+
+/// An LMDB transaction that aborts unless committed.
+class lmdb_txn {
+public:
+  lmdb_txn() = default;
+  ~lmdb_txn() {
+    abort();
+  }
+  lmdb_txn(const lmdb_txn&) = delete;
+  lmdb_txn& operator=(const lmdb_txn&) = delete;
+
+  int begin(MDB_env* env, unsigned flags) {
+    return mdb_txn_begin(env, nullptr, flags, &txn_);
+  }
+  /// Commits; the handle is gone afterwards whatever the result.
+  int commit() {
+    return mdb_txn_commit(std::exchange(txn_, nullptr));
+  }
+  void abort() noexcept {
+    if (txn_ != nullptr)
+      mdb_txn_abort(std::exchange(txn_, nullptr));
+  }
+  MDB_txn* get() const noexcept {
+    return txn_;
+  }
+
+private:
+  MDB_txn* txn_ = nullptr;
+};
+
+/// An LMDB cursor closed with its scope (declare it after its transaction).
+class lmdb_cursor {
+public:
+  lmdb_cursor() = default;
+  ~lmdb_cursor() {
+    if (cur_ != nullptr)
+      mdb_cursor_close(cur_);
+  }
+  lmdb_cursor(const lmdb_cursor&) = delete;
+  lmdb_cursor& operator=(const lmdb_cursor&) = delete;
+  int open(MDB_txn* txn, MDB_dbi dbi) {
+    return mdb_cursor_open(txn, dbi, &cur_);
+  }
+  int get(MDB_val& k, MDB_val& v, MDB_cursor_op op) {
+    return mdb_cursor_get(cur_, &k, &v, op);
+  }
+
+private:
+  MDB_cursor* cur_ = nullptr;
+};
+
+/// A read transaction together with the shared map lock it needs.
+struct read_scope {
+  std::shared_lock<std::shared_mutex> lock;
+  lmdb_txn txn; // destroyed first: the transaction ends before the lock is released
+};
+
+struct journal_store::impl {
+  store_options opts;
+  MDB_env* env = nullptr;
+  MDB_dbi events = 0;
+  MDB_dbi snapshots = 0;
+  MDB_dbi meta = 0;
+  uint64_t map_size = 0;
+  // Readers hold it shared for the life of a read transaction; map growth holds it
+  // exclusively, since LMDB cannot tell that a read transaction is open.
+  mutable std::shared_mutex map_lock;
+  mutable std::mutex head_lock;
+  seq_no head;
+  digest head_chain;
+
+  ~impl() {
+    if (env != nullptr)
+      mdb_env_close(env);
+  }
+
+  /// Begins a read transaction, adopting a map grown by another process.
+  int begin_read(read_scope& scope) const;
+};
+
+} // namespace bulwark

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package Bulwark needs to build, test and run (Debian 12).
+# Works as root or through sudo; safe to run again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache pkg-config git
+  libcaf-dev            # C++ Actor Framework 0.17 (core, io, openssl)
+  liblmdb-dev lmdb-utils
+  libssl-dev openssl
+  libspdlog-dev libfmt-dev
+  doctest-dev
+  nlohmann-json3-dev    # JSON for the console protocol and --json output
+  libtomlplusplus-dev   # TOML configuration files
+  libedit-dev           # line editing and history in `bulwark console`
+  libcli11-dev          # command-line parsing and --help of `bulwark`
+  python3 python3-lmdb  # independent journal verifier used by the tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
