@@ -23,6 +23,7 @@ struct range_result {
 
 struct stored_tail {
   uint64_t last = 0;      ///< the newest key in the events db
+  digest last_chain;      ///< the chain stored with it
   uint64_t head = 0;      ///< the seq the meta record names
   digest head_chain;      ///< the chain the meta record names
   bool head_ok = false;   ///< the meta head record exists and is well formed
@@ -40,6 +41,8 @@ caf::expected<stored_tail> read_tail(const journal_store::impl& d) {
   int rc = cur.get(k, v, MDB_LAST);
   if (rc == 0 && !load_key(k, tail.last))
     return refuse(ec::integrity_violation, "malformed key at the tail");
+  if (rc == 0 && v.mv_size >= chain_size)
+    std::memcpy(tail.last_chain.bytes.data(), v.mv_data, chain_size);
   if (rc != 0 && rc != MDB_NOTFOUND)
     return lmdb_error(ec::unavailable, d.opts.dir, "read tail", rc);
   MDB_val hk{4, const_cast<char*>("head")}, hv;
@@ -177,6 +180,10 @@ verify_report journal_store::verify(seq_no from, seq_no to, unsigned threads,
       }
     report.head = seq_no{last};
     report.head_chain = results.back().last_chain;
+  } else if (last == tail->last) {
+    // Nothing left to check in range: the newest record's stored chain is the head.
+    report.head = seq_no{last};
+    report.head_chain = tail->last_chain;
   }
   if (to.value >= tail->last) {
     // The whole tail was checked: the meta head must name exactly the newest record.

@@ -9,6 +9,7 @@
 
 #include "messages/events.hpp"
 #include "messages/state.hpp"
+#include "persistence/replay.hpp"
 
 namespace bulwark {
 
@@ -166,6 +167,22 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
     },
     [self](atom::commit) { commit(self); },
   };
+}
+
+} // namespace bulwark
+
+namespace bulwark {
+
+caf::expected<journal_actor> spawn_journal(caf::actor_system& sys,
+                                           std::shared_ptr<journal_store> store,
+                                           journal_settings settings, bool attached) {
+  auto rebuilt = replay(*store);
+  if (!rebuilt)
+    return rebuilt.error();
+  if (attached)
+    return sys.spawn(journal, std::move(store), std::move(rebuilt->proj), settings);
+  return sys.spawn<caf::detached>(journal, std::move(store), std::move(rebuilt->proj),
+                                  settings);
 }
 
 } // namespace bulwark

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
 #include "messages/interfaces.hpp"
@@ -50,5 +51,16 @@ struct journal_state {
 journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_state> self,
                                      std::shared_ptr<journal_store> store, projection proj,
                                      journal_settings settings);
+
+} // namespace bulwark
+
+namespace bulwark {
+
+/// Rebuilds the projection of `store` (from its newest snapshot) and spawns the journal
+/// over it, `detached` on its own thread unless `attached` (tests).
+/// @returns `INTEGRITY_VIOLATION` if the journal does not replay: nothing is spawned.
+caf::expected<journal_actor> spawn_journal(caf::actor_system& sys,
+                                           std::shared_ptr<journal_store> store,
+                                           journal_settings settings, bool attached = false);
 
 } // namespace bulwark

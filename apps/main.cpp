@@ -1,0 +1,27 @@
+// bulwark: the command-line front of the failure-containment engine.
+
+#include <CLI/CLI.hpp>
+
+#include "apps/cli.hpp"
+#include "apps/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Bulwark: failure containment for automated operations.\n"
+               "Decides how widely each proposed change may run, records every decision in a\n"
+               "SHA-256 hash-chained LMDB journal, and rolls back the change that broke things.",
+               "bulwark"};
+  app.set_version_flag("--version", std::string{"bulwark "} + BULWARK_VERSION);
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 success, 1 usage error, 2 runtime error, 3 integrity violation.\n"
+             "Run `bulwark COMMAND --help` for a command's options.");
+  int code = bulwark::cli::exit_ok;
+  bulwark::cli::add_journal_commands(app, code);
+  bulwark::cli::add_demo_command(app, code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    auto rc = app.exit(e);
+    return rc == 0 ? 0 : bulwark::cli::exit_usage;
+  }
+  return code;
+}

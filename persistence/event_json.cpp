@@ -1,0 +1,176 @@
+#include "persistence/event_json.hpp"
+
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "persistence/make_event.hpp"
+
+namespace bulwark {
+
+using nlohmann::json;
+
+namespace {
+
+json opt(const caf::optional<std::string>& x) {
+  return x ? json(*x) : json(nullptr);
+}
+
+json mutation_json(const mutation& m) {
+  return {{"resource", m.resource.value}, {"key", m.key}, {"value", m.value}};
+}
+
+json payload_json(const resource_registered& x) {
+  return {{"resource", x.resource.value}, {"service", x.service}, {"region", x.region},
+          {"attributes", x.attributes}};
+}
+json payload_json(const resource_retired& x) {
+  return {{"resource", x.resource.value}, {"reason", x.reason}};
+}
+json payload_json(const proposal_decided& x) {
+  json gates = json::array();
+  for (auto& g : x.gates)
+    gates.push_back({{"gate", to_string(g.name)}, {"passed", g.passed}, {"note", g.note}});
+  json muts = json::array();
+  for (auto& m : x.mutations)
+    muts.push_back(mutation_json(m));
+  return {{"proposal", to_hex(x.proposal)}, {"idempotency_key", x.idempotency_key},
+          {"principal", x.principal.value}, {"level", static_cast<int>(x.level)},
+          {"service", x.service}, {"region", x.region}, {"allowed", x.allowed},
+          {"code", to_string(x.code)}, {"reason", x.reason},
+          {"allowed_count", x.allowed_count}, {"gates", gates}, {"mutations", muts},
+          {"justification", x.justification}};
+}
+json payload_json(const action_started& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"step", x.step}, {"change", mutation_json(x.change)}};
+}
+json payload_json(const action_applied& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"step", x.step}, {"resource", x.resource.value},
+          {"key", x.key}, {"old_value", opt(x.old_value)}, {"new_value", x.new_value}};
+}
+json payload_json(const action_failed& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"step", x.step}, {"change", mutation_json(x.change)},
+          {"code", to_string(x.code)}, {"message", x.message}};
+}
+json payload_json(const approval_recorded& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"approver", x.approver.value}, {"note", x.note}};
+}
+json payload_json(const rollback_applied& x) {
+  return {{"rollback", to_hex(x.rollback)}, {"reverts", x.reverts.value},
+          {"resource", x.resource.value}, {"key", x.key}, {"old_value", opt(x.old_value)},
+          {"new_value", opt(x.new_value)}};
+}
+json payload_json(const breaker_transition& x) {
+  return {{"service", x.service}, {"from", to_string(x.from)}, {"to", to_string(x.to)},
+          {"cause", x.cause}, {"failures", x.failures}, {"calls", x.calls}};
+}
+json payload_json(const grant_changed& x) {
+  return {{"principal", x.principal.value}, {"level", static_cast<int>(x.level)},
+          {"until", x.until ? json(format_time(*x.until)) : json(nullptr)},
+          {"by", x.by.value}, {"reason", x.reason}};
+}
+json payload_json(const halt_changed& x) {
+  return {{"by", x.by.value}, {"reason", x.reason}};
+}
+json payload_json(const console_access& x) {
+  return {{"principal", x.principal.value}, {"command", x.command}, {"remote", x.remote},
+          {"allowed", x.allowed}, {"detail", x.detail}};
+}
+json payload_json(const interrupted& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"by", x.by.value}, {"steps_done", x.steps_done}};
+}
+json payload_json(const proposal_finished& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"succeeded", x.succeeded},
+          {"code", to_string(x.code)}, {"applied", x.applied},
+          {"compensated", x.compensated}, {"message", x.message}};
+}
+
+template <class Payload>
+json decode_json(const event& ev) {
+  Payload x;
+  if (payload_of(ev, x))
+    return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
+  return payload_json(x);
+}
+
+json payload_to_json(const event& ev) {
+  switch (ev.type) {
+    case event_type::resource_registered:
+      return decode_json<resource_registered>(ev);
+    case event_type::resource_retired:
+      return decode_json<resource_retired>(ev);
+    case event_type::proposal_decided:
+      return decode_json<proposal_decided>(ev);
+    case event_type::action_started:
+      return decode_json<action_started>(ev);
+    case event_type::action_applied:
+      return decode_json<action_applied>(ev);
+    case event_type::action_failed:
+      return decode_json<action_failed>(ev);
+    case event_type::approval_granted:
+    case event_type::approval_denied:
+    case event_type::approval_expired:
+      return decode_json<approval_recorded>(ev);
+    case event_type::rollback_applied:
+      return decode_json<rollback_applied>(ev);
+    case event_type::breaker_transition:
+      return decode_json<breaker_transition>(ev);
+    case event_type::grant_changed:
+      return decode_json<grant_changed>(ev);
+    case event_type::halt_engaged:
+    case event_type::halt_released:
+      return decode_json<halt_changed>(ev);
+    case event_type::console_access:
+      return decode_json<console_access>(ev);
+    case event_type::interrupted:
+      return decode_json<interrupted>(ev);
+    case event_type::proposal_finished:
+      return decode_json<proposal_finished>(ev);
+  }
+  return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
+}
+
+} // namespace
+
+std::string format_time(caf::timestamp at) {
+  auto ns = at.time_since_epoch().count();
+  auto secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  auto ms = (ns / 1'000'000) % 1000;
+  if (ns < 0 && ms != 0) {
+    secs -= 1;
+    ms += 1000;
+  }
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+json to_json(const journal_entry& entry) {
+  return {{"seq", entry.seq.value},
+          {"chain", to_hex(entry.chain)},
+          {"type", to_string(entry.ev.type)},
+          {"at", format_time(entry.ev.at)},
+          {"trace", entry.ev.trace.value},
+          {"payload", payload_to_json(entry.ev)}};
+}
+
+std::string summarize(const journal_entry& entry) {
+  auto p = payload_to_json(entry.ev);
+  std::string out;
+  for (auto& [key, value] : p.items()) {
+    if (key == "proposal" || key == "rollback") {
+      out += key + "=" + value.get<std::string>().substr(0, 12) + " ";
+      continue;
+    }
+    out += key + "=" + (value.is_string() ? value.get<std::string>() : value.dump()) + " ";
+  }
+  if (!out.empty())
+    out.pop_back();
+  return out;
+}
+
+} // namespace bulwark

@@ -1,0 +1,161 @@
+// The `bulwark` program: verify, replay, log and demo, their exit codes and their
+// refusals of bad input (DESIGN.md "Interfaces").
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "support/journal_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace bulwark;
+using bulwark::test::run_command;
+using bulwark::test::temp_dir;
+
+namespace {
+
+const std::string bulwark_bin = BULWARK_BINARY;
+
+int run_bulwark(const std::string& args, std::string* out = nullptr) {
+  return run_command(bulwark_bin + " " + args, out);
+}
+
+/// Writes a demo journal into `dir` and returns its directory.
+std::string demo_journal(const temp_dir& dir, const std::string& seed = "1") {
+  auto data = dir.sub("j");
+  std::string out;
+  REQUIRE_MESSAGE(run_bulwark("demo --changes 200 --seed " + seed + " --data " + data, &out) == 0, out);
+  return data;
+}
+
+} // namespace
+
+TEST_CASE("help and version exit 0; unknown commands and options exit 1") {
+  std::string out;
+  CHECK(run_bulwark("--help", &out) == 0);
+  CHECK(out.find("verify") != std::string::npos);
+  CHECK(run_bulwark("--version", &out) == 0);
+  CHECK(run_bulwark("verify --help") == 0);
+  CHECK(run_bulwark("") == 1);
+  CHECK(run_bulwark("frobnicate") == 1);
+  CHECK(run_bulwark("verify") == 1); // --data is required
+  CHECK(run_bulwark("verify --data /x --threads 0") == 1);
+  CHECK(run_bulwark("log --data /x --from 0") == 1);
+}
+
+TEST_CASE("the demo journals, verifies and replays; equal seeds give equal journals") {
+  temp_dir a, b, c;
+  std::string out;
+  auto ja = demo_journal(a, "7");
+  auto jb = demo_journal(b, "7");
+  auto jc = demo_journal(c, "8");
+  std::string ra, rb, rc;
+  REQUIRE(run_bulwark("replay --data " + ja, &ra) == 0);
+  REQUIRE(run_bulwark("replay --data " + jb, &rb) == 0);
+  REQUIRE(run_bulwark("replay --data " + jc, &rc) == 0);
+  CHECK(ra == rb);
+  CHECK(ra != rc);
+  CHECK(run_bulwark("verify --data " + ja, &out) == 0);
+  CHECK(out.find("intact") != std::string::npos);
+  CHECK(run_bulwark("demo --data " + ja, &out) == 2); // refuses a directory holding a journal
+  CHECK(out.find("already holds a journal") != std::string::npos);
+}
+
+TEST_CASE("verify exits 3 and names the first bad seq of a tampered journal") {
+  temp_dir dir;
+  auto data = demo_journal(dir);
+  test::tamper_value(data, 321, [](std::vector<uint8_t>& v) { v.back() ^= 0x20; });
+  std::string out;
+  CHECK(run_bulwark("verify --data " + data, &out) == 3);
+  CHECK(out.find("seq 321") != std::string::npos);
+  CHECK(run_bulwark("verify --json --data " + data, &out) == 3);
+  CHECK(out.find("\"first_bad\":321") != std::string::npos);
+  CHECK(run_bulwark("replay --data " + data, &out) == 3);
+  CHECK(out.find("record 321") != std::string::npos);
+}
+
+TEST_CASE("verify exits 3 for a deleted record and for a truncated file") {
+  temp_dir dir;
+  auto data = demo_journal(dir);
+  test::delete_record(data, 100);
+  std::string out;
+  CHECK(run_bulwark("verify --data " + data, &out) == 3);
+  CHECK(out.find("seq 100") != std::string::npos);
+  auto file = data + "/data.mdb";
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) / 3);
+  CHECK(run_bulwark("verify --data " + data, &out) == 3);
+  CHECK(out.find("truncated") != std::string::npos);
+}
+
+TEST_CASE("replay --to N gives the state at N; log prints the range as JSON lines") {
+  temp_dir dir;
+  auto data = demo_journal(dir);
+  std::string full, at;
+  REQUIRE(run_bulwark("replay --json --data " + data, &full) == 0);
+  REQUIRE(run_bulwark("replay --json --to 200 --data " + data, &at) == 0);
+  CHECK(at.find("\"seq\":200") != std::string::npos);
+  CHECK(full != at);
+  std::string g1, g2;
+  REQUIRE(run_bulwark("replay --json --no-snapshot --data " + data, &g1) == 0);
+  CHECK(g1.find("\"snapshot\":null") != std::string::npos);
+  // Same state digest with and without snapshots.
+  auto digest_of = [](const std::string& s) { return s.substr(s.find("state_digest"), 80); };
+  CHECK(digest_of(g1) == digest_of(full));
+  std::string log;
+  REQUIRE(run_bulwark("log --json --from 96 --to 100 --data " + data, &log) == 0);
+  CHECK(std::count(log.begin(), log.end(), '\n') == 5);
+  CHECK(log.find("\"type\":\"resource_registered\"") != std::string::npos);
+  CHECK(log.find("\"type\":\"proposal_decided\"") != std::string::npos);
+  CHECK(run_bulwark("log --from 5 --to 2 --data " + data) == 1);
+  CHECK(run_bulwark("replay --to 999999 --data " + data) == 1);
+}
+
+TEST_CASE("bad data directories get a clear message and exit 2, and stay untouched") {
+  temp_dir dir;
+  std::string out;
+  CHECK(run_bulwark("verify --data " + dir.sub("missing"), &out) == 2);
+  CHECK(out.find(dir.sub("missing")) != std::string::npos);
+  CHECK(run_bulwark("verify --data " + dir.path(), &out) == 2);
+  CHECK(out.find("not a Bulwark journal") != std::string::npos);
+  CHECK(std::filesystem::is_empty(dir.path()));
+  {
+    std::ofstream garbage{dir.sub("data.mdb")};
+    for (int i = 0; i < 10000; ++i)
+      garbage << "not lmdb";
+  }
+  CHECK(run_bulwark("replay --data " + dir.path(), &out) == 2);
+  CHECK(!std::filesystem::exists(dir.sub("lock.mdb")));
+}
+
+TEST_CASE("a journal of a newer format version is refused with exit 2") {
+  temp_dir dir;
+  auto data = demo_journal(dir);
+  test::set_meta(data, "format", {0, 0, 0, 9});
+  std::string out;
+  CHECK(run_bulwark("verify --data " + data, &out) == 2);
+  CHECK(out.find("format version 9 is newer") != std::string::npos);
+}
+
+TEST_CASE("a directory the user may not read is refused with exit 2") {
+  temp_dir dir;
+  auto data = demo_journal(dir);
+  std::filesystem::permissions(data, std::filesystem::perms::owner_all
+                                       | std::filesystem::perms::group_all
+                                       | std::filesystem::perms::others_all,
+                               std::filesystem::perm_options::remove);
+  std::string out;
+  if (::geteuid() == 0) {
+    // Root ignores permissions: run as an unprivileged user when setpriv exists.
+    if (run_command("command -v setpriv") != 0)
+      return;
+    CHECK(run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + bulwark_bin
+                        + " verify --data " + data,
+                      &out)
+          == 2);
+  } else {
+    CHECK(run_bulwark("verify --data " + data, &out) == 2);
+  }
+  CHECK(out.find(data) != std::string::npos);
+}

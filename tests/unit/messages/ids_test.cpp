@@ -1,0 +1,80 @@
+#include <doctest/doctest.h>
+
+#include "messages/enums.hpp"
+#include "messages/error.hpp"
+#include "messages/ids.hpp"
+#include "persistence/sha256.hpp"
+
+using namespace bulwark;
+
+TEST_CASE("a digest renders as hex and parses back; bad hex is refused") {
+  const char abc[] = "abc";
+  auto d = sha256(reinterpret_cast<const uint8_t*>(abc), 3);
+  CHECK(to_hex(d) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  digest back;
+  REQUIRE(parse_digest(to_hex(d), back));
+  CHECK(back == d);
+  CHECK(!parse_digest("abc", back));
+  CHECK(!parse_digest(std::string(64, 'g'), back));
+  CHECK(!parse_digest(std::string(63, '0'), back));
+  CHECK(parse_digest(std::string(64, 'F'), back));
+}
+
+TEST_CASE("digest equality sees a single differing bit") {
+  digest a, b;
+  CHECK(a == b);
+  CHECK(a.is_zero());
+  b.bytes[31] = 1;
+  CHECK(a != b);
+  CHECK(!b.is_zero());
+}
+
+TEST_CASE("the chain hash is SHA-256 of previous chain followed by the bytes") {
+  sha256_hasher h;
+  digest prev;
+  prev.bytes.fill(0xAB);
+  uint8_t data[5] = {1, 2, 3, 4, 5};
+  std::vector<uint8_t> joined(37, 0xAB);
+  for (int i = 0; i < 5; ++i)
+    joined[32 + i] = data[i];
+  CHECK(h.chain(prev, data, 5) == sha256(joined.data(), joined.size()));
+}
+
+TEST_CASE("enum names parse back to their values") {
+  for (uint8_t v = 1; v <= max_event_type; ++v) {
+    auto t = static_cast<event_type>(v);
+    event_type back{};
+    REQUIRE(parse(to_string(t), back));
+    CHECK(back == t);
+  }
+  gate g{};
+  CHECK(parse("HumanApproval", g));
+  CHECK(g == gate::human_approval);
+  CHECK(!parse("Nope", g));
+  ec code{};
+  CHECK(parse("AUDIT_UNAVAILABLE", code));
+  CHECK(code == ec::audit_unavailable);
+  CHECK(!valid(static_cast<event_type>(0)));
+  CHECK(!valid(static_cast<event_type>(max_event_type + 1)));
+}
+
+TEST_CASE("identifiers must be short printable words") {
+  CHECK(is_valid_id("coaster-eu-01"));
+  CHECK(!is_valid_id(""));
+  CHECK(!is_valid_id("has space"));
+  CHECK(!is_valid_id(std::string(129, 'a')));
+  CHECK(!is_valid_id("bell\x07"));
+}
+
+TEST_CASE("refusals carry code, message, trace and retry_after") {
+  auto err = refuse(ec::rate_limited, "too fast", trace_id{7}, caf::timespan{std::chrono::seconds{2}});
+  CHECK(is(err, ec::rate_limited));
+  CHECK(code_of(err) == ec::rate_limited);
+  auto info = describe(err);
+  CHECK(info.message == "too fast");
+  CHECK(info.trace == trace_id{7});
+  REQUIRE(info.retry_after);
+  CHECK(*info.retry_after == caf::timespan{std::chrono::seconds{2}});
+  CHECK(render_error(static_cast<uint8_t>(ec::rate_limited), caf::atom_value{}, err.context())
+        == "RATE_LIMITED: too fast (trace 7) (retry after 2000 ms)");
+}

@@ -1,0 +1,133 @@
+// Tamper detection: verify names the exact first bad seq for each kind of damage.
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "persistence/journal_store.hpp"
+#include "persistence/record.hpp"
+#include "support/journal_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace bulwark;
+using bulwark::test::temp_dir;
+
+bulwark::digest test_sha256(const std::vector<uint8_t>& bytes);
+
+namespace {
+
+constexpr uint64_t total = 3000;
+
+/// Writes `total` events, lets `damage` alter the files, and returns the verify report.
+template <class F>
+verify_report damaged(temp_dir& dir, F damage, unsigned threads = 2) {
+  test::open_store(dir.path())->append(test::random_events(11, total));
+  damage(dir.path());
+  store_options opts;
+  opts.dir = dir.path();
+  opts.read_only = true;
+  auto store = journal_store::open(opts);
+  REQUIRE(store);
+  return (*store)->verify(seq_no{1}, seq_no{UINT64_MAX}, threads);
+}
+
+} // namespace
+
+TEST_CASE("a flipped byte in an event's payload is named by its seq") {
+  for (uint64_t target : std::initializer_list<uint64_t>{1, 777, 1500, 1501, total}) {
+    for (unsigned threads : {1u, 2u}) {
+      temp_dir dir;
+      auto report = damaged(dir, [&](const std::string& d) {
+        test::tamper_value(d, target, [](std::vector<uint8_t>& v) { v.back() ^= 0x01; });
+      }, threads);
+      CHECK_FALSE(report.ok);
+      CHECK(report.first_bad == seq_no{target});
+    }
+  }
+}
+
+TEST_CASE("a flipped byte in an event header is named by its seq") {
+  temp_dir dir;
+  auto report = damaged(dir, [](const std::string& d) {
+    // The time field (offset 10 of the event bytes).
+    test::tamper_value(d, 42, [](std::vector<uint8_t>& v) { v[chain_size + 12] ^= 0x80; });
+  });
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad == seq_no{42});
+}
+
+TEST_CASE("an altered stored chain hash is named by its seq") {
+  temp_dir dir;
+  auto report = damaged(dir, [](const std::string& d) {
+    test::tamper_value(d, 2000, [](std::vector<uint8_t>& v) { v[5] ^= 0xFF; });
+  });
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad == seq_no{2000});
+}
+
+TEST_CASE("a recomputed chain cannot hide an edit: the next record no longer links") {
+  temp_dir dir;
+  auto report = damaged(dir, [](const std::string& d) {
+    // Edit record 100 and store a chain that matches the edit: record 101 breaks.
+    auto prev = test::raw_value(d, 99);
+    test::tamper_value(d, 100, [&](std::vector<uint8_t>& v) {
+      v.back() ^= 0x01;
+      // joined = stored chain of record 99 || the edited event bytes of record 100
+      std::vector<uint8_t> joined(prev.begin(), prev.begin() + 32);
+      joined.resize(32 + v.size() - 32);
+      std::copy(v.begin() + 32, v.end(), joined.begin() + 32);
+      auto c = test_sha256(joined);
+      std::copy(c.bytes.begin(), c.bytes.end(), v.begin());
+    });
+  });
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad == seq_no{101});
+}
+
+TEST_CASE("a deleted record is named as missing") {
+  temp_dir dir;
+  auto report = damaged(dir, [](const std::string& d) { test::delete_record(d, 1234); });
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad == seq_no{1234});
+  CHECK(report.reason.find("missing") != std::string::npos);
+}
+
+TEST_CASE("a deleted newest record is caught by the stored head") {
+  temp_dir dir;
+  auto report = damaged(dir, [](const std::string& d) { test::delete_record(d, total); });
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad == seq_no{total});
+}
+
+TEST_CASE("two swapped records are named by the first of them") {
+  temp_dir dir;
+  auto report = damaged(dir, [](const std::string& d) { test::swap_records(d, 500, 501); });
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad == seq_no{500});
+}
+
+TEST_CASE("a truncated data file is refused as an integrity violation on open") {
+  temp_dir dir;
+  test::open_store(dir.path())->append(test::random_events(12, total));
+  auto file = dir.sub("data.mdb");
+  auto size = std::filesystem::file_size(file);
+  std::filesystem::resize_file(file, size / 2);
+  store_options opts;
+  opts.dir = dir.path();
+  opts.read_only = true;
+  auto store = journal_store::open(opts);
+  REQUIRE(!store);
+  CHECK(is(store.error(), ec::integrity_violation));
+  CHECK(describe(store.error()).message.find("truncated") != std::string::npos);
+}
+
+TEST_CASE("a writer refuses to append after its tail was altered (verify before write)") {
+  temp_dir dir;
+  auto store = test::open_store(dir.path());
+  REQUIRE(store->append(test::random_events(13, 20)));
+  test::tamper_value(dir.path(), 20, [](std::vector<uint8_t>& v) { v[0] ^= 1; });
+  auto r = store->append(test::random_events(14, 1));
+  REQUIRE(!r);
+  CHECK(is(r.error(), ec::integrity_violation));
+  CHECK(store->head() == seq_no{20});
+}
