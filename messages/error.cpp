@@ -40,12 +40,14 @@ const char* to_string(ec code) noexcept {
       return "TIMEOUT";
     case ec::integrity_violation:
       return "INTEGRITY_VIOLATION";
+    case ec::effector_failed:
+      return "EFFECTOR_FAILED";
   }
   return "UNKNOWN";
 }
 
 bool parse(std::string_view name, ec& out) noexcept {
-  for (uint8_t i = 0; i <= static_cast<uint8_t>(ec::integrity_violation); ++i) {
+  for (uint8_t i = 0; i <= static_cast<uint8_t>(ec::effector_failed); ++i) {
     auto code = static_cast<ec>(i);
     if (name == to_string(code)) {
       out = code;

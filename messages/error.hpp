@@ -34,6 +34,7 @@ enum class ec : uint8_t {
   unavailable = 12,
   timeout = 13,
   integrity_violation = 14,
+  effector_failed = 15,
 };
 
 /// Returns the documented name, e.g. "AUDIT_UNAVAILABLE".

@@ -36,9 +36,54 @@ using journal_actor = caf::typed_actor<
   // INTERNAL: commits every pending append in one transaction.
   caf::reacts_to<atom::commit>>;
 
+/// The AUTHORITY: levels, grants, gates, rate limits and the halt.
+using authority_actor = caf::typed_actor<
+  // Evaluates halt, rate limit, grant and the gates of the requested level.
+  caf::replies_to<atom::evaluate, proposal>::with<authority_verdict>,
+  // An admin (first) sets a principal's (second) grant, optionally until a time.
+  caf::replies_to<atom::grant, principal_id, principal_id, authority_level,
+                  caf::optional<caf::timestamp>, std::string>::with<seq_no>,
+  // An admin engages the halt with a reason.
+  caf::replies_to<atom::halt, principal_id, std::string>::with<seq_no>,
+  // An admin releases the halt with a reason.
+  caf::replies_to<atom::release, principal_id, std::string>::with<seq_no>,
+  // Returns whether the halt is engaged.
+  caf::replies_to<atom::state>::with<bool>>;
+
+/// BLAST_RADIUS: service, region and percent scope with rolling windows.
+using blast_radius_actor = caf::typed_actor<
+  // Checks a proposal's scope; an allowed one is recorded in its principal's window.
+  caf::replies_to<atom::check, scope_request>::with<scope_verdict>>;
+
+/// The PIPELINE: a proposal's way from submission to its journaled outcome.
+using pipeline_actor = subscriber_actor::extend<
+  // Submits a proposal; the reply comes when it has finished (or was refused).
+  caf::replies_to<atom::submit, proposal>::with<outcome>,
+  // Approves or denies a pending proposal named by its digest.
+  caf::replies_to<atom::approve, approval>::with<seq_no>,
+  // Interrupts a running level-3 proposal; its done steps are rolled back.
+  caf::replies_to<atom::interrupt, interrupt>::with<seq_no>,
+  // Lists proposals waiting for approval.
+  caf::replies_to<atom::pending>::with<std::vector<pending_approval>>,
+  // Registers a resource in the fleet (journaled).
+  caf::replies_to<atom::enroll, registration>::with<seq_no>,
+  // Lists proposals whose actions started without a journaled outcome.
+  caf::replies_to<atom::in_doubt>::with<std::vector<digest>>,
+  // INTERNAL: an effector call finished (proposal, call token, result).
+  caf::reacts_to<atom::effected, digest, uint64_t, effector_result>,
+  // INTERNAL: an approval's time ran out.
+  caf::reacts_to<atom::expire, digest>,
+  // INTERNAL: a level-3 observation window ended; run the next step.
+  caf::reacts_to<atom::step, digest>,
+  // INTERNAL: an effector call's deadline passed (proposal, call token).
+  caf::reacts_to<atom::deadline, digest, uint64_t>>;
+
 } // namespace bulwark
 
 CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::subscriber_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::journal_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::authority_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::blast_radius_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::pipeline_actor))
 CAF_END_TYPE_ID_BLOCK(bulwark_actors)

@@ -5,7 +5,9 @@
 
 #include "messages/error.hpp"
 #include "messages/events.hpp"
+#include "messages/commands.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/scope.hpp"
 #include "messages/state.hpp"
 
 namespace bulwark {

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "caf/fwd.hpp"
+#include "caf/optional.hpp"
 #include "caf/timespan.hpp"
+#include "caf/timestamp.hpp"
 #include "caf/type_id.hpp"
 
 namespace bulwark {
@@ -42,6 +44,18 @@ struct grant_state;
 struct proposal_state;
 struct fleet_state;
 struct verify_report;
+struct proposal;
+struct decision;
+struct outcome;
+struct approval;
+struct interrupt;
+struct pending_approval;
+struct effector_result;
+struct registration;
+struct scope_request;
+struct scope_verdict;
+struct authority_verdict;
+enum class proposal_status : uint8_t;
 enum class event_type : uint8_t;
 enum class authority_level : uint8_t;
 enum class gate : uint8_t;
@@ -82,6 +96,20 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::authority_level))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::gate))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::breaker_state))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::proposal))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::decision))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::outcome))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::approval))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::interrupt))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::pending_approval))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::effector_result))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::registration))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::scope_request))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::scope_verdict))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::authority_verdict))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::proposal_status))
+  CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::pending_approval>))
+  CAF_ADD_TYPE_ID(bulwark_types, (caf::optional<caf::timestamp>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::event>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::journal_entry>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::mutation>))
@@ -94,4 +122,19 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, committed, "committed")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, state, "state")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, commit, "commit")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, submit, "submit")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, approve, "approve")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, interrupt, "interrupt")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, pending, "pending")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, enroll, "enroll")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, evaluate, "evaluate")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, check, "check")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, grant, "grant")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, halt, "halt")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, release, "release")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, effected, "effected")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, expire, "expire")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, step, "step")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, deadline, "deadline")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, in_doubt, "in_doubt")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

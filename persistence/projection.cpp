@@ -183,4 +183,54 @@ std::vector<digest> projection::in_doubt() const {
   return result;
 }
 
+namespace {
+
+template <class Payload>
+caf::error decodes(const event& ev) {
+  Payload x;
+  if (auto err = decode(ev.payload, x))
+    return refuse(ec::invalid_input, std::string{to_string(ev.type)} + " payload does not decode: "
+                                       + describe(err).message);
+  return {};
+}
+
+} // namespace
+
+caf::error check_payload(const event& ev) {
+  switch (ev.type) {
+    case event_type::resource_registered:
+      return decodes<resource_registered>(ev);
+    case event_type::resource_retired:
+      return decodes<resource_retired>(ev);
+    case event_type::proposal_decided:
+      return decodes<proposal_decided>(ev);
+    case event_type::action_started:
+      return decodes<action_started>(ev);
+    case event_type::action_applied:
+      return decodes<action_applied>(ev);
+    case event_type::action_failed:
+      return decodes<action_failed>(ev);
+    case event_type::approval_granted:
+    case event_type::approval_denied:
+    case event_type::approval_expired:
+      return decodes<approval_recorded>(ev);
+    case event_type::rollback_applied:
+      return decodes<rollback_applied>(ev);
+    case event_type::breaker_transition:
+      return decodes<breaker_transition>(ev);
+    case event_type::grant_changed:
+      return decodes<grant_changed>(ev);
+    case event_type::halt_engaged:
+    case event_type::halt_released:
+      return decodes<halt_changed>(ev);
+    case event_type::console_access:
+      return decodes<console_access>(ev);
+    case event_type::interrupted:
+      return decodes<interrupted>(ev);
+    case event_type::proposal_finished:
+      return decodes<proposal_finished>(ev);
+  }
+  return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
+}
+
 } // namespace bulwark

@@ -48,3 +48,11 @@ private:
 };
 
 } // namespace bulwark
+
+namespace bulwark {
+
+/// Checks that `ev`'s payload decodes as its type's payload (refused before append, so
+/// no record ever reaches the journal that the projection could not apply).
+caf::error check_payload(const event& ev);
+
+} // namespace bulwark

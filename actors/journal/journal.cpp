@@ -23,6 +23,12 @@ constexpr uint32_t max_read = 10000;
 caf::typed_response_promise<appended> enqueue(self_ptr self, std::vector<event> events) {
   auto& st = self->state;
   auto rp = self->make_response_promise<appended>();
+  // A record the projection could not apply never reaches the journal (PV-001).
+  for (auto& ev : events)
+    if (auto err = check_payload(ev)) {
+      rp.deliver(err);
+      return rp;
+    }
   st.waiting.push_back(pending_append{events.size(), rp});
   for (auto& ev : events)
     st.batch.push_back(std::move(ev));
@@ -77,6 +83,9 @@ void commit(self_ptr self) {
     if (auto err = st.proj.apply(e.seq, e.ev))
       spdlog::error("journal: projection refused seq {}: {}", e.seq.value,
                     describe(err).message);
+  // Subscribers hear of the entries before requesters hear back, so an actor that is
+  // both sees its own projection updated when its append is acknowledged.
+  publish(self, entries);
   size_t pos = 0;
   for (auto& w : waiting) {
     if (w.count == 0) {
@@ -89,7 +98,6 @@ void commit(self_ptr self) {
     w.promise.deliver(appended{first.seq, last.seq, last.chain});
     pos += w.count;
   }
-  publish(self, entries);
   maybe_snapshot(self);
 }
 

@@ -1,0 +1,101 @@
+#include "actors/authority/authority.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "messages/events.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark {
+
+namespace {
+
+using self_ptr = authority_actor::stateful_pointer<authority_state>;
+
+/// Journals `ev` and, once durable, applies `commit` and answers with the seq.
+template <class Commit>
+caf::result<seq_no> journal_then(self_ptr self, event ev, Commit commit) {
+  auto rp = self->make_response_promise<seq_no>();
+  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
+    .then([rp, commit](const appended& ack) mutable {
+            commit();
+            rp.deliver(ack.last);
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+caf::error not_admin(const principal_id& by, const char* what) {
+  return refuse(ec::authority_denied, by.value + " is not an admin and may not " + what);
+}
+
+} // namespace
+
+caf::timestamp authority_now(self_ptr self) {
+  return self->state.epoch + (self->clock().now() - self->state.start);
+}
+
+authority_actor::behavior_type authority(self_ptr self, authority_settings settings,
+                                         journal_actor journal,
+                                         std::map<std::string, grant_state> grants,
+                                         bool halted, caf::timestamp epoch) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.journal = std::move(journal);
+  st.grants = std::move(grants);
+  st.halted = halted;
+  st.epoch = epoch;
+  st.start = self->clock().now();
+  return {
+    [self](atom::evaluate, const proposal& p) -> caf::result<authority_verdict> {
+      auto& st = self->state;
+      auto now = authority_now(self);
+      auto v = evaluate(p, st.settings.policy, st.grants, st.halted, now);
+      if (!v.allowed || p.mutations.empty())
+        return v;
+      auto wait = st.buckets[p.principal.value].take(now, st.settings.policy.rate_per_second,
+                                                      st.settings.policy.burst);
+      if (wait) {
+        v.allowed = false;
+        v.code = ec::rate_limited;
+        v.reason = p.principal.value + " is over its proposal rate";
+        v.retry_after = wait;
+      }
+      return v;
+    },
+    [self](atom::grant, const principal_id& by, const principal_id& who, authority_level level,
+           const caf::optional<caf::timestamp>& until,
+           const std::string& reason) -> caf::result<seq_no> {
+      if (self->state.settings.admins.count(by.value) == 0)
+        return not_admin(by, "change grants");
+      if (!is_valid_id(who.value) || !valid(level))
+        return refuse(ec::invalid_input, "grant needs a valid principal and a level 0-4");
+      grant_changed x{who, level, until, by, reason};
+      auto ev = make_event(event_type::grant_changed, authority_now(self), x);
+      return journal_then(self, std::move(ev), [self, who, level, until] {
+        self->state.grants[who.value] = grant_state{level, until};
+      });
+    },
+    [self](atom::halt, const principal_id& by, const std::string& reason) -> caf::result<seq_no> {
+      if (self->state.settings.admins.count(by.value) == 0)
+        return not_admin(by, "engage the halt");
+      auto ev = make_event(event_type::halt_engaged, authority_now(self), halt_changed{by, reason});
+      return journal_then(self, std::move(ev), [self] { self->state.halted = true; });
+    },
+    [self](atom::release, const principal_id& by,
+           const std::string& reason) -> caf::result<seq_no> {
+      if (self->state.settings.admins.count(by.value) == 0)
+        return not_admin(by, "release the halt");
+      auto ev = make_event(event_type::halt_released, authority_now(self),
+                           halt_changed{by, reason});
+      return journal_then(self, std::move(ev), [self] { self->state.halted = false; });
+    },
+    [self](atom::state) -> caf::result<bool> { return self->state.halted; },
+  };
+}
+
+} // namespace bulwark

@@ -1,0 +1,45 @@
+#pragma once
+
+/// The authority actor: the shell around `authority_policy`.
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "caf/actor_clock.hpp"
+#include "caf/fwd.hpp"
+
+#include "actors/authority/authority_policy.hpp"
+#include "messages/interfaces.hpp"
+
+namespace bulwark {
+
+/// Settings of the authority actor.
+struct authority_settings {
+  authority_config policy;
+  std::set<std::string> admins; ///< principals allowed to grant, halt and release
+};
+
+/// State of the authority actor.
+struct authority_state {
+  authority_settings settings;
+  journal_actor journal;
+  std::map<std::string, grant_state> grants; ///< journaled grant changes
+  bool halted = false;
+  std::map<std::string, token_bucket> buckets;
+  caf::timestamp epoch;                          ///< wall time at `start`
+  caf::actor_clock::time_point start;
+  static inline const char* name = "authority";
+};
+
+/// Spawns with the journaled grants and halt of `fleet` (rebuilt from the journal), so a
+/// restarted authority knows every change. `epoch` maps the actor clock to wall time.
+authority_actor::behavior_type authority(authority_actor::stateful_pointer<authority_state> self,
+                                         authority_settings settings, journal_actor journal,
+                                         std::map<std::string, grant_state> grants,
+                                         bool halted, caf::timestamp epoch);
+
+/// Returns the actor's notion of now: `epoch` plus the actor clock's elapsed time.
+caf::timestamp authority_now(authority_actor::stateful_pointer<authority_state> self);
+
+} // namespace bulwark

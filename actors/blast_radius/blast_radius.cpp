@@ -1,0 +1,23 @@
+#include "actors/blast_radius/blast_radius.hpp"
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+namespace bulwark {
+
+blast_radius_actor::behavior_type
+blast_radius(blast_radius_actor::stateful_pointer<blast_radius_state> self, blast_limits limits,
+             caf::timestamp epoch) {
+  self->state.policy = blast_radius_policy{limits};
+  self->state.epoch = epoch;
+  self->state.start = self->clock().now();
+  return {
+    [self](atom::check, const scope_request& req) -> caf::result<scope_verdict> {
+      auto now = self->state.epoch + (self->clock().now() - self->state.start);
+      return self->state.policy.check(req, now);
+    },
+  };
+}
+
+} // namespace bulwark

@@ -1,0 +1,63 @@
+#include "actors/pipeline/effectors.hpp"
+
+namespace bulwark {
+
+void effector_registry::add(const std::string& service, effector_fn fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  fns_[service] = std::move(fn);
+}
+
+effector_fn effector_registry::find(const std::string& service) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = fns_.find(service);
+  return i != fns_.end() ? i->second : effector_fn{};
+}
+
+bool effector_registry::has(const std::string& service) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return fns_.count(service) != 0;
+}
+
+effector_pool::effector_pool(size_t threads) {
+  for (size_t i = 0; i < threads; ++i)
+    workers_.emplace_back([this] { work(); });
+}
+
+effector_pool::~effector_pool() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& w : workers_)
+    w.join();
+}
+
+void effector_pool::run(std::function<void()> job) {
+  if (workers_.empty()) {
+    job();
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void effector_pool::work() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock<std::mutex> guard{mtx_};
+      cv_.wait(guard, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty())
+        return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+} // namespace bulwark

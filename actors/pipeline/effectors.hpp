@@ -1,0 +1,72 @@
+#pragma once
+
+/// Effectors: the host's functions that apply one service's mutations to the world, and
+/// the worker threads that run them off the actors' threads.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "messages/commands.hpp"
+
+namespace bulwark {
+
+/// One call of an effector.
+struct effector_call {
+  std::string service;
+  mutation change;                    ///< the change to apply (value = the new value)
+  bool compensation = false;          ///< true when undoing an earlier change
+  std::optional<std::string> restore; ///< for compensation: the value to restore (none: remove)
+  std::string idempotency_key;        ///< the same on every attempt of one action
+  std::chrono::nanoseconds timeout{}; ///< the call must answer within this
+};
+
+/// A host function applying changes of one service.
+using effector_fn = std::function<effector_result(const effector_call&)>;
+
+/// The effectors registered by the host, by service. Thread-safe.
+class effector_registry {
+public:
+  /// Registers (or replaces) the effector of `service`.
+  void add(const std::string& service, effector_fn fn);
+
+  /// Returns the effector of `service`, or an empty function.
+  effector_fn find(const std::string& service) const;
+
+  /// Returns true if `service` has an effector.
+  bool has(const std::string& service) const;
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::string, effector_fn> fns_;
+};
+
+/// Runs jobs on a fixed set of threads; with zero threads, runs them inline (tests and
+/// the virtual-clock demo, where determinism matters more than isolation).
+class effector_pool {
+public:
+  explicit effector_pool(size_t threads);
+  ~effector_pool();
+  effector_pool(const effector_pool&) = delete;
+  effector_pool& operator=(const effector_pool&) = delete;
+
+  /// Runs `job` on a worker (or now, inline).
+  void run(std::function<void()> job);
+
+private:
+  void work();
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+} // namespace bulwark

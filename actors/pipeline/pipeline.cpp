@@ -1,0 +1,345 @@
+// The pipeline actor: admission (validate, authority, blast radius, write-ahead
+// decision), approvals, interrupts and registration. Execution is in execution.cpp.
+
+#include "actors/pipeline/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/pipeline/pipeline_impl.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark {
+
+using namespace pipeline_detail;
+
+namespace pipeline_detail {
+
+caf::timestamp now(self_ptr self) {
+  return self->state.epoch + (self->clock().now() - self->state.start);
+}
+
+void drop(self_ptr self, const digest& id, const caf::error& err) {
+  auto& st = self->state;
+  auto i = st.flights.find(id);
+  if (i == st.flights.end())
+    return;
+  for (auto& w : i->second.waiters)
+    w.deliver(err);
+  if (auto k = st.keys.find(i->second.key); k != st.keys.end() && k->second == id
+                                             && st.outcomes.count(id) == 0)
+    st.keys.erase(k);
+  st.flights.erase(i);
+}
+
+} // namespace pipeline_detail
+
+namespace {
+
+/// Journals a refusal of `f` (best effort: a journal failure keeps the original code),
+/// then answers its waiters with `err`.
+void refuse_flight(self_ptr self, const digest& id, caf::error err) {
+  auto& f = self->state.flights.at(id);
+  auto info = describe(err);
+  // An out-of-range level is recorded as 0; the reason names the level asked for.
+  auto level = valid(f.p.level) ? f.p.level : authority_level::read_only;
+  proposal_decided d{id, f.p.idempotency_key, f.p.principal, level,
+                     f.p.services.empty() ? "" : f.p.services.front(),
+                     f.p.regions.empty() ? "" : f.p.regions.front(), false, info.code,
+                     info.message, 0, {}, f.p.mutations, f.p.justification};
+  auto ev = make_event(event_type::proposal_decided, now(self), d, f.trace);
+  append(self, {std::move(ev)},
+         [self, id, err](const appended&) { drop(self, id, err); },
+         [self, id, err](caf::error&) { drop(self, id, err); });
+}
+
+/// Journals the allowed decision (write-ahead), then launches the flight.
+void decide(self_ptr self, const digest& id, const authority_verdict& av,
+            const scope_verdict& sv) {
+  auto& f = self->state.flights.at(id);
+  proposal_decided d{id, f.p.idempotency_key, f.p.principal, f.p.level,
+                     f.p.services.empty() ? "" : f.p.services.front(),
+                     f.p.regions.empty() ? "" : f.p.regions.front(), true, ec::none,
+                     "allowed", sv.allowed_count, av.gates, f.p.mutations, f.p.justification};
+  auto ev = make_event(event_type::proposal_decided, now(self), d, f.trace);
+  append(self, {std::move(ev)},
+         [self, id](const appended& ack) {
+           auto i = self->state.flights.find(id);
+           if (i == self->state.flights.end())
+             return;
+           i->second.decided = ack.last;
+           launch(self, i->second);
+         },
+         [self, id](caf::error& err) {
+           drop(self, id, refuse(ec::audit_unavailable,
+                                 "the decision could not be journaled: " + describe(err).message,
+                                 self->state.flights.at(id).trace));
+         });
+}
+
+/// Asks blast radius, after authority allowed.
+void check_scope(self_ptr self, const digest& id, authority_verdict av) {
+  auto& st = self->state;
+  auto& f = st.flights.at(id);
+  scope_request req{f.p, touched_services(f.p, st.proj.state()), {}};
+  for (auto& s : req.touched_services)
+    req.sizes[s] = st.sizes.count(s) ? st.sizes.at(s) : 0;
+  self->request(st.blast, st.settings.governance_timeout, atom::check_v, std::move(req))
+    .then(
+      [self, id, av](const scope_verdict& sv) {
+        if (!sv.allowed)
+          return refuse_flight(self, id, refuse(ec::blast_radius_exceeded, sv.reason,
+                                                self->state.flights.at(id).trace));
+        decide(self, id, av, sv);
+      },
+      [self, id](caf::error& err) {
+        refuse_flight(self, id, refuse(ec::governance_failure,
+                                       "blast radius unavailable: " + describe(err).message,
+                                       self->state.flights.at(id).trace));
+      });
+}
+
+/// Asks the authority; fails closed when it does not answer.
+void check_authority(self_ptr self, const digest& id) {
+  auto& st = self->state;
+  self->request(st.authority, st.settings.governance_timeout, atom::evaluate_v,
+                st.flights.at(id).p)
+    .then(
+      [self, id](authority_verdict& av) {
+        auto trace = self->state.flights.at(id).trace;
+        if (!av.allowed)
+          return refuse_flight(self, id, refuse(av.code, av.reason, trace, av.retry_after));
+        check_scope(self, id, std::move(av));
+      },
+      [self, id](caf::error& err) {
+        refuse_flight(self, id, refuse(ec::governance_failure,
+                                       "authority unavailable: " + describe(err).message,
+                                       self->state.flights.at(id).trace));
+      });
+}
+
+/// Returns the recorded outcome of a proposal decided before a restart.
+outcome rebuilt_outcome(const digest& id, const proposal_state& ps) {
+  outcome o;
+  o.proposal = id;
+  o.decided_seq = seq_no{ps.decided_seq};
+  o.code = ps.code;
+  o.status = !ps.allowed ? proposal_status::refused
+                         : ps.succeeded ? proposal_status::succeeded : proposal_status::failed;
+  o.message = "recorded before a restart";
+  return o;
+}
+
+caf::result<outcome> submit(self_ptr self, proposal& p) {
+  auto& st = self->state;
+  auto id = proposal_digest(p);
+  trace_id trace{0};
+  for (int i = 0; i < 8; ++i)
+    trace.value = (trace.value << 8) | id.bytes[i];
+  auto key = p.principal.value + "/" + p.idempotency_key;
+  // The promise takes over the reply: make it only where the answer comes later.
+  auto known = st.keys.find(key);
+  if (known == st.keys.end())
+    if (auto j = st.proj.state().idempotency.find(key); j != st.proj.state().idempotency.end())
+      known = st.keys.emplace(key, j->second).first;
+  if (known != st.keys.end()) {
+    if (known->second != id)
+      return refuse(ec::invalid_input, "idempotency key '" + p.idempotency_key
+                                         + "' was used for another proposal", trace);
+    if (auto f = st.flights.find(id); f != st.flights.end()) {
+      auto rp = self->make_response_promise<outcome>();
+      f->second.waiters.push_back(rp);
+      return rp;
+    }
+    if (auto o = st.outcomes.find(id); o != st.outcomes.end())
+      return o->second;
+    auto ps = st.proj.state().proposals.find(id);
+    if (ps != st.proj.state().proposals.end()) {
+      if (!ps->second.allowed)
+        return refuse(ps->second.code, "refused before (same idempotency key)", trace);
+      return rebuilt_outcome(id, ps->second);
+    }
+  }
+  auto rp = self->make_response_promise<outcome>();
+  flight f;
+  f.p = p;
+  f.id = id;
+  f.trace = trace;
+  f.key = key;
+  f.waiters.push_back(rp);
+  st.keys[key] = id;
+  st.flights.emplace(id, std::move(f));
+  auto has = [&st](const std::string& s) { return st.effectors->has(s); };
+  if (auto err = validate(p, st.proj.state(), has, st.settings.limits, now(self)))
+    refuse_flight(self, id, refuse(ec::invalid_input, describe(err).message, trace));
+  else
+    check_authority(self, id);
+  return rp;
+}
+
+/// Applies committed entries to the local projection.
+void follow(self_ptr self, const std::vector<journal_entry>& entries) {
+  auto& st = self->state;
+  bool fleet_changed = false;
+  for (auto& e : entries) {
+    if (e.seq.value <= st.proj.state().seq)
+      continue;
+    if (auto err = st.proj.apply(e.seq, e.ev))
+      spdlog::error("pipeline: cannot follow seq {}: {}", e.seq.value, describe(err).message);
+    fleet_changed |= e.ev.type == event_type::resource_registered
+                     || e.ev.type == event_type::resource_retired;
+  }
+  if (fleet_changed)
+    st.sizes = service_sizes(st.proj.state());
+}
+
+caf::result<seq_no> answer_approval(self_ptr self, const approval& a);
+caf::result<seq_no> answer_interrupt(self_ptr self, const interrupt& x);
+caf::result<seq_no> enroll(self_ptr self, const registration& r);
+
+} // namespace
+
+pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline_state> self,
+                                       pipeline_settings settings, pipeline_deps deps,
+                                       fleet_state proj, caf::timestamp epoch) {
+  auto& st = self->state;
+  st.settings = settings;
+  st.journal = deps.journal;
+  st.authority = deps.authority;
+  st.blast = deps.blast;
+  st.effectors = deps.effectors;
+  st.pool = deps.pool;
+  auto from = proj.seq;
+  st.proj = projection{std::move(proj)};
+  st.sizes = service_sizes(st.proj.state());
+  st.epoch = epoch;
+  st.start = self->clock().now();
+  self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
+             seq_no{from});
+  return {
+    [self](atom::committed, const std::vector<journal_entry>& entries) { follow(self, entries); },
+    [self](atom::submit, proposal& p) -> caf::result<outcome> { return submit(self, p); },
+    [self](atom::approve, const approval& a) -> caf::result<seq_no> {
+      return answer_approval(self, a);
+    },
+    [self](atom::interrupt, const interrupt& x) -> caf::result<seq_no> {
+      return answer_interrupt(self, x);
+    },
+    [self](atom::pending) -> caf::result<std::vector<pending_approval>> {
+      std::vector<pending_approval> out;
+      for (auto& [id, f] : self->state.flights)
+        if (f.phase == flight_phase::awaiting_approval)
+          out.push_back(pending_approval{id, f.p.principal, f.p.level, f.p.mutations,
+                                         now(self) + self->state.settings.approval_timeout});
+      return out;
+    },
+    [self](atom::enroll, const registration& r) -> caf::result<seq_no> { return enroll(self, r); },
+    [self](atom::in_doubt) -> caf::result<std::vector<digest>> {
+      return self->state.proj.in_doubt();
+    },
+    [self](atom::effected, const digest& id, uint64_t token, const effector_result& r) {
+      on_effected(self, id, token, r);
+    },
+    [self](atom::expire, const digest& id) {
+      auto i = self->state.flights.find(id);
+      if (i == self->state.flights.end() || i->second.phase != flight_phase::awaiting_approval)
+        return;
+      auto& f = i->second;
+      f.pending.push_back(make_event(event_type::approval_expired, now(self),
+                                     approval_recorded{id, principal_id{"bulwark"}, "timeout"},
+                                     f.trace));
+      f.final_status = proposal_status::expired;
+      f.final_code = ec::approval_expired;
+      f.final_message = "nobody approved in time";
+      finish(self, id);
+    },
+    [self](atom::step, const digest& id) {
+      auto i = self->state.flights.find(id);
+      if (i != self->state.flights.end() && i->second.phase == flight_phase::observing)
+        run_next(self, id);
+    },
+    [self](atom::deadline, const digest& id, uint64_t token) {
+      on_effected(self, id, token,
+                  effector_result{false, ec::timeout, "the effector did not answer in time"});
+    },
+  };
+}
+
+namespace {
+
+caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
+  auto& st = self->state;
+  auto i = st.flights.find(a.proposal);
+  if (i == st.flights.end() || i->second.phase != flight_phase::awaiting_approval)
+    return refuse(ec::invalid_input,
+                  "no proposal awaits approval with digest " + to_hex(a.proposal));
+  if (!is_valid_id(a.approver.value))
+    return refuse(ec::invalid_input, "approver is not a valid name");
+  auto& f = i->second;
+  auto id = a.proposal;
+  auto type = a.approve ? event_type::approval_granted : event_type::approval_denied;
+  std::vector<event> events{
+    make_event(type, now(self), approval_recorded{id, a.approver, a.note}, f.trace)};
+  if (!a.approve) {
+    f.pending = std::move(events);
+    f.final_status = proposal_status::denied;
+    f.final_message = "denied by " + a.approver.value;
+    finish(self, id);
+    return seq_no{0};
+  }
+  f.phase = flight_phase::running;
+  auto rp = self->make_response_promise<seq_no>();
+  append(self, std::move(events),
+         [self, id, rp](const appended& ack) mutable {
+           rp.deliver(ack.last);
+           run_next(self, id);
+         },
+         [self, id, rp](caf::error& err) mutable {
+           rp.deliver(err);
+           drop(self, id, refuse(ec::audit_unavailable, "approval could not be journaled"));
+         });
+  return rp;
+}
+
+caf::result<seq_no> answer_interrupt(self_ptr self, const interrupt& x) {
+  auto& st = self->state;
+  auto i = st.flights.find(x.proposal);
+  if (i == st.flights.end() || i->second.p.level != authority_level::act
+      || (i->second.phase != flight_phase::running && i->second.phase != flight_phase::observing))
+    return refuse(ec::invalid_input,
+                  "no level-3 proposal is running with digest " + to_hex(x.proposal));
+  auto& f = i->second;
+  if (f.interrupted)
+    return refuse(ec::invalid_input, "the proposal was interrupted already");
+  f.interrupted = true;
+  f.pending.push_back(make_event(event_type::interrupted, now(self),
+                                 bulwark::interrupted{x.proposal, x.by,
+                                                      static_cast<uint32_t>(f.done.size())},
+                                 f.trace));
+  // Between steps nothing runs: roll back now. During a call: when it returns.
+  if (f.phase == flight_phase::observing)
+    run_next(self, x.proposal);
+  return seq_no{0};
+}
+
+caf::result<seq_no> enroll(self_ptr self, const registration& r) {
+  auto& st = self->state;
+  if (!is_valid_id(r.resource.value) || !is_valid_id(r.service) || !is_valid_id(r.region))
+    return refuse(ec::invalid_input, "resource, service and region must be valid names");
+  if (auto i = st.proj.state().resources.find(r.resource.value);
+      i != st.proj.state().resources.end() && !i->second.retired)
+    return refuse(ec::invalid_input, "resource '" + r.resource.value + "' is registered already");
+  resource_registered x{r.resource, r.service, r.region, r.attributes};
+  auto rp = self->make_response_promise<seq_no>();
+  append(self, {make_event(event_type::resource_registered, now(self), x)},
+         [rp](const appended& ack) mutable { rp.deliver(ack.last); },
+         [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+} // namespace
+
+} // namespace bulwark

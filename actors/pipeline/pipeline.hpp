@@ -1,0 +1,99 @@
+#pragma once
+
+/// The pipeline actor: a proposal's way from submission to its journaled outcome
+/// (DESIGN.md "A proposal's way through").
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caf/actor_clock.hpp"
+#include "caf/fwd.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "actors/authority/authority_policy.hpp"
+#include "actors/pipeline/effectors.hpp"
+#include "actors/pipeline/validation.hpp"
+#include "messages/interfaces.hpp"
+#include "persistence/projection.hpp"
+
+namespace bulwark {
+
+/// Settings of the pipeline.
+struct pipeline_settings {
+  input_limits limits;
+  caf::timespan approval_timeout = std::chrono::minutes{5};
+  caf::timespan observation_window = std::chrono::seconds{5};
+  caf::timespan effector_timeout = std::chrono::seconds{10}; ///< per call, within the deadline
+  caf::timespan governance_timeout = std::chrono::seconds{2}; ///< waiting on authority
+};
+
+/// Where one proposal is on its way.
+enum class flight_phase : uint8_t { admitting, awaiting_approval, running, observing, compensating };
+
+/// One applied step, kept so it can be compensated.
+struct done_step {
+  mutation change;
+  std::optional<std::string> old_value;
+  seq_no applied_seq; ///< 0 while its event is not journaled yet (level 2)
+};
+
+/// A proposal in progress.
+struct flight {
+  proposal p;
+  digest id;
+  trace_id trace;
+  std::string key; ///< principal/idempotency key
+  std::vector<caf::typed_response_promise<outcome>> waiters;
+  flight_phase phase = flight_phase::admitting;
+  seq_no decided;
+  uint32_t next = 0;               ///< the next step to run
+  std::vector<done_step> done;     ///< steps applied, in order
+  size_t undo = 0;                 ///< compensation: steps still to undo (from the back)
+  std::vector<event> pending;      ///< events for the final transaction
+  uint64_t token = 0;              ///< the effector call awaited (0: none)
+  bool interrupted = false;
+  proposal_status final_status = proposal_status::succeeded;
+  ec final_code = ec::none;
+  std::string final_message;
+  uint32_t compensated = 0;
+};
+
+/// State of the pipeline actor.
+struct pipeline_state {
+  pipeline_settings settings;
+  journal_actor journal;
+  authority_actor authority;
+  blast_radius_actor blast;
+  std::shared_ptr<effector_registry> effectors;
+  std::shared_ptr<effector_pool> pool;
+  projection proj;                          ///< follows the journal (subscription)
+  std::map<std::string, uint32_t> sizes;    ///< active resources per service
+  std::map<digest, flight> flights;
+  std::map<std::string, digest> keys;       ///< principal/key -> proposal in flight or done
+  std::map<digest, outcome> outcomes;       ///< finished proposals
+  uint64_t next_token = 1;
+  caf::timestamp epoch;
+  caf::actor_clock::time_point start;
+  static inline const char* name = "pipeline";
+};
+
+/// The handles and shared objects the pipeline works with.
+struct pipeline_deps {
+  journal_actor journal;
+  authority_actor authority;
+  blast_radius_actor blast;
+  std::shared_ptr<effector_registry> effectors;
+  std::shared_ptr<effector_pool> pool;
+};
+
+/// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the
+/// journal to follow every later commit. `epoch` maps the actor clock to wall time.
+pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline_state> self,
+                                       pipeline_settings settings, pipeline_deps deps,
+                                       fleet_state proj, caf::timestamp epoch);
+
+} // namespace bulwark

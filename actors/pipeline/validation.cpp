@@ -1,0 +1,105 @@
+#include "actors/pipeline/validation.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "persistence/codec.hpp"
+#include "persistence/sha256.hpp"
+
+namespace bulwark {
+
+digest proposal_digest(const proposal& p) {
+  auto bytes = encode(p);
+  return sha256(bytes.data(), bytes.size());
+}
+
+namespace {
+
+caf::error invalid(std::string what) {
+  return refuse(ec::invalid_input, std::move(what));
+}
+
+bool contains(const std::vector<std::string>& xs, const std::string& x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+caf::error check_targets(const proposal& p) {
+  for (auto* list : {&p.services, &p.regions})
+    for (auto& x : *list)
+      if (!is_valid_id(x))
+        return invalid("target '" + x + "' is not a valid name");
+  if (std::set<std::string>(p.services.begin(), p.services.end()).size() != p.services.size()
+      || std::set<std::string>(p.regions.begin(), p.regions.end()).size() != p.regions.size())
+    return invalid("a target service or region is listed twice");
+  return {};
+}
+
+caf::error check_mutation(const proposal& p, const mutation& m, const fleet_state& fleet,
+                          const std::function<bool(const std::string&)>& has_effector,
+                          const input_limits& limits) {
+  auto i = fleet.resources.find(m.resource.value);
+  if (i == fleet.resources.end() || i->second.retired)
+    return invalid("unknown resource '" + m.resource.value + "'");
+  auto& r = i->second;
+  if (!contains(p.services, r.service) || !contains(p.regions, r.region))
+    return invalid("resource '" + m.resource.value + "' (" + r.service + ", " + r.region
+                   + ") is outside the proposal's target");
+  if (!is_valid_id(m.key))
+    return invalid("mutation key '" + m.key + "' is not a valid name");
+  if (m.value.size() > limits.max_value_size)
+    return invalid("value for " + m.resource.value + "/" + m.key + " is over "
+                   + std::to_string(limits.max_value_size) + " bytes");
+  if (!has_effector(r.service))
+    return invalid("no effector is registered for service '" + r.service + "'");
+  return {};
+}
+
+} // namespace
+
+caf::error validate(const proposal& p, const fleet_state& fleet,
+                    const std::function<bool(const std::string&)>& has_effector,
+                    const input_limits& limits, caf::timestamp now) {
+  if (!is_valid_id(p.principal.value))
+    return invalid("principal '" + p.principal.value + "' is not a valid name");
+  if (!valid(p.level))
+    return invalid("level " + std::to_string(static_cast<int>(p.level)) + " is outside 0-4");
+  if (!is_valid_id(p.idempotency_key))
+    return invalid("idempotency key must be 1-128 printable characters without spaces");
+  if (p.justification.size() > limits.max_justification)
+    return invalid("justification is over " + std::to_string(limits.max_justification) + " bytes");
+  if (p.deadline <= now)
+    return invalid("deadline is in the past");
+  if (p.mutations.size() > limits.max_mutations)
+    return invalid(std::to_string(p.mutations.size()) + " mutations is over the limit of "
+                   + std::to_string(limits.max_mutations));
+  if (p.mutations.empty() && p.level != authority_level::read_only)
+    return invalid("a proposal at level 1-4 needs at least one mutation");
+  if (auto err = check_targets(p))
+    return err;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (auto& m : p.mutations) {
+    if (auto err = check_mutation(p, m, fleet, has_effector, limits))
+      return err;
+    if (!seen.emplace(m.resource.value, m.key).second)
+      return invalid("mutation " + m.resource.value + "/" + m.key + " appears twice");
+  }
+  return {};
+}
+
+std::vector<std::string> touched_services(const proposal& p, const fleet_state& fleet) {
+  std::vector<std::string> out;
+  out.reserve(p.mutations.size());
+  for (auto& m : p.mutations)
+    out.push_back(fleet.resources.at(m.resource.value).service);
+  return out;
+}
+
+std::map<std::string, uint32_t> service_sizes(const fleet_state& fleet) {
+  std::map<std::string, uint32_t> out;
+  for (auto& [id, r] : fleet.resources)
+    if (!r.retired)
+      ++out[r.service];
+  return out;
+}
+
+} // namespace bulwark

@@ -1,0 +1,42 @@
+#pragma once
+
+/// The pure first step of a proposal's way: input validation and its digest.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "caf/error.hpp"
+#include "caf/timestamp.hpp"
+
+#include "messages/commands.hpp"
+#include "messages/state.hpp"
+
+namespace bulwark {
+
+/// Limits on proposal input.
+struct input_limits {
+  uint32_t max_mutations = 1000;
+  size_t max_value_size = 4096;
+  size_t max_justification = 4096;
+};
+
+/// Returns SHA-256 over the canonical encoding of the proposal: what approvals name.
+digest proposal_digest(const proposal& p);
+
+/// Checks a proposal against the fleet before anything else; `INVALID_INPUT` names the
+/// first problem: ids, level, mutation count, unknown or retired resources, mutations
+/// outside the declared targets, duplicate changes, missing effectors, past deadlines.
+caf::error validate(const proposal& p, const fleet_state& fleet,
+                    const std::function<bool(const std::string&)>& has_effector,
+                    const input_limits& limits, caf::timestamp now);
+
+/// Returns the service of each mutation's resource (parallel to `p.mutations`).
+/// @pre `validate` accepted `p`.
+std::vector<std::string> touched_services(const proposal& p, const fleet_state& fleet);
+
+/// Counts active resources per service.
+std::map<std::string, uint32_t> service_sizes(const fleet_state& fleet);
+
+} // namespace bulwark

@@ -1,0 +1,190 @@
+#include "bulwark/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/scheduler/test_coordinator.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/blast_radius/blast_radius.hpp"
+#include "engine/engine_impl.hpp"
+#include "messages/register.hpp"
+#include "persistence/event_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace bulwark {
+
+namespace {
+
+constexpr int64_t default_epoch_ms = 1'767'225'600'000; // 2026-01-01T00:00:00Z
+
+/// Applies the options' overrides to the configuration.
+void apply_options(node_config& cfg, const engine_options& opts) {
+  if (!opts.data_dir.empty())
+    cfg.data_dir = opts.data_dir;
+  for (auto& a : opts.admins)
+    cfg.authority.admins.insert(a);
+  for (auto& [p, level] : opts.grants)
+    cfg.authority.policy.grants[p] = static_cast<authority_level>(level);
+  if (opts.enforce_enabled)
+    cfg.authority.policy.enforce_enabled = *opts.enforce_enabled;
+  if (opts.observation_window)
+    cfg.pipeline.observation_window = *opts.observation_window;
+  if (opts.approval_timeout)
+    cfg.pipeline.approval_timeout = *opts.approval_timeout;
+  cfg.authority.policy.observation_window = cfg.pipeline.observation_window;
+  cfg.authority.policy.approval_timeout = cfg.pipeline.approval_timeout;
+}
+
+} // namespace
+
+result engine::impl::to_result(const caf::error& err) {
+  result r;
+  auto info = describe(err);
+  r.code = info.code == ec::none ? "UNAVAILABLE" : to_string(info.code);
+  r.message = info.message;
+  if (info.retry_after)
+    r.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*info.retry_after);
+  return r;
+}
+
+result engine::impl::to_result(const outcome& o) {
+  result r;
+  r.ok = o.status == proposal_status::succeeded || o.status == proposal_status::read;
+  r.code = o.code == ec::none ? "" : to_string(o.code);
+  r.message = o.message;
+  r.status = to_string(o.status);
+  r.proposal = to_hex(o.proposal);
+  r.seq = o.decided_seq.value;
+  r.applied = o.applied;
+  r.compensated = o.compensated;
+  return r;
+}
+
+caf::timestamp engine::impl::now() const {
+  if (sched != nullptr)
+    return epoch + (sched->clock().now() - start);
+  return caf::make_timestamp();
+}
+
+std::unique_ptr<engine> engine::start(const engine_options& opts, std::string* error) {
+  auto fail = [&](const caf::error& err) -> std::unique_ptr<engine> {
+    if (error != nullptr) {
+      auto info = describe(err);
+      *error = std::string{to_string(info.code)} + ": " + info.message;
+    }
+    return nullptr;
+  };
+  auto d = std::make_unique<impl>();
+  if (!opts.config_file.empty()) {
+    auto cfg = load_config(opts.config_file);
+    if (!cfg)
+      return fail(cfg.error());
+    d->cfg = std::move(*cfg);
+  }
+  apply_options(d->cfg, opts);
+  if (auto err = check_config(d->cfg, opts.config_file.empty() ? "options" : opts.config_file))
+    return fail(err);
+  if (d->cfg.data_dir.empty())
+    return fail(refuse(ec::invalid_input, "no data directory (node.data or data_dir)"));
+  if (auto err = d->launch(opts))
+    return fail(err);
+  return std::unique_ptr<engine>{new engine(std::move(d))};
+}
+
+caf::error engine::impl::launch(const engine_options& opts) {
+  cfg.store.dir = cfg.data_dir;
+  cfg.store.create = true;
+  auto opened = journal_store::open(cfg.store);
+  if (!opened)
+    return opened.error();
+  store = std::move(*opened);
+  sys_cfg = std::make_unique<caf::actor_system_config>();
+  register_types(*sys_cfg);
+  if (opts.virtual_clock)
+    sys_cfg->set("scheduler.policy", caf::atom("testing"));
+  sys = std::make_unique<caf::actor_system>(*sys_cfg);
+  if (opts.virtual_clock) {
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    start = sched->clock().now();
+    epoch = caf::timestamp{std::chrono::milliseconds{opts.epoch_ms.value_or(default_epoch_ms)}};
+  } else {
+    epoch = caf::make_timestamp();
+  }
+  auto j = spawn_journal(*sys, store, cfg.journal, opts.virtual_clock);
+  if (!j)
+    return j.error();
+  journal = *j;
+  auto st = call<fleet_state>(journal, atom::state_v);
+  if (!st)
+    return st.error();
+  authority = sys->spawn(bulwark::authority, cfg.authority, journal, st->grants, st->halted,
+                         epoch);
+  blast = sys->spawn(blast_radius, cfg.blast, epoch);
+  effectors = std::make_shared<effector_registry>();
+  pool = std::make_shared<effector_pool>(opts.virtual_clock ? 0 : cfg.effector_threads);
+  pipeline_deps deps{journal, authority, blast, effectors, pool};
+  pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, std::move(*st), epoch);
+  pump();
+  for (auto& id : in_doubt_now())
+    spdlog::warn("engine: proposal {} has actions without a journaled outcome (in doubt); "
+                 "reconcile before retrying it",
+                 to_hex(id));
+  return {};
+}
+
+std::vector<digest> engine::impl::in_doubt_now() {
+  auto r = call<std::vector<digest>>(pipeline, atom::in_doubt_v);
+  return r ? *r : std::vector<digest>{};
+}
+
+void engine::impl::pump() {
+  if (sched != nullptr)
+    sched->run();
+}
+
+engine::engine(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+}
+
+engine::~engine() {
+  stop();
+}
+
+engine::impl& engine::internals() {
+  return *impl_;
+}
+
+void engine::stop() {
+  auto& d = *impl_;
+  if (d.stopped)
+    return;
+  d.stopped = true;
+  for (auto h : {caf::actor_cast<caf::actor>(d.pipeline), caf::actor_cast<caf::actor>(d.blast),
+                 caf::actor_cast<caf::actor>(d.authority), caf::actor_cast<caf::actor>(d.journal)})
+    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  for (auto& s : d.subscribers)
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  d.pump();
+  if (d.sched != nullptr) {
+    // Fire pending timers so nothing keeps the stopped actors alive.
+    while (d.sched->has_job() || d.sched->has_pending_timeout()) {
+      d.sched->trigger_timeouts();
+      d.sched->run();
+    }
+  }
+  d.pipeline = nullptr;
+  d.blast = nullptr;
+  d.authority = nullptr;
+  d.journal = nullptr;
+  d.subscribers.clear();
+  d.sys.reset();
+  d.pool.reset();
+  d.store.reset();
+}
+
+} // namespace bulwark

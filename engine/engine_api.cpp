@@ -1,0 +1,242 @@
+// The engine's host-facing calls: registration, proposals, approvals, governance,
+// metrics, subscriptions and the virtual clock.
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "bulwark/engine.hpp"
+#include "engine/engine_impl.hpp"
+#include "persistence/event_json.hpp"
+
+namespace bulwark {
+
+namespace {
+
+/// Converts the host's request into a proposal with an absolute deadline.
+proposal to_proposal(const proposal_request& r, caf::timestamp now) {
+  proposal p;
+  p.idempotency_key = r.idempotency_key;
+  p.principal = principal_id{r.principal};
+  p.level = static_cast<authority_level>(std::clamp(r.level, 0, 255));
+  p.services = r.services;
+  p.regions = r.regions;
+  for (auto& c : r.changes)
+    p.mutations.push_back(mutation{resource_id{c.resource}, c.key, c.value});
+  p.justification = r.justification;
+  p.deadline = now + r.timeout;
+  return p;
+}
+
+/// Runs `done` with the outcome of a proposal, from a one-shot actor.
+void submit_async(engine::impl& d, proposal p, std::function<void(const result&)> done) {
+  d.sys->spawn([h = d.pipeline, p = std::move(p), done](caf::event_based_actor* self) {
+    self->request(h, caf::infinite, atom::submit_v, p)
+      .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
+            [done](const caf::error& err) { done(engine::impl::to_result(err)); });
+  });
+  d.pump();
+}
+
+result seq_result(const caf::expected<seq_no>& r) {
+  if (!r)
+    return engine::impl::to_result(r.error());
+  result out;
+  out.ok = true;
+  out.seq = r->value;
+  return out;
+}
+
+result invalid(const std::string& what) {
+  return engine::impl::to_result(refuse(ec::invalid_input, what));
+}
+
+} // namespace
+
+result engine::register_resource(const std::string& id, const std::string& service,
+                                 const std::string& region,
+                                 const std::map<std::string, std::string>& attributes) {
+  auto& d = *impl_;
+  registration r{resource_id{id}, service, region, attribute_map{attributes.begin(), attributes.end()}};
+  return seq_result(d.call<seq_no>(d.pipeline, atom::enroll_v, std::move(r)));
+}
+
+void engine::register_effector(const std::string& service, effector fn) {
+  impl_->effectors->add(service, [fn = std::move(fn)](const effector_call& c) {
+    effect_request req{c.service, c.change.resource.value, c.change.key, c.change.value,
+                       c.compensation, c.restore, c.idempotency_key, c.timeout};
+    auto r = fn(req);
+    if (r.ok)
+      return effector_result{true, ec::none, ""};
+    return effector_result{false, r.retryable ? ec::unavailable : ec::effector_failed, r.error};
+  });
+}
+
+std::future<result> engine::submit(const proposal_request& p) {
+  auto promise = std::make_shared<std::promise<result>>();
+  auto future = promise->get_future();
+  submit(p, [promise](const result& r) { promise->set_value(r); });
+  return future;
+}
+
+void engine::submit(const proposal_request& p, std::function<void(const result&)> done) {
+  auto& d = *impl_;
+  if (d.stopped) {
+    done(impl::to_result(refuse(ec::unavailable, "the engine is stopped")));
+    return;
+  }
+  submit_async(d, to_proposal(p, d.now()), std::move(done));
+}
+
+result engine::approve(const std::string& approver, const std::string& proposal_hex, bool yes) {
+  auto& d = *impl_;
+  digest id;
+  if (!parse_digest(proposal_hex, id))
+    return invalid("proposal digest must be 64 hex characters");
+  auto r = d.call<seq_no>(d.pipeline, atom::approve_v,
+                          approval{principal_id{approver}, id, yes, ""});
+  d.pump();
+  return seq_result(r);
+}
+
+result engine::interrupt(const std::string& by, const std::string& proposal_hex) {
+  auto& d = *impl_;
+  digest id;
+  if (!parse_digest(proposal_hex, id))
+    return invalid("proposal digest must be 64 hex characters");
+  auto r = d.call<seq_no>(d.pipeline, atom::interrupt_v, bulwark::interrupt{principal_id{by}, id});
+  d.pump();
+  return seq_result(r);
+}
+
+result engine::halt(const std::string& by, const std::string& reason) {
+  auto& d = *impl_;
+  return seq_result(d.call<seq_no>(d.authority, atom::halt_v, principal_id{by}, reason));
+}
+
+result engine::release(const std::string& by, const std::string& reason) {
+  auto& d = *impl_;
+  return seq_result(d.call<seq_no>(d.authority, atom::release_v, principal_id{by}, reason));
+}
+
+result engine::grant(const std::string& by, const std::string& principal, int level,
+                     std::optional<std::chrono::system_clock::time_point> until,
+                     const std::string& reason) {
+  auto& d = *impl_;
+  if (level < 0 || level > 4)
+    return invalid("level must be 0-4");
+  caf::optional<caf::timestamp> u;
+  if (until)
+    u = caf::timestamp{std::chrono::duration_cast<caf::timespan>(until->time_since_epoch())};
+  return seq_result(d.call<seq_no>(d.authority, atom::grant_v, principal_id{by},
+                                   principal_id{principal}, static_cast<authority_level>(level),
+                                   u, reason));
+}
+
+std::vector<pending_proposal> engine::pending() {
+  auto& d = *impl_;
+  std::vector<pending_proposal> out;
+  if (auto r = d.call<std::vector<pending_approval>>(d.pipeline, atom::pending_v))
+    for (auto& p : *r)
+      out.push_back(pending_proposal{to_hex(p.proposal), p.principal.value,
+                                     static_cast<int>(p.level), p.mutations.size()});
+  return out;
+}
+
+std::vector<std::string> engine::in_doubt() {
+  std::vector<std::string> out;
+  for (auto& id : impl_->in_doubt_now())
+    out.push_back(to_hex(id));
+  return out;
+}
+
+bool engine::feed_metric(const metric_sample& s) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard{d.metrics_lock};
+  bool sane = std::isfinite(s.error_rate) && std::isfinite(s.latency_ms) && s.error_rate >= 0
+              && s.error_rate <= 1 && s.latency_ms >= 0 && is_valid_id(s.service)
+              && is_valid_id(s.region);
+  if (!sane) {
+    ++d.metrics_refused;
+    return false;
+  }
+  if (d.metrics.size() >= 10000)
+    d.metrics.erase(d.metrics.begin(), d.metrics.begin() + 5000);
+  d.metrics.push_back(s);
+  return true;
+}
+
+namespace {
+
+struct host_subscriber_state {
+  std::function<void(const committed_event&)> fn;
+  static inline const char* name = "host_subscriber";
+};
+
+subscriber_actor::behavior_type
+host_subscriber(subscriber_actor::stateful_pointer<host_subscriber_state> self,
+                std::function<void(const committed_event&)> fn) {
+  self->state.fn = std::move(fn);
+  return {
+    [self](atom::committed, const std::vector<journal_entry>& entries) {
+      for (auto& e : entries)
+        self->state.fn(committed_event{e.seq.value, to_string(e.ev.type), to_json(e).dump()});
+    },
+  };
+}
+
+} // namespace
+
+void engine::subscribe(std::function<void(const committed_event&)> fn) {
+  auto& d = *impl_;
+  auto sub = d.sys->spawn(host_subscriber, std::move(fn));
+  d.subscribers.push_back(caf::actor_cast<caf::actor>(sub));
+  caf::anon_send(d.journal, atom::subscribe_v, sub, d.store->head());
+  d.pump();
+}
+
+std::pair<uint64_t, std::string> engine::head() {
+  auto& d = *impl_;
+  return {d.store->head().value, to_hex(d.store->head_chain())};
+}
+
+result engine::verify() {
+  auto& d = *impl_;
+  auto report = d.store->verify(seq_no{1}, seq_no{UINT64_MAX});
+  result r;
+  r.ok = report.ok;
+  r.seq = report.ok ? report.head.value : report.first_bad.value;
+  if (!report.ok) {
+    r.code = "INTEGRITY_VIOLATION";
+    r.message = "seq " + std::to_string(report.first_bad.value) + ": " + report.reason;
+  }
+  return r;
+}
+
+void engine::run() {
+  impl_->pump();
+}
+
+void engine::advance(std::chrono::milliseconds dt) {
+  auto& d = *impl_;
+  if (d.sched == nullptr)
+    return;
+  // Step in small increments so timers due inside the span fire in order.
+  auto step = std::chrono::milliseconds{10};
+  for (auto left = dt; left.count() > 0; left -= step) {
+    d.sched->advance_time(std::min(step, left));
+    d.sched->run();
+  }
+}
+
+std::chrono::system_clock::time_point engine::now() {
+  return std::chrono::system_clock::time_point{
+    std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      impl_->now().time_since_epoch())};
+}
+
+} // namespace bulwark

@@ -1,0 +1,73 @@
+#pragma once
+
+/// Internal to engine/: what a running engine holds, and blocking calls into actors.
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/scheduler/test_coordinator.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "bulwark/engine.hpp"
+#include "engine/node_config.hpp"
+#include "messages/interfaces.hpp"
+
+namespace bulwark {
+
+struct engine::impl {
+  node_config cfg;
+  std::unique_ptr<caf::actor_system_config> sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr; ///< set with the virtual clock
+  caf::actor_clock::time_point start;
+  caf::timestamp epoch;
+  std::shared_ptr<journal_store> store;
+  journal_actor journal;
+  authority_actor authority;
+  blast_radius_actor blast;
+  pipeline_actor pipeline;
+  std::shared_ptr<effector_registry> effectors;
+  std::shared_ptr<effector_pool> pool;
+  std::vector<caf::actor> subscribers;
+  std::mutex metrics_lock;
+  std::vector<metric_sample> metrics; ///< bounded; kept for the detector
+  uint64_t metrics_refused = 0;
+  bool stopped = false;
+
+  caf::error launch(const engine_options& opts);
+  std::vector<digest> in_doubt_now();
+
+  /// Runs ready actors (virtual clock); no-op otherwise.
+  void pump();
+
+  caf::timestamp now() const;
+
+  static result to_result(const caf::error& err);
+  static result to_result(const outcome& o);
+
+  /// Sends a request and waits for its single-value reply.
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> call(const Handle& h, Ts&&... xs) {
+    if (!h)
+      return refuse(ec::unavailable, "the engine is stopped");
+    caf::scoped_actor self{*sys, true};
+    caf::expected<T> out{refuse(ec::timeout, "no reply")};
+    if (sched != nullptr) {
+      // A plain send: its reply arrives as an ordinary message that `receive` matches
+      // (a blocking actor only sees a request's response through its handle).
+      self->send(h, std::forward<Ts>(xs)...);
+      sched->run();
+      self->receive([&](T& x) { out = std::move(x); }, [&](caf::error& e) { out = std::move(e); },
+                    caf::after(std::chrono::seconds{0}) >> [] {});
+      return out;
+    }
+    self->request(h, std::chrono::seconds{30}, std::forward<Ts>(xs)...)
+      .receive([&](T& x) { out = std::move(x); }, [&](caf::error& e) { out = std::move(e); });
+    return out;
+  }
+};
+
+} // namespace bulwark

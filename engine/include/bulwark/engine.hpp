@@ -1,0 +1,187 @@
+#pragma once
+
+/// Bulwark's embedding API: start an engine in-process, register resources and
+/// effectors, submit proposals, approve, deny, interrupt, halt, feed metrics, subscribe
+/// to committed events, stop. Only the standard library appears here: hosts that do not
+/// use CAF never see it (CAF hosts get the actor handles from <bulwark/engine_caf.hpp>).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bulwark {
+
+/// How to start an engine.
+struct engine_options {
+  std::string config_file;    ///< bulwark.toml; empty: built-in defaults
+  std::string data_dir;       ///< journal directory; overrides [node].data; created if missing
+  bool virtual_clock = false; ///< deterministic: time moves only by `advance()`
+  std::optional<int64_t> epoch_ms; ///< wall time at start (virtual clock), ms since 1970
+  std::vector<std::string> admins; ///< principals that may grant and halt (added to config)
+  std::map<std::string, int> grants; ///< principal -> maximum level (added to config)
+  std::optional<bool> enforce_enabled; ///< overrides authority.enforce_enabled
+  std::optional<std::chrono::milliseconds> observation_window; ///< overrides the config
+  std::optional<std::chrono::milliseconds> approval_timeout;   ///< overrides the config
+};
+
+/// One requested change.
+struct change {
+  std::string resource;
+  std::string key;
+  std::string value;
+};
+
+/// A proposal as a host submits it.
+struct proposal_request {
+  std::string idempotency_key;
+  std::string principal;
+  int level = 0;                          ///< 0 read-only .. 4 enforce
+  std::vector<std::string> services;      ///< declared target services
+  std::vector<std::string> regions;       ///< declared target regions
+  std::vector<change> changes;
+  std::string justification;
+  std::chrono::milliseconds timeout{30000}; ///< deadline = now + timeout
+};
+
+/// The answer to a call: success, or a documented error code with a message.
+struct result {
+  bool ok = false;
+  std::string code;           ///< "" on success, else e.g. "AUTHORITY_DENIED"
+  std::string message;
+  std::string status;         ///< proposals: refused, succeeded, failed, interrupted, ...
+  std::string proposal;       ///< proposals: the digest approvals must name (hex)
+  uint64_t seq = 0;           ///< the journal seq of the decision (or of the command)
+  uint32_t applied = 0;
+  uint32_t compensated = 0;
+  std::optional<std::chrono::milliseconds> retry_after;
+};
+
+/// What an effector is asked to do.
+struct effect_request {
+  std::string service;
+  std::string resource;
+  std::string key;
+  std::string value;                  ///< the new value (forward changes)
+  bool compensation = false;          ///< undoing an earlier change
+  std::optional<std::string> restore; ///< compensation: value to restore (none: remove)
+  std::string idempotency_key;        ///< the same on every attempt of one action
+  std::chrono::nanoseconds timeout{};
+};
+
+/// What an effector reports.
+struct effect_result {
+  bool ok = true;
+  std::string error;       ///< why it failed
+  bool retryable = false;  ///< timeouts and unavailability
+};
+
+using effector = std::function<effect_result(const effect_request&)>;
+
+/// A committed journal event as subscribers see it.
+struct committed_event {
+  uint64_t seq = 0;
+  std::string type;
+  std::string json; ///< the whole entry as JSON (docs/journal-format.md names)
+};
+
+/// A proposal waiting for a person.
+struct pending_proposal {
+  std::string proposal;
+  std::string principal;
+  int level = 0;
+  size_t changes = 0;
+};
+
+/// One metric sample fed by the host (kept for the detector).
+struct metric_sample {
+  std::string service;
+  std::string region;
+  double error_rate = 0;
+  double latency_ms = 0;
+  std::chrono::system_clock::time_point at;
+};
+
+/// A running engine. Thread-safe; callbacks run on engine threads.
+class engine {
+public:
+  /// Starts an engine; on failure returns nullptr and sets `error` to "CODE: message".
+  static std::unique_ptr<engine> start(const engine_options& opts, std::string* error);
+
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Registers one resource (journaled).
+  result register_resource(const std::string& id, const std::string& service,
+                           const std::string& region,
+                           const std::map<std::string, std::string>& attributes = {});
+
+  /// Registers (or replaces) the effector of a service.
+  void register_effector(const std::string& service, effector fn);
+
+  /// Submits a proposal; the future resolves when it finished or was refused.
+  std::future<result> submit(const proposal_request& p);
+
+  /// Submits a proposal; `done` runs when it finished or was refused.
+  void submit(const proposal_request& p, std::function<void(const result&)> done);
+
+  /// Approves or denies the pending proposal with digest `proposal` (hex).
+  result approve(const std::string& approver, const std::string& proposal, bool approve = true);
+
+  /// Interrupts a running level-3 proposal; its done steps are rolled back.
+  result interrupt(const std::string& by, const std::string& proposal);
+
+  /// Engages or releases the halt (admins only).
+  result halt(const std::string& by, const std::string& reason);
+  result release(const std::string& by, const std::string& reason);
+
+  /// Sets a principal's maximum level, optionally until a time (admins only).
+  result grant(const std::string& by, const std::string& principal, int level,
+               std::optional<std::chrono::system_clock::time_point> until = {},
+               const std::string& reason = {});
+
+  /// Lists proposals waiting for approval.
+  std::vector<pending_proposal> pending();
+
+  /// Lists proposals whose actions started without a journaled outcome (after a crash).
+  std::vector<std::string> in_doubt();
+
+  /// Feeds one metric sample; returns false if refused (bad values).
+  bool feed_metric(const metric_sample& sample);
+
+  /// Calls `fn` for every event committed from now on, in order.
+  void subscribe(std::function<void(const committed_event&)> fn);
+
+  /// Returns the journal's head seq and chain (hex).
+  std::pair<uint64_t, std::string> head();
+
+  /// Verifies the whole journal; ok, or the first bad seq in `message`.
+  result verify();
+
+  /// Virtual clock only: runs everything that is ready now.
+  void run();
+
+  /// Virtual clock only: moves time forward and runs what became due.
+  void advance(std::chrono::milliseconds d);
+
+  /// Returns the engine's current time (virtual or wall).
+  std::chrono::system_clock::time_point now();
+
+  /// Stops all actors; every acknowledged event is durable. Called by the destructor.
+  void stop();
+
+  struct impl;
+  impl& internals();
+
+private:
+  explicit engine(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace bulwark

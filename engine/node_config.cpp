@@ -1,0 +1,201 @@
+#include "engine/node_config.hpp"
+
+#include <toml++/toml.h>
+
+namespace bulwark {
+
+namespace {
+
+/// Reads typed keys of one table and remembers the first error with file and key.
+class reader {
+public:
+  reader(std::string file, const toml::table& root) : file_(std::move(file)), root_(root) {
+  }
+
+  template <class T>
+  void get(const char* table, const char* key, T& out) {
+    auto node = root_[table][key];
+    if (!node)
+      return;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = node.template value<bool>())
+        out = *v;
+      else
+        fail(table, key, "must be true or false");
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (auto v = node.template value<std::string>())
+        out = *v;
+      else
+        fail(table, key, "must be a string");
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (auto v = node.template value<double>())
+        out = static_cast<T>(*v);
+      else
+        fail(table, key, "must be a number");
+    } else {
+      auto v = node.template value<int64_t>();
+      if (!v)
+        fail(table, key, "must be an integer");
+      else if (*v < 0)
+        fail(table, key, "must not be negative");
+      else
+        out = static_cast<T>(*v);
+    }
+  }
+
+  void get_ms(const char* table, const char* key, caf::timespan& out) {
+    int64_t ms = -1;
+    get(table, key, ms);
+    if (ms == 0)
+      fail(table, key, "must be greater than zero");
+    else if (ms > 0)
+      out = std::chrono::milliseconds{ms};
+  }
+
+  void fail(const std::string& table, const std::string& key, const std::string& problem) {
+    if (!err)
+      err = refuse(ec::invalid_input, file_ + ": " + table + "." + key + ": " + problem);
+  }
+
+  const toml::table& root() const {
+    return root_;
+  }
+
+  caf::error err;
+
+private:
+  std::string file_;
+  const toml::table& root_;
+};
+
+void read_authority(reader& r, authority_settings& a) {
+  r.get("authority", "enforce_enabled", a.policy.enforce_enabled);
+  r.get("authority", "rate_per_second", a.policy.rate_per_second);
+  r.get("authority", "burst", a.policy.burst);
+  r.get_ms("authority", "approval_timeout_ms", a.policy.approval_timeout);
+  r.get_ms("authority", "observation_window_ms", a.policy.observation_window);
+  if (auto admins = r.root()["authority"]["admins"].as_array()) {
+    for (auto& x : *admins)
+      if (auto s = x.value<std::string>(); s && is_valid_id(*s))
+        a.admins.insert(*s);
+      else
+        r.fail("authority", "admins", "must be a list of principal names");
+  }
+  if (auto grants = r.root()["authority"]["grants"].as_table()) {
+    for (auto& [name, value] : *grants) {
+      auto level = value.value<int64_t>();
+      std::string key{name.str()};
+      if (!is_valid_id(key))
+        r.fail("authority.grants", key, "is not a valid principal name");
+      else if (!level || *level < 0 || *level > 4)
+        r.fail("authority.grants", key, "must be a level from 0 to 4");
+      else
+        a.policy.grants[key] = static_cast<authority_level>(*level);
+    }
+  }
+}
+
+} // namespace
+
+caf::expected<node_config> load_config(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    auto& src = e.source();
+    return refuse(ec::invalid_input, path + ":" + std::to_string(src.begin.line) + ":"
+                                       + std::to_string(src.begin.column) + ": "
+                                       + std::string{e.description()});
+  }
+  node_config cfg;
+  reader r{path, root};
+  r.get("node", "data", cfg.data_dir);
+  uint64_t initial_mb = cfg.store.initial_map_size >> 20, max_mb = cfg.store.max_map_size >> 20;
+  r.get("journal", "initial_map_mb", initial_mb);
+  r.get("journal", "max_map_mb", max_mb);
+  cfg.store.initial_map_size = initial_mb << 20;
+  cfg.store.max_map_size = max_mb << 20;
+  r.get("journal", "snapshot_interval", cfg.journal.snapshot_interval);
+  read_authority(r, cfg.authority);
+  r.get("blast_radius", "max_services", cfg.blast.max_services);
+  r.get("blast_radius", "max_regions", cfg.blast.max_regions);
+  r.get("blast_radius", "max_percent", cfg.blast.max_percent);
+  r.get_ms("blast_radius", "window_ms", cfg.blast.window);
+  r.get_ms("pipeline", "effector_timeout_ms", cfg.pipeline.effector_timeout);
+  r.get("pipeline", "max_mutations", cfg.pipeline.limits.max_mutations);
+  r.get("pipeline", "effector_threads", cfg.effector_threads);
+  if (r.err)
+    return r.err;
+  cfg.pipeline.approval_timeout = cfg.authority.policy.approval_timeout;
+  cfg.pipeline.observation_window = cfg.authority.policy.observation_window;
+  cfg.pipeline.limits.max_mutations = std::max<uint32_t>(1, cfg.pipeline.limits.max_mutations);
+  if (auto err = check_config(cfg, path))
+    return err;
+  return cfg;
+}
+
+caf::error check_config(const node_config& cfg, const std::string& origin) {
+  auto bad = [&](const char* key, const std::string& problem) {
+    return refuse(ec::invalid_input, origin + ": " + key + ": " + problem);
+  };
+  if (cfg.store.initial_map_size == 0 || cfg.store.max_map_size < cfg.store.initial_map_size)
+    return bad("journal.max_map_mb", "must be at least journal.initial_map_mb and above 0");
+  if (cfg.blast.max_percent <= 0 || cfg.blast.max_percent > 100)
+    return bad("blast_radius.max_percent", "must be within (0, 100]");
+  if (cfg.blast.max_services == 0)
+    return bad("blast_radius.max_services", "must be at least 1");
+  if (cfg.blast.max_regions == 0)
+    return bad("blast_radius.max_regions", "must be at least 1");
+  if (cfg.authority.policy.rate_per_second <= 0 || cfg.authority.policy.burst < 1)
+    return bad("authority.rate_per_second", "rate must be > 0 and burst >= 1");
+  if (cfg.effector_threads == 0 || cfg.effector_threads > 256)
+    return bad("pipeline.effector_threads", "must be within 1-256");
+  return {};
+}
+
+caf::expected<std::vector<registration>> load_fleet(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return refuse(ec::invalid_input, path + ":" + std::to_string(e.source().begin.line) + ": "
+                                       + std::string{e.description()});
+  }
+  std::vector<registration> out;
+  auto list = root["resource"].as_array();
+  if (!list)
+    return refuse(ec::invalid_input, path + ": resource: expected [[resource]] tables");
+  size_t index = 0;
+  for (auto& node : *list) {
+    auto where = path + ": resource[" + std::to_string(index++) + "]";
+    auto t = node.as_table();
+    if (!t)
+      return refuse(ec::invalid_input, where + ": must be a table");
+    registration r;
+    auto id = (*t)["id"].value<std::string>();
+    auto service = (*t)["service"].value<std::string>();
+    auto region = (*t)["region"].value<std::string>();
+    if (!id || !is_valid_id(*id))
+      return refuse(ec::invalid_input, where + ".id: missing or not a valid name");
+    if (!service || !is_valid_id(*service))
+      return refuse(ec::invalid_input, where + ".service: missing or not a valid name");
+    if (!region || !is_valid_id(*region))
+      return refuse(ec::invalid_input, where + ".region: missing or not a valid name");
+    r.resource = resource_id{*id};
+    r.service = *service;
+    r.region = *region;
+    if (auto attrs = (*t)["attributes"].as_table()) {
+      for (auto& [k, v] : *attrs) {
+        auto s = v.value<std::string>();
+        if (!s)
+          return refuse(ec::invalid_input,
+                        where + ".attributes." + std::string{k.str()} + ": must be a string");
+        r.attributes[std::string{k.str()}] = *s;
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+} // namespace bulwark

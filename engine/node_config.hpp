@@ -1,0 +1,39 @@
+#pragma once
+
+/// The node's configuration (bulwark.toml) and the fleet file (fleet.toml).
+
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+#include "actors/authority/authority.hpp"
+#include "actors/blast_radius/blast_radius_policy.hpp"
+#include "actors/journal/journal.hpp"
+#include "actors/pipeline/pipeline.hpp"
+#include "messages/commands.hpp"
+#include "persistence/journal_store.hpp"
+
+namespace bulwark {
+
+/// Everything a node reads from bulwark.toml, with the documented defaults.
+struct node_config {
+  std::string data_dir;
+  store_options store;
+  journal_settings journal;
+  authority_settings authority;
+  blast_limits blast;
+  pipeline_settings pipeline;
+  size_t effector_threads = 4;
+};
+
+/// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).
+caf::expected<node_config> load_config(const std::string& path);
+
+/// Checks cross-key rules (positive sizes, inner timeouts shorter than outer ones).
+caf::error check_config(const node_config& cfg, const std::string& origin);
+
+/// Reads the resources of a fleet file (`[[resource]]` tables).
+caf::expected<std::vector<registration>> load_fleet(const std::string& path);
+
+} // namespace bulwark

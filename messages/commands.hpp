@@ -1,0 +1,154 @@
+#pragma once
+
+/// Commands into the proposal pipeline: proposals, approvals, interrupts, grants, halts;
+/// and their replies: decisions and outcomes.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/meta/load_callback.hpp"
+#include "caf/meta/type_name.hpp"
+#include "caf/timestamp.hpp"
+
+#include "messages/enums.hpp"
+#include "messages/error.hpp"
+#include "messages/events.hpp"
+#include "messages/ids.hpp"
+
+namespace bulwark {
+
+/// A request to read or change resources.
+struct proposal {
+  std::string idempotency_key;
+  principal_id principal;
+  authority_level level = authority_level::read_only;
+  std::vector<std::string> services; ///< declared target services
+  std::vector<std::string> regions;  ///< declared target regions
+  std::vector<mutation> mutations;
+  std::string justification;
+  caf::timestamp deadline; ///< absolute; effector calls must finish before it
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proposal& x) {
+  return f(caf::meta::type_name("proposal"), x.idempotency_key, x.principal, x.level,
+           x.services, x.regions, x.mutations, x.justification, x.deadline,
+           caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.level) ? caf::error{} : refuse(ec::invalid_input, "level");
+           }));
+}
+
+/// The combined verdict of authority and blast radius on one proposal.
+struct decision {
+  digest proposal;
+  bool allowed = false;
+  ec code = ec::none;
+  std::string reason;
+  uint32_t allowed_count = 0;
+  std::vector<gate_result> gates;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, decision& x) {
+  return f(caf::meta::type_name("decision"), x.proposal, x.allowed, x.code, x.reason,
+           x.allowed_count, x.gates);
+}
+
+/// Where a proposal stands when its submitter hears back.
+enum class proposal_status : uint8_t {
+  refused = 0,          ///< not allowed; nothing ran
+  succeeded = 1,        ///< every action applied
+  failed = 2,           ///< an action failed; what ran was compensated where the level says
+  interrupted = 3,      ///< stopped by an operator; steps done were rolled back
+  expired = 4,          ///< nobody approved in time
+  denied = 5,           ///< an operator denied it
+  read = 6,             ///< a level-0 query; nothing to run
+};
+const char* to_string(proposal_status x) noexcept;
+inline bool valid(proposal_status x) noexcept {
+  return static_cast<uint8_t>(x) <= 6;
+}
+
+/// The final answer to a submitted proposal.
+struct outcome {
+  digest proposal;
+  proposal_status status = proposal_status::refused;
+  ec code = ec::none;
+  std::string message;
+  seq_no decided_seq;
+  uint32_t applied = 0;
+  uint32_t compensated = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outcome& x) {
+  return f(caf::meta::type_name("outcome"), x.proposal, x.status, x.code, x.message,
+           x.decided_seq, x.applied, x.compensated,
+           caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.status) ? caf::error{} : refuse(ec::invalid_input, "status");
+           }));
+}
+
+/// An operator's approval or denial of one proposal, naming its exact digest.
+struct approval {
+  principal_id approver;
+  digest proposal;
+  bool approve = true;
+  std::string note;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, approval& x) {
+  return f(caf::meta::type_name("approval"), x.approver, x.proposal, x.approve, x.note);
+}
+
+/// An operator's interrupt of a running level-3 proposal.
+struct interrupt {
+  principal_id by;
+  digest proposal;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, interrupt& x) {
+  return f(caf::meta::type_name("interrupt"), x.by, x.proposal);
+}
+
+/// A proposal waiting for a person.
+struct pending_approval {
+  digest proposal;
+  principal_id principal;
+  authority_level level = authority_level::assist;
+  std::vector<mutation> mutations;
+  caf::timestamp expires;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pending_approval& x) {
+  return f(caf::meta::type_name("pending_approval"), x.proposal, x.principal, x.level,
+           x.mutations, x.expires);
+}
+
+} // namespace bulwark
+
+namespace bulwark {
+
+/// What an effector reports for one call.
+struct effector_result {
+  bool ok = false;
+  ec code = ec::none;    ///< for failures: timeout and unavailable are retryable
+  std::string message;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, effector_result& x) {
+  return f(caf::meta::type_name("effector_result"), x.ok, x.code, x.message);
+}
+
+/// One resource registration request from a host.
+struct registration {
+  resource_id resource;
+  std::string service;
+  std::string region;
+  attribute_map attributes;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, registration& x) {
+  return f(caf::meta::type_name("registration"), x.resource, x.service, x.region,
+           x.attributes);
+}
+
+} // namespace bulwark

@@ -1,0 +1,168 @@
+// Blast radius, rate limits, bad input, idempotency across a restart, and a property
+// test of the write-ahead order, through the embedding API on the virtual clock.
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/engine_fixture.hpp"
+
+using namespace bulwark;
+using namespace std::chrono_literals;
+using test::engine_fixture;
+using test::set;
+
+TEST_CASE_FIXTURE(engine_fixture, "percent scope: exactly 5% passes, one resource more fails") {
+  // 40 coaster resources: 5% = 2 resources.
+  CHECK(submit_now(make(4, {set(1, "a"), set(2, "a")})).ok);
+  auto r = submit_now(make(4, {set(3, "a"), set(4, "a"), set(5, "a")}, {"coaster"},
+                           {"north"}, "", "ops"));
+  CHECK(r.code == "BLAST_RADIUS_EXCEEDED");
+  CHECK(r.message.find("percent scope: 3 of 40") != std::string::npos);
+  CHECK(r.message.find("limit 5%") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a small fleet may always change one resource") {
+  // 10 gates: 5% is 0.5, rounded down to 0, raised to the minimum of 1.
+  CHECK(submit_now(make(4, {change{"gate-1", "mode", "x"}}, {"gates"})).ok);
+  auto two = submit_now(make(4, {change{"gate-2", "mode", "x"}, change{"gate-3", "mode", "x"}},
+                             {"gates"}, {"north"}, "", "ops"));
+  CHECK(two.code == "BLAST_RADIUS_EXCEEDED");
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "service and region scope name their dimension") {
+  auto services = submit_now(make(4, {set(1, "a")}, {"coaster", "gates"}));
+  CHECK(services.code == "BLAST_RADIUS_EXCEEDED");
+  CHECK(services.message.find("service scope: 2 services asked, limit 1") != std::string::npos);
+  auto regions = submit_now(make(4, {set(1, "a")}, {"coaster"}, {"north", "south"}));
+  CHECK(regions.code == "BLAST_RADIUS_EXCEEDED");
+  CHECK(regions.message.find("region scope") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "the rolling window stops a change sliced into small ones") {
+  CHECK(submit_now(make(4, {set(1, "a")})).ok);
+  CHECK(submit_now(make(4, {set(2, "a")})).ok);
+  auto third = submit_now(make(4, {set(3, "a")}));
+  CHECK(third.code == "BLAST_RADIUS_EXCEEDED");
+  CHECK(third.message.find("rolling window") != std::string::npos);
+  // Another principal has its own window; the same resources again are not new.
+  CHECK(submit_now(make(4, {set(1, "b")})).ok);
+  eng->advance(std::chrono::hours{1});
+  CHECK(submit_now(make(4, {set(3, "a")})).ok);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a principal over its rate is refused with retry_after") {
+  int limited = 0;
+  for (int i = 0; i < 260 && limited == 0; ++i) {
+    auto r = submit_now(make(4, {set(1, "v" + std::to_string(i))}));
+    if (r.code == "RATE_LIMITED") {
+      ++limited;
+      REQUIRE(r.retry_after);
+      CHECK(r.retry_after->count() > 0);
+    }
+  }
+  CHECK(limited == 1);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "bad input is refused, journaled, and runs nothing") {
+  std::vector<std::pair<proposal_request, std::string>> cases;
+  auto p = make(7, {set(1, "x")});
+  cases.emplace_back(p, "outside 0-4");
+  cases.emplace_back(make(4, {}), "at least one mutation");
+  std::vector<change> many;
+  for (int i = 0; i < 1001; ++i)
+    many.push_back(change{"coaster-1", "k" + std::to_string(i), "v"});
+  cases.emplace_back(make(4, many), "over the limit");
+  cases.emplace_back(make(4, {change{"nope", "mode", "x"}}), "unknown resource");
+  cases.emplace_back(make(4, {set(25, "x")}), "outside the proposal's target");
+  p = make(4, {set(1, "x")});
+  p.timeout = std::chrono::milliseconds{-1};
+  cases.emplace_back(p, "deadline is in the past");
+  p = make(4, {set(1, "x")});
+  p.principal = "has space";
+  cases.emplace_back(p, "not a valid name");
+  cases.emplace_back(make(4, {set(1, "x"), set(1, "y")}), "appears twice");
+  for (auto& [req, why] : cases) {
+    events.clear();
+    auto r = submit_now(req);
+    CAPTURE(why);
+    CHECK(r.code == "INVALID_INPUT");
+    CHECK(r.message.find(why) != std::string::npos);
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].type == "proposal_decided");
+    CHECK(events[0].json.find("\"allowed\":false") != std::string::npos);
+  }
+  CHECK(calls.empty());
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a repeated key returns the first result, also after a restart") {
+  auto p = make(4, {set(1, "once")}, {"coaster"}, {"north"}, "same-key");
+  auto first = submit_now(p);
+  REQUIRE(first.ok);
+  auto again = submit_now(p);
+  CHECK(again.ok);
+  CHECK(again.proposal == first.proposal);
+  CHECK(calls.size() == 1);
+  auto other = make(4, {set(1, "twice")}, {"coaster"}, {"north"}, "same-key");
+  auto clash = submit_now(other);
+  CHECK(clash.code == "INVALID_INPUT");
+  CHECK(clash.message.find("another proposal") != std::string::npos);
+  restart();
+  auto after = submit_now(p);
+  CHECK(after.ok);
+  CHECK(after.proposal == first.proposal);
+  CHECK(after.seq == first.seq);
+  CHECK(calls.size() == 1);
+  CHECK(submit_now(other).code == "INVALID_INPUT");
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "property: limits hold and every effect sits between its "
+                                  "decision and its outcome") {
+  std::mt19937_64 rng{2026};
+  for (int i = 0; i < 150; ++i) {
+    int level = 3 + static_cast<int>(rng() % 2);
+    std::vector<change> changes;
+    auto n = 1 + rng() % 4;
+    for (size_t k = 0; k < n; ++k)
+      changes.push_back(set(static_cast<int>(rng() % 40), "v" + std::to_string(rng() % 9),
+                            "k" + std::to_string(k)));
+    auto region = changes[0].resource < "coaster-20" ? "north" : "south";
+    auto p = make(level, changes, {"coaster"}, {rng() % 5 ? region : "north"}, "",
+                  rng() % 2 ? "agent" : "ops");
+    if (rng() % 7 == 0)
+      failing.insert(changes.back().resource + "/" + changes.back().key);
+    auto f = eng->submit(p);
+    eng->advance(30s);
+    failing.clear();
+    REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  }
+  eng->advance(std::chrono::hours{2});
+  // Replay the journal's story: each applied action needs an allowed decision before
+  // it and a finish after it; at most 2 coaster resources (5% of 40) per proposal.
+  std::map<std::string, int> phase; // proposal -> 1 decided, 2 finished
+  std::map<std::string, std::set<std::string>> touched;
+  int applied = 0;
+  for (auto& e : events) {
+    auto j = nlohmann::json::parse(e.json)["payload"];
+    if (e.type == "proposal_decided" && j["allowed"].get<bool>())
+      phase[j["proposal"]] = 1;
+    if (e.type == "action_applied") {
+      auto id = j["proposal"].get<std::string>();
+      CHECK(phase[id] == 1);
+      touched[id].insert(j["resource"].get<std::string>());
+      ++applied;
+    }
+    if (e.type == "proposal_finished") {
+      CHECK(phase[j["proposal"].get<std::string>()] == 1);
+      phase[j["proposal"]] = 2;
+    }
+  }
+  for (auto& [id, resources] : touched)
+    CHECK(resources.size() <= 2);
+  for (auto& [id, p] : phase)
+    CHECK(p == 2);
+  CHECK(applied > 0);
+  CHECK(eng->verify().ok);
+}
