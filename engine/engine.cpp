@@ -37,6 +37,10 @@ void apply_options(node_config& cfg, const engine_options& opts) {
     cfg.pipeline.observation_window = *opts.observation_window;
   if (opts.approval_timeout)
     cfg.pipeline.approval_timeout = *opts.approval_timeout;
+  if (opts.rate_per_second)
+    cfg.authority.policy.rate_per_second = *opts.rate_per_second;
+  if (opts.burst)
+    cfg.authority.policy.burst = *opts.burst;
   cfg.authority.policy.observation_window = cfg.pipeline.observation_window;
   cfg.authority.policy.approval_timeout = cfg.pipeline.approval_timeout;
 }

@@ -12,6 +12,7 @@
 #include "bulwark/engine.hpp"
 #include "engine/engine_impl.hpp"
 #include "persistence/event_json.hpp"
+#include "persistence/projection.hpp"
 
 namespace bulwark {
 
@@ -137,14 +138,26 @@ result engine::grant(const std::string& by, const std::string& principal, int le
                                    u, reason));
 }
 
-std::vector<pending_proposal> engine::pending() {
-  auto& d = *impl_;
+namespace {
+
+std::vector<pending_proposal> flights(engine::impl& d, bool awaiting) {
   std::vector<pending_proposal> out;
   if (auto r = d.call<std::vector<pending_approval>>(d.pipeline, atom::pending_v))
     for (auto& p : *r)
-      out.push_back(pending_proposal{to_hex(p.proposal), p.principal.value,
-                                     static_cast<int>(p.level), p.mutations.size()});
+      if (p.awaiting == awaiting)
+        out.push_back(pending_proposal{to_hex(p.proposal), p.principal.value,
+                                       static_cast<int>(p.level), p.mutations.size()});
   return out;
+}
+
+} // namespace
+
+std::vector<pending_proposal> engine::pending() {
+  return flights(*impl_, true);
+}
+
+std::vector<pending_proposal> engine::running() {
+  return flights(*impl_, false);
 }
 
 std::vector<std::string> engine::in_doubt() {
@@ -215,6 +228,28 @@ result engine::verify() {
     r.message = "seq " + std::to_string(report.first_bad.value) + ": " + report.reason;
   }
   return r;
+}
+
+std::string engine::state_digest() {
+  auto& d = *impl_;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return {};
+  return to_hex(projection{std::move(*st)}.state_digest());
+}
+
+std::optional<std::string> engine::attribute(const std::string& resource, const std::string& key) {
+  auto& d = *impl_;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return std::nullopt;
+  auto r = st->resources.find(resource);
+  if (r == st->resources.end())
+    return std::nullopt;
+  auto a = r->second.attributes.find(key);
+  if (a == r->second.attributes.end())
+    return std::nullopt;
+  return a->second;
 }
 
 void engine::run() {

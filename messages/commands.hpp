@@ -109,18 +109,19 @@ typename Inspector::result_type inspect(Inspector& f, interrupt& x) {
   return f(caf::meta::type_name("interrupt"), x.by, x.proposal);
 }
 
-/// A proposal waiting for a person.
+/// A proposal waiting for a person, or running.
 struct pending_approval {
   digest proposal;
   principal_id principal;
   authority_level level = authority_level::assist;
   std::vector<mutation> mutations;
   caf::timestamp expires;
+  bool awaiting = true; ///< false: already running (level 3 or 4, or approved)
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pending_approval& x) {
   return f(caf::meta::type_name("pending_approval"), x.proposal, x.principal, x.level,
-           x.mutations, x.expires);
+           x.mutations, x.expires, x.awaiting);
 }
 
 } // namespace bulwark

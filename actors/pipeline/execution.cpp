@@ -204,6 +204,7 @@ void launch(self_ptr self, flight& f) {
     case authority_level::assist:
     case authority_level::recommend:
       f.phase = flight_phase::awaiting_approval;
+      f.expires = now(self) + st.settings.approval_timeout;
       self->delayed_send(self, st.settings.approval_timeout, atom::expire_v, f.id);
       return;
     case authority_level::act:

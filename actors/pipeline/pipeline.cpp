@@ -231,9 +231,10 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     [self](atom::pending) -> caf::result<std::vector<pending_approval>> {
       std::vector<pending_approval> out;
       for (auto& [id, f] : self->state.flights)
-        if (f.phase == flight_phase::awaiting_approval)
+        if (f.phase != flight_phase::admitting)
           out.push_back(pending_approval{id, f.p.principal, f.p.level, f.p.mutations,
-                                         now(self) + self->state.settings.approval_timeout});
+                                         f.expires,
+                                         f.phase == flight_phase::awaiting_approval});
       return out;
     },
     [self](atom::enroll, const registration& r) -> caf::result<seq_no> { return enroll(self, r); },

@@ -49,6 +49,7 @@ struct flight {
   std::string key; ///< principal/idempotency key
   std::vector<caf::typed_response_promise<outcome>> waiters;
   flight_phase phase = flight_phase::admitting;
+  caf::timestamp expires;          ///< when an awaited approval expires
   seq_no decided;
   uint32_t next = 0;               ///< the next step to run
   std::vector<done_step> done;     ///< steps applied, in order

@@ -26,7 +26,7 @@ int run_bulwark(const std::string& args, std::string* out = nullptr) {
 std::string demo_journal(const temp_dir& dir, const std::string& seed = "1") {
   auto data = dir.sub("j");
   std::string out;
-  REQUIRE_MESSAGE(run_bulwark("demo --changes 200 --seed " + seed + " --data " + data, &out) == 0, out);
+  REQUIRE_MESSAGE(run_bulwark("demo --seed " + seed + " --data " + data, &out) == 0, out);
   return data;
 }
 
@@ -104,7 +104,7 @@ TEST_CASE("replay --to N gives the state at N; log prints the range as JSON line
   auto digest_of = [](const std::string& s) { return s.substr(s.find("state_digest"), 80); };
   CHECK(digest_of(g1) == digest_of(full));
   std::string log;
-  REQUIRE(run_bulwark("log --json --from 96 --to 100 --data " + data, &log) == 0);
+  REQUIRE(run_bulwark("log --json --from 399 --to 403 --data " + data, &log) == 0);
   CHECK(std::count(log.begin(), log.end(), '\n') == 5);
   CHECK(log.find("\"type\":\"resource_registered\"") != std::string::npos);
   CHECK(log.find("\"type\":\"proposal_decided\"") != std::string::npos);

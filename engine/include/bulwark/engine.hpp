@@ -28,6 +28,8 @@ struct engine_options {
   std::optional<bool> enforce_enabled; ///< overrides authority.enforce_enabled
   std::optional<std::chrono::milliseconds> observation_window; ///< overrides the config
   std::optional<std::chrono::milliseconds> approval_timeout;   ///< overrides the config
+  std::optional<double> rate_per_second; ///< overrides authority.rate_per_second
+  std::optional<double> burst;           ///< overrides authority.burst
 };
 
 /// One requested change.
@@ -149,6 +151,9 @@ public:
   /// Lists proposals waiting for approval.
   std::vector<pending_proposal> pending();
 
+  /// Lists proposals that are running (approved, or level 3 and 4).
+  std::vector<pending_proposal> running();
+
   /// Lists proposals whose actions started without a journaled outcome (after a crash).
   std::vector<std::string> in_doubt();
 
@@ -163,6 +168,12 @@ public:
 
   /// Verifies the whole journal; ok, or the first bad seq in `message`.
   result verify();
+
+  /// Returns the SHA-256 state digest of the projection at the head (hex).
+  std::string state_digest();
+
+  /// Returns a resource attribute as the journal's projection holds it.
+  std::optional<std::string> attribute(const std::string& resource, const std::string& key);
 
   /// Virtual clock only: runs everything that is ready now.
   void run();

@@ -1,0 +1,53 @@
+#pragma once
+
+/// The simulated theme park behind `bulwark demo`: effectors that apply changes to an
+/// in-memory world, fail where the scenario says, and count every call.
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+
+#include "bulwark/engine.hpp"
+
+namespace bulwark::cli {
+
+/// The world the demo's effectors change.
+class demo_world {
+public:
+  explicit demo_world(uint64_t seed) : rng_(seed) {
+  }
+
+  /// The effector for every service: applies, or fails for keys marked failing.
+  effect_result apply(const effect_request& r);
+
+  /// Forward calls to `resource`/`key` fail from now on (until `heal`).
+  void break_key(const std::string& resource, const std::string& key) {
+    failing_.insert(resource + "/" + key);
+  }
+  void heal() {
+    failing_.clear();
+  }
+
+  /// Returns the value the world holds (empty if unset).
+  std::string value(const std::string& resource, const std::string& key) const;
+
+  size_t calls() const noexcept {
+    return calls_;
+  }
+  size_t compensations() const noexcept {
+    return compensations_;
+  }
+  std::mt19937_64& rng() {
+    return rng_;
+  }
+
+private:
+  std::map<std::string, std::string> values_;
+  std::set<std::string> failing_;
+  size_t calls_ = 0;
+  size_t compensations_ = 0;
+  std::mt19937_64 rng_;
+};
+
+} // namespace bulwark::cli
