@@ -275,3 +275,14 @@ std::chrono::system_clock::time_point engine::now() {
 }
 
 } // namespace bulwark
+
+#include "bulwark/engine_caf.hpp"
+
+namespace bulwark {
+
+engine_handles handles_of(engine& eng) {
+  auto& d = eng.internals();
+  return engine_handles{d.sys.get(), d.journal, d.authority, d.blast, d.pipeline};
+}
+
+} // namespace bulwark

@@ -1,0 +1,23 @@
+#pragma once
+
+/// For hosts that use CAF themselves: the engine's actor system and typed actor handles
+/// (messages/interfaces.hpp documents every handler).
+
+#include "bulwark/engine.hpp"
+#include "messages/interfaces.hpp"
+
+namespace bulwark {
+
+/// The actors of a running engine.
+struct engine_handles {
+  caf::actor_system* system = nullptr;
+  journal_actor journal;
+  authority_actor authority;
+  blast_radius_actor blast_radius;
+  pipeline_actor pipeline;
+};
+
+/// Returns the handles of `eng`'s actors (valid until `eng.stop()`).
+engine_handles handles_of(engine& eng);
+
+} // namespace bulwark
