@@ -1,0 +1,81 @@
+// Configuration files: defaults, every key, and errors that name file, key and problem.
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "engine/node_config.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace bulwark;
+using bulwark::test::temp_dir;
+
+namespace {
+
+std::string write(const temp_dir& dir, const std::string& text) {
+  auto path = dir.sub("bulwark.toml");
+  std::ofstream{path} << text;
+  return path;
+}
+
+std::string error_of(const temp_dir& dir, const std::string& text) {
+  auto cfg = load_config(write(dir, text));
+  REQUIRE(!cfg);
+  return describe(cfg.error()).message;
+}
+
+} // namespace
+
+TEST_CASE("the shipped bulwark.toml loads with its documented values") {
+  auto cfg = load_config(BULWARK_SOURCE_DIR "/conf/bulwark.toml");
+  REQUIRE_MESSAGE(cfg, (cfg ? "" : describe(cfg.error()).message));
+  CHECK(!cfg->authority.policy.enforce_enabled);
+  CHECK(cfg->authority.policy.grants.at("ops-alice") == authority_level::enforce);
+  CHECK(cfg->authority.admins.count("admin") == 1);
+  CHECK(cfg->blast.max_percent == doctest::Approx(5.0));
+  CHECK(cfg->journal.snapshot_interval == 10000);
+  CHECK(cfg->pipeline.observation_window == caf::timespan{std::chrono::seconds{5}});
+}
+
+TEST_CASE("the shipped fleet.toml holds hundreds of resources in several services and regions") {
+  auto fleet = load_fleet(BULWARK_SOURCE_DIR "/conf/fleet.toml");
+  REQUIRE(fleet);
+  CHECK(fleet->size() == 400);
+  std::set<std::string> services, regions;
+  for (auto& r : *fleet) {
+    services.insert(r.service);
+    regions.insert(r.region);
+  }
+  CHECK(services.size() == 5);
+  CHECK(regions.size() == 2);
+}
+
+TEST_CASE("configuration errors name the file, the key and the problem") {
+  temp_dir dir;
+  auto path = dir.sub("bulwark.toml");
+  CHECK(error_of(dir, "[authority]\nenforce_enabled = \"yes\"\n")
+        == path + ": authority.enforce_enabled: must be true or false");
+  CHECK(error_of(dir, "[blast_radius]\nmax_percent = 150.0\n")
+        == path + ": blast_radius.max_percent: must be within (0, 100]");
+  CHECK(error_of(dir, "[blast_radius]\nmax_services = -1\n")
+        == path + ": blast_radius.max_services: must not be negative");
+  CHECK(error_of(dir, "[authority.grants]\nbob = 7\n")
+        == path + ": authority.grants.bob: must be a level from 0 to 4");
+  CHECK(error_of(dir, "[pipeline]\neffector_timeout_ms = 0\n")
+        == path + ": pipeline.effector_timeout_ms: must be greater than zero");
+  CHECK(error_of(dir, "[journal]\ninitial_map_mb = 10\nmax_map_mb = 5\n").find("journal.max_map_mb")
+        != std::string::npos);
+  auto syntax = error_of(dir, "[node\n");
+  CHECK(syntax.find(path + ":1:") == 0);
+  auto missing = load_config(dir.sub("absent.toml"));
+  CHECK(!missing);
+}
+
+TEST_CASE("fleet file errors name the entry and the field") {
+  temp_dir dir;
+  auto path = dir.sub("fleet.toml");
+  std::ofstream{path} << "[[resource]]\nid = \"a\"\nservice = \"s\"\n";
+  auto fleet = load_fleet(path);
+  REQUIRE(!fleet);
+  CHECK(describe(fleet.error()).message == path + ": resource[0].region: missing or not a valid name");
+}
