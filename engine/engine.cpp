@@ -11,6 +11,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/blast_radius/blast_radius.hpp"
+#include "actors/circuit_breaker/breaker.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/register.hpp"
 #include "persistence/event_json.hpp"
@@ -131,8 +132,9 @@ caf::error engine::impl::launch(const engine_options& opts) {
                          epoch);
   blast = sys->spawn(blast_radius, cfg.blast, epoch);
   effectors = std::make_shared<effector_registry>();
-  pool = std::make_shared<effector_pool>(opts.virtual_clock ? 0 : cfg.effector_threads);
-  pipeline_deps deps{journal, authority, blast, effectors, pool};
+  breakers = std::make_shared<breaker_directory>();
+  virtual_clock = opts.virtual_clock;
+  pipeline_deps deps{journal, authority, blast, breakers};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, std::move(*st), epoch);
   pump();
   for (auto& id : in_doubt_now())
@@ -140,6 +142,24 @@ caf::error engine::impl::launch(const engine_options& opts) {
                  "reconcile before retrying it",
                  to_hex(id));
   return {};
+}
+
+void engine::impl::add_breaker(const std::string& service) {
+  if (breaker_actors.count(service) != 0)
+    return;
+  auto& limits = limits_for(cfg, service);
+  auto pool = std::make_shared<effector_pool>(virtual_clock ? 0 : limits.max_in_flight);
+  pools.push_back(pool);
+  // The jitter seed is derived from the service name, so runs repeat exactly.
+  uint64_t seed = 1469598103934665603ull;
+  for (unsigned char c : service)
+    seed = (seed ^ c) * 1099511628211ull;
+  breaker_deps deps{service, limits, journal, effectors, pool, breakers,
+                    cfg.authority.admins, seed, epoch};
+  auto handle = sys->spawn(breaker, std::move(deps));
+  breaker_actors.emplace(service, handle);
+  breakers->put(service, handle);
+  pump();
 }
 
 std::vector<digest> engine::impl::in_doubt_now() {
@@ -171,6 +191,8 @@ void engine::stop() {
   for (auto h : {caf::actor_cast<caf::actor>(d.pipeline), caf::actor_cast<caf::actor>(d.blast),
                  caf::actor_cast<caf::actor>(d.authority), caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  for (auto& [service, b] : d.breaker_actors)
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   d.pump();
@@ -186,8 +208,10 @@ void engine::stop() {
   d.authority = nullptr;
   d.journal = nullptr;
   d.subscribers.clear();
+  d.breaker_actors.clear();
+  d.breakers->clear();
+  d.pools.clear(); // joins the effector threads before the system goes
   d.sys.reset();
-  d.pool.reset();
   d.store.reset();
 }
 

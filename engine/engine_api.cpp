@@ -67,7 +67,8 @@ result engine::register_resource(const std::string& id, const std::string& servi
 }
 
 void engine::register_effector(const std::string& service, effector fn) {
-  impl_->effectors->add(service, [fn = std::move(fn)](const effector_call& c) {
+  auto& d = *impl_;
+  d.effectors->add(service, [fn = std::move(fn)](const effector_call& c) {
     effect_request req{c.service, c.change.resource.value, c.change.key, c.change.value,
                        c.compensation, c.restore, c.idempotency_key, c.timeout};
     auto r = fn(req);
@@ -75,6 +76,53 @@ void engine::register_effector(const std::string& service, effector fn) {
       return effector_result{true, ec::none, ""};
     return effector_result{false, r.retryable ? ec::unavailable : ec::effector_failed, r.error};
   });
+  d.add_breaker(service);
+}
+
+namespace {
+
+breaker_info to_info(const breaker_status& s) {
+  return breaker_info{s.service, to_string(s.state), s.window_calls, s.window_failures,
+                      s.consecutive_failures, s.in_flight, s.queued, s.refused, s.retries};
+}
+
+} // namespace
+
+std::vector<breaker_info> engine::breakers() {
+  auto& d = *impl_;
+  std::vector<breaker_info> out;
+  for (auto& [service, b] : d.breaker_actors)
+    if (auto s = d.call<breaker_status>(b, atom::state_v))
+      out.push_back(to_info(*s));
+  return out;
+}
+
+result engine::breaker_force(const std::string& by, const std::string& service, bool open) {
+  auto& d = *impl_;
+  auto i = d.breaker_actors.find(service);
+  if (i == d.breaker_actors.end())
+    return invalid("no breaker for service '" + service + "'");
+  auto s = d.call<breaker_status>(i->second, atom::force_v, principal_id{by}, open);
+  if (!s)
+    return impl::to_result(s.error());
+  result r;
+  r.ok = true;
+  r.status = to_string(s->state);
+  return r;
+}
+
+result engine::breaker_release(const std::string& by, const std::string& service) {
+  auto& d = *impl_;
+  auto i = d.breaker_actors.find(service);
+  if (i == d.breaker_actors.end())
+    return invalid("no breaker for service '" + service + "'");
+  auto s = d.call<breaker_status>(i->second, atom::release_v, principal_id{by});
+  if (!s)
+    return impl::to_result(s.error());
+  result r;
+  r.ok = true;
+  r.status = to_string(s->state);
+  return r;
 }
 
 std::future<result> engine::submit(const proposal_request& p) {

@@ -30,7 +30,10 @@ struct engine::impl {
   blast_radius_actor blast;
   pipeline_actor pipeline;
   std::shared_ptr<effector_registry> effectors;
-  std::shared_ptr<effector_pool> pool;
+  std::shared_ptr<breaker_directory> breakers;
+  std::map<std::string, breaker_actor> breaker_actors;
+  std::vector<std::shared_ptr<effector_pool>> pools; ///< one per service (bulkheads)
+  bool virtual_clock = false;
   std::vector<caf::actor> subscribers;
   std::mutex metrics_lock;
   std::vector<metric_sample> metrics; ///< bounded; kept for the detector
@@ -38,6 +41,9 @@ struct engine::impl {
   bool stopped = false;
 
   caf::error launch(const engine_options& opts);
+
+  /// Spawns the breaker (with its own effector threads) of a new service.
+  void add_breaker(const std::string& service);
   std::vector<digest> in_doubt_now();
 
   /// Runs ready actors (virtual clock); no-op otherwise.

@@ -14,7 +14,13 @@ public:
 
   template <class T>
   void get(const char* table, const char* key, T& out) {
-    auto node = root_[table][key];
+    get_at(root_[table], table, key, out);
+  }
+
+  template <class T>
+  void get_at(toml::node_view<const toml::node> parent, const std::string& table,
+              const char* key, T& out) {
+    auto node = parent[key];
     if (!node)
       return;
     if constexpr (std::is_same_v<T, bool>) {
@@ -46,6 +52,18 @@ public:
   void get_ms(const char* table, const char* key, caf::timespan& out) {
     int64_t ms = -1;
     get(table, key, ms);
+    if (err)
+      return;
+    if (ms == 0)
+      fail(table, key, "must be greater than zero");
+    else if (ms > 0)
+      out = std::chrono::milliseconds{ms};
+  }
+
+  void get_ms_at(toml::node_view<const toml::node> parent, const std::string& table,
+                 const char* key, caf::timespan& out) {
+    int64_t ms = -1;
+    get_at(parent, table, key, ms);
     if (ms == 0)
       fail(table, key, "must be greater than zero");
     else if (ms > 0)
@@ -95,7 +113,45 @@ void read_authority(reader& r, authority_settings& a) {
   }
 }
 
+/// Reads the breaker keys of one table (`breaker` or `breaker.<service>`).
+void read_breaker(reader& r, toml::node_view<const toml::node> t, const std::string& name,
+                  breaker_limits& b) {
+  r.get_at(t, name, "consecutive_failures", b.consecutive_failures);
+  r.get_at(t, name, "failure_rate", b.failure_rate);
+  r.get_at(t, name, "window_calls", b.window_calls);
+  r.get_ms_at(t, name, "window_ms", b.window_time);
+  r.get_at(t, name, "minimum_calls", b.minimum_calls);
+  r.get_at(t, name, "slow_call_rate", b.slow_call_rate);
+  r.get_ms_at(t, name, "slow_call_ms", b.slow_call_duration);
+  r.get_ms_at(t, name, "cooldown_ms", b.cooldown);
+  r.get_at(t, name, "half_open_probes", b.half_open_probes);
+  r.get_at(t, name, "max_in_flight", b.max_in_flight);
+  r.get_at(t, name, "max_queue", b.max_queue);
+  r.get_at(t, name, "attempts", b.attempts);
+  r.get_ms_at(t, name, "attempt_timeout_ms", b.attempt_timeout);
+  r.get_ms_at(t, name, "backoff_base_ms", b.backoff_base);
+  r.get_ms_at(t, name, "backoff_cap_ms", b.backoff_cap);
+}
+
+/// Reads `[breaker]` and every `[breaker.<service>]` (which starts from `[breaker]`).
+void read_breakers(reader& r, node_config& cfg) {
+  auto t = r.root()["breaker"];
+  read_breaker(r, t, "breaker", cfg.breaker);
+  if (auto table = t.as_table())
+    for (auto& [name, node] : *table)
+      if (node.is_table()) {
+        std::string service{name.str()};
+        auto& b = cfg.breakers[service] = cfg.breaker;
+        read_breaker(r, t[service], "breaker." + service, b);
+      }
+}
+
 } // namespace
+
+const breaker_limits& limits_for(const node_config& cfg, const std::string& service) {
+  auto i = cfg.breakers.find(service);
+  return i != cfg.breakers.end() ? i->second : cfg.breaker;
+}
 
 caf::expected<node_config> load_config(const std::string& path) {
   toml::table root;
@@ -123,7 +179,8 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get_ms("blast_radius", "window_ms", cfg.blast.window);
   r.get_ms("pipeline", "effector_timeout_ms", cfg.pipeline.effector_timeout);
   r.get("pipeline", "max_mutations", cfg.pipeline.limits.max_mutations);
-  r.get("pipeline", "effector_threads", cfg.effector_threads);
+  r.get_ms("pipeline", "max_deadline_ms", cfg.pipeline.limits.max_deadline);
+  read_breakers(r, cfg);
   if (r.err)
     return r.err;
   cfg.pipeline.approval_timeout = cfg.authority.policy.approval_timeout;
@@ -148,8 +205,20 @@ caf::error check_config(const node_config& cfg, const std::string& origin) {
     return bad("blast_radius.max_regions", "must be at least 1");
   if (cfg.authority.policy.rate_per_second <= 0 || cfg.authority.policy.burst < 1)
     return bad("authority.rate_per_second", "rate must be > 0 and burst >= 1");
-  if (cfg.effector_threads == 0 || cfg.effector_threads > 256)
-    return bad("pipeline.effector_threads", "must be within 1-256");
+  // The timeout hierarchy: attempt < effector call < proposal deadline.
+  if (cfg.pipeline.effector_timeout >= cfg.pipeline.limits.max_deadline)
+    return bad("pipeline.effector_timeout_ms", "must be shorter than pipeline.max_deadline_ms");
+  if (auto err = check_limits(cfg.breaker, origin + ": breaker"))
+    return err;
+  if (cfg.breaker.attempt_timeout >= cfg.pipeline.effector_timeout)
+    return bad("breaker.attempt_timeout_ms", "must be shorter than pipeline.effector_timeout_ms");
+  for (auto& [service, b] : cfg.breakers) {
+    if (auto err = check_limits(b, origin + ": breaker." + service))
+      return err;
+    if (b.attempt_timeout >= cfg.pipeline.effector_timeout)
+      return bad(("breaker." + service + ".attempt_timeout_ms").c_str(),
+                 "must be shorter than pipeline.effector_timeout_ms");
+  }
   return {};
 }
 

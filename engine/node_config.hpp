@@ -2,6 +2,7 @@
 
 /// The node's configuration (bulwark.toml) and the fleet file (fleet.toml).
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 
 #include "actors/authority/authority.hpp"
 #include "actors/blast_radius/blast_radius_policy.hpp"
+#include "actors/circuit_breaker/breaker_fsm.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/pipeline/pipeline.hpp"
 #include "messages/commands.hpp"
@@ -24,11 +26,15 @@ struct node_config {
   authority_settings authority;
   blast_limits blast;
   pipeline_settings pipeline;
-  size_t effector_threads = 4;
+  breaker_limits breaker;                          ///< every service's default
+  std::map<std::string, breaker_limits> breakers;  ///< per-service overrides
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).
 caf::expected<node_config> load_config(const std::string& path);
+
+/// Returns the breaker limits of `service` (its override, else the default).
+const breaker_limits& limits_for(const node_config& cfg, const std::string& service);
 
 /// Checks cross-key rules (positive sizes, inner timeouts shorter than outer ones).
 caf::error check_config(const node_config& cfg, const std::string& origin);

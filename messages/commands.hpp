@@ -153,3 +153,41 @@ typename Inspector::result_type inspect(Inspector& f, registration& x) {
 }
 
 } // namespace bulwark
+
+namespace bulwark {
+
+/// One effector call as the pipeline hands it to a service's breaker.
+struct effector_request {
+  std::string service;
+  mutation change;
+  bool compensation = false;
+  caf::optional<std::string> restore;
+  std::string idempotency_key;
+  caf::timestamp deadline; ///< no attempt may end after it
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, effector_request& x) {
+  return f(caf::meta::type_name("effector_request"), x.service, x.change, x.compensation,
+           x.restore, x.idempotency_key, x.deadline);
+}
+
+/// A breaker's state and figures, as the API and the console show them.
+struct breaker_status {
+  std::string service;
+  breaker_state state = breaker_state::closed;
+  uint32_t window_calls = 0;
+  uint32_t window_failures = 0;
+  uint32_t consecutive_failures = 0;
+  uint32_t in_flight = 0;
+  uint32_t queued = 0;
+  uint64_t refused = 0; ///< calls refused fast while open or full
+  uint64_t retries = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, breaker_status& x) {
+  return f(caf::meta::type_name("breaker_status"), x.service, x.state, x.window_calls,
+           x.window_failures, x.consecutive_failures, x.in_flight, x.queued, x.refused,
+           x.retries);
+}
+
+} // namespace bulwark

@@ -55,6 +55,23 @@ using blast_radius_actor = caf::typed_actor<
   // Checks a proposal's scope; an allowed one is recorded in its principal's window.
   caf::replies_to<atom::check, scope_request>::with<scope_verdict>>;
 
+/// A BREAKER: guards one service's effector with a circuit breaker, a bulkhead and retries.
+using breaker_actor = caf::typed_actor<
+  // Runs one effector call through admission, bulkhead and retries.
+  caf::replies_to<atom::execute, effector_request>::with<effector_result>,
+  // An admin forces the breaker open (true) or closed (false).
+  caf::replies_to<atom::force, principal_id, bool>::with<breaker_status>,
+  // An admin releases a forced state.
+  caf::replies_to<atom::release, principal_id>::with<breaker_status>,
+  // Returns state and figures.
+  caf::replies_to<atom::state>::with<breaker_status>,
+  // INTERNAL: an effector call finished (call token, attempt, result).
+  caf::reacts_to<atom::done, uint64_t, uint32_t, effector_result>,
+  // INTERNAL: an attempt's time ran out (call token, attempt).
+  caf::reacts_to<atom::deadline, uint64_t, uint32_t>,
+  // INTERNAL: retry a call after its backoff.
+  caf::reacts_to<atom::retry, uint64_t>>;
+
 /// The PIPELINE: a proposal's way from submission to its journaled outcome.
 using pipeline_actor = subscriber_actor::extend<
   // Submits a proposal; the reply comes when it has finished (or was refused).
@@ -86,4 +103,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::authority_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::blast_radius_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::pipeline_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::breaker_actor))
 CAF_END_TYPE_ID_BLOCK(bulwark_actors)

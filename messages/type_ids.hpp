@@ -52,6 +52,8 @@ struct interrupt;
 struct pending_approval;
 struct effector_result;
 struct registration;
+struct effector_request;
+struct breaker_status;
 struct scope_request;
 struct scope_verdict;
 struct authority_verdict;
@@ -109,6 +111,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::authority_verdict))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::proposal_status))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::pending_approval>))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::effector_request))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::breaker_status))
   CAF_ADD_TYPE_ID(bulwark_types, (caf::optional<caf::timestamp>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::event>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::journal_entry>))
@@ -137,4 +141,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, step, "step")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, deadline, "deadline")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, in_doubt, "in_doubt")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, execute, "execute")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, force, "force")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, retry, "retry")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, done, "done")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

@@ -36,34 +36,31 @@ std::optional<std::string> current_value(self_ptr self, const flight& f, const m
   return a->second;
 }
 
-/// Calls the effector of `m`'s service off the actor's thread, with a deadline.
+/// Hands the call to the service's breaker (bulkhead, retries); the answer comes back
+/// as `effected`, or as a deadline when the breaker does not answer in time.
 void call(self_ptr self, flight& f, effector_call c) {
   auto& st = self->state;
   auto token = st.next_token++;
   f.token = token;
   auto left = f.p.deadline - now(self);
   auto timeout = std::min<caf::timespan>(st.settings.effector_timeout, left);
-  if (timeout <= caf::timespan{0}) {
-    self->send(self, atom::deadline_v, f.id, token);
+  auto id = f.id;
+  breaker_directory::entry e;
+  if (timeout <= caf::timespan{0} || !st.breakers->find(c.service, e)) {
+    self->send(self, atom::deadline_v, id, token);
     return;
   }
-  c.timeout = timeout;
-  c.idempotency_key = to_hex(f.id) + "/" + std::to_string(f.next);
-  auto fn = st.effectors->find(c.service);
-  auto id = f.id;
-  auto target = caf::actor_cast<pipeline_actor>(self);
-  self->delayed_send(self, timeout, atom::deadline_v, id, token);
-  st.pool->run([fn, c = std::move(c), target, id, token] {
-    effector_result r{false, ec::unavailable, "no effector for service " + c.service};
-    if (fn) {
-      try {
-        r = fn(c);
-      } catch (const std::exception& e) {
-        r = effector_result{false, ec::unavailable, std::string{"effector threw: "} + e.what()};
-      }
-    }
-    caf::anon_send(target, atom::effected_v, id, token, std::move(r));
-  });
+  effector_request req{c.service, c.change, c.compensation, caf::none,
+                       to_hex(f.id) + "/" + std::to_string(f.next), now(self) + timeout};
+  if (c.restore)
+    req.restore = *c.restore;
+  self->request(e.handle, timeout, atom::execute_v, std::move(req))
+    .then([self, id, token](effector_result& r) { on_effected(self, id, token, r); },
+          [self, id, token](caf::error& err) {
+            auto info = describe(err);
+            auto code = info.code == ec::none ? ec::timeout : info.code;
+            on_effected(self, id, token, effector_result{false, code, info.message});
+          });
 }
 
 std::string service_of(self_ptr self, const mutation& m) {

@@ -133,6 +133,23 @@ outcome rebuilt_outcome(const digest& id, const proposal_state& ps) {
   return o;
 }
 
+/// Returns why and for how long a touched service's circuit is open, if one is.
+caf::optional<std::pair<std::string, caf::timespan>> open_circuit(self_ptr self,
+                                                                  const proposal& p) {
+  auto t = now(self);
+  for (auto& service : touched_services(p, self->state.proj.state())) {
+    breaker_directory::entry e;
+    if (!self->state.breakers->find(service, e))
+      continue;
+    if (e.state == breaker_state::forced_open)
+      return std::make_pair("circuit of " + service + " is forced open by an admin",
+                            caf::timespan{std::chrono::seconds{30}});
+    if (e.state == breaker_state::open && t < e.open_until)
+      return std::make_pair("circuit of " + service + " is open", e.open_until - t);
+  }
+  return caf::none;
+}
+
 caf::result<outcome> submit(self_ptr self, proposal& p) {
   auto& st = self->state;
   auto id = proposal_digest(p);
@@ -172,9 +189,14 @@ caf::result<outcome> submit(self_ptr self, proposal& p) {
   f.waiters.push_back(rp);
   st.keys[key] = id;
   st.flights.emplace(id, std::move(f));
-  auto has = [&st](const std::string& s) { return st.effectors->has(s); };
+  auto has = [&st](const std::string& s) {
+    breaker_directory::entry e;
+    return st.breakers->find(s, e);
+  };
   if (auto err = validate(p, st.proj.state(), has, st.settings.limits, now(self)))
     refuse_flight(self, id, refuse(ec::invalid_input, describe(err).message, trace));
+  else if (auto open = open_circuit(self, p))
+    refuse_flight(self, id, refuse(ec::circuit_open, open->first, trace, open->second));
   else
     check_authority(self, id);
   return rp;
@@ -210,8 +232,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.journal = deps.journal;
   st.authority = deps.authority;
   st.blast = deps.blast;
-  st.effectors = deps.effectors;
-  st.pool = deps.pool;
+  st.breakers = deps.breakers;
   auto from = proj.seq;
   st.proj = projection{std::move(proj)};
   st.sizes = service_sizes(st.proj.state());

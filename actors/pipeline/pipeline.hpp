@@ -15,7 +15,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "actors/authority/authority_policy.hpp"
-#include "actors/pipeline/effectors.hpp"
+#include "actors/circuit_breaker/effectors.hpp"
 #include "actors/pipeline/validation.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/projection.hpp"
@@ -69,8 +69,7 @@ struct pipeline_state {
   journal_actor journal;
   authority_actor authority;
   blast_radius_actor blast;
-  std::shared_ptr<effector_registry> effectors;
-  std::shared_ptr<effector_pool> pool;
+  std::shared_ptr<breaker_directory> breakers;
   projection proj;                          ///< follows the journal (subscription)
   std::map<std::string, uint32_t> sizes;    ///< active resources per service
   std::map<digest, flight> flights;
@@ -87,8 +86,7 @@ struct pipeline_deps {
   journal_actor journal;
   authority_actor authority;
   blast_radius_actor blast;
-  std::shared_ptr<effector_registry> effectors;
-  std::shared_ptr<effector_pool> pool;
+  std::shared_ptr<breaker_directory> breakers; ///< each service's breaker and its state
 };
 
 /// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the

@@ -69,6 +69,8 @@ caf::error validate(const proposal& p, const fleet_state& fleet,
     return invalid("justification is over " + std::to_string(limits.max_justification) + " bytes");
   if (p.deadline <= now)
     return invalid("deadline is in the past");
+  if (p.deadline - now > limits.max_deadline)
+    return invalid("deadline is further away than pipeline.max_deadline_ms");
   if (p.mutations.size() > limits.max_mutations)
     return invalid(std::to_string(p.mutations.size()) + " mutations is over the limit of "
                    + std::to_string(limits.max_mutations));

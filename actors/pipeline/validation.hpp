@@ -20,6 +20,7 @@ struct input_limits {
   uint32_t max_mutations = 1000;
   size_t max_value_size = 4096;
   size_t max_justification = 4096;
+  caf::timespan max_deadline = std::chrono::hours{24}; ///< outermost timeout of a proposal
 };
 
 /// Returns SHA-256 over the canonical encoding of the proposal: what approvals name.

@@ -100,6 +100,19 @@ struct pending_proposal {
   size_t changes = 0;
 };
 
+/// A service's circuit breaker as the host sees it.
+struct breaker_info {
+  std::string service;
+  std::string state; ///< closed, open, half-open, forced-open, forced-closed
+  uint32_t window_calls = 0;
+  uint32_t window_failures = 0;
+  uint32_t consecutive_failures = 0;
+  uint32_t in_flight = 0;
+  uint32_t queued = 0;
+  uint64_t refused = 0;
+  uint64_t retries = 0;
+};
+
 /// One metric sample fed by the host (kept for the detector).
 struct metric_sample {
   std::string service;
@@ -124,8 +137,18 @@ public:
                            const std::string& region,
                            const std::map<std::string, std::string>& attributes = {});
 
-  /// Registers (or replaces) the effector of a service.
+  /// Registers (or replaces) the effector of a service; every call to it goes through the
+  /// service's circuit breaker, bulkhead and retries.
   void register_effector(const std::string& service, effector fn);
+
+  /// Returns every service's breaker state and figures.
+  std::vector<breaker_info> breakers();
+
+  /// Forces a service's breaker open or closed (admins only; journaled).
+  result breaker_force(const std::string& by, const std::string& service, bool open);
+
+  /// Releases a forced breaker (admins only; journaled).
+  result breaker_release(const std::string& by, const std::string& service);
 
   /// Submits a proposal; the future resolves when it finished or was refused.
   std::future<result> submit(const proposal_request& p);

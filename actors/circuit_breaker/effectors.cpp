@@ -1,4 +1,4 @@
-#include "actors/pipeline/effectors.hpp"
+#include "actors/circuit_breaker/effectors.hpp"
 
 namespace bulwark {
 
@@ -58,6 +58,45 @@ void effector_pool::work() {
     }
     job();
   }
+}
+
+} // namespace bulwark
+
+namespace bulwark {
+
+void breaker_directory::put(const std::string& service, breaker_actor handle) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  entries_[service].handle = std::move(handle);
+}
+
+void breaker_directory::update(const std::string& service, breaker_state state,
+                               caf::timestamp open_until) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& e = entries_[service];
+  e.state = state;
+  e.open_until = open_until;
+}
+
+bool breaker_directory::find(const std::string& service, entry& out) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(service);
+  if (i == entries_.end())
+    return false;
+  out = i->second;
+  return true;
+}
+
+std::vector<std::string> breaker_directory::services() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::string> out;
+  for (auto& [s, e] : entries_)
+    out.push_back(s);
+  return out;
+}
+
+void breaker_directory::clear() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  entries_.clear();
 }
 
 } // namespace bulwark

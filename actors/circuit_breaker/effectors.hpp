@@ -70,3 +70,32 @@ private:
 };
 
 } // namespace bulwark
+
+#include "caf/timestamp.hpp"
+
+#include "messages/interfaces.hpp"
+
+namespace bulwark {
+
+/// Where the pipeline finds each service's breaker and its state without a message
+/// round trip (admission refuses an open circuit before anything is journaled to run).
+class breaker_directory {
+public:
+  struct entry {
+    breaker_actor handle;
+    breaker_state state = breaker_state::closed;
+    caf::timestamp open_until; ///< for open: when the cooldown ends
+  };
+
+  void put(const std::string& service, breaker_actor handle);
+  void update(const std::string& service, breaker_state state, caf::timestamp open_until);
+  bool find(const std::string& service, entry& out) const;
+  std::vector<std::string> services() const;
+  void clear();
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::string, entry> entries_;
+};
+
+} // namespace bulwark
