@@ -18,7 +18,7 @@ namespace {
 /// The refusal kinds the scenario must show.
 const std::vector<std::string> expected_refusals = {
   "AUTHORITY_DENIED", "BLAST_RADIUS_EXCEEDED", "HALTED", "RATE_LIMITED", "INVALID_INPUT",
-  "APPROVAL_EXPIRED"};
+  "APPROVAL_EXPIRED", "CIRCUIT_OPEN"};
 
 std::string short_id(const std::string& hex) {
   return hex.substr(0, 12);
@@ -68,7 +68,9 @@ void demo_scenario::expect(bool ok, const std::string& what) {
 
 void demo_scenario::expect_refusal(const result& r, const std::string& code,
                                    const std::string& what) {
-  note("  refused " + code + ": " + r.message);
+  auto retry = r.retry_after ? " (retry after " + std::to_string(r.retry_after->count()) + " ms)"
+                            : std::string{};
+  note("  refused " + r.code + ": " + r.message + retry);
   expect(r.code == code, what + ": expected " + code + ", got '" + r.code + "' " + r.message);
   refusals_seen_.push_back(r.code);
 }
@@ -257,8 +259,45 @@ void demo_scenario::act_refusals() {
       limited = r;
   }
   expect_refusal(limited, "RATE_LIMITED", "rate limit");
-  if (limited.retry_after)
-    note("  retry after " + std::to_string(limited.retry_after->count()) + " ms");
+}
+
+std::string demo_scenario::breaker_state(const std::string& service) {
+  for (auto& b : eng_->breakers())
+    if (b.service == service)
+      return b.state;
+  return "none";
+}
+
+void demo_scenario::act_breaker() {
+  note("the carousel controllers become unreachable");
+  world_.break_service("carousel");
+  const char* who[] = {"rollout-agent", "ops-alice"};
+  for (int i = 0; i < 5; ++i) {
+    auto id = pick("carousel", "north");
+    auto r = submit_now(make(who[i % 2], 4, "carousel", "north", {{id, "speed", "slow"}}));
+    note("  " + std::string{who[i % 2]} + ": level 4 speed=slow on " + id + ": " + r.status
+         + " (" + r.code + ")");
+    if (i < 4)
+      eng_->advance(61min); // spaced out, so the rolling window does not refuse first
+  }
+  note("  carousel breaker: " + breaker_state("carousel") + " after 5 consecutive failures");
+  expect(breaker_state("carousel") == "open", "breaker should open after 5 failures");
+  auto calls = world_.calls();
+  auto id = pick("carousel", "south");
+  expect_refusal(submit_now(make("chatty-bot", 4, "carousel", "south", {{id, "speed", "slow"}})),
+                 "CIRCUIT_OPEN", "open circuit");
+  expect(world_.calls() == calls, "an open circuit must fail fast, before any effector runs");
+  note("the controllers recover; 61 min later (past the 30 s cooldown) probes go through");
+  world_.heal();
+  eng_->advance(61min);
+  for (int i = 0; i < 3; ++i) {
+    auto target = pick("carousel", i == 2 ? "south" : "north");
+    auto r = submit_now(make(who[i % 2], 4, "carousel", i == 2 ? "south" : "north",
+                             {{target, "speed", "normal"}}));
+    note("  probe " + std::to_string(i + 1) + ": " + r.status + ", breaker "
+         + breaker_state("carousel"));
+  }
+  expect(breaker_state("carousel") == "closed", "breaker should close after 3 good probes");
 }
 
 void demo_scenario::act_restart() {
@@ -283,7 +322,7 @@ void demo_scenario::finish() {
   // Every value the effectors set is what the journal's projection holds.
   size_t checked = 0;
   for (auto& r : fleet_)
-    for (auto* key : {"firmware", "mode", "price_table", "brightness", "queue_limit"}) {
+    for (auto* key : {"firmware", "mode", "price_table", "brightness", "queue_limit", "speed"}) {
       auto w = world_.value(r.resource.value, key);
       if (w.empty())
         continue;
@@ -337,6 +376,7 @@ nlohmann::json demo_scenario::run() {
     return {{"started", false}, {"violations", violations_}};
   act_levels();
   act_refusals();
+  act_breaker();
   finish();
   return summary_;
 }

@@ -47,6 +47,8 @@ private:
 
   void act_levels();
   void act_refusals();
+  void act_breaker();
+  std::string breaker_state(const std::string& service);
   void act_restart();
   void finish();
 

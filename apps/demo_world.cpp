@@ -13,6 +13,8 @@ effect_result demo_world::apply(const effect_request& r) {
       values_.erase(k);
     return {};
   }
+  if (failing_services_.count(r.service) != 0)
+    return effect_result{false, r.service + " controller unreachable", false};
   if (failing_.count(k) != 0)
     return effect_result{false, "controller rejected the change", false};
   values_[k] = r.value;

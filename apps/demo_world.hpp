@@ -25,8 +25,13 @@ public:
   void break_key(const std::string& resource, const std::string& key) {
     failing_.insert(resource + "/" + key);
   }
+  /// Every forward call to `service` fails from now on (until `heal`).
+  void break_service(const std::string& service) {
+    failing_services_.insert(service);
+  }
   void heal() {
     failing_.clear();
+    failing_services_.clear();
   }
 
   /// Returns the value the world holds (empty if unset).
@@ -45,6 +50,7 @@ public:
 private:
   std::map<std::string, std::string> values_;
   std::set<std::string> failing_;
+  std::set<std::string> failing_services_;
   size_t calls_ = 0;
   size_t compensations_ = 0;
   std::mt19937_64 rng_;

@@ -68,6 +68,8 @@ result engine::impl::to_result(const outcome& o) {
   r.seq = o.decided_seq.value;
   r.applied = o.applied;
   r.compensated = o.compensated;
+  if (o.retry_after)
+    r.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*o.retry_after);
   return r;
 }
 

@@ -73,8 +73,9 @@ void engine::register_effector(const std::string& service, effector fn) {
                        c.compensation, c.restore, c.idempotency_key, c.timeout};
     auto r = fn(req);
     if (r.ok)
-      return effector_result{true, ec::none, ""};
-    return effector_result{false, r.retryable ? ec::unavailable : ec::effector_failed, r.error};
+      return effector_result{true, ec::none, "", caf::none};
+    return effector_result{false, r.retryable ? ec::unavailable : ec::effector_failed, r.error,
+                           caf::none};
   });
   d.add_breaker(service);
 }

@@ -9,6 +9,8 @@
 
 #include "caf/meta/load_callback.hpp"
 #include "caf/meta/type_name.hpp"
+#include "caf/optional.hpp"
+#include "caf/timespan.hpp"
 #include "caf/timestamp.hpp"
 
 #include "messages/enums.hpp"
@@ -77,11 +79,12 @@ struct outcome {
   seq_no decided_seq;
   uint32_t applied = 0;
   uint32_t compensated = 0;
+  caf::optional<caf::timespan> retry_after; ///< when retrying later may help
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outcome& x) {
   return f(caf::meta::type_name("outcome"), x.proposal, x.status, x.code, x.message,
-           x.decided_seq, x.applied, x.compensated,
+           x.decided_seq, x.applied, x.compensated, x.retry_after,
            caf::meta::load_callback([&]() -> caf::error {
              return valid(x.status) ? caf::error{} : refuse(ec::invalid_input, "status");
            }));
@@ -133,10 +136,11 @@ struct effector_result {
   bool ok = false;
   ec code = ec::none;    ///< for failures: timeout and unavailable are retryable
   std::string message;
+  caf::optional<caf::timespan> retry_after; ///< from an open circuit or a full bulkhead
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, effector_result& x) {
-  return f(caf::meta::type_name("effector_result"), x.ok, x.code, x.message);
+  return f(caf::meta::type_name("effector_result"), x.ok, x.code, x.message, x.retry_after);
 }
 
 /// One resource registration request from a host.

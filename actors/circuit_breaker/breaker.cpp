@@ -70,12 +70,14 @@ void dispatch(self_ptr self, uint64_t token) {
   auto fn = st.deps.effectors->find(st.deps.service);
   auto target = caf::actor_cast<breaker_actor>(self);
   st.deps.pool->run([fn, c = std::move(c), target, token, attempt] {
-    effector_result r{false, ec::unavailable, "no effector for service " + c.service};
+    effector_result r{false, ec::unavailable, "no effector for service " + c.service,
+                      caf::none};
     if (fn) {
       try {
         r = fn(c);
       } catch (const std::exception& e) {
-        r = effector_result{false, ec::unavailable, std::string{"effector threw: "} + e.what()};
+        r = effector_result{false, ec::unavailable, std::string{"effector threw: "} + e.what(),
+                            caf::none};
       }
     }
     caf::anon_send(target, atom::done_v, token, attempt, std::move(r));
@@ -157,7 +159,7 @@ void on_retry(self_ptr self, uint64_t token) {
   if (!admission.admitted) {
     ++st.refused;
     i->second.promise.deliver(effector_result{false, ec::circuit_open,
-                                              "circuit opened before the retry"});
+                                              "circuit opened before the retry", caf::none});
     st.jobs.erase(i);
     return;
   }
@@ -221,7 +223,8 @@ breaker_actor::behavior_type breaker(breaker_actor::stateful_pointer<breaker_sta
       on_done(self, token, attempt, r, false);
     },
     [self](atom::deadline, uint64_t token, uint32_t attempt) {
-      effector_result r{false, ec::timeout, "the effector did not answer within its attempt timeout"};
+      effector_result r{false, ec::timeout,
+                        "the effector did not answer within its attempt timeout", caf::none};
       on_done(self, token, attempt, r, true);
     },
     [self](atom::retry, uint64_t token) { on_retry(self, token); },

@@ -59,7 +59,8 @@ void call(self_ptr self, flight& f, effector_call c) {
           [self, id, token](caf::error& err) {
             auto info = describe(err);
             auto code = info.code == ec::none ? ec::timeout : info.code;
-            on_effected(self, id, token, effector_result{false, code, info.message});
+            on_effected(self, id, token,
+                        effector_result{false, code, info.message, info.retry_after});
           });
 }
 
@@ -118,6 +119,7 @@ void record_failure(self_ptr self, flight& f, const effector_result& r) {
   f.final_status = proposal_status::failed;
   f.final_code = r.code == ec::none ? ec::unavailable : r.code;
   f.final_message = "step " + std::to_string(f.next) + " failed: " + r.message;
+  f.final_retry_after = r.retry_after;
 }
 
 void on_undone(self_ptr self, flight& f, const effector_result& r) {
@@ -191,7 +193,7 @@ void launch(self_ptr self, flight& f) {
   auto& st = self->state;
   switch (f.p.level) {
     case authority_level::read_only: {
-      outcome o{f.id, proposal_status::read, ec::none, "read-only", f.decided, 0, 0};
+      outcome o{f.id, proposal_status::read, ec::none, "read-only", f.decided, 0, 0, caf::none};
       st.outcomes[f.id] = o;
       for (auto& w : f.waiters)
         w.deliver(o);
@@ -272,7 +274,8 @@ void finish(self_ptr self, const digest& id) {
                                  proposal_finished{id, ok, f.final_code, applied, f.compensated,
                                                    f.final_message},
                                  f.trace));
-  outcome o{id, f.final_status, f.final_code, f.final_message, f.decided, applied, f.compensated};
+  outcome o{id,      f.final_status, f.final_code,  f.final_message,
+            f.decided, applied,       f.compensated, f.final_retry_after};
   append(self, std::move(f.pending),
          [self, id, o](const appended&) {
            auto& st = self->state;

@@ -285,7 +285,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     },
     [self](atom::deadline, const digest& id, uint64_t token) {
       on_effected(self, id, token,
-                  effector_result{false, ec::timeout, "the effector did not answer in time"});
+                  effector_result{false, ec::timeout, "the effector did not answer in time", caf::none});
     },
   };
 }

@@ -60,6 +60,7 @@ struct flight {
   proposal_status final_status = proposal_status::succeeded;
   ec final_code = ec::none;
   std::string final_message;
+  caf::optional<caf::timespan> final_retry_after;
   uint32_t compensated = 0;
 };
 
