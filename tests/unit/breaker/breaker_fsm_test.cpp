@@ -176,7 +176,7 @@ TEST_CASE("invalid breaker limits are refused naming the key") {
   CHECK(!check_limits(breaker_limits{}, "breaker"));
 }
 
-TEST_CASE("backoff doubles from the base up to the cap with jitter in [0.5, 1)") {
+TEST_CASE("backoff doubles from the base up to the cap, with a jitter factor from 0.5 to 1") {
   breaker_limits l;
   l.backoff_base = 2s;
   l.backoff_cap = 30s;
