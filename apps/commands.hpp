@@ -15,4 +15,10 @@ void add_journal_commands(CLI::App& app, int& code);
 /// Adds `demo`.
 void add_demo_command(CLI::App& app, int& code);
 
+/// Adds `node`.
+void add_node_command(CLI::App& app, int& code);
+
+/// Adds `console`.
+void add_console_command(CLI::App& app, int& code);
+
 } // namespace bulwark::cli

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   int code = bulwark::cli::exit_ok;
   bulwark::cli::add_journal_commands(app, code);
   bulwark::cli::add_demo_command(app, code);
+  bulwark::cli::add_node_command(app, code);
+  bulwark::cli::add_console_command(app, code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,10 +1,18 @@
 #include "bulwark/engine.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/io/middleman.hpp"
 #include "caf/scheduler/test_coordinator.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -104,7 +112,31 @@ std::unique_ptr<engine> engine::start(const engine_options& opts, std::string* e
   return std::unique_ptr<engine>{new engine(std::move(d))};
 }
 
+caf::error engine::impl::lock_data_dir() {
+  std::error_code ec_fs;
+  std::filesystem::create_directories(cfg.data_dir, ec_fs);
+  auto path = cfg.data_dir + "/bulwark.lock";
+  lock_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0)
+    return refuse(ec::unavailable, path + ": " + std::strerror(errno));
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    auto n = ::pread(lock_fd, buf, sizeof buf - 1, 0);
+    ::close(lock_fd);
+    lock_fd = -1;
+    return refuse(ec::unavailable, cfg.data_dir + ": another Bulwark process (pid "
+                                     + std::string{buf, static_cast<size_t>(std::max<ssize_t>(n, 0))}
+                                     + ") is using this journal");
+  }
+  auto pid = std::to_string(::getpid());
+  if (::ftruncate(lock_fd, 0) != 0 || ::pwrite(lock_fd, pid.data(), pid.size(), 0) < 0)
+    spdlog::warn("engine: cannot write the pid into {}", path);
+  return {};
+}
+
 caf::error engine::impl::launch(const engine_options& opts) {
+  if (auto err = lock_data_dir())
+    return err;
   cfg.store.dir = cfg.data_dir;
   cfg.store.create = true;
   auto opened = journal_store::open(cfg.store);
@@ -115,6 +147,8 @@ caf::error engine::impl::launch(const engine_options& opts) {
   register_types(*sys_cfg);
   if (opts.virtual_clock)
     sys_cfg->set("scheduler.policy", caf::atom("testing"));
+  if (opts.network)
+    sys_cfg->load<caf::io::middleman>();
   sys = std::make_unique<caf::actor_system>(*sys_cfg);
   if (opts.virtual_clock) {
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
@@ -215,6 +249,10 @@ void engine::stop() {
   d.pools.clear(); // joins the effector threads before the system goes
   d.sys.reset();
   d.store.reset();
+  if (d.lock_fd >= 0) {
+    ::close(d.lock_fd); // releases the flock
+    d.lock_fd = -1;
+  }
 }
 
 } // namespace bulwark

@@ -331,7 +331,8 @@ namespace bulwark {
 
 engine_handles handles_of(engine& eng) {
   auto& d = eng.internals();
-  return engine_handles{d.sys.get(), d.journal, d.authority, d.blast, d.pipeline};
+  return engine_handles{d.sys.get(), d.journal,  d.authority, d.blast,
+                        d.pipeline,  d.store,    d.breakers};
 }
 
 } // namespace bulwark

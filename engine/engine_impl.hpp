@@ -3,6 +3,7 @@
 /// Internal to engine/: what a running engine holds, and blocking calls into actors.
 
 #include <chrono>
+#include <unistd.h>
 #include <memory>
 #include <vector>
 
@@ -39,6 +40,14 @@ struct engine::impl {
   std::vector<metric_sample> metrics; ///< bounded; kept for the detector
   uint64_t metrics_refused = 0;
   bool stopped = false;
+  int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
+
+  caf::error lock_data_dir();
+
+  ~impl() {
+    if (lock_fd >= 0)
+      ::close(lock_fd);
+  }
 
   caf::error launch(const engine_options& opts);
 

@@ -146,7 +146,59 @@ void read_breakers(reader& r, node_config& cfg) {
       }
 }
 
+/// Reads `[console]` and its `[[console.tokens]]`.
+void read_console(reader& r, node_config& cfg) {
+  auto& c = cfg.console;
+  r.get("node", "id", c.node_id);
+  std::string listen;
+  r.get("console", "listen", listen);
+  if (!listen.empty() && !parse_listen(listen, c))
+    r.fail("console", "listen", "must be HOST:PORT");
+  r.get("console", "max_connections", c.max_connections);
+  r.get("console", "max_line_bytes", c.max_line);
+  r.get_ms("console", "idle_timeout_ms", c.idle_timeout);
+  r.get("console", "rate_per_second", c.rate_per_second);
+  r.get("console", "burst", c.burst);
+  auto tokens = r.root()["console"]["tokens"].as_array();
+  if (!tokens)
+    return;
+  size_t i = 0;
+  for (auto& node : *tokens) {
+    auto where = "tokens[" + std::to_string(i++) + "]";
+    auto t = node.as_table();
+    console_token tok;
+    auto hash = t ? (*t)["sha256"].value<std::string>() : std::nullopt;
+    auto who = t ? (*t)["principal"].value<std::string>() : std::nullopt;
+    auto role = t ? (*t)["role"].value<std::string>() : std::nullopt;
+    if (!hash || !parse_digest(*hash, tok.sha256))
+      r.fail("console", where + ".sha256", "must be the SHA-256 of the token, 64 hex characters");
+    else if (!who || !is_valid_id(*who))
+      r.fail("console", where + ".principal", "must be a principal name");
+    else if (!role || !parse(*role, tok.role))
+      r.fail("console", where + ".role", "must be viewer, operator or admin");
+    else {
+      tok.principal = principal_id{*who};
+      c.tokens.push_back(tok);
+    }
+  }
+}
+
 } // namespace
+
+bool parse_listen(const std::string& text, console_settings& out) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size())
+    return false;
+  auto port = text.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5)
+    return false;
+  auto n = std::stoul(port);
+  if (n > 65535)
+    return false;
+  out.host = text.substr(0, colon);
+  out.port = static_cast<uint16_t>(n);
+  return true;
+}
 
 const breaker_limits& limits_for(const node_config& cfg, const std::string& service) {
   auto i = cfg.breakers.find(service);
@@ -181,6 +233,7 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get("pipeline", "max_mutations", cfg.pipeline.limits.max_mutations);
   r.get_ms("pipeline", "max_deadline_ms", cfg.pipeline.limits.max_deadline);
   read_breakers(r, cfg);
+  read_console(r, cfg);
   if (r.err)
     return r.err;
   cfg.pipeline.approval_timeout = cfg.authority.policy.approval_timeout;

@@ -11,6 +11,7 @@
 #include "actors/authority/authority.hpp"
 #include "actors/blast_radius/blast_radius_policy.hpp"
 #include "actors/circuit_breaker/breaker_fsm.hpp"
+#include "actors/console/console.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/pipeline/pipeline.hpp"
 #include "messages/commands.hpp"
@@ -28,6 +29,7 @@ struct node_config {
   pipeline_settings pipeline;
   breaker_limits breaker;                          ///< every service's default
   std::map<std::string, breaker_limits> breakers;  ///< per-service overrides
+  console_settings console;                        ///< the node's operator console
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).
@@ -38,6 +40,9 @@ const breaker_limits& limits_for(const node_config& cfg, const std::string& serv
 
 /// Checks cross-key rules (positive sizes, inner timeouts shorter than outer ones).
 caf::error check_config(const node_config& cfg, const std::string& origin);
+
+/// Parses "HOST:PORT" into the console settings; false if malformed.
+bool parse_listen(const std::string& text, console_settings& out);
 
 /// Reads the resources of a fleet file (`[[resource]]` tables).
 caf::expected<std::vector<registration>> load_fleet(const std::string& path);

@@ -30,6 +30,7 @@ struct engine_options {
   std::optional<std::chrono::milliseconds> approval_timeout;   ///< overrides the config
   std::optional<double> rate_per_second; ///< overrides authority.rate_per_second
   std::optional<double> burst;           ///< overrides authority.burst
+  bool network = false;                  ///< load CAF's io layer (console, cluster)
 };
 
 /// One requested change.

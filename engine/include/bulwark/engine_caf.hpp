@@ -8,6 +8,9 @@
 
 namespace bulwark {
 
+class journal_store;
+class breaker_directory;
+
 /// The actors of a running engine.
 struct engine_handles {
   caf::actor_system* system = nullptr;
@@ -15,6 +18,8 @@ struct engine_handles {
   authority_actor authority;
   blast_radius_actor blast_radius;
   pipeline_actor pipeline;
+  std::shared_ptr<journal_store> store;          ///< for reads beside the writer
+  std::shared_ptr<breaker_directory> breakers;   ///< each service's breaker
 };
 
 /// Returns the handles of `eng`'s actors (valid until `eng.stop()`).

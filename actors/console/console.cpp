@@ -1,0 +1,218 @@
+// The console broker: connections, line framing with a length limit, authentication,
+// roles, per-connection rate limits, idle timeouts and subscriptions.
+
+#include "actors/console/console.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/io/all.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "actors/console/console_impl.hpp"
+#include "persistence/event_json.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark {
+
+using namespace console_detail;
+
+namespace console_detail {
+
+caf::timestamp now(broker_ptr self) {
+  return self->state.epoch + (self->clock().now() - self->state.start);
+}
+
+void send_line(broker_ptr self, hdl_t hdl, const std::string& line) {
+  if (self->state.conns.count(hdl) == 0)
+    return;
+  self->write(hdl, line.size(), line.data());
+  self->flush(hdl);
+}
+
+void record_access(broker_ptr self, const console_conn& c, const std::string& command,
+                   bool allowed, const std::string& detail) {
+  console_access x{c.principal.value.empty() ? principal_id{"anonymous"} : c.principal,
+                   command.substr(0, 64), c.remote, allowed, detail.substr(0, 256)};
+  caf::anon_send(self->state.deps.journal, atom::append_v,
+                 make_event(event_type::console_access, now(self), x));
+}
+
+} // namespace console_detail
+
+namespace {
+
+void close_conn(broker_ptr self, hdl_t hdl, const std::string& why) {
+  auto& st = self->state;
+  auto i = st.conns.find(hdl);
+  if (i == st.conns.end())
+    return;
+  if (!why.empty()) {
+    auto line = error_response(nullptr, ec::invalid_input, why);
+    self->write(hdl, line.size(), line.data());
+    self->flush(hdl);
+  }
+  st.conns.erase(i);
+  self->close(hdl);
+}
+
+void handle_auth(broker_ptr self, hdl_t hdl, console_conn& c, const console_request& req) {
+  std::string token;
+  console_refusal why;
+  if (!string_arg(req, "token", token, why))
+    return send_line(self, hdl, error_response(req.id, why.code, why.message));
+  auto* found = authenticate(self->state.settings.tokens, token);
+  if (found == nullptr) {
+    record_access(self, c, "auth", false, "bad token");
+    send_line(self, hdl, error_response(req.id, ec::authority_denied, "unknown token"));
+    if (++c.failed_auths >= 3)
+      close_conn(self, hdl, "");
+    return;
+  }
+  c.principal = found->principal;
+  c.role = found->role;
+  record_access(self, c, "auth", true, to_string(c.role));
+  send_line(self, hdl, ok_response(req.id, {{"principal", c.principal.value},
+                                            {"role", to_string(c.role)},
+                                            {"node", self->state.settings.node_id}}));
+}
+
+void handle_line(broker_ptr self, hdl_t hdl, std::string_view line) {
+  auto& st = self->state;
+  auto& c = st.conns.at(hdl);
+  ++st.requests;
+  if (auto wait = c.bucket.take(now(self), st.settings.rate_per_second, st.settings.burst)) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
+    return send_line(self, hdl, error_response(nullptr, ec::rate_limited,
+                                               "connection over its request rate", 0, ms));
+  }
+  console_request req;
+  console_refusal why;
+  if (!parse_request(line, req, why))
+    return send_line(self, hdl, error_response(why.id, why.code, why.message));
+  if (req.cmd == "auth")
+    return handle_auth(self, hdl, c, req);
+  if (c.role == console_role::none)
+    return send_line(self, hdl, error_response(req.id, ec::authority_denied,
+                                               "authenticate first: {\"cmd\":\"auth\"}"));
+  if (required_role(req.cmd) > c.role) {
+    record_access(self, c, req.cmd, false, "role " + std::string{to_string(c.role)});
+    return send_line(self, hdl,
+                     error_response(req.id, ec::authority_denied,
+                                    req.cmd + " needs the "
+                                      + to_string(required_role(req.cmd)) + " role"));
+  }
+  record_access(self, c, req.cmd, true, req.args.dump().substr(0, 200));
+  run_command(self, hdl, req);
+}
+
+void on_data(broker_ptr self, hdl_t hdl, const std::vector<char>& data) {
+  auto& st = self->state;
+  auto i = st.conns.find(hdl);
+  if (i == st.conns.end())
+    return;
+  i->second.last_seen = self->clock().now();
+  i->second.buffer.append(data.begin(), data.end());
+  size_t pos;
+  while (st.conns.count(hdl) != 0
+         && (pos = st.conns.at(hdl).buffer.find('\n')) != std::string::npos) {
+    auto& buf = st.conns.at(hdl).buffer;
+    if (pos > st.settings.max_line)
+      return close_conn(self, hdl, "line longer than " + std::to_string(st.settings.max_line)
+                                     + " bytes");
+    std::string line = buf.substr(0, pos);
+    buf.erase(0, pos + 1);
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (!line.empty())
+      handle_line(self, hdl, line);
+  }
+  if (st.conns.count(hdl) != 0 && st.conns.at(hdl).buffer.size() > st.settings.max_line)
+    close_conn(self, hdl, "line longer than " + std::to_string(st.settings.max_line) + " bytes");
+}
+
+void on_tick(broker_ptr self) {
+  auto& st = self->state;
+  auto t = self->clock().now();
+  std::vector<hdl_t> idle;
+  for (auto& [hdl, c] : st.conns)
+    if (t - c.last_seen > st.settings.idle_timeout)
+      idle.push_back(hdl);
+  for (auto& hdl : idle)
+    close_conn(self, hdl, "idle timeout");
+  self->delayed_send(self, std::chrono::seconds{1}, caf::tick_atom_v);
+}
+
+void on_committed(broker_ptr self, const std::vector<journal_entry>& entries) {
+  auto& st = self->state;
+  for (auto& [hdl, c] : st.conns)
+    if (c.subscribed)
+      for (auto& e : entries)
+        send_line(self, hdl, push_message("committed", to_json(e)));
+}
+
+caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_settings settings,
+                             console_deps deps) {
+  self->state.settings = std::move(settings);
+  self->state.deps = std::move(deps);
+  self->state.epoch = caf::make_timestamp();
+  self->state.start = self->clock().now();
+  self->delayed_send(self, std::chrono::seconds{1}, caf::tick_atom_v);
+  return {
+    [self](const caf::io::new_connection_msg& msg) {
+      auto& st = self->state;
+      if (st.conns.size() >= st.settings.max_connections) {
+        auto line = error_response(nullptr, ec::overloaded, "too many connections", 0, 1000);
+        self->write(msg.handle, line.size(), line.data());
+        self->flush(msg.handle);
+        self->close(msg.handle);
+        return;
+      }
+      auto& c = st.conns[msg.handle];
+      c.remote = self->remote_addr(msg.handle) + ":" + std::to_string(self->remote_port(msg.handle));
+      c.last_seen = self->clock().now();
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(16 * 1024));
+    },
+    [self](const caf::io::new_data_msg& msg) { on_data(self, msg.handle, msg.buf); },
+    [self](const caf::io::connection_closed_msg& msg) { self->state.conns.erase(msg.handle); },
+    [](const caf::io::acceptor_closed_msg&) {},
+    [self](caf::tick_atom) { on_tick(self); },
+    [self](atom::committed, const std::vector<journal_entry>& entries) {
+      on_committed(self, entries);
+    },
+    // A line produced off the broker's thread (verify runs on its own thread).
+    [self](atom::verify, caf::io::connection_handle hdl, const std::string& line) {
+      send_line(self, hdl, line);
+    },
+    [self](caf::get_atom) { return self->state.settings.port; },
+  };
+}
+
+} // namespace
+
+caf::expected<uint16_t> start_console(caf::actor_system& sys, console_settings settings,
+                                      console_deps deps, caf::actor& handle) {
+  auto host = settings.host;
+  auto port = settings.port;
+  auto spawned = sys.middleman().spawn_broker(
+    [host, port, settings = std::move(settings),
+     deps = std::move(deps)](broker_ptr self) mutable -> caf::behavior {
+      auto acc = self->add_tcp_doorman(port, host.c_str(), true);
+      if (!acc) {
+        self->quit(acc.error());
+        return {};
+      }
+      settings.port = acc->second;
+      return console_server(self, acc->first, std::move(settings), std::move(deps));
+    });
+  handle = spawned;
+  // Ask the broker which port it bound (port 0 picks one).
+  caf::scoped_actor self{sys};
+  caf::expected<uint16_t> out{refuse(ec::unavailable, "console did not start on " + host + ":"
+                                                        + std::to_string(port))};
+  self->request(spawned, std::chrono::seconds{5}, caf::get_atom_v)
+    .receive([&](uint16_t p) { out = p; }, [&](caf::error&) {});
+  return out;
+}
+
+} // namespace bulwark

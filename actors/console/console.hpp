@@ -1,0 +1,78 @@
+#pragma once
+
+/// The operator console: a CAF broker speaking newline-delimited JSON over TCP
+/// (docs/console-protocol.md), with token authentication, roles, limits and an access
+/// trail in the journal.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/actor_clock.hpp"
+#include "caf/fwd.hpp"
+#include "caf/io/connection_handle.hpp"
+
+#include "actors/authority/authority_policy.hpp"
+#include "actors/circuit_breaker/effectors.hpp"
+#include "actors/console/console_protocol.hpp"
+#include "messages/interfaces.hpp"
+#include "persistence/journal_store.hpp"
+
+namespace bulwark {
+
+/// Settings of the console (`[console]` in bulwark.toml).
+struct console_settings {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7401;
+  std::vector<console_token> tokens;
+  size_t max_connections = 256;
+  size_t max_line = 64 * 1024;                          ///< longer lines close the connection
+  caf::timespan idle_timeout = std::chrono::minutes{5};
+  double rate_per_second = 500.0;                       ///< requests per connection
+  double burst = 1000.0;
+  std::string node_id = "node-1";
+};
+
+/// The actors and stores the console talks to.
+struct console_deps {
+  journal_actor journal;
+  authority_actor authority;
+  pipeline_actor pipeline;
+  std::shared_ptr<breaker_directory> breakers;
+  std::shared_ptr<journal_store> store; ///< for reads off the writer's mailbox
+  std::map<std::string, authority_level> configured_grants;
+};
+
+/// One client connection.
+struct console_conn {
+  std::string buffer;       ///< bytes of an unfinished line
+  std::string remote;
+  principal_id principal;   ///< empty until `auth`
+  console_role role = console_role::none;
+  int failed_auths = 0;
+  token_bucket bucket;
+  caf::actor_clock::time_point last_seen;
+  bool subscribed = false;
+};
+
+/// State of the console broker.
+struct console_state {
+  console_settings settings;
+  console_deps deps;
+  std::map<caf::io::connection_handle, console_conn> conns;
+  bool journal_subscribed = false;
+  uint64_t requests = 0;
+  caf::timestamp epoch;
+  caf::actor_clock::time_point start;
+  static inline const char* name = "console";
+};
+
+/// Spawns the console listening on settings.host:settings.port in `sys` (which must have
+/// the io middleman loaded); returns the bound port (the configured one, or the one the
+/// OS chose for port 0).
+caf::expected<uint16_t> start_console(caf::actor_system& sys, console_settings settings,
+                                      console_deps deps, caf::actor& handle);
+
+} // namespace bulwark

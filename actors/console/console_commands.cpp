@@ -1,0 +1,364 @@
+// The console's commands: each reads its arguments, asks the actor that owns the answer,
+// and writes the response (or an error with code, message, trace and retry_after).
+
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/io/all.hpp"
+
+#include "actors/console/console_impl.hpp"
+#include "persistence/event_json.hpp"
+
+namespace bulwark::console_detail {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr uint64_t max_log_range = 10000;
+
+/// Sends a request and answers the connection with `render(reply)` or the error.
+template <class Reply, class Handle, class Render, class... Ts>
+void ask(broker_ptr self, hdl_t hdl, json id, const Handle& h, Render render, Ts&&... xs) {
+  self->request(h, caf::infinite, std::forward<Ts>(xs)...)
+    .then([self, hdl, id, render](Reply& r) { send_line(self, hdl, ok_response(id, render(r))); },
+          [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+}
+
+void refuse_args(broker_ptr self, hdl_t hdl, const console_refusal& why) {
+  send_line(self, hdl, error_response(why.id, why.code, why.message));
+}
+
+bool digest_arg(const console_request& req, digest& out, console_refusal& why) {
+  std::string hex;
+  if (!string_arg(req, "proposal", hex, why))
+    return false;
+  if (!parse_digest(hex, out)) {
+    why = console_refusal{ec::invalid_input, "args.proposal must be 64 hex characters", req.id};
+    return false;
+  }
+  return true;
+}
+
+json status_json(broker_ptr self) {
+  auto& st = self->state;
+  auto space = st.deps.store->space();
+  return {{"node", st.settings.node_id},
+          {"head", st.deps.store->head().value},
+          {"chain", to_hex(st.deps.store->head_chain())},
+          {"degradation", "normal"},
+          {"journal_used_bytes", space.used_bytes},
+          {"journal_map_bytes", space.map_bytes},
+          {"connections", st.conns.size()},
+          {"requests", st.requests},
+          {"last_verified_backup_age_s", nullptr}};
+}
+
+void cmd_help(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto role = self->state.conns.at(hdl).role;
+  json out = json::array();
+  for (auto& [name, need, text] : console_commands())
+    if (need <= role)
+      out.push_back({{"cmd", name}, {"role", to_string(need)}, {"help", text}});
+  send_line(self, hdl, ok_response(req.id, out));
+}
+
+void cmd_proposals(broker_ptr self, hdl_t hdl, const console_request& req) {
+  ask<std::vector<pending_approval>>(self, hdl, req.id, self->state.deps.pipeline,
+    [](std::vector<pending_approval>& xs) {
+      json out = json::array();
+      for (auto& p : xs) {
+        json muts = json::array();
+        for (auto& m : p.mutations)
+          muts.push_back({{"resource", m.resource.value}, {"key", m.key}, {"value", m.value}});
+        out.push_back({{"proposal", to_hex(p.proposal)}, {"principal", p.principal.value},
+                       {"level", static_cast<int>(p.level)}, {"awaiting_approval", p.awaiting},
+                       {"mutations", muts}});
+      }
+      return out;
+    },
+    atom::pending_v);
+}
+
+void cmd_grants(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto configured = self->state.deps.configured_grants;
+  ask<fleet_state>(self, hdl, req.id, self->state.deps.journal,
+    [configured](fleet_state& st) {
+      json conf = json::object(), journaled = json::object();
+      for (auto& [p, l] : configured)
+        conf[p] = static_cast<int>(l);
+      for (auto& [p, g] : st.grants)
+        journaled[p] = {{"level", static_cast<int>(g.level)},
+                        {"until", g.until ? json(format_time(*g.until)) : json(nullptr)}};
+      return json{{"configured", conf}, {"journaled", journaled}, {"halted", st.halted}};
+    },
+    atom::state_v);
+}
+
+void cmd_breakers(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto services = self->state.deps.breakers->services();
+  auto out = std::make_shared<json>(json::array());
+  auto left = std::make_shared<size_t>(services.size());
+  if (services.empty())
+    return send_line(self, hdl, ok_response(req.id, *out));
+  for (auto& s : services) {
+    breaker_directory::entry e;
+    if (!self->state.deps.breakers->find(s, e))
+      continue;
+    self->request(e.handle, std::chrono::seconds{5}, atom::state_v)
+      .then(
+        [self, hdl, id = req.id, out, left](breaker_status& b) {
+          out->push_back({{"service", b.service}, {"state", to_string(b.state)},
+                          {"window_calls", b.window_calls}, {"window_failures", b.window_failures},
+                          {"consecutive_failures", b.consecutive_failures},
+                          {"in_flight", b.in_flight}, {"queued", b.queued},
+                          {"refused", b.refused}, {"retries", b.retries}});
+          if (--*left == 0)
+            send_line(self, hdl, ok_response(id, *out));
+        },
+        [self, hdl, id = req.id, left](caf::error& err) {
+          if (--*left == 0)
+            send_line(self, hdl, error_response(id, err));
+        });
+  }
+}
+
+void cmd_verify(broker_ptr self, hdl_t hdl, const console_request& req) {
+  // Verification reads LMDB concurrently with the writer; run it off the broker's thread.
+  auto store = self->state.deps.store;
+  auto me = caf::actor_cast<caf::actor>(self);
+  std::thread([store, me, hdl, id = req.id] {
+    auto report = store->verify(seq_no{1}, seq_no{UINT64_MAX}, 2, [&](uint64_t done, uint64_t total) {
+      if (total >= 100000)
+        caf::anon_send(me, atom::verify_v, hdl,
+                       push_message("progress", {{"id", id}, {"done", done}, {"total", total}}));
+    });
+    json r{{"ok", report.ok}, {"checked", report.checked}};
+    if (report.ok) {
+      r["head"] = report.head.value;
+      r["chain"] = to_hex(report.head_chain);
+    } else {
+      r["first_bad"] = report.first_bad.value;
+      r["reason"] = report.reason;
+    }
+    caf::anon_send(me, atom::verify_v, hdl, ok_response(id, r));
+  }).detach();
+}
+
+void cmd_log(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  uint64_t from = 1, to = 0;
+  auto head = self->state.deps.store->head().value;
+  to = head;
+  if (!uint_arg(req, "from", from, why) || !uint_arg(req, "to", to, why))
+    return refuse_args(self, hdl, why);
+  if (from == 0 || from > to)
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "need 1 <= from <= to"));
+  if (to - from + 1 > max_log_range)
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "at most 10000 events per request"));
+  json events = json::array();
+  uint64_t done = 0, total = std::min(to, head) >= from ? std::min(to, head) - from + 1 : 0;
+  auto err = self->state.deps.store->read(seq_no{from}, seq_no{to}, [&](journal_entry&& e) {
+    events.push_back(to_json(e));
+    if (++done % 2500 == 0)
+      send_line(self, hdl, push_message("progress", {{"id", req.id}, {"done", done}, {"total", total}}));
+    return true;
+  });
+  if (err)
+    return send_line(self, hdl, error_response(req.id, err));
+  send_line(self, hdl, ok_response(req.id, {{"head", head}, {"events", events}}));
+}
+
+void cmd_subscribe(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto& st = self->state;
+  st.conns.at(hdl).subscribed = true;
+  if (!st.journal_subscribed) {
+    st.journal_subscribed = true;
+    self->send(st.deps.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
+               st.deps.store->head());
+  }
+  send_line(self, hdl, ok_response(req.id, {{"subscribed", true}, {"from", st.deps.store->head().value + 1}}));
+}
+
+void cmd_approve(broker_ptr self, hdl_t hdl, const console_request& req, bool yes) {
+  console_refusal why;
+  digest id;
+  if (!digest_arg(req, id, why))
+    return refuse_args(self, hdl, why);
+  std::string note;
+  if (auto n = req.args.find("note"); n != req.args.end() && n->is_string())
+    note = n->get<std::string>();
+  auto& c = self->state.conns.at(hdl);
+  ask<seq_no>(self, hdl, req.id, self->state.deps.pipeline,
+              [](seq_no& s) { return json{{"seq", s.value}}; }, atom::approve_v,
+              approval{c.principal, id, yes, note});
+}
+
+void cmd_interrupt(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  digest id;
+  if (!digest_arg(req, id, why))
+    return refuse_args(self, hdl, why);
+  ask<seq_no>(self, hdl, req.id, self->state.deps.pipeline,
+              [](seq_no&) { return json{{"interrupted", true}}; }, atom::interrupt_v,
+              interrupt{self->state.conns.at(hdl).principal, id});
+}
+
+void cmd_halt(broker_ptr self, hdl_t hdl, const console_request& req, bool engage) {
+  console_refusal why;
+  std::string reason;
+  if (!string_arg(req, "reason", reason, why))
+    return refuse_args(self, hdl, why);
+  auto by = self->state.conns.at(hdl).principal;
+  auto render = [](seq_no& s) { return json{{"seq", s.value}}; };
+  if (engage)
+    ask<seq_no>(self, hdl, req.id, self->state.deps.authority, render, atom::halt_v, by, reason);
+  else
+    ask<seq_no>(self, hdl, req.id, self->state.deps.authority, render, atom::release_v, by,
+                reason);
+}
+
+void cmd_grant(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  std::string principal;
+  uint64_t level = 99, until_ms = 0;
+  if (!string_arg(req, "principal", principal, why) || !uint_arg(req, "level", level, why)
+      || !uint_arg(req, "until_ms", until_ms, why))
+    return refuse_args(self, hdl, why);
+  if (level > 4)
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "args.level must be 0-4"));
+  caf::optional<caf::timestamp> until;
+  if (until_ms > 0)
+    until = caf::timestamp{std::chrono::milliseconds{until_ms}};
+  std::string reason;
+  if (auto r = req.args.find("reason"); r != req.args.end() && r->is_string())
+    reason = r->get<std::string>();
+  ask<seq_no>(self, hdl, req.id, self->state.deps.authority,
+              [](seq_no& s) { return json{{"seq", s.value}}; }, atom::grant_v,
+              self->state.conns.at(hdl).principal, principal_id{principal},
+              static_cast<authority_level>(level), until, reason);
+}
+
+void cmd_breaker_override(broker_ptr self, hdl_t hdl, const console_request& req, bool release) {
+  console_refusal why;
+  std::string service, state;
+  if (!string_arg(req, "service", service, why))
+    return refuse_args(self, hdl, why);
+  breaker_directory::entry e;
+  if (!self->state.deps.breakers->find(service, e))
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "no breaker for service '" + service + "'"));
+  auto by = self->state.conns.at(hdl).principal;
+  auto render = [](breaker_status& b) { return json{{"service", b.service}, {"state", to_string(b.state)}}; };
+  if (release)
+    return ask<breaker_status>(self, hdl, req.id, e.handle, render, atom::release_v, by);
+  if (!string_arg(req, "state", state, why) || (state != "open" && state != "closed"))
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "args.state must be open or closed"));
+  ask<breaker_status>(self, hdl, req.id, e.handle, render, atom::force_v, by, state == "open");
+}
+
+bool string_list(const console_request& req, const char* name, std::vector<std::string>& out,
+                 console_refusal& why) {
+  auto i = req.args.find(name);
+  if (i == req.args.end())
+    return true;
+  if (!i->is_array()) {
+    why = console_refusal{ec::invalid_input, std::string{"args."} + name + " must be a list",
+                          req.id};
+    return false;
+  }
+  for (auto& x : *i) {
+    if (!x.is_string()) {
+      why = console_refusal{ec::invalid_input,
+                            std::string{"args."} + name + " must hold strings", req.id};
+      return false;
+    }
+    out.push_back(x.get<std::string>());
+  }
+  return true;
+}
+
+void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  proposal p;
+  uint64_t level = 99, timeout_ms = 30000;
+  if (!string_arg(req, "idempotency_key", p.idempotency_key, why)
+      || !uint_arg(req, "level", level, why) || !uint_arg(req, "timeout_ms", timeout_ms, why)
+      || !string_list(req, "services", p.services, why)
+      || !string_list(req, "regions", p.regions, why))
+    return refuse_args(self, hdl, why);
+  auto changes = req.args.find("changes");
+  if (changes != req.args.end() && !changes->is_array())
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "args.changes must be a list"));
+  if (changes != req.args.end())
+    for (auto& c : *changes) {
+      if (!c.is_object() || !c.contains("resource") || !c["resource"].is_string()
+          || !c.contains("key") || !c["key"].is_string() || !c.contains("value")
+          || !c["value"].is_string())
+        return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                                   "each change needs string resource, key "
+                                                   "and value"));
+      p.mutations.push_back(mutation{resource_id{c["resource"].get<std::string>()},
+                                     c["key"].get<std::string>(), c["value"].get<std::string>()});
+    }
+  if (auto j = req.args.find("justification"); j != req.args.end() && j->is_string())
+    p.justification = j->get<std::string>();
+  p.level = static_cast<authority_level>(std::min<uint64_t>(level, 255));
+  p.principal = self->state.conns.at(hdl).principal;
+  p.deadline = now(self) + std::chrono::milliseconds{std::min<uint64_t>(timeout_ms, 86400000)};
+  // The answer comes when the proposal finished: for levels 1 and 2, after an approval.
+  ask<outcome>(self, hdl, req.id, self->state.deps.pipeline,
+               [](outcome& o) {
+                 return json{{"proposal", to_hex(o.proposal)}, {"status", to_string(o.status)},
+                             {"code", o.code == ec::none ? json(nullptr) : json(to_string(o.code))},
+                             {"message", o.message}, {"decided_seq", o.decided_seq.value},
+                             {"applied", o.applied}, {"compensated", o.compensated}};
+               },
+               atom::submit_v, std::move(p));
+}
+
+} // namespace
+
+void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto& cmd = req.cmd;
+  if (cmd == "help")
+    return cmd_help(self, hdl, req);
+  if (cmd == "status" || cmd == "health") {
+    auto out = status_json(self);
+    return send_line(self, hdl, ok_response(req.id, out));
+  }
+  if (cmd == "proposals")
+    return cmd_proposals(self, hdl, req);
+  if (cmd == "grants")
+    return cmd_grants(self, hdl, req);
+  if (cmd == "breakers")
+    return cmd_breakers(self, hdl, req);
+  if (cmd == "verify")
+    return cmd_verify(self, hdl, req);
+  if (cmd == "log")
+    return cmd_log(self, hdl, req);
+  if (cmd == "subscribe")
+    return cmd_subscribe(self, hdl, req);
+  if (cmd == "propose")
+    return cmd_propose(self, hdl, req);
+  if (cmd == "approve" || cmd == "deny")
+    return cmd_approve(self, hdl, req, cmd == "approve");
+  if (cmd == "interrupt")
+    return cmd_interrupt(self, hdl, req);
+  if (cmd == "halt" || cmd == "release")
+    return cmd_halt(self, hdl, req, cmd == "halt");
+  if (cmd == "grant")
+    return cmd_grant(self, hdl, req);
+  if (cmd == "breaker-force" || cmd == "breaker-release")
+    return cmd_breaker_override(self, hdl, req, cmd == "breaker-release");
+  send_line(self, hdl, error_response(req.id, ec::invalid_input, "unknown command " + cmd));
+}
+
+} // namespace bulwark::console_detail

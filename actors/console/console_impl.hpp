@@ -1,0 +1,29 @@
+#pragma once
+
+/// Internal to actors/console/: shared between the connection handling (console.cpp)
+/// and the commands (console_commands.cpp).
+
+#include "caf/io/broker.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/console/console.hpp"
+
+namespace bulwark::console_detail {
+
+using broker_ptr = caf::io::stateful_broker<console_state>*;
+using hdl_t = caf::io::connection_handle;
+
+/// Writes one line (already ending in '\n') to a connection that is still open.
+void send_line(broker_ptr self, hdl_t hdl, const std::string& line);
+
+/// Journals one console access (who, what, from where, allowed) without waiting.
+void record_access(broker_ptr self, const console_conn& c, const std::string& command,
+                   bool allowed, const std::string& detail);
+
+/// Runs an authorized command and answers it (now or when its actor replies).
+void run_command(broker_ptr self, hdl_t hdl, const console_request& req);
+
+/// Current time as the node sees it.
+caf::timestamp now(broker_ptr self);
+
+} // namespace bulwark::console_detail

@@ -1,0 +1,118 @@
+// `bulwark node`: a long-running node with the engine, its journal and the operator
+// console, until SIGINT or SIGTERM.
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "caf/actor.hpp"
+#include "caf/send.hpp"
+
+#include "actors/console/console.hpp"
+#include "apps/cli.hpp"
+#include "apps/commands.hpp"
+#include "apps/demo_world.hpp"
+#include "bulwark/engine.hpp"
+#include "engine/engine_impl.hpp"
+#include "engine/node_config.hpp"
+
+namespace bulwark::cli {
+
+namespace {
+
+struct node_args {
+  std::string config;
+  std::string data;
+  std::string console;
+  std::string fleet;
+  bool simulate = false;
+};
+
+/// Registers the fleet file's resources that the journal does not know yet.
+int register_fleet(engine& eng, const std::string& path, bool simulate, demo_world& world) {
+  auto fleet = load_fleet(path);
+  if (!fleet)
+    return fail(fleet.error());
+  std::set<std::string> services;
+  for (auto& r : *fleet) {
+    services.insert(r.service);
+    std::map<std::string, std::string> attrs(r.attributes.begin(), r.attributes.end());
+    auto res = eng.register_resource(r.resource.value, r.service, r.region, attrs);
+    if (!res.ok && res.message.find("registered already") == std::string::npos) {
+      std::fprintf(stderr, "bulwark: %s: %s\n", res.code.c_str(), res.message.c_str());
+      return exit_runtime;
+    }
+  }
+  if (simulate)
+    for (auto& s : services)
+      eng.register_effector(s, [&world](const effect_request& r) { return world.apply(r); });
+  return exit_ok;
+}
+
+int run_node(const node_args& args) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr); // every thread started later inherits it
+  engine_options opts;
+  opts.config_file = args.config;
+  opts.data_dir = args.data;
+  opts.network = true;
+  std::string error;
+  auto eng = engine::start(opts, &error);
+  if (!eng) {
+    std::fprintf(stderr, "bulwark: %s\n", error.c_str());
+    return error.rfind("INTEGRITY_VIOLATION", 0) == 0 ? exit_integrity : exit_runtime;
+  }
+  demo_world world{1};
+  if (!args.fleet.empty())
+    if (int rc = register_fleet(*eng, args.fleet, args.simulate, world); rc != exit_ok)
+      return rc;
+  auto& d = eng->internals();
+  auto settings = d.cfg.console;
+  if (!args.console.empty() && !parse_listen(args.console, settings)) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: --console must be HOST:PORT\n");
+    return exit_usage;
+  }
+  console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
+                    d.cfg.authority.policy.grants};
+  caf::actor console;
+  auto port = start_console(*d.sys, settings, deps, console);
+  if (!port) {
+    std::fprintf(stderr, "bulwark: %s\n", describe(port.error()).message.c_str());
+    return exit_runtime;
+  }
+  std::printf("bulwark node %s: journal %s (head %llu), console %s:%u\n",
+              settings.node_id.c_str(), d.cfg.data_dir.c_str(),
+              static_cast<unsigned long long>(eng->head().first), settings.host.c_str(), *port);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("node: signal {}: stopping", sig);
+  caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
+  eng->stop(); // every acknowledged event is durable: appends are acked after commit
+  return exit_ok;
+}
+
+} // namespace
+
+void add_node_command(CLI::App& app, int& code) {
+  auto args = std::make_shared<node_args>();
+  auto* node = app.add_subcommand("node", "Run a node: engine, journal and operator console "
+                                          "(stops cleanly on SIGINT/SIGTERM)");
+  node->add_option("--config", args->config, "bulwark.toml")->required()->check(CLI::ExistingFile);
+  node->add_option("--data", args->data, "Journal directory (overrides node.data)");
+  node->add_option("--console", args->console, "Console listen address HOST:PORT "
+                                                "(overrides console.listen; default 127.0.0.1:7401)");
+  node->add_option("--fleet", args->fleet, "Register the resources of this fleet file")
+    ->check(CLI::ExistingFile);
+  node->add_flag("--simulate", args->simulate,
+                 "Serve every fleet service with a simulated effector (for trials)");
+  node->callback([args, &code] { code = run_node(*args); });
+}
+
+} // namespace bulwark::cli
