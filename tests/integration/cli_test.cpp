@@ -159,3 +159,20 @@ TEST_CASE("a directory the user may not read is refused with exit 2") {
   }
   CHECK(out.find(data) != std::string::npos);
 }
+
+TEST_CASE("an independent verifier written from docs/journal-format.md agrees with verify") {
+  temp_dir dir;
+  auto data = demo_journal(dir, "5");
+  const std::string py = "/usr/bin/python3 " BULWARK_SOURCE_DIR "/tests/tools/verify_journal.py ";
+  std::string ours, theirs;
+  REQUIRE(run_bulwark("verify --json --data " + data, &ours) == 0);
+  REQUIRE_MESSAGE(run_command(py + data, &theirs) == 0, theirs);
+  auto chain = ours.substr(ours.find("\"chain\":\"") + 9, 64);
+  CHECK(theirs.find(chain) != std::string::npos);
+  // Both name the same first bad seq after tampering.
+  test::tamper_value(data, 250, [](std::vector<uint8_t>& v) { v[40] ^= 0x04; });
+  CHECK(run_command(py + data, &theirs) == 3);
+  CHECK(theirs.find("BAD 250") != std::string::npos);
+  CHECK(run_bulwark("verify --data " + data, &ours) == 3);
+  CHECK(ours.find("seq 250") != std::string::npos);
+}
