@@ -36,8 +36,18 @@ std::string fmt(double x) {
 } // namespace
 
 void blast_radius_policy::expire(caf::timestamp now) {
-  while (!window_.empty() && window_.front().at + limits_.window <= now)
+  while (!window_.empty() && window_.front().at + limits_.window <= now) {
+    auto& u = window_.front();
+    auto i = index_.find({u.principal, u.service});
+    if (i != index_.end()) {
+      auto r = i->second.find(u.resource);
+      if (r != i->second.end() && --r->second == 0)
+        i->second.erase(r);
+      if (i->second.empty())
+        index_.erase(i);
+    }
     window_.pop_front();
+  }
 }
 
 scope_verdict blast_radius_policy::check(const scope_request& req, caf::timestamp now) {
@@ -56,12 +66,9 @@ scope_verdict blast_radius_policy::check(const scope_request& req, caf::timestam
                         "region scope: " + fmt(regions) + " regions asked, limit "
                           + std::to_string(limits_.max_regions));
   // Distinct resources per service, in this proposal and in the principal's window.
-  std::map<std::string, std::set<std::string>> asked, windowed;
+  std::map<std::string, std::set<std::string>> asked;
   for (size_t i = 0; i < p.mutations.size(); ++i)
     asked[req.touched_services.at(i)].insert(p.mutations[i].resource.value);
-  for (auto& u : window_)
-    if (u.principal == p.principal.value && asked.count(u.service) != 0)
-      windowed[u.service].insert(u.resource);
   uint32_t allowed_count = UINT32_MAX;
   for (auto& [service, set] : asked) {
     auto i = req.sizes.find(service);
@@ -74,18 +81,24 @@ scope_verdict blast_radius_policy::check(const scope_request& req, caf::timestam
                             + std::to_string(fleet) + " " + service + " resources ("
                             + fmt(pct) + "%), limit " + fmt(limits_.max_percent) + "% ("
                             + std::to_string(allow) + " resources)");
-    auto combined = windowed[service];
-    combined.insert(set.begin(), set.end());
-    if (combined.size() > allow)
-      return refuse_scope("window", allow, combined.size(),
+    size_t combined = set.size();
+    if (auto w = index_.find({p.principal.value, service}); w != index_.end()) {
+      combined = w->second.size();
+      for (auto& r : set)
+        combined += w->second.count(r) == 0;
+    }
+    if (combined > allow)
+      return refuse_scope("window", allow, static_cast<double>(combined),
                           "rolling window: " + p.principal.value + " would have changed "
-                            + std::to_string(combined.size()) + " " + service
+                            + std::to_string(combined) + " " + service
                             + " resources within the window, limit " + std::to_string(allow));
     allowed_count = std::min<uint32_t>(allowed_count, allow);
   }
-  for (size_t i = 0; i < p.mutations.size(); ++i)
+  for (size_t i = 0; i < p.mutations.size(); ++i) {
     window_.push_back(usage{now, p.principal.value, req.touched_services[i],
                             p.mutations[i].resource.value});
+    ++index_[{p.principal.value, req.touched_services[i]}][p.mutations[i].resource.value];
+  }
   return scope_verdict{true, "", 0, 0, allowed_count, ""};
 }
 

@@ -58,7 +58,10 @@ private:
   void expire(caf::timestamp now);
 
   blast_limits limits_;
-  std::deque<usage> window_; // in time order
+  std::deque<usage> window_; // in time order, for expiry
+  // (principal, service) -> resource -> entries in the window: the distinct resources a
+  // principal changed per service, without scanning the whole window on each check.
+  std::map<std::pair<std::string, std::string>, std::map<std::string, uint32_t>> index_;
 };
 
 } // namespace bulwark

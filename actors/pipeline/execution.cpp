@@ -92,8 +92,8 @@ void start_step(self_ptr self, flight& f) {
   effector_call c;
   c.service = service_of(self, m);
   c.change = m;
-  if (f.p.level == authority_level::recommend)
-    return call(self, f, std::move(c)); // its starts were journaled with the approval
+  if (f.p.level == authority_level::recommend || (f.next == 0 && f.first_started))
+    return call(self, f, std::move(c)); // its start is durable already
   // Write-ahead: the start is durable before the effector runs (in-doubt detection).
   auto ev = make_event(event_type::action_started, now(self), action_started{f.id, f.next, m},
                        f.trace);
@@ -160,6 +160,13 @@ void on_applied(self_ptr self, flight& f) {
     f.pending.push_back(std::move(ev));
     ++f.next;
     return run_next(self, f.id);
+  }
+  if (f.next + 1 == f.p.mutations.size() && !f.interrupted) {
+    // The last effect rides the finishing transaction: one commit instead of two.
+    f.done.push_back(done_step{m, old, seq_no{0}});
+    f.pending.push_back(std::move(ev));
+    ++f.next;
+    return finish(self, f.id);
   }
   auto id = f.id;
   append(self, {std::move(ev)},

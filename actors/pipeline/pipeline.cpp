@@ -64,13 +64,21 @@ void decide(self_ptr self, const digest& id, const authority_verdict& av,
                      f.p.services.empty() ? "" : f.p.services.front(),
                      f.p.regions.empty() ? "" : f.p.regions.front(), true, ec::none,
                      "allowed", sv.allowed_count, av.gates, f.p.mutations, f.p.justification};
-  auto ev = make_event(event_type::proposal_decided, now(self), d, f.trace);
-  append(self, {std::move(ev)},
+  std::vector<event> events{make_event(event_type::proposal_decided, now(self), d, f.trace)};
+  // Levels 3 and 4 run at once: the first action's start rides the decision's transaction
+  // (both durable before the effector runs), saving a commit per proposal.
+  bool runs_now = f.p.level == authority_level::act || f.p.level == authority_level::enforce;
+  if (runs_now && !f.p.mutations.empty()) {
+    events.push_back(make_event(event_type::action_started, now(self),
+                                action_started{id, 0, f.p.mutations[0]}, f.trace));
+    f.first_started = true;
+  }
+  append(self, std::move(events),
          [self, id](const appended& ack) {
            auto i = self->state.flights.find(id);
            if (i == self->state.flights.end())
              return;
-           i->second.decided = ack.last;
+           i->second.decided = ack.first;
            launch(self, i->second);
          },
          [self, id](caf::error& err) {

@@ -57,6 +57,7 @@ struct flight {
   std::vector<event> pending;      ///< events for the final transaction
   uint64_t token = 0;              ///< the effector call awaited (0: none)
   bool interrupted = false;
+  bool first_started = false;      ///< step 0's start was journaled with the decision
   proposal_status final_status = proposal_status::succeeded;
   ec final_code = ec::none;
   std::string final_message;

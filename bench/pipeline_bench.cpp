@@ -1,0 +1,169 @@
+// Pipeline benchmark: decision latency (authority + blast radius, in-process, pure cores),
+// breaker admission overhead and open-breaker refusals, and end-to-end level-4 proposals
+// through the engine with the durable journal (1 and 64 concurrent submitters).
+//
+// Usage: pipeline_bench [--quick]
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <random>
+
+#include "actors/authority/authority_policy.hpp"
+#include "actors/blast_radius/blast_radius_policy.hpp"
+#include "actors/circuit_breaker/breaker_fsm.hpp"
+#include "bench/bench_util.hpp"
+#include "bulwark/engine.hpp"
+
+using namespace bulwark;
+using namespace bulwark::bench;
+
+namespace {
+
+std::string temp_dir() {
+  auto t = (std::filesystem::temp_directory_path() / "bulwark-bench-pipeline-XXXXXX").string();
+  if (::mkdtemp(t.data()) == nullptr)
+    std::exit(2);
+  return t;
+}
+
+void bench_decisions(size_t n) {
+  authority_config cfg;
+  cfg.enforce_enabled = true;
+  for (int p = 0; p < 64; ++p)
+    cfg.grants["agent-" + std::to_string(p)] = authority_level::enforce;
+  cfg.rate_per_second = 1e9;
+  std::map<std::string, grant_state> journaled;
+  blast_limits limits;
+  limits.max_percent = 5.0;
+  blast_radius_policy blast{limits};
+  std::map<std::string, token_bucket> buckets;
+  std::mt19937_64 rng{1};
+  std::vector<double> lat;
+  lat.reserve(n);
+  caf::timestamp now{std::chrono::seconds{1'700'000'000}};
+  size_t allowed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    scope_request req;
+    auto& p = req.subject;
+    p.principal = principal_id{"agent-" + std::to_string(rng() % 64)};
+    p.level = static_cast<authority_level>(1 + rng() % 4);
+    p.services = {"svc-" + std::to_string(rng() % 8)};
+    p.regions = {"north"};
+    auto k = p.level == authority_level::assist ? 1 : 1 + rng() % 3;
+    for (size_t m = 0; m < k; ++m) {
+      p.mutations.push_back(mutation{resource_id{"r-" + std::to_string(rng() % 2000)}, "mode", "x"});
+      req.touched_services.push_back(p.services[0]);
+    }
+    req.sizes[p.services[0]] = 2000;
+    now += std::chrono::milliseconds{1};
+    auto t0 = clock_type::now();
+    auto v = evaluate(p, cfg, journaled, false, now);
+    if (v.allowed && !buckets[p.principal.value].take(now, cfg.rate_per_second, cfg.burst)) {
+      auto s = blast.check(req, now);
+      allowed += s.allowed;
+    }
+    lat.push_back(ms_since(t0) * 1000);
+  }
+  std::printf("decision (authority + blast radius), %zu proposals: p50 %.2f us, p99 %.2f us "
+              "(%zu allowed)\n", n, percentile(lat, 50), percentile(lat, 99), allowed);
+}
+
+void bench_breaker(size_t n) {
+  breaker_fsm b;
+  std::vector<double> lat;
+  lat.reserve(n);
+  caf::timestamp now{std::chrono::seconds{1'700'000'000}};
+  for (size_t i = 0; i < n; ++i) {
+    now += std::chrono::microseconds{10};
+    auto t0 = clock_type::now();
+    auto a = b.admit(now);
+    b.record(a.admitted, std::chrono::milliseconds{1}, now);
+    lat.push_back(ms_since(t0) * 1000);
+  }
+  std::printf("breaker admission + record (closed), %zu calls: p50 %.3f us, p99 %.3f us\n", n,
+              percentile(lat, 50), percentile(lat, 99));
+  breaker_fsm open;
+  open.force(true, now);
+  size_t refused = 0;
+  auto t0 = clock_type::now();
+  for (size_t i = 0; i < n; ++i)
+    refused += !open.admit(now).admitted;
+  auto secs = ms_since(t0) / 1000;
+  std::printf("open breaker refusals (core): %.0f per second (%zu refused)\n",
+              static_cast<double>(refused) / secs, refused);
+}
+
+/// Level-4 proposals through the engine (durable journal) with `submitters` in flight.
+void bench_end_to_end(size_t submitters, size_t total) {
+  auto dir = temp_dir();
+  std::ofstream{dir + "/bulwark.toml"}
+    << "[authority]\nenforce_enabled = true\nrate_per_second = 1000000000.0\n"
+       "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n";
+  engine_options opts;
+  opts.config_file = dir + "/bulwark.toml";
+  opts.data_dir = dir + "/journal";
+  for (size_t s = 0; s < submitters; ++s)
+    opts.grants["agent-" + std::to_string(s)] = 4;
+  std::string err;
+  auto eng = engine::start(opts, &err);
+  if (!eng) {
+    std::printf("engine: %s\n", err.c_str());
+    std::exit(2);
+  }
+  eng->register_effector("svc", [](const effect_request&) { return effect_result{}; });
+  for (int i = 0; i < 1000; ++i)
+    eng->register_resource("r-" + std::to_string(i), "svc", "north");
+  std::atomic<size_t> ok{0};
+  std::vector<std::vector<double>> lat(submitters);
+  std::vector<std::thread> threads;
+  auto per = total / submitters;
+  auto t0 = clock_type::now();
+  for (size_t s = 0; s < submitters; ++s)
+    threads.emplace_back([&, s] {
+      for (size_t i = 0; i < per; ++i) {
+        proposal_request p;
+        p.idempotency_key = "k-" + std::to_string(s) + "-" + std::to_string(i);
+        p.principal = "agent-" + std::to_string(s);
+        p.level = 4;
+        p.services = {"svc"};
+        p.regions = {"north"};
+        p.changes = {{"r-" + std::to_string((s * per + i) % 1000), "mode", std::to_string(i)}};
+        auto start = clock_type::now();
+        auto r = eng->submit(p).get();
+        lat[s].push_back(ms_since(start) * 1000);
+        ok += r.ok;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  auto secs = ms_since(t0) / 1000;
+  std::vector<double> all;
+  for (auto& l : lat)
+    all.insert(all.end(), l.begin(), l.end());
+  std::printf("level-4 end to end, %2zu submitters: %7.0f proposals/s, p50 %6.0f us, p99 %6.0f us "
+              "(%zu of %zu succeeded; 4 journal events each)\n",
+              submitters, static_cast<double>(all.size()) / secs, percentile(all, 50),
+              percentile(all, 99), ok.load(), all.size());
+  eng->stop();
+  eng.reset();
+  std::filesystem::remove_all(dir);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bool quick = argc > 1 && std::string{argv[1]} == "--quick";
+  if (argc > 1 && !quick) {
+    std::printf("usage: pipeline_bench [--quick]\n");
+    return std::string{argv[1]} == "--help" ? 0 : 1;
+  }
+  print_machine();
+  std::printf("\n");
+  bench_decisions(quick ? 20000 : 200000);
+  bench_breaker(quick ? 100000 : 2000000);
+  bench_end_to_end(1, quick ? 300 : 2000);
+  bench_end_to_end(64, quick ? 6400 : 64000);
+  return 0;
+}
