@@ -346,8 +346,9 @@ caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<even
   return entries;
 }
 
-caf::error journal_store::read(seq_no from, seq_no to,
-                               const std::function<bool(journal_entry&&)>& f) {
+caf::error journal_store::scan(
+  seq_no from, seq_no to,
+  const std::function<bool(seq_no, const uint8_t*, const uint8_t*, size_t)>& f) {
   auto& d = *impl_;
   // Page through with short read transactions so a long scan does not pin pages.
   constexpr uint64_t page = 4096;
@@ -371,18 +372,12 @@ caf::error journal_store::read(seq_no from, seq_no to,
       if (seq > end)
         break;
       if (seq != next)
-        return refuse(ec::integrity_violation,
-                      "record " + std::to_string(next) + ": missing");
+        return refuse(ec::integrity_violation, "record " + std::to_string(next) + ": missing");
       if (v.mv_size < chain_size)
         return refuse(ec::integrity_violation, "record " + std::to_string(seq) + ": too short");
-      journal_entry entry;
-      entry.seq = seq_no{seq};
-      std::memcpy(entry.chain.bytes.data(), v.mv_data, chain_size);
-      auto* bytes = static_cast<const uint8_t*>(v.mv_data) + chain_size;
-      if (auto err = decode_record(entry.seq, bytes, v.mv_size - chain_size, entry.ev))
-        return err;
+      auto* bytes = static_cast<const uint8_t*>(v.mv_data);
       ++next;
-      if (!f(std::move(entry)))
+      if (!f(seq_no{seq}, bytes, bytes + chain_size, v.mv_size - chain_size))
         return {};
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
@@ -391,6 +386,21 @@ caf::error journal_store::read(seq_no from, seq_no to,
       break;
   }
   return {};
+}
+
+caf::error journal_store::read(seq_no from, seq_no to,
+                               const std::function<bool(journal_entry&&)>& f) {
+  caf::error err;
+  auto scan_err = scan(from, to, [&](seq_no seq, const uint8_t* chain, const uint8_t* bytes,
+                                     size_t size) {
+    journal_entry entry;
+    entry.seq = seq;
+    std::memcpy(entry.chain.bytes.data(), chain, chain_size);
+    if ((err = decode_record(seq, bytes, size, entry.ev)))
+      return false;
+    return f(std::move(entry));
+  });
+  return scan_err ? scan_err : err;
 }
 
 caf::expected<digest> journal_store::chain_at(seq_no seq) {

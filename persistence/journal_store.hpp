@@ -78,6 +78,12 @@ public:
   /// Calls `f` for each decoded entry in [from, to] in order until it returns false.
   caf::error read(seq_no from, seq_no to, const std::function<bool(journal_entry&&)>& f);
 
+  /// Calls `f(seq, chain, event bytes, size)` for each stored record in [from, to] in order,
+  /// without copying, until it returns false; the bytes are valid during the call only.
+  /// Missing records are `INTEGRITY_VIOLATION`; record headers are not checked here.
+  caf::error scan(seq_no from, seq_no to,
+                  const std::function<bool(seq_no, const uint8_t*, const uint8_t*, size_t)>& f);
+
   /// Returns the stored chain hash of `seq` (zeros for seq 0).
   caf::expected<digest> chain_at(seq_no seq);
 

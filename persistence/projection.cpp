@@ -93,10 +93,17 @@ struct applier {
   }
 };
 
+/// The payload of one record as `apply` sees it: type and bytes.
+struct raw_event {
+  event_type type;
+  const uint8_t* data;
+  size_t size;
+};
+
 template <class Payload>
-caf::error apply_as(fleet_state& st, seq_no seq, const event& ev) {
+caf::error apply_as(fleet_state& st, seq_no seq, const raw_event& ev) {
   Payload x;
-  if (auto err = decode(ev.payload, x))
+  if (auto err = decode(ev.data, ev.size, x))
     return refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + ": "
                                                + to_string(ev.type)
                                                + " payload does not decode");
@@ -106,7 +113,12 @@ caf::error apply_as(fleet_state& st, seq_no seq, const event& ev) {
 
 } // namespace
 
-caf::error projection::apply(seq_no seq, const event& ev) {
+caf::error projection::apply(seq_no seq, const event& e) {
+  return apply(seq, e.type, e.payload.data(), e.payload.size());
+}
+
+caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload, size_t size) {
+  raw_event ev{type, payload, size};
   if (seq.value != state_.seq + 1)
     return refuse(ec::integrity_violation,
                   "projection at seq " + std::to_string(state_.seq) + " cannot apply seq "

@@ -30,6 +30,9 @@ public:
   /// @returns `INTEGRITY_VIOLATION` if the payload does not decode or seq skips.
   caf::error apply(seq_no seq, const event& ev);
 
+  /// Applies a stored record's payload without copying it (replay's fast path).
+  caf::error apply(seq_no seq, event_type type, const uint8_t* payload, size_t size);
+
   /// Returns SHA-256 over the canonical encoding of the state.
   digest state_digest() const;
 

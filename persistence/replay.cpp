@@ -3,6 +3,8 @@
 #include <future>
 #include <string>
 
+#include "persistence/record.hpp"
+
 namespace bulwark {
 
 caf::expected<replay_result> replay(journal_store& store, const replay_options& opts) {
@@ -23,8 +25,12 @@ caf::expected<replay_result> replay(journal_store& store, const replay_options& 
     return store.verify(seq_no{verify_from}, seq_no{to}, 1);
   });
   caf::error apply_err;
-  auto read_err = store.read(seq_no{from}, seq_no{to}, [&](journal_entry&& e) {
-    apply_err = out.proj.apply(e.seq, e.ev);
+  auto read_err = store.scan(seq_no{from}, seq_no{to}, [&](seq_no seq, const uint8_t*,
+                                                          const uint8_t* bytes, size_t size) {
+    if ((apply_err = check_record(seq, bytes, size)))
+      return false;
+    apply_err = out.proj.apply(seq, static_cast<event_type>(bytes[1]),
+                               bytes + record_header_size, size - record_header_size);
     return !apply_err;
   });
   auto report = checked.get();
