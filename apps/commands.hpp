@@ -15,6 +15,9 @@ void add_journal_commands(CLI::App& app, int& code);
 /// Adds `demo`.
 void add_demo_command(CLI::App& app, int& code);
 
+/// Adds `backup` and `restore`.
+void add_backup_commands(CLI::App& app, int& code);
+
 /// Adds `node`.
 void add_node_command(CLI::App& app, int& code);
 

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   bulwark::cli::add_journal_commands(app, code);
   bulwark::cli::add_demo_command(app, code);
   bulwark::cli::add_node_command(app, code);
+  bulwark::cli::add_backup_commands(app, code);
   bulwark::cli::add_console_command(app, code);
   try {
     app.parse(argc, argv);

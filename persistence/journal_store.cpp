@@ -346,6 +346,49 @@ caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<even
   return entries;
 }
 
+caf::error journal_store::import_records(const std::vector<std::vector<uint8_t>>& values) {
+  auto& d = *impl_;
+  if (d.opts.read_only)
+    return refuse(ec::audit_unavailable, d.opts.dir + ": journal opened read-only");
+  if (values.empty())
+    return {};
+  sha256_hasher hasher;
+  auto prev = head();
+  auto chain = head_chain();
+  std::vector<journal_entry> entries(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    seq_no seq{prev.value + 1 + i};
+    auto& v = values[i];
+    if (v.size() < chain_size)
+      return refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + ": too short");
+    if (auto err = check_record(seq, v.data() + chain_size, v.size() - chain_size))
+      return err;
+    chain = hasher.chain(chain, v.data() + chain_size, v.size() - chain_size);
+    if (std::memcmp(chain.bytes.data(), v.data(), chain_size) != 0)
+      return refuse(ec::integrity_violation,
+                    "record " + std::to_string(seq.value) + ": does not link to the chain");
+    entries[i].seq = seq;
+    entries[i].chain = chain;
+  }
+  for (;;) {
+    std::string what;
+    int rc = write_batch(d, entries, values, prev, head_chain(), what);
+    if (rc == 0)
+      break;
+    if (rc != MDB_MAP_FULL || d.map_size >= d.opts.max_map_size)
+      return lmdb_error(ec::audit_unavailable, d.opts.dir, what.c_str(), rc);
+    std::unique_lock<std::shared_mutex> guard{d.map_lock};
+    auto bigger = std::min(d.map_size * 2, d.opts.max_map_size);
+    if ((rc = mdb_env_set_mapsize(d.env, bigger)) != 0)
+      return lmdb_error(ec::audit_unavailable, d.opts.dir, "grow map", rc);
+    d.map_size = bigger;
+  }
+  std::lock_guard<std::mutex> guard{d.head_lock};
+  d.head = entries.back().seq;
+  d.head_chain = entries.back().chain;
+  return {};
+}
+
 caf::error journal_store::scan(
   seq_no from, seq_no to,
   const std::function<bool(seq_no, const uint8_t*, const uint8_t*, size_t)>& f) {

@@ -75,6 +75,11 @@ public:
   /// error, nothing is written and the error is `AUDIT_UNAVAILABLE`.
   caf::expected<std::vector<journal_entry>> append(std::vector<event> events);
 
+  /// Appends stored records (chain || event bytes) copied from another journal, in one
+  /// transaction: each must continue the sequence and link to the chain, else nothing is
+  /// written and the error is `INTEGRITY_VIOLATION` naming the record.
+  caf::error import_records(const std::vector<std::vector<uint8_t>>& values);
+
   /// Calls `f` for each decoded entry in [from, to] in order until it returns false.
   caf::error read(seq_no from, seq_no to, const std::function<bool(journal_entry&&)>& f);
 
