@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev    # JSON for the console protocol and --json output
   libtomlplusplus-dev   # TOML configuration files
   libedit-dev           # line editing and history in `bulwark console`
+  clang libclang-rt-14-dev  # libFuzzer run over the console protocol in the tests
   libcli11-dev          # command-line parsing and --help of `bulwark`
   python3 python3-lmdb  # independent journal verifier used by the tests
 )
