@@ -12,6 +12,7 @@
 #include "caf/send.hpp"
 
 #include "actors/console/console.hpp"
+#include "actors/console/metrics.hpp"
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/demo_world.hpp"
@@ -28,6 +29,7 @@ struct node_args {
   std::string data;
   std::string console;
   std::string fleet;
+  std::string metrics;
   bool simulate = false;
 };
 
@@ -86,14 +88,34 @@ int run_node(const node_args& args) {
     std::fprintf(stderr, "bulwark: %s\n", describe(port.error()).message.c_str());
     return exit_runtime;
   }
-  std::printf("bulwark node %s: journal %s (head %llu), console %s:%u\n",
+  auto metrics_at = args.metrics.empty() ? d.cfg.metrics_listen : args.metrics;
+  caf::actor metrics;
+  std::string metrics_text = "off";
+  if (metrics_at != "off") {
+    console_settings where;
+    if (!parse_listen(metrics_at, where)) {
+      std::fprintf(stderr, "bulwark: INVALID_INPUT: --metrics must be HOST:PORT or off\n");
+      return exit_usage;
+    }
+    auto bound = start_metrics(*d.sys, where.host, where.port, deps, metrics);
+    if (!bound) {
+      std::fprintf(stderr, "bulwark: %s\n", describe(bound.error()).message.c_str());
+      caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
+      return exit_runtime;
+    }
+    metrics_text = where.host + ":" + std::to_string(*bound);
+  }
+  std::printf("bulwark node %s: journal %s (head %llu), console %s:%u, metrics %s\n",
               settings.node_id.c_str(), d.cfg.data_dir.c_str(),
-              static_cast<unsigned long long>(eng->head().first), settings.host.c_str(), *port);
+              static_cast<unsigned long long>(eng->head().first), settings.host.c_str(), *port,
+              metrics_text.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("node: signal {}: stopping", sig);
   caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
+  if (metrics)
+    caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
   eng->stop(); // every acknowledged event is durable: appends are acked after commit
   return exit_ok;
 }
@@ -108,6 +130,8 @@ void add_node_command(CLI::App& app, int& code) {
   node->add_option("--data", args->data, "Journal directory (overrides node.data)");
   node->add_option("--console", args->console, "Console listen address HOST:PORT "
                                                 "(overrides console.listen; default 127.0.0.1:7401)");
+  node->add_option("--metrics", args->metrics, "Prometheus endpoint HOST:PORT or off "
+                                                "(overrides metrics.listen; default 127.0.0.1:9401)");
   node->add_option("--fleet", args->fleet, "Register the resources of this fleet file")
     ->check(CLI::ExistingFile);
   node->add_flag("--simulate", args->simulate,

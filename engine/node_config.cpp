@@ -234,6 +234,9 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get_ms("pipeline", "max_deadline_ms", cfg.pipeline.limits.max_deadline);
   read_breakers(r, cfg);
   read_console(r, cfg);
+  r.get("metrics", "listen", cfg.metrics_listen);
+  if (console_settings probe; cfg.metrics_listen != "off" && !parse_listen(cfg.metrics_listen, probe))
+    r.fail("metrics", "listen", "must be HOST:PORT or \"off\"");
   if (r.err)
     return r.err;
   cfg.pipeline.approval_timeout = cfg.authority.policy.approval_timeout;

@@ -30,6 +30,7 @@ struct node_config {
   breaker_limits breaker;                          ///< every service's default
   std::map<std::string, breaker_limits> breakers;  ///< per-service overrides
   console_settings console;                        ///< the node's operator console
+  std::string metrics_listen = "127.0.0.1:9401";   ///< Prometheus endpoint ("off": none)
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
+#include <map>
 #include <random>
+#include <sstream>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -35,12 +37,14 @@ struct node_process {
   test::temp_dir dir;
   pid_t pid = -1;
   uint16_t port = 0;
+  uint16_t metrics_port = 0;
 
   explicit node_process(const std::string& extra = "") {
     auto cfg = dir.sub("bulwark.toml");
     std::ofstream{cfg} << "[node]\nid = \"test-node\"\n[authority]\nenforce_enabled = true\n"
                           "admins = [\"root-admin\"]\n[authority.grants]\n\"op\" = 4\n"
-                          "\"root-admin\" = 4\n[console]\nlisten = \"127.0.0.1:0\"\n"
+                          "\"root-admin\" = 4\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
+                          "[console]\nlisten = \"127.0.0.1:0\"\n"
                        << extra
                        << "[[console.tokens]]\nsha256 = \"" << hash_of("viewer-token")
                        << "\"\nprincipal = \"watch\"\nrole = \"viewer\"\n"
@@ -66,9 +70,14 @@ struct node_process {
     while (::read(fds[0], &c, 1) == 1 && c != '\n')
       line.push_back(c);
     ::close(fds[0]);
-    auto colon = line.rfind(':');
-    REQUIRE_MESSAGE(colon != std::string::npos, line);
+    // "... console 127.0.0.1:PORT, metrics 127.0.0.1:PORT"
+    auto console_at = line.find("console ");
+    REQUIRE_MESSAGE(console_at != std::string::npos, line);
+    auto colon = line.find(':', console_at);
     port = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
+    auto metrics_at = line.find("metrics ");
+    REQUIRE_MESSAGE(metrics_at != std::string::npos, line);
+    metrics_port = static_cast<uint16_t>(std::stoi(line.substr(line.find(':', metrics_at) + 1)));
   }
 
   ~node_process() {
@@ -331,4 +340,37 @@ TEST_CASE("a second node on the same data directory is refused") {
                               &out);
   CHECK(rc == 2);
   CHECK(out.find("another Bulwark process") != std::string::npos);
+}
+
+TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
+  node_process node;
+  client c{node.metrics_port};
+  c.send_raw("GET /metrics HTTP/1.0\r\n\r\n");
+  std::string text;
+  char tmp[65536];
+  for (;;) {
+    auto n = ::recv(c.fd, tmp, sizeof tmp, 0);
+    if (n <= 0)
+      break;
+    text.append(tmp, static_cast<size_t>(n));
+  }
+  REQUIRE(text.rfind("HTTP/1.0 200 OK", 0) == 0);
+  auto body = text.substr(text.find("\r\n\r\n") + 4);
+  std::map<std::string, double> samples;
+  std::istringstream in{body};
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    auto space = line.rfind(' ');
+    REQUIRE_MESSAGE(space != std::string::npos, line);
+    auto name = line.substr(0, space);
+    CHECK(name.find_first_of(" \t") == std::string::npos);
+    samples[name] = std::stod(line.substr(space + 1));
+  }
+  CHECK(samples.at("bulwark_journal_head_seq") >= 400);
+  CHECK(samples.at("bulwark_resources") == 400);
+  CHECK(samples.at("bulwark_halted") == 0);
+  CHECK(samples.at("bulwark_events_total{type=\"resource_registered\"}") == 400);
+  CHECK(samples.count("bulwark_breaker_state{service=\"coaster\"}") == 1);
+  CHECK(samples.count("bulwark_pending_approvals") == 1);
 }

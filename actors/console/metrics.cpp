@@ -1,0 +1,152 @@
+#include "actors/console/metrics.hpp"
+
+#include <map>
+#include <sstream>
+
+#include "caf/actor_system.hpp"
+#include "caf/io/all.hpp"
+#include "caf/scoped_actor.hpp"
+
+namespace bulwark {
+
+std::string render_metrics(const fleet_state& st, const space_usage& space, uint64_t head,
+                           size_t pending, size_t running,
+                           const std::vector<std::pair<std::string, breaker_state>>& breakers) {
+  std::ostringstream out;
+  auto gauge = [&](const char* name, const char* help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n";
+  };
+  gauge("bulwark_journal_head_seq", "Newest committed journal sequence number.");
+  out << "bulwark_journal_head_seq " << head << '\n';
+  gauge("bulwark_journal_used_bytes", "Bytes of the LMDB map in use.");
+  out << "bulwark_journal_used_bytes " << space.used_bytes << '\n';
+  gauge("bulwark_journal_map_bytes", "Current LMDB map size in bytes.");
+  out << "bulwark_journal_map_bytes " << space.map_bytes << '\n';
+  gauge("bulwark_journal_max_map_bytes", "Growth limit of the LMDB map in bytes.");
+  out << "bulwark_journal_max_map_bytes " << space.max_map_bytes << '\n';
+  out << "# HELP bulwark_events_total Journaled events by type.\n"
+         "# TYPE bulwark_events_total counter\n";
+  for (auto& [type, n] : st.counts)
+    out << "bulwark_events_total{type=\"" << to_string(static_cast<event_type>(type)) << "\"} "
+        << n << '\n';
+  std::map<std::string, uint64_t> outcomes{{"refused", 0}, {"succeeded", 0}, {"failed", 0},
+                                           {"in_progress", 0}};
+  for (auto& [id, p] : st.proposals)
+    ++outcomes[!p.allowed ? "refused"
+               : !p.finished ? "in_progress"
+               : p.succeeded ? "succeeded" : "failed"];
+  out << "# HELP bulwark_proposals Decided proposals by outcome.\n"
+         "# TYPE bulwark_proposals gauge\n";
+  for (auto& [k, n] : outcomes)
+    out << "bulwark_proposals{outcome=\"" << k << "\"} " << n << '\n';
+  gauge("bulwark_pending_approvals", "Proposals waiting for an approval.");
+  out << "bulwark_pending_approvals " << pending << '\n';
+  gauge("bulwark_running_proposals", "Proposals running.");
+  out << "bulwark_running_proposals " << running << '\n';
+  gauge("bulwark_halted", "1 while the halt is engaged.");
+  out << "bulwark_halted " << (st.halted ? 1 : 0) << '\n';
+  gauge("bulwark_breaker_state",
+        "Breaker state per service: 0 closed, 1 open, 2 half-open, 3 forced-open, 4 forced-closed.");
+  for (auto& [service, state] : breakers)
+    out << "bulwark_breaker_state{service=\"" << service << "\"} "
+        << static_cast<int>(state) << '\n';
+  gauge("bulwark_resources", "Registered resources (retired ones excluded).");
+  size_t active = 0;
+  for (auto& [id, r] : st.resources)
+    active += !r.retired;
+  out << "bulwark_resources " << active << '\n';
+  return out.str();
+}
+
+namespace {
+
+struct metrics_state {
+  console_deps deps;
+  std::map<caf::io::connection_handle, std::string> requests;
+  uint16_t port = 0;
+  static inline const char* name = "metrics";
+};
+
+using broker_ptr = caf::io::stateful_broker<metrics_state>*;
+
+void respond(broker_ptr self, caf::io::connection_handle hdl, const std::string& status,
+             const std::string& body) {
+  auto text = "HTTP/1.0 " + status + "\r\nContent-Type: text/plain; version=0.0.4\r\n"
+              "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n"
+              + body;
+  self->write(hdl, text.size(), text.data());
+  self->flush(hdl);
+  self->state.requests.erase(hdl);
+  self->close(hdl);
+}
+
+void serve(broker_ptr self, caf::io::connection_handle hdl) {
+  auto& deps = self->state.deps;
+  auto& req = self->state.requests[hdl];
+  if (req.rfind("GET /metrics", 0) != 0)
+    return respond(self, hdl, "404 Not Found", "try GET /metrics\n");
+  self->request(deps.journal, std::chrono::seconds{10}, atom::state_v)
+    .then(
+      [self, hdl](fleet_state& st) {
+        auto& deps = self->state.deps;
+        self->request(deps.pipeline, std::chrono::seconds{10}, atom::pending_v)
+          .then(
+            [self, hdl, st](std::vector<pending_approval>& flights) {
+              auto& deps = self->state.deps;
+              size_t pending = 0;
+              for (auto& f : flights)
+                pending += f.awaiting;
+              std::vector<std::pair<std::string, breaker_state>> breakers;
+              for (auto& s : deps.breakers->services()) {
+                breaker_directory::entry e;
+                if (deps.breakers->find(s, e))
+                  breakers.emplace_back(s, e.state);
+              }
+              respond(self, hdl, "200 OK",
+                      render_metrics(st, deps.store->space(), deps.store->head().value, pending,
+                                     flights.size() - pending, breakers));
+            },
+            [self, hdl](caf::error&) { respond(self, hdl, "503 Service Unavailable", "\n"); });
+      },
+      [self, hdl](caf::error&) { respond(self, hdl, "503 Service Unavailable", "\n"); });
+}
+
+} // namespace
+
+caf::expected<uint16_t> start_metrics(caf::actor_system& sys, const std::string& host,
+                                      uint16_t port, console_deps deps, caf::actor& handle) {
+  handle = sys.middleman().spawn_broker([host, port, deps](broker_ptr self) -> caf::behavior {
+    auto acc = self->add_tcp_doorman(port, host.c_str(), true);
+    if (!acc) {
+      self->quit(acc.error());
+      return {};
+    }
+    self->state.deps = deps;
+    self->state.port = acc->second;
+    return {
+      [self](const caf::io::new_connection_msg& msg) {
+        self->state.requests[msg.handle];
+        self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
+      },
+      [self](const caf::io::new_data_msg& msg) {
+        auto& req = self->state.requests[msg.handle];
+        req.append(msg.buf.begin(), msg.buf.end());
+        if (req.find("\r\n\r\n") != std::string::npos || req.find("\n\n") != std::string::npos)
+          serve(self, msg.handle);
+        else if (req.size() > 8192)
+          respond(self, msg.handle, "400 Bad Request", "request too large\n");
+      },
+      [self](const caf::io::connection_closed_msg& msg) { self->state.requests.erase(msg.handle); },
+      [](const caf::io::acceptor_closed_msg&) {},
+      [self](caf::get_atom) { return self->state.port; },
+    };
+  });
+  caf::scoped_actor self{sys};
+  caf::expected<uint16_t> out{refuse(ec::unavailable, "metrics endpoint did not start on " + host
+                                                        + ":" + std::to_string(port))};
+  self->request(handle, std::chrono::seconds{5}, caf::get_atom_v)
+    .receive([&](uint16_t p) { out = p; }, [&](caf::error&) {});
+  return out;
+}
+
+} // namespace bulwark
