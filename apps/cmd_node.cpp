@@ -116,6 +116,10 @@ int run_node(const node_args& args) {
   caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
   if (metrics)
     caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
+  // The journal runs on its own thread, which ends only when no handle to it is left.
+  deps = console_deps{};
+  console = nullptr;
+  metrics = nullptr;
   eng->stop(); // every acknowledged event is durable: appends are acked after commit
   return exit_ok;
 }

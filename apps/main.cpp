@@ -1,11 +1,19 @@
 // bulwark: the command-line front of the failure-containment engine.
 
+#include <csignal>
+
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 
 int main(int argc, char** argv) {
+  // Logs go to stderr, so stdout carries only results (and --json stays parseable); a
+  // closed stdout or socket must not kill the process.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bulwark"));
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Bulwark: failure containment for automated operations.\n"
                "Decides how widely each proposed change may run, records every decision in a\n"
                "SHA-256 hash-chained LMDB journal, and rolls back the change that broke things.",

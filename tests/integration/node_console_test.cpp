@@ -374,3 +374,35 @@ TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
   CHECK(samples.count("bulwark_breaker_state{service=\"coaster\"}") == 1);
   CHECK(samples.count("bulwark_pending_approvals") == 1);
 }
+
+TEST_CASE("SIGTERM stops a node promptly, with an approval pending, and the journal verifies") {
+  node_process node;
+  {
+    client op{node.port};
+    REQUIRE(op.auth("operator-token")["ok"] == true);
+    auto req = propose(1, "pending-1", "coaster-north-02");
+    req["id"] = 1;
+    op.send_raw(req.dump() + "\n");
+    for (int i = 0; i < 100; ++i) {
+      auto list = op.call({{"id", 2}, {"cmd", "proposals"}});
+      if (list["ok"] == true && !list["result"].empty())
+        break;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  ::kill(node.pid, SIGTERM);
+  int status = -1;
+  bool exited = false;
+  for (int i = 0; i < 100 && !exited; ++i) {
+    exited = ::waitpid(node.pid, &status, WNOHANG) == node.pid;
+    if (!exited)
+      std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(exited);
+  node.pid = -1;
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  std::string out;
+  CHECK(test::run_command(std::string{BULWARK_BINARY} + " verify --data " + node.dir.sub("journal"),
+                          &out) == 0);
+}

@@ -22,7 +22,9 @@ struct engine_handles {
   std::shared_ptr<breaker_directory> breakers;   ///< each service's breaker
 };
 
-/// Returns the handles of `eng`'s actors (valid until `eng.stop()`).
+/// Returns the handles of `eng`'s actors (valid until `eng.stop()`). Release every copy
+/// before calling `stop()`: the journal runs on its own thread, which ends only when no
+/// handle to it is left.
 engine_handles handles_of(engine& eng);
 
 } // namespace bulwark

@@ -1,0 +1,172 @@
+// Console benchmark: requests per second and latency over loopback for `status` and
+// `approve`, with 1 and 100 connections, against an in-process node (engine + console).
+//
+// Usage: console_bench [--quick]
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/console/console.hpp"
+#include "bench/bench_util.hpp"
+#include "bulwark/engine.hpp"
+#include "engine/engine_impl.hpp"
+#include "persistence/sha256.hpp"
+
+using namespace bulwark;
+using namespace bulwark::bench;
+using nlohmann::json;
+
+namespace {
+
+struct line_client {
+  int fd = -1;
+  std::string buf;
+  explicit line_client(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      std::exit(2);
+  }
+  ~line_client() {
+    ::close(fd);
+  }
+  std::string call(const std::string& line) {
+    auto data = line + "\n";
+    if (::send(fd, data.data(), data.size(), MSG_NOSIGNAL) < 0)
+      std::exit(2);
+    for (;;) {
+      if (auto pos = buf.find('\n'); pos != std::string::npos) {
+        auto out = buf.substr(0, pos);
+        buf.erase(0, pos + 1);
+        return out;
+      }
+      char tmp[65536];
+      auto n = ::recv(fd, tmp, sizeof tmp, 0);
+      if (n <= 0)
+        std::exit(2);
+      buf.append(tmp, static_cast<size_t>(n));
+    }
+  }
+};
+
+/// Runs `per` requests on each of `conns` connections; `make(c, i)` builds request i.
+void run(const char* label, uint16_t port, size_t conns, size_t per,
+         const std::function<std::string(size_t, size_t)>& make) {
+  std::vector<std::vector<double>> lat(conns);
+  std::vector<std::unique_ptr<line_client>> clients;
+  for (size_t c = 0; c < conns; ++c) {
+    clients.push_back(std::make_unique<line_client>(port));
+    clients.back()->call(R"({"cmd":"auth","args":{"token":"bench-token"}})");
+  }
+  std::atomic<size_t> errors{0};
+  std::vector<std::thread> threads;
+  auto t0 = clock_type::now();
+  for (size_t c = 0; c < conns; ++c)
+    threads.emplace_back([&, c] {
+      for (size_t i = 0; i < per; ++i) {
+        auto start = clock_type::now();
+        auto reply = clients[c]->call(make(c, i));
+        lat[c].push_back(ms_since(start) * 1000);
+        if (reply.find("\"ok\":true") == std::string::npos)
+          ++errors;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  auto secs = ms_since(t0) / 1000;
+  std::vector<double> all;
+  for (auto& l : lat)
+    all.insert(all.end(), l.begin(), l.end());
+  std::printf("%-8s %3zu connections: %8.0f requests/s, p50 %6.0f us, p99 %6.0f us (%zu errors)\n",
+              label, conns, static_cast<double>(all.size()) / secs, percentile(all, 50),
+              percentile(all, 99), errors.load());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bool quick = argc > 1 && std::string{argv[1]} == "--quick";
+  print_machine();
+  auto dir = (std::filesystem::temp_directory_path() / "bulwark-bench-console-XXXXXX").string();
+  if (::mkdtemp(dir.data()) == nullptr)
+    return 2;
+  std::string token = "bench-token";
+  std::ofstream{dir + "/bulwark.toml"}
+    << "[authority]\nrate_per_second = 1000000000.0\nburst = 1000000000.0\n"
+       "approval_timeout_ms = 3600000\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n"
+       "[console]\nrate_per_second = 1000000.0\nburst = 1000000.0\n[[console.tokens]]\n"
+       "sha256 = \"" << to_hex(sha256(reinterpret_cast<const uint8_t*>(token.data()), token.size()))
+    << "\"\nprincipal = \"ops\"\nrole = \"operator\"\n";
+  engine_options opts;
+  opts.config_file = dir + "/bulwark.toml";
+  opts.data_dir = dir + "/journal";
+  opts.network = true;
+  size_t approvals = quick ? 2000 : 10000;
+  for (size_t p = 0; p < 100; ++p)
+    opts.grants["agent-" + std::to_string(p)] = 1;
+  std::string err;
+  auto eng = engine::start(opts, &err);
+  if (!eng) {
+    std::printf("%s\n", err.c_str());
+    return 2;
+  }
+  eng->register_effector("svc", [](const effect_request&) { return effect_result{}; });
+  for (int i = 0; i < 1000; ++i)
+    eng->register_resource("r-" + std::to_string(i), "svc", "north");
+  auto& d = eng->internals();
+  console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
+                    d.cfg.authority.policy.grants};
+  auto settings = d.cfg.console;
+  settings.port = 0;
+  caf::actor console;
+  auto port = start_console(*d.sys, settings, deps, console);
+  if (!port)
+    return 2;
+  size_t per = quick ? 2000 : 20000;
+  auto status = [](size_t, size_t) { return std::string{R"({"cmd":"status"})"}; };
+  run("status", *port, 1, per, status);
+  run("status", *port, 100, per / 20, status);
+  // Pending level-1 proposals to approve, one per request.
+  std::vector<std::future<result>> waiting;
+  for (size_t i = 0; i < approvals; ++i) {
+    proposal_request p;
+    p.idempotency_key = "k" + std::to_string(i);
+    p.principal = "agent-" + std::to_string(i % 100);
+    p.level = 1;
+    p.services = {"svc"};
+    p.regions = {"north"};
+    p.changes = {{"r-" + std::to_string(i % 1000), "mode", std::to_string(i)}};
+    p.timeout = std::chrono::hours{1};
+    waiting.push_back(eng->submit(p));
+  }
+  std::vector<std::string> digests;
+  while (digests.size() < approvals) {
+    digests.clear();
+    for (auto& p : eng->pending())
+      digests.push_back(p.proposal);
+  }
+  auto half = approvals / 2;
+  run("approve", *port, 1, half / 4, [&](size_t, size_t i) {
+    return json{{"cmd", "approve"}, {"args", {{"proposal", digests[i]}}}}.dump();
+  });
+  run("approve", *port, 100, half / 100, [&](size_t c, size_t i) {
+    return json{{"cmd", "approve"}, {"args", {{"proposal", digests[half + c * (half / 100) + i]}}}}
+      .dump();
+  });
+  caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
+  deps = console_deps{}; // release every handle before the engine stops
+  console = nullptr;
+  eng->stop();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
