@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -86,6 +87,13 @@ int run_backup(const backup_args& args) {
                  ec_fs.message().c_str());
     return exit_runtime;
   }
+  // A note beside the journal, so a running node's `status` shows the backup's age.
+  auto note = args.data + "/last-verified-backup.json";
+  std::ofstream{note} << nlohmann::json{{"out", fs::absolute(args.out).string()},
+                                        {"head", report.head.value},
+                                        {"chain", to_hex(report.head_chain)}}
+                           .dump()
+                      << '\n';
   return say(args, {{"out", args.out}, {"head", report.head.value},
                     {"chain", to_hex(report.head_chain)}, {"verified", true}},
              "backup " + args.out + ": verified, head " + std::to_string(report.head.value)

@@ -1,6 +1,7 @@
 // The console's commands: each reads its arguments, asks the actor that owns the answer,
 // and writes the response (or an error with code, message, trace and retry_after).
 
+#include <filesystem>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -42,6 +43,17 @@ bool digest_arg(const console_request& req, digest& out, console_refusal& why) {
   return true;
 }
 
+/// Seconds since `bulwark backup` last wrote its note beside the journal, or null.
+json backup_age(broker_ptr self) {
+  std::error_code ec;
+  auto note = std::filesystem::path{self->state.deps.store->dir()} / "last-verified-backup.json";
+  auto written = std::filesystem::last_write_time(note, ec);
+  if (ec)
+    return nullptr;
+  auto age = std::filesystem::file_time_type::clock::now() - written;
+  return std::chrono::duration_cast<std::chrono::seconds>(age).count();
+}
+
 json status_json(broker_ptr self) {
   auto& st = self->state;
   auto space = st.deps.store->space();
@@ -53,7 +65,7 @@ json status_json(broker_ptr self) {
           {"journal_map_bytes", space.map_bytes},
           {"connections", st.conns.size()},
           {"requests", st.requests},
-          {"last_verified_backup_age_s", nullptr}};
+          {"last_verified_backup_age_s", backup_age(self)}};
 }
 
 void cmd_help(broker_ptr self, hdl_t hdl, const console_request& req) {

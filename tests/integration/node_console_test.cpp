@@ -330,6 +330,14 @@ TEST_CASE("hostile input gets clear errors or a closed connection; the node keep
   REQUIRE(after.auth("admin-token")["ok"] == true);
   CHECK(after.call({{"id", 1}, {"cmd", "status"}})["result"]["node"] == "test-node");
   CHECK(node.alive());
+  // A backup taken while the node runs shows up in status as the last verified backup.
+  CHECK(after.call({{"id", 2}, {"cmd", "status"}})["result"]["last_verified_backup_age_s"].is_null());
+  std::string out;
+  REQUIRE(test::run_command(std::string{BULWARK_BINARY} + " backup --data " + node.dir.sub("journal")
+                              + " --out " + node.dir.sub("b.mdb"), &out) == 0);
+  auto age = after.call({{"id", 3}, {"cmd", "status"}})["result"]["last_verified_backup_age_s"];
+  REQUIRE(age.is_number());
+  CHECK(age.get<int64_t>() < 60);
 }
 
 TEST_CASE("a second node on the same data directory is refused") {
