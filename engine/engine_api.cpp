@@ -98,32 +98,31 @@ std::vector<breaker_info> engine::breakers() {
   return out;
 }
 
-result engine::breaker_force(const std::string& by, const std::string& service, bool open) {
-  auto& d = *impl_;
+namespace {
+
+/// Sends an override to `service`'s breaker and reports its new state.
+template <class... Ts>
+result override_breaker(engine::impl& d, const std::string& service, Ts&&... xs) {
   auto i = d.breaker_actors.find(service);
   if (i == d.breaker_actors.end())
     return invalid("no breaker for service '" + service + "'");
-  auto s = d.call<breaker_status>(i->second, atom::force_v, principal_id{by}, open);
+  auto s = d.call<breaker_status>(i->second, std::forward<Ts>(xs)...);
   if (!s)
-    return impl::to_result(s.error());
+    return engine::impl::to_result(s.error());
   result r;
   r.ok = true;
   r.status = to_string(s->state);
   return r;
 }
 
+} // namespace
+
+result engine::breaker_force(const std::string& by, const std::string& service, bool open) {
+  return override_breaker(*impl_, service, atom::force_v, principal_id{by}, open);
+}
+
 result engine::breaker_release(const std::string& by, const std::string& service) {
-  auto& d = *impl_;
-  auto i = d.breaker_actors.find(service);
-  if (i == d.breaker_actors.end())
-    return invalid("no breaker for service '" + service + "'");
-  auto s = d.call<breaker_status>(i->second, atom::release_v, principal_id{by});
-  if (!s)
-    return impl::to_result(s.error());
-  result r;
-  r.ok = true;
-  r.status = to_string(s->state);
-  return r;
+  return override_breaker(*impl_, service, atom::release_v, principal_id{by});
 }
 
 std::future<result> engine::submit(const proposal_request& p) {

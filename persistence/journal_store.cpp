@@ -296,6 +296,41 @@ int write_batch(journal_store::impl& d, const std::vector<journal_entry>& entrie
 
 } // namespace
 
+caf::error journal_store::impl::grow_or_fail(int rc, const char* what) {
+  if (rc != MDB_MAP_FULL)
+    return lmdb_error(ec::audit_unavailable, opts.dir, what, rc);
+  if (map_size >= opts.max_map_size)
+    return refuse(ec::audit_unavailable, opts.dir + ": journal map full at its limit of "
+                                           + std::to_string(opts.max_map_size) + " bytes");
+  auto bigger = std::min(map_size * 2, opts.max_map_size);
+  std::unique_lock<std::shared_mutex> guard{map_lock};
+  if ((rc = mdb_env_set_mapsize(env, bigger)) != 0)
+    return lmdb_error(ec::audit_unavailable, opts.dir, "grow map", rc);
+  map_size = bigger;
+  return {};
+}
+
+caf::error journal_store::impl::write_entries(const std::vector<journal_entry>& entries,
+                                              const std::vector<std::vector<uint8_t>>& values,
+                                              seq_no prev, const digest& prev_chain) {
+  for (;;) {
+    std::string what;
+    int rc = write_batch(*this, entries, values, prev, prev_chain, what);
+    if (rc == 0)
+      break;
+    if (rc == MDB_CORRUPTED)
+      return refuse(ec::integrity_violation,
+                    opts.dir + ": stored tail at seq " + std::to_string(prev.value)
+                      + " no longer matches the head (verify before write)");
+    if (auto err = grow_or_fail(rc, what.c_str()))
+      return err;
+  }
+  std::lock_guard<std::mutex> guard{head_lock};
+  head = entries.back().seq;
+  head_chain = entries.back().chain;
+  return {};
+}
+
 caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<event> events) {
   auto& d = *impl_;
   if (d.opts.read_only)
@@ -319,30 +354,8 @@ caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<even
     std::memcpy(value.data(), chain.bytes.data(), chain_size);
     entries.push_back(journal_entry{seq, chain, std::move(events[i])});
   }
-  for (;;) {
-    std::string what;
-    int rc = write_batch(d, entries, values, prev, prev_chain, what);
-    if (rc == 0)
-      break;
-    if (rc == MDB_CORRUPTED)
-      return refuse(ec::integrity_violation,
-                    d.opts.dir + ": stored tail at seq " + std::to_string(prev.value)
-                      + " no longer matches the head (verify before write)");
-    if (rc != MDB_MAP_FULL)
-      return lmdb_error(ec::audit_unavailable, d.opts.dir, what.c_str(), rc);
-    if (d.map_size >= d.opts.max_map_size)
-      return refuse(ec::audit_unavailable,
-                    d.opts.dir + ": journal map full at its limit of "
-                      + std::to_string(d.opts.max_map_size) + " bytes");
-    auto bigger = std::min(d.map_size * 2, d.opts.max_map_size);
-    std::unique_lock<std::shared_mutex> guard{d.map_lock};
-    if ((rc = mdb_env_set_mapsize(d.env, bigger)) != 0)
-      return lmdb_error(ec::audit_unavailable, d.opts.dir, "grow map", rc);
-    d.map_size = bigger;
-  }
-  std::lock_guard<std::mutex> guard{d.head_lock};
-  d.head = entries.back().seq;
-  d.head_chain = entries.back().chain;
+  if (auto err = d.write_entries(entries, values, prev, prev_chain))
+    return err;
   return entries;
 }
 
@@ -370,102 +383,9 @@ caf::error journal_store::import_records(const std::vector<std::vector<uint8_t>>
     entries[i].seq = seq;
     entries[i].chain = chain;
   }
-  for (;;) {
-    std::string what;
-    int rc = write_batch(d, entries, values, prev, head_chain(), what);
-    if (rc == 0)
-      break;
-    if (rc != MDB_MAP_FULL || d.map_size >= d.opts.max_map_size)
-      return lmdb_error(ec::audit_unavailable, d.opts.dir, what.c_str(), rc);
-    std::unique_lock<std::shared_mutex> guard{d.map_lock};
-    auto bigger = std::min(d.map_size * 2, d.opts.max_map_size);
-    if ((rc = mdb_env_set_mapsize(d.env, bigger)) != 0)
-      return lmdb_error(ec::audit_unavailable, d.opts.dir, "grow map", rc);
-    d.map_size = bigger;
-  }
-  std::lock_guard<std::mutex> guard{d.head_lock};
-  d.head = entries.back().seq;
-  d.head_chain = entries.back().chain;
+  if (auto err = d.write_entries(entries, values, prev, head_chain()))
+    return err;
   return {};
-}
-
-caf::error journal_store::scan(
-  seq_no from, seq_no to,
-  const std::function<bool(seq_no, const uint8_t*, const uint8_t*, size_t)>& f) {
-  auto& d = *impl_;
-  // Page through with short read transactions so a long scan does not pin pages.
-  constexpr uint64_t page = 4096;
-  uint64_t next = std::max<uint64_t>(from.value, 1);
-  while (next <= to.value) {
-    read_scope scope;
-    if (int rc = d.begin_read(scope))
-      return lmdb_error(ec::unavailable, d.opts.dir, "begin", rc);
-    lmdb_cursor cur;
-    if (int rc = cur.open(scope.txn.get(), d.events))
-      return lmdb_error(ec::unavailable, d.opts.dir, "cursor", rc);
-    uint8_t key[8];
-    store_key(next, key);
-    MDB_val k = as_val(key, 8), v;
-    int rc = cur.get(k, v, MDB_SET_RANGE);
-    uint64_t end = std::min(to.value, next + page - 1);
-    for (; rc == 0; rc = cur.get(k, v, MDB_NEXT)) {
-      uint64_t seq = 0;
-      if (!load_key(k, seq))
-        return refuse(ec::integrity_violation, d.opts.dir + ": malformed key");
-      if (seq > end)
-        break;
-      if (seq != next)
-        return refuse(ec::integrity_violation, "record " + std::to_string(next) + ": missing");
-      if (v.mv_size < chain_size)
-        return refuse(ec::integrity_violation, "record " + std::to_string(seq) + ": too short");
-      auto* bytes = static_cast<const uint8_t*>(v.mv_data);
-      ++next;
-      if (!f(seq_no{seq}, bytes, bytes + chain_size, v.mv_size - chain_size))
-        return {};
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-      return lmdb_error(ec::unavailable, d.opts.dir, "cursor_get", rc);
-    if (rc == MDB_NOTFOUND)
-      break;
-  }
-  return {};
-}
-
-caf::error journal_store::read(seq_no from, seq_no to,
-                               const std::function<bool(journal_entry&&)>& f) {
-  caf::error err;
-  auto scan_err = scan(from, to, [&](seq_no seq, const uint8_t* chain, const uint8_t* bytes,
-                                     size_t size) {
-    journal_entry entry;
-    entry.seq = seq;
-    std::memcpy(entry.chain.bytes.data(), chain, chain_size);
-    if ((err = decode_record(seq, bytes, size, entry.ev)))
-      return false;
-    return f(std::move(entry));
-  });
-  return scan_err ? scan_err : err;
-}
-
-caf::expected<digest> journal_store::chain_at(seq_no seq) {
-  if (seq.value == 0)
-    return digest{};
-  auto& d = *impl_;
-  read_scope scope;
-  if (int rc = d.begin_read(scope))
-    return lmdb_error(ec::unavailable, d.opts.dir, "begin", rc);
-  uint8_t key[8];
-  store_key(seq.value, key);
-  MDB_val k = as_val(key, 8), v;
-  int rc = mdb_get(scope.txn.get(), d.events, &k, &v);
-  if (rc == MDB_NOTFOUND)
-    return refuse(ec::invalid_input, "no record " + std::to_string(seq.value));
-  if (rc != 0)
-    return lmdb_error(ec::unavailable, d.opts.dir, "get", rc);
-  if (v.mv_size < chain_size)
-    return refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + ": too short");
-  digest out;
-  std::memcpy(out.bytes.data(), v.mv_data, chain_size);
-  return out;
 }
 
 space_usage journal_store::space() const {

@@ -82,13 +82,8 @@ caf::error journal_store::write_snapshot(const projection& p) {
     if (rc == 0)
       return {};
     txn.abort();
-    if (rc != MDB_MAP_FULL || d.map_size >= d.opts.max_map_size)
-      return lmdb_error(ec::audit_unavailable, d.opts.dir, "write snapshot", rc);
-    std::unique_lock<std::shared_mutex> guard{d.map_lock};
-    auto bigger = std::min(d.map_size * 2, d.opts.max_map_size);
-    if ((rc = mdb_env_set_mapsize(d.env, bigger)) != 0)
-      return lmdb_error(ec::audit_unavailable, d.opts.dir, "grow map", rc);
-    d.map_size = bigger;
+    if (auto err = d.grow_or_fail(rc, "write snapshot"))
+      return err;
   }
 }
 

@@ -115,6 +115,16 @@ struct journal_store::impl {
 
   /// Begins a read transaction, adopting a map grown by another process.
   int begin_read(read_scope& scope) const;
+
+  /// After a failed write `what` with LMDB code `rc`: grows the map (the caller retries)
+  /// if the map was full and may still grow; otherwise returns `AUDIT_UNAVAILABLE`.
+  caf::error grow_or_fail(int rc, const char* what);
+
+  /// Writes hashed entries in one transaction (retrying after map growth), then moves
+  /// the head. `prev`/`prev_chain` are the head the entries continue.
+  caf::error write_entries(const std::vector<journal_entry>& entries,
+                           const std::vector<std::vector<uint8_t>>& values, seq_no prev,
+                           const digest& prev_chain);
 };
 
 } // namespace bulwark
