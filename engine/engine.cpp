@@ -20,6 +20,7 @@
 
 #include "actors/blast_radius/blast_radius.hpp"
 #include "actors/circuit_breaker/breaker.hpp"
+#include "persistence/make_event.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/register.hpp"
 #include "persistence/event_json.hpp"
@@ -164,8 +165,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   auto st = call<fleet_state>(journal, atom::state_v);
   if (!st)
     return st.error();
-  authority = sys->spawn(bulwark::authority, cfg.authority, journal, st->grants, st->halted,
-                         epoch);
+  start_governance();
   blast = sys->spawn(blast_radius, cfg.blast, epoch);
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
@@ -178,6 +178,29 @@ caf::error engine::impl::launch(const engine_options& opts) {
                  "reconcile before retrying it",
                  to_hex(id));
   return {};
+}
+
+void engine::impl::start_governance() {
+  authority = std::make_shared<handle_slot<authority_actor>>();
+  auto settings = cfg.authority;
+  auto j = journal;
+  auto slot = authority;
+  auto ep = epoch;
+  std::vector<child_spec> specs;
+  specs.push_back(child_spec{"authority", restart_kind::permanent,
+                             [settings, j, slot, ep](caf::local_actor* sup) {
+                               auto a = sup->home_system().spawn(bulwark::authority, settings,
+                                                                 j, ep);
+                               slot->set(a);
+                               return caf::actor_cast<caf::actor>(a);
+                             }});
+  // Restarts and escalations are journaled like every other constitutional event.
+  auto report = [this, j](actor_restarted x) {
+    caf::anon_send(j, atom::append_v, make_event(event_type::actor_restarted, now(), x));
+  };
+  supervisor_limits limits;
+  limits.strategy = restart_strategy::rest_for_one;
+  governance = sys->spawn(supervisor, std::string{"governance"}, limits, std::move(specs), report);
 }
 
 void engine::impl::add_breaker(const std::string& service) {
@@ -225,7 +248,7 @@ void engine::stop() {
     return;
   d.stopped = true;
   for (auto h : {caf::actor_cast<caf::actor>(d.pipeline), caf::actor_cast<caf::actor>(d.blast),
-                 caf::actor_cast<caf::actor>(d.authority), caf::actor_cast<caf::actor>(d.journal)})
+                 d.governance, caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   for (auto& [service, b] : d.breaker_actors)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
@@ -241,7 +264,8 @@ void engine::stop() {
   }
   d.pipeline = nullptr;
   d.blast = nullptr;
-  d.authority = nullptr;
+  d.authority->set(authority_actor{});
+  d.governance = nullptr;
   d.journal = nullptr;
   d.subscribers.clear();
   d.breaker_actors.clear();

@@ -164,12 +164,12 @@ result engine::interrupt(const std::string& by, const std::string& proposal_hex)
 
 result engine::halt(const std::string& by, const std::string& reason) {
   auto& d = *impl_;
-  return seq_result(d.call<seq_no>(d.authority, atom::halt_v, principal_id{by}, reason));
+  return seq_result(d.call<seq_no>(d.authority->get(), atom::halt_v, principal_id{by}, reason));
 }
 
 result engine::release(const std::string& by, const std::string& reason) {
   auto& d = *impl_;
-  return seq_result(d.call<seq_no>(d.authority, atom::release_v, principal_id{by}, reason));
+  return seq_result(d.call<seq_no>(d.authority->get(), atom::release_v, principal_id{by}, reason));
 }
 
 result engine::grant(const std::string& by, const std::string& principal, int level,
@@ -181,7 +181,7 @@ result engine::grant(const std::string& by, const std::string& principal, int le
   caf::optional<caf::timestamp> u;
   if (until)
     u = caf::timestamp{std::chrono::duration_cast<caf::timespan>(until->time_since_epoch())};
-  return seq_result(d.call<seq_no>(d.authority, atom::grant_v, principal_id{by},
+  return seq_result(d.call<seq_no>(d.authority->get(), atom::grant_v, principal_id{by},
                                    principal_id{principal}, static_cast<authority_level>(level),
                                    u, reason));
 }
@@ -330,7 +330,7 @@ namespace bulwark {
 
 engine_handles handles_of(engine& eng) {
   auto& d = eng.internals();
-  return engine_handles{d.sys.get(), d.journal,  d.authority, d.blast,
+  return engine_handles{d.sys.get(), d.journal,  d.authority->get(), d.blast,
                         d.pipeline,  d.store,    d.breakers};
 }
 

@@ -15,6 +15,7 @@
 #include "bulwark/engine.hpp"
 #include "engine/node_config.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/supervisor.hpp"
 
 namespace bulwark {
 
@@ -27,7 +28,8 @@ struct engine::impl {
   caf::timestamp epoch;
   std::shared_ptr<journal_store> store;
   journal_actor journal;
-  authority_actor authority;
+  std::shared_ptr<handle_slot<authority_actor>> authority; ///< under the governance supervisor
+  caf::actor governance;
   blast_radius_actor blast;
   pipeline_actor pipeline;
   std::shared_ptr<effector_registry> effectors;
@@ -51,6 +53,9 @@ struct engine::impl {
 
   caf::error launch(const engine_options& opts);
 
+  /// Spawns the governance supervisor with the authority under it.
+  void start_governance();
+
   /// Spawns the breaker (with its own effector threads) of a new service.
   void add_breaker(const std::string& service);
   std::vector<digest> in_doubt_now();
@@ -67,7 +72,7 @@ struct engine::impl {
   template <class T, class Handle, class... Ts>
   caf::expected<T> call(const Handle& h, Ts&&... xs) {
     if (!h)
-      return refuse(ec::unavailable, "the engine is stopped");
+      return refuse(ec::unavailable, "the actor for this call is not running");
     caf::scoped_actor self{*sys, true};
     caf::expected<T> out{refuse(ec::timeout, "no reply")};
     if (sched != nullptr) {

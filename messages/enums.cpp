@@ -55,6 +55,8 @@ const char* to_string(event_type x) noexcept {
       return "interrupted";
     case event_type::proposal_finished:
       return "proposal_finished";
+    case event_type::actor_restarted:
+      return "actor_restarted";
   }
   return "unknown";
 }

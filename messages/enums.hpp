@@ -31,10 +31,11 @@ enum class event_type : uint8_t {
   approval_expired = 15,
   interrupted = 16,
   proposal_finished = 17,
+  actor_restarted = 18,
 };
 
 /// The highest defined event type.
-inline constexpr uint8_t max_event_type = 17;
+inline constexpr uint8_t max_event_type = 18;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

@@ -290,4 +290,18 @@ typename Inspector::result_type inspect(Inspector& f, proposal_finished& x) {
            x.applied, x.compensated, x.message);
 }
 
+/// Payload of `actor_restarted`: a supervisor restarted (or gave up on) a child.
+struct actor_restarted {
+  std::string supervisor;
+  std::string child;
+  std::string reason;
+  uint32_t restarts_in_window = 0;
+  bool escalated = false; ///< over the intensity limit: the supervisor exits instead
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, actor_restarted& x) {
+  return f(caf::meta::type_name("actor_restarted"), x.supervisor, x.child, x.reason,
+           x.restarts_in_window, x.escalated);
+}
+
 } // namespace bulwark

@@ -39,6 +39,7 @@ struct halt_changed;
 struct console_access;
 struct interrupted;
 struct proposal_finished;
+struct actor_restarted;
 struct resource_state;
 struct grant_state;
 struct proposal_state;
@@ -89,6 +90,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::console_access))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::interrupted))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::proposal_finished))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::actor_restarted))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::resource_state))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::grant_state))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::proposal_state))
@@ -145,4 +147,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, force, "force")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, retry, "retry")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, done, "done")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, restart, "restart")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

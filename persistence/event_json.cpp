@@ -85,6 +85,11 @@ json payload_json(const proposal_finished& x) {
           {"compensated", x.compensated}, {"message", x.message}};
 }
 
+json payload_json(const actor_restarted& x) {
+  return {{"supervisor", x.supervisor}, {"child", x.child}, {"reason", x.reason},
+          {"restarts_in_window", x.restarts_in_window}, {"escalated", x.escalated}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -126,6 +131,8 @@ json payload_to_json(const event& ev) {
       return decode_json<interrupted>(ev);
     case event_type::proposal_finished:
       return decode_json<proposal_finished>(ev);
+    case event_type::actor_restarted:
+      return decode_json<actor_restarted>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

@@ -84,6 +84,8 @@ struct applier {
   }
   void operator()(const console_access&) {
   }
+  void operator()(const actor_restarted&) {
+  }
   void operator()(const proposal_finished& x) {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()) {
       i->second.finished = true;
@@ -170,6 +172,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::console_access:
       err = apply_as<console_access>(state_, seq, ev);
       break;
+    case event_type::actor_restarted:
+      err = apply_as<actor_restarted>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -241,6 +246,8 @@ caf::error check_payload(const event& ev) {
       return decodes<interrupted>(ev);
     case event_type::proposal_finished:
       return decodes<proposal_finished>(ev);
+    case event_type::actor_restarted:
+      return decodes<actor_restarted>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

@@ -8,6 +8,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "messages/events.hpp"
+#include "messages/state.hpp"
 #include "persistence/make_event.hpp"
 
 namespace bulwark {
@@ -40,16 +41,19 @@ caf::timestamp authority_now(self_ptr self) {
 }
 
 authority_actor::behavior_type authority(self_ptr self, authority_settings settings,
-                                         journal_actor journal,
-                                         std::map<std::string, grant_state> grants,
-                                         bool halted, caf::timestamp epoch) {
+                                         journal_actor journal, caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.journal = std::move(journal);
-  st.grants = std::move(grants);
-  st.halted = halted;
   st.epoch = epoch;
   st.start = self->clock().now();
+  // Rebuild from the journal before answering anything (await holds other messages).
+  self->request(st.journal, caf::infinite, atom::state_v)
+    .await([self](fleet_state& fs) {
+             self->state.grants = std::move(fs.grants);
+             self->state.halted = fs.halted;
+           },
+           [self](caf::error& err) { self->quit(err); });
   return {
     [self](atom::evaluate, const proposal& p) -> caf::result<authority_verdict> {
       auto& st = self->state;

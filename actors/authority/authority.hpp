@@ -32,12 +32,12 @@ struct authority_state {
   static inline const char* name = "authority";
 };
 
-/// Spawns with the journaled grants and halt of `fleet` (rebuilt from the journal), so a
-/// restarted authority knows every change. `epoch` maps the actor clock to wall time.
+/// Starts by reading the journaled grants and halt from the journal (so a restarted
+/// authority knows every change) and answers nothing before that. `epoch` maps the actor
+/// clock to wall time.
 authority_actor::behavior_type authority(authority_actor::stateful_pointer<authority_state> self,
                                          authority_settings settings, journal_actor journal,
-                                         std::map<std::string, grant_state> grants,
-                                         bool halted, caf::timestamp epoch);
+                                         caf::timestamp epoch);
 
 /// Returns the actor's notion of now: `epoch` plus the actor clock's elapsed time.
 caf::timestamp authority_now(authority_actor::stateful_pointer<authority_state> self);

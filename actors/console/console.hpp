@@ -18,6 +18,7 @@
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/supervisor.hpp"
 #include "persistence/journal_store.hpp"
 
 namespace bulwark {
@@ -38,7 +39,7 @@ struct console_settings {
 /// The actors and stores the console talks to.
 struct console_deps {
   journal_actor journal;
-  authority_actor authority;
+  std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   pipeline_actor pipeline;
   std::shared_ptr<breaker_directory> breakers;
   std::shared_ptr<journal_store> store; ///< for reads off the writer's mailbox

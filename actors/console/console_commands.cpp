@@ -23,6 +23,9 @@ constexpr uint64_t max_log_range = 10000;
 /// Sends a request and answers the connection with `render(reply)` or the error.
 template <class Reply, class Handle, class Render, class... Ts>
 void ask(broker_ptr self, hdl_t hdl, json id, const Handle& h, Render render, Ts&&... xs) {
+  if (!h)
+    return send_line(self, hdl, error_response(id, ec::governance_failure,
+                                               "the actor for this command is not running"));
   self->request(h, caf::infinite, std::forward<Ts>(xs)...)
     .then([self, hdl, id, render](Reply& r) { send_line(self, hdl, ok_response(id, render(r))); },
           [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
@@ -228,9 +231,9 @@ void cmd_halt(broker_ptr self, hdl_t hdl, const console_request& req, bool engag
   auto by = self->state.conns.at(hdl).principal;
   auto render = [](seq_no& s) { return json{{"seq", s.value}}; };
   if (engage)
-    ask<seq_no>(self, hdl, req.id, self->state.deps.authority, render, atom::halt_v, by, reason);
+    ask<seq_no>(self, hdl, req.id, self->state.deps.authority->get(), render, atom::halt_v, by, reason);
   else
-    ask<seq_no>(self, hdl, req.id, self->state.deps.authority, render, atom::release_v, by,
+    ask<seq_no>(self, hdl, req.id, self->state.deps.authority->get(), render, atom::release_v, by,
                 reason);
 }
 
@@ -250,7 +253,7 @@ void cmd_grant(broker_ptr self, hdl_t hdl, const console_request& req) {
   std::string reason;
   if (auto r = req.args.find("reason"); r != req.args.end() && r->is_string())
     reason = r->get<std::string>();
-  ask<seq_no>(self, hdl, req.id, self->state.deps.authority,
+  ask<seq_no>(self, hdl, req.id, self->state.deps.authority->get(),
               [](seq_no& s) { return json{{"seq", s.value}}; }, atom::grant_v,
               self->state.conns.at(hdl).principal, principal_id{principal},
               static_cast<authority_level>(level), until, reason);

@@ -110,11 +110,24 @@ void check_scope(self_ptr self, const digest& id, authority_verdict av) {
       });
 }
 
+/// What happens when the authority does not answer: mutations fail closed with
+/// GOVERNANCE_FAILURE; a read (no mutations) goes on.
+void authority_down(self_ptr self, const digest& id, const std::string& why) {
+  auto& f = self->state.flights.at(id);
+  if (!f.p.mutations.empty())
+    return refuse_flight(self, id, refuse(ec::governance_failure,
+                                          "authority unavailable: " + why, f.trace));
+  authority_verdict read{true, ec::none, "read while the authority is unavailable", {}, caf::none};
+  check_scope(self, id, std::move(read));
+}
+
 /// Asks the authority; fails closed when it does not answer.
 void check_authority(self_ptr self, const digest& id) {
   auto& st = self->state;
-  self->request(st.authority, st.settings.governance_timeout, atom::evaluate_v,
-                st.flights.at(id).p)
+  auto authority = st.authority->get();
+  if (!authority)
+    return authority_down(self, id, "not running");
+  self->request(authority, st.settings.governance_timeout, atom::evaluate_v, st.flights.at(id).p)
     .then(
       [self, id](authority_verdict& av) {
         auto trace = self->state.flights.at(id).trace;
@@ -122,11 +135,7 @@ void check_authority(self_ptr self, const digest& id) {
           return refuse_flight(self, id, refuse(av.code, av.reason, trace, av.retry_after));
         check_scope(self, id, std::move(av));
       },
-      [self, id](caf::error& err) {
-        refuse_flight(self, id, refuse(ec::governance_failure,
-                                       "authority unavailable: " + describe(err).message,
-                                       self->state.flights.at(id).trace));
-      });
+      [self, id](caf::error& err) { authority_down(self, id, describe(err).message); });
 }
 
 /// Returns the recorded outcome of a proposal decided before a restart.

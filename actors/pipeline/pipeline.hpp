@@ -18,6 +18,7 @@
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/pipeline/validation.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/supervisor.hpp"
 #include "persistence/projection.hpp"
 
 namespace bulwark {
@@ -69,7 +70,7 @@ struct flight {
 struct pipeline_state {
   pipeline_settings settings;
   journal_actor journal;
-  authority_actor authority;
+  std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   blast_radius_actor blast;
   std::shared_ptr<breaker_directory> breakers;
   projection proj;                          ///< follows the journal (subscription)
@@ -86,7 +87,7 @@ struct pipeline_state {
 /// The handles and shared objects the pipeline works with.
 struct pipeline_deps {
   journal_actor journal;
-  authority_actor authority;
+  std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   blast_radius_actor blast;
   std::shared_ptr<breaker_directory> breakers; ///< each service's breaker and its state
 };

@@ -108,6 +108,7 @@ PAYLOADS = {
     15: approval,
     16: lambda r: [r.digest(), r.string(), r.u(4)],
     17: lambda r: [r.digest(), r.boolean(), enum(r, 15), r.u(4), r.u(4), r.string()],
+    18: lambda r: [r.string(), r.string(), r.string(), r.u(4), r.boolean()],
 }
 
 

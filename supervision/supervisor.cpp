@@ -1,0 +1,109 @@
+#include "supervision/supervisor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "messages/events.hpp"
+
+namespace bulwark {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<supervisor_state>*;
+
+/// Time since the supervisor started: the restart window needs durations only.
+caf::timestamp now(self_ptr self) {
+  return caf::timestamp{} + (self->clock().now() - self->state.start);
+}
+
+void start_child(self_ptr self, size_t i) {
+  auto& st = self->state;
+  st.children[i] = st.specs[i].start(self);
+  self->monitor(st.children[i]);
+}
+
+void record(self_ptr self, const std::string& child, const std::string& reason,
+            uint32_t recent, bool escalated) {
+  auto& st = self->state;
+  if (escalated)
+    spdlog::error("supervisor {}: {} failed ({}): restart limit reached, escalating", st.name,
+                  child, reason);
+  else
+    spdlog::warn("supervisor {}: restarting {} after {} ({} recent restarts)", st.name, child,
+                 reason, recent);
+  if (st.report)
+    st.report(actor_restarted{st.name, child, reason, recent, escalated});
+}
+
+void on_down(self_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  size_t index = st.children.size();
+  for (size_t i = 0; i < st.children.size(); ++i)
+    if (st.children[i] && st.children[i].address() == msg.source)
+      index = i;
+  if (index == st.children.size())
+    return; // a child stopped on purpose (restart of its siblings), or stale
+  bool abnormal = msg.reason && msg.reason != caf::exit_reason::user_shutdown
+                  && msg.reason != caf::exit_reason::normal;
+  auto reason = self->system().render(msg.reason);
+  st.children[index] = nullptr;
+  auto d = st.policy.on_exit(index, st.children.size(), st.specs[index].kind, abnormal,
+                             now(self));
+  auto recent = static_cast<uint32_t>(st.policy.recent(now(self)));
+  if (d.escalate) {
+    record(self, st.specs[index].name, reason, recent, true);
+    self->quit(msg.reason ? msg.reason : caf::make_error(caf::sec::runtime_error));
+    return;
+  }
+  if (d.restart.empty())
+    return;
+  record(self, st.specs[index].name, reason, recent, false);
+  // Siblings restarted with it are stopped first (their downs are ignored: slots cleared).
+  for (auto i : d.restart)
+    if (st.children[i]) {
+      self->demonitor(st.children[i]);
+      self->send_exit(st.children[i], caf::exit_reason::user_shutdown);
+      st.children[i] = nullptr;
+    }
+  for (auto i : d.restart)
+    self->delayed_send(self, d.delay, atom::restart_v, static_cast<uint64_t>(i));
+}
+
+} // namespace
+
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::string name,
+                         supervisor_limits limits, std::vector<child_spec> specs,
+                         std::function<void(actor_restarted)> report) {
+  auto& st = self->state;
+  st.name = std::move(name);
+  st.policy = restart_policy{limits};
+  st.specs = std::move(specs);
+  st.children.resize(st.specs.size());
+  st.report = std::move(report);
+  st.start = self->clock().now();
+  for (size_t i = 0; i < st.specs.size(); ++i)
+    start_child(self, i);
+  self->set_down_handler([self](caf::down_msg& msg) { on_down(self, msg); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    st.stopping = true;
+    for (auto& c : st.children)
+      if (c)
+        self->send_exit(c, msg.reason);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](atom::restart, uint64_t i) {
+      auto& st = self->state;
+      if (!st.stopping && i < st.children.size() && !st.children[i])
+        start_child(self, i);
+    },
+  };
+}
+
+} // namespace bulwark

@@ -1,0 +1,66 @@
+#pragma once
+
+/// A supervisor in the manner of Erlang/OTP on CAF monitors: it starts its children in
+/// order, restarts them by strategy with backoff, journals every restart, and exits
+/// (escalates to whoever monitors it) when restarts exceed the intensity limit.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "caf/actor.hpp"
+#include "caf/actor_clock.hpp"
+#include "caf/fwd.hpp"
+
+#include "messages/events.hpp"
+#include "messages/interfaces.hpp"
+#include "supervision/restart_policy.hpp"
+
+namespace bulwark {
+
+/// How to start one child: `start` spawns it (from the supervisor) and returns its handle.
+struct child_spec {
+  std::string name;
+  restart_kind kind = restart_kind::permanent;
+  std::function<caf::actor(caf::local_actor* supervisor)> start;
+};
+
+/// A handle that changes when its actor is restarted; empty while the actor is down.
+template <class Handle>
+class handle_slot {
+public:
+  Handle get() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return handle_;
+  }
+  void set(Handle h) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    handle_ = std::move(h);
+  }
+
+private:
+  mutable std::mutex mtx_;
+  Handle handle_;
+};
+
+/// State of a supervisor.
+struct supervisor_state {
+  std::string name;
+  restart_policy policy;
+  std::vector<child_spec> specs;
+  std::vector<caf::actor> children;
+  std::function<void(actor_restarted)> report; ///< journals restarts (given by the engine)
+  bool stopping = false;
+  caf::actor_clock::time_point start;
+  static inline const char* name_of = "supervisor";
+};
+
+/// Runs a supervisor named `name` over `specs` (started in order); every restart and
+/// escalation is passed to `report` (the engine journals it).
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::string name,
+                         supervisor_limits limits, std::vector<child_spec> specs,
+                         std::function<void(actor_restarted)> report);
+
+} // namespace bulwark

@@ -1,0 +1,62 @@
+// The authority under the governance supervisor: fail closed while it is down, resume
+// after its restart (rebuilt from the journal), journal every restart, escalate a storm.
+
+#include <doctest/doctest.h>
+
+#include "caf/send.hpp"
+
+#include "bulwark/engine_caf.hpp"
+#include "integration/engine_fixture.hpp"
+
+using namespace bulwark;
+using namespace std::chrono_literals;
+using test::engine_fixture;
+using test::set;
+
+namespace {
+
+void kill_authority(engine& eng) {
+  auto h = handles_of(eng);
+  caf::anon_send_exit(h.authority, caf::exit_reason::kill);
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(engine_fixture, "no mutation passes while the authority is down; all resume after its restart") {
+  REQUIRE(eng->halt("admin", "before the crash").ok);
+  kill_authority(*eng);
+  eng->run();
+  auto down = submit_now(make(4, {set(1, "x")}));
+  CHECK(down.code == "GOVERNANCE_FAILURE");
+  CHECK(calls.empty());
+  auto read = submit_now(make(0, {}, {}, {}));
+  CHECK(read.ok); // reads go on
+  eng->advance(100ms); // the supervisor's first backoff is 50 ms
+  // The restarted authority rebuilt the halt from the journal: still halted.
+  CHECK(submit_now(make(4, {set(1, "x")})).code == "HALTED");
+  REQUIRE(eng->release("admin", "after the crash").ok);
+  CHECK(submit_now(make(4, {set(1, "y")})).ok);
+  int restarts = 0;
+  for (auto& e : events)
+    if (e.type == "actor_restarted") {
+      ++restarts;
+      CHECK(e.json.find("\"child\":\"authority\"") != std::string::npos);
+    }
+  CHECK(restarts == 1);
+  CHECK(eng->verify().ok);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a restart storm escalates and the engine stays closed") {
+  for (int i = 0; i < 6; ++i) {
+    kill_authority(*eng);
+    eng->run();
+    eng->advance(1s);
+  }
+  bool escalated = false;
+  for (auto& e : events)
+    escalated |= e.type == "actor_restarted"
+                 && e.json.find("\"escalated\":true") != std::string::npos;
+  CHECK(escalated);
+  CHECK(submit_now(make(4, {set(2, "x")})).code == "GOVERNANCE_FAILURE");
+  CHECK(calls.empty());
+}
