@@ -300,6 +300,10 @@ std::optional<std::string> engine::attribute(const std::string& resource, const 
   return a->second;
 }
 
+void engine::inject_journal_failures(bool on) {
+  impl_->store->inject_write_failures(on);
+}
+
 void engine::run() {
   impl_->pump();
 }

@@ -236,6 +236,10 @@ journal_store::journal_store(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) 
 
 journal_store::~journal_store() = default;
 
+void journal_store::inject_write_failures(bool on) noexcept {
+  impl_->fail_writes = on;
+}
+
 const std::string& journal_store::dir() const noexcept {
   return impl_->opts.dir;
 }
@@ -337,6 +341,8 @@ caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<even
     return refuse(ec::audit_unavailable, d.opts.dir + ": journal opened read-only");
   if (events.empty())
     return std::vector<journal_entry>{};
+  if (d.fail_writes)
+    return refuse(ec::audit_unavailable, d.opts.dir + ": write failure injected (chaos hook)");
   thread_local sha256_hasher hasher;
   auto prev = head();
   auto prev_chain = head_chain();

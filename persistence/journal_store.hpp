@@ -114,6 +114,10 @@ public:
   /// Copies the environment (compacted, consistent) into the empty directory `dir`.
   caf::error copy_to(const std::string& dir);
 
+  /// Chaos hook (off by default): while set, every append fails with AUDIT_UNAVAILABLE
+  /// before it touches LMDB, as a full disk or an I/O error would.
+  void inject_write_failures(bool on) noexcept;
+
   /// The directory this store was opened from.
   const std::string& dir() const noexcept;
 

@@ -4,6 +4,7 @@
 /// Only persistence/ includes <lmdb.h> (VAL-3).
 
 #include <cstdint>
+#include <atomic>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -107,6 +108,7 @@ struct journal_store::impl {
   mutable std::mutex head_lock;
   seq_no head;
   digest head_chain;
+  std::atomic<bool> fail_writes{false}; ///< chaos hook
 
   ~impl() {
     if (env != nullptr)

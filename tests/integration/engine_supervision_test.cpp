@@ -60,3 +60,21 @@ TEST_CASE_FIXTURE(engine_fixture, "a restart storm escalates and the engine stay
   CHECK(submit_now(make(4, {set(2, "x")})).code == "GOVERNANCE_FAILURE");
   CHECK(calls.empty());
 }
+
+TEST_CASE_FIXTURE(engine_fixture, "journal write failures: nothing runs without its decision journaled") {
+  auto before = eng->head().first;
+  eng->inject_journal_failures(true);
+  for (int level : {1, 2, 3, 4}) {
+    auto r = submit_now(make(level, {set(level, "x")}));
+    CAPTURE(level);
+    CHECK(r.code == "AUDIT_UNAVAILABLE");
+    eng->advance(std::chrono::hours{1}); // refusals still count in the rolling window
+  }
+  CHECK(calls.empty()); // the effectors' own record: not one call
+  CHECK(eng->halt("admin", "x").code == "AUDIT_UNAVAILABLE");
+  CHECK(eng->head().first == before);
+  eng->inject_journal_failures(false);
+  CHECK(submit_now(make(4, {set(1, "y")})).ok);
+  CHECK(calls.size() == 1);
+  CHECK(eng->verify().ok);
+}

@@ -199,6 +199,10 @@ public:
   /// Returns a resource attribute as the journal's projection holds it.
   std::optional<std::string> attribute(const std::string& resource, const std::string& key);
 
+  /// Chaos hook for tests and drills (off by default): while on, every journal write fails
+  /// as a full disk would, so every action is refused with AUDIT_UNAVAILABLE.
+  void inject_journal_failures(bool on);
+
   /// Virtual clock only: runs everything that is ready now.
   void run();
 
