@@ -200,11 +200,16 @@ void engine::impl::start_governance() {
   };
   supervisor_limits limits;
   limits.strategy = restart_strategy::rest_for_one;
-  governance = sys->spawn(supervisor, std::string{"governance"}, limits, std::move(specs), report);
+  governance = sys->spawn(supervisor, std::string{"governance"}, limits, std::move(specs), report,
+                          std::shared_ptr<child_queue>{});
+  supervisor_limits one_for_one;
+  execution_queue = std::make_shared<child_queue>();
+  execution = sys->spawn(supervisor, std::string{"execution"}, one_for_one,
+                         std::vector<child_spec>{}, report, execution_queue);
 }
 
 void engine::impl::add_breaker(const std::string& service) {
-  if (breaker_actors.count(service) != 0)
+  if (!breaker_services.insert(service).second)
     return;
   auto& limits = limits_for(cfg, service);
   auto pool = std::make_shared<effector_pool>(virtual_clock ? 0 : limits.max_in_flight);
@@ -215,9 +220,17 @@ void engine::impl::add_breaker(const std::string& service) {
     seed = (seed ^ c) * 1099511628211ull;
   breaker_deps deps{service, limits, journal, effectors, pool, breakers,
                     cfg.authority.admins, seed, epoch};
-  auto handle = sys->spawn(breaker, std::move(deps));
-  breaker_actors.emplace(service, handle);
-  breakers->put(service, handle);
+  auto dir = breakers;
+  // The breaker runs under the execution supervisor; a restarted one starts closed and
+  // takes its place in the directory.
+  child_spec spec{"breaker:" + service, restart_kind::permanent,
+                  [deps, dir, service](caf::local_actor* sup) {
+                    auto b = sup->home_system().spawn(breaker, deps);
+                    dir->put(service, b);
+                    return caf::actor_cast<caf::actor>(b);
+                  }};
+  execution_queue->push(std::move(spec));
+  caf::anon_send(execution, atom::enroll_v);
   pump();
 }
 
@@ -250,8 +263,7 @@ void engine::stop() {
   for (auto h : {caf::actor_cast<caf::actor>(d.pipeline), caf::actor_cast<caf::actor>(d.blast),
                  d.governance, caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
-  for (auto& [service, b] : d.breaker_actors)
-    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   d.pump();
@@ -268,7 +280,7 @@ void engine::stop() {
   d.governance = nullptr;
   d.journal = nullptr;
   d.subscribers.clear();
-  d.breaker_actors.clear();
+  d.execution = nullptr;
   d.breakers->clear();
   d.pools.clear(); // joins the effector threads before the system goes
   d.sys.reset();

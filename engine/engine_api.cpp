@@ -92,9 +92,12 @@ breaker_info to_info(const breaker_status& s) {
 std::vector<breaker_info> engine::breakers() {
   auto& d = *impl_;
   std::vector<breaker_info> out;
-  for (auto& [service, b] : d.breaker_actors)
-    if (auto s = d.call<breaker_status>(b, atom::state_v))
-      out.push_back(to_info(*s));
+  for (auto& service : d.breakers->services()) {
+    breaker_directory::entry e;
+    if (d.breakers->find(service, e))
+      if (auto s = d.call<breaker_status>(e.handle, atom::state_v))
+        out.push_back(to_info(*s));
+  }
   return out;
 }
 
@@ -103,10 +106,10 @@ namespace {
 /// Sends an override to `service`'s breaker and reports its new state.
 template <class... Ts>
 result override_breaker(engine::impl& d, const std::string& service, Ts&&... xs) {
-  auto i = d.breaker_actors.find(service);
-  if (i == d.breaker_actors.end())
+  breaker_directory::entry e;
+  if (!d.breakers->find(service, e))
     return invalid("no breaker for service '" + service + "'");
-  auto s = d.call<breaker_status>(i->second, std::forward<Ts>(xs)...);
+  auto s = d.call<breaker_status>(e.handle, std::forward<Ts>(xs)...);
   if (!s)
     return engine::impl::to_result(s.error());
   result r;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <unistd.h>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "caf/actor_system.hpp"
@@ -34,7 +35,9 @@ struct engine::impl {
   pipeline_actor pipeline;
   std::shared_ptr<effector_registry> effectors;
   std::shared_ptr<breaker_directory> breakers;
-  std::map<std::string, breaker_actor> breaker_actors;
+  caf::actor execution; ///< supervises one breaker per service (one_for_one)
+  std::shared_ptr<child_queue> execution_queue;
+  std::set<std::string> breaker_services;
   std::vector<std::shared_ptr<effector_pool>> pools; ///< one per service (bulkheads)
   bool virtual_clock = false;
   std::vector<caf::actor> subscribers;

@@ -78,13 +78,15 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::string name,
                          supervisor_limits limits, std::vector<child_spec> specs,
-                         std::function<void(actor_restarted)> report) {
+                         std::function<void(actor_restarted)> report,
+                         std::shared_ptr<child_queue> queue) {
   auto& st = self->state;
   st.name = std::move(name);
   st.policy = restart_policy{limits};
   st.specs = std::move(specs);
   st.children.resize(st.specs.size());
   st.report = std::move(report);
+  st.queue = std::move(queue);
   st.start = self->clock().now();
   for (size_t i = 0; i < st.specs.size(); ++i)
     start_child(self, i);
@@ -98,6 +100,16 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::strin
     self->quit(msg.reason);
   });
   return {
+    [self](atom::enroll) {
+      auto& st = self->state;
+      if (!st.queue || st.stopping)
+        return;
+      for (auto& spec : st.queue->take()) {
+        st.specs.push_back(std::move(spec));
+        st.children.emplace_back();
+        start_child(self, st.specs.size() - 1);
+      }
+    },
     [self](atom::restart, uint64_t i) {
       auto& st = self->state;
       if (!st.stopping && i < st.children.size() && !st.children[i])

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf/actor.hpp"
@@ -45,6 +46,24 @@ private:
   Handle handle_;
 };
 
+/// Children waiting to be added to a running supervisor: push a spec, then send the
+/// supervisor `atom::enroll` (specs hold functions, which do not travel in messages).
+class child_queue {
+public:
+  void push(child_spec spec) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    specs_.push_back(std::move(spec));
+  }
+  std::vector<child_spec> take() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::exchange(specs_, {});
+  }
+
+private:
+  std::mutex mtx_;
+  std::vector<child_spec> specs_;
+};
+
 /// State of a supervisor.
 struct supervisor_state {
   std::string name;
@@ -52,15 +71,19 @@ struct supervisor_state {
   std::vector<child_spec> specs;
   std::vector<caf::actor> children;
   std::function<void(actor_restarted)> report; ///< journals restarts (given by the engine)
+  std::shared_ptr<child_queue> queue;          ///< children added later
   bool stopping = false;
   caf::actor_clock::time_point start;
   static inline const char* name_of = "supervisor";
 };
 
-/// Runs a supervisor named `name` over `specs` (started in order); every restart and
+/// Runs a supervisor named `name` over `specs` (started in order); specs pushed to `queue`
+/// are added on `atom::enroll` (e.g. one breaker per service as effectors register). Every
+/// restart and
 /// escalation is passed to `report` (the engine journals it).
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::string name,
                          supervisor_limits limits, std::vector<child_spec> specs,
-                         std::function<void(actor_restarted)> report);
+                         std::function<void(actor_restarted)> report,
+                         std::shared_ptr<child_queue> queue = nullptr);
 
 } // namespace bulwark

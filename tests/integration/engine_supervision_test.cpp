@@ -5,6 +5,7 @@
 
 #include "caf/send.hpp"
 
+#include "actors/circuit_breaker/effectors.hpp"
 #include "bulwark/engine_caf.hpp"
 #include "integration/engine_fixture.hpp"
 
@@ -77,4 +78,22 @@ TEST_CASE_FIXTURE(engine_fixture, "journal write failures: nothing runs without 
   CHECK(submit_now(make(4, {set(1, "y")})).ok);
   CHECK(calls.size() == 1);
   CHECK(eng->verify().ok);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a crashed breaker is restarted by the execution supervisor") {
+  auto h = handles_of(*eng);
+  breaker_directory::entry e;
+  REQUIRE(h.breakers->find("coaster", e));
+  auto old = e.handle;
+  caf::anon_send_exit(e.handle, caf::exit_reason::kill);
+  eng->run();
+  eng->advance(100ms);
+  REQUIRE(h.breakers->find("coaster", e));
+  CHECK(e.handle != old);
+  CHECK(submit_now(make(4, {set(1, "after-restart")})).ok);
+  bool journaled = false;
+  for (auto& ev : events)
+    journaled |= ev.type == "actor_restarted"
+                 && ev.json.find("\"child\":\"breaker:coaster\"") != std::string::npos;
+  CHECK(journaled);
 }
