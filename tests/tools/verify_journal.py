@@ -1,198 +1,473 @@
 #!/usr/bin/python3
-"""Independent Bulwark journal verifier, written from docs/journal-format.md only.
+"""Independent verifier of a Bulwark journal, written from docs/journal-format.md only
+(journal format version 1). Needs Python 3 and Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
-Prints "OK <head seq> <head chain hex>" (exit 0) or "BAD <seq> <reason>" (exit 3);
-exit 2 when DIR is not a readable Bulwark journal. Decodes every payload by the
-documented field lists, so a payload the document does not describe is reported too.
+
+Checks the meta records (magic, format), walks every record of `events` checking that
+the keys run 1, 2, ... without gaps, the 30-byte header, the hash chain and then the
+payload (decoded by the documented field lists), checks that the stored head names
+exactly the newest record, and checks every snapshot (an unusable one is reported on
+stderr and in the JSON, but does not fail the journal, as replay skips it too).
+
+Prints one line on stdout and exits:
+  0  OK <head seq> <head chain hex>
+  3  BAD <seq> <reason>        the first bad seq (0: damage before any record, e.g. a
+                               truncated data.mdb)
+  2  DIR is missing, unreadable or not a Bulwark journal (the reason goes to stderr)
+  1  usage error
+With --json the line is a JSON object instead: {"ok", "status", "checked", "head",
+"chain"} or {"ok", "status", "checked", "first_bad", "reason"} (plus "types", the
+records per event type, and "snapshots"), or {"ok": false, "status": "ERROR", "error"}.
+
+The journal is opened read-only in one read transaction, so it is safe beside a running
+node; with no lock.mdb (nobody writes) it is opened without locking so nothing is
+created or modified.
 """
 import hashlib
 import json
 import os
-import struct
 import sys
 
 import lmdb
 
+EXIT_OK, EXIT_USAGE, EXIT_UNREADABLE, EXIT_BAD = 0, 1, 2, 3
 
-class Bad(Exception):
-    pass
+FORMAT_VERSION = 1
+MAGIC = b"bulwark-journal"
+CHAIN_SIZE = 32
+HEADER_SIZE = 30
+SNAPSHOT_HEADER = 77
 
+
+class NotAJournal(Exception):
+    """The directory is missing, unreadable or not a Bulwark journal (exit 2)."""
+
+
+class Invalid(Exception):
+    """A canonical encoding that does not decode."""
+
+
+# -- canonical encoding ("Canonical encoding") ---------------------------------------
 
 class Reader:
     def __init__(self, data):
-        self.data, self.pos = data, 0
+        self.data = data
+        self.pos = 0
 
     def take(self, n):
-        if self.pos + n > len(self.data):
-            raise Bad("truncated payload")
+        if n > len(self.data) - self.pos:
+            raise Invalid("truncated")
         out = self.data[self.pos:self.pos + n]
         self.pos += n
         return out
 
-    def u(self, n):
+    def uint(self, n):
         return int.from_bytes(self.take(n), "big")
 
-    def i64(self):
-        return int.from_bytes(self.take(8), "big", signed=True)
 
-    def boolean(self):
-        b = self.u(1)
+# Type expressions: a name for scalars, tuples for the rest.
+BOOL, U8, U32, U64, I64, STRING, DIGEST = "bool", "u8", "u32", "u64", "i64", "string", "digest"
+TIME = I64  # nanoseconds since the UNIX epoch
+
+
+def enum(name, lo, hi, checked=True):
+    return ("enum", name, lo, hi, checked)
+
+
+def optional(t):
+    return ("optional", t)
+
+
+def list_of(t):
+    return ("list", t)
+
+
+def map_of(k, v):
+    return ("map", k, v)
+
+
+def struct(name, *fields):
+    return ("struct", name, fields)
+
+
+def decode(r, t, where):
+    if t == BOOL:
+        b = r.uint(1)
         if b > 1:
-            raise Bad("bad boolean")
+            raise Invalid(f"{where}: bad boolean {b}")
         return b == 1
-
-    def string(self):
-        return self.take(self.u(4)).decode("utf-8", "replace")
-
-    def digest(self):
-        return self.take(32).hex()
-
-    def optional(self, f):
-        return f() if self.boolean() else None
-
-    def list(self, f):
-        return [f() for _ in range(self.u(4))]
-
-    def map(self, k, v):
+    if t == U8:
+        return r.uint(1)
+    if t == U32:
+        return r.uint(4)
+    if t == U64:
+        return r.uint(8)
+    if t == I64:
+        return int.from_bytes(r.take(8), "big", signed=True)
+    if t == STRING:
+        return r.take(r.uint(4))  # bytes: never validated as UTF-8; compared bytewise
+    if t == DIGEST:
+        return r.take(32)
+    kind = t[0]
+    if kind == "enum":
+        _, name, lo, hi, checked = t
+        v = r.uint(1)
+        if checked and not lo <= v <= hi:
+            raise Invalid(f"{where}: {name} {v} out of range {lo}-{hi}")
+        return v
+    if kind == "optional":
+        present = decode(r, BOOL, where + " (optional flag)")
+        return decode(r, t[1], where) if present else None
+    if kind == "list":
+        return [decode(r, t[1], f"{where}[{i}]") for i in range(r.uint(4))]
+    if kind == "map":
         out, last = {}, None
-        for _ in range(self.u(4)):
-            key = k()
-            if last is not None and not key > last:
-                raise Bad("map keys not ascending")
-            out[key], last = v(), key
+        for i in range(r.uint(4)):
+            key = decode(r, t[1], f"{where} key {i}")
+            if i > 0 and not last < key:
+                raise Invalid(f"{where}: map keys not in strictly ascending order")
+            out[key] = decode(r, t[2], f"{where}[{key!r}]")
+            last = key
         return out
+    if kind == "struct":
+        return {field: decode(r, ft, f"{t[1]}.{field}") for field, ft in t[2]}
+    raise AssertionError(t)
 
 
-def enum(r, hi, lo=0):
-    x = r.u(1)
-    if not lo <= x <= hi:
-        raise Bad(f"enum value {x} out of range")
-    return x
+def decode_exactly(data, t, where):
+    r = Reader(data)
+    value = decode(r, t, where)
+    if r.pos != len(data):
+        raise Invalid(f"{len(data) - r.pos} trailing bytes after the encoding")
+    return value
 
 
-def mutation(r):
-    return [r.string(), r.string(), r.string()]
+# -- enumerations and payloads ("Enumerations", "Event types and payloads") ---------
 
+LEVEL = enum("authority level", 0, 4)
+GATE = enum("gate", 1, 13)
+BREAKER = enum("breaker state", 0, 4)
+# Not range-checked by the C++ decoder, but no writer produces a value above 15.
+CODE = enum("error code", 0, 15)
 
-def gate_result(r):
-    return [enum(r, 13, 1), r.boolean(), r.string()]
+MUTATION = struct("mutation", ("resource", STRING), ("key", STRING), ("value", STRING))
+GATE_RESULT = struct("gate_result", ("name", GATE), ("passed", BOOL), ("note", STRING))
+APPROVAL = struct("approval_recorded", ("proposal", DIGEST), ("approver", STRING),
+                  ("note", STRING))
+HALT = struct("halt_changed", ("by", STRING), ("reason", STRING))
 
-
-def approval(r):
-    return [r.digest(), r.string(), r.string()]
-
-
-def halt(r):
-    return [r.string(), r.string()]
-
-
-PAYLOADS = {
-    1: lambda r: [r.string(), r.string(), r.string(), r.map(r.string, r.string)],
-    2: lambda r: [r.string(), r.string()],
-    3: lambda r: [r.digest(), r.string(), r.string(), enum(r, 4), r.string(), r.string(),
-                  r.boolean(), enum(r, 15), r.string(), r.u(4), r.list(lambda: gate_result(r)),
-                  r.list(lambda: mutation(r)), r.string()],
-    4: lambda r: [r.digest(), r.u(4), mutation(r)],
-    5: lambda r: [r.digest(), r.u(4), r.string(), r.string(), r.optional(r.string), r.string()],
-    6: lambda r: [r.digest(), r.u(4), mutation(r), enum(r, 15), r.string()],
-    7: approval,
-    8: lambda r: [r.digest(), r.u(8), r.string(), r.string(), r.optional(r.string),
-                  r.optional(r.string)],
-    9: lambda r: [r.string(), enum(r, 4), enum(r, 4), r.string(), r.u(4), r.u(4)],
-    10: lambda r: [r.string(), enum(r, 4), r.optional(r.i64), r.string(), r.string()],
-    11: halt,
-    12: halt,
-    13: lambda r: [r.string(), r.string(), r.string(), r.boolean(), r.string()],
-    14: approval,
-    15: approval,
-    16: lambda r: [r.digest(), r.string(), r.u(4)],
-    17: lambda r: [r.digest(), r.boolean(), enum(r, 15), r.u(4), r.u(4), r.string()],
-    18: lambda r: [r.string(), r.string(), r.string(), r.u(4), r.boolean()],
+EVENT_TYPES = {
+    1: ("resource_registered",
+        struct("resource_registered", ("resource", STRING), ("service", STRING),
+               ("region", STRING), ("attributes", map_of(STRING, STRING)))),
+    2: ("resource_retired",
+        struct("resource_retired", ("resource", STRING), ("reason", STRING))),
+    3: ("proposal_decided",
+        struct("proposal_decided", ("proposal", DIGEST), ("idempotency_key", STRING),
+               ("principal", STRING), ("level", LEVEL), ("service", STRING),
+               ("region", STRING), ("allowed", BOOL), ("code", CODE), ("reason", STRING),
+               ("allowed_count", U32), ("gates", list_of(GATE_RESULT)),
+               ("mutations", list_of(MUTATION)), ("justification", STRING))),
+    4: ("action_started",
+        struct("action_started", ("proposal", DIGEST), ("step", U32), ("change", MUTATION))),
+    5: ("action_applied",
+        struct("action_applied", ("proposal", DIGEST), ("step", U32), ("resource", STRING),
+               ("key", STRING), ("old_value", optional(STRING)), ("new_value", STRING))),
+    6: ("action_failed",
+        struct("action_failed", ("proposal", DIGEST), ("step", U32), ("change", MUTATION),
+               ("code", CODE), ("message", STRING))),
+    7: ("approval_granted", APPROVAL),
+    8: ("rollback_applied",
+        struct("rollback_applied", ("rollback", DIGEST), ("reverts", U64),
+               ("resource", STRING), ("key", STRING), ("old_value", optional(STRING)),
+               ("new_value", optional(STRING)))),
+    9: ("breaker_transition",
+        struct("breaker_transition", ("service", STRING), ("from", BREAKER), ("to", BREAKER),
+               ("cause", STRING), ("failures", U32), ("calls", U32))),
+    10: ("grant_changed",
+         struct("grant_changed", ("principal", STRING), ("level", LEVEL),
+                ("until", optional(TIME)), ("by", STRING), ("reason", STRING))),
+    11: ("halt_engaged", HALT),
+    12: ("halt_released", HALT),
+    13: ("console_access",
+         struct("console_access", ("principal", STRING), ("command", STRING),
+                ("remote", STRING), ("allowed", BOOL), ("detail", STRING))),
+    14: ("approval_denied", APPROVAL),
+    15: ("approval_expired", APPROVAL),
+    16: ("interrupted",
+         struct("interrupted", ("proposal", DIGEST), ("by", STRING), ("steps_done", U32))),
+    17: ("proposal_finished",
+         struct("proposal_finished", ("proposal", DIGEST), ("succeeded", BOOL),
+                ("code", CODE), ("applied", U32), ("compensated", U32),
+                ("message", STRING))),
+    18: ("actor_restarted",
+         struct("actor_restarted", ("supervisor", STRING), ("child", STRING),
+                ("reason", STRING), ("restarts_in_window", U32), ("escalated", BOOL))),
 }
 
+# -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------
 
-def check_record(seq, event):
-    if len(event) < 30:
-        raise Bad("record shorter than its header")
-    if event[0] != 1:
-        raise Bad(f"record version {event[0]}")
-    if event[1] not in PAYLOADS:
-        raise Bad(f"event type {event[1]}")
-    if struct.unpack(">Q", event[2:10])[0] != seq:
-        raise Bad("header seq differs from the key")
-    if struct.unpack(">I", event[26:30])[0] != len(event) - 30:
-        raise Bad("payload length differs from the record size")
-    r = Reader(event[30:])
-    PAYLOADS[event[1]](r)
-    if r.pos != len(r.data):
-        raise Bad("trailing bytes after the payload")
+RESOURCE_STATE = struct("resource_state", ("service", STRING), ("region", STRING),
+                        ("attributes", map_of(STRING, STRING)), ("retired", BOOL),
+                        ("last_change", U64))
+GRANT_STATE = struct("grant_state", ("level", U8), ("until", optional(TIME)))
+PROPOSAL_STATE = struct("proposal_state", ("idempotency_key", STRING), ("decided_seq", U64),
+                        ("allowed", BOOL), ("code", U8), ("finished", BOOL),
+                        ("succeeded", BOOL), ("started", U32))
+FLEET_STATE = struct("fleet_state", ("seq", U64),
+                     ("resources", map_of(STRING, RESOURCE_STATE)),
+                     ("grants", map_of(STRING, GRANT_STATE)),
+                     ("idempotency", map_of(STRING, DIGEST)),
+                     ("proposals", map_of(DIGEST, PROPOSAL_STATE)),
+                     ("breakers", map_of(STRING, U8)),
+                     ("halted", BOOL),
+                     ("counts", map_of(U8, U64)))
+
+
+# -- the journal ---------------------------------------------------------------------
+
+def be(b):
+    return int.from_bytes(b, "big")
+
+
+class Verdict:
+    def __init__(self):
+        self.ok = True
+        self.first_bad = None
+        self.reason = None
+        self.checked = 0
+        self.head = 0
+        self.chain = bytes(32)
+        self.types = {}
+        self.snapshots = []
+
+    def bad(self, seq, reason):
+        self.ok, self.first_bad, self.reason = False, seq, reason
+        return self
+
+
+def check_header(seq, ev):
+    """Returns the reason the 30-byte header of `ev` is bad, or None."""
+    if len(ev) < HEADER_SIZE:
+        return "shorter than the record header"
+    if ev[0] != 1:
+        return f"unknown record version {ev[0]}"
+    if ev[1] not in EVENT_TYPES:
+        return f"unknown event type {ev[1]}"
+    if be(ev[2:10]) != seq:
+        return f"holds seq {be(ev[2:10])}"
+    if be(ev[26:30]) != len(ev) - HEADER_SIZE:
+        return "payload length does not match the record size"
+    return None
+
+
+def walk_events(txn, events, verdict):
+    """Checks every record in key order; returns with verdict.bad(...) at the first."""
+    prev = bytes(32)
+    last = 0
+    cursor = txn.cursor(db=events)
+    try:
+        for key, value in cursor:
+            seq = last + 1
+            if len(key) != 8:
+                return verdict.bad(seq, f"missing (a {len(key)}-byte key stands in its place)")
+            if be(key) != seq:
+                return verdict.bad(seq, f"missing (next stored record is {be(key)})")
+            if len(value) < CHAIN_SIZE + HEADER_SIZE:
+                return verdict.bad(seq, "record too short")
+            chain, ev = value[:CHAIN_SIZE], value[CHAIN_SIZE:]
+            reason = check_header(seq, ev)
+            if reason:
+                return verdict.bad(seq, reason)
+            h = hashlib.sha256(prev)
+            h.update(ev)
+            prev = h.digest()
+            if prev != chain:
+                return verdict.bad(seq, "chain hash does not match (record or stored hash altered)")
+            name, payload_type = EVENT_TYPES[ev[1]]
+            try:
+                decode_exactly(ev[HEADER_SIZE:], payload_type, name)
+            except Invalid as e:
+                return verdict.bad(seq, f"{name} payload does not decode: {e}")
+            verdict.types[name] = verdict.types.get(name, 0) + 1
+            verdict.checked += 1
+            last = seq
+    except lmdb.Error as e:
+        return verdict.bad(last + 1, f"missing (LMDB error: {e})")
+    verdict.head, verdict.chain = last, prev
+    return verdict
+
+
+def check_head(txn, meta, verdict):
+    """The stored head must name exactly the newest record ("What verify checks")."""
+    last = verdict.head
+    head = txn.get(b"head", db=meta)
+    if head is None or len(head) != 40:
+        return verdict.bad(last + 1, "the stored head record is missing or malformed")
+    head_seq, head_chain = be(head[:8]), head[8:]
+    if head_seq > last:
+        return verdict.bad(last + 1, f"missing (the stored head names seq {head_seq})")
+    if head_seq < last:
+        return verdict.bad(head_seq + 1, f"beyond the stored head (seq {head_seq})")
+    if last > 0 and head_chain != verdict.chain:
+        return verdict.bad(last, "chain hash differs from the stored head")
+    return verdict
+
+
+def snapshot_problem(txn, events, key, value):
+    """Returns why a snapshot is unusable (the documented order of checks), or None."""
+    if len(key) != 8:
+        return "key is not 8 bytes"
+    if len(value) < SNAPSHOT_HEADER:
+        return "shorter than the snapshot header"
+    if value[0] != 1:
+        return f"unknown snapshot version {value[0]}"
+    seq = be(value[1:9])
+    if seq != be(key):
+        return f"holds seq {seq}"
+    chain, state_digest, length = value[9:41], value[41:73], be(value[73:77])
+    state = value[SNAPSHOT_HEADER:]
+    if length != len(state):
+        return "state length does not match the snapshot size"
+    if hashlib.sha256(state).digest() != state_digest:
+        return "state digest does not match the state bytes"
+    record = txn.get(key, db=events)
+    if record is None or len(record) < CHAIN_SIZE or record[:CHAIN_SIZE] != chain:
+        return "chain differs from the chain of that record"
+    try:
+        decoded = decode_exactly(state, FLEET_STATE, "fleet_state")
+    except Invalid as e:
+        return f"state does not decode: {e}"
+    if decoded["seq"] != seq:
+        return f"state is at seq {decoded['seq']}"
+    return None
+
+
+def check_snapshots(txn, events, snapshots, verdict):
+    for key, value in txn.cursor(db=snapshots):
+        problem = snapshot_problem(txn, events, key, value)
+        verdict.snapshots.append({
+            "seq": be(key) if len(key) == 8 else None,
+            "usable": problem is None,
+            "reason": problem,
+            "state_digest": value[41:73].hex() if problem is None else None,
+        })
+
+
+def open_env(path):
+    """Opens the environment read-only; raises NotAJournal or returns (env, verdict)."""
+    if not os.path.isdir(path):
+        raise NotAJournal("no such directory" if not os.path.exists(path) else "not a directory")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise NotAJournal("permission denied")
+    data = os.path.join(path, "data.mdb")
+    if not os.path.isfile(data):
+        raise NotAJournal("not a Bulwark journal (no data.mdb in it)")
+    if not os.access(data, os.R_OK):
+        raise NotAJournal("data.mdb: permission denied")
+    size = os.path.getsize(data)
+    if size < 2 * 4096:
+        return None, Verdict().bad(0, f"data.mdb truncated or not an LMDB file ({size} bytes)")
+    # Beside a live writer the reader slot in lock.mdb protects the pages read; without a
+    # lock file nobody writes, and lock=False creates nothing.
+    lock = os.path.exists(os.path.join(path, "lock.mdb"))
+    try:
+        env = lmdb.open(path, readonly=True, lock=lock, max_dbs=3, subdir=True, create=False)
+    except lmdb.Error as e:
+        raise NotAJournal(f"cannot open as LMDB: {e}")
+    needed = (env.info()["last_pgno"] + 1) * env.stat()["psize"]
+    if size < needed:
+        env.close()
+        return None, Verdict().bad(0, f"data.mdb truncated ({size} bytes, the journal needs {needed})")
+    return env, None
+
+
+def open_named_db(env, name):
+    try:
+        return env.open_db(name, create=False)
+    except lmdb.MapResizedError:
+        raise
+    except lmdb.Error as e:
+        raise NotAJournal(f"not a Bulwark journal (no {name.decode()} database: {e})")
 
 
 def verify(path):
-    if not os.path.isfile(os.path.join(path, "data.mdb")):
-        raise SystemExit(f"{path}: not a Bulwark journal (no data.mdb)")
-    # Beside a live writer the lock file protects the pages read; without one nobody
-    # writes, and lock=False changes nothing on disk.
-    has_lock = os.path.exists(os.path.join(path, "lock.mdb"))
-    env = lmdb.open(path, readonly=True, max_dbs=3, lock=has_lock)
+    env, early = open_env(path)
+    if early:
+        return early
     try:
-        meta = env.open_db(b"meta", create=False)
-        events = env.open_db(b"events", create=False)
-    except lmdb.Error as e:
-        raise SystemExit(f"{path}: not a Bulwark journal ({e})")
-    with env.begin() as txn:
-        if txn.get(b"magic", db=meta) != b"bulwark-journal":
-            raise SystemExit(f"{path}: not a Bulwark journal (magic)")
-        fmt = txn.get(b"format", db=meta)
-        if fmt is None or len(fmt) != 4 or struct.unpack(">I", fmt)[0] != 1:
-            raise SystemExit(f"{path}: unsupported format")
-        head = txn.get(b"head", db=meta)
-        prev, expected = bytes(32), 1
-        for key, value in txn.cursor(db=events):
-            seq = struct.unpack(">Q", key)[0]
-            if seq != expected:
-                return ("BAD", expected, "missing")
-            chain, event = bytes(value[:32]), bytes(value[32:])
+        for attempt in range(5):
             try:
-                check_record(seq, event)
-            except Bad as e:
-                return ("BAD", seq, str(e))
-            prev = hashlib.sha256(prev + event).digest()
-            if prev != chain:
-                return ("BAD", seq, "chain hash does not match")
-            expected += 1
-        last = expected - 1
-        if head is None or len(head) != 40:
-            return ("BAD", last + 1, "head record missing")
-        head_seq = struct.unpack(">Q", head[:8])[0]
-        if head_seq > last:
-            return ("BAD", last + 1, f"missing (head names {head_seq})")
-        if head_seq < last:
-            return ("BAD", head_seq + 1, "beyond the head")
-        if last and head[8:] != prev:
-            return ("BAD", last, "head chain differs")
-        return ("OK", last, prev.hex())
+                meta, events, snapshots = (open_named_db(env, name)
+                                           for name in (b"meta", b"events", b"snapshots"))
+                txn = env.begin(buffers=False)
+                break
+            except lmdb.MapResizedError:
+                # A writer grew the map since we opened: adopt its size and try again.
+                env.set_mapsize(0)
+        else:
+            raise NotAJournal("the map keeps growing under the reader")
+        with txn:
+            magic = txn.get(b"magic", db=meta)
+            if magic is None:
+                raise NotAJournal("not a Bulwark journal (no magic record)")
+            if magic != MAGIC:
+                raise NotAJournal("not a Bulwark journal (wrong magic)")
+            fmt = txn.get(b"format", db=meta)
+            if fmt is None or len(fmt) != 4:
+                raise NotAJournal("journal has no format version")
+            if be(fmt) == 0:
+                raise NotAJournal("journal format version 0 is invalid")
+            if be(fmt) > FORMAT_VERSION:
+                raise NotAJournal(f"journal format version {be(fmt)} is newer than this "
+                                  f"verifier reads ({FORMAT_VERSION})")
+            verdict = Verdict()
+            walk_events(txn, events, verdict)
+            if verdict.ok:
+                check_head(txn, meta, verdict)
+            check_snapshots(txn, events, snapshots, verdict)
+            return verdict
+    finally:
+        env.close()
 
 
-def main():
-    if len(sys.argv) < 2:
-        print(__doc__.strip(), file=sys.stderr)
-        return 1
+def main(argv):
+    args = argv[1:]
+    if any(a in ("-h", "--help") for a in args):
+        print(__doc__.strip())
+        return EXIT_OK
+    as_json = "--json" in args
+    rest = [a for a in args if a != "--json"]
+    if len(rest) != 1 or rest[0].startswith("-"):
+        print("usage: verify_journal.py DIR [--json]", file=sys.stderr)
+        return EXIT_USAGE
+    path = rest[0]
     try:
-        status, seq, detail = verify(sys.argv[1])
-    except SystemExit as e:
-        print(e, file=sys.stderr)
-        return 2
-    except lmdb.Error as e:
-        print(f"{sys.argv[1]}: {e}", file=sys.stderr)
-        return 2
-    if "--json" in sys.argv[2:]:
-        print(json.dumps({"status": status, "seq": seq, "detail": detail}))
+        verdict = verify(path)
+    except (NotAJournal, lmdb.Error, OSError) as e:
+        print(f"verify_journal.py: {path}: {e}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"ok": False, "status": "ERROR", "error": str(e)}))
+        return EXIT_UNREADABLE
+    for s in verdict.snapshots:
+        if not s["usable"]:
+            print(f"note: snapshot {s['seq']} is unusable: {s['reason']}", file=sys.stderr)
+    if as_json:
+        out = {"ok": verdict.ok, "status": "OK" if verdict.ok else "BAD",
+               "checked": verdict.checked}
+        if verdict.ok:
+            out.update(head=verdict.head, chain=verdict.chain.hex())
+        else:
+            out.update(first_bad=verdict.first_bad, reason=verdict.reason)
+        out.update(types=verdict.types, snapshots=verdict.snapshots)
+        print(json.dumps(out))
+    elif verdict.ok:
+        print(f"OK {verdict.head} {verdict.chain.hex()}")
     else:
-        print(status, seq, detail)
-    return 0 if status == "OK" else 3
+        print(f"BAD {verdict.first_bad} {verdict.reason}")
+    return EXIT_OK if verdict.ok else EXIT_BAD
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
