@@ -64,6 +64,8 @@ void add_demo_command(CLI::App& app, int& code) {
   demo->add_option("--seed", args->seed, "Seed of the scenario; equal seeds give equal journals");
   demo->add_option("--fleet", args->fleet, "Fleet file")->capture_default_str();
   demo->add_flag("--json", args->json, "Machine-readable summary");
+  demo->add_flag("--autonomous", args->autonomous,
+                 "The incident's rollback runs at level 4 on its own (no operator approval)");
   demo->callback([args, &code] { code = run_demo(*args); });
 }
 

@@ -41,6 +41,8 @@ bool demo_scenario::start(bool enforce) {
   opts.approval_timeout = 5min;
   opts.rate_per_second = 1.0;
   opts.burst = 5.0;
+  if (args_.autonomous)
+    opts.rollback_level = 4;
   std::string err;
   eng_ = engine::start(opts, &err);
   if (!eng_) {
@@ -356,6 +358,7 @@ void demo_scenario::finish() {
               {"compensations", world_.compensations()},
               {"world_values_checked", checked},
               {"refusals_shown", std::vector<std::string>(seen.begin(), seen.end())},
+              {"incident", incident_summary_},
               {"violations", violations_},
               {"invariants_held", violations_.empty()}};
 }
@@ -377,6 +380,7 @@ nlohmann::json demo_scenario::run() {
   act_levels();
   act_refusals();
   act_breaker();
+  act_incident();
   finish();
   return summary_;
 }
@@ -402,6 +406,15 @@ void demo_scenario::print(std::ostream& out) const {
   row("replay matches live", summary_["replay_digest_matches"].get<bool>() ? "yes" : "NO");
   row("effector calls", std::to_string(world_.calls()) + " (" + std::to_string(world_.compensations())
                           + " compensations)");
+  if (auto& inc = summary_["incident"]; inc.is_object() && inc.contains("id")) {
+    row("incident", inc["id"].get<std::string>().substr(0, 16) + " (" + inc["severity"].get<std::string>()
+                      + ", " + inc["status"].get<std::string>() + ")");
+    row("culprit seqs", inc["culprit_seqs"].dump());
+    row("detection latency", std::to_string(inc["detection_ms"].get<int64_t>()) + " ms simulated");
+    row("MTTR", std::to_string(inc["mttr_ms"].get<int64_t>()) + " ms simulated (target <= "
+                  + std::to_string(inc["mttr_target_ms"].get<int64_t>()) + ")");
+    row("rollback", inc["rollback_mode"].get<std::string>());
+  }
   row("refusals shown", std::to_string(summary_["refusals_shown"].size()) + " kinds");
   for (auto& v : violations_)
     row("VIOLATION", v);

@@ -22,6 +22,7 @@ struct demo_args {
   std::string fleet;
   uint64_t seed = 1;
   bool json = false;
+  bool autonomous = false; ///< the rollback runs at level 4 instead of asking the operator
 };
 
 /// Runs the scenario step by step and keeps its timeline and checks.
@@ -50,6 +51,9 @@ private:
   void act_breaker();
   std::string breaker_state(const std::string& service);
   void act_restart();
+  void act_incident();
+  void tick();
+  nlohmann::json incident_summary_;
   void finish();
 
   demo_args args_;

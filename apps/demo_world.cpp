@@ -1,5 +1,7 @@
 #include "apps/demo_world.hpp"
 
+#include <algorithm>
+
 namespace bulwark::cli {
 
 effect_result demo_world::apply(const effect_request& r) {
@@ -19,6 +21,25 @@ effect_result demo_world::apply(const effect_request& r) {
     return effect_result{false, "controller rejected the change", false};
   values_[k] = r.value;
   return {};
+}
+
+double demo_world::error_rate(const std::string& service, const std::string& region) {
+  size_t total = 0, bad = 0;
+  for (auto& [res, w] : where_) {
+    if (w.first != service || w.second != region)
+      continue;
+    ++total;
+    for (auto& [key, value] : poisoned_)
+      if (this->value(res, key) == value) {
+        ++bad;
+        break;
+      }
+  }
+  double noise = 0.004 + static_cast<double>(rng_() % 1000) / 1000.0 * 0.006; // 0.4 % .. 1 %
+  if (total == 0 || bad == 0)
+    return noise;
+  // The bad resources serve their share of traffic with 40 % errors; at least 20 %.
+  return noise + std::max(0.2, 0.4 * static_cast<double>(bad) / static_cast<double>(total) * 10);
 }
 
 std::string demo_world::value(const std::string& resource, const std::string& key) const {

@@ -34,6 +34,20 @@ public:
     failing_services_.clear();
   }
 
+  /// Resources whose `key` holds `value` fail a share of their requests (a bad change).
+  void poison(const std::string& key, const std::string& value) {
+    poisoned_[key] = value;
+  }
+
+  /// Registers where each resource lives (for the error rates).
+  void place(const std::string& resource, const std::string& service, const std::string& region) {
+    where_[resource] = {service, region};
+  }
+
+  /// The error rate (service, region) reports now: a little seeded noise, plus 40 % on
+  /// the share of its resources that run a poisoned value.
+  double error_rate(const std::string& service, const std::string& region);
+
   /// Returns the value the world holds (empty if unset).
   std::string value(const std::string& resource, const std::string& key) const;
 
@@ -51,6 +65,8 @@ private:
   std::map<std::string, std::string> values_;
   std::set<std::string> failing_;
   std::set<std::string> failing_services_;
+  std::map<std::string, std::string> poisoned_;
+  std::map<std::string, std::pair<std::string, std::string>> where_;
   size_t calls_ = 0;
   size_t compensations_ = 0;
   std::mt19937_64 rng_;

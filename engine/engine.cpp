@@ -1,5 +1,6 @@
 #include "bulwark/engine.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -51,6 +52,12 @@ void apply_options(node_config& cfg, const engine_options& opts) {
     cfg.authority.policy.rate_per_second = *opts.rate_per_second;
   if (opts.burst)
     cfg.authority.policy.burst = *opts.burst;
+  if (opts.rollback_level) {
+    if (cfg.incident.policies.empty())
+      cfg.incident.policies.push_back(default_policy());
+    for (auto& p : cfg.incident.policies)
+      p.rollback_level = static_cast<authority_level>(std::clamp(*opts.rollback_level, 1, 4));
+  }
   cfg.authority.policy.observation_window = cfg.pipeline.observation_window;
   cfg.authority.policy.approval_timeout = cfg.pipeline.approval_timeout;
 }
@@ -171,7 +178,8 @@ caf::error engine::impl::launch(const engine_options& opts) {
   breakers = std::make_shared<breaker_directory>();
   virtual_clock = opts.virtual_clock;
   pipeline_deps deps{journal, authority, blast, breakers};
-  pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, std::move(*st), epoch);
+  pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, *st, epoch);
+  start_incidents(*st);
   pump();
   for (auto& id : in_doubt_now())
     spdlog::warn("engine: proposal {} has actions without a journaled outcome (in doubt); "
@@ -260,7 +268,9 @@ void engine::stop() {
   if (d.stopped)
     return;
   d.stopped = true;
-  for (auto h : {caf::actor_cast<caf::actor>(d.pipeline), caf::actor_cast<caf::actor>(d.blast),
+  for (auto h : {caf::actor_cast<caf::actor>(d.detector), caf::actor_cast<caf::actor>(d.orchestrator),
+                 caf::actor_cast<caf::actor>(d.rollbacks), caf::actor_cast<caf::actor>(d.pipeline),
+                 caf::actor_cast<caf::actor>(d.blast),
                  d.governance, caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
@@ -275,6 +285,9 @@ void engine::stop() {
     }
   }
   d.pipeline = nullptr;
+  d.detector = nullptr;
+  d.orchestrator = nullptr;
+  d.rollbacks = nullptr;
   d.blast = nullptr;
   d.authority->set(authority_actor{});
   d.governance = nullptr;

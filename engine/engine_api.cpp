@@ -1,7 +1,10 @@
 // The engine's host-facing calls: registration, proposals, approvals, governance,
 // metrics, subscriptions and the virtual clock.
 
+#include <algorithm>
 #include <cmath>
+
+#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
 
@@ -149,6 +152,9 @@ result engine::approve(const std::string& approver, const std::string& proposal_
   digest id;
   if (!parse_digest(proposal_hex, id))
     return invalid("proposal digest must be 64 hex characters");
+  if (auto rb = d.call<std::vector<digest>>(d.rollbacks, atom::pending_v);
+      rb && std::find(rb->begin(), rb->end(), id) != rb->end())
+    return approve_rollback(d, approver, id, yes);
   auto r = d.call<seq_no>(d.pipeline, atom::approve_v,
                           approval{principal_id{approver}, id, yes, ""});
   d.pump();
@@ -218,22 +224,6 @@ std::vector<std::string> engine::in_doubt() {
   return out;
 }
 
-bool engine::feed_metric(const metric_sample& s) {
-  auto& d = *impl_;
-  std::lock_guard<std::mutex> guard{d.metrics_lock};
-  bool sane = std::isfinite(s.error_rate) && std::isfinite(s.latency_ms) && s.error_rate >= 0
-              && s.error_rate <= 1 && s.latency_ms >= 0 && is_valid_id(s.service)
-              && is_valid_id(s.region);
-  if (!sane) {
-    ++d.metrics_refused;
-    return false;
-  }
-  if (d.metrics.size() >= 10000)
-    d.metrics.erase(d.metrics.begin(), d.metrics.begin() + 5000);
-  d.metrics.push_back(s);
-  return true;
-}
-
 namespace {
 
 struct host_subscriber_state {
@@ -247,8 +237,16 @@ host_subscriber(subscriber_actor::stateful_pointer<host_subscriber_state> self,
   self->state.fn = std::move(fn);
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) {
+      // Emission is observability: a host callback that throws is logged and never
+      // blocks a decision, an incident or the next event.
       for (auto& e : entries)
-        self->state.fn(committed_event{e.seq.value, to_string(e.ev.type), to_json(e).dump()});
+        try {
+          self->state.fn(committed_event{e.seq.value, to_string(e.ev.type), to_json(e).dump()});
+        } catch (const std::exception& ex) {
+          spdlog::warn("engine: a subscriber failed on seq {}: {}", e.seq.value, ex.what());
+        } catch (...) {
+          spdlog::warn("engine: a subscriber failed on seq {}", e.seq.value);
+        }
     },
   };
 }

@@ -33,6 +33,9 @@ struct engine::impl {
   caf::actor governance;
   blast_radius_actor blast;
   pipeline_actor pipeline;
+  rollback_actor rollbacks;
+  orchestrator_actor orchestrator;
+  detector_actor detector;
   std::shared_ptr<effector_registry> effectors;
   std::shared_ptr<breaker_directory> breakers;
   caf::actor execution; ///< supervises one breaker per service (one_for_one)
@@ -41,9 +44,6 @@ struct engine::impl {
   std::vector<std::shared_ptr<effector_pool>> pools; ///< one per service (bulkheads)
   bool virtual_clock = false;
   std::vector<caf::actor> subscribers;
-  std::mutex metrics_lock;
-  std::vector<metric_sample> metrics; ///< bounded; kept for the detector
-  uint64_t metrics_refused = 0;
   bool stopped = false;
   int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
 
@@ -58,6 +58,9 @@ struct engine::impl {
 
   /// Spawns the governance supervisor with the authority under it.
   void start_governance();
+
+  /// Spawns the rollback executor, the orchestrator and the detector (engine_incidents.cpp).
+  void start_incidents(const fleet_state& st);
 
   /// Spawns the breaker (with its own effector threads) of a new service.
   void add_breaker(const std::string& service);
@@ -92,5 +95,8 @@ struct engine::impl {
     return out;
   }
 };
+
+/// Approves or denies a rollback awaiting approval (engine_incidents.cpp).
+result approve_rollback(engine::impl& d, const std::string& approver, const digest& id, bool yes);
 
 } // namespace bulwark

@@ -183,6 +183,90 @@ void read_console(reader& r, node_config& cfg) {
   }
 }
 
+/// Reads one `[[incident.policy]]` table.
+void read_policy(reader& r, const toml::table& t, const std::string& where,
+                 incident_policy_def& p) {
+  auto id = t["id"].value<std::string>();
+  if (!id || !is_valid_id(*id))
+    return r.fail("incident", where + ".id", "must be a policy name");
+  p.id = *id;
+  if (auto v = t["verdict"].value<std::string>(); v && !parse(*v, p.verdict))
+    r.fail("incident", where + ".verdict", "must be PROMOTE, DEFER or SUPPRESS");
+  if (auto v = t["severity"].value<std::string>(); v && !parse(*v, p.level))
+    r.fail("incident", where + ".severity", "must be P0, P1, P2 or P3");
+  if (auto v = t["rollback_level"].value<int64_t>()) {
+    if (*v < 1 || *v > 4)
+      r.fail("incident", where + ".rollback_level", "must be a level from 1 to 4");
+    else
+      p.rollback_level = static_cast<authority_level>(*v);
+  }
+  auto rules = t["rules"].as_array();
+  if (!rules)
+    return;
+  size_t i = 0;
+  for (auto& node : *rules) {
+    auto at = where + ".rules[" + std::to_string(i++) + "]";
+    auto rt = node.as_table();
+    auto min = rt ? (*rt)["min_error_rate"].value<double>() : std::nullopt;
+    auto sev = rt ? (*rt)["severity"].value<std::string>() : std::nullopt;
+    severity_rule rule;
+    if (!min || *min < 0 || *min > 1)
+      r.fail("incident", at + ".min_error_rate", "must be a rate from 0 to 1");
+    else if (!sev || !parse(*sev, rule.level))
+      r.fail("incident", at + ".severity", "must be P0, P1, P2 or P3");
+    else {
+      rule.min_error_rate = *min;
+      p.rules.push_back(rule);
+    }
+  }
+}
+
+/// Reads `[incident]` with its `[[incident.policy]]` and `[[incident.correlation]]` tables.
+void read_incident(reader& r, incident_settings& s) {
+  auto& d = s.detector;
+  r.get("incident", "factor", d.factor);
+  r.get("incident", "floor", d.floor);
+  r.get_ms("incident", "confirmation_ms", d.confirmation);
+  r.get_ms("incident", "verification_ms", d.verification);
+  r.get_ms("incident", "verification_timeout_ms", d.verification_timeout);
+  r.get("incident", "warmup_samples", d.warmup);
+  r.get("incident", "ewma_alpha", d.alpha);
+  r.get_ms("incident", "max_skew_ms", d.max_skew);
+  r.get_ms("incident", "lookback_ms", s.rca.lookback);
+  r.get("incident", "max_culprits", s.rca.max_culprits);
+  if (auto list = r.root()["incident"]["policy"].as_array()) {
+    size_t i = 0;
+    for (auto& node : *list) {
+      auto where = "policy[" + std::to_string(i++) + "]";
+      incident_policy_def p;
+      p.rules.clear();
+      if (auto t = node.as_table())
+        read_policy(r, *t, where, p);
+      else
+        r.fail("incident", where, "must be a table");
+      s.policies.push_back(std::move(p));
+    }
+  }
+  if (auto list = r.root()["incident"]["correlation"].as_array()) {
+    size_t i = 0;
+    for (auto& node : *list) {
+      auto where = "correlation[" + std::to_string(i++) + "]";
+      auto t = node.as_table();
+      correlation_rule c;
+      auto policy = t ? (*t)["policy"].value<std::string>() : std::nullopt;
+      if (!policy)
+        r.fail("incident", where + ".policy", "must name a policy");
+      else
+        c.policy = *policy;
+      if (t) {
+        c.service = (*t)["service"].value_or(std::string{"*"});
+        c.region = (*t)["region"].value_or(std::string{"*"});
+      }
+      s.correlation.push_back(std::move(c));
+    }
+  }
+}
+
 } // namespace
 
 bool parse_listen(const std::string& text, console_settings& out) {
@@ -234,6 +318,7 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get_ms("pipeline", "max_deadline_ms", cfg.pipeline.limits.max_deadline);
   read_breakers(r, cfg);
   read_console(r, cfg);
+  read_incident(r, cfg.incident);
   r.get("metrics", "listen", cfg.metrics_listen);
   if (console_settings probe; cfg.metrics_listen != "off" && !parse_listen(cfg.metrics_listen, probe))
     r.fail("metrics", "listen", "must be HOST:PORT or \"off\"");
@@ -264,6 +349,8 @@ caf::error check_config(const node_config& cfg, const std::string& origin) {
   // The timeout hierarchy: attempt < effector call < proposal deadline.
   if (cfg.pipeline.effector_timeout >= cfg.pipeline.limits.max_deadline)
     return bad("pipeline.effector_timeout_ms", "must be shorter than pipeline.max_deadline_ms");
+  if (auto err = check_incident_settings(cfg.incident, origin))
+    return err;
   if (auto err = check_limits(cfg.breaker, origin + ": breaker"))
     return err;
   if (cfg.breaker.attempt_timeout >= cfg.pipeline.effector_timeout)

@@ -12,6 +12,7 @@
 #include "actors/blast_radius/blast_radius_policy.hpp"
 #include "actors/circuit_breaker/breaker_fsm.hpp"
 #include "actors/console/console.hpp"
+#include "actors/incident/incident_policy.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/pipeline/pipeline.hpp"
 #include "messages/commands.hpp"
@@ -30,6 +31,7 @@ struct node_config {
   breaker_limits breaker;                          ///< every service's default
   std::map<std::string, breaker_limits> breakers;  ///< per-service overrides
   console_settings console;                        ///< the node's operator console
+  incident_settings incident;                      ///< detector, RCA and policies
   std::string metrics_listen = "127.0.0.1:9401";   ///< Prometheus endpoint ("off": none)
 };
 

@@ -57,6 +57,20 @@ const char* to_string(event_type x) noexcept {
       return "proposal_finished";
     case event_type::actor_restarted:
       return "actor_restarted";
+    case event_type::candidate_raised:
+      return "candidate_raised";
+    case event_type::candidate_decided:
+      return "candidate_decided";
+    case event_type::incident_opened:
+      return "incident_opened";
+    case event_type::rollback_requested:
+      return "rollback_requested";
+    case event_type::rollback_finished:
+      return "rollback_finished";
+    case event_type::incident_closed:
+      return "incident_closed";
+    case event_type::incident_escalated:
+      return "incident_escalated";
   }
   return "unknown";
 }

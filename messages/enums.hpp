@@ -32,10 +32,17 @@ enum class event_type : uint8_t {
   interrupted = 16,
   proposal_finished = 17,
   actor_restarted = 18,
+  candidate_raised = 19,
+  candidate_decided = 20,
+  incident_opened = 21,
+  rollback_requested = 22,
+  rollback_finished = 23,
+  incident_closed = 24,
+  incident_escalated = 25,
 };
 
 /// The highest defined event type.
-inline constexpr uint8_t max_event_type = 18;
+inline constexpr uint8_t max_event_type = 25;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

@@ -95,6 +95,33 @@ using pipeline_actor = subscriber_actor::extend<
   // INTERNAL: an effector call's deadline passed (proposal, call token).
   caf::reacts_to<atom::deadline, digest, uint64_t>>;
 
+/// The DETECTOR: baselines, anomalies, root-cause analysis and recovery verification.
+using detector_actor = subscriber_actor::extend<
+  // Judges one metric sample (telemetry, never journaled); replies its sample_verdict.
+  caf::replies_to<atom::sample, metric_in>::with<uint8_t>,
+  // Returns samples judged by verdict (index = sample_verdict) and actions indexed last.
+  caf::replies_to<atom::stats>::with<std::vector<uint64_t>>>;
+
+/// The ORCHESTRATOR: candidate -> policy decision -> incident (glue only).
+using orchestrator_actor = caf::typed_actor<
+  // Decides a candidate by the policy it names; journals candidate, decision, incident.
+  caf::replies_to<atom::candidate, candidate_raised>::with<incident_decision>,
+  // An operator promotes a deferred candidate (a journaled manual promotion).
+  caf::replies_to<atom::promote, digest, principal_id, std::string>::with<incident_decision>>;
+
+/// The ROLLBACK executor: compensating events through the effectors, in one transaction.
+using rollback_actor = subscriber_actor::extend<
+  // Plans and runs (or awaits approval for) a rollback of an incident or of seqs.
+  caf::replies_to<atom::rollback, rollback_order>::with<rollback_status>,
+  // Approves or denies a rollback awaiting approval, named by its digest.
+  caf::replies_to<atom::approve, approval>::with<rollback_status>,
+  // Lists rollbacks awaiting approval.
+  caf::replies_to<atom::pending>::with<std::vector<digest>>,
+  // INTERNAL: a compensation finished (rollback, step, result).
+  caf::reacts_to<atom::effected, digest, uint64_t, effector_result>,
+  // INTERNAL: an awaited approval's time ran out.
+  caf::reacts_to<atom::expire, digest>>;
+
 } // namespace bulwark
 
 CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
@@ -104,4 +131,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::blast_radius_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::pipeline_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::breaker_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::detector_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::orchestrator_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::rollback_actor))
 CAF_END_TYPE_ID_BLOCK(bulwark_actors)

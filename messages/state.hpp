@@ -15,6 +15,7 @@
 #include "messages/error.hpp"
 #include "messages/events.hpp"
 #include "messages/ids.hpp"
+#include "messages/incidents.hpp"
 
 namespace bulwark {
 
@@ -58,6 +59,46 @@ typename Inspector::result_type inspect(Inspector& f, proposal_state& x) {
            x.allowed, x.code, x.finished, x.succeeded, x.started);
 }
 
+/// A raised candidate as the journal knows it (kept so an operator can promote it).
+struct candidate_state {
+  std::string service;
+  std::string region;
+  caf::timestamp onset;
+  uint32_t error_ppm = 0;
+  std::vector<seq_no> culprits; ///< best first
+  std::string policy;
+  uint8_t verdict = 0;          ///< 0 undecided, else a `policy_verdict`
+  digest incident;              ///< set once promoted
+  digest decision;              ///< set once decided
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, candidate_state& x) {
+  return f(caf::meta::type_name("candidate_state"), x.service, x.region, x.onset, x.error_ppm,
+           x.culprits, x.policy, x.verdict, x.incident, x.decision);
+}
+
+/// An incident as the journal knows it.
+struct incident_state {
+  digest candidate;
+  std::string service;
+  std::string region;
+  severity level = severity::p3;
+  caf::timestamp onset;
+  caf::timestamp respond_by;
+  std::vector<seq_no> culprits;
+  authority_level rollback_level = authority_level::assist;
+  uint8_t status = 1;           ///< 1 open, 2 recovered (closed), 3 escalated (open, flagged)
+  digest rollback;              ///< the last rollback requested for it (zero: none)
+  uint8_t rollback_result = 0;  ///< 0 none yet, 1 succeeded, 2 failed
+  caf::timespan mttr{};         ///< onset to verified recovery, once closed
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incident_state& x) {
+  return f(caf::meta::type_name("incident_state"), x.candidate, x.service, x.region, x.level,
+           x.onset, x.respond_by, x.culprits, x.rollback_level, x.status, x.rollback,
+           x.rollback_result, x.mttr);
+}
+
 /// The whole projected state; its canonical encoding is what `digest()` hashes.
 struct fleet_state {
   uint64_t seq = 0; ///< the last applied seq
@@ -68,11 +109,15 @@ struct fleet_state {
   std::map<std::string, breaker_state> breakers;    ///< by service
   bool halted = false;
   std::map<uint8_t, uint64_t> counts;               ///< events applied, by type
+  std::map<digest, candidate_state> candidates;     ///< by candidate id
+  std::map<digest, incident_state> incidents;       ///< by incident id
+  std::map<uint64_t, digest> reverted;              ///< applied seq -> rollback that undid it
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fleet_state& x) {
   return f(caf::meta::type_name("fleet_state"), x.seq, x.resources, x.grants,
-           x.idempotency, x.proposals, x.breakers, x.halted, x.counts);
+           x.idempotency, x.proposals, x.breakers, x.halted, x.counts, x.candidates,
+           x.incidents, x.reverted);
 }
 
 /// The outcome of a chain verification.

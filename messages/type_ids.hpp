@@ -40,6 +40,21 @@ struct console_access;
 struct interrupted;
 struct proposal_finished;
 struct actor_restarted;
+struct culprit;
+struct candidate_raised;
+struct candidate_decided;
+struct incident_opened;
+struct rollback_requested;
+struct rollback_finished;
+struct incident_outcome;
+struct metric_in;
+struct rollback_order;
+struct rollback_status;
+struct incident_decision;
+struct candidate_state;
+struct incident_state;
+enum class policy_verdict : uint8_t;
+enum class severity : uint8_t;
 struct resource_state;
 struct grant_state;
 struct proposal_state;
@@ -120,6 +135,24 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::journal_entry>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::mutation>))
   CAF_ADD_TYPE_ID(bulwark_types, (caf::optional<caf::timespan>))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::culprit))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::candidate_raised))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::candidate_decided))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_opened))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::rollback_requested))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::rollback_finished))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_outcome))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::metric_in))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::rollback_order))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::rollback_status))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_decision))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::candidate_state))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_state))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::policy_verdict))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::severity))
+  CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::seq_no>))
+  CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::digest>))
+  CAF_ADD_TYPE_ID(bulwark_types, (std::vector<uint64_t>))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, append, "append")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, head, "head")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, read, "read")
@@ -148,4 +181,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, retry, "retry")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, done, "done")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, restart, "restart")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, sample, "sample")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, candidate, "candidate")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, promote, "promote")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, rollback, "rollback")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, stats, "stats")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

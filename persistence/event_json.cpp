@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/incidents.hpp"
 #include "persistence/make_event.hpp"
 
 namespace bulwark {
@@ -85,6 +86,55 @@ json payload_json(const proposal_finished& x) {
           {"compensated", x.compensated}, {"message", x.message}};
 }
 
+json seqs_json(const std::vector<seq_no>& xs) {
+  json out = json::array();
+  for (auto& x : xs)
+    out.push_back(x.value);
+  return out;
+}
+int64_t ms_of(caf::timespan d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+json payload_json(const candidate_raised& x) {
+  json culprits = json::array();
+  for (auto& k : x.culprits)
+    culprits.push_back({{"seq", k.seq.value}, {"proposal", to_hex(k.proposal)},
+                        {"resource", k.resource.value}, {"key", k.key}, {"score", k.score},
+                        {"before_onset_ms", ms_of(k.before_onset)}});
+  return {{"candidate", to_hex(x.candidate)}, {"service", x.service}, {"region", x.region},
+          {"onset", format_time(x.onset)}, {"confirmed", format_time(x.confirmed)},
+          {"error_ppm", x.error_ppm}, {"baseline_ppm", x.baseline_ppm},
+          {"threshold_ppm", x.threshold_ppm}, {"culprits", culprits}, {"policy", x.policy},
+          {"raised_by", x.raised_by}};
+}
+json payload_json(const candidate_decided& x) {
+  return {{"candidate", to_hex(x.candidate)}, {"decision", to_hex(x.decision)},
+          {"policy", x.policy}, {"verdict", to_string(x.verdict)},
+          {"severity", to_string(x.level)}, {"by", x.by.value}, {"manual", x.manual},
+          {"justification", x.justification}};
+}
+json payload_json(const incident_opened& x) {
+  return {{"incident", to_hex(x.incident)}, {"candidate", to_hex(x.candidate)},
+          {"decision", to_hex(x.decision)}, {"service", x.service}, {"region", x.region},
+          {"severity", to_string(x.level)}, {"onset", format_time(x.onset)},
+          {"respond_by", format_time(x.respond_by)}, {"culprits", seqs_json(x.culprits)},
+          {"rollback_level", static_cast<int>(x.rollback_level)}, {"by", x.by.value},
+          {"justification", x.justification}};
+}
+json payload_json(const rollback_requested& x) {
+  return {{"rollback", to_hex(x.rollback)}, {"incident", to_hex(x.incident)},
+          {"by", x.by.value}, {"level", static_cast<int>(x.level)},
+          {"reverts", seqs_json(x.reverts)}, {"justification", x.justification}};
+}
+json payload_json(const rollback_finished& x) {
+  return {{"rollback", to_hex(x.rollback)}, {"incident", to_hex(x.incident)},
+          {"succeeded", x.succeeded}, {"code", to_string(x.code)}, {"reverted", x.reverted},
+          {"message", x.message}};
+}
+json payload_json(const incident_outcome& x) {
+  return {{"incident", to_hex(x.incident)}, {"mttr_ms", ms_of(x.mttr)},
+          {"error_ppm", x.error_ppm}, {"detail", x.detail}};
+}
 json payload_json(const actor_restarted& x) {
   return {{"supervisor", x.supervisor}, {"child", x.child}, {"reason", x.reason},
           {"restarts_in_window", x.restarts_in_window}, {"escalated", x.escalated}};
@@ -133,6 +183,19 @@ json payload_to_json(const event& ev) {
       return decode_json<proposal_finished>(ev);
     case event_type::actor_restarted:
       return decode_json<actor_restarted>(ev);
+    case event_type::candidate_raised:
+      return decode_json<candidate_raised>(ev);
+    case event_type::candidate_decided:
+      return decode_json<candidate_decided>(ev);
+    case event_type::incident_opened:
+      return decode_json<incident_opened>(ev);
+    case event_type::rollback_requested:
+      return decode_json<rollback_requested>(ev);
+    case event_type::rollback_finished:
+      return decode_json<rollback_finished>(ev);
+    case event_type::incident_closed:
+    case event_type::incident_escalated:
+      return decode_json<incident_outcome>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }
@@ -169,7 +232,8 @@ std::string summarize(const journal_entry& entry) {
   auto p = payload_to_json(entry.ev);
   std::string out;
   for (auto& [key, value] : p.items()) {
-    if (key == "proposal" || key == "rollback") {
+    if (key == "proposal" || key == "rollback" || key == "incident" || key == "candidate"
+        || key == "decision") {
       out += key + "=" + value.get<std::string>().substr(0, 12) + " ";
       continue;
     }

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "messages/incidents.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/sha256.hpp"
 
@@ -59,6 +60,7 @@ struct applier {
       --i->second.started;
   }
   void operator()(const rollback_applied& x) {
+    st.reverted[x.reverts.value] = x.rollback;
     auto i = st.resources.find(x.resource.value);
     if (i == st.resources.end())
       return;
@@ -85,6 +87,54 @@ struct applier {
   void operator()(const console_access&) {
   }
   void operator()(const actor_restarted&) {
+  }
+  void operator()(const candidate_raised& x) {
+    auto& c = st.candidates[x.candidate];
+    c.service = x.service;
+    c.region = x.region;
+    c.onset = x.onset;
+    c.error_ppm = x.error_ppm;
+    c.culprits.clear();
+    for (auto& k : x.culprits)
+      c.culprits.push_back(k.seq);
+    c.policy = x.policy;
+  }
+  void operator()(const candidate_decided& x) {
+    if (auto i = st.candidates.find(x.candidate); i != st.candidates.end()) {
+      i->second.verdict = static_cast<uint8_t>(x.verdict);
+      i->second.decision = x.decision;
+    }
+  }
+  void operator()(const incident_opened& x) {
+    auto& n = st.incidents[x.incident];
+    n.candidate = x.candidate;
+    n.service = x.service;
+    n.region = x.region;
+    n.level = x.level;
+    n.onset = x.onset;
+    n.respond_by = x.respond_by;
+    n.culprits = x.culprits;
+    n.rollback_level = x.rollback_level;
+    n.status = 1;
+    if (auto i = st.candidates.find(x.candidate); i != st.candidates.end())
+      i->second.incident = x.incident;
+  }
+  void operator()(const rollback_requested& x) {
+    if (auto i = st.incidents.find(x.incident); i != st.incidents.end()) {
+      i->second.rollback = x.rollback;
+      i->second.rollback_result = 0;
+    }
+  }
+  void operator()(const rollback_finished& x) {
+    if (auto i = st.incidents.find(x.incident); i != st.incidents.end()
+                                                && i->second.rollback == x.rollback)
+      i->second.rollback_result = x.succeeded ? 1 : 2;
+  }
+  void operator()(const incident_outcome& x) {
+    if (auto i = st.incidents.find(x.incident); i != st.incidents.end()) {
+      i->second.status = type == event_type::incident_closed ? 2 : 3;
+      i->second.mttr = x.mttr;
+    }
   }
   void operator()(const proposal_finished& x) {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()) {
@@ -175,6 +225,25 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::actor_restarted:
       err = apply_as<actor_restarted>(state_, seq, ev);
       break;
+    case event_type::candidate_raised:
+      err = apply_as<candidate_raised>(state_, seq, ev);
+      break;
+    case event_type::candidate_decided:
+      err = apply_as<candidate_decided>(state_, seq, ev);
+      break;
+    case event_type::incident_opened:
+      err = apply_as<incident_opened>(state_, seq, ev);
+      break;
+    case event_type::rollback_requested:
+      err = apply_as<rollback_requested>(state_, seq, ev);
+      break;
+    case event_type::rollback_finished:
+      err = apply_as<rollback_finished>(state_, seq, ev);
+      break;
+    case event_type::incident_closed:
+    case event_type::incident_escalated:
+      err = apply_as<incident_outcome>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -248,6 +317,19 @@ caf::error check_payload(const event& ev) {
       return decodes<proposal_finished>(ev);
     case event_type::actor_restarted:
       return decodes<actor_restarted>(ev);
+    case event_type::candidate_raised:
+      return decodes<candidate_raised>(ev);
+    case event_type::candidate_decided:
+      return decodes<candidate_decided>(ev);
+    case event_type::incident_opened:
+      return decodes<incident_opened>(ev);
+    case event_type::rollback_requested:
+      return decodes<rollback_requested>(ev);
+    case event_type::rollback_finished:
+      return decodes<rollback_finished>(ev);
+    case event_type::incident_closed:
+    case event_type::incident_escalated:
+      return decodes<incident_outcome>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

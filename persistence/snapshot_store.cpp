@@ -14,7 +14,7 @@ namespace bulwark {
 
 namespace {
 
-constexpr uint8_t snapshot_version = 1;
+constexpr uint8_t snapshot_version = 2; // 2: fleet_state gained candidates, incidents, reverted
 constexpr size_t snapshot_header = 1 + 8 + 32 + 32 + 4;
 
 /// Decodes and checks one stored snapshot; false if it is unusable.

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1). Needs Python 3 and Debian's python3-lmdb.
+(journal format version 1: event types 1-25, snapshot version 2). Needs Python 3 and
+Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
 
@@ -38,6 +39,7 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
+SNAPSHOT_VERSION = 2  # 2: fleet_state gained candidates, incidents, reverted
 
 
 class NotAJournal(Exception):
@@ -69,6 +71,7 @@ class Reader:
 # Type expressions: a name for scalars, tuples for the rest.
 BOOL, U8, U32, U64, I64, STRING, DIGEST = "bool", "u8", "u32", "u64", "i64", "string", "digest"
 TIME = I64  # nanoseconds since the UNIX epoch
+TIMESPAN = I64  # a duration in nanoseconds
 
 
 def enum(name, lo, hi, checked=True):
@@ -150,12 +153,18 @@ GATE = enum("gate", 1, 13)
 BREAKER = enum("breaker state", 0, 4)
 # Not range-checked by the C++ decoder, but no writer produces a value above 15.
 CODE = enum("error code", 0, 15)
+VERDICT = enum("policy verdict", 1, 3)
+SEVERITY = enum("severity", 0, 3)
 
 MUTATION = struct("mutation", ("resource", STRING), ("key", STRING), ("value", STRING))
 GATE_RESULT = struct("gate_result", ("name", GATE), ("passed", BOOL), ("note", STRING))
 APPROVAL = struct("approval_recorded", ("proposal", DIGEST), ("approver", STRING),
                   ("note", STRING))
 HALT = struct("halt_changed", ("by", STRING), ("reason", STRING))
+CULPRIT = struct("culprit", ("seq", U64), ("proposal", DIGEST), ("resource", STRING),
+                 ("key", STRING), ("score", U32), ("before_onset", TIMESPAN))
+INCIDENT_OUTCOME = struct("incident_outcome", ("incident", DIGEST), ("mttr", TIMESPAN),
+                          ("error_ppm", U32), ("detail", STRING))
 
 EVENT_TYPES = {
     1: ("resource_registered",
@@ -204,6 +213,31 @@ EVENT_TYPES = {
     18: ("actor_restarted",
          struct("actor_restarted", ("supervisor", STRING), ("child", STRING),
                 ("reason", STRING), ("restarts_in_window", U32), ("escalated", BOOL))),
+    19: ("candidate_raised",
+         struct("candidate_raised", ("candidate", DIGEST), ("service", STRING),
+                ("region", STRING), ("onset", TIME), ("confirmed", TIME),
+                ("error_ppm", U32), ("baseline_ppm", U32), ("threshold_ppm", U32),
+                ("culprits", list_of(CULPRIT)), ("policy", STRING), ("raised_by", STRING))),
+    20: ("candidate_decided",
+         struct("candidate_decided", ("candidate", DIGEST), ("decision", DIGEST),
+                ("policy", STRING), ("verdict", VERDICT), ("level", SEVERITY),
+                ("by", STRING), ("manual", BOOL), ("justification", STRING))),
+    21: ("incident_opened",
+         struct("incident_opened", ("incident", DIGEST), ("candidate", DIGEST),
+                ("decision", DIGEST), ("service", STRING), ("region", STRING),
+                ("level", SEVERITY), ("onset", TIME), ("respond_by", TIME),
+                ("culprits", list_of(U64)), ("rollback_level", LEVEL), ("by", STRING),
+                ("justification", STRING))),
+    22: ("rollback_requested",
+         struct("rollback_requested", ("rollback", DIGEST), ("incident", DIGEST),
+                ("by", STRING), ("level", LEVEL), ("reverts", list_of(U64)),
+                ("justification", STRING))),
+    23: ("rollback_finished",
+         struct("rollback_finished", ("rollback", DIGEST), ("incident", DIGEST),
+                ("succeeded", BOOL), ("code", CODE), ("reverted", U32),
+                ("message", STRING))),
+    24: ("incident_closed", INCIDENT_OUTCOME),
+    25: ("incident_escalated", INCIDENT_OUTCOME),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------
@@ -215,6 +249,15 @@ GRANT_STATE = struct("grant_state", ("level", U8), ("until", optional(TIME)))
 PROPOSAL_STATE = struct("proposal_state", ("idempotency_key", STRING), ("decided_seq", U64),
                         ("allowed", BOOL), ("code", U8), ("finished", BOOL),
                         ("succeeded", BOOL), ("started", U32))
+CANDIDATE_STATE = struct("candidate_state", ("service", STRING), ("region", STRING),
+                         ("onset", TIME), ("error_ppm", U32), ("culprits", list_of(U64)),
+                         ("policy", STRING), ("verdict", U8), ("incident", DIGEST),
+                         ("decision", DIGEST))
+INCIDENT_STATE = struct("incident_state", ("candidate", DIGEST), ("service", STRING),
+                        ("region", STRING), ("level", U8), ("onset", TIME),
+                        ("respond_by", TIME), ("culprits", list_of(U64)),
+                        ("rollback_level", U8), ("status", U8), ("rollback", DIGEST),
+                        ("rollback_result", U8), ("mttr", TIMESPAN))
 FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("resources", map_of(STRING, RESOURCE_STATE)),
                      ("grants", map_of(STRING, GRANT_STATE)),
@@ -222,7 +265,10 @@ FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("proposals", map_of(DIGEST, PROPOSAL_STATE)),
                      ("breakers", map_of(STRING, U8)),
                      ("halted", BOOL),
-                     ("counts", map_of(U8, U64)))
+                     ("counts", map_of(U8, U64)),
+                     ("candidates", map_of(DIGEST, CANDIDATE_STATE)),
+                     ("incidents", map_of(DIGEST, INCIDENT_STATE)),
+                     ("reverted", map_of(U64, DIGEST)))
 
 
 # -- the journal ---------------------------------------------------------------------
@@ -321,7 +367,7 @@ def snapshot_problem(txn, events, key, value):
         return "key is not 8 bytes"
     if len(value) < SNAPSHOT_HEADER:
         return "shorter than the snapshot header"
-    if value[0] != 1:
+    if value[0] != SNAPSHOT_VERSION:
         return f"unknown snapshot version {value[0]}"
     seq = be(value[1:9])
     if seq != be(key):

@@ -31,6 +31,9 @@ struct engine_options {
   std::optional<double> rate_per_second; ///< overrides authority.rate_per_second
   std::optional<double> burst;           ///< overrides authority.burst
   bool network = false;                  ///< load CAF's io layer (console, cluster)
+  /// Overrides the rollback level of every incident policy (1 asks an operator; 4 runs on
+  /// its own when enforce is enabled, else falls back to 1).
+  std::optional<int> rollback_level;
 };
 
 /// One requested change.
@@ -123,6 +126,44 @@ struct metric_sample {
   std::chrono::system_clock::time_point at;
 };
 
+/// An incident as the host sees it.
+struct incident_info {
+  std::string id;            ///< hex digest
+  std::string candidate;     ///< hex digest of the candidate it came from
+  std::string service;
+  std::string region;
+  std::string severity;      ///< P0..P3
+  std::string status;        ///< open, recovered, escalated
+  std::vector<uint64_t> culprits; ///< seqs of the applied actions its rollback reverts
+  std::string rollback;      ///< hex digest of its last rollback ("" none)
+  std::string rollback_result; ///< "", succeeded, failed
+  std::chrono::system_clock::time_point onset;
+  std::chrono::system_clock::time_point respond_by;
+  std::chrono::milliseconds mttr{0}; ///< onset to verified recovery (closed incidents)
+};
+
+/// A raised candidate (a confirmed anomaly with its suspects).
+struct candidate_info {
+  std::string id;
+  std::string service;
+  std::string region;
+  std::string policy;
+  std::string verdict;       ///< "", PROMOTE, DEFER, SUPPRESS
+  double error_rate = 0;
+  std::vector<uint64_t> culprits;
+  std::string incident;      ///< set once promoted
+};
+
+/// Metric samples judged by the detector, by verdict.
+struct metric_counts {
+  uint64_t accepted = 0;
+  uint64_t bad_value = 0;      ///< NaN, infinite, negative, error rate above 1, absurd latency
+  uint64_t unknown_series = 0; ///< no registered resource has that service and region
+  uint64_t future = 0;         ///< timestamp too far ahead of the engine's clock
+  uint64_t out_of_order = 0;   ///< not newer than the series' previous sample
+  uint64_t indexed_actions = 0; ///< applied actions held for root-cause analysis
+};
+
 /// A running engine. Thread-safe; callbacks run on engine threads.
 class engine {
 public:
@@ -157,7 +198,7 @@ public:
   /// Submits a proposal; `done` runs when it finished or was refused.
   void submit(const proposal_request& p, std::function<void(const result&)> done);
 
-  /// Approves or denies the pending proposal with digest `proposal` (hex).
+  /// Approves or denies the pending proposal or rollback with digest `proposal` (hex).
   result approve(const std::string& approver, const std::string& proposal, bool approve = true);
 
   /// Interrupts a running level-3 proposal; its done steps are rolled back.
@@ -181,8 +222,34 @@ public:
   /// Lists proposals whose actions started without a journaled outcome (after a crash).
   std::vector<std::string> in_doubt();
 
-  /// Feeds one metric sample; returns false if refused (bad values).
+  /// Feeds one metric sample to the detector; returns false if refused (see
+  /// `metric_counts` for the reasons). Refused samples never open an incident.
   bool feed_metric(const metric_sample& sample);
+
+  /// Returns the detector's sample counts.
+  metric_counts metric_stats();
+
+  /// Lists every incident the journal holds.
+  std::vector<incident_info> incidents();
+
+  /// Lists every candidate the journal holds (deferred ones wait for `promote`).
+  std::vector<candidate_info> candidates();
+
+  /// An operator promotes a deferred candidate (journaled as a manual decision).
+  result promote(const std::string& by, const std::string& candidate,
+                 const std::string& justification = {});
+
+  /// An operator rolls back an incident's culprits; the request is its own approval.
+  /// A second rollback of a recovered incident is a no-op (status "no-op").
+  result rollback(const std::string& by, const std::string& incident,
+                  const std::string& justification = {});
+
+  /// An operator rolls back applied actions by seq (also its own approval).
+  result rollback_seqs(const std::string& by, const std::vector<uint64_t>& seqs,
+                       const std::string& justification = {});
+
+  /// Lists rollbacks waiting for an approval (approve them with `approve`).
+  std::vector<std::string> pending_rollbacks();
 
   /// Calls `fn` for every event committed from now on, in order.
   void subscribe(std::function<void(const committed_event&)> fn);

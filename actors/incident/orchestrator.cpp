@@ -1,0 +1,169 @@
+#include "actors/incident/orchestrator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "messages/commands.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark {
+
+namespace {
+
+using self_ptr = orchestrator_actor::stateful_pointer<orchestrator_state>;
+
+caf::timestamp now(self_ptr self) {
+  return self->state.epoch + (self->clock().now() - self->state.start);
+}
+
+/// The answer for a candidate decided before.
+incident_decision repeated(const digest& id, const candidate_state& c) {
+  incident_decision d{id, c.decision, static_cast<policy_verdict>(c.verdict), caf::none, true};
+  if (!c.incident.is_zero())
+    d.incident = c.incident;
+  return d;
+}
+
+candidate_state known_of(const candidate_raised& c) {
+  candidate_state k;
+  k.service = c.service;
+  k.region = c.region;
+  k.onset = c.onset;
+  k.error_ppm = c.error_ppm;
+  for (auto& x : c.culprits)
+    k.culprits.push_back(x.seq);
+  k.policy = c.policy;
+  return k;
+}
+
+/// The events of one decision: the decision and, on PROMOTE, the incident.
+std::vector<event> decision_events(self_ptr self, const digest& cid, const candidate_state& c,
+                                   const policy_outcome& out, const principal_id& by,
+                                   bool manual, const std::string& why, incident_decision& d) {
+  auto at = now(self);
+  candidate_decided cd{cid, decision_id(cid, c.policy, out.verdict, by, manual), c.policy,
+                       out.verdict, out.level, by, manual, why};
+  d = incident_decision{cid, cd.decision, out.verdict, caf::none, false};
+  std::vector<event> evs{make_event(event_type::candidate_decided, at, cd)};
+  if (out.verdict == policy_verdict::promote) {
+    incident_opened io{incident_id(cd.decision), cid, cd.decision, c.service, c.region,
+                       out.level, c.onset, at + response_time(out.level), {},
+                       out.rollback_level, by, why};
+    io.culprits = c.culprits;
+    d.incident = io.incident;
+    evs.push_back(make_event(event_type::incident_opened, at, io));
+  }
+  return evs;
+}
+
+/// Hands a promoted incident's culprits to the rollback executor; its answer is logged
+/// (the incident stays open when the rollback cannot run, for an operator to act on).
+void order_rollback(self_ptr self, rollback_order o) {
+  auto id = o.incident;
+  self->request(self->state.rollbacks, caf::infinite, atom::rollback_v, std::move(o))
+    .then(
+      [id](const rollback_status& s) {
+        spdlog::info("orchestrator: rollback of incident {}: {}", to_hex(id).substr(0, 12),
+                     s.status);
+      },
+      [id](caf::error& err) {
+        spdlog::warn("orchestrator: rollback of incident {} did not run: {}",
+                     to_hex(id).substr(0, 12), describe(err).message);
+      });
+}
+
+/// Journals `evs`; on success records the decision, answers, and orders the rollback.
+void commit(self_ptr self, std::vector<event> evs, digest cid, incident_decision d,
+            authority_level level, principal_id by, std::string why,
+            caf::typed_response_promise<incident_decision> rp) {
+  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(evs))
+    .then(
+      [=](const appended&) mutable {
+        auto& c = self->state.candidates[cid];
+        c.verdict = static_cast<uint8_t>(d.verdict);
+        c.decision = d.decision;
+        if (d.incident)
+          c.incident = *d.incident;
+        rp.deliver(d);
+        if (d.incident && !c.culprits.empty())
+          order_rollback(self, rollback_order{*d.incident, c.culprits, by, level, why});
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+caf::result<incident_decision> on_candidate(self_ptr self, const candidate_raised& c) {
+  auto& st = self->state;
+  if (auto i = st.candidates.find(c.candidate); i != st.candidates.end() && i->second.verdict != 0)
+    return repeated(c.candidate, i->second); // idempotent: the first decision stands
+  auto out = decide(st.settings, c);
+  std::vector<event> evs;
+  if (st.candidates.count(c.candidate) == 0)
+    evs.push_back(make_event(event_type::candidate_raised, now(self), c));
+  st.candidates.emplace(c.candidate, known_of(c));
+  auto rp = self->make_response_promise<incident_decision>();
+  if (!out) {
+    // The candidate is kept for an operator; an unknown policy decides nothing.
+    self->request(st.journal, caf::infinite, atom::append_v, std::move(evs))
+      .then([rp, err = out.error()](const appended&) mutable { rp.deliver(err); },
+            [rp](caf::error& e) mutable { rp.deliver(e); });
+    return rp;
+  }
+  principal_id by{"policy:" + c.policy};
+  auto why = c.raised_by + ": error rate " + std::to_string(c.error_ppm) + " ppm over threshold "
+             + std::to_string(c.threshold_ppm) + " ppm in " + c.service + "/" + c.region;
+  incident_decision d;
+  auto more = decision_events(self, c.candidate, st.candidates[c.candidate], *out, by, false, why, d);
+  evs.insert(evs.end(), more.begin(), more.end());
+  commit(self, std::move(evs), c.candidate, d, out->rollback_level, by, why, rp);
+  return rp;
+}
+
+caf::result<incident_decision> on_promote(self_ptr self, const digest& cid,
+                                          const principal_id& by, const std::string& why) {
+  auto& st = self->state;
+  auto i = st.candidates.find(cid);
+  if (i == st.candidates.end())
+    return refuse(ec::invalid_input, "unknown candidate " + to_hex(cid));
+  if (!i->second.incident.is_zero())
+    return repeated(cid, i->second); // promoted before: the same incident
+  if (i->second.verdict != static_cast<uint8_t>(policy_verdict::defer))
+    return refuse(ec::invalid_input, "candidate " + to_hex(cid).substr(0, 16)
+                                       + " was not deferred; only deferred candidates are promoted");
+  candidate_raised probe;
+  probe.policy = i->second.policy;
+  probe.error_ppm = i->second.error_ppm;
+  auto out = decide(st.settings, probe);
+  policy_outcome o = out ? *out : policy_outcome{};
+  o.verdict = policy_verdict::promote;
+  incident_decision d;
+  auto evs = decision_events(self, cid, i->second, o, by, true, why, d);
+  auto rp = self->make_response_promise<incident_decision>();
+  commit(self, std::move(evs), cid, d, o.rollback_level, by, why, rp);
+  return rp;
+}
+
+} // namespace
+
+orchestrator_actor::behavior_type
+orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
+             incident_settings settings, journal_actor journal, rollback_actor rollbacks,
+             std::map<digest, candidate_state> known, caf::timestamp epoch) {
+  auto& st = self->state;
+  st.settings = std::move(settings);
+  st.journal = journal;
+  st.rollbacks = rollbacks;
+  st.candidates = std::move(known);
+  st.epoch = epoch;
+  st.start = self->clock().now();
+  return {
+    [self](atom::candidate, const candidate_raised& c) { return on_candidate(self, c); },
+    [self](atom::promote, const digest& cid, const principal_id& by, const std::string& why) {
+      return on_promote(self, cid, by, why);
+    },
+  };
+}
+
+} // namespace bulwark

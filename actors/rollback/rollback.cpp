@@ -1,0 +1,340 @@
+// The rollback executor's shell: governance checks, planning from the journal, the
+// write-ahead plan, approval below level 4, effector calls through the breakers, and the
+// one final transaction.
+
+#include "actors/rollback/rollback.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/incident/incident_policy.hpp"
+#include "messages/commands.hpp"
+#include "persistence/codec.hpp"
+#include "persistence/journal_store.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark {
+
+namespace {
+
+using self_ptr = rollback_actor::stateful_pointer<rollback_state>;
+
+caf::timestamp now(self_ptr self) {
+  return self->state.epoch + (self->clock().now() - self->state.start);
+}
+
+const digest zero_digest{};
+
+rollback_status status_of(const digest& id, std::string status, uint32_t reverted = 0) {
+  rollback_status s;
+  s.rollback = id;
+  s.status = std::move(status);
+  s.reverted = reverted;
+  return s;
+}
+
+/// Reads every record from the smallest target to the head, decoding applied actions.
+caf::expected<std::vector<planned_record>> read_records(self_ptr self,
+                                                        const std::vector<seq_no>& seqs) {
+  auto head = self->state.store->head();
+  auto lo = std::min_element(seqs.begin(), seqs.end())->value;
+  std::vector<planned_record> out;
+  if (lo == 0 || lo > head.value)
+    return out; // the planner names the missing seq
+  caf::error bad;
+  auto err = self->state.store->read(seq_no{lo}, head, [&](journal_entry&& e) {
+    planned_record r{e.seq, e.ev.type, caf::none};
+    if (e.ev.type == event_type::action_applied) {
+      action_applied a;
+      if (auto derr = decode(e.ev.payload, a)) {
+        bad = refuse(ec::integrity_violation,
+                     "record " + std::to_string(e.seq.value) + " does not decode");
+        return false;
+      }
+      r.applied = std::move(a);
+    }
+    out.push_back(std::move(r));
+    return true;
+  });
+  if (err)
+    return err;
+  if (bad)
+    return bad;
+  return out;
+}
+
+std::map<std::string, std::string> services_of(const fleet_state& st) {
+  std::map<std::string, std::string> out;
+  for (auto& [id, r] : st.resources)
+    out.emplace(id, r.service);
+  return out;
+}
+
+void answer(self_ptr self, const digest& id, const rollback_status& s) {
+  auto i = self->state.flights.find(id);
+  if (i == self->state.flights.end())
+    return;
+  for (auto& w : i->second.waiters)
+    w.deliver(s);
+  self->state.flights.erase(i);
+}
+
+void fail_all(self_ptr self, const digest& id, const caf::error& err) {
+  auto i = self->state.flights.find(id);
+  if (i == self->state.flights.end())
+    return;
+  for (auto& w : i->second.waiters)
+    w.deliver(err);
+  self->state.flights.erase(i);
+}
+
+/// Journals every done compensation with the finish in one transaction.
+void finish(self_ptr self, const digest& id, ec code, std::string message) {
+  auto& f = self->state.flights.at(id);
+  std::vector<event> evs;
+  auto at = now(self);
+  for (size_t i = 0; i < f.next; ++i) {
+    auto& s = f.steps[i];
+    evs.push_back(make_event(event_type::rollback_applied, at,
+                             rollback_applied{id, s.reverts, s.resource, s.key,
+                                              caf::optional<std::string>{s.current}, s.restore}));
+  }
+  bool ok = code == ec::none;
+  auto done = static_cast<uint32_t>(f.next);
+  evs.push_back(make_event(event_type::rollback_finished, at,
+                           rollback_finished{id, f.plan.incident, ok, code, done, message}));
+  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(evs))
+    .then(
+      [self, id, ok, done, code, message](const appended& a) {
+        auto s = status_of(id, ok ? "succeeded" : "failed", done);
+        s.code = code;
+        s.message = message;
+        s.seq = a.last;
+        answer(self, id, s);
+      },
+      [self, id](caf::error& err) {
+        spdlog::error("rollback: the outcome of {} could not be journaled: {}", to_hex(id),
+                      describe(err).message);
+        fail_all(self, id, err);
+      });
+}
+
+void run_next(self_ptr self, const digest& id);
+
+void on_effected(self_ptr self, const digest& id, uint64_t step, const effector_result& r) {
+  auto i = self->state.flights.find(id);
+  if (i == self->state.flights.end() || i->second.next != step || i->second.awaiting)
+    return;
+  if (!r.ok) {
+    auto& s = i->second.steps[step];
+    return finish(self, id, r.code == ec::none ? ec::effector_failed : r.code,
+                  "compensation of seq " + std::to_string(s.reverts.value) + " failed: "
+                    + r.message);
+  }
+  ++i->second.next;
+  run_next(self, id);
+}
+
+void run_next(self_ptr self, const digest& id) {
+  auto& f = self->state.flights.at(id);
+  if (f.next == f.steps.size())
+    return finish(self, id, ec::none, "reverted " + std::to_string(f.steps.size()) + " actions");
+  auto& s = f.steps[f.next];
+  breaker_directory::entry e;
+  if (!self->state.breakers->find(s.service, e))
+    return finish(self, id, ec::unavailable, "no effector is registered for service " + s.service);
+  auto timeout = self->state.settings.effector_timeout;
+  effector_request req{s.service, mutation{s.resource, s.key, s.current}, true, s.restore,
+                       to_hex(id) + "/" + std::to_string(f.next), now(self) + timeout};
+  auto step = static_cast<uint64_t>(f.next);
+  self->request(e.handle, timeout, atom::execute_v, std::move(req))
+    .then([self, id, step](effector_result& r) { on_effected(self, id, step, r); },
+          [self, id, step](caf::error& err) {
+            auto info = describe(err);
+            on_effected(self, id, step,
+                        effector_result{false, info.code == ec::none ? ec::timeout : info.code,
+                                        info.message, caf::none});
+          });
+}
+
+/// Journals the plan (write-ahead), then runs it or waits for an approval.
+void start(self_ptr self, const digest& id) {
+  auto& f = self->state.flights.at(id);
+  auto ev = make_event(event_type::rollback_requested, now(self), f.plan);
+  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
+    .then(
+      [self, id](const appended& a) {
+        auto& f = self->state.flights.at(id);
+        if (f.plan.level != authority_level::enforce) {
+          f.awaiting = true;
+          self->delayed_send(self, self->state.settings.approval_timeout, atom::expire_v, id);
+          auto s = status_of(id, "awaiting-approval");
+          s.seq = a.last;
+          s.message = "an operator must approve rollback " + to_hex(id);
+          for (auto& w : f.waiters)
+            w.deliver(s);
+          f.waiters.clear();
+          return;
+        }
+        run_next(self, id);
+      },
+      [self, id](caf::error& err) { fail_all(self, id, err); });
+}
+
+/// Plans an order; the flight is created only for a plan that can run.
+caf::expected<digest> plan(self_ptr self, const rollback_order& o) {
+  auto& st = self->state;
+  std::vector<seq_no> seqs = o.seqs;
+  if (o.incident != zero_digest && seqs.empty()) {
+    auto i = st.proj.state().incidents.find(o.incident);
+    if (i == st.proj.state().incidents.end())
+      return refuse(ec::invalid_input, "unknown incident " + to_hex(o.incident));
+    seqs = i->second.culprits;
+  }
+  if (seqs.empty())
+    return refuse(ec::invalid_input, "nothing to roll back: no seqs given");
+  auto records = read_records(self, seqs);
+  if (!records)
+    return records.error();
+  auto steps = plan_rollback(seqs, *records, services_of(st.proj.state()),
+                             st.proj.state().reverted, st.store->head());
+  if (!steps)
+    return steps.error();
+  std::vector<seq_no> reverts;
+  for (auto& s : *steps)
+    reverts.push_back(s.reverts);
+  auto id = rollback_id(o.incident, reverts);
+  auto level = o.level;
+  if (level == authority_level::enforce && !st.settings.enforce_enabled)
+    level = authority_level::assist; // level 4 disabled: a person decides
+  auto& f = st.flights[id];
+  f.plan = rollback_requested{id, o.incident, o.by, level, reverts, o.justification};
+  f.steps = std::move(*steps);
+  return id;
+}
+
+caf::result<rollback_status> order(self_ptr self, const rollback_order& o) {
+  auto& st = self->state;
+  if (o.level == authority_level::read_only)
+    return refuse(ec::invalid_input, "a rollback changes resources: level 0 cannot run one");
+  if (o.incident != zero_digest) {
+    auto i = st.proj.state().incidents.find(o.incident);
+    if (i != st.proj.state().incidents.end() && i->second.rollback_result == 1 && o.seqs.empty())
+      return status_of(i->second.rollback, "no-op"); // rolling back twice changes nothing
+    if (i != st.proj.state().incidents.end())
+      if (auto f = st.flights.find(i->second.rollback); f != st.flights.end()) {
+        auto rp = self->make_response_promise<rollback_status>();
+        if (f->second.awaiting)
+          return status_of(f->first, "awaiting-approval");
+        f->second.waiters.push_back(rp);
+        return rp;
+      }
+  }
+  auto authority = st.authority->get();
+  if (!authority)
+    return refuse(ec::governance_failure, "the authority is unavailable: no rollback runs");
+  auto rp = self->make_response_promise<rollback_status>();
+  self->request(authority, std::chrono::seconds{2}, atom::state_v)
+    .then(
+      [self, rp, o](bool halted) mutable {
+        if (halted) {
+          rp.deliver(refuse(ec::halted, "the halt is engaged: no rollback runs"));
+          return;
+        }
+        auto id = plan(self, o);
+        if (!id) {
+          rp.deliver(id.error());
+          return;
+        }
+        auto& f = self->state.flights.at(*id);
+        f.waiters.push_back(rp);
+        if (f.waiters.size() == 1)
+          start(self, *id);
+      },
+      [rp](caf::error&) mutable {
+        rp.deliver(refuse(ec::governance_failure, "the authority did not answer: no rollback runs"));
+      });
+  return rp;
+}
+
+caf::result<rollback_status> decide(self_ptr self, const approval& a) {
+  auto i = self->state.flights.find(a.proposal);
+  if (i == self->state.flights.end() || !i->second.awaiting)
+    return refuse(ec::invalid_input, "no rollback " + to_hex(a.proposal) + " awaits approval");
+  auto rp = self->make_response_promise<rollback_status>();
+  auto& f = i->second;
+  f.awaiting = false;
+  f.waiters.push_back(rp);
+  auto id = a.proposal;
+  auto type = a.approve ? event_type::approval_granted : event_type::approval_denied;
+  auto ev = make_event(type, now(self), approval_recorded{id, a.approver, a.note});
+  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
+    .then(
+      [self, id, a](const appended&) {
+        if (a.approve)
+          return run_next(self, id);
+        finish(self, id, ec::authority_denied, "denied by " + a.approver.value);
+      },
+      [self, id](caf::error& err) { fail_all(self, id, err); });
+  return rp;
+}
+
+} // namespace
+
+rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
+                                       rollback_settings settings, rollback_deps deps,
+                                       fleet_state proj, caf::timestamp epoch) {
+  auto& st = self->state;
+  st.settings = settings;
+  st.journal = deps.journal;
+  st.store = deps.store;
+  st.authority = deps.authority;
+  st.breakers = deps.breakers;
+  auto from = proj.seq;
+  st.proj = projection{std::move(proj)};
+  st.epoch = epoch;
+  st.start = self->clock().now();
+  self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
+             seq_no{from});
+  return {
+    [self](atom::committed, const std::vector<journal_entry>& entries) {
+      for (auto& e : entries)
+        if (e.seq.value > self->state.proj.state().seq)
+          if (auto err = self->state.proj.apply(e.seq, e.ev))
+            spdlog::error("rollback: cannot follow seq {}: {}", e.seq.value,
+                          describe(err).message);
+    },
+    [self](atom::rollback, const rollback_order& o) { return order(self, o); },
+    [self](atom::approve, const approval& a) { return decide(self, a); },
+    [self](atom::pending) -> std::vector<digest> {
+      std::vector<digest> out;
+      for (auto& [id, f] : self->state.flights)
+        if (f.awaiting)
+          out.push_back(id);
+      return out;
+    },
+    [self](atom::effected, const digest& id, uint64_t step, const effector_result& r) {
+      on_effected(self, id, step, r);
+    },
+    [self](atom::expire, const digest& id) {
+      auto i = self->state.flights.find(id);
+      if (i == self->state.flights.end() || !i->second.awaiting)
+        return;
+      i->second.awaiting = false;
+      auto ev = make_event(event_type::approval_expired, now(self),
+                           approval_recorded{id, principal_id{"bulwark"}, "timeout"});
+      self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
+        .then([self, id](const appended&) {
+                finish(self, id, ec::approval_expired, "nobody approved the rollback in time");
+              },
+              [self, id](caf::error& err) { fail_all(self, id, err); });
+    },
+  };
+}
+
+} // namespace bulwark

@@ -1,0 +1,70 @@
+#pragma once
+
+/// The rollback executor: plans the compensation of applied actions (rollback_policy),
+/// journals the plan before anything runs, waits for an operator's approval below level
+/// 4, calls the services' effectors through their breakers (newest first), and journals
+/// every compensation with the finish in ONE transaction.
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "caf/actor_clock.hpp"
+#include "caf/fwd.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "actors/circuit_breaker/effectors.hpp"
+#include "actors/rollback/rollback_policy.hpp"
+#include "messages/incidents.hpp"
+#include "messages/interfaces.hpp"
+#include "persistence/projection.hpp"
+#include "supervision/supervisor.hpp"
+
+namespace bulwark {
+
+class journal_store;
+
+/// Settings of the rollback executor.
+struct rollback_settings {
+  bool enforce_enabled = false;          ///< level 4 runs without a person; else level 1
+  caf::timespan approval_timeout = std::chrono::minutes{5};
+  caf::timespan effector_timeout = std::chrono::seconds{10};
+};
+
+/// One rollback in progress.
+struct rollback_flight {
+  rollback_requested plan;
+  std::vector<rollback_step> steps;
+  size_t next = 0;                        ///< the step running or to run
+  bool awaiting = false;                  ///< waiting for an approval
+  std::vector<caf::typed_response_promise<rollback_status>> waiters;
+};
+
+/// State of the rollback actor.
+struct rollback_state {
+  rollback_settings settings;
+  journal_actor journal;
+  std::shared_ptr<journal_store> store;   ///< read-only use: the records to revert
+  std::shared_ptr<handle_slot<authority_actor>> authority;
+  std::shared_ptr<breaker_directory> breakers;
+  projection proj;                        ///< follows the journal
+  std::map<digest, rollback_flight> flights;
+  caf::timestamp epoch;
+  caf::actor_clock::time_point start;
+  static inline const char* name = "rollback";
+};
+
+/// The handles and shared objects the executor works with.
+struct rollback_deps {
+  journal_actor journal;
+  std::shared_ptr<journal_store> store;
+  std::shared_ptr<handle_slot<authority_actor>> authority;
+  std::shared_ptr<breaker_directory> breakers;
+};
+
+/// Runs the executor from `proj`, the journal's state at spawn (it follows later commits).
+rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
+                                       rollback_settings settings, rollback_deps deps,
+                                       fleet_state proj, caf::timestamp epoch);
+
+} // namespace bulwark

@@ -1,0 +1,54 @@
+#pragma once
+
+/// Rollback planning, pure: from the journal records of the actions to revert and of
+/// everything after them, the compensating steps (newest first), or a clear refusal.
+///
+/// Rules (README "Incidents"):
+/// - every seq must exist and be an `action_applied` record, else `INVALID_INPUT`;
+/// - a seq that a rollback already reverted is `INVALID_INPUT` naming that rollback
+///   (an incident's second rollback is answered as a no-op before planning);
+/// - conflict: if an applied action that is not in the set (and not itself reverted)
+///   changed the same resource key after a reverted one, the plan stops with
+///   `INVALID_INPUT` naming those later seqs; it never silently overwrites them. The
+///   caller may include them and ask again.
+/// - each step restores the value the action replaced (none: the key is removed), newest
+///   first, so several reverted changes of one key end at the oldest one's old value.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+#include "caf/optional.hpp"
+
+#include "messages/events.hpp"
+#include "messages/ids.hpp"
+
+namespace bulwark {
+
+/// One record as the planner sees it.
+struct planned_record {
+  seq_no seq;
+  event_type type = event_type::resource_registered;
+  caf::optional<action_applied> applied; ///< decoded when type is action_applied
+};
+
+/// One compensating step.
+struct rollback_step {
+  seq_no reverts;
+  std::string service;
+  resource_id resource;
+  std::string key;
+  std::string current;               ///< the value the reverted action set
+  caf::optional<std::string> restore; ///< the value it replaced (none: remove the key)
+};
+
+/// Plans the rollback of `targets` from `records`: every record from the smallest
+/// target to the head, in order. `service_of` maps resources to services;
+/// `reverted` is the projection's applied seq -> rollback map.
+caf::expected<std::vector<rollback_step>>
+plan_rollback(const std::vector<seq_no>& targets, const std::vector<planned_record>& records,
+              const std::map<std::string, std::string>& service_of,
+              const std::map<uint64_t, digest>& reverted, seq_no head);
+
+} // namespace bulwark

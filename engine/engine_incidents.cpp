@@ -1,0 +1,205 @@
+// The engine's recovery half: spawning the rollback executor, the orchestrator and the
+// detector, and the embedding API for metrics, candidates, incidents and rollbacks.
+
+#include <algorithm>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/incident/detector.hpp"
+#include "actors/incident/orchestrator.hpp"
+#include "actors/rollback/rollback.hpp"
+#include "engine/engine_impl.hpp"
+
+namespace bulwark {
+
+void engine::impl::start_incidents(const fleet_state& st) {
+  rollback_settings rs{cfg.authority.policy.enforce_enabled, cfg.pipeline.approval_timeout,
+                       cfg.pipeline.effector_timeout};
+  rollbacks = sys->spawn(bulwark::rollback, rs, rollback_deps{journal, store, authority, breakers}, st,
+                         epoch);
+  orchestrator = sys->spawn(bulwark::orchestrator, cfg.incident, journal, rollbacks,
+                            st.candidates, epoch);
+  detector = sys->spawn(bulwark::detector, cfg.incident, journal, orchestrator, store, st, epoch);
+}
+
+namespace {
+
+std::chrono::system_clock::time_point to_system(caf::timestamp t) {
+  return std::chrono::system_clock::time_point{
+    std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch())};
+}
+
+std::vector<uint64_t> seqs_of(const std::vector<seq_no>& xs) {
+  std::vector<uint64_t> out;
+  for (auto& x : xs)
+    out.push_back(x.value);
+  return out;
+}
+
+result status_result(const caf::expected<rollback_status>& r) {
+  if (!r)
+    return engine::impl::to_result(r.error());
+  result out;
+  out.ok = r->status == "succeeded" || r->status == "no-op" || r->status == "awaiting-approval";
+  out.code = r->code == ec::none ? "" : to_string(r->code);
+  out.message = r->message;
+  out.status = r->status;
+  out.proposal = to_hex(r->rollback);
+  out.seq = r->seq.value;
+  out.applied = r->reverted;
+  return out;
+}
+
+result invalid_input(const std::string& what) {
+  result r;
+  r.code = "INVALID_INPUT";
+  r.message = what;
+  return r;
+}
+
+/// Orders a rollback; an operator's own request is also its approval.
+result order_rollback(engine::impl& d, rollback_order o) {
+  auto by = o.by.value;
+  auto r = d.call<rollback_status>(d.rollbacks, atom::rollback_v, std::move(o));
+  d.pump();
+  if (r && r->status == "awaiting-approval")
+    return approve_rollback(d, by, r->rollback, true);
+  return status_result(r);
+}
+
+} // namespace
+
+result approve_rollback(engine::impl& d, const std::string& approver, const digest& id, bool yes) {
+  auto r = d.call<rollback_status>(d.rollbacks, atom::approve_v,
+                                   approval{principal_id{approver}, id, yes, ""});
+  d.pump();
+  return status_result(r);
+}
+
+bool engine::feed_metric(const metric_sample& s) {
+  auto& d = *impl_;
+  metric_in m{s.service, s.region, s.error_rate, s.latency_ms,
+              caf::timestamp{std::chrono::duration_cast<caf::timespan>(s.at.time_since_epoch())}};
+  auto r = d.call<uint8_t>(d.detector, atom::sample_v, std::move(m));
+  d.pump();
+  return r && *r == 0;
+}
+
+metric_counts engine::metric_stats() {
+  auto& d = *impl_;
+  metric_counts out;
+  auto r = d.call<std::vector<uint64_t>>(d.detector, atom::stats_v);
+  if (r && r->size() >= 6) {
+    auto& v = *r;
+    out = metric_counts{v[0], v[1], v[2], v[3], v[4], v[5]};
+  }
+  return out;
+}
+
+std::vector<incident_info> engine::incidents() {
+  auto& d = *impl_;
+  std::vector<incident_info> out;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return out;
+  static const char* statuses[] = {"unknown", "open", "recovered", "escalated"};
+  static const char* results[] = {"", "succeeded", "failed"};
+  for (auto& [id, n] : st->incidents) {
+    incident_info i;
+    i.id = to_hex(id);
+    i.candidate = to_hex(n.candidate);
+    i.service = n.service;
+    i.region = n.region;
+    i.severity = to_string(n.level);
+    i.status = statuses[std::min<int>(n.status, 3)];
+    i.culprits = seqs_of(n.culprits);
+    i.rollback = n.rollback.is_zero() ? "" : to_hex(n.rollback);
+    i.rollback_result = results[std::min<int>(n.rollback_result, 2)];
+    i.onset = to_system(n.onset);
+    i.respond_by = to_system(n.respond_by);
+    i.mttr = std::chrono::duration_cast<std::chrono::milliseconds>(n.mttr);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+std::vector<candidate_info> engine::candidates() {
+  auto& d = *impl_;
+  std::vector<candidate_info> out;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return out;
+  for (auto& [id, c] : st->candidates) {
+    candidate_info i;
+    i.id = to_hex(id);
+    i.service = c.service;
+    i.region = c.region;
+    i.policy = c.policy;
+    i.verdict = c.verdict == 0 ? "" : to_string(static_cast<policy_verdict>(c.verdict));
+    i.error_rate = c.error_ppm / 1e6;
+    i.culprits = seqs_of(c.culprits);
+    i.incident = c.incident.is_zero() ? "" : to_hex(c.incident);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+result engine::promote(const std::string& by, const std::string& candidate,
+                       const std::string& justification) {
+  auto& d = *impl_;
+  digest id;
+  if (!parse_digest(candidate, id))
+    return invalid_input("candidate digest must be 64 hex characters");
+  if (!is_valid_id(by))
+    return invalid_input("promoter must be a principal name");
+  auto r = d.call<incident_decision>(d.orchestrator, atom::promote_v, id, principal_id{by},
+                                     justification.empty() ? "manual promotion" : justification);
+  d.pump();
+  if (!r)
+    return impl::to_result(r.error());
+  result out;
+  out.ok = true;
+  out.status = r->repeated ? "repeated" : "promoted";
+  out.proposal = r->incident ? to_hex(*r->incident) : "";
+  return out;
+}
+
+result engine::rollback(const std::string& by, const std::string& incident,
+                        const std::string& justification) {
+  digest id;
+  if (!parse_digest(incident, id))
+    return invalid_input("incident digest must be 64 hex characters");
+  if (!is_valid_id(by))
+    return invalid_input("requester must be a principal name");
+  return order_rollback(*impl_, rollback_order{id, {}, principal_id{by}, authority_level::assist,
+                                               justification.empty() ? "operator rollback"
+                                                                     : justification});
+}
+
+result engine::rollback_seqs(const std::string& by, const std::vector<uint64_t>& seqs,
+                             const std::string& justification) {
+  if (!is_valid_id(by))
+    return invalid_input("requester must be a principal name");
+  if (seqs.empty())
+    return invalid_input("name at least one seq to roll back");
+  std::vector<seq_no> xs;
+  for (auto s : seqs)
+    xs.push_back(seq_no{s});
+  return order_rollback(*impl_, rollback_order{digest{}, std::move(xs), principal_id{by},
+                                               authority_level::assist,
+                                               justification.empty() ? "operator rollback"
+                                                                     : justification});
+}
+
+std::vector<std::string> engine::pending_rollbacks() {
+  auto& d = *impl_;
+  std::vector<std::string> out;
+  if (auto r = d.call<std::vector<digest>>(d.rollbacks, atom::pending_v))
+    for (auto& id : *r)
+      out.push_back(to_hex(id));
+  return out;
+}
+
+} // namespace bulwark
