@@ -57,8 +57,12 @@ void follow(detector_state& st, const journal_entry& e) {
     }
     case event_type::incident_opened: {
       incident_opened x;
-      if (decoded(e.ev, x))
-        st.incidents[x.incident] = watched_incident{x.service, x.region, x.onset};
+      if (!decoded(e.ev, x))
+        break;
+      st.incidents[x.incident] = watched_incident{x.service, x.region, x.onset};
+      // Nothing to roll back (no suspect): recovery is watched from the opening on.
+      if (x.culprits.empty())
+        st.detect.watch(x.incident, x.service, x.region, e.ev.at);
       break;
     }
     case event_type::rollback_finished: {

@@ -41,15 +41,27 @@ struct proposal_score {
 
 rca_result rca_policy::rank(const std::string& service, const std::string& region,
                             caf::timestamp onset) const {
-  rca_result out;
-  auto i = index_.find({service, region});
-  if (i == index_.end())
-    return out;
+  if (auto i = index_.find({service, region}); i != index_.end()) {
+    auto own = rank_series(i->second, onset, 1, {});
+    if (!own.ranked.empty())
+      return own;
+  }
+  // Nothing changed in this series: look for a cascade from the region's other services.
+  std::deque<applied_action> region_actions;
+  for (auto& [key, q] : index_)
+    if (key.second == region && key.first != service)
+      region_actions.insert(region_actions.end(), q.begin(), q.end());
+  std::sort(region_actions.begin(), region_actions.end(),
+            [](const applied_action& x, const applied_action& y) { return x.seq < y.seq; });
+  return rank_series(region_actions, onset, 2, {});
+}
+
+rca_result rca_policy::rank_series(const std::deque<applied_action>& q, caf::timestamp onset,
+                                   uint32_t divisor, rca_result out) const {
   auto from = onset - s_.lookback;
   // Newest first; the index is in journal order, so stop at the window's old edge.
   std::map<digest, proposal_score> by_proposal;
   std::set<std::string> touched;
-  auto& q = i->second;
   for (auto a = q.rbegin(); a != q.rend(); ++a) {
     if (a->at > onset)
       continue;
@@ -74,7 +86,7 @@ rca_result rca_policy::rank(const std::string& service, const std::string& regio
     for (auto* a : p.actions)
       mine.insert(a->resource.value);
     double coverage = static_cast<double>(mine.size()) / static_cast<double>(touched.size());
-    p.score = static_cast<uint32_t>(600.0 * recency + 400.0 * coverage + 0.5);
+    p.score = static_cast<uint32_t>((600.0 * recency + 400.0 * coverage) / divisor + 0.5);
     ranked.push_back(std::move(p));
   }
   std::sort(ranked.begin(), ranked.end(), [](const proposal_score& x, const proposal_score& y) {

@@ -11,6 +11,10 @@
 ///                    proposal touched).
 /// The culprit is the best proposal (ties: the newer one). Every action of the ranked
 /// proposals is listed, best proposal first, newest action first, at most `max_culprits`.
+///
+/// Cascades: when the series itself had no action in the window, the actions of the same
+/// region's other services are ranked instead, at half the score (a failure that spread
+/// from a changed upstream service within one region).
 
 #include <cstdint>
 #include <deque>
@@ -73,6 +77,9 @@ public:
   }
 
 private:
+  rca_result rank_series(const std::deque<applied_action>& q, caf::timestamp onset,
+                         uint32_t divisor, rca_result out) const;
+
   rca_settings s_;
   std::map<std::pair<std::string, std::string>, std::deque<applied_action>> index_;
   std::map<uint64_t, std::pair<std::string, std::string>> where_; ///< seq -> series

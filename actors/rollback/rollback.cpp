@@ -126,6 +126,23 @@ void finish(self_ptr self, const digest& id, ec code, std::string message) {
 
 void run_next(self_ptr self, const digest& id);
 
+/// Drops steps another rollback reverted meanwhile (two incidents, one culprit), so no
+/// action is reverted twice; checked when execution starts.
+void drop_reverted(self_ptr self, rollback_flight& f) {
+  auto& reverted = self->state.proj.state().reverted;
+  f.steps.erase(std::remove_if(f.steps.begin(), f.steps.end(),
+                               [&](const rollback_step& s) {
+                                 return reverted.count(s.reverts.value) != 0;
+                               }),
+                f.steps.end());
+}
+
+/// Starts the effector calls of an approved (or level-4) rollback.
+void execute(self_ptr self, const digest& id) {
+  drop_reverted(self, self->state.flights.at(id));
+  run_next(self, id);
+}
+
 void on_effected(self_ptr self, const digest& id, uint64_t step, const effector_result& r) {
   auto i = self->state.flights.find(id);
   if (i == self->state.flights.end() || i->second.next != step || i->second.awaiting)
@@ -143,7 +160,9 @@ void on_effected(self_ptr self, const digest& id, uint64_t step, const effector_
 void run_next(self_ptr self, const digest& id) {
   auto& f = self->state.flights.at(id);
   if (f.next == f.steps.size())
-    return finish(self, id, ec::none, "reverted " + std::to_string(f.steps.size()) + " actions");
+    return finish(self, id, ec::none,
+                  f.steps.empty() ? "nothing left to revert: another rollback reverted it"
+                                  : "reverted " + std::to_string(f.steps.size()) + " actions");
   auto& s = f.steps[f.next];
   breaker_directory::entry e;
   if (!self->state.breakers->find(s.service, e))
@@ -170,7 +189,7 @@ void start(self_ptr self, const digest& id) {
     .then(
       [self, id](const appended& a) {
         auto& f = self->state.flights.at(id);
-        if (f.plan.level != authority_level::enforce) {
+        if (f.plan.level != authority_level::enforce && !f.steps.empty()) {
           f.awaiting = true;
           self->delayed_send(self, self->state.settings.approval_timeout, atom::expire_v, id);
           auto s = status_of(id, "awaiting-approval");
@@ -181,7 +200,7 @@ void start(self_ptr self, const digest& id) {
           f.waiters.clear();
           return;
         }
-        run_next(self, id);
+        execute(self, id);
       },
       [self, id](caf::error& err) { fail_all(self, id, err); });
 }
@@ -198,6 +217,23 @@ caf::expected<digest> plan(self_ptr self, const rollback_order& o) {
   }
   if (seqs.empty())
     return refuse(ec::invalid_input, "nothing to roll back: no seqs given");
+  if (o.incident != zero_digest) {
+    // One culprit behind two incidents (a cascade): what another rollback reverted is
+    // done; an incident whose culprits are all reverted gets an empty, immediate rollback.
+    auto& reverted = st.proj.state().reverted;
+    std::vector<seq_no> left;
+    for (auto s : seqs)
+      if (reverted.count(s.value) == 0)
+        left.push_back(s);
+    if (left.empty()) {
+      auto id = rollback_id(o.incident, {});
+      auto& f = st.flights[id];
+      f.plan = rollback_requested{id, o.incident, o.by, o.level, {},
+                                  o.justification + " (culprits already reverted)"};
+      return id;
+    }
+    seqs = std::move(left);
+  }
   auto records = read_records(self, seqs);
   if (!records)
     return records.error();
@@ -277,7 +313,7 @@ caf::result<rollback_status> decide(self_ptr self, const approval& a) {
     .then(
       [self, id, a](const appended&) {
         if (a.approve)
-          return run_next(self, id);
+          return execute(self, id);
         finish(self, id, ec::authority_denied, "denied by " + a.approver.value);
       },
       [self, id](caf::error& err) { fail_all(self, id, err); });

@@ -1,0 +1,252 @@
+// The pure cores of the recovery half: detector, RCA, policies and ids, rollback planning.
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "actors/incident/detector_policy.hpp"
+#include "actors/incident/incident_policy.hpp"
+#include "actors/incident/rca_policy.hpp"
+#include "actors/rollback/rollback_policy.hpp"
+
+using namespace bulwark;
+using namespace std::chrono_literals;
+
+namespace {
+
+const caf::timestamp t0{std::chrono::hours{24 * 365 * 50}};
+
+metric_in sample(double rate, caf::timespan at, std::string service = "coaster") {
+  return metric_in{std::move(service), "north", rate, 10.0, t0 + at};
+}
+
+/// A detector with a warmed-up baseline of 1 % on coaster/north (10 samples, 1 s apart).
+detector_policy warmed() {
+  detector_policy d{detector_settings{}};
+  d.add_series("coaster", "north");
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(d.observe(sample(0.01, std::chrono::seconds{i}), t0 + 1h).verdict
+            == sample_verdict::accepted);
+  return d;
+}
+
+digest id_of(uint8_t b) {
+  digest d;
+  d.bytes[0] = b;
+  return d;
+}
+
+} // namespace
+
+TEST_CASE("the detector confirms an excess that covers the confirmation window") {
+  auto d = warmed();
+  CHECK(d.threshold("coaster", "north") == doctest::Approx(0.02)); // max(2 x 1 %, floor 2 %)
+  caf::optional<anomaly> found;
+  int at = 10;
+  for (; at < 100 && !found; ++at)
+    found = d.observe(sample(0.3, std::chrono::seconds{at}), t0 + 1h).confirmed;
+  REQUIRE(found);
+  CHECK(found->onset == t0 + 10s);
+  // The first bad sample covers the second before it: confirmed 29 s after the onset.
+  CHECK(found->confirmed - found->onset == 29s);
+  CHECK(found->confirmed - found->onset < 30s);
+  // It is reported once, not on every later sample.
+  CHECK_FALSE(d.observe(sample(0.3, std::chrono::seconds{at}), t0 + 1h).confirmed);
+}
+
+TEST_CASE("a spike shorter than the confirmation window opens nothing") {
+  auto d = warmed();
+  for (int at = 10; at < 20; ++at)
+    CHECK_FALSE(d.observe(sample(0.9, std::chrono::seconds{at}), t0 + 1h).confirmed);
+  for (int at = 20; at < 120; ++at)
+    CHECK_FALSE(d.observe(sample(0.01, std::chrono::seconds{at}), t0 + 1h).confirmed);
+}
+
+TEST_CASE("the baseline does not learn from samples over the threshold") {
+  auto d = warmed();
+  for (int at = 10; at < 20; ++at)
+    d.observe(sample(0.5, std::chrono::seconds{at}), t0 + 1h);
+  CHECK(d.threshold("coaster", "north") == doctest::Approx(0.02));
+}
+
+TEST_CASE("garbage samples are refused and counted, and never open an incident") {
+  auto d = warmed();
+  auto nan = std::numeric_limits<double>::quiet_NaN();
+  CHECK(d.observe(sample(nan, 20s), t0 + 1h).verdict == sample_verdict::bad_value);
+  CHECK(d.observe(sample(-0.1, 21s), t0 + 1h).verdict == sample_verdict::bad_value);
+  CHECK(d.observe(sample(1.5, 22s), t0 + 1h).verdict == sample_verdict::bad_value);
+  auto absurd = sample(0.5, 23s);
+  absurd.latency_ms = 1e12;
+  CHECK(d.observe(absurd, t0 + 1h).verdict == sample_verdict::bad_value);
+  CHECK(d.observe(sample(0.5, 24s, "moon"), t0 + 1h).verdict == sample_verdict::unknown_series);
+  CHECK(d.observe(sample(0.5, 2h), t0 + 1h).verdict == sample_verdict::future);
+  CHECK(d.observe(sample(0.5, 5s), t0 + 1h).verdict == sample_verdict::out_of_order);
+  auto& c = d.counts();
+  CHECK(c.at(sample_verdict::bad_value) == 4);
+  CHECK(c.at(sample_verdict::unknown_series) == 1);
+  CHECK(c.at(sample_verdict::future) == 1);
+  CHECK(c.at(sample_verdict::out_of_order) == 1);
+  CHECK(c.at(sample_verdict::accepted) == 10);
+}
+
+TEST_CASE("recovery is verified after a healthy window, else escalated") {
+  auto d = warmed();
+  d.watch(id_of(1), "coaster", "north", t0 + 10s);
+  std::vector<recovery> got;
+  for (int at = 10; at < 60 && got.empty(); ++at)
+    got = d.observe(sample(0.01, std::chrono::seconds{at}), t0 + 1h).verified;
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].recovered);
+  CHECK(got[0].at == t0 + 40s);
+  auto e = warmed();
+  e.watch(id_of(2), "coaster", "north", t0 + 10s);
+  got.clear();
+  for (int at = 10; at < 200 && got.empty(); ++at)
+    got = e.observe(sample(0.4, std::chrono::seconds{at}), t0 + 1h).verified;
+  REQUIRE(got.size() == 1);
+  CHECK_FALSE(got[0].recovered);
+  CHECK(got[0].at == t0 + 130s); // the 2 min verification timeout
+}
+
+TEST_CASE("RCA names the most recent, widest change of the series") {
+  rca_policy r{rca_settings{}};
+  auto add = [&](uint64_t seq, uint8_t proposal, const char* res, caf::timespan at,
+                 const char* service = "coaster") {
+    r.add(service, "north", applied_action{seq_no{seq}, id_of(proposal), resource_id{res}, "mode",
+                                           t0 + at});
+  };
+  add(1, 1, "c1", 0s);             // old, one resource
+  add(2, 2, "c2", 500s);           // recent, two resources
+  add(3, 2, "c3", 500s);
+  add(4, 3, "g1", 550s, "gates");  // another service: not a suspect
+  add(5, 4, "c4", 1000s);          // after the onset: not a suspect
+  auto out = r.rank("coaster", "north", t0 + 540s);
+  REQUIRE(out.culprit_seqs.size() == 2);
+  CHECK(out.culprit_seqs[0] == seq_no{3});
+  CHECK(out.culprit_seqs[1] == seq_no{2});
+  REQUIRE(out.ranked.size() == 3);
+  CHECK(out.ranked[0].score > out.ranked[2].score);
+  CHECK(out.ranked[2].seq == seq_no{1});
+  CHECK(out.ranked[0].before_onset == 40s);
+  // A reverted action is no suspect any more.
+  r.remove(seq_no{2});
+  r.remove(seq_no{3});
+  out = r.rank("coaster", "north", t0 + 540s);
+  REQUIRE(out.culprit_seqs.size() == 1);
+  CHECK(out.culprit_seqs[0] == seq_no{1});
+  // A series without changes looks at the region's other services (a cascade).
+  auto cascade = r.rank("lights", "north", t0 + 560s);
+  REQUIRE_FALSE(cascade.culprit_seqs.empty());
+  CHECK(cascade.culprit_seqs[0] == seq_no{4});
+  r.prune(t0 + 600s);
+  CHECK(r.size() == 1);
+}
+
+TEST_CASE("ids are hashes of their inputs: equal inputs, equal ids") {
+  std::vector<seq_no> seqs{seq_no{7}, seq_no{9}};
+  auto a = candidate_id("coaster", "north", t0, seqs);
+  CHECK(a == candidate_id("coaster", "north", t0, seqs));
+  CHECK(a != candidate_id("coaster", "south", t0, seqs));
+  CHECK(a != candidate_id("coaster", "north", t0 + 1s, seqs));
+  auto d = decision_id(a, "default", policy_verdict::promote, principal_id{"policy:default"}, false);
+  CHECK(d == decision_id(a, "default", policy_verdict::promote, principal_id{"policy:default"}, false));
+  CHECK(d != decision_id(a, "default", policy_verdict::promote, principal_id{"ops"}, true));
+  CHECK(incident_id(d) == incident_id(d));
+  CHECK(incident_id(d) != d);
+  CHECK(rollback_id(incident_id(d), seqs) != rollback_id(incident_id(d), {}));
+}
+
+TEST_CASE("policies decide by the id the candidate names, with severity rules") {
+  incident_settings s;
+  candidate_raised c;
+  c.policy = "default";
+  c.error_ppm = 600'000;
+  auto out = decide(s, c);
+  REQUIRE(out);
+  CHECK(out->verdict == policy_verdict::promote);
+  CHECK(out->level == severity::p0);
+  c.error_ppm = 300'000;
+  CHECK(decide(s, c)->level == severity::p1);
+  c.error_ppm = 50'000;
+  CHECK(decide(s, c)->level == severity::p2);
+  c.policy = "nonexistent";
+  CHECK_FALSE(decide(s, c));
+  incident_policy_def quiet;
+  quiet.id = "quiet";
+  quiet.verdict = policy_verdict::defer;
+  s.policies = {default_policy(), quiet};
+  s.correlation = {{"gates", "*", "quiet"}};
+  CHECK(policy_for(s, "gates", "south") == "quiet");
+  CHECK(policy_for(s, "coaster", "south") == "default");
+  c.policy = "quiet";
+  CHECK(decide(s, c)->verdict == policy_verdict::defer);
+  CHECK_FALSE(check_incident_settings(s, "test"));
+  CHECK(response_time(severity::p0) == caf::timespan{0});
+  CHECK(response_time(severity::p1) == std::chrono::hours{1});
+  CHECK(response_time(severity::p3) == std::chrono::hours{24});
+}
+
+TEST_CASE("invalid incident settings are refused naming the key") {
+  auto msg = [](const incident_settings& s) { return describe(check_incident_settings(s, "f")).message; };
+  incident_settings s;
+  s.detector.factor = 1.0;
+  CHECK(msg(s).find("incident.factor") != std::string::npos);
+  s = incident_settings{};
+  s.detector.verification_timeout = s.detector.verification;
+  CHECK(msg(s).find("incident.verification_timeout_ms") != std::string::npos);
+  s = incident_settings{};
+  s.correlation = {{"*", "*", "ghost"}};
+  CHECK(msg(s).find("unknown policy 'ghost'") != std::string::npos);
+  s = incident_settings{};
+  incident_policy_def p;
+  p.id = "only";
+  s.policies = {p};
+  CHECK(msg(s).find("\"default\"") != std::string::npos);
+}
+
+namespace {
+
+planned_record applied(uint64_t seq, const char* res, const char* key,
+                       caf::optional<std::string> old, std::string now) {
+  action_applied a;
+  a.resource = resource_id{res};
+  a.key = key;
+  a.old_value = std::move(old);
+  a.new_value = std::move(now);
+  return planned_record{seq_no{seq}, event_type::action_applied, a};
+}
+
+} // namespace
+
+TEST_CASE("rollback plans restore old values newest first and refuse bad seqs") {
+  std::map<std::string, std::string> svc{{"c1", "coaster"}, {"c2", "coaster"}};
+  std::vector<planned_record> recs{
+    applied(5, "c1", "mode", std::string{"normal"}, "fast"),
+    planned_record{seq_no{6}, event_type::proposal_finished, caf::none},
+    applied(7, "c1", "mode", std::string{"fast"}, "faster"),
+    applied(8, "c2", "mode", caf::none, "new"),
+  };
+  auto steps = plan_rollback({seq_no{5}, seq_no{7}, seq_no{8}}, recs, svc, {}, seq_no{8});
+  REQUIRE(steps);
+  REQUIRE(steps->size() == 3);
+  CHECK((*steps)[0].reverts == seq_no{8});
+  CHECK_FALSE((*steps)[0].restore); // the key did not exist before: removed
+  CHECK((*steps)[1].reverts == seq_no{7});
+  CHECK(*(*steps)[2].restore == "normal");
+  auto fails = [&](std::vector<seq_no> seqs, const std::map<uint64_t, digest>& rev,
+                   const std::string& text) {
+    auto r = plan_rollback(seqs, recs, svc, rev, seq_no{8});
+    REQUIRE_FALSE(r);
+    CHECK_MESSAGE(describe(r.error()).message.find(text) != std::string::npos,
+                  describe(r.error()).message);
+    CHECK(describe(r.error()).code == ec::invalid_input);
+  };
+  fails({seq_no{5}}, {}, "rollback conflict: seq 7 changed c1.mode after seq 5");
+  fails({seq_no{99}}, {}, "seq 99 does not exist");
+  fails({seq_no{6}}, {}, "is a proposal_finished record, not an applied action");
+  fails({seq_no{8}}, {{8, id_of(3)}}, "already rolled back");
+  fails({}, {}, "nothing to roll back");
+  // A later change that was itself reverted is no conflict.
+  CHECK(plan_rollback({seq_no{5}}, recs, svc, {{7, id_of(4)}}, seq_no{8}));
+}
