@@ -44,6 +44,8 @@ struct console_deps {
   std::shared_ptr<breaker_directory> breakers;
   std::shared_ptr<journal_store> store; ///< for reads off the writer's mailbox
   std::map<std::string, authority_level> configured_grants;
+  rollback_actor rollbacks;         ///< incidents' and operators' rollbacks
+  orchestrator_actor orchestrator;  ///< manual promotion of deferred candidates
 };
 
 /// One client connection.

@@ -207,10 +207,8 @@ void cmd_approve(broker_ptr self, hdl_t hdl, const console_request& req, bool ye
   std::string note;
   if (auto n = req.args.find("note"); n != req.args.end() && n->is_string())
     note = n->get<std::string>();
-  auto& c = self->state.conns.at(hdl);
-  ask<seq_no>(self, hdl, req.id, self->state.deps.pipeline,
-              [](seq_no& s) { return json{{"seq", s.value}}; }, atom::approve_v,
-              approval{c.principal, id, yes, note});
+  // A rollback awaiting approval is approved here too; anything else goes to the pipeline.
+  approve_any(self, hdl, req, approval{self->state.conns.at(hdl).principal, id, yes, note});
 }
 
 void cmd_interrupt(broker_ptr self, hdl_t hdl, const console_request& req) {
@@ -371,6 +369,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return cmd_halt(self, hdl, req, cmd == "halt");
   if (cmd == "grant")
     return cmd_grant(self, hdl, req);
+  if (run_incident_command(self, hdl, req))
+    return;
   if (cmd == "breaker-force" || cmd == "breaker-release")
     return cmd_breaker_override(self, hdl, req, cmd == "breaker-release");
   send_line(self, hdl, error_response(req.id, ec::invalid_input, "unknown command " + cmd));

@@ -23,6 +23,12 @@ void record_access(broker_ptr self, const console_conn& c, const std::string& co
 /// Runs an authorized command and answers it (now or when its actor replies).
 void run_command(broker_ptr self, hdl_t hdl, const console_request& req);
 
+/// Runs `incidents`, `promote` and `rollback`; false for any other command.
+bool run_incident_command(broker_ptr self, hdl_t hdl, const console_request& req);
+
+/// Approves or denies a pending rollback, else a pending proposal (console_incidents.cpp).
+void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a);
+
 /// Current time as the node sees it.
 caf::timestamp now(broker_ptr self);
 

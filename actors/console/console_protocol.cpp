@@ -44,9 +44,16 @@ const std::vector<std::tuple<std::string, console_role, std::string>>& console_c
     {"propose", console_role::operator_,
      "submit a proposal as yourself: {\"idempotency_key\", \"level\", \"services\", "
      "\"regions\", \"changes\": [{\"resource\", \"key\", \"value\"}], \"timeout_ms\"?}"},
-    {"approve", console_role::operator_, "approve a pending proposal: {\"proposal\": digest}"},
+    {"approve", console_role::operator_,
+     "approve a pending proposal or rollback: {\"proposal\": digest}"},
     {"deny", console_role::operator_, "deny a pending proposal: {\"proposal\": digest}"},
     {"interrupt", console_role::operator_, "interrupt a running level-3 proposal"},
+    {"incidents", console_role::viewer, "incidents, candidates and rollbacks awaiting approval"},
+    {"promote", console_role::operator_,
+     "promote a deferred candidate: {\"candidate\": digest, \"justification\"?}"},
+    {"rollback", console_role::operator_,
+     "roll back an incident's culprits or seqs (your request is its approval): "
+     "{\"incident\": digest} or {\"seqs\": [n, ...]}"},
     {"halt", console_role::admin, "engage the halt: {\"reason\"}"},
     {"release", console_role::admin, "release the halt: {\"reason\"}"},
     {"grant", console_role::admin, "set a grant: {\"principal\", \"level\", \"until_ms\"?}"},

@@ -1,0 +1,182 @@
+// The console's incident commands: `incidents` (with candidates and rollbacks awaiting
+// approval), `promote` (a deferred candidate) and `rollback` (an incident's culprits or
+// seqs; the operator's request is also its approval), and approvals of rollbacks.
+
+#include "caf/actor_system.hpp"
+#include "caf/io/all.hpp"
+
+#include "actors/console/console_impl.hpp"
+#include "persistence/event_json.hpp"
+
+namespace bulwark::console_detail {
+
+using nlohmann::json;
+
+namespace {
+
+json seqs_json(const std::vector<seq_no>& xs) {
+  json out = json::array();
+  for (auto& x : xs)
+    out.push_back(x.value);
+  return out;
+}
+
+json incidents_json(const fleet_state& st, const std::vector<digest>& pending) {
+  static const char* statuses[] = {"unknown", "open", "recovered", "escalated"};
+  json incidents = json::array(), candidates = json::array(), waiting = json::array();
+  for (auto& [id, n] : st.incidents)
+    incidents.push_back({{"incident", to_hex(id)}, {"service", n.service}, {"region", n.region},
+                         {"severity", to_string(n.level)},
+                         {"status", statuses[std::min<int>(n.status, 3)]},
+                         {"onset", format_time(n.onset)}, {"respond_by", format_time(n.respond_by)},
+                         {"culprits", seqs_json(n.culprits)},
+                         {"rollback", n.rollback.is_zero() ? json(nullptr) : json(to_hex(n.rollback))},
+                         {"mttr_ms", std::chrono::duration_cast<std::chrono::milliseconds>(n.mttr).count()}});
+  for (auto& [id, c] : st.candidates)
+    candidates.push_back({{"candidate", to_hex(id)}, {"service", c.service}, {"region", c.region},
+                          {"policy", c.policy},
+                          {"verdict", c.verdict == 0 ? json(nullptr)
+                                                     : json(to_string(static_cast<policy_verdict>(c.verdict)))},
+                          {"error_ppm", c.error_ppm}, {"culprits", seqs_json(c.culprits)}});
+  for (auto& id : pending)
+    waiting.push_back(to_hex(id));
+  return {{"incidents", incidents}, {"candidates", candidates}, {"rollbacks_awaiting_approval", waiting}};
+}
+
+json status_json(const rollback_status& s) {
+  return {{"rollback", to_hex(s.rollback)}, {"status", s.status},
+          {"code", s.code == ec::none ? json(nullptr) : json(to_string(s.code))},
+          {"message", s.message}, {"reverted", s.reverted}, {"seq", s.seq.value}};
+}
+
+void cmd_incidents(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto& d = self->state.deps;
+  auto id = req.id;
+  self->request(d.journal, caf::infinite, atom::state_v)
+    .then(
+      [self, hdl, id](fleet_state& st) {
+        self->request(self->state.deps.rollbacks, caf::infinite, atom::pending_v)
+          .then([self, hdl, id, st](std::vector<digest>& pending) {
+                  send_line(self, hdl, ok_response(id, incidents_json(st, pending)));
+                },
+                [self, hdl, id, st](caf::error&) {
+                  send_line(self, hdl, ok_response(id, incidents_json(st, {})));
+                });
+      },
+      [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+}
+
+bool digest_named(const console_request& req, const char* name, digest& out,
+                  console_refusal& why) {
+  std::string hex;
+  if (!string_arg(req, name, hex, why))
+    return false;
+  if (!parse_digest(hex, out)) {
+    why = console_refusal{ec::invalid_input, std::string{"args."} + name
+                                               + " must be 64 hex characters", req.id};
+    return false;
+  }
+  return true;
+}
+
+std::string optional_text(const console_request& req, const char* name, std::string fallback) {
+  if (auto n = req.args.find(name); n != req.args.end() && n->is_string())
+    return n->get<std::string>();
+  return fallback;
+}
+
+void cmd_promote(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  digest cid;
+  if (!digest_named(req, "candidate", cid, why))
+    return send_line(self, hdl, error_response(why.id, why.code, why.message));
+  auto id = req.id;
+  self->request(self->state.deps.orchestrator, caf::infinite, atom::promote_v, cid,
+                self->state.conns.at(hdl).principal,
+                optional_text(req, "justification", "promoted from the console"))
+    .then(
+      [self, hdl, id](incident_decision& d) {
+        send_line(self, hdl,
+                  ok_response(id, {{"incident", d.incident ? json(to_hex(*d.incident)) : json(nullptr)},
+                                   {"repeated", d.repeated}}));
+      },
+      [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+}
+
+/// Answers a rollback's status; one awaiting approval is approved by the requester.
+void on_rollback_status(broker_ptr self, hdl_t hdl, json id, const rollback_status& s,
+                        principal_id by) {
+  if (s.status != "awaiting-approval")
+    return send_line(self, hdl, ok_response(id, status_json(s)));
+  self->request(self->state.deps.rollbacks, caf::infinite, atom::approve_v,
+                approval{by, s.rollback, true, "requested from the console"})
+    .then([self, hdl, id](rollback_status& r) { send_line(self, hdl, ok_response(id, status_json(r))); },
+          [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+}
+
+void cmd_rollback(broker_ptr self, hdl_t hdl, const console_request& req) {
+  rollback_order o;
+  o.by = self->state.conns.at(hdl).principal;
+  o.level = authority_level::assist;
+  o.justification = optional_text(req, "justification", "operator rollback from the console");
+  console_refusal why;
+  if (req.args.count("incident") != 0) {
+    if (!digest_named(req, "incident", o.incident, why))
+      return send_line(self, hdl, error_response(why.id, why.code, why.message));
+  } else {
+    auto s = req.args.find("seqs");
+    if (s == req.args.end() || !s->is_array() || s->empty() || s->size() > 100000)
+      return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                                 "args: give \"incident\" (a digest) or \"seqs\" "
+                                                 "(a list of 1 to 100000 seq numbers)"));
+    for (auto& x : *s) {
+      if (!x.is_number_unsigned())
+        return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                                   "args.seqs must hold seq numbers"));
+      o.seqs.push_back(seq_no{x.get<uint64_t>()});
+    }
+  }
+  auto id = req.id;
+  auto by = o.by;
+  self->request(self->state.deps.rollbacks, caf::infinite, atom::rollback_v, std::move(o))
+    .then([self, hdl, id, by](rollback_status& s) { on_rollback_status(self, hdl, id, s, by); },
+          [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+}
+
+} // namespace
+
+void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a) {
+  auto id = req.id;
+  auto to_pipeline = [self, hdl, id, a] {
+    self->request(self->state.deps.pipeline, caf::infinite, atom::approve_v, a)
+      .then([self, hdl, id](seq_no& s) { send_line(self, hdl, ok_response(id, {{"seq", s.value}})); },
+            [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+  };
+  if (!self->state.deps.rollbacks)
+    return to_pipeline();
+  self->request(self->state.deps.rollbacks, caf::infinite, atom::pending_v)
+    .then(
+      [self, hdl, id, a, to_pipeline](std::vector<digest>& pending) {
+        if (std::find(pending.begin(), pending.end(), a.proposal) == pending.end())
+          return to_pipeline();
+        self->request(self->state.deps.rollbacks, caf::infinite, atom::approve_v, a)
+          .then([self, hdl, id](rollback_status& s) { send_line(self, hdl, ok_response(id, status_json(s))); },
+                [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+      },
+      [to_pipeline](caf::error&) { to_pipeline(); });
+}
+
+bool run_incident_command(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto& cmd = req.cmd;
+  if (cmd == "incidents")
+    cmd_incidents(self, hdl, req);
+  else if (cmd == "promote")
+    cmd_promote(self, hdl, req);
+  else if (cmd == "rollback")
+    cmd_rollback(self, hdl, req);
+  else
+    return false;
+  return true;
+}
+
+} // namespace bulwark::console_detail
