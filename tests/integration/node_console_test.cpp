@@ -414,3 +414,58 @@ TEST_CASE("SIGTERM stops a node promptly, with an approval pending, and the jour
   CHECK(test::run_command(std::string{BULWARK_BINARY} + " verify --data " + node.dir.sub("journal"),
                           &out) == 0);
 }
+
+TEST_CASE("incidents, promote and rollback through the console, with roles and bad input") {
+  node_process node;
+  client op{node.port}, viewer{node.port};
+  REQUIRE(op.auth("operator-token")["ok"] == true);
+  REQUIRE(viewer.auth("viewer-token")["ok"] == true);
+  auto list = viewer.call({{"id", 1}, {"cmd", "incidents"}});
+  REQUIRE(list["ok"] == true);
+  CHECK(list["result"]["incidents"].is_array());
+  CHECK(list["result"]["candidates"].is_array());
+  CHECK(list["result"]["rollbacks_awaiting_approval"].is_array());
+  CHECK(viewer.call({{"id", 2}, {"cmd", "rollback"}, {"args", {{"seqs", {1}}}}})["error"]["code"]
+        == "AUTHORITY_DENIED");
+  CHECK(viewer.call({{"id", 3}, {"cmd", "promote"}, {"args", {{"candidate", std::string(64, '0')}}}})
+          ["error"]["code"]
+        == "AUTHORITY_DENIED");
+  for (auto args : {json::object(), json{{"seqs", json::array()}}, json{{"seqs", {"x"}}},
+                    json{{"incident", "zz"}}})
+    CHECK(op.call({{"id", 4}, {"cmd", "rollback"}, {"args", args}})["error"]["code"] == "INVALID_INPUT");
+  CHECK(op.call({{"id", 5}, {"cmd", "promote"}, {"args", {{"candidate", std::string(64, '0')}}}})
+          ["error"]["code"]
+        == "INVALID_INPUT");
+  // A change approved through the console, then rolled back by seq.
+  auto req = propose(1, "console-rb", "coaster-north-02");
+  req["id"] = 10;
+  op.send_raw(req.dump() + "\n");
+  json pending;
+  for (int i = 0; i < 50 && pending.is_null(); ++i) {
+    auto p = viewer.call({{"id", 6}, {"cmd", "proposals"}});
+    if (p["ok"] == true && !p["result"].empty())
+      pending = p["result"][0];
+    else
+      std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(!pending.is_null());
+  op.send_raw(json{{"id", 11}, {"cmd", "approve"}, {"args", {{"proposal", pending["proposal"]}}}}
+                .dump() + "\n");
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(!op.read().is_null());
+  auto log = viewer.call({{"id", 7}, {"cmd", "log"}, {"args", {{"from", 401}}}});
+  REQUIRE(log["ok"] == true);
+  uint64_t applied = 0;
+  for (auto& e : log["result"]["events"])
+    if (e["type"] == "action_applied")
+      applied = e["seq"].get<uint64_t>();
+  REQUIRE(applied > 0);
+  CHECK(op.call({{"id", 8}, {"cmd", "rollback"}, {"args", {{"seqs", {1}}}}})["error"]["message"]
+          .get<std::string>().find("not an applied action") != std::string::npos);
+  auto rb = op.call({{"id", 9}, {"cmd", "rollback"}, {"args", {{"seqs", {applied}}}}});
+  REQUIRE_MESSAGE(rb["ok"] == true, rb.dump());
+  CHECK(rb["result"]["status"] == "succeeded");
+  CHECK(rb["result"]["reverted"] == 1);
+  auto again = op.call({{"id", 12}, {"cmd", "rollback"}, {"args", {{"seqs", {applied}}}}});
+  CHECK(again["error"]["message"].get<std::string>().find("already rolled back") != std::string::npos);
+}

@@ -79,3 +79,29 @@ TEST_CASE("fleet file errors name the entry and the field") {
   REQUIRE(!fleet);
   CHECK(describe(fleet.error()).message == path + ": resource[0].region: missing or not a valid name");
 }
+
+TEST_CASE("the [incident] section loads, and its errors name the key") {
+  auto cfg = load_config(BULWARK_SOURCE_DIR "/conf/bulwark.toml");
+  REQUIRE(cfg);
+  auto& inc = cfg->incident;
+  CHECK(inc.detector.confirmation == caf::timespan{std::chrono::seconds{30}});
+  CHECK(inc.detector.factor == doctest::Approx(2.0));
+  REQUIRE(inc.policies.size() == 1);
+  CHECK(inc.policies[0].id == "default");
+  CHECK(inc.policies[0].rules.size() == 2);
+  CHECK(inc.policies[0].rules[0].level == severity::p0);
+  temp_dir dir;
+  CHECK(error_of(dir, "[incident]\nfactor = 0.5\n").find("incident.factor") != std::string::npos);
+  CHECK(error_of(dir, "[incident]\nconfirmation_ms = 0\n").find("incident.confirmation_ms")
+        != std::string::npos);
+  CHECK(error_of(dir, "[incident]\nverification_ms = 60000\nverification_timeout_ms = 1000\n")
+          .find("incident.verification_timeout_ms") != std::string::npos);
+  CHECK(error_of(dir, "[[incident.policy]]\nid = \"default\"\nverdict = \"MAYBE\"\n")
+          .find("policy[0].verdict") != std::string::npos);
+  CHECK(error_of(dir, "[[incident.policy]]\nid = \"default\"\nrollback_level = 0\n")
+          .find("policy[0].rollback_level") != std::string::npos);
+  CHECK(error_of(dir, "[[incident.policy]]\nid = \"only\"\n").find("\"default\"")
+        != std::string::npos);
+  CHECK(error_of(dir, "[[incident.correlation]]\nservice = \"pos\"\npolicy = \"ghost\"\n")
+          .find("unknown policy 'ghost'") != std::string::npos);
+}
