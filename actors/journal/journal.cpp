@@ -29,7 +29,7 @@ caf::typed_response_promise<appended> enqueue(self_ptr self, std::vector<event> 
       rp.deliver(err);
       return rp;
     }
-  st.waiting.push_back(pending_append{events.size(), rp});
+  st.waiting.push_back(pending_append{events.size(), rp, self->clock().now()});
   for (auto& ev : events)
     st.batch.push_back(std::move(ev));
   if (!st.flush_scheduled) {
@@ -57,6 +57,19 @@ void maybe_snapshot(self_ptr self) {
     return;
   }
   st.last_snapshot = seq;
+}
+
+/// Feeds the meter: one latency (arrival to acknowledgement) per answered append.
+void record_latencies(self_ptr self, const std::vector<pending_append>& answered,
+                      size_t events) {
+  auto& st = self->state;
+  if (!st.settings.meter)
+    return;
+  auto now = self->clock().now();
+  st.latencies.clear();
+  for (auto& w : answered)
+    st.latencies.push_back(now - w.arrived);
+  st.settings.meter->record(now, events, st.latencies);
 }
 
 /// Commits every queued append in one transaction and answers its requesters.
@@ -98,6 +111,7 @@ void commit(self_ptr self) {
     w.promise.deliver(appended{first.seq, last.seq, last.chain});
     pos += w.count;
   }
+  record_latencies(self, waiting, entries.size());
   maybe_snapshot(self);
 }
 
