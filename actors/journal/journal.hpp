@@ -10,6 +10,9 @@
 #include "caf/fwd.hpp"
 
 #include "caf/actor_clock.hpp"
+#include "caf/actor_control_block.hpp"
+#include "caf/message_id.hpp"
+#include "caf/typed_response_promise.hpp"
 
 #include "messages/interfaces.hpp"
 #include "persistence/append_meter.hpp"
@@ -26,10 +29,16 @@ struct journal_settings {
 };
 
 /// One append waiting for its transaction.
+///
+/// A direct request is answered by a response message to `requester` with `request`'s
+/// id (what a response promise would send, without its per-request cost); `promise`
+/// serves the rest (forwarded requests).
 struct pending_append {
   size_t count = 0;                             ///< events it contributed
   caf::typed_response_promise<appended> promise;
   caf::actor_clock::time_point arrived;         ///< when the journal took it
+  caf::strong_actor_ptr requester;              ///< set for a direct request
+  caf::message_id request;                      ///< its id
 };
 
 /// State of the journal actor.
@@ -44,6 +53,7 @@ struct journal_state {
   std::vector<subscriber_actor> subscribers;
   uint64_t commits = 0;
   std::vector<caf::timespan> latencies; ///< scratch for the meter, reused per commit
+  std::vector<appended> replies;        ///< scratch for the answers, reused per commit
   static inline const char* name = "journal";
 };
 
