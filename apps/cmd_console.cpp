@@ -3,15 +3,14 @@
 // Interactive with line editing and history (libedit), or one command with -c. Input is
 // `CMD key=value ...` (values that parse as JSON are sent as JSON) or a raw JSON request.
 // The token comes from --token-file or BULWARK_TOKEN, never from the command line.
+// --tls [--ca FILE] speaks TLS to a node whose console has a certificate.
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <netdb.h>
 #include <sstream>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <editline/readline.h>
 
@@ -20,6 +19,7 @@
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
+#include "apps/console_client.hpp"
 
 namespace bulwark::cli {
 
@@ -32,74 +32,7 @@ struct console_args {
   std::string token_file;
   std::string command;
   bool json_output = false;
-};
-
-/// A line-oriented TCP connection to the node.
-class connection {
-public:
-  ~connection() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-
-  bool open(const std::string& address, std::string& error) {
-    auto colon = address.rfind(':');
-    if (colon == std::string::npos) {
-      error = "--connect must be HOST:PORT";
-      return false;
-    }
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    auto host = address.substr(0, colon), port = address.substr(colon + 1);
-    if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-      error = address + ": " + gai_strerror(rc);
-      return false;
-    }
-    for (auto* ai = res; ai != nullptr && fd_ < 0; ai = ai->ai_next) {
-      fd_ = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-      if (fd_ >= 0 && ::connect(fd_, ai->ai_addr, ai->ai_addrlen) != 0) {
-        ::close(fd_);
-        fd_ = -1;
-      }
-    }
-    ::freeaddrinfo(res);
-    if (fd_ < 0)
-      error = address + ": cannot connect";
-    return fd_ >= 0;
-  }
-
-  bool send(const std::string& line) {
-    auto data = line + "\n";
-    size_t off = 0;
-    while (off < data.size()) {
-      auto n = ::write(fd_, data.data() + off, data.size() - off);
-      if (n <= 0)
-        return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  /// Reads one line; false at end of stream.
-  bool receive(std::string& line) {
-    for (;;) {
-      if (auto pos = buf_.find('\n'); pos != std::string::npos) {
-        line = buf_.substr(0, pos);
-        buf_.erase(0, pos + 1);
-        return true;
-      }
-      char tmp[65536];
-      auto n = ::read(fd_, tmp, sizeof tmp);
-      if (n <= 0)
-        return false;
-      buf_.append(tmp, static_cast<size_t>(n));
-    }
-  }
-
-private:
-  int fd_ = -1;
-  std::string buf_;
+  console_tls tls;
 };
 
 /// Turns `cmd key=value ...` (or a JSON object) into a request with `id`.
@@ -152,7 +85,7 @@ bool show(const json& response, bool raw) {
 }
 
 /// Sends one request and prints pushed lines until its response arrives.
-bool exchange(connection& conn, const json& request, bool raw, bool& alive) {
+bool exchange(console_connection& conn, const json& request, bool raw, bool& alive) {
   if (!conn.send(request.dump())) {
     alive = false;
     return false;
@@ -199,10 +132,13 @@ std::string read_token(const console_args& args, std::string& error) {
 }
 
 int run_console(const console_args& args) {
+  // A write to a connection the node closed fails with EPIPE (SSL_write has no
+  // MSG_NOSIGNAL), so the client can say so instead of dying silently.
+  std::signal(SIGPIPE, SIG_IGN);
   std::string error;
   auto token = read_token(args, error);
-  connection conn;
-  if (!error.empty() || !conn.open(args.connect, error)) {
+  console_connection conn;
+  if (!error.empty() || !conn.open(args.connect, args.tls, error)) {
     std::fprintf(stderr, "bulwark: %s\n", error.c_str());
     return exit_runtime;
   }
@@ -269,6 +205,13 @@ void add_console_command(CLI::App& app, int& code) {
                       "File holding the token (else the BULWARK_TOKEN variable)");
   console->add_option("-c", args->command, "Run one command, e.g. -c \"status\"");
   console->add_flag("--json", args->json_output, "Print raw JSON responses");
+  auto* tls = console->add_flag("--tls", args->tls.enabled,
+                    "Connect with TLS and check the node's certificate and name");
+  console->add_option("--ca", args->tls.ca_file,
+                      "Trust the certificates in this PEM file (with --tls; default: the "
+                      "system's)")
+    ->check(CLI::ExistingFile)
+    ->needs(tls);
   console->callback([args, &code] { code = run_console(*args); });
 }
 

@@ -12,7 +12,7 @@
 #include "actors/incident/detector_policy.hpp"
 #include "actors/incident/incident_policy.hpp"
 #include "actors/incident/rca_policy.hpp"
-#include "actors/rollback/rollback_policy.hpp"
+#include "actors/rollback/rollback.hpp"
 #include "bench/bench_util.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/journal_store.hpp"
@@ -130,17 +130,11 @@ void bench_rollback(journal_store& store, uint64_t n) {
     for (uint64_t s = head.value + 1; s <= head.value + n; ++s)
       targets.push_back(seq_no{s});
     auto t0 = clock_type::now();
-    std::vector<planned_record> recs;
-    auto err = store.read(targets.front(), targets.back(), [&](journal_entry&& e) {
-      planned_record r{e.seq, e.ev.type, caf::none};
-      action_applied a;
-      if (!decode(e.ev.payload, a))
-        r.applied = std::move(a);
-      recs.push_back(std::move(r));
-      return true;
-    });
-    auto steps = plan_rollback(targets, recs, service_of, {}, store.head());
-    if (err || !steps)
+    auto recs = load_records(store, targets);
+    if (!recs)
+      std::exit(4);
+    auto steps = plan_rollback(targets, *recs, service_of, {}, store.head());
+    if (!steps)
       std::exit(4);
     auto planned = ms_since(t0);
     digest id = rollback_id(digest{}, targets);

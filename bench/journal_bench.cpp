@@ -35,8 +35,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* usage = R"(usage: journal_bench [--quick] [--json] [--help]
+constexpr const char* usage = R"(usage: journal_bench [--quick] [--append] [--json] [--help]
   --quick  smaller sizes for a smoke run (a few seconds; no 1M-event runs)
+  --append only fsync and durable append (no verify and replay runs)
   --json   print the results as one JSON object instead of the table
 The journal lives in a fresh directory under $TMPDIR (default /tmp): point TMPDIR at
 the disk you want to measure. Progress goes to stderr.
@@ -407,7 +408,7 @@ void print_table(const report& rep) {
                 r.target.c_str(), r.met.empty() ? "" : ": ", r.met.c_str());
 }
 
-void run(bool quick, report& rep) {
+void run(bool quick, bool append_only, report& rep) {
   temp_root tmp{"bulwark-journal-bench"};
   auto m = describe_machine();
   rep.json["machine"] = {{"cores", m.cores}, {"cpu", m.cpu}, {"kernel", m.kernel}};
@@ -424,7 +425,7 @@ void run(bool quick, report& rep) {
     bench_append(tmp, appenders, total, fsync_p99, rep);
   }
   for (uint64_t n : {uint64_t{10'000}, uint64_t{1'000'000}}) {
-    if (quick && n > 10'000)
+    if (append_only || (quick && n > 10'000))
       continue;
     std::fprintf(stderr, "measuring verify and replay of %s events...\n",
                  std::to_string(n).c_str());
@@ -435,9 +436,13 @@ void run(bool quick, report& rep) {
 } // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, json = false;
+  bool quick = false, json = false, append_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--append") {
+      append_only = true;
+      continue;
+    }
     if (arg == "--quick" || arg == "--json") {
       (arg == "--quick" ? quick : json) = true;
       continue;
@@ -447,7 +452,7 @@ int main(int argc, char** argv) {
   }
   report rep;
   try {
-    run(quick, rep);
+    run(quick, append_only, rep);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "journal_bench: %s\n", e.what());
     return 1;

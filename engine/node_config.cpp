@@ -159,6 +159,12 @@ void read_console(reader& r, node_config& cfg) {
   r.get_ms("console", "idle_timeout_ms", c.idle_timeout);
   r.get("console", "rate_per_second", c.rate_per_second);
   r.get("console", "burst", c.burst);
+  r.get("console", "tls_cert", c.tls_cert);
+  r.get("console", "tls_key", c.tls_key);
+  if (!c.tls_cert.empty() && c.tls_key.empty())
+    r.fail("console", "tls_key", "must be set with tls_cert (the certificate's PEM private key)");
+  else if (c.tls_cert.empty() && !c.tls_key.empty())
+    r.fail("console", "tls_cert", "must be set with tls_key (a PEM certificate chain)");
   auto tokens = r.root()["console"]["tokens"].as_array();
   if (!tokens)
     return;

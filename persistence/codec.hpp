@@ -106,7 +106,8 @@ private:
       put_uint<8>(bits);
     } else if constexpr (std::is_same_v<type, std::string>) {
       put_length(x.size());
-      out_.insert(out_.end(), x.begin(), x.end());
+      auto* bytes = reinterpret_cast<const uint8_t*>(x.data()); // one memcpy, not a loop
+      out_.insert(out_.end(), bytes, bytes + x.size());
     } else if constexpr (std::is_same_v<type, std::vector<uint8_t>>) {
       put_length(x.size());
       out_.insert(out_.end(), x.begin(), x.end());
@@ -226,7 +227,9 @@ private:
         return err;
       if (remaining() < n)
         return truncated();
-      x.assign(pos_, pos_ + n);
+      using value_type = typename type::value_type; // char or uint8_t: one memcpy
+      auto* first = reinterpret_cast<const value_type*>(pos_);
+      x.assign(first, first + n);
       pos_ += n;
       return {};
     } else if constexpr (detail::is_byte_array<type>::value) {

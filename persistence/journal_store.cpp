@@ -354,6 +354,7 @@ caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<even
   for (size_t i = 0; i < events.size(); ++i) {
     seq_no seq{prev.value + 1 + i};
     auto& value = values.emplace_back();
+    value.reserve(chain_size + record_header_size + events[i].payload.size()); // one allocation
     value.resize(chain_size);
     encode_record(seq, events[i], value);
     chain = hasher.chain(chain, value.data() + chain_size, value.size() - chain_size);

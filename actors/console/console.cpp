@@ -23,11 +23,30 @@ caf::timestamp now(broker_ptr self) {
   return self->state.epoch + (self->clock().now() - self->state.start);
 }
 
-void send_line(broker_ptr self, hdl_t hdl, const std::string& line) {
-  if (self->state.conns.count(hdl) == 0)
+namespace {
+
+/// Writes bytes as they go on the wire.
+void write_raw(broker_ptr self, hdl_t hdl, const std::string& bytes) {
+  if (bytes.empty())
     return;
-  self->write(hdl, line.size(), line.data());
+  self->write(hdl, bytes.size(), bytes.data());
   self->flush(hdl);
+}
+
+/// Writes a line, through the connection's TLS session when it has one.
+void write_line(broker_ptr self, hdl_t hdl, console_conn& c, const std::string& line) {
+  if (!c.tls)
+    return write_raw(self, hdl, line);
+  if (c.tls->send(line))
+    write_raw(self, hdl, c.tls->take_output());
+}
+
+} // namespace
+
+void send_line(broker_ptr self, hdl_t hdl, const std::string& line) {
+  auto i = self->state.conns.find(hdl);
+  if (i != self->state.conns.end())
+    write_line(self, hdl, i->second, line);
 }
 
 void record_access(broker_ptr self, const console_conn& c, const std::string& command,
@@ -47,10 +66,12 @@ void close_conn(broker_ptr self, hdl_t hdl, const std::string& why) {
   auto i = st.conns.find(hdl);
   if (i == st.conns.end())
     return;
-  if (!why.empty()) {
-    auto line = error_response(nullptr, ec::invalid_input, why);
-    self->write(hdl, line.size(), line.data());
-    self->flush(hdl);
+  auto& c = i->second;
+  if (!why.empty())
+    write_line(self, hdl, c, error_response(nullptr, ec::invalid_input, why));
+  if (c.tls) { // close_notify, so the client knows nothing was cut off
+    c.tls->shutdown();
+    write_raw(self, hdl, c.tls->take_output());
   }
   st.conns.erase(i);
   self->close(hdl);
@@ -106,13 +127,10 @@ void handle_line(broker_ptr self, hdl_t hdl, std::string_view line) {
   run_command(self, hdl, req);
 }
 
-void on_data(broker_ptr self, hdl_t hdl, const std::vector<char>& data) {
+/// Splits plaintext into lines (bounded by max_line) and handles each.
+void on_plain(broker_ptr self, hdl_t hdl, const char* data, size_t size) {
   auto& st = self->state;
-  auto i = st.conns.find(hdl);
-  if (i == st.conns.end())
-    return;
-  i->second.last_seen = self->clock().now();
-  i->second.buffer.append(data.begin(), data.end());
+  st.conns.at(hdl).buffer.append(data, size);
   size_t pos;
   while (st.conns.count(hdl) != 0
          && (pos = st.conns.at(hdl).buffer.find('\n')) != std::string::npos) {
@@ -129,6 +147,25 @@ void on_data(broker_ptr self, hdl_t hdl, const std::vector<char>& data) {
   }
   if (st.conns.count(hdl) != 0 && st.conns.at(hdl).buffer.size() > st.settings.max_line)
     close_conn(self, hdl, "line longer than " + std::to_string(st.settings.max_line) + " bytes");
+}
+
+void on_data(broker_ptr self, hdl_t hdl, const std::vector<char>& data) {
+  auto i = self->state.conns.find(hdl);
+  if (i == self->state.conns.end())
+    return;
+  auto& c = i->second;
+  c.last_seen = self->clock().now();
+  if (!c.tls)
+    return on_plain(self, hdl, data.data(), data.size());
+  std::string plain;
+  bool ok = c.tls->receive(data.data(), data.size(), plain);
+  write_raw(self, hdl, c.tls->take_output()); // handshake records, alerts
+  if (!ok && !c.tls->error().empty())
+    spdlog::info("console: TLS connection from {} closed: {}", c.remote, c.tls->error());
+  if (!plain.empty())
+    on_plain(self, hdl, plain.data(), plain.size());
+  if (!ok)
+    close_conn(self, hdl, "");
 }
 
 void on_tick(broker_ptr self) {
@@ -152,7 +189,8 @@ void on_committed(broker_ptr self, const std::vector<journal_entry>& entries) {
 }
 
 caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_settings settings,
-                             console_deps deps) {
+                             console_deps deps, std::shared_ptr<tls_context> tls) {
+  self->state.tls = std::move(tls);
   self->state.settings = std::move(settings);
   self->state.deps = std::move(deps);
   self->state.epoch = caf::make_timestamp();
@@ -162,6 +200,10 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
     [self](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
       if (st.conns.size() >= st.settings.max_connections) {
+        if (st.tls) { // no plaintext on a TLS port
+          self->close(msg.handle);
+          return;
+        }
         auto line = error_response(nullptr, ec::overloaded, "too many connections", 0, 1000);
         self->write(msg.handle, line.size(), line.data());
         self->flush(msg.handle);
@@ -171,6 +213,8 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
       auto& c = st.conns[msg.handle];
       c.remote = self->remote_addr(msg.handle) + ":" + std::to_string(self->remote_port(msg.handle));
       c.last_seen = self->clock().now();
+      if (st.tls)
+        c.tls = std::make_shared<tls_session>(st.tls);
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(16 * 1024));
     },
     [self](const caf::io::new_data_msg& msg) { on_data(self, msg.handle, msg.buf); },
@@ -192,18 +236,26 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
 
 caf::expected<uint16_t> start_console(caf::actor_system& sys, console_settings settings,
                                       console_deps deps, caf::actor& handle) {
+  std::shared_ptr<tls_context> tls;
+  if (!settings.tls_cert.empty() || !settings.tls_key.empty()) {
+    auto loaded = tls_context::load(settings.tls_cert, settings.tls_key);
+    if (!loaded)
+      return loaded.error();
+    tls = std::move(*loaded);
+  }
   auto host = settings.host;
   auto port = settings.port;
   auto spawned = sys.middleman().spawn_broker(
-    [host, port, settings = std::move(settings),
-     deps = std::move(deps)](broker_ptr self) mutable -> caf::behavior {
+    [host, port, settings = std::move(settings), deps = std::move(deps),
+     tls = std::move(tls)](broker_ptr self) mutable -> caf::behavior {
       auto acc = self->add_tcp_doorman(port, host.c_str(), true);
       if (!acc) {
         self->quit(acc.error());
         return {};
       }
       settings.port = acc->second;
-      return console_server(self, acc->first, std::move(settings), std::move(deps));
+      return console_server(self, acc->first, std::move(settings), std::move(deps),
+                            std::move(tls));
     });
   handle = spawned;
   // Ask the broker which port it bound (port 0 picks one).

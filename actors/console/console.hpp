@@ -17,8 +17,10 @@
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
+#include "actors/console/tls_session.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/supervisor.hpp"
+#include "persistence/append_meter.hpp"
 #include "persistence/journal_store.hpp"
 
 namespace bulwark {
@@ -34,6 +36,8 @@ struct console_settings {
   double rate_per_second = 500.0;                       ///< requests per connection
   double burst = 1000.0;
   std::string node_id = "node-1";
+  std::string tls_cert; ///< PEM certificate chain; with tls_key, the listener speaks TLS
+  std::string tls_key;  ///< PEM private key of tls_cert
 };
 
 /// The actors and stores the console talks to.
@@ -44,6 +48,7 @@ struct console_deps {
   std::shared_ptr<breaker_directory> breakers;
   std::shared_ptr<journal_store> store; ///< for reads off the writer's mailbox
   std::map<std::string, authority_level> configured_grants;
+  std::shared_ptr<const append_meter> appends; ///< the journal's append meter (metrics)
   rollback_actor rollbacks;         ///< incidents' and operators' rollbacks
   orchestrator_actor orchestrator;  ///< manual promotion of deferred candidates
 };
@@ -58,6 +63,7 @@ struct console_conn {
   token_bucket bucket;
   caf::actor_clock::time_point last_seen;
   bool subscribed = false;
+  std::shared_ptr<tls_session> tls; ///< set on a TLS listener
 };
 
 /// State of the console broker.
@@ -65,6 +71,7 @@ struct console_state {
   console_settings settings;
   console_deps deps;
   std::map<caf::io::connection_handle, console_conn> conns;
+  std::shared_ptr<tls_context> tls; ///< set when the listener speaks TLS
   bool journal_subscribed = false;
   uint64_t requests = 0;
   caf::timestamp epoch;
@@ -74,7 +81,8 @@ struct console_state {
 
 /// Spawns the console listening on settings.host:settings.port in `sys` (which must have
 /// the io middleman loaded); returns the bound port (the configured one, or the one the
-/// OS chose for port 0).
+/// OS chose for port 0). With `tls_cert` and `tls_key` set the listener speaks only TLS;
+/// a certificate or key that does not load is refused before anything listens.
 caf::expected<uint16_t> start_console(caf::actor_system& sys, console_settings settings,
                                       console_deps deps, caf::actor& handle);
 

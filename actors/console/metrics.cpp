@@ -58,6 +58,29 @@ std::string render_metrics(const fleet_state& st, const space_usage& space, uint
   return out.str();
 }
 
+std::string render_append_metrics(const append_meter::summary& s) {
+  std::ostringstream out;
+  auto seconds = [](caf::timespan t) { return std::chrono::duration<double>(t).count(); };
+  out << "# HELP bulwark_journal_appended_events_total Events acknowledged by the journal "
+         "since start.\n# TYPE bulwark_journal_appended_events_total counter\n"
+      << "bulwark_journal_appended_events_total " << s.events_total << '\n'
+      << "# HELP bulwark_journal_appends_total Append requests acknowledged since start.\n"
+         "# TYPE bulwark_journal_appends_total counter\n"
+      << "bulwark_journal_appends_total " << s.appends_total << '\n'
+      << "# HELP bulwark_journal_append_rate Events appended per second over the last "
+      << append_meter::rate_seconds << " s.\n# TYPE bulwark_journal_append_rate gauge\n"
+      << "bulwark_journal_append_rate " << s.events_per_second << '\n'
+      << "# HELP bulwark_journal_append_latency_seconds Arrival at the journal to durable "
+         "acknowledgement, over the last "
+      << append_meter::latency_samples << " appends.\n"
+         "# TYPE bulwark_journal_append_latency_seconds summary\n"
+      << "bulwark_journal_append_latency_seconds{quantile=\"0.5\"} " << seconds(s.p50) << '\n'
+      << "bulwark_journal_append_latency_seconds{quantile=\"0.99\"} " << seconds(s.p99) << '\n'
+      << "bulwark_journal_append_latency_seconds_sum " << seconds(s.sum) << '\n'
+      << "bulwark_journal_append_latency_seconds_count " << s.samples << '\n';
+  return out.str();
+}
+
 namespace {
 
 struct metrics_state {
@@ -102,9 +125,11 @@ void serve(broker_ptr self, caf::io::connection_handle hdl) {
                 if (deps.breakers->find(s, e))
                   breakers.emplace_back(s, e.state);
               }
-              respond(self, hdl, "200 OK",
-                      render_metrics(st, deps.store->space(), deps.store->head().value, pending,
-                                     flights.size() - pending, breakers));
+              auto text = render_metrics(st, deps.store->space(), deps.store->head().value,
+                                         pending, flights.size() - pending, breakers);
+              if (deps.appends)
+                text += render_append_metrics(deps.appends->summarize(self->clock().now()));
+              respond(self, hdl, "200 OK", text);
             },
             [self, hdl](caf::error&) { respond(self, hdl, "503 Service Unavailable", "\n"); });
       },

@@ -19,6 +19,9 @@ std::string render_metrics(const fleet_state& st, const space_usage& space, uint
                            size_t pending, size_t running,
                            const std::vector<std::pair<std::string, breaker_state>>& breakers);
 
+/// Renders the journal's append rate and acknowledgement latency quantiles.
+std::string render_append_metrics(const append_meter::summary& s);
+
 /// Serves `GET /metrics` on host:port (0 picks a port); returns the bound port.
 caf::expected<uint16_t> start_metrics(caf::actor_system& sys, const std::string& host,
                                       uint16_t port, console_deps deps, caf::actor& handle);

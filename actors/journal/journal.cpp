@@ -6,6 +6,7 @@
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_response_promise.hpp"
+#include "caf/mailbox_element.hpp"
 
 #include "messages/events.hpp"
 #include "messages/state.hpp"
@@ -19,30 +20,66 @@ using self_ptr = journal_actor::stateful_pointer<journal_state>;
 
 constexpr uint32_t max_read = 10000;
 
-/// Queues `events` for the next transaction and schedules the commit.
-caf::typed_response_promise<appended> enqueue(self_ptr self, std::vector<event> events) {
+/// Registers the current request as waiting for `count` events of the next transaction
+/// and schedules the commit.
+void admit(self_ptr self, size_t count) {
   auto& st = self->state;
-  auto rp = self->make_response_promise<appended>();
-  // A record the projection could not apply never reaches the journal (PV-001).
-  for (auto& ev : events)
-    if (auto err = check_payload(ev)) {
-      rp.deliver(err);
-      return rp;
-    }
-  st.waiting.push_back(pending_append{events.size(), rp});
-  for (auto& ev : events)
-    st.batch.push_back(std::move(ev));
+  pending_append w;
+  w.count = count;
+  w.arrived = self->clock().now();
+  auto* el = self->current_mailbox_element();
+  if (el != nullptr && el->mid.is_request() && el->stages.empty()) {
+    w.requester = el->sender;
+    w.request = el->mid;
+  } else {
+    w.promise = self->make_response_promise<appended>();
+  }
+  st.waiting.push_back(std::move(w));
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, atom::commit_v);
   }
-  return rp;
 }
 
-/// Sends committed entries to every subscriber.
-void publish(self_ptr self, const std::vector<journal_entry>& entries) {
-  for (auto& sub : self->state.subscribers)
-    self->send(sub, atom::committed_v, entries);
+/// Queues one event for the next transaction; the answer comes after its commit.
+caf::result<appended> enqueue(self_ptr self, event&& ev) {
+  // A record the projection could not apply never reaches the journal (PV-001).
+  if (auto err = check_payload(ev))
+    return err;
+  self->state.batch.push_back(std::move(ev));
+  admit(self, 1);
+  return caf::delegated<appended>{};
+}
+
+/// Queues `events` for the next transaction, all or none.
+caf::result<appended> enqueue(self_ptr self, std::vector<event>&& events) {
+  for (auto& ev : events)
+    if (auto err = check_payload(ev))
+      return err;
+  for (auto& ev : events)
+    self->state.batch.push_back(std::move(ev));
+  admit(self, events.size());
+  return caf::delegated<appended>{};
+}
+
+/// Answers one waiting append with `msg` (an `appended` or an error).
+void answer(self_ptr self, pending_append& w, caf::message msg) {
+  if (w.requester != nullptr)
+    w.requester->get()->enqueue(self->ctrl(), w.request.response_id(), std::move(msg),
+                                self->context());
+  else if (w.promise.pending())
+    static_cast<caf::response_promise&>(w.promise).deliver(std::move(msg));
+}
+
+/// Sends committed entries to every subscriber: one message, shared, not copied.
+void publish(self_ptr self, std::vector<journal_entry>&& entries) {
+  auto& subs = self->state.subscribers;
+  if (subs.empty())
+    return;
+  auto msg = caf::make_message(atom::committed_v, std::move(entries));
+  for (auto& sub : subs)
+    caf::actor_cast<caf::abstract_actor*>(sub)->enqueue(self->ctrl(), caf::make_message_id(),
+                                                         msg, self->context());
 }
 
 /// Writes a snapshot when the interval has passed; a failure is logged, not fatal.
@@ -59,6 +96,38 @@ void maybe_snapshot(self_ptr self) {
   st.last_snapshot = seq;
 }
 
+/// Feeds the meter: one latency (arrival to acknowledgement) per answered append.
+void record_latencies(self_ptr self, const std::vector<pending_append>& answered,
+                      size_t events) {
+  auto& st = self->state;
+  if (!st.settings.meter)
+    return;
+  auto now = self->clock().now();
+  st.latencies.clear();
+  for (auto& w : answered)
+    st.latencies.push_back(now - w.arrived);
+  st.settings.meter->record(now, events, st.latencies);
+}
+
+/// Computes each waiting append's answer from the committed entries, in order.
+void compute_replies(self_ptr self, const std::vector<pending_append>& waiting,
+                     const std::vector<journal_entry>& entries) {
+  auto& replies = self->state.replies;
+  replies.clear();
+  size_t pos = 0;
+  for (auto& w : waiting) {
+    if (w.count == 0) {
+      auto& head = entries.back();
+      replies.push_back(appended{seq_no{head.seq.value + 1}, head.seq, head.chain});
+      continue;
+    }
+    auto& first = entries[pos];
+    auto& last = entries[pos + w.count - 1];
+    replies.push_back(appended{first.seq, last.seq, last.chain});
+    pos += w.count;
+  }
+}
+
 /// Commits every queued append in one transaction and answers its requesters.
 void commit(self_ptr self) {
   auto& st = self->state;
@@ -73,8 +142,9 @@ void commit(self_ptr self) {
   if (!result) {
     spdlog::error("journal: commit of {} appends failed: {}", waiting.size(),
                   describe(result.error()).message);
+    auto msg = caf::make_message(result.error());
     for (auto& w : waiting)
-      w.promise.deliver(result.error());
+      answer(self, w, msg);
     return;
   }
   ++st.commits;
@@ -83,21 +153,14 @@ void commit(self_ptr self) {
     if (auto err = st.proj.apply(e.seq, e.ev))
       spdlog::error("journal: projection refused seq {}: {}", e.seq.value,
                     describe(err).message);
+  auto events = entries.size();
+  compute_replies(self, waiting, entries);
   // Subscribers hear of the entries before requesters hear back, so an actor that is
   // both sees its own projection updated when its append is acknowledged.
-  publish(self, entries);
-  size_t pos = 0;
-  for (auto& w : waiting) {
-    if (w.count == 0) {
-      auto head = entries.back();
-      w.promise.deliver(appended{seq_no{head.seq.value + 1}, head.seq, head.chain});
-      continue;
-    }
-    auto& first = entries[pos];
-    auto& last = entries[pos + w.count - 1];
-    w.promise.deliver(appended{first.seq, last.seq, last.chain});
-    pos += w.count;
-  }
+  publish(self, std::move(entries));
+  for (size_t i = 0; i < waiting.size(); ++i)
+    answer(self, waiting[i], caf::make_message(st.replies[i]));
+  record_latencies(self, waiting, events);
   maybe_snapshot(self);
 }
 
@@ -140,9 +203,7 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
   });
   return {
     [self](atom::append, event& ev) -> caf::result<appended> {
-      std::vector<event> events;
-      events.push_back(std::move(ev));
-      return enqueue(self, std::move(events));
+      return enqueue(self, std::move(ev));
     },
     [self](atom::append, std::vector<event>& events) -> caf::result<appended> {
       return enqueue(self, std::move(events));

@@ -9,7 +9,13 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "caf/actor_clock.hpp"
+#include "caf/actor_control_block.hpp"
+#include "caf/message_id.hpp"
+#include "caf/typed_response_promise.hpp"
+
 #include "messages/interfaces.hpp"
+#include "persistence/append_meter.hpp"
 #include "persistence/journal_store.hpp"
 #include "persistence/projection.hpp"
 
@@ -18,12 +24,21 @@ namespace bulwark {
 /// Settings of the journal actor.
 struct journal_settings {
   uint64_t snapshot_interval = 10000; ///< write a snapshot after this many events
+  /// Append rate and acknowledgement latency, read by the metrics endpoint.
+  std::shared_ptr<append_meter> meter = std::make_shared<append_meter>();
 };
 
 /// One append waiting for its transaction.
+///
+/// A direct request is answered by a response message to `requester` with `request`'s
+/// id (what a response promise would send, without its per-request cost); `promise`
+/// serves the rest (forwarded requests).
 struct pending_append {
   size_t count = 0;                             ///< events it contributed
   caf::typed_response_promise<appended> promise;
+  caf::actor_clock::time_point arrived;         ///< when the journal took it
+  caf::strong_actor_ptr requester;              ///< set for a direct request
+  caf::message_id request;                      ///< its id
 };
 
 /// State of the journal actor.
@@ -37,6 +52,8 @@ struct journal_state {
   uint64_t last_snapshot = 0;
   std::vector<subscriber_actor> subscribers;
   uint64_t commits = 0;
+  std::vector<caf::timespan> latencies; ///< scratch for the meter, reused per commit
+  std::vector<appended> replies;        ///< scratch for the answers, reused per commit
   static inline const char* name = "journal";
 };
 

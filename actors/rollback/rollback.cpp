@@ -17,6 +17,7 @@
 #include "persistence/codec.hpp"
 #include "persistence/journal_store.hpp"
 #include "persistence/make_event.hpp"
+#include "persistence/record.hpp"
 
 namespace bulwark {
 
@@ -36,36 +37,6 @@ rollback_status status_of(const digest& id, std::string status, uint32_t reverte
   s.status = std::move(status);
   s.reverted = reverted;
   return s;
-}
-
-/// Reads every record from the smallest target to the head, decoding applied actions.
-caf::expected<std::vector<planned_record>> read_records(self_ptr self,
-                                                        const std::vector<seq_no>& seqs) {
-  auto head = self->state.store->head();
-  auto lo = std::min_element(seqs.begin(), seqs.end())->value;
-  std::vector<planned_record> out;
-  if (lo == 0 || lo > head.value)
-    return out; // the planner names the missing seq
-  caf::error bad;
-  auto err = self->state.store->read(seq_no{lo}, head, [&](journal_entry&& e) {
-    planned_record r{e.seq, e.ev.type, caf::none};
-    if (e.ev.type == event_type::action_applied) {
-      action_applied a;
-      if (auto derr = decode(e.ev.payload, a)) {
-        bad = refuse(ec::integrity_violation,
-                     "record " + std::to_string(e.seq.value) + " does not decode");
-        return false;
-      }
-      r.applied = std::move(a);
-    }
-    out.push_back(std::move(r));
-    return true;
-  });
-  if (err)
-    return err;
-  if (bad)
-    return bad;
-  return out;
 }
 
 std::map<std::string, std::string> services_of(const fleet_state& st) {
@@ -234,7 +205,7 @@ caf::expected<digest> plan(self_ptr self, const rollback_order& o) {
     }
     seqs = std::move(left);
   }
-  auto records = read_records(self, seqs);
+  auto records = load_records(*st.store, seqs);
   if (!records)
     return records.error();
   auto steps = plan_rollback(seqs, *records, services_of(st.proj.state()),
@@ -321,6 +292,42 @@ caf::result<rollback_status> decide(self_ptr self, const approval& a) {
 }
 
 } // namespace
+
+caf::expected<std::vector<planned_record>> load_records(journal_store& store,
+                                                        const std::vector<seq_no>& seqs) {
+  auto head = store.head();
+  auto lo = std::min_element(seqs.begin(), seqs.end())->value;
+  std::vector<planned_record> out;
+  if (lo == 0 || lo > head.value)
+    return out; // the planner names the missing seq
+  out.reserve(head.value - lo + 1);
+  caf::error bad;
+  auto err = store.scan(seq_no{lo}, head, [&](seq_no seq, const uint8_t*, const uint8_t* bytes,
+                                              size_t size) {
+    if (size < record_header_size) {
+      bad = refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + " is too short");
+      return false;
+    }
+    auto type = static_cast<event_type>(bytes[1]);
+    planned_record r{seq, type, caf::none};
+    if (type == event_type::action_applied) {
+      action_applied a;
+      if (decode(bytes + record_header_size, size - record_header_size, a)) {
+        bad = refuse(ec::integrity_violation,
+                     "record " + std::to_string(seq.value) + " does not decode");
+        return false;
+      }
+      r.applied = std::move(a);
+    }
+    out.push_back(std::move(r));
+    return true;
+  });
+  if (err)
+    return err;
+  if (bad)
+    return bad;
+  return out;
+}
 
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,

@@ -62,6 +62,11 @@ struct rollback_deps {
   std::shared_ptr<breaker_directory> breakers;
 };
 
+/// Reads every record from the smallest of `seqs` to the head for `plan_rollback`,
+/// decoding only the applied actions (a zero-copy scan; the rest keep just their type).
+caf::expected<std::vector<planned_record>> load_records(journal_store& store,
+                                                        const std::vector<seq_no>& seqs);
+
 /// Runs the executor from `proj`, the journal's state at spawn (it follows later commits).
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,
