@@ -247,7 +247,8 @@ double drive_appenders(caf::actor_system& sys, const journal_actor& journal,
   return secs;
 }
 
-/// CPU seconds (user + system, every thread) this process has used so far.
+/// CPU seconds (user + system, every thread) this process has used so far. Includes
+/// what CAF's idle scheduler workers burn polling for work while a commit waits on fsync.
 double cpu_seconds() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
@@ -277,7 +278,7 @@ void report_append(size_t appenders, double secs, double cpu_secs, uint64_t comm
   auto c = static_cast<double>(std::max<uint64_t>(commits, 1));
   auto result = format("%.0f ev/s, %.0f commits (%.1f ev/commit), ack p50 %.0f us,", n / secs,
                        static_cast<double>(commits), n / c, p50)
-                + format(" p99 %.0f us, %.1f us CPU/event", p99, cpu_us);
+                + format(" p99 %.0f us, %.1f us process CPU/event", p99, cpu_us);
   if (appenders == 1)
     rep.add(what, result, format("p99 ack <= 3x fsync p99 = %.0f us", 3 * fsync_p99),
             p99 <= 3 * fsync_p99);
