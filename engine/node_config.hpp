@@ -12,10 +12,12 @@
 #include "actors/blast_radius/blast_radius_policy.hpp"
 #include "actors/circuit_breaker/breaker_fsm.hpp"
 #include "actors/console/console.hpp"
+#include "actors/health/health_policy.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/pipeline/pipeline.hpp"
 #include "messages/commands.hpp"
 #include "persistence/journal_store.hpp"
+#include "supervision/chaos.hpp"
 
 namespace bulwark {
 
@@ -31,6 +33,8 @@ struct node_config {
   std::map<std::string, breaker_limits> breakers;  ///< per-service overrides
   console_settings console;                        ///< the node's operator console
   std::string metrics_listen = "127.0.0.1:9401";   ///< Prometheus endpoint ("off": none)
+  health_settings health;                          ///< failure-mode thresholds (`[health]`)
+  chaos_settings chaos;                            ///< fault injection (`[chaos]`, off)
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).

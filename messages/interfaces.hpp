@@ -95,6 +95,13 @@ using pipeline_actor = subscriber_actor::extend<
   // INTERNAL: an effector call's deadline passed (proposal, call token).
   caf::reacts_to<atom::deadline, digest, uint64_t>>;
 
+/// HEALTH: samples the failure-mode indicators, journals early warnings and level changes.
+using health_actor = caf::typed_actor<
+  // INTERNAL: samples every indicator (every health.period_ms).
+  caf::reacts_to<atom::tick>,
+  // INTERNAL: runs a full background verification (every health.verify_interval_ms).
+  caf::reacts_to<atom::verify>>;
+
 } // namespace bulwark
 
 CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
@@ -104,4 +111,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::blast_radius_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::pipeline_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::breaker_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::health_actor))
 CAF_END_TYPE_ID_BLOCK(bulwark_actors)

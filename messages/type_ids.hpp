@@ -40,6 +40,8 @@ struct console_access;
 struct interrupted;
 struct proposal_finished;
 struct actor_restarted;
+struct early_warning;
+struct degradation_changed;
 struct resource_state;
 struct grant_state;
 struct proposal_state;
@@ -63,6 +65,7 @@ enum class event_type : uint8_t;
 enum class authority_level : uint8_t;
 enum class gate : uint8_t;
 enum class breaker_state : uint8_t;
+enum class degradation : uint8_t;
 } // namespace bulwark
 
 CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
@@ -120,6 +123,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::journal_entry>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::mutation>))
   CAF_ADD_TYPE_ID(bulwark_types, (caf::optional<caf::timespan>))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::early_warning))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::degradation_changed))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::degradation))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, append, "append")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, head, "head")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, read, "read")
@@ -148,4 +154,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, retry, "retry")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, done, "done")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, restart, "restart")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, tick, "tick")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, sample, "sample")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

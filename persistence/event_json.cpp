@@ -90,6 +90,15 @@ json payload_json(const actor_restarted& x) {
           {"restarts_in_window", x.restarts_in_window}, {"escalated", x.escalated}};
 }
 
+json payload_json(const early_warning& x) {
+  return {{"mode", x.mode}, {"indicator", x.indicator}, {"level", to_string(x.level)},
+          {"value", x.value}, {"threshold", x.threshold}, {"action", x.action}};
+}
+
+json payload_json(const degradation_changed& x) {
+  return {{"from", to_string(x.from)}, {"to", to_string(x.to)}, {"cause", x.cause}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -133,6 +142,10 @@ json payload_to_json(const event& ev) {
       return decode_json<proposal_finished>(ev);
     case event_type::actor_restarted:
       return decode_json<actor_restarted>(ev);
+    case event_type::early_warning:
+      return decode_json<early_warning>(ev);
+    case event_type::degradation_changed:
+      return decode_json<degradation_changed>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

@@ -86,6 +86,10 @@ struct applier {
   }
   void operator()(const actor_restarted&) {
   }
+  void operator()(const early_warning&) {
+  }
+  void operator()(const degradation_changed&) {
+  }
   void operator()(const proposal_finished& x) {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()) {
       i->second.finished = true;
@@ -175,6 +179,12 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::actor_restarted:
       err = apply_as<actor_restarted>(state_, seq, ev);
       break;
+    case event_type::early_warning:
+      err = apply_as<early_warning>(state_, seq, ev);
+      break;
+    case event_type::degradation_changed:
+      err = apply_as<degradation_changed>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -248,6 +258,10 @@ caf::error check_payload(const event& ev) {
       return decodes<proposal_finished>(ev);
     case event_type::actor_restarted:
       return decodes<actor_restarted>(ev);
+    case event_type::early_warning:
+      return decodes<early_warning>(ev);
+    case event_type::degradation_changed:
+      return decodes<degradation_changed>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

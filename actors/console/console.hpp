@@ -17,7 +17,9 @@
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
+#include "actors/health/health_board.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/chaos.hpp"
 #include "supervision/supervisor.hpp"
 #include "persistence/journal_store.hpp"
 
@@ -44,6 +46,8 @@ struct console_deps {
   std::shared_ptr<breaker_directory> breakers;
   std::shared_ptr<journal_store> store; ///< for reads off the writer's mailbox
   std::map<std::string, authority_level> configured_grants;
+  std::shared_ptr<health_board> health; ///< failure modes and warnings (none: not reported)
+  std::shared_ptr<chaos_hooks> chaos;   ///< `chaos` command (refused unless configured)
 };
 
 /// One client connection.

@@ -7,6 +7,8 @@
 #include "caf/io/all.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "actors/console/health_json.hpp"
+
 namespace bulwark {
 
 std::string render_metrics(const fleet_state& st, const space_usage& space, uint64_t head,
@@ -102,9 +104,11 @@ void serve(broker_ptr self, caf::io::connection_handle hdl) {
                 if (deps.breakers->find(s, e))
                   breakers.emplace_back(s, e.state);
               }
-              respond(self, hdl, "200 OK",
-                      render_metrics(st, deps.store->space(), deps.store->head().value, pending,
-                                     flights.size() - pending, breakers));
+              auto body = render_metrics(st, deps.store->space(), deps.store->head().value,
+                                         pending, flights.size() - pending, breakers);
+              if (deps.health)
+                body += render_health_metrics(deps.health->get());
+              respond(self, hdl, "200 OK", body);
             },
             [self, hdl](caf::error&) { respond(self, hdl, "503 Service Unavailable", "\n"); });
       },

@@ -1,0 +1,109 @@
+// Load shedding and the halt guard: accepted versus refused proposals under a 10x overload
+// of the admission core, how fast a refused caller hears back, and the cost of the guard
+// per proposal. Usage: admission_bench [--quick]
+
+#include <cstdio>
+#include <cstring>
+
+#include "actors/admission/admission_policy.hpp"
+#include "bench/bench_util.hpp"
+#include "supervision/halt_guard.hpp"
+
+using namespace bulwark;
+using namespace bulwark::bench;
+
+namespace {
+
+struct overload_result {
+  double accepted_per_s = 0;
+  uint64_t accepted = 0;
+  uint64_t refused = 0;
+  uint64_t refused_with_retry = 0;
+  double refusal_p50_us = 0;
+  double refusal_p99_us = 0;
+  double refusal_max_us = 0;
+};
+
+/// Rounds of: `arrivals` offers from 16 principals, then the pipeline finishes what runs
+/// (64 in flight) and takes the next. Unloaded: arrivals = 64; 10x: 640.
+overload_result run(size_t rounds, size_t arrivals) {
+  admission_limits limits;
+  admission_policy p{limits};
+  overload_result r;
+  std::vector<double> refusal_us;
+  std::vector<uint64_t> running;
+  uint64_t ticket = 0;
+  std::vector<std::string> principals;
+  for (int i = 0; i < 16; ++i)
+    principals.push_back("agent-" + std::to_string(i));
+  auto t0 = clock_type::now();
+  for (size_t round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < arrivals; ++i) {
+      auto t = clock_type::now();
+      ++ticket;
+      auto v = p.offer(ticket, principals[ticket % 16], admission_class::automation);
+      if (!v.accepted) {
+        refusal_us.push_back(us_since(t));
+        ++r.refused;
+        r.refused_with_retry += v.retry_after ? 1 : 0;
+      }
+    }
+    for (auto t : running) {
+      p.finished(t, false);
+      ++r.accepted;
+    }
+    running = p.dispatch();
+  }
+  r.accepted_per_s = static_cast<double>(r.accepted) / (ms_since(t0) / 1000);
+  if (!refusal_us.empty()) {
+    r.refusal_p50_us = percentile(refusal_us, 50);
+    r.refusal_p99_us = percentile(refusal_us, 99);
+    r.refusal_max_us = percentile(refusal_us, 100);
+  }
+  return r;
+}
+
+double guard_ns(size_t n, bool with_conditions) {
+  auto c = std::make_shared<node_conditions>();
+  halt_guard g{with_conditions ? c : nullptr};
+  authority_verdict v;
+  v.allowed = true;
+  digest id;
+  size_t passes = 0;
+  auto t0 = clock_type::now();
+  for (size_t i = 0; i < n; ++i) {
+    id.bytes[0] = static_cast<uint8_t>(i);
+    auto p = g.admit(id, v, true, trace_id{i});
+    passes += p ? 1 : 0;
+  }
+  auto ns = ms_since(t0) * 1e6 / static_cast<double>(n);
+  if (passes != n)
+    std::printf("unexpected refusals\n");
+  return ns;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  print_machine();
+  size_t rounds = quick ? 200 : 5000;
+  auto unloaded = run(rounds, 64);
+  auto overload = run(rounds, 640);
+  std::printf("\nadmission core (64 in flight, 1024 queued, 16 principals), %zu rounds\n", rounds);
+  std::printf("  unloaded: %.0f proposals/s accepted, %llu refused\n", unloaded.accepted_per_s,
+              static_cast<unsigned long long>(unloaded.refused));
+  std::printf("  10x overload: %.0f proposals/s accepted (%.0f %% of unloaded), %llu accepted, "
+              "%llu refused (%llu with retry_after)\n",
+              overload.accepted_per_s, 100 * overload.accepted_per_s / unloaded.accepted_per_s,
+              static_cast<unsigned long long>(overload.accepted),
+              static_cast<unsigned long long>(overload.refused),
+              static_cast<unsigned long long>(overload.refused_with_retry));
+  std::printf("  refusal answered in: p50 %.2f us, p99 %.2f us, max %.1f us (target: 1 ms)\n",
+              overload.refusal_p50_us, overload.refusal_p99_us, overload.refusal_max_us);
+  size_t n = quick ? 200000 : 5000000;
+  std::printf("\nhalt guard per proposal (%zu admits): %.1f ns without node conditions, "
+              "%.1f ns with\n",
+              n, guard_ns(n, false), guard_ns(n, true));
+  return 0;
+}
