@@ -178,6 +178,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   pipeline_deps deps{journal, authority, blast, breakers, conditions};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, std::move(*st), epoch);
   start_watch();
+  start_admission();
   bind_chaos();
   pump();
   for (auto& id : in_doubt_now())
@@ -283,6 +284,7 @@ void engine::stop() {
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.admission, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   d.pump();
@@ -301,6 +303,7 @@ void engine::stop() {
   d.subscribers.clear();
   d.execution = nullptr;
   d.watch = nullptr;
+  d.admission = nullptr;
   d.health->set(health_actor{});
   d.breakers->clear();
   d.pools.clear(); // joins the effector threads before the system goes

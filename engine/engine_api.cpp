@@ -37,10 +37,14 @@ proposal to_proposal(const proposal_request& r, caf::timestamp now) {
 /// Runs `done` with the outcome of a proposal, from a one-shot actor.
 void submit_async(engine::impl& d, proposal p, std::function<void(const result&)> done) {
   auto delay = d.chaos->submission_delay(); // chaos: delayed messages (0 when off)
-  d.sys->spawn([h = d.pipeline, p = std::move(p), done,
-                delay](caf::event_based_actor* self) -> caf::behavior {
-    auto go = [self, h, p, done] {
-      self->request(h, caf::infinite, atom::submit_v, p)
+  // Admins are people: their proposals go ahead of automation in admission.
+  auto cls = static_cast<uint8_t>(d.cfg.authority.admins.count(p.principal.value) != 0
+                                    ? admission_class::operator_
+                                    : admission_class::automation);
+  d.sys->spawn([h = d.admission, p = std::move(p), done, delay,
+                cls](caf::event_based_actor* self) -> caf::behavior {
+    auto go = [self, h, p, done, cls] {
+      self->request(h, caf::infinite, atom::submit_v, p, cls)
         .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
               [done](const caf::error& err) { done(engine::impl::to_result(err)); });
     };
@@ -247,6 +251,13 @@ bool engine::feed_metric(const metric_sample& s) {
               && is_valid_id(s.region);
   if (!sane) {
     ++d.metrics_refused;
+    return false;
+  }
+  // Telemetry is shed first under load, and counted: every other sample while degraded,
+  // all while critical. Constitutional events never come this way.
+  auto level = d.conditions->degradation_level();
+  if (level >= 2 || (level == 1 && (d.metrics_seen++ % 2) == 1)) {
+    ++d.metrics_shed;
     return false;
   }
   if (d.metrics.size() >= 10000)

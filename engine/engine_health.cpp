@@ -117,6 +117,11 @@ void engine::impl::add_watch_child(child_spec spec) {
   pump();
 }
 
+void engine::impl::start_admission() {
+  admission = sys->spawn(bulwark::admission, cfg.admission, pipeline,
+                         std::shared_ptr<const node_conditions>{conditions});
+}
+
 void engine::impl::bind_chaos() {
   auto authority_slot = authority;
   auto health_slot = health;
@@ -165,6 +170,53 @@ health_info engine::health() {
     out.indicators.push_back({i.id, i.mode, i.unit, i.sampled, i.value, i.limits.warning,
                               i.limits.critical, to_string(i.level), to_string(i.direction),
                               i.history});
+  return out;
+}
+
+load_info engine::load() {
+  auto& d = *impl_;
+  load_info out;
+  {
+    std::lock_guard<std::mutex> guard{d.metrics_lock};
+    out.telemetry_shed = d.metrics_shed;
+  }
+  if (!d.admission)
+    return out;
+  caf::scoped_actor self{*d.sys, true};
+  if (d.sched != nullptr) {
+    self->send(d.admission, atom::state_v);
+    d.sched->run();
+  } else {
+    self->send(d.admission, atom::state_v);
+  }
+  self->receive(
+    [&](uint64_t queued, uint64_t in_flight, uint64_t refused, std::string& quarantined) {
+      out.queued = queued;
+      out.in_flight = in_flight;
+      out.refused = refused;
+      for (size_t at = 0; !quarantined.empty() && at <= quarantined.size();) {
+        auto comma = quarantined.find(',', at);
+        out.quarantined.push_back(quarantined.substr(at, comma - at));
+        if (comma == std::string::npos)
+          break;
+        at = comma + 1;
+      }
+    },
+    caf::after(std::chrono::seconds{d.sched != nullptr ? 0 : 5}) >> [] {});
+  return out;
+}
+
+result engine::release_principal(const std::string& by, const std::string& principal) {
+  auto& d = *impl_;
+  if (d.cfg.authority.admins.count(by) == 0)
+    return impl::to_result(refuse(ec::authority_denied, by + " is not an admin"));
+  auto r = d.call<bool>(d.admission, atom::release_v, principal_id{principal});
+  if (!r)
+    return impl::to_result(r.error());
+  if (!*r)
+    return impl::to_result(refuse(ec::invalid_input, principal + " is not quarantined"));
+  result out;
+  out.ok = true;
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "caf/scheduler/test_coordinator.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "actors/admission/admission.hpp"
 #include "actors/health/health_board.hpp"
 #include "bulwark/engine.hpp"
 #include "engine/node_config.hpp"
@@ -71,6 +72,12 @@ struct engine::impl {
   std::shared_ptr<restart_tracker> restarts;
   std::shared_ptr<node_conditions> conditions; ///< set by health, checked by the halt guard
   std::shared_ptr<chaos_hooks> chaos;          ///< fault injection (off by default)
+  admission_actor admission;                   ///< bounded way into the pipeline
+  uint64_t metrics_seen = 0;                   ///< samples offered (for shedding turns)
+  uint64_t metrics_shed = 0;                   ///< telemetry shed under load
+
+  /// Spawns the admission actor in front of the pipeline.
+  void start_admission();
 
   /// Connects the chaos hooks to the actors they may kill and the journal they may fail.
   void bind_chaos();

@@ -266,6 +266,11 @@ caf::expected<node_config> load_config(const std::string& path) {
   read_breakers(r, cfg);
   read_console(r, cfg);
   read_health(r, cfg.health);
+  r.get("admission", "max_in_flight", cfg.admission.max_in_flight);
+  r.get("admission", "max_queued", cfg.admission.max_queued);
+  r.get("admission", "per_principal", cfg.admission.per_principal);
+  r.get("admission", "quarantine_after", cfg.admission.quarantine_after);
+  r.get_ms("admission", "retry_base_ms", cfg.admission.retry_base);
   r.get("chaos", "enabled", cfg.chaos.enabled);
   r.get("chaos", "console", cfg.chaos.console);
   r.get("metrics", "listen", cfg.metrics_listen);
@@ -304,6 +309,14 @@ caf::error check_config(const node_config& cfg, const std::string& origin) {
     return bad("breaker.attempt_timeout_ms", "must be shorter than pipeline.effector_timeout_ms");
   if (auto err = check_health(cfg.health, origin))
     return err;
+  if (cfg.admission.max_in_flight == 0)
+    return bad("admission.max_in_flight", "must be at least 1");
+  if (cfg.admission.max_queued == 0)
+    return bad("admission.max_queued", "must be at least 1");
+  if (cfg.admission.per_principal == 0)
+    return bad("admission.per_principal", "must be at least 1");
+  if (cfg.admission.quarantine_after == 0)
+    return bad("admission.quarantine_after", "must be at least 1");
   for (auto& [service, b] : cfg.breakers) {
     if (auto err = check_limits(b, origin + ": breaker." + service))
       return err;

@@ -11,6 +11,7 @@
 #include "actors/authority/authority.hpp"
 #include "actors/blast_radius/blast_radius_policy.hpp"
 #include "actors/circuit_breaker/breaker_fsm.hpp"
+#include "actors/admission/admission_policy.hpp"
 #include "actors/console/console.hpp"
 #include "actors/health/health_policy.hpp"
 #include "actors/journal/journal.hpp"
@@ -35,6 +36,7 @@ struct node_config {
   std::string metrics_listen = "127.0.0.1:9401";   ///< Prometheus endpoint ("off": none)
   health_settings health;                          ///< failure-mode thresholds (`[health]`)
   chaos_settings chaos;                            ///< fault injection (`[chaos]`, off)
+  admission_limits admission;                      ///< load shedding (`[admission]`)
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).

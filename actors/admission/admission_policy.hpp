@@ -34,10 +34,12 @@ enum class admission_class : uint8_t {
 const char* to_string(admission_class x) noexcept;
 
 /// Bounds of admission (`[admission]`).
+/// A proposal holds its in-flight slot until its outcome, also while it waits for an
+/// approval, so the defaults are generous; a node under pressure sets them lower.
 struct admission_limits {
-  size_t max_in_flight = 64;    ///< proposals the pipeline works on at once
-  size_t max_queued = 1024;     ///< waiting proposals, all classes together
-  size_t per_principal = 256;   ///< waiting proposals of one principal
+  size_t max_in_flight = 65536; ///< proposals the pipeline works on at once
+  size_t max_queued = 65536;    ///< waiting proposals, all classes together
+  size_t per_principal = 16384; ///< waiting proposals of one principal
   uint32_t quarantine_after = 20; ///< consecutive failures that quarantine a principal
   caf::timespan retry_base = std::chrono::milliseconds{50}; ///< retry_after per queue turn
 };

@@ -167,6 +167,15 @@ struct health_warning {
   bool active = true;     ///< its indicator is still at that level
 };
 
+/// Admission and shedding figures.
+struct load_info {
+  uint64_t queued = 0;          ///< proposals waiting in admission
+  uint64_t in_flight = 0;       ///< proposals the pipeline works on
+  uint64_t refused = 0;         ///< refused by admission (OVERLOADED or quarantined)
+  uint64_t telemetry_shed = 0;  ///< metric samples shed under load
+  std::vector<std::string> quarantined; ///< principals refused until released
+};
+
 /// A running engine. Thread-safe; callbacks run on engine threads.
 class engine {
 public:
@@ -225,7 +234,8 @@ public:
   /// Lists proposals whose actions started without a journaled outcome (after a crash).
   std::vector<std::string> in_doubt();
 
-  /// Feeds one metric sample; returns false if refused (bad values).
+  /// Feeds one metric sample; returns false if refused (bad values) or shed under load
+  /// (every other sample while degraded, all while critical; counted in `load()`).
   bool feed_metric(const metric_sample& sample);
 
   /// Calls `fn` for every event committed from now on, in order.
@@ -242,6 +252,12 @@ public:
 
   /// Returns a resource attribute as the journal's projection holds it.
   std::optional<std::string> attribute(const std::string& resource, const std::string& key);
+
+  /// Returns admission and shedding figures.
+  load_info load();
+
+  /// Releases a principal quarantined for repeated failures (admins only).
+  result release_principal(const std::string& by, const std::string& principal);
 
   /// Returns the failure-mode registry with its live indicators and the degradation level.
   health_info health();
