@@ -66,6 +66,8 @@ std::vector<reading> engine::impl::sample_health(caf::timestamp at) {
                                     + static_cast<double>(disk.available));
   auto used = static_cast<double>(space.used_bytes);
   out.push_back({"journal_space_pct", capacity > 0 ? 100.0 * used / capacity : 100.0});
+  out.push_back({"admission_queued",
+                 static_cast<double>(admission_depth->load(std::memory_order_relaxed))});
   out.push_back({"restarts", static_cast<double>(restarts->total())});
   out.push_back({"restart_intensity_pct", restarts->intensity_pct(at)});
   out.push_back({"pv001_refused",
@@ -119,7 +121,7 @@ void engine::impl::add_watch_child(child_spec spec) {
 
 void engine::impl::start_admission() {
   admission = sys->spawn(bulwark::admission, cfg.admission, pipeline,
-                         std::shared_ptr<const node_conditions>{conditions});
+                         std::shared_ptr<const node_conditions>{conditions}, admission_depth);
 }
 
 void engine::impl::bind_chaos() {

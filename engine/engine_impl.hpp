@@ -73,6 +73,8 @@ struct engine::impl {
   std::shared_ptr<node_conditions> conditions; ///< set by health, checked by the halt guard
   std::shared_ptr<chaos_hooks> chaos;          ///< fault injection (off by default)
   admission_actor admission;                   ///< bounded way into the pipeline
+  std::shared_ptr<std::atomic<uint64_t>> admission_depth =
+    std::make_shared<std::atomic<uint64_t>>(0); ///< waiting in admission (BACKLOG)
   uint64_t metrics_seen = 0;                   ///< samples offered (for shedding turns)
   uint64_t metrics_shed = 0;                   ///< telemetry shed under load
 

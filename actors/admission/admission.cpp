@@ -23,7 +23,10 @@ void finish(self_ptr self, uint64_t ticket, bool failure);
 /// Hands every proposal that may run now to the pipeline.
 void pump(self_ptr self) {
   auto& st = self->state;
-  for (auto ticket : st.policy.dispatch()) {
+  auto ready = st.policy.dispatch();
+  if (st.depth)
+    st.depth->store(st.policy.queued(), std::memory_order_relaxed);
+  for (auto ticket : ready) {
     auto& e = st.entries.at(ticket);
     self->request(st.pipeline, caf::infinite, atom::submit_v, e.p)
       .then(
@@ -71,8 +74,10 @@ caf::result<outcome> submit(self_ptr self, proposal& p, uint8_t cls) {
 
 admission_actor::behavior_type admission(admission_actor::stateful_pointer<admission_state> self,
                                          admission_limits limits, pipeline_actor pipeline,
-                                         std::shared_ptr<const node_conditions> conditions) {
+                                         std::shared_ptr<const node_conditions> conditions,
+                                         std::shared_ptr<std::atomic<uint64_t>> depth) {
   auto& st = self->state;
+  st.depth = std::move(depth);
   st.policy = admission_policy{limits};
   st.pipeline = std::move(pipeline);
   st.conditions = std::move(conditions);

@@ -6,6 +6,7 @@
 /// pipeline in priority and turn order as in-flight slots free up, and quarantines
 /// principals that keep failing.
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,13 +44,15 @@ struct admission_state {
   pipeline_actor pipeline;
   std::shared_ptr<const node_conditions> conditions; ///< degradation level (may be null)
   std::map<uint64_t, admission_entry> entries;
+  std::shared_ptr<std::atomic<uint64_t>> depth; ///< waiting proposals, for BACKLOG (may be null)
   uint64_t next_ticket = 0;
   static inline const char* name = "admission";
 };
 
-/// Admits proposals into `pipeline` under `limits`.
+/// Admits proposals into `pipeline` under `limits`; publishes its queue depth in `depth`.
 admission_actor::behavior_type admission(admission_actor::stateful_pointer<admission_state> self,
                                          admission_limits limits, pipeline_actor pipeline,
-                                         std::shared_ptr<const node_conditions> conditions);
+                                         std::shared_ptr<const node_conditions> conditions,
+                                         std::shared_ptr<std::atomic<uint64_t>> depth);
 
 } // namespace bulwark

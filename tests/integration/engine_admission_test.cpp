@@ -16,7 +16,8 @@ namespace {
 struct tight_fixture : engine_fixture {
   tight_fixture()
     : engine_fixture("[admission]\nmax_in_flight = 2\nmax_queued = 3\nper_principal = 3\n"
-                     "quarantine_after = 3\n") {
+                     "quarantine_after = 3\n[health]\nadmission_queued_warning = 2\n"
+                     "admission_queued_critical = 50\n") {
   }
 };
 
@@ -55,6 +56,13 @@ TEST_CASE_FIXTURE(tight_fixture, "a 10x flood: the bound is admitted, the rest h
   CHECK(l.refused == 45);
   // Every admitted proposal's decision is journaled; no refused one reached the pipeline.
   CHECK(count(events, "proposal_decided") == 2);
+  // The waiting queue is a BACKLOG indicator: its warning is journaled.
+  eng->advance(1s);
+  bool warned = false;
+  for (auto& w : eng->warnings())
+    warned |= w.mode == "BACKLOG" && w.indicator == "admission_queued" && w.value == 3;
+  CHECK(warned);
+  CHECK(count(events, "early_warning") >= 1);
   // An admin's proposal goes ahead of the waiting automation.
   auto urgent = eng->submit(make(4, {set(5, "admin")}, {"coaster"}, {"north"}, {}, "admin"));
   eng->run();
