@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -164,6 +165,21 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
   auto& d = *impl_;
   if (d.stopped) {
     done(impl::to_result(refuse(ec::unavailable, "the engine is stopped")));
+    return;
+  }
+  // Fast path of load shedding: while admission's queue is at automation's bound, an
+  // automation caller hears OVERLOADED here, in its own thread, without a message (the
+  // admission actor stays the authority for everything else).
+  auto& limits = d.cfg.admission;
+  auto level = d.conditions->degradation_level();
+  auto bound = level == 0 ? limits.max_queued
+                          : std::max<size_t>(1, limits.max_queued / (level == 1 ? 2 : 4));
+  if (d.cfg.authority.admins.count(p.principal) == 0
+      && d.admission_depth->load(std::memory_order_relaxed) >= bound) {
+    d.fast_refused.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("admission: shed a proposal of {}: admission queue full", p.principal);
+    done(impl::to_result(refuse(ec::overloaded, "admission queue full", trace_id{},
+                                caf::timespan{limits.retry_base})));
     return;
   }
   submit_async(d, to_proposal(p, d.now()), std::move(done));

@@ -195,7 +195,7 @@ load_info engine::load() {
     [&](uint64_t queued, uint64_t in_flight, uint64_t refused, std::string& quarantined) {
       out.queued = queued;
       out.in_flight = in_flight;
-      out.refused = refused;
+      out.refused = refused + d.fast_refused.load(std::memory_order_relaxed);
       for (size_t at = 0; !quarantined.empty() && at <= quarantined.size();) {
         auto comma = quarantined.find(',', at);
         out.quarantined.push_back(quarantined.substr(at, comma - at));

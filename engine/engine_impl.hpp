@@ -75,6 +75,7 @@ struct engine::impl {
   admission_actor admission;                   ///< bounded way into the pipeline
   std::shared_ptr<std::atomic<uint64_t>> admission_depth =
     std::make_shared<std::atomic<uint64_t>>(0); ///< waiting in admission (BACKLOG)
+  std::atomic<uint64_t> fast_refused{0};       ///< OVERLOADED on submit's fast path
   uint64_t metrics_seen = 0;                   ///< samples offered (for shedding turns)
   uint64_t metrics_shed = 0;                   ///< telemetry shed under load
 
