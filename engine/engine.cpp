@@ -172,20 +172,40 @@ caf::error engine::impl::launch(const engine_options& opts) {
   auto st = call<fleet_state>(journal, atom::state_v);
   if (!st)
     return st.error();
+  restarts = std::make_shared<restart_tracker>();
+  auto chaos_cfg = cfg.chaos;
+  chaos_cfg.enabled = chaos_cfg.enabled || opts.chaos;
+  chaos = std::make_shared<chaos_hooks>(chaos_cfg);
   start_governance();
   blast = sys->spawn(blast_radius, cfg.blast, epoch);
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
   virtual_clock = opts.virtual_clock;
-  pipeline_deps deps{journal, authority, blast, breakers};
+  conditions = std::make_shared<node_conditions>();
+  pipeline_deps deps{journal, authority, blast, breakers, conditions};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, *st, epoch);
+  start_watch();
   start_incidents(*st);
+  start_admission();
+  bind_chaos();
   pump();
   for (auto& id : in_doubt_now())
     spdlog::warn("engine: proposal {} has actions without a journaled outcome (in doubt); "
                  "reconcile before retrying it",
                  to_hex(id));
   return {};
+}
+
+std::function<void(actor_restarted)> engine::impl::restart_report() {
+  // Restarts and escalations are journaled like every other constitutional event, and
+  // counted for the restart-storm indicators.
+  auto j = journal;
+  auto tracker = restarts;
+  return [this, j, tracker](actor_restarted x) {
+    auto at = now();
+    tracker->record(x.supervisor, at);
+    caf::anon_send(j, atom::append_v, make_event(event_type::actor_restarted, at, x));
+  };
 }
 
 void engine::impl::start_governance() {
@@ -202,12 +222,11 @@ void engine::impl::start_governance() {
                                slot->set(a);
                                return caf::actor_cast<caf::actor>(a);
                              }});
-  // Restarts and escalations are journaled like every other constitutional event.
-  auto report = [this, j](actor_restarted x) {
-    caf::anon_send(j, atom::append_v, make_event(event_type::actor_restarted, now(), x));
-  };
+  auto report = restart_report();
   supervisor_limits limits;
   limits.strategy = restart_strategy::rest_for_one;
+  restarts->limit("governance", limits);
+  restarts->limit("execution", supervisor_limits{});
   governance = sys->spawn(supervisor, std::string{"governance"}, limits, std::move(specs), report,
                           std::shared_ptr<child_queue>{});
   supervisor_limits one_for_one;
@@ -274,6 +293,8 @@ void engine::stop() {
                  d.governance, caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.admission, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   d.pump();
@@ -294,6 +315,9 @@ void engine::stop() {
   d.journal = nullptr;
   d.subscribers.clear();
   d.execution = nullptr;
+  d.watch = nullptr;
+  d.admission = nullptr;
+  d.health->set(health_actor{});
   d.breakers->clear();
   d.pools.clear(); // joins the effector threads before the system goes
   d.sys.reset();

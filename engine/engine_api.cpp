@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
@@ -38,10 +40,27 @@ proposal to_proposal(const proposal_request& r, caf::timestamp now) {
 
 /// Runs `done` with the outcome of a proposal, from a one-shot actor.
 void submit_async(engine::impl& d, proposal p, std::function<void(const result&)> done) {
-  d.sys->spawn([h = d.pipeline, p = std::move(p), done](caf::event_based_actor* self) {
-    self->request(h, caf::infinite, atom::submit_v, p)
-      .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
-            [done](const caf::error& err) { done(engine::impl::to_result(err)); });
+  auto delay = d.chaos->submission_delay(); // chaos: delayed messages (0 when off)
+  // Admins are people: their proposals go ahead of automation in admission.
+  auto cls = static_cast<uint8_t>(d.cfg.authority.admins.count(p.principal.value) != 0
+                                    ? admission_class::operator_
+                                    : admission_class::automation);
+  d.sys->spawn([h = d.admission, p = std::move(p), done, delay,
+                cls](caf::event_based_actor* self) -> caf::behavior {
+    auto go = [self, h, p, done, cls] {
+      self->request(h, caf::infinite, atom::submit_v, p, cls)
+        .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
+              [done](const caf::error& err) { done(engine::impl::to_result(err)); });
+    };
+    if (delay.count() == 0) {
+      go();
+      return {};
+    }
+    self->delayed_send(self, delay, atom::submit_v);
+    return {[self, go](atom::submit) {
+      go();
+      self->unbecome(); // ends once the answer is in
+    }};
   });
   d.pump();
 }
@@ -71,7 +90,14 @@ result engine::register_resource(const std::string& id, const std::string& servi
 
 void engine::register_effector(const std::string& service, effector fn) {
   auto& d = *impl_;
-  d.effectors->add(service, [fn = std::move(fn)](const effector_call& c) {
+  d.effectors->add(service, [fn = std::move(fn), chaos = d.chaos](const effector_call& c) {
+    // Chaos hooks: a delayed or failed call, as a slow or unavailable dependency would be.
+    auto fault = chaos->before_effector(c.service);
+    if (fault.delay.count() > 0)
+      std::this_thread::sleep_for(fault.delay);
+    if (fault.fail)
+      return effector_result{false, ec::unavailable, "chaos: injected effector failure",
+                             caf::none};
     effect_request req{c.service, c.change.resource.value, c.change.key, c.change.value,
                        c.compensation, c.restore, c.idempotency_key, c.timeout};
     auto r = fn(req);
@@ -142,6 +168,21 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
   auto& d = *impl_;
   if (d.stopped) {
     done(impl::to_result(refuse(ec::unavailable, "the engine is stopped")));
+    return;
+  }
+  // Fast path of load shedding: while admission's queue is at automation's bound, an
+  // automation caller hears OVERLOADED here, in its own thread, without a message (the
+  // admission actor stays the authority for everything else).
+  auto& limits = d.cfg.admission;
+  auto level = d.conditions->degradation_level();
+  auto bound = level == 0 ? limits.max_queued
+                          : std::max<size_t>(1, limits.max_queued / (level == 1 ? 2 : 4));
+  if (d.cfg.authority.admins.count(p.principal) == 0
+      && d.admission_depth->load(std::memory_order_relaxed) >= bound) {
+    d.fast_refused.fetch_add(1, std::memory_order_relaxed);
+    spdlog::debug("admission: shed a proposal of {}: admission queue full", p.principal);
+    done(impl::to_result(refuse(ec::overloaded, "admission queue full", trace_id{},
+                                caf::timespan{limits.retry_base})));
     return;
   }
   submit_async(d, to_proposal(p, d.now()), std::move(done));
@@ -303,6 +344,45 @@ std::optional<std::string> engine::attribute(const std::string& resource, const 
 
 void engine::inject_journal_failures(bool on) {
   impl_->store->inject_write_failures(on);
+}
+
+namespace {
+
+result chaos_result(const caf::error& err) {
+  if (err)
+    return engine::impl::to_result(err);
+  result r;
+  r.ok = true;
+  return r;
+}
+
+} // namespace
+
+result engine::chaos_enable(bool on) {
+  impl_->chaos->enable(on);
+  return chaos_result({});
+}
+
+result engine::chaos_fail_effector(const std::string& service, uint32_t calls) {
+  return chaos_result(impl_->chaos->fail_effector(service, calls));
+}
+
+result engine::chaos_delay_effector(const std::string& service, std::chrono::milliseconds d) {
+  return chaos_result(impl_->chaos->delay_effector(service, d));
+}
+
+result engine::chaos_fail_journal(bool on) {
+  return chaos_result(impl_->chaos->fail_journal(on));
+}
+
+result engine::chaos_kill(const std::string& actor) {
+  auto r = chaos_result(impl_->chaos->kill(actor));
+  impl_->pump();
+  return r;
+}
+
+result engine::chaos_delay_messages(std::chrono::milliseconds d) {
+  return chaos_result(impl_->chaos->delay_submissions(d));
 }
 
 void engine::run() {

@@ -13,12 +13,35 @@
 #include "caf/scheduler/test_coordinator.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "actors/admission/admission.hpp"
+#include "actors/health/health_board.hpp"
 #include "bulwark/engine.hpp"
 #include "engine/node_config.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/chaos.hpp"
+#include "supervision/halt_guard.hpp"
 #include "supervision/supervisor.hpp"
 
 namespace bulwark {
+
+/// Restarts across the supervision tree, for the VAL-4 indicators (thread-safe).
+class restart_tracker {
+public:
+  /// Declares a supervisor's intensity limit.
+  void limit(const std::string& supervisor, const supervisor_limits& limits);
+  /// Records one restart (or escalation) at `at`.
+  void record(const std::string& supervisor, caf::timestamp at);
+  /// Restarts recorded so far.
+  uint64_t total() const;
+  /// The highest supervisor's restarts within its window at `at`, in % of its limit.
+  double intensity_pct(caf::timestamp at) const;
+
+private:
+  mutable std::mutex mtx_;
+  uint64_t total_ = 0;
+  std::map<std::string, supervisor_limits> limits_;
+  std::map<std::string, std::vector<caf::timestamp>> times_;
+};
 
 struct engine::impl {
   node_config cfg;
@@ -43,6 +66,28 @@ struct engine::impl {
   std::set<std::string> breaker_services;
   std::vector<std::shared_ptr<effector_pool>> pools; ///< one per service (bulkheads)
   bool virtual_clock = false;
+  // -- watch supervisor and health (#7) --
+  caf::actor watch; ///< one_for_one: health (first), then detector and orchestrator
+  std::shared_ptr<child_queue> watch_queue;
+  std::shared_ptr<health_board> health_view;
+  using health_slot_type = handle_slot<health_actor>;
+  std::shared_ptr<health_slot_type> health;
+  std::shared_ptr<restart_tracker> restarts;
+  std::shared_ptr<node_conditions> conditions; ///< set by health, checked by the halt guard
+  std::shared_ptr<chaos_hooks> chaos;          ///< fault injection (off by default)
+  admission_actor admission;                   ///< bounded way into the pipeline
+  std::shared_ptr<std::atomic<uint64_t>> admission_depth =
+    std::make_shared<std::atomic<uint64_t>>(0); ///< waiting in admission (BACKLOG)
+  std::atomic<uint64_t> fast_refused{0};       ///< OVERLOADED on submit's fast path
+  std::mutex metrics_lock;                     ///< guards the two counters below
+  uint64_t metrics_seen = 0;                   ///< samples offered (for shedding turns)
+  uint64_t metrics_shed = 0;                   ///< telemetry shed under load
+
+  /// Spawns the admission actor in front of the pipeline.
+  void start_admission();
+
+  /// Connects the chaos hooks to the actors they may kill and the journal they may fail.
+  void bind_chaos();
   std::vector<caf::actor> subscribers;
   bool stopped = false;
   int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
@@ -61,6 +106,17 @@ struct engine::impl {
 
   /// Spawns the rollback executor, the orchestrator and the detector (engine_incidents.cpp).
   void start_incidents(const fleet_state& st);
+  /// Returns the callback supervisors report restarts to: journaled and counted (VAL-4).
+  std::function<void(actor_restarted)> restart_report();
+
+  /// Spawns the watch supervisor (one_for_one) with the health actor as its first child.
+  void start_watch();
+
+  /// Adds one child to the watch supervisor (e.g. the detector): one call per child.
+  void add_watch_child(child_spec spec);
+
+  /// Samples the indicators the engine owns (JOURNAL-SPACE, VAL-4, PV counters).
+  std::vector<reading> sample_health(caf::timestamp at);
 
   /// Spawns the breaker (with its own effector threads) of a new service.
   void add_breaker(const std::string& service);

@@ -17,7 +17,7 @@ namespace bulwark {
 void engine::impl::start_incidents(const fleet_state& st) {
   rollback_settings rs{cfg.authority.policy.enforce_enabled, cfg.pipeline.approval_timeout,
                        cfg.pipeline.effector_timeout};
-  rollbacks = sys->spawn(bulwark::rollback, rs, rollback_deps{journal, store, authority, breakers}, st,
+  rollbacks = sys->spawn(bulwark::rollback, rs, rollback_deps{journal, store, authority, breakers, conditions}, st,
                          epoch);
   orchestrator = sys->spawn(bulwark::orchestrator, cfg.incident, journal, rollbacks,
                             st.candidates, epoch);
@@ -80,6 +80,16 @@ result approve_rollback(engine::impl& d, const std::string& approver, const dige
 
 bool engine::feed_metric(const metric_sample& s) {
   auto& d = *impl_;
+  {
+    // Telemetry is shed first under load, and counted: every other sample while
+    // degraded, all while critical. Constitutional events never come this way.
+    std::lock_guard<std::mutex> guard{d.metrics_lock};
+    auto level = d.conditions ? d.conditions->degradation_level() : 0;
+    if (level >= 2 || (level == 1 && (d.metrics_seen++ % 2) == 1)) {
+      ++d.metrics_shed;
+      return false;
+    }
+  }
   metric_in m{s.service, s.region, s.error_rate, s.latency_ms,
               caf::timestamp{std::chrono::duration_cast<caf::timespan>(s.at.time_since_epoch())}};
   auto r = d.call<uint8_t>(d.detector, atom::sample_v, std::move(m));

@@ -1,5 +1,7 @@
 #include "engine/node_config.hpp"
 
+#include <algorithm>
+
 #include <toml++/toml.h>
 
 namespace bulwark {
@@ -110,6 +112,35 @@ void read_authority(reader& r, authority_settings& a) {
       else
         a.policy.grants[key] = static_cast<authority_level>(*level);
     }
+  }
+}
+
+/// Reads `[health]`: periods, history and `<indicator>_warning` / `<indicator>_critical`.
+void read_health(reader& r, health_settings& h) {
+  r.get_ms("health", "period_ms", h.period);
+  r.get_ms("health", "verify_interval_ms", h.verify_interval);
+  r.get_ms("health", "rate_window_ms", h.rate_window);
+  r.get("health", "history", h.history);
+  if (auto t = r.root()["health"].as_table())
+    for (auto& [name, node] : *t) {
+      std::string key{name.str()};
+      if (key == "period_ms" || key == "verify_interval_ms" || key == "rate_window_ms"
+          || key == "history")
+        continue;
+      auto known = std::any_of(indicator_defs().begin(), indicator_defs().end(),
+                               [&](const indicator_def& d) {
+                                 return key == d.id + "_warning" || key == d.id + "_critical";
+                               });
+      if (!known)
+        r.fail("health", key, "is not a health key (period_ms, verify_interval_ms, "
+                              "rate_window_ms, history, <indicator>_warning, <indicator>_critical)");
+    }
+  for (auto& def : indicator_defs()) {
+    auto t = limits_of(h, def);
+    r.get("health", (def.id + "_warning").c_str(), t.warning);
+    r.get("health", (def.id + "_critical").c_str(), t.critical);
+    if (t.warning != def.limits.warning || t.critical != def.limits.critical)
+      h.limits[def.id] = t;
   }
 }
 
@@ -325,6 +356,14 @@ caf::expected<node_config> load_config(const std::string& path) {
   read_breakers(r, cfg);
   read_console(r, cfg);
   read_incident(r, cfg.incident);
+  read_health(r, cfg.health);
+  r.get("admission", "max_in_flight", cfg.admission.max_in_flight);
+  r.get("admission", "max_queued", cfg.admission.max_queued);
+  r.get("admission", "per_principal", cfg.admission.per_principal);
+  r.get("admission", "quarantine_after", cfg.admission.quarantine_after);
+  r.get_ms("admission", "retry_base_ms", cfg.admission.retry_base);
+  r.get("chaos", "enabled", cfg.chaos.enabled);
+  r.get("chaos", "console", cfg.chaos.console);
   r.get("metrics", "listen", cfg.metrics_listen);
   if (console_settings probe; cfg.metrics_listen != "off" && !parse_listen(cfg.metrics_listen, probe))
     r.fail("metrics", "listen", "must be HOST:PORT or \"off\"");
@@ -361,6 +400,16 @@ caf::error check_config(const node_config& cfg, const std::string& origin) {
     return err;
   if (cfg.breaker.attempt_timeout >= cfg.pipeline.effector_timeout)
     return bad("breaker.attempt_timeout_ms", "must be shorter than pipeline.effector_timeout_ms");
+  if (auto err = check_health(cfg.health, origin))
+    return err;
+  if (cfg.admission.max_in_flight == 0)
+    return bad("admission.max_in_flight", "must be at least 1");
+  if (cfg.admission.max_queued == 0)
+    return bad("admission.max_queued", "must be at least 1");
+  if (cfg.admission.per_principal == 0)
+    return bad("admission.per_principal", "must be at least 1");
+  if (cfg.admission.quarantine_after == 0)
+    return bad("admission.quarantine_after", "must be at least 1");
   for (auto& [service, b] : cfg.breakers) {
     if (auto err = check_limits(b, origin + ": breaker." + service))
       return err;

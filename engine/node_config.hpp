@@ -11,12 +11,15 @@
 #include "actors/authority/authority.hpp"
 #include "actors/blast_radius/blast_radius_policy.hpp"
 #include "actors/circuit_breaker/breaker_fsm.hpp"
+#include "actors/admission/admission_policy.hpp"
 #include "actors/console/console.hpp"
 #include "actors/incident/incident_policy.hpp"
+#include "actors/health/health_policy.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/pipeline/pipeline.hpp"
 #include "messages/commands.hpp"
 #include "persistence/journal_store.hpp"
+#include "supervision/chaos.hpp"
 
 namespace bulwark {
 
@@ -33,6 +36,9 @@ struct node_config {
   console_settings console;                        ///< the node's operator console
   incident_settings incident;                      ///< detector, RCA and policies
   std::string metrics_listen = "127.0.0.1:9401";   ///< Prometheus endpoint ("off": none)
+  health_settings health;                          ///< failure-mode thresholds (`[health]`)
+  chaos_settings chaos;                            ///< fault injection (`[chaos]`, off)
+  admission_limits admission;                      ///< load shedding (`[admission]`)
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).

@@ -71,12 +71,58 @@ const char* to_string(event_type x) noexcept {
       return "incident_closed";
     case event_type::incident_escalated:
       return "incident_escalated";
+    case event_type::early_warning:
+      return "early_warning";
+    case event_type::degradation_changed:
+      return "degradation_changed";
   }
   return "unknown";
 }
 
+bool valid(event_type x) noexcept {
+  // A switch, not a range: the numbering has gaps reserved for other areas.
+  switch (x) {
+    case event_type::resource_registered:
+    case event_type::resource_retired:
+    case event_type::proposal_decided:
+    case event_type::action_started:
+    case event_type::action_applied:
+    case event_type::action_failed:
+    case event_type::approval_granted:
+    case event_type::rollback_applied:
+    case event_type::breaker_transition:
+    case event_type::grant_changed:
+    case event_type::halt_engaged:
+    case event_type::halt_released:
+    case event_type::console_access:
+    case event_type::approval_denied:
+    case event_type::approval_expired:
+    case event_type::interrupted:
+    case event_type::proposal_finished:
+    case event_type::actor_restarted:
+    case event_type::candidate_raised:
+    case event_type::candidate_decided:
+    case event_type::incident_opened:
+    case event_type::rollback_requested:
+    case event_type::rollback_finished:
+    case event_type::incident_closed:
+    case event_type::incident_escalated:
+    case event_type::early_warning:
+    case event_type::degradation_changed:
+      return true;
+  }
+  return false;
+}
+
 bool parse(std::string_view name, event_type& out) noexcept {
-  return parse_range(name, out, 1, max_event_type);
+  for (unsigned v = 1; v <= max_event_type; ++v) {
+    auto x = static_cast<event_type>(v);
+    if (valid(x) && name == to_string(x)) {
+      out = x;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool is_constitutional(event_type x) noexcept {
@@ -158,6 +204,22 @@ const char* to_string(breaker_state x) noexcept {
 
 bool parse(std::string_view name, breaker_state& out) noexcept {
   return parse_range(name, out, 0, 4);
+}
+
+const char* to_string(degradation x) noexcept {
+  switch (x) {
+    case degradation::normal:
+      return "normal";
+    case degradation::degraded:
+      return "degraded";
+    case degradation::critical:
+      return "critical";
+  }
+  return "unknown";
+}
+
+bool parse(std::string_view name, degradation& out) noexcept {
+  return parse_range(name, out, 0, 2);
 }
 
 } // namespace bulwark

@@ -39,17 +39,20 @@ enum class event_type : uint8_t {
   rollback_finished = 23,
   incident_closed = 24,
   incident_escalated = 25,
+  // 26: reserved
+  // -- health (27-34, #7) --
+  early_warning = 27,
+  degradation_changed = 28,
 };
 
 /// The highest defined event type.
-inline constexpr uint8_t max_event_type = 25;
+inline constexpr uint8_t max_event_type = 28;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;
-inline bool valid(event_type x) noexcept {
-  auto v = static_cast<uint8_t>(x);
-  return v >= 1 && v <= max_event_type;
-}
+
+/// Returns true for exactly the defined event types (the numbering has reserved gaps).
+bool valid(event_type x) noexcept;
 
 /// Returns true for events that are never shed (decisions, effects, approvals, ...).
 bool is_constitutional(event_type x) noexcept;
@@ -112,6 +115,21 @@ const char* to_string(breaker_state x) noexcept;
 bool parse(std::string_view name, breaker_state& out) noexcept;
 inline bool valid(breaker_state x) noexcept {
   return static_cast<uint8_t>(x) <= 4;
+}
+
+// -- degradation levels (health) ----------------------------------------------------
+
+/// How degraded the node is, from its failure-mode indicators.
+enum class degradation : uint8_t {
+  normal = 0,
+  degraded = 1,
+  critical = 2,
+};
+
+const char* to_string(degradation x) noexcept;
+bool parse(std::string_view name, degradation& out) noexcept;
+inline bool valid(degradation x) noexcept {
+  return static_cast<uint8_t>(x) <= 2;
 }
 
 } // namespace bulwark

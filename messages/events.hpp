@@ -20,6 +20,7 @@
 #include "messages/enums.hpp"
 #include "messages/error.hpp"
 #include "messages/ids.hpp"
+#include "messages/refusals.hpp"
 
 namespace bulwark {
 
@@ -37,8 +38,10 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
   return f(caf::meta::type_name("event"), x.type, x.at, x.trace, x.payload,
            caf::meta::load_callback([&]() -> caf::error {
-             return valid(x.type) ? caf::error{}
-                                  : refuse(ec::invalid_input, "unknown event type");
+             if (valid(x.type))
+               return caf::error{};
+             count_refusal(protected_value::raw_event_type);
+             return refuse(ec::invalid_input, "unknown event type");
            }));
 }
 
@@ -302,6 +305,42 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, actor_restarted& x) {
   return f(caf::meta::type_name("actor_restarted"), x.supervisor, x.child, x.reason,
            x.restarts_in_window, x.escalated);
+}
+
+// -- health (#7) ---------------------------------------------------------------------
+
+/// Payload of `early_warning`: an indicator of a failure mode crossed a threshold.
+struct early_warning {
+  std::string mode;        ///< failure mode id, e.g. "JOURNAL-SPACE"
+  std::string indicator;   ///< e.g. "journal_space_pct"
+  degradation level = degradation::degraded; ///< degraded: warning crossed; critical
+  double value = 0;        ///< the current value
+  double threshold = 0;    ///< the threshold crossed
+  std::string action;      ///< the recommended action
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, early_warning& x) {
+  return f(caf::meta::type_name("early_warning"), x.mode, x.indicator, x.level, x.value,
+           x.threshold, x.action, caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.level) ? caf::error{}
+                                   : refuse(ec::invalid_input, "unknown degradation level");
+           }));
+}
+
+/// Payload of `degradation_changed`: the node's overall degradation level changed.
+struct degradation_changed {
+  degradation from = degradation::normal;
+  degradation to = degradation::normal;
+  std::string cause; ///< the failure modes at the new level ("" when back to normal)
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, degradation_changed& x) {
+  return f(caf::meta::type_name("degradation_changed"), x.from, x.to, x.cause,
+           caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.from) && valid(x.to)
+                      ? caf::error{}
+                      : refuse(ec::invalid_input, "unknown degradation level");
+           }));
 }
 
 } // namespace bulwark

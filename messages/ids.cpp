@@ -1,5 +1,7 @@
 #include "messages/ids.hpp"
 
+#include "messages/refusals.hpp"
+
 namespace bulwark {
 
 namespace {
@@ -36,14 +38,18 @@ std::string to_hex(const digest& x) {
 }
 
 bool parse_digest(std::string_view hex, digest& out) noexcept {
-  if (hex.size() != 64)
+  if (hex.size() != 64) {
+    count_refusal(protected_value::unvalidated_digest);
     return false;
+  }
   digest tmp;
   for (size_t i = 0; i < 32; ++i) {
     auto hi = hex_value(hex[2 * i]);
     auto lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
+    if (hi < 0 || lo < 0) {
+      count_refusal(protected_value::unvalidated_digest);
       return false;
+    }
     tmp.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   out = tmp;

@@ -121,6 +121,12 @@ using rollback_actor = subscriber_actor::extend<
   caf::reacts_to<atom::effected, digest, uint64_t, effector_result>,
   // INTERNAL: an awaited approval's time ran out.
   caf::reacts_to<atom::expire, digest>>;
+/// HEALTH: samples the failure-mode indicators, journals early warnings and level changes.
+using health_actor = caf::typed_actor<
+  // INTERNAL: samples every indicator (every health.period_ms).
+  caf::reacts_to<atom::tick>,
+  // INTERNAL: runs a full background verification (every health.verify_interval_ms).
+  caf::reacts_to<atom::verify>>;
 
 } // namespace bulwark
 
@@ -134,4 +140,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::detector_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::orchestrator_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::rollback_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::health_actor))
 CAF_END_TYPE_ID_BLOCK(bulwark_actors)

@@ -55,6 +55,8 @@ struct candidate_state;
 struct incident_state;
 enum class policy_verdict : uint8_t;
 enum class severity : uint8_t;
+struct early_warning;
+struct degradation_changed;
 struct resource_state;
 struct grant_state;
 struct proposal_state;
@@ -78,6 +80,7 @@ enum class event_type : uint8_t;
 enum class authority_level : uint8_t;
 enum class gate : uint8_t;
 enum class breaker_state : uint8_t;
+enum class degradation : uint8_t;
 } // namespace bulwark
 
 CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
@@ -153,6 +156,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::seq_no>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<bulwark::digest>))
   CAF_ADD_TYPE_ID(bulwark_types, (std::vector<uint64_t>))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::early_warning))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::degradation_changed))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::degradation))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, append, "append")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, head, "head")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, read, "read")
@@ -186,4 +192,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, promote, "promote")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, rollback, "rollback")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, stats, "stats")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, tick, "tick")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

@@ -140,6 +140,15 @@ json payload_json(const actor_restarted& x) {
           {"restarts_in_window", x.restarts_in_window}, {"escalated", x.escalated}};
 }
 
+json payload_json(const early_warning& x) {
+  return {{"mode", x.mode}, {"indicator", x.indicator}, {"level", to_string(x.level)},
+          {"value", x.value}, {"threshold", x.threshold}, {"action", x.action}};
+}
+
+json payload_json(const degradation_changed& x) {
+  return {{"from", to_string(x.from)}, {"to", to_string(x.to)}, {"cause", x.cause}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -196,6 +205,10 @@ json payload_to_json(const event& ev) {
     case event_type::incident_closed:
     case event_type::incident_escalated:
       return decode_json<incident_outcome>(ev);
+    case event_type::early_warning:
+      return decode_json<early_warning>(ev);
+    case event_type::degradation_changed:
+      return decode_json<degradation_changed>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

@@ -136,6 +136,10 @@ struct applier {
       i->second.mttr = x.mttr;
     }
   }
+  void operator()(const early_warning&) {
+  }
+  void operator()(const degradation_changed&) {
+  }
   void operator()(const proposal_finished& x) {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()) {
       i->second.finished = true;
@@ -244,6 +248,12 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::incident_escalated:
       err = apply_as<incident_outcome>(state_, seq, ev);
       break;
+    case event_type::early_warning:
+      err = apply_as<early_warning>(state_, seq, ev);
+      break;
+    case event_type::degradation_changed:
+      err = apply_as<degradation_changed>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -330,6 +340,10 @@ caf::error check_payload(const event& ev) {
     case event_type::incident_closed:
     case event_type::incident_escalated:
       return decodes<incident_outcome>(ev);
+    case event_type::early_warning:
+      return decodes<early_warning>(ev);
+    case event_type::degradation_changed:
+      return decodes<degradation_changed>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

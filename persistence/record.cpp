@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "messages/refusals.hpp"
 #include "persistence/codec.hpp"
 
 namespace bulwark {
@@ -56,8 +57,10 @@ caf::error check_record(seq_no expected, const uint8_t* data, size_t size) {
     return bad(expected, "shorter than the record header");
   if (data[0] != record_version)
     return bad(expected, "unknown record version " + std::to_string(data[0]));
-  if (!valid(static_cast<event_type>(data[1])))
+  if (!valid(static_cast<event_type>(data[1]))) {
+    count_refusal(protected_value::raw_event_type);
     return bad(expected, "unknown event type " + std::to_string(data[1]));
+  }
   auto seq = load_u64(data + 2);
   if (seq != expected.value)
     return bad(expected, "holds seq " + std::to_string(seq));

@@ -18,7 +18,9 @@
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
 #include "actors/console/tls_session.hpp"
+#include "actors/health/health_board.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/chaos.hpp"
 #include "supervision/supervisor.hpp"
 #include "persistence/append_meter.hpp"
 #include "persistence/journal_store.hpp"
@@ -51,6 +53,8 @@ struct console_deps {
   std::shared_ptr<const append_meter> appends; ///< the journal's append meter (metrics)
   rollback_actor rollbacks;         ///< incidents' and operators' rollbacks
   orchestrator_actor orchestrator;  ///< manual promotion of deferred candidates
+  std::shared_ptr<health_board> health; ///< failure modes and warnings (none: not reported)
+  std::shared_ptr<chaos_hooks> chaos;   ///< `chaos` command (refused unless configured)
 };
 
 /// One client connection.

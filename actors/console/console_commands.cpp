@@ -10,6 +10,7 @@
 #include "caf/io/all.hpp"
 
 #include "actors/console/console_impl.hpp"
+#include "actors/console/health_json.hpp"
 #include "persistence/event_json.hpp"
 
 namespace bulwark::console_detail {
@@ -63,7 +64,7 @@ json status_json(broker_ptr self) {
   return {{"node", st.settings.node_id},
           {"head", st.deps.store->head().value},
           {"chain", to_hex(st.deps.store->head_chain())},
-          {"degradation", "normal"},
+          {"degradation", st.deps.health ? to_string(st.deps.health->level()) : "unknown"},
           {"journal_used_bytes", space.used_bytes},
           {"journal_map_bytes", space.map_bytes},
           {"connections", st.conns.size()},
@@ -337,16 +338,55 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
                atom::submit_v, std::move(p));
 }
 
+/// Chaos hooks from the console: refused unless the node's configuration allows it.
+void cmd_chaos(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto& chaos = self->state.deps.chaos;
+  auto text = [&](const char* key) {
+    auto i = req.args.find(key);
+    return i != req.args.end() && i->is_string() ? i->get<std::string>() : std::string{};
+  };
+  auto amount_at = req.args.find("amount");
+  uint64_t amount = 0;
+  if (amount_at != req.args.end() && !amount_at->is_number_unsigned())
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "args.amount must be a non-negative integer"));
+  if (amount_at != req.args.end())
+    amount = amount_at->get<uint64_t>();
+  auto err = chaos ? chaos->console_command(text("fault"), text("target"), amount)
+                   : refuse(ec::authority_denied, "this node has no chaos hooks");
+  if (err) {
+    auto info = describe(err);
+    return send_line(self, hdl, error_response(req.id, info.code, info.message));
+  }
+  spdlog::warn("console: chaos {} {} {} by {}", text("fault"), text("target"), amount,
+               self->state.conns.at(hdl).principal.value);
+  send_line(self, hdl, ok_response(req.id, json{{"fault", text("fault")},
+                                                {"target", text("target")}, {"amount", amount}}));
+}
+
 } // namespace
 
 void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto& cmd = req.cmd;
   if (cmd == "help")
     return cmd_help(self, hdl, req);
-  if (cmd == "status" || cmd == "health") {
+  if (cmd == "status") {
     auto out = status_json(self);
     return send_line(self, hdl, ok_response(req.id, out));
   }
+  if (cmd == "health" || cmd == "warnings") {
+    auto& board = self->state.deps.health;
+    if (!board)
+      return send_line(self, hdl, error_response(req.id, ec::unavailable,
+                                                 "this node reports no health"));
+    auto snap = board->get();
+    auto out = cmd == "health" ? health_json(snap) : warnings_json(snap);
+    if (cmd == "health")
+      out["status"] = status_json(self);
+    return send_line(self, hdl, ok_response(req.id, out));
+  }
+  if (cmd == "chaos")
+    return cmd_chaos(self, hdl, req);
   if (cmd == "proposals")
     return cmd_proposals(self, hdl, req);
   if (cmd == "grants")

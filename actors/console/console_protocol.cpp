@@ -37,7 +37,9 @@ const std::vector<std::tuple<std::string, console_role, std::string>>& console_c
     {"proposals", console_role::viewer, "proposals waiting for approval, and running ones"},
     {"grants", console_role::viewer, "configured and journaled grants, halt state"},
     {"breakers", console_role::viewer, "every service's circuit breaker"},
-    {"health", console_role::viewer, "journal space, pending approvals, breakers"},
+    {"health", console_role::viewer,
+     "degradation level, every failure mode and indicator (value, thresholds, trend, history)"},
+    {"warnings", console_role::viewer, "early warnings raised (newest last; active or not)"},
     {"verify", console_role::viewer, "verify the whole chain (progress events)"},
     {"log", console_role::viewer, "events by seq range: {\"from\", \"to\"} (progress events)"},
     {"subscribe", console_role::viewer, "push every committed event from now on"},
@@ -55,6 +57,10 @@ const std::vector<std::tuple<std::string, console_role, std::string>>& console_c
      "roll back an incident's culprits or seqs (your request is its approval): "
      "{\"incident\": digest} or {\"seqs\": [n, ...]}"},
     {"halt", console_role::admin, "engage the halt: {\"reason\"}"},
+    {"chaos", console_role::admin,
+     "inject a fault (only where [chaos] enabled and console are set): {\"fault\": "
+     "fail-effector|delay-effector|fail-journal|kill|delay-messages|off, \"target\", "
+     "\"amount\"}"},
     {"release", console_role::admin, "release the halt: {\"reason\"}"},
     {"grant", console_role::admin, "set a grant: {\"principal\", \"level\", \"until_ms\"?}"},
     {"breaker-force", console_role::admin, "force a breaker: {\"service\", \"state\": open|closed}"},

@@ -7,6 +7,8 @@
 #include "caf/io/all.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "actors/console/health_json.hpp"
+
 namespace bulwark {
 
 std::string render_metrics(const fleet_state& st, const space_usage& space, uint64_t head,
@@ -129,6 +131,8 @@ void serve(broker_ptr self, caf::io::connection_handle hdl) {
                                          pending, flights.size() - pending, breakers);
               if (deps.appends)
                 text += render_append_metrics(deps.appends->summarize(self->clock().now()));
+              if (deps.health)
+                text += render_health_metrics(deps.health->get());
               respond(self, hdl, "200 OK", text);
             },
             [self, hdl](caf::error&) { respond(self, hdl, "503 Service Unavailable", "\n"); });

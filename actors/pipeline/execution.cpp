@@ -196,8 +196,13 @@ void on_applied(self_ptr self, flight& f) {
 
 } // namespace
 
-void launch(self_ptr self, flight& f) {
+void launch(self_ptr self, flight& f, const halt_guard::pass& pass) {
   auto& st = self->state;
+  if (pass.proposal() != f.id || (!pass.mutating() && !f.p.mutations.empty())) {
+    // A pass for another proposal, or a read's pass for a mutation: fail closed.
+    spdlog::error("pipeline: proposal {} launched without its own halt-guard pass", to_hex(f.id));
+    return drop(self, f.id, refuse(ec::governance_failure, "no halt-guard pass", f.trace));
+  }
   switch (f.p.level) {
     case authority_level::read_only: {
       outcome o{f.id, proposal_status::read, ec::none, "read-only", f.decided, 0, 0, caf::none};

@@ -57,8 +57,9 @@ void refuse_flight(self_ptr self, const digest& id, caf::error err) {
 }
 
 /// Journals the allowed decision (write-ahead), then launches the flight.
-void decide(self_ptr self, const digest& id, const authority_verdict& av,
+void decide(self_ptr self, const halt_guard::pass& pass, const authority_verdict& av,
             const scope_verdict& sv) {
+  auto id = pass.proposal();
   auto& f = self->state.flights.at(id);
   proposal_decided d{id, f.p.idempotency_key, f.p.principal, f.p.level,
                      f.p.services.empty() ? "" : f.p.services.front(),
@@ -74,12 +75,12 @@ void decide(self_ptr self, const digest& id, const authority_verdict& av,
     f.first_started = true;
   }
   append(self, std::move(events),
-         [self, id](const appended& ack) {
-           auto i = self->state.flights.find(id);
+         [self, pass](const appended& ack) {
+           auto i = self->state.flights.find(pass.proposal());
            if (i == self->state.flights.end())
              return;
            i->second.decided = ack.first;
-           launch(self, i->second);
+           launch(self, i->second, pass);
          },
          [self, id](caf::error& err) {
            drop(self, id, refuse(ec::audit_unavailable,
@@ -88,20 +89,22 @@ void decide(self_ptr self, const digest& id, const authority_verdict& av,
          });
 }
 
-/// Asks blast radius, after authority allowed.
-void check_scope(self_ptr self, const digest& id, authority_verdict av) {
+/// Asks blast radius, after authority allowed and the halt guard gave its pass.
+void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict av) {
   auto& st = self->state;
+  auto id = pass.proposal();
   auto& f = st.flights.at(id);
   scope_request req{f.p, touched_services(f.p, st.proj.state()), {}};
   for (auto& s : req.touched_services)
     req.sizes[s] = st.sizes.count(s) ? st.sizes.at(s) : 0;
   self->request(st.blast, st.settings.governance_timeout, atom::check_v, std::move(req))
     .then(
-      [self, id, av](const scope_verdict& sv) {
+      [self, pass, av](const scope_verdict& sv) {
+        auto id = pass.proposal();
         if (!sv.allowed)
           return refuse_flight(self, id, refuse(ec::blast_radius_exceeded, sv.reason,
                                                 self->state.flights.at(id).trace));
-        decide(self, id, av, sv);
+        decide(self, pass, av, sv);
       },
       [self, id](caf::error& err) {
         refuse_flight(self, id, refuse(ec::governance_failure,
@@ -114,11 +117,11 @@ void check_scope(self_ptr self, const digest& id, authority_verdict av) {
 /// GOVERNANCE_FAILURE; a read (no mutations) goes on.
 void authority_down(self_ptr self, const digest& id, const std::string& why) {
   auto& f = self->state.flights.at(id);
-  if (!f.p.mutations.empty())
-    return refuse_flight(self, id, refuse(ec::governance_failure,
-                                          "authority unavailable: " + why, f.trace));
+  auto pass = self->state.guard.governance_down(id, !f.p.mutations.empty(), why, f.trace);
+  if (!pass)
+    return refuse_flight(self, id, std::move(pass.error()));
   authority_verdict read{true, ec::none, "read while the authority is unavailable", {}, caf::none};
-  check_scope(self, id, std::move(read));
+  check_scope(self, *pass, std::move(read));
 }
 
 /// Asks the authority; fails closed when it does not answer.
@@ -130,10 +133,11 @@ void check_authority(self_ptr self, const digest& id) {
   self->request(authority, st.settings.governance_timeout, atom::evaluate_v, st.flights.at(id).p)
     .then(
       [self, id](authority_verdict& av) {
-        auto trace = self->state.flights.at(id).trace;
-        if (!av.allowed)
-          return refuse_flight(self, id, refuse(av.code, av.reason, trace, av.retry_after));
-        check_scope(self, id, std::move(av));
+        auto& f = self->state.flights.at(id);
+        auto pass = self->state.guard.admit(id, av, !f.p.mutations.empty(), f.trace);
+        if (!pass)
+          return refuse_flight(self, id, std::move(pass.error()));
+        check_scope(self, *pass, std::move(av));
       },
       [self, id](caf::error& err) { authority_down(self, id, describe(err).message); });
 }
@@ -250,6 +254,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.authority = deps.authority;
   st.blast = deps.blast;
   st.breakers = deps.breakers;
+  st.guard = halt_guard{deps.conditions};
   auto from = proj.seq;
   st.proj = projection{std::move(proj)};
   st.sizes = service_sizes(st.proj.state());

@@ -18,6 +18,7 @@
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/pipeline/validation.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/halt_guard.hpp"
 #include "supervision/supervisor.hpp"
 #include "persistence/projection.hpp"
 
@@ -73,6 +74,7 @@ struct pipeline_state {
   std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   blast_radius_actor blast;
   std::shared_ptr<breaker_directory> breakers;
+  halt_guard guard;                         ///< every admission goes through it (PV-003)
   projection proj;                          ///< follows the journal (subscription)
   std::map<std::string, uint32_t> sizes;    ///< active resources per service
   std::map<digest, flight> flights;
@@ -90,6 +92,7 @@ struct pipeline_deps {
   std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   blast_radius_actor blast;
   std::shared_ptr<breaker_directory> breakers; ///< each service's breaker and its state
+  std::shared_ptr<const node_conditions> conditions; ///< for the halt guard (none: not checked)
 };
 
 /// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the

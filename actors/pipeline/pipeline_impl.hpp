@@ -21,8 +21,9 @@ void append(self_ptr self, std::vector<event> events, Then then, Fail fail) {
     .then(std::move(then), std::move(fail));
 }
 
-/// Starts execution of an admitted flight according to its level.
-void launch(self_ptr self, flight& f);
+/// Starts execution of an admitted flight according to its level; only the halt guard
+/// hands out the pass it needs.
+void launch(self_ptr self, flight& f, const halt_guard::pass& pass);
 
 /// Runs the next step of a flight, or finishes it.
 void run_next(self_ptr self, const digest& id);

@@ -176,8 +176,9 @@ void start(self_ptr self, const digest& id) {
       [self, id](caf::error& err) { fail_all(self, id, err); });
 }
 
-/// Plans an order; the flight is created only for a plan that can run.
-caf::expected<digest> plan(self_ptr self, const rollback_order& o) {
+/// Plans an order; the flight is created only for a plan that can run. Only a pass from
+/// the halt guard opens this path, so no rollback can skip the halt and governance check.
+caf::expected<digest> plan(self_ptr self, const rollback_order& o, const halt_guard::pass&) {
   auto& st = self->state;
   std::vector<seq_no> seqs = o.seqs;
   if (o.incident != zero_digest && seqs.empty()) {
@@ -244,16 +245,23 @@ caf::result<rollback_status> order(self_ptr self, const rollback_order& o) {
   }
   auto authority = st.authority->get();
   if (!authority)
-    return refuse(ec::governance_failure, "the authority is unavailable: no rollback runs");
+    return st.guard.governance_down(o.incident, true, "no rollback runs", trace_id{}).error();
   auto rp = self->make_response_promise<rollback_status>();
   self->request(authority, std::chrono::seconds{2}, atom::state_v)
     .then(
       [self, rp, o](bool halted) mutable {
+        authority_verdict v;
+        v.allowed = !halted;
         if (halted) {
-          rp.deliver(refuse(ec::halted, "the halt is engaged: no rollback runs"));
+          v.code = ec::halted;
+          v.reason = "the halt is engaged: no rollback runs";
+        }
+        auto pass = self->state.guard.admit(o.incident, v, true, trace_id{});
+        if (!pass) {
+          rp.deliver(pass.error());
           return;
         }
-        auto id = plan(self, o);
+        auto id = plan(self, o, *pass);
         if (!id) {
           rp.deliver(id.error());
           return;
@@ -263,8 +271,10 @@ caf::result<rollback_status> order(self_ptr self, const rollback_order& o) {
         if (f.waiters.size() == 1)
           start(self, *id);
       },
-      [rp](caf::error&) mutable {
-        rp.deliver(refuse(ec::governance_failure, "the authority did not answer: no rollback runs"));
+      [self, rp, o](caf::error&) mutable {
+        rp.deliver(self->state.guard
+                     .governance_down(o.incident, true, "the authority did not answer", trace_id{})
+                     .error());
       });
   return rp;
 }
@@ -338,6 +348,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
   st.store = deps.store;
   st.authority = deps.authority;
   st.breakers = deps.breakers;
+  st.guard = halt_guard{deps.conditions};
   auto from = proj.seq;
   st.proj = projection{std::move(proj)};
   st.epoch = epoch;

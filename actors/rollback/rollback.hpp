@@ -18,6 +18,7 @@
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/projection.hpp"
+#include "supervision/halt_guard.hpp"
 #include "supervision/supervisor.hpp"
 
 namespace bulwark {
@@ -47,6 +48,7 @@ struct rollback_state {
   std::shared_ptr<journal_store> store;   ///< read-only use: the records to revert
   std::shared_ptr<handle_slot<authority_actor>> authority;
   std::shared_ptr<breaker_directory> breakers;
+  halt_guard guard;                       ///< halt, governance and JOURNAL-SPACE, checked once
   projection proj;                        ///< follows the journal
   std::map<digest, rollback_flight> flights;
   caf::timestamp epoch;
@@ -60,6 +62,7 @@ struct rollback_deps {
   std::shared_ptr<journal_store> store;
   std::shared_ptr<handle_slot<authority_actor>> authority;
   std::shared_ptr<breaker_directory> breakers;
+  std::shared_ptr<const node_conditions> conditions; ///< for the halt guard (may be null)
 };
 
 /// Reads every record from the smallest of `seqs` to the head for `plan_rollback`,

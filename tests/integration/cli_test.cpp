@@ -34,7 +34,7 @@ std::string demo_journal(const temp_dir& dir, const std::string& seed = "1") {
 
 } // namespace
 
-TEST_CASE("help and version exit 0; unknown commands and options exit 1") {
+TEST_CASE("help and version exit 0, unknown commands and options exit 1") {
   std::string out;
   CHECK(run_bulwark("--help", &out) == 0);
   CHECK(out.find("verify") != std::string::npos);
@@ -47,7 +47,7 @@ TEST_CASE("help and version exit 0; unknown commands and options exit 1") {
   CHECK(run_bulwark("log --data /x --from 0") == 1);
 }
 
-TEST_CASE("the demo journals, verifies and replays; equal seeds give equal journals") {
+TEST_CASE("the demo journals, verifies and replays, equal seeds give equal journals") {
   temp_dir a, b, c;
   std::string out;
   auto ja = demo_journal(a, "7");
@@ -91,7 +91,7 @@ TEST_CASE("verify exits 3 for a deleted record and for a truncated file") {
   CHECK(out.find("truncated") != std::string::npos);
 }
 
-TEST_CASE("replay --to N gives the state at N; log prints the range as JSON lines") {
+TEST_CASE("replay --to N gives the state at N, log prints the range as JSON lines") {
   temp_dir dir;
   auto data = demo_journal(dir);
   std::string full, at;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <map>
 #include <set>
@@ -24,8 +25,9 @@ struct engine_fixture {
   std::vector<effect_request> calls;          ///< every effector call, in order
   std::set<std::string> failing;              ///< resource/key whose forward calls fail
   std::vector<committed_event> events;
+  std::string config_toml; ///< written to bulwark.toml and used when not empty
 
-  engine_fixture() {
+  explicit engine_fixture(std::string toml = {}) : config_toml(std::move(toml)) {
     start();
     // 40 coaster resources (north 20, south 20), 10 gates in north.
     for (int i = 0; i < 40; ++i) {
@@ -46,6 +48,10 @@ struct engine_fixture {
     opts.enforce_enabled = true;
     opts.observation_window = std::chrono::seconds{5};
     opts.approval_timeout = std::chrono::seconds{60};
+    if (!config_toml.empty()) {
+      opts.config_file = dir.sub("bulwark.toml");
+      std::ofstream{opts.config_file} << config_toml;
+    }
     std::string err;
     eng = engine::start(opts, &err);
     REQUIRE_MESSAGE(eng, err);

@@ -100,7 +100,7 @@ TEST_CASE("scenario 1: one service fails, the others keep working, recovery is v
     CHECK(c.service + "/" + c.region == "coaster/north");
 }
 
-TEST_CASE("scenario 2: a region is lost; the other region is unaffected") {
+TEST_CASE("scenario 2: a region is lost, the other region is unaffected") {
   incident_fixture f;
   f.tick(20);
   f.outage[{"coaster", "south"}] = 0.9;
@@ -192,7 +192,7 @@ TEST_CASE("the whole scenario replays to the same state, ids and incident count"
   CHECK(to_hex(r->proj.state().incidents.begin()->first) == before[0].id);
 }
 
-TEST_CASE("a deferred candidate is never retried; only an operator promotes it") {
+TEST_CASE("a deferred candidate is never retried, only an operator promotes it") {
   temp_dir cfgdir;
   auto path = cfgdir.sub("bulwark.toml");
   std::ofstream{path} << "[[incident.policy]]\nid = \"default\"\nverdict = \"DEFER\"\n";

@@ -62,7 +62,7 @@ TEST_CASE("roles: viewers read, operators approve, admins halt") {
   REQUIRE(op.auth("operator-token")["ok"] == true);
   REQUIRE(admin.auth("admin-token")["ok"] == true);
   auto zero = std::string(64, '0');
-  for (auto* cmd : {"status", "proposals", "grants", "breakers", "health", "help"})
+  for (auto* cmd : {"status", "proposals", "grants", "breakers", "health", "warnings", "help"})
     CHECK(viewer.call({{"id", 1}, {"cmd", cmd}})["ok"] == true);
   auto denied = viewer.call({{"id", 2}, {"cmd", "approve"}, {"args", {{"proposal", zero}}}});
   CHECK(denied["error"]["code"] == "AUTHORITY_DENIED");
@@ -140,7 +140,7 @@ TEST_CASE("approval flow through the console, with subscription order and the ac
   CHECK(found_approve);
 }
 
-TEST_CASE("hostile input gets clear errors or a closed connection; the node keeps serving") {
+TEST_CASE("hostile input gets clear errors or a closed connection, the node keeps serving") {
   node_process node{"max_connections = 64\nidle_timeout_ms = 1500\n"};
   client c{node.port};
   REQUIRE(c.auth("viewer-token")["ok"] == true);
@@ -253,6 +253,43 @@ TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
   CHECK(p99 >= p50);
   CHECK(samples.at("bulwark_journal_append_latency_seconds_count") >= 2);
   CHECK(samples.at("bulwark_journal_append_latency_seconds_sum") >= p99);
+  // Health (#7): the degradation level, each failure mode and the sampled indicators.
+  CHECK(samples.at("bulwark_degradation") >= 0);
+  CHECK(samples.count("bulwark_failure_mode_level{mode=\"JOURNAL-SPACE\"}") == 1);
+  CHECK(samples.count("bulwark_failure_mode_level{mode=\"VAL-4\"}") == 1);
+  CHECK(samples.count(
+          "bulwark_health_indicator{mode=\"JOURNAL-SPACE\",indicator=\"journal_space_pct\"}")
+        == 1);
+}
+
+TEST_CASE("health and warnings: the failure-mode registry over the console") {
+  node_process node;
+  client viewer{node.port};
+  REQUIRE(viewer.auth("viewer-token")["ok"] == true);
+  auto h = viewer.call({{"id", 1}, {"cmd", "health"}});
+  REQUIRE(h["ok"] == true);
+  auto& r = h["result"];
+  CHECK(r["degradation"] == "normal");
+  CHECK(r["modes"].size() == 9);
+  CHECK(r["status"]["node"] == "test-node");
+  bool space = false;
+  for (auto& i : r["indicators"])
+    if (i["id"] == "journal_space_pct") {
+      space = true;
+      CHECK(i["warning"] == 80);
+      CHECK(i["critical"] == 90);
+      CHECK(i["trend"].is_string());
+      CHECK(i["history"].is_array());
+    }
+  CHECK(space);
+  auto w = viewer.call({{"id", 2}, {"cmd", "warnings"}});
+  REQUIRE(w["ok"] == true);
+  CHECK(w["result"].is_array());
+  auto help = viewer.call({{"id", 3}, {"cmd", "help"}});
+  bool listed = false;
+  for (auto& c : help["result"])
+    listed |= c["cmd"] == "warnings";
+  CHECK(listed);
 }
 
 TEST_CASE("SIGTERM stops a node promptly, with an approval pending, and the journal verifies") {

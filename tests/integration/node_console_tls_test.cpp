@@ -149,7 +149,7 @@ TEST_CASE("a TLS console: the certificate is checked, clients authenticate and r
   CHECK(auths >= 2);
 }
 
-TEST_CASE("plaintext and hostile clients on a TLS listener are closed; TLS clients go on") {
+TEST_CASE("plaintext and hostile clients on a TLS listener are closed, TLS clients go on") {
   tls_node tls{"idle_timeout_ms = 1500\nmax_line_bytes = 4096\n"};
   auto port = tls.node->port;
   tls_client good{port, tls.cert};

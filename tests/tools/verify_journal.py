@@ -26,6 +26,7 @@ node; with no lock.mdb (nobody writes) it is opened without locking so nothing i
 created or modified.
 """
 import hashlib
+import struct as struct_module
 import json
 import os
 import sys
@@ -70,6 +71,7 @@ class Reader:
 
 # Type expressions: a name for scalars, tuples for the rest.
 BOOL, U8, U32, U64, I64, STRING, DIGEST = "bool", "u8", "u32", "u64", "i64", "string", "digest"
+F64 = "f64"  # IEEE 754 binary64 bits as a BE u64
 TIME = I64  # nanoseconds since the UNIX epoch
 TIMESPAN = I64  # a duration in nanoseconds
 
@@ -108,6 +110,8 @@ def decode(r, t, where):
         return r.uint(8)
     if t == I64:
         return int.from_bytes(r.take(8), "big", signed=True)
+    if t == F64:
+        return struct_module.unpack(">d", r.take(8))[0]
     if t == STRING:
         return r.take(r.uint(4))  # bytes: never validated as UTF-8; compared bytewise
     if t == DIGEST:
@@ -151,6 +155,7 @@ def decode_exactly(data, t, where):
 LEVEL = enum("authority level", 0, 4)
 GATE = enum("gate", 1, 13)
 BREAKER = enum("breaker state", 0, 4)
+DEGRADATION = enum("degradation", 0, 2)
 # Not range-checked by the C++ decoder, but no writer produces a value above 15.
 CODE = enum("error code", 0, 15)
 VERDICT = enum("policy verdict", 1, 3)
@@ -238,6 +243,13 @@ EVENT_TYPES = {
                 ("message", STRING))),
     24: ("incident_closed", INCIDENT_OUTCOME),
     25: ("incident_escalated", INCIDENT_OUTCOME),
+    27: ("early_warning",
+         struct("early_warning", ("mode", STRING), ("indicator", STRING),
+                ("level", DEGRADATION), ("value", F64), ("threshold", F64),
+                ("action", STRING))),
+    28: ("degradation_changed",
+         struct("degradation_changed", ("from", DEGRADATION), ("to", DEGRADATION),
+                ("cause", STRING))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------

@@ -34,6 +34,7 @@ struct engine_options {
   /// Overrides the rollback level of every incident policy (1 asks an operator; 4 runs on
   /// its own when enforce is enabled, else falls back to 1).
   std::optional<int> rollback_level;
+  bool chaos = false;                    ///< enable the chaos hooks (as [chaos] enabled)
 };
 
 /// One requested change.
@@ -164,6 +165,58 @@ struct metric_counts {
   uint64_t indexed_actions = 0; ///< applied actions held for root-cause analysis
 };
 
+/// One health indicator of a failure mode (see README "Health").
+struct health_indicator {
+  std::string id;             ///< e.g. "journal_space_pct"
+  std::string mode;           ///< e.g. "JOURNAL-SPACE"
+  std::string unit;
+  bool sampled = false;       ///< false until its first sample
+  double value = 0;
+  double warning = 0;
+  double critical = 0;
+  std::string level;          ///< normal, degraded, critical
+  std::string trend;          ///< rising, steady, falling
+  std::vector<double> history; ///< recent values, oldest first
+};
+
+/// One failure mode of the registry.
+struct failure_mode_info {
+  std::string id;         ///< e.g. "VAL-4"
+  std::string name;
+  std::string mitigation; ///< what Bulwark does about it
+  std::string action;     ///< what an operator should do
+  std::string level;      ///< normal, degraded, critical
+};
+
+/// The node's health: its degradation level, every failure mode and indicator.
+struct health_info {
+  std::string level = "normal"; ///< normal, degraded, critical
+  uint64_t rounds = 0;          ///< sampling rounds so far
+  std::vector<failure_mode_info> modes;
+  std::vector<health_indicator> indicators;
+};
+
+/// An early warning (journaled as `early_warning`).
+struct health_warning {
+  std::string mode;
+  std::string indicator;
+  std::string level;      ///< degraded (warning crossed) or critical
+  double value = 0;
+  double threshold = 0;   ///< the threshold crossed
+  std::string action;     ///< recommended action
+  std::chrono::system_clock::time_point at;
+  bool active = true;     ///< its indicator is still at that level
+};
+
+/// Admission and shedding figures.
+struct load_info {
+  uint64_t queued = 0;          ///< proposals waiting in admission
+  uint64_t in_flight = 0;       ///< proposals the pipeline works on
+  uint64_t refused = 0;         ///< refused by admission (OVERLOADED or quarantined)
+  uint64_t telemetry_shed = 0;  ///< metric samples shed under load
+  std::vector<std::string> quarantined; ///< principals refused until released
+};
+
 /// A running engine. Thread-safe; callbacks run on engine threads.
 class engine {
 public:
@@ -223,7 +276,8 @@ public:
   std::vector<std::string> in_doubt();
 
   /// Feeds one metric sample to the detector; returns false if refused (see
-  /// `metric_counts` for the reasons). Refused samples never open an incident.
+  /// `metric_counts` for the reasons) or shed under load (every other sample while
+  /// degraded, all while critical; counted in `load()`). Neither opens an incident.
   bool feed_metric(const metric_sample& sample);
 
   /// Returns the detector's sample counts.
@@ -266,9 +320,43 @@ public:
   /// Returns a resource attribute as the journal's projection holds it.
   std::optional<std::string> attribute(const std::string& resource, const std::string& key);
 
+  /// Returns admission and shedding figures.
+  load_info load();
+
+  /// Releases a principal quarantined for repeated failures (admins only).
+  result release_principal(const std::string& by, const std::string& principal);
+
+  /// Returns the failure-mode registry with its live indicators and the degradation level.
+  health_info health();
+
+  /// Returns the early warnings raised (newest last, at most 100; active ones first kept).
+  std::vector<health_warning> warnings();
+
   /// Chaos hook for tests and drills (off by default): while on, every journal write fails
   /// as a full disk would, so every action is refused with AUDIT_UNAVAILABLE.
   void inject_journal_failures(bool on);
+
+  /// Chaos hooks (compiled in, off by default: `[chaos] enabled`, `engine_options::chaos`
+  /// or this call). Disabling clears every fault. Each hook below is refused with
+  /// AUTHORITY_DENIED while they are off.
+  result chaos_enable(bool on);
+
+  /// Chaos: the next `calls` effector calls of `service` fail as an outage would
+  /// (retryable; 0 clears).
+  result chaos_fail_effector(const std::string& service, uint32_t calls);
+
+  /// Chaos: every effector call of `service` sleeps `d` first (0 clears).
+  result chaos_delay_effector(const std::string& service, std::chrono::milliseconds d);
+
+  /// Chaos: every journal write fails (true) or works again (false).
+  result chaos_fail_journal(bool on);
+
+  /// Chaos: kills the supervised actor `actor` (`authority`, `health`, `breaker:<service>`);
+  /// its supervisor restarts it. INVALID_INPUT names an unknown actor.
+  result chaos_kill(const std::string& actor);
+
+  /// Chaos: every proposal submitted from now on reaches the pipeline `d` later (0 clears).
+  result chaos_delay_messages(std::chrono::milliseconds d);
 
   /// Virtual clock only: runs everything that is ready now.
   void run();

@@ -50,7 +50,7 @@ TEST_CASE("malformed requests are refused with a clear reason") {
   CHECK(why.id == 9); // the id is echoed when it could be read
 }
 
-TEST_CASE("every command has a role; roles nest") {
+TEST_CASE("every command has a role, roles nest") {
   CHECK(required_role("status") == console_role::viewer);
   CHECK(required_role("log") == console_role::viewer);
   CHECK(required_role("approve") == console_role::operator_);

@@ -40,7 +40,7 @@ TEST_CASE("restart kinds: permanent always, transient after failures, temporary 
   CHECK(p.on_exit(0, 1, restart_kind::temporary, true, t(3)).restart.empty());
 }
 
-TEST_CASE("more than R restarts within T escalate; the window slides") {
+TEST_CASE("more than R restarts within T escalate, the window slides") {
   supervisor_limits l;
   l.max_restarts = 3;
   l.window = 10s;

@@ -1,0 +1,225 @@
+// Load shedding and the halt guard: accepted versus refused proposals under a 10x overload
+// of the admission core, how fast a refused caller hears back, and the cost of the guard
+// per proposal. Usage: admission_bench [--quick]
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "actors/admission/admission_policy.hpp"
+#include "bench/bench_util.hpp"
+#include "bulwark/engine.hpp"
+#include "supervision/halt_guard.hpp"
+
+using namespace bulwark;
+using namespace bulwark::bench;
+
+namespace {
+
+struct overload_result {
+  double accepted_per_s = 0;
+  uint64_t accepted = 0;
+  uint64_t refused = 0;
+  uint64_t refused_with_retry = 0;
+  double refusal_p50_us = 0;
+  double refusal_p99_us = 0;
+  double refusal_max_us = 0;
+};
+
+/// Rounds of: `arrivals` offers from 16 principals, then the pipeline finishes what runs
+/// (64 in flight) and takes the next. Unloaded: arrivals = 64; 10x: 640.
+overload_result run(size_t rounds, size_t arrivals) {
+  admission_limits limits;
+  limits.max_in_flight = 64;
+  limits.max_queued = 1024;
+  limits.per_principal = 256;
+  admission_policy p{limits};
+  overload_result r;
+  std::vector<double> refusal_us;
+  std::vector<uint64_t> running;
+  uint64_t ticket = 0;
+  std::vector<std::string> principals;
+  for (int i = 0; i < 16; ++i)
+    principals.push_back("agent-" + std::to_string(i));
+  auto t0 = clock_type::now();
+  for (size_t round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < arrivals; ++i) {
+      auto t = clock_type::now();
+      ++ticket;
+      auto v = p.offer(ticket, principals[ticket % 16], admission_class::automation);
+      if (!v.accepted) {
+        refusal_us.push_back(us_since(t));
+        ++r.refused;
+        r.refused_with_retry += v.retry_after ? 1 : 0;
+      }
+    }
+    for (auto t : running) {
+      p.finished(t, false);
+      ++r.accepted;
+    }
+    running = p.dispatch();
+  }
+  r.accepted_per_s = static_cast<double>(r.accepted) / (ms_since(t0) / 1000);
+  if (!refusal_us.empty()) {
+    r.refusal_p50_us = percentile(refusal_us, 50);
+    r.refusal_p99_us = percentile(refusal_us, 99);
+    r.refusal_max_us = percentile(refusal_us, 100);
+  }
+  return r;
+}
+
+double guard_ns(size_t n, bool with_conditions) {
+  auto c = std::make_shared<node_conditions>();
+  halt_guard g{with_conditions ? c : nullptr};
+  authority_verdict v;
+  v.allowed = true;
+  digest id;
+  size_t passes = 0;
+  auto t0 = clock_type::now();
+  for (size_t i = 0; i < n; ++i) {
+    id.bytes[0] = static_cast<uint8_t>(i);
+    auto p = g.admit(id, v, true, trace_id{i});
+    passes += p ? 1 : 0;
+  }
+  auto ns = ms_since(t0) * 1e6 / static_cast<double>(n);
+  if (passes != n)
+    std::printf("unexpected refusals\n");
+  return ns;
+}
+
+struct engine_run {
+  double accepted_per_s = 0;
+  uint64_t accepted = 0;
+  uint64_t overloaded = 0;
+  uint64_t other = 0;
+  double refusal_p99_us = 0;
+  double refusal_max_us = 0;
+};
+
+/// Level-4 proposals through the engine (durable journal, admission 64 in flight and 64
+/// queued) with `outstanding` submissions kept open (a refused caller retries at once,
+/// ignoring retry_after: the harshest load), until `total` were accepted.
+engine_run through_engine(size_t outstanding, size_t total) {
+  auto t = (std::filesystem::temp_directory_path() / "bulwark-bench-admission-XXXXXX").string();
+  if (::mkdtemp(t.data()) == nullptr)
+    std::exit(2);
+  std::ofstream{t + "/bulwark.toml"}
+    << "[authority]\nenforce_enabled = true\nrate_per_second = 1000000000.0\n"
+       "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n"
+       "[admission]\nmax_in_flight = 64\nmax_queued = 64\nper_principal = 64\n";
+  engine_options opts;
+  opts.config_file = t + "/bulwark.toml";
+  opts.data_dir = t + "/journal";
+  for (size_t s = 0; s < 64; ++s)
+    opts.grants["agent-" + std::to_string(s)] = 4;
+  std::string err;
+  auto eng = engine::start(opts, &err);
+  if (!eng) {
+    std::printf("engine: %s\n", err.c_str());
+    std::exit(2);
+  }
+  eng->register_effector("svc", [](const effect_request&) { return effect_result{}; });
+  for (int i = 0; i < 1000; ++i)
+    eng->register_resource("r-" + std::to_string(i), "svc", "north");
+  std::mutex mtx;
+  std::vector<double> refusal_us;
+  engine_run out;
+  std::atomic<size_t> started{0}, answered{0}, open{0};
+  // One driver keeps `outstanding` submissions open; a refused caller retries at once.
+  auto submit_one = [&] {
+    auto i = started++;
+    proposal_request p;
+    p.idempotency_key = "k-" + std::to_string(i);
+    p.principal = "agent-" + std::to_string(i % 64);
+    p.level = 4;
+    p.services = {"svc"};
+    p.regions = {"north"};
+    p.changes = {{"r-" + std::to_string(i % 1000), "mode", std::to_string(i)}};
+    auto t0 = clock_type::now();
+    ++open;
+    eng->submit(p, [&, t0](const result& r) {
+      auto us = us_since(t0);
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        if (r.ok)
+          ++out.accepted;
+        else if (r.code == "OVERLOADED") {
+          ++out.overloaded;
+          refusal_us.push_back(us);
+        } else
+          ++out.other;
+      }
+      if (r.ok)
+        ++answered;
+      --open;
+    });
+  };
+  auto t0 = clock_type::now();
+  while (answered.load() < total) {
+    if (open.load() < outstanding)
+      submit_one();
+    else
+      std::this_thread::yield();
+  }
+  while (open.load() > 0)
+    std::this_thread::yield();
+  out.accepted_per_s = static_cast<double>(out.accepted) / (ms_since(t0) / 1000);
+  if (!refusal_us.empty()) {
+    out.refusal_p99_us = percentile(refusal_us, 99);
+    out.refusal_max_us = percentile(refusal_us, 100);
+  }
+  eng->stop();
+  eng.reset();
+  std::filesystem::remove_all(t);
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  print_machine();
+  size_t rounds = quick ? 200 : 5000;
+  auto unloaded = run(rounds, 64);
+  auto overload = run(rounds, 640);
+  std::printf("\nadmission core (64 in flight, 1024 queued, 16 principals), %zu rounds\n", rounds);
+  std::printf("  unloaded: %.0f proposals/s accepted, %llu refused\n", unloaded.accepted_per_s,
+              static_cast<unsigned long long>(unloaded.refused));
+  std::printf("  10x overload: %.0f proposals/s accepted (%.0f %% of unloaded), %llu accepted, "
+              "%llu refused (%llu with retry_after)\n",
+              overload.accepted_per_s, 100 * overload.accepted_per_s / unloaded.accepted_per_s,
+              static_cast<unsigned long long>(overload.accepted),
+              static_cast<unsigned long long>(overload.refused),
+              static_cast<unsigned long long>(overload.refused_with_retry));
+  std::printf("  pipeline slots used per round: unloaded %.1f of 64, 10x overload %.1f of 64 "
+              "(%.0f %% of the unloaded figure)\n",
+              static_cast<double>(unloaded.accepted) / static_cast<double>(rounds),
+              static_cast<double>(overload.accepted) / static_cast<double>(rounds),
+              100.0 * static_cast<double>(overload.accepted)
+                / static_cast<double>(unloaded.accepted));
+  std::printf("  refusal answered in: p50 %.2f us, p99 %.2f us, max %.1f us (target: 1 ms)\n",
+              overload.refusal_p50_us, overload.refusal_p99_us, overload.refusal_max_us);
+  size_t total = quick ? 3000 : 30000;
+  auto base = through_engine(64, total);
+  auto flood = through_engine(640, total);
+  std::printf("\nthrough the engine (level 4, durable journal; admission 64 in flight + 64 "
+              "queued), until %zu accepted\n", total);
+  std::printf("  64 outstanding: %.0f accepted/s (%llu accepted, %llu OVERLOADED, %llu other)\n",
+              base.accepted_per_s, static_cast<unsigned long long>(base.accepted),
+              static_cast<unsigned long long>(base.overloaded),
+              static_cast<unsigned long long>(base.other));
+  std::printf("  640 outstanding (10x): %.0f accepted/s (%.0f %% of 64 outstanding; %llu "
+              "accepted, %llu OVERLOADED, %llu other); OVERLOADED answered in p99 %.0f us, "
+              "max %.0f us\n",
+              flood.accepted_per_s, 100 * flood.accepted_per_s / base.accepted_per_s,
+              static_cast<unsigned long long>(flood.accepted),
+              static_cast<unsigned long long>(flood.overloaded),
+              static_cast<unsigned long long>(flood.other), flood.refusal_p99_us,
+              flood.refusal_max_us);
+  size_t n = quick ? 200000 : 5000000;
+  std::printf("\nhalt guard per proposal (%zu admits): %.1f ns without node conditions, "
+              "%.1f ns with\n",
+              n, guard_ns(n, false), guard_ns(n, true));
+  return 0;
+}

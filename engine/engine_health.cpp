@@ -1,0 +1,234 @@
+// The watch supervisor and the health actor under it; the engine's health indicators
+// (journal space, restarts, refused raw values) and the health part of the embedding API.
+
+#include <algorithm>
+#include <filesystem>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/health/health.hpp"
+#include "bulwark/engine.hpp"
+#include "engine/engine_impl.hpp"
+#include "messages/refusals.hpp"
+
+namespace bulwark {
+
+// -- restart_tracker ---------------------------------------------------------------
+
+void restart_tracker::limit(const std::string& supervisor, const supervisor_limits& limits) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  limits_[supervisor] = limits;
+}
+
+void restart_tracker::record(const std::string& supervisor, caf::timestamp at) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  ++total_;
+  auto& xs = times_[supervisor];
+  xs.push_back(at);
+  if (xs.size() > 1000)
+    xs.erase(xs.begin(), xs.begin() + 500);
+}
+
+uint64_t restart_tracker::total() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return total_;
+}
+
+double restart_tracker::intensity_pct(caf::timestamp at) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  double worst = 0;
+  for (auto& [name, xs] : times_) {
+    auto i = limits_.find(name);
+    auto limits = i != limits_.end() ? i->second : supervisor_limits{};
+    auto recent = std::count_if(xs.begin(), xs.end(),
+                                [&](caf::timestamp t) { return t > at - limits.window; });
+    worst = std::max(worst, 100.0 * static_cast<double>(recent)
+                              / static_cast<double>(std::max<uint32_t>(limits.max_restarts, 1)));
+  }
+  return worst;
+}
+
+// -- the watch supervisor --------------------------------------------------------------
+
+std::vector<reading> engine::impl::sample_health(caf::timestamp at) {
+  std::vector<reading> out;
+  auto space = store->space();
+  std::error_code err;
+  auto disk = std::filesystem::space(cfg.data_dir, err);
+  // The journal can grow to the smaller of its map limit and what the disk still holds.
+  double capacity = static_cast<double>(space.max_map_bytes);
+  if (!err)
+    capacity = std::min(capacity, static_cast<double>(space.used_bytes)
+                                    + static_cast<double>(disk.available));
+  auto used = static_cast<double>(space.used_bytes);
+  out.push_back({"journal_space_pct", capacity > 0 ? 100.0 * used / capacity : 100.0});
+  out.push_back({"admission_queued",
+                 static_cast<double>(admission_depth->load(std::memory_order_relaxed))});
+  out.push_back({"restarts", static_cast<double>(restarts->total())});
+  out.push_back({"restart_intensity_pct", restarts->intensity_pct(at)});
+  out.push_back({"pv001_refused",
+                 static_cast<double>(refusals(protected_value::raw_event_type))});
+  out.push_back({"pv002_refused",
+                 static_cast<double>(refusals(protected_value::unvalidated_digest))});
+  out.push_back({"pv003_refused", static_cast<double>(refusals(protected_value::halt_guard))});
+  return out;
+}
+
+void engine::impl::start_watch() {
+  health_view = std::make_shared<health_board>();
+  health = std::make_shared<health_slot_type>();
+  watch_queue = std::make_shared<child_queue>();
+  health_deps deps;
+  deps.journal = journal;
+  deps.pipeline = pipeline;
+  deps.sample = [this](caf::timestamp at) { return sample_health(at); };
+  auto st = store;
+  deps.verify = [st] { return st->verify(seq_no{1}, seq_no{UINT64_MAX}); };
+  deps.board = health_view;
+  deps.conditions = conditions;
+  deps.approval_timeout = cfg.pipeline.approval_timeout;
+  deps.epoch = epoch;
+  auto settings = cfg.health;
+  auto slot = health;
+  bool attached = virtual_clock;
+  std::vector<child_spec> specs;
+  // The full verification blocks: outside the test scheduler the actor gets its own thread.
+  specs.push_back(child_spec{"health", restart_kind::permanent,
+                             [settings, deps, slot, attached](caf::local_actor* sup) {
+                               auto h = attached
+                                          ? sup->home_system().spawn(bulwark::health, settings,
+                                                                     deps)
+                                          : sup->home_system().spawn<caf::detached>(
+                                            bulwark::health, settings, deps);
+                               slot->set(h);
+                               return caf::actor_cast<caf::actor>(h);
+                             }});
+  supervisor_limits limits; // one_for_one
+  restarts->limit("watch", limits);
+  watch = sys->spawn(supervisor, std::string{"watch"}, limits, std::move(specs), restart_report(),
+                     watch_queue);
+}
+
+void engine::impl::add_watch_child(child_spec spec) {
+  watch_queue->push(std::move(spec));
+  caf::anon_send(watch, atom::enroll_v);
+  pump();
+}
+
+void engine::impl::start_admission() {
+  admission = sys->spawn(bulwark::admission, cfg.admission, pipeline,
+                         std::shared_ptr<const node_conditions>{conditions}, admission_depth);
+}
+
+void engine::impl::bind_chaos() {
+  auto authority_slot = authority;
+  auto health_slot = health;
+  auto dir = breakers;
+  auto st = store;
+  chaos->bind(
+    [authority_slot, health_slot, dir](const std::string& name) -> caf::error {
+      caf::actor target;
+      breaker_directory::entry e;
+      if (name == "authority")
+        target = caf::actor_cast<caf::actor>(authority_slot->get());
+      else if (name == "health")
+        target = caf::actor_cast<caf::actor>(health_slot->get());
+      else if (name.rfind("breaker:", 0) == 0 && dir->find(name.substr(8), e))
+        target = caf::actor_cast<caf::actor>(e.handle);
+      else
+        return refuse(ec::invalid_input, "unknown actor '" + name
+                                           + "' (authority, health, breaker:<service>)");
+      if (!target)
+        return refuse(ec::unavailable, name + " is not running");
+      caf::anon_send_exit(target, caf::exit_reason::kill);
+      return {};
+    },
+    [st](bool on) { st->inject_write_failures(on); });
+}
+
+// -- the embedding API -------------------------------------------------------------
+
+namespace {
+
+std::chrono::system_clock::time_point wall(caf::timestamp t) {
+  return std::chrono::system_clock::time_point{
+    std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch())};
+}
+
+} // namespace
+
+health_info engine::health() {
+  auto snap = impl_->health_view->get();
+  health_info out;
+  out.level = to_string(snap.level);
+  out.rounds = snap.rounds;
+  for (auto& m : snap.modes)
+    out.modes.push_back({m.id, m.name, m.mitigation, m.action, to_string(m.level)});
+  for (auto& i : snap.indicators)
+    out.indicators.push_back({i.id, i.mode, i.unit, i.sampled, i.value, i.limits.warning,
+                              i.limits.critical, to_string(i.level), to_string(i.direction),
+                              i.history});
+  return out;
+}
+
+load_info engine::load() {
+  auto& d = *impl_;
+  load_info out;
+  {
+    std::lock_guard<std::mutex> guard{d.metrics_lock};
+    out.telemetry_shed = d.metrics_shed;
+  }
+  if (!d.admission)
+    return out;
+  caf::scoped_actor self{*d.sys, true};
+  if (d.sched != nullptr) {
+    self->send(d.admission, atom::state_v);
+    d.sched->run();
+  } else {
+    self->send(d.admission, atom::state_v);
+  }
+  self->receive(
+    [&](uint64_t queued, uint64_t in_flight, uint64_t refused, std::string& quarantined) {
+      out.queued = queued;
+      out.in_flight = in_flight;
+      out.refused = refused + d.fast_refused.load(std::memory_order_relaxed);
+      for (size_t at = 0; !quarantined.empty() && at <= quarantined.size();) {
+        auto comma = quarantined.find(',', at);
+        out.quarantined.push_back(quarantined.substr(at, comma - at));
+        if (comma == std::string::npos)
+          break;
+        at = comma + 1;
+      }
+    },
+    caf::after(std::chrono::seconds{d.sched != nullptr ? 0 : 5}) >> [] {});
+  return out;
+}
+
+result engine::release_principal(const std::string& by, const std::string& principal) {
+  auto& d = *impl_;
+  if (d.cfg.authority.admins.count(by) == 0)
+    return impl::to_result(refuse(ec::authority_denied, by + " is not an admin"));
+  auto r = d.call<bool>(d.admission, atom::release_v, principal_id{principal});
+  if (!r)
+    return impl::to_result(r.error());
+  if (!*r)
+    return impl::to_result(refuse(ec::invalid_input, principal + " is not quarantined"));
+  result out;
+  out.ok = true;
+  return out;
+}
+
+std::vector<health_warning> engine::warnings() {
+  std::vector<health_warning> out;
+  for (auto& w : impl_->health_view->get().warnings)
+    out.push_back({w.warning.mode, w.warning.indicator, to_string(w.warning.level),
+                   w.warning.value, w.warning.threshold, w.warning.action, wall(w.at),
+                   w.active});
+  return out;
+}
+
+} // namespace bulwark

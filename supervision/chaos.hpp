@@ -1,0 +1,89 @@
+#pragma once
+
+/// Chaos hooks: one fault-injection interface, compiled in and off by default. Enabled by
+/// configuration (`[chaos] enabled`) or by a test; the console may use it only when
+/// `[chaos] console` also allows it. Faults: fail or delay a service's effector calls,
+/// fail journal writes, kill a named supervised actor (its supervisor restarts it), and
+/// delay messages (submissions to the pipeline).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "caf/error.hpp"
+
+namespace bulwark {
+
+/// Settings of the chaos hooks (`[chaos]` in bulwark.toml).
+struct chaos_settings {
+  bool enabled = false; ///< any hook at all
+  bool console = false; ///< the console's admins may use them (needs `enabled`)
+};
+
+/// What an effector call should suffer, decided before the call.
+struct effector_fault {
+  bool fail = false;                  ///< fail the call (retryable: like an outage)
+  std::chrono::milliseconds delay{0}; ///< sleep this long before the call
+};
+
+/// The fault-injection interface (thread-safe).
+class chaos_hooks {
+public:
+  explicit chaos_hooks(chaos_settings s = {}) : settings_(s) {
+  }
+
+  /// Whether the hooks are enabled.
+  bool enabled() const;
+
+  /// Whether the console may use them.
+  bool console_allowed() const;
+
+  /// Enables or disables the hooks (tests and drills); disabling clears every fault.
+  void enable(bool on);
+
+  /// Makes the next `calls` effector calls of `service` fail (0 clears).
+  caf::error fail_effector(const std::string& service, uint32_t calls);
+
+  /// Delays every effector call of `service` by `d` (0 clears).
+  caf::error delay_effector(const std::string& service, std::chrono::milliseconds d);
+
+  /// Makes every journal write fail (true) or work again (false).
+  caf::error fail_journal(bool on);
+
+  /// Kills the supervised actor `name` (`authority`, `health`, `breaker:<service>`).
+  caf::error kill(const std::string& name);
+
+  /// Delays every proposal submitted from now on by `d` before the pipeline sees it.
+  caf::error delay_submissions(std::chrono::milliseconds d);
+
+  /// The delay for submissions (0 when off or disabled).
+  std::chrono::milliseconds submission_delay() const;
+
+  /// Consumes the fault for one effector call of `service` (none when disabled).
+  effector_fault before_effector(const std::string& service);
+
+  /// Runs one console chaos command (`fail-effector`, `delay-effector`, `fail-journal`,
+  /// `kill`, `delay-messages`, `off`); refused unless the console is allowed.
+  caf::error console_command(const std::string& what, const std::string& target,
+                             uint64_t amount);
+
+  /// Connects the hooks to the engine: how to kill an actor and to fail journal writes.
+  void bind(std::function<caf::error(const std::string&)> killer,
+            std::function<void(bool)> journal_failer);
+
+private:
+  caf::error check_enabled() const;
+
+  mutable std::mutex mtx_;
+  chaos_settings settings_;
+  std::map<std::string, uint32_t> failing_;
+  std::map<std::string, std::chrono::milliseconds> delays_;
+  std::chrono::milliseconds submission_delay_{0};
+  std::function<caf::error(const std::string&)> killer_;
+  std::function<void(bool)> journal_failer_;
+};
+
+} // namespace bulwark
