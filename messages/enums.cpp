@@ -57,12 +57,54 @@ const char* to_string(event_type x) noexcept {
       return "proposal_finished";
     case event_type::actor_restarted:
       return "actor_restarted";
+    case event_type::peer_changed:
+      return "peer_changed";
+    case event_type::integrity_alert:
+      return "integrity_alert";
+    case event_type::leadership_changed:
+      return "leadership_changed";
   }
   return "unknown";
 }
 
+bool valid(event_type x) noexcept {
+  // A switch, not a range: the numbering has gaps between reserved ranges.
+  switch (x) {
+    case event_type::resource_registered:
+    case event_type::resource_retired:
+    case event_type::proposal_decided:
+    case event_type::action_started:
+    case event_type::action_applied:
+    case event_type::action_failed:
+    case event_type::approval_granted:
+    case event_type::rollback_applied:
+    case event_type::breaker_transition:
+    case event_type::grant_changed:
+    case event_type::halt_engaged:
+    case event_type::halt_released:
+    case event_type::console_access:
+    case event_type::approval_denied:
+    case event_type::approval_expired:
+    case event_type::interrupted:
+    case event_type::proposal_finished:
+    case event_type::actor_restarted:
+    case event_type::peer_changed:
+    case event_type::integrity_alert:
+    case event_type::leadership_changed:
+      return true;
+  }
+  return false;
+}
+
 bool parse(std::string_view name, event_type& out) noexcept {
-  return parse_range(name, out, 1, max_event_type);
+  for (unsigned v = 1; v <= max_event_type; ++v) {
+    auto x = static_cast<event_type>(v);
+    if (valid(x) && name == to_string(x)) {
+      out = x;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool is_constitutional(event_type x) noexcept {

@@ -32,17 +32,19 @@ enum class event_type : uint8_t {
   interrupted = 16,
   proposal_finished = 17,
   actor_restarted = 18,
+  // -- cluster (#9): 35-40 --
+  peer_changed = 35,
+  integrity_alert = 36,
+  leadership_changed = 37,
 };
 
-/// The highest defined event type.
-inline constexpr uint8_t max_event_type = 18;
+/// The highest defined event type (the values have gaps: see `valid`).
+inline constexpr uint8_t max_event_type = 37;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;
-inline bool valid(event_type x) noexcept {
-  auto v = static_cast<uint8_t>(x);
-  return v >= 1 && v <= max_event_type;
-}
+/// Returns true for exactly the defined event types (reserved ranges leave gaps).
+bool valid(event_type x) noexcept;
 
 /// Returns true for events that are never shed (decisions, effects, approvals, ...).
 bool is_constitutional(event_type x) noexcept;
