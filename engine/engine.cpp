@@ -138,6 +138,9 @@ caf::error engine::impl::lock_data_dir() {
 caf::error engine::impl::launch(const engine_options& opts) {
   if (auto err = lock_data_dir())
     return err;
+  if (cfg.cluster)
+    if (auto err = load_cluster_keys())
+      return err;
   cfg.store.dir = cfg.data_dir;
   cfg.store.create = true;
   auto opened = journal_store::open(cfg.store);
@@ -148,7 +151,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   register_types(*sys_cfg);
   if (opts.virtual_clock)
     sys_cfg->set("scheduler.policy", caf::atom("testing"));
-  if (opts.network)
+  if (opts.network || cfg.cluster)
     sys_cfg->load<caf::io::middleman>();
   sys = std::make_unique<caf::actor_system>(*sys_cfg);
   if (opts.virtual_clock) {
@@ -172,6 +175,9 @@ caf::error engine::impl::launch(const engine_options& opts) {
   virtual_clock = opts.virtual_clock;
   pipeline_deps deps{journal, authority, blast, breakers};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, std::move(*st), epoch);
+  if (cfg.cluster)
+    if (auto err = start_cluster())
+      return err;
   pump();
   for (auto& id : in_doubt_now())
     spdlog::warn("engine: proposal {} has actions without a journaled outcome (in doubt); "
@@ -264,6 +270,8 @@ void engine::stop() {
                  d.governance, caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
+  if (d.cluster)
+    caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   d.pump();
@@ -279,6 +287,7 @@ void engine::stop() {
   d.authority->set(authority_actor{});
   d.governance = nullptr;
   d.journal = nullptr;
+  d.cluster = nullptr;
   d.subscribers.clear();
   d.execution = nullptr;
   d.breakers->clear();

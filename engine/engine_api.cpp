@@ -35,6 +35,15 @@ proposal to_proposal(const proposal_request& r, caf::timestamp now) {
 
 /// Runs `done` with the outcome of a proposal, from a one-shot actor.
 void submit_async(engine::impl& d, proposal p, std::function<void(const result&)> done) {
+  if (d.cluster) {
+    // Clustered: the cluster actor runs it on the leader, or refuses (fail closed).
+    d.sys->spawn([h = d.cluster, p = std::move(p), done](caf::event_based_actor* self) {
+      self->request(h, caf::infinite, atom::submit_v, p)
+        .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
+              [done](const caf::error& err) { done(engine::impl::to_result(err)); });
+    });
+    return;
+  }
   d.sys->spawn([h = d.pipeline, p = std::move(p), done](caf::event_based_actor* self) {
     self->request(h, caf::infinite, atom::submit_v, p)
       .then([done](const outcome& o) { done(engine::impl::to_result(o)); },

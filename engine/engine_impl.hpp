@@ -20,6 +20,8 @@
 
 namespace bulwark {
 
+class ed25519_key;
+
 struct engine::impl {
   node_config cfg;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
@@ -46,6 +48,16 @@ struct engine::impl {
   uint64_t metrics_refused = 0;
   bool stopped = false;
   int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
+  cluster_actor cluster;     ///< set when [cluster] is configured (#9)
+  uint16_t cluster_port = 0; ///< where it listens
+  std::shared_ptr<const ed25519_key> cluster_key;               ///< signs our heads
+  std::map<std::string, std::vector<uint8_t>> cluster_peer_keys; ///< peers' public keys
+
+  /// Loads the node's cluster keys; runs before any actor exists (engine_cluster.cpp).
+  caf::error load_cluster_keys();
+
+  /// Starts the cluster actor; on failure stops the actors launched so far.
+  caf::error start_cluster();
 
   caf::error lock_data_dir();
 

@@ -14,6 +14,7 @@
 #include "actors/console/console.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/pipeline/pipeline.hpp"
+#include "engine/cluster_settings.hpp"
 #include "messages/commands.hpp"
 #include "persistence/journal_store.hpp"
 
@@ -31,6 +32,7 @@ struct node_config {
   std::map<std::string, breaker_limits> breakers;  ///< per-service overrides
   console_settings console;                        ///< the node's operator console
   std::string metrics_listen = "127.0.0.1:9401";   ///< Prometheus endpoint ("off": none)
+  caf::optional<cluster_settings> cluster;         ///< [cluster] when configured (#9)
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).

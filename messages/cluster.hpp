@@ -83,13 +83,14 @@ struct cluster_status {
   seq_no head;
   bool writable = false;        ///< this node accepts mutations now
   bool replication_stopped = false; ///< stopped by an integrity violation until an operator acts
-  uint64_t forks = 0;
+  uint64_t forks = 0;         ///< forks and records that did not link
+  uint64_t refused_heads = 0; ///< gossiped heads with a bad signature or unknown signer
   std::vector<peer_status> peers;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
   return f(caf::meta::type_name("cluster_status"), x.node_id, x.role, x.term, x.leader, x.head,
-           x.writable, x.replication_stopped, x.forks, x.peers);
+           x.writable, x.replication_stopped, x.forks, x.refused_heads, x.peers);
 }
 
 // -- journal payloads (event types 35-37) -------------------------------------------

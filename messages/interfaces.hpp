@@ -111,6 +111,8 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<atom::state>::with<cluster_status>,
   // An admin makes this node the leader under a higher term (replies with the term).
   caf::replies_to<atom::promote, std::string, uint64_t>::with<uint64_t>,
+  // Runs a proposal on the leader: locally when this node writes, else forwarded.
+  caf::replies_to<atom::submit, proposal>::with<outcome>,
   // INTERNAL: connect, pull and gossip when due.
   caf::reacts_to<atom::tick>>;
 

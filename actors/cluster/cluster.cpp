@@ -10,6 +10,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/cluster/cluster_links.hpp"
+#include "messages/commands.hpp"
 #include "messages/error.hpp"
 
 namespace bulwark {
@@ -52,6 +53,27 @@ caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, se
   return batch;
 }
 
+/// Runs a proposal where it may run: the local pipeline while this node writes, else the
+/// leader; refused with UNAVAILABLE and retry_after when neither can (fail closed).
+caf::result<outcome> route_submit(self_ptr self, proposal& p) {
+  auto& st = self->state;
+  auto retry = caf::timespan{std::chrono::seconds{1}};
+  if (writable_now(self)) {
+    if (!st.deps.pipeline)
+      return refuse(ec::unavailable, "this node runs no pipeline", {}, retry);
+    return self->delegate(st.deps.pipeline, atom::submit_v, std::move(p));
+  }
+  if (st.leader)
+    return refuse(ec::unavailable, "leader " + st.deps.cfg.node_id + " has fewer than "
+                                     + std::to_string(st.deps.cfg.min_followers)
+                                     + " followers connected", {}, retry);
+  auto i = st.peers.find(st.deps.cfg.leader);
+  if (i == st.peers.end() || !i->second.connected || st.stopped)
+    return refuse(ec::unavailable, "follower " + st.deps.cfg.node_id + " cannot reach the leader "
+                                     + st.deps.cfg.leader, {}, retry);
+  return self->delegate(i->second.handle, atom::submit_v, std::move(p));
+}
+
 /// Builds the status reply: role, term, heads, and each peer's lag behind the leader.
 cluster_status status_of(self_ptr self) {
   auto& st = self->state;
@@ -64,6 +86,7 @@ cluster_status status_of(self_ptr self) {
   out.writable = writable_now(self);
   out.replication_stopped = st.stopped;
   out.forks = st.alerts;
+  out.refused_heads = st.refused_heads;
   auto reference = out.head;
   if (auto i = st.peers.find(st.deps.cfg.leader); !st.leader && i != st.peers.end())
     reference = std::max(i->second.head, out.head);
@@ -101,6 +124,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     [self](atom::promote, const std::string& by, uint64_t term) -> caf::result<uint64_t> {
       return promote(self, by, term);
     },
+    [self](atom::submit, proposal& p) -> caf::result<outcome> { return route_submit(self, p); },
     [self](atom::tick) {
       on_tick(self);
       self->delayed_send(self, self->state.deps.cfg.tick, atom::tick_v);

@@ -28,6 +28,7 @@ struct cluster_deps {
   std::shared_ptr<journal_store> store; ///< read concurrently with the journal's writes
   std::shared_ptr<const ed25519_key> key; ///< signs our heads; none: no gossip sent
   std::map<std::string, std::vector<uint8_t>> peer_keys; ///< raw public keys by node id
+  pipeline_actor pipeline; ///< runs proposals while this node writes; none: refused
 };
 
 /// One configured peer as this node sees it.

@@ -76,6 +76,7 @@ void on_gossip(self_ptr self, const signed_head& head) {
     return refuse_head(self, head, describe(err).message);
   i->second.head = head.seq;
   i->second.term = head.term;
+  observe_term(self, head.term, "", head.node_id);
   if (head.seq.value > st.deps.store->head().value)
     return; // ahead of us: nothing to compare yet (replication brings those records)
   auto ours = st.deps.store->chain_at(head.seq);

@@ -9,6 +9,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "messages/commands.hpp"
 #include "messages/error.hpp"
 #include "persistence/make_event.hpp"
 
@@ -218,18 +219,45 @@ void pull(self_ptr self) {
 void observe_term(self_ptr self, uint64_t term, const std::string& leader,
                   const std::string& from) {
   auto& st = self->state;
-  if (term <= st.term)
+  bool known = !leader.empty() && leader != st.deps.cfg.node_id
+               && find_peer(st.deps.cfg, leader) != nullptr;
+  if (term < st.term)
     return;
+  if (term == st.term) {
+    // Same term, a leader named we did not know of (after a promote elsewhere).
+    if (!st.leader && known && leader != st.deps.cfg.leader) {
+      spdlog::info("cluster: following {} (term {})", leader, term);
+      st.deps.cfg.leader = leader;
+    }
+    return;
+  }
   spdlog::warn("cluster: {} is at term {} (leader {}), this node at {}: {}", from, term, leader,
                st.term, st.leader ? "stepping down, no more writes" : "adopting it");
   st.term = term;
-  if (leader != st.deps.cfg.node_id && find_peer(st.deps.cfg, leader) != nullptr)
+  if (known)
     st.deps.cfg.leader = leader;
-  if (!st.leader)
-    return;
-  st.leader = false;
-  // Never two writers: the journal refuses local appends before anything else runs.
-  set_writable(self, false);
+  if (st.leader) {
+    st.leader = false;
+    // Never two writers: the journal refuses local appends before anything else runs.
+    set_writable(self, false);
+  }
+  if (!known)
+    rehello(self); // the peers' hellos name the leader of the new term
+}
+
+void rehello(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.peers) {
+    if (!p.connected)
+      continue;
+    auto peer = id;
+    self->request(p.handle, st.deps.cfg.request_timeout, atom::hello_v,
+                  make_hello(st.deps.cfg, st.term))
+      .then([self, peer](cluster_hello& reply) {
+              observe_term(self, reply.term, reply.leader, peer);
+            },
+            [](caf::error&) {});
+  }
 }
 
 } // namespace bulwark::cluster_detail

@@ -25,6 +25,9 @@ void on_peer_down(self_ptr self, const caf::actor_addr& source);
 /// Pulls the next batch from the leader (follower, connected, idle, not stopped).
 void pull(self_ptr self);
 
+/// Asks every connected peer for its hello again (to learn the leader of a new term).
+void rehello(self_ptr self);
+
 /// Adopts a higher term (and its leader `leader`) learned from `from`; a leader stops
 /// writing at once.
 void observe_term(self_ptr self, uint64_t term, const std::string& leader,

@@ -44,6 +44,7 @@ struct console_deps {
   std::shared_ptr<breaker_directory> breakers;
   std::shared_ptr<journal_store> store; ///< for reads off the writer's mailbox
   std::map<std::string, authority_level> configured_grants;
+  cluster_actor cluster; ///< set on a clustered node: status, promote, proposal routing (#9)
 };
 
 /// One client connection.

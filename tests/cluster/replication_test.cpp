@@ -103,18 +103,20 @@ TEST_CASE("a follower stopped and restarted catches up from where it stopped") {
   auto n1 = start(plan, dir, "n1");
   auto events = test::random_events(22, 4000);
   REQUIRE(!n1->append({events.begin(), events.begin() + 1000}));
+  seq_no had;
   {
     auto n2 = start(plan, dir, "n2");
+    REQUIRE(wait_until([&] { return n1->status().peers[0].connected; }));
     REQUIRE(wait_until([&] { return n2->head() == n1->head(); }));
+    had = n2->head();
   }
-  auto stopped_at = n1->head();
   REQUIRE(!n1->append({events.begin() + 1000, events.end()}));
   CHECK(wait_until([&] {
     auto s = n1->status();
     return !s.peers[0].connected;
   }));
   auto n2 = start(plan, dir, "n2");
-  CHECK(n2->head() == stopped_at); // its own journal, kept across the restart
+  CHECK(n2->head().value >= had.value); // its own journal, kept across the restart
   CHECK(wait_until([&] { return n2->head() == n1->head(); }));
   CHECK(n2->chain() == n1->chain());
   CHECK(state_digest_of(n2->store()) == state_digest_of(n1->store()));
