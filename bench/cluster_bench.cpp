@@ -2,7 +2,9 @@
 // with two followers on 127.0.0.1, and the time a follower takes to catch up N events.
 // Usage: cluster_bench [--quick]   (figures go to README "Performance")
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -49,13 +51,26 @@ uint16_t free_port() {
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
-/// A 256-byte stored record: a registration of resource `i` padded by an attribute.
-event registration(uint64_t i) {
-  auto id = std::to_string(10'000'000 + i);
-  resource_registered x{resource_id{"r" + id}, "svc", "north", {{"note", std::string(150, 'n')}}};
-  return make_event(event_type::resource_registered,
-                    caf::timestamp{std::chrono::milliseconds{1'700'000'000'000 + int64_t(i)}}, x,
-                    trace_id{i});
+constexpr uint64_t fleet_size = 1000; // resources the applied actions change
+
+caf::timestamp time_of(uint64_t i) {
+  return caf::timestamp{std::chrono::milliseconds{1'700'000'000'000 + int64_t(i)}};
+}
+
+/// Event `i` of the stream (about 256 bytes stored): the fleet's registrations first, then
+/// changes of its resources, as in journal_bench.
+event event_of(uint64_t i) {
+  auto id = resource_id{"r" + std::to_string(10'000 + i % fleet_size)};
+  if (i < fleet_size) {
+    resource_registered x{id, "svc", "north", {{"note", std::string(150, 'n')}}};
+    return make_event(event_type::resource_registered, time_of(i), x, trace_id{i});
+  }
+  action_applied x;
+  std::memcpy(x.proposal.bytes.data(), &i, sizeof i);
+  x.resource = id;
+  x.key = "setting";
+  x.new_value.assign(150, 'v');
+  return make_event(event_type::action_applied, time_of(i), x, trace_id{i});
 }
 #pragma GCC diagnostic pop
 
@@ -119,7 +134,7 @@ void catch_up(uint64_t n) {
     for (uint64_t i = 0; i < n; i += 10000) {
       std::vector<event> batch;
       for (uint64_t j = i; j < std::min(n, i + 10000); ++j)
-        batch.push_back(registration(j));
+        batch.push_back(event_of(j));
       if (!store->append(std::move(batch)))
         throw std::runtime_error("prefill failed");
     }
@@ -149,17 +164,18 @@ void lag(double rate, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   std::mutex m;
   std::vector<std::pair<uint64_t, clock_type::time_point>> acked; // last seq of a batch
-  std::atomic<bool> done{false};
-  const uint64_t per_batch = 250;
-  auto interval = std::chrono::duration<double>(per_batch / rate);
-  std::thread appender([&] {
+  std::atomic<int> running{4};
+  std::atomic<uint64_t> next_event{0};
+  const uint64_t per_batch = 125;
+  auto interval = std::chrono::duration<double>(per_batch * 4 / rate);
+  // Four appenders, each at a quarter of the rate: the journal's group commit joins them.
+  auto appender = [&] {
     caf::scoped_actor self{*leader.sys};
     auto start = clock_type::now();
-    uint64_t i = 0;
     for (int b = 0; ms_since(start) < seconds * 1000; ++b) {
       std::vector<event> batch;
       for (uint64_t j = 0; j < per_batch; ++j)
-        batch.push_back(registration(i++));
+        batch.push_back(event_of(next_event++));
       self->request(leader.journal, std::chrono::seconds{30}, atom::append_v, std::move(batch))
         .receive([&](appended& a) {
                    std::lock_guard<std::mutex> g{m};
@@ -169,8 +185,11 @@ void lag(double rate, double seconds) {
       std::this_thread::sleep_until(start + std::chrono::duration_cast<clock_type::duration>(
                                               interval * (b + 1)));
     }
-    done = true;
-  });
+    --running;
+  };
+  std::vector<std::thread> appenders;
+  for (int k = 0; k < 4; ++k)
+    appenders.emplace_back(appender);
   std::vector<double> lags;
   size_t next = 0;
   auto t0 = clock_type::now();
@@ -179,16 +198,21 @@ void lag(double rate, double seconds) {
     auto now = clock_type::now();
     {
       std::lock_guard<std::mutex> g{m};
-      while (next < acked.size() && acked[next].first <= h) {
-        lags.push_back(std::chrono::duration<double, std::milli>(now - acked[next].second).count());
-        ++next;
-      }
-      if (done && next == acked.size())
+      // Acks of concurrent appenders arrive out of seq order: keep the unseen ones.
+      for (auto& [seq, at] : acked)
+        if (seq != 0 && seq <= h) {
+          lags.push_back(std::chrono::duration<double, std::milli>(now - at).count());
+          seq = 0;
+        }
+      next = static_cast<size_t>(std::count_if(acked.begin(), acked.end(),
+                                               [](auto& x) { return x.first == 0; }));
+      if (running == 0 && next == acked.size())
         break;
     }
     std::this_thread::sleep_for(std::chrono::microseconds{200});
   }
-  appender.join();
+  for (auto& t : appenders)
+    t.join();
   auto total = static_cast<double>(acked.size() * per_batch);
   auto wall = ms_since(t0) / 1000;
   std::printf("lag at %.0f events/s asked (%.0f achieved, %zu batches of %llu), 2 followers: "
