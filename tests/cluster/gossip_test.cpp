@@ -131,6 +131,8 @@ TEST_CASE("cluster-promote: terms only grow; the old leader stops writing on the
   // Both directions up (so n1 journals nothing more), then n2 holds all of n1's records.
   REQUIRE(wait_until([&] { return peer(n1->status(), "n2").connected; }));
   REQUIRE(wait_until([&] { return n2->head() == n1->head(); }));
+  // n2 has heard n1's current head (gossip), so the promotion's "newest head" check is fair.
+  REQUIRE(wait_until([&] { return peer(n2->status(), "n1").head == n1->head(); }));
   CHECK(is(n2->promote(1).error(), ec::invalid_input)); // not above the current term
   CHECK(is(n1->promote(5).error(), ec::invalid_input)); // already the leader
   auto t = n2->promote(2);
