@@ -122,7 +122,7 @@ TEST_CASE("a fork (another chain at the same seq) is detected, named and journal
   }));
 }
 
-TEST_CASE("cluster-promote: terms only grow; the old leader stops writing on the new term") {
+TEST_CASE("cluster-promote: terms only grow, and the old leader stops writing on the new term") {
   temp_dir dir;
   auto plan = cluster_plan::make(2);
   auto n1 = start(plan, dir, "n1");

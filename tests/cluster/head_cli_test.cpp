@@ -67,7 +67,7 @@ TEST_CASE("keygen writes a 0600 private key and FILE.pub and refuses to overwrit
   CHECK(run_bulwark("keygen", &out) == 1);
 }
 
-TEST_CASE("a good head is accepted; a forged signature and a tampered journal exit 3") {
+TEST_CASE("a good head is accepted, a forged signature and a tampered journal exit 3") {
   temp_dir dir;
   std::string out;
   auto data = make_journal(dir, 300);

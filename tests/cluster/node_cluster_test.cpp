@@ -193,7 +193,7 @@ TEST_CASE("three node processes replicate and end with equal heads and state dig
                               + dir.sub("d2"), &out) == 0, out);
 }
 
-TEST_CASE("a follower killed with SIGKILL and restarted catches up; a tampered one is refused") {
+TEST_CASE("a follower killed with SIGKILL and restarted catches up, a tampered one is refused") {
   temp_dir dir;
   auto plan = cluster_plan::make(2);
   auto c1 = write_config(dir, plan, "n1");

@@ -133,7 +133,7 @@ TEST_CASE("a follower stopped and restarted catches up from where it stopped") {
   CHECK(downs >= 1);
 }
 
-TEST_CASE("a record that does not link is refused with INTEGRITY_VIOLATION; nothing appended") {
+TEST_CASE("a record that does not link is refused with INTEGRITY_VIOLATION and nothing is appended") {
   temp_dir dir;
   auto plan = cluster_plan::make(2);
   plan.nodes[0].port = 1; // n1 is not running in this test: n2 imports by hand
