@@ -81,7 +81,7 @@ int run_node(const node_args& args) {
     return exit_usage;
   }
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
-                    d.cfg.authority.policy.grants, d.cluster};
+                    d.cfg.authority.policy.grants, d.cluster, d.cluster_figures};
   caf::actor console;
   auto port = start_console(*d.sys, settings, deps, console);
   if (!port) {

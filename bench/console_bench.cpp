@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
     eng->register_resource("r-" + std::to_string(i), "svc", "north");
   auto& d = eng->internals();
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
-                    d.cfg.authority.policy.grants};
+                    d.cfg.authority.policy.grants, {}, {}};
   auto settings = d.cfg.console;
   settings.port = 0;
   caf::actor console;

@@ -30,8 +30,9 @@ caf::error engine::impl::load_cluster_keys() {
 
 caf::error engine::impl::start_cluster() {
   auto& cs = *cfg.cluster;
+  cluster_figures = std::make_shared<cluster_gauges>();
   auto handle = spawn_cluster(*sys, cluster_deps{cs.cfg, journal, store, cluster_key,
-                                                 cluster_peer_keys, pipeline});
+                                                 cluster_peer_keys, pipeline, cluster_figures});
   if (!handle) {
     // Nothing may keep running: the actor system waits for every actor before it goes.
     for (auto h : {caf::actor_cast<caf::actor>(pipeline), caf::actor_cast<caf::actor>(blast),

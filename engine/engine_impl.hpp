@@ -15,6 +15,7 @@
 
 #include "bulwark/engine.hpp"
 #include "engine/node_config.hpp"
+#include "messages/cluster_gauges.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -52,6 +53,7 @@ struct engine::impl {
   uint16_t cluster_port = 0; ///< where it listens
   std::shared_ptr<const ed25519_key> cluster_key;               ///< signs our heads
   std::map<std::string, std::vector<uint8_t>> cluster_peer_keys; ///< peers' public keys
+  std::shared_ptr<cluster_gauges> cluster_figures; ///< for the metrics endpoint
 
   /// Loads the node's cluster keys; runs before any actor exists (engine_cluster.cpp).
   caf::error load_cluster_keys();

@@ -99,6 +99,24 @@ cluster_status status_of(self_ptr self) {
   return out;
 }
 
+/// Writes the figures the metrics endpoint shows.
+void publish_gauges(self_ptr self) {
+  auto& st = self->state;
+  if (!st.deps.gauges)
+    return;
+  auto& g = *st.deps.gauges;
+  uint64_t connected = 0;
+  for (auto& [id, p] : st.peers)
+    connected += p.connected ? 1 : 0;
+  g.term = st.term;
+  g.leader = st.leader;
+  g.writable = writable_now(self);
+  g.peers_connected = connected;
+  g.forks = st.alerts;
+  g.refused_heads = st.refused_heads;
+  g.replication_stopped = st.stopped;
+}
+
 } // namespace
 
 cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_state> self,
@@ -127,6 +145,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     [self](atom::submit, proposal& p) -> caf::result<outcome> { return route_submit(self, p); },
     [self](atom::tick) {
       on_tick(self);
+      publish_gauges(self);
       self->delayed_send(self, self->state.deps.cfg.tick, atom::tick_v);
     },
   };

@@ -14,6 +14,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/cluster/cluster_policy.hpp"
+#include "messages/cluster_gauges.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/journal_store.hpp"
 
@@ -29,6 +30,7 @@ struct cluster_deps {
   std::shared_ptr<const ed25519_key> key; ///< signs our heads; none: no gossip sent
   std::map<std::string, std::vector<uint8_t>> peer_keys; ///< raw public keys by node id
   pipeline_actor pipeline; ///< runs proposals while this node writes; none: refused
+  std::shared_ptr<cluster_gauges> gauges; ///< kept current for the metrics; may be none
 };
 
 /// One configured peer as this node sees it.

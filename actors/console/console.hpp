@@ -17,6 +17,7 @@
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
+#include "messages/cluster_gauges.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/supervisor.hpp"
 #include "persistence/journal_store.hpp"
@@ -45,6 +46,7 @@ struct console_deps {
   std::shared_ptr<journal_store> store; ///< for reads off the writer's mailbox
   std::map<std::string, authority_level> configured_grants;
   cluster_actor cluster; ///< set on a clustered node: status, promote, proposal routing (#9)
+  std::shared_ptr<const cluster_gauges> cluster_figures; ///< its figures for the metrics
 };
 
 /// One client connection.

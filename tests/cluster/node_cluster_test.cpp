@@ -56,13 +56,31 @@ nlohmann::json console(const std::string& line, const std::string& command) {
   return j;
 }
 
+/// GET /metrics on 127.0.0.1:port; returns the whole response.
+std::string http_get(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
 /// Writes the node's bulwark.toml (with [cluster]) and its keys into `dir`.
 std::string write_config(const temp_dir& dir, const cluster_plan& plan, const std::string& id) {
   auto cfg = plan.config_of(id);
   (void) plan.keys.at(id)->write_private(dir.sub(id + ".key"));
   std::ofstream f{dir.sub(id + ".toml")};
   f << "[authority]\nenforce_enabled = true\nadmins = [\"root\"]\n[authority.grants]\n"
-    << "\"root\" = 4\n[metrics]\nlisten = \"off\"\n"
+    << "\"root\" = 4\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
     << "[[console.tokens]]\nsha256 = \"" << token_hash() << "\"\nprincipal = \"root\"\n"
     << "role = \"admin\"\n"
     << "[cluster]\nnode_id = \"" << id << "\"\ncluster_id = \"" << cfg.cluster_id
@@ -294,4 +312,13 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
     return x["result"]["role"] == "follower" && x["result"]["leader"] == "n2";
   }));
   CHECK(console(n2.first_line, "cluster")["result"]["role"] == "leader");
+  // The metrics endpoint shows the cluster figures.
+  auto at = n2.first_line.find("metrics ");
+  REQUIRE(at != std::string::npos);
+  auto where = n2.first_line.substr(at + 8, n2.first_line.find(',', at) - at - 8);
+  auto text = http_get(static_cast<uint16_t>(std::stoi(where.substr(where.find(':') + 1))));
+  CHECK(text.find("bulwark_cluster_leader 1") != std::string::npos);
+  CHECK(text.find("bulwark_cluster_term 2") != std::string::npos);
+  CHECK(text.find("bulwark_cluster_integrity_alerts 0") != std::string::npos);
+  CHECK(text.find("bulwark_cluster_peers_connected 1") != std::string::npos);
 }
