@@ -23,9 +23,18 @@ struct verify_args {
   uint64_t to = std::numeric_limits<uint64_t>::max();
   unsigned threads = 2;
   bool json = false;
+  std::string head;   ///< a signed head file to check against the journal
+  std::string pubkey; ///< the signer's public key
 };
 
 int run_verify(const verify_args& args) {
+  if (!args.head.empty() || !args.pubkey.empty()) {
+    if (args.head.empty() || args.pubkey.empty()) {
+      std::fprintf(stderr, "bulwark: INVALID_INPUT: --head and --pubkey go together\n");
+      return exit_usage;
+    }
+    return run_verify_head(args.data, args.head, args.pubkey);
+  }
   install_fault_handler();
   int code = exit_ok;
   auto store = open_read_only(args.data, code);
@@ -149,6 +158,8 @@ void add_journal_commands(CLI::App& app, int& code) {
   verify->add_option("--to", va->to, "Last seq to check");
   verify->add_option("--threads", va->threads, "Parallel ranges")->check(CLI::Range(1, 64));
   verify->add_flag("--json", va->json, "Machine-readable output");
+  verify->add_option("--head", va->head, "Check this signed head file (bulwark head) instead");
+  verify->add_option("--pubkey", va->pubkey, "Public key of the head's signer (FILE.pub)");
   verify->callback([va, &code] { code = run_verify(*va); });
 
   auto ra = std::make_shared<replay_args>();

@@ -82,7 +82,7 @@ int run_node(const node_args& args) {
   }
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
-                    d.orchestrator, d.health_view, d.chaos};
+                    d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures};
   caf::actor console;
   auto port = start_console(*d.sys, settings, deps, console);
   if (!port) {
@@ -106,10 +106,14 @@ int run_node(const node_args& args) {
     }
     metrics_text = where.host + ":" + std::to_string(*bound);
   }
-  std::printf("bulwark node %s: journal %s (head %llu), console %s:%u%s, metrics %s\n",
+  std::string cluster_text;
+  if (d.cfg.cluster)
+    cluster_text = ", cluster " + d.cfg.cluster->cfg.node_id + " on "
+                   + d.cfg.cluster->cfg.listen_host + ":" + std::to_string(d.cluster_port);
+  std::printf("bulwark node %s: journal %s (head %llu), console %s:%u%s, metrics %s%s\n",
               settings.node_id.c_str(), d.cfg.data_dir.c_str(),
               static_cast<unsigned long long>(eng->head().first), settings.host.c_str(), *port,
-              settings.tls_cert.empty() ? "" : " (TLS)", metrics_text.c_str());
+              settings.tls_cert.empty() ? "" : " (TLS)", metrics_text.c_str(), cluster_text.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);

@@ -3,6 +3,8 @@
 /// The subcommands of `bulwark`; each adds itself to the CLI11 app and stores its exit
 /// code in `code` when it runs.
 
+#include <string>
+
 namespace CLI {
 class App;
 } // namespace CLI
@@ -23,5 +25,13 @@ void add_node_command(CLI::App& app, int& code);
 
 /// Adds `console`.
 void add_console_command(CLI::App& app, int& code);
+
+/// Adds `keygen` and `head` (node keys and signed heads).
+void add_key_commands(CLI::App& app, int& code);
+
+/// Checks a signed head file against the journal in `data` with the signer's public key:
+/// 0 when the journal holds that chain at that seq and the signature checks, 3 otherwise.
+int run_verify_head(const std::string& data, const std::string& head_file,
+                    const std::string& pubkey_file);
 
 } // namespace bulwark::cli

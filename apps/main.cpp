@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   bulwark::cli::add_node_command(app, code);
   bulwark::cli::add_backup_commands(app, code);
   bulwark::cli::add_console_command(app, code);
+  bulwark::cli::add_key_commands(app, code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

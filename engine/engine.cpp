@@ -145,6 +145,9 @@ caf::error engine::impl::lock_data_dir() {
 caf::error engine::impl::launch(const engine_options& opts) {
   if (auto err = lock_data_dir())
     return err;
+  if (cfg.cluster)
+    if (auto err = load_cluster_keys())
+      return err;
   cfg.store.dir = cfg.data_dir;
   cfg.store.create = true;
   auto opened = journal_store::open(cfg.store);
@@ -155,7 +158,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   register_types(*sys_cfg);
   if (opts.virtual_clock)
     sys_cfg->set("scheduler.policy", caf::atom("testing"));
-  if (opts.network)
+  if (opts.network || cfg.cluster)
     sys_cfg->load<caf::io::middleman>();
   sys = std::make_unique<caf::actor_system>(*sys_cfg);
   if (opts.virtual_clock) {
@@ -184,6 +187,10 @@ caf::error engine::impl::launch(const engine_options& opts) {
   conditions = std::make_shared<node_conditions>();
   pipeline_deps deps{journal, authority, blast, breakers, conditions};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, *st, epoch);
+  // The cluster starts first: when it cannot, start_cluster stops what already runs.
+  if (cfg.cluster)
+    if (auto err = start_cluster())
+      return err;
   start_watch();
   start_incidents(*st);
   start_admission();
@@ -295,6 +302,8 @@ void engine::stop() {
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.admission, caf::exit_reason::user_shutdown);
+  if (d.cluster)
+    caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   d.pump();
@@ -313,6 +322,7 @@ void engine::stop() {
   d.authority->set(authority_actor{});
   d.governance = nullptr;
   d.journal = nullptr;
+  d.cluster = nullptr;
   d.subscribers.clear();
   d.execution = nullptr;
   d.watch = nullptr;

@@ -40,6 +40,15 @@ proposal to_proposal(const proposal_request& r, caf::timestamp now) {
 
 /// Runs `done` with the outcome of a proposal, from a one-shot actor.
 void submit_async(engine::impl& d, proposal p, std::function<void(const result&)> done) {
+  if (d.cluster) {
+    // Clustered: the cluster actor runs it on the leader, or refuses (fail closed).
+    d.sys->spawn([h = d.cluster, p = std::move(p), done](caf::event_based_actor* self) {
+      self->request(h, caf::infinite, atom::submit_v, p)
+        .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
+              [done](const caf::error& err) { done(engine::impl::to_result(err)); });
+    });
+    return;
+  }
   auto delay = d.chaos->submission_delay(); // chaos: delayed messages (0 when off)
   // Admins are people: their proposals go ahead of automation in admission.
   auto cls = static_cast<uint8_t>(d.cfg.authority.admins.count(p.principal.value) != 0

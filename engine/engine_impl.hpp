@@ -17,6 +17,7 @@
 #include "actors/health/health_board.hpp"
 #include "bulwark/engine.hpp"
 #include "engine/node_config.hpp"
+#include "messages/cluster_gauges.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/chaos.hpp"
 #include "supervision/halt_guard.hpp"
@@ -42,6 +43,7 @@ private:
   std::map<std::string, supervisor_limits> limits_;
   std::map<std::string, std::vector<caf::timestamp>> times_;
 };
+class ed25519_key;
 
 struct engine::impl {
   node_config cfg;
@@ -91,6 +93,17 @@ struct engine::impl {
   std::vector<caf::actor> subscribers;
   bool stopped = false;
   int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
+  cluster_actor cluster;     ///< set when [cluster] is configured (#9)
+  uint16_t cluster_port = 0; ///< where it listens
+  std::shared_ptr<const ed25519_key> cluster_key;               ///< signs our heads
+  std::map<std::string, std::vector<uint8_t>> cluster_peer_keys; ///< peers' public keys
+  std::shared_ptr<cluster_gauges> cluster_figures; ///< for the metrics endpoint
+
+  /// Loads the node's cluster keys; runs before any actor exists (engine_cluster.cpp).
+  caf::error load_cluster_keys();
+
+  /// Starts the cluster actor; on failure stops the actors launched so far.
+  caf::error start_cluster();
 
   caf::error lock_data_dir();
 

@@ -369,6 +369,8 @@ caf::expected<node_config> load_config(const std::string& path) {
     r.fail("metrics", "listen", "must be HOST:PORT or \"off\"");
   if (r.err)
     return r.err;
+  if (auto err = read_cluster_section(path, cfg.cluster))
+    return err;
   cfg.pipeline.approval_timeout = cfg.authority.policy.approval_timeout;
   cfg.pipeline.observation_window = cfg.authority.policy.observation_window;
   cfg.pipeline.limits.max_mutations = std::max<uint32_t>(1, cfg.pipeline.limits.max_mutations);

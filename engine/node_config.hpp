@@ -17,6 +17,7 @@
 #include "actors/health/health_policy.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/pipeline/pipeline.hpp"
+#include "engine/cluster_settings.hpp"
 #include "messages/commands.hpp"
 #include "persistence/journal_store.hpp"
 #include "supervision/chaos.hpp"
@@ -39,6 +40,7 @@ struct node_config {
   health_settings health;                          ///< failure-mode thresholds (`[health]`)
   chaos_settings chaos;                            ///< fault injection (`[chaos]`, off)
   admission_limits admission;                      ///< load shedding (`[admission]`)
+  caf::optional<cluster_settings> cluster;         ///< [cluster] when configured (#9)
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).

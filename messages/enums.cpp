@@ -75,6 +75,12 @@ const char* to_string(event_type x) noexcept {
       return "early_warning";
     case event_type::degradation_changed:
       return "degradation_changed";
+    case event_type::peer_changed:
+      return "peer_changed";
+    case event_type::integrity_alert:
+      return "integrity_alert";
+    case event_type::leadership_changed:
+      return "leadership_changed";
   }
   return "unknown";
 }
@@ -109,6 +115,9 @@ bool valid(event_type x) noexcept {
     case event_type::incident_escalated:
     case event_type::early_warning:
     case event_type::degradation_changed:
+    case event_type::peer_changed:
+    case event_type::integrity_alert:
+    case event_type::leadership_changed:
       return true;
   }
   return false;

@@ -43,15 +43,18 @@ enum class event_type : uint8_t {
   // -- health (27-34, #7) --
   early_warning = 27,
   degradation_changed = 28,
+  // -- cluster (#9): 35-40 --
+  peer_changed = 35,
+  integrity_alert = 36,
+  leadership_changed = 37,
 };
 
-/// The highest defined event type.
-inline constexpr uint8_t max_event_type = 28;
+/// The highest defined event type (the values have gaps: see `valid`).
+inline constexpr uint8_t max_event_type = 37;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;
-
-/// Returns true for exactly the defined event types (the numbering has reserved gaps).
+/// Returns true for exactly the defined event types (reserved ranges leave gaps).
 bool valid(event_type x) noexcept;
 
 /// Returns true for events that are never shed (decisions, effects, approvals, ...).

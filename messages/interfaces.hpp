@@ -33,6 +33,10 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<atom::state>::with<fleet_state>,
   // Sends every entry committed after `from` to the subscriber, in order.
   caf::reacts_to<atom::subscribe, subscriber_actor, seq_no>,
+  // Appends a leader's records if each links to the local chain (follower only).
+  caf::replies_to<atom::import, replica_batch>::with<appended>,
+  // Makes local appends allowed (leader) or refused with UNAVAILABLE (follower).
+  caf::replies_to<atom::writable, bool>::with<bool>,
   // INTERNAL: commits every pending append in one transaction.
   caf::reacts_to<atom::commit>>;
 
@@ -128,6 +132,23 @@ using health_actor = caf::typed_actor<
   // INTERNAL: runs a full background verification (every health.verify_interval_ms).
   caf::reacts_to<atom::verify>>;
 
+/// The CLUSTER actor: peers, replication, head gossip (what peers see of a node).
+using cluster_actor = caf::typed_actor<
+  // A peer introduces itself; the reply is our hello, or a refusal naming the mismatch.
+  caf::replies_to<atom::hello, cluster_hello>::with<cluster_hello>,
+  // A follower (named) pulls up to `max` committed records from `from` (leader only).
+  caf::replies_to<atom::pull, std::string, seq_no, uint32_t>::with<replica_batch>,
+  // A peer's signed head.
+  caf::reacts_to<atom::gossip, signed_head>,
+  // Returns role, term, peers, heads and lag.
+  caf::replies_to<atom::state>::with<cluster_status>,
+  // An admin makes this node the leader under a higher term (replies with the term).
+  caf::replies_to<atom::promote, std::string, uint64_t>::with<uint64_t>,
+  // Runs a proposal on the leader: locally when this node writes, else forwarded.
+  caf::replies_to<atom::submit, proposal>::with<outcome>,
+  // INTERNAL: connect, pull and gossip when due.
+  caf::reacts_to<atom::tick>>;
+
 } // namespace bulwark
 
 CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
@@ -141,4 +162,5 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_actors, caf::id_block::bulwark_types::end)
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::orchestrator_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::rollback_actor))
   CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::health_actor))
+  CAF_ADD_TYPE_ID(bulwark_actors, (bulwark::cluster_actor))
 CAF_END_TYPE_ID_BLOCK(bulwark_actors)

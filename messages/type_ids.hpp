@@ -81,6 +81,15 @@ enum class authority_level : uint8_t;
 enum class gate : uint8_t;
 enum class breaker_state : uint8_t;
 enum class degradation : uint8_t;
+// -- cluster (#9) --
+struct signed_head;
+struct cluster_hello;
+struct replica_batch;
+struct peer_status;
+struct cluster_status;
+struct peer_changed;
+struct integrity_alert;
+struct leadership_changed;
 } // namespace bulwark
 
 CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
@@ -193,4 +202,18 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, rollback, "rollback")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, stats, "stats")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, tick, "tick")
+  // -- cluster (#9) --
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::signed_head))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::cluster_hello))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::replica_batch))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::peer_status))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::cluster_status))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::peer_changed))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::integrity_alert))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::leadership_changed))
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, import, "import")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, writable, "writable")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, hello, "hello")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, pull, "pull")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, gossip, "gossip")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

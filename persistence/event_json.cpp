@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/incidents.hpp"
+#include "messages/cluster.hpp"
 #include "persistence/make_event.hpp"
 
 namespace bulwark {
@@ -149,6 +150,21 @@ json payload_json(const degradation_changed& x) {
   return {{"from", to_string(x.from)}, {"to", to_string(x.to)}, {"cause", x.cause}};
 }
 
+json payload_json(const peer_changed& x) {
+  return {{"node_id", x.node_id}, {"up", x.up}, {"reason", x.reason},
+          {"peer_head", x.peer_head.value}};
+}
+
+json payload_json(const integrity_alert& x) {
+  return {{"local_node", x.local_node}, {"peer_node", x.peer_node}, {"seq", x.seq.value},
+          {"local_chain", to_hex(x.local_chain)}, {"peer_chain", to_hex(x.peer_chain)},
+          {"reason", x.reason}};
+}
+
+json payload_json(const leadership_changed& x) {
+  return {{"leader", x.leader}, {"term", x.term}, {"previous", x.previous}, {"by", x.by}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -209,6 +225,12 @@ json payload_to_json(const event& ev) {
       return decode_json<early_warning>(ev);
     case event_type::degradation_changed:
       return decode_json<degradation_changed>(ev);
+    case event_type::peer_changed:
+      return decode_json<peer_changed>(ev);
+    case event_type::integrity_alert:
+      return decode_json<integrity_alert>(ev);
+    case event_type::leadership_changed:
+      return decode_json<leadership_changed>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "messages/incidents.hpp"
+#include "messages/cluster.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/sha256.hpp"
 
@@ -140,6 +141,12 @@ struct applier {
   }
   void operator()(const degradation_changed&) {
   }
+  void operator()(const peer_changed&) {
+  }
+  void operator()(const integrity_alert&) {
+  }
+  void operator()(const leadership_changed&) {
+  }
   void operator()(const proposal_finished& x) {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()) {
       i->second.finished = true;
@@ -254,6 +261,15 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::degradation_changed:
       err = apply_as<degradation_changed>(state_, seq, ev);
       break;
+    case event_type::peer_changed:
+      err = apply_as<peer_changed>(state_, seq, ev);
+      break;
+    case event_type::integrity_alert:
+      err = apply_as<integrity_alert>(state_, seq, ev);
+      break;
+    case event_type::leadership_changed:
+      err = apply_as<leadership_changed>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -344,6 +360,12 @@ caf::error check_payload(const event& ev) {
       return decodes<early_warning>(ev);
     case event_type::degradation_changed:
       return decodes<degradation_changed>(ev);
+    case event_type::peer_changed:
+      return decodes<peer_changed>(ev);
+    case event_type::integrity_alert:
+      return decodes<integrity_alert>(ev);
+    case event_type::leadership_changed:
+      return decodes<leadership_changed>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

@@ -19,6 +19,7 @@
 #include "actors/console/console_protocol.hpp"
 #include "actors/console/tls_session.hpp"
 #include "actors/health/health_board.hpp"
+#include "messages/cluster_gauges.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/chaos.hpp"
 #include "supervision/supervisor.hpp"
@@ -55,6 +56,8 @@ struct console_deps {
   orchestrator_actor orchestrator;  ///< manual promotion of deferred candidates
   std::shared_ptr<health_board> health; ///< failure modes and warnings (none: not reported)
   std::shared_ptr<chaos_hooks> chaos;   ///< `chaos` command (refused unless configured)
+  cluster_actor cluster; ///< set on a clustered node: status, promote, proposal routing (#9)
+  std::shared_ptr<const cluster_gauges> cluster_figures; ///< its figures for the metrics
 };
 
 /// One client connection.

@@ -11,6 +11,7 @@
 
 #include "actors/console/console_impl.hpp"
 #include "actors/console/health_json.hpp"
+#include "messages/cluster.hpp"
 #include "persistence/event_json.hpp"
 
 namespace bulwark::console_detail {
@@ -328,14 +329,50 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
   p.principal = self->state.conns.at(hdl).principal;
   p.deadline = now(self) + std::chrono::milliseconds{std::min<uint64_t>(timeout_ms, 86400000)};
   // The answer comes when the proposal finished: for levels 1 and 2, after an approval.
-  ask<outcome>(self, hdl, req.id, self->state.deps.pipeline,
-               [](outcome& o) {
-                 return json{{"proposal", to_hex(o.proposal)}, {"status", to_string(o.status)},
-                             {"code", o.code == ec::none ? json(nullptr) : json(to_string(o.code))},
-                             {"message", o.message}, {"decided_seq", o.decided_seq.value},
-                             {"applied", o.applied}, {"compensated", o.compensated}};
-               },
-               atom::submit_v, std::move(p));
+  // Clustered, the cluster actor runs it on the leader or refuses it (fail closed).
+  auto render = [](outcome& o) {
+    return json{{"proposal", to_hex(o.proposal)}, {"status", to_string(o.status)},
+                {"code", o.code == ec::none ? json(nullptr) : json(to_string(o.code))},
+                {"message", o.message}, {"decided_seq", o.decided_seq.value},
+                {"applied", o.applied}, {"compensated", o.compensated}};
+  };
+  if (self->state.deps.cluster)
+    return ask<outcome>(self, hdl, req.id, self->state.deps.cluster, render, atom::submit_v,
+                        std::move(p));
+  ask<outcome>(self, hdl, req.id, self->state.deps.pipeline, render, atom::submit_v,
+               std::move(p));
+}
+
+json cluster_json(cluster_status& s) {
+  json peers = json::array();
+  for (auto& p : s.peers)
+    peers.push_back(json{{"node_id", p.node_id}, {"connected", p.connected},
+                         {"head", p.head.value}, {"lag", p.lag},
+                         {"problem", p.problem.empty() ? json(nullptr) : json(p.problem)}});
+  return json{{"node_id", s.node_id}, {"role", s.role}, {"term", s.term},
+              {"leader", s.leader}, {"head", s.head.value}, {"writable", s.writable},
+              {"replication_stopped", s.replication_stopped}, {"forks", s.forks},
+              {"refused_heads", s.refused_heads}, {"peers", peers}};
+}
+
+void cmd_cluster(broker_ptr self, hdl_t hdl, const console_request& req) {
+  if (!self->state.deps.cluster)
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "this node has no [cluster] configured"));
+  ask<cluster_status>(self, hdl, req.id, self->state.deps.cluster, cluster_json, atom::state_v);
+}
+
+void cmd_cluster_promote(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  uint64_t term = 0;
+  if (!uint_arg(req, "term", term, why))
+    return refuse_args(self, hdl, why);
+  if (!self->state.deps.cluster)
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "this node has no [cluster] configured"));
+  ask<uint64_t>(self, hdl, req.id, self->state.deps.cluster,
+                [](uint64_t t) { return json{{"term", t}}; }, atom::promote_v,
+                self->state.conns.at(hdl).principal.value, term);
 }
 
 /// Chaos hooks from the console: refused unless the node's configuration allows it.
@@ -411,6 +448,10 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return cmd_grant(self, hdl, req);
   if (run_incident_command(self, hdl, req))
     return;
+  if (cmd == "cluster")
+    return cmd_cluster(self, hdl, req);
+  if (cmd == "cluster-promote")
+    return cmd_cluster_promote(self, hdl, req);
   if (cmd == "breaker-force" || cmd == "breaker-release")
     return cmd_breaker_override(self, hdl, req, cmd == "breaker-release");
   send_line(self, hdl, error_response(req.id, ec::invalid_input, "unknown command " + cmd));

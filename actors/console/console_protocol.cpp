@@ -65,6 +65,8 @@ const std::vector<std::tuple<std::string, console_role, std::string>>& console_c
     {"grant", console_role::admin, "set a grant: {\"principal\", \"level\", \"until_ms\"?}"},
     {"breaker-force", console_role::admin, "force a breaker: {\"service\", \"state\": open|closed}"},
     {"breaker-release", console_role::admin, "release a forced breaker: {\"service\"}"},
+    {"cluster", console_role::viewer, "role, term, leader, head, peers with heads and lag"},
+    {"cluster-promote", console_role::admin, "make this follower the leader: {\"term\"}"},
   };
   return table;
 }

@@ -83,6 +83,26 @@ std::string render_append_metrics(const append_meter::summary& s) {
   return out.str();
 }
 
+std::string render_cluster_metrics(const cluster_gauges& g) {
+  std::ostringstream out;
+  auto gauge = [&](const char* name, const char* help, uint64_t value) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n"
+        << name << ' ' << value << '\n';
+  };
+  gauge("bulwark_cluster_term", "Leadership term this node knows.", g.term);
+  gauge("bulwark_cluster_leader", "1 while this node is the leader.", g.leader ? 1 : 0);
+  gauge("bulwark_cluster_writable", "1 while this node accepts mutations.", g.writable ? 1 : 0);
+  gauge("bulwark_cluster_peers_connected", "Peers connected (handshake passed).",
+        g.peers_connected);
+  gauge("bulwark_cluster_integrity_alerts", "Forks and records that did not link, seen.",
+        g.forks);
+  gauge("bulwark_cluster_refused_heads", "Gossiped heads refused (bad signature, unknown).",
+        g.refused_heads);
+  gauge("bulwark_cluster_replication_stopped", "1 while replication is stopped by an alert.",
+        g.replication_stopped ? 1 : 0);
+  return out.str();
+}
+
 namespace {
 
 struct metrics_state {
@@ -133,6 +153,8 @@ void serve(broker_ptr self, caf::io::connection_handle hdl) {
                 text += render_append_metrics(deps.appends->summarize(self->clock().now()));
               if (deps.health)
                 text += render_health_metrics(deps.health->get());
+              if (deps.cluster_figures)
+                text += render_cluster_metrics(*deps.cluster_figures);
               respond(self, hdl, "200 OK", text);
             },
             [self, hdl](caf::error&) { respond(self, hdl, "503 Service Unavailable", "\n"); });

@@ -14,6 +14,9 @@
 
 namespace bulwark {
 
+/// Renders the cluster figures (`bulwark_cluster_*`) in Prometheus text format.
+std::string render_cluster_metrics(const cluster_gauges& g);
+
 /// Renders the metrics text from the journal's state and the other figures.
 std::string render_metrics(const fleet_state& st, const space_usage& space, uint64_t head,
                            size_t pending, size_t running,

@@ -8,6 +8,7 @@
 #include "caf/typed_response_promise.hpp"
 #include "caf/mailbox_element.hpp"
 
+#include "messages/cluster.hpp"
 #include "messages/events.hpp"
 #include "messages/state.hpp"
 #include "persistence/replay.hpp"
@@ -41,8 +42,17 @@ void admit(self_ptr self, size_t count) {
   }
 }
 
+/// Never two writers: a follower's journal holds the leader's records only.
+caf::error follower_refusal() {
+  return refuse(ec::unavailable,
+                "this node is a follower: its journal takes the leader's records only", {},
+                caf::timespan{std::chrono::seconds{1}});
+}
+
 /// Queues one event for the next transaction; the answer comes after its commit.
 caf::result<appended> enqueue(self_ptr self, event&& ev) {
+  if (!self->state.writable)
+    return follower_refusal();
   // A record the projection could not apply never reaches the journal (PV-001).
   if (auto err = check_payload(ev))
     return err;
@@ -53,6 +63,8 @@ caf::result<appended> enqueue(self_ptr self, event&& ev) {
 
 /// Queues `events` for the next transaction, all or none.
 caf::result<appended> enqueue(self_ptr self, std::vector<event>&& events) {
+  if (!self->state.writable)
+    return follower_refusal();
   for (auto& ev : events)
     if (auto err = check_payload(ev))
       return err;
@@ -164,6 +176,37 @@ void commit(self_ptr self) {
   maybe_snapshot(self);
 }
 
+/// Appends a leader's records that link to the local chain; applies and publishes them.
+caf::result<appended> import_batch(self_ptr self, const replica_batch& batch) {
+  auto& st = self->state;
+  if (st.writable)
+    return refuse(ec::unavailable, "this node writes its own journal: it imports nothing");
+  auto head = st.store->head();
+  if (batch.records.empty())
+    return appended{seq_no{head.value + 1}, head, st.store->head_chain()};
+  if (batch.from.value != head.value + 1)
+    return refuse(ec::integrity_violation,
+                  "replica batch starts at seq " + std::to_string(batch.from.value)
+                    + ", the local head is " + std::to_string(head.value));
+  if (auto err = st.store->import_records(batch.records))
+    return err;
+  std::vector<journal_entry> entries;
+  auto err = st.store->read(batch.from, st.store->head(), [&](journal_entry&& e) {
+    entries.push_back(std::move(e));
+    return true;
+  });
+  if (err)
+    return err;
+  for (auto& e : entries)
+    if (auto perr = st.proj.apply(e.seq, e.ev))
+      spdlog::error("journal: projection refused imported seq {}: {}", e.seq.value,
+                    describe(perr).message);
+  appended out{entries.front().seq, entries.back().seq, entries.back().chain};
+  publish(self, std::move(entries));
+  maybe_snapshot(self);
+  return out;
+}
+
 /// Sends the entries after `from` to a new subscriber, in pages.
 void catch_up(self_ptr self, const subscriber_actor& sub, seq_no from) {
   auto& st = self->state;
@@ -235,6 +278,15 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       self->state.subscribers.push_back(std::move(sub));
     },
     [self](atom::commit) { commit(self); },
+    [self](atom::import, const replica_batch& batch) -> caf::result<appended> {
+      return import_batch(self, batch);
+    },
+    [self](atom::writable, bool on) -> bool {
+      if (!on)
+        commit(self); // appends accepted so far land before any import
+      self->state.writable = on;
+      return on;
+    },
   };
 }
 

@@ -54,6 +54,7 @@ struct journal_state {
   uint64_t commits = 0;
   std::vector<caf::timespan> latencies; ///< scratch for the meter, reused per commit
   std::vector<appended> replies;        ///< scratch for the answers, reused per commit
+  bool writable = true; ///< false on a follower: local appends are refused, imports allowed
   static inline const char* name = "journal";
 };
 
@@ -63,7 +64,9 @@ struct journal_state {
 /// append schedules a `commit` to self, which lands behind every append already queued.
 /// Each append is acknowledged only after its transaction committed (durable); if the
 /// write fails, every requester of that transaction gets the error (`AUDIT_UNAVAILABLE`)
-/// and the actor keeps serving reads. Spawn it `caf::detached` in production (a commit
+/// and the actor keeps serving reads. A follower's journal (`writable` false) refuses local
+/// appends with `UNAVAILABLE` and imports the leader's records instead (`atom::import`):
+/// each must link to the local chain, else nothing is appended (`INTEGRITY_VIOLATION`). Spawn it `caf::detached` in production (a commit
 /// blocks on fsync) and attached in tests.
 journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_state> self,
                                      std::shared_ptr<journal_store> store, projection proj,

@@ -250,6 +250,17 @@ EVENT_TYPES = {
     28: ("degradation_changed",
          struct("degradation_changed", ("from", DEGRADATION), ("to", DEGRADATION),
                 ("cause", STRING))),
+    # -- cluster (#9): 35-40 reserved, 35-37 defined --
+    35: ("peer_changed",
+         struct("peer_changed", ("node_id", STRING), ("up", BOOL), ("reason", STRING),
+                ("peer_head", U64))),
+    36: ("integrity_alert",
+         struct("integrity_alert", ("local_node", STRING), ("peer_node", STRING),
+                ("seq", U64), ("local_chain", DIGEST), ("peer_chain", DIGEST),
+                ("reason", STRING))),
+    37: ("leadership_changed",
+         struct("leadership_changed", ("leader", STRING), ("term", U64),
+                ("previous", STRING), ("by", STRING))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------

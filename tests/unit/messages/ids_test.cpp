@@ -58,7 +58,7 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(code == ec::audit_unavailable);
   CHECK(!valid(static_cast<event_type>(0)));
   CHECK(!valid(static_cast<event_type>(max_event_type + 1)));
-  // Reserved but undefined numbers (26, 29-34) are invalid, not a range hole accepted.
+  // Reserved but undefined numbers (26, 29-34, 38+) are invalid, not a range hole accepted.
   CHECK(valid(static_cast<event_type>(19)));
   CHECK(!valid(static_cast<event_type>(26)));
   CHECK(!valid(static_cast<event_type>(29)));
@@ -73,6 +73,13 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(d == degradation::degraded);
   CHECK(!parse("panic", d));
   CHECK(!valid(static_cast<degradation>(3)));
+  CHECK(!valid(static_cast<event_type>(255)));
+  for (uint8_t v : {1, 18, 35, 36, 37})
+    CHECK(valid(static_cast<event_type>(v)));
+  event_type back{};
+  CHECK(parse("integrity_alert", back));
+  CHECK(back == event_type::integrity_alert);
+  CHECK(!valid(static_cast<event_type>(38)));
 }
 
 TEST_CASE("identifiers must be short printable words") {

@@ -1,0 +1,178 @@
+#include "actors/cluster/cluster.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/io/publish.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/cluster/cluster_links.hpp"
+#include "messages/commands.hpp"
+#include "messages/error.hpp"
+
+namespace bulwark {
+
+using namespace cluster_detail;
+
+namespace {
+
+/// Reads up to `max` stored records from `from` as the leader serves them.
+caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, seq_no from,
+                                      uint32_t max) {
+  auto& st = self->state;
+  if (!st.leader)
+    return refuse(ec::unavailable, st.deps.cfg.node_id + " is not the leader ("
+                                     + st.deps.cfg.leader + " is)");
+  auto i = st.peers.find(node);
+  if (i == st.peers.end())
+    return refuse(ec::invalid_input, "pull from unknown node id \"" + node + "\"");
+  if (from.value == 0)
+    return refuse(ec::invalid_input, "pull from seq 0");
+  i->second.head = seq_no{from.value - 1};
+  replica_batch batch;
+  batch.from = from;
+  batch.term = st.term;
+  batch.leader_head = st.deps.store->head();
+  if (from.value > batch.leader_head.value)
+    return batch;
+  max = std::min(max, st.deps.cfg.max_batch);
+  uint64_t bytes = 0;
+  auto err = st.deps.store->scan(
+    from, batch.leader_head, [&](seq_no, const uint8_t* chain, const uint8_t* data, size_t size) {
+      std::vector<uint8_t> value(chain, chain + 32);
+      value.insert(value.end(), data, data + size);
+      bytes += value.size();
+      batch.records.push_back(std::move(value));
+      return batch.records.size() < max && bytes < st.deps.cfg.max_batch_bytes;
+    });
+  if (err)
+    return err;
+  return batch;
+}
+
+/// Runs a proposal where it may run: the local pipeline while this node writes, else the
+/// leader; refused with UNAVAILABLE and retry_after when neither can (fail closed).
+caf::result<outcome> route_submit(self_ptr self, proposal& p) {
+  auto& st = self->state;
+  auto retry = caf::timespan{std::chrono::seconds{1}};
+  if (writable_now(self)) {
+    if (!st.deps.pipeline)
+      return refuse(ec::unavailable, "this node runs no pipeline", {}, retry);
+    return self->delegate(st.deps.pipeline, atom::submit_v, std::move(p));
+  }
+  if (st.leader)
+    return refuse(ec::unavailable, "leader " + st.deps.cfg.node_id + " has fewer than "
+                                     + std::to_string(st.deps.cfg.min_followers)
+                                     + " followers connected", {}, retry);
+  auto i = st.peers.find(st.deps.cfg.leader);
+  if (i == st.peers.end() || !i->second.connected || st.stopped)
+    return refuse(ec::unavailable, "follower " + st.deps.cfg.node_id + " cannot reach the leader "
+                                     + st.deps.cfg.leader, {}, retry);
+  return self->delegate(i->second.handle, atom::submit_v, std::move(p));
+}
+
+/// Builds the status reply: role, term, heads, and each peer's lag behind the leader.
+cluster_status status_of(self_ptr self) {
+  auto& st = self->state;
+  cluster_status out;
+  out.node_id = st.deps.cfg.node_id;
+  out.role = st.leader ? "leader" : "follower";
+  out.term = st.term;
+  out.leader = st.deps.cfg.leader;
+  out.head = st.deps.store->head();
+  out.writable = writable_now(self);
+  out.replication_stopped = st.stopped;
+  out.forks = st.alerts;
+  out.refused_heads = st.refused_heads;
+  auto reference = out.head;
+  if (auto i = st.peers.find(st.deps.cfg.leader); !st.leader && i != st.peers.end())
+    reference = std::max(i->second.head, out.head);
+  for (auto& [id, p] : st.peers) {
+    peer_status ps{id, p.connected, p.head, 0, p.problem};
+    if (id != st.deps.cfg.leader && reference.value > p.head.value)
+      ps.lag = reference.value - p.head.value;
+    out.peers.push_back(std::move(ps));
+  }
+  return out;
+}
+
+/// Writes the figures the metrics endpoint shows.
+void publish_gauges(self_ptr self) {
+  auto& st = self->state;
+  if (!st.deps.gauges)
+    return;
+  auto& g = *st.deps.gauges;
+  uint64_t connected = 0;
+  for (auto& [id, p] : st.peers)
+    connected += p.connected ? 1 : 0;
+  g.term = st.term;
+  g.leader = st.leader;
+  g.writable = writable_now(self);
+  g.peers_connected = connected;
+  g.forks = st.alerts;
+  g.refused_heads = st.refused_heads;
+  g.replication_stopped = st.stopped;
+}
+
+} // namespace
+
+cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_state> self,
+                                     cluster_deps deps) {
+  auto& st = self->state;
+  st.term = deps.cfg.term;
+  st.leader = is_leader(deps.cfg);
+  for (auto& p : deps.cfg.peers)
+    st.peers[p.node_id].addr = p;
+  st.deps = std::move(deps);
+  self->set_down_handler([self](const caf::down_msg& msg) { on_peer_down(self, msg.source); });
+  self->send(self, atom::tick_v);
+  return {
+    [self](atom::hello, const cluster_hello& hello) -> caf::result<cluster_hello> {
+      return answer_hello(self, hello);
+    },
+    [self](atom::pull, const std::string& node, seq_no from,
+           uint32_t max) -> caf::result<replica_batch> {
+      return serve_pull(self, node, from, max);
+    },
+    [self](atom::gossip, const signed_head& head) { on_gossip(self, head); },
+    [self](atom::state) -> caf::result<cluster_status> { return status_of(self); },
+    [self](atom::promote, const std::string& by, uint64_t term) -> caf::result<uint64_t> {
+      return promote(self, by, term);
+    },
+    [self](atom::submit, proposal& p) -> caf::result<outcome> { return route_submit(self, p); },
+    [self](atom::tick) {
+      on_tick(self);
+      publish_gauges(self);
+      self->delayed_send(self, self->state.deps.cfg.tick, atom::tick_v);
+    },
+  };
+}
+
+caf::expected<cluster_handle> spawn_cluster(caf::actor_system& sys, cluster_deps deps) {
+  if (auto err = check_config(deps.cfg))
+    return err;
+  {
+    // The journal's role is set before anything else can append: a follower never writes.
+    caf::scoped_actor self{sys};
+    caf::error failed;
+    self->request(deps.journal, std::chrono::seconds{10}, atom::writable_v, is_leader(deps.cfg))
+      .receive([](bool) {}, [&](caf::error& err) { failed = std::move(err); });
+    if (failed)
+      return failed;
+  }
+  auto host = deps.cfg.listen_host;
+  auto port = deps.cfg.listen_port;
+  auto actor = sys.spawn(cluster, std::move(deps));
+  auto published = caf::io::publish(actor, port, host.c_str(), true);
+  if (!published) {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    return refuse(ec::unavailable, "cluster.listen " + host + ":" + std::to_string(port)
+                                     + ": " + sys.render(published.error()));
+  }
+  return cluster_handle{actor, *published};
+}
+
+} // namespace bulwark

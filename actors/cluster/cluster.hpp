@@ -1,0 +1,79 @@
+#pragma once
+
+/// The cluster actor: connects to the configured peers over CAF's remote actors (with
+/// reconnect backoff), serves committed ranges as leader, pulls them as follower and hands
+/// them to the journal (which appends only records that link), and journals peer up/down.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "caf/actor_clock.hpp"
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "actors/cluster/cluster_policy.hpp"
+#include "messages/cluster_gauges.hpp"
+#include "messages/interfaces.hpp"
+#include "persistence/journal_store.hpp"
+
+namespace bulwark {
+
+class ed25519_key;
+
+/// What the cluster actor works with.
+struct cluster_deps {
+  cluster_config cfg;
+  journal_actor journal;
+  std::shared_ptr<journal_store> store; ///< read concurrently with the journal's writes
+  std::shared_ptr<const ed25519_key> key; ///< signs our heads; none: no gossip sent
+  std::map<std::string, std::vector<uint8_t>> peer_keys; ///< raw public keys by node id
+  pipeline_actor pipeline; ///< runs proposals while this node writes; none: refused
+  std::shared_ptr<cluster_gauges> gauges; ///< kept current for the metrics; may be none
+};
+
+/// One configured peer as this node sees it.
+struct peer_slot {
+  peer_address addr;
+  cluster_actor handle;     ///< set while connected
+  bool connected = false;
+  bool connecting = false;
+  uint32_t failures = 0;    ///< consecutive failed attempts (for the backoff)
+  caf::actor_clock::time_point next_attempt{};
+  seq_no head;              ///< the peer's head as last heard of
+  uint64_t term = 0;        ///< the peer's term as last heard of
+  std::string problem;      ///< the last refusal or failure, empty when healthy
+};
+
+/// State of the cluster actor.
+struct cluster_state {
+  cluster_deps deps;
+  uint64_t term = 0;
+  bool leader = false;
+  std::map<std::string, peer_slot> peers;
+  bool pulling = false;     ///< a pull or an import is in flight
+  bool stopped = false;     ///< replication stopped by an integrity violation
+  std::string alert;        ///< why replication stopped
+  uint64_t alerts = 0;           ///< forks and refused records seen
+  uint64_t refused_heads = 0;    ///< gossip with a bad signature or from an unknown node
+  uint64_t ticks = 0;
+  static inline const char* name = "cluster";
+};
+
+/// Runs the cluster role of one node; spawn it with `spawn_cluster`.
+cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_state> self,
+                                     cluster_deps deps);
+
+/// A running cluster actor and the port it listens on.
+struct cluster_handle {
+  cluster_actor actor;
+  uint16_t port = 0;
+};
+
+/// Sets the journal's role (writable only on the leader), spawns the cluster actor and
+/// publishes it on `cfg.listen_host:listen_port`. The system must have loaded the
+/// middleman. Errors name the key or the address.
+caf::expected<cluster_handle> spawn_cluster(caf::actor_system& sys, cluster_deps deps);
+
+} // namespace bulwark

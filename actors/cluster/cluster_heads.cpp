@@ -1,0 +1,130 @@
+// Head gossip, fork detection and leadership terms of the cluster actor.
+
+#include <spdlog/spdlog.h>
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/cluster/cluster_links.hpp"
+#include "messages/error.hpp"
+#include "persistence/ed25519.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark::cluster_detail {
+
+namespace {
+
+void refuse_head(self_ptr self, const signed_head& head, const std::string& reason) {
+  auto& st = self->state;
+  ++st.refused_heads;
+  spdlog::warn("cluster: refused a head from {}: {}", head.node_id, reason);
+  if (auto i = st.peers.find(head.node_id); i != st.peers.end())
+    i->second.problem = "refused head: " + reason;
+}
+
+void raise_fork(self_ptr self, const signed_head& head, const digest& ours) {
+  auto& st = self->state;
+  ++st.alerts;
+  auto reason = "fork: node " + head.node_id + " signed chain " + to_hex(head.chain)
+                + " at seq " + std::to_string(head.seq.value) + ", node " + st.deps.cfg.node_id
+                + " holds " + to_hex(ours);
+  spdlog::error("cluster: INTEGRITY_VIOLATION {}", reason);
+  st.peers[head.node_id].problem = "INTEGRITY_VIOLATION " + reason;
+  if (!st.leader) {
+    // A follower never replicates past a disagreement it knows of.
+    st.stopped = true;
+    st.alert = reason;
+  }
+  journal_if_leader(self, make_event(event_type::integrity_alert, caf::make_timestamp(),
+                                     integrity_alert{st.deps.cfg.node_id, head.node_id, head.seq,
+                                                     ours, head.chain, reason}));
+}
+
+} // namespace
+
+void gossip_head(self_ptr self) {
+  auto& st = self->state;
+  if (!st.deps.key)
+    return;
+  signed_head head;
+  head.node_id = st.deps.cfg.node_id;
+  head.term = st.term;
+  head.seq = st.deps.store->head();
+  head.chain = st.deps.store->head_chain();
+  head.at = caf::make_timestamp();
+  if (auto err = sign_head(*st.deps.key, head)) {
+    spdlog::error("cluster: signing the head failed: {}", describe(err).message);
+    return;
+  }
+  for (auto& [id, p] : st.peers)
+    if (p.connected)
+      self->send(p.handle, atom::gossip_v, head);
+}
+
+void on_gossip(self_ptr self, const signed_head& head) {
+  auto& st = self->state;
+  auto i = st.peers.find(head.node_id);
+  if (i == st.peers.end())
+    return refuse_head(self, head, "unknown node id");
+  auto k = st.deps.peer_keys.find(head.node_id);
+  if (k == st.deps.peer_keys.end())
+    return refuse_head(self, head, "no public key configured for this node");
+  auto key = ed25519_key::from_raw_public(k->second);
+  if (!key)
+    return refuse_head(self, head, describe(key.error()).message);
+  if (auto err = verify_head(*key, head))
+    return refuse_head(self, head, describe(err).message);
+  i->second.head = head.seq;
+  i->second.term = head.term;
+  observe_term(self, head.term, "", head.node_id);
+  if (head.seq.value > st.deps.store->head().value)
+    return; // ahead of us: nothing to compare yet (replication brings those records)
+  auto ours = st.deps.store->chain_at(head.seq);
+  if (!ours)
+    return refuse_head(self, head, describe(ours.error()).message);
+  if (compare_head(head, *ours) == head_verdict::fork)
+    raise_fork(self, head, *ours);
+}
+
+caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term) {
+  auto& st = self->state;
+  if (st.leader)
+    return refuse(ec::invalid_input, st.deps.cfg.node_id + " already leads term "
+                                       + std::to_string(st.term));
+  if (term <= st.term)
+    return refuse(ec::invalid_input, "terms only grow: " + std::to_string(term)
+                                       + " is not above " + std::to_string(st.term));
+  if (st.stopped)
+    return refuse(ec::integrity_violation, "replication stopped: " + st.alert);
+  auto head = st.deps.store->head();
+  for (auto& [id, p] : st.peers)
+    if (p.head.value > head.value)
+      return refuse(ec::unavailable, "peer " + id + " has a newer head (seq "
+                                       + std::to_string(p.head.value) + " > "
+                                       + std::to_string(head.value) + "): catch up first",
+                    {}, caf::timespan{std::chrono::seconds{1}});
+  auto previous = st.deps.cfg.leader;
+  st.leader = true;
+  st.term = term;
+  st.deps.cfg.leader = st.deps.cfg.node_id;
+  spdlog::warn("cluster: {} promoted by {} to leader of term {} (was {})", st.deps.cfg.node_id,
+               by, term, previous);
+  // The journal becomes writable before the change is journaled (same sender: in order).
+  set_writable(self, true);
+  journal_if_leader(self, make_event(event_type::leadership_changed, caf::make_timestamp(),
+                                     leadership_changed{st.deps.cfg.node_id, term, previous, by}));
+  gossip_head(self);
+  return term;
+}
+
+bool writable_now(self_ptr self) {
+  auto& st = self->state;
+  if (!st.leader)
+    return false;
+  uint32_t connected = 0;
+  for (auto& [id, p] : st.peers)
+    connected += p.connected ? 1 : 0;
+  return connected >= st.deps.cfg.min_followers;
+}
+
+} // namespace bulwark::cluster_detail

@@ -1,0 +1,263 @@
+#include "actors/cluster/cluster_links.hpp"
+
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "messages/commands.hpp"
+#include "messages/error.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark::cluster_detail {
+
+namespace {
+
+peer_slot* slot(self_ptr self, const std::string& id) {
+  auto i = self->state.peers.find(id);
+  return i == self->state.peers.end() ? nullptr : &i->second;
+}
+
+void journal_peer(self_ptr self, const peer_slot& p, bool up, const std::string& reason) {
+  journal_if_leader(self, make_event(event_type::peer_changed, caf::make_timestamp(),
+                                     peer_changed{p.addr.node_id, up, reason, p.head}));
+}
+
+/// A connection attempt or a connected peer failed: back off before the next attempt.
+void on_failed(self_ptr self, const std::string& id, const std::string& reason) {
+  auto* p = slot(self, id);
+  if (p == nullptr)
+    return;
+  bool was_up = p->connected;
+  p->connected = false;
+  p->connecting = false;
+  p->handle = nullptr;
+  ++p->failures;
+  p->problem = reason;
+  auto wait = reconnect_backoff(self->state.deps.cfg, p->failures);
+  p->next_attempt = self->clock().now() + wait;
+  spdlog::warn("cluster: peer {} {}: {} (next attempt in {} ms)", id,
+               was_up ? "lost" : "unreachable", reason,
+               std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+  if (was_up)
+    journal_peer(self, *p, false, reason);
+}
+
+void on_welcomed(self_ptr self, const std::string& id, cluster_actor handle,
+                 const cluster_hello& reply) {
+  auto* p = slot(self, id);
+  if (p == nullptr)
+    return;
+  if (auto err = check_hello(self->state.deps.cfg, reply, &id)) {
+    auto reason = describe(err).message;
+    spdlog::warn("cluster: refused peer {}: {}", id, reason);
+    on_failed(self, id, "refused: " + reason);
+    return;
+  }
+  p->connected = true;
+  p->connecting = false;
+  p->failures = 0;
+  p->problem.clear();
+  p->handle = handle;
+  self->monitor(handle);
+  spdlog::info("cluster: peer {} up (term {})", id, reply.term);
+  p->term = reply.term;
+  journal_peer(self, *p, true, "handshake passed");
+  observe_term(self, reply.term, reply.leader, id);
+}
+
+void on_connected(self_ptr self, const std::string& id, caf::strong_actor_ptr ptr,
+                  const std::set<std::string>& ifs) {
+  if (!ptr) {
+    on_failed(self, id, "nothing is published at that address");
+    return;
+  }
+  if (ifs != self->home_system().message_types<cluster_actor>()) {
+    on_failed(self, id, "refused: the peer speaks another cluster interface");
+    return;
+  }
+  auto handle = caf::actor_cast<cluster_actor>(ptr);
+  auto& st = self->state;
+  self->request(handle, st.deps.cfg.request_timeout, atom::hello_v, make_hello(st.deps.cfg, st.term))
+    .then([self, id, handle](cluster_hello& reply) { on_welcomed(self, id, handle, reply); },
+          [self, id](caf::error& err) {
+            on_failed(self, id, "handshake: " + describe(err).message);
+          });
+}
+
+void connect(self_ptr self, peer_slot& p) {
+  p.connecting = true;
+  auto id = p.addr.node_id;
+  auto mm = self->home_system().middleman().actor_handle();
+  self->request(mm, self->state.deps.cfg.request_timeout, caf::connect_atom_v, p.addr.host,
+                p.addr.port)
+    .then(
+      [self, id](caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>& ifs) {
+        on_connected(self, id, std::move(ptr), ifs);
+      },
+      [self, id](caf::error& err) {
+        on_failed(self, id, self->home_system().render(err));
+      });
+}
+
+/// The journal refused a batch: an integrity violation stops replication for good.
+void on_import_refused(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  auto info = describe(err);
+  if (info.code != ec::integrity_violation) {
+    spdlog::warn("cluster: import failed (will retry): {}", info.message);
+    return;
+  }
+  st.stopped = true;
+  st.alert = "leader " + st.deps.cfg.leader + ": " + info.message;
+  ++st.alerts;
+  spdlog::error("cluster: INTEGRITY_VIOLATION replicating from {}: {}; replication stopped "
+                "until an operator acts", st.deps.cfg.leader, info.message);
+  if (auto* p = slot(self, st.deps.cfg.leader))
+    p->problem = "INTEGRITY_VIOLATION: " + info.message;
+}
+
+void on_batch(self_ptr self, replica_batch batch) {
+  auto& st = self->state;
+  auto leader = st.deps.cfg.leader;
+  if (auto* p = slot(self, leader))
+    p->head = batch.leader_head;
+  observe_term(self, batch.term, leader, leader);
+  if (batch.records.empty() || st.leader || st.stopped) {
+    st.pulling = false;
+    return;
+  }
+  bool full = batch.records.size() >= st.deps.cfg.max_batch;
+  self->request(st.deps.journal, caf::infinite, atom::import_v, std::move(batch))
+    .then(
+      [self, full](appended&) {
+        self->state.pulling = false;
+        if (full)
+          pull(self); // far behind: the next batch at once
+      },
+      [self](caf::error& err) {
+        self->state.pulling = false;
+        on_import_refused(self, err);
+      });
+}
+
+} // namespace
+
+void set_writable(self_ptr self, bool on) {
+  self->request(self->state.deps.journal, caf::infinite, atom::writable_v, on)
+    .then([](bool) {},
+          [](caf::error& err) {
+            spdlog::error("cluster: setting the journal's role failed: {}",
+                          describe(err).message);
+          });
+}
+
+void journal_if_leader(self_ptr self, event ev) {
+  if (!self->state.leader)
+    return;
+  self->request(self->state.deps.journal, caf::infinite, atom::append_v, std::move(ev))
+    .then([](appended&) {},
+          [](caf::error& err) {
+            spdlog::warn("cluster: journaling a cluster event failed: {}",
+                         describe(err).message);
+          });
+}
+
+void on_tick(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto& [id, p] : st.peers)
+    if (!p.connected && !p.connecting && now >= p.next_attempt)
+      connect(self, p);
+  if (!st.leader)
+    pull(self);
+  if (++st.ticks % 4 == 0)
+    gossip_head(self);
+}
+
+caf::result<cluster_hello> answer_hello(self_ptr self, const cluster_hello& hello) {
+  auto& st = self->state;
+  if (auto err = check_hello(st.deps.cfg, hello)) {
+    spdlog::warn("cluster: refused a hello: {}", describe(err).message);
+    return err;
+  }
+  observe_term(self, hello.term, hello.leader, hello.node_id);
+  return make_hello(st.deps.cfg, st.term);
+}
+
+void on_peer_down(self_ptr self, const caf::actor_addr& source) {
+  for (auto& [id, p] : self->state.peers)
+    if (p.handle && p.handle.address() == source) {
+      on_failed(self, id, "connection lost");
+      return;
+    }
+}
+
+void pull(self_ptr self) {
+  auto& st = self->state;
+  if (st.leader || st.stopped || st.pulling)
+    return;
+  auto* p = slot(self, st.deps.cfg.leader);
+  if (p == nullptr || !p->connected)
+    return;
+  st.pulling = true;
+  seq_no from{st.deps.store->head().value + 1};
+  auto leader = st.deps.cfg.leader;
+  self->request(p->handle, st.deps.cfg.request_timeout, atom::pull_v, st.deps.cfg.node_id, from,
+                st.deps.cfg.max_batch)
+    .then([self](replica_batch& batch) { on_batch(self, std::move(batch)); },
+          [self, leader](caf::error& err) {
+            self->state.pulling = false;
+            spdlog::warn("cluster: pull from {} failed: {}", leader, describe(err).message);
+          });
+}
+
+void observe_term(self_ptr self, uint64_t term, const std::string& leader,
+                  const std::string& from) {
+  auto& st = self->state;
+  bool known = !leader.empty() && leader != st.deps.cfg.node_id
+               && find_peer(st.deps.cfg, leader) != nullptr;
+  if (term < st.term)
+    return;
+  if (term == st.term) {
+    // Same term, a leader named we did not know of (after a promote elsewhere).
+    if (!st.leader && known && leader != st.deps.cfg.leader) {
+      spdlog::info("cluster: following {} (term {})", leader, term);
+      st.deps.cfg.leader = leader;
+    }
+    return;
+  }
+  spdlog::warn("cluster: {} is at term {} (leader {}), this node at {}: {}", from, term, leader,
+               st.term, st.leader ? "stepping down, no more writes" : "adopting it");
+  st.term = term;
+  if (known)
+    st.deps.cfg.leader = leader;
+  if (st.leader) {
+    st.leader = false;
+    // Never two writers: the journal refuses local appends before anything else runs.
+    set_writable(self, false);
+  }
+  if (!known)
+    rehello(self); // the peers' hellos name the leader of the new term
+}
+
+void rehello(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [id, p] : st.peers) {
+    if (!p.connected)
+      continue;
+    auto peer = id;
+    self->request(p.handle, st.deps.cfg.request_timeout, atom::hello_v,
+                  make_hello(st.deps.cfg, st.term))
+      .then([self, peer](cluster_hello& reply) {
+              observe_term(self, reply.term, reply.leader, peer);
+            },
+            [](caf::error&) {});
+  }
+}
+
+} // namespace bulwark::cluster_detail

@@ -1,0 +1,58 @@
+#pragma once
+
+/// Internal to actors/cluster/: connections to peers, the handshake, the follower's pull
+/// loop, and leadership terms.
+
+#include <string>
+
+#include "caf/fwd.hpp"
+
+#include "actors/cluster/cluster.hpp"
+
+namespace bulwark::cluster_detail {
+
+using self_ptr = cluster_actor::stateful_pointer<cluster_state>;
+
+/// Connects to peers that are due, then (follower) pulls when idle.
+void on_tick(self_ptr self);
+
+/// Answers a peer's hello, or refuses it with the reason (logged).
+caf::result<cluster_hello> answer_hello(self_ptr self, const cluster_hello& hello);
+
+/// A monitored peer went away: marks it down (journaled) and schedules a reconnect.
+void on_peer_down(self_ptr self, const caf::actor_addr& source);
+
+/// Pulls the next batch from the leader (follower, connected, idle, not stopped).
+void pull(self_ptr self);
+
+/// Asks every connected peer for its hello again (to learn the leader of a new term).
+void rehello(self_ptr self);
+
+/// Adopts a higher term (and its leader `leader`) learned from `from`; a leader stops
+/// writing at once.
+void observe_term(self_ptr self, uint64_t term, const std::string& leader,
+                  const std::string& from);
+
+/// Makes the journal accept local appends (leader) or refuse them (follower).
+void set_writable(self_ptr self, bool on);
+
+/// Journals `ev` when this node writes its journal; otherwise only logs it.
+void journal_if_leader(self_ptr self, event ev);
+
+// -- heads and leadership (cluster_heads.cpp) ---------------------------------------
+
+/// Signs our head and sends it to every connected peer (when a key is configured).
+void gossip_head(self_ptr self);
+
+/// Checks a peer's signed head: a bad signature is refused, another chain at the same seq
+/// is a fork (INTEGRITY_VIOLATION naming both nodes and the seq, journaled).
+void on_gossip(self_ptr self, const signed_head& head);
+
+/// An admin makes this node the leader under `term`, if it only grows and no peer we
+/// know of has a newer head.
+caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term);
+
+/// Returns true when this node accepts mutations: leader, with `min_followers` connected.
+bool writable_now(self_ptr self);
+
+} // namespace bulwark::cluster_detail

@@ -1,0 +1,136 @@
+#include "engine/cluster_settings.hpp"
+
+#include <toml++/toml.h>
+
+#include "messages/error.hpp"
+
+namespace bulwark {
+
+namespace {
+
+struct section {
+  const std::string& path;
+  const toml::table& tbl;
+  caf::error err;
+
+  void fail(const std::string& key, const std::string& problem) {
+    if (!err)
+      err = refuse(ec::invalid_input, path + ": cluster." + key + ": " + problem);
+  }
+
+  void get(const char* key, std::string& out) {
+    if (auto node = tbl[key]; node) {
+      if (auto v = node.value<std::string>())
+        out = *v;
+      else
+        fail(key, "must be a string");
+    }
+  }
+
+  template <class T>
+  void get(const char* key, T& out, int64_t lo, int64_t hi) {
+    if (auto node = tbl[key]; node) {
+      auto v = node.value<int64_t>();
+      if (!v || *v < lo || *v > hi)
+        fail(key, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      else
+        out = static_cast<T>(*v);
+    }
+  }
+};
+
+/// Splits "HOST:PORT".
+bool split_address(const std::string& text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return false;
+  host = text.substr(0, colon);
+  try {
+    size_t used = 0;
+    auto n = std::stoul(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || n > 65535)
+      return false;
+    port = static_cast<uint16_t>(n);
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
+std::string beside(const std::string& config, const std::string& file) {
+  if (file.empty() || file.front() == '/')
+    return file;
+  auto slash = config.rfind('/');
+  return slash == std::string::npos ? file : config.substr(0, slash + 1) + file;
+}
+
+void read_peers(section& s, cluster_settings& out) {
+  auto peers = s.tbl["peers"];
+  if (!peers)
+    return;
+  auto* arr = peers.as_array();
+  if (arr == nullptr)
+    return s.fail("peers", "must be an array of \"ID@HOST:PORT\" strings");
+  for (auto& item : *arr) {
+    auto text = item.value<std::string>();
+    auto at = text ? text->find('@') : std::string::npos;
+    peer_address p;
+    if (at == std::string::npos || !split_address(text->substr(at + 1), p.host, p.port))
+      return s.fail("peers", "each peer is \"ID@HOST:PORT\"");
+    p.node_id = text->substr(0, at);
+    out.cfg.peers.push_back(std::move(p));
+  }
+}
+
+void read_pubkeys(section& s, const std::string& path, cluster_settings& out) {
+  auto keys = s.tbl["pubkeys"];
+  if (!keys)
+    return;
+  auto* tbl = keys.as_table();
+  if (tbl == nullptr)
+    return s.fail("pubkeys", "must be a table of node id = public key file");
+  for (auto& [id, file] : *tbl) {
+    auto name = file.value<std::string>();
+    if (!name)
+      return s.fail("pubkeys." + std::string{id.str()}, "must be a file name");
+    out.pubkey_files[std::string{id.str()}] = beside(path, *name);
+  }
+}
+
+} // namespace
+
+caf::error read_cluster_section(const std::string& path, caf::optional<cluster_settings>& out) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return refuse(ec::invalid_input, path + ": " + std::string{e.description()});
+  }
+  auto* tbl = root["cluster"].as_table();
+  if (tbl == nullptr)
+    return {};
+  cluster_settings cs;
+  section s{path, *tbl, {}};
+  s.get("node_id", cs.cfg.node_id);
+  s.get("cluster_id", cs.cfg.cluster_id);
+  s.get("leader", cs.cfg.leader);
+  std::string listen;
+  s.get("listen", listen);
+  if (!listen.empty() && !split_address(listen, cs.cfg.listen_host, cs.cfg.listen_port))
+    s.fail("listen", "must be HOST:PORT");
+  s.get("term", cs.cfg.term, 1, INT64_MAX);
+  s.get("min_followers", cs.cfg.min_followers, 0, 1000);
+  s.get("max_batch", cs.cfg.max_batch, 1, 1 << 20);
+  s.get("key", cs.key_file);
+  cs.key_file = beside(path, cs.key_file);
+  read_peers(s, cs);
+  read_pubkeys(s, path, cs);
+  if (s.err)
+    return s.err;
+  if (auto err = check_config(cs.cfg))
+    return refuse(ec::invalid_input, path + ": " + describe(err).message);
+  out = std::move(cs);
+  return {};
+}
+
+} // namespace bulwark

@@ -1,0 +1,137 @@
+#pragma once
+
+/// The vocabulary of clustered nodes: signed heads and replication messages.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/meta/type_name.hpp"
+#include "caf/timestamp.hpp"
+
+#include "messages/ids.hpp"
+
+namespace bulwark {
+
+/// A node's statement "my journal holds `chain` at `seq` under leadership `term`",
+/// signed with the node's Ed25519 key over the bytes of docs/cluster.md "Signed heads".
+struct signed_head {
+  std::string node_id;
+  uint64_t term = 0;
+  seq_no seq;
+  digest chain;
+  caf::timestamp at;                  ///< when the node signed it
+  std::vector<uint8_t> public_key;    ///< raw 32-byte Ed25519 key of the signer
+  std::vector<uint8_t> signature;     ///< 64-byte Ed25519 signature
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signed_head& x) {
+  return f(caf::meta::type_name("signed_head"), x.node_id, x.term, x.seq, x.chain, x.at,
+           x.public_key, x.signature);
+}
+
+/// The version of the cluster protocol; a peer speaking another is refused.
+inline constexpr uint32_t cluster_protocol_version = 1;
+
+/// The handshake: who a peer is and what it speaks.
+struct cluster_hello {
+  uint32_t protocol = cluster_protocol_version;
+  std::string cluster_id;
+  std::string node_id;
+  uint64_t term = 0;
+  std::string leader; ///< the leader of `term` as the sender knows it
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
+  return f(caf::meta::type_name("cluster_hello"), x.protocol, x.cluster_id, x.node_id, x.term,
+           x.leader);
+}
+
+/// Committed records copied from the leader's journal, as stored (chain || event bytes),
+/// for seqs `from`, `from + 1`, ...; each must link to the follower's own chain.
+struct replica_batch {
+  seq_no from;
+  std::vector<std::vector<uint8_t>> records;
+  seq_no leader_head; ///< the leader's head when it read the batch
+  uint64_t term = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_batch& x) {
+  return f(caf::meta::type_name("replica_batch"), x.from, x.records, x.leader_head, x.term);
+}
+
+/// One peer as a node sees it.
+struct peer_status {
+  std::string node_id;
+  bool connected = false;
+  seq_no head;          ///< the peer's newest head we know of
+  uint64_t lag = 0;     ///< how far behind the leader it is (records)
+  std::string problem;  ///< the last refusal or alert involving it, empty if none
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_status& x) {
+  return f(caf::meta::type_name("peer_status"), x.node_id, x.connected, x.head, x.lag,
+           x.problem);
+}
+
+/// A node's view of the cluster, for `status` and the metrics.
+struct cluster_status {
+  std::string node_id;
+  std::string role; ///< "leader" or "follower"
+  uint64_t term = 0;
+  std::string leader;
+  seq_no head;
+  bool writable = false;        ///< this node accepts mutations now
+  bool replication_stopped = false; ///< stopped by an integrity violation until an operator acts
+  uint64_t forks = 0;         ///< forks and records that did not link
+  uint64_t refused_heads = 0; ///< gossiped heads with a bad signature or unknown signer
+  std::vector<peer_status> peers;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
+  return f(caf::meta::type_name("cluster_status"), x.node_id, x.role, x.term, x.leader, x.head,
+           x.writable, x.replication_stopped, x.forks, x.refused_heads, x.peers);
+}
+
+// -- journal payloads (event types 35-37) -------------------------------------------
+
+/// Payload of `peer_changed`: a peer connected (handshake passed) or went away.
+struct peer_changed {
+  std::string node_id;
+  bool up = false;
+  std::string reason;
+  seq_no peer_head;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_changed& x) {
+  return f(caf::meta::type_name("peer_changed"), x.node_id, x.up, x.reason, x.peer_head);
+}
+
+/// Payload of `integrity_alert`: a peer's record or head does not match our chain.
+struct integrity_alert {
+  std::string local_node;
+  std::string peer_node;
+  seq_no seq;
+  digest local_chain;
+  digest peer_chain;
+  std::string reason;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, integrity_alert& x) {
+  return f(caf::meta::type_name("integrity_alert"), x.local_node, x.peer_node, x.seq,
+           x.local_chain, x.peer_chain, x.reason);
+}
+
+/// Payload of `leadership_changed`: an operator promoted a node under a new term.
+struct leadership_changed {
+  std::string leader;
+  uint64_t term = 0;
+  std::string previous;
+  std::string by;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, leadership_changed& x) {
+  return f(caf::meta::type_name("leadership_changed"), x.leader, x.term, x.previous, x.by);
+}
+
+} // namespace bulwark

@@ -1,0 +1,22 @@
+#pragma once
+
+/// Figures the cluster actor keeps current so the metrics endpoint reads them without a
+/// request (issue #9).
+
+#include <atomic>
+#include <cstdint>
+
+namespace bulwark {
+
+/// A clustered node's figures, written by its cluster actor on every tick.
+struct cluster_gauges {
+  std::atomic<uint64_t> term{0};
+  std::atomic<bool> leader{false};
+  std::atomic<bool> writable{false};
+  std::atomic<uint64_t> peers_connected{0};
+  std::atomic<uint64_t> forks{0};
+  std::atomic<uint64_t> refused_heads{0};
+  std::atomic<bool> replication_stopped{false};
+};
+
+} // namespace bulwark

@@ -1,0 +1,324 @@
+// Real `bulwark node` processes forming a cluster on 127.0.0.1: three nodes replicate and
+// end with equal heads and state digests; a follower killed with SIGKILL and restarted
+// catches up; a follower journal tampered on disk is refused at its next start; garbage
+// sent to a node's cluster port is dropped while the node keeps serving.
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <fcntl.h>
+#include <fstream>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cluster/cluster_node.hpp"
+#include "persistence/sha256.hpp"
+#include "support/journal_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace bulwark;
+using bulwark::test::cluster_plan;
+using bulwark::test::run_command;
+using bulwark::test::temp_dir;
+using bulwark::test::wait_until;
+
+namespace {
+
+const std::string bulwark_bin = BULWARK_BINARY;
+const std::string fleet_file = BULWARK_SOURCE_DIR "/conf/fleet.toml";
+
+/// The SHA-256 of the console token "root-token" (role admin, principal root).
+std::string token_hash() {
+  std::string token = "root-token";
+  return to_hex(sha256(reinterpret_cast<const uint8_t*>(token.data()), token.size()));
+}
+
+/// Runs one console command against the node whose ready line is `line`; returns the JSON.
+nlohmann::json console(const std::string& line, const std::string& command) {
+  auto at = line.find("console ");
+  REQUIRE(at != std::string::npos);
+  auto port = std::stoi(line.substr(line.find(':', at) + 1));
+  std::string out;
+  run_command("BULWARK_TOKEN=root-token " + bulwark_bin + " console --json --connect 127.0.0.1:"
+                + std::to_string(port) + " -c '" + command + "' 2>&1", &out);
+  // The last line is the answer to the command (the first answers the auth).
+  auto end = out.find_last_not_of('\n');
+  auto start = out.rfind('\n', end);
+  auto j = nlohmann::json::parse(out.substr(start == std::string::npos ? 0 : start + 1),
+                                 nullptr, false);
+  INFO(out);
+  REQUIRE(!j.is_discarded());
+  return j;
+}
+
+/// GET /metrics on 127.0.0.1:port; returns the whole response.
+std::string http_get(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+/// Writes the node's bulwark.toml (with [cluster]) and its keys into `dir`.
+std::string write_config(const temp_dir& dir, const cluster_plan& plan, const std::string& id) {
+  auto cfg = plan.config_of(id);
+  (void) plan.keys.at(id)->write_private(dir.sub(id + ".key"));
+  std::ofstream f{dir.sub(id + ".toml")};
+  f << "[authority]\nenforce_enabled = true\nadmins = [\"root\"]\n[authority.grants]\n"
+    << "\"root\" = 4\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
+    << "[[console.tokens]]\nsha256 = \"" << token_hash() << "\"\nprincipal = \"root\"\n"
+    << "role = \"admin\"\n"
+    << "[cluster]\nnode_id = \"" << id << "\"\ncluster_id = \"" << cfg.cluster_id
+    << "\"\nlisten = \"127.0.0.1:" << cfg.listen_port << "\"\nleader = \"" << cfg.leader
+    << "\"\nkey = \"" << id << ".key\"\nmax_batch = 100\npeers = [";
+  for (size_t i = 0; i < cfg.peers.size(); ++i)
+    f << (i ? ", " : "") << '"' << cfg.peers[i].node_id << "@127.0.0.1:" << cfg.peers[i].port
+      << '"';
+  f << "]\n[cluster.pubkeys]\n";
+  for (auto& p : cfg.peers) {
+    (void) ed25519_key::from_raw_public(plan.pubkeys.at(p.node_id))
+      ->write_public(dir.sub(id + "-" + p.node_id + ".pub"));
+    f << p.node_id << " = \"" << id << "-" << p.node_id << ".pub\"\n";
+  }
+  return dir.sub(id + ".toml");
+}
+
+/// One `bulwark node` child process.
+struct node_process {
+  pid_t pid = -1;
+  std::string first_line;
+
+  node_process(const std::string& config, const std::string& data,
+               const std::string& fleet = "") {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      // Logs and errors go to DATA.log, so a closed pipe never meets a late log line.
+      int log = ::open((data + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(log, STDERR_FILENO);
+      ::close(fds[0]);
+      std::vector<const char*> argv{bulwark_bin.c_str(), "node", "--config", config.c_str(),
+                                    "--data", data.c_str(), "--console", "127.0.0.1:0"};
+      if (!fleet.empty()) {
+        argv.push_back("--fleet");
+        argv.push_back(fleet.c_str());
+        argv.push_back("--simulate");
+      }
+      argv.push_back(nullptr);
+      ::execv(bulwark_bin.c_str(), const_cast<char* const*>(argv.data()));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    // Up once it prints its ready line; a node that cannot start closes stdout instead.
+    std::string line;
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n')
+      line.push_back(c);
+    first_line = line;
+    ::close(fds[0]);
+  }
+
+  ~node_process() { stop(SIGTERM); }
+
+  /// Sends `sig` and reaps the process; returns its exit status.
+  int stop(int sig) {
+    if (pid <= 0)
+      return -1;
+    ::kill(pid, sig);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+
+  /// Waits for the process to exit by itself; returns its exit code.
+  int wait_exit() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+/// `bulwark replay --json` of a journal (read-only; fine beside a running node).
+nlohmann::json replay_json(const std::string& data) {
+  std::string out;
+  if (run_command(bulwark_bin + " replay --json --data " + data + " 2>/dev/null", &out) != 0)
+    return nlohmann::json{{"seq", -1}};
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  return j.is_discarded() ? nlohmann::json{{"seq", -1}} : j;
+}
+
+bool same_head(const std::string& a, const std::string& b) {
+  auto x = replay_json(a);
+  auto y = replay_json(b);
+  return x["seq"] != -1 && x["seq"] == y["seq"] && x["chain"] == y["chain"];
+}
+
+} // namespace
+
+TEST_CASE("three node processes replicate and end with equal heads and state digests") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(3);
+  auto c1 = write_config(dir, plan, "n1");
+  auto c2 = write_config(dir, plan, "n2");
+  auto c3 = write_config(dir, plan, "n3");
+  {
+    node_process n2{c2, dir.sub("d2")};
+    node_process n3{c3, dir.sub("d3")};
+    node_process n1{c1, dir.sub("d1"), fleet_file};
+    REQUIRE_MESSAGE(n1.first_line.find("cluster n1") != std::string::npos, n1.first_line);
+    CHECK(replay_json(dir.sub("d1"))["seq"] >= 400); // the fleet's registrations
+    CHECK(wait_until([&] {
+      return same_head(dir.sub("d1"), dir.sub("d2")) && same_head(dir.sub("d1"), dir.sub("d3"));
+    }));
+  }
+  auto r1 = replay_json(dir.sub("d1"));
+  auto r2 = replay_json(dir.sub("d2"));
+  auto r3 = replay_json(dir.sub("d3"));
+  CHECK(r1["resources"] == 400);
+  // A follower may miss the leader's last peer_changed events (written while it stopped).
+  CHECK(r2["seq"] <= r1["seq"]);
+  for (auto* r : {&r2, &r3}) {
+    std::string out;
+    REQUIRE(run_command(bulwark_bin + " replay --json --data " + dir.sub("d1") + " --to "
+                          + std::to_string((*r)["seq"].get<uint64_t>()), &out) == 0);
+    auto at = nlohmann::json::parse(out);
+    CHECK(at["chain"] == (*r)["chain"]);
+    CHECK(at["state_digest"] == (*r)["state_digest"]);
+  }
+  // The independent verifier decodes the cluster event types too.
+  std::string out;
+  CHECK_MESSAGE(run_command("/usr/bin/python3 " BULWARK_SOURCE_DIR "/tests/tools/verify_journal.py "
+                              + dir.sub("d2"), &out) == 0, out);
+}
+
+TEST_CASE("a follower killed with SIGKILL and restarted catches up, a tampered one is refused") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto c1 = write_config(dir, plan, "n1");
+  auto c2 = write_config(dir, plan, "n2");
+  auto n1 = std::make_unique<node_process>(c1, dir.sub("d1"), fleet_file);
+  {
+    node_process n2{c2, dir.sub("d2")};
+    REQUIRE(wait_until([&] { return replay_json(dir.sub("d2"))["seq"] >= 400; }));
+    n2.stop(SIGKILL);
+  }
+  auto killed_at = replay_json(dir.sub("d2"))["seq"];
+  // The leader moves on: restarted with a second fleet of 30 resources.
+  n1.reset();
+  auto extra = dir.sub("extra.toml");
+  {
+    std::ofstream f{extra};
+    for (int i = 0; i < 30; ++i)
+      f << "[[resource]]\nid = \"extra-" << i << "\"\nservice = \"shops\"\nregion = \"north\"\n";
+  }
+  n1 = std::make_unique<node_process>(c1, dir.sub("d1"), extra);
+  CHECK(replay_json(dir.sub("d1"))["resources"] == 430);
+  {
+    node_process n2{c2, dir.sub("d2")};
+    CHECK(replay_json(dir.sub("d2"))["seq"] == killed_at); // nothing lost, nothing extra
+    CHECK(wait_until([&] { return replay_json(dir.sub("d2"))["resources"] == 430; }));
+    CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+  }
+  // Tamper one record of the stopped follower's journal: it refuses to start.
+  test::tamper_value(dir.sub("d2"), 100, [](std::vector<uint8_t>& v) { v.back() ^= 0x01; });
+  node_process bad{c2, dir.sub("d2")};
+  CHECK(bad.wait_exit() == 3);
+  std::ifstream log{dir.sub("d2") + ".log"};
+  std::string text{std::istreambuf_iterator<char>{log}, {}};
+  CHECK(text.find("INTEGRITY_VIOLATION") != std::string::npos);
+}
+
+TEST_CASE("garbage and oversized frames sent to a node's cluster port are dropped") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto c1 = write_config(dir, plan, "n1");
+  auto c2 = write_config(dir, plan, "n2");
+  node_process n1{c1, dir.sub("d1"), fleet_file};
+  for (int round = 0; round < 3; ++round) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(plan.nodes[0].port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    std::vector<uint8_t> junk(round == 2 ? (1 << 20) : 4096);
+    for (size_t i = 0; i < junk.size(); ++i)
+      junk[i] = static_cast<uint8_t>(i * 131 + round);
+    if (round == 1) // a frame header claiming a huge payload
+      std::fill(junk.begin(), junk.begin() + 64, 0xFF);
+    (void) ::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
+    ::close(fd);
+  }
+  // The leader still serves: a follower started now replicates everything.
+  node_process n2{c2, dir.sub("d2")};
+  CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+  CHECK(::kill(n1.pid, 0) == 0);
+}
+
+TEST_CASE("console: cluster status, proposals routed to the leader, cluster-promote") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto c1 = write_config(dir, plan, "n1");
+  auto c2 = write_config(dir, plan, "n2");
+  node_process n1{c1, dir.sub("d1"), fleet_file};
+  node_process n2{c2, dir.sub("d2")};
+  REQUIRE(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+  nlohmann::json s;
+  CHECK(wait_until([&] {
+    s = console(n2.first_line, "cluster");
+    return s["ok"] == true && s["result"]["peers"][0]["connected"] == true;
+  }));
+  INFO(s.dump());
+  CHECK(s["result"]["role"] == "follower");
+  CHECK(s["result"]["leader"] == "n1");
+  CHECK(s["result"]["writable"] == false);
+  // A proposal given to the follower runs on the leader.
+  auto r = console(n2.first_line,
+                   "propose idempotency_key=k1 level=4 services=[\"coaster\"] "
+                   "regions=[\"north\"] changes=[{\"resource\":\"coaster-north-01\","
+                   "\"key\":\"mode\",\"value\":\"slow\"}]");
+  INFO(r.dump());
+  CHECK(r["ok"] == true);
+  CHECK(r["result"]["status"] == "succeeded");
+  CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+  // Promotion: terms only grow; the old leader follows the new one.
+  auto bad = console(n2.first_line, "cluster-promote term=1");
+  CHECK(bad["ok"] == false);
+  auto p = console(n2.first_line, "cluster-promote term=2");
+  INFO(p.dump());
+  CHECK(p["result"]["term"] == 2);
+  CHECK(wait_until([&] {
+    auto x = console(n1.first_line, "cluster");
+    return x["result"]["role"] == "follower" && x["result"]["leader"] == "n2";
+  }));
+  CHECK(console(n2.first_line, "cluster")["result"]["role"] == "leader");
+  // The metrics endpoint shows the cluster figures.
+  auto at = n2.first_line.find("metrics ");
+  REQUIRE(at != std::string::npos);
+  auto where = n2.first_line.substr(at + 8, n2.first_line.find(',', at) - at - 8);
+  auto text = http_get(static_cast<uint16_t>(std::stoi(where.substr(where.find(':') + 1))));
+  CHECK(text.find("bulwark_cluster_leader 1") != std::string::npos);
+  CHECK(text.find("bulwark_cluster_term 2") != std::string::npos);
+  CHECK(text.find("bulwark_cluster_integrity_alerts 0") != std::string::npos);
+  CHECK(text.find("bulwark_cluster_peers_connected 1") != std::string::npos);
+}
