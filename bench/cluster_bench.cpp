@@ -83,6 +83,7 @@ struct node {
 
   node(const std::string& dir, cluster_config c) {
     register_types(cfg);
+    tune_scheduler(cfg);
     cfg.load<caf::io::middleman>();
     sys = std::make_unique<caf::actor_system>(cfg);
     store_options opts;

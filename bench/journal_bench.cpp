@@ -304,6 +304,7 @@ void bench_append(const temp_root& tmp, size_t appenders, uint64_t total, double
   auto store = open_store(tmp.sub("append-" + std::to_string(appenders)));
   caf::actor_system_config cfg;
   register_types(cfg);
+  tune_scheduler(cfg);
   caf::actor_system sys{cfg}; // declared after `store`, so it is gone before the store
   auto journal = spawn_journal(sys, store, journal_settings{}); // detached, default snapshots
   if (!journal)

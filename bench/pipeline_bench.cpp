@@ -107,6 +107,7 @@ void bench_breaker(size_t n) {
 void bench_breaker_path(size_t n) {
   caf::actor_system_config cfg;
   register_types(cfg);
+  tune_scheduler(cfg);
   caf::actor_system sys{cfg};
   auto effectors = std::make_shared<effector_registry>();
   effectors->add("svc", [](const effector_call&) {

@@ -158,6 +158,8 @@ caf::error engine::impl::launch(const engine_options& opts) {
   register_types(*sys_cfg);
   if (opts.virtual_clock)
     sys_cfg->set("scheduler.policy", caf::atom("testing"));
+  else
+    tune_scheduler(*sys_cfg);
   if (opts.network || cfg.cluster)
     sys_cfg->load<caf::io::middleman>();
   sys = std::make_unique<caf::actor_system>(*sys_cfg);

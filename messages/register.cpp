@@ -19,4 +19,8 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_error_category(caf::atom(error_category), render_error);
 }
 
+void tune_scheduler(caf::actor_system_config& cfg) {
+  cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+}
+
 } // namespace bulwark

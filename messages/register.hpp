@@ -10,4 +10,11 @@ namespace bulwark {
 /// Called by the engine and by the test fixture before an actor system is built.
 void register_types(caf::actor_system_config& cfg);
 
+/// Sets the work-stealing scheduler for short hand-offs: an idle worker polls its queue
+/// a few hundred times without sleeping, then blocks on its condition variable, where the
+/// next job wakes it at once. CAF's default sleeps 50 us between polls for the first
+/// 25 ms of idleness, which put 50-110 us on every message hop (README, Performance).
+/// Every real-clock actor system of ours (engine, benchmarks) is configured with it.
+void tune_scheduler(caf::actor_system_config& cfg);
+
 } // namespace bulwark
