@@ -141,6 +141,12 @@ struct applier {
   }
   void operator()(const degradation_changed&) {
   }
+  void operator()(dead_lettered& x) {
+    st.dead_letters[seq] = std::move(x);
+  }
+  void operator()(const dead_letter_resolved& x) {
+    st.dead_letters.erase(x.letter);
+  }
   void operator()(const peer_changed&) {
   }
   void operator()(const integrity_alert&) {
@@ -261,6 +267,12 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::degradation_changed:
       err = apply_as<degradation_changed>(state_, seq, ev);
       break;
+    case event_type::dead_lettered:
+      err = apply_as<dead_lettered>(state_, seq, ev);
+      break;
+    case event_type::dead_letter_resolved:
+      err = apply_as<dead_letter_resolved>(state_, seq, ev);
+      break;
     case event_type::peer_changed:
       err = apply_as<peer_changed>(state_, seq, ev);
       break;
@@ -360,6 +372,10 @@ caf::error check_payload(const event& ev) {
       return decodes<early_warning>(ev);
     case event_type::degradation_changed:
       return decodes<degradation_changed>(ev);
+    case event_type::dead_lettered:
+      return decodes<dead_lettered>(ev);
+    case event_type::dead_letter_resolved:
+      return decodes<dead_letter_resolved>(ev);
     case event_type::peer_changed:
       return decodes<peer_changed>(ev);
     case event_type::integrity_alert:
