@@ -182,6 +182,23 @@ caf::error apply_as(fleet_state& st, seq_no seq, const raw_event& ev) {
 
 } // namespace
 
+projection projection::without_history(const fleet_state& state) {
+  projection out;
+  auto& s = out.state_;
+  s.seq = state.seq;
+  s.resources = state.resources;
+  s.grants = state.grants;
+  s.breakers = state.breakers;
+  s.halted = state.halted;
+  s.counts = state.counts;
+  s.candidates = state.candidates;
+  s.incidents = state.incidents;
+  s.reverted = state.reverted;
+  s.dead_letters = state.dead_letters;
+  out.history_ = false;
+  return out;
+}
+
 caf::error projection::apply(seq_no seq, const event& e) {
   return apply(seq, e.type, e.payload.data(), e.payload.size());
 }
@@ -285,6 +302,10 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
   }
   if (err)
     return err;
+  if (!history_ && ev.type == event_type::proposal_decided) {
+    state_.proposals.clear();
+    state_.idempotency.clear();
+  }
   state_.seq = seq.value;
   ++state_.counts[static_cast<uint8_t>(ev.type)];
   return {};
