@@ -119,6 +119,12 @@ void on_import_refused(self_ptr self, const caf::error& err) {
                 "until an operator acts", st.deps.cfg.leader, info.message);
   if (auto* p = slot(self, st.deps.cfg.leader))
     p->problem = "INTEGRITY_VIOLATION: " + info.message;
+  // Our journal refuses local writes: the leader journals the alert for us.
+  auto at = seq_no{st.deps.store->head().value + 1};
+  report_alert(self, integrity_alert{st.deps.cfg.node_id, st.deps.cfg.leader, at,
+                                     st.deps.store->head_chain(), digest{},
+                                     "record from leader " + st.deps.cfg.leader
+                                       + " does not link: " + info.message});
 }
 
 void on_batch(self_ptr self, replica_batch batch) {
@@ -173,8 +179,10 @@ void on_tick(self_ptr self) {
   for (auto& [id, p] : st.peers)
     if (!p.connected && !p.connecting && now >= p.next_attempt)
       connect(self, p);
-  if (!st.leader)
+  if (!st.leader) {
     pull(self);
+    report_pending_alerts(self);
+  }
   if (++st.ticks % 4 == 0)
     gossip_head(self);
 }
