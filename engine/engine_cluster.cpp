@@ -3,6 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "caf/actor_system_config.hpp"
+#include "caf/openssl/manager.hpp"
+
 #include "actors/cluster/cluster.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/error.hpp"
@@ -28,6 +31,15 @@ caf::error engine::impl::load_cluster_keys() {
     cluster_peer_keys[id] = key->raw_public();
   }
   return {};
+}
+
+void engine::impl::load_cluster_tls(caf::actor_system_config& sys_cfg) {
+  auto& cs = *cfg.cluster;
+  sys_cfg.load<caf::openssl::manager>();
+  // caf_openssl then requires a certificate chaining to the CA on both sides.
+  sys_cfg.set("openssl.certificate", cs.tls_cert);
+  sys_cfg.set("openssl.key", cs.tls_key);
+  sys_cfg.set("openssl.cafile", cs.tls_ca);
 }
 
 caf::error engine::impl::start_cluster() {

@@ -5,6 +5,8 @@
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/io/publish.hpp"
+#include "caf/openssl/manager.hpp"
+#include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -162,8 +164,13 @@ caf::expected<cluster_handle> spawn_cluster(caf::actor_system& sys, cluster_deps
   }
   auto host = deps.cfg.listen_host;
   auto port = deps.cfg.listen_port;
+  auto tls = deps.cfg.tls;
+  if (tls && !sys.has_openssl_manager())
+    return refuse(ec::invalid_input, "cluster TLS is configured but the actor system has no "
+                                     "caf_openssl manager loaded");
   auto actor = sys.spawn(cluster, std::move(deps));
-  auto published = caf::io::publish(actor, port, host.c_str(), true);
+  auto published = tls ? caf::openssl::publish(actor, port, host.c_str(), true)
+                       : caf::io::publish(actor, port, host.c_str(), true);
   if (!published) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     return refuse(ec::unavailable, "cluster.listen " + host + ":" + std::to_string(port)

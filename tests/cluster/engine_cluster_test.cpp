@@ -21,14 +21,15 @@ namespace {
 
 /// Writes n<i>.toml and the key files of `plan` into `dir`.
 std::string write_config(const temp_dir& dir, const cluster_plan& plan, const std::string& id,
-                         uint32_t min_followers = 0) {
+                         uint32_t min_followers = 0, const std::string& tls = "") {
   auto cfg = plan.config_of(id);
   auto key = dir.sub(id + ".key");
   (void) plan.keys.at(id)->write_private(key);
   std::ofstream f{dir.sub(id + ".toml")};
   f << "[cluster]\nnode_id = \"" << id << "\"\ncluster_id = \"" << cfg.cluster_id
     << "\"\nlisten = \"127.0.0.1:" << cfg.listen_port << "\"\nleader = \"" << cfg.leader
-    << "\"\nmin_followers = " << min_followers << "\nkey = \"" << id << ".key\"\npeers = [";
+    << "\"\nmin_followers = " << min_followers << "\nkey = \"" << id << ".key\"\n" << tls
+    << "peers = [";
   for (size_t i = 0; i < cfg.peers.size(); ++i)
     f << (i ? ", " : "") << '"' << cfg.peers[i].node_id << "@127.0.0.1:" << cfg.peers[i].port
       << '"';
@@ -309,4 +310,102 @@ TEST_CASE("a bad [cluster] section stops the engine from starting, naming the ke
        "listen = \"127.0.0.1:" + std::to_string(plan.nodes[0].port));
   CHECK(!start_engine(dir, dir.sub("bad.toml"), "d5", &err));
   CHECK(err.find("cluster.listen") != std::string::npos);
+}
+
+namespace {
+
+/// Writes a self-signed certificate and its key as NAME.pem and NAME.key in `dir`.
+void make_certificate(const temp_dir& dir, const std::string& name) {
+  auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + name
+             + " -keyout " + dir.sub(name + ".key") + " -out " + dir.sub(name + ".pem")
+             + " 2>/dev/null";
+  REQUIRE(bulwark::test::run_command(cmd) == 0);
+}
+
+std::string tls_keys(const std::string& cert, const std::string& ca) {
+  return "tls_cert = \"" + cert + ".pem\"\ntls_key = \"" + cert + ".key\"\ntls_ca = \"" + ca
+         + "\"\n";
+}
+
+} // namespace
+
+TEST_CASE("TLS between nodes: the cluster's certificate connects, any other cannot") {
+  temp_dir dir;
+  make_certificate(dir, "cluster");
+  make_certificate(dir, "rogue");
+  {
+    // The rogue trusts the cluster's certificate, but the cluster does not trust the rogue's.
+    std::ifstream a{dir.sub("cluster.pem")}, b{dir.sub("rogue.pem")};
+    std::ofstream{dir.sub("both.pem")} << a.rdbuf() << b.rdbuf();
+  }
+  auto plan = cluster_plan::make(3);
+  auto tls = tls_keys("cluster", "cluster.pem");
+  auto leader = start_engine(dir, write_config(dir, plan, "n1", 0, tls), "d1");
+  REQUIRE(leader);
+  leader->register_effector("coaster", [](const effect_request&) { return effect_result{}; });
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(leader->register_resource("coaster-" + std::to_string(i), "coaster", "north").ok);
+  auto follower = start_engine(dir, write_config(dir, plan, "n2", 0, tls), "d2");
+  REQUIRE(follower);
+  CHECK(wait_until([&] { return follower->head() == leader->head(); }));
+  auto r = follower->submit(change_mode("k1", "coaster-1")).get(); // routed over TLS
+  CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
+  CHECK(wait_until([&] { return follower->head() == leader->head(); }));
+  CHECK(follower->state_digest() == leader->state_digest());
+  // n3 with a certificate the cluster's CA did not sign: never connected, nothing copied.
+  auto rogue = start_engine(dir, write_config(dir, plan, "n3", 0, tls_keys("rogue", "both.pem")),
+                            "d3");
+  REQUIRE(rogue);
+  CHECK(!wait_until([&] { return rogue->head().first > 0; }, std::chrono::seconds{3}));
+  auto info = rogue->cluster_status();
+  REQUIRE(info);
+  for (auto& p : info->peers)
+    CHECK(!p.connected);
+  // The nodes dialing it (smaller ids dial over TLS) name the failed TLS handshake.
+  auto lead = leader->cluster_status();
+  REQUIRE(lead);
+  for (auto& p : lead->peers)
+    if (p.node_id == "n3") {
+      CHECK(!p.connected);
+      CHECK(p.problem.find("handshake") != std::string::npos);
+    }
+  CHECK(rogue->submit(change_mode("k2", "coaster-2")).get().code == "UNAVAILABLE");
+  // n3 without TLS at all: a plain connection to a TLS node is no connection either.
+  rogue.reset();
+  auto plain = start_engine(dir, write_config(dir, plan, "n3"), "d4");
+  REQUIRE(plain);
+  CHECK(!wait_until([&] { return plain->head().first > 0; }, std::chrono::seconds{3}));
+  CHECK(plain->head().first == 0);
+  // The cluster itself keeps working (caf_openssl drops a node's other TLS connections
+  // when a handshake fails; they reconnect within the backoff base, so retry briefly).
+  result r3;
+  CHECK(wait_until([&] {
+    r3 = follower->submit(change_mode("k3", "coaster-3")).get();
+    return r3.ok || r3.code != "UNAVAILABLE";
+  }));
+  CHECK_MESSAGE(r3.ok, r3.code << ": " << r3.message);
+  CHECK(wait_until([&] { return follower->head() == leader->head(); }));
+}
+
+TEST_CASE("a partial TLS configuration is refused, naming the missing key") {
+  temp_dir dir;
+  make_certificate(dir, "cluster");
+  auto plan = cluster_plan::make(2);
+  std::string err;
+  auto only_cert = "tls_cert = \"cluster.pem\"\n";
+  CHECK(!start_engine(dir, write_config(dir, plan, "n1", 0, only_cert), "d1", &err));
+  CHECK(err.find("cluster.tls_key") != std::string::npos);
+  CHECK(err.find("all three or none") != std::string::npos);
+  auto no_ca = "tls_cert = \"cluster.pem\"\ntls_key = \"cluster.key\"\n";
+  CHECK(!start_engine(dir, write_config(dir, plan, "n1", 0, no_ca), "d2", &err));
+  CHECK(err.find("cluster.tls_ca") != std::string::npos);
+  CHECK(!start_engine(dir, write_config(dir, plan, "n1", 0, tls_keys("cluster", "missing.pem")),
+                      "d3", &err));
+  CHECK(err.find("cluster.tls_ca: cannot read") != std::string::npos);
+  auto only_ca = "tls_ca = \"cluster.pem\"\n";
+  CHECK(!start_engine(dir, write_config(dir, plan, "n1", 0, only_ca), "d4", &err));
+  CHECK(err.find("cluster.tls_cert") != std::string::npos);
+  // All three: it starts.
+  CHECK(start_engine(dir, write_config(dir, plan, "n1", 0, tls_keys("cluster", "cluster.pem")),
+                     "d5", &err));
 }
