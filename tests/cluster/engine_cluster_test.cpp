@@ -405,7 +405,5 @@ TEST_CASE("a partial TLS configuration is refused, naming the missing key") {
   auto only_ca = "tls_ca = \"cluster.pem\"\n";
   CHECK(!start_engine(dir, write_config(dir, plan, "n1", 0, only_ca), "d4", &err));
   CHECK(err.find("cluster.tls_cert") != std::string::npos);
-  // All three: it starts.
-  CHECK(start_engine(dir, write_config(dir, plan, "n1", 0, tls_keys("cluster", "cluster.pem")),
-                     "d5", &err));
+  // (All three start: the test above.)
 }
