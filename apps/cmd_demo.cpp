@@ -13,6 +13,7 @@
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
+#include "apps/demo_cluster.hpp"
 #include "apps/demo_scenario.hpp"
 #include "engine/node_config.hpp"
 #include "messages/error.hpp"
@@ -66,7 +67,23 @@ void add_demo_command(CLI::App& app, int& code) {
   demo->add_flag("--json", args->json, "Machine-readable summary");
   demo->add_flag("--autonomous", args->autonomous,
                  "The incident's rollback runs at level 4 on its own (no operator approval)");
-  demo->callback([args, &code] { code = run_demo(*args); });
+  auto nodes = std::make_shared<uint32_t>(0);
+  auto* cluster = demo->add_option("--cluster", *nodes,
+                   "Run the cluster scenario instead on N nodes (2-7) in this process on "
+                   "127.0.0.1: replication, routing from a follower, a follower stopped and "
+                   "cut off (refusing mutations, serving reads), its catch-up, and equal "
+                   "heads and state digests at the end");
+  demo->callback([args, nodes, cluster, &code] {
+    if (cluster->count() == 0) {
+      code = run_demo(*args);
+      return;
+    }
+    cluster_demo_args c;
+    c.nodes = *nodes;
+    c.data = args->data;
+    c.json = args->json;
+    code = run_cluster_demo(c);
+  });
 }
 
 } // namespace bulwark::cli

@@ -1,5 +1,8 @@
 #include "engine/cluster_settings.hpp"
 
+#include <fstream>
+#include <utility>
+
 #include <toml++/toml.h>
 
 #include "messages/error.hpp"
@@ -97,6 +100,28 @@ void read_pubkeys(section& s, const std::string& path, cluster_settings& out) {
   }
 }
 
+/// `tls_cert`, `tls_key` and `tls_ca`: all three (readable files) or none.
+void read_tls(section& s, const std::string& path, cluster_settings& out) {
+  std::pair<const char*, std::string*> keys[] = {
+    {"tls_cert", &out.tls_cert}, {"tls_key", &out.tls_key}, {"tls_ca", &out.tls_ca}};
+  int given = 0;
+  for (auto& [key, value] : keys) {
+    s.get(key, *value);
+    given += value->empty() ? 0 : 1;
+  }
+  if (given == 0)
+    return;
+  for (auto& [key, value] : keys) {
+    if (value->empty())
+      return s.fail(key, "required with the other TLS keys (tls_cert, tls_key and tls_ca: "
+                         "all three or none)");
+    *value = beside(path, *value);
+    if (!std::ifstream{*value}.good())
+      return s.fail(key, "cannot read " + *value);
+  }
+  out.cfg.tls = true;
+}
+
 } // namespace
 
 caf::error read_cluster_section(const std::string& path, caf::optional<cluster_settings>& out) {
@@ -125,6 +150,7 @@ caf::error read_cluster_section(const std::string& path, caf::optional<cluster_s
   cs.key_file = beside(path, cs.key_file);
   read_peers(s, cs);
   read_pubkeys(s, path, cs);
+  read_tls(s, path, cs);
   if (s.err)
     return s.err;
   if (auto err = check_config(cs.cfg))

@@ -17,6 +17,9 @@ struct cluster_settings {
   cluster_config cfg;
   std::string key_file;                            ///< this node's private key (bulwark keygen)
   std::map<std::string, std::string> pubkey_files; ///< each peer's public key, by node id
+  std::string tls_cert; ///< PEM certificate (chain) of this node; with tls_key and tls_ca
+  std::string tls_key;  ///< its PEM private key
+  std::string tls_ca;   ///< PEM file of the CAs a peer's certificate must chain to
 };
 
 /// Reads `[cluster]` of the TOML file at `path` into `out` (left empty without the

@@ -166,6 +166,8 @@ caf::error engine::impl::launch(const engine_options& opts) {
     tune_scheduler(*sys_cfg);
   if (opts.network || cfg.cluster)
     sys_cfg->load<caf::io::middleman>();
+  if (cfg.cluster && cfg.cluster->cfg.tls)
+    load_cluster_tls(*sys_cfg); // after the middleman, which caf_openssl runs on
   sys = std::make_unique<caf::actor_system>(*sys_cfg);
   if (opts.virtual_clock) {
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());

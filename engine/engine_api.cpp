@@ -205,8 +205,10 @@ result engine::approve(const std::string& approver, const std::string& proposal_
   if (auto rb = d.call<std::vector<digest>>(d.rollbacks, atom::pending_v);
       rb && std::find(rb->begin(), rb->end(), id) != rb->end())
     return approve_rollback(d, approver, id, yes);
-  auto r = d.call<seq_no>(d.pipeline, atom::approve_v,
-                          approval{principal_id{approver}, id, yes, ""});
+  // Clustered, the cluster actor routes it to the leader's pipeline (or refuses: fail closed).
+  auto a = approval{principal_id{approver}, id, yes, ""};
+  auto r = d.cluster ? d.call<seq_no>(d.cluster, atom::approve_v, std::move(a))
+                     : d.call<seq_no>(d.pipeline, atom::approve_v, std::move(a));
   d.pump();
   return seq_result(r);
 }
@@ -216,7 +218,9 @@ result engine::interrupt(const std::string& by, const std::string& proposal_hex)
   digest id;
   if (!parse_digest(proposal_hex, id))
     return invalid("proposal digest must be 64 hex characters");
-  auto r = d.call<seq_no>(d.pipeline, atom::interrupt_v, bulwark::interrupt{principal_id{by}, id});
+  auto i = bulwark::interrupt{principal_id{by}, id};
+  auto r = d.cluster ? d.call<seq_no>(d.cluster, atom::interrupt_v, std::move(i))
+                     : d.call<seq_no>(d.pipeline, atom::interrupt_v, std::move(i));
   d.pump();
   return seq_result(r);
 }

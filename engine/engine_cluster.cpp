@@ -3,9 +3,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "caf/actor_system_config.hpp"
+#include "caf/openssl/manager.hpp"
+
 #include "actors/cluster/cluster.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/error.hpp"
+#include "messages/cluster.hpp"
+#include "messages/state.hpp"
 #include "persistence/ed25519.hpp"
 
 namespace bulwark {
@@ -26,6 +31,15 @@ caf::error engine::impl::load_cluster_keys() {
     cluster_peer_keys[id] = key->raw_public();
   }
   return {};
+}
+
+void engine::impl::load_cluster_tls(caf::actor_system_config& sys_cfg) {
+  auto& cs = *cfg.cluster;
+  sys_cfg.load<caf::openssl::manager>();
+  // caf_openssl then requires a certificate chaining to the CA on both sides.
+  sys_cfg.set("openssl.certificate", cs.tls_cert);
+  sys_cfg.set("openssl.key", cs.tls_key);
+  sys_cfg.set("openssl.cafile", cs.tls_ca);
 }
 
 caf::error engine::impl::start_cluster() {
@@ -51,6 +65,36 @@ caf::error engine::impl::start_cluster() {
   spdlog::info("engine: cluster node {} ({}) listening on {}:{}", cs.cfg.node_id,
                is_leader(cs.cfg) ? "leader" : "follower", cs.cfg.listen_host, cluster_port);
   return {};
+}
+
+read_answer engine::read_attribute(const std::string& resource, const std::string& key) {
+  auto& d = *impl_;
+  read_answer out;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return out;
+  out.head_seq = st->seq;
+  if (auto r = st->resources.find(resource); r != st->resources.end())
+    if (auto a = r->second.attributes.find(key); a != r->second.attributes.end())
+      out.value = a->second;
+  return out;
+}
+
+std::optional<cluster_info> engine::cluster_status() {
+  auto& d = *impl_;
+  if (!d.cluster)
+    return std::nullopt;
+  auto s = d.call<bulwark::cluster_status>(d.cluster, atom::state_v);
+  if (!s)
+    return std::nullopt;
+  cluster_info out{s->node_id, s->role, s->term, s->leader, s->head.value,
+                   s->leader_head.value, 0, s->writable, s->replication_stopped, s->alert,
+                   s->forks, s->alerts_unreported, {}};
+  if (out.leader_head > out.head_seq)
+    out.lag = out.leader_head - out.head_seq;
+  for (auto& p : s->peers)
+    out.peers.push_back(cluster_peer_info{p.node_id, p.connected, p.head.value, p.lag, p.problem});
+  return out;
 }
 
 } // namespace bulwark

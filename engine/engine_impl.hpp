@@ -102,6 +102,9 @@ struct engine::impl {
   /// Loads the node's cluster keys; runs before any actor exists (engine_cluster.cpp).
   caf::error load_cluster_keys();
 
+  /// Loads caf_openssl's manager with the node's certificate, key and CA (engine_cluster.cpp).
+  void load_cluster_tls(caf::actor_system_config& sys_cfg);
+
   /// Starts the cluster actor; on failure stops the actors launched so far.
   caf::error start_cluster();
 

@@ -86,11 +86,15 @@ struct cluster_status {
   uint64_t forks = 0;         ///< forks and records that did not link
   uint64_t refused_heads = 0; ///< gossiped heads with a bad signature or unknown signer
   std::vector<peer_status> peers;
+  std::string alert;      ///< the last integrity alert (why replication stopped), or empty
+  seq_no leader_head;     ///< the leader's head as this node last heard of it
+  uint64_t alerts_unreported = 0; ///< follower alerts not yet journaled by the leader
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
   return f(caf::meta::type_name("cluster_status"), x.node_id, x.role, x.term, x.leader, x.head,
-           x.writable, x.replication_stopped, x.forks, x.refused_heads, x.peers);
+           x.writable, x.replication_stopped, x.forks, x.refused_heads, x.peers, x.alert,
+           x.leader_head, x.alerts_unreported);
 }
 
 // -- journal payloads (event types 35-37) -------------------------------------------

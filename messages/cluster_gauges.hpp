@@ -17,6 +17,10 @@ struct cluster_gauges {
   std::atomic<uint64_t> forks{0};
   std::atomic<uint64_t> refused_heads{0};
   std::atomic<bool> replication_stopped{false};
+  std::atomic<uint64_t> head{0};               ///< this node's journal head seq
+  std::atomic<uint64_t> lag{0};                ///< (follower) records behind the leader
+  std::atomic<uint64_t> alerts_unreported{0};  ///< (follower) alerts not yet journaled
+  std::atomic<uint64_t> peer_alerts{0};        ///< (leader) followers' alerts journaled
 };
 
 } // namespace bulwark

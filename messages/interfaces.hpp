@@ -150,6 +150,12 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<atom::promote, std::string, uint64_t>::with<uint64_t>,
   // Runs a proposal on the leader: locally when this node writes, else forwarded.
   caf::replies_to<atom::submit, proposal>::with<outcome>,
+  // Approves or denies a proposal on the leader: locally when this node writes, else forwarded.
+  caf::replies_to<atom::approve, approval>::with<seq_no>,
+  // Interrupts a proposal on the leader: locally when this node writes, else forwarded.
+  caf::replies_to<atom::interrupt, interrupt>::with<seq_no>,
+  // A follower reports an integrity alert it cannot journal itself; the leader journals it.
+  caf::replies_to<atom::alert, integrity_alert>::with<seq_no>,
   // INTERNAL: connect, pull and gossip when due.
   caf::reacts_to<atom::tick>>;
 

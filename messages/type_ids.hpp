@@ -219,6 +219,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, hello, "hello")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, pull, "pull")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, gossip, "gossip")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, alert, "alert")
   // -- dead letters (#7) --
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_lettered))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_letter_resolved))

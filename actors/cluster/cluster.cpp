@@ -5,6 +5,8 @@
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/io/publish.hpp"
+#include "caf/openssl/manager.hpp"
+#include "caf/openssl/publish.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -53,27 +55,6 @@ caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, se
   return batch;
 }
 
-/// Runs a proposal where it may run: the local pipeline while this node writes, else the
-/// leader; refused with UNAVAILABLE and retry_after when neither can (fail closed).
-caf::result<outcome> route_submit(self_ptr self, proposal& p) {
-  auto& st = self->state;
-  auto retry = caf::timespan{std::chrono::seconds{1}};
-  if (writable_now(self)) {
-    if (!st.deps.pipeline)
-      return refuse(ec::unavailable, "this node runs no pipeline", {}, retry);
-    return self->delegate(st.deps.pipeline, atom::submit_v, std::move(p));
-  }
-  if (st.leader)
-    return refuse(ec::unavailable, "leader " + st.deps.cfg.node_id + " has fewer than "
-                                     + std::to_string(st.deps.cfg.min_followers)
-                                     + " followers connected", {}, retry);
-  auto i = st.peers.find(st.deps.cfg.leader);
-  if (i == st.peers.end() || !i->second.connected || st.stopped)
-    return refuse(ec::unavailable, "follower " + st.deps.cfg.node_id + " cannot reach the leader "
-                                     + st.deps.cfg.leader, {}, retry);
-  return self->delegate(i->second.handle, atom::submit_v, std::move(p));
-}
-
 /// Builds the status reply: role, term, heads, and each peer's lag behind the leader.
 cluster_status status_of(self_ptr self) {
   auto& st = self->state;
@@ -87,9 +68,12 @@ cluster_status status_of(self_ptr self) {
   out.replication_stopped = st.stopped;
   out.forks = st.alerts;
   out.refused_heads = st.refused_heads;
+  out.alert = st.alert;
+  out.alerts_unreported = st.unreported.size();
   auto reference = out.head;
   if (auto i = st.peers.find(st.deps.cfg.leader); !st.leader && i != st.peers.end())
     reference = std::max(i->second.head, out.head);
+  out.leader_head = reference;
   for (auto& [id, p] : st.peers) {
     peer_status ps{id, p.connected, p.head, 0, p.problem};
     if (id != st.deps.cfg.leader && reference.value > p.head.value)
@@ -115,6 +99,14 @@ void publish_gauges(self_ptr self) {
   g.forks = st.alerts;
   g.refused_heads = st.refused_heads;
   g.replication_stopped = st.stopped;
+  auto head = st.deps.store->head().value;
+  g.head = head;
+  uint64_t lag = 0;
+  if (auto i = st.peers.find(st.deps.cfg.leader); !st.leader && i != st.peers.end())
+    lag = i->second.head.value > head ? i->second.head.value - head : 0;
+  g.lag = lag;
+  g.alerts_unreported = st.unreported.size();
+  g.peer_alerts = st.peer_alerts;
 }
 
 } // namespace
@@ -143,6 +135,13 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
       return promote(self, by, term);
     },
     [self](atom::submit, proposal& p) -> caf::result<outcome> { return route_submit(self, p); },
+    [self](atom::approve, approval& a) -> caf::result<seq_no> { return route_approve(self, a); },
+    [self](atom::interrupt, interrupt& i) -> caf::result<seq_no> {
+      return route_interrupt(self, i);
+    },
+    [self](atom::alert, integrity_alert& a) -> caf::result<seq_no> {
+      return journal_peer_alert(self, a);
+    },
     [self](atom::tick) {
       on_tick(self);
       publish_gauges(self);
@@ -165,8 +164,13 @@ caf::expected<cluster_handle> spawn_cluster(caf::actor_system& sys, cluster_deps
   }
   auto host = deps.cfg.listen_host;
   auto port = deps.cfg.listen_port;
+  auto tls = deps.cfg.tls;
+  if (tls && !sys.has_openssl_manager())
+    return refuse(ec::invalid_input, "cluster TLS is configured but the actor system has no "
+                                     "caf_openssl manager loaded");
   auto actor = sys.spawn(cluster, std::move(deps));
-  auto published = caf::io::publish(actor, port, host.c_str(), true);
+  auto published = tls ? caf::openssl::publish(actor, port, host.c_str(), true)
+                       : caf::io::publish(actor, port, host.c_str(), true);
   if (!published) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     return refuse(ec::unavailable, "cluster.listen " + host + ":" + std::to_string(port)

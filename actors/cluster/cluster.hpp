@@ -8,12 +8,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "caf/actor_clock.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
 #include "actors/cluster/cluster_policy.hpp"
+#include "messages/cluster.hpp"
 #include "messages/cluster_gauges.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/journal_store.hpp"
@@ -58,6 +60,9 @@ struct cluster_state {
   uint64_t alerts = 0;           ///< forks and refused records seen
   uint64_t refused_heads = 0;    ///< gossip with a bad signature or from an unknown node
   uint64_t ticks = 0;
+  std::vector<integrity_alert> unreported; ///< follower alerts the leader has not journaled
+  bool reporting = false;        ///< an alert is on its way to the leader
+  uint64_t peer_alerts = 0;      ///< (leader) alerts reported by followers and journaled
   static inline const char* name = "cluster";
 };
 

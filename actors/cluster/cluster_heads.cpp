@@ -24,20 +24,22 @@ void refuse_head(self_ptr self, const signed_head& head, const std::string& reas
 
 void raise_fork(self_ptr self, const signed_head& head, const digest& ours) {
   auto& st = self->state;
+  auto& problem = st.peers[head.node_id].problem;
+  if (problem.rfind("INTEGRITY_VIOLATION fork", 0) == 0)
+    return; // raised (and journaled) already; gossip repeats it every few ticks
   ++st.alerts;
   auto reason = "fork: node " + head.node_id + " signed chain " + to_hex(head.chain)
                 + " at seq " + std::to_string(head.seq.value) + ", node " + st.deps.cfg.node_id
                 + " holds " + to_hex(ours);
   spdlog::error("cluster: INTEGRITY_VIOLATION {}", reason);
-  st.peers[head.node_id].problem = "INTEGRITY_VIOLATION " + reason;
+  problem = "INTEGRITY_VIOLATION " + reason;
   if (!st.leader) {
     // A follower never replicates past a disagreement it knows of.
     st.stopped = true;
     st.alert = reason;
   }
-  journal_if_leader(self, make_event(event_type::integrity_alert, caf::make_timestamp(),
-                                     integrity_alert{st.deps.cfg.node_id, head.node_id, head.seq,
-                                                     ours, head.chain, reason}));
+  report_alert(self, integrity_alert{st.deps.cfg.node_id, head.node_id, head.seq, ours,
+                                     head.chain, reason});
 }
 
 } // namespace

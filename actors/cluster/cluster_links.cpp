@@ -6,6 +6,7 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
@@ -47,6 +48,26 @@ void on_failed(self_ptr self, const std::string& id, const std::string& reason) 
     journal_peer(self, *p, false, reason);
 }
 
+/// A peer passed the handshake: `handle` is its cluster actor from now on.
+void mark_up(self_ptr self, peer_slot& p, cluster_actor handle, uint64_t term) {
+  auto id = p.addr.node_id;
+  p.connected = true;
+  p.connecting = false;
+  p.failures = 0;
+  p.problem.clear();
+  p.handle = handle;
+  self->monitor(handle);
+  spdlog::info("cluster: peer {} up (term {})", id, term);
+  p.term = term;
+  journal_peer(self, p, true, "handshake passed");
+}
+
+/// Over TLS, one connection per pair of nodes (caf_openssl does not settle two): the node
+/// with the smaller id dials, the other takes the dialer's handle from its hello.
+bool dials(const cluster_config& cfg, const std::string& peer) {
+  return !cfg.tls || cfg.node_id < peer;
+}
+
 void on_welcomed(self_ptr self, const std::string& id, cluster_actor handle,
                  const cluster_hello& reply) {
   auto* p = slot(self, id);
@@ -58,15 +79,7 @@ void on_welcomed(self_ptr self, const std::string& id, cluster_actor handle,
     on_failed(self, id, "refused: " + reason);
     return;
   }
-  p->connected = true;
-  p->connecting = false;
-  p->failures = 0;
-  p->problem.clear();
-  p->handle = handle;
-  self->monitor(handle);
-  spdlog::info("cluster: peer {} up (term {})", id, reply.term);
-  p->term = reply.term;
-  journal_peer(self, *p, true, "handshake passed");
+  mark_up(self, *p, handle, reply.term);
   observe_term(self, reply.term, reply.leader, id);
 }
 
@@ -92,7 +105,10 @@ void on_connected(self_ptr self, const std::string& id, caf::strong_actor_ptr pt
 void connect(self_ptr self, peer_slot& p) {
   p.connecting = true;
   auto id = p.addr.node_id;
-  auto mm = self->home_system().middleman().actor_handle();
+  // With TLS, caf_openssl's middleman actor: the peer must show a certificate of our CA.
+  auto& sys = self->home_system();
+  auto mm = self->state.deps.cfg.tls ? sys.openssl_manager().actor_handle()
+                                     : sys.middleman().actor_handle();
   self->request(mm, self->state.deps.cfg.request_timeout, caf::connect_atom_v, p.addr.host,
                 p.addr.port)
     .then(
@@ -119,6 +135,12 @@ void on_import_refused(self_ptr self, const caf::error& err) {
                 "until an operator acts", st.deps.cfg.leader, info.message);
   if (auto* p = slot(self, st.deps.cfg.leader))
     p->problem = "INTEGRITY_VIOLATION: " + info.message;
+  // Our journal refuses local writes: the leader journals the alert for us.
+  auto at = seq_no{st.deps.store->head().value + 1};
+  report_alert(self, integrity_alert{st.deps.cfg.node_id, st.deps.cfg.leader, at,
+                                     st.deps.store->head_chain(), digest{},
+                                     "record from leader " + st.deps.cfg.leader
+                                       + " does not link: " + info.message});
 }
 
 void on_batch(self_ptr self, replica_batch batch) {
@@ -171,10 +193,12 @@ void on_tick(self_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
   for (auto& [id, p] : st.peers)
-    if (!p.connected && !p.connecting && now >= p.next_attempt)
+    if (!p.connected && !p.connecting && now >= p.next_attempt && dials(st.deps.cfg, id))
       connect(self, p);
-  if (!st.leader)
+  if (!st.leader) {
     pull(self);
+    report_pending_alerts(self);
+  }
   if (++st.ticks % 4 == 0)
     gossip_head(self);
 }
@@ -184,6 +208,14 @@ caf::result<cluster_hello> answer_hello(self_ptr self, const cluster_hello& hell
   if (auto err = check_hello(st.deps.cfg, hello)) {
     spdlog::warn("cluster: refused a hello: {}", describe(err).message);
     return err;
+  }
+  if (!dials(st.deps.cfg, hello.node_id)) {
+    // The peer dialed us (TLS: the only connection of the pair): its hello's sender is its
+    // cluster actor.
+    auto handle = caf::actor_cast<cluster_actor>(self->current_sender());
+    auto* p = slot(self, hello.node_id);
+    if (p != nullptr && handle && (!p->connected || p->handle != handle))
+      mark_up(self, *p, handle, hello.term);
   }
   observe_term(self, hello.term, hello.leader, hello.node_id);
   return make_hello(st.deps.cfg, st.term);

@@ -55,4 +55,26 @@ caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t ter
 /// Returns true when this node accepts mutations: leader, with `min_followers` connected.
 bool writable_now(self_ptr self);
 
+// -- routing and alerts (cluster_routing.cpp) --------------------------------------
+
+/// Runs a proposal where it may run: the local pipeline while this node writes, else the
+/// leader; refused with UNAVAILABLE and retry_after when neither can (fail closed).
+caf::result<outcome> route_submit(self_ptr self, proposal& p);
+
+/// Routes an approval (or denial) like a proposal: to the pipeline that holds it.
+caf::result<seq_no> route_approve(self_ptr self, approval& a);
+
+/// Routes an interrupt like a proposal: to the pipeline that runs it.
+caf::result<seq_no> route_interrupt(self_ptr self, interrupt& i);
+
+/// Journals an integrity alert: at once on the leader; a follower (whose journal refuses
+/// local writes) queues it and reports it to the leader, retrying until it is journaled.
+void report_alert(self_ptr self, integrity_alert alert);
+
+/// Sends queued alerts to the leader when it is reachable (called on every tick).
+void report_pending_alerts(self_ptr self);
+
+/// (Leader) journals an alert a follower reported; replies with its seq.
+caf::result<seq_no> journal_peer_alert(self_ptr self, integrity_alert& alert);
+
 } // namespace bulwark::cluster_detail

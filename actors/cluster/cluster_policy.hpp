@@ -38,6 +38,7 @@ struct cluster_config {
   caf::timespan backoff_base = std::chrono::milliseconds{100};
   caf::timespan backoff_cap = std::chrono::seconds{5};
   caf::timespan request_timeout = std::chrono::seconds{5};
+  bool tls = false; ///< peers connect over caf_openssl (the system loads its manager)
 };
 
 /// Returns a configuration error naming the key, or none.

@@ -59,10 +59,26 @@ json backup_age(broker_ptr self) {
   return std::chrono::duration_cast<std::chrono::seconds>(age).count();
 }
 
+/// A clustered node's role and freshness for `status`: reads are this node's copy, `lag`
+/// records behind the leader (the figures of the cluster actor's last tick), or null.
+json cluster_brief(broker_ptr self) {
+  auto& g = self->state.deps.cluster_figures;
+  if (!g)
+    return nullptr;
+  return {{"role", g->leader ? "leader" : "follower"}, {"term", g->term.load()},
+          {"writable", g->writable.load()}, {"head_seq", self->state.deps.store->head().value},
+          {"lag", g->lag.load()}, {"peers_connected", g->peers_connected.load()},
+          {"replication_stopped", g->replication_stopped.load()},
+          {"integrity_alerts", g->forks.load()},
+          {"alerts_unreported", g->alerts_unreported.load()},
+          {"peer_alerts_journaled", g->peer_alerts.load()}};
+}
+
 json status_json(broker_ptr self) {
   auto& st = self->state;
   auto space = st.deps.store->space();
   return {{"node", st.settings.node_id},
+          {"cluster", cluster_brief(self)},
           {"head", st.deps.store->head().value},
           {"chain", to_hex(st.deps.store->head_chain())},
           {"degradation", st.deps.health ? to_string(st.deps.health->level()) : "unknown"},
@@ -109,7 +125,8 @@ void cmd_grants(broker_ptr self, hdl_t hdl, const console_request& req) {
       for (auto& [p, g] : st.grants)
         journaled[p] = {{"level", static_cast<int>(g.level)},
                         {"until", g.until ? json(format_time(*g.until)) : json(nullptr)}};
-      return json{{"configured", conf}, {"journaled", journaled}, {"halted", st.halted}};
+      return json{{"configured", conf}, {"journaled", journaled}, {"halted", st.halted},
+                  {"head_seq", st.seq}};
     },
     atom::state_v);
 }
@@ -218,9 +235,12 @@ void cmd_interrupt(broker_ptr self, hdl_t hdl, const console_request& req) {
   digest id;
   if (!digest_arg(req, id, why))
     return refuse_args(self, hdl, why);
-  ask<seq_no>(self, hdl, req.id, self->state.deps.pipeline,
-              [](seq_no&) { return json{{"interrupted", true}}; }, atom::interrupt_v,
-              interrupt{self->state.conns.at(hdl).principal, id});
+  auto render = [](seq_no&) { return json{{"interrupted", true}}; };
+  auto i = interrupt{self->state.conns.at(hdl).principal, id};
+  // Clustered, the cluster actor routes it to the leader's pipeline or refuses it.
+  if (self->state.deps.cluster)
+    return ask<seq_no>(self, hdl, req.id, self->state.deps.cluster, render, atom::interrupt_v, i);
+  ask<seq_no>(self, hdl, req.id, self->state.deps.pipeline, render, atom::interrupt_v, i);
 }
 
 void cmd_halt(broker_ptr self, hdl_t hdl, const console_request& req, bool engage) {
@@ -356,7 +376,11 @@ json cluster_json(cluster_status& s) {
   return json{{"node_id", s.node_id}, {"role", s.role}, {"term", s.term},
               {"leader", s.leader}, {"head", s.head.value}, {"writable", s.writable},
               {"replication_stopped", s.replication_stopped}, {"forks", s.forks},
-              {"refused_heads", s.refused_heads}, {"peers", peers}};
+              {"refused_heads", s.refused_heads}, {"peers", peers},
+              {"alert", s.alert.empty() ? json(nullptr) : json(s.alert)},
+              {"leader_head", s.leader_head.value},
+              {"lag", s.leader_head.value > s.head.value ? s.leader_head.value - s.head.value : 0},
+              {"alerts_unreported", s.alerts_unreported}};
 }
 
 void cmd_cluster(broker_ptr self, hdl_t hdl, const console_request& req) {

@@ -148,9 +148,13 @@ void cmd_rollback(broker_ptr self, hdl_t hdl, const console_request& req) {
 void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a) {
   auto id = req.id;
   auto to_pipeline = [self, hdl, id, a] {
-    self->request(self->state.deps.pipeline, caf::infinite, atom::approve_v, a)
-      .then([self, hdl, id](seq_no& s) { send_line(self, hdl, ok_response(id, {{"seq", s.value}})); },
-            [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+    auto done = [self, hdl, id](seq_no& s) { send_line(self, hdl, ok_response(id, {{"seq", s.value}})); };
+    auto failed = [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); };
+    // Clustered, the cluster actor routes it to the leader's pipeline or refuses it.
+    if (self->state.deps.cluster)
+      self->request(self->state.deps.cluster, caf::infinite, atom::approve_v, a).then(done, failed);
+    else
+      self->request(self->state.deps.pipeline, caf::infinite, atom::approve_v, a).then(done, failed);
   };
   if (!self->state.deps.rollbacks)
     return to_pipeline();

@@ -100,6 +100,13 @@ std::string render_cluster_metrics(const cluster_gauges& g) {
         g.refused_heads);
   gauge("bulwark_cluster_replication_stopped", "1 while replication is stopped by an alert.",
         g.replication_stopped ? 1 : 0);
+  gauge("bulwark_cluster_head_seq", "This node's journal head seq.", g.head);
+  gauge("bulwark_cluster_lag", "Records this follower is behind its leader.", g.lag);
+  gauge("bulwark_cluster_alerts_unreported",
+        "Integrity alerts of this follower the leader has not journaled yet.",
+        g.alerts_unreported);
+  gauge("bulwark_cluster_peer_alerts", "Followers' integrity alerts this leader journaled.",
+        g.peer_alerts);
   return out.str();
 }
 

@@ -120,6 +120,26 @@ TEST_CASE("a fork (another chain at the same seq) is detected, named and journal
     });
     return !err && found;
   }));
+  // The follower's own alert (the records did not link) cannot go into its journal, which
+  // refuses local writes: it is visible in its status and the leader journals it.
+  auto st2 = n2->status();
+  CHECK(st2.alert.find("leader n1") != std::string::npos);
+  CHECK(st2.forks >= 1);
+  CHECK(wait_until([&] {
+    bool found = false;
+    auto err = n1->store().read(seq_no{301}, n1->head(), [&](journal_entry&& e) {
+      if (e.ev.type == event_type::integrity_alert) {
+        integrity_alert a;
+        REQUIRE(!decode(e.ev.payload, a));
+        found |= a.local_node == "n2" && a.peer_node == "n1" && a.seq == seq_no{101}
+                 && a.reason.find("does not link") != std::string::npos;
+      }
+      return true;
+    });
+    return !err && found;
+  }));
+  CHECK(wait_until([&] { return n2->status().alerts_unreported == 0; }));
+  CHECK(n2->head() == seq_no{100}); // still nothing appended
 }
 
 TEST_CASE("cluster-promote: terms only grow, and the old leader stops writing on the new term") {

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
+#include <future>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -39,13 +40,21 @@ std::string token_hash() {
 }
 
 /// Runs one console command against the node whose ready line is `line`; returns the JSON.
-nlohmann::json console(const std::string& line, const std::string& command) {
+/// Runs one console command and returns its whole output (no assertions: any thread).
+std::string console_output(const std::string& line, const std::string& command) {
   auto at = line.find("console ");
-  REQUIRE(at != std::string::npos);
+  if (at == std::string::npos)
+    return "no console address in the ready line";
   auto port = std::stoi(line.substr(line.find(':', at) + 1));
   std::string out;
   run_command("BULWARK_TOKEN=root-token " + bulwark_bin + " console --json --connect 127.0.0.1:"
                 + std::to_string(port) + " -c '" + command + "' 2>&1", &out);
+  return out;
+}
+
+nlohmann::json console(const std::string& line, const std::string& command) {
+  REQUIRE(line.find("console ") != std::string::npos);
+  auto out = console_output(line, command);
   // The last line is the answer to the command (the first answers the auth).
   auto end = out.find_last_not_of('\n');
   auto start = out.rfind('\n', end);
@@ -301,6 +310,40 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   CHECK(r["ok"] == true);
   CHECK(r["result"]["status"] == "succeeded");
   CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+  // Reads on the follower say which seq they reflect.
+  auto head = test::open_store(dir.sub("d2"))->head().value;
+  auto st = console(n2.first_line, "status");
+  INFO(st.dump());
+  CHECK(st["result"]["cluster"]["role"] == "follower");
+  CHECK(st["result"]["cluster"]["head_seq"] == head);
+  CHECK(st["result"]["cluster"]["writable"] == false);
+  CHECK(st["result"]["cluster"]["replication_stopped"] == false);
+  CHECK(console(n2.first_line, "grants")["result"]["head_seq"] == head);
+  CHECK(console(n1.first_line, "status")["result"]["cluster"]["role"] == "leader");
+  // A level-1 proposal and its approval, both given to the follower, run on the leader.
+  auto waiting = std::async(std::launch::async, [&] {
+    return console_output(n2.first_line,
+                          "propose idempotency_key=k2 level=1 services=[\"coaster\"] "
+                          "regions=[\"north\"] changes=[{\"resource\":\"coaster-north-02\","
+                          "\"key\":\"mode\",\"value\":\"slow\"}]");
+  });
+  nlohmann::json pending;
+  CHECK(wait_until([&] {
+    pending = console(n1.first_line, "proposals");
+    return pending["result"].size() == 1;
+  }));
+  CHECK(console(n2.first_line, "proposals")["result"].empty()); // it waits on the leader
+  REQUIRE(pending["result"].size() == 1);
+  auto digest = pending["result"][0]["proposal"].get<std::string>();
+  auto ap = console(n2.first_line, "approve proposal=" + digest);
+  INFO(ap.dump());
+  CHECK(ap["ok"] == true);
+  CHECK(ap["result"]["seq"].get<uint64_t>() > head);
+  REQUIRE(waiting.wait_for(std::chrono::seconds{30}) == std::future_status::ready);
+  auto done = waiting.get();
+  INFO(done);
+  CHECK(done.find("\"status\":\"succeeded\"") != std::string::npos);
+  CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
   // Promotion: terms only grow; the old leader follows the new one.
   auto bad = console(n2.first_line, "cluster-promote term=1");
   CHECK(bad["ok"] == false);
@@ -329,4 +372,6 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   CHECK(text.find("bulwark_cluster_term 2") != std::string::npos);
   CHECK(text.find("bulwark_cluster_integrity_alerts 0") != std::string::npos);
   CHECK(text.find("bulwark_cluster_peers_connected 1") != std::string::npos);
+  CHECK(text.find("bulwark_cluster_head_seq ") != std::string::npos);
+  CHECK(text.find("bulwark_cluster_alerts_unreported 0") != std::string::npos);
 }

@@ -233,6 +233,39 @@ struct load_info {
   std::vector<std::string> quarantined; ///< principals refused until released
 };
 
+/// One peer of a clustered node, as the node sees it.
+struct cluster_peer_info {
+  std::string node_id;
+  bool connected = false;
+  uint64_t head_seq = 0;  ///< the peer's newest head this node heard of
+  uint64_t lag = 0;       ///< records behind the leader
+  std::string problem;    ///< the last refusal or alert involving it, empty if none
+};
+
+/// A clustered node's role and freshness (#9): reads on a follower are served from its
+/// own copy, which is `head_seq` fresh (`lag` records behind the leader it heard of).
+struct cluster_info {
+  std::string node_id;
+  std::string role;       ///< "leader" or "follower"
+  uint64_t term = 0;
+  std::string leader;
+  uint64_t head_seq = 0;     ///< this node's journal head
+  uint64_t leader_head = 0;  ///< the leader's head as last heard of (own head on the leader)
+  uint64_t lag = 0;          ///< leader_head - head_seq
+  bool writable = false;     ///< this node accepts mutations now
+  bool replication_stopped = false;
+  std::string alert;         ///< why replication stopped, empty if it did not
+  uint64_t integrity_alerts = 0;   ///< forks and refused records this node saw
+  uint64_t alerts_unreported = 0;  ///< (follower) alerts the leader has not journaled yet
+  std::vector<cluster_peer_info> peers;
+};
+
+/// A value read from this node's projection with the seq it reflects.
+struct read_answer {
+  std::optional<std::string> value; ///< none when the resource or key is not set
+  uint64_t head_seq = 0;            ///< the last seq applied to the state read
+};
+
 /// A running engine. Thread-safe; callbacks run on engine threads.
 class engine {
 public:
@@ -348,6 +381,14 @@ public:
 
   /// Returns a resource attribute as the journal's projection holds it.
   std::optional<std::string> attribute(const std::string& resource, const std::string& key);
+
+  /// Returns a resource attribute with the seq of the state it was read from: on a
+  /// follower, how fresh the local copy is.
+  read_answer read_attribute(const std::string& resource, const std::string& key);
+
+  /// Returns the node's cluster role, term, head, lag and peers; none when it has no
+  /// [cluster] section.
+  std::optional<cluster_info> cluster_status();
 
   /// Returns admission and shedding figures.
   load_info load();

@@ -1,0 +1,148 @@
+// Routing of mutations (proposals, approvals, interrupts) to where they may run, and the
+// follower's integrity alerts, which only the leader can journal.
+
+#include <spdlog/spdlog.h>
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/cluster/cluster_links.hpp"
+#include "messages/commands.hpp"
+#include "messages/error.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark::cluster_detail {
+
+namespace {
+
+constexpr size_t max_unreported = 1024; ///< the oldest alerts beyond this are only logged
+
+/// Where a mutation runs now: the local pipeline, the leader's cluster actor, or neither.
+struct route_target {
+  pipeline_actor local;
+  cluster_actor leader;
+  caf::error refusal;
+};
+
+route_target target_of(self_ptr self) {
+  auto& st = self->state;
+  auto retry = caf::timespan{std::chrono::seconds{1}};
+  route_target t;
+  if (writable_now(self)) {
+    if (!st.deps.pipeline)
+      t.refusal = refuse(ec::unavailable, "this node runs no pipeline", {}, retry);
+    else
+      t.local = st.deps.pipeline;
+    return t;
+  }
+  if (st.leader) {
+    t.refusal = refuse(ec::unavailable, "leader " + st.deps.cfg.node_id + " has fewer than "
+                                          + std::to_string(st.deps.cfg.min_followers)
+                                          + " followers connected", {}, retry);
+    return t;
+  }
+  auto i = st.peers.find(st.deps.cfg.leader);
+  if (i == st.peers.end() || !i->second.connected || st.stopped)
+    t.refusal = refuse(ec::unavailable, "follower " + st.deps.cfg.node_id
+                                          + " cannot reach the leader " + st.deps.cfg.leader,
+                       {}, retry);
+  else
+    t.leader = i->second.handle;
+  return t;
+}
+
+template <class Reply, class Atom, class Msg>
+caf::result<Reply> route(self_ptr self, Atom verb, Msg& msg) {
+  auto t = target_of(self);
+  if (t.refusal)
+    return t.refusal;
+  if (t.local)
+    return self->delegate(t.local, verb, std::move(msg));
+  return self->delegate(t.leader, verb, std::move(msg));
+}
+
+/// Sends the oldest unreported alert to the leader; the next follows its acknowledgement.
+void report_next(self_ptr self) {
+  auto& st = self->state;
+  if (st.leader || st.reporting || st.unreported.empty())
+    return;
+  auto i = st.peers.find(st.deps.cfg.leader);
+  if (i == st.peers.end() || !i->second.connected)
+    return; // kept until the leader is back
+  st.reporting = true;
+  self->request(i->second.handle, st.deps.cfg.request_timeout, atom::alert_v,
+                st.unreported.front())
+    .then(
+      [self](seq_no seq) {
+        auto& s = self->state;
+        s.reporting = false;
+        spdlog::info("cluster: the leader journaled our integrity alert at seq {}", seq.value);
+        s.unreported.erase(s.unreported.begin());
+        report_next(self);
+      },
+      [self](caf::error& err) {
+        self->state.reporting = false;
+        spdlog::warn("cluster: reporting an integrity alert to the leader failed (will retry): "
+                     "{}", describe(err).message);
+      });
+}
+
+} // namespace
+
+caf::result<outcome> route_submit(self_ptr self, proposal& p) {
+  return route<outcome>(self, atom::submit_v, p);
+}
+
+caf::result<seq_no> route_approve(self_ptr self, approval& a) {
+  return route<seq_no>(self, atom::approve_v, a);
+}
+
+caf::result<seq_no> route_interrupt(self_ptr self, interrupt& i) {
+  return route<seq_no>(self, atom::interrupt_v, i);
+}
+
+void report_alert(self_ptr self, integrity_alert alert) {
+  auto& st = self->state;
+  if (st.leader) {
+    journal_if_leader(self, make_event(event_type::integrity_alert, caf::make_timestamp(),
+                                       std::move(alert)));
+    return;
+  }
+  if (st.unreported.size() >= max_unreported) {
+    spdlog::error("cluster: {} integrity alerts wait for the leader; dropping the oldest from "
+                  "the queue (it was logged)", st.unreported.size());
+    st.unreported.erase(st.unreported.begin());
+  }
+  st.unreported.push_back(std::move(alert));
+  report_next(self);
+}
+
+void report_pending_alerts(self_ptr self) {
+  report_next(self);
+}
+
+caf::result<seq_no> journal_peer_alert(self_ptr self, integrity_alert& alert) {
+  auto& st = self->state;
+  if (!st.leader)
+    return refuse(ec::unavailable, st.deps.cfg.node_id + " is not the leader ("
+                                     + st.deps.cfg.leader + " is)", {},
+                  caf::timespan{std::chrono::seconds{1}});
+  if (st.peers.count(alert.local_node) == 0)
+    return refuse(ec::invalid_input, "alert from unknown node id \"" + alert.local_node + "\"");
+  spdlog::error("cluster: follower {} reports INTEGRITY_VIOLATION: {}", alert.local_node,
+                alert.reason);
+  if (auto i = st.peers.find(alert.local_node); i != st.peers.end())
+    i->second.problem = "INTEGRITY_VIOLATION reported: " + alert.reason;
+  auto rp = self->make_response_promise<seq_no>();
+  self->request(st.deps.journal, caf::infinite, atom::append_v,
+                make_event(event_type::integrity_alert, caf::make_timestamp(), alert))
+    .then(
+      [self, rp](appended& a) mutable {
+        ++self->state.peer_alerts;
+        rp.deliver(a.last);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+} // namespace bulwark::cluster_detail
