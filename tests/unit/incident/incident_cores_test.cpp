@@ -109,6 +109,33 @@ TEST_CASE("recovery is verified after a healthy window, else escalated") {
   CHECK(got[0].at == t0 + 130s); // the 2 min verification timeout
 }
 
+TEST_CASE("a recovery watch before the warm-up (a restarted detector) judges by the floor") {
+  // No baseline yet: a series still failing is never called recovered; a healthy one is.
+  detector_policy d{detector_settings{}};
+  d.add_series("coaster", "north");
+  d.watch(id_of(3), "coaster", "north", t0);
+  std::vector<recovery> got;
+  for (int at = 0; at < 200 && got.empty(); ++at)
+    got = d.observe(sample(0.3, std::chrono::seconds{at}), t0 + 1h).verified;
+  REQUIRE(got.size() == 1);
+  CHECK_FALSE(got[0].recovered); // escalated at the timeout, never closed by the warm-up
+  CHECK(got[0].at == t0 + 120s);
+  CHECK(d.threshold("coaster", "north") == 0); // nothing learned from the outage
+  // Once healthy samples warm it up, a new excess is detected as usual.
+  for (int at = 200; at < 210; ++at)
+    d.observe(sample(0.01, std::chrono::seconds{at}), t0 + 1h);
+  CHECK(d.threshold("coaster", "north") == doctest::Approx(0.02));
+  detector_policy h{detector_settings{}};
+  h.add_series("coaster", "north");
+  h.watch(id_of(4), "coaster", "north", t0);
+  got.clear();
+  for (int at = 0; at < 200 && got.empty(); ++at)
+    got = h.observe(sample(0.01, std::chrono::seconds{at}), t0 + 1h).verified;
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].recovered);
+  CHECK(got[0].at == t0 + 30s);
+}
+
 TEST_CASE("RCA names the most recent, widest change of the series") {
   rca_policy r{rca_settings{}};
   auto add = [&](uint64_t seq, uint8_t proposal, const char* res, caf::timespan at,
