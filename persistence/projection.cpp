@@ -46,12 +46,12 @@ struct applier {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end())
       ++i->second.started;
   }
-  void operator()(const action_applied& x) {
+  void operator()(action_applied& x) { // the decoded payload is ours: its value moves
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()
                                                 && i->second.started > 0)
       --i->second.started;
     if (auto i = st.resources.find(x.resource.value); i != st.resources.end()) {
-      i->second.attributes[x.key] = x.new_value;
+      i->second.attributes[x.key] = std::move(x.new_value);
       i->second.last_change = seq;
     }
   }
