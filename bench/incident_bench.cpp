@@ -179,8 +179,8 @@ void bench_rollback(journal_store& store, uint64_t n) {
   }
   auto best = std::min_element(total.begin(), total.end()) - total.begin();
   std::printf("rollback of %llu applied actions (read + plan + one durable transaction of "
-              "%llu events), 3 runs: %.1f / %.1f / %.1f ms; best %.1f ms (read %.1f + plan %.1f ms, "
-              "build %.1f + commit %.1f ms)\n",
+              "%llu events), 3 runs: %.1f / %.1f / %.1f ms; best %.1f ms (read %.1f + plan "
+              "%.1f ms, build %.1f + commit %.1f ms)\n",
               static_cast<unsigned long long>(n), static_cast<unsigned long long>(n + 1),
               total[0], total[1], total[2], total[best], read_ms[best],
               planned[best] - read_ms[best], built_ms[best], committed[best]);

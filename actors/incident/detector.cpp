@@ -163,7 +163,7 @@ void begin(self_ptr self, journal_store& store, const fleet_state& fs) {
 
 detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector_state> self,
                                        incident_settings settings, journal_actor journal,
-                                       std::shared_ptr<handle_slot<orchestrator_actor>> orchestrator,
+                                       orchestrator_slot orchestrator,
                                        std::shared_ptr<journal_store> store,
                                        caf::optional<fleet_state> fs, caf::timestamp epoch) {
   auto& st = self->state;

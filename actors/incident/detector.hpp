@@ -32,13 +32,16 @@ struct watched_incident {
   caf::timestamp onset;
 };
 
+/// Where the detector finds the orchestrator (changes when it is restarted).
+using orchestrator_slot = std::shared_ptr<handle_slot<orchestrator_actor>>;
+
 /// State of the detector.
 struct detector_state {
   incident_settings settings;
   detector_policy detect{detector_settings{}};
   rca_policy rca{rca_settings{}};
   journal_actor journal;
-  std::shared_ptr<handle_slot<orchestrator_actor>> orchestrator; ///< changes on its restart
+  orchestrator_slot orchestrator;
   std::map<std::string, std::pair<std::string, std::string>> where; ///< resource -> series
   std::map<digest, watched_incident> incidents;
   uint64_t seq = 0; ///< the last journal seq followed
@@ -56,7 +59,7 @@ inline constexpr uint64_t detector_replay_records = 100'000;
 /// a warm-up; open incidents whose rollback finished are watched for recovery again.
 detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector_state> self,
                                        incident_settings settings, journal_actor journal,
-                                       std::shared_ptr<handle_slot<orchestrator_actor>> orchestrator,
+                                       orchestrator_slot orchestrator,
                                        std::shared_ptr<journal_store> store,
                                        caf::optional<fleet_state> st, caf::timestamp epoch);
 

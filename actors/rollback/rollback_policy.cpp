@@ -64,10 +64,10 @@ caf::error check_conflicts(const std::vector<uint64_t>& wanted,
       continue;
     auto& a = *found[i]->applied;
     auto list = index.changes(a.resource.value, a.key);
-    auto at = list ? std::lower_bound(list->begin(), list->end(), wanted[i]) : decltype(list->end()){};
-    if (list == nullptr || at == list->end() || *at != wanted[i])
+    if (list == nullptr || !std::binary_search(list->begin(), list->end(), wanted[i]))
       return refuse(ec::integrity_violation, "seq " + std::to_string(wanted[i])
                                                + " is missing from the rollback index");
+    auto at = std::lower_bound(list->begin(), list->end(), wanted[i]);
     for (auto s = at + 1; s != list->end(); ++s) {
       auto j = std::lower_bound(wanted.begin(), wanted.end(), *s);
       if (j != wanted.end() && *j == *s)

@@ -24,7 +24,8 @@ caf::error scan_applied(journal_store& store, uint64_t lo, uint64_t hi, Want wan
   auto err = store.scan(seq_no{lo}, seq_no{hi}, [&](seq_no seq, const uint8_t*,
                                                     const uint8_t* bytes, size_t size) {
     if (size < record_header_size) {
-      bad = refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + " is too short");
+      bad = refuse(ec::integrity_violation,
+                   "record " + std::to_string(seq.value) + " is too short");
       return false;
     }
     auto type = static_cast<event_type>(bytes[1]);
