@@ -1,6 +1,8 @@
 #include "actors/rollback/rollback_policy.hpp"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 
 namespace bulwark {
 
@@ -115,9 +117,14 @@ plan_rollback(const std::vector<seq_no>& targets, const std::vector<planned_reco
     return err;
   std::vector<rollback_step> steps;
   steps.reserve(wanted.size());
+  // Each resource's service is looked up once (a lookup only: never iterated).
+  std::unordered_map<std::string_view, const std::string*> services;
   for (size_t i = wanted.size(); i-- > 0;) {
     auto& a = *found[i]->applied;
-    auto svc = service_of(a.resource.value);
+    auto [at, fresh] = services.try_emplace(a.resource.value, nullptr);
+    if (fresh)
+      at->second = service_of(a.resource.value);
+    auto svc = at->second;
     if (svc == nullptr)
       return refuse(ec::invalid_input, "seq " + std::to_string(wanted[i]) + " changed resource "
                                          + a.resource.value + ", which is not registered");
