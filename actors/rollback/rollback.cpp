@@ -332,7 +332,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
   st.breakers = deps.breakers;
   st.guard = halt_guard{deps.conditions};
   auto from = proj.seq;
-  st.proj = projection{std::move(proj)};
+  st.proj = projection::without_history(proj); // no proposals: held once less
   st.index = rollback_index{from};
   st.epoch = epoch;
   st.start = self->clock().now();
