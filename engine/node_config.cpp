@@ -353,6 +353,7 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get_ms("pipeline", "effector_timeout_ms", cfg.pipeline.effector_timeout);
   r.get("pipeline", "max_mutations", cfg.pipeline.limits.max_mutations);
   r.get_ms("pipeline", "max_deadline_ms", cfg.pipeline.limits.max_deadline);
+  r.get("pipeline", "kept_outcomes", cfg.pipeline.kept_outcomes);
   read_breakers(r, cfg);
   read_console(r, cfg);
   read_incident(r, cfg.incident);
@@ -393,6 +394,8 @@ caf::error check_config(const node_config& cfg, const std::string& origin) {
     return bad("blast_radius.max_regions", "must be at least 1");
   if (cfg.authority.policy.rate_per_second <= 0 || cfg.authority.policy.burst < 1)
     return bad("authority.rate_per_second", "rate must be > 0 and burst >= 1");
+  if (cfg.pipeline.kept_outcomes == 0)
+    return bad("pipeline.kept_outcomes", "must be at least 1");
   // The timeout hierarchy: attempt < effector call < proposal deadline.
   if (cfg.pipeline.effector_timeout >= cfg.pipeline.limits.max_deadline)
     return bad("pipeline.effector_timeout_ms", "must be shorter than pipeline.max_deadline_ms");

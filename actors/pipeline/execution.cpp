@@ -215,7 +215,7 @@ void launch(self_ptr self, flight& f, const halt_guard::pass& pass) {
   switch (f.p.level) {
     case authority_level::read_only: {
       outcome o{f.id, proposal_status::read, ec::none, "read-only", f.decided, 0, 0, caf::none};
-      st.outcomes[f.id] = o;
+      remember_outcome(self, f, o);
       for (auto& w : f.waiters)
         w.deliver(o);
       st.flights.erase(f.id);
@@ -300,8 +300,9 @@ void finish(self_ptr self, const digest& id) {
   append(self, std::move(f.pending),
          [self, id, o](const appended&) {
            auto& st = self->state;
-           st.outcomes[id] = o;
-           for (auto& w : st.flights.at(id).waiters)
+           auto& f = st.flights.at(id);
+           remember_outcome(self, f, o);
+           for (auto& w : f.waiters)
              w.deliver(o);
            st.flights.erase(id);
          },

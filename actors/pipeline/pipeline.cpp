@@ -3,6 +3,8 @@
 
 #include "actors/pipeline/pipeline.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -20,6 +22,21 @@ namespace pipeline_detail {
 
 caf::timestamp now(self_ptr self) {
   return self->state.epoch + (self->clock().now() - self->state.start);
+}
+
+void remember_outcome(self_ptr self, const flight& f, const outcome& o) {
+  auto& st = self->state;
+  if (!st.outcomes.emplace(f.id, o).second)
+    return;
+  st.outcome_order.emplace_back(f.id, f.key);
+  while (st.outcome_order.size() > std::max<uint64_t>(st.settings.kept_outcomes, 1)) {
+    auto& [old, key] = st.outcome_order.front();
+    st.outcomes.erase(old);
+    // The projection holds the key from the decision on: the pipeline's copy can go.
+    if (auto k = st.keys.find(key); k != st.keys.end() && k->second == old)
+      st.keys.erase(k);
+    st.outcome_order.pop_front();
+  }
 }
 
 void drop(self_ptr self, const digest& id, const caf::error& err) {
@@ -151,7 +168,7 @@ outcome rebuilt_outcome(const digest& id, const proposal_state& ps) {
   o.code = ps.code;
   o.status = !ps.allowed ? proposal_status::refused
                          : ps.succeeded ? proposal_status::succeeded : proposal_status::failed;
-  o.message = "recorded before a restart";
+  o.message = "recorded earlier (the journal's outcome)";
   return o;
 }
 

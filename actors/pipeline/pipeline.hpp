@@ -4,6 +4,7 @@
 /// (DESIGN.md "A proposal's way through").
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,9 @@ struct pipeline_settings {
   caf::timespan observation_window = std::chrono::seconds{5};
   caf::timespan effector_timeout = std::chrono::seconds{10}; ///< per call, within the deadline
   caf::timespan governance_timeout = std::chrono::seconds{2}; ///< waiting on authority
+  /// Exact replies kept for repeated idempotency keys; an older repeat is answered from
+  /// the projection (the journaled status and code), so memory stays bounded.
+  uint64_t kept_outcomes = 10000;
 };
 
 /// Where one proposal is on its way.
@@ -82,7 +86,8 @@ struct pipeline_state {
   std::map<std::string, uint32_t> sizes;    ///< active resources per service
   std::map<digest, flight> flights;
   std::map<std::string, digest> keys;       ///< principal/key -> proposal in flight or done
-  std::map<digest, outcome> outcomes;       ///< finished proposals
+  std::map<digest, outcome> outcomes;       ///< the newest finished proposals' replies
+  std::deque<std::pair<digest, std::string>> outcome_order; ///< oldest first, with its key
   std::set<uint64_t> resolving;             ///< dead letters with a resolution under way
   uint64_t next_token = 1;
   caf::timestamp epoch;

@@ -46,6 +46,10 @@ caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cm
 /// An operator discards dead letter `letter`; the reply is the resolution's seq.
 caf::result<seq_no> discard_letter(self_ptr self, const dead_letter_command& cmd);
 
+/// Keeps the reply of finished flight `f` (evicting the oldest beyond
+/// `settings.kept_outcomes`).
+void remember_outcome(self_ptr self, const flight& f, const outcome& o);
+
 /// Answers the waiters of a flight that never ran with `err` and forgets it.
 void drop(self_ptr self, const digest& id, const caf::error& err);
 

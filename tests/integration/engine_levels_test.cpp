@@ -218,3 +218,39 @@ TEST_CASE_FIXTURE(engine_fixture, "journaled grants raise and lower a principal,
         == "AUTHORITY_DENIED");
   CHECK(eng->grant("agent", "low", 4).code == "AUTHORITY_DENIED");
 }
+
+namespace {
+
+struct few_replies_fixture : test::engine_fixture {
+  few_replies_fixture()
+    : engine_fixture("[pipeline]\nkept_outcomes = 3\n[blast_radius]\nmax_percent = 100.0\n") {
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(few_replies_fixture, "old repeated keys are answered from the journal") {
+  std::vector<result> first;
+  for (int i = 0; i < 6; ++i)
+    first.push_back(submit_now(make(4, {test::set(i, "v" + std::to_string(i))}, {"coaster"},
+                                    {"north"}, "key-" + std::to_string(i))));
+  for (auto& r : first)
+    REQUIRE(r.ok);
+  auto calls_before = calls.size();
+  // The newest three keep their exact replies; the oldest three are rebuilt from the
+  // projection: the same proposal, status and decision, and nothing runs again.
+  for (int i = 0; i < 6; ++i) {
+    auto again = submit_now(make(4, {test::set(i, "v" + std::to_string(i))}, {"coaster"},
+                                 {"north"}, "key-" + std::to_string(i)));
+    CHECK(again.ok);
+    CHECK(again.status == "succeeded");
+    CHECK(again.proposal == first[i].proposal);
+    CHECK(again.seq == first[i].seq);
+    if (i < 3)
+      CHECK(again.message.find("journal") != std::string::npos);
+  }
+  CHECK(calls.size() == calls_before);
+  // The same old key with another proposal is still refused.
+  auto other = submit_now(make(4, {test::set(0, "different")}, {"coaster"}, {"north"}, "key-0"));
+  CHECK(other.code == "INVALID_INPUT");
+}
