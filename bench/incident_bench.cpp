@@ -4,7 +4,8 @@
 // plus ONE durable transaction of 10k rollback_applied events and the finish).
 // Effector calls are not part of the rollback figure: they are the host's.
 //
-// Usage: incident_bench [--quick]   (a fresh temporary journal, removed at the end)
+// Usage: incident_bench [--quick | --rollback]   (a fresh temporary journal, removed at
+// the end; --rollback runs only the rollback figures)
 
 #include <cstring>
 #include <random>
@@ -104,18 +105,27 @@ void bench_rca(journal_store& store, int queries) {
               percentile(lat, 50), percentile(lat, 99), queries);
 }
 
+/// Rolls back the newest `n` applied actions: read the reverted records, plan against
+/// the conflict index, build the events, one durable transaction. The index is warm, as
+/// in the rollback actor, which follows every commit; its upkeep is measured apart.
 void bench_rollback(journal_store& store, uint64_t n) {
-  auto head = store.head();
-  std::vector<seq_no> targets;
-  for (uint64_t s = head.value - n + 1; s <= head.value; ++s)
-    targets.push_back(seq_no{s});
   std::map<std::string, std::string> service_of;
   for (uint64_t i = 0; i < 1000; ++i)
     service_of[resource_name(i)] = services[i % 5];
-  double best = 1e300, best_plan = 1e300, best_commit = 1e300;
+  service_lookup lookup = [&](const std::string& r) -> const std::string* {
+    auto i = service_of.find(r);
+    return i == service_of.end() ? nullptr : &i->second;
+  };
+  // Cold: the whole journal indexed by one backward scan (a rollback reaching the start).
+  rollback_index index{store.head().value};
+  auto c0 = clock_type::now();
+  if (cover(store, index, 1))
+    std::exit(4);
+  auto cold_ms = ms_since(c0);
+  std::vector<double> total, planned, committed, follow_us, read_ms, built_ms;
   for (int run = 0; run < 3; ++run) {
     // Each run reverts a fresh set of n actions (the journal never reverts twice).
-    head = store.head();
+    auto head = store.head();
     std::vector<event> fresh;
     for (uint64_t i = 0; i < n; ++i) {
       action_applied a;
@@ -124,21 +134,35 @@ void bench_rollback(journal_store& store, uint64_t n) {
       a.new_value = "x";
       fresh.push_back(make_event(event_type::action_applied, epoch, a));
     }
-    if (!store.append(std::move(fresh)))
+    auto added = store.append(std::move(fresh));
+    if (!added)
       std::exit(2);
-    targets.clear();
+    // What the actor does per committed entry (decode, index).
+    auto f0 = clock_type::now();
+    for (auto& e : *added) {
+      action_applied a;
+      if (decode(e.ev.payload, a))
+        std::exit(4);
+      index.add(e.seq.value, a.resource.value, a.key);
+    }
+    follow_us.push_back(us_since(f0) / static_cast<double>(n));
+    std::vector<seq_no> targets;
     for (uint64_t s = head.value + 1; s <= head.value + n; ++s)
       targets.push_back(seq_no{s});
     auto t0 = clock_type::now();
+    if (cover(store, index, targets.front().value))
+      std::exit(4);
     auto recs = load_records(store, targets);
     if (!recs)
       std::exit(4);
-    auto steps = plan_rollback(targets, *recs, service_of, {}, store.head());
+    read_ms.push_back(ms_since(t0));
+    auto steps = plan_rollback(targets, *recs, index, lookup, {}, store.head());
     if (!steps)
       std::exit(4);
-    auto planned = ms_since(t0);
+    planned.push_back(ms_since(t0));
     digest id = rollback_id(digest{}, targets);
     std::vector<event> evs;
+    evs.reserve(steps->size() + 1);
     for (auto& s : *steps)
       evs.push_back(make_event(event_type::rollback_applied, epoch,
                                rollback_applied{id, s.reverts, s.resource, s.key,
@@ -146,17 +170,25 @@ void bench_rollback(journal_store& store, uint64_t n) {
     evs.push_back(make_event(event_type::rollback_finished, epoch,
                              rollback_finished{id, digest{}, true, ec::none,
                                                static_cast<uint32_t>(steps->size()), "bench"}));
+    built_ms.push_back(ms_since(t0) - planned.back());
     auto t1 = clock_type::now();
     if (!store.append(std::move(evs)))
       std::exit(2);
-    best = std::min(best, ms_since(t0));
-    best_plan = std::min(best_plan, planned);
-    best_commit = std::min(best_commit, ms_since(t1));
+    committed.push_back(ms_since(t1));
+    total.push_back(ms_since(t0));
   }
+  auto best = std::min_element(total.begin(), total.end()) - total.begin();
   std::printf("rollback of %llu applied actions (read + plan + one durable transaction of "
-              "%llu events): best of 3 %.1f ms (read + plan %.1f ms, build + commit %.1f ms)\n",
-              static_cast<unsigned long long>(n), static_cast<unsigned long long>(n + 1), best,
-              best_plan, best_commit);
+              "%llu events), 3 runs: %.1f / %.1f / %.1f ms; best %.1f ms (read %.1f + plan "
+              "%.1f ms, build %.1f + commit %.1f ms)\n",
+              static_cast<unsigned long long>(n), static_cast<unsigned long long>(n + 1),
+              total[0], total[1], total[2], total[best], read_ms[best],
+              planned[best] - read_ms[best], built_ms[best], committed[best]);
+  std::printf("rollback conflict index: upkeep %.2f us per applied action followed "
+              "(best run); built cold over the %llu-event journal in %.0f ms; %zu actions "
+              "indexed\n",
+              *std::min_element(follow_us.begin(), follow_us.end()),
+              static_cast<unsigned long long>(store.head().value), cold_ms, index.size());
 }
 
 void bench_detection(int anomalies) {
@@ -194,9 +226,18 @@ void bench_detection(int anomalies) {
 
 int main(int argc, char** argv) {
   bool quick = argc > 1 && std::string{argv[1]} == "--quick";
-  if (argc > 1 && !quick) {
-    std::printf("usage: incident_bench [--quick]\n");
+  bool only_rollback = argc > 1 && std::string{argv[1]} == "--rollback";
+  if (argc > 1 && !quick && !only_rollback) {
+    std::printf("usage: incident_bench [--quick | --rollback]\n");
     return std::string{argv[1]} == "--help" ? 0 : 1;
+  }
+  if (only_rollback) {
+    // The rollback alone, over the 1M-event journal.
+    print_machine();
+    temp_root root{"bulwark-bench-incident"};
+    auto store = build_journal(root.sub("journal"), 1'000'000);
+    bench_rollback(*store, 10'000);
+    return 0;
   }
   print_machine();
   temp_root root{"bulwark-bench-incident"};

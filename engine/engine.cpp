@@ -303,8 +303,8 @@ void engine::stop() {
   if (d.stopped)
     return;
   d.stopped = true;
-  for (auto h : {caf::actor_cast<caf::actor>(d.detector), caf::actor_cast<caf::actor>(d.orchestrator),
-                 caf::actor_cast<caf::actor>(d.rollbacks), caf::actor_cast<caf::actor>(d.pipeline),
+  // The detector and the orchestrator stop with the watch supervisor.
+  for (auto h : {caf::actor_cast<caf::actor>(d.rollbacks), caf::actor_cast<caf::actor>(d.pipeline),
                  caf::actor_cast<caf::actor>(d.blast),
                  d.governance, caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
@@ -324,8 +324,8 @@ void engine::stop() {
     }
   }
   d.pipeline = nullptr;
-  d.detector = nullptr;
-  d.orchestrator = nullptr;
+  d.detector->set(detector_actor{});
+  d.orchestrator->set(orchestrator_actor{});
   d.rollbacks = nullptr;
   d.blast = nullptr;
   d.authority->set(authority_actor{});

@@ -134,18 +134,24 @@ void engine::impl::bind_chaos() {
   auto dir = breakers;
   auto st = store;
   chaos->bind(
-    [authority_slot, health_slot, dir](const std::string& name) -> caf::error {
+    [authority_slot, health_slot, dir, detector_slot = detector,
+     orchestrator_slot = orchestrator](const std::string& name) -> caf::error {
       caf::actor target;
       breaker_directory::entry e;
       if (name == "authority")
         target = caf::actor_cast<caf::actor>(authority_slot->get());
       else if (name == "health")
         target = caf::actor_cast<caf::actor>(health_slot->get());
+      else if (name == "detector")
+        target = caf::actor_cast<caf::actor>(detector_slot->get());
+      else if (name == "orchestrator")
+        target = caf::actor_cast<caf::actor>(orchestrator_slot->get());
       else if (name.rfind("breaker:", 0) == 0 && dir->find(name.substr(8), e))
         target = caf::actor_cast<caf::actor>(e.handle);
       else
         return refuse(ec::invalid_input, "unknown actor '" + name
-                                           + "' (authority, health, breaker:<service>)");
+                                           + "' (authority, health, detector, orchestrator, "
+                                           "breaker:<service>)");
       if (!target)
         return refuse(ec::unavailable, name + " is not running");
       caf::anon_send_exit(target, caf::exit_reason::kill);

@@ -59,8 +59,11 @@ struct engine::impl {
   blast_radius_actor blast;
   pipeline_actor pipeline;
   rollback_actor rollbacks;
-  orchestrator_actor orchestrator;
-  detector_actor detector;
+  /// Under the watch supervisor: the handles change when they are restarted.
+  std::shared_ptr<handle_slot<orchestrator_actor>> orchestrator =
+    std::make_shared<handle_slot<orchestrator_actor>>();
+  std::shared_ptr<handle_slot<detector_actor>> detector =
+    std::make_shared<handle_slot<detector_actor>>();
   std::shared_ptr<effector_registry> effectors;
   std::shared_ptr<breaker_directory> breakers;
   caf::actor execution; ///< supervises one breaker per service (one_for_one)
@@ -120,7 +123,8 @@ struct engine::impl {
   /// Spawns the governance supervisor with the authority under it.
   void start_governance();
 
-  /// Spawns the rollback executor, the orchestrator and the detector (engine_incidents.cpp).
+  /// Spawns the rollback executor, then the orchestrator and the detector under the watch
+  /// supervisor (engine_incidents.cpp); returns once both run.
   void start_incidents(const fleet_state& st);
   /// Returns the callback supervisors report restarts to: journaled and counted (VAL-4).
   std::function<void(actor_restarted)> restart_report();

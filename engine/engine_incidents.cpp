@@ -2,6 +2,8 @@
 // detector, and the embedding API for metrics, candidates, incidents and rollbacks.
 
 #include <algorithm>
+#include <thread>
+#include <utility>
 
 #include "caf/actor_system.hpp"
 #include "caf/stateful_actor.hpp"
@@ -19,9 +21,40 @@ void engine::impl::start_incidents(const fleet_state& st) {
                        cfg.pipeline.effector_timeout};
   rollbacks = sys->spawn(bulwark::rollback, rs, rollback_deps{journal, store, authority, breakers, conditions}, st,
                          epoch);
-  orchestrator = sys->spawn(bulwark::orchestrator, cfg.incident, journal, rollbacks,
-                            st.candidates, epoch);
-  detector = sys->spawn(bulwark::detector, cfg.incident, journal, orchestrator, store, st, epoch);
+  // Both run under the watch supervisor (one_for_one, permanent). The first start uses the
+  // state read at launch; a restarted one asks the journal for the state of that moment.
+  auto settings = cfg.incident;
+  auto j = journal;
+  auto rb = rollbacks;
+  auto ep = epoch;
+  auto os = orchestrator;
+  auto known = std::make_shared<caf::optional<std::map<digest, candidate_state>>>(st.candidates);
+  // A restarted actor's clock starts at the engine's time of its start, not at launch.
+  auto clock = [this] { return now(); };
+  add_watch_child(child_spec{"orchestrator", restart_kind::permanent,
+                             [settings, j, rb, ep, os, known, clock](caf::local_actor* sup) {
+                               auto first = std::exchange(*known, caf::none);
+                               auto at = first ? ep : clock();
+                               auto o = sup->home_system().spawn(bulwark::orchestrator, settings,
+                                                                 j, rb, std::move(first), at);
+                               os->set(o);
+                               return caf::actor_cast<caf::actor>(o);
+                             }});
+  auto ds = detector;
+  auto sto = store;
+  auto seen = std::make_shared<caf::optional<fleet_state>>(st);
+  add_watch_child(child_spec{"detector", restart_kind::permanent,
+                             [settings, j, os, sto, ep, ds, seen, clock](caf::local_actor* sup) {
+                               auto first = std::exchange(*seen, caf::none);
+                               auto at = first ? ep : clock();
+                               auto d = sup->home_system().spawn(bulwark::detector, settings, j,
+                                                                 os, sto, std::move(first), at);
+                               ds->set(d);
+                               return caf::actor_cast<caf::actor>(d);
+                             }});
+  // The supervisor spawns them on its own thread: the API must not find them missing.
+  for (int i = 0; i < 5000 && (!orchestrator->get() || !detector->get()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
 }
 
 namespace {
@@ -92,7 +125,7 @@ bool engine::feed_metric(const metric_sample& s) {
   }
   metric_in m{s.service, s.region, s.error_rate, s.latency_ms,
               caf::timestamp{std::chrono::duration_cast<caf::timespan>(s.at.time_since_epoch())}};
-  auto r = d.call<uint8_t>(d.detector, atom::sample_v, std::move(m));
+  auto r = d.call<uint8_t>(d.detector->get(), atom::sample_v, std::move(m));
   d.pump();
   return r && *r == 0;
 }
@@ -100,7 +133,7 @@ bool engine::feed_metric(const metric_sample& s) {
 metric_counts engine::metric_stats() {
   auto& d = *impl_;
   metric_counts out;
-  auto r = d.call<std::vector<uint64_t>>(d.detector, atom::stats_v);
+  auto r = d.call<std::vector<uint64_t>>(d.detector->get(), atom::stats_v);
   if (r && r->size() >= 6) {
     auto& v = *r;
     out = metric_counts{v[0], v[1], v[2], v[3], v[4], v[5]};
@@ -164,7 +197,7 @@ result engine::promote(const std::string& by, const std::string& candidate,
     return invalid_input("candidate digest must be 64 hex characters");
   if (!is_valid_id(by))
     return invalid_input("promoter must be a principal name");
-  auto r = d.call<incident_decision>(d.orchestrator, atom::promote_v, id, principal_id{by},
+  auto r = d.call<incident_decision>(d.orchestrator->get(), atom::promote_v, id, principal_id{by},
                                      justification.empty() ? "manual promotion" : justification);
   d.pump();
   if (!r)

@@ -54,7 +54,8 @@ struct console_deps {
   std::map<std::string, authority_level> configured_grants;
   std::shared_ptr<const append_meter> appends; ///< the journal's append meter (metrics)
   rollback_actor rollbacks;         ///< incidents' and operators' rollbacks
-  orchestrator_actor orchestrator;  ///< manual promotion of deferred candidates
+  /// Manual promotion of deferred candidates; the handle changes on a restart.
+  std::shared_ptr<handle_slot<orchestrator_actor>> orchestrator;
   std::shared_ptr<health_board> health; ///< failure modes and warnings (none: not reported)
   std::shared_ptr<chaos_hooks> chaos;   ///< `chaos` command (refused unless configured)
   cluster_actor cluster; ///< set on a clustered node: status, promote, proposal routing (#9)

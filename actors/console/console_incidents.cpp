@@ -91,7 +91,12 @@ void cmd_promote(broker_ptr self, hdl_t hdl, const console_request& req) {
   if (!digest_named(req, "candidate", cid, why))
     return send_line(self, hdl, error_response(why.id, why.code, why.message));
   auto id = req.id;
-  self->request(self->state.deps.orchestrator, caf::infinite, atom::promote_v, cid,
+  auto orchestrator = self->state.deps.orchestrator ? self->state.deps.orchestrator->get()
+                                                    : orchestrator_actor{};
+  if (!orchestrator)
+    return send_line(self, hdl, error_response(req.id, ec::unavailable,
+                                               "the orchestrator is restarting; try again"));
+  self->request(orchestrator, caf::infinite, atom::promote_v, cid,
                 self->state.conns.at(hdl).principal,
                 optional_text(req, "justification", "promoted from the console"))
     .then(

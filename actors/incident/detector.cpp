@@ -111,7 +111,13 @@ void raise(self_ptr self, const anomaly& a) {
                "with {} suspects",
                a.service, a.region, a.error_rate, a.threshold, to_hex(c.candidate).substr(0, 12),
                c.culprits.size());
-  self->request(st.orchestrator, caf::infinite, atom::candidate_v, std::move(c))
+  auto orchestrator = st.orchestrator->get();
+  if (!orchestrator) {
+    spdlog::error("detector: the orchestrator is down: candidate {} is not decided",
+                  to_hex(c.candidate).substr(0, 12));
+    return;
+  }
+  self->request(orchestrator, caf::infinite, atom::candidate_v, std::move(c))
     .then([](const incident_decision&) {},
           [](caf::error& err) {
             spdlog::error("detector: the orchestrator refused a candidate: {}",
@@ -119,14 +125,19 @@ void raise(self_ptr self, const anomaly& a) {
           });
 }
 
-void seed(detector_state& st, journal_store& store, const fleet_state& fs) {
+void seed(detector_state& st, journal_store& store, const fleet_state& fs, caf::timestamp at) {
   for (auto& [id, r] : fs.resources) {
     st.where[id] = {r.service, r.region};
     st.detect.add_series(r.service, r.region);
   }
   for (auto& [id, n] : fs.incidents)
-    if (n.status == 1)
+    if (n.status == 1) {
       st.incidents[id] = watched_incident{n.service, n.region, n.onset};
+      // Its rollback finished (or it had none) before this start: verification begins
+      // again now (after a restart, judged against the floor until the warm-up ends).
+      if (n.rollback_result == 1 || n.culprits.empty())
+        st.detect.watch(id, n.service, n.region, at);
+    }
   auto head = fs.seq;
   auto from = head > detector_replay_records ? head - detector_replay_records + 1 : 1;
   if (head == 0)
@@ -141,25 +152,41 @@ void seed(detector_state& st, journal_store& store, const fleet_state& fs) {
   st.seq = head;
 }
 
+/// Seeds the state from `fs` and subscribes to the commits after it.
+void begin(self_ptr self, journal_store& store, const fleet_state& fs) {
+  seed(self->state, store, fs, now(self));
+  self->send(self->state.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
+             seq_no{fs.seq});
+}
+
 } // namespace
 
 detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector_state> self,
                                        incident_settings settings, journal_actor journal,
-                                       orchestrator_actor orchestrator,
-                                       std::shared_ptr<journal_store> store, fleet_state fs,
-                                       caf::timestamp epoch) {
+                                       orchestrator_slot orchestrator,
+                                       std::shared_ptr<journal_store> store,
+                                       caf::optional<fleet_state> fs, caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = settings;
   st.detect = detector_policy{settings.detector};
   st.rca = rca_policy{settings.rca};
   st.journal = journal;
-  st.orchestrator = orchestrator;
+  st.orchestrator = std::move(orchestrator);
   st.epoch = epoch;
   st.start = self->clock().now();
-  seed(st, *store, fs);
-  self->send(journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self), seq_no{fs.seq});
-  return {
-    [self](atom::committed, const std::vector<journal_entry>& entries) {
+  if (fs) {
+    begin(self, *store, *fs);
+  } else {
+    // Restarted: the journal's state first; `await` holds every other message until then.
+    self->request(journal, caf::infinite, atom::state_v)
+      .await([self, store](const fleet_state& now) { begin(self, *store, now); },
+             [self](caf::error& err) {
+               spdlog::error("detector: no journal state to restart from: {}",
+                             describe(err).message);
+               self->quit(err);
+             });
+  }
+  return {    [self](atom::committed, const std::vector<journal_entry>& entries) {
       for (auto& e : entries)
         if (e.seq.value > self->state.seq)
           follow(self->state, e);

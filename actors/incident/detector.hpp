@@ -12,12 +12,14 @@
 
 #include "caf/actor_clock.hpp"
 #include "caf/fwd.hpp"
+#include "caf/optional.hpp"
 
 #include "actors/incident/detector_policy.hpp"
 #include "actors/incident/incident_policy.hpp"
 #include "actors/incident/rca_policy.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/state.hpp"
+#include "supervision/supervisor.hpp"
 
 namespace bulwark {
 
@@ -30,13 +32,16 @@ struct watched_incident {
   caf::timestamp onset;
 };
 
+/// Where the detector finds the orchestrator (changes when it is restarted).
+using orchestrator_slot = std::shared_ptr<handle_slot<orchestrator_actor>>;
+
 /// State of the detector.
 struct detector_state {
   incident_settings settings;
   detector_policy detect{detector_settings{}};
   rca_policy rca{rca_settings{}};
   journal_actor journal;
-  orchestrator_actor orchestrator;
+  orchestrator_slot orchestrator;
   std::map<std::string, std::pair<std::string, std::string>> where; ///< resource -> series
   std::map<digest, watched_incident> incidents;
   uint64_t seq = 0; ///< the last journal seq followed
@@ -48,12 +53,14 @@ struct detector_state {
 /// Records the detector rebuilds its index from at start (the newest ones).
 inline constexpr uint64_t detector_replay_records = 100'000;
 
-/// Runs the detector from `st` (the journal's state at spawn) and the newest records of
-/// `store`; it subscribes to the journal to follow later commits.
+/// Runs the detector from `st` (the journal's state at spawn; none after a restart: it
+/// asks the journal first, and samples wait until the answer) and the newest records of
+/// `store`; it subscribes to the journal to follow later commits. Baselines start with
+/// a warm-up; open incidents whose rollback finished are watched for recovery again.
 detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector_state> self,
                                        incident_settings settings, journal_actor journal,
-                                       orchestrator_actor orchestrator,
-                                       std::shared_ptr<journal_store> store, fleet_state st,
-                                       caf::timestamp epoch);
+                                       orchestrator_slot orchestrator,
+                                       std::shared_ptr<journal_store> store,
+                                       caf::optional<fleet_state> st, caf::timestamp epoch);
 
 } // namespace bulwark

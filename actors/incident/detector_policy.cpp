@@ -52,7 +52,7 @@ void detector_policy::watch(const digest& incident, const std::string& service,
   for (auto& w : x.watches)
     if (w.incident == incident)
       return;
-  x.watches.push_back(watch_state{incident, since, caf::none});
+  x.watches.push_back(watch_state{incident, since, caf::none, x.samples < s_.warmup});
 }
 
 void detector_policy::check_watches(series& x, double e, bool over, caf::timestamp t,
@@ -63,7 +63,7 @@ void detector_policy::check_watches(series& x, double e, bool over, caf::timesta
       ++i;
       continue;
     }
-    if (over)
+    if (w.by_floor ? e > s_.floor : over)
       w.healthy_since = caf::none;
     else if (!w.healthy_since)
       w.healthy_since = t;
@@ -101,12 +101,16 @@ observation detector_policy::observe(const metric_in& m, caf::timestamp now) {
   x.last = m.at;
   auto th = threshold_of(x);
   bool over = th > 0 && m.error_rate > th;
+  bool floor_watch = false;
+  for (auto& w : x.watches)
+    floor_watch |= w.by_floor && m.at >= w.since;
   check_watches(x, m.error_rate, over, m.at, out);
   if (!over) {
     x.onset = caf::none;
     x.covered = caf::timespan{0};
     x.raised = false;
-    learn(x, m.error_rate);
+    if (!floor_watch || m.error_rate <= s_.floor)
+      learn(x, m.error_rate);
     return judge(sample_verdict::accepted);
   }
   if (!x.onset) {

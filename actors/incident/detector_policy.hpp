@@ -92,6 +92,10 @@ public:
   observation observe(const metric_in& m, caf::timestamp now);
 
   /// Watches a series for recovery after `incident`'s rollback finished at `since`.
+  /// A watch begun before the series' warm-up ended (a restarted detector) has no
+  /// baseline to judge by: it counts every sample above the floor as not recovered, and
+  /// while it lasts the warm-up learns only from samples under the floor, so a baseline
+  /// is never learned from an ongoing outage.
   void watch(const digest& incident, const std::string& service, const std::string& region,
              caf::timestamp since);
 
@@ -112,6 +116,7 @@ private:
     digest incident;
     caf::timestamp since;
     caf::optional<caf::timestamp> healthy_since;
+    bool by_floor = false; ///< begun without a baseline: judged by the floor
   };
   struct series {
     uint32_t samples = 0;

@@ -150,14 +150,25 @@ caf::result<incident_decision> on_promote(self_ptr self, const digest& cid,
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
              incident_settings settings, journal_actor journal, rollback_actor rollbacks,
-             std::map<digest, candidate_state> known, caf::timestamp epoch) {
+             caf::optional<std::map<digest, candidate_state>> known, caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.journal = journal;
   st.rollbacks = rollbacks;
-  st.candidates = std::move(known);
   st.epoch = epoch;
   st.start = self->clock().now();
+  if (known) {
+    st.candidates = std::move(*known);
+  } else {
+    // Restarted: `await` holds every candidate and promotion until the journal answers.
+    self->request(journal, caf::infinite, atom::state_v)
+      .await([self](const fleet_state& now) { self->state.candidates = now.candidates; },
+             [self](caf::error& err) {
+               spdlog::error("orchestrator: no journal state to restart from: {}",
+                             describe(err).message);
+               self->quit(err);
+             });
+  }
   return {
     [self](atom::candidate, const candidate_raised& c) { return on_candidate(self, c); },
     [self](atom::promote, const digest& cid, const principal_id& by, const std::string& why) {

@@ -11,6 +11,7 @@
 
 #include "caf/actor_clock.hpp"
 #include "caf/fwd.hpp"
+#include "caf/optional.hpp"
 
 #include "actors/incident/incident_policy.hpp"
 #include "messages/interfaces.hpp"
@@ -29,10 +30,12 @@ struct orchestrator_state {
   static inline const char* name = "orchestrator";
 };
 
-/// Runs the orchestrator; `known` are the candidates the journal holds at spawn.
+/// Runs the orchestrator; `known` are the candidates the journal holds at spawn (none
+/// after a restart: it asks the journal first, and candidates wait until the answer, so
+/// a decided candidate is never decided twice).
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
              incident_settings settings, journal_actor journal, rollback_actor rollbacks,
-             std::map<digest, candidate_state> known, caf::timestamp epoch);
+             caf::optional<std::map<digest, candidate_state>> known, caf::timestamp epoch);
 
 } // namespace bulwark

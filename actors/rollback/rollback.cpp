@@ -39,11 +39,25 @@ rollback_status status_of(const digest& id, std::string status, uint32_t reverte
   return s;
 }
 
-std::map<std::string, std::string> services_of(const fleet_state& st) {
-  std::map<std::string, std::string> out;
-  for (auto& [id, r] : st.resources)
-    out.emplace(id, r.service);
-  return out;
+service_lookup services_of(const fleet_state& st) {
+  return [&st](const std::string& resource) -> const std::string* {
+    auto i = st.resources.find(resource);
+    return i == st.resources.end() ? nullptr : &i->second.service;
+  };
+}
+
+/// Follows one committed entry: the projection and the conflict index.
+void follow(rollback_state& st, const journal_entry& e) {
+  if (e.seq.value > st.proj.state().seq)
+    if (auto err = st.proj.apply(e.seq, e.ev))
+      spdlog::error("rollback: cannot follow seq {}: {}", e.seq.value, describe(err).message);
+  if (e.seq.value <= st.index.to())
+    return;
+  action_applied a;
+  if (e.ev.type == event_type::action_applied && !decode(e.ev.payload, a))
+    st.index.add(e.seq.value, a.resource.value, a.key);
+  else
+    st.index.skip(e.seq.value);
 }
 
 void answer(self_ptr self, const digest& id, const rollback_status& s) {
@@ -206,11 +220,15 @@ caf::expected<digest> plan(self_ptr self, const rollback_order& o, const halt_gu
     }
     seqs = std::move(left);
   }
+  auto head = st.store->head();
+  auto lo = std::min_element(seqs.begin(), seqs.end())->value;
+  if (auto err = cover(*st.store, st.index, lo))
+    return err;
   auto records = load_records(*st.store, seqs);
   if (!records)
     return records.error();
-  auto steps = plan_rollback(seqs, *records, services_of(st.proj.state()),
-                             st.proj.state().reverted, st.store->head());
+  auto steps = plan_rollback(seqs, *records, st.index, services_of(st.proj.state()),
+                             st.proj.state().reverted, head);
   if (!steps)
     return steps.error();
   std::vector<seq_no> reverts;
@@ -303,42 +321,6 @@ caf::result<rollback_status> decide(self_ptr self, const approval& a) {
 
 } // namespace
 
-caf::expected<std::vector<planned_record>> load_records(journal_store& store,
-                                                        const std::vector<seq_no>& seqs) {
-  auto head = store.head();
-  auto lo = std::min_element(seqs.begin(), seqs.end())->value;
-  std::vector<planned_record> out;
-  if (lo == 0 || lo > head.value)
-    return out; // the planner names the missing seq
-  out.reserve(head.value - lo + 1);
-  caf::error bad;
-  auto err = store.scan(seq_no{lo}, head, [&](seq_no seq, const uint8_t*, const uint8_t* bytes,
-                                              size_t size) {
-    if (size < record_header_size) {
-      bad = refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + " is too short");
-      return false;
-    }
-    auto type = static_cast<event_type>(bytes[1]);
-    planned_record r{seq, type, caf::none};
-    if (type == event_type::action_applied) {
-      action_applied a;
-      if (decode(bytes + record_header_size, size - record_header_size, a)) {
-        bad = refuse(ec::integrity_violation,
-                     "record " + std::to_string(seq.value) + " does not decode");
-        return false;
-      }
-      r.applied = std::move(a);
-    }
-    out.push_back(std::move(r));
-    return true;
-  });
-  if (err)
-    return err;
-  if (bad)
-    return bad;
-  return out;
-}
-
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,
                                        fleet_state proj, caf::timestamp epoch) {
@@ -350,7 +332,8 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
   st.breakers = deps.breakers;
   st.guard = halt_guard{deps.conditions};
   auto from = proj.seq;
-  st.proj = projection{std::move(proj)};
+  st.proj = projection::without_history(proj); // no proposals: held once less
+  st.index = rollback_index{from};
   st.epoch = epoch;
   st.start = self->clock().now();
   self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
@@ -358,10 +341,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) {
       for (auto& e : entries)
-        if (e.seq.value > self->state.proj.state().seq)
-          if (auto err = self->state.proj.apply(e.seq, e.ev))
-            spdlog::error("rollback: cannot follow seq {}: {}", e.seq.value,
-                          describe(err).message);
+        follow(self->state, e);
     },
     [self](atom::rollback, const rollback_order& o) { return order(self, o); },
     [self](atom::approve, const approval& a) { return decide(self, a); },

@@ -50,6 +50,7 @@ struct rollback_state {
   std::shared_ptr<breaker_directory> breakers;
   halt_guard guard;                       ///< halt, governance and JOURNAL-SPACE, checked once
   projection proj;                        ///< follows the journal
+  rollback_index index;                   ///< applied seqs per key, for conflicts
   std::map<digest, rollback_flight> flights;
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
@@ -65,10 +66,14 @@ struct rollback_deps {
   std::shared_ptr<const node_conditions> conditions; ///< for the halt guard (may be null)
 };
 
-/// Reads every record from the smallest of `seqs` to the head for `plan_rollback`,
-/// decoding only the applied actions (a zero-copy scan; the rest keep just their type).
+/// Reads the records of `seqs` that exist, ascending, for `plan_rollback`: nearby seqs
+/// share one zero-copy scan; only the applied actions among them are decoded.
 caf::expected<std::vector<planned_record>> load_records(journal_store& store,
                                                         const std::vector<seq_no>& seqs);
+
+/// Brings `index` up to the store's head and back to `lo` (when it starts later),
+/// reading only the records it lacks (rollback_reads.cpp).
+caf::error cover(journal_store& store, rollback_index& index, uint64_t lo);
 
 /// Runs the executor from `proj`, the journal's state at spawn (it follows later commits).
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,

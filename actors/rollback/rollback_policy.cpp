@@ -1,24 +1,25 @@
 #include "actors/rollback/rollback_policy.hpp"
 
 #include <algorithm>
-#include <set>
+#include <string_view>
+#include <unordered_map>
 
 namespace bulwark {
 
 namespace {
 
-caf::error check_targets(const std::set<uint64_t>& wanted,
-                         const std::map<uint64_t, const planned_record*>& found,
+caf::error check_targets(const std::vector<uint64_t>& wanted,
+                         const std::vector<const planned_record*>& found,
                          const std::map<uint64_t, digest>& reverted, seq_no head) {
-  for (auto seq : wanted) {
-    auto i = found.find(seq);
-    if (seq == 0 || seq > head.value || i == found.end())
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    auto seq = wanted[i];
+    if (seq == 0 || seq > head.value || found[i] == nullptr)
       return refuse(ec::invalid_input, "seq " + std::to_string(seq)
                                          + " does not exist (the journal's head is "
                                          + std::to_string(head.value) + ")");
-    if (!i->second->applied)
+    if (!found[i]->applied)
       return refuse(ec::invalid_input, "seq " + std::to_string(seq) + " is a "
-                                         + to_string(i->second->type)
+                                         + to_string(found[i]->type)
                                          + " record, not an applied action");
     if (auto r = reverted.find(seq); r != reverted.end())
       return refuse(ec::invalid_input, "seq " + std::to_string(seq)
@@ -28,55 +29,106 @@ caf::error check_targets(const std::set<uint64_t>& wanted,
   return {};
 }
 
+/// The record of each wanted seq (null: not in `records`); both ascending.
+std::vector<const planned_record*> match(const std::vector<uint64_t>& wanted,
+                                         const std::vector<planned_record>& records) {
+  std::vector<const planned_record*> found(wanted.size(), nullptr);
+  size_t j = 0;
+  for (auto& r : records) {
+    while (j < wanted.size() && wanted[j] < r.seq.value)
+      ++j;
+    if (j == wanted.size())
+      break;
+    if (wanted[j] == r.seq.value)
+      found[j] = &r;
+  }
+  return found;
+}
+
+struct conflict {
+  uint64_t seq;
+  uint64_t after;
+  const action_applied* target;
+};
+
+/// Later applied changes of a reverted key that are neither reverted with it nor by an
+/// earlier rollback: per key, everything after its oldest target, read from the index.
+/// Targets are taken oldest first; a walk marks the later targets of its key as done, so
+/// each later change is visited once.
+caf::error check_conflicts(const std::vector<uint64_t>& wanted,
+                           const std::vector<const planned_record*>& found,
+                           const rollback_index& index,
+                           const std::map<uint64_t, digest>& reverted) {
+  std::vector<bool> done(wanted.size(), false);
+  std::vector<conflict> out;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (done[i])
+      continue;
+    auto& a = *found[i]->applied;
+    auto list = index.changes(a.resource.value, a.key);
+    if (list == nullptr || !std::binary_search(list->begin(), list->end(), wanted[i]))
+      return refuse(ec::integrity_violation, "seq " + std::to_string(wanted[i])
+                                               + " is missing from the rollback index");
+    auto at = std::lower_bound(list->begin(), list->end(), wanted[i]);
+    for (auto s = at + 1; s != list->end(); ++s) {
+      auto j = std::lower_bound(wanted.begin(), wanted.end(), *s);
+      if (j != wanted.end() && *j == *s)
+        done[static_cast<size_t>(j - wanted.begin())] = true;
+      else if (reverted.count(*s) == 0)
+        out.push_back(conflict{*s, wanted[i], &a});
+    }
+  }
+  if (out.empty())
+    return {};
+  std::sort(out.begin(), out.end(), [](auto& x, auto& y) { return x.seq < y.seq; });
+  std::string msg = "rollback conflict: ";
+  for (size_t i = 0; i < out.size() && i < 10; ++i)
+    msg += (i ? "; " : "") + ("seq " + std::to_string(out[i].seq) + " changed "
+                              + out[i].target->resource.value + "." + out[i].target->key
+                              + " after seq " + std::to_string(out[i].after));
+  if (out.size() > 10)
+    msg += "; and " + std::to_string(out.size() - 10) + " more";
+  return refuse(ec::invalid_input, msg + " (include those seqs or roll them back first)");
+}
+
 } // namespace
 
 caf::expected<std::vector<rollback_step>>
 plan_rollback(const std::vector<seq_no>& targets, const std::vector<planned_record>& records,
-              const std::map<std::string, std::string>& service_of,
+              const rollback_index& index, const service_lookup& service_of,
               const std::map<uint64_t, digest>& reverted, seq_no head) {
   if (targets.empty())
     return refuse(ec::invalid_input, "nothing to roll back: no seqs given");
-  std::set<uint64_t> wanted;
+  std::vector<uint64_t> wanted;
+  wanted.reserve(targets.size());
   for (auto s : targets)
-    wanted.insert(s.value);
-  std::map<uint64_t, const planned_record*> found;
-  for (auto& r : records)
-    if (wanted.count(r.seq.value) != 0)
-      found[r.seq.value] = &r;
+    wanted.push_back(s.value);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  auto found = match(wanted, records);
   if (auto err = check_targets(wanted, found, reverted, head))
     return err;
-  // Conflicts: a later applied change of a reverted key that is not reverted with it.
-  std::map<std::pair<std::string, std::string>, uint64_t> first_target; // key -> oldest target
-  for (auto& [seq, r] : found) {
-    auto k = std::make_pair(r->applied->resource.value, r->applied->key);
-    if (first_target.count(k) == 0)
-      first_target[k] = seq;
-  }
-  std::vector<std::string> conflicts;
-  for (auto& r : records) {
-    if (!r.applied || wanted.count(r.seq.value) != 0 || reverted.count(r.seq.value) != 0)
-      continue;
-    auto k = std::make_pair(r.applied->resource.value, r.applied->key);
-    if (auto t = first_target.find(k); t != first_target.end() && r.seq.value > t->second)
-      conflicts.push_back("seq " + std::to_string(r.seq.value) + " changed " + k.first + "."
-                          + k.second + " after seq " + std::to_string(t->second));
-  }
-  if (!conflicts.empty()) {
-    std::string msg = "rollback conflict: ";
-    for (size_t i = 0; i < conflicts.size() && i < 10; ++i)
-      msg += (i ? "; " : "") + conflicts[i];
-    if (conflicts.size() > 10)
-      msg += "; and " + std::to_string(conflicts.size() - 10) + " more";
-    return refuse(ec::invalid_input, msg + " (include those seqs or roll them back first)");
-  }
+  if (index.from() > wanted.front() || index.to() < head.value)
+    return refuse(ec::integrity_violation,
+                  "the rollback index covers seqs " + std::to_string(index.from()) + " to "
+                    + std::to_string(index.to()) + ", not " + std::to_string(wanted.front())
+                    + " to " + std::to_string(head.value));
+  if (auto err = check_conflicts(wanted, found, index, reverted))
+    return err;
   std::vector<rollback_step> steps;
-  for (auto i = found.rbegin(); i != found.rend(); ++i) {
-    auto& a = *i->second->applied;
-    auto svc = service_of.find(a.resource.value);
-    if (svc == service_of.end())
-      return refuse(ec::invalid_input, "seq " + std::to_string(i->first) + " changed resource "
+  steps.reserve(wanted.size());
+  // Each resource's service is looked up once (a lookup only: never iterated).
+  std::unordered_map<std::string_view, const std::string*> services;
+  for (size_t i = wanted.size(); i-- > 0;) {
+    auto& a = *found[i]->applied;
+    auto [at, fresh] = services.try_emplace(a.resource.value, nullptr);
+    if (fresh)
+      at->second = service_of(a.resource.value);
+    auto svc = at->second;
+    if (svc == nullptr)
+      return refuse(ec::invalid_input, "seq " + std::to_string(wanted[i]) + " changed resource "
                                          + a.resource.value + ", which is not registered");
-    steps.push_back(rollback_step{seq_no{i->first}, svc->second, a.resource, a.key, a.new_value,
+    steps.push_back(rollback_step{seq_no{wanted[i]}, *svc, a.resource, a.key, a.new_value,
                                   a.old_value});
   }
   return steps;

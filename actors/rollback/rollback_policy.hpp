@@ -14,6 +14,7 @@
 /// - each step restores the value the action replaced (none: the key is removed), newest
 ///   first, so several reverted changes of one key end at the oldest one's old value.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@
 
 #include "messages/events.hpp"
 #include "messages/ids.hpp"
+
+#include "actors/rollback/rollback_index.hpp"
 
 namespace bulwark {
 
@@ -43,12 +46,16 @@ struct rollback_step {
   caf::optional<std::string> restore; ///< the value it replaced (none: remove the key)
 };
 
-/// Plans the rollback of `targets` from `records`: every record from the smallest
-/// target to the head, in order. `service_of` maps resources to services;
-/// `reverted` is the projection's applied seq -> rollback map.
+/// Looks up the service of a resource; null when it is not registered.
+using service_lookup = std::function<const std::string*(const std::string& resource)>;
+
+/// Plans the rollback of `targets` from `records`, which hold (at least) every target
+/// record that exists, ascending; `index` must cover [smallest target, head] (the
+/// conflict check reads the later changes of each reverted key from it, never the
+/// records in between); `reverted` is the projection's applied seq -> rollback map.
 caf::expected<std::vector<rollback_step>>
 plan_rollback(const std::vector<seq_no>& targets, const std::vector<planned_record>& records,
-              const std::map<std::string, std::string>& service_of,
+              const rollback_index& index, const service_lookup& service_of,
               const std::map<uint64_t, digest>& reverted, seq_no head);
 
 } // namespace bulwark

@@ -314,3 +314,37 @@ TEST_CASE("rollbacks fail closed: halted or without governance nothing runs") {
   CHECK(f.eng->rollback_seqs("ops", seqs).ok);
   CHECK(f.world["coaster-10/mode"] == "normal");
 }
+
+TEST_CASE("after a restart, rollbacks of older changes still find every later conflict") {
+  // The executor's conflict index starts empty at the head and reaches back on demand.
+  incident_fixture f;
+  auto a = f.submit_now(f.make(4, {set(11, "a"), set(12, "a")}));
+  auto b = f.submit_now(f.make(4, {set(11, "b")}));
+  REQUIRE(a.ok);
+  REQUIRE(b.ok);
+  auto sa = f.applied_seqs(a.proposal), sb = f.applied_seqs(b.proposal);
+  REQUIRE(sa.size() == 2);
+  REQUIRE(sb.size() == 1);
+  f.restart();
+  auto head = f.eng->head().first;
+  auto conflict = f.eng->rollback_seqs("ops", {sa[0]});
+  CHECK(conflict.code == "INVALID_INPUT");
+  CHECK_MESSAGE(conflict.message.find("seq " + std::to_string(sb[0]) + " changed coaster-11.mode after seq "
+                                      + std::to_string(sa[0]))
+                  != std::string::npos,
+                conflict.message);
+  CHECK(f.eng->head().first == head);
+  // A change made after the restart is followed, not read back: it conflicts too.
+  auto c = f.submit_now(f.make(4, {set(12, "c")}));
+  REQUIRE(c.ok);
+  auto sc = f.applied_seqs(c.proposal);
+  REQUIRE(sc.size() == 1);
+  auto late = f.eng->rollback_seqs("ops", {sa[1]});
+  CHECK(late.message.find("seq " + std::to_string(sc[0]) + " changed coaster-12.mode")
+        != std::string::npos);
+  auto all = f.eng->rollback_seqs("ops", {sa[0], sa[1], sb[0], sc[0]});
+  REQUIRE_MESSAGE(all.ok, all.message);
+  CHECK(all.applied == 4);
+  CHECK(f.eng->attribute("coaster-11", "mode") == std::optional<std::string>{"normal"});
+  CHECK(f.eng->attribute("coaster-12", "mode") == std::optional<std::string>{"normal"});
+}

@@ -109,6 +109,33 @@ TEST_CASE("recovery is verified after a healthy window, else escalated") {
   CHECK(got[0].at == t0 + 130s); // the 2 min verification timeout
 }
 
+TEST_CASE("a recovery watch before the warm-up (a restarted detector) judges by the floor") {
+  // No baseline yet: a series still failing is never called recovered; a healthy one is.
+  detector_policy d{detector_settings{}};
+  d.add_series("coaster", "north");
+  d.watch(id_of(3), "coaster", "north", t0);
+  std::vector<recovery> got;
+  for (int at = 0; at < 200 && got.empty(); ++at)
+    got = d.observe(sample(0.3, std::chrono::seconds{at}), t0 + 1h).verified;
+  REQUIRE(got.size() == 1);
+  CHECK_FALSE(got[0].recovered); // escalated at the timeout, never closed by the warm-up
+  CHECK(got[0].at == t0 + 120s);
+  CHECK(d.threshold("coaster", "north") == 0); // nothing learned from the outage
+  // Once healthy samples warm it up, a new excess is detected as usual.
+  for (int at = 200; at < 210; ++at)
+    d.observe(sample(0.01, std::chrono::seconds{at}), t0 + 1h);
+  CHECK(d.threshold("coaster", "north") == doctest::Approx(0.02));
+  detector_policy h{detector_settings{}};
+  h.add_series("coaster", "north");
+  h.watch(id_of(4), "coaster", "north", t0);
+  got.clear();
+  for (int at = 0; at < 200 && got.empty(); ++at)
+    got = h.observe(sample(0.01, std::chrono::seconds{at}), t0 + 1h).verified;
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].recovered);
+  CHECK(got[0].at == t0 + 30s);
+}
+
 TEST_CASE("RCA names the most recent, widest change of the series") {
   rca_policy r{rca_settings{}};
   auto add = [&](uint64_t seq, uint8_t proposal, const char* res, caf::timespan at,
@@ -217,6 +244,24 @@ planned_record applied(uint64_t seq, const char* res, const char* key,
   return planned_record{seq_no{seq}, event_type::action_applied, a};
 }
 
+/// The conflict index over `recs` (which start at seq `from`).
+rollback_index index_of(const std::vector<planned_record>& recs, uint64_t from) {
+  rollback_index ix{from - 1};
+  for (auto& r : recs)
+    if (r.applied)
+      ix.add(r.seq.value, r.applied->resource.value, r.applied->key);
+    else
+      ix.skip(r.seq.value);
+  return ix;
+}
+
+service_lookup lookup(const std::map<std::string, std::string>& svc) {
+  return [&svc](const std::string& res) -> const std::string* {
+    auto i = svc.find(res);
+    return i == svc.end() ? nullptr : &i->second;
+  };
+}
+
 } // namespace
 
 TEST_CASE("rollback plans restore old values newest first and refuse bad seqs") {
@@ -227,7 +272,9 @@ TEST_CASE("rollback plans restore old values newest first and refuse bad seqs") 
     applied(7, "c1", "mode", std::string{"fast"}, "faster"),
     applied(8, "c2", "mode", caf::none, "new"),
   };
-  auto steps = plan_rollback({seq_no{5}, seq_no{7}, seq_no{8}}, recs, svc, {}, seq_no{8});
+  auto ix = index_of(recs, 5);
+  auto steps = plan_rollback({seq_no{5}, seq_no{7}, seq_no{8}}, recs, ix, lookup(svc), {},
+                             seq_no{8});
   REQUIRE(steps);
   REQUIRE(steps->size() == 3);
   CHECK((*steps)[0].reverts == seq_no{8});
@@ -236,7 +283,7 @@ TEST_CASE("rollback plans restore old values newest first and refuse bad seqs") 
   CHECK(*(*steps)[2].restore == "normal");
   auto fails = [&](std::vector<seq_no> seqs, const std::map<uint64_t, digest>& rev,
                    const std::string& text) {
-    auto r = plan_rollback(seqs, recs, svc, rev, seq_no{8});
+    auto r = plan_rollback(seqs, recs, ix, lookup(svc), rev, seq_no{8});
     REQUIRE_FALSE(r);
     CHECK_MESSAGE(describe(r.error()).message.find(text) != std::string::npos,
                   describe(r.error()).message);
@@ -248,5 +295,74 @@ TEST_CASE("rollback plans restore old values newest first and refuse bad seqs") 
   fails({seq_no{8}}, {{8, id_of(3)}}, "already rolled back");
   fails({}, {}, "nothing to roll back");
   // A later change that was itself reverted is no conflict.
-  CHECK(plan_rollback({seq_no{5}}, recs, svc, {{7, id_of(4)}}, seq_no{8}));
+  CHECK(plan_rollback({seq_no{5}}, recs, ix, lookup(svc), {{7, id_of(4)}}, seq_no{8}));
+}
+
+TEST_CASE("the rollback index finds every later change of a reverted key") {
+  std::map<std::string, std::string> svc{{"c1", "coaster"}, {"c2", "coaster"}};
+  std::vector<planned_record> recs{
+    applied(10, "c1", "mode", std::string{"a"}, "b"),
+    applied(11, "c2", "mode", std::string{"a"}, "b"),
+    applied(12, "c1", "mode", std::string{"b"}, "c"),
+    applied(13, "c1", "speed", std::string{"1"}, "2"),
+    applied(14, "c1", "mode", std::string{"c"}, "d"),
+    planned_record{seq_no{15}, event_type::proposal_finished, caf::none},
+    applied(16, "c1", "mode", std::string{"d"}, "e"),
+  };
+  auto ix = index_of(recs, 10);
+  CHECK(ix.size() == 6);
+  CHECK(ix.from() == 10);
+  CHECK(ix.to() == 16);
+  auto run = [&](std::vector<seq_no> seqs, const std::map<uint64_t, digest>& rev = {}) {
+    return plan_rollback(seqs, recs, ix, lookup(svc), rev, seq_no{16});
+  };
+  // Every later change is named, after the OLDEST reverted change of that key, in seq order.
+  auto r = run({seq_no{12}, seq_no{10}});
+  REQUIRE_FALSE(r);
+  CHECK(describe(r.error()).message
+        == "rollback conflict: seq 14 changed c1.mode after seq 10; seq 16 changed c1.mode "
+           "after seq 10 (include those seqs or roll them back first)");
+  // Other keys of the same resource and other resources are no conflict.
+  auto ok = run({seq_no{16}, seq_no{14}, seq_no{12}, seq_no{10}, seq_no{10}});
+  REQUIRE(ok);
+  REQUIRE(ok->size() == 4); // the repeated seq counts once
+  CHECK((*ok)[0].reverts == seq_no{16});
+  CHECK(*(*ok)[3].restore == "a");
+  // Later changes reverted by an earlier rollback are skipped; those left still conflict.
+  CHECK(run({seq_no{12}}, {{14, id_of(1)}, {16, id_of(1)}}));
+  auto left = run({seq_no{12}}, {{16, id_of(1)}});
+  REQUIRE_FALSE(left);
+  CHECK(describe(left.error()).message.find("seq 14 changed c1.mode after seq 12")
+        != std::string::npos);
+  CHECK(describe(left.error()).message.find("seq 16") == std::string::npos);
+  // An index that does not reach back to the oldest target, or up to the head, refuses.
+  rollback_index late{11};
+  late.add(12, "c1", "mode");
+  late.skip(16);
+  auto short_back = plan_rollback({seq_no{10}}, recs, late, lookup(svc), {}, seq_no{16});
+  REQUIRE_FALSE(short_back);
+  CHECK(describe(short_back.error()).code == ec::integrity_violation);
+  auto short_head = plan_rollback({seq_no{16}}, recs, ix, lookup(svc), {}, seq_no{17});
+  REQUIRE_FALSE(short_head);
+  CHECK(describe(short_head.error()).message.find("covers seqs 10 to 16") != std::string::npos);
+  // Extended backwards, the late index finds the same conflicts.
+  late.prepend(10, {{10, "c1", "mode"}, {11, "c2", "mode"}});
+  CHECK(late.from() == 10);
+  auto list = late.changes("c1", "mode");
+  REQUIRE(list != nullptr);
+  CHECK(*list == std::vector<uint64_t>{10, 12});
+  auto again = plan_rollback({seq_no{10}}, recs, late, lookup(svc), {}, seq_no{16});
+  REQUIRE_FALSE(again);
+  CHECK(describe(again.error()).message.find("seq 12 changed c1.mode after seq 10")
+        != std::string::npos);
+  // Seqs at or below what the index followed are not counted twice.
+  late.add(12, "c1", "mode");
+  CHECK(late.size() == 3);
+  // ("a", "bc") and ("ab", "c") are different pairs.
+  rollback_index k{0};
+  k.add(1, "a", "bc");
+  k.add(2, "ab", "c");
+  CHECK(k.changes("a", "bc")->size() == 1);
+  CHECK(k.changes("ab", "c")->size() == 1);
+  CHECK(k.changes("a", "b") == nullptr);
 }
