@@ -33,7 +33,7 @@ public:
       breaker_->enqueue(std::move(what), host);
       return;
     }
-    auto req = xs.get_as<effector_request>(1);
+    auto req = xs.move_if_unshared<effector_request>(1);
     // Whichever thread has the answer delivers it straight to the requester.
     reply_to to{std::move(what->sender), what->mid, std::move(what->stages)};
     runtime_->execute(std::move(req), std::move(to));

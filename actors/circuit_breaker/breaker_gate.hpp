@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -62,10 +63,41 @@ struct gate_answer {
   caf::error refusal; ///< when set, delivered instead of `result` (CIRCUIT_OPEN, OVERLOADED)
 };
 
+/// A list holding its first element inline: most gate steps yield at most one answer and
+/// one dispatch, and the hot path should not allocate for them.
+template <class T>
+class gate_list {
+public:
+  void push_back(T x) {
+    if (!first_)
+      first_.emplace(std::move(x));
+    else
+      rest_.push_back(std::move(x));
+  }
+
+  /// Calls `f` on each element, in order.
+  template <class F>
+  void each(F f) {
+    if (!first_)
+      return;
+    f(*first_);
+    for (auto& x : rest_)
+      f(x);
+  }
+
+  size_t size() const noexcept {
+    return first_ ? 1 + rest_.size() : 0;
+  }
+
+private:
+  std::optional<T> first_;
+  std::vector<T> rest_;
+};
+
 /// What a gate step asks its caller to do once the lock is released.
 struct gate_effects {
-  std::vector<gate_answer> answers;
-  std::vector<gate_dispatch> dispatches;
+  gate_list<gate_answer> answers;
+  gate_list<gate_dispatch> dispatches;
   caf::optional<caf::actor_clock::time_point> wake_at; ///< arm the breaker's timer
   bool nudge = false; ///< transitions wait to be journaled
 };

@@ -36,7 +36,7 @@ breaker_runtime::breaker_runtime(caf::actor_clock& clock, breaker_runtime_args a
 }
 
 breaker_runtime::~breaker_runtime() {
-  pool_.reset(); // running calls finish while the gate still exists
+  pool_->stop(); // running calls finish while the gate still exists
 }
 
 gate_time breaker_runtime::now() const {
@@ -74,9 +74,10 @@ std::vector<gate_transition> breaker_runtime::override_state(caf::optional<bool>
 }
 
 void breaker_runtime::perform(gate_effects& fx) {
-  for (auto& a : fx.answers)
+  fx.answers.each([](gate_answer& a) {
     a.to.deliver(a.refusal ? caf::make_message(std::move(a.refusal))
                            : caf::make_message(std::move(a.result)));
+  });
   if (fx.wake_at || fx.nudge) {
     caf::strong_actor_ptr target;
     {
@@ -91,8 +92,7 @@ void breaker_runtime::perform(gate_effects& fx) {
     if (target && fx.nudge)
       target->enqueue(nullptr, caf::make_message_id(), caf::make_message(atom::tick_v), nullptr);
   }
-  for (auto& d : fx.dispatches)
-    start(std::move(d));
+  fx.dispatches.each([this](gate_dispatch& d) { start(std::move(d)); });
 }
 
 void breaker_runtime::start(gate_dispatch d) {
