@@ -82,7 +82,8 @@ int run_node(const node_args& args) {
   }
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
-                    d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures};
+                    d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
+                    d.admission};
   caf::actor console;
   auto port = start_console(*d.sys, settings, deps, console);
   if (!port) {

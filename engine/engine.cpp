@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <malloc.h>
 #include <filesystem>
 #include <sys/file.h>
 #include <unistd.h>
@@ -118,6 +119,9 @@ std::unique_ptr<engine> engine::start(const engine_options& opts, std::string* e
     return fail(refuse(ec::invalid_input, "no data directory (node.data or data_dir)"));
   if (auto err = d->launch(opts))
     return fail(err);
+  // Start-up decoded the snapshot and copied the state to the actors that follow the
+  // journal; give the freed copies back to the system instead of keeping them resident.
+  ::malloc_trim(0);
   return std::unique_ptr<engine>{new engine(std::move(d))};
 }
 
@@ -182,12 +186,12 @@ caf::error engine::impl::launch(const engine_options& opts) {
   auto chaos_cfg = cfg.chaos;
   chaos_cfg.enabled = chaos_cfg.enabled || opts.chaos;
   chaos = std::make_shared<chaos_hooks>(chaos_cfg);
+  conditions = std::make_shared<node_conditions>(); // the authority's rates follow it
   start_governance();
   blast = sys->spawn(blast_radius, cfg.blast, epoch);
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
   virtual_clock = opts.virtual_clock;
-  conditions = std::make_shared<node_conditions>();
   pipeline_deps deps{journal, authority, blast, breakers, conditions};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, *st, epoch);
   // The cluster starts first: when it cannot, start_cluster stops what already runs.
@@ -221,6 +225,7 @@ std::function<void(actor_restarted)> engine::impl::restart_report() {
 void engine::impl::start_governance() {
   authority = std::make_shared<handle_slot<authority_actor>>();
   auto settings = cfg.authority;
+  settings.conditions = conditions;
   auto j = journal;
   auto slot = authority;
   auto ep = epoch;

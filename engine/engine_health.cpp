@@ -68,6 +68,10 @@ std::vector<reading> engine::impl::sample_health(caf::timestamp at) {
   out.push_back({"journal_space_pct", capacity > 0 ? 100.0 * used / capacity : 100.0});
   out.push_back({"admission_queued",
                  static_cast<double>(admission_depth->load(std::memory_order_relaxed))});
+  if (cfg.journal.meter) // the journal's queue: appends that waited for one commit
+    out.push_back({"journal_waiting",
+                   static_cast<double>(cfg.journal.meter->summarize(
+                     sys->clock().now()).max_batch)});
   out.push_back({"restarts", static_cast<double>(restarts->total())});
   out.push_back({"restart_intensity_pct", restarts->intensity_pct(at)});
   out.push_back({"pv001_refused",

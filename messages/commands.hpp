@@ -112,6 +112,18 @@ typename Inspector::result_type inspect(Inspector& f, interrupt& x) {
   return f(caf::meta::type_name("interrupt"), x.by, x.proposal);
 }
 
+/// An operator's requeue or discard of a dead letter.
+struct dead_letter_command {
+  uint64_t letter = 0;     ///< the seq of the `dead_lettered` record
+  principal_id by;         ///< the operator (the engine and console check the role)
+  std::string reason;
+  caf::timestamp deadline; ///< requeue: the new proposal's deadline
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter_command& x) {
+  return f(caf::meta::type_name("dead_letter_command"), x.letter, x.by, x.reason, x.deadline);
+}
+
 /// A proposal waiting for a person, or running.
 struct pending_approval {
   digest proposal;

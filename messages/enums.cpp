@@ -75,6 +75,10 @@ const char* to_string(event_type x) noexcept {
       return "early_warning";
     case event_type::degradation_changed:
       return "degradation_changed";
+    case event_type::dead_lettered:
+      return "dead_lettered";
+    case event_type::dead_letter_resolved:
+      return "dead_letter_resolved";
     case event_type::peer_changed:
       return "peer_changed";
     case event_type::integrity_alert:
@@ -115,6 +119,8 @@ bool valid(event_type x) noexcept {
     case event_type::incident_escalated:
     case event_type::early_warning:
     case event_type::degradation_changed:
+    case event_type::dead_lettered:
+    case event_type::dead_letter_resolved:
     case event_type::peer_changed:
     case event_type::integrity_alert:
     case event_type::leadership_changed:

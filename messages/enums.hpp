@@ -43,6 +43,9 @@ enum class event_type : uint8_t {
   // -- health (27-34, #7) --
   early_warning = 27,
   degradation_changed = 28,
+  dead_lettered = 29,
+  dead_letter_resolved = 30,
+  // 31-34: reserved
   // -- cluster (#9): 35-40 --
   peer_changed = 35,
   integrity_alert = 36,

@@ -343,4 +343,42 @@ typename Inspector::result_type inspect(Inspector& f, degradation_changed& x) {
            }));
 }
 
+/// Payload of `dead_lettered` (29): an action whose retries were exhausted (its last
+/// error was a timeout or unavailability). It waits in the dead-letter list, keyed by
+/// this record's seq, until an operator requeues or discards it.
+struct dead_lettered {
+  digest proposal;           ///< the proposal the action belonged to
+  uint32_t step = 0;         ///< its index in the proposal's mutations
+  principal_id principal;    ///< who proposed it (a requeue runs under this principal)
+  authority_level level = authority_level::enforce; ///< the level it ran at
+  std::string service;       ///< the service whose effector failed
+  mutation change;           ///< the action itself
+  ec code = ec::none;        ///< the last error (timeout or unavailable)
+  std::string message;       ///< its text
+  caf::timestamp failed_at;  ///< when the last attempt failed
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_lettered& x) {
+  return f(caf::meta::type_name("dead_lettered"), x.proposal, x.step, x.principal, x.level,
+           x.service, x.change, x.code, x.message, x.failed_at,
+           caf::meta::load_callback([&]() -> caf::error {
+             return valid(x.level) ? caf::error{}
+                                   : refuse(ec::invalid_input, "unknown authority level");
+           }));
+}
+
+/// Payload of `dead_letter_resolved` (30): an operator requeued or discarded a letter.
+struct dead_letter_resolved {
+  uint64_t letter = 0;         ///< the seq of the `dead_lettered` record
+  principal_id by;             ///< the operator
+  bool requeued = false;       ///< true: resubmitted; false: discarded
+  std::string idempotency_key; ///< requeued: the new proposal's key ("" when discarded)
+  std::string reason;          ///< the operator's words
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dead_letter_resolved& x) {
+  return f(caf::meta::type_name("dead_letter_resolved"), x.letter, x.by, x.requeued,
+           x.idempotency_key, x.reason);
+}
+
 } // namespace bulwark

@@ -87,6 +87,10 @@ using pipeline_actor = subscriber_actor::extend<
   caf::replies_to<atom::enroll, registration>::with<seq_no>,
   // Lists proposals whose actions started without a journaled outcome.
   caf::replies_to<atom::in_doubt>::with<std::vector<digest>>,
+  // Requeues a dead letter: its action runs again as a new proposal (the reply).
+  caf::replies_to<atom::requeue, dead_letter_command>::with<outcome>,
+  // Discards a dead letter (journaled); the reply is the resolution's seq.
+  caf::replies_to<atom::discard, dead_letter_command>::with<seq_no>,
   // INTERNAL: an effector call finished (proposal, call token, result).
   caf::reacts_to<atom::effected, digest, uint64_t, effector_result>,
   // INTERNAL: an approval's time ran out.

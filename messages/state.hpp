@@ -112,12 +112,13 @@ struct fleet_state {
   std::map<digest, candidate_state> candidates;     ///< by candidate id
   std::map<digest, incident_state> incidents;       ///< by incident id
   std::map<uint64_t, digest> reverted;              ///< applied seq -> rollback that undid it
+  std::map<uint64_t, dead_lettered> dead_letters;   ///< open letters, by their record's seq
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fleet_state& x) {
   return f(caf::meta::type_name("fleet_state"), x.seq, x.resources, x.grants,
            x.idempotency, x.proposals, x.breakers, x.halted, x.counts, x.candidates,
-           x.incidents, x.reverted);
+           x.incidents, x.reverted, x.dead_letters);
 }
 
 /// The outcome of a chain verification.

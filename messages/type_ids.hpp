@@ -57,6 +57,9 @@ enum class policy_verdict : uint8_t;
 enum class severity : uint8_t;
 struct early_warning;
 struct degradation_changed;
+struct dead_lettered;
+struct dead_letter_resolved;
+struct dead_letter_command;
 struct resource_state;
 struct grant_state;
 struct proposal_state;
@@ -216,4 +219,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, hello, "hello")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, pull, "pull")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, gossip, "gossip")
+  // -- dead letters (#7) --
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_lettered))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_letter_resolved))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_letter_command))
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, requeue, "requeue")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, discard, "discard")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

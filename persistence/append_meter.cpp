@@ -20,8 +20,9 @@ void append_meter::record(time_point at, uint64_t events,
   auto s = second_of(at);
   auto& b = buckets_[static_cast<size_t>(s) % buckets_.size()];
   if (b.second != s)
-    b = bucket{s, 0};
+    b = bucket{s, 0, 0};
   b.events += events;
+  b.max_batch = std::max<uint64_t>(b.max_batch, latencies.size());
   for (auto& l : latencies) {
     if (ring_.size() < latency_samples) {
       ring_.push_back(l);
@@ -43,8 +44,10 @@ append_meter::summary append_meter::summarize(time_point now) const {
     auto current = second_of(now);
     uint64_t events = 0;
     for (auto& b : buckets_)
-      if (b.second > current - rate_seconds && b.second <= current)
+      if (b.second > current - rate_seconds && b.second <= current) {
         events += b.events;
+        out.max_batch = std::max(out.max_batch, b.max_batch);
+      }
     out.events_per_second = static_cast<double>(events) / rate_seconds;
     sorted = ring_;
   }

@@ -32,6 +32,7 @@ public:
     caf::timespan p50{0};          ///< median acknowledgement latency
     caf::timespan p99{0};          ///< 99th percentile acknowledgement latency
     caf::timespan sum{0};          ///< sum of the sampled latencies
+    uint64_t max_batch = 0;        ///< most append requests one commit answered, same window
   };
 
   /// Records one commit at `at`: `events` events, one latency (arrival at the journal to
@@ -45,6 +46,7 @@ private:
   struct bucket {
     int64_t second = -1;
     uint64_t events = 0;
+    uint64_t max_batch = 0; ///< appends waiting for one commit (the journal's queue)
   };
 
   mutable std::mutex mtx_;

@@ -151,11 +151,14 @@ public:
     // nop
   }
 
+  /// Reads every field in order; the first failure stops it and is returned. Fields are
+  /// read through `read` (a bool), so a record costs one `caf::error` per struct, not one
+  /// per field (replay decodes millions of them).
   template <class... Ts>
   caf::error operator()(Ts&&... xs) {
-    caf::error err;
-    ((err = apply(xs), !err) && ...);
-    return err;
+    if ((read(xs) && ...))
+      return {};
+    return std::move(error_);
   }
 
   /// Returns the number of bytes not consumed yet.
@@ -166,141 +169,160 @@ public:
   /// Reads a big-endian unsigned integer of `Bytes` bytes.
   template <size_t Bytes>
   caf::error get_uint(uint64_t& n) {
+    if (get_uint_ok<Bytes>(n))
+      return {};
+    return std::move(error_);
+  }
+
+private:
+  bool fail(const char* what) {
+    error_ = refuse(ec::invalid_input, what);
+    return false;
+  }
+
+  bool truncated() {
+    return fail("truncated encoding");
+  }
+
+  template <size_t Bytes>
+  bool get_uint_ok(uint64_t& n) {
     if (remaining() < Bytes)
       return truncated();
     n = 0;
     for (size_t i = 0; i < Bytes; ++i)
       n = (n << 8) | *pos_++;
-    return {};
+    return true;
   }
 
-private:
-  static caf::error truncated() {
-    return refuse(ec::invalid_input, "truncated encoding");
-  }
-
-  caf::error get_length(size_t& n) {
+  bool get_length(size_t& n) {
     uint64_t tmp = 0;
-    if (auto err = get_uint<4>(tmp))
-      return err;
+    if (!get_uint_ok<4>(tmp))
+      return false;
     n = static_cast<size_t>(tmp);
-    return {};
+    return true;
+  }
+
+  /// Takes a nested result (a load callback's or a nested inspect's).
+  bool take(caf::error&& err) {
+    if (!err)
+      return true;
+    error_ = std::move(err);
+    return false;
   }
 
   template <class T>
-  caf::error apply(T&& x) {
+  bool read(T&& x) {
     using type = std::decay_t<T>;
     if constexpr (caf::meta::is_load_callback<type>::value) {
-      return x.fun();
+      return take(x.fun());
     } else if constexpr (std::is_base_of_v<caf::meta::annotation, type>) {
-      return {};
+      return true;
     } else if constexpr (std::is_same_v<type, bool>) {
       if (remaining() < 1)
         return truncated();
       auto b = *pos_++;
       if (b > 1)
-        return refuse(ec::invalid_input, "bad boolean");
+        return fail("bad boolean");
       x = b == 1;
-      return {};
+      return true;
     } else if constexpr (std::is_enum_v<type>) {
       std::underlying_type_t<type> tmp{};
-      if (auto err = apply(tmp))
-        return err;
+      if (!read(tmp))
+        return false;
       x = static_cast<type>(tmp);
-      return {};
+      return true;
     } else if constexpr (std::is_integral_v<type>) {
       uint64_t tmp = 0;
-      if (auto err = get_uint<sizeof(type)>(tmp))
-        return err;
+      if (!get_uint_ok<sizeof(type)>(tmp))
+        return false;
       x = static_cast<type>(tmp);
-      return {};
+      return true;
     } else if constexpr (std::is_same_v<type, double>) {
       uint64_t bits = 0;
-      if (auto err = get_uint<8>(bits))
-        return err;
+      if (!get_uint_ok<8>(bits))
+        return false;
       std::memcpy(&x, &bits, sizeof bits);
-      return {};
+      return true;
     } else if constexpr (std::is_same_v<type, std::string>
                          || std::is_same_v<type, std::vector<uint8_t>>) {
       size_t n = 0;
-      if (auto err = get_length(n))
-        return err;
+      if (!get_length(n))
+        return false;
       if (remaining() < n)
         return truncated();
       using value_type = typename type::value_type; // char or uint8_t: one memcpy
       auto* first = reinterpret_cast<const value_type*>(pos_);
       x.assign(first, first + n);
       pos_ += n;
-      return {};
+      return true;
     } else if constexpr (detail::is_byte_array<type>::value) {
       if (remaining() < x.size())
         return truncated();
       std::memcpy(x.data(), pos_, x.size());
       pos_ += x.size();
-      return {};
+      return true;
     } else if constexpr (detail::is_vector<type>::value) {
       size_t n = 0;
-      if (auto err = get_length(n))
-        return err;
+      if (!get_length(n))
+        return false;
       if (n > remaining()) // every element takes at least one byte
         return truncated();
       x.clear();
       x.resize(n);
       for (auto& element : x)
-        if (auto err = apply(element))
-          return err;
-      return {};
+        if (!read(element))
+          return false;
+      return true;
     } else if constexpr (detail::is_map<type>::value) {
       size_t n = 0;
-      if (auto err = get_length(n))
-        return err;
+      if (!get_length(n))
+        return false;
       if (n > remaining())
         return truncated();
       x.clear();
       for (size_t i = 0; i < n; ++i) {
         typename type::key_type key{};
         typename type::mapped_type value{};
-        if (auto err = apply(key))
-          return err;
-        if (auto err = apply(value))
-          return err;
+        if (!read(key) || !read(value))
+          return false;
         if (!x.empty() && !(x.rbegin()->first < key))
-          return refuse(ec::invalid_input, "map keys not in ascending order");
+          return fail("map keys not in ascending order");
         x.emplace_hint(x.end(), std::move(key), std::move(value));
       }
-      return {};
+      return true;
     } else if constexpr (detail::is_optional<type>::value) {
       bool present = false;
-      if (auto err = apply(present))
-        return err;
+      if (!read(present))
+        return false;
       if (!present) {
         x = caf::none;
-        return {};
+        return true;
       }
       typename type::type value{};
-      if (auto err = apply(value))
-        return err;
+      if (!read(value))
+        return false;
       x = std::move(value);
-      return {};
+      return true;
     } else if constexpr (detail::is_duration<type>::value) {
       int64_t ns = 0;
-      if (auto err = apply(ns))
-        return err;
+      if (!read(ns))
+        return false;
       x = std::chrono::duration_cast<type>(std::chrono::nanoseconds{ns});
-      return {};
+      return true;
     } else if constexpr (detail::is_time_point<type>::value) {
       typename type::duration d{};
-      if (auto err = apply(d))
-        return err;
+      if (!read(d))
+        return false;
       x = type{d};
-      return {};
+      return true;
     } else {
-      return inspect(*this, x);
+      return take(inspect(*this, x));
     }
   }
 
   const uint8_t* pos_;
   const uint8_t* end_;
+  caf::error error_; ///< the first failure, until returned
 };
 
 /// Returns the canonical encoding of `x`.

@@ -150,6 +150,18 @@ json payload_json(const degradation_changed& x) {
   return {{"from", to_string(x.from)}, {"to", to_string(x.to)}, {"cause", x.cause}};
 }
 
+json payload_json(const dead_lettered& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"step", x.step}, {"principal", x.principal.value},
+          {"level", static_cast<int>(x.level)}, {"service", x.service},
+          {"change", mutation_json(x.change)}, {"code", to_string(x.code)},
+          {"message", x.message}, {"failed_at", format_time(x.failed_at)}};
+}
+
+json payload_json(const dead_letter_resolved& x) {
+  return {{"letter", x.letter}, {"by", x.by.value}, {"requeued", x.requeued},
+          {"idempotency_key", x.idempotency_key}, {"reason", x.reason}};
+}
+
 json payload_json(const peer_changed& x) {
   return {{"node_id", x.node_id}, {"up", x.up}, {"reason", x.reason},
           {"peer_head", x.peer_head.value}};
@@ -225,6 +237,10 @@ json payload_to_json(const event& ev) {
       return decode_json<early_warning>(ev);
     case event_type::degradation_changed:
       return decode_json<degradation_changed>(ev);
+    case event_type::dead_lettered:
+      return decode_json<dead_lettered>(ev);
+    case event_type::dead_letter_resolved:
+      return decode_json<dead_letter_resolved>(ev);
     case event_type::peer_changed:
       return decode_json<peer_changed>(ev);
     case event_type::integrity_alert:

@@ -46,12 +46,12 @@ struct applier {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end())
       ++i->second.started;
   }
-  void operator()(const action_applied& x) {
+  void operator()(action_applied& x) { // the decoded payload is ours: its value moves
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()
                                                 && i->second.started > 0)
       --i->second.started;
     if (auto i = st.resources.find(x.resource.value); i != st.resources.end()) {
-      i->second.attributes[x.key] = x.new_value;
+      i->second.attributes[x.key] = std::move(x.new_value);
       i->second.last_change = seq;
     }
   }
@@ -141,6 +141,12 @@ struct applier {
   }
   void operator()(const degradation_changed&) {
   }
+  void operator()(dead_lettered& x) {
+    st.dead_letters[seq] = std::move(x);
+  }
+  void operator()(const dead_letter_resolved& x) {
+    st.dead_letters.erase(x.letter);
+  }
   void operator()(const peer_changed&) {
   }
   void operator()(const integrity_alert&) {
@@ -175,6 +181,23 @@ caf::error apply_as(fleet_state& st, seq_no seq, const raw_event& ev) {
 }
 
 } // namespace
+
+projection projection::without_history(const fleet_state& state) {
+  projection out;
+  auto& s = out.state_;
+  s.seq = state.seq;
+  s.resources = state.resources;
+  s.grants = state.grants;
+  s.breakers = state.breakers;
+  s.halted = state.halted;
+  s.counts = state.counts;
+  s.candidates = state.candidates;
+  s.incidents = state.incidents;
+  s.reverted = state.reverted;
+  s.dead_letters = state.dead_letters;
+  out.history_ = false;
+  return out;
+}
 
 caf::error projection::apply(seq_no seq, const event& e) {
   return apply(seq, e.type, e.payload.data(), e.payload.size());
@@ -261,6 +284,12 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::degradation_changed:
       err = apply_as<degradation_changed>(state_, seq, ev);
       break;
+    case event_type::dead_lettered:
+      err = apply_as<dead_lettered>(state_, seq, ev);
+      break;
+    case event_type::dead_letter_resolved:
+      err = apply_as<dead_letter_resolved>(state_, seq, ev);
+      break;
     case event_type::peer_changed:
       err = apply_as<peer_changed>(state_, seq, ev);
       break;
@@ -273,6 +302,10 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
   }
   if (err)
     return err;
+  if (!history_ && ev.type == event_type::proposal_decided) {
+    state_.proposals.clear();
+    state_.idempotency.clear();
+  }
   state_.seq = seq.value;
   ++state_.counts[static_cast<uint8_t>(ev.type)];
   return {};
@@ -360,6 +393,10 @@ caf::error check_payload(const event& ev) {
       return decodes<early_warning>(ev);
     case event_type::degradation_changed:
       return decodes<degradation_changed>(ev);
+    case event_type::dead_lettered:
+      return decodes<dead_lettered>(ev);
+    case event_type::dead_letter_resolved:
+      return decodes<dead_letter_resolved>(ev);
     case event_type::peer_changed:
       return decodes<peer_changed>(ev);
     case event_type::integrity_alert:

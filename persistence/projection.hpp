@@ -25,6 +25,11 @@ public:
     // nop
   }
 
+  /// A projection for a follower that needs neither idempotency nor the proposals (the
+  /// rollback executor): built from `state` without them, it never keeps them either, so
+  /// the proposal history is held once less. Its `state_digest` is not the journal's.
+  static projection without_history(const fleet_state& state);
+
   /// Applies the committed event `ev` stored at `seq`.
   /// @pre `seq` is the successor of the last applied seq.
   /// @returns `INTEGRITY_VIOLATION` if the payload does not decode or seq skips.
@@ -48,6 +53,7 @@ public:
 
 private:
   fleet_state state_;
+  bool history_ = true; ///< keeps `proposals` and `idempotency`
 };
 
 } // namespace bulwark

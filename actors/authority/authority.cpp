@@ -1,5 +1,7 @@
 #include "actors/authority/authority.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -34,6 +36,25 @@ caf::error not_admin(const principal_id& by, const char* what) {
   return refuse(ec::authority_denied, by.value + " is not an admin and may not " + what);
 }
 
+/// Returns the degradation level the token rates follow, logging each change of the
+/// principals' rate (the adaptive rate limit).
+uint8_t follow_degradation(self_ptr self) {
+  auto& st = self->state;
+  uint8_t level = st.settings.conditions
+                    ? std::min<uint8_t>(st.settings.conditions->degradation_level(), 2)
+                    : 0;
+  if (level != st.rate_level) {
+    auto rate = st.settings.policy.rate_per_second;
+    spdlog::info("authority: token rate per principal {} -> {} per second, burst {} -> {} "
+                 "(degradation level {} -> {})",
+                 rate * adaptive_share(st.rate_level), rate * adaptive_share(level),
+                 st.settings.policy.burst * adaptive_share(st.rate_level),
+                 st.settings.policy.burst * adaptive_share(level), st.rate_level, level);
+    st.rate_level = level;
+  }
+  return level;
+}
+
 } // namespace
 
 caf::timestamp authority_now(self_ptr self) {
@@ -61,8 +82,9 @@ authority_actor::behavior_type authority(self_ptr self, authority_settings setti
       auto v = evaluate(p, st.settings.policy, st.grants, st.halted, now);
       if (!v.allowed || p.mutations.empty())
         return v;
-      auto wait = st.buckets[p.principal.value].take(now, st.settings.policy.rate_per_second,
-                                                      st.settings.policy.burst);
+      auto share = adaptive_share(follow_degradation(self));
+      auto wait = st.buckets[p.principal.value].take(now, st.settings.policy.rate_per_second * share,
+                                                      st.settings.policy.burst * share);
       if (wait) {
         v.allowed = false;
         v.code = ec::rate_limited;

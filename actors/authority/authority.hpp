@@ -3,6 +3,7 @@
 /// The authority actor: the shell around `authority_policy`.
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -11,6 +12,7 @@
 
 #include "actors/authority/authority_policy.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/halt_guard.hpp"
 
 namespace bulwark {
 
@@ -18,6 +20,7 @@ namespace bulwark {
 struct authority_settings {
   authority_config policy;
   std::set<std::string> admins; ///< principals allowed to grant, halt and release
+  std::shared_ptr<const node_conditions> conditions; ///< degradation level (none: normal)
 };
 
 /// State of the authority actor.
@@ -27,6 +30,7 @@ struct authority_state {
   std::map<std::string, grant_state> grants; ///< journaled grant changes
   bool halted = false;
   std::map<std::string, token_bucket> buckets;
+  uint8_t rate_level = 0;                        ///< degradation level the rates follow
   caf::timestamp epoch;                          ///< wall time at `start`
   caf::actor_clock::time_point start;
   static inline const char* name = "authority";

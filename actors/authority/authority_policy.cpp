@@ -111,6 +111,17 @@ authority_verdict evaluate(const proposal& p, const authority_config& cfg,
   return v;
 }
 
+double adaptive_share(uint8_t degradation_level) noexcept {
+  switch (degradation_level) {
+    case 0:
+      return 1.0;
+    case 1:
+      return 0.5;
+    default:
+      return 0.25;
+  }
+}
+
 caf::optional<caf::timespan> token_bucket::take(caf::timestamp now, double rate, double burst) {
   if (tokens_ < 0) {
     tokens_ = burst;

@@ -48,6 +48,11 @@ authority_verdict evaluate(const proposal& p, const authority_config& cfg,
                            const std::map<std::string, grant_state>& journaled, bool halted,
                            caf::timestamp now);
 
+/// The adaptive rate limit: the share of the configured token rate and burst a principal
+/// gets at a degradation level (0 normal: all of it, 1 degraded: half, 2 critical: a
+/// quarter), so automation slows down while the node is under strain and recovers with it.
+double adaptive_share(uint8_t degradation_level) noexcept;
+
 /// A token bucket; time comes in as an argument.
 class token_bucket {
 public:

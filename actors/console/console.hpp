@@ -14,6 +14,7 @@
 #include "caf/fwd.hpp"
 #include "caf/io/connection_handle.hpp"
 
+#include "actors/admission/admission.hpp"
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
@@ -58,6 +59,7 @@ struct console_deps {
   std::shared_ptr<chaos_hooks> chaos;   ///< `chaos` command (refused unless configured)
   cluster_actor cluster; ///< set on a clustered node: status, promote, proposal routing (#9)
   std::shared_ptr<const cluster_gauges> cluster_figures; ///< its figures for the metrics
+  admission_actor admission; ///< the bounded way into the pipeline (none: straight to it)
 };
 
 /// One client connection.

@@ -339,6 +339,10 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
   if (self->state.deps.cluster)
     return ask<outcome>(self, hdl, req.id, self->state.deps.cluster, render, atom::submit_v,
                         std::move(p));
+  // People's proposals: the operator class of admission, ahead of automation, bounded.
+  if (self->state.deps.admission)
+    return ask<outcome>(self, hdl, req.id, self->state.deps.admission, render, atom::submit_v,
+                        std::move(p), static_cast<uint8_t>(admission_class::operator_));
   ask<outcome>(self, hdl, req.id, self->state.deps.pipeline, render, atom::submit_v,
                std::move(p));
 }
@@ -446,6 +450,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return cmd_halt(self, hdl, req, cmd == "halt");
   if (cmd == "grant")
     return cmd_grant(self, hdl, req);
+  if (run_dead_letter_command(self, hdl, req))
+    return;
   if (run_incident_command(self, hdl, req))
     return;
   if (cmd == "cluster")

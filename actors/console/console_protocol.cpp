@@ -56,6 +56,12 @@ const std::vector<std::tuple<std::string, console_role, std::string>>& console_c
     {"rollback", console_role::operator_,
      "roll back an incident's culprits or seqs (your request is its approval): "
      "{\"incident\": digest} or {\"seqs\": [n, ...]}"},
+    {"dead-letters", console_role::viewer,
+     "actions whose retries were exhausted, waiting for an operator (by seq)"},
+    {"requeue", console_role::operator_,
+     "run a dead letter's action again as a new proposal of its principal: {\"letter\": seq, "
+     "\"reason\"?, \"timeout_ms\"?}"},
+    {"discard", console_role::operator_, "discard a dead letter: {\"letter\": seq, \"reason\"?}"},
     {"halt", console_role::admin, "engage the halt: {\"reason\"}"},
     {"chaos", console_role::admin,
      "inject a fault (only where [chaos] enabled and console are set): {\"fault\": "

@@ -116,6 +116,15 @@ void record_failure(self_ptr self, flight& f, const effector_result& r) {
   auto& m = f.p.mutations[f.next];
   f.pending.push_back(make_event(event_type::action_failed, now(self),
                                  action_failed{f.id, f.next, m, r.code, r.message}, f.trace));
+  // Retries exhausted (the breaker retried timeouts and unavailability until its attempts
+  // or the deadline ran out, or its circuit opened in between): the action waits for an
+  // operator in the dead-letter list, journaled in the same transaction as its failure.
+  if (r.code == ec::timeout || r.code == ec::unavailable || r.code == ec::circuit_open)
+    f.pending.push_back(make_event(event_type::dead_lettered, now(self),
+                                   dead_lettered{f.id, f.next, f.p.principal, f.p.level,
+                                                 service_of(self, m), m, r.code, r.message,
+                                                 now(self)},
+                                   f.trace));
   f.final_status = proposal_status::failed;
   f.final_code = r.code == ec::none ? ec::unavailable : r.code;
   f.final_message = "step " + std::to_string(f.next) + " failed: " + r.message;

@@ -66,7 +66,8 @@ void decide(self_ptr self, const halt_guard::pass& pass, const authority_verdict
                      f.p.regions.empty() ? "" : f.p.regions.front(), true, ec::none,
                      "allowed", sv.allowed_count, av.gates, f.p.mutations, f.p.justification};
   std::vector<event> events{make_event(event_type::proposal_decided, now(self), d, f.trace)};
-  // Levels 3 and 4 run at once: the first action's start rides the decision's transaction
+  for (auto& e : f.with_decision)
+    events.push_back(e);  // Levels 3 and 4 run at once: the first action's start rides the decision's transaction
   // (both durable before the effector runs), saving a commit per proposal.
   bool runs_now = f.p.level == authority_level::act || f.p.level == authority_level::enforce;
   if (runs_now && !f.p.mutations.empty()) {
@@ -171,7 +172,9 @@ caf::optional<std::pair<std::string, caf::timespan>> open_circuit(self_ptr self,
   return caf::none;
 }
 
-caf::result<outcome> submit(self_ptr self, proposal& p) {
+} // namespace
+
+caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal& p) {
   auto& st = self->state;
   auto id = proposal_digest(p);
   trace_id trace{0};
@@ -222,6 +225,8 @@ caf::result<outcome> submit(self_ptr self, proposal& p) {
     check_authority(self, id);
   return rp;
 }
+
+namespace {
 
 /// Applies committed entries to the local projection.
 void follow(self_ptr self, const std::vector<journal_entry>& entries) {
@@ -283,6 +288,12 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     [self](atom::enroll, const registration& r) -> caf::result<seq_no> { return enroll(self, r); },
     [self](atom::in_doubt) -> caf::result<std::vector<digest>> {
       return self->state.proj.in_doubt();
+    },
+    [self](atom::requeue, const dead_letter_command& cmd) -> caf::result<outcome> {
+      return requeue_letter(self, cmd);
+    },
+    [self](atom::discard, const dead_letter_command& cmd) -> caf::result<seq_no> {
+      return discard_letter(self, cmd);
     },
     [self](atom::effected, const digest& id, uint64_t token, const effector_result& r) {
       on_effected(self, id, token, r);

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,8 @@ struct flight {
   uint64_t token = 0;              ///< the effector call awaited (0: none)
   bool interrupted = false;
   bool first_started = false;      ///< step 0's start was journaled with the decision
+  std::vector<event> with_decision; ///< journaled with an allowed decision (a requeue's resolution)
+  uint64_t requeue_of = 0;         ///< the dead letter this flight requeues (0: none)
   proposal_status final_status = proposal_status::succeeded;
   ec final_code = ec::none;
   std::string final_message;
@@ -80,6 +83,7 @@ struct pipeline_state {
   std::map<digest, flight> flights;
   std::map<std::string, digest> keys;       ///< principal/key -> proposal in flight or done
   std::map<digest, outcome> outcomes;       ///< finished proposals
+  std::set<uint64_t> resolving;             ///< dead letters with a resolution under way
   uint64_t next_token = 1;
   caf::timestamp epoch;
   caf::actor_clock::time_point start;

@@ -34,6 +34,18 @@ void on_effected(self_ptr self, const digest& id, uint64_t token, const effector
 /// Journals the flight's pending events with its finish and answers every waiter.
 void finish(self_ptr self, const digest& id);
 
+/// Admits a proposal: idempotency, validation, open circuits, authority, blast radius;
+/// the reply comes when it has finished (or was refused).
+caf::result<outcome> submit(self_ptr self, proposal& p);
+
+/// An operator requeues dead letter `letter` (the seq of its `dead_lettered` record): the
+/// resolution is journaled, then the action runs again as a new proposal of its original
+/// principal and level (idempotency key "requeue/<letter>"); the reply is its outcome.
+caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cmd);
+
+/// An operator discards dead letter `letter`; the reply is the resolution's seq.
+caf::result<seq_no> discard_letter(self_ptr self, const dead_letter_command& cmd);
+
 /// Answers the waiters of a flight that never ran with `err` and forgets it.
 void drop(self_ptr self, const digest& id, const caf::error& err);
 

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "integration/engine_fixture.hpp"
 
 using namespace bulwark;
@@ -119,4 +121,106 @@ TEST_CASE_FIXTURE(engine_fixture, "telemetry is shed first and counted; constitu
   CHECK(count(events, "proposal_decided") == 11); // every proposal's decision journaled
   CHECK(count(events, "proposal_finished") == allowed);
   CHECK(slow.wait_for(0s) != std::future_status::ready);
+}
+
+namespace {
+
+/// Slow token rates (burst 4), and approvals that degrade the node long before they expire.
+struct rate_fixture : engine_fixture {
+  rate_fixture()
+    : engine_fixture("[authority]\nrate_per_second = 0.001\nburst = 4.0\n"
+                     "[blast_radius]\nmax_percent = 100.0\n") {
+  }
+
+  /// Submits level-4 proposals of `principal` until one is rate limited; returns how many
+  /// were allowed first (at most `cap`).
+  int allowed_before_limit(const std::string& principal, int cap) {
+    for (int i = 0; i < cap; ++i) {
+      auto r = submit_now(make(4, {set(i % 20, principal + std::to_string(i))}, {"coaster"},
+                               {"north"}, "", principal));
+      if (r.code == "RATE_LIMITED")
+        return i;
+      REQUIRE_MESSAGE(r.ok, r.code << ": " << r.message);
+    }
+    return cap;
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(rate_fixture, "token rates shrink while the node is degraded and recover") {
+  eng->advance(1s);
+  CHECK(allowed_before_limit("agent", 10) == 4); // the whole burst at normal
+  // A level-1 proposal waiting for approval past 75 % of its timeout degrades the node.
+  auto waiting = eng->submit(make(1, {set(30, "slow")}, {"coaster"}, {"south"}, "", "low"));
+  eng->advance(46s);
+  REQUIRE(eng->health().level == "degraded");
+  CHECK(allowed_before_limit("ops", 10) == 2); // half the burst while degraded
+  eng->advance(15s); // the approval expires; the node recovers on its own
+  eng->advance(2s);
+  REQUIRE(eng->health().level == "normal");
+  CHECK(waiting.get().code == "APPROVAL_EXPIRED");
+  // A principal's full burst again (a new principal: the others' buckets are spent).
+  REQUIRE(eng->grant("admin", "agent2", 4).ok);
+  CHECK(allowed_before_limit("agent2", 10) == 4);
+}
+
+namespace {
+
+/// One proposal in flight at a time, so the order of admission is the order of decisions.
+struct single_lane_fixture : engine_fixture {
+  single_lane_fixture()
+    : engine_fixture("[admission]\nmax_in_flight = 1\nmax_queued = 50\nper_principal = 20\n"
+                     "[blast_radius]\nmax_percent = 100.0\n") {
+  }
+
+  /// The principals of the proposals decided so far, in journal order.
+  std::vector<std::string> deciders() const {
+    std::vector<std::string> out;
+    for (auto& e : events)
+      if (e.type == "proposal_decided")
+        for (auto* p : {"\"principal\":\"agent\"", "\"principal\":\"ops\""})
+          if (e.json.find(p) != std::string::npos)
+            out.push_back(std::string{p}.substr(13, std::string{p}.size() - 14));
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(single_lane_fixture, "a flooding principal does not delay another beyond its turn") {
+  // agent floods ten level-1 proposals: one is in flight (waiting for its approval), nine
+  // wait in admission. Then ops asks once.
+  std::vector<std::future<result>> flood;
+  for (int i = 0; i < 10; ++i)
+    flood.push_back(eng->submit(make(1, {set(i, "flood")})));
+  eng->run();
+  auto theirs = eng->submit(make(1, {set(20, "mine")}, {"coaster"}, {"south"}, "", "ops"));
+  eng->run();
+  REQUIRE(eng->pending().size() == 1); // only agent's first is admitted
+  CHECK(eng->load().queued == 10);
+  // Each approval frees the slot. Principals take turns: agent's next proposal had its
+  // turn booked before ops arrived, so ops comes right after it, not after all nine.
+  auto approve_next = [&] {
+    auto p = eng->pending();
+    REQUIRE(p.size() == 1);
+    REQUIRE(eng->approve("admin", p[0].proposal).ok);
+    eng->run();
+  };
+  approve_next();
+  approve_next();
+  CHECK(deciders() == std::vector<std::string>{"agent", "agent", "ops"});
+  approve_next();
+  REQUIRE(theirs.wait_for(0s) == std::future_status::ready);
+  CHECK(theirs.get().ok); // ops waited one turn, not nine
+  CHECK(eng->load().queued == 7);
+  for (int i = 0; i < 8; ++i)
+    approve_next();
+  for (auto& f : flood) {
+    REQUIRE(f.wait_for(0s) == std::future_status::ready);
+    CHECK(f.get().ok);
+  }
+  auto order = deciders();
+  CHECK(order.size() == 11);
+  CHECK(std::count(order.begin(), order.end(), "ops") == 1);
 }

@@ -40,7 +40,7 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
-SNAPSHOT_VERSION = 2  # 2: fleet_state gained candidates, incidents, reverted
+SNAPSHOT_VERSION = 3  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters
 
 
 class NotAJournal(Exception):
@@ -171,6 +171,11 @@ CULPRIT = struct("culprit", ("seq", U64), ("proposal", DIGEST), ("resource", STR
 INCIDENT_OUTCOME = struct("incident_outcome", ("incident", DIGEST), ("mttr", TIMESPAN),
                           ("error_ppm", U32), ("detail", STRING))
 
+DEAD_LETTERED = struct("dead_lettered", ("proposal", DIGEST), ("step", U32),
+                       ("principal", STRING), ("level", LEVEL), ("service", STRING),
+                       ("change", MUTATION), ("code", CODE), ("message", STRING),
+                       ("failed_at", TIME))
+
 EVENT_TYPES = {
     1: ("resource_registered",
         struct("resource_registered", ("resource", STRING), ("service", STRING),
@@ -250,6 +255,10 @@ EVENT_TYPES = {
     28: ("degradation_changed",
          struct("degradation_changed", ("from", DEGRADATION), ("to", DEGRADATION),
                 ("cause", STRING))),
+    29: ("dead_lettered", DEAD_LETTERED),
+    30: ("dead_letter_resolved",
+         struct("dead_letter_resolved", ("letter", U64), ("by", STRING), ("requeued", BOOL),
+                ("idempotency_key", STRING), ("reason", STRING))),
     # -- cluster (#9): 35-40 reserved, 35-37 defined --
     35: ("peer_changed",
          struct("peer_changed", ("node_id", STRING), ("up", BOOL), ("reason", STRING),
@@ -291,7 +300,8 @@ FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("counts", map_of(U8, U64)),
                      ("candidates", map_of(DIGEST, CANDIDATE_STATE)),
                      ("incidents", map_of(DIGEST, INCIDENT_STATE)),
-                     ("reverted", map_of(U64, DIGEST)))
+                     ("reverted", map_of(U64, DIGEST)),
+                     ("dead_letters", map_of(U64, DEAD_LETTERED)))
 
 
 # -- the journal ---------------------------------------------------------------------

@@ -118,6 +118,22 @@ struct breaker_info {
   uint64_t retries = 0;
 };
 
+/// A dead letter: an action whose retries were exhausted, waiting for an operator.
+struct dead_letter_info {
+  uint64_t seq = 0;       ///< its id: the seq of its `dead_lettered` record
+  std::string proposal;   ///< the proposal it belonged to (hex)
+  uint32_t step = 0;
+  std::string principal;  ///< a requeue runs under this principal, at `level`
+  int level = 0;
+  std::string service;
+  std::string resource;
+  std::string key;
+  std::string value;
+  std::string code;       ///< the last error: TIMEOUT or UNAVAILABLE
+  std::string message;
+  std::chrono::system_clock::time_point failed_at;
+};
+
 /// One metric sample fed by the host (kept for the detector).
 struct metric_sample {
   std::string service;
@@ -304,6 +320,19 @@ public:
 
   /// Lists rollbacks waiting for an approval (approve them with `approve`).
   std::vector<std::string> pending_rollbacks();
+
+  /// Lists the dead letters: actions whose retries were exhausted, oldest first.
+  std::vector<dead_letter_info> dead_letters();
+
+  /// An admin requeues dead letter `seq`: its action runs again as a new proposal of its
+  /// principal and level, through the whole governance path; the result is that
+  /// proposal's. The letter leaves the list with the new proposal's allowed decision (one
+  /// transaction); a refused requeue leaves it open.
+  result requeue(const std::string& by, uint64_t seq, const std::string& reason = {},
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds{30000});
+
+  /// An admin discards dead letter `seq` (journaled).
+  result discard(const std::string& by, uint64_t seq, const std::string& reason = {});
 
   /// Calls `fn` for every event committed from now on, in order.
   void subscribe(std::function<void(const committed_event&)> fn);

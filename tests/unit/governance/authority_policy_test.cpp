@@ -109,3 +109,14 @@ TEST_CASE("the token bucket refills with time and names the wait") {
   CHECK(!b.take(t(100), 1.0, 3.0)); // refills up to the burst only
   CHECK(b.tokens() == doctest::Approx(2.0));
 }
+
+TEST_CASE("the adaptive rate limit shrinks with the degradation level") {
+  CHECK(adaptive_share(0) == doctest::Approx(1.0));
+  CHECK(adaptive_share(1) == doctest::Approx(0.5));
+  CHECK(adaptive_share(2) == doctest::Approx(0.25));
+  CHECK(adaptive_share(7) == doctest::Approx(0.25)); // anything above critical is critical
+  // At a quarter of a 4-token burst, a principal gets one proposal at once, not four.
+  token_bucket b;
+  CHECK(!b.take(t(0), 4.0 * adaptive_share(2), 4.0 * adaptive_share(2)));
+  CHECK(b.take(t(0), 4.0 * adaptive_share(2), 4.0 * adaptive_share(2)));
+}

@@ -63,3 +63,12 @@ TEST_CASE("append latency quantiles come from the newest samples") {
   CHECK(t.p99 == 1ms);
   CHECK(t.appends_total == 100 + append_meter::latency_samples);
 }
+
+TEST_CASE("the journal's queue: the largest batch one commit answered, same window") {
+  append_meter m;
+  m.record(at(1000ms), 150, std::vector<caf::timespan>(150, 1ms)); // 150 appends waited
+  m.record(at(2000ms), 3, {1ms, 1ms, 1ms});
+  CHECK(m.summarize(at(2500ms)).max_batch == 150);
+  CHECK(m.summarize(at(11500ms)).max_batch == 3); // second 1 has left the window
+  CHECK(m.summarize(at(30000ms)).max_batch == 0); // quiet: no backlog
+}

@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include "persistence/codec.hpp"
 #include "persistence/journal_store.hpp"
+#include "persistence/make_event.hpp"
 #include "persistence/projection.hpp"
 #include "persistence/replay.hpp"
 #include "support/journal_fixture.hpp"
@@ -101,4 +103,33 @@ TEST_CASE("the projection refuses a payload that does not decode and a skipped s
   auto events = test::random_events(1, 3);
   CHECK(is(p.apply(seq_no{2}, events[0]), ec::integrity_violation));
   CHECK(!p.apply(seq_no{1}, events[0]));
+}
+
+TEST_CASE("a projection without history equals the full one, minus the proposals") {
+  auto events = test::random_events(7, 600);
+  for (size_t i = 60; i < events.size(); i += 10) { // a decided proposal every tenth record
+    digest id;
+    id.bytes[0] = static_cast<uint8_t>(i);
+    id.bytes[1] = static_cast<uint8_t>(i >> 8);
+    proposal_decided d{id, "k" + std::to_string(i), principal_id{"agent"}, authority_level::enforce,
+                       "coaster", "north", true, ec::none, "allowed", 1, {}, {}, ""};
+    events[i] = make_event(event_type::proposal_decided, events[i].at, d);
+  }
+  projection full;
+  uint64_t seq = 0;
+  for (size_t i = 0; i < 300; ++i)
+    REQUIRE(!full.apply(seq_no{++seq}, events[i]));
+  auto light = projection::without_history(full.state());
+  for (size_t i = 300; i < events.size(); ++i, ++seq) {
+    REQUIRE(!full.apply(seq_no{seq + 1}, events[i]));
+    REQUIRE(!light.apply(seq_no{seq + 1}, events[i]));
+  }
+  REQUIRE(!full.state().proposals.empty()); // the random events decide proposals
+  CHECK(light.state().proposals.empty());
+  CHECK(light.state().idempotency.empty());
+  auto expected = full.state();
+  expected.proposals.clear();
+  expected.idempotency.clear();
+  CHECK(encode(light.state()) == encode(expected));
+  CHECK(light.state().seq == full.state().seq);
 }

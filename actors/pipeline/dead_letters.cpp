@@ -1,0 +1,117 @@
+// The pipeline's dead-letter commands: an operator requeues or discards an action whose
+// retries were exhausted (a `dead_lettered` record in the projection's list).
+//
+// A requeue runs the action again as a new proposal of the letter's principal and level,
+// under the whole governance path. The letter's resolution rides the new proposal's
+// allowed decision in one transaction, so the letter leaves the list exactly when the
+// action is running again; a refused requeue leaves it open (and says why). If the new
+// run exhausts its retries too, it becomes a new dead letter.
+
+#include <spdlog/spdlog.h>
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/pipeline/pipeline_impl.hpp"
+#include "persistence/make_event.hpp"
+
+namespace bulwark::pipeline_detail {
+
+namespace {
+
+/// Returns the open letter `seq`, or an error naming why it cannot be resolved.
+caf::expected<const dead_lettered*> open_letter(self_ptr self, uint64_t seq) {
+  auto& letters = self->state.proj.state().dead_letters;
+  auto i = letters.find(seq);
+  if (i == letters.end())
+    return refuse(ec::invalid_input, "no open dead letter at seq " + std::to_string(seq)
+                                       + " (unknown, or already requeued or discarded)");
+  bool requeued = false;
+  for (auto& entry : self->state.flights)
+    requeued |= entry.second.requeue_of == seq;
+  if (requeued || self->state.resolving.count(seq) != 0)
+    return refuse(ec::invalid_input,
+                  "dead letter " + std::to_string(seq) + " is being resolved already");
+  return &i->second;
+}
+
+/// The idempotency key of the requeue: the first attempt not refused before, so a requeue
+/// refused (say, while halted) can be tried again, and a repeated one finds its flight.
+std::string requeue_key(self_ptr self, const dead_lettered& x, uint64_t seq) {
+  auto& st = self->state;
+  for (uint32_t n = 1;; ++n) {
+    auto key = "requeue/" + std::to_string(seq) + "/" + std::to_string(n);
+    auto full = x.principal.value + "/" + key;
+    const digest* id = nullptr;
+    if (auto k = st.keys.find(full); k != st.keys.end())
+      id = &k->second;
+    else if (auto j = st.proj.state().idempotency.find(full);
+             j != st.proj.state().idempotency.end())
+      id = &j->second;
+    if (id == nullptr || st.flights.count(*id) != 0)
+      return key;
+    auto done = st.proj.state().proposals.find(*id);
+    if (done != st.proj.state().proposals.end() && done->second.allowed)
+      return key;
+  }
+}
+
+} // namespace
+
+caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cmd) {
+  auto letter = open_letter(self, cmd.letter);
+  if (!letter)
+    return std::move(letter.error());
+  auto& x = **letter;
+  proposal p;
+  p.idempotency_key = requeue_key(self, x, cmd.letter);
+  p.principal = x.principal;
+  p.level = x.level;
+  p.services = {x.service};
+  if (auto r = self->state.proj.state().resources.find(x.change.resource.value);
+      r != self->state.proj.state().resources.end())
+    p.regions = {r->second.region};
+  p.mutations = {x.change};
+  p.justification = "requeue of dead letter " + std::to_string(cmd.letter) + " by "
+                    + cmd.by.value + (cmd.reason.empty() ? "" : ": " + cmd.reason);
+  p.deadline = cmd.deadline;
+  auto resolution = make_event(event_type::dead_letter_resolved, now(self),
+                               dead_letter_resolved{cmd.letter, cmd.by, true,
+                                                    p.idempotency_key, cmd.reason});
+  auto reply = submit(self, p);
+  // A new flight carries the resolution into its allowed decision's transaction.
+  if (auto f = self->state.flights.find(proposal_digest(p)); f != self->state.flights.end()
+                                                              && f->second.requeue_of == 0) {
+    f->second.requeue_of = cmd.letter;
+    f->second.with_decision.push_back(std::move(resolution));
+  }
+  spdlog::info("pipeline: dead letter {} requeued by {} as {}", cmd.letter, cmd.by.value,
+               p.idempotency_key);
+  return reply;
+}
+
+caf::result<seq_no> discard_letter(self_ptr self, const dead_letter_command& cmd) {
+  auto letter = open_letter(self, cmd.letter);
+  if (!letter)
+    return std::move(letter.error());
+  auto& st = self->state;
+  st.resolving.insert(cmd.letter);
+  auto rp = self->make_response_promise<seq_no>();
+  auto ev = make_event(event_type::dead_letter_resolved, now(self),
+                       dead_letter_resolved{cmd.letter, cmd.by, false, "", cmd.reason});
+  auto seq = cmd.letter;
+  append(self, {std::move(ev)},
+         [self, rp, seq](const appended& ack) mutable {
+           self->state.resolving.erase(seq);
+           rp.deliver(ack.first);
+         },
+         [self, rp, seq](caf::error& err) mutable {
+           self->state.resolving.erase(seq);
+           rp.deliver(refuse(ec::audit_unavailable,
+                             "the discard could not be journaled: " + describe(err).message));
+         });
+  spdlog::info("pipeline: dead letter {} discarded by {}", seq, cmd.by.value);
+  return rp;
+}
+
+} // namespace bulwark::pipeline_detail

@@ -1,0 +1,63 @@
+// The dead-letter part of the embedding API: list, requeue and discard (admins only).
+
+#include "caf/actor_system.hpp"
+#include "caf/scoped_actor.hpp"
+
+#include "bulwark/engine.hpp"
+#include "engine/engine_impl.hpp"
+
+namespace bulwark {
+
+namespace {
+
+std::chrono::system_clock::time_point wall_time(caf::timestamp t) {
+  return std::chrono::system_clock::time_point{
+    std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch())};
+}
+
+caf::error not_admin(const std::string& by) {
+  return refuse(ec::authority_denied, by + " is not an admin and may not resolve dead letters");
+}
+
+} // namespace
+
+std::vector<dead_letter_info> engine::dead_letters() {
+  auto& d = *impl_;
+  std::vector<dead_letter_info> out;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return out;
+  for (auto& [seq, x] : st->dead_letters)
+    out.push_back({seq, to_hex(x.proposal), x.step, x.principal.value,
+                   static_cast<int>(x.level), x.service, x.change.resource.value, x.change.key,
+                   x.change.value, to_string(x.code), x.message, wall_time(x.failed_at)});
+  return out;
+}
+
+result engine::requeue(const std::string& by, uint64_t seq, const std::string& reason,
+                       std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  if (d.cfg.authority.admins.count(by) == 0)
+    return impl::to_result(not_admin(by));
+  dead_letter_command cmd{seq, principal_id{by}, reason, d.now() + timeout};
+  auto r = d.call<outcome>(d.pipeline, atom::requeue_v, cmd);
+  d.pump();
+  return r ? impl::to_result(*r) : impl::to_result(r.error());
+}
+
+result engine::discard(const std::string& by, uint64_t seq, const std::string& reason) {
+  auto& d = *impl_;
+  if (d.cfg.authority.admins.count(by) == 0)
+    return impl::to_result(not_admin(by));
+  auto r = d.call<seq_no>(d.pipeline, atom::discard_v,
+                          dead_letter_command{seq, principal_id{by}, reason, d.now()});
+  d.pump();
+  if (!r)
+    return impl::to_result(r.error());
+  result out;
+  out.ok = true;
+  out.seq = r->value;
+  return out;
+}
+
+} // namespace bulwark
