@@ -68,6 +68,7 @@ struct gate_answer {
 template <class T>
 class gate_list {
 public:
+  /// Appends `x`.
   void push_back(T x) {
     if (!first_)
       first_.emplace(std::move(x));
@@ -85,6 +86,7 @@ public:
       f(x);
   }
 
+  /// Returns the number of elements.
   size_t size() const noexcept {
     return first_ ? 1 + rest_.size() : 0;
   }
@@ -142,6 +144,7 @@ public:
   /// Returns state and figures.
   breaker_status status() const;
 
+  /// Returns the service's limits.
   const breaker_limits& limits() const noexcept {
     return fsm_.limits();
   }

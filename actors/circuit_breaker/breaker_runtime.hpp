@@ -56,6 +56,7 @@ public:
     return gate_.status();
   }
 
+  /// Returns the service's name.
   const std::string& service() const noexcept {
     return service_;
   }
