@@ -1,6 +1,7 @@
 // Pipeline benchmark: decision latency (authority + blast radius, in-process, pure cores),
-// breaker admission overhead and open-breaker refusals, and end-to-end level-4 proposals
-// through the engine with the durable journal (1 and 64 concurrent submitters).
+// the breaker's core (admission and refusals; the real effector path is in breaker_bench),
+// and end-to-end level-4 proposals through the engine with the durable journal (1 and 64
+// concurrent submitters).
 //
 // Usage: pipeline_bench [--quick]
 
@@ -102,48 +103,6 @@ void bench_breaker(size_t n) {
               static_cast<double>(refused) / secs, refused);
 }
 
-/// The breaker actor on the effector path: a request through it (admission, bulkhead,
-/// effector on the service's thread, result) against calling the effector directly.
-void bench_breaker_path(size_t n) {
-  caf::actor_system_config cfg;
-  register_types(cfg);
-  tune_scheduler(cfg);
-  caf::actor_system sys{cfg};
-  auto effectors = std::make_shared<effector_registry>();
-  effectors->add("svc", [](const effector_call&) {
-    return effector_result{true, ec::none, "", caf::none};
-  });
-  auto pool = std::make_shared<effector_pool>(1);
-  auto dir = std::make_shared<breaker_directory>();
-  auto sink = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-    return {[](atom::append, const event&) { return appended{}; }};
-  });
-  breaker_deps deps{"svc", breaker_limits{}, caf::actor_cast<journal_actor>(sink), effectors,
-                    pool, dir, {}, 1, caf::make_timestamp()};
-  auto b = sys.spawn(breaker, deps);
-  caf::scoped_actor self{sys};
-  std::vector<double> via, direct;
-  auto fn = effectors->find("svc");
-  for (size_t i = 0; i < n; ++i) {
-    effector_request req{"svc", mutation{resource_id{"r"}, "k", "v"}, false, caf::none, "k",
-                         caf::make_timestamp() + std::chrono::seconds{10}};
-    auto t0 = clock_type::now();
-    self->request(b, caf::infinite, atom::execute_v, req).receive([](effector_result&) {},
-                                                                   [](caf::error&) {});
-    via.push_back(ms_since(t0) * 1000);
-    effector_call c;
-    auto t1 = clock_type::now();
-    fn(c);
-    direct.push_back(ms_since(t1) * 1000);
-  }
-  std::printf("effector call through the breaker actor: p50 %.1f us, p99 %.1f us; direct call "
-              "p50 %.2f us, p99 %.2f us\n",
-              percentile(via, 50), percentile(via, 99), percentile(direct, 50),
-              percentile(direct, 99));
-  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
-}
-
 /// Level-4 proposals through the engine (durable journal) with `submitters` in flight.
 void bench_end_to_end(size_t submitters, size_t total) {
   auto dir = temp_dir();
@@ -212,7 +171,6 @@ int main(int argc, char** argv) {
   std::printf("\n");
   bench_decisions(quick ? 20000 : 200000);
   bench_breaker(quick ? 100000 : 2000000);
-  bench_breaker_path(quick ? 2000 : 20000);
   bench_end_to_end(1, quick ? 300 : 2000);
   bench_end_to_end(64, quick ? 6400 : 64000);
   return 0;

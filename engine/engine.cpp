@@ -22,6 +22,7 @@
 
 #include "actors/blast_radius/blast_radius.hpp"
 #include "actors/circuit_breaker/breaker.hpp"
+#include "actors/circuit_breaker/breaker_entry.hpp"
 #include "persistence/make_event.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/register.hpp"
@@ -255,21 +256,23 @@ void engine::impl::add_breaker(const std::string& service) {
   if (!breaker_services.insert(service).second)
     return;
   auto& limits = limits_for(cfg, service);
-  auto pool = std::make_shared<effector_pool>(virtual_clock ? 0 : limits.max_in_flight);
-  pools.push_back(pool);
   // The jitter seed is derived from the service name, so runs repeat exactly.
   uint64_t seed = 1469598103934665603ull;
   for (unsigned char c : service)
     seed = (seed ^ c) * 1099511628211ull;
-  breaker_deps deps{service, limits, journal, effectors, pool, breakers,
-                    cfg.authority.admins, seed, epoch};
+  breaker_runtime_args args{service, limits, seed, virtual_clock ? 0 : limits.max_in_flight,
+                            effectors, breakers, now()};
+  auto runtime = std::make_shared<breaker_runtime>(sys->clock(), std::move(args));
+  runtimes.push_back(runtime);
+  breaker_deps deps{runtime, journal, cfg.authority.admins};
   auto dir = breakers;
-  // The breaker runs under the execution supervisor; a restarted one starts closed and
-  // takes its place in the directory.
+  // The breaker runs under the execution supervisor; a restarted one takes over the
+  // service's gate (state, calls in flight, timers) and gets a new entry in the directory.
   child_spec spec{"breaker:" + service, restart_kind::permanent,
                   [deps, dir, service](caf::local_actor* sup) {
-                    auto b = sup->home_system().spawn(breaker, deps);
-                    dir->put(service, b);
+                    auto& sys = sup->home_system();
+                    auto b = sys.spawn(breaker, deps);
+                    dir->put(service, make_breaker_entry(sys, deps.runtime, b));
                     return caf::actor_cast<caf::actor>(b);
                   }};
   execution_queue->push(std::move(spec));
@@ -338,7 +341,7 @@ void engine::stop() {
   d.admission = nullptr;
   d.health->set(health_actor{});
   d.breakers->clear();
-  d.pools.clear(); // joins the effector threads before the system goes
+  d.runtimes.clear(); // joins the effector threads before the system goes
   d.sys.reset();
   d.store.reset();
   if (d.lock_fd >= 0) {

@@ -44,6 +44,7 @@ private:
   std::map<std::string, std::vector<caf::timestamp>> times_;
 };
 class ed25519_key;
+class breaker_runtime;
 
 struct engine::impl {
   node_config cfg;
@@ -69,7 +70,7 @@ struct engine::impl {
   caf::actor execution; ///< supervises one breaker per service (one_for_one)
   std::shared_ptr<child_queue> execution_queue;
   std::set<std::string> breaker_services;
-  std::vector<std::shared_ptr<effector_pool>> pools; ///< one per service (bulkheads)
+  std::vector<std::shared_ptr<breaker_runtime>> runtimes; ///< one per service: gate and pool
   bool virtual_clock = false;
   // -- watch supervisor and health (#7) --
   caf::actor watch; ///< one_for_one: health (first), then detector and orchestrator

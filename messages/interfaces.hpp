@@ -61,7 +61,8 @@ using blast_radius_actor = caf::typed_actor<
 
 /// A BREAKER: guards one service's effector with a circuit breaker, a bulkhead and retries.
 using breaker_actor = caf::typed_actor<
-  // Runs one effector call through admission, bulkhead and retries.
+  // Runs one effector call through admission, bulkhead and retries (sent to the entry, it
+  // runs on the sender's thread: breaker_entry.hpp).
   caf::replies_to<atom::execute, effector_request>::with<effector_result>,
   // An admin forces the breaker open (true) or closed (false).
   caf::replies_to<atom::force, principal_id, bool>::with<breaker_status>,
@@ -69,12 +70,8 @@ using breaker_actor = caf::typed_actor<
   caf::replies_to<atom::release, principal_id>::with<breaker_status>,
   // Returns state and figures.
   caf::replies_to<atom::state>::with<breaker_status>,
-  // INTERNAL: an effector call finished (call token, attempt, result).
-  caf::reacts_to<atom::done, uint64_t, uint32_t, effector_result>,
-  // INTERNAL: an attempt's time ran out (call token, attempt).
-  caf::reacts_to<atom::deadline, uint64_t, uint32_t>,
-  // INTERNAL: retry a call after its backoff.
-  caf::reacts_to<atom::retry, uint64_t>>;
+  // INTERNAL: the gate has timeouts or retries due, or transitions to journal.
+  caf::reacts_to<atom::tick>>;
 
 /// The PIPELINE: a proposal's way from submission to its journaled outcome.
 using pipeline_actor = subscriber_actor::extend<

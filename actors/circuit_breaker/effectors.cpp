@@ -24,13 +24,21 @@ effector_pool::effector_pool(size_t threads) {
 }
 
 effector_pool::~effector_pool() {
+  stop();
+}
+
+void effector_pool::stop() {
   {
     std::lock_guard<std::mutex> guard{mtx_};
+    if (stopping_)
+      return;
     stopping_ = true;
   }
   cv_.notify_all();
   for (auto& w : workers_)
     w.join();
+  std::lock_guard<std::mutex> guard{mtx_};
+  joined_ = true;
 }
 
 void effector_pool::run(std::function<void()> job) {
@@ -40,6 +48,8 @@ void effector_pool::run(std::function<void()> job) {
   }
   {
     std::lock_guard<std::mutex> guard{mtx_};
+    if (joined_)
+      return; // stopped: nobody would run it
     jobs_.push_back(std::move(job));
   }
   cv_.notify_one();

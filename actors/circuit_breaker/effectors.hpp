@@ -60,12 +60,17 @@ public:
   /// Runs `job` on a worker (or now, inline).
   void run(std::function<void()> job);
 
+  /// Runs the jobs queued so far (also those they queue while the workers are still up)
+  /// and joins the workers; later jobs are dropped. Idempotent.
+  void stop();
+
 private:
   void work();
   std::mutex mtx_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
+  bool joined_ = false;
   std::vector<std::thread> workers_;
 };
 

@@ -97,3 +97,40 @@ TEST_CASE_FIXTURE(engine_fixture, "a crashed breaker is restarted by the executi
                  && ev.json.find("\"child\":\"breaker:coaster\"") != std::string::npos;
   CHECK(journaled);
 }
+
+TEST_CASE_FIXTURE(engine_fixture, "a restarted breaker takes over its gate: state and timers survive the crash") {
+  auto h = handles_of(*eng);
+  // A retryable failure leaves a retry waiting on the breaker's timer.
+  int attempts = 0;
+  eng->register_effector("gates", [&](const effect_request&) {
+    ++attempts;
+    return attempts < 2 ? effect_result{false, "busy", true} : effect_result{};
+  });
+  auto f = eng->submit(make(4, {change{"gate-1", "mode", "x"}}, {"gates"}));
+  eng->run();
+  CHECK(attempts == 1);
+  breaker_directory::entry e;
+  REQUIRE(h.breakers->find("gates", e));
+  auto old = e.handle;
+  caf::anon_send_exit(e.handle, caf::exit_reason::kill);
+  eng->run();
+  eng->advance(100ms);
+  REQUIRE(h.breakers->find("gates", e));
+  CHECK(e.handle != old);
+  // The successor re-armed the retry: it runs after its backoff and the call succeeds.
+  eng->advance(2s);
+  CHECK(attempts == 2);
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  CHECK(f.get().ok);
+  // A forced state, too, outlives a crash of the actor.
+  REQUIRE(eng->breaker_force("admin", "gates", true).ok);
+  REQUIRE(h.breakers->find("gates", e));
+  caf::anon_send_exit(e.handle, caf::exit_reason::kill);
+  eng->run();
+  eng->advance(100ms);
+  bool forced = false;
+  for (auto& b : eng->breakers())
+    forced |= b.service == "gates" && b.state == "forced-open";
+  CHECK(forced);
+  CHECK(submit_now(make(4, {change{"gate-2", "mode", "x"}}, {"gates"})).code == "CIRCUIT_OPEN");
+}

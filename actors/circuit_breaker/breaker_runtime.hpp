@@ -1,0 +1,82 @@
+#pragma once
+
+/// What one service's fast path and its breaker actor share: the gate, the service's own
+/// effector threads (the bulkhead) and the actor clock. It outlives restarts of the
+/// breaker actor, so a restarted breaker finds its gate (state, calls in flight) again.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "caf/actor_addr.hpp"
+#include "caf/fwd.hpp"
+
+#include "actors/circuit_breaker/breaker_gate.hpp"
+
+namespace bulwark {
+
+/// Settings of one service's runtime.
+struct breaker_runtime_args {
+  std::string service;
+  breaker_limits limits;
+  uint64_t seed = 0;                               ///< jitter source
+  size_t threads = 0;                              ///< pool threads (0: run inline)
+  std::shared_ptr<effector_registry> effectors;
+  std::shared_ptr<breaker_directory> directory;
+  caf::timestamp epoch;                            ///< the journal time of `clock.now()` at start
+};
+
+/// One service's gate, pool and timers.
+class breaker_runtime {
+public:
+  breaker_runtime(caf::actor_clock& clock, breaker_runtime_args args);
+  ~breaker_runtime();
+  breaker_runtime(const breaker_runtime&) = delete;
+  breaker_runtime& operator=(const breaker_runtime&) = delete;
+
+  /// Runs one effector call from any thread: admission, bulkhead, the pool; the answer
+  /// goes to `to` straight from the thread that has it.
+  void execute(effector_request req, reply_to to);
+
+  /// The breaker actor's turn: timeouts and retries that came due; returns the
+  /// transitions to journal.
+  std::vector<gate_transition> wake();
+
+  /// Makes `breaker` the actor that gets wake-ups (and forgets the timers of the one
+  /// before it).
+  void bind(caf::actor_addr breaker);
+
+  /// Forces (or releases, `open` none) and returns the transitions to journal.
+  std::vector<gate_transition> override_state(caf::optional<bool> open, const std::string& by);
+
+  /// Returns state and figures.
+  breaker_status status() const {
+    return gate_.status();
+  }
+
+  /// Returns the service's name.
+  const std::string& service() const noexcept {
+    return service_;
+  }
+
+  /// Returns the current time on both time lines.
+  gate_time now() const;
+
+private:
+  void perform(gate_effects& fx);
+  void start(gate_dispatch d);
+
+  caf::actor_clock& clock_;
+  caf::actor_clock::time_point start_;
+  caf::timestamp epoch_;
+  std::string service_;
+  std::shared_ptr<effector_registry> effectors_;
+  breaker_gate gate_;
+  mutable std::mutex bind_mtx_;
+  caf::actor_addr breaker_;
+  std::unique_ptr<effector_pool> pool_; ///< last member: joined before the rest goes
+};
+
+} // namespace bulwark
