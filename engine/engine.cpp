@@ -341,6 +341,12 @@ void engine::stop() {
   d.admission = nullptr;
   d.health->set(health_actor{});
   d.breakers->clear();
+  // Children handed to a supervisor that did not take them yet hold the journal's handle:
+  // drop them, or the detached journal's thread would wait for it forever.
+  if (d.execution_queue)
+    d.execution_queue->take();
+  if (d.watch_queue)
+    d.watch_queue->take();
   d.runtimes.clear(); // joins the effector threads before the system goes
   d.sys.reset();
   d.store.reset();

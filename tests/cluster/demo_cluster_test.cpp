@@ -21,7 +21,7 @@ const std::string bulwark_bin = BULWARK_BINARY;
 TEST_CASE("demo --cluster 3 replicates, routes, fails closed, catches up and compares") {
   temp_dir dir;
   std::string out;
-  auto code = run_command("timeout 120 " + bulwark_bin + " demo --cluster 3 --json --data "
+  auto code = run_command("timeout -k 5 120 " + bulwark_bin + " demo --cluster 3 --json --data "
                             + dir.sub("demo") + " 2>/dev/null", &out);
   INFO(out);
   CHECK(code == 0);

@@ -367,7 +367,14 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   auto at = n2.first_line.find("metrics ");
   REQUIRE(at != std::string::npos);
   auto where = n2.first_line.substr(at + 8, n2.first_line.find(',', at) - at - 8);
-  auto text = http_get(static_cast<uint16_t>(std::stoi(where.substr(where.find(':') + 1))));
+  auto port = static_cast<uint16_t>(std::stoi(where.substr(where.find(':') + 1)));
+  std::string text;
+  // The gauges follow the promotion a moment later.
+  CHECK(wait_until([&] {
+    text = http_get(port);
+    return text.find("bulwark_cluster_term 2") != std::string::npos
+           && text.find("bulwark_cluster_peers_connected 1") != std::string::npos;
+  }));
   CHECK(text.find("bulwark_cluster_leader 1") != std::string::npos);
   CHECK(text.find("bulwark_cluster_term 2") != std::string::npos);
   CHECK(text.find("bulwark_cluster_integrity_alerts 0") != std::string::npos);

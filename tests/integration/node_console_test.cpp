@@ -241,9 +241,10 @@ TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
   CHECK(samples.at("bulwark_events_total{type=\"resource_registered\"}") == 400);
   CHECK(samples.count("bulwark_breaker_state{service=\"coaster\"}") == 1);
   CHECK(samples.count("bulwark_pending_approvals") == 1);
-  // Append rate and latency: 400 registrations and the access trail went through the journal.
-  CHECK(samples.at("bulwark_journal_appended_events_total") >= 401);
-  CHECK(samples.at("bulwark_journal_appends_total") >= 2);
+  // Append rate and latency: the 400 registrations were acknowledged before the request (the
+  // access trail is appended without waiting, so it may not be counted yet).
+  CHECK(samples.at("bulwark_journal_appended_events_total") >= 400);
+  CHECK(samples.at("bulwark_journal_appends_total") >= 1);
   CHECK(samples.at("bulwark_journal_appends_total")
         <= samples.at("bulwark_journal_appended_events_total"));
   CHECK(samples.at("bulwark_journal_append_rate") > 0);

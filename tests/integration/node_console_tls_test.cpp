@@ -205,7 +205,7 @@ TEST_CASE("a TLS certificate or key that does not load is refused at start, nami
     std::ofstream{cfg} << "[console]\nlisten = \"127.0.0.1:0\"\n" << tls_lines
                        << "[metrics]\nlisten = \"off\"\n";
     std::string out;
-    int rc = run_command("timeout 20 " BULWARK_BINARY " node --config " + cfg + " --data "
+    int rc = run_command("timeout -k 5 20 " BULWARK_BINARY " node --config " + cfg + " --data "
                            + dir.sub("journal"),
                          &out);
     return std::make_pair(rc, out);
