@@ -10,11 +10,6 @@ namespace bulwark {
 
 namespace {
 
-std::chrono::system_clock::time_point wall_time(caf::timestamp t) {
-  return std::chrono::system_clock::time_point{
-    std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch())};
-}
-
 caf::error not_admin(const std::string& by) {
   return refuse(ec::authority_denied, by + " is not an admin and may not resolve dead letters");
 }
@@ -30,7 +25,7 @@ std::vector<dead_letter_info> engine::dead_letters() {
   for (auto& [seq, x] : st->dead_letters)
     out.push_back({seq, to_hex(x.proposal), x.step, x.principal.value,
                    static_cast<int>(x.level), x.service, x.change.resource.value, x.change.key,
-                   x.change.value, to_string(x.code), x.message, wall_time(x.failed_at)});
+                   x.change.value, to_string(x.code), x.message, wall_clock(x.failed_at)});
   return out;
 }
 

@@ -162,14 +162,6 @@ void engine::impl::bind_chaos() {
 
 // -- the embedding API -------------------------------------------------------------
 
-namespace {
-
-std::chrono::system_clock::time_point wall(caf::timestamp t) {
-  return std::chrono::system_clock::time_point{
-    std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch())};
-}
-
-} // namespace
 
 health_info engine::health() {
   auto snap = impl_->health_view->get();
@@ -236,7 +228,7 @@ std::vector<health_warning> engine::warnings() {
   std::vector<health_warning> out;
   for (auto& w : impl_->health_view->get().warnings)
     out.push_back({w.warning.mode, w.warning.indicator, to_string(w.warning.level),
-                   w.warning.value, w.warning.threshold, w.warning.action, wall(w.at),
+                   w.warning.value, w.warning.threshold, w.warning.action, wall_clock(w.at),
                    w.active});
   return out;
 }

@@ -173,6 +173,12 @@ struct engine::impl {
   }
 };
 
+/// The wall-clock time point of a journal timestamp, as the embedding API shows it.
+inline std::chrono::system_clock::time_point wall_clock(caf::timestamp t) {
+  return std::chrono::system_clock::time_point{
+    std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch())};
+}
+
 /// Approves or denies a rollback awaiting approval (engine_incidents.cpp).
 result approve_rollback(engine::impl& d, const std::string& approver, const digest& id, bool yes);
 

@@ -59,11 +59,6 @@ void engine::impl::start_incidents(const fleet_state& st) {
 
 namespace {
 
-std::chrono::system_clock::time_point to_system(caf::timestamp t) {
-  return std::chrono::system_clock::time_point{
-    std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch())};
-}
-
 std::vector<uint64_t> seqs_of(const std::vector<seq_no>& xs) {
   std::vector<uint64_t> out;
   for (auto& x : xs)
@@ -160,8 +155,8 @@ std::vector<incident_info> engine::incidents() {
     i.culprits = seqs_of(n.culprits);
     i.rollback = n.rollback.is_zero() ? "" : to_hex(n.rollback);
     i.rollback_result = results[std::min<int>(n.rollback_result, 2)];
-    i.onset = to_system(n.onset);
-    i.respond_by = to_system(n.respond_by);
+    i.onset = wall_clock(n.onset);
+    i.respond_by = wall_clock(n.respond_by);
     i.mttr = std::chrono::duration_cast<std::chrono::milliseconds>(n.mttr);
     out.push_back(std::move(i));
   }
