@@ -91,7 +91,7 @@ struct node {
     opts.create = true;
     store = std::move(*journal_store::open(opts));
     journal = *spawn_journal(*sys, store, journal_settings{});
-    auto h = spawn_cluster(*sys, cluster_deps{std::move(c), journal, store, nullptr, {}, {}, {}});
+    auto h = spawn_cluster(*sys, cluster_deps{std::move(c), journal, store, nullptr, {}, {}, {}, {}});
     if (!h)
       throw std::runtime_error(describe(h.error()).message);
     cluster = h->actor;

@@ -24,6 +24,7 @@
 #include "actors/circuit_breaker/breaker.hpp"
 #include "actors/circuit_breaker/breaker_entry.hpp"
 #include "persistence/make_event.hpp"
+#include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/register.hpp"
 #include "persistence/event_json.hpp"
@@ -203,6 +204,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   start_watch();
   start_incidents(*st);
   start_admission();
+  bind_commands();
   bind_chaos();
   pump();
   for (auto& id : in_doubt_now())
@@ -316,6 +318,8 @@ void engine::stop() {
   caf::anon_send_exit(d.admission, caf::exit_reason::user_shutdown);
   if (d.cluster)
     caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
+  if (d.commands)
+    caf::anon_send_exit(d.commands, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   d.pump();
@@ -335,6 +339,12 @@ void engine::stop() {
   d.governance = nullptr;
   d.journal = nullptr;
   d.cluster = nullptr;
+  d.commands = nullptr;
+  if (d.command_slots) { // the slots hold handles of stopped actors
+    d.command_slots->rollbacks.set(rollback_actor{});
+    d.command_slots->admission.set(admission_actor{});
+    d.command_slots->pipeline = nullptr;
+  }
   d.subscribers.clear();
   d.execution = nullptr;
   d.watch = nullptr;

@@ -15,6 +15,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "bulwark/engine.hpp"
+#include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 #include "persistence/event_json.hpp"
 #include "persistence/projection.hpp"
@@ -94,6 +95,12 @@ result engine::register_resource(const std::string& id, const std::string& servi
                                  const std::map<std::string, std::string>& attributes) {
   auto& d = *impl_;
   registration r{resource_id{id}, service, region, attribute_map{attributes.begin(), attributes.end()}};
+  if (d.cluster) { // clustered: registered where the journal is written
+    operator_command cmd;
+    cmd.kind = command_kind::enroll;
+    cmd.enrollment = std::move(r);
+    return forward_command(d, std::move(cmd));
+  }
   return seq_result(d.call<seq_no>(d.pipeline, atom::enroll_v, std::move(r)));
 }
 
@@ -159,10 +166,21 @@ result override_breaker(engine::impl& d, const std::string& service, Ts&&... xs)
 } // namespace
 
 result engine::breaker_force(const std::string& by, const std::string& service, bool open) {
+  if (impl_->cluster) { // the leader's breakers guard the effectors that run
+    auto cmd = api_command(command_kind::breaker_force, by);
+    cmd.target = service;
+    cmd.flag = open;
+    return forward_command(*impl_, std::move(cmd));
+  }
   return override_breaker(*impl_, service, atom::force_v, principal_id{by}, open);
 }
 
 result engine::breaker_release(const std::string& by, const std::string& service) {
+  if (impl_->cluster) {
+    auto cmd = api_command(command_kind::breaker_release, by);
+    cmd.target = service;
+    return forward_command(*impl_, std::move(cmd));
+  }
   return override_breaker(*impl_, service, atom::release_v, principal_id{by});
 }
 
@@ -202,13 +220,16 @@ result engine::approve(const std::string& approver, const std::string& proposal_
   digest id;
   if (!parse_digest(proposal_hex, id))
     return invalid("proposal digest must be 64 hex characters");
+  if (d.cluster) { // the leader's rollback executor or pipeline holds what waits (fail closed)
+    auto cmd = api_command(command_kind::approve, approver);
+    cmd.id = id;
+    cmd.flag = yes;
+    return forward_command(d, std::move(cmd));
+  }
   if (auto rb = d.call<std::vector<digest>>(d.rollbacks, atom::pending_v);
       rb && std::find(rb->begin(), rb->end(), id) != rb->end())
     return approve_rollback(d, approver, id, yes);
-  // Clustered, the cluster actor routes it to the leader's pipeline (or refuses: fail closed).
-  auto a = approval{principal_id{approver}, id, yes, ""};
-  auto r = d.cluster ? d.call<seq_no>(d.cluster, atom::approve_v, std::move(a))
-                     : d.call<seq_no>(d.pipeline, atom::approve_v, std::move(a));
+  auto r = d.call<seq_no>(d.pipeline, atom::approve_v, approval{principal_id{approver}, id, yes, ""});
   d.pump();
   return seq_result(r);
 }
@@ -227,11 +248,21 @@ result engine::interrupt(const std::string& by, const std::string& proposal_hex)
 
 result engine::halt(const std::string& by, const std::string& reason) {
   auto& d = *impl_;
+  if (d.cluster) {
+    auto cmd = api_command(command_kind::halt, by);
+    cmd.text = reason;
+    return forward_command(d, std::move(cmd));
+  }
   return seq_result(d.call<seq_no>(d.authority->get(), atom::halt_v, principal_id{by}, reason));
 }
 
 result engine::release(const std::string& by, const std::string& reason) {
   auto& d = *impl_;
+  if (d.cluster) {
+    auto cmd = api_command(command_kind::release, by);
+    cmd.text = reason;
+    return forward_command(d, std::move(cmd));
+  }
   return seq_result(d.call<seq_no>(d.authority->get(), atom::release_v, principal_id{by}, reason));
 }
 
@@ -244,6 +275,14 @@ result engine::grant(const std::string& by, const std::string& principal, int le
   caf::optional<caf::timestamp> u;
   if (until)
     u = caf::timestamp{std::chrono::duration_cast<caf::timespan>(until->time_since_epoch())};
+  if (d.cluster) {
+    auto cmd = api_command(command_kind::grant, by);
+    cmd.target = principal;
+    cmd.level = static_cast<uint8_t>(level);
+    cmd.until = u;
+    cmd.text = reason;
+    return forward_command(d, std::move(cmd));
+  }
   return seq_result(d.call<seq_no>(d.authority->get(), atom::grant_v, principal_id{by},
                                    principal_id{principal}, static_cast<authority_level>(level),
                                    u, reason));

@@ -7,6 +7,7 @@
 #include "caf/openssl/manager.hpp"
 
 #include "actors/cluster/cluster.hpp"
+#include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/error.hpp"
 #include "messages/cluster.hpp"
@@ -45,13 +46,24 @@ void engine::impl::load_cluster_tls(caf::actor_system_config& sys_cfg) {
 caf::error engine::impl::start_cluster() {
   auto& cs = *cfg.cluster;
   cluster_figures = std::make_shared<cluster_gauges>();
+  command_slots = std::make_shared<command_targets>();
+  command_slots->authority = authority;
+  command_slots->pipeline = pipeline;
+  command_slots->orchestrator = orchestrator;
+  command_slots->breakers = breakers;
+  command_slots->admins = cfg.authority.admins;
+  commands = spawn_commands(*sys, command_slots);
   auto handle = spawn_cluster(*sys, cluster_deps{cs.cfg, journal, store, cluster_key,
-                                                 cluster_peer_keys, pipeline, cluster_figures});
+                                                 cluster_peer_keys, pipeline, commands,
+                                                 cluster_figures});
   if (!handle) {
     // Nothing may keep running: the actor system waits for every actor before it goes.
     for (auto h : {caf::actor_cast<caf::actor>(pipeline), caf::actor_cast<caf::actor>(blast),
                    governance, execution, caf::actor_cast<caf::actor>(journal)})
       caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(commands, caf::exit_reason::user_shutdown);
+    commands = nullptr;
+    command_slots.reset();
     authority->set(authority_actor{});
     pipeline = nullptr;
     blast = nullptr;
@@ -65,6 +77,13 @@ caf::error engine::impl::start_cluster() {
   spdlog::info("engine: cluster node {} ({}) listening on {}:{}", cs.cfg.node_id,
                is_leader(cs.cfg) ? "leader" : "follower", cs.cfg.listen_host, cluster_port);
   return {};
+}
+
+void engine::impl::bind_commands() {
+  if (!command_slots)
+    return;
+  command_slots->rollbacks.set(rollbacks);
+  command_slots->admission.set(admission);
 }
 
 read_answer engine::read_attribute(const std::string& resource, const std::string& key) {

@@ -4,6 +4,7 @@
 #include "caf/scoped_actor.hpp"
 
 #include "bulwark/engine.hpp"
+#include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace bulwark {
@@ -32,6 +33,13 @@ std::vector<dead_letter_info> engine::dead_letters() {
 result engine::requeue(const std::string& by, uint64_t seq, const std::string& reason,
                        std::chrono::milliseconds timeout) {
   auto& d = *impl_;
+  if (d.cluster) { // the leader checks the admin and runs it
+    auto fw = api_command(command_kind::requeue, by);
+    fw.letter = seq;
+    fw.text = reason;
+    fw.deadline = d.now() + timeout;
+    return forward_command(d, std::move(fw));
+  }
   if (d.cfg.authority.admins.count(by) == 0)
     return impl::to_result(not_admin(by));
   dead_letter_command cmd{seq, principal_id{by}, reason, d.now() + timeout};
@@ -42,6 +50,13 @@ result engine::requeue(const std::string& by, uint64_t seq, const std::string& r
 
 result engine::discard(const std::string& by, uint64_t seq, const std::string& reason) {
   auto& d = *impl_;
+  if (d.cluster) {
+    auto fw = api_command(command_kind::discard, by);
+    fw.letter = seq;
+    fw.text = reason;
+    fw.deadline = d.now();
+    return forward_command(d, std::move(fw));
+  }
   if (d.cfg.authority.admins.count(by) == 0)
     return impl::to_result(not_admin(by));
   auto r = d.call<seq_no>(d.pipeline, atom::discard_v,

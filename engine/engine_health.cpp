@@ -12,6 +12,7 @@
 
 #include "actors/health/health.hpp"
 #include "bulwark/engine.hpp"
+#include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/refusals.hpp"
 
@@ -212,6 +213,11 @@ load_info engine::load() {
 
 result engine::release_principal(const std::string& by, const std::string& principal) {
   auto& d = *impl_;
+  if (d.cluster) { // quarantine is the leader's: its admission runs the proposals
+    auto cmd = api_command(command_kind::release_principal, by);
+    cmd.target = principal;
+    return forward_command(d, std::move(cmd));
+  }
   if (d.cfg.authority.admins.count(by) == 0)
     return impl::to_result(refuse(ec::authority_denied, by + " is not an admin"));
   auto r = d.call<bool>(d.admission, atom::release_v, principal_id{principal});

@@ -45,6 +45,7 @@ private:
 };
 class ed25519_key;
 class breaker_runtime;
+struct command_targets;
 
 struct engine::impl {
   node_config cfg;
@@ -102,6 +103,11 @@ struct engine::impl {
   std::shared_ptr<const ed25519_key> cluster_key;               ///< signs our heads
   std::map<std::string, std::vector<uint8_t>> cluster_peer_keys; ///< peers' public keys
   std::shared_ptr<cluster_gauges> cluster_figures; ///< for the metrics endpoint
+  command_actor commands; ///< runs operator commands the cluster actor routes here (#9)
+  std::shared_ptr<command_targets> command_slots; ///< the actors those commands run on
+
+  /// Gives the command actor the actors started after the cluster (engine_cluster.cpp).
+  void bind_commands();
 
   /// Loads the node's cluster keys; runs before any actor exists (engine_cluster.cpp).
   caf::error load_cluster_keys();

@@ -12,6 +12,7 @@
 #include "actors/incident/detector.hpp"
 #include "actors/incident/orchestrator.hpp"
 #include "actors/rollback/rollback.hpp"
+#include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 
 namespace bulwark {
@@ -90,6 +91,13 @@ result invalid_input(const std::string& what) {
 /// Orders a rollback; an operator's own request is also its approval.
 result order_rollback(engine::impl& d, rollback_order o) {
   auto by = o.by.value;
+  if (d.cluster) { // the leader plans and runs it, with the requester's approval
+    auto cmd = api_command(command_kind::rollback, by);
+    cmd.id = o.incident;
+    cmd.seqs = std::move(o.seqs);
+    cmd.text = std::move(o.justification);
+    return forward_command(d, std::move(cmd));
+  }
   auto r = d.call<rollback_status>(d.rollbacks, atom::rollback_v, std::move(o));
   d.pump();
   if (r && r->status == "awaiting-approval")
@@ -98,6 +106,10 @@ result order_rollback(engine::impl& d, rollback_order o) {
 }
 
 } // namespace
+
+result rollback_result(const rollback_status& s) {
+  return status_result(s);
+}
 
 result approve_rollback(engine::impl& d, const std::string& approver, const digest& id, bool yes) {
   auto r = d.call<rollback_status>(d.rollbacks, atom::approve_v,
@@ -192,6 +204,12 @@ result engine::promote(const std::string& by, const std::string& candidate,
     return invalid_input("candidate digest must be 64 hex characters");
   if (!is_valid_id(by))
     return invalid_input("promoter must be a principal name");
+  if (d.cluster) { // the leader's orchestrator holds the candidates
+    auto cmd = api_command(command_kind::promote, by);
+    cmd.id = id;
+    cmd.text = justification.empty() ? "manual promotion" : justification;
+    return forward_command(d, std::move(cmd));
+  }
   auto r = d.call<incident_decision>(d.orchestrator->get(), atom::promote_v, id, principal_id{by},
                                      justification.empty() ? "manual promotion" : justification);
   d.pump();

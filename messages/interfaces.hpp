@@ -133,6 +133,12 @@ using health_actor = caf::typed_actor<
   // INTERNAL: runs a full background verification (every health.verify_interval_ms).
   caf::reacts_to<atom::verify>>;
 
+/// COMMANDS: runs mutating operator commands against this node's own actors, with the
+/// checks the embedding API and the console apply (#9; the cluster actor's local target).
+using command_actor = caf::typed_actor<
+  // Runs one command; the answer is the reply of the actor that ran it.
+  caf::replies_to<atom::command, operator_command>::with<operator_answer>>;
+
 /// The CLUSTER actor: peers, replication, head gossip (what peers see of a node).
 using cluster_actor = caf::typed_actor<
   // A peer introduces itself; the reply is our hello, or a refusal naming the mismatch.
@@ -153,6 +159,9 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<atom::interrupt, interrupt>::with<seq_no>,
   // A follower reports an integrity alert it cannot journal itself; the leader journals it.
   caf::replies_to<atom::alert, integrity_alert>::with<seq_no>,
+  // Runs a mutating operator command on the leader: locally when this node writes, else
+  // forwarded once; the answer is the leader's.
+  caf::replies_to<atom::command, operator_command>::with<operator_answer>,
   // INTERNAL: connect, pull and gossip when due.
   caf::reacts_to<atom::tick>>;
 

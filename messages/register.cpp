@@ -5,6 +5,7 @@
 
 #include "messages/error.hpp"
 #include "messages/events.hpp"
+#include "messages/forwarding.hpp"
 #include "messages/cluster.hpp"
 #include "messages/commands.hpp"
 #include "messages/interfaces.hpp"

@@ -93,6 +93,9 @@ struct cluster_status;
 struct peer_changed;
 struct integrity_alert;
 struct leadership_changed;
+// -- forwarded commands (#9) --
+struct operator_command;
+struct operator_answer;
 } // namespace bulwark
 
 CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
@@ -226,4 +229,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_letter_command))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, requeue, "requeue")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, discard, "discard")
+  // -- forwarded commands (#9) --
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::operator_command))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::operator_answer))
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, command, "command")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

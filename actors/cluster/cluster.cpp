@@ -139,6 +139,9 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     [self](atom::interrupt, interrupt& i) -> caf::result<seq_no> {
       return route_interrupt(self, i);
     },
+    [self](atom::command, operator_command& cmd) -> caf::result<operator_answer> {
+      return route_command(self, cmd);
+    },
     [self](atom::alert, integrity_alert& a) -> caf::result<seq_no> {
       return journal_peer_alert(self, a);
     },

@@ -13,10 +13,12 @@
 #include "caf/actor_clock.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
+#include "caf/typed_response_promise.hpp"
 
 #include "actors/cluster/cluster_policy.hpp"
 #include "messages/cluster.hpp"
 #include "messages/cluster_gauges.hpp"
+#include "messages/forwarding.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/journal_store.hpp"
 
@@ -32,6 +34,7 @@ struct cluster_deps {
   std::shared_ptr<const ed25519_key> key; ///< signs our heads; none: no gossip sent
   std::map<std::string, std::vector<uint8_t>> peer_keys; ///< raw public keys by node id
   pipeline_actor pipeline; ///< runs proposals while this node writes; none: refused
+  command_actor commands;  ///< runs operator commands while this node writes; none: refused
   std::shared_ptr<cluster_gauges> gauges; ///< kept current for the metrics; may be none
 };
 
@@ -63,6 +66,10 @@ struct cluster_state {
   std::vector<integrity_alert> unreported; ///< follower alerts the leader has not journaled
   bool reporting = false;        ///< an alert is on its way to the leader
   uint64_t peer_alerts = 0;      ///< (leader) alerts reported by followers and journaled
+  /// Commands forwarded to the leader and not answered yet, by request number: all are
+  /// answered UNAVAILABLE when the leader goes away.
+  std::map<uint64_t, caf::typed_response_promise<operator_answer>> forwarded;
+  uint64_t forwards = 0;         ///< request numbers of `forwarded`
   static inline const char* name = "cluster";
 };
 

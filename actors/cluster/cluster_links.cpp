@@ -46,6 +46,8 @@ void on_failed(self_ptr self, const std::string& id, const std::string& reason) 
                std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
   if (was_up)
     journal_peer(self, *p, false, reason);
+  if (id == self->state.deps.cfg.leader)
+    fail_forwarded(self, "the leader " + id + " went away (" + reason + ")");
 }
 
 /// A peer passed the handshake: `handle` is its cluster actor from now on.

@@ -67,6 +67,14 @@ caf::result<seq_no> route_approve(self_ptr self, approval& a);
 /// Routes an interrupt like a proposal: to the pipeline that runs it.
 caf::result<seq_no> route_interrupt(self_ptr self, interrupt& i);
 
+/// Runs a mutating operator command where it may run: the local command actor while this
+/// node writes, else the leader (forwarded once, with the caller kept); UNAVAILABLE with
+/// retry_after when neither can (fail closed).
+caf::result<operator_answer> route_command(self_ptr self, operator_command& cmd);
+
+/// Answers every command still waiting for the leader with UNAVAILABLE (it went away).
+void fail_forwarded(self_ptr self, const std::string& why);
+
 /// Journals an integrity alert: at once on the leader; a follower (whose journal refuses
 /// local writes) queues it and reports it to the leader, retrying until it is journaled.
 void report_alert(self_ptr self, integrity_alert alert);

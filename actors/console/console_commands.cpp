@@ -248,6 +248,11 @@ void cmd_halt(broker_ptr self, hdl_t hdl, const console_request& req, bool engag
   std::string reason;
   if (!string_arg(req, "reason", reason, why))
     return refuse_args(self, hdl, why);
+  if (self->state.deps.cluster) { // clustered: runs on the leader (console_forward.cpp)
+    auto cmd = connection_command(self, hdl, engage ? command_kind::halt : command_kind::release);
+    cmd.text = reason;
+    return forward_command(self, hdl, req, std::move(cmd));
+  }
   auto by = self->state.conns.at(hdl).principal;
   auto render = [](seq_no& s) { return json{{"seq", s.value}}; };
   if (engage)
@@ -273,6 +278,14 @@ void cmd_grant(broker_ptr self, hdl_t hdl, const console_request& req) {
   std::string reason;
   if (auto r = req.args.find("reason"); r != req.args.end() && r->is_string())
     reason = r->get<std::string>();
+  if (self->state.deps.cluster) {
+    auto cmd = connection_command(self, hdl, command_kind::grant);
+    cmd.target = principal;
+    cmd.level = static_cast<uint8_t>(level);
+    cmd.until = until;
+    cmd.text = reason;
+    return forward_command(self, hdl, req, std::move(cmd));
+  }
   ask<seq_no>(self, hdl, req.id, self->state.deps.authority->get(),
               [](seq_no& s) { return json{{"seq", s.value}}; }, atom::grant_v,
               self->state.conns.at(hdl).principal, principal_id{principal},
@@ -284,6 +297,19 @@ void cmd_breaker_override(broker_ptr self, hdl_t hdl, const console_request& req
   std::string service, state;
   if (!string_arg(req, "service", service, why))
     return refuse_args(self, hdl, why);
+  auto bad_state = [&] {
+    return !string_arg(req, "state", state, why) || (state != "open" && state != "closed");
+  };
+  if (self->state.deps.cluster) { // the leader's breakers guard the effectors that run
+    if (!release && bad_state())
+      return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                                 "args.state must be open or closed"));
+    auto cmd = connection_command(self, hdl, release ? command_kind::breaker_release
+                                                     : command_kind::breaker_force);
+    cmd.target = service;
+    cmd.flag = state == "open";
+    return forward_command(self, hdl, req, std::move(cmd));
+  }
   breaker_directory::entry e;
   if (!self->state.deps.breakers->find(service, e))
     return send_line(self, hdl, error_response(req.id, ec::invalid_input,
@@ -292,7 +318,7 @@ void cmd_breaker_override(broker_ptr self, hdl_t hdl, const console_request& req
   auto render = [](breaker_status& b) { return json{{"service", b.service}, {"state", to_string(b.state)}}; };
   if (release)
     return ask<breaker_status>(self, hdl, req.id, e.handle, render, atom::release_v, by);
-  if (!string_arg(req, "state", state, why) || (state != "open" && state != "closed"))
+  if (bad_state())
     return send_line(self, hdl, error_response(req.id, ec::invalid_input,
                                                "args.state must be open or closed"));
   ask<breaker_status>(self, hdl, req.id, e.handle, render, atom::force_v, by, state == "open");

@@ -54,10 +54,22 @@ bool read_command(broker_ptr self, hdl_t hdl, const console_request& req,
   return true;
 }
 
+/// Clustered: the leader's pipeline holds the dead letters (console_forward.cpp).
+void forward(broker_ptr self, hdl_t hdl, const console_request& req, command_kind kind,
+             const dead_letter_command& x) {
+  auto cmd = connection_command(self, hdl, kind);
+  cmd.letter = x.letter;
+  cmd.text = x.reason;
+  cmd.deadline = x.deadline;
+  forward_command(self, hdl, req, std::move(cmd));
+}
+
 void cmd_requeue(broker_ptr self, hdl_t hdl, const console_request& req) {
   dead_letter_command cmd;
   if (!read_command(self, hdl, req, cmd))
     return;
+  if (self->state.deps.cluster)
+    return forward(self, hdl, req, command_kind::requeue, cmd);
   auto id = req.id;
   self->request(self->state.deps.pipeline, caf::infinite, atom::requeue_v, std::move(cmd))
     .then(
@@ -77,6 +89,8 @@ void cmd_discard(broker_ptr self, hdl_t hdl, const console_request& req) {
   dead_letter_command cmd;
   if (!read_command(self, hdl, req, cmd))
     return;
+  if (self->state.deps.cluster)
+    return forward(self, hdl, req, command_kind::discard, cmd);
   auto id = req.id;
   self->request(self->state.deps.pipeline, caf::infinite, atom::discard_v, std::move(cmd))
     .then([self, hdl, id](seq_no& s) { send_line(self, hdl, ok_response(id, {{"seq", s.value}})); },

@@ -7,6 +7,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "actors/console/console.hpp"
+#include "messages/forwarding.hpp"
 
 namespace bulwark::console_detail {
 
@@ -32,6 +33,17 @@ bool run_dead_letter_command(broker_ptr self, hdl_t hdl, const console_request& 
 
 /// Approves or denies a pending rollback, else a pending proposal (console_incidents.cpp).
 void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a);
+
+/// The JSON of a rollback's status, as `rollback` and `approve` answer it.
+nlohmann::json rollback_json(const rollback_status& s);
+
+/// A mutating command by this connection's principal with its console role.
+operator_command connection_command(broker_ptr self, hdl_t hdl, command_kind kind);
+
+/// Clustered: hands `cmd` to the cluster actor (run on the leader, or UNAVAILABLE) and
+/// answers with the leader's answer, rendered as on the leader (console_forward.cpp).
+void forward_command(broker_ptr self, hdl_t hdl, const console_request& req,
+                     operator_command cmd);
 
 /// Current time as the node sees it.
 caf::timestamp now(broker_ptr self);

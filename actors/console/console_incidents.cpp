@@ -44,9 +44,7 @@ json incidents_json(const fleet_state& st, const std::vector<digest>& pending) {
 }
 
 json status_json(const rollback_status& s) {
-  return {{"rollback", to_hex(s.rollback)}, {"status", s.status},
-          {"code", s.code == ec::none ? json(nullptr) : json(to_string(s.code))},
-          {"message", s.message}, {"reverted", s.reverted}, {"seq", s.seq.value}};
+  return rollback_json(s);
 }
 
 void cmd_incidents(broker_ptr self, hdl_t hdl, const console_request& req) {
@@ -90,6 +88,12 @@ void cmd_promote(broker_ptr self, hdl_t hdl, const console_request& req) {
   digest cid;
   if (!digest_named(req, "candidate", cid, why))
     return send_line(self, hdl, error_response(why.id, why.code, why.message));
+  if (self->state.deps.cluster) { // the leader's orchestrator holds the candidates
+    auto cmd = connection_command(self, hdl, command_kind::promote);
+    cmd.id = cid;
+    cmd.text = optional_text(req, "justification", "promoted from the console");
+    return forward_command(self, hdl, req, std::move(cmd));
+  }
   auto id = req.id;
   auto orchestrator = self->state.deps.orchestrator ? self->state.deps.orchestrator->get()
                                                     : orchestrator_actor{};
@@ -141,6 +145,13 @@ void cmd_rollback(broker_ptr self, hdl_t hdl, const console_request& req) {
       o.seqs.push_back(seq_no{x.get<uint64_t>()});
     }
   }
+  if (self->state.deps.cluster) { // the leader plans and runs it, with the requester's approval
+    auto cmd = connection_command(self, hdl, command_kind::rollback);
+    cmd.id = o.incident;
+    cmd.seqs = std::move(o.seqs);
+    cmd.text = std::move(o.justification);
+    return forward_command(self, hdl, req, std::move(cmd));
+  }
   auto id = req.id;
   auto by = o.by;
   self->request(self->state.deps.rollbacks, caf::infinite, atom::rollback_v, std::move(o))
@@ -150,7 +161,20 @@ void cmd_rollback(broker_ptr self, hdl_t hdl, const console_request& req) {
 
 } // namespace
 
+json rollback_json(const rollback_status& s) {
+  return {{"rollback", to_hex(s.rollback)}, {"status", s.status},
+          {"code", s.code == ec::none ? json(nullptr) : json(to_string(s.code))},
+          {"message", s.message}, {"reverted", s.reverted}, {"seq", s.seq.value}};
+}
+
 void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a) {
+  if (self->state.deps.cluster) { // the leader's rollback executor or pipeline holds it
+    auto cmd = connection_command(self, hdl, command_kind::approve);
+    cmd.id = a.proposal;
+    cmd.flag = a.approve;
+    cmd.text = a.note;
+    return forward_command(self, hdl, req, std::move(cmd));
+  }
   auto id = req.id;
   auto to_pipeline = [self, hdl, id, a] {
     auto done = [self, hdl, id](seq_no& s) { send_line(self, hdl, ok_response(id, {{"seq", s.value}})); };

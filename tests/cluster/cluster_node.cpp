@@ -88,7 +88,7 @@ cluster_node::cluster_node(const std::string& dir, cluster_config cfg,
   REQUIRE(j);
   journal_ = *j;
   auto c = spawn_cluster(*sys_, cluster_deps{std::move(cfg), journal_, store_, std::move(key),
-                                             std::move(peer_keys), {}, {}});
+                                             std::move(peer_keys), {}, {}, {}});
   REQUIRE_MESSAGE(c, describe(c.error()).message);
   cluster_ = *c;
 }

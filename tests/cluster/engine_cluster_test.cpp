@@ -9,53 +9,18 @@
 #include <mutex>
 
 #include "bulwark/engine.hpp"
+#include "cluster/cluster_engines.hpp"
 #include "cluster/cluster_node.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace bulwark;
 using bulwark::test::cluster_plan;
 using bulwark::test::temp_dir;
+using bulwark::test::start_engine;
 using bulwark::test::wait_until;
+using bulwark::test::write_config;
 
 namespace {
-
-/// Writes n<i>.toml and the key files of `plan` into `dir`.
-std::string write_config(const temp_dir& dir, const cluster_plan& plan, const std::string& id,
-                         uint32_t min_followers = 0, const std::string& tls = "") {
-  auto cfg = plan.config_of(id);
-  auto key = dir.sub(id + ".key");
-  (void) plan.keys.at(id)->write_private(key);
-  std::ofstream f{dir.sub(id + ".toml")};
-  f << "[cluster]\nnode_id = \"" << id << "\"\ncluster_id = \"" << cfg.cluster_id
-    << "\"\nlisten = \"127.0.0.1:" << cfg.listen_port << "\"\nleader = \"" << cfg.leader
-    << "\"\nmin_followers = " << min_followers << "\nkey = \"" << id << ".key\"\n" << tls
-    << "peers = [";
-  for (size_t i = 0; i < cfg.peers.size(); ++i)
-    f << (i ? ", " : "") << '"' << cfg.peers[i].node_id << "@127.0.0.1:" << cfg.peers[i].port
-      << '"';
-  f << "]\n[cluster.pubkeys]\n";
-  for (auto& p : cfg.peers) {
-    auto pub = dir.sub(p.node_id + ".pub");
-    (void) ed25519_key::from_raw_public(plan.pubkeys.at(p.node_id))->write_public(pub);
-    f << p.node_id << " = \"" << p.node_id << ".pub\"\n";
-  }
-  return dir.sub(id + ".toml");
-}
-
-std::unique_ptr<engine> start_engine(const temp_dir& dir, const std::string& config,
-                                     const std::string& data, std::string* error = nullptr) {
-  engine_options opts;
-  opts.config_file = config;
-  opts.data_dir = dir.sub(data);
-  opts.admins = {"admin"};
-  opts.grants = {{"agent", 4}, {"ops", 4}};
-  opts.enforce_enabled = true;
-  std::string err;
-  auto eng = engine::start(opts, &err);
-  if (error != nullptr)
-    *error = err;
-  return eng;
-}
 
 proposal_request change_mode(const std::string& key, const std::string& resource,
                              int level = 4) {
@@ -267,13 +232,20 @@ TEST_CASE("a leader with fewer than min_followers refuses mutations until one co
   auto leader = start_engine(dir, write_config(dir, plan, "n1", 1), "d1");
   REQUIRE(leader);
   leader->register_effector("coaster", [](const effect_request&) { return effect_result{}; });
-  REQUIRE(leader->register_resource("coaster-0", "coaster", "north").ok);
   auto r = leader->submit(change_mode("k1", "coaster-0")).get();
   CHECK(r.code == "UNAVAILABLE");
   CHECK(r.message.find("fewer than 1 followers") != std::string::npos);
   CHECK(r.retry_after);
+  // Registrations and operator commands are mutations too: refused the same way.
+  auto reg = leader->register_resource("coaster-0", "coaster", "north");
+  CHECK(reg.code == "UNAVAILABLE");
+  CHECK(reg.message.find("fewer than 1 followers") != std::string::npos);
+  CHECK(reg.retry_after);
+  CHECK(leader->halt("admin", "drill").code == "UNAVAILABLE");
+  CHECK(leader->head().first == 0); // nothing was journaled
   auto follower = start_engine(dir, write_config(dir, plan, "n2"), "d2");
   REQUIRE(follower);
+  CHECK(wait_until([&] { return leader->register_resource("coaster-0", "coaster", "north").ok; }));
   result ok;
   CHECK(wait_until([&] {
     ok = leader->submit(change_mode("k2", "coaster-0")).get();

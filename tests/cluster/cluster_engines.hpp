@@ -1,0 +1,25 @@
+#pragma once
+
+/// Embedded engines with a [cluster] section for tests: the configuration files of a
+/// planned cluster and engines started from them.
+
+#include <memory>
+#include <string>
+
+#include "bulwark/engine.hpp"
+#include "cluster/cluster_node.hpp"
+#include "support/temp_dir.hpp"
+
+namespace bulwark::test {
+
+/// Writes <id>.toml (with `extra` TOML appended) and the key files of `plan` into `dir`.
+std::string write_config(const temp_dir& dir, const cluster_plan& plan, const std::string& id,
+                         uint32_t min_followers = 0, const std::string& tls = "",
+                         const std::string& extra = "");
+
+/// Starts an engine from `config` with its journal in dir/<data>; admins {"admin"},
+/// grants agent and ops at level 4, enforce enabled.
+std::unique_ptr<engine> start_engine(const temp_dir& dir, const std::string& config,
+                                     const std::string& data, std::string* error = nullptr);
+
+} // namespace bulwark::test

@@ -1,0 +1,357 @@
+// Mutating commands given to a follower (#9 point 4): halt and release, grants, breaker
+// overrides, registrations, quarantine releases, dead letters, promotions, rollbacks and
+// approvals run on the leader with the caller's principal and role, the follower answers
+// with the leader's answer, the journal (replicated back) holds the effect once, and a
+// follower cut off from its leader refuses them all with UNAVAILABLE.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+#include "bulwark/engine.hpp"
+#include "cluster/cluster_engines.hpp"
+#include "engine/engine_impl.hpp"
+#include "messages/forwarding.hpp"
+#include "persistence/journal_store.hpp"
+
+using namespace bulwark;
+using bulwark::test::cluster_plan;
+using bulwark::test::start_engine;
+using bulwark::test::temp_dir;
+using bulwark::test::wait_until;
+using bulwark::test::write_config;
+
+namespace {
+
+/// Events of `type` in `eng`'s journal.
+size_t count(engine& eng, const std::string& type) {
+  size_t n = 0;
+  auto err = eng.internals().store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
+    n += to_string(e.ev.type) == type ? 1 : 0;
+    return true;
+  });
+  REQUIRE(!err);
+  return n;
+}
+
+/// Seqs of the events of `type` in `eng`'s journal.
+std::vector<uint64_t> seqs_of(engine& eng, const std::string& type) {
+  std::vector<uint64_t> out;
+  auto err = eng.internals().store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
+    if (to_string(e.ev.type) == type)
+      out.push_back(e.seq.value);
+    return true;
+  });
+  REQUIRE(!err);
+  return out;
+}
+
+/// Checks that `a` (the follower's answer) equals `b` (the leader's to the same call).
+void same_answer(const result& a, const result& b) {
+  CHECK(a.ok == b.ok);
+  CHECK(a.code == b.code);
+  CHECK(a.message == b.message);
+  CHECK(a.status == b.status);
+}
+
+/// Two nodes: n1 leads with `extra` configuration, n2 follows and has caught up.
+struct pair_fixture {
+  temp_dir dir;
+  cluster_plan plan = cluster_plan::make(2);
+  std::unique_ptr<engine> leader;
+  std::unique_ptr<engine> follower;
+
+  explicit pair_fixture(const std::string& extra = "") {
+    leader = start_engine(dir, write_config(dir, plan, "n1", 0, "", extra), "d1");
+    REQUIRE(leader);
+    follower = start_engine(dir, write_config(dir, plan, "n2", 0, "", extra), "d2");
+    REQUIRE(follower);
+    REQUIRE(wait_until([&] {
+      auto s = follower->cluster_status();
+      return s && s->peers.at(0).connected;
+    }));
+  }
+
+  /// Waits until the follower holds every record of the leader, with the same state (the
+  /// leader may journal more meanwhile, e.g. its health: compared again then).
+  void synced() {
+    CHECK(wait_until([&] {
+      auto head = leader->head();
+      auto digest = leader->state_digest();
+      return follower->head() == head && leader->head() == head
+             && follower->state_digest() == digest;
+    }));
+  }
+};
+
+proposal_request a_change(const std::string& key, const std::string& service,
+                        const std::string& resource, const std::string& value) {
+  proposal_request p;
+  p.idempotency_key = key;
+  p.principal = "agent";
+  p.level = 4;
+  p.services = {service};
+  p.regions = {"north"};
+  p.changes = {{resource, "mode", value}};
+  p.justification = "forwarding test";
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("halt, release and grant given to a follower run once on the leader") {
+  pair_fixture f;
+  f.leader->register_effector("coaster", [](const effect_request&) { return effect_result{}; });
+  REQUIRE(f.leader->register_resource("coaster-1", "coaster", "north").ok);
+  auto before = f.leader->head().first;
+  // A principal that is not an admin: the leader's authority refuses it, as if asked there.
+  auto denied = f.follower->halt("ops", "drill");
+  CHECK(denied.code == "AUTHORITY_DENIED");
+  same_answer(denied, f.leader->halt("ops", "drill"));
+  CHECK(f.leader->head().first == before); // nothing journaled
+  auto h = f.follower->halt("admin", "drill");
+  CHECK_MESSAGE(h.ok, h.code << ": " << h.message);
+  CHECK(h.seq > before);
+  f.synced();
+  CHECK(count(*f.leader, "halt_engaged") == 1);
+  CHECK(count(*f.follower, "halt_engaged") == 1);
+  CHECK(seqs_of(*f.follower, "halt_engaged") == std::vector<uint64_t>{h.seq});
+  // The halt holds on the leader: its proposals are refused there.
+  auto p = f.leader->submit(a_change("k1", "coaster", "coaster-1", "slow")).get();
+  CHECK(p.code == "HALTED");
+  auto r = f.follower->release("admin", "drill over");
+  CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
+  CHECK(r.seq > h.seq);
+  // Grants: a bad level is refused before anything travels, a non-admin by the leader.
+  CHECK(f.follower->grant("admin", "agent", 7).code == "INVALID_INPUT");
+  auto g_denied = f.follower->grant("ops", "agent", 2);
+  same_answer(g_denied, f.leader->grant("ops", "agent", 2));
+  CHECK(g_denied.code == "AUTHORITY_DENIED");
+  auto g = f.follower->grant("admin", "agent", 2, {}, "fewer powers");
+  CHECK_MESSAGE(g.ok, g.code << ": " << g.message);
+  f.synced();
+  CHECK(count(*f.leader, "halt_released") == 1);
+  CHECK(count(*f.leader, "grant_changed") == 1);
+  CHECK(seqs_of(*f.follower, "grant_changed") == std::vector<uint64_t>{g.seq});
+  // The leader enforces the new grant: level 4 is now over agent's grant.
+  CHECK(f.leader->submit(a_change("k2", "coaster", "coaster-1", "slow")).get().code
+        == "AUTHORITY_DENIED");
+}
+
+TEST_CASE("breaker overrides, registrations and quarantine releases given to a follower") {
+  pair_fixture f;
+  // The effector and its breaker live where proposals run: on the leader.
+  f.leader->register_effector("coaster", [](const effect_request&) { return effect_result{}; });
+  auto reg = f.follower->register_resource("coaster-1", "coaster", "north", {{"mode", "normal"}});
+  CHECK_MESSAGE(reg.ok, reg.code << ": " << reg.message);
+  same_answer(f.follower->register_resource("coaster-1", "coaster", "north"),
+              f.leader->register_resource("coaster-1", "coaster", "north"));
+  CHECK(!f.follower->register_resource("coaster-1", "coaster", "north").ok); // registered already
+  f.synced();
+  CHECK(count(*f.leader, "resource_registered") == 1);
+  CHECK(f.follower->attribute("coaster-1", "mode") == std::optional<std::string>{"normal"});
+  // Breakers: unknown services and non-admins as on the leader; admins force and release.
+  auto unknown = f.follower->breaker_force("admin", "teacups", true);
+  CHECK(unknown.code == "INVALID_INPUT");
+  same_answer(unknown, f.leader->breaker_force("admin", "teacups", true));
+  auto not_admin = f.follower->breaker_force("ops", "coaster", true);
+  CHECK(not_admin.code == "AUTHORITY_DENIED");
+  same_answer(not_admin, f.leader->breaker_force("ops", "coaster", true));
+  auto forced = f.follower->breaker_force("admin", "coaster", true);
+  CHECK_MESSAGE(forced.ok, forced.code << ": " << forced.message);
+  CHECK(forced.status == "forced-open");
+  REQUIRE(f.leader->breakers().size() == 1);
+  CHECK(f.leader->breakers()[0].state == "forced-open");
+  auto p = f.follower->submit(a_change("k1", "coaster", "coaster-1", "slow")).get();
+  CHECK(p.code == "CIRCUIT_OPEN"); // the leader's breaker refuses it
+  auto released = f.follower->breaker_release("admin", "coaster");
+  CHECK_MESSAGE(released.ok, released.code << ": " << released.message);
+  CHECK(released.status == f.leader->breakers()[0].state);
+  f.synced();
+  CHECK(count(*f.leader, "breaker_transition") >= 2);
+  CHECK(count(*f.follower, "breaker_transition") == count(*f.leader, "breaker_transition"));
+  // Quarantine is the leader's admission's: refusals come from there.
+  auto nobody = f.follower->release_principal("admin", "nobody");
+  CHECK(nobody.code == "INVALID_INPUT");
+  same_answer(nobody, f.leader->release_principal("admin", "nobody"));
+  same_answer(f.follower->release_principal("ops", "nobody"),
+              f.leader->release_principal("ops", "nobody"));
+  CHECK(f.follower->release_principal("ops", "nobody").code == "AUTHORITY_DENIED");
+}
+
+TEST_CASE("dead letters given to a follower are requeued and discarded on the leader") {
+  pair_fixture f{"[breaker]\nattempts = 2\nconsecutive_failures = 1000\n"
+                 "[blast_radius]\nmax_percent = 100.0\n"};
+  std::atomic<bool> down{true};
+  std::mutex m;
+  std::vector<std::string> applied;
+  f.leader->register_effector("gates", [&](const effect_request& r) {
+    if (down)
+      return effect_result{false, "gate controller unavailable", true};
+    std::lock_guard<std::mutex> lock{m};
+    applied.push_back(r.resource + "=" + r.value);
+    return effect_result{};
+  });
+  for (auto gate : {"gate-1", "gate-2"})
+    REQUIRE(f.leader->register_resource(gate, "gates", "north").ok);
+  for (auto gate : {"gate-1", "gate-2"}) {
+    auto r = f.follower->submit(a_change(std::string{"k-"} + gate, "gates", gate, "closed")).get();
+    CHECK(r.status == "failed");
+  }
+  f.synced();
+  auto letters = f.follower->dead_letters(); // the replicated list
+  REQUIRE(letters.size() == 2);
+  CHECK(f.leader->dead_letters().size() == 2);
+  auto first = letters[0].seq, second = letters[1].seq;
+  // Only admins resolve dead letters through the embedding API, on either node.
+  auto denied = f.follower->requeue("ops", first);
+  CHECK(denied.code == "AUTHORITY_DENIED");
+  same_answer(denied, f.leader->requeue("ops", first));
+  same_answer(f.follower->discard("admin", 999999), f.leader->discard("admin", 999999));
+  down = false;
+  auto again = f.follower->requeue("admin", first, "controller back");
+  CHECK_MESSAGE(again.ok, again.code << ": " << again.message);
+  CHECK(again.status == "succeeded");
+  auto dropped = f.follower->discard("admin", second, "not needed");
+  CHECK_MESSAGE(dropped.ok, dropped.code << ": " << dropped.message);
+  CHECK(dropped.seq > again.seq);
+  same_answer(f.follower->discard("admin", second), f.leader->discard("admin", second));
+  f.synced();
+  CHECK(f.follower->dead_letters().empty());
+  CHECK(f.leader->dead_letters().empty());
+  CHECK(count(*f.leader, "dead_letter_resolved") == 2);
+  CHECK(count(*f.follower, "dead_letter_resolved") == 2);
+  std::lock_guard<std::mutex> lock{m};
+  CHECK(applied == std::vector<std::string>{"gate-1=closed"}); // once, by the leader
+}
+
+TEST_CASE("rollbacks and promotions given to a follower run on the leader") {
+  pair_fixture f{"[blast_radius]\nmax_percent = 100.0\n"};
+  std::mutex m;
+  std::vector<std::string> calls;
+  f.leader->register_effector("coaster", [&](const effect_request& r) {
+    std::lock_guard<std::mutex> lock{m};
+    calls.push_back(r.resource + (r.compensation ? " undo" : " do"));
+    return effect_result{};
+  });
+  REQUIRE(f.leader->register_resource("coaster-1", "coaster", "north", {{"mode", "normal"}}).ok);
+  auto p = f.follower->submit(a_change("k1", "coaster", "coaster-1", "slow")).get();
+  REQUIRE(p.status == "succeeded");
+  f.synced();
+  auto applied = seqs_of(*f.follower, "action_applied");
+  REQUIRE(applied.size() == 1);
+  // Refusals as on the leader: a seq that is no applied action, an unknown incident.
+  same_answer(f.follower->rollback_seqs("ops", {1}), f.leader->rollback_seqs("ops", {1}));
+  CHECK(!f.follower->rollback_seqs("ops", {1}).ok);
+  auto no_incident = f.follower->rollback("ops", std::string(64, 'c'));
+  CHECK(!no_incident.ok);
+  same_answer(no_incident, f.leader->rollback("ops", std::string(64, 'c')));
+  CHECK(f.follower->rollback("ops", "zz").code == "INVALID_INPUT"); // refused locally
+  // The operator's own request is its approval: the leader reverts the change.
+  auto rb = f.follower->rollback_seqs("ops", applied, "undo from the follower");
+  CHECK_MESSAGE(rb.ok, rb.code << ": " << rb.message);
+  CHECK(rb.status == "succeeded");
+  CHECK(rb.applied == 1);
+  f.synced();
+  CHECK(f.follower->attribute("coaster-1", "mode") == std::optional<std::string>{"normal"});
+  CHECK(count(*f.leader, "rollback_finished") == 1);
+  CHECK(count(*f.follower, "rollback_finished") == 1);
+  {
+    std::lock_guard<std::mutex> lock{m};
+    CHECK(calls == std::vector<std::string>{"coaster-1 do", "coaster-1 undo"});
+  }
+  // Promotions: the leader's orchestrator holds the candidates.
+  auto unknown = f.follower->promote("ops", std::string(64, 'd'));
+  CHECK(!unknown.ok);
+  CHECK(!unknown.code.empty());
+  same_answer(unknown, f.leader->promote("ops", std::string(64, 'd')));
+  // Approvals of something nobody waits for: the leader's answer.
+  same_answer(f.follower->approve("ops", std::string(64, 'e')),
+              f.leader->approve("ops", std::string(64, 'e')));
+}
+
+TEST_CASE("a follower cut off from its leader refuses every forwarded command") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2); // n1 never starts
+  auto follower = start_engine(dir, write_config(dir, plan, "n2"), "d2");
+  REQUIRE(follower);
+  auto hex = std::string(64, 'a');
+  std::vector<std::pair<std::string, result>> answers = {
+    {"halt", follower->halt("admin", "drill")},
+    {"release", follower->release("admin", "drill")},
+    {"grant", follower->grant("admin", "agent", 1)},
+    {"breaker_force", follower->breaker_force("admin", "coaster", true)},
+    {"breaker_release", follower->breaker_release("admin", "coaster")},
+    {"register", follower->register_resource("coaster-1", "coaster", "north")},
+    {"requeue", follower->requeue("admin", 5)},
+    {"discard", follower->discard("admin", 5)},
+    {"release_principal", follower->release_principal("admin", "agent")},
+    {"promote", follower->promote("ops", hex)},
+    {"rollback", follower->rollback("ops", hex)},
+    {"rollback_seqs", follower->rollback_seqs("ops", {3})},
+    {"approve", follower->approve("ops", hex)},
+    {"deny", follower->approve("ops", hex, false)},
+  };
+  for (auto& [name, r] : answers) {
+    INFO(name << ": " << r.code << " " << r.message);
+    CHECK(!r.ok);
+    CHECK(r.code == "UNAVAILABLE");
+    CHECK(r.message.find("cannot reach the leader n1") != std::string::npos);
+    CHECK(r.retry_after);
+  }
+  CHECK(follower->head().first == 0); // nothing changed
+  CHECK(follower->verify().ok);       // reads go on
+}
+
+TEST_CASE("forwarded commands keep the caller's console role and are forwarded only once") {
+  pair_fixture f;
+  auto& d = f.follower->internals();
+  auto send = [&](operator_command cmd) {
+    return d.call<operator_answer>(d.cluster, atom::command_v, std::move(cmd));
+  };
+  auto code_of_error = [](const caf::expected<operator_answer>& r) {
+    return r ? std::string{"ok"} : engine::impl::to_result(r.error()).code;
+  };
+  auto before = f.leader->head().first;
+  operator_command halt;
+  halt.kind = command_kind::halt;
+  halt.by = principal_id{"admin"}; // an admin principal, but a viewer's console session
+  halt.text = "drill";
+  halt.role = 1;
+  auto viewer = send(halt);
+  CHECK(code_of_error(viewer) == "AUTHORITY_DENIED");
+  CHECK(engine::impl::to_result(viewer.error()).message == "halt needs the admin role");
+  halt.role = 2; // an operator's session may not halt either
+  CHECK(code_of_error(send(halt)) == "AUTHORITY_DENIED");
+  auto approve = operator_command{};
+  approve.kind = command_kind::approve;
+  approve.by = principal_id{"ops"};
+  approve.role = 1; // a viewer may not approve or deny
+  CHECK(code_of_error(send(approve)) == "AUTHORITY_DENIED");
+  auto enroll = operator_command{};
+  enroll.kind = command_kind::enroll;
+  enroll.role = 3; // registrations are not console commands
+  enroll.enrollment = registration{resource_id{"x-1"}, "coaster", "north", {}};
+  CHECK(code_of_error(send(enroll)) == "AUTHORITY_DENIED");
+  CHECK(f.leader->head().first == before); // none of them reached the journal
+  halt.role = 3; // an admin's session: runs on the leader
+  auto ok = send(halt);
+  REQUIRE(ok);
+  CHECK(ok->seq.value > before);
+  // A command that was forwarded once is not forwarded again (a stale view of who leads),
+  // and the leader takes forwarded commands only from its configured peers.
+  halt.hops = 1;
+  halt.origin = "n1";
+  auto bounced = send(halt);
+  CHECK(code_of_error(bounced) == "UNAVAILABLE");
+  CHECK(engine::impl::to_result(bounced.error()).message.find("not forwarded again")
+        != std::string::npos);
+  auto& l = f.leader->internals();
+  halt.origin = "n9";
+  auto stranger = l.call<operator_answer>(l.cluster, atom::command_v, halt);
+  CHECK(code_of_error(stranger) == "INVALID_INPUT");
+  f.synced();
+  CHECK(count(*f.leader, "halt_engaged") == 1);
+}
