@@ -33,7 +33,9 @@ caf::error refusal_of(self_ptr self, const operator_command& cmd) {
   if (cmd.hops > 0 && st.peers.count(cmd.origin) == 0)
     return refuse(ec::invalid_input, "command forwarded from unknown node id \"" + cmd.origin
                                        + "\"");
-  if (writable_now(self))
+  if (writable_now(self) || (st.leader && cmd.kind == command_kind::enroll))
+    // Registrations are not held back by min_followers: a node registers its fleet at
+    // start, before any follower is connected (as before commands were routed).
     return st.deps.commands ? caf::error{}
                             : refuse(ec::unavailable, me + " runs no command actor", {}, retry);
   if (st.leader)
@@ -99,7 +101,7 @@ caf::result<operator_answer> route_command(self_ptr self, operator_command& cmd)
                  describe(err).message);
     return err;
   }
-  if (writable_now(self)) {
+  if (self->state.leader) {
     if (cmd.origin.empty())
       cmd.origin = self->state.deps.cfg.node_id;
     return self->delegate(self->state.deps.commands, atom::command_v, std::move(cmd));
