@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <tuple>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -33,28 +34,29 @@ namespace {
 const std::string bulwark_bin = BULWARK_BINARY;
 const std::string fleet_file = BULWARK_SOURCE_DIR "/conf/fleet.toml";
 
-/// The SHA-256 of the console token "root-token" (role admin, principal root).
-std::string token_hash() {
-  std::string token = "root-token";
+/// The SHA-256 of a console token, e.g. "root-token" (role admin, principal root).
+std::string token_hash(const std::string& token = "root-token") {
   return to_hex(sha256(reinterpret_cast<const uint8_t*>(token.data()), token.size()));
 }
 
 /// Runs one console command against the node whose ready line is `line`; returns the JSON.
 /// Runs one console command and returns its whole output (no assertions: any thread).
-std::string console_output(const std::string& line, const std::string& command) {
+std::string console_output(const std::string& line, const std::string& command,
+                           const std::string& token = "root-token") {
   auto at = line.find("console ");
   if (at == std::string::npos)
     return "no console address in the ready line";
   auto port = std::stoi(line.substr(line.find(':', at) + 1));
   std::string out;
-  run_command("BULWARK_TOKEN=root-token " + bulwark_bin + " console --json --connect 127.0.0.1:"
+  run_command("BULWARK_TOKEN=" + token + " " + bulwark_bin + " console --json --connect 127.0.0.1:"
                 + std::to_string(port) + " -c '" + command + "' 2>&1", &out);
   return out;
 }
 
-nlohmann::json console(const std::string& line, const std::string& command) {
+nlohmann::json console(const std::string& line, const std::string& command,
+                       const std::string& token = "root-token") {
   REQUIRE(line.find("console ") != std::string::npos);
-  auto out = console_output(line, command);
+  auto out = console_output(line, command, token);
   // The last line is the answer to the command (the first answers the auth).
   auto end = out.find_last_not_of('\n');
   auto start = out.rfind('\n', end);
@@ -91,8 +93,15 @@ std::string write_config(const temp_dir& dir, const cluster_plan& plan, const st
   f << "[authority]\nenforce_enabled = true\nadmins = [\"root\"]\n[authority.grants]\n"
     << "\"root\" = 4\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
     << "[[console.tokens]]\nsha256 = \"" << token_hash() << "\"\nprincipal = \"root\"\n"
-    << "role = \"admin\"\n"
-    << "[cluster]\nnode_id = \"" << id << "\"\ncluster_id = \"" << cfg.cluster_id
+    << "role = \"admin\"\n";
+  // More sessions for the role tests: a viewer, an operator, and an admin session of a
+  // principal that is not one of the authority's admins.
+  for (auto [token, principal, role] : {std::tuple{"view-token", "watcher", "viewer"},
+                                        std::tuple{"ops-token", "ops", "operator"},
+                                        std::tuple{"lead-token", "lead", "admin"}})
+    f << "[[console.tokens]]\nsha256 = \"" << token_hash(token) << "\"\nprincipal = \""
+      << principal << "\"\nrole = \"" << role << "\"\n";
+  f << "[cluster]\nnode_id = \"" << id << "\"\ncluster_id = \"" << cfg.cluster_id
     << "\"\nlisten = \"127.0.0.1:" << cfg.listen_port << "\"\nleader = \"" << cfg.leader
     << "\"\nkey = \"" << id << ".key\"\nmax_batch = 100\npeers = [";
   for (size_t i = 0; i < cfg.peers.size(); ++i)
@@ -381,4 +390,100 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   CHECK(text.find("bulwark_cluster_peers_connected 1") != std::string::npos);
   CHECK(text.find("bulwark_cluster_head_seq ") != std::string::npos);
   CHECK(text.find("bulwark_cluster_alerts_unreported 0") != std::string::npos);
+}
+
+namespace {
+
+/// Events of `type` in the journal in `data` (read-only, beside the running node).
+size_t count_events(const std::string& data, const std::string& type) {
+  auto store = test::open_store(data);
+  size_t n = 0;
+  auto err = store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
+    n += to_string(e.ev.type) == type ? 1 : 0;
+    return true;
+  });
+  REQUIRE(!err);
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("console: mutating commands given to a follower run on the leader, roles kept") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto c1 = write_config(dir, plan, "n1");
+  auto c2 = write_config(dir, plan, "n2");
+  node_process n1{c1, dir.sub("d1"), fleet_file};
+  node_process n2{c2, dir.sub("d2")};
+  REQUIRE(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+  REQUIRE(wait_until([&] {
+    return console(n2.first_line, "cluster")["result"]["peers"][0]["connected"] == true;
+  }));
+  // Refusals: the follower answers exactly as the leader does to the same session.
+  auto same = [&](const std::string& cmd, const std::string& token) {
+    auto a = console(n2.first_line, cmd, token);
+    auto b = console(n1.first_line, cmd, token);
+    INFO(cmd << " as " << token << ": " << a.dump() << " / " << b.dump());
+    CHECK(a["ok"] == false);
+    CHECK(a["error"]["code"] == b["error"]["code"]);
+    CHECK(a["error"]["message"] == b["error"]["message"]);
+    return a["error"]["code"];
+  };
+  auto e64 = std::string(64, 'e');
+  CHECK(same("halt reason=drill", "view-token") == "AUTHORITY_DENIED");
+  CHECK(same("halt reason=drill", "ops-token") == "AUTHORITY_DENIED");
+  CHECK(same("halt reason=drill", "lead-token") == "AUTHORITY_DENIED"); // not an authority admin
+  CHECK(same("grant principal=ops level=2", "lead-token") == "AUTHORITY_DENIED");
+  CHECK(same("breaker-force service=coaster state=open", "lead-token") == "AUTHORITY_DENIED");
+  CHECK(same("deny proposal=" + e64, "view-token") == "AUTHORITY_DENIED");
+  CHECK(same("approve proposal=" + e64, "ops-token") == "INVALID_INPUT"); // nothing waits
+  CHECK(same("promote candidate=" + std::string(64, 'd'), "ops-token") != nullptr);
+  CHECK(same("rollback seqs=[1]", "ops-token") != nullptr);
+  CHECK(same("requeue letter=999999", "ops-token") != nullptr);
+  CHECK(same("discard letter=999999", "view-token") == "AUTHORITY_DENIED");
+  CHECK(same("breaker-force service=teacups state=open", "root-token") == "INVALID_INPUT");
+  CHECK(count_events(dir.sub("d1"), "halt_engaged") == 0);
+  CHECK(count_events(dir.sub("d1"), "grant_changed") == 0);
+  // An admin session on the follower: halt, release, grant and breaker overrides run on the
+  // leader, and its journal, replicated back, holds each once.
+  auto h = console(n2.first_line, "halt reason=drill");
+  INFO(h.dump());
+  CHECK(h["ok"] == true);
+  CHECK(h["result"]["seq"].get<uint64_t>() > 0);
+  CHECK(wait_until([&] { return console(n2.first_line, "grants")["result"]["halted"] == true; }));
+  CHECK(console(n1.first_line, "grants")["result"]["halted"] == true);
+  CHECK(console(n2.first_line, "release reason=over")["ok"] == true);
+  auto g = console(n2.first_line, "grant principal=ops level=2");
+  CHECK(g["ok"] == true);
+  auto bf = console(n2.first_line, "breaker-force service=coaster state=open");
+  INFO(bf.dump());
+  CHECK(bf["result"]["state"] == "forced-open");
+  auto breakers = console(n1.first_line, "breakers")["result"];
+  bool forced = false;
+  for (auto& b : breakers)
+    forced |= b["service"] == "coaster" && b["state"] == "forced-open";
+  CHECK(forced);
+  CHECK(console(n2.first_line, "breaker-release service=coaster")["ok"] == true);
+  CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+  for (auto d : {"d1", "d2"}) {
+    CHECK(count_events(dir.sub(d), "halt_engaged") == 1);
+    CHECK(count_events(dir.sub(d), "halt_released") == 1);
+    CHECK(count_events(dir.sub(d), "grant_changed") == 1);
+  }
+  CHECK(console(n2.first_line, "grants")["result"]["journaled"]["ops"]["level"] == 2);
+  // The leader gone: the follower refuses with UNAVAILABLE and retry_after, changes nothing.
+  n1.stop(SIGTERM);
+  CHECK(wait_until([&] {
+    return console(n2.first_line, "cluster")["result"]["peers"][0]["connected"] == false;
+  }));
+  for (auto cmd : {"halt reason=drill", "grant principal=ops level=1",
+                   "breaker-force service=coaster state=open"}) {
+    auto u = console(n2.first_line, cmd);
+    INFO(cmd << ": " << u.dump());
+    CHECK(u["error"]["code"] == "UNAVAILABLE");
+    CHECK(u["error"]["retry_after"].is_number());
+  }
+  CHECK(count_events(dir.sub("d2"), "halt_engaged") == 1);
+  CHECK(count_events(dir.sub("d2"), "grant_changed") == 1);
+  CHECK(console(n2.first_line, "grants")["ok"] == true); // reads go on
 }
