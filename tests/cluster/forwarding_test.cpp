@@ -10,8 +10,10 @@
 #include <atomic>
 #include <mutex>
 
+#include "actors/console/console_protocol.hpp"
 #include "bulwark/engine.hpp"
 #include "cluster/cluster_engines.hpp"
+#include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/forwarding.hpp"
 #include "persistence/journal_store.hpp"
@@ -355,4 +357,31 @@ TEST_CASE("forwarded commands keep the caller's console role and are forwarded o
   CHECK(code_of_error(stranger) == "INVALID_INPUT");
   f.synced();
   CHECK(count(*f.leader, "halt_engaged") == 1);
+}
+
+TEST_CASE("each forwarded kind needs the role its console command needs") {
+  std::map<std::string, console_role> expected = {
+    {"halt", console_role::admin},          {"release", console_role::admin},
+    {"grant", console_role::admin},         {"breaker-force", console_role::admin},
+    {"breaker-release", console_role::admin}, {"requeue", console_role::operator_},
+    {"discard", console_role::operator_},   {"promote", console_role::operator_},
+    {"rollback", console_role::operator_},  {"approve", console_role::operator_},
+    {"deny", console_role::operator_}};
+  std::set<std::string> seen;
+  for (uint8_t k = 1; k <= 12; ++k)
+    for (bool flag : {true, false}) {
+      operator_command cmd;
+      cmd.kind = static_cast<command_kind>(k);
+      cmd.flag = flag;
+      auto name = console_command_of(cmd);
+      INFO(to_string(cmd.kind) << " -> " << name);
+      if (cmd.kind == command_kind::enroll || cmd.kind == command_kind::release_principal) {
+        CHECK(name.empty()); // the embedding API's only
+        continue;
+      }
+      REQUIRE(expected.count(name) == 1);
+      CHECK(required_role(name) == expected.at(name));
+      seen.insert(name);
+    }
+  CHECK(seen.size() == expected.size()); // every mutating console command is forwarded
 }
