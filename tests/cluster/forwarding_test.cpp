@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <mutex>
 
 #include "actors/console/console_protocol.hpp"
@@ -384,4 +385,39 @@ TEST_CASE("each forwarded kind needs the role its console command needs") {
       seen.insert(name);
     }
   CHECK(seen.size() == expected.size()); // every mutating console command is forwarded
+}
+
+TEST_CASE("a forwarded command whose leader goes away before answering is UNAVAILABLE") {
+  pair_fixture f{"[breaker]\nattempts = 2\nconsecutive_failures = 1000\n"
+                 "[blast_radius]\nmax_percent = 100.0\n"};
+  f.leader->register_effector("gates", [](const effect_request&) {
+    return effect_result{false, "gate controller unavailable", true};
+  });
+  REQUIRE(f.leader->register_resource("gate-1", "gates", "north").ok);
+  // A level-1 change, approved, that exhausts its retries: a dead letter of level 1.
+  auto p = a_change("k1", "gates", "gate-1", "closed");
+  p.level = 1;
+  auto done = f.follower->submit(p);
+  REQUIRE(wait_until([&] { return f.leader->pending().size() == 1; }));
+  REQUIRE(f.follower->approve("ops", f.leader->pending().at(0).proposal).ok);
+  REQUIRE(done.get().status == "failed");
+  f.synced();
+  auto letters = f.follower->dead_letters();
+  REQUIRE(letters.size() == 1);
+  // Its requeue waits on the leader for an approval nobody gives; the leader goes away.
+  auto requeue = std::async(std::launch::async, [&] {
+    return f.follower->requeue("admin", letters[0].seq, "retry", std::chrono::seconds{20});
+  });
+  REQUIRE(wait_until([&] { return f.leader->pending().size() == 1; }));
+  f.leader.reset();
+  REQUIRE(requeue.wait_for(std::chrono::seconds{25}) == std::future_status::ready);
+  auto r = requeue.get();
+  INFO(r.code << ": " << r.message);
+  CHECK(!r.ok);
+  CHECK(r.code == "UNAVAILABLE");
+  CHECK(r.message.find("the command may have run") != std::string::npos);
+  CHECK(r.retry_after);
+  // The follower still refuses every mutation and serves reads.
+  CHECK(f.follower->halt("admin", "drill").code == "UNAVAILABLE");
+  CHECK(f.follower->verify().ok);
 }
