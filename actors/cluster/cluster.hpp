@@ -5,6 +5,7 @@
 /// them to the journal (which appends only records that link), and journals peer up/down.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,7 +14,6 @@
 #include "caf/actor_clock.hpp"
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
-#include "caf/typed_response_promise.hpp"
 
 #include "actors/cluster/cluster_policy.hpp"
 #include "messages/cluster.hpp"
@@ -66,9 +66,9 @@ struct cluster_state {
   std::vector<integrity_alert> unreported; ///< follower alerts the leader has not journaled
   bool reporting = false;        ///< an alert is on its way to the leader
   uint64_t peer_alerts = 0;      ///< (leader) alerts reported by followers and journaled
-  /// Commands forwarded to the leader and not answered yet, by request number: all are
-  /// answered UNAVAILABLE when the leader goes away.
-  std::map<uint64_t, caf::typed_response_promise<operator_answer>> forwarded;
+  /// Requests forwarded to the leader (commands, proposals, interrupts) and not answered
+  /// yet, by request number: each is answered UNAVAILABLE when the leader goes away.
+  std::map<uint64_t, std::function<void(caf::error)>> forwarded;
   uint64_t forwards = 0;         ///< request numbers of `forwarded`
   static inline const char* name = "cluster";
 };

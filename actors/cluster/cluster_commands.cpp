@@ -53,44 +53,17 @@ caf::error refusal_of(self_ptr self, const operator_command& cmd) {
   return {};
 }
 
-/// Passes the leader's own refusals on unchanged; a lost answer becomes UNAVAILABLE.
-caf::error leader_error(self_ptr self, caf::error err) {
-  if (err.category() == caf::atom(error_category))
-    return err;
-  return refuse(ec::unavailable, "the leader " + self->state.deps.cfg.leader
-                                   + " did not answer (" + describe(err).message
-                                   + "); the command may have run: check before repeating",
-                {}, retry);
-}
-
 caf::result<operator_answer> forward(self_ptr self, operator_command& cmd) {
   auto& st = self->state;
   auto leader = st.peers.at(st.deps.cfg.leader).handle;
   if (cmd.origin.empty())
     cmd.origin = st.deps.cfg.node_id;
   ++cmd.hops;
-  auto n = ++st.forwards;
-  auto rp = self->make_response_promise<operator_answer>();
-  st.forwarded.emplace(n, rp);
   spdlog::info("cluster: forwarding {} of {} to the leader {}", to_string(cmd.kind),
                cmd.by.value, st.deps.cfg.leader);
-  self->request(leader, forward_timeout(cmd), atom::command_v, std::move(cmd))
-    .then(
-      [self, n](operator_answer& a) {
-        auto& fw = self->state.forwarded;
-        if (auto i = fw.find(n); i != fw.end()) {
-          i->second.deliver(std::move(a));
-          fw.erase(i);
-        }
-      },
-      [self, n](caf::error& err) {
-        auto& fw = self->state.forwarded;
-        if (auto i = fw.find(n); i != fw.end()) {
-          i->second.deliver(leader_error(self, std::move(err)));
-          fw.erase(i);
-        }
-      });
-  return rp;
+  auto timeout = forward_timeout(cmd);
+  return forward_to_leader<operator_answer>(self, leader, timeout, atom::command_v,
+                                            std::move(cmd));
 }
 
 } // namespace
@@ -111,9 +84,18 @@ caf::result<operator_answer> route_command(self_ptr self, operator_command& cmd)
 
 void fail_forwarded(self_ptr self, const std::string& why) {
   auto waiting = std::exchange(self->state.forwarded, {});
-  for (auto& [n, rp] : waiting)
-    rp.deliver(refuse(ec::unavailable, why + ": the command may have run; check before "
-                                              "repeating", {}, retry));
+  for (auto& [n, fail] : waiting)
+    fail(refuse(ec::unavailable, why + ": the command may have run; check before repeating",
+                {}, retry));
+}
+
+caf::error leader_error(self_ptr self, caf::error err) {
+  if (err.category() == caf::atom(error_category))
+    return err;
+  return refuse(ec::unavailable, "the leader " + self->state.deps.cfg.leader
+                                   + " did not answer (" + describe(err).message
+                                   + "); the command may have run: check before repeating",
+                {}, retry);
 }
 
 } // namespace bulwark::cluster_detail

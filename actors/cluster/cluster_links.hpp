@@ -6,6 +6,8 @@
 #include <string>
 
 #include "caf/fwd.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
 
 #include "actors/cluster/cluster.hpp"
 
@@ -72,8 +74,34 @@ caf::result<seq_no> route_interrupt(self_ptr self, interrupt& i);
 /// retry_after when neither can (fail closed).
 caf::result<operator_answer> route_command(self_ptr self, operator_command& cmd);
 
-/// Answers every command still waiting for the leader with UNAVAILABLE (it went away).
+/// Answers every request still waiting for the leader with UNAVAILABLE (it went away).
 void fail_forwarded(self_ptr self, const std::string& why);
+
+/// Passes the leader's own refusals on unchanged; a lost answer (timeout, connection
+/// gone) becomes UNAVAILABLE saying the request may have run.
+caf::error leader_error(self_ptr self, caf::error err);
+
+/// Sends `xs` to the leader and answers with its reply, or UNAVAILABLE when the leader
+/// goes away first (`fail_forwarded`) or does not answer within `timeout`.
+template <class Reply, class... Ts>
+caf::result<Reply> forward_to_leader(self_ptr self, const cluster_actor& leader,
+                                     caf::timespan timeout, Ts&&... xs) {
+  auto& st = self->state;
+  auto n = ++st.forwards;
+  auto rp = self->make_response_promise<Reply>();
+  st.forwarded.emplace(n, [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+  self->request(leader, timeout, std::forward<Ts>(xs)...)
+    .then(
+      [self, n, rp](Reply& r) mutable {
+        if (self->state.forwarded.erase(n) > 0)
+          rp.deliver(std::move(r));
+      },
+      [self, n, rp](caf::error& err) mutable {
+        if (self->state.forwarded.erase(n) > 0)
+          rp.deliver(leader_error(self, std::move(err)));
+      });
+  return rp;
+}
 
 /// Journals an integrity alert: at once on the leader; a follower (whose journal refuses
 /// local writes) queues it and reports it to the leader, retrying until it is journaled.

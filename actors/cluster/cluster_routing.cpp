@@ -51,6 +51,17 @@ route_target target_of(self_ptr self) {
   return t;
 }
 
+/// How long the leader may take: a proposal until its deadline (it may wait for an
+/// approval), approvals and interrupts a minute.
+caf::timespan answer_within(const proposal& p) {
+  auto left = caf::timespan{p.deadline - caf::make_timestamp() + std::chrono::seconds{5}};
+  return std::max(left, caf::timespan{std::chrono::seconds{5}});
+}
+template <class Msg>
+caf::timespan answer_within(const Msg&) {
+  return std::chrono::seconds{60};
+}
+
 template <class Reply, class Atom, class Msg>
 caf::result<Reply> route(self_ptr self, Atom verb, Msg& msg) {
   auto t = target_of(self);
@@ -58,7 +69,8 @@ caf::result<Reply> route(self_ptr self, Atom verb, Msg& msg) {
     return t.refusal;
   if (t.local)
     return self->delegate(t.local, verb, std::move(msg));
-  return self->delegate(t.leader, verb, std::move(msg));
+  auto within = answer_within(msg);
+  return forward_to_leader<Reply>(self, t.leader, within, verb, std::move(msg));
 }
 
 /// Sends the oldest unreported alert to the leader; the next follows its acknowledgement.

@@ -421,3 +421,20 @@ TEST_CASE("a forwarded command whose leader goes away before answering is UNAVAI
   CHECK(f.follower->halt("admin", "drill").code == "UNAVAILABLE");
   CHECK(f.follower->verify().ok);
 }
+
+TEST_CASE("a proposal forwarded to a leader that goes away before answering is UNAVAILABLE") {
+  pair_fixture f;
+  f.leader->register_effector("coaster", [](const effect_request&) { return effect_result{}; });
+  REQUIRE(f.leader->register_resource("coaster-1", "coaster", "north").ok);
+  auto p = a_change("k1", "coaster", "coaster-1", "slow");
+  p.level = 1; // waits on the leader for an approval nobody gives
+  auto waiting = f.follower->submit(p);
+  REQUIRE(wait_until([&] { return f.leader->pending().size() == 1; }));
+  f.leader.reset();
+  REQUIRE(waiting.wait_for(std::chrono::seconds{25}) == std::future_status::ready);
+  auto r = waiting.get();
+  INFO(r.code << ": " << r.message);
+  CHECK(r.code == "UNAVAILABLE");
+  CHECK(r.message.find("may have run") != std::string::npos);
+  CHECK(r.retry_after);
+}
