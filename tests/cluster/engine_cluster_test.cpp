@@ -22,6 +22,16 @@ using bulwark::test::write_config;
 
 namespace {
 
+/// Waits until the follower holds the leader's head with the same state digest (the
+/// leader may journal more meanwhile, e.g. a proposal's last events: compared again then).
+bool synced(engine& leader, engine& follower) {
+  return wait_until([&] {
+    auto head = leader.head();
+    auto digest = leader.state_digest();
+    return follower.head() == head && leader.head() == head && follower.state_digest() == digest;
+  });
+}
+
 proposal_request change_mode(const std::string& key, const std::string& resource,
                              int level = 4) {
   proposal_request p;
@@ -56,8 +66,7 @@ TEST_CASE("a mutation given to a follower runs on the leader and replicates back
   CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
   CHECK(r.status == "succeeded");
   CHECK(applied == std::vector<std::string>{"coaster-3"}); // the leader's effector ran it
-  CHECK(wait_until([&] { return follower->head() == leader->head(); }));
-  CHECK(follower->state_digest() == leader->state_digest());
+  CHECK(synced(*leader, *follower));
   CHECK(follower->attribute("coaster-3", "mode") == std::optional<std::string>{"slow"});
   CHECK(applied.size() == 1);
 }
@@ -126,8 +135,7 @@ TEST_CASE("approvals and interrupts given to a follower run on the leader") {
   CHECK(follower->interrupt("ops", running).code == "INVALID_INPUT"); // as on the leader
   CHECK(follower->approve("ops", "not-a-digest").code == "INVALID_INPUT");
   // Everything the leader journaled reaches the follower, state digests equal.
-  CHECK(wait_until([&] { return follower->head() == leader->head(); }));
-  CHECK(follower->state_digest() == leader->state_digest());
+  CHECK(synced(*leader, *follower));
   std::lock_guard<std::mutex> lock{m};
   CHECK(std::count(applied.begin(), applied.end(), "coaster-1=slow") == 1);
   CHECK(std::count(applied.begin(), applied.end(), "coaster-2=fast") == 0); // interrupted first
@@ -322,8 +330,7 @@ TEST_CASE("TLS between nodes: the cluster's certificate connects, any other cann
   CHECK(wait_until([&] { return follower->head() == leader->head(); }));
   auto r = follower->submit(change_mode("k1", "coaster-1")).get(); // routed over TLS
   CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
-  CHECK(wait_until([&] { return follower->head() == leader->head(); }));
-  CHECK(follower->state_digest() == leader->state_digest());
+  CHECK(synced(*leader, *follower));
   // n3 with a certificate the cluster's CA did not sign: never connected, nothing copied.
   auto rogue = start_engine(dir, write_config(dir, plan, "n3", 0, tls_keys("rogue", "both.pem")),
                             "d3");
