@@ -97,10 +97,9 @@ struct engine_run {
   double refusal_max_us = 0;
 };
 
-/// Level-4 proposals through the engine (durable journal, admission 64 in flight and 64
-/// queued) with `outstanding` submissions kept open (a refused caller retries at once,
-/// ignoring retry_after: the harshest load), until `total` were accepted.
-engine_run through_engine(size_t outstanding, size_t total) {
+/// An engine for level-4 proposals (durable journal, admission 64 in flight and 64 queued)
+/// with its data in `dir`.
+std::unique_ptr<engine> bench_engine(std::string& dir) {
   auto t = (std::filesystem::temp_directory_path() / "bulwark-bench-admission-XXXXXX").string();
   if (::mkdtemp(t.data()) == nullptr)
     std::exit(2);
@@ -122,20 +121,35 @@ engine_run through_engine(size_t outstanding, size_t total) {
   eng->register_effector("svc", [](const effect_request&) { return effect_result{}; });
   for (int i = 0; i < 1000; ++i)
     eng->register_resource("r-" + std::to_string(i), "svc", "north");
+  dir = t;
+  return eng;
+}
+
+/// The `i`-th proposal of the load.
+proposal_request nth_proposal(size_t i) {
+  proposal_request p;
+  p.idempotency_key = "k-" + std::to_string(i);
+  p.principal = "agent-" + std::to_string(i % 64);
+  p.level = 4;
+  p.services = {"svc"};
+  p.regions = {"north"};
+  p.changes = {{"r-" + std::to_string(i % 1000), "mode", std::to_string(i)}};
+  return p;
+}
+
+/// Level-4 proposals through the engine with `outstanding` submissions kept open (a
+/// refused caller retries at once, ignoring retry_after: the harshest load), until
+/// `total` were accepted.
+engine_run through_engine(size_t outstanding, size_t total) {
+  std::string t;
+  auto eng = bench_engine(t);
   std::mutex mtx;
   std::vector<double> refusal_us;
   engine_run out;
   std::atomic<size_t> started{0}, answered{0}, open{0};
   // One driver keeps `outstanding` submissions open; a refused caller retries at once.
   auto submit_one = [&] {
-    auto i = started++;
-    proposal_request p;
-    p.idempotency_key = "k-" + std::to_string(i);
-    p.principal = "agent-" + std::to_string(i % 64);
-    p.level = 4;
-    p.services = {"svc"};
-    p.regions = {"north"};
-    p.changes = {{"r-" + std::to_string(i % 1000), "mode", std::to_string(i)}};
+    auto p = nth_proposal(started++);
     auto t0 = clock_type::now();
     ++open;
     eng->submit(p, [&, t0](const result& r) {
@@ -165,6 +179,60 @@ engine_run through_engine(size_t outstanding, size_t total) {
   while (open.load() > 0)
     std::this_thread::yield();
   out.accepted_per_s = static_cast<double>(out.accepted) / (ms_since(t0) / 1000);
+  if (!refusal_us.empty()) {
+    out.refusal_p99_us = percentile(refusal_us, 99);
+    out.refusal_max_us = percentile(refusal_us, 100);
+  }
+  eng->stop();
+  eng.reset();
+  std::filesystem::remove_all(t);
+  return out;
+}
+
+/// An open-loop overload: `rate` proposals per second offered in 1 ms ticks for
+/// `seconds`, whatever the answers (a refused caller does not retry: the load is new
+/// arrivals, as from many clients). Accepted/s counts the answers within the window.
+engine_run open_loop(double rate, double seconds) {
+  std::string t;
+  auto eng = bench_engine(t);
+  std::mutex mtx;
+  std::vector<double> refusal_us;
+  engine_run out;
+  std::atomic<size_t> open{0};
+  std::atomic<bool> window{true};
+  std::atomic<uint64_t> accepted_in_window{0};
+  size_t i = 0;
+  auto t0 = clock_type::now();
+  auto ticks = static_cast<size_t>(seconds * 1000);
+  double per_tick = rate / 1000, owed = 0;
+  for (size_t tick = 0; tick < ticks; ++tick) {
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds{tick});
+    for (owed += per_tick; owed >= 1; owed -= 1) {
+      auto s0 = clock_type::now();
+      ++open;
+      eng->submit(nth_proposal(i++), [&, s0](const result& r) {
+        auto us = us_since(s0);
+        {
+          std::lock_guard<std::mutex> guard{mtx};
+          if (r.ok)
+            ++out.accepted;
+          else if (r.code == "OVERLOADED") {
+            ++out.overloaded;
+            refusal_us.push_back(us);
+          } else
+            ++out.other;
+        }
+        if (r.ok && window.load())
+          ++accepted_in_window;
+        --open;
+      });
+    }
+  }
+  auto elapsed = ms_since(t0) / 1000;
+  window = false;
+  while (open.load() > 0)
+    std::this_thread::yield();
+  out.accepted_per_s = static_cast<double>(accepted_in_window.load()) / elapsed;
   if (!refusal_us.empty()) {
     out.refusal_p99_us = percentile(refusal_us, 99);
     out.refusal_max_us = percentile(refusal_us, 100);
@@ -217,6 +285,17 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(flood.overloaded),
               static_cast<unsigned long long>(flood.other), flood.refusal_p99_us,
               flood.refusal_max_us);
+  double seconds = quick ? 2 : 10;
+  auto offered = 10 * base.accepted_per_s;
+  auto open = open_loop(offered, seconds);
+  std::printf("  open loop, 10x the 64-outstanding rate (%.0f offered/s for %.0f s, no retries): "
+              "%.0f accepted/s (%.0f %% of 64 outstanding; %llu accepted, %llu OVERLOADED, "
+              "%llu other); OVERLOADED answered in p99 %.1f us, max %.0f us\n",
+              offered, seconds, open.accepted_per_s, 100 * open.accepted_per_s / base.accepted_per_s,
+              static_cast<unsigned long long>(open.accepted),
+              static_cast<unsigned long long>(open.overloaded),
+              static_cast<unsigned long long>(open.other), open.refusal_p99_us,
+              open.refusal_max_us);
   size_t n = quick ? 200000 : 5000000;
   std::printf("\nhalt guard per proposal (%zu admits): %.1f ns without node conditions, "
               "%.1f ns with\n",

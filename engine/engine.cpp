@@ -177,6 +177,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   } else {
     epoch = caf::make_timestamp();
   }
+  cfg.journal.mailbox = mailboxes.journal;
   auto j = spawn_journal(*sys, store, cfg.journal, opts.virtual_clock);
   if (!j)
     return j.error();
@@ -194,7 +195,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
   virtual_clock = opts.virtual_clock;
-  pipeline_deps deps{journal, authority, blast, breakers, conditions};
+  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, *st, epoch);
   // The cluster starts first: when it cannot, start_cluster stops what already runs.
   if (cfg.cluster)
@@ -228,6 +229,7 @@ void engine::impl::start_governance() {
   authority = std::make_shared<handle_slot<authority_actor>>();
   auto settings = cfg.authority;
   settings.conditions = conditions;
+  settings.mailbox = mailboxes.authority;
   auto j = journal;
   auto slot = authority;
   auto ep = epoch;
@@ -313,7 +315,7 @@ void engine::stop() {
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(d.admission, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.intake, caf::exit_reason::user_shutdown);
   if (d.cluster)
     caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
@@ -338,7 +340,8 @@ void engine::stop() {
   d.subscribers.clear();
   d.execution = nullptr;
   d.watch = nullptr;
-  d.admission = nullptr;
+  d.intake = nullptr;
+  d.admission->set(admission_actor{});
   d.health->set(health_actor{});
   d.breakers->clear();
   // Children handed to a supervisor that did not take them yet hold the journal's handle:
