@@ -265,7 +265,10 @@ void engine::impl::add_breaker(const std::string& service) {
   breaker_runtime_args args{service, limits, seed, virtual_clock ? 0 : limits.max_in_flight,
                             effectors, breakers, now()};
   auto runtime = std::make_shared<breaker_runtime>(sys->clock(), std::move(args));
-  runtimes.push_back(runtime);
+  {
+    std::lock_guard<std::mutex> guard{runtimes_mtx};
+    runtimes.push_back(runtime);
+  }
   breaker_deps deps{runtime, journal, cfg.authority.admins};
   auto dir = breakers;
   // The breaker runs under the execution supervisor; a restarted one takes over the
@@ -350,7 +353,12 @@ void engine::stop() {
     d.execution_queue->take();
   if (d.watch_queue)
     d.watch_queue->take();
-  d.runtimes.clear(); // joins the effector threads before the system goes
+  std::vector<std::shared_ptr<breaker_runtime>> runtimes;
+  {
+    std::lock_guard<std::mutex> guard{d.runtimes_mtx};
+    runtimes.swap(d.runtimes);
+  }
+  runtimes.clear(); // joins the effector threads before the system goes
   d.sys.reset();
   d.store.reset();
   if (d.lock_fd >= 0) {

@@ -10,6 +10,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/circuit_breaker/breaker_runtime.hpp"
 #include "actors/health/health.hpp"
 #include "bulwark/engine.hpp"
 #include "engine/engine_impl.hpp"
@@ -73,6 +74,14 @@ std::vector<reading> engine::impl::sample_health(caf::timestamp at) {
                         std::pair{"mailbox_authority", mailboxes.authority},
                         std::pair{"mailbox_admission", mailboxes.admission}})
     out.push_back({id, static_cast<double>(g->take())});
+  // The effector path: calls waiting in the breakers' bulkheads for a pool thread.
+  uint64_t effector_queued = 0;
+  {
+    std::lock_guard<std::mutex> guard{runtimes_mtx};
+    for (auto& r : runtimes)
+      effector_queued += r->status().queued;
+  }
+  out.push_back({"effector_queued", static_cast<double>(effector_queued)});
   if (cfg.journal.meter) // the journal's queue: appends that waited for one commit
     out.push_back({"journal_waiting",
                    static_cast<double>(cfg.journal.meter->summarize(

@@ -72,6 +72,7 @@ struct engine::impl {
   std::shared_ptr<child_queue> execution_queue;
   std::set<std::string> breaker_services;
   std::vector<std::shared_ptr<breaker_runtime>> runtimes; ///< one per service: gate and pool
+  std::mutex runtimes_mtx; ///< guards `runtimes` (the health actor reads their queues)
   bool virtual_clock = false;
   // -- watch supervisor and health (#7) --
   caf::actor watch; ///< one_for_one: health (first), then detector and orchestrator

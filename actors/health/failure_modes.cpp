@@ -71,6 +71,8 @@ const std::vector<indicator_def>& indicator_defs() {
     {"mailbox_admission", "BACKLOG", k::gauge,
      "most messages waiting in the admission actor's mailbox since the last round",
      {100, 1000}},
+    {"effector_queued", "BACKLOG", k::gauge,
+     "effector calls waiting in the breakers' bulkheads for a pool thread", {100, 1000}},
     {"pv001_refused", "PV-001", k::counter, "raw event types refused per rate window",
      {1, 100}},
     {"pv002_refused", "PV-002", k::counter, "malformed digests refused per rate window",
