@@ -14,6 +14,7 @@
 
 #include "actors/circuit_breaker/breaker.hpp"
 #include "actors/circuit_breaker/breaker_entry.hpp"
+#include "actors/circuit_breaker/breaker_gate.hpp"
 #include "bench/bench_util.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
@@ -58,6 +59,55 @@ public:
 private:
   std::shared_ptr<effector_registry> effectors_;
   std::shared_ptr<effector_pool> pool_;
+};
+
+/// The breaker entry's path with the gate's own work timed where it runs: admission on the
+/// requester's thread, the result on the pool thread (the same work breaker_runtime does,
+/// with a clock read around each gate call). `costs` gets admission + result per call, in
+/// us, written only by the one pool thread.
+class timed_entry final : public caf::monitorable_actor {
+public:
+  timed_entry(std::shared_ptr<effector_registry> effectors, std::shared_ptr<effector_pool> pool,
+              std::shared_ptr<std::vector<double>> costs)
+    : caf::monitorable_actor(caf::actor_config{}.add_flag(is_hidden_flag)),
+      effectors_(std::move(effectors)),
+      pool_(std::move(pool)),
+      costs_(std::move(costs)),
+      gate_("svc", breaker_limits{}, 1, std::make_shared<breaker_directory>()) {
+  }
+
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
+    auto& xs = what->content();
+    if (!xs.match_elements<atom::execute, effector_request>())
+      return;
+    auto req = xs.move_if_unshared<effector_request>(1);
+    reply_to to{std::move(what->sender), what->mid, std::move(what->stages)};
+    auto t0 = clock_type::now();
+    gate_effects fx;
+    gate_.execute(std::move(req), std::move(to), now(), fx);
+    auto admit_us = us_since(t0);
+    fx.answers.each([](gate_answer& a) { a.to.deliver(caf::make_message(std::move(a.result))); });
+    fx.dispatches.each([this, admit_us](gate_dispatch& d) {
+      auto fn = effectors_->find("svc");
+      pool_->run([this, fn = std::move(fn), d = std::move(d), admit_us] {
+        auto r = fn(d.call);
+        auto t1 = clock_type::now();
+        gate_effects out;
+        gate_.finish(d.token, d.attempt, std::move(r), now(), out);
+        costs_->push_back(admit_us + us_since(t1));
+        out.answers.each([](gate_answer& a) { a.to.deliver(caf::make_message(std::move(a.result))); });
+      });
+    });
+  }
+
+private:
+  static gate_time now() {
+    return gate_time{caf::actor_clock::clock_type::now(), caf::make_timestamp()};
+  }
+  std::shared_ptr<effector_registry> effectors_;
+  std::shared_ptr<effector_pool> pool_;
+  std::shared_ptr<std::vector<double>> costs_;
+  breaker_gate gate_;
 };
 
 effector_request make_request() {
@@ -155,12 +205,19 @@ void bench_path(size_t rounds, size_t per_round) {
   auto pool = std::make_shared<effector_pool>(1);
   auto direct = caf::actor_cast<breaker_actor>(caf::make_actor<direct_entry, caf::strong_actor_ptr>(
     sys.next_actor_id(), sys.node(), &sys, effectors, pool));
+  auto costs = std::make_shared<std::vector<double>>();
+  auto timed_pool = std::make_shared<effector_pool>(1);
+  auto timed = caf::actor_cast<breaker_actor>(caf::make_actor<timed_entry, caf::strong_actor_ptr>(
+    sys.next_actor_id(), sys.node(), &sys, effectors, timed_pool, costs));
   run_calls(sys, entry, per_round); // warm-up
   run_calls(sys, direct, per_round);
+  run_calls(sys, timed, per_round);
+  costs->clear();
   figures via, base;
   for (size_t i = 0; i < rounds; ++i) {
     via.add(run_calls(sys, entry, per_round));
     base.add(run_calls(sys, direct, per_round));
+    run_calls(sys, timed, per_round);
   }
   auto n = via.total.size();
   auto v50 = percentile(via.total, 50), v99 = percentile(via.total, 99);
@@ -175,6 +232,10 @@ void bench_path(size_t rounds, size_t per_round) {
   std::printf("  on the requester's thread (request() call): with p50 %.2f / p99 %.2f us, "
               "without p50 %.2f / p99 %.2f us, added p50 %+.2f / p99 %+.2f us\n",
               i50, i99, j50, j99, i50 - j50, i99 - j99);
+  timed_pool->stop(); // every cost is written
+  std::printf("  the gate's own work on the path (admission on the requester's thread + result on "
+              "the pool thread, timed where it runs), %zu calls: p50 %.2f us, p99 %.2f us\n",
+              costs->size(), percentile(*costs, 50), percentile(*costs, 99));
   auto st = runtime->status();
   std::printf("  breaker after the run: %s, %u in flight, %lu refused\n", to_string(st.state),
               st.in_flight, static_cast<unsigned long>(st.refused));

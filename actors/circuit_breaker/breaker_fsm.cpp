@@ -33,9 +33,17 @@ caf::error check_limits(const breaker_limits& x, const std::string& prefix) {
   return {};
 }
 
-uint32_t breaker_fsm::window_failures() const noexcept {
-  return static_cast<uint32_t>(
-    std::count_if(window_.begin(), window_.end(), [](const call& c) { return !c.ok; }));
+void breaker_fsm::push(call c) {
+  failures_ += c.ok ? 0 : 1;
+  slow_ += c.slow ? 1 : 0;
+  window_.push_back(c);
+}
+
+void breaker_fsm::pop() {
+  auto& c = window_.front();
+  failures_ -= c.ok ? 0 : 1;
+  slow_ -= c.slow ? 1 : 0;
+  window_.pop_front();
 }
 
 breaker_change breaker_fsm::move_to(breaker_state to, std::string cause) {
@@ -45,6 +53,8 @@ breaker_change breaker_fsm::move_to(breaker_state to, std::string cause) {
   probes_ok_ = 0;
   if (to == breaker_state::closed || to == breaker_state::forced_closed) {
     window_.clear();
+    failures_ = 0;
+    slow_ = 0;
     consecutive_ = 0;
   }
   return c;
@@ -53,10 +63,10 @@ breaker_change breaker_fsm::move_to(breaker_state to, std::string cause) {
 void breaker_fsm::trim(caf::timestamp now) {
   if (limits_.window_time.count() > 0) {
     while (!window_.empty() && window_.front().at + limits_.window_time <= now)
-      window_.pop_front();
+      pop();
   } else {
     while (window_.size() > limits_.window_calls)
-      window_.pop_front();
+      pop();
   }
 }
 
@@ -66,13 +76,12 @@ caf::optional<std::string> breaker_fsm::trip_cause() const {
   auto calls = window_.size();
   if (calls == 0 || calls < limits_.minimum_calls)
     return caf::none;
-  auto failures = window_failures();
+  auto failures = failures_;
   auto failure_pct = 100.0 * failures / calls;
   if (limits_.failure_rate > 0 && failure_pct >= limits_.failure_rate)
     return "failure rate " + std::to_string(static_cast<int>(failure_pct)) + "% of "
            + std::to_string(calls) + " calls";
-  auto slow = std::count_if(window_.begin(), window_.end(), [](const call& c) { return c.slow; });
-  auto slow_pct = 100.0 * slow / calls;
+  auto slow_pct = 100.0 * slow_ / calls;
   if (limits_.slow_call_rate > 0 && slow_pct >= limits_.slow_call_rate)
     return "slow-call rate " + std::to_string(static_cast<int>(slow_pct)) + "% of "
            + std::to_string(calls) + " calls";
@@ -131,7 +140,7 @@ caf::optional<breaker_change> breaker_fsm::record(bool ok, caf::timespan duratio
     case breaker_state::closed:
       break;
   }
-  window_.push_back(call{now, ok, slow});
+  push(call{now, ok, slow});
   consecutive_ = ok ? 0 : consecutive_ + 1;
   trim(now);
   if (auto cause = trip_cause()) {

@@ -86,7 +86,9 @@ public:
   uint32_t window_calls() const noexcept {
     return static_cast<uint32_t>(window_.size());
   }
-  uint32_t window_failures() const noexcept;
+  uint32_t window_failures() const noexcept {
+    return failures_;
+  }
   uint32_t consecutive() const noexcept {
     return consecutive_;
   }
@@ -102,11 +104,15 @@ private:
   };
   breaker_change move_to(breaker_state to, std::string cause);
   void trim(caf::timestamp now);
+  void push(call c);
+  void pop();
   caf::optional<std::string> trip_cause() const;
 
   breaker_limits limits_;
   breaker_state state_ = breaker_state::closed;
   std::deque<call> window_;
+  uint32_t failures_ = 0; ///< calls in `window_` that failed (kept as calls come and go)
+  uint32_t slow_ = 0;     ///< calls in `window_` that were slow
   uint32_t consecutive_ = 0;
   caf::timestamp opened_at_;
   uint32_t probes_out_ = 0;

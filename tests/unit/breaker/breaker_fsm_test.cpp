@@ -92,6 +92,30 @@ TEST_CASE("a time-based window forgets calls older than the window") {
   CHECK(b.state() == breaker_state::open);
 }
 
+TEST_CASE("the window's failure and slow counts follow calls in and out of the window") {
+  breaker_limits l;
+  l.consecutive_failures = 0;
+  l.failure_rate = 0;
+  l.slow_call_rate = 0; // nothing trips: only the counts are checked
+  l.window_calls = 4;
+  l.minimum_calls = 4;
+  breaker_fsm b{l};
+  feed(b, "xxso");
+  CHECK(b.window_calls() == 4);
+  CHECK(b.window_failures() == 2);
+  feed(b, "oo", 100); // the two oldest (both failures) leave the count-based window
+  CHECK(b.window_calls() == 4);
+  CHECK(b.window_failures() == 0);
+  feed(b, "x", 200);
+  CHECK(b.window_failures() == 1);
+  // Slow calls count too: a window of four slow calls trips at 75 %.
+  l.slow_call_rate = 75;
+  breaker_fsm s{l};
+  CHECK(feed(s, "sosx") == breaker_state::closed); // 2 of 4 slow
+  CHECK(feed(s, "s", 100) == breaker_state::closed); // o,s,x,s: 2 of 4 slow
+  CHECK(feed(s, "s", 200) == breaker_state::open);   // s,x,s,s: 3 of 4 slow
+}
+
 TEST_CASE("slow-call rate trips on slow successes") {
   breaker_limits l;
   l.consecutive_failures = 0;
