@@ -18,7 +18,10 @@ bool failed(const outcome& o) {
   return o.status == proposal_status::failed;
 }
 
-void finish(self_ptr self, uint64_t ticket, bool failure);
+/// Frees `ticket`'s slot and dispatches what may run now, then answers its caller: a
+/// caller that submits again at once finds the places the dispatch gave back.
+template <class Answer>
+void finish(self_ptr self, uint64_t ticket, bool failure, Answer answer);
 
 /// Hands every proposal that may run now to the pipeline; each gives its place back.
 void pump(self_ptr self) {
@@ -29,26 +32,26 @@ void pump(self_ptr self) {
     st.deps.gate->leave(e.p.principal.value);
     self->request(st.deps.pipeline, caf::infinite, atom::submit_v, e.p)
       .then(
-        [self, ticket](const outcome& o) {
-          self->state.entries.at(ticket).reply.deliver(o);
-          finish(self, ticket, failed(o));
-        },
+        [self, ticket](const outcome& o) { finish(self, ticket, failed(o), o); },
         [self, ticket](const caf::error& err) {
-          self->state.entries.at(ticket).reply.deliver(err);
-          finish(self, ticket, code_of(err) == ec::invalid_input);
+          finish(self, ticket, code_of(err) == ec::invalid_input, err);
         });
   }
 }
 
-void finish(self_ptr self, uint64_t ticket, bool failure) {
+template <class Answer>
+void finish(self_ptr self, uint64_t ticket, bool failure, Answer answer) {
   auto& st = self->state;
-  auto principal = st.entries.at(ticket).p.principal.value;
-  st.entries.erase(ticket);
+  auto i = st.entries.find(ticket);
+  auto principal = std::move(i->second.p.principal.value);
+  auto reply = std::move(i->second.reply);
+  st.entries.erase(i);
   if (st.policy.finished(ticket, failure)) {
     spdlog::warn("admission: principal {} quarantined after repeated failures", principal);
     st.deps.gate->set_quarantined(st.policy.quarantined());
   }
   pump(self);
+  reply.deliver(std::move(answer));
 }
 
 /// Queues a proposal whose caller holds a place at the gate.
