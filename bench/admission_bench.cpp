@@ -3,6 +3,7 @@
 // per proposal. Usage: admission_bench [--quick]
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -162,6 +163,8 @@ engine_run through_engine(size_t outstanding, size_t total) {
   std::vector<double> refusal_us;
   engine_run out;
   std::atomic<size_t> started{0}, answered{0}, open{0};
+  std::mutex wait_mtx;
+  std::condition_variable freed;
   // One driver keeps `outstanding` submissions open; a refused caller retries at once.
   auto submit_one = [&] {
     auto p = nth_proposal(started++);
@@ -182,14 +185,20 @@ engine_run through_engine(size_t outstanding, size_t total) {
       if (r.ok)
         ++answered;
       --open;
+      freed.notify_one();
     });
   };
   auto t0 = clock_type::now();
+  // The driver sleeps while all its submissions are open (a spinning driver would take a
+  // core from the engine on this 2-core machine).
   while (answered.load() < total) {
-    if (open.load() < outstanding)
+    if (open.load() < outstanding) {
       submit_one();
-    else
-      std::this_thread::yield();
+      continue;
+    }
+    std::unique_lock<std::mutex> lock{wait_mtx};
+    freed.wait_for(lock, std::chrono::milliseconds{1},
+                   [&] { return open.load() < outstanding; });
   }
   while (open.load() > 0)
     std::this_thread::yield();

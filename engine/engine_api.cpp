@@ -199,7 +199,7 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
     done(impl::to_result(refuse(ec::unavailable, "the engine is stopped")));
     return;
   }
-  if (d.cluster) { // clustered: the leader's admission decides
+  if (d.cluster) { // clustered: the cluster actor routes it to the leader's pipeline
     submit_async(d, to_proposal(p, d.now()), 0, std::move(done));
     return;
   }

@@ -3,10 +3,9 @@
 /// Mailbox depths for the BACKLOG indicators. CAF 0.17 lets only the owning actor read
 /// `mailbox().size()`, so each actor that matters samples its own mailbox from inside its
 /// handlers (`sample_mailbox`) into a gauge; the health actor reads the gauges from any
-/// thread. A gauge keeps the peak since the last read, so a burst that drains between
-/// two health rounds is still seen once.
+/// thread. A gauge reports the mean of its samples since the last read, so a backlog
+/// that drained between two health rounds is still seen once.
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -19,10 +18,8 @@ public:
   /// Records a depth seen by the owning actor.
   void observe(uint64_t depth) noexcept {
     current_.store(depth, std::memory_order_relaxed);
-    auto peak = peak_.load(std::memory_order_relaxed);
-    while (depth > peak
-           && !peak_.compare_exchange_weak(peak, depth, std::memory_order_relaxed)) {
-    }
+    sum_.fetch_add(depth, std::memory_order_relaxed);
+    samples_.fetch_add(1, std::memory_order_relaxed);
   }
 
   /// Samples `self`'s mailbox (call only from `self`'s own handlers): on every 32nd
@@ -40,15 +37,18 @@ public:
     return current_.load(std::memory_order_relaxed);
   }
 
-  /// The highest depth seen since the last `take`; starts the next period at the current
-  /// depth.
+  /// The mean depth of the samples since the last `take` (the last depth seen when there
+  /// were none): a backlog that lasted, not a moment's burst of replies.
   uint64_t take() noexcept {
-    return std::max(peak_.exchange(current(), std::memory_order_relaxed), current());
+    auto n = samples_.exchange(0, std::memory_order_relaxed);
+    auto sum = sum_.exchange(0, std::memory_order_relaxed);
+    return n == 0 ? current() : sum / n;
   }
 
 private:
   std::atomic<uint64_t> current_{0};
-  std::atomic<uint64_t> peak_{0};
+  std::atomic<uint64_t> sum_{0};
+  std::atomic<uint64_t> samples_{0};
   uint64_t handled_ = 0; ///< messages seen by the owner (only the owner touches it)
 };
 
