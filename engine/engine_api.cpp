@@ -211,7 +211,14 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
   auto pass = d.gate->try_enter(p.principal, cls, level);
   if (!pass.admitted) {
     shed_report(d, p.principal, cls, pass.reason);
-    done(impl::to_result(refuse(pass.code, pass.reason, trace_id{}, pass.retry_after)));
+    // The answer directly, as to_result(refuse(...)) would give it: the refused caller's
+    // thread should do as little as it can under a flood.
+    result r;
+    r.code = to_string(pass.code);
+    r.message = std::move(pass.reason);
+    if (pass.retry_after)
+      r.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*pass.retry_after);
+    done(r);
     return;
   }
   submit_async(d, to_proposal(p, d.now()), static_cast<uint8_t>(cls), std::move(done));
