@@ -94,7 +94,7 @@ int run_replay(const replay_args& args) {
                        {"snapshot", result->snapshot ? nlohmann::json(result->snapshot->value)
                                                      : nlohmann::json(nullptr)},
                        {"resources", st.resources.size()},
-                       {"proposals", st.proposals.size()},
+                       {"proposals", st.decided.size()},
                        {"halted", st.halted}};
     std::cout << out.dump() << '\n';
   } else {
@@ -104,7 +104,7 @@ int run_replay(const replay_args& args) {
               << "snapshot "
               << (result->snapshot ? std::to_string(result->snapshot->value) : "none") << '\n'
               << "resources " << st.resources.size() << ", proposals "
-              << st.proposals.size() << ", halted " << (st.halted ? "yes" : "no") << '\n';
+              << st.decided.size() << ", halted " << (st.halted ? "yes" : "no") << '\n';
   }
   return exit_ok;
 }

@@ -120,8 +120,11 @@ std::unique_ptr<engine> engine::start(const engine_options& opts, std::string* e
   if (auto err = d->launch(opts))
     return fail(err);
   // Start-up decoded the snapshot and copied the state to the actors that follow the
-  // journal; give the freed copies back to the system instead of keeping them resident.
+  // journal; give the freed copies back to the system instead of keeping them resident,
+  // and the journal pages that start-up read (snapshot, tail check, index scans).
   ::malloc_trim(0);
+  if (d->store)
+    d->store->release_resident();
   return std::unique_ptr<engine>{new engine(std::move(d))};
 }
 

@@ -105,7 +105,11 @@ void engine::impl::start_watch() {
   deps.pipeline = pipeline;
   deps.sample = [this](caf::timestamp at) { return sample_health(at); };
   auto st = store;
-  deps.verify = [st] { return st->verify(seq_no{1}, seq_no{UINT64_MAX}); };
+  deps.verify = [st] {
+    auto report = st->verify(seq_no{1}, seq_no{UINT64_MAX});
+    st->release_resident(); // the scan touched every page of the journal
+    return report;
+  };
   deps.board = health_view;
   deps.conditions = conditions;
   deps.approval_timeout = cfg.pipeline.approval_timeout;

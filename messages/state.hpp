@@ -11,6 +11,7 @@
 #include "caf/optional.hpp"
 #include "caf/timestamp.hpp"
 
+#include "messages/decided_index.hpp"
 #include "messages/enums.hpp"
 #include "messages/error.hpp"
 #include "messages/events.hpp"
@@ -43,20 +44,16 @@ typename Inspector::result_type inspect(Inspector& f, grant_state& x) {
   return f(caf::meta::type_name("grant_state"), x.level, x.until);
 }
 
-/// What the journal knows of one decided proposal (for idempotency and in-doubt checks).
+/// A proposal allowed and not finished yet (for in-doubt checks); once finished, only
+/// its entry in `fleet_state::decided` remains.
 struct proposal_state {
-  std::string idempotency_key;
+  digest key;               ///< its key in `fleet_state::decided` (zero: it has none)
   uint64_t decided_seq = 0;
-  bool allowed = false;
-  ec code = ec::none;
-  bool finished = false;
-  bool succeeded = false;
   uint32_t started = 0; ///< actions started without a journaled outcome yet
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proposal_state& x) {
-  return f(caf::meta::type_name("proposal_state"), x.idempotency_key, x.decided_seq,
-           x.allowed, x.code, x.finished, x.succeeded, x.started);
+  return f(caf::meta::type_name("proposal_state"), x.key, x.decided_seq, x.started);
 }
 
 /// A raised candidate as the journal knows it (kept so an operator can promote it).
@@ -104,8 +101,8 @@ struct fleet_state {
   uint64_t seq = 0; ///< the last applied seq
   std::map<std::string, resource_state> resources;
   std::map<std::string, grant_state> grants;
-  std::map<std::string, digest> idempotency;        ///< key -> proposal digest
-  std::map<digest, proposal_state> proposals;       ///< by proposal digest
+  decided_index decided;                            ///< every decided proposal, by key
+  std::map<digest, proposal_state> proposals;       ///< running ones, by proposal digest
   std::map<std::string, breaker_state> breakers;    ///< by service
   bool halted = false;
   std::map<uint8_t, uint64_t> counts;               ///< events applied, by type
@@ -117,7 +114,7 @@ struct fleet_state {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fleet_state& x) {
   return f(caf::meta::type_name("fleet_state"), x.seq, x.resources, x.grants,
-           x.idempotency, x.proposals, x.breakers, x.halted, x.counts, x.candidates,
+           x.decided, x.proposals, x.breakers, x.halted, x.counts, x.candidates,
            x.incidents, x.reverted, x.dead_letters);
 }
 

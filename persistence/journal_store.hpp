@@ -111,6 +111,11 @@ public:
   /// Returns map use and limits.
   space_usage space() const;
 
+  /// Drops the map's pages from this process's resident set (they stay in the page cache
+  /// and fault back in when read): after a scan of the whole journal (a full
+  /// verification, start-up) they would otherwise count as resident memory.
+  void release_resident() const;
+
   /// Copies the environment (compacted, consistent) into the empty directory `dir`.
   caf::error copy_to(const std::string& dir);
 

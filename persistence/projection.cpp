@@ -9,6 +9,13 @@
 
 namespace bulwark {
 
+digest idempotency_digest(const principal_id& principal, const std::string& key) {
+  std::string bytes;
+  bytes.reserve(principal.value.size() + 1 + key.size());
+  bytes.append(principal.value).append(1, '/').append(key);
+  return sha256(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
 namespace {
 
 /// Applies one decoded payload to the state. Unknown resources are ignored so that
@@ -33,14 +40,14 @@ struct applier {
     }
   }
   void operator()(const proposal_decided& x) {
-    auto& p = st.proposals[x.proposal];
-    p.idempotency_key = x.idempotency_key;
-    p.decided_seq = seq;
-    p.allowed = x.allowed;
-    p.code = x.code;
-    p.finished = !x.allowed;
-    if (!x.idempotency_key.empty())
-      st.idempotency.emplace(x.principal.value + "/" + x.idempotency_key, x.proposal);
+    digest key;
+    if (!x.idempotency_key.empty()) {
+      key = idempotency_digest(x.principal, x.idempotency_key);
+      st.decided.insert(decided_proposal{key, x.proposal, seq, x.code,
+                                         x.allowed ? decided::running : decided::refused});
+    }
+    if (x.allowed)
+      st.proposals[x.proposal] = proposal_state{key, seq, 0};
   }
   void operator()(const action_started& x) {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end())
@@ -154,11 +161,12 @@ struct applier {
   void operator()(const leadership_changed&) {
   }
   void operator()(const proposal_finished& x) {
-    if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()) {
-      i->second.finished = true;
-      i->second.succeeded = x.succeeded;
-      i->second.started = 0;
-    }
+    auto i = st.proposals.find(x.proposal);
+    if (i == st.proposals.end())
+      return;
+    if (i->second.key != digest{})
+      st.decided.settle(i->second.key, x.succeeded ? decided::succeeded : decided::failed);
+    st.proposals.erase(i);
   }
 };
 
@@ -170,12 +178,19 @@ struct raw_event {
 };
 
 template <class Payload>
-caf::error apply_as(fleet_state& st, seq_no seq, const raw_event& ev) {
-  Payload x;
+caf::error decode_as(seq_no seq, const raw_event& ev, Payload& x) {
   if (auto err = decode(ev.data, ev.size, x))
     return refuse(ec::integrity_violation, "record " + std::to_string(seq.value) + ": "
                                                + to_string(ev.type)
                                                + " payload does not decode");
+  return {};
+}
+
+template <class Payload>
+caf::error apply_as(fleet_state& st, seq_no seq, const raw_event& ev) {
+  Payload x;
+  if (auto err = decode_as(seq, ev, x))
+    return err;
   applier{st, seq.value, ev.type}(x);
   return {};
 }
@@ -218,7 +233,12 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
       err = apply_as<resource_retired>(state_, seq, ev);
       break;
     case event_type::proposal_decided:
-      err = apply_as<proposal_decided>(state_, seq, ev);
+      if (history_) {
+        err = apply_as<proposal_decided>(state_, seq, ev);
+      } else { // checked, not kept
+        proposal_decided x;
+        err = decode_as(seq, ev, x);
+      }
       break;
     case event_type::action_started:
       err = apply_as<action_started>(state_, seq, ev);
@@ -302,10 +322,6 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
   }
   if (err)
     return err;
-  if (!history_ && ev.type == event_type::proposal_decided) {
-    state_.proposals.clear();
-    state_.idempotency.clear();
-  }
   state_.seq = seq.value;
   ++state_.counts[static_cast<uint8_t>(ev.type)];
   return {};
@@ -323,7 +339,7 @@ digest projection::state_digest() const {
 std::vector<digest> projection::in_doubt() const {
   std::vector<digest> result;
   for (auto& [id, p] : state_.proposals)
-    if (p.allowed && !p.finished && p.started > 0)
+    if (p.started > 0)
       result.push_back(id);
   return result;
 }

@@ -17,6 +17,10 @@
 
 namespace bulwark {
 
+/// Returns the key of a proposal in `fleet_state::decided`: SHA-256 of `principal` "/"
+/// `key` (the UTF-8 bytes, no terminator).
+digest idempotency_digest(const principal_id& principal, const std::string& key);
+
 /// Builds and holds the fleet state from committed events.
 class projection {
 public:
@@ -26,8 +30,8 @@ public:
   }
 
   /// A projection for a follower that needs neither idempotency nor the proposals (the
-  /// rollback executor): built from `state` without them, it never keeps them either, so
-  /// the proposal history is held once less. Its `state_digest` is not the journal's.
+  /// rollback executor): built from `state` without `decided` and `proposals`, it never
+  /// keeps them either. Its `state_digest` is not the journal's.
   static projection without_history(const fleet_state& state);
 
   /// Applies the committed event `ev` stored at `seq`.

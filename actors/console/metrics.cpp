@@ -33,10 +33,11 @@ std::string render_metrics(const fleet_state& st, const space_usage& space, uint
         << n << '\n';
   std::map<std::string, uint64_t> outcomes{{"refused", 0}, {"succeeded", 0}, {"failed", 0},
                                            {"in_progress", 0}};
-  for (auto& [id, p] : st.proposals)
-    ++outcomes[!p.allowed ? "refused"
-               : !p.finished ? "in_progress"
-               : p.succeeded ? "succeeded" : "failed"];
+  st.decided.each([&outcomes](const decided_proposal& p) {
+    ++outcomes[p.status == decided::refused     ? "refused"
+               : p.status == decided::running   ? "in_progress"
+               : p.status == decided::succeeded ? "succeeded" : "failed"];
+  });
   out << "# HELP bulwark_proposals Decided proposals by outcome.\n"
          "# TYPE bulwark_proposals gauge\n";
   for (auto& [k, n] : outcomes)

@@ -150,6 +150,7 @@ void seed(detector_state& st, journal_store& store, const fleet_state& fs, caf::
   if (err)
     spdlog::error("detector: cannot rebuild the index: {}", describe(err).message);
   st.seq = head;
+  store.release_resident(); // the scan's pages need not stay resident
 }
 
 /// Seeds the state from `fs` and subscribes to the commits after it.

@@ -43,15 +43,14 @@ std::string requeue_key(self_ptr self, const dead_lettered& x, uint64_t seq) {
     auto key = "requeue/" + std::to_string(seq) + "/" + std::to_string(n);
     auto full = x.principal.value + "/" + key;
     const digest* id = nullptr;
+    auto earlier = st.proj.state().decided.find(idempotency_digest(x.principal, key));
     if (auto k = st.keys.find(full); k != st.keys.end())
       id = &k->second;
-    else if (auto j = st.proj.state().idempotency.find(full);
-             j != st.proj.state().idempotency.end())
-      id = &j->second;
+    else if (earlier != nullptr)
+      id = &earlier->proposal;
     if (id == nullptr || st.flights.count(*id) != 0)
       return key;
-    auto done = st.proj.state().proposals.find(*id);
-    if (done != st.proj.state().proposals.end() && done->second.allowed)
+    if (earlier != nullptr && earlier->proposal == *id && earlier->status != decided::refused)
       return key;
   }
 }

@@ -162,14 +162,26 @@ void check_authority(self_ptr self, const digest& id) {
 }
 
 /// Returns the recorded outcome of a proposal decided before a restart.
-outcome rebuilt_outcome(const digest& id, const proposal_state& ps) {
+outcome rebuilt_outcome(const decided_proposal& d) {
   outcome o;
-  o.proposal = id;
-  o.decided_seq = seq_no{ps.decided_seq};
-  o.code = ps.code;
-  o.status = !ps.allowed ? proposal_status::refused
-                         : ps.succeeded ? proposal_status::succeeded : proposal_status::failed;
-  o.message = "recorded earlier (the journal's outcome)";
+  o.proposal = d.proposal;
+  o.decided_seq = seq_no{d.decided_seq};
+  o.code = d.code;
+  switch (d.status) {
+    case decided::succeeded:
+      o.status = proposal_status::succeeded;
+      o.message = "recorded earlier (the journal's outcome)";
+      break;
+    case decided::running:
+      // Allowed, with no outcome journaled and no flight here: it is in doubt.
+      o.status = proposal_status::failed;
+      o.code = ec::unavailable;
+      o.message = "recorded earlier without an outcome (in doubt: see in_doubt())";
+      break;
+    default:
+      o.status = proposal_status::failed;
+      o.message = "recorded earlier (the journal's outcome)";
+  }
   return o;
 }
 
@@ -201,9 +213,12 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal& p) {
   auto key = p.principal.value + "/" + p.idempotency_key;
   // The promise takes over the reply: make it only where the answer comes later.
   auto known = st.keys.find(key);
-  if (known == st.keys.end())
-    if (auto j = st.proj.state().idempotency.find(key); j != st.proj.state().idempotency.end())
-      known = st.keys.emplace(key, j->second).first;
+  const decided_proposal* earlier = nullptr;
+  if (known == st.keys.end()) {
+    earlier = st.proj.state().decided.find(idempotency_digest(p.principal, p.idempotency_key));
+    if (earlier != nullptr)
+      known = st.keys.emplace(key, earlier->proposal).first;
+  }
   if (known != st.keys.end()) {
     if (known->second != id)
       return refuse(ec::invalid_input, "idempotency key '" + p.idempotency_key
@@ -215,11 +230,12 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal& p) {
     }
     if (auto o = st.outcomes.find(id); o != st.outcomes.end())
       return o->second;
-    auto ps = st.proj.state().proposals.find(id);
-    if (ps != st.proj.state().proposals.end()) {
-      if (!ps->second.allowed)
-        return refuse(ps->second.code, "refused before (same idempotency key)", trace);
-      return rebuilt_outcome(id, ps->second);
+    if (earlier == nullptr)
+      earlier = st.proj.state().decided.find(idempotency_digest(p.principal, p.idempotency_key));
+    if (earlier != nullptr) {
+      if (earlier->status == decided::refused)
+        return refuse(earlier->code, "refused before (same idempotency key)", trace);
+      return rebuilt_outcome(*earlier);
     }
   }
   auto rp = self->make_response_promise<outcome>();

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-25, snapshot version 2). Needs Python 3 and
+(journal format version 1: event types 1-25, 27-30, 35-37, snapshot version 4). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -40,7 +40,8 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
-SNAPSHOT_VERSION = 3  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters
+SNAPSHOT_VERSION = 4  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
+#                      4: decided (by key digest) replaced idempotency; proposals: running only
 
 
 class NotAJournal(Exception):
@@ -88,6 +89,11 @@ def list_of(t):
     return ("list", t)
 
 
+def sorted_list_of(t, field):
+    """A list of structs whose `field` strictly ascends (as map keys do)."""
+    return ("sorted_list", t, field)
+
+
 def map_of(k, v):
     return ("map", k, v)
 
@@ -128,6 +134,12 @@ def decode(r, t, where):
         return decode(r, t[1], where) if present else None
     if kind == "list":
         return [decode(r, t[1], f"{where}[{i}]") for i in range(r.uint(4))]
+    if kind == "sorted_list":
+        out = [decode(r, t[1], f"{where}[{i}]") for i in range(r.uint(4))]
+        for i in range(1, len(out)):
+            if not out[i - 1][t[2]] < out[i][t[2]]:
+                raise Invalid(f"{where}: {t[2]}s not in strictly ascending order")
+        return out
     if kind == "map":
         out, last = {}, None
         for i in range(r.uint(4)):
@@ -278,9 +290,10 @@ RESOURCE_STATE = struct("resource_state", ("service", STRING), ("region", STRING
                         ("attributes", map_of(STRING, STRING)), ("retired", BOOL),
                         ("last_change", U64))
 GRANT_STATE = struct("grant_state", ("level", U8), ("until", optional(TIME)))
-PROPOSAL_STATE = struct("proposal_state", ("idempotency_key", STRING), ("decided_seq", U64),
-                        ("allowed", BOOL), ("code", U8), ("finished", BOOL),
-                        ("succeeded", BOOL), ("started", U32))
+PROPOSAL_STATE = struct("proposal_state", ("key", DIGEST), ("decided_seq", U64),
+                        ("started", U32))
+DECIDED_PROPOSAL = struct("decided_proposal", ("key", DIGEST), ("proposal", DIGEST),
+                          ("decided_seq", U64), ("code", U8), ("status", U8))
 CANDIDATE_STATE = struct("candidate_state", ("service", STRING), ("region", STRING),
                          ("onset", TIME), ("error_ppm", U32), ("culprits", list_of(U64)),
                          ("policy", STRING), ("verdict", U8), ("incident", DIGEST),
@@ -293,7 +306,7 @@ INCIDENT_STATE = struct("incident_state", ("candidate", DIGEST), ("service", STR
 FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("resources", map_of(STRING, RESOURCE_STATE)),
                      ("grants", map_of(STRING, GRANT_STATE)),
-                     ("idempotency", map_of(STRING, DIGEST)),
+                     ("decided", sorted_list_of(DECIDED_PROPOSAL, "key")),
                      ("proposals", map_of(DIGEST, PROPOSAL_STATE)),
                      ("breakers", map_of(STRING, U8)),
                      ("halted", BOOL),

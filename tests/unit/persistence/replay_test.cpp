@@ -124,12 +124,12 @@ TEST_CASE("a projection without history equals the full one, minus the proposals
     REQUIRE(!full.apply(seq_no{seq + 1}, events[i]));
     REQUIRE(!light.apply(seq_no{seq + 1}, events[i]));
   }
-  REQUIRE(!full.state().proposals.empty()); // the random events decide proposals
+  REQUIRE(!full.state().decided.empty()); // the random events decide proposals
   CHECK(light.state().proposals.empty());
-  CHECK(light.state().idempotency.empty());
+  CHECK(light.state().decided.empty());
   auto expected = full.state();
   expected.proposals.clear();
-  expected.idempotency.clear();
+  expected.decided.clear();
   CHECK(encode(light.state()) == encode(expected));
   CHECK(light.state().seq == full.state().seq);
 }

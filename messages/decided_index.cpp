@@ -1,0 +1,84 @@
+#include "messages/decided_index.hpp"
+
+#include <algorithm>
+
+namespace bulwark {
+
+namespace {
+
+/// A fresh map this large (or an eighth of the run, when more) is merged into a new run:
+/// the copying per entry stays bounded and the map's per-node overhead small.
+constexpr size_t min_fresh = 4096;
+
+bool key_less(const decided_proposal& x, const digest& key) {
+  return x.key < key;
+}
+
+} // namespace
+
+const decided_proposal* decided_index::find(const digest& key) const {
+  if (auto j = fresh_.find(key); j != fresh_.end())
+    return &j->second;
+  if (!base_)
+    return nullptr;
+  auto i = std::lower_bound(base_->begin(), base_->end(), key, key_less);
+  return i != base_->end() && i->key == key ? &*i : nullptr;
+}
+
+bool decided_index::insert(const decided_proposal& x) {
+  if (find(x.key) != nullptr)
+    return false;
+  fresh_.emplace(x.key, x);
+  ++size_;
+  merge();
+  return true;
+}
+
+void decided_index::settle(const digest& key, uint8_t status) {
+  if (auto j = fresh_.find(key); j != fresh_.end()) {
+    j->second.status = status;
+    return;
+  }
+  auto old = find(key);
+  if (old == nullptr)
+    return;
+  auto copy = *old;
+  copy.status = status;
+  fresh_.emplace(key, copy); // shadows the run's entry; the count of keys stays
+  merge();
+}
+
+void decided_index::clear() {
+  base_.reset();
+  fresh_.clear();
+  size_ = 0;
+}
+
+std::vector<decided_proposal> decided_index::sorted() const {
+  std::vector<decided_proposal> out;
+  out.reserve(size_);
+  each([&out](const decided_proposal& x) { out.push_back(x); });
+  return out;
+}
+
+caf::error decided_index::assign(std::vector<decided_proposal> xs) {
+  for (size_t i = 1; i < xs.size(); ++i)
+    if (!(xs[i - 1].key < xs[i].key))
+      return refuse(ec::invalid_input, "decided proposals not in ascending key order");
+  clear();
+  size_ = xs.size();
+  if (!xs.empty())
+    base_ = std::make_shared<const std::vector<decided_proposal>>(std::move(xs));
+  return {};
+}
+
+void decided_index::merge() {
+  size_t run = base_ ? base_->size() : 0;
+  if (fresh_.size() < std::max(min_fresh, run / 8))
+    return;
+  // A new run: copies of the state that share the old one keep it unchanged.
+  base_ = std::make_shared<const std::vector<decided_proposal>>(sorted());
+  fresh_.clear();
+}
+
+} // namespace bulwark

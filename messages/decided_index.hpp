@@ -1,0 +1,111 @@
+#pragma once
+
+/// The fleet state's record of decided proposals, for idempotency: one fixed-size entry
+/// per proposal, found by the digest of its principal and idempotency key.
+///
+/// The entries live in one sorted, immutable run shared by every copy of the state (a
+/// copy of the state costs a pointer, not the history) plus a small ordered map of newer
+/// and changed entries, merged into a new run as it grows. The two together always read,
+/// iterate and encode as one list sorted by key, so where a merge happened never shows
+/// in the state's bytes or digest.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "caf/error.hpp"
+#include "caf/meta/load_callback.hpp"
+#include "caf/meta/type_name.hpp"
+
+#include "messages/error.hpp"
+#include "messages/ids.hpp"
+
+namespace bulwark {
+
+/// The outcome of a decided proposal as the index records it.
+namespace decided {
+constexpr uint8_t running = 0;   ///< allowed, no `proposal_finished` yet
+constexpr uint8_t succeeded = 1; ///< finished, succeeded
+constexpr uint8_t failed = 2;    ///< finished, failed
+constexpr uint8_t refused = 3;   ///< refused at its decision
+} // namespace decided
+
+/// One decided proposal.
+struct decided_proposal {
+  digest key;               ///< SHA-256 of principal "/" idempotency key
+  digest proposal;          ///< the proposal's digest
+  uint64_t decided_seq = 0; ///< seq of its `proposal_decided` record
+  ec code = ec::none;       ///< the decision's code (none when allowed)
+  uint8_t status = decided::running;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, decided_proposal& x) {
+  return f(caf::meta::type_name("decided_proposal"), x.key, x.proposal, x.decided_seq, x.code,
+           x.status);
+}
+
+/// Decided proposals by key: see the file comment. Not thread-safe; copies are
+/// independent (the shared run is never changed).
+class decided_index {
+public:
+  /// Returns the entry of `key`, or null.
+  const decided_proposal* find(const digest& key) const;
+
+  /// Adds `x` unless its key is known; returns whether it was added (the first decision
+  /// under a key keeps it).
+  bool insert(const decided_proposal& x);
+
+  /// Sets the status of `key`'s entry (nothing when there is none).
+  void settle(const digest& key, uint8_t status);
+
+  size_t size() const noexcept {
+    return size_;
+  }
+  bool empty() const noexcept {
+    return size_ == 0;
+  }
+  void clear();
+
+  /// Calls `f(const decided_proposal&)` for every entry in key order.
+  template <class F>
+  void each(F&& f) const {
+    static const std::vector<decided_proposal> none;
+    auto& base = base_ ? *base_ : none;
+    auto i = base.begin();
+    auto j = fresh_.begin();
+    while (i != base.end() || j != fresh_.end()) {
+      if (j == fresh_.end() || (i != base.end() && i->key < j->first)) {
+        f(*i++);
+      } else {
+        if (i != base.end() && !(j->first < i->key))
+          ++i; // the fresh entry shadows the older one
+        f((j++)->second);
+      }
+    }
+  }
+
+  /// Returns every entry in key order.
+  std::vector<decided_proposal> sorted() const;
+
+  /// Replaces the content with `xs`; refused unless keys strictly ascend.
+  caf::error assign(std::vector<decided_proposal> xs);
+
+private:
+  void merge();
+
+  std::shared_ptr<const std::vector<decided_proposal>> base_; ///< sorted, never changed
+  std::map<digest, decided_proposal> fresh_; ///< newer and changed entries: they win
+  size_t size_ = 0;                          ///< distinct keys
+};
+
+/// Encodes as `list<decided_proposal>` in key order.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, decided_index& x) {
+  std::vector<decided_proposal> all;
+  if constexpr (Inspector::reads_state)
+    all = x.sorted();
+  return f(all, caf::meta::load_callback([&]() -> caf::error { return x.assign(std::move(all)); }));
+}
+
+} // namespace bulwark
