@@ -52,7 +52,7 @@ struct admission_deps {
   pipeline_actor pipeline;
   std::shared_ptr<const node_conditions> conditions; ///< degradation level (may be null)
   std::shared_ptr<admission_gate> gate;              ///< callers' places (required)
-  std::shared_ptr<mailbox_gauge> mailbox;            ///< its mailbox depth (may be null)
+  std::shared_ptr<mailbox_gauge> mailbox{};          ///< its mailbox depth (may be null)
 };
 
 /// State of the admission actor.

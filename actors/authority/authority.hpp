@@ -23,7 +23,7 @@ struct authority_settings {
   authority_config policy;
   std::set<std::string> admins; ///< principals allowed to grant, halt and release
   std::shared_ptr<const node_conditions> conditions; ///< degradation level (none: normal)
-  std::shared_ptr<mailbox_gauge> mailbox; ///< its mailbox depth, for BACKLOG (none: not sampled)
+  std::shared_ptr<mailbox_gauge> mailbox{}; ///< its mailbox depth, for BACKLOG (none: not sampled)
 };
 
 /// State of the authority actor.

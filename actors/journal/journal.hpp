@@ -29,7 +29,7 @@ struct journal_settings {
   /// Append rate and acknowledgement latency, read by the metrics endpoint.
   std::shared_ptr<append_meter> meter = std::make_shared<append_meter>();
   /// Its mailbox depth for the BACKLOG indicators (none: not sampled).
-  std::shared_ptr<mailbox_gauge> mailbox;
+  std::shared_ptr<mailbox_gauge> mailbox{};
 };
 
 /// One append waiting for its transaction.

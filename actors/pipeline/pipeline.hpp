@@ -104,7 +104,7 @@ struct pipeline_deps {
   blast_radius_actor blast;
   std::shared_ptr<breaker_directory> breakers; ///< each service's breaker and its state
   std::shared_ptr<const node_conditions> conditions; ///< for the halt guard (none: not checked)
-  std::shared_ptr<mailbox_gauge> mailbox; ///< its mailbox depth, for BACKLOG (none: not sampled)
+  std::shared_ptr<mailbox_gauge> mailbox{}; ///< its mailbox depth, for BACKLOG (none: not sampled)
 };
 
 /// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the
