@@ -3,8 +3,10 @@
 // per proposal. Usage: admission_bench [--quick]
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "actors/admission/admission_policy.hpp"
@@ -95,12 +97,25 @@ struct engine_run {
   uint64_t other = 0;
   double refusal_p99_us = 0;
   double refusal_max_us = 0;
+  std::string warnings; ///< early warnings raised during the run (indicator and peak)
 };
 
-/// Level-4 proposals through the engine (durable journal, admission 64 in flight and 64
-/// queued) with `outstanding` submissions kept open (a refused caller retries at once,
-/// ignoring retry_after: the harshest load), until `total` were accepted.
-engine_run through_engine(size_t outstanding, size_t total) {
+/// The early warnings of a run, e.g. "BACKLOG/mailbox_pipeline 140".
+std::string warnings_of(engine& eng) {
+  std::map<std::string, double> peak;
+  for (auto& w : eng.warnings()) {
+    auto& v = peak[w.mode + "/" + w.indicator];
+    v = std::max(v, w.value);
+  }
+  std::string out;
+  for (auto& [k, v] : peak)
+    out += (out.empty() ? "" : ", ") + k + " " + std::to_string(static_cast<long>(v));
+  return out.empty() ? "none" : out;
+}
+
+/// An engine for level-4 proposals (durable journal, admission 64 in flight and 64 queued)
+/// with its data in `dir`.
+std::unique_ptr<engine> bench_engine(std::string& dir) {
   auto t = (std::filesystem::temp_directory_path() / "bulwark-bench-admission-XXXXXX").string();
   if (::mkdtemp(t.data()) == nullptr)
     std::exit(2);
@@ -122,20 +137,37 @@ engine_run through_engine(size_t outstanding, size_t total) {
   eng->register_effector("svc", [](const effect_request&) { return effect_result{}; });
   for (int i = 0; i < 1000; ++i)
     eng->register_resource("r-" + std::to_string(i), "svc", "north");
+  dir = t;
+  return eng;
+}
+
+/// The `i`-th proposal of the load.
+proposal_request nth_proposal(size_t i) {
+  proposal_request p;
+  p.idempotency_key = "k-" + std::to_string(i);
+  p.principal = "agent-" + std::to_string(i % 64);
+  p.level = 4;
+  p.services = {"svc"};
+  p.regions = {"north"};
+  p.changes = {{"r-" + std::to_string(i % 1000), "mode", std::to_string(i)}};
+  return p;
+}
+
+/// Level-4 proposals through the engine with `outstanding` submissions kept open (a
+/// refused caller retries at once, ignoring retry_after: the harshest load), until
+/// `total` were accepted.
+engine_run through_engine(size_t outstanding, size_t total) {
+  std::string t;
+  auto eng = bench_engine(t);
   std::mutex mtx;
   std::vector<double> refusal_us;
   engine_run out;
   std::atomic<size_t> started{0}, answered{0}, open{0};
+  std::mutex wait_mtx;
+  std::condition_variable freed;
   // One driver keeps `outstanding` submissions open; a refused caller retries at once.
   auto submit_one = [&] {
-    auto i = started++;
-    proposal_request p;
-    p.idempotency_key = "k-" + std::to_string(i);
-    p.principal = "agent-" + std::to_string(i % 64);
-    p.level = 4;
-    p.services = {"svc"};
-    p.regions = {"north"};
-    p.changes = {{"r-" + std::to_string(i % 1000), "mode", std::to_string(i)}};
+    auto p = nth_proposal(started++);
     auto t0 = clock_type::now();
     ++open;
     eng->submit(p, [&, t0](const result& r) {
@@ -153,14 +185,20 @@ engine_run through_engine(size_t outstanding, size_t total) {
       if (r.ok)
         ++answered;
       --open;
+      freed.notify_one();
     });
   };
   auto t0 = clock_type::now();
+  // The driver sleeps while all its submissions are open (a spinning driver would take a
+  // core from the engine on this 2-core machine).
   while (answered.load() < total) {
-    if (open.load() < outstanding)
+    if (open.load() < outstanding) {
       submit_one();
-    else
-      std::this_thread::yield();
+      continue;
+    }
+    std::unique_lock<std::mutex> lock{wait_mtx};
+    freed.wait_for(lock, std::chrono::milliseconds{1},
+                   [&] { return open.load() < outstanding; });
   }
   while (open.load() > 0)
     std::this_thread::yield();
@@ -169,6 +207,62 @@ engine_run through_engine(size_t outstanding, size_t total) {
     out.refusal_p99_us = percentile(refusal_us, 99);
     out.refusal_max_us = percentile(refusal_us, 100);
   }
+  out.warnings = warnings_of(*eng);
+  eng->stop();
+  eng.reset();
+  std::filesystem::remove_all(t);
+  return out;
+}
+
+/// An open-loop overload: `rate` proposals per second offered in 1 ms ticks for
+/// `seconds`, whatever the answers (a refused caller does not retry: the load is new
+/// arrivals, as from many clients). Accepted/s counts the answers within the window.
+engine_run open_loop(double rate, double seconds) {
+  std::string t;
+  auto eng = bench_engine(t);
+  std::mutex mtx;
+  std::vector<double> refusal_us;
+  engine_run out;
+  std::atomic<size_t> open{0};
+  std::atomic<bool> window{true};
+  std::atomic<uint64_t> accepted_in_window{0};
+  size_t i = 0;
+  auto t0 = clock_type::now();
+  auto ticks = static_cast<size_t>(seconds * 1000);
+  double per_tick = rate / 1000, owed = 0;
+  for (size_t tick = 0; tick < ticks; ++tick) {
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds{tick});
+    for (owed += per_tick; owed >= 1; owed -= 1) {
+      auto s0 = clock_type::now();
+      ++open;
+      eng->submit(nth_proposal(i++), [&, s0](const result& r) {
+        auto us = us_since(s0);
+        {
+          std::lock_guard<std::mutex> guard{mtx};
+          if (r.ok)
+            ++out.accepted;
+          else if (r.code == "OVERLOADED") {
+            ++out.overloaded;
+            refusal_us.push_back(us);
+          } else
+            ++out.other;
+        }
+        if (r.ok && window.load())
+          ++accepted_in_window;
+        --open;
+      });
+    }
+  }
+  auto elapsed = ms_since(t0) / 1000;
+  window = false;
+  while (open.load() > 0)
+    std::this_thread::yield();
+  out.accepted_per_s = static_cast<double>(accepted_in_window.load()) / elapsed;
+  if (!refusal_us.empty()) {
+    out.refusal_p99_us = percentile(refusal_us, 99);
+    out.refusal_max_us = percentile(refusal_us, 100);
+  }
+  out.warnings = warnings_of(*eng);
   eng->stop();
   eng.reset();
   std::filesystem::remove_all(t);
@@ -201,22 +295,36 @@ int main(int argc, char** argv) {
   std::printf("  refusal answered in: p50 %.2f us, p99 %.2f us, max %.1f us (target: 1 ms)\n",
               overload.refusal_p50_us, overload.refusal_p99_us, overload.refusal_max_us);
   size_t total = quick ? 3000 : 30000;
-  auto base = through_engine(64, total);
-  auto flood = through_engine(640, total);
+  // The unloaded maximum: as many open as admission holds (64 in flight + 64 queued).
+  auto base = through_engine(128, total);
+  auto flood = through_engine(1280, total);
   std::printf("\nthrough the engine (level 4, durable journal; admission 64 in flight + 64 "
               "queued), until %zu accepted\n", total);
-  std::printf("  64 outstanding: %.0f accepted/s (%llu accepted, %llu OVERLOADED, %llu other)\n",
+  std::printf("  128 outstanding (unloaded maximum): %.0f accepted/s (%llu accepted, %llu "
+              "OVERLOADED, %llu other); warnings: %s\n",
               base.accepted_per_s, static_cast<unsigned long long>(base.accepted),
               static_cast<unsigned long long>(base.overloaded),
-              static_cast<unsigned long long>(base.other));
-  std::printf("  640 outstanding (10x): %.0f accepted/s (%.0f %% of 64 outstanding; %llu "
+              static_cast<unsigned long long>(base.other), base.warnings.c_str());
+  std::printf("  1280 outstanding (10x), refused callers retry at once: %.0f accepted/s (%.0f %% "
+              "of unloaded; %llu "
               "accepted, %llu OVERLOADED, %llu other); OVERLOADED answered in p99 %.0f us, "
-              "max %.0f us\n",
+              "max %.0f us; warnings: %s\n",
               flood.accepted_per_s, 100 * flood.accepted_per_s / base.accepted_per_s,
               static_cast<unsigned long long>(flood.accepted),
               static_cast<unsigned long long>(flood.overloaded),
               static_cast<unsigned long long>(flood.other), flood.refusal_p99_us,
-              flood.refusal_max_us);
+              flood.refusal_max_us, flood.warnings.c_str());
+  double seconds = quick ? 2 : 10;
+  auto offered = 10 * base.accepted_per_s;
+  auto open = open_loop(offered, seconds);
+  std::printf("  open loop, 10x the unloaded rate (%.0f offered/s for %.0f s, no retries): "
+              "%.0f accepted/s (%.0f %% of unloaded; %llu accepted, %llu OVERLOADED, "
+              "%llu other); OVERLOADED answered in p99 %.1f us, max %.0f us; warnings: %s\n",
+              offered, seconds, open.accepted_per_s, 100 * open.accepted_per_s / base.accepted_per_s,
+              static_cast<unsigned long long>(open.accepted),
+              static_cast<unsigned long long>(open.overloaded),
+              static_cast<unsigned long long>(open.other), open.refusal_p99_us,
+              open.refusal_max_us, open.warnings.c_str());
   size_t n = quick ? 200000 : 5000000;
   std::printf("\nhalt guard per proposal (%zu admits): %.1f ns without node conditions, "
               "%.1f ns with\n",

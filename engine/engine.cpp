@@ -181,6 +181,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   } else {
     epoch = caf::make_timestamp();
   }
+  cfg.journal.mailbox = mailboxes.journal;
   auto j = spawn_journal(*sys, store, cfg.journal, opts.virtual_clock);
   if (!j)
     return j.error();
@@ -198,7 +199,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
   virtual_clock = opts.virtual_clock;
-  pipeline_deps deps{journal, authority, blast, breakers, conditions};
+  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, *st, epoch);
   // The cluster starts first: when it cannot, start_cluster stops what already runs.
   if (cfg.cluster)
@@ -233,6 +234,7 @@ void engine::impl::start_governance() {
   authority = std::make_shared<handle_slot<authority_actor>>();
   auto settings = cfg.authority;
   settings.conditions = conditions;
+  settings.mailbox = mailboxes.authority;
   auto j = journal;
   auto slot = authority;
   auto ep = epoch;
@@ -268,7 +270,10 @@ void engine::impl::add_breaker(const std::string& service) {
   breaker_runtime_args args{service, limits, seed, virtual_clock ? 0 : limits.max_in_flight,
                             effectors, breakers, now()};
   auto runtime = std::make_shared<breaker_runtime>(sys->clock(), std::move(args));
-  runtimes.push_back(runtime);
+  {
+    std::lock_guard<std::mutex> guard{runtimes_mtx};
+    runtimes.push_back(runtime);
+  }
   breaker_deps deps{runtime, journal, cfg.authority.admins};
   auto dir = breakers;
   // The breaker runs under the execution supervisor; a restarted one takes over the
@@ -318,7 +323,7 @@ void engine::stop() {
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(d.admission, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.intake, caf::exit_reason::user_shutdown);
   if (d.cluster)
     caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
   if (d.commands)
@@ -351,7 +356,8 @@ void engine::stop() {
   d.subscribers.clear();
   d.execution = nullptr;
   d.watch = nullptr;
-  d.admission = nullptr;
+  d.intake = nullptr;
+  d.admission->set(admission_actor{});
   d.health->set(health_actor{});
   d.breakers->clear();
   // Children handed to a supervisor that did not take them yet hold the journal's handle:
@@ -360,7 +366,12 @@ void engine::stop() {
     d.execution_queue->take();
   if (d.watch_queue)
     d.watch_queue->take();
-  d.runtimes.clear(); // joins the effector threads before the system goes
+  std::vector<std::shared_ptr<breaker_runtime>> runtimes;
+  {
+    std::lock_guard<std::mutex> guard{d.runtimes_mtx};
+    runtimes.swap(d.runtimes);
+  }
+  runtimes.clear(); // joins the effector threads before the system goes
   d.sys.reset();
   d.store.reset();
   if (d.lock_fd >= 0) {

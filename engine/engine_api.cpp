@@ -40,7 +40,8 @@ proposal to_proposal(const proposal_request& r, caf::timestamp now) {
 }
 
 /// Runs `done` with the outcome of a proposal, from a one-shot actor.
-void submit_async(engine::impl& d, proposal p, std::function<void(const result&)> done) {
+void submit_async(engine::impl& d, proposal p, uint8_t cls,
+                  std::function<void(const result&)> done) {
   if (d.cluster) {
     // Clustered: the cluster actor runs it on the leader, or refuses (fail closed).
     d.sys->spawn([h = d.cluster, p = std::move(p), done](caf::event_based_actor* self) {
@@ -51,16 +52,25 @@ void submit_async(engine::impl& d, proposal p, std::function<void(const result&)
     return;
   }
   auto delay = d.chaos->submission_delay(); // chaos: delayed messages (0 when off)
-  // Admins are people: their proposals go ahead of automation in admission.
-  auto cls = static_cast<uint8_t>(d.cfg.authority.admins.count(p.principal.value) != 0
-                                    ? admission_class::operator_
-                                    : admission_class::automation);
-  d.sys->spawn([h = d.admission, p = std::move(p), done, delay,
-                cls](caf::event_based_actor* self) -> caf::behavior {
-    auto go = [self, h, p, done, cls] {
-      self->request(h, caf::infinite, atom::submit_v, p, cls)
+  auto h = d.admission->get();
+  if (!h) { // between a crash of admission and its restart: fail closed, at once
+    d.gate->leave(p.principal.value);
+    done(engine::impl::to_result(refuse(ec::unavailable, "admission is restarting", trace_id{},
+                                        caf::timespan{d.cfg.admission.retry_base})));
+    return;
+  }
+  d.sys->spawn([h, p = std::move(p), done, delay, cls,
+                gate = d.gate](caf::event_based_actor* self) -> caf::behavior {
+    auto go = [self, h, p, done, cls, gate] {
+      self->request(h, caf::infinite, atom::submit_v, p, cls, true)
         .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
-              [done](const caf::error& err) { done(engine::impl::to_result(err)); });
+              [done, gate, who = p.principal.value](const caf::error& err) {
+                // Bounced from a dead admission actor's mailbox: the place was never
+                // taken over, so give it back here (admission gives back all others).
+                if (err == caf::sec::request_receiver_down)
+                  gate->leave(who);
+                done(engine::impl::to_result(err));
+              });
     };
     if (delay.count() == 0) {
       go();
@@ -73,6 +83,16 @@ void submit_async(engine::impl& d, proposal p, std::function<void(const result&)
     }};
   });
   d.pump();
+}
+
+/// Logs shedding at most once a second, with the count since the last line.
+void shed_report(engine::impl& d, const std::string& principal, admission_class cls,
+                 const std::string& reason) {
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (auto n = d.gate->report_due(now, 1'000'000'000); n > 0)
+    spdlog::info("admission: shed {} proposal(s) since the last report; latest of {} ({}): {}",
+                 n, principal, to_string(cls), reason);
 }
 
 result seq_result(const caf::expected<seq_no>& r) {
@@ -197,22 +217,29 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
     done(impl::to_result(refuse(ec::unavailable, "the engine is stopped")));
     return;
   }
-  // Fast path of load shedding: while admission's queue is at automation's bound, an
-  // automation caller hears OVERLOADED here, in its own thread, without a message (the
-  // admission actor stays the authority for everything else).
-  auto& limits = d.cfg.admission;
-  auto level = d.conditions->degradation_level();
-  auto bound = level == 0 ? limits.max_queued
-                          : std::max<size_t>(1, limits.max_queued / (level == 1 ? 2 : 4));
-  if (d.cfg.authority.admins.count(p.principal) == 0
-      && d.admission_depth->load(std::memory_order_relaxed) >= bound) {
-    d.fast_refused.fetch_add(1, std::memory_order_relaxed);
-    spdlog::debug("admission: shed a proposal of {}: admission queue full", p.principal);
-    done(impl::to_result(refuse(ec::overloaded, "admission queue full", trace_id{},
-                                caf::timespan{limits.retry_base})));
+  if (d.cluster) { // clustered: the cluster actor routes it to the leader's pipeline
+    submit_async(d, to_proposal(p, d.now()), 0, std::move(done));
     return;
   }
-  submit_async(d, to_proposal(p, d.now()), std::move(done));
+  // Load shedding on the caller's thread: a place in admission's bounded queues is
+  // reserved here, before any message; beyond the bound the caller hears at once.
+  auto cls = d.cfg.authority.admins.count(p.principal) != 0 ? admission_class::operator_
+                                                            : admission_class::automation;
+  auto level = static_cast<degradation>(std::min<uint8_t>(d.conditions->degradation_level(), 2));
+  auto pass = d.gate->try_enter(p.principal, cls, level);
+  if (!pass.admitted) {
+    shed_report(d, p.principal, cls, pass.reason);
+    // The answer directly, as to_result(refuse(...)) would give it: the refused caller's
+    // thread should do as little as it can under a flood.
+    result r;
+    r.code = to_string(pass.code);
+    r.message = std::move(pass.reason);
+    if (pass.retry_after)
+      r.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*pass.retry_after);
+    done(r);
+    return;
+  }
+  submit_async(d, to_proposal(p, d.now()), static_cast<uint8_t>(cls), std::move(done));
 }
 
 result engine::approve(const std::string& approver, const std::string& proposal_hex, bool yes) {

@@ -10,6 +10,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/circuit_breaker/breaker_runtime.hpp"
 #include "actors/health/health.hpp"
 #include "bulwark/engine.hpp"
 #include "engine/engine_commands.hpp"
@@ -67,8 +68,21 @@ std::vector<reading> engine::impl::sample_health(caf::timestamp at) {
                                     + static_cast<double>(disk.available));
   auto used = static_cast<double>(space.used_bytes);
   out.push_back({"journal_space_pct", capacity > 0 ? 100.0 * used / capacity : 100.0});
-  out.push_back({"admission_queued",
-                 static_cast<double>(admission_depth->load(std::memory_order_relaxed))});
+  out.push_back({"admission_queued", gate ? static_cast<double>(gate->waiting()) : 0.0});
+  // Mailbox depths, sampled by each actor from its own handlers (peak since last round).
+  for (auto& [id, g] : {std::pair{"mailbox_journal", mailboxes.journal},
+                        std::pair{"mailbox_pipeline", mailboxes.pipeline},
+                        std::pair{"mailbox_authority", mailboxes.authority},
+                        std::pair{"mailbox_admission", mailboxes.admission}})
+    out.push_back({id, static_cast<double>(g->take())});
+  // The effector path: calls waiting in the breakers' bulkheads for a pool thread.
+  uint64_t effector_queued = 0;
+  {
+    std::lock_guard<std::mutex> guard{runtimes_mtx};
+    for (auto& r : runtimes)
+      effector_queued += r->status().queued;
+  }
+  out.push_back({"effector_queued", static_cast<double>(effector_queued)});
   if (cfg.journal.meter) // the journal's queue: appends that waited for one commit
     out.push_back({"journal_waiting",
                    static_cast<double>(cfg.journal.meter->summarize(
@@ -129,22 +143,42 @@ void engine::impl::add_watch_child(child_spec spec) {
 }
 
 void engine::impl::start_admission() {
-  admission = sys->spawn(bulwark::admission, cfg.admission, pipeline,
-                         std::shared_ptr<const node_conditions>{conditions}, admission_depth);
+  gate = std::make_shared<admission_gate>(cfg.admission);
+  admission_deps deps{pipeline, conditions, gate, mailboxes.admission};
+  auto limits = cfg.admission;
+  auto slot = admission;
+  std::vector<child_spec> specs;
+  // A restarted admission actor takes over the gate (callers' places, the quarantine);
+  // the one that died answered or handed on everything it held (admission.hpp).
+  specs.push_back(child_spec{"admission", restart_kind::permanent,
+                             [limits, deps, slot](caf::local_actor* sup) {
+                               auto a = sup->home_system().spawn(bulwark::admission, limits,
+                                                                 deps);
+                               slot->set(a);
+                               return caf::actor_cast<caf::actor>(a);
+                             }});
+  supervisor_limits one_for_one;
+  restarts->limit("intake", one_for_one);
+  intake = sys->spawn(supervisor, std::string{"intake"}, one_for_one, std::move(specs),
+                      restart_report(), std::shared_ptr<child_queue>{});
+  pump();
 }
 
 void engine::impl::bind_chaos() {
   auto authority_slot = authority;
+  auto admission_slot = admission;
   auto health_slot = health;
   auto dir = breakers;
   auto st = store;
   chaos->bind(
-    [authority_slot, health_slot, dir, detector_slot = detector,
+    [authority_slot, admission_slot, health_slot, dir, detector_slot = detector,
      orchestrator_slot = orchestrator](const std::string& name) -> caf::error {
       caf::actor target;
       breaker_directory::entry e;
       if (name == "authority")
         target = caf::actor_cast<caf::actor>(authority_slot->get());
+      else if (name == "admission")
+        target = caf::actor_cast<caf::actor>(admission_slot->get());
       else if (name == "health")
         target = caf::actor_cast<caf::actor>(health_slot->get());
       else if (name == "detector")
@@ -155,8 +189,8 @@ void engine::impl::bind_chaos() {
         target = caf::actor_cast<caf::actor>(e.handle);
       else
         return refuse(ec::invalid_input, "unknown actor '" + name
-                                           + "' (authority, health, detector, orchestrator, "
-                                           "breaker:<service>)");
+                                           + "' (authority, admission, health, detector, "
+                                           "orchestrator, breaker:<service>)");
       if (!target)
         return refuse(ec::unavailable, name + " is not running");
       caf::anon_send_exit(target, caf::exit_reason::kill);
@@ -189,20 +223,21 @@ load_info engine::load() {
     std::lock_guard<std::mutex> guard{d.metrics_lock};
     out.telemetry_shed = d.metrics_shed;
   }
-  if (!d.admission)
+  if (!d.gate)
+    return out;
+  out.refused = d.gate->refused().total(); // counted at the gate: survives restarts
+  auto h = d.admission->get();
+  if (!h)
     return out;
   caf::scoped_actor self{*d.sys, true};
-  if (d.sched != nullptr) {
-    self->send(d.admission, atom::state_v);
+  self->send(h, atom::state_v);
+  if (d.sched != nullptr)
     d.sched->run();
-  } else {
-    self->send(d.admission, atom::state_v);
-  }
   self->receive(
     [&](uint64_t queued, uint64_t in_flight, uint64_t refused, std::string& quarantined) {
       out.queued = queued;
       out.in_flight = in_flight;
-      out.refused = refused + d.fast_refused.load(std::memory_order_relaxed);
+      out.refused = refused;
       for (size_t at = 0; !quarantined.empty() && at <= quarantined.size();) {
         auto comma = quarantined.find(',', at);
         out.quarantined.push_back(quarantined.substr(at, comma - at));
@@ -224,7 +259,7 @@ result engine::release_principal(const std::string& by, const std::string& princ
   }
   if (d.cfg.authority.admins.count(by) == 0)
     return impl::to_result(refuse(ec::authority_denied, by + " is not an admin"));
-  auto r = d.call<bool>(d.admission, atom::release_v, principal_id{principal});
+  auto r = d.call<bool>(d.admission->get(), atom::release_v, principal_id{principal});
   if (!r)
     return impl::to_result(r.error());
   if (!*r)

@@ -21,6 +21,7 @@
 #include "messages/interfaces.hpp"
 #include "supervision/chaos.hpp"
 #include "supervision/halt_guard.hpp"
+#include "supervision/mailbox_gauge.hpp"
 #include "supervision/supervisor.hpp"
 
 namespace bulwark {
@@ -72,6 +73,7 @@ struct engine::impl {
   std::shared_ptr<child_queue> execution_queue;
   std::set<std::string> breaker_services;
   std::vector<std::shared_ptr<breaker_runtime>> runtimes; ///< one per service: gate and pool
+  std::mutex runtimes_mtx; ///< guards `runtimes` (the health actor reads their queues)
   bool virtual_clock = false;
   // -- watch supervisor and health (#7) --
   caf::actor watch; ///< one_for_one: health (first), then detector and orchestrator
@@ -82,15 +84,17 @@ struct engine::impl {
   std::shared_ptr<restart_tracker> restarts;
   std::shared_ptr<node_conditions> conditions; ///< set by health, checked by the halt guard
   std::shared_ptr<chaos_hooks> chaos;          ///< fault injection (off by default)
-  admission_actor admission;                   ///< bounded way into the pipeline
-  std::shared_ptr<std::atomic<uint64_t>> admission_depth =
-    std::make_shared<std::atomic<uint64_t>>(0); ///< waiting in admission (BACKLOG)
-  std::atomic<uint64_t> fast_refused{0};       ///< OVERLOADED on submit's fast path
+  /// The bounded way into the pipeline, under the intake supervisor (changes on restart).
+  std::shared_ptr<handle_slot<admission_actor>> admission =
+    std::make_shared<handle_slot<admission_actor>>();
+  std::shared_ptr<admission_gate> gate; ///< callers' places in admission (load shedding)
+  caf::actor intake;                    ///< one_for_one: the admission actor
+  mailbox_gauges mailboxes;             ///< depths the BACKLOG indicators read
   std::mutex metrics_lock;                     ///< guards the two counters below
   uint64_t metrics_seen = 0;                   ///< samples offered (for shedding turns)
   uint64_t metrics_shed = 0;                   ///< telemetry shed under load
 
-  /// Spawns the admission actor in front of the pipeline.
+  /// Spawns the intake supervisor with the admission actor in front of the pipeline.
   void start_admission();
 
   /// Connects the chaos hooks to the actors they may kill and the journal they may fail.

@@ -18,85 +18,134 @@ bool failed(const outcome& o) {
   return o.status == proposal_status::failed;
 }
 
-void finish(self_ptr self, uint64_t ticket, bool failure);
+/// Frees `ticket`'s slot and dispatches what may run now, then answers its caller: a
+/// caller that submits again at once finds the places the dispatch gave back.
+template <class Answer>
+void finish(self_ptr self, uint64_t ticket, bool failure, Answer answer);
 
-/// Hands every proposal that may run now to the pipeline.
+/// Hands every proposal that may run now to the pipeline; each gives its place back.
 void pump(self_ptr self) {
   auto& st = self->state;
-  auto ready = st.policy.dispatch();
-  if (st.depth)
-    st.depth->store(st.policy.queued(), std::memory_order_relaxed);
-  for (auto ticket : ready) {
+  for (auto ticket : st.policy.dispatch()) {
     auto& e = st.entries.at(ticket);
-    self->request(st.pipeline, caf::infinite, atom::submit_v, e.p)
+    e.running = true;
+    st.deps.gate->leave(e.p.principal.value);
+    self->request(st.deps.pipeline, caf::infinite, atom::submit_v, e.p)
       .then(
-        [self, ticket](const outcome& o) {
-          self->state.entries.at(ticket).reply.deliver(o);
-          finish(self, ticket, failed(o));
-        },
+        [self, ticket](const outcome& o) { finish(self, ticket, failed(o), o); },
         [self, ticket](const caf::error& err) {
-          self->state.entries.at(ticket).reply.deliver(err);
-          finish(self, ticket, code_of(err) == ec::invalid_input);
+          finish(self, ticket, code_of(err) == ec::invalid_input, err);
         });
   }
 }
 
-void finish(self_ptr self, uint64_t ticket, bool failure) {
+template <class Answer>
+void finish(self_ptr self, uint64_t ticket, bool failure, Answer answer) {
   auto& st = self->state;
-  auto principal = st.entries.at(ticket).p.principal.value;
-  st.entries.erase(ticket);
-  if (st.policy.finished(ticket, failure))
+  auto i = st.entries.find(ticket);
+  auto principal = std::move(i->second.p.principal.value);
+  auto reply = std::move(i->second.reply);
+  st.entries.erase(i);
+  if (st.policy.finished(ticket, failure)) {
     spdlog::warn("admission: principal {} quarantined after repeated failures", principal);
+    st.deps.gate->set_quarantined(st.policy.quarantined());
+  }
   pump(self);
+  reply.deliver(std::move(answer));
 }
 
-caf::result<outcome> submit(self_ptr self, proposal& p, uint8_t cls) {
+/// Queues a proposal whose caller holds a place at the gate.
+caf::result<outcome> enqueue(self_ptr self, proposal& p, uint8_t cls) {
   auto& st = self->state;
-  if (st.conditions)
+  if (st.deps.mailbox)
+    st.deps.mailbox->sample(self);
+  if (st.deps.conditions)
     st.policy.set_level(static_cast<degradation>(std::min<uint8_t>(
-      st.conditions->degradation_level(), 2)));
+      st.deps.conditions->degradation_level(), 2)));
   auto c = static_cast<admission_class>(std::min<uint8_t>(cls, 2));
   auto ticket = ++st.next_ticket;
   auto v = st.policy.offer(ticket, p.principal.value, c);
   if (!v.accepted) {
+    // Rare: the gate admits by the same bounds; a level change in between lands here.
+    st.deps.gate->leave(p.principal.value);
+    st.deps.gate->count_refusal(v.quarantined);
     spdlog::info("admission: shed a proposal of {} ({}): {}", p.principal.value, to_string(c),
                  v.reason);
     return refuse(v.quarantined ? ec::authority_denied : ec::overloaded, v.reason, trace_id{},
                   v.retry_after);
   }
   auto rp = self->make_response_promise<outcome>();
-  st.entries.emplace(ticket, admission_entry{std::move(p), rp});
+  st.entries.emplace(ticket, admission_entry{std::move(p), rp, false});
   pump(self);
   return rp;
 }
 
+/// Queues a proposal whose caller did not pass the gate (the console): reserve first.
+caf::result<outcome> submit(self_ptr self, proposal& p, uint8_t cls) {
+  auto& st = self->state;
+  auto c = static_cast<admission_class>(std::min<uint8_t>(cls, 2));
+  auto level = st.deps.conditions ? static_cast<degradation>(std::min<uint8_t>(
+                                      st.deps.conditions->degradation_level(), 2))
+                                  : degradation::normal;
+  auto pass = st.deps.gate->try_enter(p.principal.value, c, level);
+  if (!pass.admitted) {
+    spdlog::info("admission: shed a proposal of {} ({}): {}", p.principal.value, to_string(c),
+                 pass.reason);
+    return refuse(pass.code, pass.reason, trace_id{}, pass.retry_after);
+  }
+  return enqueue(self, p, cls);
+}
+
 } // namespace
 
+admission_state::~admission_state() {
+  // Going down (a crash, a kill or the engine's stop): nobody may hear silence.
+  if (!deps.gate)
+    return; // died before it started: it holds nothing
+  for (auto& [ticket, e] : entries) {
+    if (!e.reply.pending())
+      continue;
+    if (e.running) {
+      // The pipeline knows the proposal by its key: the repeat joins the running flight
+      // (or returns its outcome) and answers the caller directly.
+      e.reply.delegate(deps.pipeline, atom::submit_v, std::move(e.p));
+      continue;
+    }
+    deps.gate->leave(e.p.principal.value);
+    e.reply.deliver(refuse(ec::unavailable,
+                           "admission restarted before the proposal ran; submit it again",
+                           trace_id{}, policy.retry_base()));
+  }
+}
+
 admission_actor::behavior_type admission(admission_actor::stateful_pointer<admission_state> self,
-                                         admission_limits limits, pipeline_actor pipeline,
-                                         std::shared_ptr<const node_conditions> conditions,
-                                         std::shared_ptr<std::atomic<uint64_t>> depth) {
+                                         admission_limits limits, admission_deps deps) {
   auto& st = self->state;
-  st.depth = std::move(depth);
   st.policy = admission_policy{limits};
-  st.pipeline = std::move(pipeline);
-  st.conditions = std::move(conditions);
+  st.policy.restore_quarantine(deps.gate->quarantined()); // a restart keeps the quarantine
+  st.deps = std::move(deps);
   return {
     [self](atom::submit, proposal& p, uint8_t cls) -> caf::result<outcome> {
       return submit(self, p, cls);
     },
+    [self](atom::submit, proposal& p, uint8_t cls, bool reserved) -> caf::result<outcome> {
+      return reserved ? enqueue(self, p, cls) : submit(self, p, cls);
+    },
     [self](atom::release, const principal_id& who) -> caf::result<bool> {
-      auto released = self->state.policy.release(who.value);
-      if (released)
+      auto& st = self->state;
+      auto released = st.policy.release(who.value);
+      if (released) {
         spdlog::warn("admission: principal {} released from quarantine", who.value);
+        st.deps.gate->set_quarantined(st.policy.quarantined());
+      }
       return released;
     },
     [self](atom::state) -> caf::result<uint64_t, uint64_t, uint64_t, std::string> {
-      auto& p = self->state.policy;
+      auto& st = self->state;
       std::string q;
-      for (auto& who : p.quarantined())
+      for (auto& who : st.policy.quarantined())
         q += (q.empty() ? "" : ",") + who;
-      return {p.queued(), p.in_flight(), p.refused(), q};
+      return {st.policy.queued(), st.policy.in_flight(), st.deps.gate->refused().total(), q};
     },
   };
 }

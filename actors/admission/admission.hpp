@@ -1,12 +1,16 @@
 #pragma once
 
 /// The admission actor: bounded priority queues in front of the pipeline (load
-/// shedding). It asks `admission_policy` whether a proposal may wait, refuses at once
-/// with OVERLOADED and a retry_after beyond the bound, hands the waiting proposals to the
-/// pipeline in priority and turn order as in-flight slots free up, and quarantines
-/// principals that keep failing.
+/// shedding). Callers reserve a waiting place at its `admission_gate` on their own thread
+/// (a flood is refused there, before any message); the actor asks `admission_policy`
+/// whether a proposal may wait, hands the waiting proposals to the pipeline in priority
+/// and turn order as in-flight slots free up, gives each place back at the gate when its
+/// proposal leaves the queue, and quarantines principals that keep failing. It runs under
+/// a supervisor: when it dies, every proposal still waiting is answered UNAVAILABLE with
+/// a retry_after (it never ran), every proposal in flight is handed to the pipeline again
+/// with its reply going straight to its caller (the same idempotency key joins the running
+/// flight), and the restarted actor takes over the quarantine from the gate.
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,9 +20,11 @@
 #include "caf/typed_actor.hpp"
 #include "caf/typed_response_promise.hpp"
 
+#include "actors/admission/admission_gate.hpp"
 #include "actors/admission/admission_policy.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/halt_guard.hpp"
+#include "supervision/mailbox_gauge.hpp"
 
 namespace bulwark {
 
@@ -27,6 +33,8 @@ namespace bulwark {
 using admission_actor = caf::typed_actor<
   // Submits a proposal of a class (admission_class as u8); answered when it finished.
   caf::replies_to<atom::submit, proposal, uint8_t>::with<outcome>,
+  // The same, for a caller that reserved its place at the gate (`true`) first.
+  caf::replies_to<atom::submit, proposal, uint8_t, bool>::with<outcome>,
   // An operator releases a quarantined principal; true if it was quarantined.
   caf::replies_to<atom::release, principal_id>::with<bool>,
   // Returns waiting, in flight, refused so far and quarantined principals (comma list).
@@ -36,23 +44,31 @@ using admission_actor = caf::typed_actor<
 struct admission_entry {
   proposal p;
   caf::typed_response_promise<outcome> reply;
+  bool running = false; ///< dispatched to the pipeline
+};
+
+/// What the admission actor works with.
+struct admission_deps {
+  pipeline_actor pipeline;
+  std::shared_ptr<const node_conditions> conditions; ///< degradation level (may be null)
+  std::shared_ptr<admission_gate> gate;              ///< callers' places (required)
+  std::shared_ptr<mailbox_gauge> mailbox{};          ///< its mailbox depth (may be null)
 };
 
 /// State of the admission actor.
 struct admission_state {
   admission_policy policy;
-  pipeline_actor pipeline;
-  std::shared_ptr<const node_conditions> conditions; ///< degradation level (may be null)
+  admission_deps deps;
   std::map<uint64_t, admission_entry> entries;
-  std::shared_ptr<std::atomic<uint64_t>> depth; ///< waiting proposals, for BACKLOG (may be null)
   uint64_t next_ticket = 0;
   static inline const char* name = "admission";
+
+  /// Answers what the actor still holds (it is going down): see the file's brief.
+  ~admission_state();
 };
 
-/// Admits proposals into `pipeline` under `limits`; publishes its queue depth in `depth`.
+/// Admits proposals into the pipeline under `limits`.
 admission_actor::behavior_type admission(admission_actor::stateful_pointer<admission_state> self,
-                                         admission_limits limits, pipeline_actor pipeline,
-                                         std::shared_ptr<const node_conditions> conditions,
-                                         std::shared_ptr<std::atomic<uint64_t>> depth);
+                                         admission_limits limits, admission_deps deps);
 
 } // namespace bulwark

@@ -16,8 +16,8 @@ const char* to_string(admission_class x) noexcept {
   return "unknown";
 }
 
-size_t admission_policy::share(size_t bound) const noexcept {
-  switch (level_) {
+size_t automation_share(size_t bound, degradation level) noexcept {
+  switch (level) {
     case degradation::normal:
       return bound;
     case degradation::degraded:
@@ -26,6 +26,10 @@ size_t admission_policy::share(size_t bound) const noexcept {
       return std::max<size_t>(1, bound / 4);
   }
   return bound;
+}
+
+size_t admission_policy::share(size_t bound) const noexcept {
+  return automation_share(bound, level_);
 }
 
 caf::timespan admission_policy::retry_after() const {

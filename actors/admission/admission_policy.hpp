@@ -33,6 +33,10 @@ enum class admission_class : uint8_t {
 /// Returns "operator", "rollback" or "automation".
 const char* to_string(admission_class x) noexcept;
 
+/// The part of `bound` automation may use at `level`: all (normal), half (degraded) or
+/// a quarter (critical), at least 1.
+size_t automation_share(size_t bound, degradation level) noexcept;
+
 /// Bounds of admission (`[admission]`).
 /// A proposal holds its in-flight slot until its outcome, also while it waits for an
 /// approval, so the defaults are generous; a node under pressure sets them lower.
@@ -69,6 +73,11 @@ public:
   /// Returns true if this failure quarantined the principal.
   bool finished(uint64_t ticket, bool failed);
 
+  /// Takes over the quarantined principals of an earlier admission actor (a restart).
+  void restore_quarantine(std::set<std::string> principals) {
+    quarantined_ = std::move(principals);
+  }
+
   /// Releases a quarantined principal; false if it was not quarantined.
   bool release(const std::string& principal);
 
@@ -83,6 +92,10 @@ public:
   }
   size_t in_flight() const noexcept {
     return running_.size();
+  }
+  /// The retry_after of one queue turn.
+  caf::timespan retry_base() const noexcept {
+    return limits_.retry_base;
   }
   uint64_t refused() const noexcept {
     return refused_;

@@ -1,4 +1,5 @@
 #include "actors/authority/authority.hpp"
+#include "supervision/mailbox_gauge.hpp"
 
 #include <algorithm>
 
@@ -78,6 +79,8 @@ authority_actor::behavior_type authority(self_ptr self, authority_settings setti
   return {
     [self](atom::evaluate, const proposal& p) -> caf::result<authority_verdict> {
       auto& st = self->state;
+      if (st.settings.mailbox)
+        st.settings.mailbox->sample(self);
       auto now = authority_now(self);
       auto v = evaluate(p, st.settings.policy, st.grants, st.halted, now);
       if (!v.allowed || p.mutations.empty())

@@ -16,11 +16,14 @@
 
 namespace bulwark {
 
+class mailbox_gauge; // supervision/mailbox_gauge.hpp
+
 /// Settings of the authority actor.
 struct authority_settings {
   authority_config policy;
   std::set<std::string> admins; ///< principals allowed to grant, halt and release
   std::shared_ptr<const node_conditions> conditions; ///< degradation level (none: normal)
+  std::shared_ptr<mailbox_gauge> mailbox{}; ///< its mailbox depth, for BACKLOG (none: not sampled)
 };
 
 /// State of the authority actor.

@@ -60,7 +60,8 @@ struct console_deps {
   std::shared_ptr<chaos_hooks> chaos;   ///< `chaos` command (refused unless configured)
   cluster_actor cluster; ///< set on a clustered node: status, promote, proposal routing (#9)
   std::shared_ptr<const cluster_gauges> cluster_figures; ///< its figures for the metrics
-  admission_actor admission; ///< the bounded way into the pipeline (none: straight to it)
+  /// The bounded way into the pipeline (none: straight to it); changes on a restart.
+  std::shared_ptr<handle_slot<admission_actor>> admission;
 };
 
 /// One client connection.

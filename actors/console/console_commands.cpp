@@ -386,9 +386,12 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
     return ask<outcome>(self, hdl, req.id, self->state.deps.cluster, render, atom::submit_v,
                         std::move(p));
   // People's proposals: the operator class of admission, ahead of automation, bounded.
-  if (self->state.deps.admission)
-    return ask<outcome>(self, hdl, req.id, self->state.deps.admission, render, atom::submit_v,
-                        std::move(p), static_cast<uint8_t>(admission_class::operator_));
+  if (self->state.deps.admission) {
+    // Fail closed while admission restarts: `ask` refuses an empty handle at once.
+    return ask<outcome>(self, hdl, req.id, self->state.deps.admission->get(), render,
+                        atom::submit_v, std::move(p),
+                        static_cast<uint8_t>(admission_class::operator_));
+  }
   ask<outcome>(self, hdl, req.id, self->state.deps.pipeline, render, atom::submit_v,
                std::move(p));
 }

@@ -1,4 +1,5 @@
 #include "actors/journal/journal.hpp"
+#include "supervision/mailbox_gauge.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -244,11 +245,16 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
                               }),
                subs.end());
   });
+  auto gauge = self->state.settings.mailbox; // BACKLOG: sampled where appends arrive
   return {
-    [self](atom::append, event& ev) -> caf::result<appended> {
+    [self, gauge](atom::append, event& ev) -> caf::result<appended> {
+      if (gauge)
+        gauge->sample(self);
       return enqueue(self, std::move(ev));
     },
-    [self](atom::append, std::vector<event>& events) -> caf::result<appended> {
+    [self, gauge](atom::append, std::vector<event>& events) -> caf::result<appended> {
+      if (gauge)
+        gauge->sample(self);
       return enqueue(self, std::move(events));
     },
     [self](atom::head) -> caf::result<seq_no, digest> {

@@ -21,11 +21,15 @@
 
 namespace bulwark {
 
+class mailbox_gauge; // supervision/mailbox_gauge.hpp
+
 /// Settings of the journal actor.
 struct journal_settings {
   uint64_t snapshot_interval = 10000; ///< write a snapshot after this many events
   /// Append rate and acknowledgement latency, read by the metrics endpoint.
   std::shared_ptr<append_meter> meter = std::make_shared<append_meter>();
+  /// Its mailbox depth for the BACKLOG indicators (none: not sampled).
+  std::shared_ptr<mailbox_gauge> mailbox{};
 };
 
 /// One append waiting for its transaction.

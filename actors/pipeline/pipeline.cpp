@@ -2,6 +2,7 @@
 // decision), approvals, interrupts and registration. Execution is in execution.cpp.
 
 #include "actors/pipeline/pipeline.hpp"
+#include "supervision/mailbox_gauge.hpp"
 
 #include <algorithm>
 
@@ -302,7 +303,11 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
              seq_no{from});
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) { follow(self, entries); },
-    [self](atom::submit, proposal& p) -> caf::result<outcome> { return submit(self, p); },
+    [self, gauge = deps.mailbox](atom::submit, proposal& p) -> caf::result<outcome> {
+      if (gauge) // BACKLOG: its mailbox depth, sampled where proposals arrive
+        gauge->sample(self);
+      return submit(self, p);
+    },
     [self](atom::approve, const approval& a) -> caf::result<seq_no> {
       return answer_approval(self, a);
     },

@@ -26,6 +26,8 @@
 
 namespace bulwark {
 
+class mailbox_gauge; // supervision/mailbox_gauge.hpp
+
 /// Settings of the pipeline.
 struct pipeline_settings {
   input_limits limits;
@@ -102,6 +104,7 @@ struct pipeline_deps {
   blast_radius_actor blast;
   std::shared_ptr<breaker_directory> breakers; ///< each service's breaker and its state
   std::shared_ptr<const node_conditions> conditions; ///< for the halt guard (none: not checked)
+  std::shared_ptr<mailbox_gauge> mailbox{}; ///< its mailbox depth, for BACKLOG (none: not sampled)
 };
 
 /// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the

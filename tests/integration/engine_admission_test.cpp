@@ -94,12 +94,14 @@ TEST_CASE_FIXTURE(tight_fixture, "a principal that keeps failing is quarantined 
 }
 
 TEST_CASE_FIXTURE(engine_fixture, "telemetry is shed first and counted; constitutional events never") {
-  auto sample = [](int i) {
+  int n = 0; // each sample newer than the one before (the detector refuses the rest)
+  auto sample = [&n](int i) {
     metric_sample s;
     s.service = "coaster";
     s.region = "north";
     s.error_rate = 0.01;
     s.latency_ms = i;
+    s.at = std::chrono::system_clock::time_point{} + std::chrono::seconds{++n};
     return s;
   };
   for (int i = 0; i < 10; ++i)

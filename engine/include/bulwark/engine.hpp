@@ -421,8 +421,8 @@ public:
   /// Chaos: every journal write fails (true) or works again (false).
   result chaos_fail_journal(bool on);
 
-  /// Chaos: kills the supervised actor `actor` (`authority`, `health`, `detector`,
-  /// `orchestrator`, `breaker:<service>`); its supervisor restarts it. INVALID_INPUT
+  /// Chaos: kills the supervised actor `actor` (`authority`, `admission`, `health`,
+  /// `detector`, `orchestrator`, `breaker:<service>`); its supervisor restarts it. INVALID_INPUT
   /// names an unknown actor.
   result chaos_kill(const std::string& actor);
 
