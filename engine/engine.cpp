@@ -350,7 +350,7 @@ void engine::stop() {
   d.commands = nullptr;
   if (d.command_slots) { // the slots hold handles of stopped actors
     d.command_slots->rollbacks.set(rollback_actor{});
-    d.command_slots->admission.set(admission_actor{});
+    d.command_slots->admission = nullptr; // the engine's own slot is cleared below
     d.command_slots->pipeline = nullptr;
   }
   d.subscribers.clear();

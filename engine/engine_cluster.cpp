@@ -83,7 +83,7 @@ void engine::impl::bind_commands() {
   if (!command_slots)
     return;
   command_slots->rollbacks.set(rollbacks);
-  command_slots->admission.set(admission);
+  command_slots->admission = admission; // the slot itself: a restarted admission is seen
 }
 
 read_answer engine::read_attribute(const std::string& resource, const std::string& key) {

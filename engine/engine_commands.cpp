@@ -90,7 +90,8 @@ answer run_breaker(commands_ptr self, const operator_command& cmd) {
 answer run_release_principal(commands_ptr self, const operator_command& cmd) {
   auto target = cmd.target;
   auto rp = self->make_response_promise<operator_answer>();
-  auto h = self->state.targets->admission.get();
+  auto& slot = self->state.targets->admission;
+  auto h = slot ? slot->get() : admission_actor{};
   if (!h)
     return refuse(ec::unavailable, "admission is not running yet", {},
                   caf::timespan{std::chrono::seconds{1}});

@@ -25,7 +25,7 @@ struct command_targets {
   std::shared_ptr<handle_slot<orchestrator_actor>> orchestrator;
   std::shared_ptr<breaker_directory> breakers;
   handle_slot<rollback_actor> rollbacks;  ///< set once the rollback executor runs
-  handle_slot<admission_actor> admission; ///< set once admission runs
+  std::shared_ptr<handle_slot<admission_actor>> admission; ///< the engine's (restarts update it)
   std::set<std::string> admins;           ///< who may requeue, discard and release (API)
 };
 

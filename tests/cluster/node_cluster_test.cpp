@@ -367,16 +367,28 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   }));
   INFO(p.dump());
   CHECK(p["result"]["term"] == 2);
+  auto metrics_port = [](const std::string& first_line) {
+    auto at = first_line.find("metrics ");
+    REQUIRE(at != std::string::npos);
+    auto where = first_line.substr(at + 8, first_line.find(',', at) - at - 8);
+    return static_cast<uint16_t>(std::stoi(where.substr(where.find(':') + 1)));
+  };
+  // Until the old leader learns the new term it still writes, and every console command
+  // is journaled: a command on it now could write a record the new leader does not have
+  // (a fork, rightly raised). So its metrics, which journal nothing, are watched first.
+  auto old_port = metrics_port(n1.first_line);
+  CHECK(wait_until([&] {
+    auto t = http_get(old_port);
+    return t.find("bulwark_cluster_term 2") != std::string::npos
+           && t.find("bulwark_cluster_leader 0") != std::string::npos;
+  }));
   CHECK(wait_until([&] {
     auto x = console(n1.first_line, "cluster");
     return x["result"]["role"] == "follower" && x["result"]["leader"] == "n2";
   }));
   CHECK(console(n2.first_line, "cluster")["result"]["role"] == "leader");
   // The metrics endpoint shows the cluster figures.
-  auto at = n2.first_line.find("metrics ");
-  REQUIRE(at != std::string::npos);
-  auto where = n2.first_line.substr(at + 8, n2.first_line.find(',', at) - at - 8);
-  auto port = static_cast<uint16_t>(std::stoi(where.substr(where.find(':') + 1)));
+  auto port = metrics_port(n2.first_line);
   std::string text;
   // The gauges follow the promotion a moment later.
   CHECK(wait_until([&] {
