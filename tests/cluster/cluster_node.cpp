@@ -18,16 +18,27 @@
 namespace bulwark::test {
 
 uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  // Below the kernel's ephemeral range (32768 and up by default), so no outgoing
+  // connection of another test can take the port between this check and the node's bind;
+  // each process walks its own sequence (from its pid), so parallel tests rarely meet.
+  static uint32_t next = static_cast<uint32_t>(::getpid()) * 7919u;
+  for (int tries = 0; tries < 1000; ++tries) {
+    auto port = static_cast<uint16_t>(20000 + (next++ * 97u) % 12000);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (ok)
+      return port;
+  }
+  FAIL("no free port in 20000-31999");
+  return 0;
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
