@@ -211,9 +211,14 @@ journal_store::open(const store_options& opts) {
   if (!fresh) {
     // A file too short for LMDB's own meta pages is not an environment at all.
     std::error_code ec_fs;
-    if (fs::file_size(opts.dir + "/data.mdb", ec_fs) < 2 * 4096 && !ec_fs)
+    auto size = fs::file_size(opts.dir + "/data.mdb", ec_fs);
+    if (size < 2 * 4096 && !ec_fs)
+      // Never taken for a new journal (an emptied one must not restart the chain); but a
+      // node killed while LMDB created the file leaves just this, before any record.
       return refuse(ec::integrity_violation,
-                    opts.dir + "/data.mdb: truncated or not an LMDB file");
+                    opts.dir + "/data.mdb: truncated or not an LMDB file (" + std::to_string(size)
+                      + " bytes); if this directory never held a journal (a first start "
+                        "killed while the file was created), remove it and start again");
   }
   if (int rc = mdb_env_open(d->env, opts.dir.c_str(), flags, 0600)) {
     auto code = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? ec::invalid_input

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "persistence/journal_store.hpp"
 #include "persistence/record.hpp"
@@ -119,6 +120,21 @@ TEST_CASE("a truncated data file is refused as an integrity violation on open") 
   REQUIRE(!store);
   CHECK(is(store.error(), ec::integrity_violation));
   CHECK(describe(store.error()).message.find("truncated") != std::string::npos);
+}
+
+TEST_CASE("a data file cut short at creation is refused for writing, with what to do") {
+  temp_dir dir;
+  auto file = dir.sub("data.mdb");
+  std::ofstream{file} << std::string(100, '\0'); // as a first start killed in LMDB's create
+  store_options opts;
+  opts.dir = dir.path();
+  auto store = journal_store::open(opts); // a writer: still never a new journal over it
+  REQUIRE(!store);
+  CHECK(is(store.error(), ec::integrity_violation));
+  auto message = describe(store.error()).message;
+  CHECK(message.find("data.mdb: truncated or not an LMDB file (100 bytes)") != std::string::npos);
+  CHECK(message.find("remove it and start again") != std::string::npos);
+  CHECK(std::filesystem::file_size(file) == 100); // nothing modified
 }
 
 TEST_CASE("a writer refuses to append after its tail was altered (verify before write)") {
