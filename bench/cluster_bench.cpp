@@ -91,7 +91,11 @@ struct node {
     opts.create = true;
     store = std::move(*journal_store::open(opts));
     journal = *spawn_journal(*sys, store, journal_settings{});
-    auto h = spawn_cluster(*sys, cluster_deps{std::move(c), journal, store, nullptr, {}, {}, {}, {}});
+    cluster_deps deps;
+    deps.cfg = std::move(c);
+    deps.journal = journal;
+    deps.store = store;
+    auto h = spawn_cluster(*sys, std::move(deps));
     if (!h)
       throw std::runtime_error(describe(h.error()).message);
     cluster = h->actor;

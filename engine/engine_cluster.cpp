@@ -55,7 +55,8 @@ caf::error engine::impl::start_cluster() {
   commands = spawn_commands(*sys, command_slots);
   auto handle = spawn_cluster(*sys, cluster_deps{cs.cfg, journal, store, cluster_key,
                                                  cluster_peer_keys, pipeline, commands,
-                                                 cluster_figures});
+                                                 cluster_figures, admission,
+                                                 cfg.authority.admins});
   if (!handle) {
     // Nothing may keep running: the actor system waits for every actor before it goes.
     for (auto h : {caf::actor_cast<caf::actor>(pipeline), caf::actor_cast<caf::actor>(blast),
@@ -108,7 +109,8 @@ std::optional<cluster_info> engine::cluster_status() {
     return std::nullopt;
   cluster_info out{s->node_id, s->role, s->term, s->leader, s->head.value,
                    s->leader_head.value, 0, s->writable, s->replication_stopped, s->alert,
-                   s->forks, s->alerts_unreported, {}};
+                   s->forks, s->alerts_unreported, s->access_unreported,
+                   s->access_dropped, {}};
   if (out.leader_head > out.head_seq)
     out.lag = out.leader_head - out.head_seq;
   for (auto& p : s->peers)

@@ -89,12 +89,14 @@ struct cluster_status {
   std::string alert;      ///< the last integrity alert (why replication stopped), or empty
   seq_no leader_head;     ///< the leader's head as this node last heard of it
   uint64_t alerts_unreported = 0; ///< follower alerts not yet journaled by the leader
+  uint64_t access_unreported = 0; ///< (follower) console access records the leader has not journaled
+  uint64_t access_dropped = 0;    ///< (follower) console access records dropped: the queue was full
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
   return f(caf::meta::type_name("cluster_status"), x.node_id, x.role, x.term, x.leader, x.head,
            x.writable, x.replication_stopped, x.forks, x.refused_heads, x.peers, x.alert,
-           x.leader_head, x.alerts_unreported);
+           x.leader_head, x.alerts_unreported, x.access_unreported, x.access_dropped);
 }
 
 // -- journal payloads (event types 35-37) -------------------------------------------

@@ -21,6 +21,9 @@ struct cluster_gauges {
   std::atomic<uint64_t> lag{0};                ///< (follower) records behind the leader
   std::atomic<uint64_t> alerts_unreported{0};  ///< (follower) alerts not yet journaled
   std::atomic<uint64_t> peer_alerts{0};        ///< (leader) followers' alerts journaled
+  std::atomic<uint64_t> access_unreported{0};  ///< (follower) console access records queued
+  std::atomic<uint64_t> access_dropped{0};     ///< (follower) access records dropped, queue full
+  std::atomic<uint64_t> peer_access{0};        ///< (leader) followers' access records journaled
 };
 
 } // namespace bulwark

@@ -159,6 +159,12 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<atom::interrupt, interrupt>::with<seq_no>,
   // A follower reports an integrity alert it cannot journal itself; the leader journals it.
   caf::replies_to<atom::alert, integrity_alert>::with<seq_no>,
+  // A `console_access` event of this node's console: journaled here while this node
+  // leads, else kept in order (bounded) and sent to the leader.
+  caf::reacts_to<atom::access, event>,
+  // A follower (named) sends `console_access` events it cannot journal itself; the leader
+  // journals them in one transaction, the follower's id before each remote address.
+  caf::replies_to<atom::access, std::string, std::vector<event>>::with<seq_no>,
   // Runs a mutating operator command on the leader: locally when this node writes, else
   // forwarded once; the answer is the leader's.
   caf::replies_to<atom::command, operator_command>::with<operator_answer>,

@@ -233,4 +233,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::operator_command))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::operator_answer))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, command, "command")
+  // -- followers' console access trail (#9) --
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, access, "access")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

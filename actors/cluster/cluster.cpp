@@ -70,6 +70,8 @@ cluster_status status_of(self_ptr self) {
   out.refused_heads = st.refused_heads;
   out.alert = st.alert;
   out.alerts_unreported = st.unreported.size();
+  out.access_unreported = st.access.size();
+  out.access_dropped = st.access_dropped;
   auto reference = out.head;
   if (auto i = st.peers.find(st.deps.cfg.leader); !st.leader && i != st.peers.end())
     reference = std::max(i->second.head, out.head);
@@ -107,6 +109,9 @@ void publish_gauges(self_ptr self) {
   g.lag = lag;
   g.alerts_unreported = st.unreported.size();
   g.peer_alerts = st.peer_alerts;
+  g.access_unreported = st.access.size();
+  g.access_dropped = st.access_dropped;
+  g.peer_access = st.peer_access;
 }
 
 } // namespace
@@ -145,8 +150,14 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     [self](atom::alert, integrity_alert& a) -> caf::result<seq_no> {
       return journal_peer_alert(self, a);
     },
+    [self](atom::access, event& ev) { record_access(self, std::move(ev)); },
+    [self](atom::access, const std::string& node,
+           std::vector<event>& evs) -> caf::result<seq_no> {
+      return journal_peer_access(self, node, evs);
+    },
     [self](atom::tick) {
       on_tick(self);
+      flush_access(self);
       publish_gauges(self);
       self->delayed_send(self, self->state.deps.cfg.tick, atom::tick_v);
     },

@@ -5,8 +5,10 @@
 /// them to the journal (which appends only records that link), and journals peer up/down.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,12 +17,14 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "actors/admission/admission.hpp"
 #include "actors/cluster/cluster_policy.hpp"
 #include "messages/cluster.hpp"
 #include "messages/cluster_gauges.hpp"
 #include "messages/forwarding.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/journal_store.hpp"
+#include "supervision/supervisor.hpp"
 
 namespace bulwark {
 
@@ -36,6 +40,11 @@ struct cluster_deps {
   pipeline_actor pipeline; ///< runs proposals while this node writes; none: refused
   command_actor commands;  ///< runs operator commands while this node writes; none: refused
   std::shared_ptr<cluster_gauges> gauges; ///< kept current for the metrics; may be none
+  /// While this node writes, proposals (its own and forwarded ones) pass admission's
+  /// bounded queues (#7) before the pipeline; the handle changes when admission restarts.
+  /// None: straight to `pipeline`.
+  std::shared_ptr<handle_slot<admission_actor>> admission;
+  std::set<std::string> admins; ///< their proposals are admitted in the operator class
 };
 
 /// One configured peer as this node sees it.
@@ -66,6 +75,12 @@ struct cluster_state {
   std::vector<integrity_alert> unreported; ///< follower alerts the leader has not journaled
   bool reporting = false;        ///< an alert is on its way to the leader
   uint64_t peer_alerts = 0;      ///< (leader) alerts reported by followers and journaled
+  /// This node's console access events not journaled yet, oldest first (cluster_access.cpp).
+  std::deque<event> access;
+  size_t access_in_flight = 0;   ///< the first this many of `access` are on their way
+  uint64_t access_dropped = 0;   ///< access events dropped because `access` was full
+  seq_no access_acked;           ///< (follower) the leader's seq of our last journaled batch
+  uint64_t peer_access = 0;      ///< (leader) followers' access events journaled
   /// Requests forwarded to the leader (commands, proposals, interrupts) and not answered
   /// yet, by request number: each is answered UNAVAILABLE when the leader goes away.
   std::map<uint64_t, std::function<void(caf::error)>> forwarded;

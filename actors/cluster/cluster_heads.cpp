@@ -105,6 +105,14 @@ caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t ter
                                        + std::to_string(p.head.value) + " > "
                                        + std::to_string(head.value) + "): catch up first",
                     {}, caf::timespan{std::chrono::seconds{1}});
+  // Our own console access records, journaled by the old leader after this promotion,
+  // would fork the journal: they must be back here (or not yet sent) first.
+  if (st.access_in_flight > 0 || st.access_acked.value > head.value)
+    return refuse(ec::unavailable, "console access records of " + st.deps.cfg.node_id
+                                     + " are on their way through the leader (seq "
+                                     + std::to_string(st.access_acked.value)
+                                     + "): retry once this node holds them",
+                  {}, caf::timespan{std::chrono::milliseconds{100}});
   auto previous = st.deps.cfg.leader;
   st.leader = true;
   st.term = term;

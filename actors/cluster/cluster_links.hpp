@@ -110,6 +110,21 @@ void report_alert(self_ptr self, integrity_alert alert);
 /// Sends queued alerts to the leader when it is reachable (called on every tick).
 void report_pending_alerts(self_ptr self);
 
+// -- the console access trail (cluster_access.cpp) ---------------------------------
+
+/// Queues one `console_access` event of this node's console and sends what is queued:
+/// to the local journal while this node leads, else to the leader (whose journal holds
+/// the cluster's trail). The queue is bounded; beyond it events are dropped and counted.
+void record_access(self_ptr self, event ev);
+
+/// Sends queued access events when nothing is in flight (called on every tick).
+void flush_access(self_ptr self);
+
+/// (leader) Journals a follower's access events in one transaction, each remote address
+/// prefixed with the follower's node id; refuses unknown nodes and malformed batches.
+caf::result<seq_no> journal_peer_access(self_ptr self, const std::string& node,
+                                        std::vector<event>& events);
+
 /// (Leader) journals an alert a follower reported; replies with its seq.
 caf::result<seq_no> journal_peer_alert(self_ptr self, integrity_alert& alert);
 

@@ -102,7 +102,16 @@ void report_next(self_ptr self) {
 } // namespace
 
 caf::result<outcome> route_submit(self_ptr self, proposal& p) {
-  return route<outcome>(self, atom::submit_v, p);
+  auto& st = self->state;
+  if (!writable_now(self) || !st.deps.admission)
+    return route<outcome>(self, atom::submit_v, p);
+  auto h = st.deps.admission->get();
+  if (!h) // between a crash of admission and its restart: fail closed
+    return refuse(ec::unavailable, "admission is restarting", {},
+                  caf::timespan{std::chrono::seconds{1}});
+  auto cls = st.deps.admins.count(p.principal.value) != 0 ? admission_class::operator_
+                                                          : admission_class::automation;
+  return self->delegate(h, atom::submit_v, std::move(p), static_cast<uint8_t>(cls));
 }
 
 caf::result<seq_no> route_approve(self_ptr self, approval& a) {

@@ -53,8 +53,11 @@ void record_access(broker_ptr self, const console_conn& c, const std::string& co
                    bool allowed, const std::string& detail) {
   console_access x{c.principal.value.empty() ? principal_id{"anonymous"} : c.principal,
                    command.substr(0, 64), c.remote, allowed, detail.substr(0, 256)};
-  caf::anon_send(self->state.deps.journal, atom::append_v,
-                 make_event(event_type::console_access, now(self), x));
+  auto ev = make_event(event_type::console_access, now(self), x);
+  if (self->state.deps.cluster) // the leader's journal holds a cluster's trail (#9)
+    caf::anon_send(self->state.deps.cluster, atom::access_v, std::move(ev));
+  else
+    caf::anon_send(self->state.deps.journal, atom::append_v, std::move(ev));
 }
 
 } // namespace console_detail

@@ -22,21 +22,6 @@ namespace {
 
 constexpr uint64_t max_log_range = 10000;
 
-/// Sends a request and answers the connection with `render(reply)` or the error.
-template <class Reply, class Handle, class Render, class... Ts>
-void ask(broker_ptr self, hdl_t hdl, json id, const Handle& h, Render render, Ts&&... xs) {
-  if (!h)
-    return send_line(self, hdl, error_response(id, ec::governance_failure,
-                                               "the actor for this command is not running"));
-  self->request(h, caf::infinite, std::forward<Ts>(xs)...)
-    .then([self, hdl, id, render](Reply& r) { send_line(self, hdl, ok_response(id, render(r))); },
-          [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
-}
-
-void refuse_args(broker_ptr self, hdl_t hdl, const console_refusal& why) {
-  send_line(self, hdl, error_response(why.id, why.code, why.message));
-}
-
 bool digest_arg(const console_request& req, digest& out, console_refusal& why) {
   std::string hex;
   if (!string_arg(req, "proposal", hex, why))
@@ -57,21 +42,6 @@ json backup_age(broker_ptr self) {
     return nullptr;
   auto age = std::filesystem::file_time_type::clock::now() - written;
   return std::chrono::duration_cast<std::chrono::seconds>(age).count();
-}
-
-/// A clustered node's role and freshness for `status`: reads are this node's copy, `lag`
-/// records behind the leader (the figures of the cluster actor's last tick), or null.
-json cluster_brief(broker_ptr self) {
-  auto& g = self->state.deps.cluster_figures;
-  if (!g)
-    return nullptr;
-  return {{"role", g->leader ? "leader" : "follower"}, {"term", g->term.load()},
-          {"writable", g->writable.load()}, {"head_seq", self->state.deps.store->head().value},
-          {"lag", g->lag.load()}, {"peers_connected", g->peers_connected.load()},
-          {"replication_stopped", g->replication_stopped.load()},
-          {"integrity_alerts", g->forks.load()},
-          {"alerts_unreported", g->alerts_unreported.load()},
-          {"peer_alerts_journaled", g->peer_alerts.load()}};
 }
 
 json status_json(broker_ptr self) {
@@ -248,7 +218,7 @@ void cmd_halt(broker_ptr self, hdl_t hdl, const console_request& req, bool engag
   std::string reason;
   if (!string_arg(req, "reason", reason, why))
     return refuse_args(self, hdl, why);
-  if (self->state.deps.cluster) { // clustered: runs on the leader (console_forward.cpp)
+  if (self->state.deps.cluster) { // clustered: runs on the leader (console_cluster.cpp)
     auto cmd = connection_command(self, hdl, engage ? command_kind::halt : command_kind::release);
     cmd.text = reason;
     return forward_command(self, hdl, req, std::move(cmd));
@@ -396,42 +366,6 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
                std::move(p));
 }
 
-json cluster_json(cluster_status& s) {
-  json peers = json::array();
-  for (auto& p : s.peers)
-    peers.push_back(json{{"node_id", p.node_id}, {"connected", p.connected},
-                         {"head", p.head.value}, {"lag", p.lag},
-                         {"problem", p.problem.empty() ? json(nullptr) : json(p.problem)}});
-  return json{{"node_id", s.node_id}, {"role", s.role}, {"term", s.term},
-              {"leader", s.leader}, {"head", s.head.value}, {"writable", s.writable},
-              {"replication_stopped", s.replication_stopped}, {"forks", s.forks},
-              {"refused_heads", s.refused_heads}, {"peers", peers},
-              {"alert", s.alert.empty() ? json(nullptr) : json(s.alert)},
-              {"leader_head", s.leader_head.value},
-              {"lag", s.leader_head.value > s.head.value ? s.leader_head.value - s.head.value : 0},
-              {"alerts_unreported", s.alerts_unreported}};
-}
-
-void cmd_cluster(broker_ptr self, hdl_t hdl, const console_request& req) {
-  if (!self->state.deps.cluster)
-    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
-                                               "this node has no [cluster] configured"));
-  ask<cluster_status>(self, hdl, req.id, self->state.deps.cluster, cluster_json, atom::state_v);
-}
-
-void cmd_cluster_promote(broker_ptr self, hdl_t hdl, const console_request& req) {
-  console_refusal why;
-  uint64_t term = 0;
-  if (!uint_arg(req, "term", term, why))
-    return refuse_args(self, hdl, why);
-  if (!self->state.deps.cluster)
-    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
-                                               "this node has no [cluster] configured"));
-  ask<uint64_t>(self, hdl, req.id, self->state.deps.cluster,
-                [](uint64_t t) { return json{{"term", t}}; }, atom::promote_v,
-                self->state.conns.at(hdl).principal.value, term);
-}
-
 /// Chaos hooks from the console: refused unless the node's configuration allows it.
 void cmd_chaos(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto& chaos = self->state.deps.chaos;
@@ -459,6 +393,10 @@ void cmd_chaos(broker_ptr self, hdl_t hdl, const console_request& req) {
 }
 
 } // namespace
+
+void refuse_args(broker_ptr self, hdl_t hdl, const console_refusal& why) {
+  send_line(self, hdl, error_response(why.id, why.code, why.message));
+}
 
 void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto& cmd = req.cmd;
@@ -507,10 +445,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return;
   if (run_incident_command(self, hdl, req))
     return;
-  if (cmd == "cluster")
-    return cmd_cluster(self, hdl, req);
-  if (cmd == "cluster-promote")
-    return cmd_cluster_promote(self, hdl, req);
+  if (run_cluster_command(self, hdl, req))
+    return;
   if (cmd == "breaker-force" || cmd == "breaker-release")
     return cmd_breaker_override(self, hdl, req, cmd == "breaker-release");
   send_line(self, hdl, error_response(req.id, ec::invalid_input, "unknown command " + cmd));

@@ -54,7 +54,7 @@ bool read_command(broker_ptr self, hdl_t hdl, const console_request& req,
   return true;
 }
 
-/// Clustered: the leader's pipeline holds the dead letters (console_forward.cpp).
+/// Clustered: the leader's pipeline holds the dead letters (console_cluster.cpp).
 void forward(broker_ptr self, hdl_t hdl, const console_request& req, command_kind kind,
              const dead_letter_command& x) {
   auto cmd = connection_command(self, hdl, kind);

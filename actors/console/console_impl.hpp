@@ -1,12 +1,14 @@
 #pragma once
 
 /// Internal to actors/console/: shared between the connection handling (console.cpp)
-/// and the commands (console_commands.cpp).
+/// and the commands (console_commands.cpp and the files of each group of commands).
 
 #include "caf/io/broker.hpp"
+#include "caf/timespan.hpp"
 #include "caf/stateful_actor.hpp"
 
 #include "actors/console/console.hpp"
+#include "actors/console/console_protocol.hpp"
 #include "messages/forwarding.hpp"
 
 namespace bulwark::console_detail {
@@ -41,9 +43,30 @@ nlohmann::json rollback_json(const rollback_status& s);
 operator_command connection_command(broker_ptr self, hdl_t hdl, command_kind kind);
 
 /// Clustered: hands `cmd` to the cluster actor (run on the leader, or UNAVAILABLE) and
-/// answers with the leader's answer, rendered as on the leader (console_forward.cpp).
+/// answers with the leader's answer, rendered as on the leader (console_cluster.cpp).
 void forward_command(broker_ptr self, hdl_t hdl, const console_request& req,
                      operator_command cmd);
+
+/// Sends a request and answers the connection with `render(reply)` or the error.
+template <class Reply, class Handle, class Render, class... Ts>
+void ask(broker_ptr self, hdl_t hdl, nlohmann::json id, const Handle& h, Render render,
+         Ts&&... xs) {
+  if (!h)
+    return send_line(self, hdl, error_response(id, ec::governance_failure,
+                                               "the actor for this command is not running"));
+  self->request(h, caf::infinite, std::forward<Ts>(xs)...)
+    .then([self, hdl, id, render](Reply& r) { send_line(self, hdl, ok_response(id, render(r))); },
+          [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+}
+
+/// Answers a request whose arguments were refused.
+void refuse_args(broker_ptr self, hdl_t hdl, const console_refusal& why);
+
+/// A clustered node's role and freshness for `status` (null when not clustered).
+nlohmann::json cluster_brief(broker_ptr self);
+
+/// Runs `cluster` and `cluster-promote`; false for any other command (console_cluster.cpp).
+bool run_cluster_command(broker_ptr self, hdl_t hdl, const console_request& req);
 
 /// Current time as the node sees it.
 caf::timestamp now(broker_ptr self);

@@ -108,6 +108,14 @@ std::string render_cluster_metrics(const cluster_gauges& g) {
         g.alerts_unreported);
   gauge("bulwark_cluster_peer_alerts", "Followers' integrity alerts this leader journaled.",
         g.peer_alerts);
+  gauge("bulwark_cluster_access_unreported",
+        "Console access records of this node its leader's journal does not hold yet.",
+        g.access_unreported);
+  gauge("bulwark_cluster_access_dropped",
+        "Console access records of this node dropped because their queue was full.",
+        g.access_dropped);
+  gauge("bulwark_cluster_peer_access", "Followers' console access records this leader journaled.",
+        g.peer_access);
   return out.str();
 }
 

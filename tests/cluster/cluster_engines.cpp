@@ -2,6 +2,11 @@
 
 #include <fstream>
 
+#include <doctest/doctest.h>
+
+#include "engine/engine_impl.hpp"
+#include "persistence/journal_store.hpp"
+
 namespace bulwark::test {
 
 std::string write_config(const temp_dir& dir, const cluster_plan& plan, const std::string& id,
@@ -40,6 +45,47 @@ std::unique_ptr<engine> start_engine(const temp_dir& dir, const std::string& con
   if (error != nullptr)
     *error = err;
   return eng;
+}
+
+size_t count(engine& eng, const std::string& type) {
+  size_t n = 0;
+  auto err = eng.internals().store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
+    n += to_string(e.ev.type) == type ? 1 : 0;
+    return true;
+  });
+  REQUIRE(!err);
+  return n;
+}
+
+std::vector<uint64_t> seqs_of(engine& eng, const std::string& type) {
+  std::vector<uint64_t> out;
+  auto err = eng.internals().store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
+    if (to_string(e.ev.type) == type)
+      out.push_back(e.seq.value);
+    return true;
+  });
+  REQUIRE(!err);
+  return out;
+}
+
+pair_fixture::pair_fixture(const std::string& extra) {
+  leader = start_engine(dir, write_config(dir, plan, "n1", 0, "", extra), "d1");
+  REQUIRE(leader);
+  follower = start_engine(dir, write_config(dir, plan, "n2", 0, "", extra), "d2");
+  REQUIRE(follower);
+  REQUIRE(wait_until([&] {
+    auto s = follower->cluster_status();
+    return s && s->peers.at(0).connected;
+  }));
+}
+
+void pair_fixture::synced() {
+  CHECK(wait_until([&] {
+    auto head = leader->head();
+    auto digest = leader->state_digest();
+    return follower->head() == head && leader->head() == head
+           && follower->state_digest() == digest;
+  }));
 }
 
 } // namespace bulwark::test

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bulwark/engine.hpp"
 #include "cluster/cluster_node.hpp"
@@ -21,5 +22,25 @@ std::string write_config(const temp_dir& dir, const cluster_plan& plan, const st
 /// grants agent and ops at level 4, enforce enabled.
 std::unique_ptr<engine> start_engine(const temp_dir& dir, const std::string& config,
                                      const std::string& data, std::string* error = nullptr);
+
+/// Events of `type` in `eng`'s journal.
+size_t count(engine& eng, const std::string& type);
+
+/// Seqs of the events of `type` in `eng`'s journal.
+std::vector<uint64_t> seqs_of(engine& eng, const std::string& type);
+
+/// Two engines: n1 leads with `extra` configuration, n2 follows and is connected.
+struct pair_fixture {
+  temp_dir dir;
+  cluster_plan plan = cluster_plan::make(2);
+  std::unique_ptr<engine> leader;
+  std::unique_ptr<engine> follower;
+
+  explicit pair_fixture(const std::string& extra = "");
+
+  /// Waits until the follower holds every record of the leader, with the same state (the
+  /// leader may journal more meanwhile, e.g. its health: compared again then).
+  void synced();
+};
 
 } // namespace bulwark::test

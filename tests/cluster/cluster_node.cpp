@@ -98,8 +98,13 @@ cluster_node::cluster_node(const std::string& dir, cluster_config cfg,
   auto j = spawn_journal(*sys_, store_, journal_settings{});
   REQUIRE(j);
   journal_ = *j;
-  auto c = spawn_cluster(*sys_, cluster_deps{std::move(cfg), journal_, store_, std::move(key),
-                                             std::move(peer_keys), {}, {}, {}});
+  cluster_deps deps;
+  deps.cfg = std::move(cfg);
+  deps.journal = journal_;
+  deps.store = store_;
+  deps.key = std::move(key);
+  deps.peer_keys = std::move(peer_keys);
+  auto c = spawn_cluster(*sys_, std::move(deps));
   REQUIRE_MESSAGE(c, describe(c.error()).message);
   cluster_ = *c;
 }
@@ -150,6 +155,12 @@ caf::expected<appended> cluster_node::import(replica_batch batch) {
 
 void cluster_node::deliver_gossip(const signed_head& head) {
   caf::anon_send(cluster_.actor, atom::gossip_v, head);
+}
+
+std::unique_ptr<cluster_node> start(const cluster_plan& plan, const temp_dir& dir,
+                                    const std::string& id) {
+  return std::make_unique<cluster_node>(dir.sub(id), plan.config_of(id), plan.keys.at(id),
+                                        plan.pubkeys);
 }
 
 } // namespace bulwark::test

@@ -15,6 +15,7 @@
 #include "actors/cluster/cluster.hpp"
 #include "messages/cluster.hpp"
 #include "persistence/ed25519.hpp"
+#include "support/temp_dir.hpp"
 
 namespace bulwark::test {
 
@@ -77,5 +78,9 @@ private:
   journal_actor journal_;
   cluster_handle cluster_;
 };
+
+/// Starts node `id` of `plan` with its journal in dir/<id>.
+std::unique_ptr<cluster_node> start(const cluster_plan& plan, const temp_dir& dir,
+                                    const std::string& id);
 
 } // namespace bulwark::test

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <mutex>
 
 #include "bulwark/engine.hpp"
@@ -69,6 +70,46 @@ TEST_CASE("a mutation given to a follower runs on the leader and replicates back
   CHECK(synced(*leader, *follower));
   CHECK(follower->attribute("coaster-3", "mode") == std::optional<std::string>{"slow"});
   CHECK(applied.size() == 1);
+}
+
+TEST_CASE("proposals given to a follower pass the leader's admission bounds") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto bounds = "[blast_radius]\nmax_percent = 100.0\n"
+                "[admission]\nmax_in_flight = 1\nmax_queued = 1\nper_principal = 1\n";
+  auto leader = start_engine(dir, write_config(dir, plan, "n1", 0, "", bounds), "d1");
+  REQUIRE(leader);
+  std::promise<void> go;
+  auto gate = go.get_future().share();
+  leader->register_effector("coaster", [gate](const effect_request&) {
+    gate.wait(); // the first proposal holds the one place in flight until the test says
+    return effect_result{};
+  });
+  for (int i = 0; i < 4; ++i)
+    REQUIRE(leader->register_resource("coaster-" + std::to_string(i), "coaster", "north").ok);
+  auto follower = start_engine(dir, write_config(dir, plan, "n2", 0, "", bounds), "d2");
+  REQUIRE(follower);
+  REQUIRE(wait_until([&] { return follower->head() == leader->head(); }));
+  auto first = follower->submit(change_mode("k1", "coaster-0"));
+  REQUIRE(wait_until([&] { return leader->load().in_flight == 1; }));
+  auto second = follower->submit(change_mode("k2", "coaster-1"));
+  REQUIRE(wait_until([&] { return leader->load().queued == 1; }));
+  // The queue's one place is taken: the leader's admission refuses, through the follower
+  // as on the leader itself, and nothing of these runs.
+  for (auto* eng : {follower.get(), leader.get()}) {
+    auto key = eng == leader.get() ? "k4" : "k3";
+    auto shed = eng->submit(change_mode(key, "coaster-2")).get();
+    CHECK(shed.code == "OVERLOADED");
+    CHECK(shed.retry_after);
+  }
+  CHECK(leader->load().refused == 2);
+  go.set_value();
+  CHECK(first.get().status == "succeeded");
+  auto r2 = second.get();
+  CHECK_MESSAGE(r2.status == "succeeded", r2.code << ": " << r2.message);
+  CHECK(leader->load().in_flight == 0);
+  CHECK(synced(*leader, *follower));
+  CHECK(follower->attribute("coaster-2", "mode") == std::optional<std::string>{});
 }
 
 TEST_CASE("approvals and interrupts given to a follower run on the leader") {

@@ -21,35 +21,15 @@
 
 using namespace bulwark;
 using bulwark::test::cluster_plan;
+using bulwark::test::count;
+using bulwark::test::pair_fixture;
+using bulwark::test::seqs_of;
 using bulwark::test::start_engine;
 using bulwark::test::temp_dir;
 using bulwark::test::wait_until;
 using bulwark::test::write_config;
 
 namespace {
-
-/// Events of `type` in `eng`'s journal.
-size_t count(engine& eng, const std::string& type) {
-  size_t n = 0;
-  auto err = eng.internals().store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
-    n += to_string(e.ev.type) == type ? 1 : 0;
-    return true;
-  });
-  REQUIRE(!err);
-  return n;
-}
-
-/// Seqs of the events of `type` in `eng`'s journal.
-std::vector<uint64_t> seqs_of(engine& eng, const std::string& type) {
-  std::vector<uint64_t> out;
-  auto err = eng.internals().store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
-    if (to_string(e.ev.type) == type)
-      out.push_back(e.seq.value);
-    return true;
-  });
-  REQUIRE(!err);
-  return out;
-}
 
 /// Checks that `a` (the follower's answer) equals `b` (the leader's to the same call).
 void same_answer(const result& a, const result& b) {
@@ -58,36 +38,6 @@ void same_answer(const result& a, const result& b) {
   CHECK(a.message == b.message);
   CHECK(a.status == b.status);
 }
-
-/// Two nodes: n1 leads with `extra` configuration, n2 follows and has caught up.
-struct pair_fixture {
-  temp_dir dir;
-  cluster_plan plan = cluster_plan::make(2);
-  std::unique_ptr<engine> leader;
-  std::unique_ptr<engine> follower;
-
-  explicit pair_fixture(const std::string& extra = "") {
-    leader = start_engine(dir, write_config(dir, plan, "n1", 0, "", extra), "d1");
-    REQUIRE(leader);
-    follower = start_engine(dir, write_config(dir, plan, "n2", 0, "", extra), "d2");
-    REQUIRE(follower);
-    REQUIRE(wait_until([&] {
-      auto s = follower->cluster_status();
-      return s && s->peers.at(0).connected;
-    }));
-  }
-
-  /// Waits until the follower holds every record of the leader, with the same state (the
-  /// leader may journal more meanwhile, e.g. its health: compared again then).
-  void synced() {
-    CHECK(wait_until([&] {
-      auto head = leader->head();
-      auto digest = leader->state_digest();
-      return follower->head() == head && leader->head() == head
-             && follower->state_digest() == digest;
-    }));
-  }
-};
 
 proposal_request a_change(const std::string& key, const std::string& service,
                         const std::string& resource, const std::string& value) {

@@ -14,16 +14,11 @@
 using namespace bulwark;
 using bulwark::test::cluster_node;
 using bulwark::test::cluster_plan;
+using bulwark::test::start;
 using bulwark::test::temp_dir;
 using bulwark::test::wait_until;
 
 namespace {
-
-std::unique_ptr<cluster_node> start(const cluster_plan& plan, const temp_dir& dir,
-                                    const std::string& id) {
-  return std::make_unique<cluster_node>(dir.sub(id), plan.config_of(id), plan.keys.at(id),
-                                        plan.pubkeys);
-}
 
 digest state_digest_of(journal_store& store) {
   auto r = replay(store);

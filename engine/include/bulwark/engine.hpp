@@ -257,6 +257,8 @@ struct cluster_info {
   std::string alert;         ///< why replication stopped, empty if it did not
   uint64_t integrity_alerts = 0;   ///< forks and refused records this node saw
   uint64_t alerts_unreported = 0;  ///< (follower) alerts the leader has not journaled yet
+  uint64_t access_unreported = 0;  ///< console access records the journal does not hold yet
+  uint64_t access_dropped = 0;     ///< console access records dropped (their queue was full)
   std::vector<cluster_peer_info> peers;
 };
 
