@@ -267,7 +267,7 @@ namespace {
 
 /// Writes `entries` (already hashed) in one transaction; returns an LMDB code.
 int write_batch(journal_store::impl& d, const std::vector<journal_entry>& entries,
-                const std::vector<std::vector<uint8_t>>& values, seq_no prev,
+                const journal_store::impl::record_source& source, seq_no prev,
                 const digest& prev_chain, std::string& what) {
   lmdb_txn txn;
   if (int rc = txn.begin(d.env, 0)) {
@@ -290,11 +290,12 @@ int write_batch(journal_store::impl& d, const std::vector<journal_entry>& entrie
     uint8_t key[8];
     store_key(entries[i].seq.value, key);
     MDB_val k = as_val(key, 8);
-    MDB_val v = as_val(values[i].data(), values[i].size());
-    if (int rc = mdb_put(txn.get(), d.events, &k, &v, MDB_APPEND)) {
+    MDB_val v{source.size_of(i), nullptr};
+    if (int rc = mdb_put(txn.get(), d.events, &k, &v, MDB_APPEND | MDB_RESERVE)) {
       what = "put";
       return rc;
     }
+    source.write(i, static_cast<uint8_t*>(v.mv_data));
   }
   if (int rc = put_head(txn.get(), d.meta, entries.back().seq, entries.back().chain)) {
     what = "put head";
@@ -324,11 +325,11 @@ caf::error journal_store::impl::grow_or_fail(int rc, const char* what) {
 }
 
 caf::error journal_store::impl::write_entries(const std::vector<journal_entry>& entries,
-                                              const std::vector<std::vector<uint8_t>>& values,
-                                              seq_no prev, const digest& prev_chain) {
+                                              const record_source& source, seq_no prev,
+                                              const digest& prev_chain) {
   for (;;) {
     std::string what;
-    int rc = write_batch(*this, entries, values, prev, prev_chain, what);
+    int rc = write_batch(*this, entries, source, prev, prev_chain, what);
     if (rc == 0)
       break;
     if (rc == MDB_CORRUPTED)
@@ -356,21 +357,27 @@ caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<even
   auto prev = head();
   auto prev_chain = head_chain();
   std::vector<journal_entry> entries;
-  std::vector<std::vector<uint8_t>> values;
   entries.reserve(events.size());
-  values.reserve(events.size());
-  auto chain = prev_chain;
-  for (size_t i = 0; i < events.size(); ++i) {
-    seq_no seq{prev.value + 1 + i};
-    auto& value = values.emplace_back();
-    value.reserve(chain_size + record_header_size + events[i].payload.size()); // one allocation
-    value.resize(chain_size);
-    encode_record(seq, events[i], value);
-    chain = hasher.chain(chain, value.data() + chain_size, value.size() - chain_size);
-    std::memcpy(value.data(), chain.bytes.data(), chain_size);
-    entries.push_back(journal_entry{seq, chain, std::move(events[i])});
-  }
-  if (auto err = d.write_entries(entries, values, prev, prev_chain))
+  for (size_t i = 0; i < events.size(); ++i)
+    entries.push_back(journal_entry{seq_no{prev.value + 1 + i}, digest{}, std::move(events[i])});
+  // Each record is encoded in the space LMDB reserved for it, and its chain hash is
+  // computed over exactly those stored bytes (records are written in order, so the
+  // previous entry's chain is final when the next one is written).
+  impl::record_source source;
+  source.size_of = [&entries](size_t i) {
+    return chain_size + record_header_size + entries[i].ev.payload.size();
+  };
+  source.write = [&entries, &prev_chain](size_t i, uint8_t* dst) {
+    auto& e = entries[i];
+    uint8_t* bytes = dst + chain_size;
+    encode_record_header(e.seq, e.ev, bytes);
+    if (!e.ev.payload.empty())
+      std::memcpy(bytes + record_header_size, e.ev.payload.data(), e.ev.payload.size());
+    e.chain = hasher.chain(i == 0 ? prev_chain : entries[i - 1].chain, bytes,
+                           record_header_size + e.ev.payload.size());
+    std::memcpy(dst, e.chain.bytes.data(), chain_size);
+  };
+  if (auto err = d.write_entries(entries, source, prev, prev_chain))
     return err;
   return entries;
 }
@@ -399,7 +406,12 @@ caf::error journal_store::import_records(const std::vector<std::vector<uint8_t>>
     entries[i].seq = seq;
     entries[i].chain = chain;
   }
-  if (auto err = d.write_entries(entries, values, prev, head_chain()))
+  impl::record_source source;
+  source.size_of = [&values](size_t i) { return values[i].size(); };
+  source.write = [&values](size_t i, uint8_t* dst) {
+    std::memcpy(dst, values[i].data(), values[i].size());
+  };
+  if (auto err = d.write_entries(entries, source, prev, head_chain()))
     return err;
   return {};
 }

@@ -17,6 +17,7 @@ event make_event(event_type type, caf::timestamp at, const Payload& x,
   ev.type = type;
   ev.at = at;
   ev.trace = trace;
+  ev.payload.reserve(encoded_size(x)); // one allocation
   canonical_writer w{ev.payload};
   w(x);
   return ev;

@@ -38,15 +38,19 @@ void store_be(uint8_t* p, uint64_t n, size_t bytes) {
 
 } // namespace
 
-void encode_record(seq_no seq, const event& ev, std::vector<uint8_t>& out) {
-  // The header goes through a fixed buffer: one append instead of 30 push_backs.
-  uint8_t header[record_header_size];
+void encode_record_header(seq_no seq, const event& ev, uint8_t* header) {
   header[0] = record_version;
   header[1] = static_cast<uint8_t>(ev.type);
   store_be(header + 2, seq.value, 8);
   store_be(header + 10, static_cast<uint64_t>(ev.at.time_since_epoch().count()), 8);
   store_be(header + 18, ev.trace.value, 8);
   store_be(header + 26, static_cast<uint32_t>(ev.payload.size()), 4);
+}
+
+void encode_record(seq_no seq, const event& ev, std::vector<uint8_t>& out) {
+  // The header goes through a fixed buffer: one append instead of 30 push_backs.
+  uint8_t header[record_header_size];
+  encode_record_header(seq, ev, header);
   out.reserve(out.size() + record_header_size + ev.payload.size());
   out.insert(out.end(), header, header + record_header_size);
   out.insert(out.end(), ev.payload.begin(), ev.payload.end());

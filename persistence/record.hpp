@@ -35,6 +35,9 @@ inline constexpr size_t record_header_size = 30;
 /// Size of the chain hash in front of the event bytes.
 inline constexpr size_t chain_size = 32;
 
+/// Writes the 30-byte header of `ev` stored at `seq` (its payload follows it).
+void encode_record_header(seq_no seq, const event& ev, uint8_t* out);
+
 /// Appends the event bytes of `ev` stored at `seq` to `out`.
 void encode_record(seq_no seq, const event& ev, std::vector<uint8_t>& out);
 

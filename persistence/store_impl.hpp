@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -122,11 +123,20 @@ struct journal_store::impl {
   /// if the map was full and may still grow; otherwise returns `AUDIT_UNAVAILABLE`.
   caf::error grow_or_fail(int rc, const char* what);
 
-  /// Writes hashed entries in one transaction (retrying after map growth), then moves
-  /// the head. `prev`/`prev_chain` are the head the entries continue.
+  /// Writes the stored bytes of records (chain || event bytes) straight into the space
+  /// LMDB reserves for them in the transaction (`MDB_RESERVE`): no copy of each record
+  /// is built first. `write` may run more than once per record (after map growth).
+  struct record_source {
+    std::function<size_t(size_t)> size_of;        ///< stored size of record i
+    std::function<void(size_t, uint8_t*)> write;  ///< fills exactly size_of(i) bytes
+  };
+
+  /// Writes `entries.size()` records from `source` in one transaction (retrying after
+  /// map growth), then moves the head to the last entry, whose seq and chain must be
+  /// final once `source.write` has run for every record. `prev`/`prev_chain` are the
+  /// head the entries continue.
   caf::error write_entries(const std::vector<journal_entry>& entries,
-                           const std::vector<std::vector<uint8_t>>& values, seq_no prev,
-                           const digest& prev_chain);
+                           const record_source& source, seq_no prev, const digest& prev_chain);
 };
 
 } // namespace bulwark

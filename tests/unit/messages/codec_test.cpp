@@ -11,6 +11,7 @@
 #include "caf/binary_serializer.hpp"
 
 #include "messages/events.hpp"
+#include "messages/incidents.hpp"
 #include "messages/register.hpp"
 #include "messages/state.hpp"
 #include "persistence/codec.hpp"
@@ -48,6 +49,7 @@ void check_canonical(const T& x) {
   T y;
   REQUIRE(!decode(bytes, y));
   CHECK(encode(y) == bytes);
+  CHECK(encoded_size(x) == bytes.size()); // the size make_event reserves
 }
 
 proposal_decided sample_decision() {
@@ -127,6 +129,29 @@ TEST_CASE("canonical encoding is stable and decodes to equal bytes") {
   st.grants["b"] = grant_state{authority_level::act, t0()};
   st.grants["a"] = grant_state{authority_level::assist, caf::none};
   check_canonical(st);
+}
+
+TEST_CASE("encoded_size counts exactly the bytes the writer produces") {
+  candidate_raised c;
+  c.service = "coaster";
+  c.onset = t0();
+  c.culprits = {culprit{seq_no{9}, digest{}, resource_id{"r1"}, "mode", 700,
+                        std::chrono::seconds{3}},
+                culprit{seq_no{4}, digest{}, resource_id{"r22"}, "", 10, {}}};
+  check_canonical(c);
+  check_canonical(rollback_applied{digest{}, seq_no{5}, resource_id{"r1"}, "mode",
+                                   std::string{"new"}, caf::none});
+  check_canonical(rollback_requested{digest{}, digest{}, principal_id{"ops"},
+                                     authority_level::enforce,
+                                     {seq_no{3}, seq_no{2}}, "why"});
+  check_canonical(incident_outcome{digest{}, std::chrono::milliseconds{61'000}, 12, "ok"});
+  check_canonical(early_warning{"JOURNAL-SPACE", "pct", degradation::critical, 0.5, 0.9, "grow"});
+  check_canonical(grant_changed{principal_id{"a"}, authority_level::act, t0(),
+                                principal_id{"b"}, "r"});
+  // make_event's payload is the writer's bytes, in one allocation of exactly that size.
+  auto ev = make_event(event_type::candidate_raised, t0(), c);
+  CHECK(ev.payload == encode(c));
+  CHECK(ev.payload.capacity() == ev.payload.size());
 }
 
 TEST_CASE("canonical integers are big-endian and strings length-prefixed") {
