@@ -3,13 +3,18 @@
 // and end-to-end level-4 proposals through the engine with the durable journal (1 and 64
 // concurrent submitters).
 //
-// Usage: pipeline_bench [--quick]
+// The end-to-end rows also print the process's CPU time per proposal (user + system, all
+// threads: the submitters, CAF's workers, the journal's and the effector pool's threads)
+// and the journal's append requests and durable commits per proposal, from its meter.
+//
+// Usage: pipeline_bench [--quick] [--e2e]   (--e2e: only the end-to-end rows)
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <random>
+#include <sys/resource.h>
 
 #include "actors/authority/authority_policy.hpp"
 #include "actors/blast_radius/blast_radius_policy.hpp"
@@ -23,6 +28,7 @@
 #include "messages/register.hpp"
 #include "bench/bench_util.hpp"
 #include "bulwark/engine.hpp"
+#include "engine/engine_impl.hpp"
 
 using namespace bulwark;
 using namespace bulwark::bench;
@@ -34,6 +40,16 @@ std::string temp_dir() {
   if (::mkdtemp(t.data()) == nullptr)
     std::exit(2);
   return t;
+}
+
+/// Process CPU time (user + system) so far, in seconds.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 void bench_decisions(size_t n) {
@@ -127,6 +143,9 @@ void bench_end_to_end(size_t submitters, size_t total) {
   std::vector<std::vector<double>> lat(submitters);
   std::vector<std::thread> threads;
   auto per = total / submitters;
+  auto& meter = *eng->internals().cfg.journal.meter;
+  auto m0 = meter.summarize(std::chrono::steady_clock::now());
+  auto cpu0 = cpu_seconds();
   auto t0 = clock_type::now();
   for (size_t s = 0; s < submitters; ++s)
     threads.emplace_back([&, s] {
@@ -147,6 +166,8 @@ void bench_end_to_end(size_t submitters, size_t total) {
   for (auto& t : threads)
     t.join();
   auto secs = ms_since(t0) / 1000;
+  auto cpu = cpu_seconds() - cpu0;
+  auto m1 = meter.summarize(std::chrono::steady_clock::now());
   std::vector<double> all;
   for (auto& l : lat)
     all.insert(all.end(), l.begin(), l.end());
@@ -154,6 +175,14 @@ void bench_end_to_end(size_t submitters, size_t total) {
               "(%zu of %zu succeeded; 4 journal events each)\n",
               submitters, static_cast<double>(all.size()) / secs, percentile(all, 50),
               percentile(all, 99), ok.load(), all.size());
+  auto n = static_cast<double>(all.size());
+  std::printf("    CPU %.1f us per proposal (%.2f cores busy); journal per proposal: %.2f append "
+              "requests, %.2f events, %.3f durable commits (%.1f proposals per commit)\n",
+              cpu / n * 1e6, cpu / secs,
+              static_cast<double>(m1.appends_total - m0.appends_total) / n,
+              static_cast<double>(m1.events_total - m0.events_total) / n,
+              static_cast<double>(m1.commits_total - m0.commits_total) / n,
+              n / static_cast<double>(std::max<uint64_t>(m1.commits_total - m0.commits_total, 1)));
   eng->stop();
   eng.reset();
   std::filesystem::remove_all(dir);
@@ -162,15 +191,24 @@ void bench_end_to_end(size_t submitters, size_t total) {
 } // namespace
 
 int main(int argc, char** argv) {
-  bool quick = argc > 1 && std::string{argv[1]} == "--quick";
-  if (argc > 1 && !quick) {
-    std::printf("usage: pipeline_bench [--quick]\n");
-    return std::string{argv[1]} == "--help" ? 0 : 1;
+  bool quick = false, e2e_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a{argv[i]};
+    if (a == "--quick") {
+      quick = true;
+    } else if (a == "--e2e") {
+      e2e_only = true;
+    } else {
+      std::printf("usage: pipeline_bench [--quick] [--e2e]\n");
+      return a == "--help" ? 0 : 1;
+    }
   }
   print_machine();
   std::printf("\n");
-  bench_decisions(quick ? 20000 : 200000);
-  bench_breaker(quick ? 100000 : 2000000);
+  if (!e2e_only) {
+    bench_decisions(quick ? 20000 : 200000);
+    bench_breaker(quick ? 100000 : 2000000);
+  }
   bench_end_to_end(1, quick ? 300 : 2000);
   bench_end_to_end(64, quick ? 6400 : 64000);
   return 0;

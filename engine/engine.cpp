@@ -26,6 +26,7 @@
 #include "persistence/make_event.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
+#include "engine/submission_sink.hpp"
 #include "messages/register.hpp"
 #include "persistence/event_json.hpp"
 
@@ -174,6 +175,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   if (cfg.cluster && cfg.cluster->cfg.tls)
     load_cluster_tls(*sys_cfg); // after the middleman, which caf_openssl runs on
   sys = std::make_unique<caf::actor_system>(*sys_cfg);
+  sink = std::make_shared<submission_sink>(*sys);
   if (opts.virtual_clock) {
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     start = sched->clock().now();
@@ -372,6 +374,13 @@ void engine::stop() {
     runtimes.swap(d.runtimes);
   }
   runtimes.clear(); // joins the effector threads before the system goes
+  if (d.sink) {
+    // Every actor that could answer a submission is done (the system's destructor would
+    // wait for the same); one still open now hears that the engine stopped.
+    d.sys->await_all_actors_done();
+    d.sink->close(refuse(ec::unavailable, "the engine is stopped"));
+    d.sink.reset();
+  }
   d.sys.reset();
   d.store.reset();
   if (d.lock_fd >= 0) {

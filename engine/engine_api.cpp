@@ -17,6 +17,7 @@
 #include "bulwark/engine.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
+#include "engine/submission_sink.hpp"
 #include "persistence/event_json.hpp"
 #include "persistence/projection.hpp"
 
@@ -39,7 +40,9 @@ proposal to_proposal(const proposal_request& r, caf::timestamp now) {
   return p;
 }
 
-/// Runs `done` with the outcome of a proposal, from a one-shot actor.
+/// Runs `done` with the outcome of a proposal: through the engine's submission sink (one
+/// request into admission's mailbox, no actor of its own), or from a one-shot actor when
+/// clustered or when chaos delays the submission.
 void submit_async(engine::impl& d, proposal p, uint8_t cls,
                   std::function<void(const result&)> done) {
   if (d.cluster) {
@@ -59,26 +62,29 @@ void submit_async(engine::impl& d, proposal p, uint8_t cls,
                                         caf::timespan{d.cfg.admission.retry_base})));
     return;
   }
+  // Bounced from a dead admission actor's mailbox: the place was never taken over, so
+  // give it back here (admission gives back all others).
+  auto on_error = [done, gate = d.gate, who = p.principal.value](const caf::error& err) {
+    if (err == caf::sec::request_receiver_down)
+      gate->leave(who);
+    done(engine::impl::to_result(err));
+  };
+  if (delay.count() == 0) {
+    d.sink->submit(caf::actor_cast<caf::strong_actor_ptr>(h), std::move(p), cls,
+                   submission_callbacks{[done](const outcome& o) {
+                                          done(engine::impl::to_result(o));
+                                        },
+                                        std::move(on_error)});
+    d.pump();
+    return;
+  }
   d.sys->spawn([h, p = std::move(p), done, delay, cls,
-                gate = d.gate](caf::event_based_actor* self) -> caf::behavior {
-    auto go = [self, h, p, done, cls, gate] {
+                on_error](caf::event_based_actor* self) -> caf::behavior {
+    self->delayed_send(self, delay, atom::submit_v);
+    return {[self, h, p, done, cls, on_error](atom::submit) {
       self->request(h, caf::infinite, atom::submit_v, p, cls, true)
         .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
-              [done, gate, who = p.principal.value](const caf::error& err) {
-                // Bounced from a dead admission actor's mailbox: the place was never
-                // taken over, so give it back here (admission gives back all others).
-                if (err == caf::sec::request_receiver_down)
-                  gate->leave(who);
-                done(engine::impl::to_result(err));
-              });
-    };
-    if (delay.count() == 0) {
-      go();
-      return {};
-    }
-    self->delayed_send(self, delay, atom::submit_v);
-    return {[self, go](atom::submit) {
-      go();
+              [on_error](const caf::error& err) { on_error(err); });
       self->unbecome(); // ends once the answer is in
     }};
   });

@@ -46,6 +46,7 @@ private:
 };
 class ed25519_key;
 class breaker_runtime;
+class submission_sink; // engine/submission_sink.hpp
 struct command_targets;
 
 struct engine::impl {
@@ -88,6 +89,8 @@ struct engine::impl {
   std::shared_ptr<handle_slot<admission_actor>> admission =
     std::make_shared<handle_slot<admission_actor>>();
   std::shared_ptr<admission_gate> gate; ///< callers' places in admission (load shedding)
+  /// Receives the answers to submissions (no actor per submission); set at launch.
+  std::shared_ptr<submission_sink> sink;
   caf::actor intake;                    ///< one_for_one: the admission actor
   mailbox_gauges mailboxes;             ///< depths the BACKLOG indicators read
   std::mutex metrics_lock;                     ///< guards the two counters below

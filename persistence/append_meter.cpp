@@ -17,6 +17,7 @@ void append_meter::record(time_point at, uint64_t events,
   std::lock_guard<std::mutex> guard{mtx_};
   events_total_ += events;
   appends_total_ += latencies.size();
+  ++commits_total_;
   auto s = second_of(at);
   auto& b = buckets_[static_cast<size_t>(s) % buckets_.size()];
   if (b.second != s)
@@ -40,6 +41,7 @@ append_meter::summary append_meter::summarize(time_point now) const {
     std::lock_guard<std::mutex> guard{mtx_};
     out.events_total = events_total_;
     out.appends_total = appends_total_;
+    out.commits_total = commits_total_;
     // The current second counts as it has filled so far, so a burst shows at once.
     auto current = second_of(now);
     uint64_t events = 0;

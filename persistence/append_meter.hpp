@@ -27,6 +27,7 @@ public:
   struct summary {
     uint64_t events_total = 0;     ///< events acknowledged since start
     uint64_t appends_total = 0;    ///< append requests acknowledged since start
+    uint64_t commits_total = 0;    ///< durable transactions that acknowledged them
     double events_per_second = 0;  ///< over the last `rate_seconds` s, this one included
     size_t samples = 0;            ///< latencies behind the quantiles
     caf::timespan p50{0};          ///< median acknowledgement latency
@@ -52,6 +53,7 @@ private:
   mutable std::mutex mtx_;
   uint64_t events_total_ = 0;
   uint64_t appends_total_ = 0;
+  uint64_t commits_total_ = 0;
   std::array<bucket, rate_seconds + 1> buckets_{};
   std::vector<caf::timespan> ring_; ///< up to latency_samples, oldest overwritten first
   size_t next_ = 0;

@@ -36,6 +36,13 @@ std::optional<std::string> current_value(self_ptr self, const flight& f, const m
   return a->second;
 }
 
+/// An effector call's answer: no longer watched, then handled (a stale one is ignored).
+void answered(self_ptr self, const digest& id, uint64_t token, const effector_result& r) {
+  if (auto i = self->state.flights.find(id); i != self->state.flights.end())
+    unwatch(self, i->second, token);
+  on_effected(self, id, token, r);
+}
+
 /// Hands the call to the service's breaker (bulkhead, retries); the answer comes back
 /// as `effected`, or as a deadline when the breaker does not answer in time.
 void call(self_ptr self, flight& f, effector_call c) {
@@ -54,13 +61,16 @@ void call(self_ptr self, flight& f, effector_call c) {
                        to_hex(f.id) + "/" + std::to_string(f.next), now(self) + timeout};
   if (c.restore)
     req.restore = *c.restore;
-  self->request(e.handle, timeout, atom::execute_v, std::move(req))
-    .then([self, id, token](effector_result& r) { on_effected(self, id, token, r); },
+  // Untimed: the watchdog gives the call up at `timeout` (watchdog.cpp); a late answer
+  // finds its token gone.
+  watch(self, f, token, awaiting::effector, timeout);
+  self->request(e.handle, caf::infinite, atom::execute_v, std::move(req))
+    .then([self, id, token](effector_result& r) { answered(self, id, token, r); },
           [self, id, token](caf::error& err) {
             auto info = describe(err);
             auto code = info.code == ec::none ? ec::timeout : info.code;
-            on_effected(self, id, token,
-                        effector_result{false, code, info.message, info.retry_after});
+            answered(self, id, token,
+                     effector_result{false, code, info.message, info.retry_after});
           });
 }
 

@@ -57,6 +57,34 @@ void drop(self_ptr self, const digest& id, const caf::error& err) {
 
 namespace {
 
+void refuse_flight(self_ptr self, const digest& id, caf::error err);
+void authority_down(self_ptr self, const digest& id, const std::string& why);
+
+} // namespace
+
+void pipeline_detail::given_up(self_ptr self, const digest& id, uint64_t token, awaiting who) {
+  auto& st = self->state;
+  auto ms = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             st.settings.governance_timeout).count());
+  switch (who) {
+    case awaiting::authority:
+      return authority_down(self, id, "no answer within " + ms + " ms");
+    case awaiting::scope:
+      return refuse_flight(self, id, refuse(ec::governance_failure,
+                                            "blast radius unavailable: no answer within " + ms
+                                              + " ms",
+                                            st.flights.at(id).trace));
+    case awaiting::effector:
+      return on_effected(self, id, token,
+                         effector_result{false, ec::timeout,
+                                         "the effector did not answer in time", caf::none});
+    case awaiting::none:
+      return;
+  }
+}
+
+namespace {
+
 /// Journals a refusal of `f` (best effort: a journal failure keeps the original code),
 /// then answers its waiters with `err`.
 void refuse_flight(self_ptr self, const digest& id, caf::error err) {
@@ -108,7 +136,8 @@ void decide(self_ptr self, const halt_guard::pass& pass, const authority_verdict
          });
 }
 
-/// Asks blast radius, after authority allowed and the halt guard gave its pass.
+/// Asks blast radius, after authority allowed and the halt guard gave its pass; its answer
+/// is watched for `governance_timeout` (watchdog.cpp).
 void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict av) {
   auto& st = self->state;
   auto id = pass.proposal();
@@ -116,19 +145,27 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
   scope_request req{f.p, touched_services(f.p, st.proj.state()), {}};
   for (auto& s : req.touched_services)
     req.sizes[s] = st.sizes.count(s) ? st.sizes.at(s) : 0;
-  self->request(st.blast, st.settings.governance_timeout, atom::check_v, std::move(req))
+  auto token = st.next_token++;
+  watch(self, f, token, awaiting::scope, st.settings.governance_timeout);
+  self->request(st.blast, caf::infinite, atom::check_v, std::move(req))
     .then(
-      [self, pass, av](const scope_verdict& sv) {
+      [self, pass, av, token](const scope_verdict& sv) {
         auto id = pass.proposal();
+        auto i = self->state.flights.find(id);
+        if (i == self->state.flights.end() || !unwatch(self, i->second, token))
+          return; // given up: refused already
         if (!sv.allowed)
           return refuse_flight(self, id, refuse(ec::blast_radius_exceeded, sv.reason,
-                                                self->state.flights.at(id).trace));
+                                                i->second.trace));
         decide(self, pass, av, sv);
       },
-      [self, id](caf::error& err) {
+      [self, id, token](caf::error& err) {
+        auto i = self->state.flights.find(id);
+        if (i == self->state.flights.end() || !unwatch(self, i->second, token))
+          return;
         refuse_flight(self, id, refuse(ec::governance_failure,
                                        "blast radius unavailable: " + describe(err).message,
-                                       self->state.flights.at(id).trace));
+                                       i->second.trace));
       });
 }
 
@@ -143,22 +180,34 @@ void authority_down(self_ptr self, const digest& id, const std::string& why) {
   check_scope(self, *pass, std::move(read));
 }
 
-/// Asks the authority; fails closed when it does not answer.
+/// Asks the authority; fails closed when it does not answer (within
+/// `governance_timeout`: watchdog.cpp).
 void check_authority(self_ptr self, const digest& id) {
   auto& st = self->state;
   auto authority = st.authority->get();
   if (!authority)
     return authority_down(self, id, "not running");
-  self->request(authority, st.settings.governance_timeout, atom::evaluate_v, st.flights.at(id).p)
+  auto& f = st.flights.at(id);
+  auto token = st.next_token++;
+  watch(self, f, token, awaiting::authority, st.settings.governance_timeout);
+  self->request(authority, caf::infinite, atom::evaluate_v, f.p)
     .then(
-      [self, id](authority_verdict& av) {
-        auto& f = self->state.flights.at(id);
+      [self, id, token](authority_verdict& av) {
+        auto i = self->state.flights.find(id);
+        if (i == self->state.flights.end() || !unwatch(self, i->second, token))
+          return; // given up: it failed closed already
+        auto& f = i->second;
         auto pass = self->state.guard.admit(id, av, !f.p.mutations.empty(), f.trace);
         if (!pass)
           return refuse_flight(self, id, std::move(pass.error()));
         check_scope(self, *pass, std::move(av));
       },
-      [self, id](caf::error& err) { authority_down(self, id, describe(err).message); });
+      [self, id, token](caf::error& err) {
+        auto i = self->state.flights.find(id);
+        if (i == self->state.flights.end() || !unwatch(self, i->second, token))
+          return;
+        authority_down(self, id, describe(err).message);
+      });
 }
 
 /// Returns the recorded outcome of a proposal decided before a restart.
@@ -278,10 +327,6 @@ void follow(self_ptr self, const std::vector<journal_entry>& entries) {
     st.sizes = service_sizes(st.proj.state());
 }
 
-caf::result<seq_no> answer_approval(self_ptr self, const approval& a);
-caf::result<seq_no> answer_interrupt(self_ptr self, const interrupt& x);
-caf::result<seq_no> enroll(self_ptr self, const registration& r);
-
 } // namespace
 
 pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline_state> self,
@@ -355,84 +400,12 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
         run_next(self, id);
     },
     [self](atom::deadline, const digest& id, uint64_t token) {
+      if (token == 0) // the watchdog's timer (watchdog.cpp)
+        return sweep(self);
       on_effected(self, id, token,
                   effector_result{false, ec::timeout, "the effector did not answer in time", caf::none});
     },
   };
 }
-
-namespace {
-
-caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
-  auto& st = self->state;
-  auto i = st.flights.find(a.proposal);
-  if (i == st.flights.end() || i->second.phase != flight_phase::awaiting_approval)
-    return refuse(ec::invalid_input,
-                  "no proposal awaits approval with digest " + to_hex(a.proposal));
-  if (!is_valid_id(a.approver.value))
-    return refuse(ec::invalid_input, "approver is not a valid name");
-  auto& f = i->second;
-  auto id = a.proposal;
-  auto type = a.approve ? event_type::approval_granted : event_type::approval_denied;
-  std::vector<event> events{
-    make_event(type, now(self), approval_recorded{id, a.approver, a.note}, f.trace)};
-  if (!a.approve) {
-    f.pending = std::move(events);
-    f.final_status = proposal_status::denied;
-    f.final_message = "denied by " + a.approver.value;
-    finish(self, id);
-    return seq_no{0};
-  }
-  f.phase = flight_phase::running;
-  auto rp = self->make_response_promise<seq_no>();
-  append(self, std::move(events),
-         [self, id, rp](const appended& ack) mutable {
-           rp.deliver(ack.last);
-           run_next(self, id);
-         },
-         [self, id, rp](caf::error& err) mutable {
-           rp.deliver(err);
-           drop(self, id, refuse(ec::audit_unavailable, "approval could not be journaled"));
-         });
-  return rp;
-}
-
-caf::result<seq_no> answer_interrupt(self_ptr self, const interrupt& x) {
-  auto& st = self->state;
-  auto i = st.flights.find(x.proposal);
-  if (i == st.flights.end() || i->second.p.level != authority_level::act
-      || (i->second.phase != flight_phase::running && i->second.phase != flight_phase::observing))
-    return refuse(ec::invalid_input,
-                  "no level-3 proposal is running with digest " + to_hex(x.proposal));
-  auto& f = i->second;
-  if (f.interrupted)
-    return refuse(ec::invalid_input, "the proposal was interrupted already");
-  f.interrupted = true;
-  f.pending.push_back(make_event(event_type::interrupted, now(self),
-                                 bulwark::interrupted{x.proposal, x.by,
-                                                      static_cast<uint32_t>(f.done.size())},
-                                 f.trace));
-  // Between steps nothing runs: roll back now. During a call: when it returns.
-  if (f.phase == flight_phase::observing)
-    run_next(self, x.proposal);
-  return seq_no{0};
-}
-
-caf::result<seq_no> enroll(self_ptr self, const registration& r) {
-  auto& st = self->state;
-  if (!is_valid_id(r.resource.value) || !is_valid_id(r.service) || !is_valid_id(r.region))
-    return refuse(ec::invalid_input, "resource, service and region must be valid names");
-  if (auto i = st.proj.state().resources.find(r.resource.value);
-      i != st.proj.state().resources.end() && !i->second.retired)
-    return refuse(ec::invalid_input, "resource '" + r.resource.value + "' is registered already");
-  resource_registered x{r.resource, r.service, r.region, r.attributes};
-  auto rp = self->make_response_promise<seq_no>();
-  append(self, {make_event(event_type::resource_registered, now(self), x)},
-         [rp](const appended& ack) mutable { rp.deliver(ack.last); },
-         [rp](caf::error& err) mutable { rp.deliver(err); });
-  return rp;
-}
-
-} // namespace
 
 } // namespace bulwark

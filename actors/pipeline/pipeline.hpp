@@ -40,6 +40,9 @@ struct pipeline_settings {
   uint64_t kept_outcomes = 10000;
 };
 
+/// The answer a flight waits for from another actor, watched for its deadline.
+enum class awaiting : uint8_t { none, authority, scope, effector };
+
 /// Where one proposal is on its way.
 enum class flight_phase : uint8_t { admitting, awaiting_approval, running, observing, compensating };
 
@@ -65,6 +68,9 @@ struct flight {
   size_t undo = 0;                 ///< compensation: steps still to undo (from the back)
   std::vector<event> pending;      ///< events for the final transaction
   uint64_t token = 0;              ///< the effector call awaited (0: none)
+  uint64_t watched = 0;            ///< the watched answer's token (0: none)
+  awaiting waits = awaiting::none; ///< whose answer that is
+  caf::actor_clock::time_point watched_until; ///< when it is given up
   bool interrupted = false;
   bool first_started = false;      ///< step 0's start was journaled with the decision
   std::vector<event> with_decision; ///< journaled with an allowed decision (a requeue's resolution)
@@ -92,6 +98,12 @@ struct pipeline_state {
   std::deque<std::pair<digest, std::string>> outcome_order; ///< oldest first, with its key
   std::set<uint64_t> resolving;             ///< dead letters with a resolution under way
   uint64_t next_token = 1;
+  /// Answers awaited from authority, blast radius and the breakers, by the time each is
+  /// given up. One timer runs for the earliest (a `deadline` with no proposal), where a
+  /// timed request each cost CAF's clock thread two events (set and cancel) and its
+  /// wake-ups, three times per proposal.
+  std::multimap<caf::actor_clock::time_point, std::pair<digest, uint64_t>> watched;
+  caf::actor_clock::time_point armed = caf::actor_clock::time_point::max(); ///< that timer
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "pipeline";

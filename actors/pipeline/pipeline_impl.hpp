@@ -21,6 +21,21 @@ void append(self_ptr self, std::vector<event> events, Then then, Fail fail) {
     .then(std::move(then), std::move(fail));
 }
 
+/// Watches flight `f`'s awaited answer `token` (from `who`) for `after`; if it has not
+/// come by then, `given_up` runs instead (actors/pipeline/watchdog.cpp).
+void watch(self_ptr self, flight& f, uint64_t token, awaiting who, caf::timespan after);
+
+/// Stops watching `f`'s answer `token`; false when it is not the one watched (given up
+/// already): its late answer must change nothing.
+bool unwatch(self_ptr self, flight& f, uint64_t token);
+
+/// The watchdog's timer: gives up every watched answer that is due, then re-arms.
+void sweep(self_ptr self);
+
+/// What happens to a flight whose watched answer from `who` did not come in time: fail
+/// closed (pipeline.cpp).
+void given_up(self_ptr self, const digest& id, uint64_t token, awaiting who);
+
 /// Starts execution of an admitted flight according to its level; only the halt guard
 /// hands out the pass it needs.
 void launch(self_ptr self, flight& f, const halt_guard::pass& pass);
@@ -45,6 +60,15 @@ caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cm
 
 /// An operator discards dead letter `letter`; the reply is the resolution's seq.
 caf::result<seq_no> discard_letter(self_ptr self, const dead_letter_command& cmd);
+
+/// An approver answers a flight awaiting approval (operator_calls.cpp).
+caf::result<seq_no> answer_approval(self_ptr self, const approval& a);
+
+/// An operator interrupts a running level-3 flight (operator_calls.cpp).
+caf::result<seq_no> answer_interrupt(self_ptr self, const interrupt& x);
+
+/// Journals a resource's registration (operator_calls.cpp).
+caf::result<seq_no> enroll(self_ptr self, const registration& r);
 
 /// Keeps the reply of finished flight `f` (evicting the oldest beyond
 /// `settings.kept_outcomes`).

@@ -33,12 +33,14 @@ TEST_CASE("the append rate covers the last ten seconds and forgets older ones") 
   auto s = m.summarize(at(10950ms));
   CHECK(s.events_total == 1000);
   CHECK(s.appends_total == 4);
+  CHECK(s.commits_total == 3); // one per record(): each is one durable transaction
   CHECK(s.events_per_second == doctest::Approx(100.0)); // seconds 1..10: 1000 / 10
   auto later = m.summarize(at(11000ms)); // second 1 has left the window
   CHECK(later.events_per_second == doctest::Approx(50.0));
   auto much_later = m.summarize(at(60000ms));
   CHECK(much_later.events_per_second == 0);
   CHECK(much_later.events_total == 1000); // totals stay
+  CHECK(much_later.commits_total == 3);
   // A bucket reused after the ring wrapped starts from zero.
   m.record(at(12000ms), 7, {}); // second 12 shares its slot with second 1
   CHECK(m.summarize(at(12000ms)).events_per_second == doctest::Approx((300 + 200 + 7) / 10.0));

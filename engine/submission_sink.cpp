@@ -1,0 +1,127 @@
+#include "engine/submission_sink.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include "caf/actor_cast.hpp"
+#include "caf/actor_system.hpp"
+#include "caf/make_actor.hpp"
+#include "caf/mailbox_element.hpp"
+#include "caf/message_id.hpp"
+#include "caf/monitorable_actor.hpp"
+
+#include "messages/commands.hpp"
+
+namespace bulwark {
+
+namespace {
+
+/// The hidden actor the requests name as their sender: `enqueue` runs on the answering
+/// actor's thread and hands the answer to its submission's callbacks.
+class sink_actor final : public caf::monitorable_actor {
+public:
+  sink_actor() : caf::monitorable_actor(caf::actor_config{}.add_flag(is_hidden_flag)) {
+  }
+
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
+    if (what == nullptr || !what->mid.is_response())
+      return; // nothing but answers is addressed here
+    auto cb = take(what->mid.request_id().integer_value());
+    if (!cb)
+      return; // answered already (the engine stopped)
+    auto& xs = what->content();
+    if (xs.match_elements<outcome>())
+      cb->on_outcome(xs.get_as<outcome>(0));
+    else if (xs.match_elements<caf::error>())
+      cb->on_error(xs.get_as<caf::error>(0));
+    else
+      cb->on_error(refuse(ec::unavailable, "unexpected answer to a submission"));
+  }
+
+  const char* name() const override {
+    return "submission_sink";
+  }
+
+  /// Registers the callbacks of request `id` (before the request goes out).
+  void expect(uint64_t id, submission_callbacks cb) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    open_.emplace(id, std::move(cb));
+  }
+
+  /// Removes and returns the callbacks of request `id`, if it is open.
+  std::unique_ptr<submission_callbacks> take(uint64_t id) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = open_.find(id);
+    if (i == open_.end())
+      return nullptr;
+    auto cb = std::make_unique<submission_callbacks>(std::move(i->second));
+    open_.erase(i);
+    return cb;
+  }
+
+  size_t open() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return open_.size();
+  }
+
+  /// Takes every open submission (ids ascending do not matter: each is answered once).
+  std::unordered_map<uint64_t, submission_callbacks> take_all() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::move(open_);
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::unordered_map<uint64_t, submission_callbacks> open_;
+};
+
+} // namespace
+
+struct submission_sink::impl {
+  caf::strong_actor_ptr handle;
+  sink_actor* actor = nullptr;
+  std::atomic<uint64_t> next{1}; ///< request ids: 1 up, within CAF's 60-bit id field
+};
+
+submission_sink::submission_sink(caf::actor_system& sys) : impl_(std::make_unique<impl>()) {
+  impl_->handle = caf::make_actor<sink_actor, caf::strong_actor_ptr>(sys.next_actor_id(),
+                                                                     sys.node(), &sys);
+  impl_->actor = static_cast<sink_actor*>(caf::actor_cast<caf::abstract_actor*>(impl_->handle));
+}
+
+submission_sink::~submission_sink() {
+  if (impl_->handle)
+    close(refuse(ec::unavailable, "the engine is stopped"));
+}
+
+void submission_sink::submit(const caf::strong_actor_ptr& to, proposal p, uint8_t cls,
+                             submission_callbacks cb) {
+  if (impl_->actor == nullptr) { // closed: the engine stopped
+    cb.on_error(refuse(ec::unavailable, "the engine is stopped"));
+    return;
+  }
+  auto id = impl_->next.fetch_add(1, std::memory_order_relaxed)
+            & caf::message_id::request_id_mask;
+  // Registered first: the answer may arrive before `enqueue` returns.
+  impl_->actor->expect(id, std::move(cb));
+  auto mid = caf::make_message_id(id); // a normal-priority request
+  to->get()->enqueue(impl_->handle, mid,
+                     caf::make_message(atom::submit_v, std::move(p), cls, true), nullptr);
+}
+
+size_t submission_sink::open() const {
+  return impl_->actor != nullptr ? impl_->actor->open() : 0;
+}
+
+void submission_sink::close(const caf::error& err) {
+  if (!impl_->handle)
+    return;
+  for (auto& [id, cb] : impl_->actor->take_all())
+    cb.on_error(err);
+  impl_->actor->cleanup(caf::error{caf::exit_reason::user_shutdown}, nullptr);
+  impl_->actor = nullptr;
+  impl_->handle = nullptr;
+}
+
+} // namespace bulwark
