@@ -1,13 +1,10 @@
-// The engine's host-facing calls: registration, proposals, approvals, governance,
-// metrics, subscriptions and the virtual clock.
+// The engine's host-facing calls: registration, proposals, approvals, governance and
+// breaker overrides.
 
 #include <algorithm>
 #include <cmath>
 #include <thread>
 
-#include <spdlog/spdlog.h>
-
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "caf/event_based_actor.hpp"
@@ -18,8 +15,6 @@
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine/submission_sink.hpp"
-#include "persistence/event_json.hpp"
-#include "persistence/projection.hpp"
 
 namespace bulwark {
 
@@ -319,177 +314,6 @@ result engine::grant(const std::string& by, const std::string& principal, int le
   return seq_result(d.call<seq_no>(d.authority->get(), atom::grant_v, principal_id{by},
                                    principal_id{principal}, static_cast<authority_level>(level),
                                    u, reason));
-}
-
-namespace {
-
-std::vector<pending_proposal> flights(engine::impl& d, bool awaiting) {
-  std::vector<pending_proposal> out;
-  if (auto r = d.call<std::vector<pending_approval>>(d.pipeline, atom::pending_v))
-    for (auto& p : *r)
-      if (p.awaiting == awaiting)
-        out.push_back(pending_proposal{to_hex(p.proposal), p.principal.value,
-                                       static_cast<int>(p.level), p.mutations.size()});
-  return out;
-}
-
-} // namespace
-
-std::vector<pending_proposal> engine::pending() {
-  return flights(*impl_, true);
-}
-
-std::vector<pending_proposal> engine::running() {
-  return flights(*impl_, false);
-}
-
-std::vector<std::string> engine::in_doubt() {
-  std::vector<std::string> out;
-  for (auto& id : impl_->in_doubt_now())
-    out.push_back(to_hex(id));
-  return out;
-}
-
-namespace {
-
-struct host_subscriber_state {
-  std::function<void(const committed_event&)> fn;
-  static inline const char* name = "host_subscriber";
-};
-
-subscriber_actor::behavior_type
-host_subscriber(subscriber_actor::stateful_pointer<host_subscriber_state> self,
-                std::function<void(const committed_event&)> fn) {
-  self->state.fn = std::move(fn);
-  return {
-    [self](atom::committed, const std::vector<journal_entry>& entries) {
-      // Emission is observability: a host callback that throws is logged and never
-      // blocks a decision, an incident or the next event.
-      for (auto& e : entries)
-        try {
-          self->state.fn(committed_event{e.seq.value, to_string(e.ev.type), to_json(e).dump()});
-        } catch (const std::exception& ex) {
-          spdlog::warn("engine: a subscriber failed on seq {}: {}", e.seq.value, ex.what());
-        } catch (...) {
-          spdlog::warn("engine: a subscriber failed on seq {}", e.seq.value);
-        }
-    },
-  };
-}
-
-} // namespace
-
-void engine::subscribe(std::function<void(const committed_event&)> fn) {
-  auto& d = *impl_;
-  auto sub = d.sys->spawn(host_subscriber, std::move(fn));
-  d.subscribers.push_back(caf::actor_cast<caf::actor>(sub));
-  caf::anon_send(d.journal, atom::subscribe_v, sub, d.store->head());
-  d.pump();
-}
-
-std::pair<uint64_t, std::string> engine::head() {
-  auto& d = *impl_;
-  return {d.store->head().value, to_hex(d.store->head_chain())};
-}
-
-result engine::verify() {
-  auto& d = *impl_;
-  auto report = d.store->verify(seq_no{1}, seq_no{UINT64_MAX});
-  result r;
-  r.ok = report.ok;
-  r.seq = report.ok ? report.head.value : report.first_bad.value;
-  if (!report.ok) {
-    r.code = "INTEGRITY_VIOLATION";
-    r.message = "seq " + std::to_string(report.first_bad.value) + ": " + report.reason;
-  }
-  return r;
-}
-
-std::string engine::state_digest() {
-  auto& d = *impl_;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
-    return {};
-  return to_hex(projection{std::move(*st)}.state_digest());
-}
-
-std::optional<std::string> engine::attribute(const std::string& resource, const std::string& key) {
-  auto& d = *impl_;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
-    return std::nullopt;
-  auto r = st->resources.find(resource);
-  if (r == st->resources.end())
-    return std::nullopt;
-  auto a = r->second.attributes.find(key);
-  if (a == r->second.attributes.end())
-    return std::nullopt;
-  return a->second;
-}
-
-void engine::inject_journal_failures(bool on) {
-  impl_->store->inject_write_failures(on);
-}
-
-namespace {
-
-result chaos_result(const caf::error& err) {
-  if (err)
-    return engine::impl::to_result(err);
-  result r;
-  r.ok = true;
-  return r;
-}
-
-} // namespace
-
-result engine::chaos_enable(bool on) {
-  impl_->chaos->enable(on);
-  return chaos_result({});
-}
-
-result engine::chaos_fail_effector(const std::string& service, uint32_t calls) {
-  return chaos_result(impl_->chaos->fail_effector(service, calls));
-}
-
-result engine::chaos_delay_effector(const std::string& service, std::chrono::milliseconds d) {
-  return chaos_result(impl_->chaos->delay_effector(service, d));
-}
-
-result engine::chaos_fail_journal(bool on) {
-  return chaos_result(impl_->chaos->fail_journal(on));
-}
-
-result engine::chaos_kill(const std::string& actor) {
-  auto r = chaos_result(impl_->chaos->kill(actor));
-  impl_->pump();
-  return r;
-}
-
-result engine::chaos_delay_messages(std::chrono::milliseconds d) {
-  return chaos_result(impl_->chaos->delay_submissions(d));
-}
-
-void engine::run() {
-  impl_->pump();
-}
-
-void engine::advance(std::chrono::milliseconds dt) {
-  auto& d = *impl_;
-  if (d.sched == nullptr)
-    return;
-  // Step in small increments so timers due inside the span fire in order.
-  auto step = std::chrono::milliseconds{10};
-  for (auto left = dt; left.count() > 0; left -= step) {
-    d.sched->advance_time(std::min(step, left));
-    d.sched->run();
-  }
-}
-
-std::chrono::system_clock::time_point engine::now() {
-  return std::chrono::system_clock::time_point{
-    std::chrono::duration_cast<std::chrono::system_clock::duration>(
-      impl_->now().time_since_epoch())};
 }
 
 } // namespace bulwark

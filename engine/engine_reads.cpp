@@ -1,0 +1,123 @@
+// The embedding API's reads: proposals in flight or in doubt, head, verify, state, subscriptions.
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "bulwark/engine.hpp"
+#include "engine/engine_impl.hpp"
+#include "persistence/event_json.hpp"
+#include "persistence/projection.hpp"
+
+namespace bulwark {
+
+namespace {
+
+std::vector<pending_proposal> flights(engine::impl& d, bool awaiting) {
+  std::vector<pending_proposal> out;
+  if (auto r = d.call<std::vector<pending_approval>>(d.pipeline, atom::pending_v))
+    for (auto& p : *r)
+      if (p.awaiting == awaiting)
+        out.push_back(pending_proposal{to_hex(p.proposal), p.principal.value,
+                                       static_cast<int>(p.level), p.mutations.size()});
+  return out;
+}
+
+} // namespace
+
+std::vector<pending_proposal> engine::pending() {
+  return flights(*impl_, true);
+}
+
+std::vector<pending_proposal> engine::running() {
+  return flights(*impl_, false);
+}
+
+std::vector<std::string> engine::in_doubt() {
+  std::vector<std::string> out;
+  for (auto& id : impl_->in_doubt_now())
+    out.push_back(to_hex(id));
+  return out;
+}
+
+namespace {
+
+struct host_subscriber_state {
+  std::function<void(const committed_event&)> fn;
+  static inline const char* name = "host_subscriber";
+};
+
+subscriber_actor::behavior_type
+host_subscriber(subscriber_actor::stateful_pointer<host_subscriber_state> self,
+                std::function<void(const committed_event&)> fn) {
+  self->state.fn = std::move(fn);
+  return {
+    [self](atom::committed, const std::vector<journal_entry>& entries) {
+      // Emission is observability: a host callback that throws is logged and never
+      // blocks a decision, an incident or the next event.
+      for (auto& e : entries)
+        try {
+          self->state.fn(committed_event{e.seq.value, to_string(e.ev.type), to_json(e).dump()});
+        } catch (const std::exception& ex) {
+          spdlog::warn("engine: a subscriber failed on seq {}: {}", e.seq.value, ex.what());
+        } catch (...) {
+          spdlog::warn("engine: a subscriber failed on seq {}", e.seq.value);
+        }
+    },
+  };
+}
+
+} // namespace
+
+void engine::subscribe(std::function<void(const committed_event&)> fn) {
+  auto& d = *impl_;
+  auto sub = d.sys->spawn(host_subscriber, std::move(fn));
+  d.subscribers.push_back(caf::actor_cast<caf::actor>(sub));
+  caf::anon_send(d.journal, atom::subscribe_v, sub, d.store->head());
+  d.pump();
+}
+
+std::pair<uint64_t, std::string> engine::head() {
+  auto& d = *impl_;
+  return {d.store->head().value, to_hex(d.store->head_chain())};
+}
+
+result engine::verify() {
+  auto& d = *impl_;
+  auto report = d.store->verify(seq_no{1}, seq_no{UINT64_MAX});
+  result r;
+  r.ok = report.ok;
+  r.seq = report.ok ? report.head.value : report.first_bad.value;
+  if (!report.ok) {
+    r.code = "INTEGRITY_VIOLATION";
+    r.message = "seq " + std::to_string(report.first_bad.value) + ": " + report.reason;
+  }
+  return r;
+}
+
+std::string engine::state_digest() {
+  auto& d = *impl_;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return {};
+  return to_hex(projection{std::move(*st)}.state_digest());
+}
+
+std::optional<std::string> engine::attribute(const std::string& resource, const std::string& key) {
+  auto& d = *impl_;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return std::nullopt;
+  auto r = st->resources.find(resource);
+  if (r == st->resources.end())
+    return std::nullopt;
+  auto a = r->second.attributes.find(key);
+  if (a == r->second.attributes.end())
+    return std::nullopt;
+  return a->second;
+}
+
+} // namespace bulwark
