@@ -1,3 +1,5 @@
+// Reads a node's bulwark.toml into its configuration, naming the file and key of any error.
+
 #include "engine/node_config.hpp"
 
 #include <algorithm>
@@ -378,96 +380,6 @@ caf::expected<node_config> load_config(const std::string& path) {
   if (auto err = check_config(cfg, path))
     return err;
   return cfg;
-}
-
-caf::error check_config(const node_config& cfg, const std::string& origin) {
-  auto bad = [&](const char* key, const std::string& problem) {
-    return refuse(ec::invalid_input, origin + ": " + key + ": " + problem);
-  };
-  if (cfg.store.initial_map_size == 0 || cfg.store.max_map_size < cfg.store.initial_map_size)
-    return bad("journal.max_map_mb", "must be at least journal.initial_map_mb and above 0");
-  if (cfg.blast.max_percent <= 0 || cfg.blast.max_percent > 100)
-    return bad("blast_radius.max_percent", "must be within (0, 100]");
-  if (cfg.blast.max_services == 0)
-    return bad("blast_radius.max_services", "must be at least 1");
-  if (cfg.blast.max_regions == 0)
-    return bad("blast_radius.max_regions", "must be at least 1");
-  if (cfg.authority.policy.rate_per_second <= 0 || cfg.authority.policy.burst < 1)
-    return bad("authority.rate_per_second", "rate must be > 0 and burst >= 1");
-  if (cfg.pipeline.kept_outcomes == 0)
-    return bad("pipeline.kept_outcomes", "must be at least 1");
-  // The timeout hierarchy: attempt < effector call < proposal deadline.
-  if (cfg.pipeline.effector_timeout >= cfg.pipeline.limits.max_deadline)
-    return bad("pipeline.effector_timeout_ms", "must be shorter than pipeline.max_deadline_ms");
-  if (auto err = check_incident_settings(cfg.incident, origin))
-    return err;
-  if (auto err = check_limits(cfg.breaker, origin + ": breaker"))
-    return err;
-  if (cfg.breaker.attempt_timeout >= cfg.pipeline.effector_timeout)
-    return bad("breaker.attempt_timeout_ms", "must be shorter than pipeline.effector_timeout_ms");
-  if (auto err = check_health(cfg.health, origin))
-    return err;
-  if (cfg.admission.max_in_flight == 0)
-    return bad("admission.max_in_flight", "must be at least 1");
-  if (cfg.admission.max_queued == 0)
-    return bad("admission.max_queued", "must be at least 1");
-  if (cfg.admission.per_principal == 0)
-    return bad("admission.per_principal", "must be at least 1");
-  if (cfg.admission.quarantine_after == 0)
-    return bad("admission.quarantine_after", "must be at least 1");
-  for (auto& [service, b] : cfg.breakers) {
-    if (auto err = check_limits(b, origin + ": breaker." + service))
-      return err;
-    if (b.attempt_timeout >= cfg.pipeline.effector_timeout)
-      return bad(("breaker." + service + ".attempt_timeout_ms").c_str(),
-                 "must be shorter than pipeline.effector_timeout_ms");
-  }
-  return {};
-}
-
-caf::expected<std::vector<registration>> load_fleet(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return refuse(ec::invalid_input, path + ":" + std::to_string(e.source().begin.line) + ": "
-                                       + std::string{e.description()});
-  }
-  std::vector<registration> out;
-  auto list = root["resource"].as_array();
-  if (!list)
-    return refuse(ec::invalid_input, path + ": resource: expected [[resource]] tables");
-  size_t index = 0;
-  for (auto& node : *list) {
-    auto where = path + ": resource[" + std::to_string(index++) + "]";
-    auto t = node.as_table();
-    if (!t)
-      return refuse(ec::invalid_input, where + ": must be a table");
-    registration r;
-    auto id = (*t)["id"].value<std::string>();
-    auto service = (*t)["service"].value<std::string>();
-    auto region = (*t)["region"].value<std::string>();
-    if (!id || !is_valid_id(*id))
-      return refuse(ec::invalid_input, where + ".id: missing or not a valid name");
-    if (!service || !is_valid_id(*service))
-      return refuse(ec::invalid_input, where + ".service: missing or not a valid name");
-    if (!region || !is_valid_id(*region))
-      return refuse(ec::invalid_input, where + ".region: missing or not a valid name");
-    r.resource = resource_id{*id};
-    r.service = *service;
-    r.region = *region;
-    if (auto attrs = (*t)["attributes"].as_table()) {
-      for (auto& [k, v] : *attrs) {
-        auto s = v.value<std::string>();
-        if (!s)
-          return refuse(ec::invalid_input,
-                        where + ".attributes." + std::string{k.str()} + ": must be a string");
-        r.attributes[std::string{k.str()}] = *s;
-      }
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 } // namespace bulwark
