@@ -135,6 +135,7 @@ TEST_CASE("the leader refuses access records no peer's console could have writte
   CHECK(ok->value == head.value + 1);
   // A follower is not where a trail is journaled.
   auto n2 = start(plan, dir, "n2");
+  REQUIRE(wait_until([&] { return n2->status().peers[0].connected; }));
   auto r = send_batch(*n2, "n1", {access_event("x")});
   REQUIRE(!r);
   CHECK(is(r.error(), ec::unavailable));
