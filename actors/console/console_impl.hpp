@@ -65,6 +65,10 @@ void refuse_args(broker_ptr self, hdl_t hdl, const console_refusal& why);
 /// A clustered node's role and freshness for `status` (null when not clustered).
 nlohmann::json cluster_brief(broker_ptr self);
 
+/// Runs `breakers`, `breaker-force` and `breaker-release`; false for any other command
+/// (console_breakers.cpp).
+bool run_breaker_command(broker_ptr self, hdl_t hdl, const console_request& req);
+
 /// Runs `cluster` and `cluster-promote`; false for any other command (console_cluster.cpp).
 bool run_cluster_command(broker_ptr self, hdl_t hdl, const console_request& req);
 
