@@ -1,6 +1,7 @@
 #include "engine/submission_sink.hpp"
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 
@@ -10,6 +11,9 @@
 #include "caf/mailbox_element.hpp"
 #include "caf/message_id.hpp"
 #include "caf/monitorable_actor.hpp"
+#include "caf/ref_counted.hpp"
+#include "caf/resumable.hpp"
+#include "caf/scheduler/abstract_coordinator.hpp"
 
 #include "messages/commands.hpp"
 
@@ -17,11 +21,41 @@ namespace bulwark {
 
 namespace {
 
+/// One host callback as a job of the actor system's scheduler: it runs on a worker of
+/// its own, never on the thread of the actor that answered, so a callback that blocks
+/// (say, on another submission's future) stalls neither admission nor the pipeline.
+class callback_job final : public caf::resumable, public caf::ref_counted {
+public:
+  explicit callback_job(std::function<void()> f) : f_(std::move(f)) {
+  }
+
+  subtype_t subtype() const override {
+    return function_object;
+  }
+
+  resume_result resume(caf::execution_unit*, size_t) override {
+    f_();
+    return done; // the scheduler then drops its reference
+  }
+
+  void intrusive_ptr_add_ref_impl() override {
+    ref();
+  }
+
+  void intrusive_ptr_release_impl() override {
+    deref();
+  }
+
+private:
+  std::function<void()> f_;
+};
+
 /// The hidden actor the requests name as their sender: `enqueue` runs on the answering
-/// actor's thread and hands the answer to its submission's callbacks.
+/// actor's thread and schedules the answer's callback as a job.
 class sink_actor final : public caf::monitorable_actor {
 public:
-  sink_actor() : caf::monitorable_actor(caf::actor_config{}.add_flag(is_hidden_flag)) {
+  explicit sink_actor(caf::actor_system& sys)
+    : caf::monitorable_actor(caf::actor_config{}.add_flag(is_hidden_flag)), sys_(sys) {
   }
 
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
@@ -31,12 +65,18 @@ public:
     if (!cb)
       return; // answered already (the engine stopped)
     auto& xs = what->content();
+    std::function<void()> run;
     if (xs.match_elements<outcome>())
-      cb->on_outcome(xs.get_as<outcome>(0));
+      run = [cb = std::shared_ptr<submission_callbacks>{std::move(cb)},
+             o = xs.get_as<outcome>(0)] { cb->on_outcome(o); };
     else if (xs.match_elements<caf::error>())
-      cb->on_error(xs.get_as<caf::error>(0));
+      run = [cb = std::shared_ptr<submission_callbacks>{std::move(cb)},
+             e = xs.get_as<caf::error>(0)] { cb->on_error(e); };
     else
-      cb->on_error(refuse(ec::unavailable, "unexpected answer to a submission"));
+      run = [cb = std::shared_ptr<submission_callbacks>{std::move(cb)}] {
+        cb->on_error(refuse(ec::unavailable, "unexpected answer to a submission"));
+      };
+    sys_.scheduler().enqueue(new callback_job(std::move(run))); // takes the reference
   }
 
   const char* name() const override {
@@ -72,6 +112,7 @@ public:
   }
 
 private:
+  caf::actor_system& sys_;
   mutable std::mutex mtx_;
   std::unordered_map<uint64_t, submission_callbacks> open_;
 };
@@ -86,7 +127,7 @@ struct submission_sink::impl {
 
 submission_sink::submission_sink(caf::actor_system& sys) : impl_(std::make_unique<impl>()) {
   impl_->handle = caf::make_actor<sink_actor, caf::strong_actor_ptr>(sys.next_actor_id(),
-                                                                     sys.node(), &sys);
+                                                                     sys.node(), &sys, sys);
   impl_->actor = static_cast<sink_actor*>(caf::actor_cast<caf::abstract_actor*>(impl_->handle));
 }
 

@@ -5,8 +5,10 @@
 /// One hidden actor per engine, a synchronous front like the breaker entry (and CAF's own
 /// actor-composition decorators): a submission is one request message from the caller's
 /// thread straight into the admission actor's mailbox, and its answer, when admission (or
-/// the pipeline, for a flight handed on by a restarted admission) delivers it, runs the
-/// caller's callback on the answering actor's thread. Before, each submission spawned a
+/// the pipeline, for a flight handed on by a restarted admission) delivers it, schedules
+/// the caller's callback as a job on the actor system's scheduler (never inline on the
+/// answering actor's thread: a host callback may block, even on another submission).
+/// Before, each submission spawned a
 /// one-shot actor that sent the request and waited for the answer: an actor's creation,
 /// two schedulings and its teardown per proposal.
 
@@ -35,7 +37,7 @@ public:
   submission_sink& operator=(const submission_sink&) = delete;
 
   /// Sends `(submit, p, cls, true)` to `to` as a request; its answer calls `cb` once, on
-  /// the thread of the actor that answers. A dead receiver answers at once with
+  /// a scheduler worker. A dead receiver answers at once with
   /// `request_receiver_down`, as it would any request; a closed sink with UNAVAILABLE.
   /// Not to be called concurrently with `close`.
   void submit(const caf::strong_actor_ptr& to, proposal p, uint8_t cls, submission_callbacks cb);
