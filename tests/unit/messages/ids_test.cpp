@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <vector>
+
 #include "messages/enums.hpp"
 #include "messages/error.hpp"
 #include "messages/ids.hpp"
@@ -27,6 +29,29 @@ TEST_CASE("digest equality sees a single differing bit") {
   b.bytes[31] = 1;
   CHECK(a != b);
   CHECK(!b.is_zero());
+}
+
+TEST_CASE("digests order bytewise, as their byte arrays do") {
+  std::vector<digest> xs;
+  for (int i = 0; i < 200; ++i) {
+    auto d = sha256(reinterpret_cast<const uint8_t*>(&i), sizeof i);
+    xs.push_back(d);
+    auto tail = d; // equal in the first words, different further on
+    tail.bytes[8 + i % 24] ^= static_cast<uint8_t>(1 + i % 255);
+    xs.push_back(tail);
+  }
+  xs.push_back(digest{});
+  size_t pairs = 0, disagree = 0, before = 0;
+  for (auto& a : xs)
+    for (auto& b : xs) {
+      ++pairs;
+      disagree += (a < b) != (a.bytes < b.bytes) ? 1 : 0;
+      before += a < b ? 1 : 0;
+    }
+  CHECK(pairs == xs.size() * xs.size());
+  CHECK(disagree == 0);
+  CHECK(before == xs.size() * (xs.size() - 1) / 2); // a strict order of distinct digests
+  CHECK_FALSE(xs[0] < xs[0]);
 }
 
 TEST_CASE("the chain hash is SHA-256 of previous chain followed by the bytes") {
