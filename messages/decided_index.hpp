@@ -49,6 +49,10 @@ typename Inspector::result_type inspect(Inspector& f, decided_proposal& x) {
 /// independent (the shared run is never changed).
 class decided_index {
 public:
+  /// The canonical writers list the entries straight from the index (persistence/codec.hpp):
+  /// the same bytes as the inspect() below, without its sorted copy.
+  using canonical_element = decided_proposal;
+
   /// Returns the entry of `key`, or null.
   const decided_proposal* find(const digest& key) const;
 

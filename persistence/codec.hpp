@@ -58,6 +58,13 @@ struct is_time_point : std::false_type {};
 template <class C, class D>
 struct is_time_point<std::chrono::time_point<C, D>> : std::true_type {};
 
+/// A type that encodes as `list<T::canonical_element>` and can list its elements in
+/// order itself (`size()`, `each(f)`), so writing it needs no temporary vector.
+template <class T, class = void>
+struct is_streamed_list : std::false_type {};
+template <class T>
+struct is_streamed_list<T, std::void_t<typename T::canonical_element>> : std::true_type {};
+
 } // namespace detail
 
 /// Appends the canonical encoding of values to a byte vector.
@@ -80,8 +87,12 @@ public:
   /// Writes `n` as a big-endian unsigned integer of `Bytes` bytes.
   template <size_t Bytes>
   void put_uint(uint64_t n) {
-    for (size_t i = Bytes; i > 0; --i)
-      out_.push_back(static_cast<uint8_t>(n >> (8 * (i - 1))));
+    // One size change, then the bytes: a push_back per byte checked the capacity each time.
+    auto at = out_.size();
+    out_.resize(at + Bytes);
+    auto* p = out_.data() + at;
+    for (size_t i = 0; i < Bytes; ++i)
+      p[i] = static_cast<uint8_t>(n >> (8 * (Bytes - 1 - i)));
   }
 
 private:
@@ -117,6 +128,9 @@ private:
       put_length(x.size());
       for (auto& element : x)
         apply(element);
+    } else if constexpr (detail::is_streamed_list<type>::value) {
+      put_length(x.size()); // the same bytes as the list its inspect() would hand over
+      x.each([this](const typename type::canonical_element& element) { apply(element); });
     } else if constexpr (detail::is_map<type>::value) {
       put_length(x.size());
       for (auto& [key, value] : x) {
@@ -182,6 +196,9 @@ private:
       size_ += 4;
       for (auto& element : x)
         apply(element);
+    } else if constexpr (detail::is_streamed_list<type>::value) {
+      size_ += 4;
+      x.each([this](const typename type::canonical_element& element) { apply(element); });
     } else if constexpr (detail::is_map<type>::value) {
       size_ += 4;
       for (auto& [key, value] : x) {
@@ -399,7 +416,10 @@ private:
 /// Returns the canonical encoding of `x`.
 template <class T>
 std::vector<uint8_t> encode(const T& x) {
+  canonical_sizer n;
+  n(x);
   std::vector<uint8_t> out;
+  out.reserve(n.size()); // one allocation (a large state grew through 20-odd copies)
   canonical_writer w{out};
   w(x);
   return out;
