@@ -59,17 +59,26 @@ caf::error journal_store::write_snapshot(const projection& p) {
   auto chain = chain_at(seq_no{seq});
   if (!chain)
     return chain.error();
-  auto state = p.encode_state();
+  // Header and state in one buffer, the state encoded in place (no second copy of a state
+  // that grows with the decided-proposal index); the header is filled in after it.
+  canonical_sizer n;
+  n(p.state());
   std::vector<uint8_t> value;
-  value.reserve(snapshot_header + state.size());
+  value.reserve(snapshot_header + n.size());
+  value.resize(snapshot_header);
   canonical_writer w{value};
-  w.put_uint<1>(snapshot_version);
-  w.put_uint<8>(seq);
-  value.insert(value.end(), chain->bytes.begin(), chain->bytes.end());
-  auto sd = sha256(state.data(), state.size());
-  value.insert(value.end(), sd.bytes.begin(), sd.bytes.end());
-  w.put_uint<4>(state.size());
-  value.insert(value.end(), state.begin(), state.end());
+  w(p.state());
+  auto len = value.size() - snapshot_header;
+  auto sd = sha256(value.data() + snapshot_header, len);
+  std::vector<uint8_t> header;
+  header.reserve(snapshot_header);
+  canonical_writer h{header};
+  h.put_uint<1>(snapshot_version);
+  h.put_uint<8>(seq);
+  header.insert(header.end(), chain->bytes.begin(), chain->bytes.end());
+  header.insert(header.end(), sd.bytes.begin(), sd.bytes.end());
+  h.put_uint<4>(len);
+  std::memcpy(value.data(), header.data(), snapshot_header);
   for (;;) {
     lmdb_txn txn;
     if (int rc = txn.begin(d.env, 0))
