@@ -77,15 +77,17 @@ caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cm
   auto resolution = make_event(event_type::dead_letter_resolved, now(self),
                                dead_letter_resolved{cmd.letter, cmd.by, true,
                                                     p.idempotency_key, cmd.reason});
-  auto reply = submit(self, p);
+  auto id = proposal_digest(p);
+  auto key = p.idempotency_key;
+  auto reply = submit(self, std::move(p));
   // A new flight carries the resolution into its allowed decision's transaction.
-  if (auto f = self->state.flights.find(proposal_digest(p)); f != self->state.flights.end()
+  if (auto f = self->state.flights.find(id); f != self->state.flights.end()
                                                               && f->second.requeue_of == 0) {
     f->second.requeue_of = cmd.letter;
     f->second.with_decision.push_back(std::move(resolution));
   }
   spdlog::info("pipeline: dead letter {} requeued by {} as {}", cmd.letter, cmd.by.value,
-               p.idempotency_key);
+               key);
   return reply;
 }
 

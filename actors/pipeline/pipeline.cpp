@@ -253,7 +253,7 @@ caf::optional<std::pair<std::string, caf::timespan>> open_circuit(self_ptr self,
 
 } // namespace
 
-caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal& p) {
+caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
   auto& st = self->state;
   auto id = proposal_digest(p);
   trace_id trace{0};
@@ -289,20 +289,20 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal& p) {
   }
   auto rp = self->make_response_promise<outcome>();
   flight f;
-  f.p = p;
+  f.p = std::move(p);
   f.id = id;
   f.trace = trace;
   f.key = key;
   f.waiters.push_back(rp);
   st.keys[key] = id;
-  st.flights.emplace(id, std::move(f));
+  auto& q = st.flights.emplace(id, std::move(f)).first->second.p; // the proposal, moved in
   auto has = [&st](const std::string& s) {
     breaker_directory::entry e;
     return st.breakers->find(s, e);
   };
-  if (auto err = validate(p, st.proj.state(), has, st.settings.limits, now(self)))
+  if (auto err = validate(q, st.proj.state(), has, st.settings.limits, now(self)))
     refuse_flight(self, id, refuse(ec::invalid_input, describe(err).message, trace));
-  else if (auto open = open_circuit(self, p))
+  else if (auto open = open_circuit(self, q))
     refuse_flight(self, id, refuse(ec::circuit_open, open->first, trace, open->second));
   else
     check_authority(self, id);
@@ -351,7 +351,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     [self, gauge = deps.mailbox](atom::submit, proposal& p) -> caf::result<outcome> {
       if (gauge) // BACKLOG: its mailbox depth, sampled where proposals arrive
         gauge->sample(self);
-      return submit(self, p);
+      return submit(self, std::move(p));
     },
     [self](atom::approve, const approval& a) -> caf::result<seq_no> {
       return answer_approval(self, a);

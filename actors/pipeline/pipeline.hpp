@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "caf/actor_clock.hpp"
@@ -93,8 +94,9 @@ struct pipeline_state {
   projection proj;                          ///< follows the journal (subscription)
   std::map<std::string, uint32_t> sizes;    ///< active resources per service
   std::map<digest, flight> flights;
-  std::map<std::string, digest> keys;       ///< principal/key -> proposal in flight or done
-  std::map<digest, outcome> outcomes;       ///< the newest finished proposals' replies
+  // Looked up by key only, never iterated (order cannot leak into behaviour): hashed.
+  std::unordered_map<std::string, digest> keys; ///< principal/key -> proposal in flight or done
+  std::unordered_map<digest, outcome, digest_hash> outcomes; ///< the newest finished replies
   std::deque<std::pair<digest, std::string>> outcome_order; ///< oldest first, with its key
   std::set<uint64_t> resolving;             ///< dead letters with a resolution under way
   uint64_t next_token = 1;

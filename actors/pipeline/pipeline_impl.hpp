@@ -51,7 +51,7 @@ void finish(self_ptr self, const digest& id);
 
 /// Admits a proposal: idempotency, validation, open circuits, authority, blast radius;
 /// the reply comes when it has finished (or was refused).
-caf::result<outcome> submit(self_ptr self, proposal& p);
+caf::result<outcome> submit(self_ptr self, proposal p);
 
 /// An operator requeues dead letter `letter` (the seq of its `dead_lettered` record): the
 /// resolution is journaled, then the action runs again as a new proposal of its original
