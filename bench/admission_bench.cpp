@@ -8,6 +8,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
 
 #include "actors/admission/admission_policy.hpp"
 #include "bench/bench_util.hpp"
@@ -97,6 +100,9 @@ struct engine_run {
   uint64_t other = 0;
   double refusal_p99_us = 0;
   double refusal_max_us = 0;
+  uint64_t switched = 0;              ///< refusals during which the caller's thread was switched out
+  double unswitched_max_us = 0;       ///< the slowest refusal with no context switch in it
+  std::string fifo_error;             ///< why the caller could not run at SCHED_FIFO
   std::string warnings; ///< early warnings raised during the run (indicator and peak)
 };
 
@@ -217,12 +223,24 @@ engine_run through_engine(size_t outstanding, size_t total) {
 /// An open-loop overload: `rate` proposals per second offered in 1 ms ticks for
 /// `seconds`, whatever the answers (a refused caller does not retry: the load is new
 /// arrivals, as from many clients). Accepted/s counts the answers within the window.
-engine_run open_loop(double rate, double seconds) {
+engine_run open_loop(double rate, double seconds, bool fifo) {
   std::string t;
   auto eng = bench_engine(t);
+  engine_run out;
+  // After the engine's threads exist (a new thread inherits its creator's policy): only the
+  // caller runs at real-time priority.
+  if (fifo) {
+    sched_param sp{};
+    sp.sched_priority = 1;
+    if (int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp); rc != 0) {
+      out.fifo_error = std::strerror(rc);
+      eng->stop();
+      std::filesystem::remove_all(t);
+      return out;
+    }
+  }
   std::mutex mtx;
   std::vector<double> refusal_us;
-  engine_run out;
   std::atomic<size_t> open{0};
   std::atomic<bool> window{true};
   std::atomic<uint64_t> accepted_in_window{0};
@@ -230,13 +248,25 @@ engine_run open_loop(double rate, double seconds) {
   auto t0 = clock_type::now();
   auto ticks = static_cast<size_t>(seconds * 1000);
   double per_tick = rate / 1000, owed = 0;
+  // A refusal is answered on the caller's thread, inside submit(): the thread's context
+  // switches (voluntary or not) counted around it tell a refusal that waited from one
+  // whose thread the OS took away mid-call.
+  auto switches = [] {
+    rusage u{};
+    ::getrusage(RUSAGE_THREAD, &u);
+    return static_cast<uint64_t>(u.ru_nvcsw + u.ru_nivcsw);
+  };
+  auto driver = std::this_thread::get_id();
   for (size_t tick = 0; tick < ticks; ++tick) {
     std::this_thread::sleep_until(t0 + std::chrono::milliseconds{tick});
     for (owed += per_tick; owed >= 1; owed -= 1) {
+      auto c0 = switches();
       auto s0 = clock_type::now();
       ++open;
-      eng->submit(nth_proposal(i++), [&, s0](const result& r) {
+      eng->submit(nth_proposal(i++), [&, s0, c0](const result& r) {
         auto us = us_since(s0);
+        bool inline_answer = std::this_thread::get_id() == driver;
+        bool switched = inline_answer && switches() != c0;
         {
           std::lock_guard<std::mutex> guard{mtx};
           if (r.ok)
@@ -244,6 +274,10 @@ engine_run open_loop(double rate, double seconds) {
           else if (r.code == "OVERLOADED") {
             ++out.overloaded;
             refusal_us.push_back(us);
+            if (switched)
+              ++out.switched;
+            else
+              out.unswitched_max_us = std::max(out.unswitched_max_us, us);
           } else
             ++out.other;
         }
@@ -255,6 +289,10 @@ engine_run open_loop(double rate, double seconds) {
   }
   auto elapsed = ms_since(t0) / 1000;
   window = false;
+  if (fifo) {
+    sched_param normal{};
+    pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
+  }
   while (open.load() > 0)
     std::this_thread::yield();
   out.accepted_per_s = static_cast<double>(accepted_in_window.load()) / elapsed;
@@ -316,15 +354,28 @@ int main(int argc, char** argv) {
               flood.refusal_max_us, flood.warnings.c_str());
   double seconds = quick ? 2 : 10;
   auto offered = 10 * base.accepted_per_s;
-  auto open = open_loop(offered, seconds);
-  std::printf("  open loop, 10x the unloaded rate (%.0f offered/s for %.0f s, no retries): "
-              "%.0f accepted/s (%.0f %% of unloaded; %llu accepted, %llu OVERLOADED, "
-              "%llu other); OVERLOADED answered in p99 %.1f us, max %.0f us; warnings: %s\n",
-              offered, seconds, open.accepted_per_s, 100 * open.accepted_per_s / base.accepted_per_s,
-              static_cast<unsigned long long>(open.accepted),
-              static_cast<unsigned long long>(open.overloaded),
-              static_cast<unsigned long long>(open.other), open.refusal_p99_us,
-              open.refusal_max_us, open.warnings.c_str());
+  for (bool fifo : {false, true}) {
+    // The second pass runs the caller at real-time priority (SCHED_FIFO 1; needs root or
+    // CAP_SYS_NICE): the engine's own threads can no longer take its core mid-call, so what
+    // remains is the engine's answer (and the hypervisor's pauses of the virtual CPU).
+    auto open = open_loop(offered, seconds, fifo);
+    if (!open.fifo_error.empty()) {
+      std::printf("  (no real-time pass: SCHED_FIFO refused: %s)\n", open.fifo_error.c_str());
+      break;
+    }
+    std::printf("  open loop%s, 10x the unloaded rate (%.0f offered/s for %.0f s, no retries): "
+                "%.0f accepted/s (%.0f %% of unloaded; %llu accepted, %llu OVERLOADED, "
+                "%llu other); OVERLOADED answered in p99 %.1f us, max %.0f us; %llu refusals "
+                "with the caller's thread switched out mid-call, the slowest of the rest "
+                "%.0f us; warnings: %s\n",
+                fifo ? " (caller at SCHED_FIFO)" : "", offered, seconds, open.accepted_per_s,
+                100 * open.accepted_per_s / base.accepted_per_s,
+                static_cast<unsigned long long>(open.accepted),
+                static_cast<unsigned long long>(open.overloaded),
+                static_cast<unsigned long long>(open.other), open.refusal_p99_us,
+                open.refusal_max_us, static_cast<unsigned long long>(open.switched),
+                open.unswitched_max_us, open.warnings.c_str());
+  }
   size_t n = quick ? 200000 : 5000000;
   std::printf("\nhalt guard per proposal (%zu admits): %.1f ns without node conditions, "
               "%.1f ns with\n",
