@@ -101,6 +101,14 @@ public:
   /// Stores a snapshot of `p` at its seq with the chain hash of that seq.
   caf::error write_snapshot(const projection& p);
 
+  /// Returns the stored value of a snapshot of `state` (at `state.seq`, whose chain hash
+  /// is `chain`): pure, safe on any thread, so a large state can be encoded off the
+  /// writer's thread (docs/journal-format.md, "Snapshots").
+  static std::vector<uint8_t> encode_snapshot(const fleet_state& state, const digest& chain);
+
+  /// Stores a snapshot value made by encode_snapshot under `seq`.
+  caf::error put_snapshot(uint64_t seq, const std::vector<uint8_t>& value);
+
   /// Loads the newest snapshot at or below `at_most`; none if there is none.
   /// A snapshot whose digest or chain does not match is skipped (older ones are tried).
   caf::expected<caf::optional<snapshot>> load_snapshot(seq_no at_most);

@@ -54,38 +54,47 @@ bool decode_snapshot(MDB_txn* txn, MDB_dbi events, uint64_t key_seq, const MDB_v
 } // namespace
 
 caf::error journal_store::write_snapshot(const projection& p) {
-  auto& d = *impl_;
   auto seq = p.state().seq;
   auto chain = chain_at(seq_no{seq});
   if (!chain)
     return chain.error();
+  return put_snapshot(seq, encode_snapshot(p.state(), *chain));
+}
+
+std::vector<uint8_t> journal_store::encode_snapshot(const fleet_state& state,
+                                                    const digest& chain) {
   // Header and state in one buffer, the state encoded in place (no second copy of a state
   // that grows with the decided-proposal index); the header is filled in after it.
   canonical_sizer n;
-  n(p.state());
+  n(state);
   std::vector<uint8_t> value;
   value.reserve(snapshot_header + n.size());
   value.resize(snapshot_header);
   canonical_writer w{value};
-  w(p.state());
+  w(state);
   auto len = value.size() - snapshot_header;
   auto sd = sha256(value.data() + snapshot_header, len);
   std::vector<uint8_t> header;
   header.reserve(snapshot_header);
   canonical_writer h{header};
   h.put_uint<1>(snapshot_version);
-  h.put_uint<8>(seq);
-  header.insert(header.end(), chain->bytes.begin(), chain->bytes.end());
+  h.put_uint<8>(state.seq);
+  header.insert(header.end(), chain.bytes.begin(), chain.bytes.end());
   header.insert(header.end(), sd.bytes.begin(), sd.bytes.end());
   h.put_uint<4>(len);
   std::memcpy(value.data(), header.data(), snapshot_header);
+  return value;
+}
+
+caf::error journal_store::put_snapshot(uint64_t seq, const std::vector<uint8_t>& value) {
+  auto& d = *impl_;
   for (;;) {
     lmdb_txn txn;
     if (int rc = txn.begin(d.env, 0))
       return lmdb_error(ec::audit_unavailable, d.opts.dir, "begin", rc);
     uint8_t key[8];
     store_key(seq, key);
-    MDB_val k{8, key}, v{value.size(), value.data()};
+    MDB_val k{8, key}, v{value.size(), const_cast<uint8_t*>(value.data())};
     int rc = mdb_put(txn.get(), d.snapshots, &k, &v, 0);
     if (rc == 0)
       rc = txn.commit();

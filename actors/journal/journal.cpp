@@ -1,9 +1,12 @@
 #include "actors/journal/journal.hpp"
 #include "supervision/mailbox_gauge.hpp"
 
+#include <mutex>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
+#include "caf/blocking_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_response_promise.hpp"
@@ -95,18 +98,76 @@ void publish(self_ptr self, std::vector<journal_entry>&& entries) {
                                                          msg, self->context());
 }
 
-/// Writes a snapshot when the interval has passed; a failure is logged, not fatal.
+} // namespace
+
+/// A snapshot encoded on a thread of its own: the encoder fills it in, the journal stores
+/// it on its next turn.
+struct snapshot_slot {
+  std::mutex mtx;
+  bool done = false;
+  uint64_t seq = 0;
+  std::vector<uint8_t> value;
+};
+
+namespace {
+
+/// Stores a snapshot whose encoding has finished; a failure is logged, not fatal.
+void store_encoded_snapshot(self_ptr self) {
+  auto& st = self->state;
+  if (!st.encoding)
+    return;
+  std::vector<uint8_t> value;
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> guard{st.encoding->mtx};
+    if (!st.encoding->done)
+      return;
+    value.swap(st.encoding->value);
+    seq = st.encoding->seq;
+  }
+  st.encoding.reset();
+  if (auto err = st.store->put_snapshot(seq, value))
+    spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
+}
+
+/// Writes a snapshot when the interval has passed; a failure is logged, not fatal. In the
+/// background a copy of the state (it shares the decided index's run) is encoded and
+/// hashed by a blocking actor, which then nudges the journal to store it; one at a time.
 void maybe_snapshot(self_ptr self) {
   auto& st = self->state;
+  store_encoded_snapshot(self);
   auto seq = st.proj.state().seq;
   if (st.settings.snapshot_interval == 0
-      || seq - st.last_snapshot < st.settings.snapshot_interval)
+      || seq - st.last_snapshot < st.settings.snapshot_interval || st.encoding)
     return;
-  if (auto err = st.store->write_snapshot(st.proj)) {
-    spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
+  if (!st.settings.background_snapshots) {
+    if (auto err = st.store->write_snapshot(st.proj)) {
+      spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
+      return;
+    }
+    st.last_snapshot = seq;
     return;
   }
+  auto chain = st.store->chain_at(seq_no{seq});
+  if (!chain) {
+    spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(chain.error()).message);
+    return;
+  }
+  auto slot = std::make_shared<snapshot_slot>();
+  st.encoding = slot;
   st.last_snapshot = seq;
+  self->home_system().spawn([slot, state = st.proj.state(), chain = *chain,
+                             journal = caf::actor_cast<journal_actor>(self)](
+                              caf::blocking_actor* encoder) {
+    auto value = journal_store::encode_snapshot(state, chain);
+    {
+      std::lock_guard<std::mutex> guard{slot->mtx};
+      slot->value = std::move(value);
+      slot->seq = state.seq;
+      slot->done = true;
+    }
+    encoder->send(journal, atom::commit_v); // stored on the journal's thread
+  });
 }
 
 /// Feeds the meter: one latency (arrival to acknowledgement) per answered append.
@@ -145,8 +206,10 @@ void compute_replies(self_ptr self, const std::vector<pending_append>& waiting,
 void commit(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.waiting.empty())
+  if (st.waiting.empty()) {
+    store_encoded_snapshot(self); // an encoder's nudge
     return;
+  }
   auto waiting = std::move(st.waiting);
   auto batch = std::move(st.batch);
   st.waiting.clear();
@@ -306,8 +369,10 @@ caf::expected<journal_actor> spawn_journal(caf::actor_system& sys,
   auto rebuilt = replay(*store);
   if (!rebuilt)
     return rebuilt.error();
-  if (attached)
+  if (attached) {
+    settings.background_snapshots = false;
     return sys.spawn(journal, std::move(store), std::move(rebuilt->proj), settings);
+  }
   return sys.spawn<caf::detached>(journal, std::move(store), std::move(rebuilt->proj),
                                   settings);
 }

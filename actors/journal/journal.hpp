@@ -22,10 +22,16 @@
 namespace bulwark {
 
 class mailbox_gauge; // supervision/mailbox_gauge.hpp
+struct snapshot_slot; // journal.cpp
 
 /// Settings of the journal actor.
 struct journal_settings {
   uint64_t snapshot_interval = 10000; ///< write a snapshot after this many events
+  /// Encodes each snapshot on a thread of its own (the state grows with history, and
+  /// encoding and hashing it on the journal's thread stalled the commits behind it); the
+  /// journal stores it once encoded. spawn_journal turns it off for an attached journal
+  /// (a deterministic test runs everything in one thread).
+  bool background_snapshots = true;
   /// Append rate and acknowledgement latency, read by the metrics endpoint.
   std::shared_ptr<append_meter> meter = std::make_shared<append_meter>();
   /// Its mailbox depth for the BACKLOG indicators (none: not sampled).
@@ -54,6 +60,7 @@ struct journal_state {
   std::vector<pending_append> waiting; ///< their requesters, in order
   bool flush_scheduled = false;
   uint64_t last_snapshot = 0;
+  std::shared_ptr<snapshot_slot> encoding; ///< a snapshot being encoded off this thread
   std::vector<subscriber_actor> subscribers;
   uint64_t commits = 0;
   std::vector<caf::timespan> latencies; ///< scratch for the meter, reused per commit

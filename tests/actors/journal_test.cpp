@@ -11,6 +11,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "actors/journal/journal.hpp"
+#include "messages/error.hpp"
 #include "messages/state.hpp"
 #include "persistence/replay.hpp"
 #include "support/fixture.hpp"
@@ -212,4 +213,64 @@ TEST_CASE("many concurrent appenders: each acknowledged event is present once, i
   CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
   CHECK(store->verify(seq_no{1}, seq_no{UINT64_MAX}).ok);
   caf::anon_send_exit(*j, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a detached journal encodes its snapshots off its thread, and each replays exactly") {
+  temp_dir dir;
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  auto store = std::shared_ptr<journal_store>{test::open_store(dir.path())};
+  {
+    caf::actor_system sys{cfg};
+    journal_settings settings{100};
+    REQUIRE(settings.background_snapshots);
+    auto j = spawn_journal(sys, store, settings);
+    REQUIRE(j);
+    caf::scoped_actor self{sys};
+    auto events = test::random_events(77, 450);
+    size_t acked = 0;
+    for (auto& ev : events)
+      self->request(*j, caf::infinite, atom::append_v, ev)
+        .receive([&](const appended&) { ++acked; }, [&](const caf::error& err) {
+          FAIL("append refused: " << describe(err).message);
+        });
+    CHECK(acked == events.size());
+    // The encoder stores its snapshot through the journal's thread when done: wait for
+    // the first one (bounded), then stop the system, which waits for any encoder.
+    for (int i = 0; i < 20000; ++i) {
+      auto snaps = store->snapshots();
+      REQUIRE(snaps);
+      if (!snaps->empty())
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+    caf::anon_send_exit(*j, caf::exit_reason::user_shutdown);
+  }
+  auto snaps = store->snapshots();
+  REQUIRE(snaps);
+  REQUIRE(!snaps->empty());
+  CHECK(snaps->size() <= 4); // at most one per interval of 100 events
+  uint64_t prev = 0;
+  for (auto s : *snaps) {
+    CHECK(s.value >= prev + 100); // never two within one interval
+    prev = s.value;
+    replay_options with, without;
+    with.to = without.to = s;
+    without.use_snapshot = false;
+    auto a = replay(*store, with);
+    auto b = replay(*store, without);
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(a->snapshot);
+    CHECK(*a->snapshot == s); // started from this very snapshot
+    CHECK(a->state_digest == b->state_digest);
+    // The stored bytes are those the journal's thread would have written itself.
+    auto chain = store->chain_at(s);
+    REQUIRE(chain);
+    auto loaded = store->load_snapshot(s);
+    REQUIRE(loaded);
+    REQUIRE(*loaded);
+    CHECK(journal_store::encode_snapshot((*loaded)->state, *chain)
+          == journal_store::encode_snapshot(b->proj.state(), *chain));
+  }
 }
