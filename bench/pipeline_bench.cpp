@@ -7,7 +7,9 @@
 // threads: the submitters, CAF's workers, the journal's and the effector pool's threads)
 // and the journal's append requests and durable commits per proposal, from its meter.
 //
-// Usage: pipeline_bench [--quick] [--e2e]   (--e2e: only the end-to-end rows)
+// Usage: pipeline_bench [--quick] [--e2e] [--snapshot-interval N]
+//   --e2e: only the end-to-end rows; --snapshot-interval: the journal's (default: the
+//   engine's default; 0: none)
 
 #include <atomic>
 #include <filesystem>
@@ -120,11 +122,13 @@ void bench_breaker(size_t n) {
 }
 
 /// Level-4 proposals through the engine (durable journal) with `submitters` in flight.
-void bench_end_to_end(size_t submitters, size_t total) {
+void bench_end_to_end(size_t submitters, size_t total, const std::string& snapshot_interval) {
   auto dir = temp_dir();
   std::ofstream{dir + "/bulwark.toml"}
     << "[authority]\nenforce_enabled = true\nrate_per_second = 1000000000.0\n"
-       "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n";
+       "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n"
+    << (snapshot_interval.empty() ? std::string()
+                                  : "[journal]\nsnapshot_interval = " + snapshot_interval + "\n");
   engine_options opts;
   opts.config_file = dir + "/bulwark.toml";
   opts.data_dir = dir + "/journal";
@@ -192,14 +196,19 @@ void bench_end_to_end(size_t submitters, size_t total) {
 
 int main(int argc, char** argv) {
   bool quick = false, e2e_only = false;
+  std::string snapshots; // the engine's default
   for (int i = 1; i < argc; ++i) {
     std::string a{argv[i]};
     if (a == "--quick") {
       quick = true;
     } else if (a == "--e2e") {
       e2e_only = true;
+    } else if (a == "--snapshot-interval" && i + 1 < argc
+               && std::string{argv[i + 1]}.find_first_not_of("0123456789") == std::string::npos
+               && argv[i + 1][0] != '\0') {
+      snapshots = argv[++i];
     } else {
-      std::printf("usage: pipeline_bench [--quick] [--e2e]\n");
+      std::printf("usage: pipeline_bench [--quick] [--e2e] [--snapshot-interval N]\n");
       return a == "--help" ? 0 : 1;
     }
   }
@@ -209,7 +218,7 @@ int main(int argc, char** argv) {
     bench_decisions(quick ? 20000 : 200000);
     bench_breaker(quick ? 100000 : 2000000);
   }
-  bench_end_to_end(1, quick ? 300 : 2000);
-  bench_end_to_end(64, quick ? 6400 : 64000);
+  bench_end_to_end(1, quick ? 300 : 2000, snapshots);
+  bench_end_to_end(64, quick ? 6400 : 64000, snapshots);
   return 0;
 }
