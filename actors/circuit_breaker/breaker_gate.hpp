@@ -7,8 +7,6 @@
 /// caller to carry out after the lock is released.
 
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +25,8 @@
 
 #include "actors/circuit_breaker/breaker_fsm.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
+#include "actors/circuit_breaker/ring_queue.hpp"
+#include "actors/circuit_breaker/slot_arena.hpp"
 #include "messages/commands.hpp"
 
 namespace bulwark {
@@ -74,6 +74,13 @@ public:
       first_.emplace(std::move(x));
     else
       rest_.push_back(std::move(x));
+  }
+
+  /// Appends a default `T` and returns it, to be filled in place.
+  T& emplace_back() {
+    if (!first_)
+      return first_.emplace();
+    return rest_.emplace_back();
   }
 
   /// Calls `f` on each element, in order.
@@ -160,30 +167,31 @@ private:
     caf::actor_clock::time_point ends;     ///< the running attempt's timeout
     caf::actor_clock::time_point retry_at; ///< when `waiting_retry`
   };
-  using job_map = std::map<uint64_t, job>;
 
   void announce(const caf::optional<breaker_change>& change, const gate_time& now,
                 gate_effects& fx);
-  void dispatch(uint64_t token, const gate_time& now, gate_effects& fx);
+  void dispatch(uint64_t token, job& j, const gate_time& now, gate_effects& fx);
   void drain(const gate_time& now, gate_effects& fx);
-  void settle(job_map::iterator i, effector_result r, const gate_time& now, gate_effects& fx);
-  void retry(job_map::iterator i, const gate_time& now, gate_effects& fx);
+  void settle(uint64_t token, job& j, effector_result r, const gate_time& now, gate_effects& fx);
+  void retry(uint64_t token, job& j, const gate_time& now, gate_effects& fx);
   void arm(caf::actor_clock::time_point t, gate_effects& fx);
   void arm_next(gate_effects& fx);
 
+  // What every call touches comes first, next to the lock.
   mutable std::mutex mtx_;
-  std::string service_;
-  breaker_fsm fsm_;
-  std::shared_ptr<breaker_directory> directory_;
-  std::mt19937_64 rng_;
-  job_map jobs_;
-  std::deque<uint64_t> queue_;
   uint32_t in_flight_ = 0; ///< attempts on the pool's threads, late ones included
-  uint64_t next_token_ = 1;
+  caf::actor_clock::time_point armed_ = caf::actor_clock::time_point::max(); ///< max: none
+  breaker_fsm fsm_;
+  slot_arena<job> jobs_;       ///< tokens name jobs; a finished job's token finds nothing
+  ring_queue<uint64_t> queue_; ///< tokens waiting for room in the bulkhead
   uint64_t refused_ = 0;
   uint64_t retries_ = 0;
-  caf::actor_clock::time_point armed_ = caf::actor_clock::time_point::max(); ///< max: none
+  std::string service_;
+  std::string open_what_; ///< the CIRCUIT_OPEN refusal's text
+  std::string full_what_; ///< the OVERLOADED refusal's text
+  std::shared_ptr<breaker_directory> directory_;
   std::vector<gate_transition> outbox_;
+  std::mt19937_64 rng_; ///< last: 2.5 KB that only retries touch
 };
 
 /// Returns the backoff before retry `attempt` (1-based): base * 2^(attempt-1), capped,
