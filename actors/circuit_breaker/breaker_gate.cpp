@@ -109,7 +109,7 @@ void breaker_gate::drain(const gate_time& now, gate_effects& fx) {
   }
 }
 
-void breaker_gate::execute(effector_request req, reply_to to, const gate_time& now,
+void breaker_gate::execute(effector_request&& req, reply_to&& to, const gate_time& now,
                            gate_effects& fx) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto admission = fsm_.admit(now.at);

@@ -126,7 +126,7 @@ public:
 
   /// Admits a call (or refuses it at once: CIRCUIT_OPEN, OVERLOADED) and starts it when
   /// the bulkhead has room.
-  void execute(effector_request req, reply_to to, const gate_time& now,
+  void execute(effector_request&& req, reply_to&& to, const gate_time& now,
                gate_effects& fx);
 
   /// Takes the result of attempt `attempt` of call `token`; the first answer wins, a
