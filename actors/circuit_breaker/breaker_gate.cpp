@@ -95,7 +95,7 @@ void breaker_gate::dispatch(uint64_t token, job& j, const gate_time& now, gate_e
   }
   c.compensation = j.req.compensation;
   // The timeout hierarchy: an attempt ends before the call's deadline.
-  c.timeout = std::min<caf::timespan>(fsm_.limits().attempt_timeout, j.req.deadline - now.at);
+  c.timeout = std::min<caf::timespan>(fsm_.limits().attempt_timeout, j.deadline - now.at);
   j.ends = now.tick + c.timeout;
   arm(j.ends, fx);
 }
@@ -130,8 +130,13 @@ void breaker_gate::execute(effector_request&& req, reply_to&& to, const gate_tim
   }
   auto token = jobs_.emplace();
   auto& j = *jobs_.find(token);
+  // Every field a job reads before writing it (a reused slot holds its last job's).
+  j.deadline = req.deadline;
   j.req = std::move(req);
   j.to = std::move(to);
+  j.attempt = 0;
+  j.running = false;
+  j.waiting_retry = false;
   // With nothing waiting, the call is the queue's front: it starts now if there is room.
   if (queue_.empty() && in_flight_ < lim.max_in_flight)
     dispatch(token, j, now, fx);
@@ -146,7 +151,7 @@ void breaker_gate::settle(uint64_t token, job& j, effector_result r, const gate_
   announce(fsm_.record(r.ok, now.tick - j.started, now.at), now, fx);
   if (!r.ok && retryable(r.code) && j.attempt < fsm_.limits().attempts) {
     auto wait = backoff(fsm_.limits(), j.attempt, rng_);
-    if (now.at + wait < j.req.deadline) {
+    if (now.at + wait < j.deadline) {
       ++retries_;
       j.waiting_retry = true;
       j.retry_at = now.tick + wait;
@@ -155,7 +160,7 @@ void breaker_gate::settle(uint64_t token, job& j, effector_result r, const gate_
     }
   }
   auto& a = fx.answers.emplace_back();
-  a.to = std::move(j.to);
+  a.to = std::move(j.to); // leaves the slot holding no requester
   a.result = std::move(r);
   jobs_.erase(token);
 }
@@ -176,7 +181,7 @@ void breaker_gate::retry(uint64_t token, job& j, const gate_time& now, gate_effe
   announce(admission.change, now, fx);
   if (!admission.admitted) {
     ++refused_;
-    fx.answers.push_back(gate_answer{std::move(j.to),
+    fx.answers.push_back(gate_answer{std::move(j.to), // leaves the slot holding no requester
                                      effector_result{false, ec::circuit_open,
                                                      "circuit opened before the retry",
                                                      caf::none},

@@ -157,15 +157,18 @@ public:
   }
 
 private:
+  // A result reads the fields before `req` (their first cache line or two), never the
+  // request's strings: those stay on the requester's core.
   struct job {
-    effector_request req;
-    reply_to to;
     uint32_t attempt = 0;       ///< attempts dispatched so far
     bool running = false;       ///< an attempt is out (its answer not yet taken)
     bool waiting_retry = false; ///< between attempts, in its backoff
     caf::actor_clock::time_point started;
     caf::actor_clock::time_point ends;     ///< the running attempt's timeout
     caf::actor_clock::time_point retry_at; ///< when `waiting_retry`
+    caf::timestamp deadline;               ///< the request's
+    reply_to to;
+    effector_request req;
   };
 
   void announce(const caf::optional<breaker_change>& change, const gate_time& now,

@@ -19,7 +19,8 @@ namespace bulwark {
 template <class T>
 class slot_arena {
 public:
-  /// Places a fresh `T` after every live object; returns its token (never 0).
+  /// Takes a slot after every live object; returns its token (never 0). A new slot holds
+  /// a default `T`, a reused one what its last user left in it (see `erase`).
   /// Invalidates references into the arena.
   uint64_t emplace() {
     uint32_t i;
@@ -54,8 +55,10 @@ public:
     return &s.value;
   }
 
-  /// Removes the object named by `token` (nothing if it is gone); its slot is reset, so
-  /// it holds no resources, and reused by the next `emplace`.
+  /// Removes the object named by `token` (nothing if it is gone); its slot is reused by
+  /// the next `emplace`. The object is left as it is, so that a steady state does not pay
+  /// for resetting every field: move out what must not linger (handles that keep others
+  /// alive) before erasing, and assign every field after `emplace`.
   void erase(uint64_t token) {
     if (find(token) == nullptr)
       return;
@@ -69,7 +72,6 @@ public:
       slots_[s.next].prev = s.prev;
     else
       tail_ = s.prev;
-    s.value = T{};
     s.live = false;
     ++s.generation;
     s.prev = none;
