@@ -82,7 +82,8 @@ __attribute__((noinline)) void gate_calls(breaker_gate& gate, std::vector<effect
   }
 }
 
-__attribute__((noinline)) void runtime_calls(breaker_runtime& rt, caf::detail::test_actor_clock& clock,
+__attribute__((noinline)) void runtime_calls(breaker_runtime& rt,
+                                             caf::detail::test_actor_clock& clock,
                                              std::vector<effector_request>& xs) {
   for (auto& req : xs) {
     clock.current_time += std::chrono::microseconds{10};
@@ -90,7 +91,8 @@ __attribute__((noinline)) void runtime_calls(breaker_runtime& rt, caf::detail::t
   }
 }
 
-__attribute__((noinline)) void refusal_calls(breaker_runtime& rt, std::vector<effector_request>& xs) {
+__attribute__((noinline)) void refusal_calls(breaker_runtime& rt,
+                                             std::vector<effector_request>& xs) {
   for (auto& req : xs)
     rt.execute(std::move(req), reply_to{});
 }

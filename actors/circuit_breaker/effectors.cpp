@@ -14,7 +14,8 @@ effector_fn effector_registry::find(const std::string& service) const {
   return x ? *x : effector_fn{};
 }
 
-std::shared_ptr<const effector_fn> effector_registry::find_shared(const std::string& service) const {
+std::shared_ptr<const effector_fn>
+effector_registry::find_shared(const std::string& service) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = fns_.find(service);
   return i != fns_.end() ? i->second : nullptr;
