@@ -76,6 +76,8 @@ caf::optional<std::string> breaker_fsm::trip_cause() const {
   auto calls = window_.size();
   if (calls == 0 || calls < limits_.minimum_calls)
     return caf::none;
+  if (failures_ == 0 && slow_ == 0)
+    return caf::none; // no rate to trip on (both thresholds are above 0 when on)
   auto failures = failures_;
   auto failure_pct = 100.0 * failures / calls;
   if (limits_.failure_rate > 0 && failure_pct >= limits_.failure_rate)

@@ -5,7 +5,6 @@
 /// sliding window, slow-call rate). Time arrives as an argument.
 
 #include <cstdint>
-#include <deque>
 #include <string>
 
 #include "caf/error.hpp"
@@ -13,6 +12,7 @@
 #include "caf/timespan.hpp"
 #include "caf/timestamp.hpp"
 
+#include "actors/circuit_breaker/ring_queue.hpp"
 #include "messages/enums.hpp"
 
 namespace bulwark {
@@ -99,8 +99,8 @@ public:
 private:
   struct call {
     caf::timestamp at;
-    bool ok;
-    bool slow;
+    bool ok = false;
+    bool slow = false;
   };
   breaker_change move_to(breaker_state to, std::string cause);
   void trim(caf::timestamp now);
@@ -110,7 +110,7 @@ private:
 
   breaker_limits limits_;
   breaker_state state_ = breaker_state::closed;
-  std::deque<call> window_;
+  ring_queue<call> window_; ///< allocation-free once it has grown to its largest size
   uint32_t failures_ = 0; ///< calls in `window_` that failed (kept as calls come and go)
   uint32_t slow_ = 0;     ///< calls in `window_` that were slow
   uint32_t consecutive_ = 0;

@@ -13,9 +13,9 @@ bool retryable(ec code) {
 }
 
 /// A refusal as the requester sees it: the error its `request(...).then` error handler gets.
-gate_answer refusal(reply_to to, ec code, std::string what,
+gate_answer refusal(reply_to to, ec code, const std::string& what,
                     caf::timespan retry_after) {
-  return gate_answer{std::move(to), {}, refuse(code, std::move(what), {}, retry_after)};
+  return gate_answer{std::move(to), {}, refuse(code, what, {}, retry_after)};
 }
 
 } // namespace
@@ -34,7 +34,12 @@ caf::timespan backoff(const breaker_limits& limits, uint32_t attempt, std::mt199
 
 breaker_gate::breaker_gate(std::string service, breaker_limits limits, uint64_t seed,
                            std::shared_ptr<breaker_directory> directory)
-  : service_(std::move(service)), fsm_(limits), directory_(std::move(directory)), rng_(seed) {
+  : fsm_(limits),
+    service_(std::move(service)),
+    open_what_("circuit open for service " + service_),
+    full_what_("bulkhead of service " + service_ + " is full"),
+    directory_(std::move(directory)),
+    rng_(seed) {
 }
 
 void breaker_gate::announce(const caf::optional<breaker_change>& change, const gate_time& now,
@@ -55,82 +60,98 @@ void breaker_gate::arm(caf::actor_clock::time_point t, gate_effects& fx) {
 
 void breaker_gate::arm_next(gate_effects& fx) {
   auto next = caf::actor_clock::time_point::max();
-  for (auto& [token, j] : jobs_) {
+  jobs_.each([&](uint64_t, job& j) {
     if (j.running)
       next = std::min(next, j.ends);
     if (j.waiting_retry)
       next = std::min(next, j.retry_at);
-  }
+  });
   if (next != caf::actor_clock::time_point::max())
     arm(next, fx);
 }
 
-void breaker_gate::dispatch(uint64_t token, const gate_time& now, gate_effects& fx) {
-  auto& j = jobs_.at(token);
+void breaker_gate::dispatch(uint64_t token, job& j, const gate_time& now, gate_effects& fx) {
   ++in_flight_;
   auto attempt = ++j.attempt;
   j.running = true;
   j.started = now.tick;
-  gate_dispatch d;
+  auto& d = fx.dispatches.emplace_back();
   d.token = token;
   d.attempt = attempt;
-  d.call.service = j.req.service;
-  d.call.change = j.req.change;
-  d.call.compensation = j.req.compensation;
-  if (j.req.restore)
-    d.call.restore = *j.req.restore;
-  d.call.idempotency_key = j.req.idempotency_key;
+  auto& c = d.call;
+  if (attempt >= fsm_.limits().attempts) {
+    // No attempt follows this one, so the job's strings can go with it.
+    c.service = std::move(j.req.service);
+    c.change = std::move(j.req.change);
+    if (j.req.restore)
+      c.restore = std::move(*j.req.restore);
+    c.idempotency_key = std::move(j.req.idempotency_key);
+  } else {
+    c.service = j.req.service;
+    c.change = j.req.change;
+    if (j.req.restore)
+      c.restore = *j.req.restore;
+    c.idempotency_key = j.req.idempotency_key;
+  }
+  c.compensation = j.req.compensation;
   // The timeout hierarchy: an attempt ends before the call's deadline.
-  d.call.timeout = std::min<caf::timespan>(fsm_.limits().attempt_timeout, j.req.deadline - now.at);
-  j.ends = now.tick + d.call.timeout;
+  c.timeout = std::min<caf::timespan>(fsm_.limits().attempt_timeout, j.deadline - now.at);
+  j.ends = now.tick + c.timeout;
   arm(j.ends, fx);
-  fx.dispatches.push_back(std::move(d));
 }
 
 void breaker_gate::drain(const gate_time& now, gate_effects& fx) {
   while (!queue_.empty() && in_flight_ < fsm_.limits().max_in_flight) {
     auto token = queue_.front();
     queue_.pop_front();
-    dispatch(token, now, fx);
+    if (auto j = jobs_.find(token))
+      dispatch(token, *j, now, fx);
   }
 }
 
-void breaker_gate::execute(effector_request req, reply_to to, const gate_time& now,
+void breaker_gate::execute(effector_request&& req, reply_to&& to, const gate_time& now,
                            gate_effects& fx) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto admission = fsm_.admit(now.at);
   announce(admission.change, now, fx);
   if (!admission.admitted) {
     ++refused_;
-    fx.answers.push_back(refusal(std::move(to), ec::circuit_open,
-                                 "circuit open for service " + service_, admission.retry_after));
+    fx.answers.push_back(refusal(std::move(to), ec::circuit_open, open_what_,
+                                 admission.retry_after));
     return;
   }
   auto& lim = fsm_.limits();
   if (in_flight_ >= lim.max_in_flight && queue_.size() >= lim.max_queue) {
     ++refused_;
     fsm_.cancel(); // the call never ran
-    fx.answers.push_back(refusal(std::move(to), ec::overloaded,
-                                 "bulkhead of service " + service_ + " is full",
+    fx.answers.push_back(refusal(std::move(to), ec::overloaded, full_what_,
                                  std::chrono::milliseconds{100}));
     return;
   }
-  auto token = next_token_++;
-  auto& j = jobs_[token];
+  auto token = jobs_.emplace();
+  auto& j = *jobs_.find(token);
+  // Every field a job reads before writing it (a reused slot holds its last job's).
+  j.deadline = req.deadline;
   j.req = std::move(req);
   j.to = std::move(to);
-  queue_.push_back(token);
+  j.attempt = 0;
+  j.running = false;
+  j.waiting_retry = false;
+  // With nothing waiting, the call is the queue's front: it starts now if there is room.
+  if (queue_.empty() && in_flight_ < lim.max_in_flight)
+    dispatch(token, j, now, fx);
+  else
+    queue_.push_back(token);
   drain(now, fx);
 }
 
-void breaker_gate::settle(job_map::iterator i, effector_result r, const gate_time& now,
+void breaker_gate::settle(uint64_t token, job& j, effector_result r, const gate_time& now,
                           gate_effects& fx) {
-  auto& j = i->second;
   j.running = false;
   announce(fsm_.record(r.ok, now.tick - j.started, now.at), now, fx);
   if (!r.ok && retryable(r.code) && j.attempt < fsm_.limits().attempts) {
     auto wait = backoff(fsm_.limits(), j.attempt, rng_);
-    if (now.at + wait < j.req.deadline) {
+    if (now.at + wait < j.deadline) {
       ++retries_;
       j.waiting_retry = true;
       j.retry_at = now.tick + wait;
@@ -138,53 +159,55 @@ void breaker_gate::settle(job_map::iterator i, effector_result r, const gate_tim
       return;
     }
   }
-  fx.answers.push_back(gate_answer{std::move(j.to), std::move(r), {}});
-  jobs_.erase(i);
+  auto& a = fx.answers.emplace_back();
+  a.to = std::move(j.to); // leaves the slot holding no requester
+  a.result = std::move(r);
+  jobs_.erase(token);
 }
 
 void breaker_gate::finish(uint64_t token, uint32_t attempt, effector_result r,
                           const gate_time& now, gate_effects& fx) {
   std::lock_guard<std::mutex> guard{mtx_};
   --in_flight_; // the thread is free again, whatever the call's fate
-  auto i = jobs_.find(token);
-  if (i != jobs_.end() && i->second.running && i->second.attempt == attempt)
-    settle(i, std::move(r), now, fx);
+  auto j = jobs_.find(token);
+  if (j != nullptr && j->running && j->attempt == attempt)
+    settle(token, *j, std::move(r), now, fx);
   drain(now, fx);
 }
 
-void breaker_gate::retry(job_map::iterator i, const gate_time& now, gate_effects& fx) {
-  i->second.waiting_retry = false;
+void breaker_gate::retry(uint64_t token, job& j, const gate_time& now, gate_effects& fx) {
+  j.waiting_retry = false;
   auto admission = fsm_.admit(now.at);
   announce(admission.change, now, fx);
   if (!admission.admitted) {
     ++refused_;
-    fx.answers.push_back(gate_answer{std::move(i->second.to),
+    fx.answers.push_back(gate_answer{std::move(j.to), // leaves the slot holding no requester
                                      effector_result{false, ec::circuit_open,
                                                      "circuit opened before the retry",
                                                      caf::none},
                                      {}});
-    jobs_.erase(i);
+    jobs_.erase(token);
     return;
   }
-  queue_.push_back(i->first);
+  queue_.push_back(token);
 }
 
 void breaker_gate::wake(const gate_time& now, gate_effects& fx) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (armed_ <= now.tick)
     armed_ = caf::actor_clock::time_point::max();
-  for (auto i = jobs_.begin(); i != jobs_.end();) {
-    auto next = std::next(i);
-    auto& j = i->second;
+  // Oldest first, as before with tokens in a map: answers, backoff draws and the order of
+  // retries in the queue are the same on every run.
+  jobs_.each([&](uint64_t token, job& j) {
     if (j.running && j.ends <= now.tick)
-      settle(i, effector_result{false, ec::timeout,
-                                "the effector did not answer within its attempt timeout",
-                                caf::none},
+      settle(token, j,
+             effector_result{false, ec::timeout,
+                             "the effector did not answer within its attempt timeout",
+                             caf::none},
              now, fx);
     else if (j.waiting_retry && j.retry_at <= now.tick)
-      retry(i, now, fx);
-    i = next;
-  }
+      retry(token, j, now, fx);
+  });
   drain(now, fx);
   arm_next(fx);
 }

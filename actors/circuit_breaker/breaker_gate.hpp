@@ -7,8 +7,6 @@
 /// caller to carry out after the lock is released.
 
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +25,8 @@
 
 #include "actors/circuit_breaker/breaker_fsm.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
+#include "actors/circuit_breaker/ring_queue.hpp"
+#include "actors/circuit_breaker/slot_arena.hpp"
 #include "messages/commands.hpp"
 
 namespace bulwark {
@@ -76,6 +76,13 @@ public:
       rest_.push_back(std::move(x));
   }
 
+  /// Appends a default `T` and returns it, to be filled in place.
+  T& emplace_back() {
+    if (!first_)
+      return first_.emplace();
+    return rest_.emplace_back();
+  }
+
   /// Calls `f` on each element, in order.
   template <class F>
   void each(F f) {
@@ -119,7 +126,7 @@ public:
 
   /// Admits a call (or refuses it at once: CIRCUIT_OPEN, OVERLOADED) and starts it when
   /// the bulkhead has room.
-  void execute(effector_request req, reply_to to, const gate_time& now,
+  void execute(effector_request&& req, reply_to&& to, const gate_time& now,
                gate_effects& fx);
 
   /// Takes the result of attempt `attempt` of call `token`; the first answer wins, a
@@ -150,40 +157,44 @@ public:
   }
 
 private:
+  // A result reads the fields before `req` (their first cache line or two), never the
+  // request's strings: those stay on the requester's core.
   struct job {
-    effector_request req;
-    reply_to to;
     uint32_t attempt = 0;       ///< attempts dispatched so far
     bool running = false;       ///< an attempt is out (its answer not yet taken)
     bool waiting_retry = false; ///< between attempts, in its backoff
     caf::actor_clock::time_point started;
     caf::actor_clock::time_point ends;     ///< the running attempt's timeout
     caf::actor_clock::time_point retry_at; ///< when `waiting_retry`
+    caf::timestamp deadline;               ///< the request's
+    reply_to to;
+    effector_request req;
   };
-  using job_map = std::map<uint64_t, job>;
 
   void announce(const caf::optional<breaker_change>& change, const gate_time& now,
                 gate_effects& fx);
-  void dispatch(uint64_t token, const gate_time& now, gate_effects& fx);
+  void dispatch(uint64_t token, job& j, const gate_time& now, gate_effects& fx);
   void drain(const gate_time& now, gate_effects& fx);
-  void settle(job_map::iterator i, effector_result r, const gate_time& now, gate_effects& fx);
-  void retry(job_map::iterator i, const gate_time& now, gate_effects& fx);
+  void settle(uint64_t token, job& j, effector_result r, const gate_time& now, gate_effects& fx);
+  void retry(uint64_t token, job& j, const gate_time& now, gate_effects& fx);
   void arm(caf::actor_clock::time_point t, gate_effects& fx);
   void arm_next(gate_effects& fx);
 
+  // What every call touches comes first, next to the lock.
   mutable std::mutex mtx_;
-  std::string service_;
-  breaker_fsm fsm_;
-  std::shared_ptr<breaker_directory> directory_;
-  std::mt19937_64 rng_;
-  job_map jobs_;
-  std::deque<uint64_t> queue_;
   uint32_t in_flight_ = 0; ///< attempts on the pool's threads, late ones included
-  uint64_t next_token_ = 1;
+  caf::actor_clock::time_point armed_ = caf::actor_clock::time_point::max(); ///< max: none
+  breaker_fsm fsm_;
+  slot_arena<job> jobs_;       ///< tokens name jobs; a finished job's token finds nothing
+  ring_queue<uint64_t> queue_; ///< tokens waiting for room in the bulkhead
   uint64_t refused_ = 0;
   uint64_t retries_ = 0;
-  caf::actor_clock::time_point armed_ = caf::actor_clock::time_point::max(); ///< max: none
+  std::string service_;
+  std::string open_what_; ///< the CIRCUIT_OPEN refusal's text
+  std::string full_what_; ///< the OVERLOADED refusal's text
+  std::shared_ptr<breaker_directory> directory_;
   std::vector<gate_transition> outbox_;
+  std::mt19937_64 rng_; ///< last: 2.5 KB that only retries touch
 };
 
 /// Returns the backoff before retry `attempt` (1-based): base * 2^(attempt-1), capped,

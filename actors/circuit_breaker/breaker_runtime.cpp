@@ -44,7 +44,7 @@ gate_time breaker_runtime::now() const {
   return gate_time{t, epoch_ + (t - start_)};
 }
 
-void breaker_runtime::execute(effector_request req, reply_to to) {
+void breaker_runtime::execute(effector_request&& req, reply_to&& to) {
   gate_effects fx;
   gate_.execute(std::move(req), std::move(to), now(), fx);
   perform(fx);
@@ -92,28 +92,58 @@ void breaker_runtime::perform(gate_effects& fx) {
     if (target && fx.nudge)
       target->enqueue(nullptr, caf::make_message_id(), caf::make_message(atom::tick_v), nullptr);
   }
-  fx.dispatches.each([this](gate_dispatch& d) { start(std::move(d)); });
+  fx.dispatches.each([this](gate_dispatch& d) { start(d); });
 }
 
-void breaker_runtime::start(gate_dispatch d) {
-  auto fn = effectors_->find(service_);
-  pool_->run([this, fn = std::move(fn), d = std::move(d)] {
-    effector_result r;
-    if (!fn) {
-      r = effector_result{false, ec::unavailable, "no effector for service " + d.call.service,
+void breaker_runtime::refresh_effector() {
+  auto version = effectors_->version(); // before the lookup: a later change is seen next time
+  if (version == effector_version_)
+    return;
+  auto fn = effectors_->find_shared(service_);
+  if (effector_ && effector_ != fn)
+    retired_.push_back(std::move(effector_));
+  effector_ = std::move(fn);
+  effector_version_ = version;
+}
+
+void breaker_runtime::start(gate_dispatch& d) {
+  uint64_t slot;
+  {
+    std::lock_guard<std::mutex> guard{calls_mtx_};
+    refresh_effector();
+    slot = calls_.emplace();
+    auto& p = *calls_.find(slot);
+    p.d = std::move(d);
+    p.fn = effector_ && *effector_ ? effector_.get() : nullptr;
+  }
+  pool_->run([this, slot] { run_attempt(slot); });
+}
+
+void breaker_runtime::run_attempt(uint64_t slot) {
+  gate_dispatch d;
+  const effector_fn* fn;
+  {
+    std::lock_guard<std::mutex> guard{calls_mtx_};
+    auto& p = *calls_.find(slot);
+    d = std::move(p.d);
+    fn = p.fn;
+    calls_.erase(slot);
+  }
+  effector_result r;
+  if (fn == nullptr) {
+    r = effector_result{false, ec::unavailable, "no effector for service " + d.call.service,
+                        caf::none};
+  } else {
+    try {
+      r = (*fn)(d.call);
+    } catch (const std::exception& e) {
+      r = effector_result{false, ec::unavailable, std::string{"effector threw: "} + e.what(),
                           caf::none};
-    } else {
-      try {
-        r = fn(d.call);
-      } catch (const std::exception& e) {
-        r = effector_result{false, ec::unavailable, std::string{"effector threw: "} + e.what(),
-                            caf::none};
-      }
     }
-    gate_effects fx;
-    gate_.finish(d.token, d.attempt, std::move(r), now(), fx);
-    perform(fx);
-  });
+  }
+  gate_effects fx;
+  gate_.finish(d.token, d.attempt, std::move(r), now(), fx);
+  perform(fx);
 }
 
 } // namespace bulwark

@@ -14,6 +14,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/circuit_breaker/breaker_gate.hpp"
+#include "actors/circuit_breaker/slot_arena.hpp"
 
 namespace bulwark {
 
@@ -38,7 +39,7 @@ public:
 
   /// Runs one effector call from any thread: admission, bulkhead, the pool; the answer
   /// goes to `to` straight from the thread that has it.
-  void execute(effector_request req, reply_to to);
+  void execute(effector_request&& req, reply_to&& to);
 
   /// The breaker actor's turn: timeouts and retries that came due; returns the
   /// transitions to journal.
@@ -65,8 +66,16 @@ public:
   gate_time now() const;
 
 private:
+  /// An attempt handed to the pool, waiting for its thread.
+  struct pending {
+    gate_dispatch d;
+    const effector_fn* fn = nullptr; ///< null: the service has no effector
+  };
+
   void perform(gate_effects& fx);
-  void start(gate_dispatch d);
+  void start(gate_dispatch& d);
+  void run_attempt(uint64_t slot);
+  void refresh_effector();
 
   caf::actor_clock& clock_;
   caf::actor_clock::time_point start_;
@@ -74,6 +83,15 @@ private:
   std::string service_;
   std::shared_ptr<effector_registry> effectors_;
   breaker_gate gate_;
+  // The pool's jobs carry only a slot here, small enough for std::function to hold
+  // without allocating; the slot holds the attempt and the effector it runs.
+  std::mutex calls_mtx_;
+  slot_arena<pending> calls_;
+  uint64_t effector_version_ = UINT64_MAX; ///< the registry's version `effector_` is from
+  std::shared_ptr<const effector_fn> effector_;
+  // Effectors replaced in the registry stay alive here: an attempt already handed to the
+  // pool may still call one.
+  std::vector<std::shared_ptr<const effector_fn>> retired_;
   mutable std::mutex bind_mtx_;
   caf::actor_addr breaker_;
   std::unique_ptr<effector_pool> pool_; ///< last member: joined before the rest goes

@@ -3,14 +3,22 @@
 namespace bulwark {
 
 void effector_registry::add(const std::string& service, effector_fn fn) {
+  auto x = std::make_shared<const effector_fn>(std::move(fn));
   std::lock_guard<std::mutex> guard{mtx_};
-  fns_[service] = std::move(fn);
+  fns_[service] = std::move(x);
+  version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 effector_fn effector_registry::find(const std::string& service) const {
+  auto x = find_shared(service);
+  return x ? *x : effector_fn{};
+}
+
+std::shared_ptr<const effector_fn>
+effector_registry::find_shared(const std::string& service) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = fns_.find(service);
-  return i != fns_.end() ? i->second : effector_fn{};
+  return i != fns_.end() ? i->second : nullptr;
 }
 
 bool effector_registry::has(const std::string& service) const {

@@ -3,10 +3,11 @@
 /// Effectors: the host's functions that apply one service's mutations to the world, and
 /// the worker threads that run them off the actors' threads.
 
+#include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/circuit_breaker/ring_queue.hpp"
 #include "messages/commands.hpp"
 
 namespace bulwark {
@@ -40,12 +42,23 @@ public:
   /// Returns the effector of `service`, or an empty function.
   effector_fn find(const std::string& service) const;
 
+  /// Returns the effector of `service` as the registry holds it (null if none): a caller
+  /// that keeps it calls it without copying the function or asking again.
+  std::shared_ptr<const effector_fn> find_shared(const std::string& service) const;
+
+  /// Returns a number that changes whenever an effector is added or replaced: a cached
+  /// `find_shared` is current while this stays the same.
+  uint64_t version() const noexcept {
+    return version_.load(std::memory_order_acquire);
+  }
+
   /// Returns true if `service` has an effector.
   bool has(const std::string& service) const;
 
 private:
   mutable std::mutex mtx_;
-  std::map<std::string, effector_fn> fns_;
+  std::map<std::string, std::shared_ptr<const effector_fn>> fns_;
+  std::atomic<uint64_t> version_{0};
 };
 
 /// Runs jobs on a fixed set of threads; with zero threads, runs them inline (tests and
@@ -68,7 +81,7 @@ private:
   void work();
   std::mutex mtx_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
+  ring_queue<std::function<void()>> jobs_;
   bool stopping_ = false;
   bool joined_ = false;
   std::vector<std::thread> workers_;
