@@ -126,36 +126,46 @@ void store_encoded_snapshot(self_ptr self) {
     seq = st.encoding->seq;
   }
   st.encoding.reset();
+  st.last_snapshot_bytes = value.size();
   if (auto err = st.store->put_snapshot(seq, value))
     spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
 }
 
-/// Writes a snapshot when the interval has passed; a failure is logged, not fatal. In the
-/// background a copy of the state (it shares the decided index's run) is encoded and
-/// hashed by a blocking actor, which then nudges the journal to store it; one at a time.
+/// Records that `entries` were applied (the spacing of snapshots counts their payloads).
+void count_applied(self_ptr self, const std::vector<journal_entry>& entries) {
+  for (auto& e : entries)
+    self->state.bytes_since_snapshot += e.ev.payload.size();
+}
+
+/// Writes a snapshot when it is due (see journal_settings); a failure is logged, not
+/// fatal. In the background a copy of the state (it shares the decided index's run) is
+/// encoded and hashed by a blocking actor, which then nudges the journal to store it; one
+/// at a time.
 void maybe_snapshot(self_ptr self) {
   auto& st = self->state;
   store_encoded_snapshot(self);
   auto seq = st.proj.state().seq;
   if (st.settings.snapshot_interval == 0
-      || seq - st.last_snapshot < st.settings.snapshot_interval || st.encoding)
+      || seq - st.last_snapshot < st.settings.snapshot_interval
+      || st.bytes_since_snapshot < snapshot_growth * st.last_snapshot_bytes || st.encoding)
     return;
-  if (!st.settings.background_snapshots) {
-    if (auto err = st.store->write_snapshot(st.proj)) {
-      spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
-      return;
-    }
-    st.last_snapshot = seq;
-    return;
-  }
   auto chain = st.store->chain_at(seq_no{seq});
   if (!chain) {
     spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(chain.error()).message);
     return;
   }
+  st.last_snapshot = seq;
+  st.bytes_since_snapshot = 0;
+  if (!st.settings.background_snapshots) {
+    auto value = journal_store::encode_snapshot(st.proj.state(), *chain);
+    st.last_snapshot_bytes = value.size();
+    if (auto err = st.store->put_snapshot(seq, value))
+      spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
+    return;
+  }
+  // The encoded size is known only later: until then the last one's stands.
   auto slot = std::make_shared<snapshot_slot>();
   st.encoding = slot;
-  st.last_snapshot = seq;
   self->home_system().spawn([slot, state = st.proj.state(), chain = *chain,
                              journal = caf::actor_cast<journal_actor>(self)](
                               caf::blocking_actor* encoder) {
@@ -230,6 +240,7 @@ void commit(self_ptr self) {
       spdlog::error("journal: projection refused seq {}: {}", e.seq.value,
                     describe(err).message);
   auto events = entries.size();
+  count_applied(self, entries);
   compute_replies(self, waiting, entries);
   // Subscribers hear of the entries before requesters hear back, so an actor that is
   // both sees its own projection updated when its append is acknowledged.
@@ -266,6 +277,7 @@ caf::result<appended> import_batch(self_ptr self, const replica_batch& batch) {
       spdlog::error("journal: projection refused imported seq {}: {}", e.seq.value,
                     describe(perr).message);
   appended out{entries.front().seq, entries.back().seq, entries.back().chain};
+  count_applied(self, entries);
   publish(self, std::move(entries));
   maybe_snapshot(self);
   return out;

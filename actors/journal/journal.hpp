@@ -24,9 +24,17 @@ namespace bulwark {
 class mailbox_gauge; // supervision/mailbox_gauge.hpp
 struct snapshot_slot; // journal.cpp
 
+/// Payload bytes to apply between snapshots, per byte of the previous snapshot (at most
+/// about a fifth of what the journal writes goes to snapshots).
+inline constexpr uint64_t snapshot_growth = 4;
+
 /// Settings of the journal actor.
 struct journal_settings {
-  uint64_t snapshot_interval = 10000; ///< write a snapshot after this many events
+  /// Write a snapshot once at least this many events, and at least
+  /// `snapshot_growth` times the previous snapshot's size in payload bytes, have been
+  /// applied since the previous one: a snapshot's cost grows with the state (the decided
+  /// index grows with history), so they are spaced in proportion to their size.
+  uint64_t snapshot_interval = 10000;
   /// Encodes each snapshot on a thread of its own (the state grows with history, and
   /// encoding and hashing it on the journal's thread stalled the commits behind it); the
   /// journal stores it once encoded. spawn_journal turns it off for an attached journal
@@ -60,6 +68,8 @@ struct journal_state {
   std::vector<pending_append> waiting; ///< their requesters, in order
   bool flush_scheduled = false;
   uint64_t last_snapshot = 0;
+  uint64_t last_snapshot_bytes = 0; ///< the size of the newest snapshot taken
+  uint64_t bytes_since_snapshot = 0; ///< payload bytes applied since it was taken
   std::shared_ptr<snapshot_slot> encoding; ///< a snapshot being encoded off this thread
   std::vector<subscriber_actor> subscribers;
   uint64_t commits = 0;

@@ -274,3 +274,45 @@ TEST_CASE("a detached journal encodes its snapshots off its thread, and each rep
           == journal_store::encode_snapshot(b->proj.state(), *chain));
   }
 }
+
+TEST_CASE_FIXTURE(journal_fixture, "snapshots are spaced by their size: the next waits for 4x its bytes of payloads") {
+  auto events = test::random_events(9, 3000);
+  size_t n = 0;
+  auto append_one = [&] {
+    self->send(aut, atom::append_v, events[n++]);
+    run();
+    self->receive([](const appended&) {}, caf::after(0s) >> [] { FAIL("no reply"); });
+  };
+  while (n < 100)
+    append_one();
+  auto snaps = store->snapshots();
+  REQUIRE(snaps);
+  REQUIRE(snaps->size() == 1);
+  CHECK(snaps->front() == seq_no{100});
+  auto chain = store->chain_at(seq_no{100});
+  auto first = store->load_snapshot(seq_no{100});
+  REQUIRE(chain);
+  REQUIRE(first);
+  REQUIRE(*first);
+  auto size = journal_store::encode_snapshot((*first)->state, *chain).size();
+  // The second is due at the first seq at least 100 on whose payloads since seq 100 add
+  // up to snapshot_growth times the first one's size.
+  uint64_t sum = 0, due = 0;
+  for (uint64_t s = 101; s <= events.size() && due == 0; ++s) {
+    sum += events[s - 1].payload.size();
+    if (s >= 200 && sum >= snapshot_growth * size)
+      due = s;
+  }
+  REQUIRE(due > 0);
+  REQUIRE(due > 200); // the size decides here, not the count (else this shows nothing)
+  while (n < due - 1)
+    append_one();
+  snaps = store->snapshots();
+  REQUIRE(snaps);
+  CHECK(snaps->size() == 1);
+  append_one();
+  snaps = store->snapshots();
+  REQUIRE(snaps);
+  REQUIRE(snaps->size() == 2);
+  CHECK(snaps->back() == seq_no{due});
+}
