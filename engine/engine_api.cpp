@@ -42,8 +42,8 @@ void submit_async(engine::impl& d, proposal p, uint8_t cls,
                   std::function<void(const result&)> done) {
   if (d.cluster) {
     // Clustered: the cluster actor runs it on the leader, or refuses (fail closed).
-    d.sys->spawn([h = d.cluster, p = std::move(p), done](caf::event_based_actor* self) {
-      self->request(h, caf::infinite, atom::submit_v, p)
+    d.sys->spawn([h = d.cluster, p = std::move(p), cls, done](caf::event_based_actor* self) {
+      self->request(h, caf::infinite, atom::submit_v, p, cls)
         .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
               [done](const caf::error& err) { done(engine::impl::to_result(err)); });
     });
@@ -218,14 +218,14 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
     done(impl::to_result(refuse(ec::unavailable, "the engine is stopped")));
     return;
   }
-  if (d.cluster) { // clustered: the cluster actor routes it to the leader's pipeline
-    submit_async(d, to_proposal(p, d.now()), 0, std::move(done));
+  auto cls = d.cfg.authority.admins.count(p.principal) != 0 ? admission_class::operator_
+                                                            : admission_class::automation;
+  if (d.cluster) { // clustered: the cluster actor routes it to the leader's admission
+    submit_async(d, to_proposal(p, d.now()), static_cast<uint8_t>(cls), std::move(done));
     return;
   }
   // Load shedding on the caller's thread: a place in admission's bounded queues is
   // reserved here, before any message; beyond the bound the caller hears at once.
-  auto cls = d.cfg.authority.admins.count(p.principal) != 0 ? admission_class::operator_
-                                                            : admission_class::automation;
   auto level = static_cast<degradation>(std::min<uint8_t>(d.conditions->degradation_level(), 2));
   auto pass = d.gate->try_enter(p.principal, cls, level);
   if (!pass.admitted) {

@@ -151,8 +151,12 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<atom::state>::with<cluster_status>,
   // An admin makes this node the leader under a higher term (replies with the term).
   caf::replies_to<atom::promote, std::string, uint64_t>::with<uint64_t>,
-  // Runs a proposal on the leader: locally when this node writes, else forwarded.
+  // Runs a proposal on the leader: locally when this node writes, else forwarded; its
+  // admission class is the principal's (operator for an admin, else automation).
   caf::replies_to<atom::submit, proposal>::with<outcome>,
+  // The same in the given admission class (admission_class: the console's proposals are
+  // people's, the operator class, whoever the principal is), kept when forwarded.
+  caf::replies_to<atom::submit, proposal, uint8_t>::with<outcome>,
   // Approves or denies a proposal on the leader: locally when this node writes, else forwarded.
   caf::replies_to<atom::approve, approval>::with<seq_no>,
   // Interrupts a proposal on the leader: locally when this node writes, else forwarded.

@@ -139,7 +139,15 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     [self](atom::promote, const std::string& by, uint64_t term) -> caf::result<uint64_t> {
       return promote(self, by, term);
     },
-    [self](atom::submit, proposal& p) -> caf::result<outcome> { return route_submit(self, p); },
+    [self](atom::submit, proposal& p) -> caf::result<outcome> {
+      auto cls = self->state.deps.admins.count(p.principal.value) != 0
+                   ? admission_class::operator_
+                   : admission_class::automation;
+      return route_submit(self, p, static_cast<uint8_t>(cls));
+    },
+    [self](atom::submit, proposal& p, uint8_t cls) -> caf::result<outcome> {
+      return route_submit(self, p, cls);
+    },
     [self](atom::approve, approval& a) -> caf::result<seq_no> { return route_approve(self, a); },
     [self](atom::interrupt, interrupt& i) -> caf::result<seq_no> {
       return route_interrupt(self, i);

@@ -61,7 +61,7 @@ bool writable_now(self_ptr self);
 
 /// Runs a proposal where it may run: the local pipeline while this node writes, else the
 /// leader; refused with UNAVAILABLE and retry_after when neither can (fail closed).
-caf::result<outcome> route_submit(self_ptr self, proposal& p);
+caf::result<outcome> route_submit(self_ptr self, proposal& p, uint8_t cls);
 
 /// Routes an approval (or denial) like a proposal: to the pipeline that holds it.
 caf::result<seq_no> route_approve(self_ptr self, approval& a);

@@ -101,17 +101,23 @@ void report_next(self_ptr self) {
 
 } // namespace
 
-caf::result<outcome> route_submit(self_ptr self, proposal& p) {
+caf::result<outcome> route_submit(self_ptr self, proposal& p, uint8_t cls) {
   auto& st = self->state;
-  if (!writable_now(self) || !st.deps.admission)
-    return route<outcome>(self, atom::submit_v, p);
-  auto h = st.deps.admission->get();
-  if (!h) // between a crash of admission and its restart: fail closed
-    return refuse(ec::unavailable, "admission is restarting", {},
-                  caf::timespan{std::chrono::seconds{1}});
-  auto cls = st.deps.admins.count(p.principal.value) != 0 ? admission_class::operator_
-                                                          : admission_class::automation;
-  return self->delegate(h, atom::submit_v, std::move(p), static_cast<uint8_t>(cls));
+  if (writable_now(self) && st.deps.admission) {
+    auto h = st.deps.admission->get();
+    if (!h) // between a crash of admission and its restart: fail closed
+      return refuse(ec::unavailable, "admission is restarting", {},
+                    caf::timespan{std::chrono::seconds{1}});
+    return self->delegate(h, atom::submit_v, std::move(p), cls);
+  }
+  auto t = target_of(self);
+  if (t.refusal)
+    return t.refusal;
+  if (t.local) // a writer without admission (tests): straight to its pipeline
+    return self->delegate(t.local, atom::submit_v, std::move(p));
+  auto within = answer_within(p);
+  // The class travels with it: the leader admits it as this node was asked to.
+  return forward_to_leader<outcome>(self, t.leader, within, atom::submit_v, std::move(p), cls);
 }
 
 caf::result<seq_no> route_approve(self_ptr self, approval& a) {

@@ -294,7 +294,7 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
   };
   if (self->state.deps.cluster)
     return ask<outcome>(self, hdl, req.id, self->state.deps.cluster, render, atom::submit_v,
-                        std::move(p));
+                        std::move(p), static_cast<uint8_t>(admission_class::operator_));
   // People's proposals: the operator class of admission, ahead of automation, bounded.
   if (self->state.deps.admission) {
     // Fail closed while admission restarts: `ask` refuses an empty handle at once.

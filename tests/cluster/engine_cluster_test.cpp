@@ -9,8 +9,11 @@
 #include <future>
 #include <mutex>
 
+#include "actors/admission/admission_policy.hpp"
 #include "bulwark/engine.hpp"
 #include "cluster/cluster_engines.hpp"
+#include "engine/engine_impl.hpp"
+#include "messages/commands.hpp"
 #include "cluster/cluster_node.hpp"
 #include "support/temp_dir.hpp"
 
@@ -110,6 +113,61 @@ TEST_CASE("proposals given to a follower pass the leader's admission bounds") {
   CHECK(leader->load().in_flight == 0);
   CHECK(synced(*leader, *follower));
   CHECK(follower->attribute("coaster-2", "mode") == std::optional<std::string>{});
+}
+
+TEST_CASE("a follower forwards a proposal in the class it was given: the operator's runs first") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto bounds = "[blast_radius]\nmax_percent = 100.0\n"
+                "[admission]\nmax_in_flight = 1\nmax_queued = 4\nper_principal = 4\n";
+  auto leader = start_engine(dir, write_config(dir, plan, "n1", 0, "", bounds), "d1");
+  REQUIRE(leader);
+  std::promise<void> go;
+  auto gate = go.get_future().share();
+  std::mutex m;
+  std::vector<std::string> order;
+  leader->register_effector("coaster", [&, gate](const effect_request& r) {
+    {
+      std::lock_guard<std::mutex> lock{m};
+      order.push_back(r.resource);
+    }
+    gate.wait(); // the first holds the one place in flight until the test says
+    return effect_result{};
+  });
+  for (int i = 0; i < 4; ++i)
+    REQUIRE(leader->register_resource("coaster-" + std::to_string(i), "coaster", "north").ok);
+  auto follower = start_engine(dir, write_config(dir, plan, "n2", 0, "", bounds), "d2");
+  REQUIRE(follower);
+  REQUIRE(wait_until([&] { return follower->head() == leader->head(); }));
+  auto first = follower->submit(change_mode("k1", "coaster-0"));
+  REQUIRE(wait_until([&] { return leader->load().in_flight == 1; }));
+  auto automated = follower->submit(change_mode("k2", "coaster-1")); // "agent": automation
+  REQUIRE(wait_until([&] { return leader->load().queued == 1; }));
+  // What the follower's console sends: the same principal's proposal, in the operator
+  // class (the console's proposals are people's). Queued behind k2, it must run first.
+  auto& d = follower->internals();
+  proposal p;
+  p.idempotency_key = "k3";
+  p.principal = principal_id{"agent"};
+  p.level = authority_level::enforce;
+  p.services = {"coaster"};
+  p.regions = {"north"};
+  p.mutations = {mutation{resource_id{"coaster-2"}, "mode", "slow"}};
+  p.justification = "cluster test: a person's proposal";
+  p.deadline = caf::make_timestamp() + std::chrono::seconds{30};
+  auto people = std::async(std::launch::async, [&] {
+    return d.call<outcome>(d.cluster, atom::submit_v, p,
+                           static_cast<uint8_t>(admission_class::operator_));
+  });
+  REQUIRE(wait_until([&] { return leader->load().queued == 2; }));
+  go.set_value();
+  CHECK(first.get().status == "succeeded");
+  CHECK(automated.get().status == "succeeded");
+  auto o = people.get();
+  REQUIRE(o);
+  CHECK(o->status == proposal_status::succeeded);
+  std::lock_guard<std::mutex> lock{m};
+  CHECK(order == std::vector<std::string>{"coaster-0", "coaster-2", "coaster-1"});
 }
 
 TEST_CASE("approvals and interrupts given to a follower run on the leader") {
