@@ -154,8 +154,20 @@ TEST_CASE("cluster-promote: terms only grow, and the old leader stops writing on
   auto n1 = start(plan, dir, "n1");
   auto n2 = start(plan, dir, "n2");
   REQUIRE(!n1->append(test::random_events(35, 200)));
-  // Both directions up (so n1 journals nothing more), then n2 holds all of n1's records.
+  // Both directions up, and n1's record of the link to n2 journaled (it follows the
+  // connection; a promotion before it would fork n2 from n1 at that seq), so n1 journals
+  // nothing more; then n2 holds all of n1's records.
   REQUIRE(wait_until([&] { return peer(n1->status(), "n2").connected; }));
+  REQUIRE(wait_until([&] {
+    bool up = false;
+    auto err = n1->store().read(seq_no{1}, n1->head(), [&](journal_entry&& e) {
+      peer_changed pc;
+      up |= e.ev.type == event_type::peer_changed && !decode(e.ev.payload, pc)
+            && pc.node_id == "n2" && pc.up;
+      return true;
+    });
+    return !err && up;
+  }));
   REQUIRE(wait_until([&] { return n2->head() == n1->head(); }));
   // n2 has heard n1's current head (gossip), so the promotion's "newest head" check is fair.
   REQUIRE(wait_until([&] { return peer(n2->status(), "n1").head == n1->head(); }));
