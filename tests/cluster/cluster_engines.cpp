@@ -79,13 +79,28 @@ pair_fixture::pair_fixture(const std::string& extra) {
   }));
 }
 
+bool synced(engine& leader, engine& follower) {
+  return wait_until([&] {
+    auto head = leader.head();
+    auto digest = leader.state_digest();
+    return follower.head() == head && leader.head() == head && follower.state_digest() == digest;
+  });
+}
+
+proposal_request change_mode(const std::string& key, const std::string& resource, int level) {
+  proposal_request p;
+  p.idempotency_key = key;
+  p.principal = "agent";
+  p.level = level;
+  p.services = {"coaster"};
+  p.regions = {"north"};
+  p.changes = {{resource, "mode", "slow"}};
+  p.justification = "cluster test";
+  return p;
+}
+
 void pair_fixture::synced() {
-  CHECK(wait_until([&] {
-    auto head = leader->head();
-    auto digest = leader->state_digest();
-    return follower->head() == head && leader->head() == head
-           && follower->state_digest() == digest;
-  }));
+  CHECK(test::synced(*leader, *follower));
 }
 
 } // namespace bulwark::test

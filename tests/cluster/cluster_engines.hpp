@@ -29,6 +29,16 @@ size_t count(engine& eng, const std::string& type);
 /// Seqs of the events of `type` in `eng`'s journal.
 std::vector<uint64_t> seqs_of(engine& eng, const std::string& type);
 
+/// Waits until the follower holds every record of the leader, with the same state digest
+/// (the leader may journal more meanwhile, e.g. a proposal's last events or its health:
+/// compared again then); false if that never happens.
+bool synced(engine& leader, engine& follower);
+
+/// A level-`level` proposal of "agent" setting `resource`'s mode to "slow" (service
+/// coaster, region north).
+proposal_request change_mode(const std::string& key, const std::string& resource,
+                             int level = 4);
+
 /// Two engines: n1 leads with `extra` configuration, n2 follows and is connected.
 struct pair_fixture {
   temp_dir dir;
