@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/circuit_breaker/breaker_gate.hpp"
+#include "support/gate_clock.hpp"
 #include "actors/circuit_breaker/ring_queue.hpp"
 #include "actors/circuit_breaker/slot_arena.hpp"
 
@@ -17,9 +18,7 @@ using namespace std::chrono_literals;
 namespace {
 
 gate_time at(int64_t ms) {
-  auto d = std::chrono::milliseconds{ms};
-  return gate_time{caf::actor_clock::time_point{} + d,
-                   caf::timestamp{std::chrono::milliseconds{1'700'000'000'000}} + d};
+  return test::gate_at(ms);
 }
 
 effector_request request(const std::string& key) {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "actors/circuit_breaker/breaker_gate.hpp"
+#include "support/gate_clock.hpp"
 #include "messages/error.hpp"
 
 using namespace bulwark;
@@ -13,9 +14,7 @@ using namespace std::chrono_literals;
 namespace {
 
 gate_time at(int64_t ms) {
-  auto d = std::chrono::milliseconds{ms};
-  return gate_time{caf::actor_clock::time_point{} + d,
-                   caf::timestamp{std::chrono::milliseconds{1'700'000'000'000}} + d};
+  return test::gate_at(ms);
 }
 
 effector_request request(const std::string& key, int64_t deadline_ms = 60'000) {
