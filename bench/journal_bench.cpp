@@ -102,6 +102,7 @@ std::shared_ptr<journal_store> open_store(const std::string& dir) {
   opts.dir = dir;
   opts.create = true;
   opts.initial_map_size = uint64_t{1} << 30; // map growth is not what we measure
+  opts.prepare_max = default_prepare_max;      // as the engine opens it
   auto store = journal_store::open(opts);
   if (!store)
     fail("cannot open the journal in " + dir);

@@ -10,6 +10,8 @@ caf::error check_config(const node_config& cfg, const std::string& origin) {
   };
   if (cfg.store.initial_map_size == 0 || cfg.store.max_map_size < cfg.store.initial_map_size)
     return bad("journal.max_map_mb", "must be at least journal.initial_map_mb and above 0");
+  if (cfg.store.prepare_max > cfg.store.max_map_size)
+    return bad("journal.prepare_mb", "must not exceed journal.max_map_mb");
   if (cfg.blast.max_percent <= 0 || cfg.blast.max_percent > 100)
     return bad("blast_radius.max_percent", "must be within (0, 100]");
   if (cfg.blast.max_services == 0)

@@ -346,6 +346,9 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get("journal", "max_map_mb", max_mb);
   cfg.store.initial_map_size = initial_mb << 20;
   cfg.store.max_map_size = max_mb << 20;
+  uint64_t prepare_mb = cfg.store.prepare_max >> 20;
+  r.get("journal", "prepare_mb", prepare_mb);
+  cfg.store.prepare_max = std::min<uint64_t>(prepare_mb, uint64_t{1} << 40) << 20;
   r.get("journal", "snapshot_interval", cfg.journal.snapshot_interval);
   read_authority(r, cfg.authority);
   r.get("blast_radius", "max_services", cfg.blast.max_services);

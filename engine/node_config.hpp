@@ -27,7 +27,11 @@ namespace bulwark {
 /// Everything a node reads from bulwark.toml, with the documented defaults.
 struct node_config {
   std::string data_dir;
-  store_options store;
+  store_options store = [] {
+    store_options s;
+    s.prepare_max = default_prepare_max; // [journal] prepare_mb
+    return s;
+  }();
   journal_settings journal;
   authority_settings authority;
   blast_limits blast;

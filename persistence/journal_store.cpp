@@ -69,6 +69,37 @@ caf::error lmdb_error(ec code, const std::string& dir, const char* what, int rc)
   return refuse(code, dir + ": " + what + ": " + mdb_strerror(rc));
 }
 
+uint64_t journal_store::impl::used_end() const {
+  MDB_envinfo info;
+  mdb_env_info(env, &info);
+  return static_cast<uint64_t>(info.me_last_pgno + 1) * page_size;
+}
+
+write_scope::write_scope(journal_store::impl& d, uint64_t bytes, uint64_t records)
+  : d_(d), guard_(d.write_lock), bound_(prepared_tail::growth_bound(bytes, records)) {
+  if (d_.tail)
+    d_.tail->before_write(d_.used_end(), bound_);
+}
+
+void write_scope::committed() {
+  if (d_.tail)
+    d_.tail->after_commit(d_.used_end(), bound_, d_.map_size);
+}
+
+prepare_stats journal_store::prepared(bool settle) const {
+  auto& d = *impl_;
+  prepare_stats out;
+  out.used_end = d.used_end();
+  if (!d.tail)
+    return out;
+  if (settle)
+    d.tail->settle();
+  out.prepared_end = d.tail->prepared_end();
+  out.extensions = d.tail->extensions();
+  out.failures = d.tail->failures();
+  return out;
+}
+
 int journal_store::impl::begin_read(read_scope& scope) const {
   for (;;) {
     scope.lock = std::shared_lock<std::shared_mutex>{map_lock};
@@ -178,6 +209,7 @@ caf::error check_file_size(journal_store::impl& d) {
                   d.opts.dir + "/data.mdb: truncated file (" + std::to_string(size)
                     + " bytes, the journal needs " + std::to_string(needed) + ")");
   d.map_size = info.me_mapsize;
+  d.page_size = st.ms_psize;
   return {};
 }
 
@@ -230,6 +262,8 @@ journal_store::open(const store_options& opts) {
   if (!opts.read_only) {
     int dead = 0;
     mdb_reader_check(d->env, &dead);
+    if (opts.prepare_max > 0)
+      d->tail = std::make_unique<prepared_tail>(opts.dir + "/data.mdb", opts.prepare_max);
   }
   return std::unique_ptr<journal_store>{new journal_store(std::move(d))};
 }
@@ -322,6 +356,10 @@ caf::error journal_store::impl::grow_or_fail(int rc, const char* what) {
 caf::error journal_store::impl::write_entries(const std::vector<journal_entry>& entries,
                                               const record_source& source, seq_no prev,
                                               const digest& prev_chain) {
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < entries.size(); ++i)
+    bytes += source.size_of(i);
+  write_scope scope{*this, bytes, entries.size()};
   for (;;) {
     std::string what;
     int rc = write_batch(*this, entries, source, prev, prev_chain, what);
@@ -334,6 +372,7 @@ caf::error journal_store::impl::write_entries(const std::vector<journal_entry>& 
     if (auto err = grow_or_fail(rc, what.c_str()))
       return err;
   }
+  scope.committed();
   std::lock_guard<std::mutex> guard{head_lock};
   head = entries.back().seq;
   head_chain = entries.back().chain;

@@ -23,6 +23,9 @@ namespace bulwark {
 /// The journal format version this build writes and reads (meta key "format").
 inline constexpr uint32_t journal_format_version = 1;
 
+/// The engine's `prepare_max` unless bulwark.toml says otherwise ([journal] prepare_mb).
+inline constexpr uint64_t default_prepare_max = uint64_t{32} << 20;
+
 /// How to open a journal.
 struct store_options {
   std::string dir;
@@ -31,6 +34,11 @@ struct store_options {
   uint64_t initial_map_size = uint64_t{64} << 20; ///< first LMDB map size
   uint64_t max_map_size = uint64_t{64} << 30;     ///< growth stops here: AUDIT_UNAVAILABLE
   unsigned max_readers = 126;
+  /// Writable only: keep up to this many bytes of zeros written ahead of LMDB's last
+  /// page (at most an eighth of the used size), so that commits overwrite the file
+  /// instead of growing it (persistence/prepared_tail.hpp); 0: never. Only for a store
+  /// that is the sole writer of its environment (the engine locks the directory).
+  uint64_t prepare_max = 0;
 };
 
 /// A snapshot of the projection read back from the store.
@@ -46,6 +54,14 @@ struct space_usage {
   uint64_t used_bytes = 0;
   uint64_t map_bytes = 0;
   uint64_t max_map_bytes = 0;
+};
+
+/// The prepared space past LMDB's last page (prepared_tail), for tests and the log.
+struct prepare_stats {
+  uint64_t used_end = 0;      ///< (last page + 1) x page size
+  uint64_t prepared_end = 0;  ///< zeros are written and synced up to here
+  uint64_t extensions = 0;
+  uint64_t failures = 0;
 };
 
 /// Called during long scans with (records done, records total).
@@ -118,6 +134,9 @@ public:
 
   /// Returns map use and limits.
   space_usage space() const;
+
+  /// Returns the prepared space; with `settle`, after any extension in progress ends.
+  prepare_stats prepared(bool settle = false) const;
 
   /// Drops the map's pages from this process's resident set (they stay in the page cache
   /// and fault back in when read): after a scan of the whole journal (a full

@@ -88,6 +88,7 @@ std::vector<uint8_t> journal_store::encode_snapshot(const fleet_state& state,
 
 caf::error journal_store::put_snapshot(uint64_t seq, const std::vector<uint8_t>& value) {
   auto& d = *impl_;
+  write_scope scope{d, value.size(), 1};
   for (;;) {
     lmdb_txn txn;
     if (int rc = txn.begin(d.env, 0))
@@ -98,8 +99,10 @@ caf::error journal_store::put_snapshot(uint64_t seq, const std::vector<uint8_t>&
     int rc = mdb_put(txn.get(), d.snapshots, &k, &v, 0);
     if (rc == 0)
       rc = txn.commit();
-    if (rc == 0)
+    if (rc == 0) {
+      scope.committed();
       return {};
+    }
     txn.abort();
     if (auto err = d.grow_or_fail(rc, "write snapshot"))
       return err;

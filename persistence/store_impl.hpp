@@ -17,6 +17,7 @@
 
 #include "messages/error.hpp"
 #include "persistence/journal_store.hpp"
+#include "persistence/prepared_tail.hpp"
 
 namespace bulwark {
 
@@ -110,11 +111,18 @@ struct journal_store::impl {
   seq_no head;
   digest head_chain;
   std::atomic<bool> fail_writes{false}; ///< chaos hook
+  uint64_t page_size = 4096;
+  // Held around every write transaction with the prepared tail's two calls.
+  std::mutex write_lock;
+  std::unique_ptr<prepared_tail> tail; ///< when opts.prepare_max > 0
 
   ~impl() {
     if (env != nullptr)
       mdb_env_close(env);
   }
+
+  /// (LMDB's last page + 1) x page size: where the used part of data.mdb ends.
+  uint64_t used_end() const;
 
   /// Begins a read transaction, adopting a map grown by another process.
   int begin_read(read_scope& scope) const;
@@ -137,6 +145,20 @@ struct journal_store::impl {
   /// head the entries continue.
   caf::error write_entries(const std::vector<journal_entry>& entries,
                            const record_source& source, seq_no prev, const digest& prev_chain);
+};
+
+/// One write transaction's hold on the store: the writer's lock, and the prepared tail
+/// kept clear of the pages it may write (`bytes` of values in `records` records).
+class write_scope {
+public:
+  write_scope(journal_store::impl& d, uint64_t bytes, uint64_t records);
+  /// After a successful commit: lets the tail prepare more space ahead of it.
+  void committed();
+
+private:
+  journal_store::impl& d_;
+  std::lock_guard<std::mutex> guard_;
+  uint64_t bound_;
 };
 
 } // namespace bulwark

@@ -34,6 +34,8 @@ TEST_CASE("the shipped bulwark.toml loads with its documented values") {
   CHECK(cfg->authority.admins.count("admin") == 1);
   CHECK(cfg->blast.max_percent == doctest::Approx(5.0));
   CHECK(cfg->journal.snapshot_interval == 10000);
+  CHECK(cfg->store.prepare_max == uint64_t{32} << 20);
+  CHECK(node_config{}.store.prepare_max == uint64_t{32} << 20); // the same without a file
   CHECK(cfg->pipeline.observation_window == caf::timespan{std::chrono::seconds{5}});
 }
 
@@ -65,6 +67,10 @@ TEST_CASE("configuration errors name the file, the key and the problem") {
         == path + ": pipeline.effector_timeout_ms: must be greater than zero");
   CHECK(error_of(dir, "[journal]\ninitial_map_mb = 10\nmax_map_mb = 5\n").find("journal.max_map_mb")
         != std::string::npos);
+  CHECK(error_of(dir, "[journal]\nmax_map_mb = 64\nprepare_mb = 65\n")
+        == path + ": journal.prepare_mb: must not exceed journal.max_map_mb");
+  CHECK(error_of(dir, "[journal]\nprepare_mb = -1\n")
+        == path + ": journal.prepare_mb: must not be negative");
   auto syntax = error_of(dir, "[node\n");
   CHECK(syntax.find(path + ":1:") == 0);
   auto missing = load_config(dir.sub("absent.toml"));
