@@ -12,6 +12,9 @@
 //   engine's default; 0: none)
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -122,13 +125,21 @@ void bench_breaker(size_t n) {
 }
 
 /// Level-4 proposals through the engine (durable journal) with `submitters` in flight.
-void bench_end_to_end(size_t submitters, size_t total, const std::string& snapshot_interval) {
+/// The bench's [journal] keys: empty values keep the engine's defaults.
+struct journal_keys {
+  std::string snapshot_interval;
+  std::string prepare_mb;
+};
+
+void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
+                      bool callbacks) {
   auto dir = temp_dir();
   std::ofstream{dir + "/bulwark.toml"}
     << "[authority]\nenforce_enabled = true\nrate_per_second = 1000000000.0\n"
-       "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n"
-    << (snapshot_interval.empty() ? std::string()
-                                  : "[journal]\nsnapshot_interval = " + snapshot_interval + "\n");
+       "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n[journal]\n"
+    << (keys.snapshot_interval.empty() ? std::string()
+                                       : "snapshot_interval = " + keys.snapshot_interval + "\n")
+    << (keys.prepare_mb.empty() ? std::string() : "prepare_mb = " + keys.prepare_mb + "\n");
   engine_options opts;
   opts.config_file = dir + "/bulwark.toml";
   opts.data_dir = dir + "/journal";
@@ -151,33 +162,66 @@ void bench_end_to_end(size_t submitters, size_t total, const std::string& snapsh
   auto m0 = meter.summarize(std::chrono::steady_clock::now());
   auto cpu0 = cpu_seconds();
   auto t0 = clock_type::now();
-  for (size_t s = 0; s < submitters; ++s)
-    threads.emplace_back([&, s] {
-      for (size_t i = 0; i < per; ++i) {
-        proposal_request p;
-        p.idempotency_key = "k-" + std::to_string(s) + "-" + std::to_string(i);
-        p.principal = "agent-" + std::to_string(s);
-        p.level = 4;
-        p.services = {"svc"};
-        p.regions = {"north"};
-        p.changes = {{"r-" + std::to_string((s * per + i) % 1000), "mode", std::to_string(i)}};
+  auto make = [per](size_t s, size_t i) {
+    proposal_request p;
+    p.idempotency_key = "k-" + std::to_string(s) + "-" + std::to_string(i);
+    p.principal = "agent-" + std::to_string(s);
+    p.level = 4;
+    p.services = {"svc"};
+    p.regions = {"north"};
+    p.changes = {{"r-" + std::to_string((s * per + i) % 1000), "mode", std::to_string(i)}};
+    return p;
+  };
+  if (!callbacks) {
+    // Each submitter is a host thread that waits on the future of its proposal.
+    for (size_t s = 0; s < submitters; ++s)
+      threads.emplace_back([&, s] {
+        for (size_t i = 0; i < per; ++i) {
+          auto p = make(s, i);
+          auto start = clock_type::now();
+          auto r = eng->submit(p).get();
+          lat[s].push_back(ms_since(start) * 1000);
+          ok += r.ok;
+        }
+      });
+    for (auto& t : threads)
+      t.join();
+  } else {
+    // Each submitter is a chain of callbacks: its proposal's answer submits the next one,
+    // so no host thread blocks (the engine runs callbacks as jobs of its own scheduler).
+    std::mutex mtx;
+    std::condition_variable cv;
+    size_t finished = 0;
+    std::vector<std::function<void(size_t)>> chains(submitters);
+    for (size_t s = 0; s < submitters; ++s)
+      chains[s] = [&, s](size_t i) {
         auto start = clock_type::now();
-        auto r = eng->submit(p).get();
-        lat[s].push_back(ms_since(start) * 1000);
-        ok += r.ok;
-      }
-    });
-  for (auto& t : threads)
-    t.join();
+        eng->submit(make(s, i), [&, s, i, start](const result& r) {
+          lat[s].push_back(ms_since(start) * 1000);
+          ok += r.ok;
+          if (i + 1 < per) {
+            chains[s](i + 1);
+            return;
+          }
+          std::lock_guard<std::mutex> guard{mtx};
+          ++finished;
+          cv.notify_all();
+        });
+      };
+    for (size_t s = 0; s < submitters; ++s)
+      chains[s](0);
+    std::unique_lock<std::mutex> guard{mtx};
+    cv.wait(guard, [&] { return finished == submitters; });
+  }
   auto secs = ms_since(t0) / 1000;
   auto cpu = cpu_seconds() - cpu0;
   auto m1 = meter.summarize(std::chrono::steady_clock::now());
   std::vector<double> all;
   for (auto& l : lat)
     all.insert(all.end(), l.begin(), l.end());
-  std::printf("level-4 end to end, %2zu submitters: %7.0f proposals/s, p50 %6.0f us, p99 %6.0f us "
+  std::printf("level-4 end to end, %2zu submitters%s: %7.0f proposals/s, p50 %6.0f us, p99 %6.0f us "
               "(%zu of %zu succeeded; 4 journal events each)\n",
-              submitters, static_cast<double>(all.size()) / secs, percentile(all, 50),
+              submitters, callbacks ? " (callbacks)" : "", static_cast<double>(all.size()) / secs, percentile(all, 50),
               percentile(all, 99), ok.load(), all.size());
   auto n = static_cast<double>(all.size());
   std::printf("    CPU %.1f us per proposal (%.2f cores busy); journal per proposal: %.2f append "
@@ -195,20 +239,31 @@ void bench_end_to_end(size_t submitters, size_t total, const std::string& snapsh
 } // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, e2e_only = false;
-  std::string snapshots; // the engine's default
+  bool quick = false, e2e_only = false, callbacks = false;
+  journal_keys keys; // the engine's defaults
+  auto number_follows = [&](int i) {
+    return i + 1 < argc && argv[i + 1][0] != '\0'
+           && std::string{argv[i + 1]}.find_first_not_of("0123456789") == std::string::npos;
+  };
   for (int i = 1; i < argc; ++i) {
     std::string a{argv[i]};
     if (a == "--quick") {
       quick = true;
     } else if (a == "--e2e") {
       e2e_only = true;
-    } else if (a == "--snapshot-interval" && i + 1 < argc
-               && std::string{argv[i + 1]}.find_first_not_of("0123456789") == std::string::npos
-               && argv[i + 1][0] != '\0') {
-      snapshots = argv[++i];
+    } else if (a == "--snapshot-interval" && number_follows(i)) {
+      keys.snapshot_interval = argv[++i];
+    } else if (a == "--callbacks") {
+      callbacks = true;
+    } else if (a == "--prepare-mb" && number_follows(i)) {
+      keys.prepare_mb = argv[++i];
     } else {
-      std::printf("usage: pipeline_bench [--quick] [--e2e] [--snapshot-interval N]\n");
+      std::printf("usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--snapshot-interval N] "
+                  "[--prepare-mb N]\n"
+                  "  --callbacks            end-to-end submitters are callback chains, not "
+                  "threads waiting on futures\n"
+                  "  --snapshot-interval N  [journal] snapshot_interval (0: no snapshots)\n"
+                  "  --prepare-mb N         [journal] prepare_mb (0: no prepared tail)\n");
       return a == "--help" ? 0 : 1;
     }
   }
@@ -218,7 +273,7 @@ int main(int argc, char** argv) {
     bench_decisions(quick ? 20000 : 200000);
     bench_breaker(quick ? 100000 : 2000000);
   }
-  bench_end_to_end(1, quick ? 300 : 2000, snapshots);
-  bench_end_to_end(64, quick ? 6400 : 64000, snapshots);
+  bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks);
+  bench_end_to_end(64, quick ? 6400 : 64000, keys, callbacks);
   return 0;
 }
