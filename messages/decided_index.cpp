@@ -10,8 +10,12 @@ namespace {
 /// the copying per entry stays bounded and the map's per-node overhead small.
 constexpr size_t min_fresh = 4096;
 
-bool key_less(const decided_proposal& x, const digest& key) {
-  return x.key < key;
+/// The first 8 bytes of a key as a big-endian number: ordered as the keys are.
+uint64_t prefix_of(const digest& key) {
+  uint64_t w = 0;
+  for (size_t i = 0; i < 8; ++i)
+    w = (w << 8) | key.bytes[i];
+  return w;
 }
 
 } // namespace
@@ -21,8 +25,22 @@ const decided_proposal* decided_index::find(const digest& key) const {
     return &j->second;
   if (!base_)
     return nullptr;
-  auto i = std::lower_bound(base_->begin(), base_->end(), key, key_less);
-  return i != base_->end() && i->key == key ? &*i : nullptr;
+  auto& prefixes = base_->prefixes;
+  auto p = prefix_of(key);
+  auto i = std::lower_bound(prefixes.begin(), prefixes.end(), p);
+  for (; i != prefixes.end() && *i == p; ++i) // keys sharing the prefix, in key order
+    if (auto& x = base_->entries[static_cast<size_t>(i - prefixes.begin())]; x.key == key)
+      return &x;
+  return nullptr;
+}
+
+void decided_index::set_run(std::vector<decided_proposal> entries) {
+  auto r = std::make_shared<run>();
+  r->prefixes.reserve(entries.size());
+  for (auto& x : entries)
+    r->prefixes.push_back(prefix_of(x.key));
+  r->entries = std::move(entries);
+  base_ = std::move(r);
 }
 
 bool decided_index::insert(const decided_proposal& x) {
@@ -68,16 +86,16 @@ caf::error decided_index::assign(std::vector<decided_proposal> xs) {
   clear();
   size_ = xs.size();
   if (!xs.empty())
-    base_ = std::make_shared<const std::vector<decided_proposal>>(std::move(xs));
+    set_run(std::move(xs));
   return {};
 }
 
 void decided_index::merge() {
-  size_t run = base_ ? base_->size() : 0;
+  size_t run = base_ ? base_->entries.size() : 0;
   if (fresh_.size() < std::max(min_fresh, run / 8))
     return;
   // A new run: copies of the state that share the old one keep it unchanged.
-  base_ = std::make_shared<const std::vector<decided_proposal>>(sorted());
+  set_run(sorted());
   fresh_.clear();
 }
 

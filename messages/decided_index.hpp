@@ -75,7 +75,7 @@ public:
   template <class F>
   void each(F&& f) const {
     static const std::vector<decided_proposal> none;
-    auto& base = base_ ? *base_ : none;
+    auto& base = base_ ? base_->entries : none;
     auto i = base.begin();
     auto j = fresh_.begin();
     while (i != base.end() || j != fresh_.end()) {
@@ -97,8 +97,16 @@ public:
 
 private:
   void merge();
+  void set_run(std::vector<decided_proposal> entries);
 
-  std::shared_ptr<const std::vector<decided_proposal>> base_; ///< sorted, never changed
+  /// The sorted run, with each key's first 8 bytes (big-endian) beside it: a lookup
+  /// searches those, 8 bytes an entry in a few cache lines, instead of entries of 81
+  /// bytes each, and compares whole keys only where the prefix matches.
+  struct run {
+    std::vector<decided_proposal> entries;
+    std::vector<uint64_t> prefixes;
+  };
+  std::shared_ptr<const run> base_; ///< never changed once built
   std::map<digest, decided_proposal> fresh_; ///< newer and changed entries: they win
   size_t size_ = 0;                          ///< distinct keys
 };
