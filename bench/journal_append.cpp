@@ -171,6 +171,11 @@ void bench_append(const temp_root& tmp, size_t appenders, uint64_t total, double
   for (auto& a : acks)
     all.insert(all.end(), a.begin(), a.end());
   report_append(appenders, secs, cpu, commits, fsync_p99, all, rep);
+  auto tail = store->prepared(true);
+  std::fprintf(stderr, "  %zu appenders: data.mdb used %.1f MiB, prepared to %.1f MiB in %llu "
+               "extensions (%llu failed)\n", appenders, tail.used_end / 1048576.0,
+               tail.prepared_end / 1048576.0, static_cast<unsigned long long>(tail.extensions),
+               static_cast<unsigned long long>(tail.failures));
 }
 
 } // namespace bulwark::bench

@@ -27,9 +27,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* usage = R"(usage: journal_bench [--quick] [--append] [--json] [--help]
+constexpr const char* usage = R"(usage: journal_bench [--quick] [--append] [--prepare-mb N] [--json] [--help]
   --quick  smaller sizes for a smoke run (a few seconds; no 1M-event runs)
   --append only fsync and durable append (no verify and replay runs)
+  --prepare-mb N  the store's prepared tail, as [journal] prepare_mb (default 32, the
+           engine's; 0: none)
   --json   print the results as one JSON object instead of the table
 The journal lives in a fresh directory under $TMPDIR (default /tmp): point TMPDIR at
 the disk you want to measure. Progress goes to stderr.
@@ -97,12 +99,14 @@ event applied_256(uint64_t i) {
   return applied_event(i, pad);
 }
 
+uint64_t prepare_max = default_prepare_max; // --prepare-mb
+
 std::shared_ptr<journal_store> open_store(const std::string& dir) {
   store_options opts;
   opts.dir = dir;
   opts.create = true;
   opts.initial_map_size = uint64_t{1} << 30; // map growth is not what we measure
-  opts.prepare_max = default_prepare_max;      // as the engine opens it
+  opts.prepare_max = prepare_max;              // as the engine opens it
   auto store = journal_store::open(opts);
   if (!store)
     fail("cannot open the journal in " + dir);
@@ -236,6 +240,8 @@ void print_table(const report& rep) {
   std::printf("events: %zu bytes stored (%zu-byte header + payload; %zu in LMDB with the "
               "chain hash)\n\n",
               event_bytes, record_header_size, event_bytes + chain_size);
+  std::printf("stores open with a prepared tail of up to %llu MiB (--prepare-mb)\n\n",
+              static_cast<unsigned long long>(prepare_max >> 20));
   int w0 = 11, w1 = 6;
   for (auto& r : rep.rows) {
     w0 = std::max(w0, static_cast<int>(r.what.size()));
@@ -253,6 +259,7 @@ void run(bool quick, bool append_only, report& rep) {
   rep.json["machine"] = {{"cores", m.cores}, {"cpu", m.cpu}, {"kernel", m.kernel}};
   rep.json["mode"] = quick ? "quick" : "full";
   rep.json["event_bytes"] = event_bytes;
+  rep.json["prepare_mb"] = prepare_max >> 20;
   std::fprintf(stderr, "measuring fsync and the store's commit floor...\n");
   int samples = quick ? 200 : 1000;
   auto fsync_p99 = bench_fsync(tmp, samples, rep);
@@ -284,6 +291,12 @@ int main(int argc, char** argv) {
     }
     if (arg == "--quick" || arg == "--json") {
       (arg == "--quick" ? quick : json) = true;
+      continue;
+    }
+    if (arg == "--prepare-mb" && i + 1 < argc && argv[i + 1][0] != '\0'
+        && std::string{argv[i + 1]}.find_first_not_of("0123456789") == std::string::npos
+        && std::string{argv[i + 1]}.size() <= 6) {
+      bulwark::bench::prepare_max = std::stoull(argv[++i]) << 20;
       continue;
     }
     std::fputs(usage, arg == "--help" ? stdout : stderr);
