@@ -1,5 +1,8 @@
 #include "messages/register.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include "caf/actor_system_config.hpp"
 #include "caf/atom.hpp"
 
@@ -22,6 +25,9 @@ void register_types(caf::actor_system_config& cfg) {
 
 void tune_scheduler(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  // One worker per core, at least two: CAF's default of at least four puts twice as many
+  // workers as cores on a 2-core machine, each woken and switched in turn.
+  cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
 }
 
 } // namespace bulwark
