@@ -220,8 +220,9 @@ public:
   /// Submits a proposal; the future resolves when it finished or was refused.
   std::future<result> submit(const proposal_request& p);
 
-  /// Submits a proposal; `done` runs when it finished or was refused, as a job on one of
-  /// the engine's scheduler workers (one per core, at least two). It may block, say on
+  /// Submits a proposal; `done` runs when it finished or was refused: on the caller's
+  /// thread when refused at once (shed by admission, engine stopped), else as a job on
+  /// one of the engine's scheduler workers (one per core, at least two). It may block, say on
   /// another submission's future, but while every worker is held by a blocked callback
   /// nothing else runs: keep long waits out of callbacks.
   void submit(const proposal_request& p, std::function<void(const result&)> done);
