@@ -1,4 +1,5 @@
-// The journal's footprint: resident pages released, space in use, compacted copies.
+// The journal's footprint: resident pages released, space in use, the prepared tail
+// kept clear of each write transaction, compacted copies.
 
 #include "persistence/journal_store.hpp"
 
@@ -34,6 +35,37 @@ void journal_store::release_resident() const {
       continue;
     madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
   }
+}
+
+uint64_t journal_store::impl::used_end() const {
+  MDB_envinfo info;
+  mdb_env_info(env, &info);
+  return static_cast<uint64_t>(info.me_last_pgno + 1) * page_size;
+}
+
+write_scope::write_scope(journal_store::impl& d, uint64_t bytes, uint64_t records)
+  : d_(d), guard_(d.write_lock), bound_(prepared_tail::growth_bound(bytes, records)) {
+  if (d_.tail)
+    d_.tail->before_write(d_.used_end(), bound_);
+}
+
+void write_scope::committed() {
+  if (d_.tail)
+    d_.tail->after_commit(d_.used_end(), bound_, d_.map_size);
+}
+
+prepare_stats journal_store::prepared(bool settle) const {
+  auto& d = *impl_;
+  prepare_stats out;
+  out.used_end = d.used_end();
+  if (!d.tail)
+    return out;
+  if (settle)
+    d.tail->settle();
+  out.prepared_end = d.tail->prepared_end();
+  out.extensions = d.tail->extensions();
+  out.failures = d.tail->failures();
+  return out;
 }
 
 space_usage journal_store::space() const {
