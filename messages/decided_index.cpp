@@ -12,10 +12,7 @@ constexpr size_t min_fresh = 4096;
 
 /// The first 8 bytes of a key as a big-endian number: ordered as the keys are.
 uint64_t prefix_of(const digest& key) {
-  uint64_t w = 0;
-  for (size_t i = 0; i < 8; ++i)
-    w = (w << 8) | key.bytes[i];
-  return w;
+  return digest::word(key, 0);
 }
 
 } // namespace

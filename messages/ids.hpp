@@ -53,7 +53,7 @@ struct digest {
   /// Returns true when every byte is zero (the genesis chain value).
   bool is_zero() const noexcept;
 
-private:
+  /// Bytes [at, at + 8) as a big-endian number: word 0 orders digests as they compare.
   static uint64_t word(const digest& x, size_t at) noexcept {
     uint64_t w = 0;
     for (size_t i = 0; i < 8; ++i) // compiles to one load and a byte swap

@@ -48,7 +48,8 @@ public:
   /// The end of the space written and synced so far (bytes from the file's start).
   uint64_t prepared_end() const;
 
-  /// Extensions finished, and the ones that failed (each failure is logged once).
+  /// Extensions finished, and the ones that failed (a failed extension, a full disk say,
+  /// only leaves LMDB to grow the file itself; journal_store::prepared() reports both).
   uint64_t extensions() const;
   uint64_t failures() const;
 
@@ -70,7 +71,6 @@ private:
   uint64_t job_to_ = 0;
   bool busy_ = false;
   bool stop_ = false;
-  bool failed_once_ = false;
   uint64_t extensions_ = 0;
   uint64_t failures_ = 0;
   int fd_ = -1;
