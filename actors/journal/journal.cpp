@@ -213,9 +213,10 @@ void compute_replies(self_ptr self, const std::vector<pending_append>& waiting,
 }
 
 /// Commits every queued append in one transaction and answers its requesters.
-void commit(self_ptr self) {
+void commit_now(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
+  st.deferrals = 0;
   if (st.waiting.empty()) {
     store_encoded_snapshot(self); // an encoder's nudge
     return;
@@ -249,6 +250,20 @@ void commit(self_ptr self) {
     answer(self, waiting[i], caf::make_message(st.replies[i]));
   record_latencies(self, waiting, events);
   maybe_snapshot(self);
+}
+
+/// The scheduled commit: while messages are queued behind it (appends, mostly), it yields
+/// to them a bounded number of times, so one transaction takes what two would have; the
+/// bound keeps a steady stream of messages from starving the commit.
+void commit(self_ptr self) {
+  auto& st = self->state;
+  if (!st.waiting.empty() && st.deferrals < journal_state::max_commit_deferrals
+      && !self->mailbox().empty()) {
+    ++st.deferrals;
+    self->send(self, atom::commit_v);
+    return;
+  }
+  commit_now(self);
 }
 
 /// Appends a leader's records that link to the local chain; applies and publishes them.
@@ -364,7 +379,7 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
     },
     [self](atom::writable, bool on) -> bool {
       if (!on)
-        commit(self); // appends accepted so far land before any import
+        commit_now(self); // appends accepted so far land before any import
       self->state.writable = on;
       return on;
     },

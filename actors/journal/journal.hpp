@@ -67,6 +67,7 @@ struct journal_state {
   std::vector<event> batch;            ///< events of the next transaction
   std::vector<pending_append> waiting; ///< their requesters, in order
   bool flush_scheduled = false;
+  int deferrals = 0; ///< times the scheduled commit went to the back of the mailbox
   uint64_t last_snapshot = 0;
   uint64_t last_snapshot_bytes = 0; ///< the size of the newest snapshot taken
   uint64_t bytes_since_snapshot = 0; ///< payload bytes applied since it was taken
@@ -76,6 +77,8 @@ struct journal_state {
   std::vector<caf::timespan> latencies; ///< scratch for the meter, reused per commit
   std::vector<appended> replies;        ///< scratch for the answers, reused per commit
   bool writable = true; ///< false on a follower: local appends are refused, imports allowed
+  /// How often a commit may yield to messages queued behind it before it runs anyway.
+  static constexpr int max_commit_deferrals = 3;
   static inline const char* name = "journal";
 };
 
@@ -83,6 +86,9 @@ struct journal_state {
 ///
 /// Appends that arrive while a commit runs ride the next transaction: the first pending
 /// append schedules a `commit` to self, which lands behind every append already queued.
+/// When more messages are queued behind that commit, it goes to the back of the mailbox
+/// once more (at most `max_commit_deferrals` times), so that appends already on their way
+/// join its transaction instead of waiting for the next one.
 /// Each append is acknowledged only after its transaction committed (durable); if the
 /// write fails, every requester of that transaction gets the error (`AUDIT_UNAVAILABLE`)
 /// and the actor keeps serving reads. A follower's journal (`writable` false) refuses local

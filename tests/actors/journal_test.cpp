@@ -28,10 +28,13 @@ struct journal_fixture : test::deterministic_fixture {
   temp_dir dir;
   std::shared_ptr<journal_store> store;
   journal_actor aut;
+  std::shared_ptr<append_meter> meter = std::make_shared<append_meter>();
 
   journal_fixture() {
     store = std::shared_ptr<journal_store>{test::open_store(dir.path())};
-    auto j = spawn_journal(sys, store, journal_settings{100}, true);
+    journal_settings settings{100};
+    settings.meter = meter;
+    auto j = spawn_journal(sys, store, settings, true);
     REQUIRE(j);
     aut = *j;
     run();
@@ -40,6 +43,21 @@ struct journal_fixture : test::deterministic_fixture {
   ~journal_fixture() {
     self->send_exit(aut, caf::exit_reason::user_shutdown);
     run();
+  }
+
+  /// Durable transactions the journal has acknowledged appends from.
+  uint64_t commits() {
+    return meter->summarize(sys.clock().now()).commits_total;
+  }
+
+  /// Takes `n` acknowledgements, in the order they came.
+  std::vector<appended> take_acks(size_t n) {
+    std::vector<appended> acks;
+    for (size_t i = 0; i < n; ++i)
+      self->receive([&](const appended& a) { acks.push_back(a); },
+                    [](const caf::error& err) { FAIL(caf::to_string(err)); },
+                    caf::after(0s) >> [] { FAIL("no reply"); });
+    return acks;
   }
 };
 
@@ -79,6 +97,45 @@ TEST_CASE_FIXTURE(journal_fixture, "appends queued before a commit share one tra
     CHECK(acks[i].last == seq_no{i + 1});
   }
   CHECK(store->head() == seq_no{10});
+  CHECK(acks.back().chain == store->head_chain());
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "appends queued behind the scheduled commit join its transaction") {
+  auto events = test::random_events(11, 3);
+  self->send(aut, atom::append_v, events[0]);
+  REQUIRE(sched.try_run_once()); // the first append schedules the commit behind it
+  self->send(aut, atom::append_v, events[1]);
+  self->send(aut, atom::append_v, events[2]);
+  run();
+  auto acks = take_acks(3);
+  for (size_t i = 0; i < acks.size(); ++i)
+    CHECK(acks[i].first == seq_no{i + 1});
+  CHECK(store->head() == seq_no{3});
+  CHECK(commits() == 1); // the commit waited for the two queued behind it
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "a commit yields to messages behind it a bounded number of times") {
+  constexpr int bound = journal_state::max_commit_deferrals;
+  auto events = test::random_events(12, bound + 2);
+  self->send(aut, atom::append_v, events[0]);
+  REQUIRE(sched.try_run_once());
+  for (int i = 1; i <= bound; ++i) {
+    self->send(aut, atom::append_v, events[i]);
+    REQUIRE(sched.try_run_once()); // the commit goes behind the append just queued
+    CHECK(store->head() == seq_no{0});
+    REQUIRE(sched.try_run_once()); // which joins its transaction
+  }
+  // An append is queued again, but the commit has yielded `bound` times: it runs now.
+  self->send(aut, atom::append_v, events[bound + 1]);
+  REQUIRE(sched.try_run_once());
+  CHECK(store->head() == seq_no{uint64_t(bound) + 1});
+  CHECK(commits() == 1);
+  run(); // the last append gets a transaction of its own
+  CHECK(store->head() == seq_no{uint64_t(bound) + 2});
+  CHECK(commits() == 2);
+  auto acks = take_acks(size_t(bound) + 2);
+  for (size_t i = 0; i < acks.size(); ++i)
+    CHECK(acks[i].last == seq_no{i + 1});
   CHECK(acks.back().chain == store->head_chain());
 }
 
