@@ -262,7 +262,9 @@ void run(bool quick, bool append_only, report& rep) {
   rep.json["prepare_mb"] = prepare_max >> 20;
   std::fprintf(stderr, "measuring fsync and the store's commit floor...\n");
   int samples = quick ? 200 : 1000;
-  auto fsync_p99 = bench_fsync(tmp, samples, rep);
+  // The disk's fsync tail is what the 1-appender target is judged against, and its p99
+  // over 1000 samples swung by 6x between runs here: three times as many steady it.
+  auto fsync_p99 = bench_fsync(tmp, 3 * samples, rep);
   bench_commit_floor(tmp, samples, rep);
   for (auto [appenders, total] : {std::pair<size_t, uint64_t>{1, quick ? 300 : 3'000},
                                   {16, quick ? 4'800 : 50'000},
