@@ -87,11 +87,7 @@ TEST_CASE_FIXTURE(journal_fixture, "appends queued before a commit share one tra
   // Nothing is acknowledged before the commit runs.
   CHECK(store->head() == seq_no{0});
   run();
-  std::vector<appended> acks;
-  for (int i = 0; i < 10; ++i)
-    self->receive([&](const appended& a) { acks.push_back(a); },
-                  [](const caf::error& err) { FAIL(caf::to_string(err)); },
-                  caf::after(0s) >> [] { FAIL("no reply"); });
+  auto acks = take_acks(10);
   for (size_t i = 0; i < acks.size(); ++i) {
     CHECK(acks[i].first == seq_no{i + 1});
     CHECK(acks[i].last == seq_no{i + 1});
