@@ -1,0 +1,573 @@
+// The flight machine (flight_machine.hpp): the rules of every authority level, pure.
+
+#include "actors/flight/flight_machine.hpp"
+
+#include <algorithm>
+
+#include "persistence/make_event.hpp"
+
+namespace bulwark::flight {
+
+namespace {
+
+using std::chrono::nanoseconds;
+
+refusal no(ec code, std::string message) {
+  return refusal{code, std::move(message)};
+}
+
+uint64_t next_token(state& s) {
+  s.awaited = ++s.tokens;
+  return s.awaited;
+}
+
+void append(state& s, std::vector<event> events, std::vector<command>& out) {
+  command c;
+  c.kind = command_kind::append;
+  c.token = next_token(s);
+  c.events = std::move(events);
+  out.push_back(std::move(c));
+}
+
+void arm(command_kind kind, nanoseconds after, std::vector<command>& out) {
+  command c;
+  c.kind = kind;
+  c.after = after;
+  out.push_back(std::move(c));
+}
+
+void over(state& s, std::vector<command>& out) {
+  s.at = phase::done;
+  s.awaited = 0;
+  command c;
+  c.kind = command_kind::finished;
+  out.push_back(std::move(c));
+}
+
+void fail_all(state& s, ec code, std::string message, caf::optional<caf::timespan> retry_after,
+              std::vector<command>& out) {
+  command c;
+  c.kind = command_kind::refuse;
+  c.code = code;
+  c.message = std::move(message);
+  c.retry_after = retry_after;
+  out.push_back(std::move(c));
+  over(s, out);
+}
+
+outcome outcome_of(const state& s) {
+  return outcome{s.id,        s.final_status,
+                 s.final_code, s.final_message,
+                 s.decided,    static_cast<uint32_t>(s.done.size()),
+                 s.compensated, s.final_retry_after};
+}
+
+/// The service of the resource `m` changes, as journaled ("" when unknown).
+std::string service_of(const context& cx, const mutation& m) {
+  auto& res = cx.fleet->resources;
+  auto r = res.find(m.resource.value);
+  return r == res.end() ? std::string{} : r->second.service;
+}
+
+/// The value `m`'s key holds now: the newest change of this flight, else the fleet's.
+std::optional<std::string> current_value(const state& s, const context& cx, const mutation& m) {
+  for (auto i = s.done.rbegin(); i != s.done.rend(); ++i)
+    if (i->change.resource == m.resource && i->change.key == m.key)
+      return i->change.value;
+  auto& res = cx.fleet->resources;
+  auto r = res.find(m.resource.value);
+  if (r == res.end())
+    return std::nullopt;
+  auto a = r->second.attributes.find(m.key);
+  if (a == r->second.attributes.end())
+    return std::nullopt;
+  return a->second;
+}
+
+void finish(state& s, const context& cx, std::vector<command>& out) {
+  bool ok = s.final_status == proposal_status::succeeded;
+  auto applied = static_cast<uint32_t>(s.done.size());
+  s.pending.push_back(make_event(event_type::proposal_finished, cx.now,
+                                 proposal_finished{s.id, ok, s.final_code, applied,
+                                                   s.compensated, s.final_message},
+                                 s.trace));
+  s.at = phase::finishing;
+  append(s, std::move(s.pending), out);
+  s.pending.clear();
+}
+
+void run_next(state& s, const context& cx, std::vector<command>& out);
+void on_call_failed(state& s, const effector_result& r, const context& cx,
+                    std::vector<command>& out);
+void on_undone(state& s, const effector_result& r, const context& cx, std::vector<command>& out);
+
+/// Asks for an effector call within the deadline; a deadline that has passed is a
+/// failure of its own: the effector is not called and not blamed.
+void call(state& s, const mutation& m, bool compensation, std::optional<std::string> restore,
+          std::string key, const context& cx, std::vector<command>& out) {
+  auto left = s.p.deadline - cx.now;
+  auto timeout = std::min<nanoseconds>(cx.config->effector_timeout, left);
+  if (timeout <= nanoseconds{0}) {
+    auto what = compensation ? "the compensation of step " : "step ";
+    auto step = compensation ? s.undo - 1 : s.next;
+    effector_result r{false, ec::timeout,
+                      std::string{"the proposal's deadline passed before "} + what
+                        + std::to_string(step) + " could be called",
+                      caf::none};
+    if (compensation)
+      return on_undone(s, r, cx, out);
+    return on_call_failed(s, r, cx, out);
+  }
+  command c;
+  c.kind = command_kind::call;
+  c.token = next_token(s);
+  c.step = compensation ? static_cast<uint32_t>(s.undo - 1) : s.next;
+  c.call.service = service_of(cx, m);
+  c.call.change = m;
+  c.call.compensation = compensation;
+  if (restore)
+    c.call.restore = *restore;
+  c.call.idempotency_key = std::move(key);
+  c.call.deadline = cx.now + timeout;
+  c.after = timeout;
+  out.push_back(std::move(c));
+}
+
+/// Calls the effector for step `next`, whose start is durable.
+void call_step(state& s, const context& cx, std::vector<command>& out) {
+  s.at = phase::calling;
+  call(s, s.p.mutations[s.next], false, std::nullopt,
+       to_hex(s.id) + "/" + std::to_string(s.next), cx, out);
+}
+
+void start_step(state& s, const context& cx, std::vector<command>& out) {
+  auto& m = s.p.mutations[s.next];
+  if (s.p.level == authority_level::recommend || (s.next == 0 && s.first_started))
+    return call_step(s, cx, out); // its start is durable already
+  // Write-ahead: the start is durable before the effector runs (in-doubt detection).
+  s.at = phase::starting;
+  append(s, {make_event(event_type::action_started, cx.now, action_started{s.id, s.next, m},
+                        s.trace)},
+         out);
+}
+
+void undo_next(state& s, const context& cx, std::vector<command>& out) {
+  if (s.undo == 0)
+    return finish(s, cx, out);
+  auto& step = s.done[s.undo - 1];
+  auto change = step.change;
+  auto restore = step.old_value;
+  call(s, change, true, std::move(restore),
+       to_hex(s.id) + "/" + std::to_string(s.undo - 1) + "/undo", cx, out);
+}
+
+/// Starts undoing the applied steps, newest first.
+void compensate(state& s, const context& cx, std::vector<command>& out) {
+  s.at = phase::compensating;
+  s.undo = s.done.size();
+  undo_next(s, cx, out);
+}
+
+void run_next(state& s, const context& cx, std::vector<command>& out) {
+  if (s.at == phase::compensating)
+    return undo_next(s, cx, out);
+  if (s.interrupted) {
+    s.final_status = proposal_status::interrupted;
+    s.final_code = ec::none;
+    s.final_message = "interrupted after " + std::to_string(s.done.size()) + " steps";
+    return compensate(s, cx, out);
+  }
+  if (s.next == s.p.mutations.size())
+    return finish(s, cx, out);
+  if (s.p.level == authority_level::recommend && s.next == 0) {
+    // All starts of the batch are durable before its first effector call.
+    std::vector<event> starts;
+    starts.reserve(s.p.mutations.size());
+    for (uint32_t i = 0; i < s.p.mutations.size(); ++i)
+      starts.push_back(make_event(event_type::action_started, cx.now,
+                                  action_started{s.id, i, s.p.mutations[i]}, s.trace));
+    s.at = phase::starting;
+    return append(s, std::move(starts), out);
+  }
+  start_step(s, cx, out);
+}
+
+void launch(state& s, const context& cx, std::vector<command>& out) {
+  switch (s.p.level) {
+    case authority_level::read_only: {
+      command c;
+      c.kind = command_kind::reply;
+      c.result = outcome{s.id, proposal_status::read, ec::none, "read-only", s.decided,
+                         0,    0,                     caf::none};
+      out.push_back(std::move(c));
+      return over(s, out);
+    }
+    case authority_level::assist:
+    case authority_level::recommend:
+      s.at = phase::awaiting_approval;
+      s.expires = cx.now + cx.config->approval_timeout;
+      return arm(command_kind::arm_approval, cx.config->approval_timeout, out);
+    case authority_level::act:
+    case authority_level::enforce:
+      return run_next(s, cx, out);
+  }
+}
+
+void record_failure(state& s, const effector_result& r, const context& cx) {
+  auto& m = s.p.mutations[s.next];
+  s.pending.push_back(make_event(event_type::action_failed, cx.now,
+                                 action_failed{s.id, s.next, m, r.code, r.message}, s.trace));
+  // Retries exhausted (the breaker retried timeouts and unavailability until its attempts
+  // or the deadline ran out, or its circuit opened in between): the action waits for an
+  // operator in the dead-letter list, journaled in the same transaction as its failure.
+  if (r.code == ec::timeout || r.code == ec::unavailable || r.code == ec::circuit_open)
+    s.pending.push_back(make_event(event_type::dead_lettered, cx.now,
+                                   dead_lettered{s.id, s.next, s.p.principal, s.p.level,
+                                                 service_of(cx, m), m, r.code, r.message,
+                                                 cx.now},
+                                   s.trace));
+  s.final_status = proposal_status::failed;
+  s.final_code = r.code == ec::none ? ec::unavailable : r.code;
+  s.final_message = "step " + std::to_string(s.next) + " failed: " + r.message;
+  s.final_retry_after = r.retry_after;
+}
+
+void on_call_failed(state& s, const effector_result& r, const context& cx,
+                    std::vector<command>& out) {
+  record_failure(s, r, cx);
+  if (s.p.level == authority_level::enforce || s.p.level == authority_level::assist)
+    return finish(s, cx, out);
+  compensate(s, cx, out); // levels 2 and 3: undo what this proposal applied
+}
+
+void on_undone(state& s, const effector_result& r, const context& cx, std::vector<command>& out) {
+  auto& step = s.done[s.undo - 1];
+  if (r.ok) {
+    caf::optional<std::string> restore;
+    if (step.old_value)
+      restore = *step.old_value;
+    s.pending.push_back(make_event(event_type::rollback_applied, cx.now,
+                                   rollback_applied{s.id, step.applied_seq, step.change.resource,
+                                                    step.change.key, step.change.value, restore},
+                                   s.trace));
+    ++s.compensated;
+  } else {
+    // A compensation that fails leaves the resource for an operator: journaled.
+    s.pending.push_back(make_event(event_type::action_failed, cx.now,
+                                   action_failed{s.id, static_cast<uint32_t>(s.undo - 1),
+                                                 step.change, r.code,
+                                                 "compensation failed: " + r.message},
+                                   s.trace));
+  }
+  --s.undo;
+  undo_next(s, cx, out);
+}
+
+void on_applied(state& s, const context& cx, std::vector<command>& out) {
+  auto& m = s.p.mutations[s.next];
+  auto old = current_value(s, cx, m);
+  caf::optional<std::string> old_caf;
+  if (old)
+    old_caf = *old;
+  auto ev = make_event(event_type::action_applied, cx.now,
+                       action_applied{s.id, s.next, m.resource, m.key, old_caf, m.value}, s.trace);
+  s.done.push_back(applied_step{m, std::move(old), seq_no{0}});
+  ++s.next;
+  if (s.p.level == authority_level::recommend) {
+    s.pending.push_back(std::move(ev)); // the batch's effects ride its outcome
+    return run_next(s, cx, out);
+  }
+  if (s.next == s.p.mutations.size() && !s.interrupted) {
+    // The last effect rides the finishing transaction: one commit instead of two.
+    s.pending.push_back(std::move(ev));
+    return finish(s, cx, out);
+  }
+  s.at = phase::recording;
+  append(s, {std::move(ev)}, out);
+}
+
+refusal stale(const state& s, const char* what) {
+  return no(ec::invalid_input, std::string{"proposal "} + to_hex(s.id) + " awaits no " + what
+                                 + " with that token (it is " + to_string(s.at) + ")");
+}
+
+} // namespace
+
+const char* to_string(phase x) {
+  switch (x) {
+    case phase::deciding: return "deciding";
+    case phase::awaiting_approval: return "awaiting_approval";
+    case phase::approving: return "approving";
+    case phase::starting: return "starting";
+    case phase::calling: return "calling";
+    case phase::recording: return "recording";
+    case phase::observing: return "observing";
+    case phase::compensating: return "compensating";
+    case phase::finishing: return "finishing";
+    case phase::done: return "done";
+  }
+  return "?";
+}
+
+std::string fingerprint(const state& s) {
+  std::string out;
+  auto put = [&out](const auto&... xs) {
+    ((out += xs, out += '|'), ...);
+  };
+  auto num = [](auto x) { return std::to_string(static_cast<uint64_t>(x)); };
+  put(to_hex(s.id), num(s.trace.value), to_string(s.at), num(s.allowed),
+      num(s.expires.time_since_epoch().count()), num(s.decided.value), num(s.next));
+  for (auto& d : s.done)
+    put(d.change.resource.value, d.change.key, d.change.value,
+        d.old_value ? "=" + *d.old_value : std::string{"-"}, num(d.applied_seq.value));
+  put(num(s.undo));
+  for (auto& e : s.pending)
+    put(num(e.type), num(e.at.time_since_epoch().count()),
+        to_hex(e.payload.data(), e.payload.size()));
+  put(num(s.tokens), num(s.awaited), num(s.interrupted), num(s.first_started),
+      num(s.final_status), num(s.final_code), s.final_message,
+      s.final_retry_after ? num(s.final_retry_after->count()) : std::string{"-"},
+      num(s.compensated), num(s.refusal_code), s.refusal_message);
+  return out;
+}
+
+state start(proposal p, const digest& id, trace_id trace) {
+  state s;
+  s.p = std::move(p);
+  s.id = id;
+  s.trace = trace;
+  return s;
+}
+
+refusal allow(state& s, uint32_t allowed_count, std::vector<gate_result> gates,
+              std::vector<event> extra, const context& cx, std::vector<command>& out) {
+  if (s.at != phase::deciding || s.awaited != 0)
+    return no(ec::invalid_input, "proposal " + to_hex(s.id) + " is decided already");
+  s.allowed = true;
+  proposal_decided d{s.id, s.p.idempotency_key, s.p.principal, s.p.level,
+                     s.p.services.empty() ? "" : s.p.services.front(),
+                     s.p.regions.empty() ? "" : s.p.regions.front(), true, ec::none,
+                     "allowed", allowed_count, std::move(gates), s.p.mutations,
+                     s.p.justification};
+  std::vector<event> events;
+  events.reserve(2 + extra.size());
+  events.push_back(make_event(event_type::proposal_decided, cx.now, d, s.trace));
+  for (auto& e : extra)
+    events.push_back(std::move(e));
+  // Levels 3 and 4 run at once: the first action's start rides the decision's
+  // transaction (both durable before the effector runs), saving a commit per proposal.
+  bool runs_now = s.p.level == authority_level::act || s.p.level == authority_level::enforce;
+  if (runs_now && !s.p.mutations.empty()) {
+    events.push_back(make_event(event_type::action_started, cx.now,
+                                action_started{s.id, 0, s.p.mutations[0]}, s.trace));
+    s.first_started = true;
+  }
+  append(s, std::move(events), out);
+  return {};
+}
+
+refusal refuse(state& s, ec code, std::string message, caf::optional<caf::timespan> retry_after,
+               const context& cx, std::vector<command>& out) {
+  if (s.at != phase::deciding || s.awaited != 0)
+    return no(ec::invalid_input, "proposal " + to_hex(s.id) + " is decided already");
+  if (code == ec::none)
+    return no(ec::invalid_input, "a refusal needs a code");
+  s.allowed = false;
+  s.refusal_code = code;
+  s.refusal_message = message;
+  s.refusal_retry_after = retry_after;
+  // An out-of-range level is recorded as 0; the reason names the level asked for.
+  auto level = valid(s.p.level) ? s.p.level : authority_level::read_only;
+  proposal_decided d{s.id, s.p.idempotency_key, s.p.principal, level,
+                     s.p.services.empty() ? "" : s.p.services.front(),
+                     s.p.regions.empty() ? "" : s.p.regions.front(), false, code,
+                     std::move(message), 0, {}, s.p.mutations, s.p.justification};
+  append(s, {make_event(event_type::proposal_decided, cx.now, d, s.trace)}, out);
+  return {};
+}
+
+refusal committed(state& s, uint64_t token, const appended& ack, const context& cx,
+                  std::vector<command>& out) {
+  if (token == 0 || token != s.awaited || s.at == phase::calling
+      || s.at == phase::compensating)
+    return stale(s, "commit");
+  s.awaited = 0;
+  switch (s.at) {
+    case phase::deciding:
+      if (!s.allowed) {
+        fail_all(s, s.refusal_code, s.refusal_message, s.refusal_retry_after, out);
+        break;
+      }
+      s.decided = ack.first;
+      launch(s, cx, out);
+      break;
+    case phase::approving: {
+      command c;
+      c.kind = command_kind::ack_approval;
+      c.seq = ack.last;
+      out.push_back(std::move(c));
+      run_next(s, cx, out);
+      break;
+    }
+    case phase::starting:
+      call_step(s, cx, out);
+      break;
+    case phase::recording: {
+      s.done.back().applied_seq = ack.last;
+      bool more = s.next < s.p.mutations.size() && !s.interrupted;
+      if (s.p.level == authority_level::act && more) {
+        s.at = phase::observing;
+        arm(command_kind::arm_step, cx.config->observation_window, out);
+      } else {
+        run_next(s, cx, out);
+      }
+      break;
+    }
+    case phase::finishing: {
+      command c;
+      c.kind = command_kind::reply;
+      c.result = outcome_of(s);
+      out.push_back(std::move(c));
+      over(s, out);
+      break;
+    }
+    default:
+      break; // unreachable: no other phase awaits a commit
+  }
+  return {};
+}
+
+refusal commit_failed(state& s, uint64_t token, const std::string& why, const context& cx,
+                      std::vector<command>& out) {
+  if (token == 0 || token != s.awaited || s.at == phase::calling
+      || s.at == phase::compensating)
+    return stale(s, "commit");
+  s.awaited = 0;
+  switch (s.at) {
+    case phase::deciding:
+      if (!s.allowed) // best effort: the refusal keeps its own code
+        fail_all(s, s.refusal_code, s.refusal_message, s.refusal_retry_after, out);
+      else
+        fail_all(s, ec::audit_unavailable, "the decision could not be journaled: " + why,
+                 caf::none, out);
+      break;
+    case phase::approving: {
+      command c;
+      c.kind = command_kind::nack_approval;
+      c.code = ec::audit_unavailable;
+      c.message = "the approval could not be journaled: " + why;
+      out.push_back(std::move(c));
+      fail_all(s, ec::audit_unavailable, "the approval could not be journaled: " + why,
+               caf::none, out);
+      break;
+    }
+    case phase::starting:
+      if (s.p.level == authority_level::recommend) {
+        // No effect ran: the batch ends with no outcome record (its decision stands).
+        fail_all(s, ec::audit_unavailable, "the batch's starts could not be journaled: " + why,
+                 caf::none, out);
+        break;
+      }
+      s.final_status = proposal_status::failed;
+      s.final_code = ec::audit_unavailable;
+      s.final_message = "action start could not be journaled: " + why;
+      finish(s, cx, out);
+      break;
+    case phase::recording:
+      // Applied, but its record is not durable: in doubt, and not counted as done.
+      s.done.pop_back();
+      s.final_status = proposal_status::failed;
+      s.final_code = ec::audit_unavailable;
+      s.final_message = "an effect could not be journaled (in doubt): " + why;
+      finish(s, cx, out);
+      break;
+    case phase::finishing:
+      fail_all(s, ec::audit_unavailable, "the outcome could not be journaled (in doubt): " + why,
+               caf::none, out);
+      break;
+    default:
+      break; // unreachable: no other phase awaits a commit
+  }
+  return {};
+}
+
+refusal effected(state& s, uint64_t token, const effector_result& r, const context& cx,
+                 std::vector<command>& out) {
+  if (token == 0 || token != s.awaited
+      || (s.at != phase::calling && s.at != phase::compensating))
+    return stale(s, "effector answer");
+  s.awaited = 0;
+  if (s.at == phase::compensating) {
+    on_undone(s, r, cx, out);
+    return {};
+  }
+  if (r.ok)
+    on_applied(s, cx, out);
+  else
+    on_call_failed(s, r, cx, out);
+  return {};
+}
+
+refusal answer(state& s, const principal_id& approver, bool approve, const std::string& note,
+               const context& cx, std::vector<command>& out) {
+  if (s.at != phase::awaiting_approval)
+    return no(ec::invalid_input, "no proposal awaits approval with digest " + to_hex(s.id));
+  if (!is_valid_id(approver.value))
+    return no(ec::invalid_input, "approver is not a valid name");
+  auto type = approve ? event_type::approval_granted : event_type::approval_denied;
+  auto ev = make_event(type, cx.now, approval_recorded{s.id, approver, note}, s.trace);
+  if (!approve) {
+    command c;
+    c.kind = command_kind::ack_approval; // the denial rides the outcome's transaction
+    out.push_back(std::move(c));
+    s.pending.push_back(std::move(ev));
+    s.final_status = proposal_status::denied;
+    s.final_message = "denied by " + approver.value;
+    finish(s, cx, out);
+    return {};
+  }
+  s.at = phase::approving;
+  append(s, {std::move(ev)}, out);
+  return {};
+}
+
+refusal interrupt(state& s, const principal_id& by, const context& cx,
+                  std::vector<command>& out) {
+  bool running = s.at == phase::starting || s.at == phase::calling
+                 || s.at == phase::recording || s.at == phase::observing;
+  if (s.p.level != authority_level::act || !s.allowed || !running)
+    return no(ec::invalid_input, "no level-3 proposal is running with digest " + to_hex(s.id));
+  if (s.interrupted)
+    return no(ec::invalid_input, "the proposal was interrupted already");
+  s.interrupted = true;
+  s.pending.push_back(make_event(event_type::interrupted, cx.now,
+                                 bulwark::interrupted{s.id, by,
+                                                      static_cast<uint32_t>(s.done.size())},
+                                 s.trace));
+  // Between steps nothing runs: roll back now. During a call: when it returns.
+  if (s.at == phase::observing)
+    run_next(s, cx, out);
+  return {};
+}
+
+refusal approval_expired(state& s, const context& cx, std::vector<command>& out) {
+  if (s.at != phase::awaiting_approval)
+    return no(ec::invalid_input, "proposal " + to_hex(s.id) + " awaits no approval");
+  s.pending.push_back(make_event(event_type::approval_expired, cx.now,
+                                 approval_recorded{s.id, principal_id{"bulwark"}, "timeout"},
+                                 s.trace));
+  s.final_status = proposal_status::expired;
+  s.final_code = ec::approval_expired;
+  s.final_message = "nobody approved in time";
+  finish(s, cx, out);
+  return {};
+}
+
+refusal observed(state& s, const context& cx, std::vector<command>& out) {
+  if (s.at != phase::observing)
+    return no(ec::invalid_input, "proposal " + to_hex(s.id) + " is not observing");
+  run_next(s, cx, out);
+  return {};
+}
+
+} // namespace bulwark::flight

@@ -1,0 +1,620 @@
+// The flight machine alone: level rules in worked examples, and properties over random
+// input sequences (10,000 per run over fixed seeds; BULWARK_FLIGHT_CASES=N runs N).
+//
+// The test is the machine's world: it keeps a journal of the appends it committed, a
+// fleet of values the effector calls it answered changed, and the timers armed. At every
+// step it checks that no effector is called for a step before that step's start is
+// durable, that no action has two outcomes, that an input the flight cannot take changes
+// nothing, and at the end that the flight finished with one answer whose counts agree
+// with the journal, that a whole compensation restored the values it names, and that
+// replaying the same inputs gives the same states and commands.
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+
+#include "actors/flight/flight_machine.hpp"
+#include "persistence/make_event.hpp"
+
+using namespace bulwark;
+namespace fl = bulwark::flight;
+
+namespace {
+
+caf::timestamp at_ms(int64_t ms) {
+  return caf::timestamp{std::chrono::milliseconds{ms}};
+}
+
+fleet_state small_fleet() {
+  fleet_state f;
+  for (int i = 0; i < 4; ++i) {
+    resource_state r;
+    r.service = "svc";
+    r.region = "north";
+    r.attributes["version"] = "v0";
+    f.resources["r" + std::to_string(i)] = r;
+  }
+  return f;
+}
+
+proposal make_proposal(authority_level level, size_t n, int64_t deadline_ms) {
+  proposal p;
+  p.idempotency_key = "k";
+  p.principal = principal_id{"agent"};
+  p.level = level;
+  p.services = {"svc"};
+  p.regions = {"north"};
+  for (size_t i = 0; i < n; ++i)
+    p.mutations.push_back(mutation{resource_id{"r" + std::to_string(i % 3)}, "version",
+                                   "v" + std::to_string(i + 1)});
+  p.justification = "test";
+  p.deadline = at_ms(deadline_ms);
+  return p;
+}
+
+digest id_of(int n) {
+  digest d;
+  d.bytes[0] = static_cast<uint8_t>(n);
+  d.bytes[1] = static_cast<uint8_t>(n >> 8);
+  return d;
+}
+
+/// One input, as recorded for replay.
+struct input {
+  enum kind_t : uint8_t { commit, fail, effect, approve, deny, interrupt, expire, observe,
+                          stale_commit, stale_effect, bad_approver } kind;
+  int64_t now_ms = 0;
+  uint64_t token = 0;
+  effector_result result;
+};
+
+/// The world of one flight: journal, fleet values, what the machine awaits.
+struct world {
+  fleet_state fleet = small_fleet();
+  fl::settings config;
+  fl::state s;
+  std::vector<std::pair<uint64_t, event>> journal; ///< committed, with seqs
+  uint64_t seq = 100;
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> values;
+  std::vector<fl::command> log;       ///< every command, in order
+  std::optional<fl::command> append;  ///< the append awaited
+  std::optional<fl::command> call;    ///< the call awaited
+  bool approval_armed = false;
+  bool step_armed = false;
+  int answers = 0;                    ///< reply or refuse commands
+  std::optional<outcome> reply;
+  std::vector<std::string> violations;
+
+  world() {
+    for (auto& [name, r] : fleet.resources)
+      values[{name, "version"}] = r.attributes.at("version");
+  }
+
+  fl::context cx(int64_t now_ms) const {
+    return fl::context{at_ms(now_ms), &fleet, &config};
+  }
+
+  bool journaled_start(uint32_t step) const {
+    for (auto& [seq, ev] : journal) {
+      if (ev.type != event_type::action_started)
+        continue;
+      action_started x;
+      REQUIRE_FALSE(payload_of(ev, x));
+      if (x.proposal == s.id && x.step == step)
+        return true;
+    }
+    return false;
+  }
+
+  /// Takes the commands an input produced, checking each as it comes.
+  void take(std::vector<fl::command>& out) {
+    for (auto& c : out) {
+      switch (c.kind) {
+        case fl::command_kind::append:
+          if (append || call)
+            violations.push_back("a second await while one is outstanding");
+          append = c;
+          break;
+        case fl::command_kind::call:
+          if (append || call)
+            violations.push_back("a second await while one is outstanding");
+          if (!c.call.compensation && !journaled_start(c.step))
+            violations.push_back("effector called for step " + std::to_string(c.step)
+                                 + " before its start was durable");
+          if (c.after <= std::chrono::nanoseconds{0})
+            violations.push_back("effector called with no time left");
+          call = c;
+          break;
+        case fl::command_kind::arm_approval:
+          approval_armed = true;
+          break;
+        case fl::command_kind::arm_step:
+          step_armed = true;
+          break;
+        case fl::command_kind::reply:
+          ++answers;
+          reply = c.result;
+          break;
+        case fl::command_kind::refuse:
+          ++answers;
+          break;
+        default:
+          break;
+      }
+      log.push_back(c);
+    }
+    out.clear();
+  }
+
+  /// Applies one input; an input the machine refuses must change nothing.
+  void feed(const input& in) {
+    std::vector<fl::command> out;
+    auto before = fl::fingerprint(s);
+    auto c = cx(in.now_ms);
+    fl::refusal r;
+    switch (in.kind) {
+      case input::commit: {
+        appended ack{seq_no{seq + 1}, seq_no{seq + append->events.size()}, digest{}};
+        for (auto& ev : append->events)
+          journal.emplace_back(++seq, ev);
+        auto token = append->token;
+        append.reset();
+        r = fl::committed(s, token, ack, c, out);
+        break;
+      }
+      case input::fail: {
+        auto token = append->token;
+        append.reset();
+        r = fl::commit_failed(s, token, "disk full", c, out);
+        break;
+      }
+      case input::effect: {
+        auto done = *call;
+        call.reset();
+        if (in.result.ok) {
+          auto k = std::make_pair(done.call.change.resource.value, done.call.change.key);
+          if (done.call.compensation)
+            values[k] = done.call.restore ? std::optional<std::string>{*done.call.restore}
+                                          : std::nullopt;
+          else
+            values[k] = done.call.change.value;
+        }
+        r = fl::effected(s, done.token, in.result, c, out);
+        break;
+      }
+      case input::approve:
+        r = fl::answer(s, principal_id{"alice"}, true, "ok", c, out);
+        break;
+      case input::deny:
+        r = fl::answer(s, principal_id{"alice"}, false, "no", c, out);
+        break;
+      case input::bad_approver:
+        r = fl::answer(s, principal_id{""}, true, "", c, out);
+        CHECK(r);
+        break;
+      case input::interrupt:
+        r = fl::interrupt(s, principal_id{"bob"}, c, out);
+        break;
+      case input::expire:
+        approval_armed = false;
+        r = fl::approval_expired(s, c, out);
+        break;
+      case input::observe:
+        step_armed = false;
+        r = fl::observed(s, c, out);
+        break;
+      case input::stale_commit:
+        r = fl::committed(s, in.token, appended{seq_no{1}, seq_no{1}, digest{}}, c, out);
+        CHECK(r);
+        break;
+      case input::stale_effect:
+        r = fl::effected(s, in.token, effector_result{true, ec::none, "", caf::none}, c, out);
+        CHECK(r);
+        break;
+    }
+    if (r) {
+      if (fl::fingerprint(s) != before)
+        violations.push_back(std::string{"a refused input changed the state: "} + r.message);
+      if (!out.empty())
+        violations.push_back("a refused input produced commands");
+    }
+    take(out);
+  }
+
+  /// Outcomes per action in the journal: forward and compensation, at most one each.
+  void check_outcomes() {
+    std::map<uint32_t, int> forward, undone;
+    int finished = 0, decided = 0, applied = 0, compensated = 0;
+    for (auto& [seq, ev] : journal) {
+      switch (ev.type) {
+        case event_type::action_applied: {
+          action_applied x;
+          REQUIRE_FALSE(payload_of(ev, x));
+          ++forward[x.step];
+          ++applied;
+          break;
+        }
+        case event_type::action_failed: {
+          action_failed x;
+          REQUIRE_FALSE(payload_of(ev, x));
+          if (x.message.rfind("compensation failed: ", 0) == 0)
+            ++undone[x.step];
+          else
+            ++forward[x.step];
+          break;
+        }
+        case event_type::rollback_applied:
+          ++compensated;
+          break;
+        case event_type::proposal_finished:
+          ++finished;
+          break;
+        case event_type::proposal_decided:
+          ++decided;
+          break;
+        default:
+          break;
+      }
+    }
+    for (auto& [step, n] : forward)
+      if (n > 1)
+        violations.push_back("step " + std::to_string(step) + " has two outcomes");
+    for (auto& [step, n] : undone)
+      if (n > 1)
+        violations.push_back("step " + std::to_string(step) + " failed to undo twice");
+    if (finished > 1)
+      violations.push_back("two outcome records");
+    if (decided != 1 && !journal.empty())
+      violations.push_back("decided " + std::to_string(decided) + " times");
+    if (reply && reply->status != proposal_status::read) {
+      if (finished != 1)
+        violations.push_back("answered without its outcome record");
+      if (static_cast<int>(reply->applied) != applied)
+        violations.push_back("outcome counts " + std::to_string(reply->applied)
+                             + " applied, the journal " + std::to_string(applied));
+      if (static_cast<int>(reply->compensated) != compensated)
+        violations.push_back("outcome counts " + std::to_string(reply->compensated)
+                             + " compensated, the journal " + std::to_string(compensated));
+    }
+  }
+};
+
+/// Picks an input the world can give now (sometimes one the flight cannot take).
+input pick(world& w, std::mt19937_64& rng, int64_t& now_ms) {
+  auto roll = [&rng](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  now_ms += roll(4) == 0 ? roll(3000) : roll(20);
+  input in;
+  in.now_ms = now_ms;
+  std::vector<input::kind_t> options;
+  if (w.append) {
+    options.insert(options.end(), 6, input::commit);
+    options.push_back(input::fail);
+  }
+  if (w.call)
+    options.insert(options.end(), 6, input::effect);
+  if (w.approval_armed)
+    options.push_back(input::expire);
+  if (w.step_armed)
+    options.insert(options.end(), 3, input::observe);
+  options.insert(options.end(), {input::approve, input::approve, input::deny, input::interrupt,
+                                 input::stale_commit, input::stale_effect,
+                                 input::bad_approver});
+  in.kind = options[static_cast<size_t>(roll(static_cast<int>(options.size())))];
+  if (in.kind == input::effect) {
+    static const ec failures[] = {ec::timeout, ec::unavailable, ec::effector_failed, ec::circuit_open};
+    if (roll(10) < 7)
+      in.result = effector_result{true, ec::none, "", caf::none};
+    else
+      in.result = effector_result{false, failures[roll(4)], "effector says no", caf::none};
+  }
+  if (in.kind == input::stale_commit || in.kind == input::stale_effect)
+    in.token = w.s.awaited + 1 + static_cast<uint64_t>(roll(3)); // never the awaited one
+  return in;
+}
+
+/// Answers everything well until the flight is over (bounded).
+input settle(world& w, int64_t& now_ms) {
+  now_ms += 1;
+  input in;
+  in.now_ms = now_ms;
+  if (w.append)
+    in.kind = input::commit;
+  else if (w.call) {
+    in.kind = input::effect;
+    in.result = effector_result{true, ec::none, "", caf::none};
+  } else if (w.step_armed)
+    in.kind = input::observe;
+  else if (w.s.at == fl::phase::awaiting_approval)
+    in.kind = input::approve;
+  else
+    in.kind = input::expire; // nothing else can move it: it is stuck (a violation)
+  return in;
+}
+
+struct run_result {
+  std::vector<input> inputs;
+  std::string final_state;
+  size_t commands = 0;
+  std::vector<std::string> violations;
+};
+
+/// Runs one random flight from `seed`, or replays `given` inputs when it is not null.
+run_result run_flight(uint64_t seed, const std::vector<input>* given) {
+  std::mt19937_64 rng{seed};
+  auto roll = [&rng](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  world w;
+  w.config.approval_timeout = std::chrono::milliseconds{1 + roll(5000)};
+  w.config.observation_window = std::chrono::milliseconds{roll(50)};
+  w.config.effector_timeout = std::chrono::milliseconds{1 + roll(200)};
+  auto level = static_cast<authority_level>(roll(5));
+  size_t n = level == authority_level::read_only ? 0 : static_cast<size_t>(1 + roll(4));
+  int64_t now_ms = 1000;
+  auto p = make_proposal(level, n, now_ms + 1 + roll(roll(2) == 0 ? 400 : 60000));
+  w.s = fl::start(p, id_of(static_cast<int>(seed)), trace_id{seed});
+  std::vector<fl::command> out;
+  auto refused = roll(10) == 0;
+  auto r = refused ? fl::refuse(w.s, ec::blast_radius_exceeded, "too wide", caf::none,
+                                w.cx(now_ms), out)
+                   : fl::allow(w.s, static_cast<uint32_t>(n), {}, {}, w.cx(now_ms), out);
+  REQUIRE_FALSE(r);
+  w.take(out);
+  run_result res;
+  if (given != nullptr) {
+    for (auto& in : *given)
+      w.feed(in);
+  } else {
+    auto budget = 5 + roll(40);
+    for (int i = 0; i < budget && !fl::over(w.s); ++i) {
+      auto in = pick(w, rng, now_ms);
+      res.inputs.push_back(in);
+      w.feed(in);
+    }
+    for (int i = 0; i < 200 && !fl::over(w.s); ++i) {
+      auto in = settle(w, now_ms);
+      res.inputs.push_back(in);
+      w.feed(in);
+    }
+  }
+  if (!fl::over(w.s))
+    w.violations.push_back(std::string{"not over, stuck in "} + fl::to_string(w.s.at));
+  if (w.answers != 1)
+    w.violations.push_back("answered " + std::to_string(w.answers) + " times");
+  if (w.append || w.call)
+    w.violations.push_back("over with an await outstanding");
+  w.check_outcomes();
+  // A flight that undid every applied step left each value as it found it.
+  if (w.reply && w.reply->compensated > 0 && w.reply->compensated == w.reply->applied) {
+    auto fresh = world{};
+    for (auto& [k, v] : fresh.values)
+      if (w.values[k] != v)
+        w.violations.push_back("compensation left " + k.first + " at "
+                               + w.values[k].value_or("(none)"));
+  }
+  res.final_state = fl::fingerprint(w.s);
+  res.commands = w.log.size();
+  res.violations = w.violations;
+  return res;
+}
+
+uint64_t cases() {
+  if (auto env = std::getenv("BULWARK_FLIGHT_CASES"))
+    return std::strtoull(env, nullptr, 10);
+  return 10000;
+}
+
+} // namespace
+
+TEST_CASE("flight: random input sequences keep write-ahead, one outcome per action, an end") {
+  auto n = cases();
+  uint64_t failures = 0;
+  for (uint64_t seed = 1; seed <= n; ++seed) {
+    auto res = run_flight(seed, nullptr);
+    if (!res.violations.empty() && failures++ < 5)
+      FAIL_CHECK("seed " << seed << ": " << res.violations.front());
+  }
+  CHECK(failures == 0);
+}
+
+TEST_CASE("flight: replaying a flight's inputs gives the same state and commands") {
+  auto n = std::min<uint64_t>(cases(), 2000);
+  for (uint64_t seed = 1; seed <= n; ++seed) {
+    auto first = run_flight(seed, nullptr);
+    auto again = run_flight(seed, &first.inputs);
+    REQUIRE(again.final_state == first.final_state);
+    REQUIRE(again.commands == first.commands);
+  }
+}
+
+namespace {
+
+/// A flight driven by hand, for the worked examples.
+struct driven : world {
+  int64_t now_ms = 1000;
+  explicit driven(authority_level level, size_t n, bool allowed = true) {
+    s = fl::start(make_proposal(level, n, 60000), id_of(7), trace_id{7});
+    std::vector<fl::command> out;
+    if (allowed)
+      REQUIRE_FALSE(fl::allow(s, static_cast<uint32_t>(n), {}, {}, cx(now_ms), out));
+    else
+      REQUIRE_FALSE(fl::refuse(s, ec::rate_limited, "slow down", caf::timespan{5},
+                               cx(now_ms), out));
+    take(out);
+  }
+  void commit() {
+    feed(input{input::commit, ++now_ms, 0, {}});
+  }
+  void ok() {
+    feed(input{input::effect, ++now_ms, 0, effector_result{true, ec::none, "", caf::none}});
+  }
+  void no(ec code) {
+    feed(input{input::effect, ++now_ms, 0, effector_result{false, code, "broken", caf::none}});
+  }
+  std::vector<event_type> types() const {
+    std::vector<event_type> out;
+    for (auto& [seq, ev] : journal)
+      out.push_back(ev.type);
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE("flight: level 4 journals decision and first start in one commit, then runs") {
+  driven d{authority_level::enforce, 2};
+  REQUIRE(d.append);
+  CHECK(d.append->events.size() == 2); // decision + step 0's start
+  d.commit();
+  REQUIRE(d.call);
+  CHECK(d.call->step == 0);
+  d.ok();
+  d.commit(); // step 0's effect
+  d.commit(); // step 1's start
+  d.ok();     // the last effect rides the outcome
+  REQUIRE(d.append);
+  d.commit();
+  CHECK(fl::over(d.s));
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::succeeded);
+  CHECK(d.reply->applied == 2);
+  CHECK(d.types() == std::vector<event_type>{event_type::proposal_decided,
+                                             event_type::action_started,
+                                             event_type::action_applied,
+                                             event_type::action_started,
+                                             event_type::action_applied,
+                                             event_type::proposal_finished});
+  // N changes: N+1 commits.
+  CHECK(d.s.tokens == 6); // 4 appends + 2 calls
+}
+
+TEST_CASE("flight: level 1 waits for approval; a denial or expiry ends it with its record") {
+  driven d{authority_level::assist, 1};
+  d.commit();
+  CHECK(d.s.at == fl::phase::awaiting_approval);
+  CHECK(d.approval_armed);
+  CHECK(d.s.expires == at_ms(1001) + d.config.approval_timeout);
+  std::vector<fl::command> out;
+  // An interrupt is only for level 3; an observation is only for an observing flight.
+  CHECK(fl::interrupt(d.s, principal_id{"bob"}, d.cx(1002), out).code == ec::invalid_input);
+  CHECK(fl::observed(d.s, d.cx(1002), out).code == ec::invalid_input);
+  CHECK(out.empty());
+  d.feed(input{input::deny, 1003, 0, {}});
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::denied);
+  CHECK(d.reply->message == "denied by alice");
+  // The finished flight takes no approval and no expiry.
+  auto before = fl::fingerprint(d.s);
+  CHECK(fl::answer(d.s, principal_id{"alice"}, true, "", d.cx(1004), out).code
+        == ec::invalid_input);
+  CHECK(fl::approval_expired(d.s, d.cx(1004), out));
+  CHECK(out.empty());
+  CHECK(fl::fingerprint(d.s) == before);
+
+  driven e{authority_level::assist, 1};
+  e.commit();
+  e.feed(input{input::expire, 400000, 0, {}});
+  e.commit();
+  REQUIRE(e.reply);
+  CHECK(e.reply->status == proposal_status::expired);
+  CHECK(e.reply->code == ec::approval_expired);
+}
+
+TEST_CASE("flight: level 2 journals all starts first and compensates the batch on a failure") {
+  driven d{authority_level::recommend, 3};
+  d.commit();
+  d.feed(input{input::approve, ++d.now_ms, 0, {}});
+  d.commit(); // the approval
+  REQUIRE(d.append);
+  CHECK(d.append->events.size() == 3); // every start, before any call
+  d.commit();
+  d.ok();
+  d.no(ec::effector_failed); // step 1 fails: undo step 0
+  REQUIRE(d.call);
+  CHECK(d.call->call.compensation);
+  CHECK(d.call->call.restore == caf::optional<std::string>{"v0"});
+  d.ok();
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::failed);
+  CHECK(d.reply->code == ec::effector_failed);
+  CHECK(d.reply->applied == 1);
+  CHECK(d.reply->compensated == 1);
+  CHECK(d.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: level 3 observes between steps and rolls back on interrupt") {
+  driven d{authority_level::act, 2};
+  d.commit();
+  d.ok();
+  d.commit(); // step 0's effect
+  CHECK(d.s.at == fl::phase::observing);
+  CHECK(d.step_armed);
+  d.feed(input{input::interrupt, ++d.now_ms, 0, {}});
+  REQUIRE(d.call); // between steps: the compensation starts at once
+  CHECK(d.call->call.compensation);
+  std::vector<fl::command> out;
+  CHECK(fl::interrupt(d.s, principal_id{"bob"}, d.cx(d.now_ms), out).code == ec::invalid_input);
+  d.ok();
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::interrupted);
+  CHECK(d.reply->compensated == 1);
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a level-3 interrupt during a call takes effect when the call returns") {
+  driven d{authority_level::act, 2};
+  d.commit();
+  REQUIRE(d.call);
+  d.feed(input{input::interrupt, ++d.now_ms, 0, {}});
+  std::vector<fl::command> out;
+  auto before = fl::fingerprint(d.s);
+  CHECK(fl::interrupt(d.s, principal_id{"bob"}, d.cx(d.now_ms), out).message
+        == "the proposal was interrupted already");
+  CHECK(fl::fingerprint(d.s) == before);
+  d.ok();     // step 0 applied: its record, then the undo
+  d.commit();
+  REQUIRE(d.call);
+  CHECK(d.call->call.compensation);
+  d.ok();
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::interrupted);
+  CHECK(d.reply->applied == 1);
+  CHECK(d.reply->compensated == 1);
+  CHECK(d.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a passed deadline fails the step without calling or blaming the effector") {
+  // The deadline is gone by the time the decision commits.
+  world w;
+  w.s = fl::start(make_proposal(authority_level::enforce, 1, 1005), id_of(9), trace_id{9});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 1, {}, {}, w.cx(1000), out));
+  w.take(out);
+  w.feed(input{input::commit, 2000, 0, {}});
+  CHECK_FALSE(w.call);
+  w.feed(input{input::commit, 2001, 0, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->code == ec::timeout);
+  CHECK(w.reply->message.find("deadline passed before step 0 could be called")
+        != std::string::npos);
+  CHECK(w.reply->message.find("did not answer") == std::string::npos);
+}
+
+TEST_CASE("flight: a refused decision is journaled and answered with its own code") {
+  driven d{authority_level::enforce, 1, false};
+  d.commit();
+  CHECK(fl::over(d.s));
+  CHECK(d.answers == 1);
+  CHECK(d.log.back().kind == fl::command_kind::finished);
+  auto refusal = d.log[d.log.size() - 2];
+  CHECK(refusal.kind == fl::command_kind::refuse);
+  CHECK(refusal.code == ec::rate_limited);
+  CHECK(refusal.retry_after == caf::optional<caf::timespan>{caf::timespan{5}});
+}
