@@ -142,10 +142,11 @@ void call_step(state& s, const context& cx, std::vector<command>& out) {
 
 void start_step(state& s, const context& cx, std::vector<command>& out) {
   auto& m = s.p.mutations[s.next];
-  if (s.p.level == authority_level::recommend || (s.next == 0 && s.first_started))
+  if (s.next < s.started)
     return call_step(s, cx, out); // its start is durable already
   // Write-ahead: the start is durable before the effector runs (in-doubt detection).
   s.at = phase::starting;
+  s.started = s.next + 1;
   append(s, {make_event(event_type::action_started, cx.now, action_started{s.id, s.next, m},
                         s.trace)},
          out);
@@ -187,6 +188,7 @@ void run_next(state& s, const context& cx, std::vector<command>& out) {
       starts.push_back(make_event(event_type::action_started, cx.now,
                                   action_started{s.id, i, s.p.mutations[i]}, s.trace));
     s.at = phase::starting;
+    s.started = static_cast<uint32_t>(s.p.mutations.size());
     return append(s, std::move(starts), out);
   }
   start_step(s, cx, out);
@@ -283,7 +285,21 @@ void on_applied(state& s, const context& cx, std::vector<command>& out) {
     return finish(s, cx, out);
   }
   s.at = phase::recording;
-  append(s, {std::move(ev)}, out);
+  std::vector<event> events{std::move(ev)};
+  if (s.p.level == authority_level::enforce) {
+    // Nothing can happen between this effect and the next step at level 4: the next
+    // step's start rides the effect's transaction.
+    events.push_back(make_event(event_type::action_started, cx.now,
+                                action_started{s.id, s.next, s.p.mutations[s.next]}, s.trace));
+    s.started = s.next + 1;
+  }
+  append(s, std::move(events), out);
+}
+
+/// True when `token` is the append the flight awaits (calls have tokens too).
+bool awaits_commit(const state& s, uint64_t token) {
+  return token != 0 && token == s.awaited && s.at != phase::calling
+         && s.at != phase::compensating;
 }
 
 refusal stale(const state& s, const char* what) {
@@ -324,7 +340,7 @@ std::string fingerprint(const state& s) {
   for (auto& e : s.pending)
     put(num(e.type), num(e.at.time_since_epoch().count()),
         to_hex(e.payload.data(), e.payload.size()));
-  put(num(s.tokens), num(s.awaited), num(s.interrupted), num(s.first_started),
+  put(num(s.tokens), num(s.awaited), num(s.interrupted), num(s.started),
       num(s.final_status), num(s.final_code), s.final_message,
       s.final_retry_after ? num(s.final_retry_after->count()) : std::string{"-"},
       num(s.compensated), num(s.refusal_code), s.refusal_message);
@@ -360,7 +376,7 @@ refusal allow(state& s, uint32_t allowed_count, std::vector<gate_result> gates,
   if (runs_now && !s.p.mutations.empty()) {
     events.push_back(make_event(event_type::action_started, cx.now,
                                 action_started{s.id, 0, s.p.mutations[0]}, s.trace));
-    s.first_started = true;
+    s.started = 1;
   }
   append(s, std::move(events), out);
   return {};
@@ -388,8 +404,7 @@ refusal refuse(state& s, ec code, std::string message, caf::optional<caf::timesp
 
 refusal committed(state& s, uint64_t token, const appended& ack, const context& cx,
                   std::vector<command>& out) {
-  if (token == 0 || token != s.awaited || s.at == phase::calling
-      || s.at == phase::compensating)
+  if (!awaits_commit(s, token))
     return stale(s, "commit");
   s.awaited = 0;
   switch (s.at) {
@@ -439,8 +454,7 @@ refusal committed(state& s, uint64_t token, const appended& ack, const context& 
 
 refusal commit_failed(state& s, uint64_t token, const std::string& why, const context& cx,
                       std::vector<command>& out) {
-  if (token == 0 || token != s.awaited || s.at == phase::calling
-      || s.at == phase::compensating)
+  if (!awaits_commit(s, token))
     return stale(s, "commit");
   s.awaited = 0;
   switch (s.at) {

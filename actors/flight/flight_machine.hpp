@@ -18,8 +18,10 @@
 /// - level 4 runs its steps at once and keeps what was applied when one fails.
 ///
 /// Write-ahead: no effector is called for a step before that step's `action_started`
-/// record is durable (the decision's transaction carries step 0's start at levels 3 and
-/// 4; level 2 journals all starts in one transaction). An input the flight cannot take
+/// record is durable. Commits are shared where nothing can happen in between: the
+/// decision's transaction carries step 0's start at levels 3 and 4; at level 4 a step's
+/// effect record carries the next step's start, and the last effect rides the outcome,
+/// so N changes cost N+1 commits; level 2 journals all starts in one transaction. An input the flight cannot take
 /// in its state (an approval for a flight that does not wait for one, an answer with a
 /// stale token) answers an error and changes nothing.
 
@@ -85,7 +87,7 @@ struct state {
   uint64_t tokens = 0;             ///< the last token handed out
   uint64_t awaited = 0;            ///< the append or call awaited (0: none)
   bool interrupted = false;
-  bool first_started = false;      ///< step 0's start rides the decision's transaction
+  uint32_t started = 0;            ///< steps [0, started) have their start durable
   proposal_status final_status = proposal_status::succeeded;
   ec final_code = ec::none;
   std::string final_message;

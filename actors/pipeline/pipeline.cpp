@@ -25,11 +25,11 @@ caf::timestamp now(self_ptr self) {
   return self->state.epoch + (self->clock().now() - self->state.start);
 }
 
-void remember_outcome(self_ptr self, const flight& f, const outcome& o) {
+void remember_outcome(self_ptr self, const in_flight& f, const outcome& o) {
   auto& st = self->state;
-  if (!st.outcomes.emplace(f.id, o).second)
+  if (!st.outcomes.emplace(f.m.id, o).second)
     return;
-  st.outcome_order.emplace_back(f.id, f.key);
+  st.outcome_order.emplace_back(f.m.id, f.key);
   while (st.outcome_order.size() > std::max<uint64_t>(st.settings.kept_outcomes, 1)) {
     auto& [old, key] = st.outcome_order.front();
     st.outcomes.erase(old);
@@ -57,7 +57,6 @@ void drop(self_ptr self, const digest& id, const caf::error& err) {
 
 namespace {
 
-void refuse_flight(self_ptr self, const digest& id, caf::error err);
 void authority_down(self_ptr self, const digest& id, const std::string& why);
 
 } // namespace
@@ -73,7 +72,7 @@ void pipeline_detail::given_up(self_ptr self, const digest& id, uint64_t token, 
       return refuse_flight(self, id, refuse(ec::governance_failure,
                                             "blast radius unavailable: no answer within " + ms
                                               + " ms",
-                                            st.flights.at(id).trace));
+                                            st.flights.at(id).m.trace));
     case awaiting::effector:
       return on_effected(self, id, token,
                          effector_result{false, ec::timeout,
@@ -85,55 +84,13 @@ void pipeline_detail::given_up(self_ptr self, const digest& id, uint64_t token, 
 
 namespace {
 
-/// Journals a refusal of `f` (best effort: a journal failure keeps the original code),
-/// then answers its waiters with `err`.
-void refuse_flight(self_ptr self, const digest& id, caf::error err) {
-  auto& f = self->state.flights.at(id);
-  auto info = describe(err);
-  // An out-of-range level is recorded as 0; the reason names the level asked for.
-  auto level = valid(f.p.level) ? f.p.level : authority_level::read_only;
-  proposal_decided d{id, f.p.idempotency_key, f.p.principal, level,
-                     f.p.services.empty() ? "" : f.p.services.front(),
-                     f.p.regions.empty() ? "" : f.p.regions.front(), false, info.code,
-                     info.message, 0, {}, f.p.mutations, f.p.justification};
-  auto ev = make_event(event_type::proposal_decided, now(self), d, f.trace);
-  append(self, {std::move(ev)},
-         [self, id, err](const appended&) { drop(self, id, err); },
-         [self, id, err](caf::error&) { drop(self, id, err); });
-}
-
-/// Journals the allowed decision (write-ahead), then launches the flight.
+/// Journals the allowed decision (write-ahead), then runs the flight.
 void decide(self_ptr self, const halt_guard::pass& pass, const authority_verdict& av,
             const scope_verdict& sv) {
-  auto id = pass.proposal();
-  auto& f = self->state.flights.at(id);
-  proposal_decided d{id, f.p.idempotency_key, f.p.principal, f.p.level,
-                     f.p.services.empty() ? "" : f.p.services.front(),
-                     f.p.regions.empty() ? "" : f.p.regions.front(), true, ec::none,
-                     "allowed", sv.allowed_count, av.gates, f.p.mutations, f.p.justification};
-  std::vector<event> events{make_event(event_type::proposal_decided, now(self), d, f.trace)};
-  for (auto& e : f.with_decision)
-    events.push_back(e);  // Levels 3 and 4 run at once: the first action's start rides the decision's transaction
-  // (both durable before the effector runs), saving a commit per proposal.
-  bool runs_now = f.p.level == authority_level::act || f.p.level == authority_level::enforce;
-  if (runs_now && !f.p.mutations.empty()) {
-    events.push_back(make_event(event_type::action_started, now(self),
-                                action_started{id, 0, f.p.mutations[0]}, f.trace));
-    f.first_started = true;
-  }
-  append(self, std::move(events),
-         [self, pass](const appended& ack) {
-           auto i = self->state.flights.find(pass.proposal());
-           if (i == self->state.flights.end())
-             return;
-           i->second.decided = ack.first;
-           launch(self, i->second, pass);
-         },
-         [self, id](caf::error& err) {
-           drop(self, id, refuse(ec::audit_unavailable,
-                                 "the decision could not be journaled: " + describe(err).message,
-                                 self->state.flights.at(id).trace));
-         });
+  auto& f = self->state.flights.at(pass.proposal());
+  f.allowed_count = sv.allowed_count;
+  f.gates = av.gates;
+  launch(self, f, pass);
 }
 
 /// Asks blast radius, after authority allowed and the halt guard gave its pass; its answer
@@ -142,7 +99,7 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
   auto& st = self->state;
   auto id = pass.proposal();
   auto& f = st.flights.at(id);
-  scope_request req{f.p, touched_services(f.p, st.proj.state()), {}};
+  scope_request req{f.m.p, touched_services(f.m.p, st.proj.state()), {}};
   for (auto& s : req.touched_services)
     req.sizes[s] = st.sizes.count(s) ? st.sizes.at(s) : 0;
   auto token = st.next_token++;
@@ -156,7 +113,7 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
           return; // given up: refused already
         if (!sv.allowed)
           return refuse_flight(self, id, refuse(ec::blast_radius_exceeded, sv.reason,
-                                                i->second.trace));
+                                                i->second.m.trace));
         decide(self, pass, av, sv);
       },
       [self, id, token](caf::error& err) {
@@ -165,7 +122,7 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
           return;
         refuse_flight(self, id, refuse(ec::governance_failure,
                                        "blast radius unavailable: " + describe(err).message,
-                                       i->second.trace));
+                                       i->second.m.trace));
       });
 }
 
@@ -173,7 +130,7 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
 /// GOVERNANCE_FAILURE; a read (no mutations) goes on.
 void authority_down(self_ptr self, const digest& id, const std::string& why) {
   auto& f = self->state.flights.at(id);
-  auto pass = self->state.guard.governance_down(id, !f.p.mutations.empty(), why, f.trace);
+  auto pass = self->state.guard.governance_down(id, !f.m.p.mutations.empty(), why, f.m.trace);
   if (!pass)
     return refuse_flight(self, id, std::move(pass.error()));
   authority_verdict read{true, ec::none, "read while the authority is unavailable", {}, caf::none};
@@ -190,14 +147,14 @@ void check_authority(self_ptr self, const digest& id) {
   auto& f = st.flights.at(id);
   auto token = st.next_token++;
   watch(self, f, token, awaiting::authority, st.settings.governance_timeout);
-  self->request(authority, caf::infinite, atom::evaluate_v, f.p)
+  self->request(authority, caf::infinite, atom::evaluate_v, f.m.p)
     .then(
       [self, id, token](authority_verdict& av) {
         auto i = self->state.flights.find(id);
         if (i == self->state.flights.end() || !unwatch(self, i->second, token))
           return; // given up: it failed closed already
         auto& f = i->second;
-        auto pass = self->state.guard.admit(id, av, !f.p.mutations.empty(), f.trace);
+        auto pass = self->state.guard.admit(id, av, !f.m.p.mutations.empty(), f.m.trace);
         if (!pass)
           return refuse_flight(self, id, std::move(pass.error()));
         check_scope(self, *pass, std::move(av));
@@ -288,14 +245,12 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
     }
   }
   auto rp = self->make_response_promise<outcome>();
-  flight f;
-  f.p = std::move(p);
-  f.id = id;
-  f.trace = trace;
+  in_flight f;
+  f.m = flight::start(std::move(p), id, trace);
   f.key = key;
   f.waiters.push_back(rp);
   st.keys[key] = id;
-  auto& q = st.flights.emplace(id, std::move(f)).first->second.p; // the proposal, moved in
+  auto& q = st.flights.emplace(id, std::move(f)).first->second.m.p; // the proposal, moved in
   auto has = [&st](const std::string& s) {
     breaker_directory::entry e;
     return st.breakers->find(s, e);
@@ -342,6 +297,9 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   auto from = proj.seq;
   st.proj = projection{std::move(proj)};
   st.sizes = service_sizes(st.proj.state());
+  st.machine.approval_timeout = settings.approval_timeout;
+  st.machine.observation_window = settings.observation_window;
+  st.machine.effector_timeout = settings.effector_timeout;
   st.epoch = epoch;
   st.start = self->clock().now();
   self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
@@ -362,10 +320,10 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     [self](atom::pending) -> caf::result<std::vector<pending_approval>> {
       std::vector<pending_approval> out;
       for (auto& [id, f] : self->state.flights)
-        if (f.phase != flight_phase::admitting)
-          out.push_back(pending_approval{id, f.p.principal, f.p.level, f.p.mutations,
-                                         f.expires,
-                                         f.phase == flight_phase::awaiting_approval});
+        if (f.m.at != flight::phase::deciding)
+          out.push_back(pending_approval{id, f.m.p.principal, f.m.p.level, f.m.p.mutations,
+                                         f.m.expires,
+                                         f.m.at == flight::phase::awaiting_approval});
       return out;
     },
     [self](atom::enroll, const registration& r) -> caf::result<seq_no> { return enroll(self, r); },
@@ -382,29 +340,15 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
       on_effected(self, id, token, r);
     },
     [self](atom::expire, const digest& id) {
-      auto i = self->state.flights.find(id);
-      if (i == self->state.flights.end() || i->second.phase != flight_phase::awaiting_approval)
-        return;
-      auto& f = i->second;
-      f.pending.push_back(make_event(event_type::approval_expired, now(self),
-                                     approval_recorded{id, principal_id{"bulwark"}, "timeout"},
-                                     f.trace));
-      f.final_status = proposal_status::expired;
-      f.final_code = ec::approval_expired;
-      f.final_message = "nobody approved in time";
-      finish(self, id);
+      // A stale timer (the flight answered or finished meanwhile) changes nothing.
+      drive(self, id, [](auto& m, auto& cx, auto& out) {
+        return flight::approval_expired(m, cx, out);
+      });
     },
     [self](atom::step, const digest& id) {
-      auto i = self->state.flights.find(id);
-      if (i != self->state.flights.end() && i->second.phase == flight_phase::observing)
-        run_next(self, id);
+      drive(self, id, [](auto& m, auto& cx, auto& out) { return flight::observed(m, cx, out); });
     },
-    [self](atom::deadline, const digest& id, uint64_t token) {
-      if (token == 0) // the watchdog's timer (watchdog.cpp)
-        return sweep(self);
-      on_effected(self, id, token,
-                  effector_result{false, ec::timeout, "the effector did not answer in time", caf::none});
-    },
+    [self](atom::deadline, const digest&, uint64_t) { sweep(self); }, // the watchdog's timer
   };
 }
 

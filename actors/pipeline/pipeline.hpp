@@ -1,7 +1,7 @@
 #pragma once
 
 /// The pipeline actor: a proposal's way from submission to its journaled outcome
-/// (DESIGN.md "A proposal's way through").
+/// (docs/architecture.md).
 
 #include <cstdint>
 #include <deque>
@@ -19,6 +19,7 @@
 
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
+#include "actors/flight/flight_machine.hpp"
 #include "actors/pipeline/validation.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/halt_guard.hpp"
@@ -44,43 +45,21 @@ struct pipeline_settings {
 /// The answer a flight waits for from another actor, watched for its deadline.
 enum class awaiting : uint8_t { none, authority, scope, effector };
 
-/// Where one proposal is on its way.
-enum class flight_phase : uint8_t { admitting, awaiting_approval, running, observing, compensating };
-
-/// One applied step, kept so it can be compensated.
-struct done_step {
-  mutation change;
-  std::optional<std::string> old_value;
-  seq_no applied_seq; ///< 0 while its event is not journaled yet (level 2)
-};
-
-/// A proposal in progress.
-struct flight {
-  proposal p;
-  digest id;
-  trace_id trace;
+/// A proposal in progress: the flight machine's state (actors/flight/flight_machine.hpp)
+/// and what the actor that runs it keeps beside it (who waits for the answer, the watched
+/// request, what rides the decision).
+struct in_flight {
+  flight::state m;
   std::string key; ///< principal/idempotency key
   std::vector<caf::typed_response_promise<outcome>> waiters;
-  flight_phase phase = flight_phase::admitting;
-  caf::timestamp expires;          ///< when an awaited approval expires
-  seq_no decided;
-  uint32_t next = 0;               ///< the next step to run
-  std::vector<done_step> done;     ///< steps applied, in order
-  size_t undo = 0;                 ///< compensation: steps still to undo (from the back)
-  std::vector<event> pending;      ///< events for the final transaction
-  uint64_t token = 0;              ///< the effector call awaited (0: none)
+  std::vector<caf::typed_response_promise<seq_no>> approvers; ///< answered on the approval's commit
   uint64_t watched = 0;            ///< the watched answer's token (0: none)
   awaiting waits = awaiting::none; ///< whose answer that is
   caf::actor_clock::time_point watched_until; ///< when it is given up
-  bool interrupted = false;
-  bool first_started = false;      ///< step 0's start was journaled with the decision
+  uint32_t allowed_count = 0;      ///< blast radius's count, for the decision
+  std::vector<gate_result> gates;  ///< the authority's gates, for the decision
   std::vector<event> with_decision; ///< journaled with an allowed decision (a requeue's resolution)
   uint64_t requeue_of = 0;         ///< the dead letter this flight requeues (0: none)
-  proposal_status final_status = proposal_status::succeeded;
-  ec final_code = ec::none;
-  std::string final_message;
-  caf::optional<caf::timespan> final_retry_after;
-  uint32_t compensated = 0;
 };
 
 /// State of the pipeline actor.
@@ -93,7 +72,8 @@ struct pipeline_state {
   halt_guard guard;                         ///< every admission goes through it (PV-003)
   projection proj;                          ///< follows the journal (subscription)
   std::map<std::string, uint32_t> sizes;    ///< active resources per service
-  std::map<digest, flight> flights;
+  flight::settings machine;                 ///< the flight machine's settings
+  std::map<digest, in_flight> flights;
   // Looked up by key only, never iterated (order cannot leak into behaviour): hashed.
   std::unordered_map<std::string, digest> keys; ///< principal/key -> proposal in flight or done
   std::unordered_map<digest, outcome, digest_hash> outcomes; ///< the newest finished replies

@@ -1,7 +1,7 @@
 #pragma once
 
-/// Internal to actors/pipeline/: the steps shared by admission (pipeline.cpp) and
-/// execution (execution.cpp).
+/// Internal to actors/pipeline/: the steps shared by admission (pipeline.cpp), the
+/// flights' runner (flights.cpp), the operator calls and the dead letters.
 
 #include <vector>
 
@@ -23,11 +23,11 @@ void append(self_ptr self, std::vector<event> events, Then then, Fail fail) {
 
 /// Watches flight `f`'s awaited answer `token` (from `who`) for `after`; if it has not
 /// come by then, `given_up` runs instead (actors/pipeline/watchdog.cpp).
-void watch(self_ptr self, flight& f, uint64_t token, awaiting who, caf::timespan after);
+void watch(self_ptr self, in_flight& f, uint64_t token, awaiting who, caf::timespan after);
 
 /// Stops watching `f`'s answer `token`; false when it is not the one watched (given up
 /// already): its late answer must change nothing.
-bool unwatch(self_ptr self, flight& f, uint64_t token);
+bool unwatch(self_ptr self, in_flight& f, uint64_t token);
 
 /// The watchdog's timer: gives up every watched answer that is due, then re-arms.
 void sweep(self_ptr self);
@@ -36,18 +36,37 @@ void sweep(self_ptr self);
 /// closed (pipeline.cpp).
 void given_up(self_ptr self, const digest& id, uint64_t token, awaiting who);
 
-/// Starts execution of an admitted flight according to its level; only the halt guard
-/// hands out the pass it needs.
-void launch(self_ptr self, flight& f, const halt_guard::pass& pass);
+/// The flight machine's context now: the time, the journaled fleet, the settings.
+flight::context context_of(self_ptr self);
 
-/// Runs the next step of a flight, or finishes it.
-void run_next(self_ptr self, const digest& id);
+/// Carries out the commands flight `id`'s machine returned (flights.cpp): appends,
+/// effector calls, timers, answers; their answers go back into the machine.
+void carry_out(self_ptr self, const digest& id, std::vector<flight::command>& commands);
+
+/// Runs `input(state, context, commands)` on flight `id`'s machine and carries out what it
+/// returns; returns the machine's refusal (the flight unchanged) or an empty one.
+template <class Input>
+flight::refusal drive(self_ptr self, const digest& id, Input input) {
+  auto i = self->state.flights.find(id);
+  if (i == self->state.flights.end())
+    return flight::refusal{ec::invalid_input, "no proposal in flight with digest " + to_hex(id)};
+  std::vector<flight::command> out;
+  auto cx = context_of(self);
+  auto r = input(i->second.m, cx, out);
+  if (!r)
+    carry_out(self, id, out);
+  return r;
+}
+
+/// Journals the allowed decision of flight `f` and runs it: only the halt guard hands
+/// out the pass this needs.
+void launch(self_ptr self, in_flight& f, const halt_guard::pass& pass);
+
+/// Journals flight `id`'s refusal with `err`, then answers its waiters with `err`.
+void refuse_flight(self_ptr self, const digest& id, caf::error err);
 
 /// Handles an effector result (or a deadline, as a TIMEOUT result).
 void on_effected(self_ptr self, const digest& id, uint64_t token, const effector_result& r);
-
-/// Journals the flight's pending events with its finish and answers every waiter.
-void finish(self_ptr self, const digest& id);
 
 /// Admits a proposal: idempotency, validation, open circuits, authority, blast radius;
 /// the reply comes when it has finished (or was refused).
@@ -72,9 +91,9 @@ caf::result<seq_no> enroll(self_ptr self, const registration& r);
 
 /// Keeps the reply of finished flight `f` (evicting the oldest beyond
 /// `settings.kept_outcomes`).
-void remember_outcome(self_ptr self, const flight& f, const outcome& o);
+void remember_outcome(self_ptr self, const in_flight& f, const outcome& o);
 
-/// Answers the waiters of a flight that never ran with `err` and forgets it.
+/// Answers the waiters of a flight that has no outcome with `err` and forgets it.
 void drop(self_ptr self, const digest& id, const caf::error& err);
 
 } // namespace bulwark::pipeline_detail

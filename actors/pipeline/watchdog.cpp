@@ -32,23 +32,23 @@ void arm(self_ptr self, caf::actor_clock::time_point now) {
 
 } // namespace
 
-void watch(self_ptr self, flight& f, uint64_t token, awaiting who, caf::timespan after) {
+void watch(self_ptr self, in_flight& f, uint64_t token, awaiting who, caf::timespan after) {
   auto& st = self->state;
   auto now = self->clock().now();
   f.watched = token;
   f.waits = who;
   f.watched_until = now + after;
-  st.watched.emplace(f.watched_until, std::make_pair(f.id, token));
+  st.watched.emplace(f.watched_until, std::make_pair(f.m.id, token));
   arm(self, now);
 }
 
-bool unwatch(self_ptr self, flight& f, uint64_t token) {
+bool unwatch(self_ptr self, in_flight& f, uint64_t token) {
   if (token == 0 || f.watched != token)
     return false;
   auto& st = self->state;
   auto [from, to] = st.watched.equal_range(f.watched_until);
   for (auto i = from; i != to; ++i)
-    if (i->second.first == f.id && i->second.second == token) {
+    if (i->second.first == f.m.id && i->second.second == token) {
       st.watched.erase(i);
       break;
     }

@@ -9,14 +9,14 @@
 
 using namespace bulwark;
 
-void use(pipeline_detail::self_ptr self, flight& f, const halt_guard& g,
+void use(pipeline_detail::self_ptr self, in_flight& f, const halt_guard& g,
          const authority_verdict& v) {
 #if defined(FORGE_PASS)
-  pipeline_detail::launch(self, f, halt_guard::pass{f.id, true});
+  pipeline_detail::launch(self, f, halt_guard::pass{f.m.id, true});
 #elif defined(SKIP_GUARD)
   pipeline_detail::launch(self, f);
 #else
-  if (auto p = g.admit(f.id, v, true, f.trace))
+  if (auto p = g.admit(f.m.id, v, true, f.m.trace))
     pipeline_detail::launch(self, f, *p);
 #endif
 }
