@@ -84,6 +84,10 @@ std::optional<std::string> current_value(const state& s, const context& cx, cons
   return a->second;
 }
 
+bool halted(const context& cx) {
+  return cx.fleet->halted;
+}
+
 void finish(state& s, const context& cx, std::vector<command>& out) {
   bool ok = s.final_status == proposal_status::succeeded;
   auto applied = static_cast<uint32_t>(s.done.size());
@@ -169,6 +173,31 @@ void compensate(state& s, const context& cx, std::vector<command>& out) {
   undo_next(s, cx, out);
 }
 
+/// Journals the steps in [from, started) as not run: their start is durable, and each
+/// start gets exactly one outcome.
+void not_run(state& s, uint32_t from, ec code, const std::string& why, const context& cx) {
+  for (auto i = from; i < s.started; ++i)
+    s.pending.push_back(make_event(event_type::action_failed, cx.now,
+                                   action_failed{s.id, i, s.p.mutations[i], code, why},
+                                   s.trace));
+}
+
+/// A journaled halt stops the flight before its next effect: steps whose start is durable
+/// but that did not run get their outcome ("not run"), then levels 2 and 3 compensate
+/// what was applied; level 4 keeps it, as on a failure.
+void halt_stop(state& s, const context& cx, std::vector<command>& out) {
+  not_run(s, s.next, ec::halted, "not run: the node is halted", cx);
+  s.final_status = proposal_status::interrupted;
+  s.final_code = ec::halted;
+  s.final_message = "halted after " + std::to_string(s.done.size()) + " of "
+                    + std::to_string(s.p.mutations.size()) + " steps";
+  bool all_or_nothing = s.p.level == authority_level::recommend
+                        || s.p.level == authority_level::act;
+  if (all_or_nothing && !s.done.empty())
+    return compensate(s, cx, out);
+  finish(s, cx, out);
+}
+
 void run_next(state& s, const context& cx, std::vector<command>& out) {
   if (s.at == phase::compensating)
     return undo_next(s, cx, out);
@@ -180,6 +209,8 @@ void run_next(state& s, const context& cx, std::vector<command>& out) {
   }
   if (s.next == s.p.mutations.size())
     return finish(s, cx, out);
+  if (halted(cx))
+    return halt_stop(s, cx, out);
   if (s.p.level == authority_level::recommend && s.next == 0) {
     // All starts of the batch are durable before its first effector call.
     std::vector<event> starts;
@@ -237,6 +268,9 @@ void record_failure(state& s, const effector_result& r, const context& cx) {
 void on_call_failed(state& s, const effector_result& r, const context& cx,
                     std::vector<command>& out) {
   record_failure(s, r, cx);
+  // A batch's later steps were started with it: they get their outcome, not run.
+  not_run(s, s.next + 1, r.code == ec::none ? ec::unavailable : r.code,
+          "not run: step " + std::to_string(s.next) + " of the batch failed", cx);
   if (s.p.level == authority_level::enforce || s.p.level == authority_level::assist)
     return finish(s, cx, out);
   compensate(s, cx, out); // levels 2 and 3: undo what this proposal applied
@@ -425,7 +459,10 @@ refusal committed(state& s, uint64_t token, const appended& ack, const context& 
       break;
     }
     case phase::starting:
-      call_step(s, cx, out);
+      if (halted(cx)) // journaled while the start was: it does not run
+        halt_stop(s, cx, out);
+      else
+        call_step(s, cx, out);
       break;
     case phase::recording: {
       s.done.back().applied_seq = ack.last;
@@ -528,6 +565,9 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
     return no(ec::invalid_input, "no proposal awaits approval with digest " + to_hex(s.id));
   if (!is_valid_id(approver.value))
     return no(ec::invalid_input, "approver is not a valid name");
+  if (approve && halted(cx))
+    return no(ec::halted, "the node is halted: no approval runs a change until the halt is "
+                          "released (a denial is still taken)");
   auto type = approve ? event_type::approval_granted : event_type::approval_denied;
   auto ev = make_event(type, cx.now, approval_recorded{s.id, approver, note}, s.trace);
   if (!approve) {

@@ -17,6 +17,11 @@
 ///   compensates the steps done when it is interrupted or a step fails;
 /// - level 4 runs its steps at once and keeps what was applied when one fails.
 ///
+/// Halt means stop: while the journaled fleet is halted, no approval is taken (HALTED)
+/// and no flight starts another effect; steps whose start is durable but that did not run
+/// are journaled as not run, levels 2 and 3 compensate what they applied, level 4 keeps
+/// it. Compensation itself goes on (it undoes, it does not change further).
+///
 /// Write-ahead: no effector is called for a step before that step's `action_started`
 /// record is durable. Commits are shared where nothing can happen in between: the
 /// decision's transaction carries step 0's start at levels 3 and 4; at level 4 a step's

@@ -208,6 +208,45 @@ TEST_CASE_FIXTURE(engine_fixture, "the halt refuses mutations but not reads; onl
   CHECK(submit_now(make(4, {set(1, "x")})).ok);
 }
 
+TEST_CASE_FIXTURE(engine_fixture, "a halt stops flights: approvals refused, level 3 compensates") {
+  // A level-1 proposal waits; the halt comes; its approval is refused HALTED and nothing
+  // runs; after the release the same approval runs it.
+  auto waiting = eng->submit(make(1, {set(2, "slow")}));
+  eng->run();
+  auto pending = eng->pending();
+  REQUIRE(pending.size() == 1);
+  REQUIRE(eng->halt("admin", "drill").ok);
+  eng->run();
+  auto refused = eng->approve("ops", pending[0].proposal);
+  CHECK(refused.code == "HALTED");
+  eng->run();
+  CHECK(calls.empty());
+  CHECK(eng->pending().size() == 1);
+  REQUIRE(eng->release("admin", "done").ok);
+  eng->run();
+  CHECK(eng->approve("ops", pending[0].proposal).ok);
+  eng->run();
+  REQUIRE(waiting.wait_for(0s) == std::future_status::ready);
+  CHECK(waiting.get().ok);
+
+  // A level-3 flight observing after its first step: the halt stops it there and the
+  // step done is compensated; the second step never runs.
+  auto f = eng->submit(make(3, {set(1, "a"), set(2, "b")}));
+  eng->run();
+  CHECK(world["coaster-1/mode"] == "a");
+  REQUIRE(eng->halt("admin", "drill").ok);
+  eng->run();
+  eng->advance(5s);
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  auto r = f.get();
+  CHECK(r.code == "HALTED");
+  CHECK(r.status == "interrupted");
+  CHECK(r.applied == 1);
+  CHECK(r.compensated == 1);
+  CHECK(world["coaster-1/mode"] == "normal");
+  CHECK(world["coaster-2/mode"] == "slow");
+}
+
 TEST_CASE_FIXTURE(engine_fixture, "journaled grants raise and lower a principal, until a time") {
   CHECK(submit_now(make(2, {set(1, "x")}, {"coaster"}, {"north"}, "", "low")).code
         == "AUTHORITY_DENIED");

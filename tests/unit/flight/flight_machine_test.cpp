@@ -65,7 +65,7 @@ digest id_of(int n) {
 /// One input, as recorded for replay.
 struct input {
   enum kind_t : uint8_t { commit, fail, effect, approve, deny, interrupt, expire, observe,
-                          stale_commit, stale_effect, bad_approver } kind;
+                          stale_commit, stale_effect, bad_approver, halt, release } kind;
   int64_t now_ms = 0;
   uint64_t token = 0;
   effector_result result;
@@ -124,6 +124,9 @@ struct world {
           if (!c.call.compensation && !journaled_start(c.step))
             violations.push_back("effector called for step " + std::to_string(c.step)
                                  + " before its start was durable");
+          if (!c.call.compensation && fleet.halted)
+            violations.push_back("effector called for step " + std::to_string(c.step)
+                                 + " while halted");
           if (c.after <= std::chrono::nanoseconds{0})
             violations.push_back("effector called with no time left");
           call = c;
@@ -187,6 +190,9 @@ struct world {
       }
       case input::approve:
         r = fl::answer(s, principal_id{"alice"}, true, "ok", c, out);
+        if (fleet.halted && !r.message.empty() && r.code != ec::halted
+            && s.at == fl::phase::awaiting_approval)
+          violations.push_back("an approval while halted was not refused HALTED");
         break;
       case input::deny:
         r = fl::answer(s, principal_id{"alice"}, false, "no", c, out);
@@ -206,6 +212,12 @@ struct world {
         step_armed = false;
         r = fl::observed(s, c, out);
         break;
+      case input::halt:
+        fleet.halted = true;
+        break;
+      case input::release:
+        fleet.halted = false;
+        break;
       case input::stale_commit:
         r = fl::committed(s, in.token, appended{seq_no{1}, seq_no{1}, digest{}}, c, out);
         CHECK(r);
@@ -222,6 +234,21 @@ struct world {
         violations.push_back("a refused input produced commands");
     }
     take(out);
+  }
+
+  /// Compensation outcomes in the journal: undone or failed to undo.
+  uint32_t undo_outcomes() const {
+    uint32_t n = 0;
+    for (auto& [seq, ev] : journal) {
+      if (ev.type == event_type::rollback_applied)
+        ++n;
+      if (ev.type == event_type::action_failed) {
+        action_failed x;
+        REQUIRE_FALSE(payload_of(ev, x));
+        n += x.message.rfind("compensation failed: ", 0) == 0;
+      }
+    }
+    return n;
   }
 
   /// Outcomes per action in the journal: forward and compensation, at most one each.
@@ -262,6 +289,17 @@ struct world {
     for (auto& [step, n] : forward)
       if (n > 1)
         violations.push_back("step " + std::to_string(step) + " has two outcomes");
+    // A finished flight left no start without its outcome, unless the journal lost an
+    // effect's record (that outcome says it is in doubt).
+    if (reply && reply->code != ec::audit_unavailable)
+      for (auto& [seq, ev] : journal)
+        if (ev.type == event_type::action_started) {
+          action_started x;
+          REQUIRE_FALSE(payload_of(ev, x));
+          if (forward[x.step] != 1)
+            violations.push_back("step " + std::to_string(x.step)
+                                 + " was started and has no outcome");
+        }
     for (auto& [step, n] : undone)
       if (n > 1)
         violations.push_back("step " + std::to_string(step) + " failed to undo twice");
@@ -301,7 +339,8 @@ input pick(world& w, std::mt19937_64& rng, int64_t& now_ms) {
     options.insert(options.end(), 3, input::observe);
   options.insert(options.end(), {input::approve, input::approve, input::deny, input::interrupt,
                                  input::stale_commit, input::stale_effect,
-                                 input::bad_approver});
+                                 input::bad_approver, w.fleet.halted ? input::release
+                                                                     : input::halt});
   in.kind = options[static_cast<size_t>(roll(static_cast<int>(options.size())))];
   if (in.kind == input::effect) {
     static const ec failures[] = {ec::timeout, ec::unavailable, ec::effector_failed, ec::circuit_open};
@@ -320,7 +359,9 @@ input settle(world& w, int64_t& now_ms) {
   now_ms += 1;
   input in;
   in.now_ms = now_ms;
-  if (w.append)
+  if (w.fleet.halted)
+    in.kind = input::release;
+  else if (w.append)
     in.kind = input::commit;
   else if (w.call) {
     in.kind = input::effect;
@@ -380,6 +421,11 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
   }
   if (!fl::over(w.s))
     w.violations.push_back(std::string{"not over, stuck in "} + fl::to_string(w.s.at));
+  bool all_or_nothing = w.s.p.level == authority_level::recommend
+                        || w.s.p.level == authority_level::act;
+  if (w.reply && w.reply->code == ec::halted && all_or_nothing
+      && w.undo_outcomes() != w.reply->applied)
+    w.violations.push_back("a halted level-2/3 flight did not compensate every applied step");
   if (w.answers != 1)
     w.violations.push_back("answered " + std::to_string(w.answers) + " times");
   if (w.append || w.call)
@@ -589,6 +635,65 @@ TEST_CASE("flight: a level-3 interrupt during a call takes effect when the call 
   CHECK(d.reply->compensated == 1);
   CHECK(d.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
   CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a halt refuses approvals and stops flights before their next effect") {
+  driven d{authority_level::assist, 1};
+  d.commit();
+  d.fleet.halted = true;
+  std::vector<fl::command> out;
+  auto before = fl::fingerprint(d.s);
+  auto r = fl::answer(d.s, principal_id{"alice"}, true, "", d.cx(2000), out);
+  CHECK(r.code == ec::halted);
+  CHECK(out.empty());
+  CHECK(fl::fingerprint(d.s) == before);
+  // A denial is still taken.
+  d.feed(input{input::deny, 2001, 0, {}});
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::denied);
+
+  // Level 3: halted in the observation window after step 0 of 2: step 1 never runs and
+  // step 0 is compensated.
+  driven three{authority_level::act, 2};
+  three.commit();
+  three.ok();
+  three.commit();
+  REQUIRE(three.s.at == fl::phase::observing);
+  three.fleet.halted = true;
+  three.feed(input{input::observe, ++three.now_ms, 0, {}});
+  REQUIRE(three.call);
+  CHECK(three.call->call.compensation);
+  three.ok();
+  three.commit();
+  REQUIRE(three.reply);
+  CHECK(three.reply->code == ec::halted);
+  CHECK(three.reply->status == proposal_status::interrupted);
+  CHECK(three.reply->compensated == 1);
+  CHECK(three.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
+
+  // Level 4: halted while step 1's start rode step 0's effect: step 1 is journaled as not
+  // run (no action is left in doubt) and step 0 is kept.
+  driven four{authority_level::enforce, 2};
+  four.commit();
+  four.ok();
+  four.fleet.halted = true;
+  four.commit(); // step 0's effect + step 1's start
+  CHECK_FALSE(four.call);
+  four.commit();
+  REQUIRE(four.reply);
+  CHECK(four.reply->applied == 1);
+  CHECK(four.reply->compensated == 0);
+  int not_run = 0;
+  for (auto& [seq, ev] : four.journal)
+    if (ev.type == event_type::action_failed) {
+      action_failed x;
+      REQUIRE_FALSE(payload_of(ev, x));
+      not_run += x.step == 1 && x.code == ec::halted;
+    }
+  CHECK(not_run == 1);
+  CHECK(four.violations.empty());
+  CHECK(three.violations.empty());
 }
 
 TEST_CASE("flight: a passed deadline fails the step without calling or blaming the effector") {
