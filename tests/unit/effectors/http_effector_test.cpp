@@ -119,6 +119,12 @@ TEST_CASE("http: 2xx applies, JSON body, bearer token and Idempotency-Key are se
   CHECK(r.ok);
   r = fx(req); // a retry: the same key
   CHECK(r.ok);
+  auto forged = req;
+  forged.idempotency_key = "k\r\nX-Injected: 1"; // a header must not be smuggled in
+  r = fx(forged);
+  CHECK_FALSE(r.ok);
+  CHECK_FALSE(r.retryable);
+  CHECK(r.error == "http: the idempotency key is not printable ASCII");
   std::lock_guard<std::mutex> guard{mtx};
   REQUIRE(seen.size() == 2);
   CHECK(seen[0]["auth"] == "Bearer eff-token");
