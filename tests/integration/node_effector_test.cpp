@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "integration/node_process.hpp"
 #include "unit/effectors/effector_test_util.hpp"
@@ -17,7 +18,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Writes the request's value (or, for a compensation, its restore) to state/RESOURCE.KEY;
-// "broken" is refused with exit 3.
+// "broken" is refused with exit 3, "flaky" with exit 75 the first time.
 const char* apply_script = R"sh(req=$(cat)
 printf '%s\n' "$req" >> requests.log
 field() { printf '%s' "$req" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
@@ -29,6 +30,9 @@ case "$req" in
       *) field restore > "$file" ;;
     esac ;;
   *'"value":"broken"'*) echo "cannot apply broken to $file" >&2; exit 3 ;;
+  *'"value":"flaky"'*)
+    if [ ! -e flaky.once ]; then : > flaky.once; echo "busy, try again" >&2; exit 75; fi
+    field value > "$file" ;;
   *) field value > "$file" ;;
 esac)sh";
 
@@ -110,6 +114,33 @@ TEST_CASE("node: a failing exec effector's stderr is the journaled reason") {
       journaled = true;
   CHECK(journaled);
   CHECK_FALSE(std::ifstream{scripts.sub("state/coaster-north-01.mode")}.good());
+}
+
+TEST_CASE("node: exit 75 is retried through the breaker with the same idempotency key") {
+  temp_dir scripts;
+  auto script = write_script(scripts, "apply.sh", apply_script);
+  REQUIRE(::mkdir(scripts.sub("state").c_str(), 0755) == 0);
+  node_process node{"[breaker]\nbackoff_base_ms = 20\nbackoff_cap_ms = 40\n"
+                    "[[effectors]]\nservice = \"coaster\"\nkind = \"exec\"\ncommand = [\""
+                    + script + "\"]\nworkdir = \"" + scripts.path() + "\"\n"};
+  client op{node.port};
+  REQUIRE(op.auth("operator-token")["ok"] == true);
+  auto done = op.call(propose("e2e-3", "flaky"));
+  REQUIRE(done["ok"] == true);
+  CHECK(done["result"]["status"] == "succeeded");
+  CHECK(read_file(scripts.sub("state/coaster-north-01.mode")) == "flaky");
+  std::vector<std::string> keys;
+  std::istringstream lines{read_file(scripts.sub("requests.log"))};
+  for (std::string line; std::getline(lines, line);)
+    keys.push_back(json::parse(line)["idempotency_key"].get<std::string>());
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0] == keys[1]);
+  auto breakers = op.call({{"id", 40}, {"cmd", "breakers"}});
+  bool counted = false;
+  for (auto& b : breakers["result"])
+    if (b["service"] == "coaster")
+      counted = b["retries"] == 1;
+  CHECK(counted);
 }
 
 TEST_CASE("node: bad effector configuration stops the node at start naming the key") {
