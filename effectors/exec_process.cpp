@@ -250,6 +250,10 @@ private:
 process_outcome run_process(const exec_spec& spec, const std::string& input,
                             std::chrono::nanoseconds timeout) {
   process_outcome r;
+  if (spec.argv.empty()) {
+    r.error = "no command";
+    return r;
+  }
   auto deadline = clock_type::now() + timeout;
   sigpipe_guard no_sigpipe;
   child_run run{spec, r};
