@@ -89,8 +89,8 @@ private:
     if (!t.contains(key))
       return;
     auto v = t[key].value<int64_t>();
-    if (!v || *v < 1)
-      fail(where, key, "must be a positive integer");
+    if (!v || *v < 1 || *v > (int64_t{64} << 20))
+      fail(where, key, "must be bytes from 1 to 67108864 (64 MiB)");
     else
       out = static_cast<size_t>(*v);
   }

@@ -116,6 +116,11 @@ TEST_CASE("effectors config: errors are refused naming the key") {
         == "effectors[0].url: does not apply to a exec effector");
   CHECK(error_of(dir, "[[effectors]]\nservice = \"web\"\n" + exec + "timeout_ms = 0\n")
         == "effectors[0].timeout_ms: must be milliseconds from 1 to 86400000");
+  CHECK(error_of(dir, "[[effectors]]\nservice = \"web\"\n" + exec + "max_output_bytes = 0\n")
+        == "effectors[0].max_output_bytes: must be bytes from 1 to 67108864 (64 MiB)");
+  CHECK(error_of(dir, "[[effectors]]\nservice = \"web\"\n" + exec
+                        + "max_output_bytes = 67108865\n")
+        == "effectors[0].max_output_bytes: must be bytes from 1 to 67108864 (64 MiB)");
   CHECK(error_of(dir, "[[effectors]]\nservice = \"web\"\n" + exec + "workdir = \"nowhere\"\n")
         == "effectors[0].workdir: " + dir.sub("nowhere") + " is not a directory");
   CHECK(error_of(dir, "[[effectors]]\nservice = \"web\"\n" + exec + "env = { \"A-B\" = \"x\" }\n")
