@@ -17,6 +17,7 @@
 #include "apps/commands.hpp"
 #include "apps/demo_world.hpp"
 #include "bulwark/engine.hpp"
+#include "effectors/configured_effectors.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine/node_config.hpp"
 
@@ -64,6 +65,13 @@ int run_node(const node_args& args) {
   opts.config_file = args.config;
   opts.data_dir = args.data;
   opts.network = true;
+  // Refused before anything starts: an effector that cannot run is a configuration error.
+  auto effectors = load_effectors(args.config);
+  if (!effectors) {
+    auto e = describe(effectors.error());
+    std::fprintf(stderr, "bulwark: %s: %s\n", to_string(e.code), e.message.c_str());
+    return exit_runtime; // as every other configuration error
+  }
   std::string error;
   auto eng = engine::start(opts, &error);
   if (!eng) {
@@ -74,6 +82,7 @@ int run_node(const node_args& args) {
   if (!args.fleet.empty())
     if (int rc = register_fleet(*eng, args.fleet, args.simulate, world); rc != exit_ok)
       return rc;
+  register_effectors(*eng, *effectors); // after --simulate: a configured effector wins
   auto& d = eng->internals();
   auto settings = d.cfg.console;
   if (!args.console.empty() && !parse_listen(args.console, settings)) {
@@ -145,7 +154,8 @@ void add_node_command(CLI::App& app, int& code) {
   node->add_option("--fleet", args->fleet, "Register the resources of this fleet file")
     ->check(CLI::ExistingFile);
   node->add_flag("--simulate", args->simulate,
-                 "Serve every fleet service with a simulated effector (for trials)");
+                 "Serve every fleet service with a simulated effector (for trials; "
+                 "a service with an [[effectors]] table uses that)");
   node->callback([args, &code] { code = run_node(*args); });
 }
 

@@ -146,6 +146,37 @@ void engine::register_effector(const std::string& service, effector fn) {
   d.add_breaker(service);
 }
 
+void engine::register_probe(const std::string& service, prober fn) {
+  auto& d = *impl_;
+  auto x = std::make_shared<const prober>(std::move(fn));
+  std::lock_guard<std::mutex> guard{d.probes_mtx};
+  d.probes[service] = std::move(x);
+}
+
+probe_result engine::probe(const std::string& service, const std::string& resource,
+                           const std::string& key, std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  std::shared_ptr<const prober> fn;
+  {
+    std::lock_guard<std::mutex> guard{d.probes_mtx};
+    if (auto i = d.probes.find(service); i != d.probes.end())
+      fn = i->second;
+  }
+  probe_result out;
+  if (!fn || !*fn)
+    out.error = "no probe is registered for service " + service;
+  else if (timeout.count() <= 0)
+    out.error = "the probe's timeout must be positive";
+  else
+    try {
+      return (*fn)(probe_request{service, resource, key, timeout});
+    } catch (const std::exception& e) {
+      out.error = std::string{"probe threw: "} + e.what();
+      out.retryable = true;
+    }
+  return out;
+}
+
 namespace {
 
 breaker_info to_info(const breaker_status& s) {

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <unistd.h>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <vector>
 
@@ -69,6 +71,8 @@ struct engine::impl {
   std::shared_ptr<handle_slot<detector_actor>> detector =
     std::make_shared<handle_slot<detector_actor>>();
   std::shared_ptr<effector_registry> effectors;
+  std::mutex probes_mtx;                   ///< guards `probes`
+  std::map<std::string, std::shared_ptr<const prober>> probes; ///< by service
   std::shared_ptr<breaker_directory> breakers;
   caf::actor execution; ///< supervises one breaker per service (one_for_one)
   std::shared_ptr<child_queue> execution_queue;

@@ -14,6 +14,8 @@ packages=(
   libtomlplusplus-dev   # TOML configuration files
   libedit-dev           # line editing and history in `bulwark console`
   clang libclang-rt-14-dev  # libFuzzer run over the console protocol in the tests
+  libcurl4-openssl-dev  # http effectors and probes (libcurl)
+  libcpp-httplib-dev    # the test HTTP server of the effector tests
   libcli11-dev          # command-line parsing and --help of `bulwark`
   python3 python3-lmdb  # independent journal verifier used by the tests
 )

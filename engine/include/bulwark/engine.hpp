@@ -92,6 +92,25 @@ struct effect_result {
 
 using effector = std::function<effect_result(const effect_request&)>;
 
+/// What a probe is asked: the current value of one key, as the world holds it.
+struct probe_request {
+  std::string service;
+  std::string resource;
+  std::string key;
+  std::chrono::nanoseconds timeout{}; ///< the probe must answer within this
+};
+
+/// What a probe reports.
+struct probe_result {
+  bool ok = false;
+  std::optional<std::string> value; ///< ok: the current value (none: the key is not set)
+  std::string error;                ///< !ok: why no value could be read
+  bool retryable = false;           ///< !ok: timeouts and unavailability
+};
+
+/// A host function reading the current value of one service's keys.
+using prober = std::function<probe_result(const probe_request&)>;
+
 /// A committed journal event as subscribers see it.
 struct committed_event {
   uint64_t seq = 0;
@@ -207,6 +226,16 @@ public:
   /// Registers (or replaces) the effector of a service; every call to it goes through the
   /// service's circuit breaker, bulkhead and retries.
   void register_effector(const std::string& service, effector fn);
+
+  /// Registers (or replaces) the probe of a service: how the current value of a key is
+  /// read back from the world, to settle actions whose outcome is in doubt.
+  void register_probe(const std::string& service, prober fn);
+
+  /// Reads `resource`'s `key` through the probe of `service` on the caller's thread
+  /// (not through the breaker: a probe changes nothing). Not ok when the service has no
+  /// probe, when the timeout is not positive, or when the probe fails.
+  probe_result probe(const std::string& service, const std::string& resource,
+                     const std::string& key, std::chrono::milliseconds timeout);
 
   /// Returns every service's breaker state and figures.
   std::vector<breaker_info> breakers();
