@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-25, 27-30, 35-37, snapshot version 4). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-37, snapshot version 4). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -260,6 +260,10 @@ EVENT_TYPES = {
                 ("message", STRING))),
     24: ("incident_closed", INCIDENT_OUTCOME),
     25: ("incident_escalated", INCIDENT_OUTCOME),
+    26: ("orchestration_failed",
+         struct("orchestration_failed", ("candidate", DIGEST), ("service", STRING),
+                ("region", STRING), ("attempt", U32), ("code", CODE), ("reason", STRING),
+                ("retry_in", TIMESPAN))),
     27: ("early_warning",
          struct("early_warning", ("mode", STRING), ("indicator", STRING),
                 ("level", DEGRADATION), ("value", F64), ("threshold", F64),
