@@ -28,6 +28,8 @@
 
 namespace bulwark {
 
+struct shed_board;
+
 /// Restarts across the supervision tree, for the VAL-4 indicators (thread-safe).
 class restart_tracker {
 public:
@@ -97,9 +99,11 @@ struct engine::impl {
   std::shared_ptr<submission_sink> sink;
   caf::actor intake;                    ///< one_for_one: the admission actor
   mailbox_gauges mailboxes;             ///< depths the BACKLOG indicators read
-  std::mutex metrics_lock;                     ///< guards the two counters below
-  uint64_t metrics_seen = 0;                   ///< samples offered (for shedding turns)
+  std::mutex metrics_lock;                     ///< guards the counter below
   uint64_t metrics_shed = 0;                   ///< telemetry shed under load
+  /// Which metric samples are shed under load (fair per series; protected series never),
+  /// told by the detector which series detection needs.
+  std::shared_ptr<shed_board> shedding;
 
   /// Spawns the intake supervisor with the admission actor in front of the pipeline.
   void start_admission();

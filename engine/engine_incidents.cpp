@@ -43,13 +43,20 @@ void engine::impl::start_incidents(const fleet_state& st) {
                              }});
   auto ds = detector;
   auto sto = store;
+  // A change protects its series for the RCA look-back and the observation window.
+  shedding = std::make_shared<shed_board>();
+  shedding->core = sample_shedder{std::max(settings.rca.lookback,
+                                           cfg.pipeline.observation_window)};
+  auto shed = shedding;
   auto seen = std::make_shared<caf::optional<fleet_state>>(st);
   add_watch_child(child_spec{"detector", restart_kind::permanent,
-                             [settings, j, os, sto, ep, ds, seen, clock](caf::local_actor* sup) {
+                             [settings, j, os, rb, shed, sto, ep, ds, seen,
+                              clock](caf::local_actor* sup) {
                                auto first = std::exchange(*seen, caf::none);
                                auto at = first ? ep : clock();
                                auto d = sup->home_system().spawn(bulwark::detector, settings, j,
-                                                                 os, sto, std::move(first), at);
+                                                                 os, rb, shed, sto,
+                                                                 std::move(first), at);
                                ds->set(d);
                                return caf::actor_cast<caf::actor>(d);
                              }});
@@ -120,15 +127,18 @@ result approve_rollback(engine::impl& d, const std::string& approver, const dige
 
 bool engine::feed_metric(const metric_sample& s) {
   auto& d = *impl_;
-  {
-    // Telemetry is shed first under load, and counted: every other sample while
-    // degraded, all while critical. Constitutional events never come this way.
+  // Telemetry is shed first under load, and counted: fairly per series, never a series
+  // detection needs (sample_shedder). Constitutional events never come this way.
+  auto level = d.conditions ? d.conditions->degradation_level() : 0;
+  bool shed = false;
+  if (level > 0) {
+    std::lock_guard<std::mutex> guard{d.shedding->lock};
+    shed = d.shedding->core.shed({s.service, s.region}, level, d.now());
+  }
+  if (shed) {
     std::lock_guard<std::mutex> guard{d.metrics_lock};
-    auto level = d.conditions ? d.conditions->degradation_level() : 0;
-    if (level >= 2 || (level == 1 && (d.metrics_seen++ % 2) == 1)) {
-      ++d.metrics_shed;
-      return false;
-    }
+    ++d.metrics_shed;
+    return false;
   }
   metric_in m{s.service, s.region, s.error_rate, s.latency_ms,
               caf::timestamp{std::chrono::duration_cast<caf::timespan>(s.at.time_since_epoch())}};

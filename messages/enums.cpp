@@ -71,6 +71,8 @@ const char* to_string(event_type x) noexcept {
       return "incident_closed";
     case event_type::incident_escalated:
       return "incident_escalated";
+    case event_type::orchestration_failed:
+      return "orchestration_failed";
     case event_type::early_warning:
       return "early_warning";
     case event_type::degradation_changed:
@@ -117,6 +119,7 @@ bool valid(event_type x) noexcept {
     case event_type::rollback_finished:
     case event_type::incident_closed:
     case event_type::incident_escalated:
+    case event_type::orchestration_failed:
     case event_type::early_warning:
     case event_type::degradation_changed:
     case event_type::dead_lettered:

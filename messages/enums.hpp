@@ -39,7 +39,7 @@ enum class event_type : uint8_t {
   rollback_finished = 23,
   incident_closed = 24,
   incident_escalated = 25,
-  // 26: reserved
+  orchestration_failed = 26,
   // -- health (27-34, #7) --
   early_warning = 27,
   degradation_changed = 28,

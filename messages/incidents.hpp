@@ -172,6 +172,23 @@ typename Inspector::result_type inspect(Inspector& f, incident_outcome& x) {
   return f(caf::meta::type_name("incident_outcome"), x.incident, x.mttr, x.error_ppm, x.detail);
 }
 
+/// Payload of `orchestration_failed` (26): one failed attempt to hand a candidate to the
+/// orchestrator and have it journaled; the detector tries again.
+struct orchestration_failed {
+  digest candidate;
+  std::string service;
+  std::string region;
+  uint32_t attempt = 0;     ///< 1 for the first attempt of this candidate
+  ec code = ec::none;       ///< why it failed (UNAVAILABLE: no orchestrator running)
+  std::string reason;
+  caf::timespan retry_in{}; ///< when the detector tries again
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, orchestration_failed& x) {
+  return f(caf::meta::type_name("orchestration_failed"), x.candidate, x.service, x.region,
+           x.attempt, x.code, x.reason, x.retry_in);
+}
+
 // -- messages between actors ------------------------------------------------------------
 
 /// One metric sample of a (service, region) as the detector receives it.

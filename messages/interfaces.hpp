@@ -105,7 +105,9 @@ using detector_actor = subscriber_actor::extend<
   // Judges one metric sample (telemetry, never journaled); replies its sample_verdict.
   caf::replies_to<atom::sample, metric_in>::with<uint8_t>,
   // Returns samples judged by verdict (index = sample_verdict) and actions indexed last.
-  caf::replies_to<atom::stats>::with<std::vector<uint64_t>>>;
+  caf::replies_to<atom::stats>::with<std::vector<uint64_t>>,
+  // INTERNAL: hands a candidate not journaled yet to the orchestrator again.
+  caf::reacts_to<atom::retry, digest, uint32_t>>;
 
 /// The ORCHESTRATOR: candidate -> policy decision -> incident (glue only).
 using orchestrator_actor = caf::typed_actor<

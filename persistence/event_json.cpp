@@ -136,6 +136,11 @@ json payload_json(const incident_outcome& x) {
   return {{"incident", to_hex(x.incident)}, {"mttr_ms", ms_of(x.mttr)},
           {"error_ppm", x.error_ppm}, {"detail", x.detail}};
 }
+json payload_json(const orchestration_failed& x) {
+  return {{"candidate", to_hex(x.candidate)}, {"service", x.service}, {"region", x.region},
+          {"attempt", x.attempt}, {"code", to_string(x.code)}, {"reason", x.reason},
+          {"retry_in_ms", ms_of(x.retry_in)}};
+}
 json payload_json(const actor_restarted& x) {
   return {{"supervisor", x.supervisor}, {"child", x.child}, {"reason", x.reason},
           {"restarts_in_window", x.restarts_in_window}, {"escalated", x.escalated}};
@@ -233,6 +238,8 @@ json payload_to_json(const event& ev) {
     case event_type::incident_closed:
     case event_type::incident_escalated:
       return decode_json<incident_outcome>(ev);
+    case event_type::orchestration_failed:
+      return decode_json<orchestration_failed>(ev);
     case event_type::early_warning:
       return decode_json<early_warning>(ev);
     case event_type::degradation_changed:

@@ -146,7 +146,10 @@ caf::error load_head(journal_store::impl& d) {
   if (int rc = cur.open(scope.txn.get(), d.events))
     return lmdb_error(ec::unavailable, d.opts.dir, "cursor", rc);
   MDB_val k, v;
-  int rc = cur.get(k, v, MDB_LAST);
+  // A reader steps over stray keys after the newest record so verify can name them; a
+  // writer refuses them below (its tail must be a record).
+  size_t strays = 0;
+  int rc = d.opts.read_only ? last_seq_record(cur, k, v, strays) : cur.get(k, v, MDB_LAST);
   if (rc == MDB_NOTFOUND) {
     d.head = seq_no{0};
     d.head_chain = digest{};

@@ -21,12 +21,25 @@ struct range_result {
   digest last_chain;
 };
 
+/// Why the key `k`, met where the walk expected record `expected`, is not that record.
+std::string unexpected_key(const MDB_val& k, uint64_t expected) {
+  uint64_t seq = 0;
+  if (load_key(k, seq) && seq > expected)
+    return "missing (next stored record is " + std::to_string(seq) + ")";
+  // Not an 8-byte seq, or a seq below the walk (0): no record of the chain lives there.
+  constexpr size_t shown = 32;
+  auto* p = static_cast<const uint8_t*>(k.mv_data);
+  return "stray key " + to_hex(p, std::min(k.mv_size, shown))
+         + (k.mv_size > shown ? "..." : "");
+}
+
 struct stored_tail {
-  uint64_t last = 0;      ///< the newest key in the events db
+  uint64_t last = 0;      ///< the newest 8-byte key in the events db
   digest last_chain;      ///< the chain stored with it
   uint64_t head = 0;      ///< the seq the meta record names
   digest head_chain;      ///< the chain the meta record names
   bool head_ok = false;   ///< the meta head record exists and is well formed
+  std::string stray;      ///< why the first key after `last` is wrong (empty: no such key)
 };
 
 caf::expected<stored_tail> read_tail(const journal_store::impl& d) {
@@ -38,13 +51,19 @@ caf::expected<stored_tail> read_tail(const journal_store::impl& d) {
   if (int rc = cur.open(scope.txn.get(), d.events))
     return lmdb_error(ec::unavailable, d.opts.dir, "cursor", rc);
   MDB_val k, v;
-  int rc = cur.get(k, v, MDB_LAST);
-  if (rc == 0 && !load_key(k, tail.last))
-    return refuse(ec::integrity_violation, "malformed key at the tail");
-  if (rc == 0 && v.mv_size >= chain_size)
-    std::memcpy(tail.last_chain.bytes.data(), v.mv_data, chain_size);
+  size_t strays = 0;
+  int rc = last_seq_record(cur, k, v, strays);
   if (rc != 0 && rc != MDB_NOTFOUND)
     return lmdb_error(ec::unavailable, d.opts.dir, "read tail", rc);
+  if (rc == 0) {
+    load_key(k, tail.last);
+    if (v.mv_size >= chain_size)
+      std::memcpy(tail.last_chain.bytes.data(), v.mv_data, chain_size);
+  }
+  // Keys that are not 8 bytes may follow the newest record: the first of them is the
+  // first key the walk would meet after it.
+  if (strays > 0 && cur.get(k, v, rc == 0 ? MDB_NEXT : MDB_FIRST) == 0)
+    tail.stray = unexpected_key(k, tail.last + 1);
   MDB_val hk{4, const_cast<char*>("head")}, hv;
   if (mdb_get(scope.txn.get(), d.meta, &hk, &hv) == 0 && hv.mv_size == 40) {
     MDB_val key{8, hv.mv_data};
@@ -53,6 +72,23 @@ caf::expected<stored_tail> read_tail(const journal_store::impl& d) {
     tail.head_ok = true;
   }
   return tail;
+}
+
+/// The first key of the events db when it sorts before seq 1 (a key that is not an
+/// 8-byte seq, or seq 0): verify reports it at seq 1. Empty when there is none.
+std::string stray_before_first(const journal_store::impl& d, std::string& error) {
+  read_scope scope;
+  if (int rc = d.begin_read(scope)) {
+    error = std::string{"cannot read: "} + mdb_strerror(rc);
+    return {};
+  }
+  lmdb_cursor cur;
+  cur.open(scope.txn.get(), d.events);
+  MDB_val k, v;
+  uint64_t seq = 0;
+  if (cur.get(k, v, MDB_FIRST) != 0 || (load_key(k, seq) && seq >= 1))
+    return {};
+  return unexpected_key(k, 1);
 }
 
 /// Verifies [first, last]; `progress` counts records checked across all ranges.
@@ -92,9 +128,7 @@ range_result verify_range(const journal_store::impl& d, uint64_t first, uint64_t
     uint64_t seq = 0;
     if (rc != 0 || !load_key(k, seq) || seq != expected) {
       out.bad = expected;
-      out.reason = rc == 0 && seq > expected ? "missing (next stored record is "
-                                                 + std::to_string(seq) + ")"
-                                             : "missing";
+      out.reason = rc == 0 ? unexpected_key(k, expected) : "missing";
       break;
     }
     auto* bytes = static_cast<const uint8_t*>(v.mv_data);
@@ -105,7 +139,11 @@ range_result verify_range(const journal_store::impl& d, uint64_t first, uint64_t
     }
     if (auto err = check_record(seq_no{seq}, bytes + chain_size, v.mv_size - chain_size)) {
       out.bad = seq;
+      // The report names the seq already: keep the reason alone, as for every other check.
       out.reason = describe(err).message;
+      auto prefix = "record " + std::to_string(seq) + ": ";
+      if (out.reason.compare(0, prefix.size(), prefix) == 0)
+        out.reason.erase(0, prefix.size());
       break;
     }
     auto chain = hasher.chain(prev, bytes + chain_size, v.mv_size - chain_size);
@@ -140,6 +178,17 @@ verify_report journal_store::verify(seq_no from, seq_no to, unsigned threads,
   }
   uint64_t first = std::max<uint64_t>(from.value, 1);
   uint64_t last = std::min(to.value, tail->last);
+  if (first == 1) {
+    // The walk starts at key 1: anything sorting before it would go unseen.
+    std::string error;
+    auto stray = stray_before_first(d, error);
+    if (!stray.empty() || !error.empty()) {
+      report.ok = false;
+      report.first_bad = seq_no{1};
+      report.reason = stray.empty() ? error : stray;
+      return report;
+    }
+  }
   std::vector<range_result> results;
   if (first <= last) {
     uint64_t total = last - first + 1;
@@ -186,8 +235,13 @@ verify_report journal_store::verify(seq_no from, seq_no to, unsigned threads,
     report.head_chain = tail->last_chain;
   }
   if (to.value >= tail->last) {
-    // The whole tail was checked: the meta head must name exactly the newest record.
-    if (!tail->head_ok) {
+    // The whole tail was checked: no key may follow the newest record, and the meta
+    // head must name exactly that record.
+    if (!tail->stray.empty()) {
+      report.ok = false;
+      report.first_bad = seq_no{tail->last + 1};
+      report.reason = tail->stray;
+    } else if (!tail->head_ok) {
       report.ok = false;
       report.first_bad = seq_no{tail->last + 1};
       report.reason = "the stored head record is missing or malformed";

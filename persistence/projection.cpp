@@ -144,6 +144,9 @@ struct applier {
       i->second.mttr = x.mttr;
     }
   }
+  void operator()(const orchestration_failed&) {
+    // A record of an attempt: the candidate's state changes only once it is journaled.
+  }
   void operator()(const early_warning&) {
   }
   void operator()(const degradation_changed&) {
@@ -298,6 +301,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::incident_escalated:
       err = apply_as<incident_outcome>(state_, seq, ev);
       break;
+    case event_type::orchestration_failed:
+      err = apply_as<orchestration_failed>(state_, seq, ev);
+      break;
     case event_type::early_warning:
       err = apply_as<early_warning>(state_, seq, ev);
       break;
@@ -405,6 +411,8 @@ caf::error check_payload(const event& ev) {
     case event_type::incident_closed:
     case event_type::incident_escalated:
       return decodes<incident_outcome>(ev);
+    case event_type::orchestration_failed:
+      return decodes<orchestration_failed>(ev);
     case event_type::early_warning:
       return decodes<early_warning>(ev);
     case event_type::degradation_changed:

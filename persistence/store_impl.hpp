@@ -91,6 +91,17 @@ private:
   MDB_cursor* cur_ = nullptr;
 };
 
+/// Moves `cur` to the newest record whose key is an 8-byte seq, stepping back over keys
+/// of any other size after it; `strays` counts the keys stepped over. Returns the LMDB
+/// code (MDB_NOTFOUND when there is no such record).
+inline int last_seq_record(lmdb_cursor& cur, MDB_val& k, MDB_val& v, size_t& strays) {
+  strays = 0;
+  int rc = cur.get(k, v, MDB_LAST);
+  for (; rc == 0 && k.mv_size != 8; rc = cur.get(k, v, MDB_PREV))
+    ++strays;
+  return rc;
+}
+
 /// A read transaction together with the shared map lock it needs.
 struct read_scope {
   std::shared_lock<std::shared_mutex> lock;

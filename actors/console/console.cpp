@@ -231,6 +231,11 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
     [self](atom::verify, caf::io::connection_handle hdl, const std::string& line) {
       send_line(self, hdl, line);
     },
+    // The verify worker's answer: the worker is free again.
+    [self](atom::verify, atom::done, caf::io::connection_handle hdl, const std::string& line) {
+      self->state.verify_running = false;
+      send_line(self, hdl, line);
+    },
     [self](caf::get_atom) { return self->state.settings.port; },
   };
 }

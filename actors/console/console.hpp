@@ -84,6 +84,8 @@ struct console_state {
   std::map<caf::io::connection_handle, console_conn> conns;
   std::shared_ptr<tls_context> tls; ///< set when the listener speaks TLS
   bool journal_subscribed = false;
+  /// A `verify` is running on the node's one verify worker; others are `OVERLOADED`.
+  bool verify_running = false;
   uint64_t requests = 0;
   caf::timestamp epoch;
   caf::actor_clock::time_point start;

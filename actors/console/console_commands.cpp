@@ -2,6 +2,7 @@
 // and writes the response (or an error with code, message, trace and retry_after).
 
 #include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +22,9 @@ using nlohmann::json;
 namespace {
 
 constexpr uint64_t max_log_range = 10000;
+
+/// The retry_after of a `verify` refused while another runs.
+constexpr int64_t verify_retry_ms = 1000;
 
 bool digest_arg(const console_request& req, digest& out, console_refusal& why) {
   std::string hex;
@@ -101,26 +105,43 @@ void cmd_grants(broker_ptr self, hdl_t hdl, const console_request& req) {
     atom::state_v);
 }
 
+/// The verify worker's job: the whole chain, progress for large journals, then the
+/// answer tagged `done` so the broker frees the worker.
+void verify_job(const std::shared_ptr<journal_store>& store, const caf::actor& me, hdl_t hdl,
+                const json& id) {
+  auto report = store->verify(seq_no{1}, seq_no{UINT64_MAX}, 2, [&](uint64_t done, uint64_t total) {
+    if (total >= 100000)
+      caf::anon_send(me, atom::verify_v, hdl,
+                     push_message("progress", {{"id", id}, {"done", done}, {"total", total}}));
+  });
+  json r{{"ok", report.ok}, {"checked", report.checked}};
+  if (report.ok) {
+    r["head"] = report.head.value;
+    r["chain"] = to_hex(report.head_chain);
+  } else {
+    r["first_bad"] = report.first_bad.value;
+    r["reason"] = report.reason;
+  }
+  caf::anon_send(me, atom::verify_v, atom::done_v, hdl, ok_response(id, r));
+}
+
 void cmd_verify(broker_ptr self, hdl_t hdl, const console_request& req) {
+  // One verify at a time per node: each reads the whole journal with two threads, so
+  // concurrent ones would only slow each other and the writer down.
+  if (self->state.verify_running)
+    return send_line(self, hdl, error_response(req.id, ec::overloaded,
+                                               "a verify is already running on this node",
+                                               0, verify_retry_ms));
   // Verification reads LMDB concurrently with the writer; run it off the broker's thread.
-  auto store = self->state.deps.store;
-  auto me = caf::actor_cast<caf::actor>(self);
-  std::thread([store, me, hdl, id = req.id] {
-    auto report = store->verify(seq_no{1}, seq_no{UINT64_MAX}, 2, [&](uint64_t done, uint64_t total) {
-      if (total >= 100000)
-        caf::anon_send(me, atom::verify_v, hdl,
-                       push_message("progress", {{"id", id}, {"done", done}, {"total", total}}));
-    });
-    json r{{"ok", report.ok}, {"checked", report.checked}};
-    if (report.ok) {
-      r["head"] = report.head.value;
-      r["chain"] = to_hex(report.head_chain);
-    } else {
-      r["first_bad"] = report.first_bad.value;
-      r["reason"] = report.reason;
-    }
-    caf::anon_send(me, atom::verify_v, hdl, ok_response(id, r));
-  }).detach();
+  try {
+    std::thread(verify_job, self->state.deps.store, caf::actor_cast<caf::actor>(self), hdl,
+                req.id).detach();
+    self->state.verify_running = true;
+  } catch (const std::system_error& e) {
+    send_line(self, hdl, error_response(req.id, ec::unavailable,
+                                        std::string{"cannot start the verify worker: "} + e.what(),
+                                        0, verify_retry_ms));
+  }
 }
 
 void cmd_log(broker_ptr self, hdl_t hdl, const console_request& req) {

@@ -2,11 +2,14 @@
 
 /// The detector: judges the metric samples hosts feed (detector_policy), indexes applied
 /// actions from the journal for root-cause analysis (rca_policy), hands confirmed
-/// anomalies to the orchestrator as candidates, and journals verified recoveries
-/// (`incident_closed`) and failed ones (`incident_escalated`).
+/// anomalies to the orchestrator as candidates until each is journaled (every failed
+/// attempt journaled as `orchestration_failed`), and journals verified recoveries
+/// (`incident_closed`) and failed ones (`incident_escalated`). An incident whose
+/// rollback approval expired is escalated and its rollback asked for again.
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -17,6 +20,7 @@
 #include "actors/incident/detector_policy.hpp"
 #include "actors/incident/incident_policy.hpp"
 #include "actors/incident/rca_policy.hpp"
+#include "actors/incident/sample_shedder.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/state.hpp"
 #include "supervision/supervisor.hpp"
@@ -30,6 +34,29 @@ struct watched_incident {
   std::string service;
   std::string region;
   caf::timestamp onset;
+  authority_level rollback_level = authority_level::assist;
+  bool escalated = false; ///< escalated once: still open, watched without a deadline
+};
+
+/// A candidate handed to the orchestrator and not journaled yet.
+struct pending_candidate {
+  candidate_raised candidate;
+  uint32_t attempts = 0;  ///< attempts started
+  bool in_flight = false; ///< an attempt awaits its answer
+};
+
+/// How long the detector waits for the orchestrator's answer to one attempt.
+inline constexpr caf::timespan handoff_timeout = std::chrono::seconds{10};
+
+/// The wait before attempt `failed + 1` after `failed` failed ones: 1 s, doubling, at
+/// most 30 s. A persisting anomaly is handed over again sooner, with its next sample.
+caf::timespan handoff_delay(uint32_t failed) noexcept;
+
+/// The shedding core shared by the engine's sample intake (which asks it) and the
+/// detector (which tells it the incidents and changes that protect a series).
+struct shed_board {
+  std::mutex lock; ///< guards `core`
+  sample_shedder core;
 };
 
 /// Where the detector finds the orchestrator (changes when it is restarted).
@@ -42,6 +69,9 @@ struct detector_state {
   rca_policy rca{rca_settings{}};
   journal_actor journal;
   orchestrator_slot orchestrator;
+  rollback_actor rollbacks; ///< asked again when a rollback's approval expired
+  std::shared_ptr<shed_board> shedding; ///< told which series must not be shed
+  std::map<digest, pending_candidate> pending; ///< by candidate id
   std::map<std::string, std::pair<std::string, std::string>> where; ///< resource -> series
   std::map<digest, watched_incident> incidents;
   uint64_t seq = 0; ///< the last journal seq followed
@@ -59,7 +89,8 @@ inline constexpr uint64_t detector_replay_records = 100'000;
 /// a warm-up; open incidents whose rollback finished are watched for recovery again.
 detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector_state> self,
                                        incident_settings settings, journal_actor journal,
-                                       orchestrator_slot orchestrator,
+                                       orchestrator_slot orchestrator, rollback_actor rollbacks,
+                                       std::shared_ptr<shed_board> shedding,
                                        std::shared_ptr<journal_store> store,
                                        caf::optional<fleet_state> st, caf::timestamp epoch);
 

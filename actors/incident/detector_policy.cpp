@@ -47,12 +47,25 @@ void detector_policy::learn(series& x, double e) {
 }
 
 void detector_policy::watch(const digest& incident, const std::string& service,
-                            const std::string& region, caf::timestamp since) {
+                            const std::string& region, caf::timestamp since, bool escalates) {
   auto& x = series_[{service, region}];
   for (auto& w : x.watches)
     if (w.incident == incident)
       return;
-  x.watches.push_back(watch_state{incident, since, caf::none, x.samples < s_.warmup});
+  x.watches.push_back(
+    watch_state{incident, since, caf::none, x.samples < s_.warmup, escalates});
+}
+
+void detector_policy::rearm(const std::string& service, const std::string& region) {
+  if (auto i = series_.find({service, region}); i != series_.end())
+    i->second.raised = false;
+}
+
+void detector_policy::settle(const std::string& service, const std::string& region,
+                             caf::timestamp onset) {
+  if (auto i = series_.find({service, region}); i != series_.end() && i->second.onset
+                                                && *i->second.onset == onset)
+    i->second.raised = true;
 }
 
 void detector_policy::check_watches(series& x, double e, bool over, caf::timestamp t,
@@ -70,7 +83,7 @@ void detector_policy::check_watches(series& x, double e, bool over, caf::timesta
     if (w.healthy_since && t - *w.healthy_since >= s_.verification) {
       out.verified.push_back(recovery{w.incident, true, t, e});
       i = x.watches.erase(i);
-    } else if (t - w.since >= s_.verification_timeout) {
+    } else if (w.escalates && t - w.since >= s_.verification_timeout) {
       out.verified.push_back(recovery{w.incident, false, t, e});
       i = x.watches.erase(i);
     } else {

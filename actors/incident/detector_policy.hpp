@@ -95,9 +95,20 @@ public:
   /// A watch begun before the series' warm-up ended (a restarted detector) has no
   /// baseline to judge by: it counts every sample above the floor as not recovered, and
   /// while it lasts the warm-up learns only from samples under the floor, so a baseline
-  /// is never learned from an ongoing outage.
+  /// is never learned from an ongoing outage. A watch that `escalates` ends unrecovered
+  /// after `verification_timeout`; one that does not (an incident escalated already)
+  /// lasts until the series recovers.
   void watch(const digest& incident, const std::string& service, const std::string& region,
-             caf::timestamp since);
+             caf::timestamp since, bool escalates = true);
+
+  /// Lets the current excess of a series be reported again: the next sample over the
+  /// threshold confirms it at once (its onset unchanged) when it has lasted the
+  /// confirmation window. Called after a confirmed anomaly could not be handed on.
+  void rearm(const std::string& service, const std::string& region);
+
+  /// Undoes `rearm` once the anomaly was handed on: the excess of a series with this
+  /// `onset`, if it still lasts, counts as reported again (so it is not raised twice).
+  void settle(const std::string& service, const std::string& region, caf::timestamp onset);
 
   /// Returns the threshold of a series now (0 before warm-up).
   double threshold(const std::string& service, const std::string& region) const;
@@ -117,6 +128,7 @@ private:
     caf::timestamp since;
     caf::optional<caf::timestamp> healthy_since;
     bool by_floor = false; ///< begun without a baseline: judged by the floor
+    bool escalates = true; ///< ends unrecovered after verification_timeout
   };
   struct series {
     uint32_t samples = 0;

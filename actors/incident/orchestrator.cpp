@@ -75,9 +75,18 @@ void order_rollback(self_ptr self, rollback_order o) {
       });
 }
 
+/// After a failed append: forgets a candidate this attempt introduced, so the next
+/// attempt journals its `candidate_raised` again (never a decision without it).
+void forget_unjournaled(self_ptr self, const digest& cid, bool fresh) {
+  auto i = self->state.candidates.find(cid);
+  if (fresh && i != self->state.candidates.end() && i->second.verdict == 0)
+    self->state.candidates.erase(i);
+}
+
 /// Journals `evs`; on success records the decision, answers, and orders the rollback.
+/// `fresh`: the candidate's `candidate_raised` is among `evs`.
 void commit(self_ptr self, std::vector<event> evs, digest cid, incident_decision d,
-            authority_level level, principal_id by, std::string why,
+            authority_level level, principal_id by, std::string why, bool fresh,
             caf::typed_response_promise<incident_decision> rp) {
   self->request(self->state.journal, caf::infinite, atom::append_v, std::move(evs))
     .then(
@@ -91,7 +100,10 @@ void commit(self_ptr self, std::vector<event> evs, digest cid, incident_decision
         if (d.incident && !c.culprits.empty())
           order_rollback(self, rollback_order{*d.incident, c.culprits, by, level, why});
       },
-      [rp](caf::error& err) mutable { rp.deliver(err); });
+      [self, rp, cid, fresh](caf::error& err) mutable {
+        forget_unjournaled(self, cid, fresh);
+        rp.deliver(err);
+      });
 }
 
 caf::result<incident_decision> on_candidate(self_ptr self, const candidate_raised& c) {
@@ -100,7 +112,8 @@ caf::result<incident_decision> on_candidate(self_ptr self, const candidate_raise
     return repeated(c.candidate, i->second); // idempotent: the first decision stands
   auto out = decide(st.settings, c);
   std::vector<event> evs;
-  if (st.candidates.count(c.candidate) == 0)
+  bool fresh = st.candidates.count(c.candidate) == 0;
+  if (fresh)
     evs.push_back(make_event(event_type::candidate_raised, now(self), c));
   st.candidates.emplace(c.candidate, known_of(c));
   auto rp = self->make_response_promise<incident_decision>();
@@ -108,7 +121,10 @@ caf::result<incident_decision> on_candidate(self_ptr self, const candidate_raise
     // The candidate is kept for an operator; an unknown policy decides nothing.
     self->request(st.journal, caf::infinite, atom::append_v, std::move(evs))
       .then([rp, err = out.error()](const appended&) mutable { rp.deliver(err); },
-            [rp](caf::error& e) mutable { rp.deliver(e); });
+            [self, rp, cid = c.candidate, fresh](caf::error& e) mutable {
+              forget_unjournaled(self, cid, fresh);
+              rp.deliver(e);
+            });
     return rp;
   }
   principal_id by{"policy:" + c.policy};
@@ -117,7 +133,7 @@ caf::result<incident_decision> on_candidate(self_ptr self, const candidate_raise
   incident_decision d;
   auto more = decision_events(self, c.candidate, st.candidates[c.candidate], *out, by, false, why, d);
   evs.insert(evs.end(), more.begin(), more.end());
-  commit(self, std::move(evs), c.candidate, d, out->rollback_level, by, why, rp);
+  commit(self, std::move(evs), c.candidate, d, out->rollback_level, by, why, fresh, rp);
   return rp;
 }
 
@@ -141,7 +157,7 @@ caf::result<incident_decision> on_promote(self_ptr self, const digest& cid,
   incident_decision d;
   auto evs = decision_events(self, cid, i->second, o, by, true, why, d);
   auto rp = self->make_response_promise<incident_decision>();
-  commit(self, std::move(evs), cid, d, o.rollback_level, by, why, rp);
+  commit(self, std::move(evs), cid, d, o.rollback_level, by, why, false, rp);
   return rp;
 }
 

@@ -4,7 +4,8 @@
 /// names (never derives or overrides it), asks the policy for PROMOTE, DEFER or SUPPRESS,
 /// journals candidate, decision and (on PROMOTE) the incident in one transaction, and
 /// hands a promoted incident's culprits to the rollback executor. No severity branches,
-/// no retries. Ids are hashes of the inputs, so a repeated or replayed candidate is a
+/// no retries of its own (the detector hands a candidate over again until it is
+/// journaled). Ids are hashes of the inputs, so a repeated or replayed candidate is a
 /// no-op that answers the first decision.
 
 #include <map>

@@ -254,9 +254,10 @@ caf::result<rollback_status> order(self_ptr self, const rollback_order& o) {
       return status_of(i->second.rollback, "no-op"); // rolling back twice changes nothing
     if (i != st.proj.state().incidents.end())
       if (auto f = st.flights.find(i->second.rollback); f != st.flights.end()) {
-        auto rp = self->make_response_promise<rollback_status>();
+        // Only a promise made here answers the request: make none for the direct answer.
         if (f->second.awaiting)
           return status_of(f->first, "awaiting-approval");
+        auto rp = self->make_response_promise<rollback_status>();
         f->second.waiters.push_back(rp);
         return rp;
       }

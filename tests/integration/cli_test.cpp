@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <thread>
 #include <fstream>
+#include <functional>
 #include <unistd.h>
+#include <utility>
 
 #include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -224,4 +226,136 @@ TEST_CASE("restore to seq N matches replay --to N, and refuses bad input") {
   CHECK(run_bulwark("restore --from " + dir.sub("b.mdb") + " --to-seq 999999 --data "
                       + dir.sub("x"), &out) == 1);
   CHECK(run_bulwark("restore --from " + dir.sub("nothing") + " --data " + dir.sub("y"), &out) == 2);
+}
+
+namespace {
+
+/// Writes the verifier printed in docs/journal-format.md ("A complete verifier in
+/// Python") to `path`, so the test runs the page's own code.
+void extract_doc_verifier(const std::string& path) {
+  std::ifstream doc{BULWARK_SOURCE_DIR "/docs/journal-format.md"};
+  std::string line, code;
+  bool in_section = false, in_code = false;
+  while (std::getline(doc, line)) {
+    if (line.rfind("## ", 0) == 0)
+      in_section = line == "## A complete verifier in Python";
+    if (!in_section)
+      continue;
+    if (!in_code && line == "```python") {
+      in_code = true;
+    } else if (in_code && line == "```") {
+      break;
+    } else if (in_code) {
+      code += line + '\n';
+    }
+  }
+  REQUIRE_MESSAGE(code.find("def verify(path)") != std::string::npos, "no verifier in the page");
+  std::ofstream{path} << code;
+}
+
+/// "BAD S REASON" or "INTEGRITY VIOLATION at seq S: REASON" as (S, REASON).
+std::pair<std::string, std::string> verdict_of(std::string out, const std::string& prefix,
+                                               const std::string& separator) {
+  while (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  auto at = out.rfind(prefix);
+  if (at == std::string::npos)
+    return {"?", out};
+  auto rest = out.substr(at + prefix.size());
+  auto sep = rest.find(separator);
+  if (sep == std::string::npos)
+    return {"?", out};
+  return {rest.substr(0, sep), rest.substr(sep + separator.size())};
+}
+
+} // namespace
+
+TEST_CASE("stray keys outside 1..N: verify, replay and both Python verifiers agree") {
+  temp_dir dir;
+  auto pristine = demo_journal(dir, "4");
+  const std::string tool = "/usr/bin/python3 " BULWARK_SOURCE_DIR "/tests/tools/verify_journal.py ";
+  const std::string sample = "/usr/bin/python3 " + dir.sub("sample.py") + " ";
+  extract_doc_verifier(dir.sub("sample.py"));
+  std::string out;
+  // Untouched, all three agree that it is intact.
+  REQUIRE(run_bulwark("verify --data " + pristine, &out) == 0);
+  REQUIRE_MESSAGE(run_command(tool + pristine, &out) == 0, out);
+  REQUIRE_MESSAGE(run_command(sample + pristine, &out) == 0, out);
+  REQUIRE(run_bulwark("verify --json --data " + pristine, &out) == 0);
+  auto head = std::stoull(out.substr(out.find("\"head\":") + 7));
+  REQUIRE(head > 100);
+  struct trial {
+    std::vector<uint8_t> key;
+    uint64_t seq;
+    std::string reason;
+  };
+  std::vector<trial> trials{
+    {std::vector<uint8_t>(8, 0), 1, "stray key 0000000000000000"},
+    {{0x00}, 1, "stray key 00"}, // shorter than 8 bytes, sorts before every record
+    {{0x00, 0x01}, 0, "stray key 0001"}, // sorts after every record here (head + 1)
+    {{0, 0, 0, 0, 0, 0, 0, 100, 0xEE}, 101, "stray key 0000000000000064ee"},
+    {{0xFF, 0xFF}, head + 1, "stray key ffff"},
+  };
+  int n = 0;
+  for (auto& t : trials) {
+    if (t.seq == 0)
+      t.seq = head + 1;
+    CAPTURE(t.reason);
+    auto data = dir.sub("t" + std::to_string(n++));
+    std::filesystem::copy(pristine, data);
+    test::put_raw_event(data, t.key, test::raw_value(data, 1));
+    auto place = std::to_string(t.seq);
+    CHECK(run_bulwark("verify --data " + data, &out) == 3);
+    CHECK(verdict_of(out, "INTEGRITY VIOLATION at seq ", ": ")
+          == std::make_pair(place, t.reason));
+    CHECK(run_bulwark("verify --json --data " + data, &out) == 3);
+    CHECK(out.find("\"first_bad\":" + place + ",\"ok\":false,\"reason\":\"" + t.reason + "\"")
+          != std::string::npos);
+    CHECK(run_bulwark("replay --data " + data, &out) == 3);
+    CHECK(out.find("INTEGRITY_VIOLATION: record " + place + ": " + t.reason) != std::string::npos);
+    CHECK(run_command(tool + data, &out) == 3);
+    CHECK(verdict_of(out, "BAD ", " ") == std::make_pair(place, t.reason));
+    CHECK(run_command(sample + data, &out) == 3);
+    CHECK(verdict_of(out, "BAD ", " ") == std::make_pair(place, t.reason));
+  }
+}
+
+TEST_CASE("the page's sample verifier gives verify's seq and reason for each kind of damage") {
+  temp_dir dir;
+  auto pristine = demo_journal(dir, "6");
+  const std::string sample = "/usr/bin/python3 " + dir.sub("sample.py") + " ";
+  extract_doc_verifier(dir.sub("sample.py"));
+  using change = std::function<void(const std::string&)>;
+  auto edit = [](uint64_t seq, std::function<void(std::vector<uint8_t>&)> f) -> change {
+    return [seq, f](const std::string& d) { test::tamper_value(d, seq, f); };
+  };
+  std::vector<change> damages{
+    edit(40, [](std::vector<uint8_t>& v) { v[32] = 2; }),          // record version
+    edit(41, [](std::vector<uint8_t>& v) { v[33] = 200; }),        // event type
+    edit(42, [](std::vector<uint8_t>& v) { v[39] ^= 1; }),         // header seq
+    edit(43, [](std::vector<uint8_t>& v) { v.push_back(0); }),     // payload length
+    edit(44, [](std::vector<uint8_t>& v) { v.resize(61); }),       // too short
+    edit(45, [](std::vector<uint8_t>& v) { v.back() ^= 1; }),      // chain
+    [](const std::string& d) { test::delete_record(d, 46); },      // a gap
+    [](const std::string& d) { test::set_meta(d, "head", {1, 2}); }, // head malformed
+    [](const std::string& d) {                                      // head behind
+      auto v = test::raw_value(d, 10);
+      std::vector<uint8_t> h{0, 0, 0, 0, 0, 0, 0, 10};
+      h.insert(h.end(), v.begin(), v.begin() + 32);
+      test::set_meta(d, "head", h);
+    },
+  };
+  int n = 0;
+  for (auto& damage : damages) {
+    CAPTURE(n);
+    auto data = dir.sub("d" + std::to_string(n++));
+    std::filesystem::copy(pristine, data);
+    damage(data);
+    std::string ours, theirs;
+    CHECK(run_bulwark("verify --data " + data, &ours) == 3);
+    CHECK(run_command(sample + data, &theirs) == 3);
+    auto a = verdict_of(ours, "INTEGRITY VIOLATION at seq ", ": ");
+    CHECK(a.first != "?");
+    CHECK(a == verdict_of(theirs, "BAD ", " "));
+  }
 }

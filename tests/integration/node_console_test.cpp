@@ -379,3 +379,36 @@ TEST_CASE("incidents, promote and rollback through the console, with roles and b
   auto again = op.call({{"id", 12}, {"cmd", "rollback"}, {"args", {{"seqs", {applied}}}}});
   CHECK(again["error"]["message"].get<std::string>().find("already rolled back") != std::string::npos);
 }
+
+TEST_CASE("verify runs one at a time per node: a second one is OVERLOADED with retry_after") {
+  node_process node;
+  client viewer{node.port};
+  REQUIRE(viewer.auth("viewer-token")["ok"] == true);
+  // Three requests in one write reach the console together: the first takes the worker,
+  // the other two find it busy.
+  std::string lines;
+  for (int id = 1; id <= 3; ++id)
+    lines += json{{"id", id}, {"cmd", "verify"}}.dump() + "\n";
+  viewer.send_raw(lines);
+  std::map<int, json> answers;
+  while (answers.size() < 3) {
+    auto msg = viewer.read();
+    REQUIRE_MESSAGE(!msg.is_null(), "no answer to every verify");
+    if (!msg.contains("event"))
+      answers[msg["id"].get<int>()] = msg;
+  }
+  CHECK(answers[1]["ok"] == true);
+  CHECK(answers[1]["result"]["ok"] == true);
+  for (int id : {2, 3}) {
+    CHECK(answers[id]["ok"] == false);
+    CHECK(answers[id]["error"]["code"] == "OVERLOADED");
+    CHECK(answers[id]["error"]["retry_after"] == 1000);
+  }
+  // Once the first has answered the worker is free again, for any connection.
+  client other{node.port};
+  REQUIRE(other.auth("viewer-token")["ok"] == true);
+  auto again = other.call({{"id", 4}, {"cmd", "verify"}});
+  CHECK(again["ok"] == true);
+  CHECK(again["result"]["ok"] == true);
+  CHECK(viewer.call({{"id", 5}, {"cmd", "verify"}})["result"]["ok"] == true);
+}

@@ -135,6 +135,14 @@ void swap_records(const std::string& dir, uint64_t a, uint64_t b) {
   tamper_value(dir, b, [&](std::vector<uint8_t>& v) { v = va; });
 }
 
+void put_raw_event(const std::string& dir, const std::vector<uint8_t>& key,
+                   std::vector<uint8_t> value) {
+  with_events(dir, [&](MDB_txn* txn, MDB_dbi dbi) {
+    MDB_val k{key.size(), const_cast<uint8_t*>(key.data())}, v{value.size(), value.data()};
+    REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  });
+}
+
 void set_meta(const std::string& dir, const std::string& key, std::vector<uint8_t> value) {
   with_db(dir, "meta", [&](MDB_txn* txn, MDB_dbi dbi) {
     MDB_val k{key.size(), const_cast<char*>(key.data())}, v{value.size(), value.data()};

@@ -34,6 +34,11 @@ void delete_record(const std::string& dir, uint64_t seq);
 /// Swaps the raw values of records `a` and `b`.
 void swap_records(const std::string& dir, uint64_t a, uint64_t b);
 
+/// Stores `value` under the raw key `key` in the events database, bypassing the journal
+/// (a stray key: seq 0, or a key that is not 8 bytes).
+void put_raw_event(const std::string& dir, const std::vector<uint8_t>& key,
+                   std::vector<uint8_t> value);
+
 /// Overwrites the meta record `key` with `value`.
 void set_meta(const std::string& dir, const std::string& key, std::vector<uint8_t> value);
 

@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-25, 27-30, 35-37, snapshot version 4). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-37, snapshot version 4). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
 
-Checks the meta records (magic, format), walks every record of `events` checking that
-the keys run 1, 2, ... without gaps, the 30-byte header, the hash chain and then the
-payload (decoded by the documented field lists), checks that the stored head names
+Checks the meta records (magic, format), walks every key of `events` checking that
+the keys run 1, 2, ... without gaps or stray keys, the 30-byte header, the hash chain
+and then the payload (decoded by the documented field lists), checks that the stored head names
 exactly the newest record, and checks every snapshot (an unusable one is reported on
 stderr and in the JSON, but does not fail the journal, as replay skips it too).
 
@@ -260,6 +260,10 @@ EVENT_TYPES = {
                 ("message", STRING))),
     24: ("incident_closed", INCIDENT_OUTCOME),
     25: ("incident_escalated", INCIDENT_OUTCOME),
+    26: ("orchestration_failed",
+         struct("orchestration_failed", ("candidate", DIGEST), ("service", STRING),
+                ("region", STRING), ("attempt", U32), ("code", CODE), ("reason", STRING),
+                ("retry_in", TIMESPAN))),
     27: ("early_warning",
          struct("early_warning", ("mode", STRING), ("indicator", STRING),
                 ("level", DEGRADATION), ("value", F64), ("threshold", F64),
@@ -354,6 +358,12 @@ def check_header(seq, ev):
     return None
 
 
+def stray_key(key):
+    """The reason for a key that is not the next seq and not a later one: a key that is
+    not 8 bytes, or seq 0 (shown by its first 32 bytes)."""
+    return f"stray key {key[:32].hex()}" + ("..." if len(key) > 32 else "")
+
+
 def walk_events(txn, events, verdict):
     """Checks every record in key order; returns with verdict.bad(...) at the first."""
     prev = bytes(32)
@@ -362,10 +372,10 @@ def walk_events(txn, events, verdict):
     try:
         for key, value in cursor:
             seq = last + 1
-            if len(key) != 8:
-                return verdict.bad(seq, f"missing (a {len(key)}-byte key stands in its place)")
-            if be(key) != seq:
+            if len(key) == 8 and be(key) > seq:
                 return verdict.bad(seq, f"missing (next stored record is {be(key)})")
+            if len(key) != 8 or be(key) != seq:
+                return verdict.bad(seq, stray_key(key))
             if len(value) < CHAIN_SIZE + HEADER_SIZE:
                 return verdict.bad(seq, "record too short")
             chain, ev = value[:CHAIN_SIZE], value[CHAIN_SIZE:]

@@ -281,8 +281,11 @@ public:
   std::vector<std::string> in_doubt();
 
   /// Feeds one metric sample to the detector; returns false if refused (see
-  /// `metric_counts` for the reasons) or shed under load (every other sample while
-  /// degraded, all while critical; counted in `load()`). Neither opens an incident.
+  /// `metric_counts` for the reasons) or shed under load (counted in `load()`): per
+  /// series, every other sample while degraded and three in four while critical, never a
+  /// sample of a series with an open incident or with a change applied within the
+  /// longer of the RCA look-back and the observation window (docs/incidents.md). Neither
+  /// opens an incident.
   bool feed_metric(const metric_sample& sample);
 
   /// Returns the detector's sample counts.

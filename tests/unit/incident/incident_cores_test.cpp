@@ -4,11 +4,17 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 
+#include "actors/incident/detector.hpp"
 #include "actors/incident/detector_policy.hpp"
 #include "actors/incident/incident_policy.hpp"
 #include "actors/incident/rca_policy.hpp"
+#include "actors/incident/sample_shedder.hpp"
 #include "actors/rollback/rollback_policy.hpp"
+#include "persistence/codec.hpp"
+#include "persistence/make_event.hpp"
+#include "persistence/projection.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;
@@ -107,6 +113,76 @@ TEST_CASE("recovery is verified after a healthy window, else escalated") {
   REQUIRE(got.size() == 1);
   CHECK_FALSE(got[0].recovered);
   CHECK(got[0].at == t0 + 130s); // the 2 min verification timeout
+}
+
+TEST_CASE("a re-armed excess is confirmed again with its onset, once per re-arming") {
+  auto d = warmed();
+  caf::optional<anomaly> first;
+  int at = 10;
+  for (; at < 100 && !first; ++at)
+    first = d.observe(sample(0.3, std::chrono::seconds{at}), t0 + 1h).confirmed;
+  REQUIRE(first);
+  CHECK_FALSE(d.observe(sample(0.3, std::chrono::seconds{at++}), t0 + 1h).confirmed);
+  // The anomaly could not be handed on: the next sample of the same excess confirms it
+  // again, with the same onset (so the same candidate id).
+  d.rearm("coaster", "north");
+  auto again = d.observe(sample(0.3, std::chrono::seconds{at++}), t0 + 1h).confirmed;
+  REQUIRE(again);
+  CHECK(again->onset == first->onset);
+  CHECK_FALSE(d.observe(sample(0.3, std::chrono::seconds{at++}), t0 + 1h).confirmed);
+  // Handed on: settling the excess by its onset makes a re-arming undone.
+  d.rearm("coaster", "north");
+  d.settle("coaster", "north", first->onset);
+  CHECK_FALSE(d.observe(sample(0.3, std::chrono::seconds{at++}), t0 + 1h).confirmed);
+  // Settling another onset (an excess that ended) changes nothing.
+  d.rearm("coaster", "north");
+  d.settle("coaster", "north", first->onset + 1s);
+  CHECK(d.observe(sample(0.3, std::chrono::seconds{at++}), t0 + 1h).confirmed);
+  // Re-arming a series that is under the threshold raises nothing; unknown ones are ignored.
+  d.rearm("moon", "north");
+  CHECK_FALSE(d.observe(sample(0.01, std::chrono::seconds{at++}), t0 + 1h).confirmed);
+  d.rearm("coaster", "north");
+  CHECK_FALSE(d.observe(sample(0.01, std::chrono::seconds{at++}), t0 + 1h).confirmed);
+}
+
+TEST_CASE("a watch that does not escalate lasts until the series recovers") {
+  auto d = warmed();
+  d.watch(id_of(3), "coaster", "north", t0 + 10s, false);
+  for (int at = 10; at < 400; ++at)
+    CHECK(d.observe(sample(0.4, std::chrono::seconds{at}), t0 + 1h).verified.empty());
+  std::vector<recovery> got;
+  for (int at = 400; at < 500 && got.empty(); ++at)
+    got = d.observe(sample(0.01, std::chrono::seconds{at}), t0 + 1h).verified;
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].recovered);
+  CHECK(got[0].at == t0 + 430s);
+}
+
+TEST_CASE("a failed hand-over is tried again after 1 s, doubling up to 30 s") {
+  CHECK(handoff_delay(0) == 1s);
+  CHECK(handoff_delay(1) == 1s);
+  CHECK(handoff_delay(2) == 2s);
+  CHECK(handoff_delay(3) == 4s);
+  CHECK(handoff_delay(5) == 16s);
+  CHECK(handoff_delay(6) == 30s);
+  CHECK(handoff_delay(1000) == 30s);
+}
+
+TEST_CASE("orchestration_failed round-trips through the journal codec, truncated it does not") {
+  orchestration_failed x{id_of(9), "coaster", "north", 3, ec::timeout, "no answer", 4s};
+  auto bytes = encode(x);
+  orchestration_failed y;
+  REQUIRE_FALSE(decode(bytes, y));
+  CHECK(y.candidate == x.candidate);
+  CHECK(y.service == "coaster");
+  CHECK(y.region == "north");
+  CHECK(y.attempt == 3);
+  CHECK(y.code == ec::timeout);
+  CHECK(y.reason == "no answer");
+  CHECK(y.retry_in == 4s);
+  CHECK_FALSE(check_payload(make_event(event_type::orchestration_failed, t0, x)));
+  bytes.pop_back();
+  CHECK(decode(bytes, y));
 }
 
 TEST_CASE("a recovery watch before the warm-up (a restarted detector) judges by the floor") {
@@ -365,4 +441,59 @@ TEST_CASE("the rollback index finds every later change of a reverted key") {
   CHECK(k.changes("a", "bc")->size() == 1);
   CHECK(k.changes("ab", "c")->size() == 1);
   CHECK(k.changes("a", "b") == nullptr);
+}
+
+TEST_CASE("shedding is fair per series: whatever the order, every series keeps samples") {
+  sample_shedder s{10min};
+  const sample_shedder::series a{"coaster", "north"}, b{"coaster", "south"};
+  // Two series reported in a fixed order: a global turn would shed all of b's.
+  std::map<sample_shedder::series, int> kept;
+  for (int i = 0; i < 100; ++i)
+    for (auto& x : {a, b})
+      kept[x] += !s.shed(x, 1, t0 + std::chrono::seconds{i});
+  CHECK(kept[a] == 50);
+  CHECK(kept[b] == 50);
+  // Critical keeps one in four of each series, never none.
+  sample_shedder c{10min};
+  kept.clear();
+  for (int i = 0; i < 100; ++i)
+    for (auto& x : {a, b, a}) // a reports twice as often
+      kept[x] += !c.shed(x, 2, t0 + std::chrono::seconds{i});
+  CHECK(kept[a] == 50);
+  CHECK(kept[b] == 25);
+  // Normal: nothing is shed.
+  for (int i = 0; i < 10; ++i)
+    CHECK_FALSE(c.shed(b, 0, t0));
+}
+
+TEST_CASE("a series with an open incident or a recent change is never shed") {
+  sample_shedder s{10min};
+  const sample_shedder::series a{"coaster", "north"}, b{"gates", "north"};
+  s.incident_opened(a, id_of(1));
+  s.change_applied(b, t0 + 5s);
+  for (int i = 0; i < 40; ++i) {
+    CHECK_FALSE(s.shed(a, 2, t0 + std::chrono::seconds{i}));
+    CHECK_FALSE(s.shed(b, 2, t0 + std::chrono::seconds{i}));
+  }
+  CHECK(s.is_protected(b, t0 + 5s + 10min - 1ns));
+  CHECK_FALSE(s.is_protected(b, t0 + 5s + 10min));
+  // An older change does not shorten a newer one's protection.
+  s.change_applied(b, t0);
+  CHECK(s.is_protected(b, t0 + 5s + 10min - 1ns));
+  // Once the incident closes and the look-back passed, both are shed like the others.
+  s.incident_closed(id_of(1));
+  int shed_a = 0, shed_b = 0;
+  for (int i = 0; i < 8; ++i) {
+    shed_a += s.shed(a, 2, t0 + 1h);
+    shed_b += s.shed(b, 2, t0 + 1h);
+  }
+  CHECK(shed_a == 6);
+  CHECK(shed_b == 6);
+  // Two incidents on one series: it stays protected until both closed.
+  s.incident_opened(a, id_of(2));
+  s.incident_opened(a, id_of(3));
+  s.incident_closed(id_of(2));
+  CHECK(s.is_protected(a, t0 + 1h));
+  s.clear_incidents();
+  CHECK_FALSE(s.is_protected(a, t0 + 1h));
 }

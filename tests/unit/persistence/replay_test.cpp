@@ -133,3 +133,23 @@ TEST_CASE("a projection without history equals the full one, minus the proposals
   CHECK(encode(light.state()) == encode(expected));
   CHECK(light.state().seq == full.state().seq);
 }
+
+TEST_CASE("replay refuses a journal holding a record under a key before seq 1") {
+  temp_dir dir;
+  {
+    auto store = test::open_store(dir.path());
+    REQUIRE(store->append(test::random_events(9, 500)));
+  }
+  test::put_raw_event(dir.path(), std::vector<uint8_t>(8, 0), test::raw_value(dir.path(), 1));
+  store_options opts;
+  opts.dir = dir.path();
+  opts.read_only = true;
+  auto store = journal_store::open(opts);
+  REQUIRE(store);
+  for (bool snapshot : {true, false}) {
+    auto r = replay(**store, replay_options{seq_no{UINT64_MAX}, snapshot, true});
+    REQUIRE(!r);
+    CHECK(is(r.error(), ec::integrity_violation));
+    CHECK(describe(r.error()).message == "record 1: stray key 0000000000000000");
+  }
+}

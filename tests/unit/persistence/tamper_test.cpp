@@ -32,6 +32,13 @@ verify_report damaged(temp_dir& dir, F damage, unsigned threads = 2) {
   return (*store)->verify(seq_no{1}, seq_no{UINT64_MAX}, threads);
 }
 
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i)
+    out += s;
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("a flipped byte in an event's payload is named by its seq") {
@@ -146,4 +153,69 @@ TEST_CASE("a writer refuses to append after its tail was altered (verify before 
   REQUIRE(!r);
   CHECK(is(r.error(), ec::integrity_violation));
   CHECK(store->head() == seq_no{20});
+}
+
+TEST_CASE("a stray key outside 1..N is named at the first place the walk meets it") {
+  const std::vector<uint8_t> seq0(8, 0x00);
+  const std::vector<uint8_t> one_byte{0x00};
+  const std::vector<uint8_t> after1500{0, 0, 0, 0, 0, 0, 0x05, 0xDC, 0x07}; // seq 1500, then 7
+  const std::vector<uint8_t> past_tail{0xFF};
+  struct trial {
+    std::vector<uint8_t> key;
+    uint64_t place;
+    std::string reason;
+  };
+  std::vector<trial> trials{
+    {seq0, 1, "stray key 0000000000000000"},
+    {one_byte, 1, "stray key 00"},
+    {after1500, 1501, "stray key 00000000000005dc07"},
+    {past_tail, total + 1, "stray key ff"},
+    // A long key is shown by its first 32 bytes.
+    {std::vector<uint8_t>(40, 0xAB), total + 1, "stray key " + repeat("ab", 32) + "..."},
+  };
+  for (auto& t : trials) {
+    for (unsigned threads : {1u, 2u}) {
+      CAPTURE(t.reason);
+      CAPTURE(threads);
+      temp_dir dir;
+      // The stray value is a well-formed record (a copy of record 1): only its key is wrong.
+      auto report = damaged(dir, [&](const std::string& d) {
+        test::put_raw_event(d, t.key, test::raw_value(d, 1));
+      }, threads);
+      CHECK_FALSE(report.ok);
+      CHECK(report.first_bad == seq_no{t.place});
+      CHECK(report.reason == t.reason);
+    }
+  }
+}
+
+TEST_CASE("a journal holding only a record under seq 0 does not verify") {
+  temp_dir dir;
+  test::open_store(dir.path())->append(test::random_events(15, 1));
+  auto record = test::raw_value(dir.path(), 1);
+  test::delete_record(dir.path(), 1);
+  test::put_raw_event(dir.path(), std::vector<uint8_t>(8, 0), record);
+  test::set_meta(dir.path(), "head", std::vector<uint8_t>(40, 0));
+  store_options opts;
+  opts.dir = dir.path();
+  opts.read_only = true;
+  auto store = journal_store::open(opts);
+  REQUIRE(store);
+  auto report = (*store)->verify(seq_no{1}, seq_no{UINT64_MAX});
+  CHECK_FALSE(report.ok);
+  CHECK(report.first_bad == seq_no{1});
+  CHECK(report.reason == "stray key 0000000000000000");
+}
+
+TEST_CASE("a writer refuses a journal whose newest key is not a record") {
+  temp_dir dir;
+  test::open_store(dir.path())->append(test::random_events(16, 10));
+  test::put_raw_event(dir.path(), {0xFF}, test::raw_value(dir.path(), 10));
+  store_options opts;
+  opts.dir = dir.path();
+  auto store = journal_store::open(opts);
+  REQUIRE(!store);
+  CHECK(is(store.error(), ec::integrity_violation));
+  CHECK(describe(store.error()).message.find("the newest record is malformed")
+        != std::string::npos);
 }

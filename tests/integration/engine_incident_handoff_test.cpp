@@ -1,0 +1,220 @@
+// At least once from anomaly to outcome, on the virtual clock: a candidate the
+// orchestrator could not take is handed over again until it is journaled (each failed
+// attempt journaled as orchestration_failed), an expired rollback approval escalates its
+// incident and asks again, and an escalated incident is still rolled back and closed.
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/engine_fixture.hpp"
+
+using namespace bulwark;
+using namespace bulwark::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+/// Chaos on; coaster/north reports 30 % errors while one of its coasters runs mode=bad
+/// (or while `outage` forces it), every other series 1 %.
+struct handoff_fixture : engine_fixture {
+  bool auto_approve = true;
+  bool outage = false;
+
+  handoff_fixture() : engine_fixture("[chaos]\nenabled = true\n") {
+  }
+
+  double rate(const std::string& service, const std::string& region) {
+    if (service != "coaster" || region != "north")
+      return 0.01;
+    if (outage)
+      return 0.3;
+    for (auto& [k, v] : world)
+      if (v == "bad" && std::stoi(k.substr(8, k.find('/') - 8)) < 20)
+        return 0.3;
+    return 0.01;
+  }
+
+  /// Every series reports once, at the current time. Only coaster/north must be taken:
+  /// the faults below may degrade the node, and then the other series' samples may be
+  /// shed, but never those of the series with the change and the incident.
+  void feed() {
+    for (auto [s, r] : {std::pair{"coaster", "north"}, {"coaster", "south"}, {"gates", "north"}}) {
+      bool taken = eng->feed_metric(metric_sample{s, r, rate(s, r), 12.0, eng->now()});
+      if (s == std::string{"coaster"} && r == std::string{"north"})
+        REQUIRE(taken);
+    }
+  }
+
+  /// `n` simulated seconds: every series reports; pending rollbacks are approved.
+  void tick(int n = 1) {
+    for (int i = 0; i < n; ++i) {
+      eng->advance(1s);
+      feed();
+      if (auto_approve)
+        for (auto& id : eng->pending_rollbacks())
+          CHECK(eng->approve("ops", id).ok);
+    }
+  }
+
+  std::vector<json> records(const std::string& type) const {
+    std::vector<json> out;
+    for (auto& e : events)
+      if (e.type == type)
+        out.push_back(json::parse(e.json));
+    return out;
+  }
+
+  incident_info only_incident() {
+    auto all = eng->incidents();
+    REQUIRE(all.size() == 1);
+    return all.front();
+  }
+
+  /// Warms the baselines up and applies a bad change to coaster/north: its first sample
+  /// over the threshold comes with the next tick, and the confirmation window (30 s) is
+  /// complete 30 samples later.
+  void bad_change() {
+    tick(20);
+    REQUIRE(submit_now(make(4, {set(1, "bad")})).ok);
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(handoff_fixture,
+                  "a candidate whose append failed is handed over again and opens one incident") {
+  bad_change();
+  tick(28);
+  REQUIRE(records("candidate_raised").empty());
+  // Around the confirmation, the journal refuses every write while the samples come in:
+  // the orchestrator cannot journal the candidate (nor the detector its failed attempt).
+  // Between the samples it is writable again, when the next attempt comes (after 1 s).
+  for (int i = 0; i < 5; ++i) {
+    eng->advance(1s);
+    REQUIRE(eng->chaos_fail_journal(true).ok);
+    feed();
+    REQUIRE(eng->chaos_fail_journal(false).ok);
+  }
+  tick(5);
+  auto raised = records("candidate_raised");
+  REQUIRE(raised.size() == 1);
+  // Journaled on a later attempt, not at the confirming sample.
+  CHECK(raised[0]["at"].get<std::string>() > raised[0]["payload"]["confirmed"].get<std::string>());
+  CHECK(records("incident_opened").size() == 1);
+  tick(60);
+  // The rollback ran and the incident closed; no second candidate or incident.
+  CHECK(only_incident().status == "recovered");
+  CHECK(records("candidate_raised").size() == 1);
+  CHECK(records("candidate_decided").size() == 1);
+  CHECK(world["coaster-1/mode"] == "normal");
+}
+
+TEST_CASE_FIXTURE(handoff_fixture,
+                  "an orchestrator that is down: each failed attempt is journaled, then decided once") {
+  bad_change();
+  tick(28);
+  REQUIRE(records("candidate_raised").empty());
+  // The orchestrator is killed before each of the seconds around the confirmation; its
+  // supervisor restarts it 50 ms or more later, so the samples meet it dead.
+  for (int i = 0; i < 4; ++i) {
+    eng->advance(1s);
+    auto r = eng->chaos_kill("orchestrator");
+    REQUIRE_MESSAGE(r.ok, r.message);
+    feed();
+  }
+  tick(5);
+  auto failed = records("orchestration_failed");
+  REQUIRE(!failed.empty());
+  auto raised = records("candidate_raised");
+  REQUIRE(raised.size() == 1);
+  auto candidate = raised[0]["payload"]["candidate"].get<std::string>();
+  for (size_t i = 0; i < failed.size(); ++i) {
+    auto& p = failed[i]["payload"];
+    CHECK(p["candidate"] == candidate); // one candidate, the same id on every attempt
+    CHECK(p["service"] == "coaster");
+    CHECK(p["region"] == "north");
+    CHECK(p["attempt"] == i + 1);
+    CHECK(p["code"] == "UNAVAILABLE");
+    CHECK(p["reason"].get<std::string>().find("orchestrator") != std::string::npos);
+    CHECK(p["retry_in_ms"].get<int64_t>() >= 1000);
+    CHECK(failed[i]["seq"].get<uint64_t>() < raised[0]["seq"].get<uint64_t>());
+  }
+  CHECK(records("incident_opened").size() == 1);
+  tick(60);
+  CHECK(only_incident().status == "recovered");
+  CHECK(records("candidate_decided").size() == 1);
+  CHECK(records("incident_opened").size() == 1);
+  // The records of the failed attempts verify, decode in the independent verifier and
+  // replay.
+  CHECK(eng->verify().ok);
+  std::string out;
+  CHECK(run_command("/usr/bin/python3 " BULWARK_SOURCE_DIR "/tests/tools/verify_journal.py "
+                      + dir.sub("journal") + " --json",
+                    &out)
+        == 0);
+  CHECK(out.find("\"orchestration_failed\": " + std::to_string(failed.size()))
+        != std::string::npos);
+  CHECK(run_command(std::string{BULWARK_BINARY} + " replay --data " + dir.sub("journal"), &out)
+        == 0);
+}
+
+TEST_CASE_FIXTURE(handoff_fixture,
+                  "an expired rollback approval escalates the incident and asks again") {
+  auto_approve = false;
+  bad_change();
+  tick(35);
+  auto opened = only_incident();
+  REQUIRE(opened.status == "open");
+  auto pending = eng->pending_rollbacks();
+  REQUIRE(pending.size() == 1);
+  // Nobody approves within the approval timeout (60 s).
+  tick(62);
+  CHECK(records("approval_expired").size() == 1);
+  auto escalated = records("incident_escalated");
+  REQUIRE(escalated.size() == 1);
+  CHECK(escalated[0]["payload"]["incident"] == opened.id);
+  auto inc = only_incident();
+  CHECK(inc.status == "escalated");
+  // Asked again: the same rollback awaits an approval once more.
+  CHECK(records("rollback_requested").size() == 2);
+  CHECK(eng->pending_rollbacks() == pending);
+  CHECK(world["coaster-1/mode"] == "bad");
+  // Expired again: escalated again and asked again.
+  tick(61);
+  CHECK(records("incident_escalated").size() == 2);
+  CHECK(records("rollback_requested").size() == 3);
+  CHECK(eng->pending_rollbacks() == pending);
+  // The escalated incident is still workable: an operator rolls it back ...
+  auto rb = eng->rollback("ops", opened.id, "escalated: rolling back now");
+  CHECK_MESSAGE(rb.ok, rb.message);
+  CHECK(rb.status == "succeeded");
+  CHECK(world["coaster-1/mode"] == "normal");
+  CHECK(eng->pending_rollbacks().empty());
+  // ... and once the series has recovered for the verification window, it closes.
+  tick(40);
+  inc = only_incident();
+  CHECK(inc.status == "recovered");
+  CHECK(inc.rollback_result == "succeeded");
+  CHECK(records("incident_closed").size() == 1);
+  CHECK(records("incident_opened").size() == 1);
+}
+
+TEST_CASE_FIXTURE(handoff_fixture,
+                  "an incident escalated for a failed recovery closes once the series recovers") {
+  bad_change();
+  outage = true; // the errors go on after the rollback: one excess, never interrupted
+  tick(35);      // detected, rolled back (approved): the recovery watch runs
+  REQUIRE(only_incident().rollback_result == "succeeded");
+  tick(125); // past the verification timeout (2 min)
+  REQUIRE(only_incident().status == "escalated");
+  REQUIRE(records("incident_escalated").size() == 1);
+  outage = false;
+  tick(40);
+  auto inc = only_incident();
+  CHECK(inc.status == "recovered");
+  CHECK(records("incident_closed").size() == 1);
+  // No second escalation while it was watched without a deadline.
+  CHECK(records("incident_escalated").size() == 1);
+}
