@@ -1,7 +1,7 @@
 #pragma once
 
-/// The pipeline actor: a proposal's way from submission to its journaled outcome
-/// (DESIGN.md "A proposal's way through").
+/// The pipeline actor: a proposal's way from submission to its journaled outcome,
+/// through admission, governance, the journal and the effectors.
 
 #include <cstdint>
 #include <deque>
