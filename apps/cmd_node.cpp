@@ -128,8 +128,8 @@ std::string cannot_listen(const std::string& host, uint16_t port) {
   hints.ai_flags = AI_PASSIVE;
   addrinfo* found = nullptr;
   auto service = std::to_string(port);
-  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
-      rc != 0)
+  const char* node = host.empty() ? nullptr : host.c_str();
+  if (int rc = ::getaddrinfo(node, service.c_str(), &hints, &found); rc != 0)
     return ::gai_strerror(rc);
   std::string why;
   for (auto* a = found; a != nullptr; a = a->ai_next) {
@@ -178,8 +178,9 @@ int preflight(const node_args& args, std::string& metrics_at) {
     uint16_t port;
     std::string option;
   };
-  std::vector<listener> listeners{
-    {"console", console.host, console.port, "console.listen in " + args.config + " or pass --console HOST:PORT"}};
+  std::vector<listener> listeners{{"console", console.host, console.port,
+                                   "console.listen in " + args.config
+                                     + " or pass --console HOST:PORT"}};
   if (metrics_at != "off")
     listeners.push_back({"metrics endpoint", metrics.host, metrics.port,
                          "metrics.listen in " + args.config + " or pass --metrics HOST:PORT|off"});

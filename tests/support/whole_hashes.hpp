@@ -25,7 +25,8 @@ inline std::string cut_hex(const std::string& text) {
     auto n = j - i;
     // A word around it (letters beyond f, '_', '-') makes it a name, not a hash.
     auto wordy = [&](size_t k) {
-      return k < text.size() && (std::isalnum(static_cast<unsigned char>(text[k])) || text[k] == '_');
+      return k < text.size()
+             && (std::isalnum(static_cast<unsigned char>(text[k])) || text[k] == '_');
     };
     bool inside_word = (i > 0 && wordy(i - 1)) || wordy(j);
     if (letter && n >= 8 && n != 64 && n != 128 && !inside_word)

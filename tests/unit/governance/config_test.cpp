@@ -154,8 +154,8 @@ TEST_CASE("an unknown key or section is refused, naming the file, the key and th
                          "(did you mean pipeline.max_mutations?)");
   // Names the user chooses stay free: grants, per-service breakers, public keys.
   temp_dir ok_dir;
-  auto ok = load_config(write(ok_dir, "[authority.grants]\n\"any-body\" = 2\n"
-                                      "[breaker.rides]\ncooldown_ms = 1000\nattempt_timeout_ms = 900\n"));
+  auto ok = load_config(write(ok_dir, "[authority.grants]\n\"any-body\" = 2\n[breaker.rides]\n"
+                                      "cooldown_ms = 1000\nattempt_timeout_ms = 900\n"));
   REQUIRE_MESSAGE(ok, (ok ? "" : describe(ok.error()).message));
   CHECK(ok->authority.policy.grants.at("any-body") == authority_level::recommend);
   CHECK(ok->breakers.at("rides").cooldown == caf::timespan{std::chrono::seconds{1}});
@@ -231,7 +231,9 @@ TEST_CASE("every key of the table is read: a wrong type for it is refused naming
   // table get valid values, so that the error can only be about this key.
   std::map<std::string, std::map<std::string, std::string>> valid = {
     {"console.tokens",
-     {{"sha256", "\"" + std::string(64, 'a') + "\""}, {"principal", "\"p\""}, {"role", "\"viewer\""}}},
+     {{"sha256", "\"" + std::string(64, 'a') + "\""},
+      {"principal", "\"p\""},
+      {"role", "\"viewer\""}}},
     {"incident.policy", {{"id", "\"default\""}}},
     {"incident.policy.rules", {{"min_error_rate", "0.5"}, {"severity", "\"P0\""}}},
     {"incident.correlation", {{"policy", "\"default\""}}},
