@@ -13,7 +13,7 @@
 
 namespace bulwark::cli {
 
-/// Exit codes of every subcommand (DESIGN.md "Interfaces").
+/// Exit codes of every subcommand (documented in README.md, "Usage").
 enum exit_code : int {
   exit_ok = 0,
   exit_usage = 1,

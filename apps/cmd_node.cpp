@@ -1,9 +1,17 @@
 // `bulwark node`: a long-running node with the engine, its journal and the operator
 // console, until SIGINT or SIGTERM.
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -34,14 +42,70 @@ struct node_args {
   bool simulate = false;
 };
 
+/// The simulated world of `--simulate`: every fleet service's effector applies changes to
+/// an in-memory world, and each second every (service, region) reports its error rate to
+/// the detector. Resources running the firmware the demo calls bad ("2.0.0-rc1") fail a
+/// share of their requests, so a change to it opens an incident, as in `bulwark demo`.
+class simulation {
+public:
+  ~simulation() {
+    stop();
+  }
+
+  void serve(engine& eng, const std::vector<registration>& fleet) {
+    std::set<std::string> services;
+    for (auto& r : fleet) {
+      services.insert(r.service);
+      series_.insert({r.service, r.region});
+      world_.place(r.resource.value, r.service, r.region);
+    }
+    world_.poison("firmware", "2.0.0-rc1");
+    for (auto& s : services)
+      eng.register_effector(s, [this](const effect_request& r) {
+        std::lock_guard<std::mutex> guard{mtx_};
+        return world_.apply(r);
+      });
+    reporter_ = std::thread{[this, &eng] { report(eng); }};
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (reporter_.joinable())
+      reporter_.join();
+  }
+
+private:
+  void report(engine& eng) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    while (!wake_.wait_for(lock, std::chrono::seconds{1}, [this] { return stopping_; })) {
+      std::vector<metric_sample> samples;
+      for (auto& [service, region] : series_)
+        samples.push_back({service, region, world_.error_rate(service, region), 20.0, eng.now()});
+      lock.unlock();
+      for (auto& m : samples)
+        eng.feed_metric(m);
+      lock.lock();
+    }
+  }
+
+  std::mutex mtx_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  demo_world world_{1};
+  std::set<std::pair<std::string, std::string>> series_;
+  std::thread reporter_;
+};
+
 /// Registers the fleet file's resources that the journal does not know yet.
-int register_fleet(engine& eng, const std::string& path, bool simulate, demo_world& world) {
+int register_fleet(engine& eng, const std::string& path, bool simulate, simulation& sim) {
   auto fleet = load_fleet(path);
   if (!fleet)
     return fail(fleet.error());
-  std::set<std::string> services;
   for (auto& r : *fleet) {
-    services.insert(r.service);
     std::map<std::string, std::string> attrs(r.attributes.begin(), r.attributes.end());
     auto res = eng.register_resource(r.resource.value, r.service, r.region, attrs);
     if (!res.ok && res.message.find("registered already") == std::string::npos) {
@@ -50,12 +114,107 @@ int register_fleet(engine& eng, const std::string& path, bool simulate, demo_wor
     }
   }
   if (simulate)
-    for (auto& s : services)
-      eng.register_effector(s, [&world](const effect_request& r) { return world.apply(r); });
+    sim.serve(eng, *fleet);
+  return exit_ok;
+}
+
+/// Whether HOST:PORT can be listened on now (port 0 always can): binds a socket as the
+/// listeners will (address reuse on) and closes it. Empty when free, else the reason.
+std::string cannot_listen(const std::string& host, uint16_t port) {
+  if (port == 0)
+    return {};
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  auto service = std::to_string(port);
+  const char* node = host.empty() ? nullptr : host.c_str();
+  if (int rc = ::getaddrinfo(node, service.c_str(), &hints, &found); rc != 0)
+    return ::gai_strerror(rc);
+  std::string why;
+  for (auto* a = found; a != nullptr; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    bool bound = ::bind(fd, a->ai_addr, a->ai_addrlen) == 0;
+    if (!bound)
+      why = std::strerror(errno);
+    ::close(fd);
+    if (bound) {
+      why.clear();
+      break;
+    }
+  }
+  ::freeaddrinfo(found);
+  return why;
+}
+
+/// Checks the configuration before anything is opened or created: its keys, the listen
+/// addresses (a port in use names the option to change), and that someone can sign in.
+int preflight(const node_args& args, std::string& metrics_at) {
+  auto cfg = load_config(args.config);
+  if (!cfg) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: %s\n", describe(cfg.error()).message.c_str());
+    return exit_usage;
+  }
+  auto console = cfg->console;
+  if (!args.console.empty() && !parse_listen(args.console, console)) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: --console must be HOST:PORT\n");
+    return exit_usage;
+  }
+  metrics_at = args.metrics.empty() ? cfg->metrics_listen : args.metrics;
+  console_settings metrics;
+  if (metrics_at != "off" && !parse_listen(metrics_at, metrics)) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: --metrics must be HOST:PORT or off\n");
+    return exit_usage;
+  }
+  struct listener {
+    const char* what;
+    std::string host;
+    uint16_t port;
+    std::string option;
+  };
+  std::vector<listener> listeners{{"console", console.host, console.port,
+                                   "console.listen in " + args.config
+                                     + " or pass --console HOST:PORT"}};
+  if (metrics_at != "off")
+    listeners.push_back({"metrics endpoint", metrics.host, metrics.port,
+                         "metrics.listen in " + args.config + " or pass --metrics HOST:PORT|off"});
+  if (cfg->cluster)
+    listeners.push_back({"cluster listener", cfg->cluster->cfg.listen_host,
+                         cfg->cluster->cfg.listen_port, "cluster.listen in " + args.config});
+  for (auto& l : listeners)
+    if (auto why = cannot_listen(l.host, l.port); !why.empty()) {
+      std::fprintf(stderr,
+                   "bulwark: UNAVAILABLE: the %s cannot listen on %s:%u (%s): change %s; "
+                   "nothing was started or written\n",
+                   l.what, l.host.c_str(), static_cast<unsigned>(l.port), why.c_str(),
+                   l.option.c_str());
+      return exit_runtime;
+    }
+  if (!args.fleet.empty())
+    if (auto fleet = load_fleet(args.fleet); !fleet) {
+      std::fprintf(stderr, "bulwark: INVALID_INPUT: %s\n", describe(fleet.error()).message.c_str());
+      return exit_usage;
+    }
+  if (cfg->console.tokens.empty())
+    std::fprintf(stderr,
+                 "bulwark: warning: %s configures no console token, so nobody can sign in to "
+                 "the console: add a [[console.tokens]] table (sha256, principal, role; see "
+                 "docs/operations.md, \"Tokens\")\n",
+                 args.config.c_str());
   return exit_ok;
 }
 
 int run_node(const node_args& args) {
+  std::string metrics_at;
+  if (int rc = preflight(args, metrics_at); rc != exit_ok)
+    return rc;
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -70,7 +229,7 @@ int run_node(const node_args& args) {
   if (!effectors) {
     auto e = describe(effectors.error());
     std::fprintf(stderr, "bulwark: %s: %s\n", to_string(e.code), e.message.c_str());
-    return exit_runtime; // as every other configuration error
+    return exit_usage; // as every other configuration error
   }
   std::string error;
   auto eng = engine::start(opts, &error);
@@ -78,17 +237,15 @@ int run_node(const node_args& args) {
     std::fprintf(stderr, "bulwark: %s\n", error.c_str());
     return error.rfind("INTEGRITY_VIOLATION", 0) == 0 ? exit_integrity : exit_runtime;
   }
-  demo_world world{1};
+  simulation sim;
   if (!args.fleet.empty())
-    if (int rc = register_fleet(*eng, args.fleet, args.simulate, world); rc != exit_ok)
+    if (int rc = register_fleet(*eng, args.fleet, args.simulate, sim); rc != exit_ok)
       return rc;
   register_effectors(*eng, *effectors); // after --simulate: a configured effector wins
   auto& d = eng->internals();
   auto settings = d.cfg.console;
-  if (!args.console.empty() && !parse_listen(args.console, settings)) {
-    std::fprintf(stderr, "bulwark: INVALID_INPUT: --console must be HOST:PORT\n");
-    return exit_usage;
-  }
+  if (!args.console.empty())
+    parse_listen(args.console, settings); // checked by preflight
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
@@ -96,21 +253,20 @@ int run_node(const node_args& args) {
   caf::actor console;
   auto port = start_console(*d.sys, settings, deps, console);
   if (!port) {
-    std::fprintf(stderr, "bulwark: %s\n", describe(port.error()).message.c_str());
+    bool bind_failed = code_of(port.error()) == ec::unavailable;
+    std::fprintf(stderr, "bulwark: %s%s\n", describe(port.error()).message.c_str(),
+                 bind_failed ? " (change console.listen or pass --console HOST:PORT)" : "");
     return exit_runtime;
   }
-  auto metrics_at = args.metrics.empty() ? d.cfg.metrics_listen : args.metrics;
   caf::actor metrics;
   std::string metrics_text = "off";
   if (metrics_at != "off") {
     console_settings where;
-    if (!parse_listen(metrics_at, where)) {
-      std::fprintf(stderr, "bulwark: INVALID_INPUT: --metrics must be HOST:PORT or off\n");
-      return exit_usage;
-    }
+    parse_listen(metrics_at, where); // checked by preflight
     auto bound = start_metrics(*d.sys, where.host, where.port, deps, metrics);
     if (!bound) {
-      std::fprintf(stderr, "bulwark: %s\n", describe(bound.error()).message.c_str());
+      std::fprintf(stderr, "bulwark: %s (change metrics.listen or pass --metrics HOST:PORT|off)\n",
+                   describe(bound.error()).message.c_str());
       caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
       return exit_runtime;
     }
@@ -128,6 +284,7 @@ int run_node(const node_args& args) {
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("node: signal {}: stopping", sig);
+  sim.stop();
   caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
   if (metrics)
     caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
@@ -154,8 +311,8 @@ void add_node_command(CLI::App& app, int& code) {
   node->add_option("--fleet", args->fleet, "Register the resources of this fleet file")
     ->check(CLI::ExistingFile);
   node->add_flag("--simulate", args->simulate,
-                 "Serve every fleet service with a simulated effector (for trials; "
-                 "a service with an [[effectors]] table uses that)");
+                 "Serve every fleet service with a simulated world that reports its error "
+                 "rates (for trials; a service with an [[effectors]] table uses that)");
   node->callback([args, &code] { code = run_node(*args); });
 }
 

@@ -76,9 +76,13 @@ public:
 
 private:
   std::string id(size_t i) const { return "n" + std::to_string(i + 1); }
+  /// A hash as the output shows it: whole in `--json`, its first 16 hex digits in text.
+  std::string shown(const std::string& hex) const {
+    return args_.json ? hex : hex.substr(0, 16) + "...";
+  }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
   void note(const std::string& what);
-  bool check(bool ok, const std::string& what);
+  bool check(bool ok, const std::string& what, json facts = json::object());
   bool plan();
   std::string write_config(size_t i, bool cut_off);
   bool start(size_t i, bool cut_off = false);
@@ -109,8 +113,10 @@ void cluster_demo::note(const std::string& what) {
     std::cout << "[" << ms.count() / 1000.0 << " s] " << what << std::endl;
 }
 
-bool cluster_demo::check(bool ok, const std::string& what) {
-  checks_.push_back({{"check", what}, {"ok", ok}});
+bool cluster_demo::check(bool ok, const std::string& what, json facts) {
+  facts["check"] = what;
+  facts["ok"] = ok;
+  checks_.push_back(std::move(facts));
   all_ok_ = all_ok_ && ok;
   if (!args_.json)
     std::cout << "  " << (ok ? "PASS " : "FAIL ") << what << std::endl;
@@ -287,9 +293,10 @@ void cluster_demo::act_compare() {
     auto v = n.verify();
     check(v.ok && n.head() == head && n.state_digest() == digest,
           id(i) + ": head seq " + std::to_string(n.head().first) + " chain "
-            + n.head().second.substr(0, 16) + "..., state digest "
-            + n.state_digest().substr(0, 16) + "..., chain verified: "
-            + (v.ok ? "yes" : v.message));
+            + shown(n.head().second) + ", state digest " + shown(n.state_digest())
+            + ", chain verified: " + (v.ok ? "yes" : v.message),
+          {{"node", id(i)}, {"head_seq", n.head().first}, {"chain", n.head().second},
+           {"state_digest", n.state_digest()}, {"chain_verified", v.ok}});
   }
 }
 

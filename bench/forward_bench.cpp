@@ -1,4 +1,4 @@
-// Forwarded commands (#9): the latency of a journaled operator command (a grant) given to
+// Forwarded commands: the latency of a journaled operator command (a grant) given to
 // the leader, and the same command given to a follower, which forwards it to the leader
 // over loopback and returns the leader's answer. Two embedded engines on 127.0.0.1.
 // Usage: forward_bench [--quick]   (figures go to README "Performance")

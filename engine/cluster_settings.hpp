@@ -1,6 +1,6 @@
 #pragma once
 
-/// The `[cluster]` section of bulwark.toml (issue #9).
+/// The `[cluster]` section of bulwark.toml.
 
 #include <map>
 #include <string>

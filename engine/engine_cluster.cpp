@@ -1,4 +1,4 @@
-// The engine's cluster role (#9): keys from the configuration and the cluster actor
+// The engine's cluster role: keys from the configuration and the cluster actor
 // beside the journal.
 
 #include <spdlog/spdlog.h>

@@ -1,4 +1,4 @@
-// The command actor (#9): runs a mutating operator command against this node's actors with
+// The command actor: runs a mutating operator command against this node's actors with
 // the checks the embedding API and the console apply to a caller who asks this node
 // directly, whichever node the caller spoke to. The cluster actor hands it commands only
 // while this node writes.

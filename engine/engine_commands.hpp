@@ -1,7 +1,7 @@
 #pragma once
 
 /// Internal to engine/: the command actor a clustered node's cluster actor hands mutating
-/// operator commands to while the node writes (#9), and the embedding API's conversions.
+/// operator commands to while the node writes, and the embedding API's conversions.
 
 #include <memory>
 #include <set>

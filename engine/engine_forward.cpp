@@ -1,4 +1,4 @@
-// The embedding API's side of forwarded commands (#9): a clustered node hands every
+// The embedding API's side of forwarded commands: a clustered node hands every
 // mutating call to its cluster actor and turns the answer into the same result the call
 // gives on the leader.
 

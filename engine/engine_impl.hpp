@@ -82,7 +82,7 @@ struct engine::impl {
   std::vector<std::shared_ptr<breaker_runtime>> runtimes; ///< one per service: gate and pool
   std::mutex runtimes_mtx; ///< guards `runtimes` (the health actor reads their queues)
   bool virtual_clock = false;
-  // -- watch supervisor and health (#7) --
+  // -- watch supervisor and health --
   caf::actor watch; ///< one_for_one: health (first), then detector and orchestrator
   std::shared_ptr<child_queue> watch_queue;
   std::shared_ptr<health_board> health_view;
@@ -113,12 +113,12 @@ struct engine::impl {
   std::vector<caf::actor> subscribers;
   bool stopped = false;
   int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
-  cluster_actor cluster;     ///< set when [cluster] is configured (#9)
+  cluster_actor cluster;     ///< set when [cluster] is configured
   uint16_t cluster_port = 0; ///< where it listens
   std::shared_ptr<const ed25519_key> cluster_key;               ///< signs our heads
   std::map<std::string, std::vector<uint8_t>> cluster_peer_keys; ///< peers' public keys
   std::shared_ptr<cluster_gauges> cluster_figures; ///< for the metrics endpoint
-  command_actor commands; ///< runs operator commands the cluster actor routes here (#9)
+  command_actor commands; ///< runs operator commands the cluster actor routes here
   std::shared_ptr<command_targets> command_slots; ///< the actors those commands run on
 
   /// Gives the command actor the actors started after the cluster (engine_cluster.cpp).

@@ -4,6 +4,8 @@
 
 #include <toml++/toml.h>
 
+#include "engine/config_check.hpp"
+
 namespace bulwark {
 
 caf::expected<std::vector<registration>> load_fleet(const std::string& path) {
@@ -14,6 +16,8 @@ caf::expected<std::vector<registration>> load_fleet(const std::string& path) {
     return refuse(ec::invalid_input, path + ":" + std::to_string(e.source().begin.line) + ": "
                                        + std::string{e.description()});
   }
+  if (auto err = check_known_keys(root, config_file::fleet, path))
+    return err;
   std::vector<registration> out;
   auto list = root["resource"].as_array();
   if (!list)

@@ -6,6 +6,8 @@
 
 #include <toml++/toml.h>
 
+#include "engine/config_check.hpp"
+
 namespace bulwark {
 
 namespace {
@@ -96,6 +98,8 @@ void read_authority(reader& r, authority_settings& a) {
   r.get("authority", "burst", a.policy.burst);
   r.get_ms("authority", "approval_timeout_ms", a.policy.approval_timeout);
   r.get_ms("authority", "observation_window_ms", a.policy.observation_window);
+  if (auto node = r.root()["authority"]["admins"]; node && !node.is_array())
+    r.fail("authority", "admins", "must be a list of principal names");
   if (auto admins = r.root()["authority"]["admins"].as_array()) {
     for (auto& x : *admins)
       if (auto s = x.value<std::string>(); s && is_valid_id(*s))
@@ -117,26 +121,13 @@ void read_authority(reader& r, authority_settings& a) {
   }
 }
 
-/// Reads `[health]`: periods, history and `<indicator>_warning` / `<indicator>_critical`.
+/// Reads `[health]`: periods, history and `<indicator>_warning` / `<indicator>_critical`
+/// (any other key was refused by `check_known_keys`).
 void read_health(reader& r, health_settings& h) {
   r.get_ms("health", "period_ms", h.period);
   r.get_ms("health", "verify_interval_ms", h.verify_interval);
   r.get_ms("health", "rate_window_ms", h.rate_window);
   r.get("health", "history", h.history);
-  if (auto t = r.root()["health"].as_table())
-    for (auto& [name, node] : *t) {
-      std::string key{name.str()};
-      if (key == "period_ms" || key == "verify_interval_ms" || key == "rate_window_ms"
-          || key == "history")
-        continue;
-      auto known = std::any_of(indicator_defs().begin(), indicator_defs().end(),
-                               [&](const indicator_def& d) {
-                                 return key == d.id + "_warning" || key == d.id + "_critical";
-                               });
-      if (!known)
-        r.fail("health", key, "is not a health key (period_ms, verify_interval_ms, "
-                              "rate_window_ms, history, <indicator>_warning, <indicator>_critical)");
-    }
   for (auto& def : indicator_defs()) {
     auto t = limits_of(h, def);
     r.get("health", (def.id + "_warning").c_str(), t.warning);
@@ -229,12 +220,19 @@ void read_policy(reader& r, const toml::table& t, const std::string& where,
   if (!id || !is_valid_id(*id))
     return r.fail("incident", where + ".id", "must be a policy name");
   p.id = *id;
-  if (auto v = t["verdict"].value<std::string>(); v && !parse(*v, p.verdict))
-    r.fail("incident", where + ".verdict", "must be PROMOTE, DEFER or SUPPRESS");
-  if (auto v = t["severity"].value<std::string>(); v && !parse(*v, p.level))
-    r.fail("incident", where + ".severity", "must be P0, P1, P2 or P3");
-  if (auto v = t["rollback_level"].value<int64_t>()) {
-    if (*v < 1 || *v > 4)
+  if (auto node = t["verdict"]) {
+    auto v = node.value<std::string>();
+    if (!v || !parse(*v, p.verdict))
+      r.fail("incident", where + ".verdict", "must be PROMOTE, DEFER or SUPPRESS");
+  }
+  if (auto node = t["severity"]) {
+    auto v = node.value<std::string>();
+    if (!v || !parse(*v, p.level))
+      r.fail("incident", where + ".severity", "must be P0, P1, P2 or P3");
+  }
+  if (auto node = t["rollback_level"]) {
+    auto v = node.value<int64_t>();
+    if (!v || *v < 1 || *v > 4)
       r.fail("incident", where + ".rollback_level", "must be a level from 1 to 4");
     else
       p.rollback_level = static_cast<authority_level>(*v);
@@ -300,6 +298,9 @@ void read_incident(reader& r, incident_settings& s) {
       if (t) {
         c.service = (*t)["service"].value_or(std::string{"*"});
         c.region = (*t)["region"].value_or(std::string{"*"});
+        for (auto* key : {"service", "region"})
+          if (auto node = (*t)[key]; node && !node.is_string())
+            r.fail("incident", where + "." + key, "must be a name or \"*\"");
       }
       s.correlation.push_back(std::move(c));
     }
@@ -338,6 +339,8 @@ caf::expected<node_config> load_config(const std::string& path) {
                                        + std::to_string(src.begin.column) + ": "
                                        + std::string{e.description()});
   }
+  if (auto err = check_known_keys(root, config_file::node, path))
+    return err;
   node_config cfg;
   reader r{path, root};
   r.get("node", "data", cfg.data_dir);

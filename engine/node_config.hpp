@@ -44,7 +44,7 @@ struct node_config {
   health_settings health;                          ///< failure-mode thresholds (`[health]`)
   chaos_settings chaos;                            ///< fault injection (`[chaos]`, off)
   admission_limits admission;                      ///< load shedding (`[admission]`)
-  caf::optional<cluster_settings> cluster;         ///< [cluster] when configured (#9)
+  caf::optional<cluster_settings> cluster;         ///< [cluster] when configured
 };
 
 /// Reads `path`; every error names the file, the key and the problem (`INVALID_INPUT`).

@@ -1,7 +1,7 @@
 #pragma once
 
 /// Figures the cluster actor keeps current so the metrics endpoint reads them without a
-/// request (issue #9).
+/// request.
 
 #include <atomic>
 #include <cstdint>

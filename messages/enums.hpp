@@ -40,13 +40,13 @@ enum class event_type : uint8_t {
   incident_closed = 24,
   incident_escalated = 25,
   orchestration_failed = 26,
-  // -- health (27-34, #7) --
+  // -- health (27-34) --
   early_warning = 27,
   degradation_changed = 28,
   dead_lettered = 29,
   dead_letter_resolved = 30,
   // 31-34: reserved
-  // -- cluster (#9): 35-40 --
+  // -- cluster: 35-40 --
   peer_changed = 35,
   integrity_alert = 36,
   leadership_changed = 37,
@@ -82,7 +82,7 @@ inline bool valid(authority_level x) noexcept {
 
 // -- gates ------------------------------------------------------------------------
 
-/// The thirteen named gates; each level owns a fixed set (see DESIGN.md).
+/// The thirteen named gates; each level owns a fixed set (`gates_of`, authority_policy).
 enum class gate : uint8_t {
   transaction_read_only = 1,
   no_state_mutation = 2,

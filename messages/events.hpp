@@ -307,7 +307,7 @@ typename Inspector::result_type inspect(Inspector& f, actor_restarted& x) {
            x.restarts_in_window, x.escalated);
 }
 
-// -- health (#7) ---------------------------------------------------------------------
+// -- health ---------------------------------------------------------------------
 
 /// Payload of `early_warning`: an indicator of a failure mode crossed a threshold.
 struct early_warning {

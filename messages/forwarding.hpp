@@ -1,7 +1,7 @@
 #pragma once
 
 /// Mutating operator commands as a clustered node hands them to the node that writes
-/// (#9): the command with its caller (principal and console role), and the answer the
+///: the command with its caller (principal and console role), and the answer the
 /// leader's own actors gave. docs/cluster.md "Routing" lists the commands.
 
 #include <cstdint>

@@ -136,7 +136,7 @@ using health_actor = caf::typed_actor<
   caf::reacts_to<atom::verify>>;
 
 /// COMMANDS: runs mutating operator commands against this node's own actors, with the
-/// checks the embedding API and the console apply (#9; the cluster actor's local target).
+/// checks the embedding API and the console apply (the cluster actor's local target).
 using command_actor = caf::typed_actor<
   // Runs one command; the answer is the reply of the actor that ran it.
   caf::replies_to<atom::command, operator_command>::with<operator_answer>>;

@@ -84,7 +84,7 @@ enum class authority_level : uint8_t;
 enum class gate : uint8_t;
 enum class breaker_state : uint8_t;
 enum class degradation : uint8_t;
-// -- cluster (#9) --
+// -- cluster --
 struct signed_head;
 struct cluster_hello;
 struct replica_batch;
@@ -93,7 +93,7 @@ struct cluster_status;
 struct peer_changed;
 struct integrity_alert;
 struct leadership_changed;
-// -- forwarded commands (#9) --
+// -- forwarded commands --
 struct operator_command;
 struct operator_answer;
 } // namespace bulwark
@@ -208,7 +208,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, rollback, "rollback")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, stats, "stats")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, tick, "tick")
-  // -- cluster (#9) --
+  // -- cluster --
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::signed_head))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::cluster_hello))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::replica_batch))
@@ -223,16 +223,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, pull, "pull")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, gossip, "gossip")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, alert, "alert")
-  // -- dead letters (#7) --
+  // -- dead letters --
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_lettered))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_letter_resolved))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::dead_letter_command))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, requeue, "requeue")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, discard, "discard")
-  // -- forwarded commands (#9) --
+  // -- forwarded commands --
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::operator_command))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::operator_answer))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, command, "command")
-  // -- followers' console access trail (#9) --
+  // -- followers' console access trail --
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, access, "access")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

@@ -29,7 +29,7 @@
 namespace bulwark {
 
 /// ADMISSION: the bounded way into the pipeline.
-// TODO(#7): move to messages/interfaces.hpp with a type id when it is sent across nodes.
+// Local to a node (no type id): it would need one in messages/ to cross nodes.
 using admission_actor = caf::typed_actor<
   // Submits a proposal of a class (admission_class as u8); answered when it finished.
   caf::replies_to<atom::submit, proposal, uint8_t>::with<outcome>,

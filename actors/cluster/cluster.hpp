@@ -41,7 +41,7 @@ struct cluster_deps {
   command_actor commands;  ///< runs operator commands while this node writes; none: refused
   std::shared_ptr<cluster_gauges> gauges; ///< kept current for the metrics; may be none
   /// While this node writes, proposals (its own and forwarded ones) pass admission's
-  /// bounded queues (#7) before the pipeline; the handle changes when admission restarts.
+  /// bounded queues before the pipeline; the handle changes when admission restarts.
   /// None: straight to `pipeline`.
   std::shared_ptr<handle_slot<admission_actor>> admission;
   std::set<std::string> admins; ///< their proposals are admitted in the operator class

@@ -1,4 +1,4 @@
-// The console access trail of a clustered node (#9): a follower's journal refuses local
+// The console access trail of a clustered node: a follower's journal refuses local
 // writes, so its console's `console_access` events travel to the leader, which journals
 // them with the follower's node id before each remote address; kept in order (bounded)
 // while the leader is unreachable. The leader queues its own the same way, so a node

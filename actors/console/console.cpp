@@ -54,7 +54,7 @@ void record_access(broker_ptr self, const console_conn& c, const std::string& co
   console_access x{c.principal.value.empty() ? principal_id{"anonymous"} : c.principal,
                    command.substr(0, 64), c.remote, allowed, detail.substr(0, 256)};
   auto ev = make_event(event_type::console_access, now(self), x);
-  if (self->state.deps.cluster) // the leader's journal holds a cluster's trail (#9)
+  if (self->state.deps.cluster) // the leader's journal holds a cluster's trail
     caf::anon_send(self->state.deps.cluster, atom::access_v, std::move(ev));
   else
     caf::anon_send(self->state.deps.journal, atom::append_v, std::move(ev));

@@ -58,7 +58,7 @@ struct console_deps {
   std::shared_ptr<handle_slot<orchestrator_actor>> orchestrator;
   std::shared_ptr<health_board> health; ///< failure modes and warnings (none: not reported)
   std::shared_ptr<chaos_hooks> chaos;   ///< `chaos` command (refused unless configured)
-  cluster_actor cluster; ///< set on a clustered node: status, promote, proposal routing (#9)
+  cluster_actor cluster; ///< set on a clustered node: status, promote, proposal routing
   std::shared_ptr<const cluster_gauges> cluster_figures; ///< its figures for the metrics
   /// The bounded way into the pipeline (none: straight to it); changes on a restart.
   std::shared_ptr<handle_slot<admission_actor>> admission;

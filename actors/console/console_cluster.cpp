@@ -1,4 +1,4 @@
-// The console's cluster side (#9): `cluster`, `cluster-promote`, the cluster brief of
+// The console's cluster side: `cluster`, `cluster-promote`, the cluster brief of
 // `status`, and forwarded commands: on a clustered node every mutating command goes to
 // the cluster actor with the connection's principal and role, and the leader's answer is
 // rendered exactly as the command renders it on the leader.

@@ -1,4 +1,4 @@
-// The console access trail of a cluster (#9): a follower's console accesses are journaled
+// The console access trail of a cluster: a follower's console accesses are journaled
 // by the leader (the follower's journal refuses local writes), in order, under the
 // follower's id, kept while the leader is unreachable; the leader refuses what no console
 // of a configured peer could have written.

@@ -4,11 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "support/temp_dir.hpp"
+#include "support/whole_hashes.hpp"
 
+using bulwark::test::cut_hex;
 using bulwark::test::run_command;
 using bulwark::test::temp_dir;
 
@@ -21,8 +24,8 @@ const std::string bulwark_bin = BULWARK_BINARY;
 TEST_CASE("demo --cluster 3 replicates, routes, fails closed, catches up and compares") {
   temp_dir dir;
   std::string out;
-  auto code = run_command("timeout -k 5 120 " + bulwark_bin + " demo --cluster 3 --json --data "
-                            + dir.sub("demo") + " 2>/dev/null", &out);
+  auto code = run_command("(timeout -k 5 120 " + bulwark_bin + " demo --cluster 3 --json --data "
+                            + dir.sub("demo") + " 2>/dev/null)", &out);
   INFO(out);
   CHECK(code == 0);
   auto j = nlohmann::json::parse(out, nullptr, false);
@@ -45,6 +48,16 @@ TEST_CASE("demo --cluster 3 replicates, routes, fails closed, catches up and com
   CHECK(has("serves reads from its copy"));
   CHECK(has("caught up"));
   CHECK(has("n3: head seq"));
+  // Whole hashes in --json: each node's chain and state digest, equal across the nodes.
+  CHECK_MESSAGE(cut_hex(out).empty(), cut_hex(out));
+  std::set<std::string> chains;
+  for (auto& c : checks)
+    if (c.contains("chain")) {
+      CHECK(c["chain"].get<std::string>().size() == 64);
+      CHECK(c["state_digest"].get<std::string>().size() == 64);
+      chains.insert(c["chain"].get<std::string>());
+    }
+  CHECK(chains.size() == 1);
   // Each node's journal is left behind, one directory per node.
   CHECK(std::ifstream{dir.sub("demo/n1-journal/data.mdb")}.good());
   CHECK(std::ifstream{dir.sub("demo/n3-journal/data.mdb")}.good());

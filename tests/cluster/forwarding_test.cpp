@@ -1,4 +1,4 @@
-// Mutating commands given to a follower (#9 point 4): halt and release, grants, breaker
+// Mutating commands given to a follower: halt and release, grants, breaker
 // overrides, registrations, quarantine releases, dead letters, promotions, rollbacks and
 // approvals run on the leader with the caller's principal and role, the follower answers
 // with the leader's answer, the journal (replicated back) holds the effect once, and a

@@ -1,4 +1,4 @@
-// The recovery half through a follower (#9 point 4), on real time with short windows: a
+// The recovery half through a follower, on real time with short windows: a
 // deferred candidate promoted through the follower opens the incident on the leader, and
 // its rollback, waiting for an operator, is approved through the follower and reverts the
 // culprit; the journal, replicated back, holds each step once.

@@ -1,5 +1,5 @@
 // The `bulwark` program: verify, replay, log and demo, their exit codes and their
-// refusals of bad input (DESIGN.md "Interfaces").
+// refusals of bad input.
 
 #include <doctest/doctest.h>
 

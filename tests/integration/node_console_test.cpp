@@ -254,7 +254,7 @@ TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
   CHECK(p99 >= p50);
   CHECK(samples.at("bulwark_journal_append_latency_seconds_count") >= 2);
   CHECK(samples.at("bulwark_journal_append_latency_seconds_sum") >= p99);
-  // Health (#7): the degradation level, each failure mode and the sampled indicators.
+  // Health: the degradation level, each failure mode and the sampled indicators.
   CHECK(samples.at("bulwark_degradation") >= 0);
   CHECK(samples.count("bulwark_failure_mode_level{mode=\"JOURNAL-SPACE\"}") == 1);
   CHECK(samples.count("bulwark_failure_mode_level{mode=\"VAL-4\"}") == 1);

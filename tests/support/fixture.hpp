@@ -1,6 +1,6 @@
 #pragma once
 
-/// The deterministic actor-system fixture of STYLE.md §8.
+/// The deterministic actor-system fixture: CAF's test coordinator, no threads or clock.
 
 #include <chrono>
 

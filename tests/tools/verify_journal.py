@@ -275,7 +275,7 @@ EVENT_TYPES = {
     30: ("dead_letter_resolved",
          struct("dead_letter_resolved", ("letter", U64), ("by", STRING), ("requeued", BOOL),
                 ("idempotency_key", STRING), ("reason", STRING))),
-    # -- cluster (#9): 35-40 reserved, 35-37 defined --
+    # -- cluster: 35-40 reserved, 35-37 defined --
     35: ("peer_changed",
          struct("peer_changed", ("node_id", STRING), ("up", BOOL), ("reason", STRING),
                 ("peer_head", U64))),

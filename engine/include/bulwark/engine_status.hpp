@@ -70,7 +70,7 @@ struct cluster_peer_info {
   std::string problem;    ///< the last refusal or alert involving it, empty if none
 };
 
-/// A clustered node's role and freshness (#9): reads on a follower are served from its
+/// A clustered node's role and freshness: reads on a follower are served from its
 /// own copy, which is `head_seq` fresh (`lag` records behind the leader it heard of).
 struct cluster_info {
   std::string node_id;

@@ -1,4 +1,4 @@
-// The messages of forwarded commands (#9): every field survives CAF's binary
+// The messages of forwarded commands: every field survives CAF's binary
 // serialization, and a command or answer with an undefined kind, role or level is refused
 // on load.
 

@@ -3,7 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 
+#include "engine/config_keys.hpp"
 #include "engine/node_config.hpp"
 #include "support/temp_dir.hpp"
 
@@ -35,7 +38,8 @@ TEST_CASE("the shipped bulwark.toml loads with its documented values") {
   CHECK(cfg->blast.max_percent == doctest::Approx(5.0));
   CHECK(cfg->journal.snapshot_interval == 10000);
   CHECK(cfg->store.prepare_max == uint64_t{32} << 20);
-  CHECK(node_config{}.store.prepare_max == uint64_t{32} << 20); // the same without a file
+  static const node_config defaults;
+  CHECK(defaults.store.prepare_max == uint64_t{32} << 20); // the same without a file
   CHECK(cfg->pipeline.observation_window == caf::timespan{std::chrono::seconds{5}});
 }
 
@@ -110,4 +114,173 @@ TEST_CASE("the [incident] section loads, and its errors name the key") {
         != std::string::npos);
   CHECK(error_of(dir, "[[incident.correlation]]\nservice = \"pos\"\npolicy = \"ghost\"\n")
           .find("unknown policy 'ghost'") != std::string::npos);
+}
+
+TEST_CASE("an unknown key or section is refused, naming the file, the key and the nearest name") {
+  temp_dir dir;
+  auto path = dir.sub("bulwark.toml");
+  CHECK(error_of(dir, "[authority]\naproval_timeout_ms = 1000\n")
+        == path + ": authority.aproval_timeout_ms: unknown key "
+                  "(did you mean authority.approval_timeout_ms?)");
+  CHECK(error_of(dir, "[authority]\nenforce_enable = true\n")
+        == path + ": authority.enforce_enable: unknown key "
+                  "(did you mean authority.enforce_enabled?)");
+  CHECK(error_of(dir, "[authorty]\nenforce_enabled = true\n")
+        == path + ": [authorty]: unknown section (did you mean [authority]?)");
+  // A key in the wrong section points to where it belongs.
+  CHECK(error_of(dir, "[node]\nenforce_enabled = true\n")
+        == path + ": node.enforce_enabled: unknown key (did you mean authority.enforce_enabled?)");
+  // Per-service breaker tables take the keys of [breaker]; a misspelled one is named.
+  CHECK(error_of(dir, "[breaker]\nwindw_ms = 5\n")
+        == path + ": breaker.windw_ms: unknown key (did you mean breaker.window_ms?)");
+  CHECK(error_of(dir, "[breaker.pos]\ncooldown = 5\n")
+        == path + ": breaker.pos.cooldown: unknown key (did you mean breaker.pos.cooldown_ms?)");
+  CHECK(error_of(dir, "[breaker.pos.extra]\ncooldown_ms = 5\n")
+          .find(path + ": [breaker.pos.extra]: unknown section") == 0);
+  CHECK(error_of(dir, "[health]\nbacklg_warning = 5\n")
+        == path + ": health.backlg_warning: unknown key (did you mean health.backlog_warning?)");
+  CHECK(error_of(dir, "[[console.tokens]]\nsha265 = \"x\"\nprincipal = \"p\"\nrole = \"viewer\"\n")
+        == path + ": console.tokens.sha265: unknown key (did you mean console.tokens.sha256?)");
+  CHECK(error_of(dir, "[[incident.policy]]\nid = \"default\"\nrules = [ { min_rate = 0.5 } ]\n")
+        == path + ": incident.policy.rules.min_rate: unknown key "
+                  "(did you mean incident.policy.rules.min_error_rate?)");
+  CHECK(error_of(dir, "[cluster]\nnode_idd = \"n1\"\n")
+        == path + ": cluster.node_idd: unknown key (did you mean cluster.node_id?)");
+  CHECK(error_of(dir, "verbose = true\n").find(path + ": verbose: unknown key") == 0);
+  // Every unknown key is named at once, one line each, and nothing else is read.
+  auto both = error_of(dir, "[journal]\nmax_map = 5\n[pipeline]\nmax_mutation = 3\n");
+  CHECK(both == path + ": journal.max_map: unknown key (did you mean journal.max_map_mb?)\n"
+                + path + ": pipeline.max_mutation: unknown key "
+                         "(did you mean pipeline.max_mutations?)");
+  // Names the user chooses stay free: grants, per-service breakers, public keys.
+  temp_dir ok_dir;
+  auto ok = load_config(write(ok_dir, "[authority.grants]\n\"any-body\" = 2\n[breaker.rides]\n"
+                                      "cooldown_ms = 1000\nattempt_timeout_ms = 900\n"));
+  REQUIRE_MESSAGE(ok, (ok ? "" : describe(ok.error()).message));
+  CHECK(ok->authority.policy.grants.at("any-body") == authority_level::recommend);
+  CHECK(ok->breakers.at("rides").cooldown == caf::timespan{std::chrono::seconds{1}});
+}
+
+TEST_CASE("a fleet file with an unknown key is refused, naming the nearest name") {
+  temp_dir dir;
+  auto path = dir.sub("fleet.toml");
+  std::ofstream{path} << "[[resource]]\nid = \"a\"\nservice = \"s\"\nregoin = \"r\"\n";
+  auto fleet = load_fleet(path);
+  REQUIRE(!fleet);
+  CHECK(describe(fleet.error()).message
+        == path + ": resource.regoin: unknown key (did you mean resource.region?)");
+}
+
+namespace {
+
+/// The keys docs/configuration.md documents, per file: table rows whose first cell is a
+/// key in backquotes, and headings that name a table (`[a.b]` or `[[a.b]]`). The file is
+/// the one the nearest "## " heading names (bulwark.toml or fleet.toml).
+std::set<std::string> documented(config_file which, key_kind kind) {
+  std::ifstream in{BULWARK_SOURCE_DIR "/docs/configuration.md"};
+  REQUIRE(in.good());
+  std::set<std::string> out;
+  std::string line;
+  bool in_file = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0)
+      in_file = line.find(which == config_file::node ? "bulwark.toml" : "fleet.toml")
+                != std::string::npos;
+    if (!in_file)
+      continue;
+    if (kind == key_kind::value && line.rfind("| `", 0) == 0) {
+      auto end = line.find('`', 3);
+      out.insert(line.substr(3, end - 3));
+    } else if (kind != key_kind::value && line.rfind("### `[", 0) == 0) {
+      auto name = line.substr(5, line.find('`', 5) - 5); // [a.b] or [[a.b]]
+      bool is_list = name.rfind("[[", 0) == 0;
+      auto bare = name.substr(is_list ? 2 : 1, name.size() - (is_list ? 4 : 2));
+      if ((kind == key_kind::table_list) == is_list)
+        out.insert(bare);
+    }
+  }
+  return out;
+}
+
+std::set<std::string> in_code(config_file which, key_kind kind) {
+  std::set<std::string> out;
+  for (auto& k : expanded_config_keys())
+    if (k.file == which && k.kind == kind)
+      out.insert(k.path);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("docs/configuration.md documents exactly the keys the parsers accept") {
+  for (auto which : {config_file::node, config_file::fleet})
+    for (auto kind : {key_kind::value, key_kind::table, key_kind::table_list}) {
+      auto doc = documented(which, kind);
+      auto code = in_code(which, kind);
+      CHECK(!code.empty());
+      for (auto& k : code)
+        CHECK_MESSAGE(doc.count(k) == 1, "accepted but not documented: " << k);
+      for (auto& k : doc)
+        CHECK_MESSAGE(code.count(k) == 1, "documented but not accepted: " << k);
+    }
+}
+
+TEST_CASE("every key of the table is read: a wrong type for it is refused naming it") {
+  // A key in the table that no parser reads would be accepted and ignored; a value of
+  // the wrong type (a table) shows that the parser looks at it. The other keys of its
+  // table get valid values, so that the error can only be about this key.
+  std::map<std::string, std::map<std::string, std::string>> valid = {
+    {"console.tokens",
+     {{"sha256", "\"" + std::string(64, 'a') + "\""},
+      {"principal", "\"p\""},
+      {"role", "\"viewer\""}}},
+    {"incident.policy", {{"id", "\"default\""}}},
+    {"incident.policy.rules", {{"min_error_rate", "0.5"}, {"severity", "\"P0\""}}},
+    {"incident.correlation", {{"policy", "\"default\""}}},
+    {"cluster",
+     {{"node_id", "\"n1\""}, {"cluster_id", "\"c\""}, {"listen", "\"127.0.0.1:7101\""},
+      {"leader", "\"n1\""}, {"key", "\"n1.key\""}}},
+  };
+  auto render = [](const std::map<std::string, std::string>& keys, const char* sep) {
+    std::string out;
+    for (auto& [k, v] : keys)
+      out += (out.empty() ? "" : sep) + k + " = " + v;
+    return out;
+  };
+  temp_dir dir;
+  size_t checked = 0;
+  for (auto& k : expanded_config_keys()) {
+    if (k.file != config_file::node || k.kind != key_kind::value)
+      continue;
+    std::string path = k.path;
+    for (auto [from, to] : {std::pair{"<principal>", "bob"}, {"<node>", "n2"}})
+      if (auto at = path.find(from); at != std::string::npos)
+        path.replace(at, std::string{from}.size(), to);
+    if (path.rfind("effectors", 0) == 0)
+      continue; // read by load_effectors: tests/unit/effectors/effector_config_test.cpp
+    auto dot = path.rfind('.');
+    auto table = path.substr(0, dot), key = path.substr(dot + 1);
+    std::string text;
+    if (table == "incident.policy.rules") {
+      auto rule = valid[table];
+      rule[key] = "{ wrong = 1 }";
+      text = "[[incident.policy]]\nid = \"default\"\nrules = [ { " + render(rule, ", ") + " } ]\n";
+    } else if (table == "cluster.pubkeys") {
+      text = "[cluster]\n" + render(valid["cluster"], "\n") + "\n[cluster.pubkeys]\n" + key
+             + " = { wrong = 1 }\n";
+    } else {
+      auto keys = valid[table];
+      keys[key] = "{ wrong = 1 }";
+      bool list = table == "console.tokens" || table == "incident.policy"
+                  || table == "incident.correlation";
+      text = (list ? "[[" + table + "]]\n" : "[" + table + "]\n") + render(keys, "\n") + "\n";
+    }
+    auto cfg = load_config(write(dir, text));
+    CHECK_MESSAGE(!cfg, "a table as the value of " << k.path << " was accepted");
+    if (!cfg)
+      CHECK_MESSAGE(describe(cfg.error()).message.find(key) != std::string::npos,
+                    k.path << ": " << describe(cfg.error()).message);
+    ++checked;
+  }
+  CHECK(checked > 100);
 }
