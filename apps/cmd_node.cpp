@@ -12,7 +12,7 @@
 #include "caf/send.hpp"
 
 #include "actors/console/console.hpp"
-#include "actors/console/metrics.hpp"
+#include "actors/http/http_api.hpp"
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/demo_world.hpp"
@@ -30,6 +30,7 @@ struct node_args {
   std::string console;
   std::string fleet;
   std::string metrics;
+  std::string http;
   bool simulate = false;
 };
 
@@ -52,6 +53,16 @@ int register_fleet(engine& eng, const std::string& path, bool simulate, demo_wor
     for (auto& s : services)
       eng.register_effector(s, [&world](const effect_request& r) { return world.apply(r); });
   return exit_ok;
+}
+
+/// `report` and `POST /v1/metrics`: each sample goes the way of `engine::feed_metric`.
+std::function<bool(const metric_in&)> feed_metric(engine& eng) {
+  return [e = &eng](const metric_in& m) {
+    auto at = std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      m.at.time_since_epoch());
+    return e->feed_metric(metric_sample{m.service, m.region, m.error_rate, m.latency_ms,
+                                        std::chrono::system_clock::time_point{at}});
+  };
 }
 
 int run_node(const node_args& args) {
@@ -83,49 +94,86 @@ int run_node(const node_args& args) {
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
-                    d.admission};
+                    d.admission, feed_metric(*eng)};
+  auto metrics_at = args.metrics.empty() ? d.cfg.metrics_listen : args.metrics;
+  auto http_at = args.http.empty() ? d.cfg.http.listen : args.http;
+  console_settings metrics_where, http_where;
+  if (metrics_at != "off" && !parse_listen(metrics_at, metrics_where)) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: --metrics must be HOST:PORT or off\n");
+    return exit_usage;
+  }
+  if (http_at != "off" && !parse_listen(http_at, http_where)) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: --http must be HOST:PORT or off\n");
+    return exit_usage;
+  }
   caf::actor console;
   auto port = start_console(*d.sys, settings, deps, console);
   if (!port) {
     std::fprintf(stderr, "bulwark: %s\n", describe(port.error()).message.c_str());
     return exit_runtime;
   }
-  auto metrics_at = args.metrics.empty() ? d.cfg.metrics_listen : args.metrics;
-  caf::actor metrics;
-  std::string metrics_text = "off";
-  if (metrics_at != "off") {
-    console_settings where;
-    if (!parse_listen(metrics_at, where)) {
-      std::fprintf(stderr, "bulwark: INVALID_INPUT: --metrics must be HOST:PORT or off\n");
-      return exit_usage;
+  // The metrics listener and the HTTP API: cpp-httplib servers on their own threads.
+  std::unique_ptr<http_api> metrics, http;
+  auto listen = [&](const console_settings& where, http_api::scope what,
+                    std::unique_ptr<http_api>& out) {
+    auto started = http_api::start(*d.sys, where.host, where.port, d.cfg.http, console, deps,
+                                   what);
+    if (!started) {
+      std::fprintf(stderr, "bulwark: %s\n", describe(started.error()).message.c_str());
+      return false;
     }
-    auto bound = start_metrics(*d.sys, where.host, where.port, deps, metrics);
-    if (!bound) {
-      std::fprintf(stderr, "bulwark: %s\n", describe(bound.error()).message.c_str());
-      caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
+    out = std::move(*started);
+    return true;
+  };
+  auto stop_all = [&] {
+    if (http)
+      http->stop();
+    if (metrics)
+      metrics->stop();
+    http.reset();
+    metrics.reset();
+    caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
+  };
+  std::string metrics_text = "off", http_text = "off";
+  if (metrics_at != "off") {
+    auto plain = d.cfg.http; // the metrics listener is plain HTTP, as before
+    plain.tls_cert.clear();
+    plain.tls_key.clear();
+    auto started = http_api::start(*d.sys, metrics_where.host, metrics_where.port, plain,
+                                   console, deps, http_api::scope::metrics_only);
+    if (!started) {
+      std::fprintf(stderr, "bulwark: %s\n", describe(started.error()).message.c_str());
+      stop_all();
       return exit_runtime;
     }
-    metrics_text = where.host + ":" + std::to_string(*bound);
+    metrics = std::move(*started);
+    metrics_text = metrics_where.host + ":" + std::to_string(metrics->port());
+  }
+  if (http_at != "off") {
+    if (!listen(http_where, http_api::scope::api, http)) {
+      stop_all();
+      return exit_runtime;
+    }
+    http_text = http_where.host + ":" + std::to_string(http->port())
+                + (d.cfg.http.tls_cert.empty() ? "" : " (TLS)");
   }
   std::string cluster_text;
   if (d.cfg.cluster)
     cluster_text = ", cluster " + d.cfg.cluster->cfg.node_id + " on "
                    + d.cfg.cluster->cfg.listen_host + ":" + std::to_string(d.cluster_port);
-  std::printf("bulwark node %s: journal %s (head %llu), console %s:%u%s, metrics %s%s\n",
+  std::printf("bulwark node %s: journal %s (head %llu), console %s:%u%s, metrics %s, http %s%s\n",
               settings.node_id.c_str(), d.cfg.data_dir.c_str(),
               static_cast<unsigned long long>(eng->head().first), settings.host.c_str(), *port,
-              settings.tls_cert.empty() ? "" : " (TLS)", metrics_text.c_str(), cluster_text.c_str());
+              settings.tls_cert.empty() ? "" : " (TLS)", metrics_text.c_str(), http_text.c_str(),
+              cluster_text.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("node: signal {}: stopping", sig);
-  caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
-  if (metrics)
-    caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
+  stop_all();
   // The journal runs on its own thread, which ends only when no handle to it is left.
   deps = console_deps{};
   console = nullptr;
-  metrics = nullptr;
   eng->stop(); // every acknowledged event is durable: appends are acked after commit
   return exit_ok;
 }
@@ -140,8 +188,11 @@ void add_node_command(CLI::App& app, int& code) {
   node->add_option("--data", args->data, "Journal directory (overrides node.data)");
   node->add_option("--console", args->console, "Console listen address HOST:PORT "
                                                 "(overrides console.listen; default 127.0.0.1:7401)");
-  node->add_option("--metrics", args->metrics, "Prometheus endpoint HOST:PORT or off "
-                                                "(overrides metrics.listen; default 127.0.0.1:9401)");
+  node->add_option("--metrics", args->metrics, "GET /metrics alone (no token) on HOST:PORT, or "
+                                                "off (overrides metrics.listen; default "
+                                                "127.0.0.1:9401)");
+  node->add_option("--http", args->http, "HTTP API listen address HOST:PORT or off "
+                                          "(overrides http.listen; default off)");
   node->add_option("--fleet", args->fleet, "Register the resources of this fleet file")
     ->check(CLI::ExistingFile);
   node->add_flag("--simulate", args->simulate,

@@ -15,6 +15,8 @@ packages=(
   libedit-dev           # line editing and history in `bulwark console`
   clang libclang-rt-14-dev  # libFuzzer run over the console protocol in the tests
   libcli11-dev          # command-line parsing and --help of `bulwark`
+  libcpp-httplib-dev    # the node's HTTP API server (cpp-httplib, OpenSSL 3 TLS)
+  libcurl4-openssl-dev  # HTTP clients (bench)
   python3 python3-lmdb  # independent journal verifier used by the tests
 )
 
