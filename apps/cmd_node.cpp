@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -55,13 +56,23 @@ int register_fleet(engine& eng, const std::string& path, bool simulate, demo_wor
   return exit_ok;
 }
 
-/// `report` and `POST /v1/metrics`: each sample goes the way of `engine::feed_metric`.
-std::function<bool(const metric_in&)> feed_metric(engine& eng) {
-  return [e = &eng](const metric_in& m) {
+/// The engine as `report` and `POST /v1/metrics` reach it: cleared (under the lock, so a
+/// sample in flight finishes first) before the engine stops.
+struct metric_sink {
+  std::mutex mtx;
+  engine* eng = nullptr;
+};
+
+/// Each sample goes the way of `engine::feed_metric`; refused once the node stops.
+std::function<bool(const metric_in&)> feed_metric(std::shared_ptr<metric_sink> sink) {
+  return [sink](const metric_in& m) {
     auto at = std::chrono::duration_cast<std::chrono::system_clock::duration>(
       m.at.time_since_epoch());
-    return e->feed_metric(metric_sample{m.service, m.region, m.error_rate, m.latency_ms,
-                                        std::chrono::system_clock::time_point{at}});
+    std::lock_guard<std::mutex> guard{sink->mtx};
+    return sink->eng != nullptr
+           && sink->eng->feed_metric(metric_sample{m.service, m.region, m.error_rate,
+                                                   m.latency_ms,
+                                                   std::chrono::system_clock::time_point{at}});
   };
 }
 
@@ -94,7 +105,10 @@ int run_node(const node_args& args) {
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
-                    d.admission, feed_metric(*eng)};
+                    d.admission, nullptr};
+  auto sink = std::make_shared<metric_sink>();
+  sink->eng = eng.get();
+  deps.feed_metric = feed_metric(sink);
   auto metrics_at = args.metrics.empty() ? d.cfg.metrics_listen : args.metrics;
   auto http_at = args.http.empty() ? d.cfg.http.listen : args.http;
   console_settings metrics_where, http_where;
@@ -114,10 +128,9 @@ int run_node(const node_args& args) {
   }
   // The metrics listener and the HTTP API: cpp-httplib servers on their own threads.
   std::unique_ptr<http_api> metrics, http;
-  auto listen = [&](const console_settings& where, http_api::scope what,
-                    std::unique_ptr<http_api>& out) {
-    auto started = http_api::start(*d.sys, where.host, where.port, d.cfg.http, console, deps,
-                                   what);
+  auto listen = [&](const console_settings& where, const http_settings& cfg,
+                    http_api::scope what, std::unique_ptr<http_api>& out) {
+    auto started = http_api::start(*d.sys, where.host, where.port, cfg, console, deps, what);
     if (!started) {
       std::fprintf(stderr, "bulwark: %s\n", describe(started.error()).message.c_str());
       return false;
@@ -133,24 +146,22 @@ int run_node(const node_args& args) {
     http.reset();
     metrics.reset();
     caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
+    std::lock_guard<std::mutex> guard{sink->mtx}; // no sample reaches a stopping engine
+    sink->eng = nullptr;
   };
   std::string metrics_text = "off", http_text = "off";
+  auto plain = d.cfg.http; // the metrics listener is plain HTTP, as before
+  plain.tls_cert.clear();
+  plain.tls_key.clear();
   if (metrics_at != "off") {
-    auto plain = d.cfg.http; // the metrics listener is plain HTTP, as before
-    plain.tls_cert.clear();
-    plain.tls_key.clear();
-    auto started = http_api::start(*d.sys, metrics_where.host, metrics_where.port, plain,
-                                   console, deps, http_api::scope::metrics_only);
-    if (!started) {
-      std::fprintf(stderr, "bulwark: %s\n", describe(started.error()).message.c_str());
+    if (!listen(metrics_where, plain, http_api::scope::metrics_only, metrics)) {
       stop_all();
       return exit_runtime;
     }
-    metrics = std::move(*started);
     metrics_text = metrics_where.host + ":" + std::to_string(metrics->port());
   }
   if (http_at != "off") {
-    if (!listen(http_where, http_api::scope::api, http)) {
+    if (!listen(http_where, d.cfg.http, http_api::scope::api, http)) {
       stop_all();
       return exit_runtime;
     }

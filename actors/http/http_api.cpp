@@ -160,12 +160,26 @@ struct http_api::impl {
   /// accepted; an error when the console does not answer.
   caf::expected<std::pair<std::string, bool>>
   ask_console(const std::string& token, const std::string& remote, const std::string& line,
-              caf::timespan timeout, const std::string& refusal = {}) {
-    caf::scoped_actor self{sys}; // one per request: a reused one keeps timed-out replies
+              caf::timespan timeout, const std::string& refusal = {}, bool immediate = false) {
     caf::expected<std::pair<std::string, bool>> out{refuse(ec::unavailable, "no answer")};
+    auto on_answer = [&](std::string& text, bool authed) {
+      out = std::make_pair(std::move(text), authed);
+    };
+    auto on_error = [&](caf::error& err) { out = std::move(err); };
+    if (immediate) {
+      // The console answers these itself: a server thread keeps one actor for them (no
+      // timeout message is left in its mailbox; it ends with the thread, before the
+      // actor system, as stop() joins the pool).
+      thread_local std::unique_ptr<caf::scoped_actor> mine;
+      if (!mine)
+        mine = std::make_unique<caf::scoped_actor>(sys);
+      (*mine)->request(console, caf::infinite, atom::command_v, token, remote, line, refusal)
+        .receive(on_answer, on_error);
+      return out;
+    }
+    caf::scoped_actor self{sys}; // one per request: a reused one keeps timed-out replies
     self->request(console, timeout, atom::command_v, token, remote, line, refusal)
-      .receive([&](std::string& text, bool authed) { out = std::make_pair(std::move(text), authed); },
-               [&](caf::error& err) { out = std::move(err); });
+      .receive(on_answer, on_error);
     return out;
   }
 
@@ -195,7 +209,7 @@ struct http_api::impl {
       timeout += std::chrono::milliseconds{ms};
     }
     auto remote = req.remote_addr + ":" + std::to_string(req.remote_port);
-    auto answer = ask_console(token, remote, line, timeout, refusal);
+    auto answer = ask_console(token, remote, line, timeout, refusal, r.immediate);
     if (!answer) {
       auto info = describe(answer.error());
       bool late = answer.error() == caf::sec::request_timeout;

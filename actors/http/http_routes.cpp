@@ -6,7 +6,8 @@ using nlohmann::json;
 
 const std::vector<http_route>& http_routes() {
   using b = http_builtin;
-  static const std::vector<http_route> table = {
+  static const std::vector<http_route> table = [] {
+    std::vector<http_route> t = {
     {"GET", "/healthz", "", "", false, "", "", b::healthz, "the process serves HTTP"},
     {"GET", "/readyz", "", "", false, "", "", b::readyz,
      "journal writable, governance up, a leader known"},
@@ -61,7 +62,12 @@ const std::vector<http_route>& http_routes() {
      "every committed event from now on, as Server-Sent Events"},
     {"POST", "/v1/metrics", "report", "", false, "", "", b::none,
      "feed metric samples to the incident detector"},
-  };
+    };
+    for (auto& r : t)
+      r.immediate = r.command == "status" || r.command == "health" || r.command == "warnings"
+                    || r.command == "cluster";
+    return t;
+  }();
   return table;
 }
 

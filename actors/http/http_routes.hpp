@@ -30,6 +30,7 @@ struct http_route {
   std::string key;        ///< ...and the field that holds its id ("" for no selection)
   http_builtin builtin = http_builtin::none;
   std::string summary;
+  bool immediate = false; ///< the console answers it itself, without asking another actor
 };
 
 /// Every route the server registers.
