@@ -236,16 +236,41 @@ int main(int argc, char** argv) {
   run("status", *port, 100, per / 20, status);
   run_http("http", http_port, 1, per, http_status);
   run_http("http", http_port, 100, per / 20, http_status);
-  // A level-4 proposal (runs at once) through each, one connection, one at a time.
+  // A level-4 proposal (runs at once) through each, one connection each, alternating so
+  // both see the same disk and load.
   size_t fours = quick ? 500 : 2000;
-  run("level-4", *port, 1, fours, [](size_t, size_t i) {
-    auto key = "c4-" + std::to_string(i);
-    return json{{"cmd", "propose"}, {"args", level4(key, i)}}.dump();
-  });
-  run_http("http-l4", http_port, 1, fours, [](size_t, size_t i) {
-    auto key = "h4-" + std::to_string(i);
-    return std::make_pair(std::string{"/v1/proposals"}, level4(key, i + 500).dump());
-  });
+  {
+    line_client lc{*port};
+    lc.call(R"({"cmd":"auth","args":{"token":"bench-token"}})");
+    http_client hc{http_port, "bench-token"};
+    std::vector<double> via_console, via_http;
+    size_t errors = 0;
+    auto console_one = [&](size_t i) {
+      auto start = clock_type::now();
+      auto reply = lc.call(json{{"cmd", "propose"}, {"args", level4("c4-" + std::to_string(i), i)}}.dump());
+      via_console.push_back(ms_since(start) * 1000);
+      errors += reply.find("\"status\":\"succeeded\"") == std::string::npos;
+    };
+    auto http_one = [&](size_t i) {
+      auto start = clock_type::now();
+      auto status = hc.call("/v1/proposals", level4("h4-" + std::to_string(i), i + 500).dump());
+      via_http.push_back(ms_since(start) * 1000);
+      errors += status != 200 || hc.body.find("\"status\":\"succeeded\"") == std::string::npos;
+    };
+    for (size_t i = 0; i < fours; ++i) { // which goes first alternates too
+      if (i % 2 == 0) {
+        console_one(i);
+        http_one(i);
+      } else {
+        http_one(i);
+        console_one(i);
+      }
+    }
+    std::printf("level-4 proposal, alternating, %zu each: console p50 %6.0f us, p99 %6.0f us; "
+                "http p50 %6.0f us, p99 %6.0f us (%zu errors)\n",
+                fours, percentile(via_console, 50), percentile(via_console, 99),
+                percentile(via_http, 50), percentile(via_http, 99), errors);
+  }
   // Pending level-1 proposals to approve, one per request.
   std::vector<std::future<result>> waiting;
   for (size_t i = 0; i < approvals; ++i) {
