@@ -222,6 +222,18 @@ TEST_CASE("http: bad JSON, oversized bodies, unknown routes and slow senders") {
   auto t0 = std::chrono::steady_clock::now();
   CHECK(slow.closed(8s));
   CHECK(std::chrono::steady_clock::now() - t0 < 8s);
+  // Bytes that are not HTTP: a 400, and the connection is closed.
+  client junk{n.node.http_port};
+  junk.send_raw(std::string("\x16\x03\x01\x00\xff garbage\r\n\r\n", 17));
+  std::string answer;
+  char tmp[4096];
+  for (ssize_t got; (got = ::recv(junk.fd, tmp, sizeof tmp, 0)) > 0;)
+    answer.append(tmp, static_cast<size_t>(got));
+  CHECK(answer.rfind("HTTP/1.1 400", 0) == 0);
+  // A header block larger than the server reads: refused, nothing else happens.
+  client huge{n.node.http_port};
+  huge.send_raw("GET /v1/status HTTP/1.1\r\nX-Big: " + std::string(70000, 'a') + "\r\n\r\n");
+  CHECK(huge.closed(8s));
   // The node keeps serving.
   CHECK(op.get("/v1/status")->status == 200);
   CHECK(n.node.alive());
