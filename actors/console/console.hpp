@@ -4,6 +4,7 @@
 /// (docs/console-protocol.md), with token authentication, roles, limits and an access
 /// trail in the journal.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -103,6 +104,8 @@ struct console_state {
   std::map<std::string, console_http_client> http_clients; ///< by address
   int64_t http_requests = 0;                                ///< names HTTP connections
   size_t http_in_flight = 0;                                ///< of `conns`
+  /// `report` batches being fed (each on a thread of its own; at most 4 at once).
+  std::shared_ptr<std::atomic<uint32_t>> reports = std::make_shared<std::atomic<uint32_t>>(0);
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "console";

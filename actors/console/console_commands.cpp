@@ -21,6 +21,7 @@ using nlohmann::json;
 namespace {
 
 constexpr uint64_t max_log_range = 10000;
+constexpr uint32_t max_report_threads = 4; ///< `report` batches fed at once
 
 bool digest_arg(const console_request& req, digest& out, console_refusal& why) {
   std::string hex;
@@ -317,11 +318,18 @@ void cmd_report(broker_ptr self, hdl_t hdl, const console_request& req) {
   if (!feed)
     return send_line(self, hdl, error_response(req.id, ec::unavailable,
                                                "this node takes no metric samples"));
+  auto running = self->state.reports;
+  if (running->fetch_add(1) >= max_report_threads) {
+    --*running;
+    return send_line(self, hdl, error_response(req.id, ec::overloaded,
+                                               "too many reports being fed; retry", 0, 100));
+  }
   auto me = caf::actor_cast<caf::actor>(self);
-  std::thread([feed, me, hdl, id = req.id, samples = std::move(samples)] {
+  std::thread([feed, me, hdl, running, id = req.id, samples = std::move(samples)] {
     uint64_t accepted = 0;
     for (auto& m : samples)
       accepted += feed(m) ? 1 : 0;
+    --*running;
     caf::anon_send(me, atom::verify_v, hdl,
                    ok_response(id, json{{"accepted", accepted},
                                         {"refused", samples.size() - accepted}}));
