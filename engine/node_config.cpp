@@ -213,6 +213,38 @@ void read_console(reader& r, node_config& cfg) {
   }
 }
 
+/// Reads `[http]`: the HTTP API's address, TLS files, pool, limits and timeouts.
+void read_http(reader& r, http_settings& h) {
+  r.get("http", "listen", h.listen);
+  if (console_settings probe; h.listen != "off" && !parse_listen(h.listen, probe))
+    r.fail("http", "listen", "must be HOST:PORT or \"off\"");
+  r.get("http", "tls_cert", h.tls_cert);
+  r.get("http", "tls_key", h.tls_key);
+  if (!h.tls_cert.empty() && h.tls_key.empty())
+    r.fail("http", "tls_key", "must be set with tls_cert (the certificate's PEM private key)");
+  else if (h.tls_cert.empty() && !h.tls_key.empty())
+    r.fail("http", "tls_cert", "must be set with tls_key (a PEM certificate chain)");
+  r.get("http", "pool", h.pool);
+  r.get("http", "max_body_bytes", h.max_body);
+  r.get("http", "max_streams", h.max_streams);
+  auto ms = [&](const char* key, std::chrono::milliseconds& out) {
+    caf::timespan t = out;
+    r.get_ms("http", key, t);
+    out = std::chrono::duration_cast<std::chrono::milliseconds>(t);
+  };
+  ms("read_timeout_ms", h.read_timeout);
+  ms("write_timeout_ms", h.write_timeout);
+  ms("idle_timeout_ms", h.idle_timeout);
+  ms("request_timeout_ms", h.request_timeout);
+  ms("heartbeat_ms", h.heartbeat);
+  if (h.pool < 2 || h.pool > 4096)
+    r.fail("http", "pool", "must be from 2 to 4096 threads");
+  else if (h.max_streams >= h.pool)
+    r.fail("http", "max_streams", "must be below pool (each stream holds a thread)");
+  if (h.max_body < 1024 || h.max_body > (64u << 20))
+    r.fail("http", "max_body_bytes", "must be from 1024 to 67108864");
+}
+
 /// Reads one `[[incident.policy]]` table.
 void read_policy(reader& r, const toml::table& t, const std::string& where,
                  incident_policy_def& p) {
@@ -364,6 +396,7 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get("pipeline", "kept_outcomes", cfg.pipeline.kept_outcomes);
   read_breakers(r, cfg);
   read_console(r, cfg);
+  read_http(r, cfg.http);
   read_incident(r, cfg.incident);
   read_health(r, cfg.health);
   r.get("admission", "max_in_flight", cfg.admission.max_in_flight);

@@ -15,6 +15,7 @@
 #include "actors/console/console.hpp"
 #include "actors/incident/incident_policy.hpp"
 #include "actors/health/health_policy.hpp"
+#include "actors/http/http_settings.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/pipeline/pipeline.hpp"
 #include "engine/cluster_settings.hpp"
@@ -41,6 +42,7 @@ struct node_config {
   console_settings console;                        ///< the node's operator console
   incident_settings incident;                      ///< detector, RCA and policies
   std::string metrics_listen = "127.0.0.1:9401";   ///< Prometheus endpoint ("off": none)
+  http_settings http;                              ///< the HTTP API (`[http]`, off)
   health_settings health;                          ///< failure-mode thresholds (`[health]`)
   chaos_settings chaos;                            ///< fault injection (`[chaos]`, off)
   admission_limits admission;                      ///< load shedding (`[admission]`)

@@ -17,6 +17,8 @@ packages=(
   libcurl4-openssl-dev  # http effectors and probes (libcurl)
   libcpp-httplib-dev    # the test HTTP server of the effector tests
   libcli11-dev          # command-line parsing and --help of `bulwark`
+  libcpp-httplib-dev    # the node's HTTP API server (cpp-httplib, OpenSSL 3 TLS)
+  libcurl4-openssl-dev  # HTTP clients (bench)
   python3 python3-lmdb  # independent journal verifier used by the tests
 )
 

@@ -44,9 +44,18 @@ void write_line(broker_ptr self, hdl_t hdl, console_conn& c, const std::string& 
 } // namespace
 
 void send_line(broker_ptr self, hdl_t hdl, const std::string& line) {
-  auto i = self->state.conns.find(hdl);
-  if (i != self->state.conns.end())
-    write_line(self, hdl, i->second, line);
+  auto& st = self->state;
+  auto i = st.conns.find(hdl);
+  if (i == st.conns.end())
+    return;
+  if (!i->second.http)
+    return write_line(self, hdl, i->second, line);
+  // An HTTP request has one answer; pushed progress lines are not part of it.
+  if (line.rfind("{\"event\"", 0) == 0)
+    return;
+  i->second.reply.deliver(line, true);
+  st.conns.erase(i);
+  --st.http_in_flight;
 }
 
 void record_access(broker_ptr self, const console_conn& c, const std::string& command,
@@ -70,6 +79,8 @@ void close_conn(broker_ptr self, hdl_t hdl, const std::string& why) {
   if (i == st.conns.end())
     return;
   auto& c = i->second;
+  if (c.http)
+    return send_line(self, hdl, error_response(nullptr, ec::unavailable, "console closing"));
   if (!why.empty())
     write_line(self, hdl, c, error_response(nullptr, ec::invalid_input, why));
   if (c.tls) { // close_notify, so the client knows nothing was cut off
@@ -119,6 +130,70 @@ void handle_line(broker_ptr self, hdl_t hdl, std::string_view line) {
   if (c.role == console_role::none)
     return send_line(self, hdl, error_response(req.id, ec::authority_denied,
                                                "authenticate first: {\"cmd\":\"auth\"}"));
+  dispatch(self, hdl, c, req);
+}
+
+/// An HTTP API request: the bearer token authenticates this one request, the client
+/// connection has its own request rate, and the command runs on a connection of its own
+/// whose answer goes to the promise. Answers the response line and whether the token
+/// was accepted (false: the line is the refusal of a missing or unknown token). A request
+/// the HTTP API refused (`refusal`) is answered INVALID_INPUT once the token is accepted.
+caf::response_promise handle_http(broker_ptr self, const std::string& token,
+                                  const std::string& remote, std::string_view line,
+                                  const std::string& refusal) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  ++st.requests;
+  // Limits per client address: every connection from one address shares its rate.
+  auto& client = st.http_clients[remote.substr(0, remote.rfind(':'))];
+  client.last_seen = self->clock().now();
+  if (auto wait = client.bucket.take(now(self), st.settings.rate_per_second, st.settings.burst)) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
+    rp.deliver(error_response(nullptr, ec::rate_limited, "connection over its request rate",
+                              0, ms), true);
+    return rp;
+  }
+  console_request req;
+  console_refusal why;
+  if (!parse_request(line, req, why)) {
+    rp.deliver(error_response(why.id, why.code, why.message), true);
+    return rp;
+  }
+  console_conn c;
+  c.remote = remote;
+  c.http = true;
+  c.reply = rp;
+  c.last_seen = client.last_seen;
+  if (token.empty()) {
+    rp.deliver(error_response(req.id, ec::authority_denied,
+                              "authenticate first: Authorization: Bearer TOKEN"), false);
+    return rp;
+  }
+  auto* found = authenticate(st.settings.tokens, token);
+  if (found == nullptr) {
+    record_access(self, c, "auth", false, "bad token");
+    rp.deliver(error_response(req.id, ec::authority_denied, "unknown token"), false);
+    return rp;
+  }
+  c.principal = found->principal;
+  c.role = found->role;
+  if (!refusal.empty()) { // the HTTP request was refused before it became a command
+    rp.deliver(error_response(req.id, ec::invalid_input, refusal), true);
+    return rp;
+  }
+  // Negative ids never name a socket of the broker.
+  auto hdl = hdl_t::from_int(-(++st.http_requests));
+  auto& conn = st.conns.emplace(hdl, std::move(c)).first->second;
+  ++st.http_in_flight;
+  dispatch(self, hdl, conn, req);
+  return rp;
+}
+
+} // namespace
+
+namespace console_detail {
+
+void dispatch(broker_ptr self, hdl_t hdl, console_conn& c, const console_request& req) {
   if (required_role(req.cmd) > c.role) {
     record_access(self, c, req.cmd, false, "role " + std::string{to_string(c.role)});
     return send_line(self, hdl,
@@ -129,6 +204,10 @@ void handle_line(broker_ptr self, hdl_t hdl, std::string_view line) {
   record_access(self, c, req.cmd, true, req.args.dump().substr(0, 200));
   run_command(self, hdl, req);
 }
+
+} // namespace console_detail
+
+namespace {
 
 /// Splits plaintext into lines (bounded by max_line) and handles each.
 void on_plain(broker_ptr self, hdl_t hdl, const char* data, size_t size) {
@@ -175,18 +254,20 @@ void on_tick(broker_ptr self) {
   auto& st = self->state;
   auto t = self->clock().now();
   std::vector<hdl_t> idle;
-  for (auto& [hdl, c] : st.conns)
-    if (t - c.last_seen > st.settings.idle_timeout)
+  for (auto& [hdl, c] : st.conns) // an HTTP request's wait is bounded by its server
+    if (!c.http && t - c.last_seen > st.settings.idle_timeout)
       idle.push_back(hdl);
   for (auto& hdl : idle)
     close_conn(self, hdl, "idle timeout");
+  for (auto i = st.http_clients.begin(); i != st.http_clients.end();)
+    i = t - i->second.last_seen > st.settings.idle_timeout ? st.http_clients.erase(i) : ++i;
   self->delayed_send(self, std::chrono::seconds{1}, caf::tick_atom_v);
 }
 
 void on_committed(broker_ptr self, const std::vector<journal_entry>& entries) {
   auto& st = self->state;
   for (auto& [hdl, c] : st.conns)
-    if (c.subscribed)
+    if (c.subscribed && !c.http)
       for (auto& e : entries)
         send_line(self, hdl, push_message("committed", to_json(e)));
 }
@@ -237,6 +318,12 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
       send_line(self, hdl, line);
     },
     [self](caf::get_atom) { return self->state.settings.port; },
+    // The HTTP API: (bearer token, client "address:port", request line, refusal of the
+    // request or "") -> (response line, token accepted).
+    [self](atom::command, const std::string& token, const std::string& remote,
+           const std::string& line, const std::string& refusal) {
+      return handle_http(self, token, remote, line, refusal);
+    },
   };
 }
 

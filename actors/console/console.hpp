@@ -4,7 +4,9 @@
 /// (docs/console-protocol.md), with token authentication, roles, limits and an access
 /// trail in the journal.
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +15,7 @@
 #include "caf/actor_clock.hpp"
 #include "caf/fwd.hpp"
 #include "caf/io/connection_handle.hpp"
+#include "caf/response_promise.hpp"
 
 #include "actors/admission/admission.hpp"
 #include "actors/authority/authority_policy.hpp"
@@ -21,6 +24,7 @@
 #include "actors/console/tls_session.hpp"
 #include "actors/health/health_board.hpp"
 #include "messages/cluster_gauges.hpp"
+#include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/chaos.hpp"
 #include "supervision/supervisor.hpp"
@@ -62,6 +66,9 @@ struct console_deps {
   std::shared_ptr<const cluster_gauges> cluster_figures; ///< its figures for the metrics
   /// The bounded way into the pipeline (none: straight to it); changes on a restart.
   std::shared_ptr<handle_slot<admission_actor>> admission;
+  /// Feeds one sample to the incident detector as the engine's `feed_metric` does (true:
+  /// accepted); blocking, so `report` calls it off the broker's thread (none: refused).
+  std::function<bool(const metric_in&)> feed_metric;
 };
 
 /// One client connection.
@@ -75,6 +82,15 @@ struct console_conn {
   caf::actor_clock::time_point last_seen;
   bool subscribed = false;
   std::shared_ptr<tls_session> tls; ///< set on a TLS listener
+  /// Set on an HTTP request's connection: the answer goes here, not to a socket.
+  caf::response_promise reply;
+  bool http = false;
+};
+
+/// An HTTP API client address: the request rate all its connections share.
+struct console_http_client {
+  token_bucket bucket;
+  caf::actor_clock::time_point last_seen;
 };
 
 /// State of the console broker.
@@ -87,6 +103,11 @@ struct console_state {
   /// A `verify` is running on the node's one verify worker; others are `OVERLOADED`.
   bool verify_running = false;
   uint64_t requests = 0;
+  std::map<std::string, console_http_client> http_clients; ///< by address
+  int64_t http_requests = 0;                                ///< names HTTP connections
+  size_t http_in_flight = 0;                                ///< of `conns`
+  /// `report` batches being fed (each on a thread of its own; at most 4 at once).
+  std::shared_ptr<std::atomic<uint32_t>> reports = std::make_shared<std::atomic<uint32_t>>(0);
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "console";

@@ -22,6 +22,7 @@ using nlohmann::json;
 namespace {
 
 constexpr uint64_t max_log_range = 10000;
+constexpr uint32_t max_report_threads = 4; ///< `report` batches fed at once
 
 /// The retry_after of a `verify` refused while another runs.
 constexpr int64_t verify_retry_ms = 1000;
@@ -58,7 +59,7 @@ json status_json(broker_ptr self) {
           {"degradation", st.deps.health ? to_string(st.deps.health->level()) : "unknown"},
           {"journal_used_bytes", space.used_bytes},
           {"journal_map_bytes", space.map_bytes},
-          {"connections", st.conns.size()},
+          {"connections", st.conns.size() - st.http_in_flight},
           {"requests", st.requests},
           {"last_verified_backup_age_s", backup_age(self)}};
 }
@@ -327,6 +328,35 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
                std::move(p));
 }
 
+/// Feeds samples to the detector off the broker's thread (each sample waits for the
+/// detector's answer, as the engine's `feed_metric` does).
+void cmd_report(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  std::vector<metric_in> samples;
+  if (!parse_samples(req, now(self), samples, why))
+    return refuse_args(self, hdl, why);
+  auto feed = self->state.deps.feed_metric;
+  if (!feed)
+    return send_line(self, hdl, error_response(req.id, ec::unavailable,
+                                               "this node takes no metric samples"));
+  auto running = self->state.reports;
+  if (running->fetch_add(1) >= max_report_threads) {
+    --*running;
+    return send_line(self, hdl, error_response(req.id, ec::overloaded,
+                                               "too many reports being fed; retry", 0, 100));
+  }
+  auto me = caf::actor_cast<caf::actor>(self);
+  std::thread([feed, me, hdl, running, id = req.id, samples = std::move(samples)] {
+    uint64_t accepted = 0;
+    for (auto& m : samples)
+      accepted += feed(m) ? 1 : 0;
+    --*running;
+    caf::anon_send(me, atom::verify_v, hdl,
+                   ok_response(id, json{{"accepted", accepted},
+                                        {"refused", samples.size() - accepted}}));
+  }).detach();
+}
+
 /// Chaos hooks from the console: refused unless the node's configuration allows it.
 void cmd_chaos(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto& chaos = self->state.deps.chaos;
@@ -380,6 +410,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
   }
   if (cmd == "chaos")
     return cmd_chaos(self, hdl, req);
+  if (cmd == "report")
+    return cmd_report(self, hdl, req);
   if (cmd == "proposals")
     return cmd_proposals(self, hdl, req);
   if (cmd == "grants")

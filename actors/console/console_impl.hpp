@@ -23,6 +23,10 @@ void send_line(broker_ptr self, hdl_t hdl, const std::string& line);
 void record_access(broker_ptr self, const console_conn& c, const std::string& command,
                    bool allowed, const std::string& detail);
 
+/// Checks the role a command needs, journals the access and runs it (a console line or
+/// an HTTP request of an authenticated principal).
+void dispatch(broker_ptr self, hdl_t hdl, console_conn& c, const console_request& req);
+
 /// Runs an authorized command and answers it (now or when its actor replies).
 void run_command(broker_ptr self, hdl_t hdl, const console_request& req);
 

@@ -1,5 +1,7 @@
 #include "actors/console/console_protocol.hpp"
 
+#include <cmath>
+
 #include "persistence/sha256.hpp"
 
 namespace bulwark {
@@ -62,6 +64,9 @@ const std::vector<std::tuple<std::string, console_role, std::string>>& console_c
      "run a dead letter's action again as a new proposal of its principal: {\"letter\": seq, "
      "\"reason\"?, \"timeout_ms\"?}"},
     {"discard", console_role::operator_, "discard a dead letter: {\"letter\": seq, \"reason\"?}"},
+    {"report", console_role::operator_,
+     "feed metric samples to the incident detector: {\"samples\": [{\"service\", "
+     "\"region\", \"error_rate\", \"latency_ms\", \"at_ms\"?}]} (at most 1000)"},
     {"halt", console_role::admin, "engage the halt: {\"reason\"}"},
     {"chaos", console_role::admin,
      "inject a fault (only where [chaos] enabled and console are set): {\"fault\": "
@@ -189,6 +194,53 @@ bool uint_arg(const console_request& req, const char* name, uint64_t& out,
     return false;
   }
   out = i->get<uint64_t>();
+  return true;
+}
+
+bool parse_samples(const console_request& req, caf::timestamp now, std::vector<metric_in>& out,
+                   console_refusal& why) {
+  auto fail = [&](std::string message) {
+    why = console_refusal{ec::invalid_input, std::move(message), req.id};
+    return false;
+  };
+  auto list = req.args.find("samples");
+  if (list == req.args.end() || !list->is_array() || list->empty())
+    return fail("args.samples must be a non-empty list");
+  if (list->size() > max_report_samples)
+    return fail("at most " + std::to_string(max_report_samples) + " samples per report");
+  for (size_t i = 0; i < list->size(); ++i) {
+    auto& x = (*list)[i];
+    auto where = "args.samples[" + std::to_string(i) + "]";
+    if (!x.is_object())
+      return fail(where + " must be an object");
+    metric_in m;
+    for (auto [key, dst] : {std::pair{"service", &m.service}, std::pair{"region", &m.region}}) {
+      auto v = x.find(key);
+      if (v == x.end() || !v->is_string() || !is_valid_id(v->get<std::string>()))
+        return fail(where + "." + key + " must be a name");
+      *dst = v->get<std::string>();
+    }
+    auto number = [&](const char* key, double& dst, double max) {
+      auto v = x.find(key);
+      if (v == x.end() || !v->is_number() || !std::isfinite(v->get<double>())
+          || v->get<double>() < 0 || v->get<double>() > max)
+        return false;
+      dst = v->get<double>();
+      return true;
+    };
+    if (!number("error_rate", m.error_rate, 1.0))
+      return fail(where + ".error_rate must be a number from 0 to 1");
+    if (!number("latency_ms", m.latency_ms, 1e9))
+      return fail(where + ".latency_ms must be a number from 0 to 1e9");
+    m.at = now;
+    if (auto at = x.find("at_ms"); at != x.end()) {
+      if (!at->is_number_integer() || at->get<int64_t>() <= 0
+          || at->get<int64_t>() > 4102444800000) // 2100-01-01
+        return fail(where + ".at_ms must be milliseconds since the epoch");
+      m.at = caf::timestamp{std::chrono::milliseconds{at->get<int64_t>()}};
+    }
+    out.push_back(std::move(m));
+  }
   return true;
 }
 

@@ -14,6 +14,7 @@
 
 #include "messages/error.hpp"
 #include "messages/ids.hpp"
+#include "messages/incidents.hpp"
 
 namespace bulwark {
 
@@ -78,5 +79,13 @@ bool string_arg(const console_request& req, const char* name, std::string& out,
 /// Reads an optional unsigned argument; false (with `why`) if present but not one.
 bool uint_arg(const console_request& req, const char* name, uint64_t& out,
               console_refusal& why);
+
+/// The most samples one `report` carries.
+inline constexpr size_t max_report_samples = 1000;
+
+/// Reads `report`'s `samples`: a list of {service, region, error_rate (0..1), latency_ms
+/// (>= 0), at_ms? (ms since the epoch; default `now`)}; false (with `why`) on any bad one.
+bool parse_samples(const console_request& req, caf::timestamp now, std::vector<metric_in>& out,
+                   console_refusal& why);
 
 } // namespace bulwark

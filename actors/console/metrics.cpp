@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "caf/actor_system.hpp"
-#include "caf/io/all.hpp"
 #include "caf/scoped_actor.hpp"
 
 #include "actors/console/health_json.hpp"
@@ -119,100 +118,41 @@ std::string render_cluster_metrics(const cluster_gauges& g) {
   return out.str();
 }
 
-namespace {
-
-struct metrics_state {
-  console_deps deps;
-  std::map<caf::io::connection_handle, std::string> requests;
-  uint16_t port = 0;
-  static inline const char* name = "metrics";
-};
-
-using broker_ptr = caf::io::stateful_broker<metrics_state>*;
-
-void respond(broker_ptr self, caf::io::connection_handle hdl, const std::string& status,
-             const std::string& body) {
-  auto text = "HTTP/1.0 " + status + "\r\nContent-Type: text/plain; version=0.0.4\r\n"
-              "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n"
-              + body;
-  self->write(hdl, text.size(), text.data());
-  self->flush(hdl);
-  self->state.requests.erase(hdl);
-  self->close(hdl);
-}
-
-void serve(broker_ptr self, caf::io::connection_handle hdl) {
-  auto& deps = self->state.deps;
-  auto& req = self->state.requests[hdl];
-  if (req.rfind("GET /metrics", 0) != 0)
-    return respond(self, hdl, "404 Not Found", "try GET /metrics\n");
-  self->request(deps.journal, std::chrono::seconds{10}, atom::state_v)
-    .then(
-      [self, hdl](fleet_state& st) {
-        auto& deps = self->state.deps;
-        self->request(deps.pipeline, std::chrono::seconds{10}, atom::pending_v)
-          .then(
-            [self, hdl, st](std::vector<pending_approval>& flights) {
-              auto& deps = self->state.deps;
-              size_t pending = 0;
-              for (auto& f : flights)
-                pending += f.awaiting;
-              std::vector<std::pair<std::string, breaker_state>> breakers;
-              for (auto& s : deps.breakers->services()) {
-                breaker_directory::entry e;
-                if (deps.breakers->find(s, e))
-                  breakers.emplace_back(s, e.state);
-              }
-              auto text = render_metrics(st, deps.store->space(), deps.store->head().value,
-                                         pending, flights.size() - pending, breakers);
-              if (deps.appends)
-                text += render_append_metrics(deps.appends->summarize(self->clock().now()));
-              if (deps.health)
-                text += render_health_metrics(deps.health->get());
-              if (deps.cluster_figures)
-                text += render_cluster_metrics(*deps.cluster_figures);
-              respond(self, hdl, "200 OK", text);
-            },
-            [self, hdl](caf::error&) { respond(self, hdl, "503 Service Unavailable", "\n"); });
+caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console_deps& deps,
+                                           caf::timespan timeout) {
+  caf::scoped_actor self{sys}; // one per call: a reused one keeps timed-out replies
+  caf::expected<std::string> out{refuse(ec::unavailable, "the journal did not answer")};
+  fleet_state st;
+  bool have_state = false;
+  self->request(deps.journal, timeout, atom::state_v)
+    .receive([&](fleet_state& x) { st = std::move(x), have_state = true; },
+             [&](caf::error&) {});
+  if (!have_state)
+    return out;
+  out = refuse(ec::unavailable, "the pipeline did not answer");
+  self->request(deps.pipeline, timeout, atom::pending_v)
+    .receive(
+      [&](std::vector<pending_approval>& flights) {
+        size_t pending = 0;
+        for (auto& f : flights)
+          pending += f.awaiting;
+        std::vector<std::pair<std::string, breaker_state>> breakers;
+        for (auto& s : deps.breakers->services()) {
+          breaker_directory::entry e;
+          if (deps.breakers->find(s, e))
+            breakers.emplace_back(s, e.state);
+        }
+        auto text = render_metrics(st, deps.store->space(), deps.store->head().value, pending,
+                                   flights.size() - pending, breakers);
+        if (deps.appends)
+          text += render_append_metrics(deps.appends->summarize(sys.clock().now()));
+        if (deps.health)
+          text += render_health_metrics(deps.health->get());
+        if (deps.cluster_figures)
+          text += render_cluster_metrics(*deps.cluster_figures);
+        out = std::move(text);
       },
-      [self, hdl](caf::error&) { respond(self, hdl, "503 Service Unavailable", "\n"); });
-}
-
-} // namespace
-
-caf::expected<uint16_t> start_metrics(caf::actor_system& sys, const std::string& host,
-                                      uint16_t port, console_deps deps, caf::actor& handle) {
-  handle = sys.middleman().spawn_broker([host, port, deps](broker_ptr self) -> caf::behavior {
-    auto acc = self->add_tcp_doorman(port, host.c_str(), true);
-    if (!acc) {
-      self->quit(acc.error());
-      return {};
-    }
-    self->state.deps = deps;
-    self->state.port = acc->second;
-    return {
-      [self](const caf::io::new_connection_msg& msg) {
-        self->state.requests[msg.handle];
-        self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
-      },
-      [self](const caf::io::new_data_msg& msg) {
-        auto& req = self->state.requests[msg.handle];
-        req.append(msg.buf.begin(), msg.buf.end());
-        if (req.find("\r\n\r\n") != std::string::npos || req.find("\n\n") != std::string::npos)
-          serve(self, msg.handle);
-        else if (req.size() > 8192)
-          respond(self, msg.handle, "400 Bad Request", "request too large\n");
-      },
-      [self](const caf::io::connection_closed_msg& msg) { self->state.requests.erase(msg.handle); },
-      [](const caf::io::acceptor_closed_msg&) {},
-      [self](caf::get_atom) { return self->state.port; },
-    };
-  });
-  caf::scoped_actor self{sys};
-  caf::expected<uint16_t> out{refuse(ec::unavailable, "metrics endpoint did not start on " + host
-                                                        + ":" + std::to_string(port))};
-  self->request(handle, std::chrono::seconds{5}, caf::get_atom_v)
-    .receive([&](uint16_t p) { out = p; }, [&](caf::error&) {});
+      [&](caf::error&) {});
   return out;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 
-/// The node's Prometheus endpoint: text exposition (version 0.0.4) over plain HTTP on a
-/// loopback port, for monitoring.
+/// The node's Prometheus figures: text exposition (version 0.0.4), served as `/metrics`
+/// by the HTTP API.
 
 #include <cstdint>
 #include <string>
@@ -25,8 +25,9 @@ std::string render_metrics(const fleet_state& st, const space_usage& space, uint
 /// Renders the journal's append rate and acknowledgement latency quantiles.
 std::string render_append_metrics(const append_meter::summary& s);
 
-/// Serves `GET /metrics` on host:port (0 picks a port); returns the bound port.
-caf::expected<uint16_t> start_metrics(caf::actor_system& sys, const std::string& host,
-                                      uint16_t port, console_deps deps, caf::actor& handle);
+/// Gathers every figure and renders the metrics text (blocking: call it off CAF's
+/// threads); UNAVAILABLE when the journal or the pipeline does not answer in `timeout`.
+caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console_deps& deps,
+                                           caf::timespan timeout);
 
 } // namespace bulwark

@@ -222,7 +222,9 @@ TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
       break;
     text.append(tmp, static_cast<size_t>(n));
   }
-  REQUIRE(text.rfind("HTTP/1.0 200 OK", 0) == 0);
+  // An HTTP/1.0 request is answered and the connection closed (the reads above end).
+  REQUIRE(text.rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(text.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
   auto body = text.substr(text.find("\r\n\r\n") + 4);
   std::map<std::string, double> samples;
   std::istringstream in{body};
@@ -261,6 +263,13 @@ TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
   CHECK(samples.count(
           "bulwark_health_indicator{mode=\"JOURNAL-SPACE\",indicator=\"journal_space_pct\"}")
         == 1);
+  // Only /metrics on the metrics port.
+  client other{node.metrics_port};
+  other.send_raw("GET /v1/status HTTP/1.0\r\n\r\n");
+  std::string refused;
+  for (ssize_t n; (n = ::recv(other.fd, tmp, sizeof tmp, 0)) > 0;)
+    refused.append(tmp, static_cast<size_t>(n));
+  CHECK(refused.rfind("HTTP/1.1 404", 0) == 0);
 }
 
 TEST_CASE("health and warnings: the failure-mode registry over the console") {

@@ -37,6 +37,7 @@ struct node_process {
   pid_t pid = -1;
   uint16_t port = 0;
   uint16_t metrics_port = 0;
+  uint16_t http_port = 0; ///< 0 unless [http] listen is set
 
   explicit node_process(const std::string& extra = "") {
     auto cfg = dir.sub("bulwark.toml");
@@ -77,6 +78,10 @@ struct node_process {
     auto metrics_at = line.find("metrics ");
     REQUIRE_MESSAGE(metrics_at != std::string::npos, line);
     metrics_port = static_cast<uint16_t>(std::stoi(line.substr(line.find(':', metrics_at) + 1)));
+    auto http_at = line.find(", http ");
+    REQUIRE_MESSAGE(http_at != std::string::npos, line);
+    if (line.compare(http_at + 7, 3, "off") != 0)
+      http_port = static_cast<uint16_t>(std::stoi(line.substr(line.find(':', http_at) + 1)));
   }
 
   ~node_process() {

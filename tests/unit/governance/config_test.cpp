@@ -283,4 +283,33 @@ TEST_CASE("every key of the table is read: a wrong type for it is refused naming
     ++checked;
   }
   CHECK(checked > 100);
+
+TEST_CASE("the [http] section loads, and its errors name the key") {
+  temp_dir dir;
+  auto path = dir.sub("bulwark.toml");
+  auto shipped = load_config(BULWARK_SOURCE_DIR "/conf/bulwark.toml");
+  REQUIRE(shipped);
+  CHECK(shipped->http.listen == "off");
+  CHECK(shipped->http.pool == 64);
+  CHECK(shipped->http.max_streams == 8);
+  CHECK(shipped->http.request_timeout == std::chrono::milliseconds{60000});
+  auto cfg = load_config(write(dir, "[http]\nlisten = \"127.0.0.1:0\"\npool = 8\nmax_streams = 2\n"
+                                    "max_body_bytes = 4096\nread_timeout_ms = 250\n"
+                                    "heartbeat_ms = 100\n"));
+  REQUIRE_MESSAGE(cfg, (cfg ? "" : describe(cfg.error()).message));
+  CHECK(cfg->http.listen == "127.0.0.1:0");
+  CHECK(cfg->http.pool == 8);
+  CHECK(cfg->http.max_body == 4096);
+  CHECK(cfg->http.read_timeout == std::chrono::milliseconds{250});
+  CHECK(cfg->http.heartbeat == std::chrono::milliseconds{100});
+  CHECK(error_of(dir, "[http]\nlisten = \"here\"\n")
+        == path + ": http.listen: must be HOST:PORT or \"off\"");
+  CHECK(error_of(dir, "[http]\npool = 1\n") == path + ": http.pool: must be from 2 to 4096 threads");
+  CHECK(error_of(dir, "[http]\npool = 8\nmax_streams = 8\n")
+        == path + ": http.max_streams: must be below pool (each stream holds a thread)");
+  CHECK(error_of(dir, "[http]\nmax_body_bytes = 10\n")
+        == path + ": http.max_body_bytes: must be from 1024 to 67108864");
+  CHECK(error_of(dir, "[http]\ntls_cert = \"a.pem\"\n").find("http.tls_key") != std::string::npos);
+  CHECK(error_of(dir, "[http]\nidle_timeout_ms = 0\n")
+        == path + ": http.idle_timeout_ms: must be greater than zero");
 }

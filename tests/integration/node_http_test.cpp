@@ -1,0 +1,342 @@
+// The HTTP API of a real `bulwark node` on loopback: tokens and roles, each route family,
+// hostile input (bad JSON, oversized bodies, slow senders), the event stream, TLS,
+// readiness and the metrics it serves.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include <httplib.h>
+
+#include "integration/node_process.hpp"
+
+using namespace bulwark;
+using namespace bulwark::test;
+
+namespace {
+
+const std::string http_conf = "[http]\nlisten = \"127.0.0.1:0\"\nread_timeout_ms = 1000\n"
+                              "max_streams = 2\npool = 16\nmax_body_bytes = 65536\n";
+
+struct http_node {
+  node_process node;
+  explicit http_node(const std::string& console_extra = "", const std::string& http_extra = "")
+    : node(console_extra + http_conf + http_extra) {
+    REQUIRE(node.http_port != 0);
+  }
+};
+
+struct api {
+  httplib::Client cli;
+  httplib::Headers headers;
+  api(uint16_t port, const std::string& token) : cli("127.0.0.1", port) {
+    cli.set_read_timeout(20, 0);
+    if (!token.empty())
+      headers.emplace("Authorization", "Bearer " + token);
+  }
+  httplib::Result get(const std::string& path) {
+    return cli.Get(path.c_str(), headers);
+  }
+  httplib::Result post(const std::string& path, const std::string& body) {
+    return cli.Post(path.c_str(), headers, body, "application/json");
+  }
+  httplib::Result post(const std::string& path, const json& body) {
+    return post(path, body.dump());
+  }
+};
+
+json body_of(const httplib::Result& r) {
+  REQUIRE(r);
+  return json::parse(r->body, nullptr, false);
+}
+
+std::string code_of(const httplib::Result& r) {
+  auto b = body_of(r);
+  return b.contains("error") ? b["error"].value("code", "") : "";
+}
+
+json proposal(int level, const std::string& key, const std::string& resource) {
+  return {{"idempotency_key", key},
+          {"level", level},
+          {"services", {"coaster"}},
+          {"regions", {"north"}},
+          {"changes", {{{"resource", resource}, {"key", "mode"}, {"value", "fast"}}}}};
+}
+
+const std::string zero = std::string(64, '0');
+
+} // namespace
+
+TEST_CASE("http: tokens and roles are the console's; the access trail records requests") {
+  http_node n;
+  api none{n.node.http_port, ""}, bad{n.node.http_port, "wrong"},
+    viewer{n.node.http_port, "viewer-token"}, op{n.node.http_port, "operator-token"};
+  auto r = none.get("/v1/status");
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(code_of(r) == "AUTHORITY_DENIED");
+  r = bad.get("/v1/status");
+  CHECK(r->status == 401);
+  r = bad.post("/v1/proposals", std::string{"not json"}); // a bad token first, whatever the body
+  CHECK(r->status == 401);
+  r = viewer.get("/v1/status");
+  REQUIRE(r->status == 200);
+  CHECK(body_of(r)["node"] == "test-node");
+  r = viewer.post("/v1/proposals/" + zero + "/approve", json::object());
+  CHECK(r->status == 403);
+  CHECK(code_of(r) == "AUTHORITY_DENIED");
+  r = op.post("/v1/halt", json{{"reason", "x"}});
+  CHECK(r->status == 403);
+  // The trail: an allowed and a refused request of the HTTP clients, and the bad token.
+  // (The trail is appended without waiting: read until the records are in.)
+  int allowed = 0, refused = 0, bad_token = 0;
+  for (int i = 0; i < 100 && (refused < 2 || bad_token < 2); ++i) {
+    if (i > 0)
+      std::this_thread::sleep_for(50ms);
+    allowed = refused = bad_token = 0;
+    auto log = body_of(viewer.get("/v1/events?from=400&to=1399"));
+    for (auto& e : log["events"]) {
+      if (e["type"] != "console_access")
+        continue;
+      auto& d = e["payload"];
+      auto text = d.dump();
+      if (text.find("bad token") != std::string::npos)
+        ++bad_token;
+      else if (text.find("\"allowed\":true") != std::string::npos)
+        ++allowed;
+      else
+        ++refused;
+      CHECK(text.find("127.0.0.1") != std::string::npos);
+    }
+  }
+  CHECK(bad_token == 2);
+  CHECK(allowed >= 1);
+  CHECK(refused == 2);
+}
+
+TEST_CASE("http: proposals: submit, list, get, approve, deny and interrupt") {
+  http_node n;
+  api op{n.node.http_port, "operator-token"}, viewer{n.node.http_port, "viewer-token"};
+  // A level-1 proposal waits for an approval: the submit answers when it finished.
+  json done;
+  std::thread submit([&] {
+    api mine{n.node.http_port, "operator-token"};
+    auto r = mine.post("/v1/proposals", proposal(1, "http-1", "coaster-north-01"));
+    if (r)
+      done = json{{"status", r->status}, {"body", json::parse(r->body, nullptr, false)}};
+  });
+  json pending;
+  for (int i = 0; i < 100 && pending.is_null(); ++i) {
+    auto list = body_of(viewer.get("/v1/proposals"));
+    if (list.is_array() && !list.empty())
+      pending = list[0];
+    else
+      std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(!pending.is_null());
+  auto id = pending["proposal"].get<std::string>();
+  auto one = viewer.get("/v1/proposals/" + id);
+  REQUIRE(one->status == 200);
+  CHECK(body_of(one)["awaiting_approval"] == true);
+  CHECK(viewer.get("/v1/proposals/" + zero)->status == 404);
+  auto approved = op.post("/v1/proposals/" + id + "/approve", json{{"note", "looks fine"}});
+  CHECK(approved->status == 200);
+  submit.join();
+  REQUIRE(done.is_object());
+  CHECK(done["status"] == 200);
+  CHECK(done["body"]["status"] == "succeeded");
+  // Unknown digests and malformed ones are bad input; a deny of nothing is refused.
+  CHECK(op.post("/v1/proposals/zz/deny", json::object())->status == 400);
+  auto deny = op.post("/v1/proposals/" + zero + "/deny", json::object());
+  CHECK(deny->status >= 400);
+  CHECK(deny->status < 500);
+  auto intr = op.post("/v1/proposals/" + zero + "/interrupt", json::object());
+  CHECK(intr->status >= 400);
+  // A submit with missing fields: 400 with the console's message.
+  auto missing = op.post("/v1/proposals", json{{"level", 4}});
+  CHECK(missing->status == 400);
+  CHECK(body_of(missing)["error"]["message"] == "args.idempotency_key must be a string");
+  // A level-4 proposal runs at once.
+  auto four = op.post("/v1/proposals", proposal(4, "http-4", "coaster-north-02"));
+  REQUIRE(four->status == 200);
+  CHECK(body_of(four)["status"] == "succeeded");
+}
+
+TEST_CASE("http: incidents, candidates, breakers, grants, halt and dead letters") {
+  http_node n;
+  api op{n.node.http_port, "operator-token"}, viewer{n.node.http_port, "viewer-token"},
+    admin{n.node.http_port, "admin-token"};
+  auto inc = viewer.get("/v1/incidents");
+  REQUIRE(inc->status == 200);
+  CHECK(body_of(inc)["incidents"].is_array());
+  CHECK(viewer.get("/v1/incidents/" + zero)->status == 404);
+  CHECK(viewer.get("/v1/candidates/" + zero)->status == 404);
+  CHECK(op.post("/v1/candidates/" + zero + "/promote", json::object())->status == 400);
+  CHECK(viewer.post("/v1/candidates/" + zero + "/promote", json::object())->status == 403);
+  CHECK(op.post("/v1/rollbacks", json{{"seqs", json::array()}})->status == 400);
+  CHECK(op.post("/v1/incidents/zz/rollback", json::object())->status == 400);
+  auto breakers = body_of(viewer.get("/v1/breakers"));
+  CHECK(!breakers.empty());
+  CHECK(op.post("/v1/breakers/coaster/force", json{{"state", "open"}})->status == 403);
+  auto forced = admin.post("/v1/breakers/coaster/force", json{{"state", "open"}});
+  CHECK(forced->status == 200);
+  // The breaker is forced open: a level-4 change to coaster is refused, CIRCUIT_OPEN.
+  auto refused = op.post("/v1/proposals", proposal(4, "http-open", "coaster-north-03"));
+  CHECK(refused->status == 503);
+  CHECK(code_of(refused) == "CIRCUIT_OPEN");
+  CHECK(admin.post("/v1/breakers/coaster/release", json::object())->status == 200);
+  CHECK(admin.post("/v1/grants", json{{"principal", "op"}, {"level", 3}})->status == 200);
+  CHECK(body_of(viewer.get("/v1/grants"))["journaled"].contains("op"));
+  CHECK(admin.post("/v1/halt", json::object())->status == 400); // reason is required
+  REQUIRE(admin.post("/v1/halt", json{{"reason", "drill"}})->status == 200);
+  auto halted = op.post("/v1/proposals", proposal(3, "http-halted", "coaster-north-04"));
+  CHECK(halted->status == 409);
+  CHECK(code_of(halted) == "HALTED");
+  CHECK(admin.post("/v1/release", json{{"reason", "done"}})->status == 200);
+  CHECK(viewer.get("/v1/dead-letters")->status == 200);
+  CHECK(op.post("/v1/dead-letters/12345/requeue", json::object())->status == 400);
+  CHECK(op.post("/v1/dead-letters/x/discard", json::object())->status == 400);
+  CHECK(viewer.post("/v1/dead-letters/1/discard", json::object())->status == 403);
+}
+
+TEST_CASE("http: bad JSON, oversized bodies, unknown routes and slow senders") {
+  http_node n;
+  api op{n.node.http_port, "operator-token"};
+  auto r = op.post("/v1/proposals", std::string{"{not json"});
+  CHECK(r->status == 400);
+  CHECK(body_of(r)["error"]["message"] == "request body is not valid JSON");
+  CHECK(op.post("/v1/proposals", std::string{"[1,2]"})->status == 400);
+  r = op.post("/v1/proposals", std::string(100000, ' ') + "{}");
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  r = op.get("/v1/nothing-here");
+  CHECK(r->status == 404);
+  CHECK(code_of(r) == "INVALID_INPUT");
+  CHECK(op.get("/v1/events?from=0")->status == 400);
+  CHECK(op.get("/v1/events?from=abc")->status == 400);
+  CHECK(op.get("/v1/events?from=5&to=2")->status == 400);
+  // A slow sender: half a request, then nothing; the read timeout (1 s) ends it.
+  client slow{n.node.http_port};
+  slow.send_raw("POST /v1/proposals HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":");
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(slow.closed(8s));
+  CHECK(std::chrono::steady_clock::now() - t0 < 8s);
+  // Bytes that are not HTTP: a 400, and the connection is closed.
+  client junk{n.node.http_port};
+  junk.send_raw(std::string("\x16\x03\x01\x00\xff garbage\r\n\r\n", 17));
+  std::string answer;
+  char tmp[4096];
+  for (ssize_t got; (got = ::recv(junk.fd, tmp, sizeof tmp, 0)) > 0;)
+    answer.append(tmp, static_cast<size_t>(got));
+  CHECK(answer.rfind("HTTP/1.1 400", 0) == 0);
+  // A header block larger than the server reads: refused, nothing else happens.
+  client huge{n.node.http_port};
+  huge.send_raw("GET /v1/status HTTP/1.1\r\nX-Big: " + std::string(70000, 'a') + "\r\n\r\n");
+  CHECK(huge.closed(8s));
+  // The node keeps serving.
+  CHECK(op.get("/v1/status")->status == 200);
+  CHECK(n.node.alive());
+}
+
+TEST_CASE("http: the journal in pages and as a live event stream") {
+  http_node n;
+  api viewer{n.node.http_port, "viewer-token"};
+  auto page = body_of(viewer.get("/v1/events?from=1"));
+  auto head = page["head"].get<uint64_t>();
+  REQUIRE(head >= 400);
+  CHECK(page["events"].size() == std::min<uint64_t>(head, 1000));
+  CHECK(page["events"][0]["seq"] == 1);
+  CHECK(page["next"].is_null() == (head <= 1000));
+  auto small = body_of(viewer.get("/v1/events?from=10&to=19"));
+  CHECK(small["events"].size() == 10);
+  CHECK(small["next"] == 20);
+  // A stream: the access record of a request made after it opened arrives as an event.
+  std::atomic<bool> got{false};
+  std::string seen;
+  std::thread reader([&] {
+    httplib::Client cli{"127.0.0.1", n.node.http_port};
+    cli.set_read_timeout(10, 0);
+    cli.Get("/v1/events/stream", {{"Authorization", "Bearer viewer-token"}},
+            [&](const char* data, size_t len) {
+              seen.append(data, len);
+              if (seen.find("\"command\":\"grants\"") != std::string::npos) {
+                got = true;
+                return false;
+              }
+              return true;
+            });
+  });
+  std::this_thread::sleep_for(300ms);
+  // The cap (2 here): the third stream at once is refused while two are open.
+  std::thread second([&] {
+    httplib::Client cli{"127.0.0.1", n.node.http_port};
+    cli.set_read_timeout(2, 0);
+    cli.Get("/v1/events/stream", {{"Authorization", "Bearer viewer-token"}},
+            [&](const char*, size_t) { return true; });
+  });
+  std::this_thread::sleep_for(300ms);
+  auto third = viewer.get("/v1/events/stream");
+  REQUIRE(third);
+  CHECK(third->status == 503);
+  CHECK(third->get_header_value("Retry-After") == "1");
+  CHECK(viewer.get("/v1/grants")->status == 200);
+  reader.join();
+  second.join();
+  CHECK(got);
+  CHECK(seen.find("event: committed\ndata: {") != std::string::npos);
+  CHECK(seen.find("id: ") != std::string::npos);
+  api none{n.node.http_port, ""};
+  CHECK(none.get("/v1/events/stream")->status == 401);
+}
+
+TEST_CASE("http: healthz, readyz, metrics and pushed samples") {
+  http_node n;
+  api none{n.node.http_port, ""}, op{n.node.http_port, "operator-token"},
+    viewer{n.node.http_port, "viewer-token"};
+  auto h = none.get("/healthz");
+  REQUIRE(h);
+  CHECK(h->status == 200);
+  auto ready = none.get("/readyz");
+  REQUIRE(ready->status == 200);
+  auto rb = body_of(ready);
+  CHECK(rb["ready"] == true);
+  CHECK(rb["checks"]["journal_writable"] == true);
+  CHECK(rb["checks"]["governance_up"] == true);
+  CHECK(rb["checks"]["leader_known"] == true);
+  auto m = none.get("/metrics");
+  REQUIRE(m->status == 200);
+  CHECK(m->body.find("bulwark_journal_head_seq ") != std::string::npos);
+  CHECK(m->get_header_value("Content-Type").find("text/plain") == 0);
+  json samples = json::array();
+  for (int i = 0; i < 5; ++i)
+    samples.push_back({{"service", "coaster"}, {"region", "north"}, {"error_rate", 0.01},
+                       {"latency_ms", 12.5}});
+  auto fed = op.post("/v1/metrics", json{{"samples", samples}});
+  REQUIRE(fed->status == 200);
+  CHECK(body_of(fed)["accepted"].get<int>() + body_of(fed)["refused"].get<int>() == 5);
+  CHECK(viewer.post("/v1/metrics", json{{"samples", samples}})->status == 403);
+  auto bad = op.post("/v1/metrics", json{{"samples", {{{"service", "coaster"}, {"region", "north"},
+                                                       {"error_rate", 2}, {"latency_ms", 1}}}}});
+  CHECK(bad->status == 400);
+  CHECK(body_of(bad)["error"]["message"] == "args.samples[0].error_rate must be a number from 0 to 1");
+  CHECK(op.post("/v1/metrics", json{{"samples", json::array()}})->status == 400);
+}
+
+TEST_CASE("http: the console's request rate applies per client address, with Retry-After") {
+  http_node n{"rate_per_second = 1.0\nburst = 3.0\n"};
+  api viewer{n.node.http_port, "viewer-token"};
+  int limited = 0;
+  std::string retry;
+  for (int i = 0; i < 6; ++i) {
+    auto r = viewer.get("/v1/status");
+    REQUIRE(r);
+    if (r->status == 429) {
+      ++limited;
+      retry = r->get_header_value("Retry-After");
+      CHECK(code_of(r) == "RATE_LIMITED");
+    }
+  }
+  CHECK(limited >= 2);
+  CHECK(!retry.empty());
+}

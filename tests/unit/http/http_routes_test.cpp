@@ -1,0 +1,134 @@
+// The HTTP API's pure core: request translation, status codes, and the OpenAPI document
+// against the registered routes (both directions).
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <set>
+
+#include "actors/http/http_routes.hpp"
+
+using namespace bulwark;
+using nlohmann::json;
+
+namespace {
+
+const http_route& route(const std::string& method, const std::string& path) {
+  for (auto& r : http_routes())
+    if (r.method == method && r.path == path)
+      return r;
+  FAIL("no route " << method << " " << path);
+  throw std::logic_error("unreachable");
+}
+
+} // namespace
+
+TEST_CASE("http routes: the path parameter and the body become the command's arguments") {
+  console_request out;
+  console_refusal why;
+  auto& approve = route("POST", "/v1/proposals/{id}/approve");
+  REQUIRE(http_request(approve, "abc", {}, R"({"note":"ok","proposal":"other"})", out, why));
+  CHECK(out.cmd == "approve");
+  CHECK(out.args["proposal"] == "abc"); // the path wins over the body
+  CHECK(out.args["note"] == "ok");
+  auto& requeue = route("POST", "/v1/dead-letters/{id}/requeue");
+  REQUIRE(http_request(requeue, "42", {}, "", out, why));
+  CHECK(out.args["letter"] == 42);
+  CHECK_FALSE(http_request(requeue, "4x", {}, "", out, why));
+  CHECK(why.message == "the path's letter must be a seq number");
+  CHECK_FALSE(http_request(requeue, "123456789012345678901", {}, "", out, why));
+}
+
+TEST_CASE("http routes: bodies that are not one JSON object are refused") {
+  console_request out;
+  console_refusal why;
+  auto& propose = route("POST", "/v1/proposals");
+  CHECK(http_request(propose, "", {}, "  \n", out, why));
+  CHECK(out.args.is_object());
+  CHECK_FALSE(http_request(propose, "", {}, "{", out, why));
+  CHECK(why.message == "request body is not valid JSON");
+  CHECK_FALSE(http_request(propose, "", {}, "[1]", out, why));
+  CHECK(why.message == "request body must be a JSON object");
+  CHECK_FALSE(http_request(propose, "", {}, "\"x\"", out, why));
+  CHECK(why.code == ec::invalid_input);
+}
+
+TEST_CASE("http routes: /v1/events pages are at most 1000 events") {
+  console_request out;
+  console_refusal why;
+  auto& events = route("GET", "/v1/events");
+  REQUIRE(http_request(events, "", {}, "", out, why));
+  CHECK(out.args == json{{"from", 1}, {"to", 1000}});
+  REQUIRE(http_request(events, "", {{"from", "5"}, {"to", "9"}}, "", out, why));
+  CHECK(out.args == json{{"from", 5}, {"to", 9}});
+  REQUIRE(http_request(events, "", {{"from", "5"}, {"to", "999999"}}, "", out, why));
+  CHECK(out.args["to"] == 1004);
+  CHECK_FALSE(http_request(events, "", {{"from", "0"}}, "", out, why));
+  CHECK_FALSE(http_request(events, "", {{"from", "9"}, {"to", "3"}}, "", out, why));
+  CHECK_FALSE(http_request(events, "", {{"from", "-1"}}, "", out, why));
+  CHECK_FALSE(http_request(events, "", {{"to", ""}}, "", out, why));
+}
+
+TEST_CASE("http routes: every route's command exists with the console's role") {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (auto& r : http_routes()) {
+    CHECK_MESSAGE(seen.insert({r.method, r.path}).second, r.method << " " << r.path);
+    CHECK((r.method == "GET" || r.method == "POST"));
+    if (r.builtin == http_builtin::none || r.builtin == http_builtin::stream)
+      CHECK_MESSAGE(required_role(r.command) != console_role::none, r.command);
+    else
+      CHECK(r.command.empty());
+    CHECK((r.path.find('{') != std::string::npos) == (!r.param.empty() || !r.key.empty()));
+  }
+}
+
+TEST_CASE("http status codes follow the console's error codes") {
+  CHECK(http_status(ec::invalid_input, true) == 400);
+  CHECK(http_status(ec::authority_denied, false) == 401);
+  CHECK(http_status(ec::authority_denied, true) == 403);
+  CHECK(http_status(ec::halted, true) == 409);
+  CHECK(http_status(ec::approval_expired, true) == 409);
+  CHECK(http_status(ec::rate_limited, true) == 429);
+  CHECK(http_status(ec::audit_unavailable, true) == 503);
+  CHECK(http_status(ec::circuit_open, true) == 503);
+  CHECK(http_status(ec::timeout, true) == 504);
+  int status = 0;
+  json body;
+  REQUIRE(http_response(R"({"id":null,"ok":false,"error":{"code":"RATE_LIMITED","message":"m",)"
+                        R"("trace_id":0,"retry_after":250}})",
+                        true, status, body));
+  CHECK(status == 429);
+  CHECK(body["error"]["retry_after"] == 250);
+  REQUIRE(http_response(R"({"id":null,"ok":true,"result":{"status":"refused","code":"HALTED"}})",
+                        true, status, body));
+  CHECK(status == 409);
+  CHECK(body["code"] == "HALTED");
+  REQUIRE(http_response(R"({"id":null,"ok":true,"result":[1]})", true, status, body));
+  CHECK(status == 200);
+  CHECK(body == json::array({1}));
+  CHECK_FALSE(http_response("garbage", true, status, body));
+  CHECK_FALSE(http_response(R"({"ok":false})", true, status, body));
+}
+
+TEST_CASE("http: docs/openapi.json names exactly the routes the server registers") {
+  std::ifstream in{BULWARK_SOURCE_DIR "/docs/openapi.json"};
+  REQUIRE(in);
+  auto doc = json::parse(in, nullptr, false);
+  REQUIRE(doc.is_object());
+  CHECK(doc["openapi"].get<std::string>().rfind("3.0", 0) == 0);
+  std::set<std::string> documented, served;
+  for (auto& [path, item] : doc["paths"].items())
+    for (auto& [method, op] : item.items())
+      if (method != "parameters") {
+        documented.insert(method + " " + path);
+        CHECK_MESSAGE(op.contains("responses"), method << " " << path);
+      }
+  for (auto& r : http_routes()) {
+    std::string m = r.method == "GET" ? "get" : "post";
+    served.insert(m + " " + r.path);
+  }
+  for (auto& x : served)
+    CHECK_MESSAGE(documented.count(x) == 1, "served but not documented: " << x);
+  for (auto& x : documented)
+    CHECK_MESSAGE(served.count(x) == 1, "documented but not served: " << x);
+}
