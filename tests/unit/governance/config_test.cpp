@@ -283,6 +283,7 @@ TEST_CASE("every key of the table is read: a wrong type for it is refused naming
     ++checked;
   }
   CHECK(checked > 100);
+}
 
 TEST_CASE("the [http] section loads, and its errors name the key") {
   temp_dir dir;
