@@ -7,9 +7,11 @@
 // threads: the submitters, CAF's workers, the journal's and the effector pool's threads)
 // and the journal's append requests and durable commits per proposal, from its meter.
 //
-// Usage: pipeline_bench [--quick] [--e2e] [--snapshot-interval N]
-//   --e2e: only the end-to-end rows; --snapshot-interval: the journal's (default: the
-//   engine's default; 0: none)
+// Usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] [--snapshot-interval N]
+//                       [--prepare-mb N]
+//   --e2e: only the end-to-end rows; --changes: changes per proposal (1 to 4; a level-4
+//   flight journals N changes in N+1 commits); --snapshot-interval: the journal's (default:
+//   the engine's default; 0: none)
 
 #include <atomic>
 #include <condition_variable>
@@ -129,6 +131,7 @@ void bench_breaker(size_t n) {
 struct journal_keys {
   std::string snapshot_interval;
   std::string prepare_mb;
+  size_t changes = 1; ///< changes per proposal, each to another resource
 };
 
 void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
@@ -162,14 +165,17 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   auto m0 = meter.summarize(std::chrono::steady_clock::now());
   auto cpu0 = cpu_seconds();
   auto t0 = clock_type::now();
-  auto make = [per](size_t s, size_t i) {
+  auto changes = keys.changes;
+  auto make = [per, changes](size_t s, size_t i) {
     proposal_request p;
     p.idempotency_key = "k-" + std::to_string(s) + "-" + std::to_string(i);
     p.principal = "agent-" + std::to_string(s);
     p.level = 4;
     p.services = {"svc"};
     p.regions = {"north"};
-    p.changes = {{"r-" + std::to_string((s * per + i) % 1000), "mode", std::to_string(i)}};
+    for (size_t c = 0; c < changes; ++c)
+      p.changes.push_back(
+        {"r-" + std::to_string((s * per + i + c * 250) % 1000), "mode", std::to_string(i)});
     return p;
   };
   if (!callbacks) {
@@ -219,10 +225,11 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   std::vector<double> all;
   for (auto& l : lat)
     all.insert(all.end(), l.begin(), l.end());
-  std::printf("level-4 end to end, %2zu submitters%s: %7.0f proposals/s, p50 %6.0f us, p99 %6.0f us "
-              "(%zu of %zu succeeded; 4 journal events each)\n",
-              submitters, callbacks ? " (callbacks)" : "", static_cast<double>(all.size()) / secs, percentile(all, 50),
-              percentile(all, 99), ok.load(), all.size());
+  std::printf("level-4 end to end, %2zu submitters%s, %zu change%s each: %7.0f proposals/s, "
+              "p50 %6.0f us, p99 %6.0f us (%zu of %zu succeeded)\n",
+              submitters, callbacks ? " (callbacks)" : "", changes, changes == 1 ? "" : "s",
+              static_cast<double>(all.size()) / secs, percentile(all, 50), percentile(all, 99),
+              ok.load(), all.size());
   auto n = static_cast<double>(all.size());
   std::printf("    CPU %.1f us per proposal (%.2f cores busy); journal per proposal: %.2f append "
               "requests, %.2f events, %.3f durable commits (%.1f proposals per commit)\n",
@@ -253,15 +260,22 @@ int main(int argc, char** argv) {
       e2e_only = true;
     } else if (a == "--snapshot-interval" && number_follows(i)) {
       keys.snapshot_interval = argv[++i];
+    } else if (a == "--changes" && number_follows(i)) {
+      keys.changes = std::stoul(argv[++i]);
+      if (keys.changes < 1 || keys.changes > 4) {
+        std::printf("--changes must be from 1 to 4\n");
+        return 1;
+      }
     } else if (a == "--callbacks") {
       callbacks = true;
     } else if (a == "--prepare-mb" && number_follows(i)) {
       keys.prepare_mb = argv[++i];
     } else {
-      std::printf("usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--snapshot-interval N] "
-                  "[--prepare-mb N]\n"
+      std::printf("usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] "
+                  "[--snapshot-interval N] [--prepare-mb N]\n"
                   "  --callbacks            end-to-end submitters are callback chains, not "
                   "threads waiting on futures\n"
+                  "  --changes N            changes per proposal, 1 to 4 (default 1)\n"
                   "  --snapshot-interval N  [journal] snapshot_interval (0: no snapshots)\n"
                   "  --prepare-mb N         [journal] prepare_mb (0: no prepared tail)\n");
       return a == "--help" ? 0 : 1;
