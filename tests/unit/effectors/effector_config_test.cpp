@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "effectors/effector_config.hpp"
+#include "engine/config_keys.hpp"
 #include "messages/error.hpp"
 #include "unit/effectors/effector_test_util.hpp"
 
@@ -139,4 +140,48 @@ TEST_CASE("effectors config: errors are refused naming the key") {
                         + "[effectors.probe]\nkind = \"exec\"\ncommand = [\"/no/probe\"]\n")
         == "effectors[0].probe.command: /no/probe does not exist");
   CHECK(error_of(dir, "effectors = 3\n") == "effectors: must be [[effectors]] tables");
+}
+
+TEST_CASE("effectors config: every key of the known-keys table is read: a wrong type names it") {
+  // The generic wrong-type test reads bulwark.toml through load_config; the [[effectors]]
+  // tables are read by load_effectors, so their keys are held to it here.
+  temp_dir dir;
+  auto script = write_script(dir, "apply.sh", "exit 0");
+  auto exec_base = "kind = \"exec\"\ncommand = [\"" + script + "\"]\n";
+  std::string http_base = "kind = \"http\"\nurl = \"http://127.0.0.1:1/apply\"\n";
+  auto http_only = [](const std::string& k) {
+    return k == "url" || k == "ca_file" || k == "token_file" || k == "connect_timeout_ms";
+  };
+  size_t checked = 0;
+  for (auto& k : expanded_config_keys()) {
+    if (k.file != config_file::node || k.kind != key_kind::value
+        || k.path.rfind("effectors.", 0) != 0)
+      continue;
+    auto rest = k.path.substr(std::string{"effectors."}.size());
+    bool probe = rest.rfind("probe.", 0) == 0;
+    if (probe)
+      rest = rest.substr(std::string{"probe."}.size());
+    auto key = rest.rfind("env.", 0) == 0 ? std::string{"env"} : rest;
+    auto wrong = key == "env" ? std::string{"env = { X = { wrong = 1 } }\n"}
+                              : key + " = { wrong = 1 }\n";
+    auto base = http_only(key) ? http_base : exec_base;
+    if (key == "kind")
+      base = "command = [\"" + script + "\"]\n";
+    if (key == "command")
+      base = "kind = \"exec\"\n";
+    if (key == "url")
+      base = "kind = \"http\"\n";
+    std::string text = "[[effectors]]\n";
+    if (key != "service")
+      text += "service = \"web\"\n";
+    if (probe)
+      text += exec_base + "[effectors.probe]\n" + base + wrong;
+    else
+      text += base + wrong;
+    auto message = error_of(dir, text);
+    CHECK_MESSAGE(!message.empty(), "a table as the value of " << k.path << " was accepted");
+    CHECK_MESSAGE(message.find(key) != std::string::npos, k.path << ": " << message);
+    ++checked;
+  }
+  CHECK(checked == 23); // 12 keys of an entry, 11 of its probe (no service, no probe)
 }
