@@ -14,11 +14,9 @@ packages=(
   libtomlplusplus-dev   # TOML configuration files
   libedit-dev           # line editing and history in `bulwark console`
   clang libclang-rt-14-dev  # libFuzzer run over the console protocol in the tests
-  libcurl4-openssl-dev  # http effectors and probes (libcurl)
-  libcpp-httplib-dev    # the test HTTP server of the effector tests
   libcli11-dev          # command-line parsing and --help of `bulwark`
-  libcpp-httplib-dev    # the node's HTTP API server (cpp-httplib, OpenSSL 3 TLS)
-  libcurl4-openssl-dev  # HTTP clients (bench)
+  libcpp-httplib-dev    # the node's HTTP API server (cpp-httplib, OpenSSL 3 TLS); test servers
+  libcurl4-openssl-dev  # every HTTP client: http effectors and probes, the HTTP bench
   python3 python3-lmdb  # independent journal verifier used by the tests
 )
 
