@@ -116,14 +116,17 @@ void handle_line(broker_ptr self, hdl_t hdl, std::string_view line) {
   auto& st = self->state;
   auto& c = st.conns.at(hdl);
   ++st.requests;
-  if (auto wait = c.bucket.take(now(self), st.settings.rate_per_second, st.settings.burst)) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
-    return send_line(self, hdl, error_response(nullptr, ec::rate_limited,
-                                               "connection over its request rate", 0, ms));
-  }
+  // Parsed first (a line is bounded by max_line_bytes), so that every answer, a rate
+  // refusal included, echoes the request's id.
   console_request req;
   console_refusal why;
-  if (!parse_request(line, req, why))
+  bool parsed = parse_request(line, req, why);
+  if (auto wait = c.bucket.take(now(self), st.settings.rate_per_second, st.settings.burst)) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
+    return send_line(self, hdl, error_response(parsed ? req.id : why.id, ec::rate_limited,
+                                               "connection over its request rate", 0, ms));
+  }
+  if (!parsed)
     return send_line(self, hdl, error_response(why.id, why.code, why.message));
   if (req.cmd == "auth")
     return handle_auth(self, hdl, c, req);
@@ -147,15 +150,17 @@ caf::response_promise handle_http(broker_ptr self, const std::string& token,
   // Limits per client address: every connection from one address shares its rate.
   auto& client = st.http_clients[remote.substr(0, remote.rfind(':'))];
   client.last_seen = self->clock().now();
-  if (auto wait = client.bucket.take(now(self), st.settings.rate_per_second, st.settings.burst)) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
-    rp.deliver(error_response(nullptr, ec::rate_limited, "connection over its request rate",
-                              0, ms), true);
-    return rp;
-  }
   console_request req;
   console_refusal why;
-  if (!parse_request(line, req, why)) {
+  bool parsed = parse_request(line, req, why);
+  if (auto wait = client.bucket.take(now(self), st.settings.rate_per_second, st.settings.burst)) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count();
+    rp.deliver(error_response(parsed ? req.id : why.id, ec::rate_limited,
+                              "connection over its request rate", 0, ms),
+               true);
+    return rp;
+  }
+  if (!parsed) {
     rp.deliver(error_response(why.id, why.code, why.message), true);
     return rp;
   }

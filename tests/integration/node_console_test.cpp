@@ -421,3 +421,39 @@ TEST_CASE("verify runs one at a time per node: a second one is OVERLOADED with r
   CHECK(again["result"]["ok"] == true);
   CHECK(viewer.call({{"id", 5}, {"cmd", "verify"}})["result"]["ok"] == true);
 }
+
+TEST_CASE("every answer echoes its request's id, a rate refusal included") {
+  node_process node;
+  client viewer{node.port};
+  REQUIRE(viewer.auth("viewer-token")["ok"] == true);
+  // More requests in one write than the connection's burst (1000): the later ones are
+  // refused RATE_LIMITED, each naming the id it answers. (An unknown command is answered
+  // at once, so only the rate decides.)
+  const int n = 1300;
+  std::string lines;
+  for (int id = 1; id <= n; ++id)
+    lines += json{{"id", id}, {"cmd", "no-such-command"}}.dump() + "\n";
+  viewer.send_raw(lines);
+  std::map<int, json> answers;
+  while (answers.size() < static_cast<size_t>(n)) {
+    auto msg = viewer.read();
+    REQUIRE_MESSAGE(!msg.is_null(), "answers stopped after " << answers.size());
+    if (msg.contains("event"))
+      continue;
+    REQUIRE(msg["id"].is_number_integer());
+    answers[msg["id"].get<int>()] = msg;
+  }
+  int limited = 0;
+  for (auto& [id, msg] : answers) {
+    REQUIRE(msg["ok"] == false);
+    if (msg["error"]["code"] == "RATE_LIMITED") {
+      CHECK(msg["error"]["retry_after"].is_number());
+      ++limited;
+    } else {
+      CHECK(msg["error"]["code"] == "INVALID_INPUT");
+    }
+  }
+  CHECK(limited > 0);
+  CHECK(answers.begin()->first == 1);
+  CHECK(answers.rbegin()->first == n);
+}
