@@ -1,0 +1,47 @@
+#pragma once
+
+/// Internal to actors/flight/: how a flight moves (flight_steps.cpp), the steps the
+/// machine's inputs (flight_machine.cpp) are made of. Pure, like the machine.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/flight/flight_machine.hpp"
+
+namespace bulwark::flight::detail {
+
+using std::chrono::nanoseconds;
+
+refusal no(ec code, std::string message);
+uint64_t next_token(state& s);
+void append(state& s, std::vector<event> events, std::vector<command>& out);
+void arm(command_kind kind, nanoseconds after, std::vector<command>& out);
+void over(state& s, std::vector<command>& out);
+void fail_all(state& s, ec code, std::string message, caf::optional<caf::timespan> retry_after,
+              std::vector<command>& out);
+outcome outcome_of(const state& s);
+std::string service_of(const context& cx, const mutation& m);
+std::optional<std::string> current_value(const state& s, const context& cx, const mutation& m);
+bool halted(const context& cx);
+void finish(state& s, const context& cx, std::vector<command>& out);
+void call(state& s, const mutation& m, bool compensation, std::optional<std::string> restore,
+          std::string key, const context& cx, std::vector<command>& out);
+void call_step(state& s, const context& cx, std::vector<command>& out);
+void start_step(state& s, const context& cx, std::vector<command>& out);
+void undo_next(state& s, const context& cx, std::vector<command>& out);
+void compensate(state& s, const context& cx, std::vector<command>& out);
+void not_run(state& s, uint32_t from, ec code, const std::string& why, const context& cx);
+void halt_stop(state& s, const context& cx, std::vector<command>& out);
+void run_next(state& s, const context& cx, std::vector<command>& out);
+void launch(state& s, const context& cx, std::vector<command>& out);
+void record_failure(state& s, const effector_result& r, const context& cx);
+void on_call_failed(state& s, const effector_result& r, const context& cx,
+                    std::vector<command>& out);
+void on_undone(state& s, const effector_result& r, const context& cx, std::vector<command>& out);
+void on_applied(state& s, const context& cx, std::vector<command>& out);
+bool awaits_commit(const state& s, uint64_t token);
+refusal stale(const state& s, const char* what);
+
+} // namespace bulwark::flight::detail
