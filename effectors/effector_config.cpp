@@ -13,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include "engine/config_check.hpp"
 #include "messages/error.hpp"
 #include "messages/ids.hpp"
 
@@ -243,13 +244,10 @@ std::string directory_of(const std::string& path) {
 } // namespace
 
 caf::expected<std::vector<effector_spec>> load_effectors(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return refuse(ec::invalid_input, path + ":" + std::to_string(e.source().begin.line) + ": "
-                                       + std::string{e.description()});
-  }
+  auto parsed = read_toml(path);
+  if (!parsed)
+    return std::move(parsed.error());
+  auto& root = *parsed;
   std::vector<effector_spec> out;
   if (!root.contains("effectors"))
     return out;

@@ -5,6 +5,7 @@
 
 #include <toml++/toml.h>
 
+#include "engine/config_check.hpp"
 #include "messages/error.hpp"
 
 namespace bulwark {
@@ -125,12 +126,10 @@ void read_tls(section& s, const std::string& path, cluster_settings& out) {
 } // namespace
 
 caf::error read_cluster_section(const std::string& path, caf::optional<cluster_settings>& out) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return refuse(ec::invalid_input, path + ": " + std::string{e.description()});
-  }
+  auto parsed = read_toml(path);
+  if (!parsed)
+    return std::move(parsed.error());
+  auto& root = *parsed;
   auto* tbl = root["cluster"].as_table();
   if (tbl == nullptr)
     return {};

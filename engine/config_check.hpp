@@ -6,6 +6,8 @@
 
 #include <toml++/toml.h>
 
+#include "caf/expected.hpp"
+
 #include "engine/config_keys.hpp"
 #include "messages/error.hpp"
 
@@ -15,5 +17,9 @@ namespace bulwark {
 /// error (`INVALID_INPUT`) names the file, each unknown key or table and the nearest
 /// known name, one line each.
 caf::error check_known_keys(const toml::table& root, config_file file, const std::string& path);
+
+/// Parses the TOML file `path`; a syntax error (`INVALID_INPUT`) reads
+/// `PATH:LINE:COLUMN: what`.
+caf::expected<toml::table> read_toml(const std::string& path);
 
 } // namespace bulwark

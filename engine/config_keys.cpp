@@ -335,6 +335,17 @@ private:
 
 } // namespace
 
+caf::expected<toml::table> read_toml(const std::string& path) {
+  try {
+    return toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    auto& src = e.source();
+    return refuse(ec::invalid_input, path + ":" + std::to_string(src.begin.line) + ":"
+                                       + std::to_string(src.begin.column) + ": "
+                                       + std::string{e.description()});
+  }
+}
+
 caf::error check_known_keys(const toml::table& root, config_file file, const std::string& path) {
   key_walker walker{file, path};
   walker.walk(root, "", "");

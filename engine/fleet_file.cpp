@@ -9,13 +9,10 @@
 namespace bulwark {
 
 caf::expected<std::vector<registration>> load_fleet(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return refuse(ec::invalid_input, path + ":" + std::to_string(e.source().begin.line) + ": "
-                                       + std::string{e.description()});
-  }
+  auto parsed = read_toml(path);
+  if (!parsed)
+    return std::move(parsed.error());
+  auto& root = *parsed;
   if (auto err = check_known_keys(root, config_file::fleet, path))
     return err;
   std::vector<registration> out;

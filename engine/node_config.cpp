@@ -362,15 +362,10 @@ const breaker_limits& limits_for(const node_config& cfg, const std::string& serv
 }
 
 caf::expected<node_config> load_config(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    auto& src = e.source();
-    return refuse(ec::invalid_input, path + ":" + std::to_string(src.begin.line) + ":"
-                                       + std::to_string(src.begin.column) + ": "
-                                       + std::string{e.description()});
-  }
+  auto parsed = read_toml(path);
+  if (!parsed)
+    return std::move(parsed.error());
+  auto& root = *parsed;
   if (auto err = check_known_keys(root, config_file::node, path))
     return err;
   node_config cfg;
