@@ -36,6 +36,8 @@ const std::vector<config_key>& known_config_keys() {
     {node, "authority.burst", value},
     {node, "authority.approval_timeout_ms", value},
     {node, "authority.observation_window_ms", value},
+    {node, "authority.analysis_failure_limit", value},
+    {node, "authority.analysis_requires_data", value},
     {node, "authority.admins", value},
     {node, "authority.grants", table},
     {node, "authority.grants.<principal>", value},

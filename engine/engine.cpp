@@ -201,7 +201,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
   virtual_clock = opts.virtual_clock;
-  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline};
+  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector};
   pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, *st, epoch);
   // The cluster starts first: when it cannot, start_cluster stops what already runs.
   if (cfg.cluster)

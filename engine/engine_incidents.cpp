@@ -25,6 +25,7 @@ void engine::impl::start_incidents(const fleet_state& st) {
   // Both run under the watch supervisor (one_for_one, permanent). The first start uses the
   // state read at launch; a restarted one asks the journal for the state of that moment.
   auto settings = cfg.incident;
+  settings.signal_retention = cfg.pipeline.observation_window + std::chrono::minutes{1};
   auto j = journal;
   auto rb = rollbacks;
   auto ep = epoch;

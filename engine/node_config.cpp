@@ -389,6 +389,8 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get("pipeline", "max_mutations", cfg.pipeline.limits.max_mutations);
   r.get_ms("pipeline", "max_deadline_ms", cfg.pipeline.limits.max_deadline);
   r.get("pipeline", "kept_outcomes", cfg.pipeline.kept_outcomes);
+  r.get("authority", "analysis_failure_limit", cfg.pipeline.analysis_failure_limit);
+  r.get("authority", "analysis_requires_data", cfg.pipeline.analysis_requires_data);
   read_breakers(r, cfg);
   read_console(r, cfg);
   read_http(r, cfg.http);

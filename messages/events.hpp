@@ -278,6 +278,31 @@ typename Inspector::result_type inspect(Inspector& f, interrupted& x) {
   return f(caf::meta::type_name("interrupted"), x.proposal, x.by, x.steps_done);
 }
 
+/// Payload of `analysis_failed`: a level-3 step's observation window did not pass its
+/// analysis (the service's signals breached their thresholds, or could not be read), so
+/// the flight is interrupted and compensated. The evidence: the window, the samples seen,
+/// how many breached, the worst one and the threshold it was judged by.
+struct analysis_failed {
+  digest proposal;
+  uint32_t step = 0;           ///< the step whose window failed, counted from 0
+  std::string service;
+  caf::timestamp from;         ///< the window
+  caf::timestamp to;
+  uint32_t samples = 0;        ///< accepted samples of the service in the window
+  uint32_t breaches = 0;       ///< of them above their series' threshold
+  uint32_t failure_limit = 0;  ///< breaches tolerated
+  std::string worst_region;    ///< the series of the worst sample ("" when none)
+  uint32_t worst_ppm = 0;      ///< its error rate, parts per million
+  uint32_t threshold_ppm = 0;  ///< the threshold it was judged by
+  std::string reason;          ///< one readable line
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, analysis_failed& x) {
+  return f(caf::meta::type_name("analysis_failed"), x.proposal, x.step, x.service, x.from,
+           x.to, x.samples, x.breaches, x.failure_limit, x.worst_region, x.worst_ppm,
+           x.threshold_ppm, x.reason);
+}
+
 /// Payload of `proposal_finished`: the final outcome of an allowed proposal.
 struct proposal_finished {
   digest proposal;

@@ -205,6 +205,23 @@ typename Inspector::result_type inspect(Inspector& f, metric_in& x) {
            x.latency_ms, x.at);
 }
 
+/// What one service's signals showed over a time window (a level-3 step's observation
+/// window): the detector's answer to `analyze`.
+struct signal_summary {
+  bool available = true;      ///< false: the signals could not be read (`error` says why)
+  std::string error;
+  uint32_t samples = 0;       ///< accepted samples of the service in the window
+  uint32_t breaches = 0;      ///< of them above their series' threshold
+  std::string worst_region;   ///< the series of the worst sample ("" when none)
+  uint32_t worst_ppm = 0;     ///< its error rate, parts per million
+  uint32_t threshold_ppm = 0; ///< the threshold it was judged by
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signal_summary& x) {
+  return f(caf::meta::type_name("signal_summary"), x.available, x.error, x.samples,
+           x.breaches, x.worst_region, x.worst_ppm, x.threshold_ppm);
+}
+
 /// A request to roll back applied actions: an incident's culprits, or seqs by hand.
 struct rollback_order {
   digest incident;             ///< zero: by seqs

@@ -106,6 +106,8 @@ using detector_actor = subscriber_actor::extend<
   caf::replies_to<atom::sample, metric_in>::with<uint8_t>,
   // Returns samples judged by verdict (index = sample_verdict) and actions indexed last.
   caf::replies_to<atom::stats>::with<std::vector<uint64_t>>,
+  // Summarizes a service's accepted samples in [from, to] against their thresholds.
+  caf::replies_to<atom::analyze, std::string, caf::timestamp, caf::timestamp>::with<signal_summary>,
   // INTERNAL: hands a candidate not journaled yet to the orchestrator again.
   caf::reacts_to<atom::retry, digest, uint32_t>>;
 

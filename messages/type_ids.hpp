@@ -48,6 +48,7 @@ struct rollback_requested;
 struct rollback_finished;
 struct incident_outcome;
 struct metric_in;
+struct signal_summary;
 struct rollback_order;
 struct rollback_status;
 struct incident_decision;
@@ -93,6 +94,7 @@ struct cluster_status;
 struct peer_changed;
 struct integrity_alert;
 struct leadership_changed;
+struct analysis_failed;
 // -- forwarded commands --
 struct operator_command;
 struct operator_answer;
@@ -161,6 +163,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::rollback_finished))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_outcome))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::metric_in))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::signal_summary))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::rollback_order))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::rollback_status))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_decision))
@@ -217,6 +220,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::peer_changed))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::integrity_alert))
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::leadership_changed))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::analysis_failed))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, import, "import")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, writable, "writable")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, hello, "hello")
@@ -235,4 +239,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, command, "command")
   // -- followers' console access trail --
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, access, "access")
+  // -- level-3 analysis --
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, analyze, "analyze")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

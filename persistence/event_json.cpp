@@ -182,6 +182,14 @@ json payload_json(const leadership_changed& x) {
   return {{"leader", x.leader}, {"term", x.term}, {"previous", x.previous}, {"by", x.by}};
 }
 
+json payload_json(const analysis_failed& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"step", x.step}, {"service", x.service},
+          {"from", format_time(x.from)}, {"to", format_time(x.to)}, {"samples", x.samples},
+          {"breaches", x.breaches}, {"failure_limit", x.failure_limit},
+          {"worst_region", x.worst_region}, {"worst_ppm", x.worst_ppm},
+          {"threshold_ppm", x.threshold_ppm}, {"reason", x.reason}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -254,6 +262,8 @@ json payload_to_json(const event& ev) {
       return decode_json<integrity_alert>(ev);
     case event_type::leadership_changed:
       return decode_json<leadership_changed>(ev);
+    case event_type::analysis_failed:
+      return decode_json<analysis_failed>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

@@ -163,6 +163,8 @@ struct applier {
   }
   void operator()(const leadership_changed&) {
   }
+  void operator()(const analysis_failed&) {
+  }
   void operator()(const proposal_finished& x) {
     auto i = st.proposals.find(x.proposal);
     if (i == st.proposals.end())
@@ -325,6 +327,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::leadership_changed:
       err = apply_as<leadership_changed>(state_, seq, ev);
       break;
+    case event_type::analysis_failed:
+      err = apply_as<analysis_failed>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -427,6 +432,8 @@ caf::error check_payload(const event& ev) {
       return decodes<integrity_alert>(ev);
     case event_type::leadership_changed:
       return decodes<leadership_changed>(ev);
+    case event_type::analysis_failed:
+      return decodes<analysis_failed>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

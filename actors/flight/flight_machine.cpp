@@ -41,7 +41,8 @@ std::string fingerprint(const state& s) {
   for (auto& e : s.pending)
     put(num(e.type), num(e.at.time_since_epoch().count()),
         to_hex(e.payload.data(), e.payload.size()));
-  put(num(s.tokens), num(s.awaited), num(s.interrupted), num(s.started),
+  put(num(s.tokens), num(s.awaited), num(s.interrupted),
+      num(s.window_from.time_since_epoch().count()), s.window_service, num(s.started),
       num(s.final_status), num(s.final_code), s.final_message,
       s.final_retry_after ? num(s.final_retry_after->count()) : std::string{"-"},
       num(s.compensated), num(s.refusal_code), s.refusal_message);
@@ -133,9 +134,11 @@ refusal committed(state& s, uint64_t token, const appended& ack, const context& 
       break;
     case phase::recording: {
       s.done.back().applied_seq = ack.last;
-      bool more = s.next < s.p.mutations.size() && !s.interrupted;
-      if (s.p.level == authority_level::act && more) {
+      // Level 3 observes after every step, the last one included.
+      if (s.p.level == authority_level::act && !s.interrupted) {
         s.at = phase::observing;
+        s.window_from = cx.now;
+        s.window_service = service_of(cx, s.done.back().change);
         arm(command_kind::arm_step, cx.config->observation_window, out);
       } else {
         run_next(s, cx, out);
@@ -284,10 +287,38 @@ refusal approval_expired(state& s, const context& cx, std::vector<command>& out)
   return {};
 }
 
-refusal observed(state& s, const context& cx, std::vector<command>& out) {
+refusal observed(state& s, const signal_summary& signals, const context& cx,
+                 std::vector<command>& out) {
   if (s.at != phase::observing)
     return no(ec::invalid_input, "proposal " + to_hex(s.id) + " is not observing");
-  run_next(s, cx, out);
+  auto limit = cx.config->analysis_failure_limit;
+  auto step = static_cast<uint32_t>(s.done.size() - 1);
+  std::string why;
+  if (!signals.available)
+    why = "the signals of service '" + s.window_service + "' could not be read: " + signals.error;
+  else if (signals.breaches > limit)
+    why = std::to_string(signals.breaches) + " of " + std::to_string(signals.samples)
+          + " samples of service '" + s.window_service + "' breached their thresholds (worst: "
+          + signals.worst_region + " at " + std::to_string(signals.worst_ppm) + " ppm over "
+          + std::to_string(signals.threshold_ppm) + " ppm; failure limit "
+          + std::to_string(limit) + ")";
+  else if (signals.samples == 0 && cx.config->analysis_requires_data)
+    why = "no samples of service '" + s.window_service + "' in the observation window";
+  if (why.empty()) {
+    run_next(s, cx, out);
+    return {};
+  }
+  s.pending.push_back(make_event(
+    event_type::analysis_failed, cx.now,
+    analysis_failed{s.id, step, s.window_service, s.window_from, cx.now, signals.samples,
+                    signals.breaches, limit, signals.worst_region, signals.worst_ppm,
+                    signals.threshold_ppm, why},
+    s.trace));
+  s.interrupted = true;
+  s.final_status = proposal_status::interrupted;
+  s.final_code = signals.available ? ec::none : ec::unavailable;
+  s.final_message = "analysis failed after step " + std::to_string(step) + ": " + why;
+  compensate(s, cx, out);
   return {};
 }
 

@@ -13,8 +13,11 @@
 /// - level 1 waits for an approval, then runs its one action;
 /// - level 2 waits for an approval, journals every action's start before the first
 ///   effector call, and compensates the whole batch when one action fails;
-/// - level 3 runs its steps one by one with an observation window between them and
-///   compensates the steps done when it is interrupted or a step fails;
+/// - level 3 runs its steps one by one, each followed by an observation window whose
+///   analysis passes only if the service's signals stayed under their thresholds (at
+///   most `analysis_failure_limit` breaching samples; with `analysis_requires_data`, at
+///   least one sample); it compensates the steps done when it is interrupted, a step
+///   fails or a window's analysis fails (the evidence is journaled: `analysis_failed`);
 /// - level 4 runs its steps at once and keeps what was applied when one fails.
 ///
 /// Halt means stop: while the journaled fleet is halted, no approval is taken (HALTED)
@@ -40,6 +43,7 @@
 
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
+#include "messages/incidents.hpp"
 #include "messages/state.hpp"
 
 namespace bulwark::flight {
@@ -49,6 +53,8 @@ struct settings {
   std::chrono::nanoseconds approval_timeout = std::chrono::minutes{5};
   std::chrono::nanoseconds observation_window = std::chrono::seconds{5};
   std::chrono::nanoseconds effector_timeout = std::chrono::seconds{10}; ///< per call
+  uint32_t analysis_failure_limit = 0; ///< level 3: breaching samples a window tolerates
+  bool analysis_requires_data = false; ///< level 3: a window with no samples fails
 };
 
 /// Where a flight is.
@@ -59,7 +65,7 @@ enum class phase : uint8_t {
   starting,          ///< a step's start (or the batch's starts) is being journaled
   calling,           ///< an effector call is under way
   recording,         ///< an applied step's effect is being journaled
-  observing,         ///< level 3: the observation window after a step
+  observing,         ///< level 3: the observation window after a step, then its analysis
   compensating,      ///< undoing the applied steps, newest first
   finishing,         ///< the outcome is being journaled
   done,              ///< answered; nothing more happens
@@ -92,6 +98,8 @@ struct state {
   uint64_t tokens = 0;             ///< the last token handed out
   uint64_t awaited = 0;            ///< the append or call awaited (0: none)
   bool interrupted = false;
+  caf::timestamp window_from;      ///< observing: when the window began
+  std::string window_service;      ///< observing: the service whose signals it analyzes
   uint32_t started = 0;            ///< steps [0, started) have their start durable
   proposal_status final_status = proposal_status::succeeded;
   ec final_code = ec::none;
@@ -186,8 +194,11 @@ refusal interrupt(state& s, const principal_id& by, const context& cx,
 /// The approval window ran out.
 refusal approval_expired(state& s, const context& cx, std::vector<command>& out);
 
-/// A level-3 observation window ended.
-refusal observed(state& s, const context& cx, std::vector<command>& out);
+/// A level-3 observation window ended; `signals` is what the service's signals showed
+/// from `window_from` to now. A breach (more than the failure limit), unreadable signals,
+/// or no samples when data is required journal `analysis_failed` and compensate.
+refusal observed(state& s, const signal_summary& signals, const context& cx,
+                 std::vector<command>& out);
 
 /// True once the flight has answered and wants nothing more.
 inline bool over(const state& s) {

@@ -306,8 +306,9 @@ void on_applied(state& s, const context& cx, std::vector<command>& out) {
     s.pending.push_back(std::move(ev)); // the batch's effects ride its outcome
     return run_next(s, cx, out);
   }
-  if (s.next == s.p.mutations.size() && !s.interrupted) {
-    // The last effect rides the finishing transaction: one commit instead of two.
+  if (s.next == s.p.mutations.size() && !s.interrupted && s.p.level != authority_level::act) {
+    // The last effect rides the finishing transaction: one commit instead of two (not at
+    // level 3, where the last step has its observation window too).
     s.pending.push_back(std::move(ev));
     return finish(s, cx, out);
   }

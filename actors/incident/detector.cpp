@@ -327,6 +327,7 @@ detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector
   st.settings = settings;
   st.detect = detector_policy{settings.detector};
   st.rca = rca_policy{settings.rca};
+  st.history = signal_history{settings.signal_retention};
   st.journal = journal;
   st.orchestrator = std::move(orchestrator);
   st.rollbacks = std::move(rollbacks);
@@ -353,7 +354,14 @@ detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector
         }
     },
     [self](atom::sample, const metric_in& m) -> uint8_t {
-      auto obs = self->state.detect.observe(m, now(self));
+      // The threshold a sample is judged by is the one before it is learned from; before
+      // the warm-up ends, the floor.
+      auto& d = self->state.detect;
+      auto th = d.threshold(m.service, m.region);
+      auto obs = d.observe(m, now(self));
+      if (obs.verdict == sample_verdict::accepted)
+        self->state.history.record(m.service, m.region, m.at, m.error_rate,
+                                   th > 0 ? th : d.settings().floor);
       for (auto& r : obs.verified)
         journal_recovery(self, r);
       if (obs.confirmed)
@@ -365,6 +373,10 @@ detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector
       auto i = self->state.pending.find(id);
       if (i != self->state.pending.end() && !i->second.in_flight && i->second.attempts == attempts)
         hand_over(self, id);
+    },
+    [self](atom::analyze, const std::string& service, caf::timestamp from,
+           caf::timestamp to) {
+      return self->state.history.summary(service, from, to);
     },
     [self](atom::stats) {
       std::vector<uint64_t> out(5, 0);

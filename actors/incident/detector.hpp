@@ -19,6 +19,7 @@
 
 #include "actors/incident/detector_policy.hpp"
 #include "actors/incident/incident_policy.hpp"
+#include "actors/incident/signal_history.hpp"
 #include "actors/incident/rca_policy.hpp"
 #include "actors/incident/sample_shedder.hpp"
 #include "messages/interfaces.hpp"
@@ -67,6 +68,7 @@ struct detector_state {
   incident_settings settings;
   detector_policy detect{detector_settings{}};
   rca_policy rca{rca_settings{}};
+  signal_history history{std::chrono::minutes{10}}; ///< for level-3 window analysis
   journal_actor journal;
   orchestrator_slot orchestrator;
   rollback_actor rollbacks; ///< asked again when a rollback's approval expired

@@ -46,6 +46,9 @@ struct incident_settings {
   rca_settings rca;
   std::vector<incident_policy_def> policies; ///< empty: one built-in "default" policy
   std::vector<correlation_rule> correlation; ///< first match wins; none: "default"
+  /// How long the detector keeps samples for the analysis of level-3 observation
+  /// windows (the engine sets it from the window; not a configuration key).
+  caf::timespan signal_retention = std::chrono::minutes{10};
 };
 
 /// The built-in default: PROMOTE; P0 at 50 % errors, P1 at 25 %, else P2; rollback at level 1.

@@ -145,6 +145,32 @@ void refuse_flight(self_ptr self, const digest& id, caf::error err) {
     drop(self, id, err);
 }
 
+void analyze_window(self_ptr self, const digest& id) {
+  auto i = self->state.flights.find(id);
+  if (i == self->state.flights.end() || i->second.m.at != flight::phase::observing)
+    return; // a stale timer: the flight was interrupted or finished meanwhile
+  auto feed = [self, id](const signal_summary& signals) {
+    drive(self, id, [&](auto& m, auto& cx, auto& out) {
+      return flight::observed(m, signals, cx, out);
+    });
+  };
+  auto unavailable = [](std::string why) {
+    signal_summary s;
+    s.available = false;
+    s.error = std::move(why);
+    return s;
+  };
+  auto& st = self->state;
+  auto detector = st.detector ? st.detector->get() : detector_actor{};
+  if (!detector)
+    return feed(unavailable("the detector is not running"));
+  auto& m = i->second.m;
+  self->request(detector, st.analysis_timeout, atom::analyze_v, m.window_service, m.window_from,
+                now(self))
+    .then([feed](const signal_summary& signals) { feed(signals); },
+          [feed, unavailable](caf::error& err) { feed(unavailable(describe(err).message)); });
+}
+
 void on_effected(self_ptr self, const digest& id, uint64_t token, const effector_result& r) {
   // A late answer of a call given up (its token is not awaited any more) changes nothing.
   drive(self, id, [&](auto& m, auto& cx, auto& out) {

@@ -300,6 +300,10 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.machine.approval_timeout = settings.approval_timeout;
   st.machine.observation_window = settings.observation_window;
   st.machine.effector_timeout = settings.effector_timeout;
+  st.machine.analysis_failure_limit = settings.analysis_failure_limit;
+  st.machine.analysis_requires_data = settings.analysis_requires_data;
+  st.detector = deps.detector;
+  st.analysis_timeout = settings.analysis_timeout;
   st.epoch = epoch;
   st.start = self->clock().now();
   self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
@@ -345,9 +349,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
         return flight::approval_expired(m, cx, out);
       });
     },
-    [self](atom::step, const digest& id) {
-      drive(self, id, [](auto& m, auto& cx, auto& out) { return flight::observed(m, cx, out); });
-    },
+    [self](atom::step, const digest& id) { analyze_window(self, id); },
     [self](atom::deadline, const digest&, uint64_t) { sweep(self); }, // the watchdog's timer
   };
 }

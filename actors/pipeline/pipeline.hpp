@@ -36,6 +36,9 @@ struct pipeline_settings {
   caf::timespan approval_timeout = std::chrono::minutes{5};
   caf::timespan observation_window = std::chrono::seconds{5};
   caf::timespan effector_timeout = std::chrono::seconds{10}; ///< per call, within the deadline
+  uint32_t analysis_failure_limit = 0; ///< level 3: breaching samples a window tolerates
+  bool analysis_requires_data = false; ///< level 3: a window with no samples fails
+  caf::timespan analysis_timeout = std::chrono::seconds{2}; ///< waiting on the detector
   caf::timespan governance_timeout = std::chrono::seconds{2}; ///< waiting on authority
   /// Exact replies kept for repeated idempotency keys; an older repeat is answered from
   /// the projection (the journaled status and code), so memory stays bounded.
@@ -69,6 +72,8 @@ struct pipeline_state {
   std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   blast_radius_actor blast;
   std::shared_ptr<breaker_directory> breakers;
+  std::shared_ptr<handle_slot<detector_actor>> detector; ///< level-3 window analysis
+  caf::timespan analysis_timeout{};
   halt_guard guard;                         ///< every admission goes through it (PV-003)
   projection proj;                          ///< follows the journal (subscription)
   std::map<std::string, uint32_t> sizes;    ///< active resources per service
@@ -99,6 +104,9 @@ struct pipeline_deps {
   std::shared_ptr<breaker_directory> breakers; ///< each service's breaker and its state
   std::shared_ptr<const node_conditions> conditions; ///< for the halt guard (none: not checked)
   std::shared_ptr<mailbox_gauge> mailbox{}; ///< its mailbox depth, for BACKLOG (none: not sampled)
+  /// The detector, asked for the analysis of level-3 observation windows (changes on
+  /// restart; none or empty: every level-3 window fails closed as unavailable).
+  std::shared_ptr<handle_slot<detector_actor>> detector{};
 };
 
 /// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the

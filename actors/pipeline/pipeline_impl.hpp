@@ -68,6 +68,10 @@ void refuse_flight(self_ptr self, const digest& id, caf::error err);
 /// Handles an effector result (or a deadline, as a TIMEOUT result).
 void on_effected(self_ptr self, const digest& id, uint64_t token, const effector_result& r);
 
+/// A level-3 observation window of flight `id` ended: asks the detector what the
+/// service's signals showed and feeds the answer (or its absence) into the machine.
+void analyze_window(self_ptr self, const digest& id);
+
 /// Admits a proposal: idempotency, validation, open circuits, authority, blast radius;
 /// the reply comes when it has finished (or was refused).
 caf::result<outcome> submit(self_ptr self, proposal p);

@@ -164,7 +164,7 @@ std::string decided_digest(const std::vector<committed_event>& events) {
 
 } // namespace
 
-TEST_CASE_FIXTURE(engine_fixture, "level 3 waits the observation window between steps") {
+TEST_CASE_FIXTURE(engine_fixture, "level 3 waits the observation window after every step") {
   auto f = eng->submit(make(3, {set(1, "a"), set(2, "b")}));
   eng->run();
   CHECK(world["coaster-1/mode"] == "a");
@@ -173,8 +173,67 @@ TEST_CASE_FIXTURE(engine_fixture, "level 3 waits the observation window between 
   CHECK(world.count("coaster-2/mode") == 0);
   eng->advance(1s);
   CHECK(world["coaster-2/mode"] == "b");
+  // The last step has its window too: the proposal succeeds when it passed.
+  CHECK(f.wait_for(0s) != std::future_status::ready);
+  eng->advance(5s);
   REQUIRE(f.wait_for(0s) == std::future_status::ready);
   CHECK(f.get().ok);
+}
+
+namespace {
+
+metric_sample sample_at(std::chrono::seconds after_start, double error_rate) {
+  metric_sample s;
+  s.service = "coaster";
+  s.region = "north";
+  s.error_rate = error_rate;
+  s.latency_ms = 10;
+  // The fixture's virtual clock starts at the engine's default epoch, 2026-01-01.
+  s.at = std::chrono::system_clock::time_point{std::chrono::milliseconds{1'767'225'600'000}}
+         + after_start;
+  return s;
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(engine_fixture, "a level-3 step whose window breaches is compensated") {
+  auto f = eng->submit(make(3, {set(1, "a"), set(2, "b")}));
+  eng->run();
+  CHECK(world["coaster-1/mode"] == "a");
+  // In the window: the service's error rate jumps over its threshold (the floor, 2 %).
+  eng->advance(1s);
+  REQUIRE(eng->feed_metric(sample_at(1s, 0.01)));
+  eng->advance(1s);
+  REQUIRE(eng->feed_metric(sample_at(2s, 0.40)));
+  eng->advance(3s); // the window ends
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  auto r = f.get();
+  CHECK(r.status == "interrupted");
+  CHECK(r.applied == 1);
+  CHECK(r.compensated == 1);
+  CHECK(r.message.find("analysis failed after step 0: 1 of 2 samples of service 'coaster'")
+        == 0);
+  CHECK(world["coaster-1/mode"] == "normal");
+  CHECK(world.count("coaster-2/mode") == 0); // step 1 never ran
+  auto t = types();
+  CHECK(std::count(t.begin(), t.end(), "analysis_failed") == 1);
+  CHECK(std::count(t.begin(), t.end(), "rollback_applied") == 1);
+  for (auto& e : events)
+    if (e.type == "analysis_failed") {
+      CHECK(e.json.find("\"breaches\":1") != std::string::npos);
+      CHECK(e.json.find("\"worst_ppm\":400000") != std::string::npos);
+      CHECK(e.json.find("\"worst_region\":\"north\"") != std::string::npos);
+    }
+  // A healthy window passes: the same proposal shape succeeds once the rate is back.
+  auto g = eng->submit(make(3, {set(21, "c")}, {"coaster"}, {"south"}, {}, "ops"));
+  eng->run();
+  eng->advance(1s);
+  REQUIRE(eng->feed_metric(sample_at(6s, 0.01)));
+  eng->advance(5s);
+  REQUIRE(g.wait_for(0s) == std::future_status::ready);
+  auto gr = g.get();
+  CHECK_MESSAGE(gr.ok, gr.code, gr.message);
+  CHECK(world["coaster-21/mode"] == "c");
 }
 
 TEST_CASE_FIXTURE(engine_fixture, "an interrupt mid-level-3 rolls back the steps done") {

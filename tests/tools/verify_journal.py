@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-37, snapshot version 4). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-37, 45, snapshot version 4). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -286,6 +286,12 @@ EVENT_TYPES = {
     37: ("leadership_changed",
          struct("leadership_changed", ("leader", STRING), ("term", U64),
                 ("previous", STRING), ("by", STRING))),
+    # -- flight analysis: 45 --
+    45: ("analysis_failed",
+         struct("analysis_failed", ("proposal", DIGEST), ("step", U32), ("service", STRING),
+                ("from", TIME), ("to", TIME), ("samples", U32), ("breaches", U32),
+                ("failure_limit", U32), ("worst_region", STRING), ("worst_ppm", U32),
+                ("threshold_ppm", U32), ("reason", STRING))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------

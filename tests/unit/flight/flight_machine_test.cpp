@@ -69,6 +69,7 @@ struct input {
   int64_t now_ms = 0;
   uint64_t token = 0;
   effector_result result;
+  signal_summary signals; ///< observe: what the window's analysis saw
 };
 
 /// The world of one flight: journal, fleet values, what the machine awaits.
@@ -210,7 +211,7 @@ struct world {
         break;
       case input::observe:
         step_armed = false;
-        r = fl::observed(s, c, out);
+        r = fl::observed(s, in.signals, c, out);
         break;
       case input::halt:
         fleet.halted = true;
@@ -349,6 +350,21 @@ input pick(world& w, std::mt19937_64& rng, int64_t& now_ms) {
     else
       in.result = effector_result{false, failures[roll(4)], "effector says no", caf::none};
   }
+  if (in.kind == input::observe) {
+    auto pick = roll(10);
+    in.signals.samples = static_cast<uint32_t>(roll(4));
+    if (pick < 2) { // a breach (possibly within the failure limit)
+      in.signals.samples += 1;
+      in.signals.breaches = 1 + static_cast<uint32_t>(roll(static_cast<int>(in.signals.samples)));
+      in.signals.worst_region = "eu";
+      in.signals.worst_ppm = 900'000;
+      in.signals.threshold_ppm = 20'000;
+    } else if (pick < 3) {
+      in.signals = signal_summary{};
+      in.signals.available = false;
+      in.signals.error = "the detector is not running";
+    }
+  }
   if (in.kind == input::stale_commit || in.kind == input::stale_effect)
     in.token = w.s.awaited + 1 + static_cast<uint64_t>(roll(3)); // never the awaited one
   return in;
@@ -366,8 +382,10 @@ input settle(world& w, int64_t& now_ms) {
   else if (w.call) {
     in.kind = input::effect;
     in.result = effector_result{true, ec::none, "", caf::none};
-  } else if (w.step_armed)
+  } else if (w.step_armed) {
     in.kind = input::observe;
+    in.signals.samples = 1; // a healthy window
+  }
   else if (w.s.at == fl::phase::awaiting_approval)
     in.kind = input::approve;
   else
@@ -390,6 +408,8 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
   w.config.approval_timeout = std::chrono::milliseconds{1 + roll(5000)};
   w.config.observation_window = std::chrono::milliseconds{roll(50)};
   w.config.effector_timeout = std::chrono::milliseconds{1 + roll(200)};
+  w.config.analysis_failure_limit = static_cast<uint32_t>(roll(3));
+  w.config.analysis_requires_data = roll(2) == 0;
   auto level = static_cast<authority_level>(roll(5));
   size_t n = level == authority_level::read_only ? 0 : static_cast<size_t>(1 + roll(4));
   int64_t now_ms = 1000;
@@ -426,6 +446,16 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
   if (w.reply && w.reply->code == ec::halted && all_or_nothing
       && w.undo_outcomes() != w.reply->applied)
     w.violations.push_back("a halted level-2/3 flight did not compensate every applied step");
+  // A failed analysis ends the flight interrupted, with every applied step undone (or its
+  // undo's failure recorded), and only at level 3.
+  bool analysis_failed_journaled = false;
+  for (auto& [seq, ev] : w.journal)
+    analysis_failed_journaled |= ev.type == event_type::analysis_failed;
+  if (analysis_failed_journaled
+      && (w.s.p.level != authority_level::act || !w.reply
+          || w.reply->status != proposal_status::interrupted
+          || w.undo_outcomes() != w.reply->applied))
+    w.violations.push_back("a failed analysis did not interrupt and compensate the flight");
   if (w.answers != 1)
     w.violations.push_back("answered " + std::to_string(w.answers) + " times");
   if (w.append || w.call)
@@ -490,13 +520,13 @@ struct driven : world {
     take(out);
   }
   void commit() {
-    feed(input{input::commit, ++now_ms, 0, {}});
+    feed(input{input::commit, ++now_ms, 0, {}, {}});
   }
   void ok() {
-    feed(input{input::effect, ++now_ms, 0, effector_result{true, ec::none, "", caf::none}});
+    feed(input{input::effect, ++now_ms, 0, effector_result{true, ec::none, "", caf::none}, {}});
   }
   void no(ec code) {
-    feed(input{input::effect, ++now_ms, 0, effector_result{false, code, "broken", caf::none}});
+    feed(input{input::effect, ++now_ms, 0, effector_result{false, code, "broken", caf::none}, {}});
   }
   std::vector<event_type> types() const {
     std::vector<event_type> out;
@@ -545,9 +575,9 @@ TEST_CASE("flight: level 1 waits for approval; a denial or expiry ends it with i
   std::vector<fl::command> out;
   // An interrupt is only for level 3; an observation is only for an observing flight.
   CHECK(fl::interrupt(d.s, principal_id{"bob"}, d.cx(1002), out).code == ec::invalid_input);
-  CHECK(fl::observed(d.s, d.cx(1002), out).code == ec::invalid_input);
+  CHECK(fl::observed(d.s, signal_summary{}, d.cx(1002), out).code == ec::invalid_input);
   CHECK(out.empty());
-  d.feed(input{input::deny, 1003, 0, {}});
+  d.feed(input{input::deny, 1003, 0, {}, {}});
   d.commit();
   REQUIRE(d.reply);
   CHECK(d.reply->status == proposal_status::denied);
@@ -562,7 +592,7 @@ TEST_CASE("flight: level 1 waits for approval; a denial or expiry ends it with i
 
   driven e{authority_level::assist, 1};
   e.commit();
-  e.feed(input{input::expire, 400000, 0, {}});
+  e.feed(input{input::expire, 400000, 0, {}, {}});
   e.commit();
   REQUIRE(e.reply);
   CHECK(e.reply->status == proposal_status::expired);
@@ -572,7 +602,7 @@ TEST_CASE("flight: level 1 waits for approval; a denial or expiry ends it with i
 TEST_CASE("flight: level 2 journals all starts first and compensates the batch on a failure") {
   driven d{authority_level::recommend, 3};
   d.commit();
-  d.feed(input{input::approve, ++d.now_ms, 0, {}});
+  d.feed(input{input::approve, ++d.now_ms, 0, {}, {}});
   d.commit(); // the approval
   REQUIRE(d.append);
   CHECK(d.append->events.size() == 3); // every start, before any call
@@ -593,6 +623,113 @@ TEST_CASE("flight: level 2 journals all starts first and compensates the batch o
   CHECK(d.violations.empty());
 }
 
+TEST_CASE("flight: a level-3 window passes its analysis, the last step's too") {
+  driven d{authority_level::act, 1};
+  d.commit();
+  d.ok();
+  d.commit(); // the effect: now the window after the last step
+  REQUIRE(d.s.at == fl::phase::observing);
+  CHECK(d.s.window_service == "svc");
+  CHECK(d.s.window_from == at_ms(d.now_ms));
+  CHECK_FALSE(d.reply);
+  input in{input::observe, ++d.now_ms, 0, {}, {}};
+  in.signals.samples = 5;
+  in.signals.breaches = 1; // within a failure limit of 1
+  d.config.analysis_failure_limit = 1;
+  d.feed(in);
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::succeeded);
+  auto t = d.types();
+  CHECK(std::count(t.begin(), t.end(), event_type::analysis_failed) == 0);
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a level-3 window that breaches journals its evidence and compensates") {
+  driven d{authority_level::act, 2};
+  d.commit();
+  d.ok();
+  d.commit();
+  REQUIRE(d.s.at == fl::phase::observing);
+  input in{input::observe, ++d.now_ms, 0, {}, {}};
+  in.signals = signal_summary{true, "", 4, 2, "eu", 300'000, 20'000};
+  d.feed(in);
+  REQUIRE(d.call); // the compensation of step 0, before anything else
+  CHECK(d.call->call.compensation);
+  d.ok();
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::interrupted);
+  CHECK(d.reply->applied == 1);
+  CHECK(d.reply->compensated == 1);
+  CHECK(d.reply->message.find("analysis failed after step 0: 2 of 4 samples") == 0);
+  CHECK(d.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
+  analysis_failed x;
+  bool found = false;
+  for (auto& [seq, ev] : d.journal)
+    if (ev.type == event_type::analysis_failed) {
+      REQUIRE_FALSE(payload_of(ev, x));
+      found = true;
+    }
+  REQUIRE(found);
+  CHECK(x.proposal == d.s.id);
+  CHECK(x.step == 0);
+  CHECK(x.service == "svc");
+  CHECK(x.samples == 4);
+  CHECK(x.breaches == 2);
+  CHECK(x.failure_limit == 0);
+  CHECK(x.worst_region == "eu");
+  CHECK(x.worst_ppm == 300'000);
+  CHECK(x.threshold_ppm == 20'000);
+  CHECK(x.to == at_ms(in.now_ms)); // the window ended when the input came
+  // Step 1 never started.
+  CHECK_FALSE(d.journaled_start(1));
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: unreadable signals fail closed; no data fails only when data is required") {
+  driven a{authority_level::act, 1};
+  a.commit();
+  a.ok();
+  a.commit();
+  REQUIRE(a.s.at == fl::phase::observing);
+  input in{input::observe, ++a.now_ms, 0, {}, {}};
+  in.signals.available = false;
+  in.signals.error = "the detector is not running";
+  a.feed(in);
+  a.ok();
+  a.commit();
+  REQUIRE(a.reply);
+  CHECK(a.reply->status == proposal_status::interrupted);
+  CHECK(a.reply->code == ec::unavailable);
+  CHECK(a.reply->message.find("could not be read: the detector is not running")
+        != std::string::npos);
+
+  driven b{authority_level::act, 1};
+  b.config.analysis_requires_data = true;
+  b.commit();
+  b.ok();
+  b.commit();
+  b.feed(input{input::observe, ++b.now_ms, 0, {}, {}}); // zero samples
+  b.ok();
+  b.commit();
+  REQUIRE(b.reply);
+  CHECK(b.reply->status == proposal_status::interrupted);
+  CHECK(b.reply->message.find("no samples of service 'svc'") != std::string::npos);
+
+  driven c{authority_level::act, 1}; // the default: no data is no breach
+  c.commit();
+  c.ok();
+  c.commit();
+  c.feed(input{input::observe, ++c.now_ms, 0, {}, {}});
+  c.commit();
+  REQUIRE(c.reply);
+  CHECK(c.reply->status == proposal_status::succeeded);
+  CHECK(a.violations.empty());
+  CHECK(b.violations.empty());
+  CHECK(c.violations.empty());
+}
+
 TEST_CASE("flight: level 3 observes between steps and rolls back on interrupt") {
   driven d{authority_level::act, 2};
   d.commit();
@@ -600,7 +737,7 @@ TEST_CASE("flight: level 3 observes between steps and rolls back on interrupt") 
   d.commit(); // step 0's effect
   CHECK(d.s.at == fl::phase::observing);
   CHECK(d.step_armed);
-  d.feed(input{input::interrupt, ++d.now_ms, 0, {}});
+  d.feed(input{input::interrupt, ++d.now_ms, 0, {}, {}});
   REQUIRE(d.call); // between steps: the compensation starts at once
   CHECK(d.call->call.compensation);
   std::vector<fl::command> out;
@@ -617,7 +754,7 @@ TEST_CASE("flight: a level-3 interrupt during a call takes effect when the call 
   driven d{authority_level::act, 2};
   d.commit();
   REQUIRE(d.call);
-  d.feed(input{input::interrupt, ++d.now_ms, 0, {}});
+  d.feed(input{input::interrupt, ++d.now_ms, 0, {}, {}});
   std::vector<fl::command> out;
   auto before = fl::fingerprint(d.s);
   CHECK(fl::interrupt(d.s, principal_id{"bob"}, d.cx(d.now_ms), out).message
@@ -648,7 +785,7 @@ TEST_CASE("flight: a halt refuses approvals and stops flights before their next 
   CHECK(out.empty());
   CHECK(fl::fingerprint(d.s) == before);
   // A denial is still taken.
-  d.feed(input{input::deny, 2001, 0, {}});
+  d.feed(input{input::deny, 2001, 0, {}, {}});
   d.commit();
   REQUIRE(d.reply);
   CHECK(d.reply->status == proposal_status::denied);
@@ -661,7 +798,7 @@ TEST_CASE("flight: a halt refuses approvals and stops flights before their next 
   three.commit();
   REQUIRE(three.s.at == fl::phase::observing);
   three.fleet.halted = true;
-  three.feed(input{input::observe, ++three.now_ms, 0, {}});
+  three.feed(input{input::observe, ++three.now_ms, 0, {}, {}});
   REQUIRE(three.call);
   CHECK(three.call->call.compensation);
   three.ok();
@@ -703,9 +840,9 @@ TEST_CASE("flight: a passed deadline fails the step without calling or blaming t
   std::vector<fl::command> out;
   REQUIRE_FALSE(fl::allow(w.s, 1, {}, {}, w.cx(1000), out));
   w.take(out);
-  w.feed(input{input::commit, 2000, 0, {}});
+  w.feed(input{input::commit, 2000, 0, {}, {}});
   CHECK_FALSE(w.call);
-  w.feed(input{input::commit, 2001, 0, {}});
+  w.feed(input{input::commit, 2001, 0, {}, {}});
   REQUIRE(w.reply);
   CHECK(w.reply->code == ec::timeout);
   CHECK(w.reply->message.find("deadline passed before step 0 could be called")
