@@ -50,10 +50,12 @@ enum class event_type : uint8_t {
   peer_changed = 35,
   integrity_alert = 36,
   leadership_changed = 37,
+  // -- notifications --
+  notification_sent = 44,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 37;
+inline constexpr uint8_t max_event_type = 44;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

@@ -4,6 +4,7 @@
 
 #include "messages/incidents.hpp"
 #include "messages/cluster.hpp"
+#include "messages/notifications.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/sha256.hpp"
 
@@ -162,6 +163,8 @@ struct applier {
   void operator()(const integrity_alert&) {
   }
   void operator()(const leadership_changed&) {
+  }
+  void operator()(const notification_sent&) {
   }
   void operator()(const proposal_finished& x) {
     auto i = st.proposals.find(x.proposal);
@@ -325,6 +328,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::leadership_changed:
       err = apply_as<leadership_changed>(state_, seq, ev);
       break;
+    case event_type::notification_sent:
+      err = apply_as<notification_sent>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -427,6 +433,8 @@ caf::error check_payload(const event& ev) {
       return decodes<integrity_alert>(ev);
     case event_type::leadership_changed:
       return decodes<leadership_changed>(ev);
+    case event_type::notification_sent:
+      return decodes<notification_sent>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }
