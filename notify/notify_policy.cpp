@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "messages/incidents.hpp"
 #include "persistence/make_event.hpp"
 
 namespace bulwark {
@@ -89,6 +90,13 @@ std::optional<notify_kind> notify_kind_of(const event& ev) {
     proposal_decided x;
     if (!payload_of(ev, x) && x.allowed
         && (x.level == authority_level::assist || x.level == authority_level::recommend))
+      return notify_kind::approval_waiting;
+    return std::nullopt;
+  }
+  if (ev.type == event_type::rollback_requested) {
+    // Below level 4 a rollback's plan waits for an operator's approval.
+    rollback_requested x;
+    if (!payload_of(ev, x) && x.level != authority_level::enforce && !x.reverts.empty())
       return notify_kind::approval_waiting;
     return std::nullopt;
   }

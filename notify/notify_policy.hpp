@@ -40,8 +40,9 @@ bool parse(std::string_view name, notify_kind& out) noexcept;
 
 /// The kind an event is notified as, or none. Most event types map one to one (a table);
 /// a `breaker_transition` counts only when it opens the breaker, a `proposal_decided` only
-/// when it allows a proposal that now waits for an approval (levels 1 and 2).
-/// `notification_sent` is never notified.
+/// when it allows a proposal that now waits for an approval (levels 1 and 2), a
+/// `rollback_requested` only when its plan waits for one (below level 4, something to
+/// revert). `notification_sent` is never notified.
 std::optional<notify_kind> notify_kind_of(const event& ev);
 
 /// The wait before attempt `failed + 1` after `failed` failed attempts: `backoff` doubled

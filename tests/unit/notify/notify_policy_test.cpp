@@ -76,6 +76,20 @@ TEST_CASE("notify policy: approval_waiting is an allowed decision at level 1 or 
   CHECK(kind(bad) == "none");
 }
 
+TEST_CASE("notify policy: a rollback waiting for its approval is approval_waiting") {
+  auto requested = [](authority_level level, std::vector<seq_no> reverts) {
+    rollback_requested x;
+    x.by = principal_id{"policy:default"};
+    x.level = level;
+    x.reverts = std::move(reverts);
+    return kind(ev(event_type::rollback_requested, x));
+  };
+  CHECK(requested(authority_level::assist, {seq_no{12}}) == "approval_waiting");
+  CHECK(requested(authority_level::act, {seq_no{12}, seq_no{11}}) == "approval_waiting");
+  CHECK(requested(authority_level::enforce, {seq_no{12}}) == "none"); // runs on its own
+  CHECK(requested(authority_level::assist, {}) == "none");            // nothing to wait for
+}
+
 TEST_CASE("notify policy: other events, its own records included, are not notified") {
   notification_sent own{"ops", "halt_engaged", 7, delivery_status::delivered, 1, ""};
   CHECK(kind(ev(event_type::notification_sent, own)) == "none");
