@@ -352,3 +352,22 @@ TEST_CASE("notify: a status the journal refuses is counted, and nothing waits fo
   CHECK(n.sent()[0]["kind"] == "halt_released");
   CHECK(n.notify->figures().journal_failures == 1);
 }
+
+TEST_CASE("notify: a webhook that never answers times out on every attempt, then fails") {
+  notify_receiver r;
+  r.hold = true; // answers nothing while the test runs
+  notify_settings s;
+  auto w = hook("ops", r.url());
+  w.timeout = 200ms;
+  w.max_attempts = 2;
+  s.webhooks.push_back(w);
+  notify_engine n{std::move(s)};
+  REQUIRE(n.eng->halt("admin", "storm").ok);
+  REQUIRE(eventually([&] { return n.sent().size() == 1; }));
+  auto x = n.sent()[0];
+  CHECK(x["status"] == "failed");
+  CHECK(x["attempts"] == 2);
+  CHECK(x["reason"].get<std::string>().find("timed out") != std::string::npos);
+  CHECK(r.count() == 2);
+  CHECK(n.notify->figures().webhooks[0].failed == 1);
+}
