@@ -373,7 +373,7 @@ int run_node(const node_args& args) {
   sim.stop();
   stop_all();
   if (notify)
-    notify->stop(); // its last statuses reach the journal before the engine stops
+    notify->stop(); // no delivery thread outlives the engine
   // The journal runs on its own thread, which ends only when no handle to it is left.
   deps = console_deps{};
   console = nullptr;
