@@ -28,6 +28,7 @@
 #include "effectors/configured_effectors.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine/node_config.hpp"
+#include "notify/notifier.hpp"
 
 namespace bulwark::cli {
 
@@ -261,6 +262,12 @@ int run_node(const node_args& args) {
     std::fprintf(stderr, "bulwark: %s: %s\n", to_string(e.code), e.message.c_str());
     return exit_usage; // as every other configuration error
   }
+  auto notifications = load_notifications(args.config);
+  if (!notifications) {
+    auto e = describe(notifications.error());
+    std::fprintf(stderr, "bulwark: %s: %s\n", to_string(e.code), e.message.c_str());
+    return exit_usage;
+  }
   std::string error;
   auto eng = engine::start(opts, &error);
   if (!eng) {
@@ -279,10 +286,17 @@ int run_node(const node_args& args) {
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
-                    d.admission, nullptr};
+                    d.admission, nullptr, nullptr};
   auto sink = std::make_shared<metric_sink>();
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
+  // Webhooks hear of the events committed from now on; stopped before the engine.
+  std::unique_ptr<notifier> notify;
+  if (!notifications->webhooks.empty()) {
+    notify = notifier::start(*d.sys, d.journal, d.store->head(), std::move(*notifications),
+                             settings.node_id);
+    deps.notifications = notify->reader();
+  }
   auto http_at = args.http.empty() ? d.cfg.http.listen : args.http;
   console_settings metrics_where, http_where;
   if (metrics_at != "off" && !parse_listen(metrics_at, metrics_where)) {
@@ -358,6 +372,8 @@ int run_node(const node_args& args) {
   spdlog::info("node: signal {}: stopping", sig);
   sim.stop();
   stop_all();
+  if (notify)
+    notify->stop(); // no delivery thread outlives the engine
   // The journal runs on its own thread, which ends only when no handle to it is left.
   deps = console_deps{};
   console = nullptr;

@@ -79,6 +79,41 @@ public:
     }
   }
 
+  void read_http(const toml::table& t, const std::string& where, http_spec& h) {
+    if (!read_string(t, where, "url", h.url))
+      return fail(where, "url", "is required: an http:// or https:// URL");
+    auto scheme_end = h.url.find("://");
+    auto scheme = scheme_end == std::string::npos ? std::string{} : h.url.substr(0, scheme_end);
+    for (auto& c : scheme)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme != "http" && scheme != "https")
+      return fail(where, "url", "must be an http:// or https:// URL");
+    if (h.url.size() <= scheme_end + 3 || h.url.find_first_of(" \r\n\t") != std::string::npos)
+      return fail(where, "url", "must name a host and hold no spaces");
+    if (read_string(t, where, "ca_file", h.ca_file)) {
+      h.ca_file = resolve(h.ca_file);
+      if (::access(h.ca_file.c_str(), R_OK) != 0)
+        return fail(where, "ca_file", h.ca_file + " cannot be read");
+    }
+    std::string token_file;
+    if (read_string(t, where, "token_file", token_file)) {
+      token_file = resolve(token_file);
+      std::ifstream in{token_file};
+      std::stringstream text;
+      if (!in || !(text << in.rdbuf()))
+        return fail(where, "token_file", token_file + " cannot be read");
+      h.token = text.str();
+      while (!h.token.empty() && (h.token.back() == '\n' || h.token.back() == '\r'
+                                  || h.token.back() == ' '))
+        h.token.pop_back();
+      if (h.token.empty() || h.token.find_first_of("\r\n\0 ", 0, 4) != std::string::npos)
+        return fail(where, "token_file", token_file + " must hold one token on one line");
+    }
+    int64_t connect = h.connect_timeout.count();
+    read_ms(t, where, "connect_timeout_ms", connect);
+    h.connect_timeout = std::chrono::milliseconds{connect};
+  }
+
   std::string error;
 
 private:
@@ -194,41 +229,6 @@ private:
     return true;
   }
 
-  void read_http(const toml::table& t, const std::string& where, http_spec& h) {
-    if (!read_string(t, where, "url", h.url))
-      return fail(where, "url", "is required: an http:// or https:// URL");
-    auto scheme_end = h.url.find("://");
-    auto scheme = scheme_end == std::string::npos ? std::string{} : h.url.substr(0, scheme_end);
-    for (auto& c : scheme)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (scheme != "http" && scheme != "https")
-      return fail(where, "url", "must be an http:// or https:// URL");
-    if (h.url.size() <= scheme_end + 3 || h.url.find_first_of(" \r\n\t") != std::string::npos)
-      return fail(where, "url", "must name a host and hold no spaces");
-    if (read_string(t, where, "ca_file", h.ca_file)) {
-      h.ca_file = resolve(h.ca_file);
-      if (::access(h.ca_file.c_str(), R_OK) != 0)
-        return fail(where, "ca_file", h.ca_file + " cannot be read");
-    }
-    std::string token_file;
-    if (read_string(t, where, "token_file", token_file)) {
-      token_file = resolve(token_file);
-      std::ifstream in{token_file};
-      std::stringstream text;
-      if (!in || !(text << in.rdbuf()))
-        return fail(where, "token_file", token_file + " cannot be read");
-      h.token = text.str();
-      while (!h.token.empty() && (h.token.back() == '\n' || h.token.back() == '\r'
-                                  || h.token.back() == ' '))
-        h.token.pop_back();
-      if (h.token.empty() || h.token.find_first_of("\r\n\0 ", 0, 4) != std::string::npos)
-        return fail(where, "token_file", token_file + " must hold one token on one line");
-    }
-    int64_t connect = h.connect_timeout.count();
-    read_ms(t, where, "connect_timeout_ms", connect);
-    h.connect_timeout = std::chrono::milliseconds{connect};
-  }
-
   std::string file_;
   std::string base_;
 };
@@ -242,6 +242,13 @@ std::string directory_of(const std::string& path) {
 }
 
 } // namespace
+
+std::string read_http_endpoint(const toml::table& t, const std::string& path,
+                               const std::string& where, http_spec& out) {
+  endpoint_reader r{path, directory_of(path)};
+  r.read_http(t, where, out);
+  return r.error;
+}
 
 caf::expected<std::vector<effector_spec>> load_effectors(const std::string& path) {
   auto parsed = read_toml(path);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <toml++/toml.h>
+
 #include "caf/expected.hpp"
 
 namespace bulwark {
@@ -56,5 +58,11 @@ struct effector_spec {
 /// for one service, a command that does not exist or is not executable, a working
 /// directory that is not one, a URL that is not http(s), an unreadable CA or token file.
 caf::expected<std::vector<effector_spec>> load_effectors(const std::string& path);
+
+/// Reads the HTTP endpoint keys of table `t` (at `where` in the file `path`): `url` (required,
+/// http or https), `ca_file`, `token_file` (read now) and `connect_timeout_ms`; relative
+/// files are found beside `path`. Returns "" or the first error as "PATH: WHERE.KEY: problem".
+std::string read_http_endpoint(const toml::table& t, const std::string& path,
+                               const std::string& where, http_spec& out);
 
 } // namespace bulwark

@@ -87,6 +87,8 @@ const char* to_string(event_type x) noexcept {
       return "integrity_alert";
     case event_type::leadership_changed:
       return "leadership_changed";
+    case event_type::notification_sent:
+      return "notification_sent";
     case event_type::analysis_failed:
       return "analysis_failed";
   }
@@ -129,6 +131,7 @@ bool valid(event_type x) noexcept {
     case event_type::peer_changed:
     case event_type::integrity_alert:
     case event_type::leadership_changed:
+    case event_type::notification_sent:
     case event_type::analysis_failed:
       return true;
   }

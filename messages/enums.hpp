@@ -50,6 +50,8 @@ enum class event_type : uint8_t {
   peer_changed = 35,
   integrity_alert = 36,
   leadership_changed = 37,
+  // -- notifications --
+  notification_sent = 44,
   // -- flight analysis: 45 --
   analysis_failed = 45,
 };

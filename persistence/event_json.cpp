@@ -6,6 +6,7 @@
 
 #include "messages/incidents.hpp"
 #include "messages/cluster.hpp"
+#include "messages/notifications.hpp"
 #include "persistence/make_event.hpp"
 
 namespace bulwark {
@@ -182,6 +183,11 @@ json payload_json(const leadership_changed& x) {
   return {{"leader", x.leader}, {"term", x.term}, {"previous", x.previous}, {"by", x.by}};
 }
 
+json payload_json(const notification_sent& x) {
+  return {{"webhook", x.webhook}, {"kind", x.kind}, {"event_seq", x.event_seq},
+          {"status", to_string(x.status)}, {"attempts", x.attempts}, {"reason", x.reason}};
+}
+
 json payload_json(const analysis_failed& x) {
   return {{"proposal", to_hex(x.proposal)}, {"step", x.step}, {"service", x.service},
           {"from", format_time(x.from)}, {"to", format_time(x.to)}, {"samples", x.samples},
@@ -262,6 +268,8 @@ json payload_to_json(const event& ev) {
       return decode_json<integrity_alert>(ev);
     case event_type::leadership_changed:
       return decode_json<leadership_changed>(ev);
+    case event_type::notification_sent:
+      return decode_json<notification_sent>(ev);
     case event_type::analysis_failed:
       return decode_json<analysis_failed>(ev);
   }

@@ -4,6 +4,7 @@
 
 #include "messages/incidents.hpp"
 #include "messages/cluster.hpp"
+#include "messages/notifications.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/sha256.hpp"
 
@@ -162,6 +163,8 @@ struct applier {
   void operator()(const integrity_alert&) {
   }
   void operator()(const leadership_changed&) {
+  }
+  void operator()(const notification_sent&) {
   }
   void operator()(const analysis_failed&) {
   }
@@ -327,6 +330,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::leadership_changed:
       err = apply_as<leadership_changed>(state_, seq, ev);
       break;
+    case event_type::notification_sent:
+      err = apply_as<notification_sent>(state_, seq, ev);
+      break;
     case event_type::analysis_failed:
       err = apply_as<analysis_failed>(state_, seq, ev);
       break;
@@ -432,6 +438,8 @@ caf::error check_payload(const event& ev) {
       return decodes<integrity_alert>(ev);
     case event_type::leadership_changed:
       return decodes<leadership_changed>(ev);
+    case event_type::notification_sent:
+      return decodes<notification_sent>(ev);
     case event_type::analysis_failed:
       return decodes<analysis_failed>(ev);
   }

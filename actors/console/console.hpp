@@ -26,6 +26,7 @@
 #include "messages/cluster_gauges.hpp"
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/notifications.hpp"
 #include "supervision/chaos.hpp"
 #include "supervision/supervisor.hpp"
 #include "persistence/append_meter.hpp"
@@ -69,6 +70,8 @@ struct console_deps {
   /// Feeds one sample to the incident detector as the engine's `feed_metric` does (true:
   /// accepted); blocking, so `report` calls it off the broker's thread (none: refused).
   std::function<bool(const metric_in&)> feed_metric;
+  /// The webhook notifier's figures for `status` and the metrics (none: not configured).
+  std::function<notify_figures()> notifications;
 };
 
 /// One client connection.

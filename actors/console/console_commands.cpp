@@ -12,6 +12,7 @@
 
 #include "actors/console/console_impl.hpp"
 #include "actors/console/health_json.hpp"
+#include "actors/console/notify_json.hpp"
 #include "messages/cluster.hpp"
 #include "persistence/event_json.hpp"
 
@@ -52,7 +53,7 @@ json backup_age(broker_ptr self) {
 json status_json(broker_ptr self) {
   auto& st = self->state;
   auto space = st.deps.store->space();
-  return {{"node", st.settings.node_id},
+  json out = {{"node", st.settings.node_id},
           {"cluster", cluster_brief(self)},
           {"head", st.deps.store->head().value},
           {"chain", to_hex(st.deps.store->head_chain())},
@@ -62,6 +63,9 @@ json status_json(broker_ptr self) {
           {"connections", st.conns.size() - st.http_in_flight},
           {"requests", st.requests},
           {"last_verified_backup_age_s", backup_age(self)}};
+  if (st.deps.notifications)
+    out["notifications"] = notify_json(st.deps.notifications());
+  return out;
 }
 
 void cmd_help(broker_ptr self, hdl_t hdl, const console_request& req) {

@@ -7,6 +7,7 @@
 #include "caf/scoped_actor.hpp"
 
 #include "actors/console/health_json.hpp"
+#include "actors/console/notify_json.hpp"
 
 namespace bulwark {
 
@@ -150,6 +151,8 @@ caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console
           text += render_health_metrics(deps.health->get());
         if (deps.cluster_figures)
           text += render_cluster_metrics(*deps.cluster_figures);
+        if (deps.notifications)
+          text += render_notify_metrics(deps.notifications());
         out = std::move(text);
       },
       [&](caf::error&) {});

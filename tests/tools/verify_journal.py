@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-37, 45, snapshot version 4). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-37, 44-45, snapshot version 4). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -286,6 +286,10 @@ EVENT_TYPES = {
     37: ("leadership_changed",
          struct("leadership_changed", ("leader", STRING), ("term", U64),
                 ("previous", STRING), ("by", STRING))),
+    44: ("notification_sent",
+         struct("notification_sent", ("webhook", STRING), ("kind", STRING),
+                ("event_seq", U64), ("status", enum("delivery status", 1, 3)),
+                ("attempts", U32), ("reason", STRING))),
     # -- flight analysis: 45 --
     45: ("analysis_failed",
          struct("analysis_failed", ("proposal", DIGEST), ("step", U32), ("service", STRING),
