@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "caf/actor_clock.hpp"
 #include "caf/fwd.hpp"
 #include "caf/io/connection_handle.hpp"
@@ -69,6 +71,9 @@ struct console_deps {
   /// Feeds one sample to the incident detector as the engine's `feed_metric` does (true:
   /// accepted); blocking, so `report` calls it off the broker's thread (none: refused).
   std::function<bool(const metric_in&)> feed_metric;
+  /// What the node's signal source last saw, as JSON (`status` shows it as "signals";
+  /// none: the node has no source).
+  std::function<nlohmann::json()> signals;
 };
 
 /// One client connection.

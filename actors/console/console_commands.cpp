@@ -52,7 +52,7 @@ json backup_age(broker_ptr self) {
 json status_json(broker_ptr self) {
   auto& st = self->state;
   auto space = st.deps.store->space();
-  return {{"node", st.settings.node_id},
+  json out{{"node", st.settings.node_id},
           {"cluster", cluster_brief(self)},
           {"head", st.deps.store->head().value},
           {"chain", to_hex(st.deps.store->head_chain())},
@@ -62,6 +62,9 @@ json status_json(broker_ptr self) {
           {"connections", st.conns.size() - st.http_in_flight},
           {"requests", st.requests},
           {"last_verified_backup_age_s", backup_age(self)}};
+  if (st.deps.signals) // per series: "ok", or "no_data" with the reason (never "healthy")
+    out["signals"] = st.deps.signals();
+  return out;
 }
 
 void cmd_help(broker_ptr self, hdl_t hdl, const console_request& req) {
