@@ -337,11 +337,30 @@ class Stack:
         sig = self.signals()
         self.check(sig["reachable"] and all(x["detection"] == "ok" for x in sig["series"]),
                    "the source still reads every series")
+        self.check_metrics()
         if self.notifications:
             self.check_notifications()
         else:
             self.log("notifications: off (NOTIFICATIONS_ENABLED in run_stack.py)")
         return loop_s, closed
+
+    def check_metrics(self):
+        """The node's /metrics shows the source's series, and promtool accepts the text."""
+        with urllib.request.urlopen(self.node_url + "/metrics", timeout=5) as r:
+            text = r.read()
+        for region in ("eu", "us"):
+            line = 'bulwark_signal_series_no_data{service="web",region="%s"} 0' % region
+            self.check(line.encode() in text, "/metrics shows " + line)
+        self.check(b"bulwark_signal_failed_rounds 0" in text,
+                   "/metrics shows bulwark_signal_failed_rounds 0")
+        promtool = shutil.which("promtool")
+        if promtool:
+            out = subprocess.run([promtool, "check", "metrics"], input=text,
+                                 capture_output=True)
+            # 0: clean; 3: lint findings only (names the node already used); 1: parse error
+            self.check(out.returncode in (0, 3) and b"bulwark_signal" not in out.stderr,
+                       "promtool check metrics parses the node's /metrics (exit %d)"
+                       % out.returncode)
 
     def check_notifications(self):
         def received():

@@ -15,6 +15,7 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include "actors/console/metrics.hpp"
 #include "integration/engine_fixture.hpp"
 #include "messages/error.hpp"
 #include "signals/prometheus_source.hpp"
@@ -37,6 +38,7 @@ struct fake_prometheus {
   size_t queries = 0;
 
   fake_prometheus() {
+    svr.set_tcp_nodelay(true); // as Prometheus: no Nagle delay on small answers
     svr.Get("/api/v1/query", [this](const httplib::Request& req, httplib::Response& res) {
       auto q = req.get_param_value("query");
       std::string mode = "empty";
@@ -88,7 +90,7 @@ struct fake_prometheus {
       return "unavailable";
     }
     if (mode == "slow") {
-      std::this_thread::sleep_for(400ms);
+      std::this_thread::sleep_for(2500ms); // past the source's 1 s timeout
       return vec(R"({"metric":{},"value":[1.5,"0.01"]})");
     }
     return vec(R"({"metric":{},"value":[1.5,")" + mode + R"("]})");
@@ -107,7 +109,7 @@ struct fake_prometheus {
 prometheus_settings settings_for(const std::string& address) {
   prometheus_settings s;
   s.address = address;
-  s.timeout = 150ms;
+  s.timeout = 1s;
   s.error_rate = "sum(err{service=\"{{service}}\",region=\"{{region}}\"})";
   s.series = {{"coaster", "north"}, {"coaster", "south"}, {"gates", "north"}};
   return s;
@@ -170,6 +172,10 @@ TEST_CASE_FIXTURE(engine_fixture, "samples from Prometheus reach the detector; a
   auto j = signals_json(r);
   CHECK(j["reachable"] == true);
   CHECK(j["series"][0]["detection"] == "ok");
+  auto text = render_signal_metrics(j);
+  CHECK(text.find("bulwark_signal_series_no_data{service=\"gates\",region=\"north\"} 0\n")
+        != std::string::npos);
+  CHECK(text.find("bulwark_signal_no_value_total{") == std::string::npos);
   CHECK(eng->candidates().empty());
   prom.set("coaster/north", "0.4");
   for (int i = 0; i < 40 && eng->candidates().empty(); ++i) {
@@ -223,6 +229,13 @@ TEST_CASE_FIXTURE(engine_fixture, "a bad answer gives the series no data with it
     CHECK(j["reachable"] == !timed_out);
   }
   auto r = src->board()->get();
+  auto text = render_signal_metrics(signals_json(r));
+  CHECK(text.find("bulwark_signal_series_no_data{service=\"coaster\",region=\"north\"} 1\n")
+        != std::string::npos);
+  CHECK(text.find("bulwark_signal_failed_rounds 1\n") != std::string::npos); // the timeout
+  CHECK(text.find("bulwark_signal_samples_total 10\n") != std::string::npos);
+  CHECK(text.find("bulwark_signal_no_value_total{reason=\"wrong_type\"} 1\n") != std::string::npos);
+  CHECK(text.find("bulwark_signal_no_value_total{reason=\"timeout\"} 3\n") != std::string::npos);
   CHECK(r.rounds == 6);
   CHECK(r.samples == 10);
   CHECK(series(r, "gates", "north").why == no_data::timeout);
@@ -364,4 +377,17 @@ TEST_CASE("node: an unknown placeholder or a source without series stops it at s
   CHECK(test::run_command(node, &out) == 1);
   CHECK_MESSAGE(out.find("prometheus.series: no series") != std::string::npos, out);
   CHECK(!std::filesystem::exists(dir.sub("journal")));
+}
+
+TEST_CASE("the signal metrics escape label values and show a series without data as 1") {
+  nlohmann::json s{{"failed_rounds", 2},
+                   {"samples", 0},
+                   {"errors", {{"unreachable", 4}}},
+                   {"series", {{{"service", "a\"b"}, {"region", "x\\y\nz"}, {"detection", "waiting"}}}}};
+  auto text = render_signal_metrics(s);
+  CHECK(text.find("bulwark_signal_series_no_data{service=\"a\\\"b\",region=\"x\\\\y\\nz\"} 1\n")
+        != std::string::npos);
+  CHECK(text.find("bulwark_signal_failed_rounds 2\n") != std::string::npos);
+  CHECK(text.find("bulwark_signal_no_value_total{reason=\"unreachable\"} 4\n") != std::string::npos);
+  CHECK(text.back() == '\n');
 }
