@@ -2,6 +2,8 @@
 
 #include "signals/prometheus_config.hpp"
 
+#include <cctype>
+
 #include <toml++/toml.h>
 
 #include "engine/config_check.hpp"
