@@ -24,6 +24,7 @@
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/demo_world.hpp"
+#include "apps/node_signals.hpp"
 #include "bulwark/engine.hpp"
 #include "effectors/configured_effectors.hpp"
 #include "engine/engine_impl.hpp"
@@ -213,6 +214,8 @@ int preflight(const node_args& args, std::string& metrics_at) {
       std::fprintf(stderr, "bulwark: INVALID_INPUT: %s\n", describe(fleet.error()).message.c_str());
       return exit_usage;
     }
+  if (int rc = check_signal_source(args.config, args.fleet); rc != exit_ok)
+    return rc;
   if (cfg->console.tokens.empty())
     std::fprintf(stderr,
                  "bulwark: warning: %s configures no console token, so nobody can sign in to "
@@ -286,7 +289,7 @@ int run_node(const node_args& args) {
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
-                    d.admission, nullptr, nullptr};
+                    d.admission, nullptr, nullptr, nullptr};
   auto sink = std::make_shared<metric_sink>();
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
@@ -297,6 +300,9 @@ int run_node(const node_args& args) {
                              settings.node_id);
     deps.notifications = notify->reader();
   }
+  std::unique_ptr<prometheus_source> source; // polls off the actors' threads
+  if (int rc = start_signal_source(args.config, args.fleet, *eng, deps, source); rc != exit_ok)
+    return rc;
   auto http_at = args.http.empty() ? d.cfg.http.listen : args.http;
   console_settings metrics_where, http_where;
   if (metrics_at != "off" && !parse_listen(metrics_at, metrics_where)) {
@@ -371,6 +377,7 @@ int run_node(const node_args& args) {
   sigwait(&signals, &sig);
   spdlog::info("node: signal {}: stopping", sig);
   sim.stop();
+  source.reset(); // its last sample reaches a running engine
   stop_all();
   if (notify)
     notify->stop(); // no delivery thread outlives the engine

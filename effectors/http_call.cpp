@@ -98,6 +98,16 @@ void http_endpoint::give(void* handle) {
 
 http_outcome http_endpoint::post(const std::string& body, const std::string& idempotency_key,
                                  std::chrono::nanoseconds timeout) {
+  return perform(spec_.url, &body, idempotency_key, timeout);
+}
+
+http_outcome http_endpoint::get(const std::string& url, std::chrono::nanoseconds timeout) {
+  return perform(url, nullptr, "", timeout);
+}
+
+http_outcome http_endpoint::perform(const std::string& url, const std::string* body,
+                                    const std::string& idempotency_key,
+                                    std::chrono::nanoseconds timeout) {
   http_outcome r;
   for (char c : idempotency_key)
     if (c < '!' || c > '~') { // a header must not carry line breaks or other controls
@@ -113,20 +123,25 @@ http_outcome http_endpoint::post(const std::string& body, const std::string& ide
                                 std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()));
   curl_easy_reset(h); // keeps the connection cache: a reused handle reuses its connection
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (body != nullptr)
+    headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Accept: application/json");
   headers = curl_slist_append(headers, "Expect:");
   if (!idempotency_key.empty())
     headers = curl_slist_append(headers, ("Idempotency-Key: " + idempotency_key).c_str());
   char errbuf[CURL_ERROR_SIZE] = {0};
   answer a{&r.body, spec_.max_output, {}};
-  curl_easy_setopt(h, CURLOPT_URL, spec_.url.c_str());
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  if (body != nullptr) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+  } else {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  }
   if (!spec_.token.empty()) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
     curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, spec_.token.c_str());

@@ -1,7 +1,8 @@
 #pragma once
 
-/// Calls one configured HTTP endpoint with libcurl: a POST of JSON per call, TLS with an
-/// optional CA file, a bearer token, an Idempotency-Key, no redirects followed.
+/// Calls one configured HTTP endpoint with libcurl: a POST of JSON per call (or a GET of
+/// a URL on it), TLS with an optional CA file, a bearer token, an Idempotency-Key, no
+/// redirects followed.
 
 #include <chrono>
 #include <mutex>
@@ -43,7 +44,12 @@ public:
   http_outcome post(const std::string& body, const std::string& idempotency_key,
                     std::chrono::nanoseconds timeout);
 
+  /// GETs `url` (on this endpoint's server: the spec's TLS, token and limits apply).
+  http_outcome get(const std::string& url, std::chrono::nanoseconds timeout);
+
 private:
+  http_outcome perform(const std::string& url, const std::string* body,
+                       const std::string& idempotency_key, std::chrono::nanoseconds timeout);
   void* take();
   void give(void* handle);
 

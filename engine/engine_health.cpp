@@ -94,6 +94,9 @@ std::vector<reading> engine::impl::sample_health(caf::timestamp at) {
   out.push_back({"pv002_refused",
                  static_cast<double>(refusals(protected_value::unvalidated_digest))});
   out.push_back({"pv003_refused", static_cast<double>(refusals(protected_value::halt_guard))});
+  std::lock_guard<std::mutex> guard{metrics_lock}; // what the host measures (a signal source)
+  for (auto& [id, value] : host_indicators)
+    out.push_back({id, value});
   return out;
 }
 
@@ -267,6 +270,15 @@ result engine::release_principal(const std::string& by, const std::string& princ
   result out;
   out.ok = true;
   return out;
+}
+
+bool engine::set_indicator(const std::string& id, double value) {
+  auto& defs = indicator_defs();
+  if (std::none_of(defs.begin(), defs.end(), [&](const indicator_def& d) { return d.id == id; }))
+    return false;
+  std::lock_guard<std::mutex> guard{impl_->metrics_lock};
+  impl_->host_indicators[id] = value;
+  return true;
 }
 
 std::vector<health_warning> engine::warnings() {

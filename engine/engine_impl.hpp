@@ -99,8 +99,9 @@ struct engine::impl {
   std::shared_ptr<submission_sink> sink;
   caf::actor intake;                    ///< one_for_one: the admission actor
   mailbox_gauges mailboxes;             ///< depths the BACKLOG indicators read
-  std::mutex metrics_lock;                     ///< guards the counter below
+  std::mutex metrics_lock;                     ///< guards the counter and the map below
   uint64_t metrics_shed = 0;                   ///< telemetry shed under load
+  std::map<std::string, double> host_indicators; ///< set by the host (`set_indicator`)
   /// Which metric samples are shed under load (fair per series; protected series never),
   /// told by the detector which series detection needs.
   std::shared_ptr<shed_board> shedding;

@@ -18,6 +18,7 @@ packages=(
   libcpp-httplib-dev    # the node's HTTP API server (cpp-httplib, OpenSSL 3 TLS); test servers
   libcurl4-openssl-dev  # every HTTP client: http effectors and probes, the HTTP bench
   python3 python3-lmdb  # independent journal verifier used by the tests
+  prometheus            # the real Prometheus (and promtool) of examples/ops-stack and its test
 )
 
 missing=()
@@ -28,5 +29,5 @@ done
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "caf/actor_clock.hpp"
 #include "caf/fwd.hpp"
 #include "caf/io/connection_handle.hpp"
@@ -72,6 +74,9 @@ struct console_deps {
   std::function<bool(const metric_in&)> feed_metric;
   /// The webhook notifier's figures for `status` and the metrics (none: not configured).
   std::function<notify_figures()> notifications;
+  /// What the node's signal source last saw, as JSON (`status` shows it as "signals";
+  /// none: the node has no source).
+  std::function<nlohmann::json()> signals;
 };
 
 /// One client connection.

@@ -65,6 +65,8 @@ json status_json(broker_ptr self) {
           {"last_verified_backup_age_s", backup_age(self)}};
   if (st.deps.notifications)
     out["notifications"] = notify_json(st.deps.notifications());
+  if (st.deps.signals) // per series: "ok", or "no_data" with the reason (never "healthy")
+    out["signals"] = st.deps.signals();
   return out;
 }
 

@@ -119,6 +119,53 @@ std::string render_cluster_metrics(const cluster_gauges& g) {
   return out.str();
 }
 
+namespace {
+
+/// A label value in the text format: backslash, double quote and line feed escaped.
+std::string label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+} // namespace
+
+std::string render_signal_metrics(const nlohmann::json& signals) {
+  std::ostringstream out;
+  out << "# HELP bulwark_signal_series_no_data 1 while the signal source has no value for a "
+         "series (its detection reports no data), else 0.\n"
+         "# TYPE bulwark_signal_series_no_data gauge\n";
+  auto series = signals.value("series", nlohmann::json::array());
+  auto errors = signals.value("errors", nlohmann::json::object());
+  for (auto& s : series)
+    out << "bulwark_signal_series_no_data{service=\"" << label(s.value("service", ""))
+        << "\",region=\"" << label(s.value("region", "")) << "\"} "
+        << (s.value("detection", "") == "ok" ? 0 : 1) << '\n';
+  out << "# HELP bulwark_signal_failed_rounds Consecutive rounds in which the signal source "
+         "could not reach its server.\n"
+         "# TYPE bulwark_signal_failed_rounds gauge\n"
+      << "bulwark_signal_failed_rounds " << signals.value("failed_rounds", 0) << '\n'
+      << "# HELP bulwark_signal_samples_total Samples the signal source handed to the "
+         "detector.\n"
+         "# TYPE bulwark_signal_samples_total counter\n"
+      << "bulwark_signal_samples_total " << signals.value("samples", 0) << '\n'
+      << "# HELP bulwark_signal_no_value_total Queries of the signal source that gave no "
+         "value, by reason.\n"
+         "# TYPE bulwark_signal_no_value_total counter\n";
+  for (auto it = errors.begin(); it != errors.end(); ++it)
+    out << "bulwark_signal_no_value_total{reason=\"" << label(it.key()) << "\"} "
+        << it.value() << '\n';
+  return out.str();
+}
+
 caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console_deps& deps,
                                            caf::timespan timeout) {
   caf::scoped_actor self{sys}; // one per call: a reused one keeps timed-out replies
@@ -153,6 +200,8 @@ caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console
           text += render_cluster_metrics(*deps.cluster_figures);
         if (deps.notifications)
           text += render_notify_metrics(deps.notifications());
+        if (deps.signals)
+          text += render_signal_metrics(deps.signals());
         out = std::move(text);
       },
       [&](caf::error&) {});

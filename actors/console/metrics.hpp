@@ -25,6 +25,10 @@ std::string render_metrics(const fleet_state& st, const space_usage& space, uint
 /// Renders the journal's append rate and acknowledgement latency quantiles.
 std::string render_append_metrics(const append_meter::summary& s);
 
+/// Renders what the node's signal source reports (`signals_json`): per series whether it
+/// has no data, the consecutive failed rounds, and the queries without a value by reason.
+std::string render_signal_metrics(const nlohmann::json& signals);
+
 /// Gathers every figure and renders the metrics text (blocking: call it off CAF's
 /// threads); UNAVAILABLE when the journal or the pipeline does not answer in `timeout`.
 caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console_deps& deps,

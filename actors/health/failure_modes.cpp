@@ -37,6 +37,11 @@ const std::vector<failure_mode_def>& failure_modes() {
      "every mutating entry point takes a halt_guard pass; the guard refuses while halted "
      "or while governance is down",
      "check the halt and the governance supervisor before resubmitting"},
+    {"SIGNAL-SOURCE", "signal source unreachable",
+     "the source keeps polling every interval; its series report no data (never healthy) "
+     "and no sample is invented, so no incident opens or closes on them",
+     "check that [prometheus] address answers GET /api/v1/query (the node's status lists "
+     "each series' reason); detection is blind for those series meanwhile"},
   };
   return modes;
 }
@@ -84,6 +89,9 @@ const std::vector<indicator_def>& indicator_defs() {
     {"pv003_refused", "PV-003", k::counter,
      "mutations refused because halt and governance could not be checked, per rate window",
      {1, 100}},
+    {"prometheus_failed_rounds", "SIGNAL-SOURCE", k::gauge,
+     "consecutive polling rounds in which the prometheus source could not reach its server",
+     {1, 3}},
   };
   return defs;
 }

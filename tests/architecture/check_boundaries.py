@@ -12,7 +12,7 @@ import sys
 
 # The pure cores: deterministic functions of their inputs (no clock, random source, I/O
 # or actors).
-PURE = re.compile(r"(_policy|_fsm|_machine|flight_steps|signal_history|validation|console_protocol|http_routes|projection|codec|record)\.(hpp|cpp)$")
+PURE = re.compile(r"(_policy|_fsm|_machine|flight_steps|signal_history|prometheus_answer|validation|console_protocol|http_routes|projection|codec|record)\.(hpp|cpp)$")
 ALLOWED_CAF = {"caf/error.hpp", "caf/expected.hpp", "caf/optional.hpp", "caf/timespan.hpp",
                "caf/timestamp.hpp", "caf/meta/annotation.hpp", "caf/meta/load_callback.hpp",
                "caf/meta/type_name.hpp", "caf/meta/hex_formatted.hpp"}

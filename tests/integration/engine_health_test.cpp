@@ -46,7 +46,8 @@ TEST_CASE_FIXTURE(engine_fixture, "the health actor samples every indicator on i
   auto h = eng->health();
   CHECK(h.rounds >= 1);
   CHECK(h.level == "normal");
-  CHECK(h.modes.size() == 9);
+  CHECK(h.modes.size() == 10);
+  CHECK_FALSE(indicator(h, "prometheus_failed_rounds")->sampled); // no source configured
   for (auto& m : h.modes)
     CHECK(!m.action.empty());
   auto space = indicator(h, "journal_space_pct");

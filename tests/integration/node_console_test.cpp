@@ -280,7 +280,7 @@ TEST_CASE("health and warnings: the failure-mode registry over the console") {
   REQUIRE(h["ok"] == true);
   auto& r = h["result"];
   CHECK(r["degradation"] == "normal");
-  CHECK(r["modes"].size() == 9);
+  CHECK(r["modes"].size() == 10); // SIGNAL-SOURCE among them
   CHECK(r["status"]["node"] == "test-node");
   bool space = false;
   for (auto& i : r["indicators"])

@@ -361,6 +361,11 @@ public:
   /// Returns the early warnings raised (newest last, at most 100; active ones first kept).
   std::vector<health_warning> warnings();
 
+  /// Sets an indicator the host measures itself (the node's signal source sets
+  /// `prometheus_failed_rounds`); the health actor reads it in its next round. False for
+  /// an id the failure-mode registry does not hold.
+  bool set_indicator(const std::string& id, double value);
+
   /// Chaos hook for tests and drills (off by default): while on, every journal write fails
   /// as a full disk would, so every action is refused with AUDIT_UNAVAILABLE.
   void inject_journal_failures(bool on);
