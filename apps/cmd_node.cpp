@@ -283,6 +283,7 @@ int run_node(const node_args& args) {
   auto sink = std::make_shared<metric_sink>();
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
+  deps.report_lookback = d.cfg.incident.rca.lookback;
   auto http_at = args.http.empty() ? d.cfg.http.listen : args.http;
   console_settings metrics_where, http_where;
   if (metrics_at != "off" && !parse_listen(metrics_at, metrics_where)) {

@@ -50,10 +50,17 @@ enum class event_type : uint8_t {
   peer_changed = 35,
   integrity_alert = 36,
   leadership_changed = 37,
+  // -- the incident lifecycle: 38-43 --
+  incident_acknowledged = 38,
+  incident_noted = 39,
+  incident_severity_changed = 40,
+  incident_resolved = 41,
+  incident_reopened = 42,
+  incident_closed_by_operator = 43,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 37;
+inline constexpr uint8_t max_event_type = 43;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

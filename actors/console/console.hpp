@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "caf/actor_clock.hpp"
+#include "caf/timespan.hpp"
 #include "caf/fwd.hpp"
 #include "caf/io/connection_handle.hpp"
 #include "caf/response_promise.hpp"
@@ -69,6 +70,8 @@ struct console_deps {
   /// Feeds one sample to the incident detector as the engine's `feed_metric` does (true:
   /// accepted); blocking, so `report` calls it off the broker's thread (none: refused).
   std::function<bool(const metric_in&)> feed_metric;
+  /// How far before an incident's onset its postmortem lists changes (`[incident] lookback_ms`).
+  caf::timespan report_lookback = std::chrono::minutes{10};
 };
 
 /// One client connection.
