@@ -293,6 +293,7 @@ int run_node(const node_args& args) {
   auto sink = std::make_shared<metric_sink>();
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
+  deps.report_lookback = d.cfg.incident.rca.lookback;
   // Webhooks hear of the events committed from now on; stopped before the engine.
   std::unique_ptr<notifier> notify;
   if (!notifications->webhooks.empty()) {

@@ -14,6 +14,9 @@ namespace bulwark::cli {
 /// Adds `verify`, `replay` and `log`.
 void add_journal_commands(CLI::App& app, int& code);
 
+/// Adds `incident report`.
+void add_incident_commands(CLI::App& app, int& code);
+
 /// Adds `demo`.
 void add_demo_command(CLI::App& app, int& code);
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
              "Run `bulwark COMMAND --help` for a command's options.");
   int code = bulwark::cli::exit_ok;
   bulwark::cli::add_journal_commands(app, code);
+  bulwark::cli::add_incident_commands(app, code);
   bulwark::cli::add_demo_command(app, code);
   bulwark::cli::add_node_command(app, code);
   bulwark::cli::add_backup_commands(app, code);

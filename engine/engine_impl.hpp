@@ -29,6 +29,7 @@
 namespace bulwark {
 
 struct shed_board;
+struct escalation_hooks;
 
 /// Restarts across the supervision tree, for the VAL-4 indicators (thread-safe).
 class restart_tracker {
@@ -72,6 +73,8 @@ struct engine::impl {
     std::make_shared<handle_slot<orchestrator_actor>>();
   std::shared_ptr<handle_slot<detector_actor>> detector =
     std::make_shared<handle_slot<detector_actor>>();
+  /// The hosts' respond_by escalation hooks (`on_escalation`), called by the orchestrator.
+  std::shared_ptr<escalation_hooks> escalations;
   std::shared_ptr<effector_registry> effectors;
   std::mutex probes_mtx;                   ///< guards `probes`
   std::map<std::string, std::shared_ptr<const prober>> probes; ///< by service

@@ -30,15 +30,20 @@ void engine::impl::start_incidents(const fleet_state& st) {
   auto rb = rollbacks;
   auto ep = epoch;
   auto os = orchestrator;
+  if (!escalations)
+    escalations = std::make_shared<escalation_hooks>();
+  auto hooks = escalations;
   auto known = std::make_shared<caf::optional<std::map<digest, candidate_state>>>(st.candidates);
   // A restarted actor's clock starts at the engine's time of its start, not at launch.
   auto clock = [this] { return now(); };
   add_watch_child(child_spec{"orchestrator", restart_kind::permanent,
-                             [settings, j, rb, ep, os, known, clock](caf::local_actor* sup) {
+                             [settings, j, rb, ep, os, known, clock,
+                              hooks](caf::local_actor* sup) {
                                auto first = std::exchange(*known, caf::none);
                                auto at = first ? ep : clock();
                                auto o = sup->home_system().spawn(bulwark::orchestrator, settings,
-                                                                 j, rb, std::move(first), at);
+                                                                 j, rb, std::move(first), at,
+                                                                 hooks);
                                os->set(o);
                                return caf::actor_cast<caf::actor>(o);
                              }});
@@ -165,7 +170,6 @@ std::vector<incident_info> engine::incidents() {
   auto st = d.call<fleet_state>(d.journal, atom::state_v);
   if (!st)
     return out;
-  static const char* statuses[] = {"unknown", "open", "recovered", "escalated"};
   static const char* results[] = {"", "succeeded", "failed"};
   for (auto& [id, n] : st->incidents) {
     incident_info i;
@@ -174,13 +178,17 @@ std::vector<incident_info> engine::incidents() {
     i.service = n.service;
     i.region = n.region;
     i.severity = to_string(n.level);
-    i.status = statuses[std::min<int>(n.status, 3)];
+    i.status = status_name(n.status);
     i.culprits = seqs_of(n.culprits);
     i.rollback = n.rollback.is_zero() ? "" : to_hex(n.rollback);
     i.rollback_result = results[std::min<int>(n.rollback_result, 2)];
     i.onset = wall_clock(n.onset);
     i.respond_by = wall_clock(n.respond_by);
     i.mttr = std::chrono::duration_cast<std::chrono::milliseconds>(n.mttr);
+    i.acknowledged = n.acknowledged;
+    i.owner = n.owner;
+    i.resolution = n.resolution;
+    i.notes = n.notes;
     out.push_back(std::move(i));
   }
   return out;

@@ -87,6 +87,18 @@ const char* to_string(event_type x) noexcept {
       return "integrity_alert";
     case event_type::leadership_changed:
       return "leadership_changed";
+    case event_type::incident_acknowledged:
+      return "incident_acknowledged";
+    case event_type::incident_noted:
+      return "incident_noted";
+    case event_type::incident_severity_changed:
+      return "incident_severity_changed";
+    case event_type::incident_resolved:
+      return "incident_resolved";
+    case event_type::incident_reopened:
+      return "incident_reopened";
+    case event_type::incident_closed_by_operator:
+      return "incident_closed_by_operator";
     case event_type::notification_sent:
       return "notification_sent";
     case event_type::analysis_failed:
@@ -131,6 +143,12 @@ bool valid(event_type x) noexcept {
     case event_type::peer_changed:
     case event_type::integrity_alert:
     case event_type::leadership_changed:
+    case event_type::incident_acknowledged:
+    case event_type::incident_noted:
+    case event_type::incident_severity_changed:
+    case event_type::incident_resolved:
+    case event_type::incident_reopened:
+    case event_type::incident_closed_by_operator:
     case event_type::notification_sent:
     case event_type::analysis_failed:
       return true;

@@ -50,6 +50,13 @@ enum class event_type : uint8_t {
   peer_changed = 35,
   integrity_alert = 36,
   leadership_changed = 37,
+  // -- the incident lifecycle: 38-43 --
+  incident_acknowledged = 38,
+  incident_noted = 39,
+  incident_severity_changed = 40,
+  incident_resolved = 41,
+  incident_reopened = 42,
+  incident_closed_by_operator = 43,
   // -- notifications --
   notification_sent = 44,
   // -- flight analysis: 45 --

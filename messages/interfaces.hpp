@@ -116,7 +116,12 @@ using orchestrator_actor = caf::typed_actor<
   // Decides a candidate by the policy it names; journals candidate, decision, incident.
   caf::replies_to<atom::candidate, candidate_raised>::with<incident_decision>,
   // An operator promotes a deferred candidate (a journaled manual promotion).
-  caf::replies_to<atom::promote, digest, principal_id, std::string>::with<incident_decision>>;
+  caf::replies_to<atom::promote, digest, principal_id, std::string>::with<incident_decision>,
+  // An operator's lifecycle step (acknowledge, note, severity, resolve, close, reopen);
+  // answers the seq of its journaled record.
+  caf::replies_to<atom::lifecycle, lifecycle_command>::with<seq_no>,
+  // The respond_by timer of an incident: escalates it when nobody acknowledged it.
+  caf::reacts_to<atom::respond, digest>>;
 
 /// The ROLLBACK executor: compensating events through the effectors, in one transaction.
 using rollback_actor = subscriber_actor::extend<

@@ -12,6 +12,7 @@
 #include "messages/cluster.hpp"
 #include "messages/commands.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/lifecycle.hpp"
 #include "messages/scope.hpp"
 #include "messages/state.hpp"
 

@@ -84,16 +84,21 @@ struct incident_state {
   caf::timestamp respond_by;
   std::vector<seq_no> culprits;
   authority_level rollback_level = authority_level::assist;
-  uint8_t status = 1;           ///< 1 open, 2 recovered (closed), 3 escalated (open, flagged)
+  uint8_t status = 1; ///< 1 open, 2 recovered (closed), 3 escalated (open, flagged), 4, 5
   digest rollback;              ///< the last rollback requested for it (zero: none)
   uint8_t rollback_result = 0;  ///< 0 none yet, 1 succeeded, 2 failed
   caf::timespan mttr{};         ///< onset to verified recovery, once closed
+  // -- the lifecycle (docs/incidents.md): status 4 resolved, 5 closed by an operator --
+  bool acknowledged = false;
+  std::string owner;            ///< who acknowledged it last ("" none)
+  std::string resolution;       ///< the resolution of a resolved or closed incident
+  uint32_t notes = 0;           ///< notes journaled for it
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_state& x) {
   return f(caf::meta::type_name("incident_state"), x.candidate, x.service, x.region, x.level,
            x.onset, x.respond_by, x.culprits, x.rollback_level, x.status, x.rollback,
-           x.rollback_result, x.mttr);
+           x.rollback_result, x.mttr, x.acknowledged, x.owner, x.resolution, x.notes);
 }
 
 /// The whole projected state; its canonical encoding is what `digest()` hashes.

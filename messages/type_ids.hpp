@@ -61,6 +61,12 @@ struct degradation_changed;
 struct dead_lettered;
 struct dead_letter_resolved;
 struct dead_letter_command;
+struct lifecycle_command;
+struct incident_acknowledged;
+struct incident_remark;
+struct incident_severity_changed;
+struct incident_closure;
+enum class lifecycle_action : uint8_t;
 struct resource_state;
 struct grant_state;
 struct proposal_state;
@@ -241,4 +247,13 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, access, "access")
   // -- level-3 analysis --
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, analyze, "analyze")
+  // -- the incident lifecycle --
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::lifecycle_action))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::lifecycle_command))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_acknowledged))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_remark))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_severity_changed))
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_closure))
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, lifecycle, "lifecycle")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, respond, "respond")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

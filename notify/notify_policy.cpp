@@ -18,6 +18,8 @@ const std::pair<event_type, notify_kind> direct_kinds[] = {
   {event_type::incident_opened, notify_kind::incident_opened},
   {event_type::incident_escalated, notify_kind::incident_escalated},
   {event_type::incident_closed, notify_kind::incident_closed},
+  {event_type::incident_acknowledged, notify_kind::incident_acknowledged},
+  {event_type::incident_closed_by_operator, notify_kind::incident_closed},
   {event_type::approval_expired, notify_kind::approval_expired},
   {event_type::halt_engaged, notify_kind::halt_engaged},
   {event_type::halt_released, notify_kind::halt_released},

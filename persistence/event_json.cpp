@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/incidents.hpp"
+#include "messages/lifecycle.hpp"
 #include "messages/cluster.hpp"
 #include "messages/notifications.hpp"
 #include "persistence/make_event.hpp"
@@ -183,6 +184,25 @@ json payload_json(const leadership_changed& x) {
   return {{"leader", x.leader}, {"term", x.term}, {"previous", x.previous}, {"by", x.by}};
 }
 
+json payload_json(const incident_acknowledged& x) {
+  return {{"incident", to_hex(x.incident)}, {"by", x.by.value}, {"owner", x.owner},
+          {"note", x.note}};
+}
+
+json payload_json(const incident_remark& x) {
+  return {{"incident", to_hex(x.incident)}, {"by", x.by.value}, {"text", x.text}};
+}
+
+json payload_json(const incident_severity_changed& x) {
+  return {{"incident", to_hex(x.incident)}, {"by", x.by.value}, {"from", to_string(x.from)},
+          {"to", to_string(x.to)}, {"reason", x.reason}};
+}
+
+json payload_json(const incident_closure& x) {
+  return {{"incident", to_hex(x.incident)}, {"by", x.by.value}, {"resolution", x.resolution},
+          {"mttr_ms", ms_of(x.mttr)}};
+}
+
 json payload_json(const notification_sent& x) {
   return {{"webhook", x.webhook}, {"kind", x.kind}, {"event_seq", x.event_seq},
           {"status", to_string(x.status)}, {"attempts", x.attempts}, {"reason", x.reason}};
@@ -268,6 +288,16 @@ json payload_to_json(const event& ev) {
       return decode_json<integrity_alert>(ev);
     case event_type::leadership_changed:
       return decode_json<leadership_changed>(ev);
+    case event_type::incident_acknowledged:
+      return decode_json<incident_acknowledged>(ev);
+    case event_type::incident_noted:
+    case event_type::incident_resolved:
+    case event_type::incident_reopened:
+      return decode_json<incident_remark>(ev);
+    case event_type::incident_severity_changed:
+      return decode_json<incident_severity_changed>(ev);
+    case event_type::incident_closed_by_operator:
+      return decode_json<incident_closure>(ev);
     case event_type::notification_sent:
       return decode_json<notification_sent>(ev);
     case event_type::analysis_failed:

@@ -6,6 +6,7 @@
 #include "messages/cluster.hpp"
 #include "messages/notifications.hpp"
 #include "persistence/codec.hpp"
+#include "persistence/lifecycle_projection.hpp"
 #include "persistence/sha256.hpp"
 
 namespace bulwark {
@@ -140,10 +141,14 @@ struct applier {
       i->second.rollback_result = x.succeeded ? 1 : 2;
   }
   void operator()(const incident_outcome& x) {
-    if (auto i = st.incidents.find(x.incident); i != st.incidents.end()) {
-      i->second.status = type == event_type::incident_closed ? 2 : 3;
-      i->second.mttr = x.mttr;
-    }
+    auto i = st.incidents.find(x.incident);
+    // An incident an operator resolved or closed (4, 5) is not escalated; one closed by
+    // an operator stays so when the detector later verifies its recovery.
+    if (i == st.incidents.end() || i->second.status == 5
+        || (type == event_type::incident_escalated && i->second.status == 4))
+      return;
+    i->second.status = type == event_type::incident_closed ? 2 : 3;
+    i->second.mttr = x.mttr;
   }
   void operator()(const orchestration_failed&) {
     // A record of an attempt: the candidate's state changes only once it is journaled.
@@ -330,6 +335,14 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::leadership_changed:
       err = apply_as<leadership_changed>(state_, seq, ev);
       break;
+    case event_type::incident_acknowledged:
+    case event_type::incident_noted:
+    case event_type::incident_severity_changed:
+    case event_type::incident_resolved:
+    case event_type::incident_reopened:
+    case event_type::incident_closed_by_operator:
+      err = apply_lifecycle(state_, seq, ev.type, ev.data, ev.size);
+      break;
     case event_type::notification_sent:
       err = apply_as<notification_sent>(state_, seq, ev);
       break;
@@ -438,6 +451,13 @@ caf::error check_payload(const event& ev) {
       return decodes<integrity_alert>(ev);
     case event_type::leadership_changed:
       return decodes<leadership_changed>(ev);
+    case event_type::incident_acknowledged:
+    case event_type::incident_noted:
+    case event_type::incident_severity_changed:
+    case event_type::incident_resolved:
+    case event_type::incident_reopened:
+    case event_type::incident_closed_by_operator:
+      return check_lifecycle_payload(ev);
     case event_type::notification_sent:
       return decodes<notification_sent>(ev);
     case event_type::analysis_failed:

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "caf/actor_clock.hpp"
+#include "caf/timespan.hpp"
 #include "caf/fwd.hpp"
 #include "caf/io/connection_handle.hpp"
 #include "caf/response_promise.hpp"
@@ -77,6 +78,8 @@ struct console_deps {
   /// What the node's signal source last saw, as JSON (`status` shows it as "signals";
   /// none: the node has no source).
   std::function<nlohmann::json()> signals;
+  /// How far before an incident's onset its postmortem lists changes (`[incident] lookback_ms`).
+  caf::timespan report_lookback = std::chrono::minutes{10};
 };
 
 /// One client connection.

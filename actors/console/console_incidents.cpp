@@ -1,11 +1,14 @@
 // The console's incident commands: `incidents` (with candidates and rollbacks awaiting
 // approval), `promote` (a deferred candidate) and `rollback` (an incident's culprits or
-// seqs; the operator's request is also its approval), and approvals of rollbacks.
+// seqs; the operator's request is also its approval), approvals of rollbacks, the
+// lifecycle steps (`incident-acknowledge` ... `incident-reopen`) and `incident-report`.
 
 #include "caf/actor_system.hpp"
 #include "caf/io/all.hpp"
 
 #include "actors/console/console_impl.hpp"
+#include "actors/incident/lifecycle_policy.hpp"
+#include "actors/incident/postmortem_render.hpp"
 #include "persistence/event_json.hpp"
 
 namespace bulwark::console_detail {
@@ -22,12 +25,15 @@ json seqs_json(const std::vector<seq_no>& xs) {
 }
 
 json incidents_json(const fleet_state& st, const std::vector<digest>& pending) {
-  static const char* statuses[] = {"unknown", "open", "recovered", "escalated"};
   json incidents = json::array(), candidates = json::array(), waiting = json::array();
   for (auto& [id, n] : st.incidents)
     incidents.push_back({{"incident", to_hex(id)}, {"service", n.service}, {"region", n.region},
                          {"severity", to_string(n.level)},
-                         {"status", statuses[std::min<int>(n.status, 3)]},
+                         {"status", status_name(n.status)},
+                         {"acknowledged", n.acknowledged},
+                         {"owner", n.owner.empty() ? json(nullptr) : json(n.owner)},
+                         {"resolution", n.resolution.empty() ? json(nullptr) : json(n.resolution)},
+                         {"notes", n.notes},
                          {"onset", format_time(n.onset)}, {"respond_by", format_time(n.respond_by)},
                          {"culprits", seqs_json(n.culprits)},
                          {"rollback", n.rollback.is_zero() ? json(nullptr) : json(to_hex(n.rollback))},
@@ -159,6 +165,86 @@ void cmd_rollback(broker_ptr self, hdl_t hdl, const console_request& req) {
           [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
 }
 
+/// The text argument of a lifecycle step and whether it must be given.
+struct step_text {
+  const char* name;
+  bool required;
+};
+
+step_text text_of(lifecycle_action a) {
+  switch (a) {
+    case lifecycle_action::acknowledge:
+      return {"owner", false};
+    case lifecycle_action::note:
+      return {"text", true};
+    case lifecycle_action::set_severity:
+    case lifecycle_action::reopen:
+      return {"reason", true};
+    case lifecycle_action::resolve:
+      return {"resolution", true};
+    case lifecycle_action::close:
+      return {"resolution", false};
+  }
+  return {"text", true};
+}
+
+/// `incident-acknowledge`, `-note`, `-severity`, `-resolve`, `-close`, `-reopen`: checked
+/// and journaled by the orchestrator (lifecycle_policy); bad arguments change nothing.
+void cmd_lifecycle(broker_ptr self, hdl_t hdl, const console_request& req, lifecycle_action a) {
+  console_refusal why;
+  lifecycle_command c;
+  c.action = a;
+  c.by = self->state.conns.at(hdl).principal;
+  if (!digest_named(req, "incident", c.incident, why))
+    return refuse_args(self, hdl, why);
+  auto t = text_of(a);
+  if (t.required || req.args.count(t.name) != 0) {
+    if (!string_arg(req, t.name, c.text, why))
+      return refuse_args(self, hdl, why);
+  }
+  if (a == lifecycle_action::acknowledge) {
+    if (c.text.empty())
+      c.text = c.by.value; // the one who acknowledges owns it unless another is named
+    c.note = optional_text(req, "note", "");
+  }
+  if (a == lifecycle_action::set_severity) {
+    std::string level;
+    if (!string_arg(req, "severity", level, why))
+      return refuse_args(self, hdl, why);
+    if (!parse(level, c.level))
+      return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                                 "args.severity must be P0, P1, P2 or P3"));
+  }
+  auto orchestrator = self->state.deps.orchestrator ? self->state.deps.orchestrator->get()
+                                                    : orchestrator_actor{};
+  if (!orchestrator)
+    return send_line(self, hdl, error_response(req.id, ec::unavailable,
+                                               "the orchestrator is restarting; try again"));
+  auto id = req.id;
+  auto incident = to_hex(c.incident);
+  self->request(orchestrator, caf::infinite, atom::lifecycle_v, std::move(c))
+    .then(
+      [self, hdl, id, incident, a](seq_no& s) {
+        send_line(self, hdl, ok_response(id, {{"incident", incident}, {"step", to_string(a)},
+                                              {"seq", s.value}}));
+      },
+      [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
+}
+
+/// `incident-report`: the postmortem, read from the journal store (off the writer).
+void cmd_report(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  digest incident;
+  if (!digest_named(req, "incident", incident, why))
+    return refuse_args(self, hdl, why);
+  auto r = read_postmortem(*self->state.deps.store, incident, self->state.deps.report_lookback);
+  if (!r)
+    return send_line(self, hdl, error_response(req.id, r.error()));
+  send_line(self, hdl, ok_response(req.id, {{"incident", to_hex(incident)},
+                                            {"markdown", to_markdown(*r)},
+                                            {"report", to_json(*r)}}));
+}
+
 } // namespace
 
 json rollback_json(const rollback_status& s) {
@@ -207,6 +293,20 @@ bool run_incident_command(broker_ptr self, hdl_t hdl, const console_request& req
     cmd_promote(self, hdl, req);
   else if (cmd == "rollback")
     cmd_rollback(self, hdl, req);
+  else if (cmd == "incident-acknowledge")
+    cmd_lifecycle(self, hdl, req, lifecycle_action::acknowledge);
+  else if (cmd == "incident-note")
+    cmd_lifecycle(self, hdl, req, lifecycle_action::note);
+  else if (cmd == "incident-severity")
+    cmd_lifecycle(self, hdl, req, lifecycle_action::set_severity);
+  else if (cmd == "incident-resolve")
+    cmd_lifecycle(self, hdl, req, lifecycle_action::resolve);
+  else if (cmd == "incident-close")
+    cmd_lifecycle(self, hdl, req, lifecycle_action::close);
+  else if (cmd == "incident-reopen")
+    cmd_lifecycle(self, hdl, req, lifecycle_action::reopen);
+  else if (cmd == "incident-report")
+    cmd_report(self, hdl, req);
   else
     return false;
   return true;

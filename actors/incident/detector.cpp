@@ -8,6 +8,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "messages/commands.hpp"
+#include "messages/lifecycle.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/journal_store.hpp"
 #include "persistence/make_event.hpp"
@@ -103,6 +104,15 @@ void follow(detector_state& st, const journal_entry& e) {
     }
     case event_type::incident_closed: {
       incident_outcome x;
+      if (decoded(e.ev, x)) {
+        st.incidents.erase(x.incident);
+        shielding(st, [&](sample_shedder& s) { s.incident_closed(x.incident); });
+      }
+      break;
+    }
+    case event_type::incident_closed_by_operator: {
+      // Closed by an operator: no longer watched, its series no longer protected.
+      incident_closure x;
       if (decoded(e.ev, x)) {
         st.incidents.erase(x.incident);
         shielding(st, [&](sample_shedder& s) { s.incident_closed(x.incident); });

@@ -6,6 +6,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/incident/lifecycle_policy.hpp"
 #include "messages/commands.hpp"
 #include "persistence/make_event.hpp"
 
@@ -83,11 +84,28 @@ void forget_unjournaled(self_ptr self, const digest& cid, bool fresh) {
     self->state.candidates.erase(i);
 }
 
-/// Journals `evs`; on success records the decision, answers, and orders the rollback.
+/// Arms the respond_by timer of an incident (at once when it is due).
+void arm_respond(self_ptr self, const digest& incident, caf::timestamp respond_by) {
+  auto left = respond_by - now(self);
+  if (left <= caf::timespan{0})
+    self->send(self, atom::respond_v, incident);
+  else
+    self->delayed_send(self, left, atom::respond_v, incident);
+}
+
+/// Journals `evs`; on success records the decision, answers, arms the respond_by timer
+/// of an incident it opens, and orders the rollback.
 /// `fresh`: the candidate's `candidate_raised` is among `evs`.
 void commit(self_ptr self, std::vector<event> evs, digest cid, incident_decision d,
             authority_level level, principal_id by, std::string why, bool fresh,
             caf::typed_response_promise<incident_decision> rp) {
+  bool opens = false;
+  caf::timestamp respond_by{};
+  for (auto& ev : evs)
+    if (incident_opened io; ev.type == event_type::incident_opened && !payload_of(ev, io)) {
+      opens = true;
+      respond_by = io.respond_by;
+    }
   self->request(self->state.journal, caf::infinite, atom::append_v, std::move(evs))
     .then(
       [=](const appended&) mutable {
@@ -97,6 +115,8 @@ void commit(self_ptr self, std::vector<event> evs, digest cid, incident_decision
         if (d.incident)
           c.incident = *d.incident;
         rp.deliver(d);
+        if (d.incident && opens)
+          arm_respond(self, *d.incident, respond_by);
         if (d.incident && !c.culprits.empty())
           order_rollback(self, rollback_order{*d.incident, c.culprits, by, level, why});
       },
@@ -161,24 +181,100 @@ caf::result<incident_decision> on_promote(self_ptr self, const digest& cid,
   return rp;
 }
 
+/// Arms the respond_by timer of every incident that awaits an acknowledgement.
+void arm_all(self_ptr self, const fleet_state& fs) {
+  for (auto& [id, n] : fs.incidents)
+    if (awaits_acknowledgement(n))
+      arm_respond(self, id, n.respond_by);
+}
+
+/// An operator's lifecycle step: checked against the journal's state of this moment and
+/// journaled. Both requests are awaited, so steps are taken one at a time.
+caf::result<seq_no> on_lifecycle(self_ptr self, lifecycle_command c) {
+  auto rp = self->make_response_promise<seq_no>();
+  auto journal = self->state.journal;
+  self->request(journal, caf::infinite, atom::state_v)
+    .await(
+      [self, rp, c, journal](const fleet_state& fs) mutable {
+        auto ev = lifecycle_event(fs, c, now(self));
+        if (!ev) {
+          rp.deliver(ev.error());
+          return;
+        }
+        self->request(journal, caf::infinite, atom::append_v, std::move(*ev))
+          .await([rp](const appended& a) mutable { rp.deliver(a.last); },
+                 [rp](caf::error& err) mutable { rp.deliver(err); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+/// The respond_by timer of one incident: escalates it if nobody acknowledged it in time.
+void on_respond(self_ptr self, const digest& id) {
+  auto journal = self->state.journal;
+  self->request(journal, caf::infinite, atom::state_v)
+    .await(
+      [self, id, journal](const fleet_state& fs) {
+        auto i = fs.incidents.find(id);
+        if (i == fs.incidents.end() || !awaits_acknowledgement(i->second))
+          return; // acknowledged, escalated or closed meanwhile
+        auto at = now(self);
+        auto x = overdue(id, i->second, at);
+        if (!x)
+          return arm_respond(self, id, i->second.respond_by); // not due yet
+        escalation_notice notice{id, i->second.service, i->second.region, i->second.level,
+                                 i->second.respond_by, at, seq_no{}};
+        self->request(journal, caf::infinite, atom::append_v,
+                      make_event(event_type::incident_escalated, at, *x))
+          .await(
+            [self, notice](const appended& a) mutable {
+              notice.seq = a.last;
+              spdlog::warn("orchestrator: incident {} ({}) not acknowledged by its respond_by: "
+                           "escalated", to_hex(notice.incident).substr(0, 12),
+                           to_string(notice.level));
+              if (self->state.hooks)
+                self->state.hooks->call(notice);
+            },
+            [id](caf::error& err) {
+              spdlog::error("orchestrator: the escalation of incident {} could not be "
+                            "journaled: {}", to_hex(id).substr(0, 12), describe(err).message);
+            });
+      },
+      [id](caf::error& err) {
+        spdlog::error("orchestrator: no journal state to check incident {}: {}",
+                      to_hex(id).substr(0, 12), describe(err).message);
+      });
+}
+
 } // namespace
 
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
              incident_settings settings, journal_actor journal, rollback_actor rollbacks,
-             caf::optional<std::map<digest, candidate_state>> known, caf::timestamp epoch) {
+             caf::optional<std::map<digest, candidate_state>> known, caf::timestamp epoch,
+             std::shared_ptr<escalation_hooks> hooks) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.journal = journal;
   st.rollbacks = rollbacks;
   st.epoch = epoch;
   st.start = self->clock().now();
+  st.hooks = std::move(hooks);
   if (known) {
     st.candidates = std::move(*known);
+    self->request(journal, caf::infinite, atom::state_v)
+      .then([self](const fleet_state& now) { arm_all(self, now); },
+            [](caf::error& err) {
+              spdlog::error("orchestrator: no journal state to arm respond_by timers: {}",
+                            describe(err).message);
+            });
   } else {
     // Restarted: `await` holds every candidate and promotion until the journal answers.
     self->request(journal, caf::infinite, atom::state_v)
-      .await([self](const fleet_state& now) { self->state.candidates = now.candidates; },
+      .await([self](const fleet_state& now) {
+               self->state.candidates = now.candidates;
+               arm_all(self, now);
+             },
              [self](caf::error& err) {
                spdlog::error("orchestrator: no journal state to restart from: {}",
                              describe(err).message);
@@ -190,6 +286,8 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
     [self](atom::promote, const digest& cid, const principal_id& by, const std::string& why) {
       return on_promote(self, cid, by, why);
     },
+    [self](atom::lifecycle, const lifecycle_command& c) { return on_lifecycle(self, c); },
+    [self](atom::respond, const digest& id) { on_respond(self, id); },
   };
 }
 

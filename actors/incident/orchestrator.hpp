@@ -8,17 +8,54 @@
 /// journaled). Ids are hashes of the inputs, so a repeated or replayed candidate is a
 /// no-op that answers the first decision.
 
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "caf/actor_clock.hpp"
 #include "caf/fwd.hpp"
 #include "caf/optional.hpp"
 
 #include "actors/incident/incident_policy.hpp"
+#include "actors/incident/lifecycle_policy.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/state.hpp"
 
 namespace bulwark {
+
+/// What the hooks learn of an incident escalated because nobody acknowledged it.
+struct escalation_notice {
+  digest incident;
+  std::string service;
+  std::string region;
+  severity level = severity::p3;
+  caf::timestamp respond_by;
+  caf::timestamp at;
+  seq_no seq; ///< its `incident_escalated` record
+};
+
+/// The notification hooks of respond_by escalations; called on the orchestrator's
+/// thread after the escalation is journaled.
+struct escalation_hooks {
+  std::mutex lock;
+  std::vector<std::function<void(const escalation_notice&)>> fns;
+
+  void add(std::function<void(const escalation_notice&)> fn) {
+    std::lock_guard<std::mutex> guard{lock};
+    fns.push_back(std::move(fn));
+  }
+  void call(const escalation_notice& n) {
+    std::vector<std::function<void(const escalation_notice&)>> copy;
+    {
+      std::lock_guard<std::mutex> guard{lock};
+      copy = fns;
+    }
+    for (auto& fn : copy)
+      fn(n);
+  }
+};
 
 /// State of the orchestrator.
 struct orchestrator_state {
@@ -28,15 +65,19 @@ struct orchestrator_state {
   std::map<digest, candidate_state> candidates; ///< known candidates, from the journal on
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
+  std::shared_ptr<escalation_hooks> hooks; ///< respond_by escalations (may be null)
   static inline const char* name = "orchestrator";
 };
 
 /// Runs the orchestrator; `known` are the candidates the journal holds at spawn (none
 /// after a restart: it asks the journal first, and candidates wait until the answer, so
-/// a decided candidate is never decided twice).
+/// a decided candidate is never decided twice). It also takes the operators' lifecycle
+/// steps (lifecycle_policy) and arms a respond_by timer per incident that awaits an
+/// acknowledgement: at respond_by it journals `incident_escalated` and calls `hooks`.
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
              incident_settings settings, journal_actor journal, rollback_actor rollbacks,
-             caf::optional<std::map<digest, candidate_state>> known, caf::timestamp epoch);
+             caf::optional<std::map<digest, candidate_state>> known, caf::timestamp epoch,
+             std::shared_ptr<escalation_hooks> hooks);
 
 } // namespace bulwark

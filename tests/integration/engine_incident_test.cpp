@@ -47,10 +47,11 @@ struct incident_fixture : engine_fixture {
     }
   }
 
+  /// Open incidents, escalated ones included (escalated is a flag on an open incident).
   std::vector<incident_info> open_incidents() {
     std::vector<incident_info> out;
     for (auto& i : eng->incidents())
-      if (i.status == "open")
+      if (i.status == "open" || i.status == "escalated")
         out.push_back(i);
     return out;
   }
@@ -110,6 +111,8 @@ TEST_CASE("scenario 2: a region is lost, the other region is unaffected") {
   CHECK(open[0].region == "south");
   CHECK(open[0].culprits.empty()); // nothing was changed there: nothing to roll back
   CHECK(open[0].severity == "P0");
+  // A P0's respond_by is its opening: nobody acknowledged it, so it is escalated at once.
+  CHECK(open[0].status == "escalated");
   // North keeps working during the outage.
   CHECK(f.submit_now(f.make(4, {set(3, "fast")})).ok);
   f.outage.clear();

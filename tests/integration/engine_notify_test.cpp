@@ -155,14 +155,17 @@ TEST_CASE("notify: a receiver hears of a halt, its release, approvals waiting an
   for (int i = 1; i <= 6; ++i)
     CHECK(n.eng->feed_metric({"coaster", "north", 0.5, 10.0, t1 + i * 250ms}));
   REQUIRE(eventually([&] { return n.last_seq("rollback_requested") > 0; }));
-  REQUIRE(r.wait_for(5));
+  // The error rate makes it a P0, whose respond_by is immediate: nobody acknowledged it by
+  // then, so it is escalated at once.
+  REQUIRE(r.wait_for(6));
   auto got = r.all();
   auto kinds = kinds_of(got);
-  REQUIRE(kinds.size() == 5);
+  REQUIRE(kinds.size() == 6);
   CHECK(std::vector<std::string>(kinds.begin(), kinds.begin() + 3)
         == std::vector<std::string>{"halt_engaged", "halt_released", "approval_waiting"});
   CHECK(std::multiset<std::string>(kinds.begin() + 3, kinds.end())
-        == std::multiset<std::string>{"incident_opened", "approval_waiting"});
+        == std::multiset<std::string>{"incident_opened", "incident_escalated",
+                                      "approval_waiting"});
   // Each body: the kind, the event's seq, the node, and the event as the API renders it.
   for (auto& q : got) {
     CHECK(q.body["node"] == "test-node");
@@ -181,9 +184,9 @@ TEST_CASE("notify: a receiver hears of a halt, its release, approvals waiting an
   CHECK(seqs.count(n.last_seq("incident_opened")) == 1);
   CHECK(seqs.count(n.last_seq("rollback_requested")) == 1);
   // Each delivery's final status is journaled, and none of those records is notified.
-  REQUIRE(eventually([&] { return n.sent().size() == 5; }));
+  REQUIRE(eventually([&] { return n.sent().size() == 6; }));
   auto sent = n.sent();
-  for (size_t k = 0; k < 5; ++k) {
+  for (size_t k = 0; k < 6; ++k) {
     CHECK(sent[k]["webhook"] == "ops");
     CHECK(sent[k]["status"] == "delivered");
     CHECK(sent[k]["attempts"] == 1);
@@ -191,10 +194,10 @@ TEST_CASE("notify: a receiver hears of a halt, its release, approvals waiting an
     CHECK(sent[k]["kind"] == kinds[k]);
     CHECK(sent[k]["event_seq"] == got[k].body["seq"]);
   }
-  CHECK(r.count() == 5);
+  CHECK(r.count() == 6);
   auto f = n.notify->figures();
   REQUIRE(f.webhooks.size() == 1);
-  CHECK(f.webhooks[0].delivered == 5);
+  CHECK(f.webhooks[0].delivered == 6);
   CHECK(f.webhooks[0].failed == 0);
   CHECK(f.webhooks[0].dropped == 0);
   CHECK(f.journal_failures == 0);

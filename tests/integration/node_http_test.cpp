@@ -200,6 +200,55 @@ TEST_CASE("http: incidents, candidates, breakers, grants, halt and dead letters"
   CHECK(viewer.post("/v1/dead-letters/1/discard", json::object())->status == 403);
 }
 
+TEST_CASE("http: the incident lifecycle, candidates and the postmortem report") {
+  http_node n{"[incident]\nconfirmation_ms = 3000\nwarmup_samples = 3\n"};
+  api op{n.node.http_port, "operator-token"}, viewer{n.node.http_port, "viewer-token"};
+  std::this_thread::sleep_for(std::chrono::seconds{5}); // the baselines warm up
+  auto bad = proposal(4, "http-bad-firmware", "coaster-north-01");
+  bad["changes"][0]["key"] = "firmware";
+  bad["changes"][0]["value"] = "2.0.0-rc1";
+  REQUIRE(op.post("/v1/proposals", bad)->status == 200);
+  std::string id;
+  for (int i = 0; i < 150 && id.empty(); ++i) {
+    auto list = body_of(viewer.get("/v1/incidents"));
+    if (!list["incidents"].empty())
+      id = list["incidents"][0]["incident"].get<std::string>();
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  }
+  REQUIRE(!id.empty());
+  auto candidates = body_of(viewer.get("/v1/candidates"));
+  REQUIRE(candidates["candidates"].size() == 1);
+  CHECK(candidates["candidates"][0]["verdict"] == "PROMOTE");
+  auto path = "/v1/incidents/" + id;
+  CHECK(viewer.post(path + "/acknowledge", json::object())->status == 403);
+  CHECK(op.post("/v1/incidents/" + zero + "/acknowledge", json::object())->status == 400);
+  CHECK(op.post(path + "/close", json::object())->status == 400); // never acknowledged
+  CHECK(op.post(path + "/resolve", json{{"resolution", "x"}})->status == 400);
+  auto ack = op.post(path + "/acknowledge", json{{"owner", "alice"}});
+  REQUIRE(ack->status == 200);
+  CHECK(body_of(ack)["step"] == "acknowledge");
+  CHECK(op.post(path + "/notes", json{{"text", "looking"}})->status == 200);
+  CHECK(op.post(path + "/severity", json{{"severity", "P9"}, {"reason", "x"}})->status == 400);
+  CHECK(op.post(path + "/severity", json{{"severity", "P1"}, {"reason", "worse"}})->status == 200);
+  CHECK(op.post(path + "/resolve", json{{"resolution", "firmware rolled back"}})->status == 200);
+  CHECK(op.post(path + "/close", json::object())->status == 200);
+  CHECK(op.post(path + "/notes", json{{"text", "late"}})->status == 400); // closed
+  auto one = body_of(viewer.get(path));
+  CHECK(one["status"] == "closed");
+  CHECK(one["owner"] == "alice");
+  CHECK(one["severity"] == "P1");
+  CHECK(op.post(path + "/reopen", json{{"reason", "back"}})->status == 200);
+  CHECK(body_of(viewer.get(path))["status"] == "open");
+  auto report = viewer.get(path + "/report");
+  REQUIRE(report->status == 200);
+  auto doc = body_of(report);
+  CHECK(doc["markdown"].get<std::string>().find("# Postmortem") == 0);
+  CHECK(doc["report"]["status"] == "open");
+  CHECK(doc["report"]["owner"] == "alice");
+  CHECK(viewer.get("/v1/incidents/" + zero + "/report")->status == 400);
+}
+
 TEST_CASE("http: bad JSON, oversized bodies, unknown routes and slow senders") {
   http_node n;
   api op{n.node.http_port, "operator-token"};

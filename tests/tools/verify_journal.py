@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-37, 44-45, snapshot version 4). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-45, snapshot version 5). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -40,8 +40,9 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
-SNAPSHOT_VERSION = 4  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
+SNAPSHOT_VERSION = 5  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
 #                      4: decided (by key digest) replaced idempotency; proposals: running only
+#                      5: incident_state gained acknowledged, owner, resolution, notes
 
 
 class NotAJournal(Exception):
@@ -182,6 +183,8 @@ CULPRIT = struct("culprit", ("seq", U64), ("proposal", DIGEST), ("resource", STR
                  ("key", STRING), ("score", U32), ("before_onset", TIMESPAN))
 INCIDENT_OUTCOME = struct("incident_outcome", ("incident", DIGEST), ("mttr", TIMESPAN),
                           ("error_ppm", U32), ("detail", STRING))
+INCIDENT_REMARK = struct("incident_remark", ("incident", DIGEST), ("by", STRING),
+                         ("text", STRING))
 
 DEAD_LETTERED = struct("dead_lettered", ("proposal", DIGEST), ("step", U32),
                        ("principal", STRING), ("level", LEVEL), ("service", STRING),
@@ -286,6 +289,19 @@ EVENT_TYPES = {
     37: ("leadership_changed",
          struct("leadership_changed", ("leader", STRING), ("term", U64),
                 ("previous", STRING), ("by", STRING))),
+    # -- the incident lifecycle: 38-43 --
+    38: ("incident_acknowledged",
+         struct("incident_acknowledged", ("incident", DIGEST), ("by", STRING),
+                ("owner", STRING), ("note", STRING))),
+    39: ("incident_noted", INCIDENT_REMARK),
+    40: ("incident_severity_changed",
+         struct("incident_severity_changed", ("incident", DIGEST), ("by", STRING),
+                ("from", SEVERITY), ("to", SEVERITY), ("reason", STRING))),
+    41: ("incident_resolved", INCIDENT_REMARK),
+    42: ("incident_reopened", INCIDENT_REMARK),
+    43: ("incident_closed_by_operator",
+         struct("incident_closure", ("incident", DIGEST), ("by", STRING),
+                ("resolution", STRING), ("mttr", TIMESPAN))),
     44: ("notification_sent",
          struct("notification_sent", ("webhook", STRING), ("kind", STRING),
                 ("event_seq", U64), ("status", enum("delivery status", 1, 3)),
@@ -316,7 +332,9 @@ INCIDENT_STATE = struct("incident_state", ("candidate", DIGEST), ("service", STR
                         ("region", STRING), ("level", U8), ("onset", TIME),
                         ("respond_by", TIME), ("culprits", list_of(U64)),
                         ("rollback_level", U8), ("status", U8), ("rollback", DIGEST),
-                        ("rollback_result", U8), ("mttr", TIMESPAN))
+                        ("rollback_result", U8), ("mttr", TIMESPAN),
+                        ("acknowledged", BOOL), ("owner", STRING), ("resolution", STRING),
+                        ("notes", U32))
 FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("resources", map_of(STRING, RESOURCE_STATE)),
                      ("grants", map_of(STRING, GRANT_STATE)),

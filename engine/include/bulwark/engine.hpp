@@ -171,13 +171,35 @@ struct incident_info {
   std::string service;
   std::string region;
   std::string severity;      ///< P0..P3
-  std::string status;        ///< open, recovered, escalated
+  std::string status;        ///< open, escalated, resolved, recovered, closed
   std::vector<uint64_t> culprits; ///< seqs of the applied actions its rollback reverts
   std::string rollback;      ///< hex digest of its last rollback ("" none)
   std::string rollback_result; ///< "", succeeded, failed
   std::chrono::system_clock::time_point onset;
   std::chrono::system_clock::time_point respond_by;
-  std::chrono::milliseconds mttr{0}; ///< onset to verified recovery (closed incidents)
+  std::chrono::milliseconds mttr{0}; ///< onset to its close (recovered or closed)
+  bool acknowledged = false;
+  std::string owner;         ///< who acknowledged it last ("" none)
+  std::string resolution;    ///< resolved and closed incidents
+  uint32_t notes = 0;        ///< notes journaled for it
+};
+
+/// An incident escalated because nobody acknowledged it by its respond_by.
+struct escalation_info {
+  std::string incident;      ///< hex digest
+  std::string service;
+  std::string region;
+  std::string severity;      ///< P0..P3
+  std::chrono::system_clock::time_point respond_by;
+  std::chrono::system_clock::time_point at; ///< when it was escalated
+  uint64_t seq = 0;          ///< its `incident_escalated` record
+};
+
+/// A postmortem report of one incident (docs/incidents.md), from the journal alone.
+struct incident_report {
+  result status;             ///< ok, or INVALID_INPUT for an unknown incident
+  std::string markdown;
+  std::string json;
 };
 
 /// A raised candidate (a confirmed anomaly with its suspects).
@@ -312,6 +334,39 @@ public:
 
   /// Lists rollbacks waiting for an approval (approve them with `approve`).
   std::vector<std::string> pending_rollbacks();
+
+  /// The incident lifecycle (docs/incidents.md, "The lifecycle"). Each step is journaled
+  /// and answers the seq of its record; INVALID_INPUT names an unknown or closed
+  /// incident, a step out of order or a missing text, and changes nothing.
+  /// `by` takes the incident; `owner` works on it from now on.
+  result acknowledge(const std::string& by, const std::string& incident,
+                     const std::string& owner, const std::string& note = {});
+
+  /// Adds a note to an open or resolved incident.
+  result note(const std::string& by, const std::string& incident, const std::string& text);
+
+  /// Changes an incident's severity (P0..P3) with a reason.
+  result set_severity(const std::string& by, const std::string& incident,
+                      const std::string& severity, const std::string& reason);
+
+  /// Resolves an acknowledged incident with a resolution (it stays until closed).
+  result resolve(const std::string& by, const std::string& incident,
+                 const std::string& resolution);
+
+  /// Closes an incident; needs a resolution unless it was resolved, and one that nobody
+  /// acknowledged needs it as the reason.
+  result close(const std::string& by, const std::string& incident,
+               const std::string& resolution = {});
+
+  /// Reopens a resolved or closed incident with a reason.
+  result reopen(const std::string& by, const std::string& incident, const std::string& reason);
+
+  /// Calls `fn` for every incident escalated because nobody acknowledged it by its
+  /// respond_by, once the escalation is journaled (on an engine thread).
+  void on_escalation(std::function<void(const escalation_info&)> fn);
+
+  /// The postmortem report of an incident, read from the journal.
+  incident_report report(const std::string& incident);
 
   /// Lists the dead letters: actions whose retries were exhausted, oldest first.
   std::vector<dead_letter_info> dead_letters();

@@ -83,7 +83,7 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(code == ec::audit_unavailable);
   CHECK(!valid(static_cast<event_type>(0)));
   CHECK(!valid(static_cast<event_type>(max_event_type + 1)));
-  // Reserved but undefined numbers (31-34, 38+) are invalid, not a range hole accepted.
+  // Reserved but undefined numbers (31-34, 44+) are invalid, not a range hole accepted.
   CHECK(valid(static_cast<event_type>(19)));
   CHECK(valid(static_cast<event_type>(26)));
   CHECK(valid(event_type::orchestration_failed));
@@ -96,7 +96,9 @@ TEST_CASE("enum names parse back to their values") {
   event_type none{};
   CHECK(parse("incident_opened", none));
   CHECK(none == event_type::incident_opened);
-  CHECK(!parse("incident_reopened", none));
+  CHECK(!parse("incident_reborn", none));
+  CHECK(parse("incident_reopened", none));
+  CHECK(none == event_type::incident_reopened);
   degradation d{};
   CHECK(parse("degraded", d));
   CHECK(d == degradation::degraded);
@@ -108,7 +110,13 @@ TEST_CASE("enum names parse back to their values") {
   event_type back{};
   CHECK(parse("integrity_alert", back));
   CHECK(back == event_type::integrity_alert);
-  CHECK(!valid(static_cast<event_type>(38)));
+  for (uint8_t v = 38; v <= 43; ++v) // the incident lifecycle
+    CHECK(valid(static_cast<event_type>(v)));
+  for (uint8_t v = 44; v <= 45; ++v) // notifications, level-3 analysis
+    CHECK(valid(static_cast<event_type>(v)));
+  CHECK(!valid(static_cast<event_type>(46)));
+  CHECK(parse("incident_acknowledged", back));
+  CHECK(static_cast<int>(back) == 38);
 }
 
 TEST_CASE("identifiers must be short printable words") {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/incidents.hpp"
+#include "messages/lifecycle.hpp"
 #include "messages/notifications.hpp"
 #include "notify/notify_body.hpp"
 #include "notify/notify_policy.hpp"
@@ -47,6 +48,10 @@ TEST_CASE("notify policy: each notified event type maps to its kind") {
   CHECK(kind(ev(event_type::halt_released, halt_changed{principal_id{"a"}, "r"})) == "halt_released");
   CHECK(kind(ev(event_type::grant_changed, grant_changed{})) == "policy_changed");
   CHECK(kind(ev(event_type::dead_lettered, dead_lettered{})) == "dead_letter");
+  CHECK(kind(ev(event_type::incident_acknowledged, incident_acknowledged{}))
+        == "incident_acknowledged");
+  CHECK(kind(ev(event_type::incident_closed_by_operator, incident_closure{}))
+        == "incident_closed");
 }
 
 TEST_CASE("notify policy: a breaker counts only when it opens") {
