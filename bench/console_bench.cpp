@@ -3,7 +3,7 @@
 // the same `status` over the HTTP API (keep-alive connections, libcurl clients), and a
 // level-4 proposal through the console and through HTTP.
 //
-// Usage: console_bench [--quick]
+// Usage: console_bench [--quick] [--http]   (--http: the HTTP `status` runs only, to profile)
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -183,7 +183,19 @@ json level4(const std::string& key, size_t i) {
 } // namespace
 
 int main(int argc, char** argv) {
-  bool quick = argc > 1 && std::string{argv[1]} == "--quick";
+  bool quick = false;
+  bool http_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--quick")
+      quick = true;
+    else if (arg == "--http")
+      http_only = true;
+    else {
+      std::printf("usage: console_bench [--quick] [--http]\n");
+      return 2;
+    }
+  }
   print_machine();
   auto dir = (std::filesystem::temp_directory_path() / "bulwark-bench-console-XXXXXX").string();
   if (::mkdtemp(dir.data()) == nullptr)
@@ -230,16 +242,20 @@ int main(int argc, char** argv) {
     return 2;
   auto http_port = (*http)->port();
   size_t per = quick ? 2000 : 20000;
+  size_t fours = quick ? 500 : 2000;
   auto status = [](size_t, size_t) { return std::string{R"({"cmd":"status"})"}; };
   auto http_status = [](size_t, size_t) { return std::make_pair(std::string{"/v1/status"}, std::string{}); };
-  run("status", *port, 1, per, status);
-  run("status", *port, 100, per / 20, status);
+  if (!http_only) {
+    run("status", *port, 1, per, status);
+    run("status", *port, 100, per / 20, status);
+  }
   run_http("http", http_port, 1, per, http_status);
   run_http("http", http_port, 100, per / 20, http_status);
+  if (http_only)
+    fours = 0;
   // A level-4 proposal (runs at once) through each, one connection each, alternating so
   // both see the same disk and load.
-  size_t fours = quick ? 500 : 2000;
-  {
+  if (fours > 0) {
     line_client lc{*port};
     lc.call(R"({"cmd":"auth","args":{"token":"bench-token"}})");
     http_client hc{http_port, "bench-token"};
@@ -273,6 +289,8 @@ int main(int argc, char** argv) {
   }
   // Pending level-1 proposals to approve, one per request.
   std::vector<std::future<result>> waiting;
+  if (http_only)
+    approvals = 0;
   for (size_t i = 0; i < approvals; ++i) {
     proposal_request p;
     p.idempotency_key = "k" + std::to_string(i);
@@ -291,13 +309,15 @@ int main(int argc, char** argv) {
       digests.push_back(p.proposal);
   }
   auto half = approvals / 2;
-  run("approve", *port, 1, half / 4, [&](size_t, size_t i) {
-    return json{{"cmd", "approve"}, {"args", {{"proposal", digests[i]}}}}.dump();
-  });
-  run("approve", *port, 100, half / 100, [&](size_t c, size_t i) {
-    return json{{"cmd", "approve"}, {"args", {{"proposal", digests[half + c * (half / 100) + i]}}}}
-      .dump();
-  });
+  if (approvals > 0) {
+    run("approve", *port, 1, half / 4, [&](size_t, size_t i) {
+      return json{{"cmd", "approve"}, {"args", {{"proposal", digests[i]}}}}.dump();
+    });
+    run("approve", *port, 100, half / 100, [&](size_t c, size_t i) {
+      return json{{"cmd", "approve"}, {"args", {{"proposal", digests[half + c * (half / 100) + i]}}}}
+        .dump();
+    });
+  }
   (*http)->stop();
   http->reset();
   curl_global_cleanup();

@@ -31,17 +31,20 @@ using nlohmann::json;
 
 namespace {
 
-/// Committed events for the event streams: a bounded window of the newest ones.
+/// Committed events for the event streams: a bounded window of the newest ones. An event is
+/// rendered as JSON when a stream first reads it, not when it commits (most are never read).
 class event_hub {
 public:
   static constexpr size_t window = 1024;
 
-  void publish(uint64_t seq, std::string text) {
+  void publish(const std::vector<journal_entry>& entries) {
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      events_.emplace_back(seq, std::move(text));
-      if (events_.size() > window)
-        events_.pop_front();
+      for (auto& e : entries) {
+        events_.push_back(item{e, {}});
+        if (events_.size() > window)
+          events_.pop_front();
+      }
     }
     cv_.notify_all();
   }
@@ -60,25 +63,36 @@ public:
   next_result next(uint64_t after, std::chrono::milliseconds wait,
                    std::pair<uint64_t, std::string>& out) {
     std::unique_lock<std::mutex> lock{mtx_};
-    auto ready = [&] { return closed_ || (!events_.empty() && events_.back().first > after); };
+    auto ready = [&] { return closed_ || (!events_.empty() && seq_of(events_.back()) > after); };
     if (!cv_.wait_for(lock, wait, ready))
       return next_result::quiet;
     if (closed_)
       return next_result::closed;
-    if (events_.front().first > after + 1)
+    if (seq_of(events_.front()) > after + 1)
       return next_result::behind; // the events after `after` left the window
     for (auto& e : events_)
-      if (e.first > after) {
-        out = e;
+      if (seq_of(e) > after) {
+        if (e.text.empty())
+          e.text = to_json(e.entry).dump(-1, ' ', false, json::error_handler_t::replace);
+        out = {seq_of(e), e.text};
         return next_result::event;
       }
     return next_result::quiet;
   }
 
 private:
+  struct item {
+    journal_entry entry;
+    std::string text; ///< the entry as JSON, once a stream read it
+  };
+
+  static uint64_t seq_of(const item& x) {
+    return x.entry.seq.value;
+  }
+
   std::mutex mtx_;
   std::condition_variable cv_;
-  std::deque<std::pair<uint64_t, std::string>> events_;
+  std::deque<item> events_;
   bool closed_ = false;
 };
 
@@ -86,10 +100,7 @@ private:
 subscriber_actor::behavior_type event_feed(subscriber_actor::pointer,
                                            std::shared_ptr<event_hub> hub) {
   return {
-    [hub](atom::committed, const std::vector<journal_entry>& entries) {
-      for (auto& e : entries)
-        hub->publish(e.seq.value, to_json(e).dump(-1, ' ', false, json::error_handler_t::replace));
-    },
+    [hub](atom::committed, const std::vector<journal_entry>& entries) { hub->publish(entries); },
   };
 }
 

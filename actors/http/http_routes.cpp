@@ -185,7 +185,7 @@ bool http_response(std::string_view line, bool authenticated, int& status, json&
   if (!doc.is_object() || !doc.contains("ok") || !doc["ok"].is_boolean())
     return false;
   if (doc["ok"] == true) {
-    body = doc.contains("result") ? doc["result"] : json(nullptr);
+    body = doc.contains("result") ? std::move(doc["result"]) : json(nullptr);
     status = 200;
     ec code = ec::none;
     // A proposal refused by governance: its code says why.
@@ -202,7 +202,7 @@ bool http_response(std::string_view line, bool authenticated, int& status, json&
       || !parse(err["code"].get<std::string>(), code))
     code = ec::unavailable;
   status = http_status(code, authenticated);
-  body = json{{"error", err}};
+  body = json{{"error", std::move(err)}};
   return true;
 }
 
