@@ -235,8 +235,7 @@ int main(int argc, char** argv) {
   if (!port)
     return 2;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  http_settings hs;
-  hs.pool = 128; // 100 keep-alive connections each hold a server thread
+  http_settings hs; // the default pool: 100 keep-alive connections each hold a server thread
   auto http = http_api::start(*d.sys, "127.0.0.1", 0, hs, console, deps);
   if (!http)
     return 2;

@@ -227,6 +227,15 @@ struct http_api::impl {
       return send_error(res, late ? 504 : 503, late ? ec::timeout : ec::unavailable,
                         late ? "the command did not answer in time" : info.message);
     }
+    if (r.immediate) { // a plain result goes out as the console rendered it
+      if (auto text = http_ok_result(answer->first); !text.empty()) {
+        res.status = 200;
+        std::string content;
+        content.reserve(text.size() + 1);
+        content.append(text).push_back('\n');
+        return res.set_content(std::move(content), "application/json");
+      }
+    }
     int status = 500;
     json body;
     if (!http_response(answer->first, answer->second, status, body))
