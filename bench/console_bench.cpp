@@ -1,7 +1,9 @@
 // Console benchmark: requests per second and latency over loopback for `status` and
 // `approve`, with 1 and 100 connections, against an in-process node (engine + console);
-// the same `status` over the HTTP API (keep-alive connections, libcurl clients), and a
-// level-4 proposal through the console and through HTTP.
+// the same `status` over the HTTP API (keep-alive connections: libcurl clients, then
+// "http-raw" clients that write a fixed request on a socket and read the answer by its
+// Content-Length, as light as the console's line clients), and a level-4 proposal through
+// the console and through HTTP.
 //
 // Usage: console_bench [--quick] [--http]   (--http: the HTTP `status` runs only, to profile)
 
@@ -140,6 +142,77 @@ struct http_client {
   }
 };
 
+/// One keep-alive HTTP/1.1 connection that sends a fixed GET and reads the answer by its
+/// Content-Length: a client as light as `line_client`, so the server's cost shows.
+struct raw_http_client {
+  line_client sock;
+  std::string request;
+  std::string body;
+  raw_http_client(uint16_t port, const std::string& token, const std::string& path)
+    : sock(port), request("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                          + token + "\r\n\r\n") {
+  }
+  /// The status (0 on a transport error or an answer it cannot read).
+  long call() {
+    if (::send(sock.fd, request.data(), request.size(), MSG_NOSIGNAL) < 0)
+      return 0;
+    auto& buf = sock.buf;
+    size_t end;
+    while ((end = buf.find("\r\n\r\n")) == std::string::npos)
+      if (!fill())
+        return 0;
+    auto head = buf.substr(0, end);
+    auto at = head.find("Content-Length: ");
+    if (head.compare(0, 9, "HTTP/1.1 ") != 0 || at == std::string::npos)
+      return 0;
+    auto length = std::stoul(head.substr(at + 16));
+    while (buf.size() < end + 4 + length)
+      if (!fill())
+        return 0;
+    body = buf.substr(end + 4, length);
+    buf.erase(0, end + 4 + length);
+    return std::stol(head.substr(9, 3));
+  }
+  bool fill() {
+    char tmp[65536];
+    auto n = ::recv(sock.fd, tmp, sizeof tmp, 0);
+    if (n <= 0)
+      return false;
+    sock.buf.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+};
+
+/// `status` over HTTP with `raw_http_client`s, as `run` does over the console.
+void run_raw_http(const char* label, uint16_t port, size_t conns, size_t per) {
+  std::vector<std::vector<double>> lat(conns);
+  std::vector<std::unique_ptr<raw_http_client>> clients;
+  for (size_t c = 0; c < conns; ++c)
+    clients.push_back(std::make_unique<raw_http_client>(port, "bench-token", "/v1/status"));
+  std::atomic<size_t> errors{0};
+  std::vector<std::thread> threads;
+  auto t0 = clock_type::now();
+  for (size_t c = 0; c < conns; ++c)
+    threads.emplace_back([&, c] {
+      for (size_t i = 0; i < per; ++i) {
+        auto start = clock_type::now();
+        auto status = clients[c]->call();
+        lat[c].push_back(ms_since(start) * 1000);
+        if (status != 200 && errors++ == 0)
+          std::printf("first error: %ld %s\n", status, clients[c]->body.c_str());
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  auto secs = ms_since(t0) / 1000;
+  std::vector<double> all;
+  for (auto& l : lat)
+    all.insert(all.end(), l.begin(), l.end());
+  std::printf("%-8s %3zu connections: %8.0f requests/s, p50 %6.0f us, p99 %6.0f us (%zu errors)\n",
+              label, conns, static_cast<double>(all.size()) / secs, percentile(all, 50),
+              percentile(all, 99), errors.load());
+}
+
 /// Like `run`, over HTTP: `make(c, i)` gives the path and the body ("" for a GET).
 void run_http(const char* label, uint16_t port, size_t conns, size_t per,
               const std::function<std::pair<std::string, std::string>(size_t, size_t)>& make) {
@@ -250,6 +323,8 @@ int main(int argc, char** argv) {
   }
   run_http("http", http_port, 1, per, http_status);
   run_http("http", http_port, 100, per / 20, http_status);
+  run_raw_http("http-raw", http_port, 1, per);
+  run_raw_http("http-raw", http_port, 100, per / 20);
   if (http_only)
     fours = 0;
   // A level-4 proposal (runs at once) through each, one connection each, alternating so

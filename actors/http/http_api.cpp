@@ -210,8 +210,11 @@ struct http_api::impl {
       creq.cmd = r.command;
       creq.args = json::object();
     }
-    auto line = json{{"cmd", creq.cmd}, {"args", creq.args}}.dump(-1, ' ', false,
-                                                                 json::error_handler_t::replace);
+    // The text of json{{"cmd", cmd}, {"args", args}}.dump() (keys in order), without
+    // copying the arguments into a new document.
+    auto line = "{\"args\":" + creq.args.dump(-1, ' ', false, json::error_handler_t::replace)
+                + ",\"cmd\":" + json(creq.cmd).dump(-1, ' ', false, json::error_handler_t::replace)
+                + "}";
     auto timeout = caf::timespan{settings.request_timeout};
     if (r.command == "propose" || r.command == "requeue") {
       uint64_t ms = 30000;
