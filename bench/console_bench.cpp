@@ -1,9 +1,11 @@
 // Console benchmark: requests per second and latency over loopback for `status` and
 // `approve`, with 1 and 100 connections, against an in-process node (engine + console);
-// the same `status` over the HTTP API (keep-alive connections, libcurl clients), and a
-// level-4 proposal through the console and through HTTP.
+// the same `status` over the HTTP API (keep-alive connections: libcurl clients, then
+// "http-raw" clients that write a fixed request on a socket and read the answer by its
+// Content-Length, as light as the console's line clients), and a level-4 proposal through
+// the console and through HTTP.
 //
-// Usage: console_bench [--quick]
+// Usage: console_bench [--quick] [--http]   (--http: the HTTP `status` runs only, to profile)
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -140,6 +142,77 @@ struct http_client {
   }
 };
 
+/// One keep-alive HTTP/1.1 connection that sends a fixed GET and reads the answer by its
+/// Content-Length: a client as light as `line_client`, so the server's cost shows.
+struct raw_http_client {
+  line_client sock;
+  std::string request;
+  std::string body;
+  raw_http_client(uint16_t port, const std::string& token, const std::string& path)
+    : sock(port), request("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                          + token + "\r\n\r\n") {
+  }
+  /// The status (0 on a transport error or an answer it cannot read).
+  long call() {
+    if (::send(sock.fd, request.data(), request.size(), MSG_NOSIGNAL) < 0)
+      return 0;
+    auto& buf = sock.buf;
+    size_t end;
+    while ((end = buf.find("\r\n\r\n")) == std::string::npos)
+      if (!fill())
+        return 0;
+    auto head = buf.substr(0, end);
+    auto at = head.find("Content-Length: ");
+    if (head.compare(0, 9, "HTTP/1.1 ") != 0 || at == std::string::npos)
+      return 0;
+    auto length = std::stoul(head.substr(at + 16));
+    while (buf.size() < end + 4 + length)
+      if (!fill())
+        return 0;
+    body = buf.substr(end + 4, length);
+    buf.erase(0, end + 4 + length);
+    return std::stol(head.substr(9, 3));
+  }
+  bool fill() {
+    char tmp[65536];
+    auto n = ::recv(sock.fd, tmp, sizeof tmp, 0);
+    if (n <= 0)
+      return false;
+    sock.buf.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+};
+
+/// `status` over HTTP with `raw_http_client`s, as `run` does over the console.
+void run_raw_http(const char* label, uint16_t port, size_t conns, size_t per) {
+  std::vector<std::vector<double>> lat(conns);
+  std::vector<std::unique_ptr<raw_http_client>> clients;
+  for (size_t c = 0; c < conns; ++c)
+    clients.push_back(std::make_unique<raw_http_client>(port, "bench-token", "/v1/status"));
+  std::atomic<size_t> errors{0};
+  std::vector<std::thread> threads;
+  auto t0 = clock_type::now();
+  for (size_t c = 0; c < conns; ++c)
+    threads.emplace_back([&, c] {
+      for (size_t i = 0; i < per; ++i) {
+        auto start = clock_type::now();
+        auto status = clients[c]->call();
+        lat[c].push_back(ms_since(start) * 1000);
+        if (status != 200 && errors++ == 0)
+          std::printf("first error: %ld %s\n", status, clients[c]->body.c_str());
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  auto secs = ms_since(t0) / 1000;
+  std::vector<double> all;
+  for (auto& l : lat)
+    all.insert(all.end(), l.begin(), l.end());
+  std::printf("%-8s %3zu connections: %8.0f requests/s, p50 %6.0f us, p99 %6.0f us (%zu errors)\n",
+              label, conns, static_cast<double>(all.size()) / secs, percentile(all, 50),
+              percentile(all, 99), errors.load());
+}
+
 /// Like `run`, over HTTP: `make(c, i)` gives the path and the body ("" for a GET).
 void run_http(const char* label, uint16_t port, size_t conns, size_t per,
               const std::function<std::pair<std::string, std::string>(size_t, size_t)>& make) {
@@ -183,7 +256,19 @@ json level4(const std::string& key, size_t i) {
 } // namespace
 
 int main(int argc, char** argv) {
-  bool quick = argc > 1 && std::string{argv[1]} == "--quick";
+  bool quick = false;
+  bool http_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--quick")
+      quick = true;
+    else if (arg == "--http")
+      http_only = true;
+    else {
+      std::printf("usage: console_bench [--quick] [--http]\n");
+      return 2;
+    }
+  }
   print_machine();
   auto dir = (std::filesystem::temp_directory_path() / "bulwark-bench-console-XXXXXX").string();
   if (::mkdtemp(dir.data()) == nullptr)
@@ -223,23 +308,28 @@ int main(int argc, char** argv) {
   if (!port)
     return 2;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  http_settings hs;
-  hs.pool = 128; // 100 keep-alive connections each hold a server thread
+  http_settings hs; // the default pool: 100 keep-alive connections each hold a server thread
   auto http = http_api::start(*d.sys, "127.0.0.1", 0, hs, console, deps);
   if (!http)
     return 2;
   auto http_port = (*http)->port();
   size_t per = quick ? 2000 : 20000;
+  size_t fours = quick ? 500 : 2000;
   auto status = [](size_t, size_t) { return std::string{R"({"cmd":"status"})"}; };
   auto http_status = [](size_t, size_t) { return std::make_pair(std::string{"/v1/status"}, std::string{}); };
-  run("status", *port, 1, per, status);
-  run("status", *port, 100, per / 20, status);
+  if (!http_only) {
+    run("status", *port, 1, per, status);
+    run("status", *port, 100, per / 20, status);
+  }
   run_http("http", http_port, 1, per, http_status);
   run_http("http", http_port, 100, per / 20, http_status);
+  run_raw_http("http-raw", http_port, 1, per);
+  run_raw_http("http-raw", http_port, 100, per / 20);
+  if (http_only)
+    fours = 0;
   // A level-4 proposal (runs at once) through each, one connection each, alternating so
   // both see the same disk and load.
-  size_t fours = quick ? 500 : 2000;
-  {
+  if (fours > 0) {
     line_client lc{*port};
     lc.call(R"({"cmd":"auth","args":{"token":"bench-token"}})");
     http_client hc{http_port, "bench-token"};
@@ -273,6 +363,8 @@ int main(int argc, char** argv) {
   }
   // Pending level-1 proposals to approve, one per request.
   std::vector<std::future<result>> waiting;
+  if (http_only)
+    approvals = 0;
   for (size_t i = 0; i < approvals; ++i) {
     proposal_request p;
     p.idempotency_key = "k" + std::to_string(i);
@@ -291,13 +383,15 @@ int main(int argc, char** argv) {
       digests.push_back(p.proposal);
   }
   auto half = approvals / 2;
-  run("approve", *port, 1, half / 4, [&](size_t, size_t i) {
-    return json{{"cmd", "approve"}, {"args", {{"proposal", digests[i]}}}}.dump();
-  });
-  run("approve", *port, 100, half / 100, [&](size_t c, size_t i) {
-    return json{{"cmd", "approve"}, {"args", {{"proposal", digests[half + c * (half / 100) + i]}}}}
-      .dump();
-  });
+  if (approvals > 0) {
+    run("approve", *port, 1, half / 4, [&](size_t, size_t i) {
+      return json{{"cmd", "approve"}, {"args", {{"proposal", digests[i]}}}}.dump();
+    });
+    run("approve", *port, 100, half / 100, [&](size_t c, size_t i) {
+      return json{{"cmd", "approve"}, {"args", {{"proposal", digests[half + c * (half / 100) + i]}}}}
+        .dump();
+    });
+  }
   (*http)->stop();
   http->reset();
   curl_global_cleanup();

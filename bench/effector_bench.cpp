@@ -6,6 +6,8 @@
 // no group, no request) is the floor, so the effector's own overhead is the difference.
 // http: one POST per call to a cpp-httplib server on loopback, with the connection kept
 // (the effector reuses its handles), and a fresh endpoint per call (a new connection).
+// Both take turns with an embedded effector (a C++ function in the process that reads the
+// request and answers applied), the cost of a call with no process and no socket.
 //
 // Usage: effector_bench [--quick]
 
@@ -26,6 +28,15 @@ using namespace bulwark;
 using namespace bulwark::bench;
 
 namespace {
+
+/// An embedded effector: a function in the process; it reads the request so it is a call.
+effector embedded_effector() {
+  return [](const effect_request& r) {
+    effect_result out;
+    out.ok = !r.resource.empty();
+    return out;
+  };
+}
 
 void report(const char* what, int n, std::vector<double> lat) {
   double sum = 0;
@@ -66,6 +77,9 @@ int bench_exec(int n, const temp_root& dir) {
                      std::chrono::seconds{5}};
   char* true_argv[] = {const_cast<char*>("/bin/true"), nullptr};
   std::vector<std::pair<const char*, std::function<bool()>>> rows;
+  auto embedded = embedded_effector();
+  rows.emplace_back("embedded effector (a function in the process)",
+                    [embedded, &req] { return embedded(req).ok; });
   rows.emplace_back("bare posix_spawn + waitpid of /bin/true", [&] { return bare_spawn(true_argv); });
   auto add = [&](const char* name, std::vector<std::string> argv) {
     auto fx = make_effector(exec_spec_of(dir.path, std::move(argv)));
@@ -109,13 +123,23 @@ int bench_http(int n) {
   int rc = 0;
   {
     auto fx = make_effector(spec);
+    auto embedded = embedded_effector();
     for (int i = 0; i < n / 10; ++i)
       fx(req);
     bool ok = true;
-    auto lat = sample_us(n, [&](int) { ok = fx(req).ok && ok; });
+    std::vector<double> lat, local;
+    for (int i = 0; i < n; ++i) { // the two take turns, one call each
+      auto t0 = clock_type::now();
+      ok = fx(req).ok && ok;
+      lat.push_back(us_since(t0));
+      t0 = clock_type::now();
+      ok = embedded(req).ok && ok;
+      local.push_back(us_since(t0));
+    }
     if (!ok)
       rc = 1;
     report("http POST, connection kept", n, std::move(lat));
+    report("embedded effector, taking turns with it", n, std::move(local));
   }
   {
     bool ok = true;

@@ -53,16 +53,18 @@ json backup_age(broker_ptr self) {
 json status_json(broker_ptr self) {
   auto& st = self->state;
   auto space = st.deps.store->space();
-  json out = {{"node", st.settings.node_id},
-          {"cluster", cluster_brief(self)},
-          {"head", st.deps.store->head().value},
-          {"chain", to_hex(st.deps.store->head_chain())},
-          {"degradation", st.deps.health ? to_string(st.deps.health->level()) : "unknown"},
-          {"journal_used_bytes", space.used_bytes},
-          {"journal_map_bytes", space.map_bytes},
-          {"connections", st.conns.size() - st.http_in_flight},
-          {"requests", st.requests},
-          {"last_verified_backup_age_s", backup_age(self)}};
+  // Member by member: an initializer list builds and copies a pair array per member.
+  json out = json::object();
+  out["node"] = st.settings.node_id;
+  out["cluster"] = cluster_brief(self);
+  out["head"] = st.deps.store->head().value;
+  out["chain"] = to_hex(st.deps.store->head_chain());
+  out["degradation"] = st.deps.health ? to_string(st.deps.health->level()) : "unknown";
+  out["journal_used_bytes"] = space.used_bytes;
+  out["journal_map_bytes"] = space.map_bytes;
+  out["connections"] = st.conns.size() - st.http_in_flight;
+  out["requests"] = st.requests;
+  out["last_verified_backup_age_s"] = backup_age(self);
   if (st.deps.notifications)
     out["notifications"] = notify_json(st.deps.notifications());
   if (st.deps.signals) // per series: "ok", or "no_data" with the reason (never "healthy")

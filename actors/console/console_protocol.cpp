@@ -159,7 +159,13 @@ const console_token* authenticate(const std::vector<console_token>& tokens,
 }
 
 std::string ok_response(const json& id, const json& result) {
-  return json{{"id", id}, {"ok", true}, {"result", result}}.dump() + "\n";
+  // The text of json{{"id", id}, {"ok", true}, {"result", result}}.dump() (keys in order),
+  // without copying the result into a new document first.
+  auto out = "{\"id\":" + id.dump();
+  out += ",\"ok\":true,\"result\":";
+  out += result.dump();
+  out += "}\n";
+  return out;
 }
 
 std::string error_response(const json& id, ec code, const std::string& message,

@@ -7,8 +7,6 @@
 #include <sys/socket.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -22,6 +20,7 @@
 
 #include "actors/console/metrics.hpp"
 #include "actors/console/tls_session.hpp"
+#include "actors/http/event_hub.hpp"
 #include "actors/http/http_routes.hpp"
 #include "persistence/event_json.hpp"
 
@@ -31,65 +30,11 @@ using nlohmann::json;
 
 namespace {
 
-/// Committed events for the event streams: a bounded window of the newest ones.
-class event_hub {
-public:
-  static constexpr size_t window = 1024;
-
-  void publish(uint64_t seq, std::string text) {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      events_.emplace_back(seq, std::move(text));
-      if (events_.size() > window)
-        events_.pop_front();
-    }
-    cv_.notify_all();
-  }
-
-  void close() {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      closed_ = true;
-    }
-    cv_.notify_all();
-  }
-
-  enum class next_result { event, quiet, behind, closed };
-
-  /// The first event after `after`, waiting up to `wait` for one.
-  next_result next(uint64_t after, std::chrono::milliseconds wait,
-                   std::pair<uint64_t, std::string>& out) {
-    std::unique_lock<std::mutex> lock{mtx_};
-    auto ready = [&] { return closed_ || (!events_.empty() && events_.back().first > after); };
-    if (!cv_.wait_for(lock, wait, ready))
-      return next_result::quiet;
-    if (closed_)
-      return next_result::closed;
-    if (events_.front().first > after + 1)
-      return next_result::behind; // the events after `after` left the window
-    for (auto& e : events_)
-      if (e.first > after) {
-        out = e;
-        return next_result::event;
-      }
-    return next_result::quiet;
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  std::deque<std::pair<uint64_t, std::string>> events_;
-  bool closed_ = false;
-};
-
 /// Receives the journal's committed entries for the hub.
 subscriber_actor::behavior_type event_feed(subscriber_actor::pointer,
                                            std::shared_ptr<event_hub> hub) {
   return {
-    [hub](atom::committed, const std::vector<journal_entry>& entries) {
-      for (auto& e : entries)
-        hub->publish(e.seq.value, to_json(e).dump(-1, ' ', false, json::error_handler_t::replace));
-    },
+    [hub](atom::committed, const std::vector<journal_entry>& entries) { hub->publish(entries); },
   };
 }
 
@@ -199,8 +144,11 @@ struct http_api::impl {
       creq.cmd = r.command;
       creq.args = json::object();
     }
-    auto line = json{{"cmd", creq.cmd}, {"args", creq.args}}.dump(-1, ' ', false,
-                                                                 json::error_handler_t::replace);
+    // The text of json{{"cmd", cmd}, {"args", args}}.dump() (keys in order), without
+    // copying the arguments into a new document.
+    auto line = "{\"args\":" + creq.args.dump(-1, ' ', false, json::error_handler_t::replace)
+                + ",\"cmd\":" + json(creq.cmd).dump(-1, ' ', false, json::error_handler_t::replace)
+                + "}";
     auto timeout = caf::timespan{settings.request_timeout};
     if (r.command == "propose" || r.command == "requeue") {
       uint64_t ms = 30000;
@@ -215,6 +163,15 @@ struct http_api::impl {
       bool late = answer.error() == caf::sec::request_timeout;
       return send_error(res, late ? 504 : 503, late ? ec::timeout : ec::unavailable,
                         late ? "the command did not answer in time" : info.message);
+    }
+    if (r.immediate) { // a plain result goes out as the console rendered it
+      if (auto text = http_ok_result(answer->first); !text.empty()) {
+        res.status = 200;
+        std::string content;
+        content.reserve(text.size() + 1);
+        content.append(text).push_back('\n');
+        return res.set_content(std::move(content), "application/json");
+      }
     }
     int status = 500;
     json body;

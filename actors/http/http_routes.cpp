@@ -201,12 +201,13 @@ bool http_response(std::string_view line, bool authenticated, int& status, json&
   if (!doc.is_object() || !doc.contains("ok") || !doc["ok"].is_boolean())
     return false;
   if (doc["ok"] == true) {
-    body = doc.contains("result") ? doc["result"] : json(nullptr);
+    body = doc.contains("result") ? std::move(doc["result"]) : json(nullptr);
     status = 200;
     ec code = ec::none;
     // A proposal refused by governance: its code says why.
-    if (body.is_object() && body.value("status", "") == "refused" && body.contains("code")
-        && body["code"].is_string() && parse(body["code"].get<std::string>(), code))
+    if (body.is_object() && body.contains("status") && body["status"] == "refused"
+        && body.contains("code") && body["code"].is_string()
+        && parse(body["code"].get<std::string>(), code))
       status = http_status(code, authenticated);
     return true;
   }
@@ -218,8 +219,19 @@ bool http_response(std::string_view line, bool authenticated, int& status, json&
       || !parse(err["code"].get<std::string>(), code))
     code = ec::unavailable;
   status = http_status(code, authenticated);
-  body = json{{"error", err}};
+  body = json{{"error", std::move(err)}};
   return true;
+}
+
+std::string_view http_ok_result(std::string_view line) {
+  // ok_response's layout: {"id":ID,"ok":true,"result":RESULT}, then a newline.
+  static constexpr std::string_view head = R"({"id":null,"ok":true,"result":)";
+  if (!line.empty() && line.back() == '\n')
+    line.remove_suffix(1);
+  if (line.size() <= head.size() + 1 || line.compare(0, head.size(), head) != 0
+      || line.back() != '}')
+    return {};
+  return line.substr(head.size(), line.size() - head.size() - 1);
 }
 
 } // namespace bulwark

@@ -60,4 +60,9 @@ int http_status(ec code, bool authenticated);
 bool http_response(std::string_view line, bool authenticated, int& status,
                    nlohmann::json& body);
 
+/// The result of a console line that answered ok to a request without an id, as the text
+/// the console rendered it (what http_response's body would dump to, without parsing it);
+/// empty if the line is anything else.
+std::string_view http_ok_result(std::string_view line);
+
 } // namespace bulwark

@@ -12,7 +12,7 @@ struct http_settings {
   std::string listen = "off";  ///< HOST:PORT, or "off" (no HTTP API)
   std::string tls_cert;        ///< PEM certificate chain; with tls_key the API speaks HTTPS
   std::string tls_key;         ///< PEM private key of tls_cert
-  size_t pool = 64;            ///< server threads; each open connection holds one
+  size_t pool = 128;           ///< server threads; each open connection holds one
   size_t max_body = 1 << 20;   ///< bytes; larger request bodies get 413
   size_t max_streams = 8;      ///< open event streams at once; more get 503 (below pool)
   std::chrono::milliseconds read_timeout{5000};   ///< per read of a request

@@ -83,6 +83,17 @@ TEST_CASE("http: tokens and roles are the console's; the access trail records re
   r = viewer.get("/v1/status");
   REQUIRE(r->status == 200);
   CHECK(body_of(r)["node"] == "test-node");
+  CHECK(r->get_header_value("Content-Type") == "application/json");
+  CHECK(r->body.back() == '\n');
+  // The answers the console gives itself: health nests the node status under "status".
+  r = viewer.get("/v1/health");
+  REQUIRE(r->status == 200);
+  CHECK(body_of(r)["status"]["node"] == "test-node");
+  r = viewer.get("/v1/warnings");
+  CHECK(r->status == 200);
+  CHECK(body_of(r).is_array());
+  r = none.get("/v1/health");
+  CHECK(r->status == 401);
   r = viewer.post("/v1/proposals/" + zero + "/approve", json::object());
   CHECK(r->status == 403);
   CHECK(code_of(r) == "AUTHORITY_DENIED");

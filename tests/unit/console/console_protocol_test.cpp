@@ -86,6 +86,12 @@ TEST_CASE("responses follow the documented shapes") {
   CHECK(ok["id"] == 3);
   CHECK(ok["ok"] == true);
   CHECK(ok["result"]["a"] == 1);
+  // One line, byte for byte the document {"id", "ok", "result"} with its keys in order.
+  json result{{"b", {1, "two", nullptr}}, {"a", {{"x", 1.5}}}, {"u", "\u00e9\n"}};
+  for (json id : {json(7), json("req-1"), json(nullptr)})
+    CHECK(ok_response(id, result)
+          == json{{"id", id}, {"ok", true}, {"result", result}}.dump() + "\n");
+  CHECK(ok_response(1, json::array()) == "{\"id\":1,\"ok\":true,\"result\":[]}\n");
   auto err = json::parse(error_response("r", ec::rate_limited, "slow down", 12, 250));
   CHECK(err["ok"] == false);
   CHECK(err["error"]["code"] == "RATE_LIMITED");

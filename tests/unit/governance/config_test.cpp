@@ -295,7 +295,7 @@ TEST_CASE("the [http] section loads, and its errors name the key") {
   auto shipped = load_config(BULWARK_SOURCE_DIR "/conf/bulwark.toml");
   REQUIRE(shipped);
   CHECK(shipped->http.listen == "off");
-  CHECK(shipped->http.pool == 64);
+  CHECK(shipped->http.pool == 128);
   CHECK(shipped->http.max_streams == 8);
   CHECK(shipped->http.request_timeout == std::chrono::milliseconds{60000});
   auto cfg = load_config(write(dir, "[http]\nlisten = \"127.0.0.1:0\"\npool = 8\nmax_streams = 2\n"

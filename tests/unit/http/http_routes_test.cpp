@@ -108,6 +108,35 @@ TEST_CASE("http status codes follow the console's error codes") {
   CHECK(body == json::array({1}));
   CHECK_FALSE(http_response("garbage", true, status, body));
   CHECK_FALSE(http_response(R"({"ok":false})", true, status, body));
+  // A result whose "status" is not a string (health nests the node status) is a plain 200.
+  REQUIRE(http_response(R"({"id":null,"ok":true,"result":{"status":{"head":3}}})", true, status,
+                        body));
+  CHECK(status == 200);
+  CHECK(body["status"]["head"] == 3);
+}
+
+TEST_CASE("http: a plain ok answer is sent as the console rendered it") {
+  json result{{"node", "n-\u00e9"}, {"head", 18446744073709551615ull}, {"ratio", 0.1},
+              {"status", {{"head", 3}, {"chain", "ab"}}}, {"list", {1, -2, nullptr, "a\"b\n"}}};
+  for (const json& r : {result, json::array(), json("text"), json(0)}) {
+    auto line = ok_response(nullptr, r);
+    auto text = http_ok_result(line);
+    REQUIRE_FALSE(text.empty());
+    // The same bytes as the parsed answer's body, dumped as the server dumps it.
+    int status = 0;
+    json body;
+    REQUIRE(http_response(line, true, status, body));
+    CHECK(status == 200);
+    CHECK(std::string{text} == body.dump(-1, ' ', false, json::error_handler_t::replace));
+    line.pop_back(); // without its newline too
+    CHECK(http_ok_result(line) == text);
+  }
+  // Anything else is not one: errors, requests with an id, cut lines, garbage.
+  CHECK(http_ok_result(error_response(nullptr, ec::halted, "halted")).empty());
+  CHECK(http_ok_result(ok_response(7, json::object())).empty());
+  CHECK(http_ok_result(R"({"id":null,"ok":true,"result":)").empty());
+  CHECK(http_ok_result("").empty());
+  CHECK(http_ok_result("garbage").empty());
 }
 
 TEST_CASE("http: docs/openapi.json names exactly the routes the server registers") {
