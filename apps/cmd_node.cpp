@@ -4,14 +4,9 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <thread>
-
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -24,6 +19,7 @@
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/demo_world.hpp"
+#include "apps/listen_check.hpp"
 #include "bulwark/engine.hpp"
 #include "effectors/configured_effectors.hpp"
 #include "engine/engine_impl.hpp"
@@ -118,42 +114,6 @@ int register_fleet(engine& eng, const std::string& path, bool simulate, simulati
   if (simulate)
     sim.serve(eng, *fleet);
   return exit_ok;
-}
-
-/// Whether HOST:PORT can be listened on now (port 0 always can): binds a socket as the
-/// listeners will (address reuse on) and closes it. Empty when free, else the reason.
-std::string cannot_listen(const std::string& host, uint16_t port) {
-  if (port == 0)
-    return {};
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  auto service = std::to_string(port);
-  const char* node = host.empty() ? nullptr : host.c_str();
-  if (int rc = ::getaddrinfo(node, service.c_str(), &hints, &found); rc != 0)
-    return ::gai_strerror(rc);
-  std::string why;
-  for (auto* a = found; a != nullptr; a = a->ai_next) {
-    int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd < 0) {
-      why = std::strerror(errno);
-      continue;
-    }
-    int on = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    bool bound = ::bind(fd, a->ai_addr, a->ai_addrlen) == 0;
-    if (!bound)
-      why = std::strerror(errno);
-    ::close(fd);
-    if (bound) {
-      why.clear();
-      break;
-    }
-  }
-  ::freeaddrinfo(found);
-  return why;
 }
 
 /// Checks the configuration before anything is opened or created: its keys, the listen
