@@ -1,5 +1,5 @@
 // `bulwark node`: a long-running node with the engine, its journal and the operator
-// console, until SIGINT or SIGTERM.
+// console, until SIGINT or SIGTERM; SIGHUP re-reads the console tokens.
 
 #include <condition_variable>
 #include <csignal>
@@ -182,6 +182,23 @@ int preflight(const node_args& args, std::string& metrics_at) {
   return exit_ok;
 }
 
+/// SIGHUP: re-reads the configuration file and, if it is valid as a whole, replaces the
+/// console's tokens with its `[[console.tokens]]`; nothing else changes until a restart.
+/// An invalid file changes nothing (the message names the key).
+void reload_tokens(const std::string& config, token_book& tokens) {
+  auto cfg = load_config(config);
+  if (!cfg) {
+    std::fprintf(stderr, "bulwark: SIGHUP: INVALID_INPUT: %s; the %zu console tokens in use "
+                         "stay\n",
+                 describe(cfg.error()).message.c_str(), tokens.size());
+    return;
+  }
+  tokens.replace(cfg->console.tokens);
+  std::fprintf(stderr, "bulwark: SIGHUP: %zu console tokens read from %s (the rest of the "
+                       "configuration applies at the next start)\n",
+               cfg->console.tokens.size(), config.c_str());
+}
+
 /// The engine as `report` and `POST /v1/metrics` reach it: cleared (under the lock, so a
 /// sample in flight finishes first) before the engine stops.
 struct metric_sink {
@@ -210,6 +227,7 @@ int run_node(const node_args& args) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr); // every thread started later inherits it
   engine_options opts;
   opts.config_file = args.config;
@@ -246,7 +264,8 @@ int run_node(const node_args& args) {
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
-                    d.admission, nullptr, nullptr};
+                    d.admission, nullptr, nullptr,
+                    std::make_shared<token_book>(settings.tokens)}; // SIGHUP replaces them
   auto sink = std::make_shared<metric_sink>();
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
@@ -328,7 +347,8 @@ int run_node(const node_args& args) {
               cluster_text.c_str());
   std::fflush(stdout);
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+    reload_tokens(args.config, *deps.tokens);
   spdlog::info("node: signal {}: stopping", sig);
   sim.stop();
   stop_all();
@@ -346,7 +366,8 @@ int run_node(const node_args& args) {
 void add_node_command(CLI::App& app, int& code) {
   auto args = std::make_shared<node_args>();
   auto* node = app.add_subcommand("node", "Run a node: engine, journal and operator console "
-                                          "(stops cleanly on SIGINT/SIGTERM)");
+                                          "(stops cleanly on SIGINT/SIGTERM; SIGHUP re-reads "
+                                          "the console tokens)");
   node->add_option("--config", args->config, "bulwark.toml")->required()->check(CLI::ExistingFile);
   node->add_option("--data", args->data, "Journal directory (overrides node.data)");
   node->add_option("--console", args->console, "Console listen address HOST:PORT "

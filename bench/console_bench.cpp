@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
   auto& d = eng->internals();
   console_deps deps{d.journal, d.authority, d.pipeline, d.breakers, d.store,
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
-                    d.orchestrator, d.health_view, d.chaos, {}, {}, d.admission, {}, {}};
+                    d.orchestrator, d.health_view, d.chaos, {}, {}, d.admission, {}, {}, {}};
   auto settings = d.cfg.console;
   settings.port = 0;
   caf::actor console;

@@ -22,6 +22,7 @@
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
 #include "actors/console/tls_session.hpp"
+#include "actors/console/token_book.hpp"
 #include "actors/health/health_board.hpp"
 #include "messages/cluster_gauges.hpp"
 #include "messages/incidents.hpp"
@@ -72,6 +73,10 @@ struct console_deps {
   std::function<bool(const metric_in&)> feed_metric;
   /// The webhook notifier's figures for `status` and the metrics (none: not configured).
   std::function<notify_figures()> notifications;
+  /// The tokens sign-ins check, shared with the node that reloads them on SIGHUP (none:
+  /// `console_settings::tokens`, fixed). A connection signed in before a reload keeps its
+  /// principal and role until it closes; every HTTP request is checked anew.
+  std::shared_ptr<token_book> tokens;
 };
 
 /// One client connection.
