@@ -18,6 +18,7 @@ packages=(
   libcpp-httplib-dev    # the node's HTTP API server (cpp-httplib, OpenSSL 3 TLS); test servers
   libcurl4-openssl-dev  # every HTTP client: http effectors and probes, the HTTP bench
   python3 python3-lmdb  # independent journal verifier used by the tests
+  lintian systemd       # the Debian package's test: lintian, systemd-analyze verify
 )
 
 missing=()
