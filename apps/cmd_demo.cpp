@@ -35,6 +35,20 @@ caf::expected<std::string> demo_dir(const std::string& requested) {
   return requested;
 }
 
+/// The theme park's fleet file: the one installed beside the program (PREFIX/bin/bulwark
+/// and PREFIX/share/bulwark/fleet.toml, as the package and `cmake --install` place them),
+/// else the source tree's (a program run from its build directory).
+std::string default_fleet() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto installed = exe.parent_path().parent_path() / "share" / "bulwark" / "fleet.toml";
+    if (std::filesystem::is_regular_file(installed, ec))
+      return installed.string();
+  }
+  return BULWARK_CONF_DIR "/fleet.toml";
+}
+
 int run_demo(const demo_args& args) {
   auto fleet = load_fleet(args.fleet);
   if (!fleet)
@@ -57,7 +71,7 @@ int run_demo(const demo_args& args) {
 
 void add_demo_command(CLI::App& app, int& code) {
   auto args = std::make_shared<demo_args>();
-  args->fleet = BULWARK_CONF_DIR "/fleet.toml";
+  args->fleet = default_fleet();
   auto* demo = app.add_subcommand("demo", "Run the theme-park scenario on an embedded engine "
                                           "(virtual clock) and check its invariants");
   demo->add_option("--data", args->data,

@@ -1,17 +1,12 @@
 // `bulwark node`: a long-running node with the engine, its journal and the operator
-// console, until SIGINT or SIGTERM.
+// console, until SIGINT or SIGTERM; SIGHUP re-reads the console tokens.
 
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <thread>
-
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -25,6 +20,7 @@
 #include "apps/commands.hpp"
 #include "apps/demo_world.hpp"
 #include "apps/node_signals.hpp"
+#include "apps/listen_check.hpp"
 #include "bulwark/engine.hpp"
 #include "effectors/configured_effectors.hpp"
 #include "engine/engine_impl.hpp"
@@ -121,42 +117,6 @@ int register_fleet(engine& eng, const std::string& path, bool simulate, simulati
   return exit_ok;
 }
 
-/// Whether HOST:PORT can be listened on now (port 0 always can): binds a socket as the
-/// listeners will (address reuse on) and closes it. Empty when free, else the reason.
-std::string cannot_listen(const std::string& host, uint16_t port) {
-  if (port == 0)
-    return {};
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  auto service = std::to_string(port);
-  const char* node = host.empty() ? nullptr : host.c_str();
-  if (int rc = ::getaddrinfo(node, service.c_str(), &hints, &found); rc != 0)
-    return ::gai_strerror(rc);
-  std::string why;
-  for (auto* a = found; a != nullptr; a = a->ai_next) {
-    int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd < 0) {
-      why = std::strerror(errno);
-      continue;
-    }
-    int on = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    bool bound = ::bind(fd, a->ai_addr, a->ai_addrlen) == 0;
-    if (!bound)
-      why = std::strerror(errno);
-    ::close(fd);
-    if (bound) {
-      why.clear();
-      break;
-    }
-  }
-  ::freeaddrinfo(found);
-  return why;
-}
-
 /// Checks the configuration before anything is opened or created: its keys, the listen
 /// addresses (a port in use names the option to change), and that someone can sign in.
 int preflight(const node_args& args, std::string& metrics_at) {
@@ -225,6 +185,23 @@ int preflight(const node_args& args, std::string& metrics_at) {
   return exit_ok;
 }
 
+/// SIGHUP: re-reads the configuration file and, if it is valid as a whole, replaces the
+/// console's tokens with its `[[console.tokens]]`; nothing else changes until a restart.
+/// An invalid file changes nothing (the message names the key).
+void reload_tokens(const std::string& config, token_book& tokens) {
+  auto cfg = load_config(config);
+  if (!cfg) {
+    std::fprintf(stderr, "bulwark: SIGHUP: INVALID_INPUT: %s; the %zu console tokens in use "
+                         "stay\n",
+                 describe(cfg.error()).message.c_str(), tokens.size());
+    return;
+  }
+  tokens.replace(cfg->console.tokens);
+  std::fprintf(stderr, "bulwark: SIGHUP: %zu console tokens read from %s (the rest of the "
+                       "configuration applies at the next start)\n",
+               cfg->console.tokens.size(), config.c_str());
+}
+
 /// The engine as `report` and `POST /v1/metrics` reach it: cleared (under the lock, so a
 /// sample in flight finishes first) before the engine stops.
 struct metric_sink {
@@ -253,6 +230,7 @@ int run_node(const node_args& args) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr); // every thread started later inherits it
   engine_options opts;
   opts.config_file = args.config;
@@ -290,6 +268,7 @@ int run_node(const node_args& args) {
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
                     d.admission, nullptr, nullptr, nullptr};
+  deps.tokens = std::make_shared<token_book>(settings.tokens); // SIGHUP replaces them
   auto sink = std::make_shared<metric_sink>();
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
@@ -375,7 +354,8 @@ int run_node(const node_args& args) {
               cluster_text.c_str());
   std::fflush(stdout);
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+    reload_tokens(args.config, *deps.tokens);
   spdlog::info("node: signal {}: stopping", sig);
   sim.stop();
   source.reset(); // its last sample reaches a running engine
@@ -394,7 +374,8 @@ int run_node(const node_args& args) {
 void add_node_command(CLI::App& app, int& code) {
   auto args = std::make_shared<node_args>();
   auto* node = app.add_subcommand("node", "Run a node: engine, journal and operator console "
-                                          "(stops cleanly on SIGINT/SIGTERM)");
+                                          "(stops cleanly on SIGINT/SIGTERM; SIGHUP re-reads "
+                                          "the console tokens)");
   node->add_option("--config", args->config, "bulwark.toml")->required()->check(CLI::ExistingFile);
   node->add_option("--data", args->data, "Journal directory (overrides node.data)");
   node->add_option("--console", args->console, "Console listen address HOST:PORT "

@@ -19,6 +19,7 @@ packages=(
   libcurl4-openssl-dev  # every HTTP client: http effectors and probes, the HTTP bench
   python3 python3-lmdb  # independent journal verifier used by the tests
   prometheus            # the real Prometheus (and promtool) of examples/ops-stack and its test
+  lintian systemd       # the Debian package's test: lintian, systemd-analyze verify
 )
 
 missing=()

@@ -96,8 +96,8 @@ void handle_auth(broker_ptr self, hdl_t hdl, console_conn& c, const console_requ
   console_refusal why;
   if (!string_arg(req, "token", token, why))
     return send_line(self, hdl, error_response(req.id, why.code, why.message));
-  auto* found = authenticate(self->state.settings.tokens, token);
-  if (found == nullptr) {
+  auto found = self->state.deps.tokens->find(token);
+  if (!found) {
     record_access(self, c, "auth", false, "bad token");
     send_line(self, hdl, error_response(req.id, ec::authority_denied, "unknown token"));
     if (++c.failed_auths >= 3)
@@ -174,8 +174,8 @@ caf::response_promise handle_http(broker_ptr self, const std::string& token,
                               "authenticate first: Authorization: Bearer TOKEN"), false);
     return rp;
   }
-  auto* found = authenticate(st.settings.tokens, token);
-  if (found == nullptr) {
+  auto found = st.deps.tokens->find(token);
+  if (!found) {
     record_access(self, c, "auth", false, "bad token");
     rp.deliver(error_response(req.id, ec::authority_denied, "unknown token"), false);
     return rp;
@@ -282,6 +282,8 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
   self->state.tls = std::move(tls);
   self->state.settings = std::move(settings);
   self->state.deps = std::move(deps);
+  if (!self->state.deps.tokens)
+    self->state.deps.tokens = std::make_shared<token_book>(self->state.settings.tokens);
   self->state.epoch = caf::make_timestamp();
   self->state.start = self->clock().now();
   self->delayed_send(self, std::chrono::seconds{1}, caf::tick_atom_v);

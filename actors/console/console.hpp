@@ -25,6 +25,7 @@
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
 #include "actors/console/tls_session.hpp"
+#include "actors/console/token_book.hpp"
 #include "actors/health/health_board.hpp"
 #include "messages/cluster_gauges.hpp"
 #include "messages/incidents.hpp"
@@ -80,6 +81,10 @@ struct console_deps {
   std::function<nlohmann::json()> signals;
   /// How far before an incident's onset its postmortem lists changes (`[incident] lookback_ms`).
   caf::timespan report_lookback = std::chrono::minutes{10};
+  /// The tokens sign-ins check, shared with the node that reloads them on SIGHUP (none:
+  /// `console_settings::tokens`, fixed). A connection signed in before a reload keeps its
+  /// principal and role until it closes; every HTTP request is checked anew.
+  std::shared_ptr<token_book> tokens{};
 };
 
 /// One client connection.

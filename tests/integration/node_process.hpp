@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
@@ -39,19 +40,35 @@ struct node_process {
   uint16_t metrics_port = 0;
   uint16_t http_port = 0; ///< 0 unless [http] listen is set
 
-  explicit node_process(const std::string& extra = "") {
-    auto cfg = dir.sub("bulwark.toml");
-    std::ofstream{cfg} << "[node]\nid = \"test-node\"\n[authority]\nenforce_enabled = true\n"
-                          "admins = [\"root-admin\"]\n[authority.grants]\n\"op\" = 4\n"
-                          "\"root-admin\" = 4\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
-                          "[console]\nlisten = \"127.0.0.1:0\"\n"
-                       << extra
-                       << "[[console.tokens]]\nsha256 = \"" << hash_of("viewer-token")
-                       << "\"\nprincipal = \"watch\"\nrole = \"viewer\"\n"
-                          "[[console.tokens]]\nsha256 = \"" << hash_of("operator-token")
-                       << "\"\nprincipal = \"op\"\nrole = \"operator\"\n"
-                          "[[console.tokens]]\nsha256 = \"" << hash_of("admin-token")
-                       << "\"\nprincipal = \"root-admin\"\nrole = \"admin\"\n";
+  /// The configuration's keys before its tokens.
+  static std::string base_config() {
+    return "[node]\nid = \"test-node\"\n[authority]\nenforce_enabled = true\n"
+           "admins = [\"root-admin\"]\n[authority.grants]\n\"op\" = 4\n"
+           "\"root-admin\" = 4\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
+           "[console]\nlisten = \"127.0.0.1:0\"\n";
+  }
+
+  /// A `[[console.tokens]]` table.
+  static std::string token_table(const std::string& token, const std::string& principal,
+                                 const std::string& role) {
+    return "[[console.tokens]]\nsha256 = \"" + hash_of(token) + "\"\nprincipal = \""
+           + principal + "\"\nrole = \"" + role + "\"\n";
+  }
+
+  std::string config_path() const {
+    return dir.sub("bulwark.toml");
+  }
+
+  /// The node's stderr, when started with `capture_stderr`.
+  std::string stderr_path() const {
+    return dir.sub("node.stderr");
+  }
+
+  explicit node_process(const std::string& extra = "", bool capture_stderr = false) {
+    auto cfg = config_path();
+    std::ofstream{cfg} << base_config() << extra << token_table("viewer-token", "watch", "viewer")
+                       << token_table("operator-token", "op", "operator")
+                       << token_table("admin-token", "root-admin", "admin");
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     pid = ::fork();
@@ -59,6 +76,11 @@ struct node_process {
     if (pid == 0) {
       ::dup2(fds[1], STDOUT_FILENO);
       ::close(fds[0]);
+      if (capture_stderr) {
+        int err = ::open(stderr_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (err >= 0)
+          ::dup2(err, STDERR_FILENO);
+      }
       ::execl(BULWARK_BINARY, BULWARK_BINARY, "node", "--config", cfg.c_str(), "--data",
               dir.sub("journal").c_str(), "--fleet", BULWARK_SOURCE_DIR "/conf/fleet.toml",
               "--simulate", static_cast<char*>(nullptr));
