@@ -19,6 +19,7 @@ enum exit_code : int {
   exit_usage = 1,
   exit_runtime = 2,
   exit_integrity = 3,
+  exit_outcome = 4, ///< `console -c`: the command ran and its outcome is a failure
 };
 
 /// Maps an error to its exit code: 3 for integrity violations, 2 for everything else.

@@ -66,6 +66,19 @@ bool to_request(const std::string& input, uint64_t id, json& out, std::string& e
   return true;
 }
 
+/// True for an answer that reports a failed outcome: a proposal (or a rollback) that
+/// failed, was interrupted, denied, refused or expired.
+bool failed_outcome(const json& response) {
+  if (!response.value("ok", false) || !response["result"].is_object())
+    return false;
+  auto& r = response["result"];
+  if (!r.contains("status") || !r["status"].is_string())
+    return false;
+  auto status = r["status"].get<std::string>();
+  return status == "failed" || status == "interrupted" || status == "denied"
+         || status == "refused" || status == "expired";
+}
+
 /// Prints a response for people (or raw with --json); returns whether it was ok.
 bool show(const json& response, bool raw) {
   if (raw) {
@@ -84,11 +97,13 @@ bool show(const json& response, bool raw) {
   return false;
 }
 
-/// Sends one request and prints pushed lines until its response arrives.
-bool exchange(console_connection& conn, const json& request, bool raw, bool& alive) {
+/// Sends one request and prints pushed lines until its response arrives. Returns the
+/// exit code of `-c`: 0, `exit_runtime` for an error answer or a lost connection, or
+/// `exit_outcome` for an answer reporting a failed outcome.
+int exchange(console_connection& conn, const json& request, bool raw, bool& alive) {
   if (!conn.send(request.dump())) {
     alive = false;
-    return false;
+    return exit_runtime;
   }
   std::string line;
   while (conn.receive(line)) {
@@ -107,12 +122,12 @@ bool exchange(console_connection& conn, const json& request, bool raw, bool& ali
       bool ok = show(msg, raw);
       if (request.value("cmd", "") == "subscribe" && ok)
         continue; // keep printing pushed events until the connection ends
-      return ok;
+      return !ok ? exit_runtime : failed_outcome(msg) ? exit_outcome : exit_ok;
     }
   }
   alive = false;
   std::cerr << "bulwark: the node closed the connection" << std::endl;
-  return false;
+  return exit_runtime;
 }
 
 std::string read_token(const console_args& args, std::string& error) {
@@ -167,7 +182,7 @@ int run_console(const console_args& args) {
       std::fprintf(stderr, "bulwark: %s\n", error.c_str());
       return exit_usage;
     }
-    return exchange(conn, req, args.json_output, alive) ? exit_ok : exit_runtime;
+    return exchange(conn, req, args.json_output, alive);
   }
   auto history = std::string{std::getenv("HOME") ? std::getenv("HOME") : "."} + "/.bulwark_history";
   read_history(history.c_str());
@@ -203,7 +218,10 @@ void add_console_command(CLI::App& app, int& code) {
     ->capture_default_str();
   console->add_option("--token-file", args->token_file,
                       "File holding the token (else the BULWARK_TOKEN variable)");
-  console->add_option("-c", args->command, "Run one command, e.g. -c \"status\"");
+  console->add_option("-c", args->command,
+                      "Run one command, e.g. -c \"status\"; exit 0, 2 for an error answer, 4 "
+                      "when its outcome failed (a proposal or rollback failed, interrupted, "
+                      "denied, refused or expired)");
   console->add_flag("--json", args->json_output, "Print raw JSON responses");
   auto* tls = console->add_flag("--tls", args->tls.enabled,
                     "Connect with TLS and check the node's certificate and name");
