@@ -273,6 +273,18 @@ int run_node(const node_args& args) {
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
   deps.report_lookback = d.cfg.incident.rca.lookback;
+  deps.approval_timeout = d.cfg.pipeline.approval_timeout;
+  deps.load = [eng = eng.get(), gate = d.gate] {
+    load_figures f;
+    auto l = eng->load();
+    f.telemetry_shed = l.telemetry_shed;
+    f.quarantined_principals = l.quarantined.size();
+    if (gate) {
+      auto c = gate->refused();
+      f.shed = c.queue_full, f.rate_limited = c.principal, f.quarantine_refused = c.quarantine;
+    }
+    return f;
+  };
   // Webhooks hear of the events committed from now on; stopped before the engine.
   std::unique_ptr<notifier> notify;
   if (!notifications->webhooks.empty()) {

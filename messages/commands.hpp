@@ -198,12 +198,13 @@ struct breaker_status {
   uint32_t queued = 0;
   uint64_t refused = 0; ///< calls refused fast while open or full
   uint64_t retries = 0;
+  uint32_t window_slow = 0; ///< calls in the window slower than `slow_call_duration`
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, breaker_status& x) {
   return f(caf::meta::type_name("breaker_status"), x.service, x.state, x.window_calls,
            x.window_failures, x.consecutive_failures, x.in_flight, x.queued, x.refused,
-           x.retries);
+           x.retries, x.window_slow);
 }
 
 } // namespace bulwark

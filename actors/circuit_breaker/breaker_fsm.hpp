@@ -89,6 +89,9 @@ public:
   uint32_t window_failures() const noexcept {
     return failures_;
   }
+  uint32_t window_slow() const noexcept {
+    return slow_;
+  }
   uint32_t consecutive() const noexcept {
     return consecutive_;
   }

@@ -235,7 +235,7 @@ breaker_status breaker_gate::status() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return breaker_status{service_, fsm_.state(), fsm_.window_calls(), fsm_.window_failures(),
                         fsm_.consecutive(), in_flight_, static_cast<uint32_t>(queue_.size()),
-                        refused_, retries_};
+                        refused_, retries_, fsm_.window_slow()};
 }
 
 } // namespace bulwark

@@ -24,6 +24,7 @@
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
+#include "actors/console/metrics_ops.hpp"
 #include "actors/console/tls_session.hpp"
 #include "actors/console/token_book.hpp"
 #include "actors/health/health_board.hpp"
@@ -85,6 +86,10 @@ struct console_deps {
   /// `console_settings::tokens`, fixed). A connection signed in before a reload keeps its
   /// principal and role until it closes; every HTTP request is checked anew.
   std::shared_ptr<token_book> tokens{};
+  /// Admission's refusals and shedding for the metrics (none: not reported).
+  std::function<load_figures()> load{};
+  /// How long a proposal waits for an approval: the metrics measure a waiting one's age.
+  caf::timespan approval_timeout = std::chrono::minutes{5};
 };
 
 /// One client connection.

@@ -1,12 +1,15 @@
 #include "actors/console/metrics.hpp"
 
+#include <filesystem>
 #include <map>
 #include <sstream>
+#include <system_error>
 
 #include "caf/actor_system.hpp"
 #include "caf/scoped_actor.hpp"
 
 #include "actors/console/health_json.hpp"
+#include "actors/console/metrics_ops.hpp"
 #include "actors/console/notify_json.hpp"
 
 namespace bulwark {
@@ -136,6 +139,48 @@ std::string label(const std::string& v) {
   return out;
 }
 
+/// Time since `bulwark backup` last wrote its note beside the journal in `dir`, if ever.
+std::optional<caf::timespan> backup_age(const std::string& dir) {
+  std::error_code ec;
+  auto written = std::filesystem::last_write_time(
+    std::filesystem::path{dir} / "last-verified-backup.json", ec);
+  if (ec)
+    return std::nullopt;
+  return std::chrono::duration_cast<caf::timespan>(
+    std::filesystem::file_time_type::clock::now() - written);
+}
+
+/// The operational figures the journal's state does not hold.
+ops_figures gather_ops(caf::scoped_actor& self, const console_deps& deps,
+                       const std::vector<pending_approval>& flights, caf::timespan timeout) {
+  ops_figures f;
+  f.now = caf::make_timestamp();
+  f.approval_timeout = deps.approval_timeout;
+  for (auto& p : flights)
+    if (p.awaiting)
+      f.approval_expiries.push_back(p.expires);
+  for (auto& s : deps.breakers->services()) {
+    breaker_directory::entry e;
+    if (deps.breakers->find(s, e) && e.handle)
+      self->request(e.handle, timeout, atom::state_v)
+        .receive([&](breaker_status& b) { f.breakers.push_back(std::move(b)); },
+                 [](caf::error&) {});
+  }
+  if (deps.health) {
+    bool ok = true;
+    uint64_t first_bad = 0;
+    if (auto at = deps.health->last_verified(ok, first_bad)) {
+      f.verified_ok = ok;
+      f.verified_age = std::max(caf::timespan{0}, f.now - *at);
+    }
+  }
+  if (deps.store)
+    f.backup_age = backup_age(deps.store->dir());
+  if (deps.load)
+    f.load = deps.load();
+  return f;
+}
+
 } // namespace
 
 std::string render_signal_metrics(const nlohmann::json& signals) {
@@ -192,6 +237,7 @@ caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console
         }
         auto text = render_metrics(st, deps.store->space(), deps.store->head().value, pending,
                                    flights.size() - pending, breakers);
+        text += render_ops_metrics(st, gather_ops(self, deps, flights, timeout));
         if (deps.appends)
           text += render_append_metrics(deps.appends->summarize(sys.clock().now()));
         if (deps.health)
