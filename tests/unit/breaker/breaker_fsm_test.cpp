@@ -103,11 +103,14 @@ TEST_CASE("the window's failure and slow counts follow calls in and out of the w
   feed(b, "xxso");
   CHECK(b.window_calls() == 4);
   CHECK(b.window_failures() == 2);
+  CHECK(b.window_slow() == 1);
   feed(b, "oo", 100); // the two oldest (both failures) leave the count-based window
   CHECK(b.window_calls() == 4);
   CHECK(b.window_failures() == 0);
-  feed(b, "x", 200);
+  CHECK(b.window_slow() == 1);
+  feed(b, "x", 200); // the slow call leaves the window
   CHECK(b.window_failures() == 1);
+  CHECK(b.window_slow() == 0);
   // Slow calls count too: a window of four slow calls trips at 75 %.
   l.slow_call_rate = 75;
   breaker_fsm s{l};
