@@ -30,8 +30,9 @@ typename Inspector::result_type inspect(Inspector& f, signed_head& x) {
            x.public_key, x.signature);
 }
 
-/// The version of the cluster protocol; a peer speaking another is refused.
-inline constexpr uint32_t cluster_protocol_version = 1;
+/// The version of the cluster protocol; a peer speaking another is refused (2: a breaker's
+/// status, in forwarded answers, carries its window's slow calls).
+inline constexpr uint32_t cluster_protocol_version = 2;
 
 /// The handshake: who a peer is and what it speaks.
 struct cluster_hello {
