@@ -124,19 +124,8 @@ std::string render_cluster_metrics(const cluster_gauges& g) {
 
 namespace {
 
-/// A label value in the text format: backslash, double quote and line feed escaped.
 std::string label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"')
-      out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
+  return prometheus_label(v);
 }
 
 /// Time since `bulwark backup` last wrote its note beside the journal in `dir`, if ever.

@@ -11,6 +11,20 @@
 
 namespace bulwark {
 
+std::string prometheus_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 namespace {
 
 double seconds(caf::timespan t) {
@@ -101,17 +115,7 @@ void load(writer& w, const load_figures& l) {
 }
 
 std::string service_label(const std::string& s) {
-  std::string out = "service=\"";
-  for (char c : s) {
-    if (c == '\\' || c == '"')
-      out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out + '"';
+  return "service=\"" + prometheus_label(s) + '"';
 }
 
 void breakers(writer& w, const std::vector<breaker_status>& bs) {

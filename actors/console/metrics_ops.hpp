@@ -40,4 +40,7 @@ struct ops_figures {
 /// Renders the operational figures in Prometheus text format (HELP and TYPE for each).
 std::string render_ops_metrics(const fleet_state& st, const ops_figures& f);
 
+/// A label value in the text format: backslash, double quote and line feed escaped.
+std::string prometheus_label(const std::string& v);
+
 } // namespace bulwark
