@@ -67,11 +67,13 @@ struct candidate_state {
   uint8_t verdict = 0;          ///< 0 undecided, else a `policy_verdict`
   digest incident;              ///< set once promoted
   digest decision;              ///< set once decided
+  caf::timespan detected_after{}; ///< onset to confirmation when the detector raised it
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, candidate_state& x) {
   return f(caf::meta::type_name("candidate_state"), x.service, x.region, x.onset, x.error_ppm,
-           x.culprits, x.policy, x.verdict, x.incident, x.decision);
+           x.culprits, x.policy, x.verdict, x.incident, x.decision,
+           x.detected_after);
 }
 
 /// An incident as the journal knows it.

@@ -108,6 +108,7 @@ struct applier {
     for (auto& k : x.culprits)
       c.culprits.push_back(k.seq);
     c.policy = x.policy;
+    c.detected_after = x.raised_by == "detector" ? x.confirmed - x.onset : caf::timespan{};
   }
   void operator()(const candidate_decided& x) {
     if (auto i = st.candidates.find(x.candidate); i != st.candidates.end()) {

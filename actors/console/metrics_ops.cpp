@@ -87,6 +87,16 @@ void incidents(writer& w, const fleet_state& st, caf::timestamp now) {
          "Onset to verified recovery of the recovered incidents, in seconds.");
   w.sample("bulwark_incident_mttr_seconds_sum", seconds(mttr));
   w.sample("bulwark_incident_mttr_seconds_count", recovered);
+  caf::timespan detection{};
+  uint64_t detected = 0;
+  for (auto& [id, c] : st.candidates)
+    if (c.detected_after.count() > 0)
+      ++detected, detection += c.detected_after;
+  w.head("bulwark_detection_latency_seconds", "summary",
+         "First sample over the threshold to the candidate raised by the detector, in "
+         "seconds.");
+  w.sample("bulwark_detection_latency_seconds_sum", seconds(detection));
+  w.sample("bulwark_detection_latency_seconds_count", detected);
 }
 
 void journal_counts(writer& w, const fleet_state& st) {

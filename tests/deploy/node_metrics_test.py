@@ -19,7 +19,8 @@ import urllib.request
 
 FIGURES = [
     "bulwark_incidents_open", "bulwark_incidents_unacknowledged", "bulwark_incidents_overdue",
-    "bulwark_incident_mttr_seconds", "bulwark_rollbacks_requested_total",
+    "bulwark_incident_mttr_seconds", "bulwark_detection_latency_seconds",
+    "bulwark_rollbacks_requested_total",
     "bulwark_rollbacks_finished_total", "bulwark_dead_letters_total", "bulwark_dead_letters_open",
     "bulwark_admission_refused_total", "bulwark_quarantined_principals",
     "bulwark_telemetry_shed_total", "bulwark_breaker_window_calls",

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-45, snapshot version 5). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-45, snapshot version 6). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -40,9 +40,10 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
-SNAPSHOT_VERSION = 5  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
+SNAPSHOT_VERSION = 6  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
 #                      4: decided (by key digest) replaced idempotency; proposals: running only
 #                      5: incident_state gained acknowledged, owner, resolution, notes
+#                      6: candidate_state gained detected_after
 
 
 class NotAJournal(Exception):
@@ -327,7 +328,7 @@ DECIDED_PROPOSAL = struct("decided_proposal", ("key", DIGEST), ("proposal", DIGE
 CANDIDATE_STATE = struct("candidate_state", ("service", STRING), ("region", STRING),
                          ("onset", TIME), ("error_ppm", U32), ("culprits", list_of(U64)),
                          ("policy", STRING), ("verdict", U8), ("incident", DIGEST),
-                         ("decision", DIGEST))
+                         ("decision", DIGEST), ("detected_after", TIMESPAN))
 INCIDENT_STATE = struct("incident_state", ("candidate", DIGEST), ("service", STRING),
                         ("region", STRING), ("level", U8), ("onset", TIME),
                         ("respond_by", TIME), ("culprits", list_of(U64)),

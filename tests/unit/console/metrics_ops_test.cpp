@@ -54,6 +54,21 @@ TEST_CASE("incidents: open by severity, unacknowledged, overdue past respond_by,
   CHECK(has(text, "# TYPE bulwark_incident_mttr_seconds summary"));
   CHECK(has(text, "bulwark_incident_mttr_seconds_sum 90"));
   CHECK(has(text, "bulwark_incident_mttr_seconds_count 1"));
+  CHECK(has(text, "bulwark_detection_latency_seconds_count 0"));
+}
+
+TEST_CASE("detection latency: onset to confirmation of the candidates the detector raised") {
+  fleet_state st;
+  candidate_state a, b, manual;
+  a.detected_after = 4s;
+  b.detected_after = 6s;
+  st.candidates[id(1)] = a;
+  st.candidates[id(2)] = b;
+  st.candidates[id(3)] = manual; // raised by a person: no detection latency
+  auto text = render_ops_metrics(st, ops_figures{});
+  CHECK(has(text, "# TYPE bulwark_detection_latency_seconds summary"));
+  CHECK(has(text, "bulwark_detection_latency_seconds_sum 10"));
+  CHECK(has(text, "bulwark_detection_latency_seconds_count 2"));
 }
 
 TEST_CASE("rollbacks and dead letters from the journal's counts") {
