@@ -20,6 +20,7 @@ packages=(
   python3 python3-lmdb  # independent journal verifier used by the tests
   prometheus            # the real Prometheus (and promtool) of examples/ops-stack and its test
   lintian systemd       # the Debian package's test: lintian, systemd-analyze verify
+  chromium chromium-driver python3-selenium  # the web dashboard's test in a headless browser
 )
 
 missing=()
