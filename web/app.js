@@ -70,7 +70,8 @@ Bulwark.app = (function () {
     var list = document.getElementById("outcomes");
     list.insertBefore(el("li", {class: cls, "data-type": e.type,
                                 "data-subject": p.proposal || p.incident || p.rollback || ""},
-                            [el("time", {datetime: e.at, text: ui.when(e.at)}), " " + text + " (seq " + e.seq + ")"]),
+                            [el("time", {datetime: e.at, text: ui.when(e.at)}),
+                             " " + text + " (seq " + e.seq + ")"]),
                       list.firstChild);
     while (list.children.length > 12)
       list.removeChild(list.lastChild);

@@ -113,7 +113,10 @@ Bulwark.incidents = (function () {
   function render(doc) {
     if (!ui.changed("incidents", doc))
       return;
-    var list = ui.clear(document.getElementById("incidents-list"));
+    ui.redraw(document.getElementById("incidents-list"), function (list) { draw(list, doc); });
+  }
+
+  function draw(list, doc) {
     var xs = (doc && doc.incidents) || [];
     if (!xs.length)
       list.appendChild(el("p", {class: "empty", text: "No incidents."}));

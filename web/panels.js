@@ -124,17 +124,18 @@ Bulwark.panels = (function () {
     });
     if (!ui.changed("approvals", rows))
       return;
-    var box = ui.clear(document.getElementById("approvals-table"));
-    box.appendChild(ui.table("Proposals and rollbacks waiting for approval", [
-      {head: "Kind", cell: function (r) { return r.kind; }},
-      {head: "Digest", cell: function (r) { return ui.digest(r.p.proposal); }},
-      {head: "Principal", cell: function (r) { return r.p.principal; }},
-      {head: "Level", cell: function (r) { return r.p.level; }},
-      {head: "Changes", cell: function (r) { return r.kind === "rollback" ? "reverts an incident's culprits"
-                                                                             : changes(r.p.mutations); }},
-      {head: "Expires", cell: function (r) { return r.p.expires ? ui.when(r.p.expires) : null; }},
-      {head: "Decision", cell: function (r) { return decisionButtons(r.p.proposal, r.kind); }},
-    ], rows, "Nothing waits for approval."));
+    ui.redraw(document.getElementById("approvals-table"), function (box) {
+      box.appendChild(ui.table("Proposals and rollbacks waiting for approval", [
+        {head: "Kind", cell: function (r) { return r.kind; }},
+        {head: "Digest", cell: function (r) { return ui.digest(r.p.proposal); }},
+        {head: "Principal", cell: function (r) { return r.p.principal; }},
+        {head: "Level", cell: function (r) { return r.p.level; }},
+        {head: "Changes", cell: function (r) { return r.kind === "rollback" ? "reverts an incident's culprits"
+                                                                               : changes(r.p.mutations); }},
+        {head: "Expires", cell: function (r) { return r.p.expires ? ui.when(r.p.expires) : null; }},
+        {head: "Decision", cell: function (r) { return decisionButtons(r.p.proposal, r.kind); }},
+      ], rows, "Nothing waits for approval."));
+    });
   }
 
   function windowText(w) {
@@ -150,23 +151,25 @@ Bulwark.panels = (function () {
     var running = proposals.filter(function (p) { return !p.awaiting_approval; });
     if (!ui.changed("flights", running))
       return;
-    var box = ui.clear(document.getElementById("flights-table"));
-    box.appendChild(ui.table("Running flights", [
-      {head: "Proposal", cell: function (p) { return ui.digest(p.proposal); }},
-      {head: "Principal", cell: function (p) { return p.principal; }},
-      {head: "Level", cell: function (p) { return p.level; }},
-      {head: "Phase", cell: function (p) { return p.phase || "running"; }},
-      {head: "Step", cell: function (p) {
-        return (p.applied || 0) + " of " + (p.mutations || []).length + " applied"; }},
-      {head: "Observation window", cell: function (p) { return windowText(p.window); }},
-      {head: "Changes", cell: function (p) { return changes(p.mutations); }},
-      {head: "Action", cell: function (p) {
-        return el("button", {type: "button", "aria-label": "Interrupt proposal " + p.proposal,
-                             onclick: function () {
-                               act("Interrupt " + p.proposal.slice(0, 12),
-                                   "/v1/proposals/" + p.proposal + "/interrupt", {});
-                             }}, ["Interrupt"]); }},
-    ], running, "No flight is running."));
+    ui.redraw(document.getElementById("flights-table"), function (box) {
+      box.appendChild(ui.table("Running flights", [
+        {head: "Proposal", cell: function (p) { return ui.digest(p.proposal); }},
+        {head: "Principal", cell: function (p) { return p.principal; }},
+        {head: "Level", cell: function (p) { return p.level; }},
+        {head: "Phase", cell: function (p) { return p.phase || "running"; }},
+        {head: "Step", cell: function (p) {
+          return (p.applied || 0) + " of " + (p.mutations || []).length + " applied"; }},
+        {head: "Observation window", cell: function (p) { return windowText(p.window); }},
+        {head: "Changes", cell: function (p) { return changes(p.mutations); }},
+        {head: "Action", cell: function (p) {
+          return el("button", {type: "button", class: "interrupt", "data-proposal": p.proposal,
+                               "aria-label": "Interrupt proposal " + p.proposal,
+                               onclick: function () {
+                                 act("Interrupt " + p.proposal.slice(0, 12),
+                                     "/v1/proposals/" + p.proposal + "/interrupt", {});
+                               }}, ["Interrupt"]); }},
+      ], running, "No flight is running."));
+    });
   }
 
   /// Counts the observation windows down between refreshes.

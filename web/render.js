@@ -120,10 +120,29 @@ Bulwark.ui = (function () {
     return true;
   }
 
+  /// Redraws `box` with `draw()` and gives the focus back to the element that had it, or
+  /// to its new copy (same id, or same class and data-proposal).
+  function redraw(box, draw) {
+    var had = document.activeElement;
+    var inside = had && had !== document.body && box.contains(had);
+    var key = inside && had.getAttribute("data-proposal");
+    var cls = inside && had.className;
+    draw(clear(box));
+    if (!inside)
+      return;
+    if (box.contains(had))
+      return had.focus();
+    var again = key ? box.querySelector("." + cls.split(" ")[0] + '[data-proposal="' + key + '"]')
+                    : had.id ? document.getElementById(had.id) : null;
+    if (again)
+      again.focus();
+  }
+
   function forgetShown() {
     shown = {};
   }
 
-  return {el: el, clear: clear, changed: changed, forgetShown: forgetShown, digest: digest, table: table, when: when,
+  return {el: el, clear: clear, changed: changed, redraw: redraw, forgetShown: forgetShown,
+          digest: digest, table: table, when: when,
           duration: duration, error: error, notice: notice, clearErrors: clearErrors};
 })();

@@ -6,14 +6,16 @@ A viewer and an operator sign in with tokens. A waiting level-1 proposal shows; 
 viewer's approve, an approve without a token and an approve of a rollback that already
 finished are refused with the node's error in the page, and nothing changes; the
 operator approves by keyboard and sees the proposal succeed; the bad firmware opens an
-incident whose rollback the operator approves; the incident recovers and is acknowledged,
-noted, re-rated, closed, reopened and closed again from the page. The journal browser
+incident, which the operator acknowledges, notes and re-rates from the page; its rollback
+(approved by another operator) brings recovery, shown with the MTTR; the operator
+reopens, resolves and closes it from the page. A level-3 flight
+shows its step and observation window and is interrupted. The journal browser
 sends its filters as query parameters and shows the node's refusal. First paint and the
 first data are read from the browser's performance API.
 
 Usage: dashboard_browser_test.py --bulwark PATH --fleet FLEET.toml --out DIR
        [--journal DIR]   (measure first paint only, over an existing journal)
-Screenshots go to DIR (01-signin.png ... 09-journal.png), figures to DIR/figures.json.
+Screenshots go to DIR (01-signin.png ... 10-journal.png), figures to DIR/figures.json.
 Exit 0: passed; 1: failed; 77: SKIP (no chromium, chromedriver or python3-selenium).
 """
 import argparse
@@ -329,6 +331,22 @@ def scenario(page, node):
           report.get("severity") == "P1" and report.get("notes", 0) >= 1,
           "the node agrees: closed, acknowledged, P1, noted")
 
+    # -- a running level-3 flight: its step and observation window; interrupted -----------
+    flight = node.propose_in_background("gates-3", "gates-north-01", "closed", level=3,
+                                        service="gates", setting="mode")
+    row = wait("the flight observing its step", lambda: [
+        r for r in page.finds("#flights-table tbody tr")
+        if "observing" in r.text and "1 of 1 applied" in r.text and "s left" in r.text])
+    check("gates:" in row[0].text, "the flight shows its phase, step and observation window")
+    page.shot("09-flight.png")
+    page.press("the interrupt button", "#flights-table button.interrupt")
+    wait("the interrupt's notice", lambda: "Interrupt " in page.text("#notices") and
+         "done" in page.text("#notices"))
+    flight.join(30)
+    check(flight.result.get("status") == "interrupted" and flight.result.get("compensated") == 1,
+          "the interrupted flight is compensated (its submitter's answer)")
+    wait("no flight running", lambda: "No flight is running." in page.text("#flights-table"))
+
     # -- the journal browser ---------------------------------------------------------------
     page.find("#journal-newest").click()
     wait("the newest page", lambda: "journal head" in page.text("#journal-range"))
@@ -347,7 +365,7 @@ def scenario(page, node):
     page.find("#journal-search").click()
     refusal = page.wait_error("Journal search: HTTP 400 INVALID_INPUT")
     print("ok: the node's refusal of a query shows in the page:", refusal[-1])
-    page.shot("09-journal.png")
+    page.shot("10-journal.png")
 
 
 def main():

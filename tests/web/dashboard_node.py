@@ -67,12 +67,14 @@ class Node:
     def head(self):
         return self.api("GET", "/v1/status", self.viewer)[1]["head"]
 
-    def propose_in_background(self, key, resource, value):
-        """A level-1 change (it waits for an approval); .result is the answer."""
+    def propose_in_background(self, key, resource, value, level=1, service="coaster",
+                              setting="firmware"):
+        """A change (level 1 waits for an approval, level 3 observes its step); .result is
+        the answer."""
         t = threading.Thread(target=lambda: setattr(t, "result", self.api(
             "POST", "/v1/proposals", self.operator,
-            {"idempotency_key": key, "level": 1, "services": ["coaster"], "regions": ["north"],
-             "changes": [{"resource": resource, "key": "firmware", "value": value}],
+            {"idempotency_key": key, "level": level, "services": [service], "regions": ["north"],
+             "changes": [{"resource": resource, "key": setting, "value": value}],
              "timeout_ms": 120000})[1]), daemon=True)
         t.result = {}
         t.start()
