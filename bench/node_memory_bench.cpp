@@ -31,6 +31,8 @@ constexpr const char* usage = R"(usage: node_memory_bench [--events N] [--mix M]
                  "access" (a fleet, then console_access events: no proposal history)
   --settle-ms MS how long the node idles before its memory is read (default 3000)
   --json         print the results as one JSON object
+  --fill-only DIR  write the journal into DIR (a new directory) and stop there: no node
+                 is started, DIR is kept (e.g. for the dashboard's first-paint figure)
 The journal lives in a fresh directory under $TMPDIR (default /tmp), removed at the end.
 )";
 
@@ -201,6 +203,7 @@ int main(int argc, char** argv) {
   int settle_ms = 3000;
   bool as_json = false;
   std::string mix = "proposals";
+  std::string fill_only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--events" && i + 1 < argc)
@@ -212,12 +215,29 @@ int main(int argc, char** argv) {
       mix = argv[++i];
     else if (a == "--json")
       as_json = true;
+    else if (a == "--fill-only" && i + 1 < argc)
+      fill_only = argv[++i];
     else {
       std::fputs(usage, a == "--help" ? stdout : stderr);
       return a == "--help" ? 0 : 1;
     }
   }
   try {
+    if (!fill_only.empty()) {
+      store_options opts;
+      opts.dir = fill_only;
+      opts.create = true;
+      opts.initial_map_size = uint64_t{1} << 30;
+      auto store = journal_store::open(opts);
+      if (!store)
+        fail("cannot open a new journal in " + fill_only);
+      if ((*store)->head().value != 0)
+        fail(fill_only + " already holds a journal");
+      fill(**store, events, mix == "proposals");
+      std::printf("%s: %llu events\n", fill_only.c_str(),
+                  static_cast<unsigned long long>((*store)->head().value));
+      return 0;
+    }
     temp_root tmp{"bulwark-memory-bench"};
     {
       store_options opts;

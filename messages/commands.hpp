@@ -132,11 +132,17 @@ struct pending_approval {
   std::vector<mutation> mutations;
   caf::timestamp expires;
   bool awaiting = true; ///< false: already running (level 3 or 4, or approved)
+  std::string phase;    ///< where the flight is (flight::to_string of its phase)
+  uint32_t applied = 0; ///< steps applied so far (of `mutations`)
+  caf::timestamp window_from; ///< observing (level 3): when the step's window began...
+  caf::timespan window{0};    ///< ...how long it lasts (0: not observing)...
+  std::string window_service; ///< ...and the service whose signals it analyzes
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pending_approval& x) {
   return f(caf::meta::type_name("pending_approval"), x.proposal, x.principal, x.level,
-           x.mutations, x.expires, x.awaiting);
+           x.mutations, x.expires, x.awaiting, x.phase, x.applied, x.window_from, x.window,
+           x.window_service);
 }
 
 } // namespace bulwark

@@ -21,6 +21,7 @@ packages=(
   prometheus            # the real Prometheus (and promtool) of examples/ops-stack and its test
   lintian systemd       # the Debian package's test: lintian, systemd-analyze verify
   postgresql            # scripts/bench.sh --peers: a trigger-chained table beside the journal
+  chromium chromium-driver python3-selenium  # the web dashboard's test in a headless browser
 )
 
 missing=()

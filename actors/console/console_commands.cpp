@@ -89,9 +89,16 @@ void cmd_proposals(broker_ptr self, hdl_t hdl, const console_request& req) {
         json muts = json::array();
         for (auto& m : p.mutations)
           muts.push_back({{"resource", m.resource.value}, {"key", m.key}, {"value", m.value}});
+        json window = nullptr;
+        if (p.window.count() > 0)
+          window = {{"service", p.window_service}, {"from", format_time(p.window_from)},
+                    {"until", format_time(p.window_from + p.window)},
+                    {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(p.window).count()}};
         out.push_back({{"proposal", to_hex(p.proposal)}, {"principal", p.principal.value},
                        {"level", static_cast<int>(p.level)}, {"awaiting_approval", p.awaiting},
-                       {"mutations", muts}});
+                       {"mutations", muts}, {"phase", p.phase}, {"applied", p.applied},
+                       {"expires", p.awaiting ? json(format_time(p.expires)) : json(nullptr)},
+                       {"window", std::move(window)}});
       }
       return out;
     },

@@ -22,6 +22,7 @@
 #include "actors/console/tls_session.hpp"
 #include "actors/http/event_hub.hpp"
 #include "actors/http/http_routes.hpp"
+#include "actors/http/web_assets.hpp"
 #include "persistence/event_json.hpp"
 
 namespace bulwark {
@@ -72,6 +73,19 @@ std::string bearer_token(const httplib::Request& req) {
   if (value.size() <= scheme.size() || value.compare(0, scheme.size(), scheme) != 0)
     return {};
   return value.substr(scheme.size());
+}
+
+/// The dashboard's page and files, built into the binary (actors/http/web_assets.hpp).
+void serve_web(const httplib::Request& req, httplib::Response& res) {
+  auto reply = web_response(req.path, req.matches.size() > 1 ? req.matches[1].str() : "");
+  if (reply.status == 404)
+    return send_error(res, 404, ec::invalid_input, "no such file in the dashboard");
+  for (auto& [k, v] : web_headers())
+    res.set_header(std::string{k}, std::string{v});
+  res.status = reply.status;
+  if (!reply.location.empty())
+    return res.set_header("Location", std::string{reply.location});
+  res.set_content(reply.body.data(), reply.body.size(), std::string{reply.type});
 }
 
 std::string route_regex(const std::string& path) {
@@ -299,6 +313,9 @@ struct http_api::impl {
           break;
         case http_builtin::metrics:
           h = [this](const httplib::Request&, httplib::Response& res) { serve_metrics(res); };
+          break;
+        case http_builtin::web:
+          h = [](const httplib::Request& req, httplib::Response& res) { serve_web(req, res); };
           break;
         case http_builtin::stream:
           h = [this, &r](const httplib::Request& req, httplib::Response& res) {

@@ -16,7 +16,7 @@
 namespace bulwark {
 
 /// What serves a route besides a console command.
-enum class http_builtin : uint8_t { none, healthz, readyz, metrics, stream };
+enum class http_builtin : uint8_t { none, healthz, readyz, metrics, stream, web };
 
 /// One route: method, path (OpenAPI form, `{name}` for the one path parameter), and the
 /// console command that serves it.

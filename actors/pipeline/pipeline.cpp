@@ -324,10 +324,23 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     [self](atom::pending) -> caf::result<std::vector<pending_approval>> {
       std::vector<pending_approval> out;
       for (auto& [id, f] : self->state.flights)
-        if (f.m.at != flight::phase::deciding)
-          out.push_back(pending_approval{id, f.m.p.principal, f.m.p.level, f.m.p.mutations,
-                                         f.m.expires,
-                                         f.m.at == flight::phase::awaiting_approval});
+        if (f.m.at != flight::phase::deciding) {
+          pending_approval x;
+          x.proposal = id;
+          x.principal = f.m.p.principal;
+          x.level = f.m.p.level;
+          x.mutations = f.m.p.mutations;
+          x.expires = f.m.expires;
+          x.awaiting = f.m.at == flight::phase::awaiting_approval;
+          x.phase = flight::to_string(f.m.at);
+          x.applied = static_cast<uint32_t>(f.m.done.size());
+          if (f.m.at == flight::phase::observing) {
+            x.window_from = f.m.window_from;
+            x.window = self->state.machine.observation_window;
+            x.window_service = f.m.window_service;
+          }
+          out.push_back(std::move(x));
+        }
       return out;
     },
     [self](atom::enroll, const registration& r) -> caf::result<seq_no> { return enroll(self, r); },
