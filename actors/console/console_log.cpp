@@ -43,7 +43,7 @@ bool arg_text(const std::string& name, const json& v, std::string& out) {
     out = v.get<std::string>();
     return true;
   }
-  if (v.is_number_unsigned()) {
+  if (v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0)) {
     out = std::to_string(v.get<uint64_t>());
     return true;
   }
