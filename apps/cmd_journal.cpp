@@ -147,10 +147,13 @@ int run_log(const log_args& args) {
   uint64_t printed = 0, scanned = 0, total = 0;
   history_control ctl;
   ctl.progress_every = 4096;
-  ctl.progress = [&](uint64_t done, uint64_t all, uint64_t) { progress.update(scanned + done, total ? total : all); };
+  ctl.progress = [&](uint64_t done, uint64_t all, uint64_t) {
+    progress.update(scanned + done, total != 0 ? total : all);
+  };
   // Page by page: each page is one bounded batch of matches, printed as it arrives.
   for (;;) {
-    uint64_t want = args.limit == 0 ? history_max_page : std::min<uint64_t>(args.limit - printed, history_max_page);
+    uint64_t want = args.limit == 0 ? history_max_page
+                                    : std::min<uint64_t>(args.limit - printed, history_max_page);
     f.limit = static_cast<uint32_t>(want);
     auto page = read_history(*store, f, ctl);
     if (!page)

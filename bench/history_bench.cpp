@@ -52,7 +52,8 @@ event event_at(uint64_t i) {
     d.service = "coaster";
     d.region = "north";
     d.allowed = true;
-    d.mutations = {mutation{resource_id{"coaster-" + std::to_string(i % 400)}, "firmware", "2.0.1"}};
+    d.mutations = {
+      mutation{resource_id{"coaster-" + std::to_string(i % 400)}, "firmware", "2.0.1"}};
     return make_event(event_type::proposal_decided, at_ms(i), d);
   }
   if (i % 100000 == 50)

@@ -210,7 +210,8 @@ TEST_CASE("console log: a page, a timeout and a cancellation each answer as docu
 
   page.stopped = true;
   auto late = console_detail::log_answer(3, f, page, 1, 5000ms);
-  CHECK(late.stop_detail == "history query timed out (5000 ms) after 120 of 861 records from seq 40");
+  CHECK(late.stop_detail
+        == "history query timed out (5000 ms) after 120 of 861 records from seq 40");
   auto error = nlohmann::json::parse(late.line)["error"];
   CHECK(error["code"] == "TIMEOUT");
   CHECK(error["retry_after"] == 1000);

@@ -48,8 +48,9 @@ std::unique_ptr<journal_store> sample_journal(const std::string& dir, size_t fil
   d.allowed = true;
   d.mutations = {mutation{resource_id{"res-a"}, "mode", "closed"}};
   evs.push_back(make_event(event_type::proposal_decided, at_ms(t++), d));
+  mutation change{resource_id{"res-a"}, "mode", "closed"};
   evs.push_back(make_event(event_type::action_started, at_ms(t++),
-                           action_started{dig(0x11), 0, mutation{resource_id{"res-a"}, "mode", "closed"}}));
+                           action_started{dig(0x11), 0, change}));
   action_applied a;
   a.proposal = dig(0x11);
   a.resource = resource_id{"res-a"};
