@@ -1,6 +1,6 @@
 // History queries on a real node over a journal of 200,000 records: progress events while
-// a query reads, the bounded queue (OVERLOADED), and a query over its time (TIMEOUT) with
-// its operational event in the journal.
+// a query reads, the bounded queue (OVERLOADED), a query over its time (TIMEOUT) and one
+// whose connection closed (cancelled), each with its operational event in the journal.
 
 #include <doctest/doctest.h>
 
@@ -124,6 +124,31 @@ TEST_CASE("node: a query over its time ends TIMEOUT and is journaled as an opera
       CHECK(e["payload"]["principal"] == "watch");
       seen = true;
     }
+  }
+  CHECK(seen);
+}
+
+TEST_CASE("node: a query whose connection closes is cancelled and journaled as such") {
+  node_process node{"history_threads = 1\n", false, big_journal};
+  client watcher{node.port};
+  REQUIRE(watcher.auth("viewer-token")["ok"] == true);
+  REQUIRE(watcher.call({{"id", 1}, {"cmd", "subscribe"}})["ok"] == true);
+  {
+    client c{node.port};
+    REQUIRE(c.auth("viewer-token")["ok"] == true);
+    // A query that reads 200,000 payloads, then the connection closes at once.
+    c.send_raw(log_line(2, {{"principal", "nobody"}}).dump() + "\n");
+  }
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    auto msg = watcher.read(10s);
+    REQUIRE(msg.is_object());
+    if (msg.value("event", "") != "committed")
+      continue;
+    auto& e = msg["data"];
+    if (e["type"] == "console_access" && e["payload"]["command"] == "log"
+        && e["payload"]["detail"].get<std::string>().find("history query cancelled after ") == 0)
+      seen = true;
   }
   CHECK(seen);
 }
