@@ -423,8 +423,15 @@ TEST_CASE("http: history queries filter by type, subject and time, page by next,
   for (size_t i = 1; i < seqs.size(); ++i)
     CHECK(seqs[i] > seqs[i - 1]);
   // Principal: the viewer's own access records ("watch" is its principal).
-  auto mine = body_of(viewer.get("/v1/events?type=console_access&principal=watch"));
-  REQUIRE(mine["events"].size() >= 1); // the earlier requests' records (appended async)
+  // The access records are appended without waiting: ask until the first is committed.
+  json mine;
+  for (int i = 0; i < 200; ++i) {
+    mine = body_of(viewer.get("/v1/events?type=console_access&principal=watch"));
+    if (!mine["events"].empty())
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(!mine["events"].empty());
   for (auto& e : mine["events"])
     CHECK(e["payload"]["principal"] == "watch");
   CHECK(mine["next"].is_null());

@@ -45,7 +45,7 @@ struct holder {
 
 } // namespace
 
-TEST_CASE("history pool: a full queue refuses the next query; a freed slot takes one again") {
+TEST_CASE("history pool: a full queue refuses the next query, a freed slot takes one again") {
   holder g;
   std::atomic<int> ran{0};
   history_pool pool{1, 2};
@@ -124,7 +124,7 @@ TEST_CASE("history pool: finished tickets are forgotten by their connection") {
   g.open();
 }
 
-TEST_CASE("console log: arguments by name, numbers or text, type as a list; bad ones refused") {
+TEST_CASE("console log: arguments by name, numbers or text, type as a list, bad ones refused") {
   console_request req;
   console_refusal why;
   history_filter f;
@@ -166,7 +166,7 @@ TEST_CASE("console log: arguments by name, numbers or text, type as a list; bad 
   }
 }
 
-TEST_CASE("GET /v1/events: every query parameter becomes log's argument; unknown ones refused") {
+TEST_CASE("GET /v1/events: every query parameter becomes log's argument, unknown ones refused") {
   const http_route* route = nullptr;
   for (auto& r : http_routes())
     if (r.method == "GET" && r.path == "/v1/events")
