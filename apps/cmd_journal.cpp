@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <map>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -11,6 +14,7 @@
 #include "apps/commands.hpp"
 #include "messages/error.hpp"
 #include "persistence/event_json.hpp"
+#include "persistence/history_query.hpp"
 #include "persistence/replay.hpp"
 
 namespace bulwark::cli {
@@ -109,41 +113,74 @@ int run_replay(const replay_args& args) {
   return exit_ok;
 }
 
+/// `bulwark log`'s history arguments, as given (the names of persistence/history_filter).
 struct log_args {
   std::string data;
-  uint64_t from = 1;
-  uint64_t to = std::numeric_limits<uint64_t>::max();
+  std::vector<std::pair<std::string, std::string>> given; ///< (name, text), filled at parse
+  std::map<std::string, std::string> text;                ///< bound to the options
+  uint64_t limit = 0;                                     ///< 0: every match
   bool json = false;
 };
 
+/// The history options of `bulwark log` (each sets the filter argument of its name).
+const char* const log_options[] = {"from",     "to",        "since",    "until",  "type",
+                                   "principal", "resource", "service", "incident", "proposal"};
+
 int run_log(const log_args& args) {
   install_fault_handler();
-  if (args.from > args.to) {
-    std::fprintf(stderr, "bulwark: INVALID_INPUT: --from is after --to\n");
+  history_filter f;
+  std::string why;
+  for (auto& [name, value] : args.given)
+    if (!set_history_arg(f, name, value, why)) {
+      std::fprintf(stderr, "bulwark: INVALID_INPUT: --%s\n", why.c_str());
+      return exit_usage;
+    }
+  if (!check_history_filter(f, why)) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: %s\n", why.c_str());
     return exit_usage;
   }
   int code = exit_ok;
   auto store = open_read_only(args.data, code);
   if (!store)
     return code;
-  auto last = std::min(args.to, store->head().value);
-  uint64_t total = last >= args.from ? last - args.from + 1 : 0;
   progress_line progress{"log"};
-  uint64_t done = 0;
-  // The store pages through short read transactions (batches); output streams as it goes.
-  auto err = store->read(seq_no{args.from}, seq_no{last}, [&](journal_entry&& e) {
-    if (args.json)
-      std::cout << to_json(e).dump() << '\n';
-    else
-      std::cout << e.seq.value << "  " << format_time(e.ev.at) << "  "
-                << to_string(e.ev.type) << "  " << summarize(e) << '\n';
-    if (++done % 4096 == 0)
-      progress.update(done, total);
-    return static_cast<bool>(std::cout);
-  });
-  progress.update(done, total);
-  if (err)
-    return fail(err);
+  uint64_t printed = 0, scanned = 0, total = 0;
+  history_control ctl;
+  ctl.progress_every = 4096;
+  ctl.progress = [&](uint64_t done, uint64_t all, uint64_t) {
+    progress.update(scanned + done, total != 0 ? total : all);
+  };
+  // Page by page: each page is one bounded batch of matches, printed as it arrives.
+  for (;;) {
+    uint64_t want = args.limit == 0 ? history_max_page
+                                    : std::min<uint64_t>(args.limit - printed, history_max_page);
+    f.limit = static_cast<uint32_t>(want);
+    auto page = read_history(*store, f, ctl);
+    if (!page)
+      return fail(page.error());
+    if (total == 0)
+      total = page->total;
+    scanned += page->scanned;
+    for (auto& e : page->events) {
+      if (args.json)
+        std::cout << to_json(e).dump() << '\n';
+      else
+        std::cout << e.seq.value << "  " << format_time(e.ev.at) << "  "
+                  << to_string(e.ev.type) << "  " << summarize(e) << '\n';
+    }
+    printed += page->events.size();
+    if (!std::cout)
+      return exit_runtime;
+    if (page->next == 0)
+      break;
+    if (args.limit != 0 && printed >= args.limit) {
+      std::fprintf(stderr, "bulwark: more events match: continue with --from %llu\n",
+                   static_cast<unsigned long long>(page->next));
+      break;
+    }
+    f.from = page->next;
+  }
+  progress.update(scanned, total);
   return exit_ok;
 }
 
@@ -172,11 +209,30 @@ void add_journal_commands(CLI::App& app, int& code) {
   rep->callback([ra, &code] { code = run_replay(*ra); });
 
   auto la = std::make_shared<log_args>();
-  auto* log = app.add_subcommand("log", "Print journal events in a seq range");
+  auto* log = app.add_subcommand("log", "Print journal events: a seq or time range, filtered "
+                                        "by type and subject");
   log->add_option("--data", la->data, "Journal directory")->required();
-  log->add_option("--from", la->from, "First seq")->check(CLI::PositiveNumber);
-  log->add_option("--to", la->to, "Last seq");
+  std::map<std::string, std::string> help{
+    {"from", "First seq"}, {"to", "Last seq"},
+    {"since", "First time: 2026-12-06T07:00:00Z (or .123Z) or ms since the epoch"},
+    {"until", "Last time (inclusive), as --since"},
+    {"type", "Event types, separated by commas (e.g. proposal_decided,action_applied)"},
+    {"principal", "Events naming this principal (proposer, approver, by, owner)"},
+    {"resource", "Events naming this resource"},
+    {"service", "Events naming this service"},
+    {"incident", "Events of this incident (whole digest)"},
+    {"proposal", "Events of this proposal (whole digest)"}};
+  for (auto* name : log_options)
+    log->add_option(std::string{"--"} + name, la->text[name], help[name]);
+  log->add_option("--limit", la->limit, "Print at most N events (default: every match)")
+    ->check(CLI::PositiveNumber);
   log->add_flag("--json", la->json, "One JSON object per line");
+  log->preparse_callback([la](size_t) { la->given.clear(); });
+  log->parse_complete_callback([la, log] {
+    for (auto* name : log_options)
+      if (log->get_option(std::string{"--"} + name)->count() > 0)
+        la->given.emplace_back(name, la->text[name]);
+  });
   log->callback([la, &code] { code = run_log(*la); });
 }
 

@@ -185,6 +185,13 @@ void read_console(reader& r, node_config& cfg) {
   r.get("console", "burst", c.burst);
   r.get("console", "tls_cert", c.tls_cert);
   r.get("console", "tls_key", c.tls_key);
+  r.get("console", "history_threads", c.history_threads);
+  if (c.history_threads < 1 || c.history_threads > 16)
+    r.fail("console", "history_threads", "must be 1 to 16");
+  r.get("console", "history_queue", c.history_queue);
+  if (c.history_queue < 1 || c.history_queue > 1024)
+    r.fail("console", "history_queue", "must be 1 to 1024");
+  r.get_ms("console", "history_timeout_ms", c.history_timeout);
   if (!c.tls_cert.empty() && c.tls_key.empty())
     r.fail("console", "tls_key", "must be set with tls_cert (the certificate's PEM private key)");
   else if (c.tls_cert.empty() && !c.tls_key.empty())

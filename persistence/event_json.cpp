@@ -224,6 +224,8 @@ json decode_json(const event& ev) {
   return payload_json(x);
 }
 
+} // namespace
+
 json payload_to_json(const event& ev) {
   switch (ev.type) {
     case event_type::resource_registered:
@@ -305,8 +307,6 @@ json payload_to_json(const event& ev) {
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }
-
-} // namespace
 
 std::string format_time(caf::timestamp at) {
   auto ns = at.time_since_epoch().count();

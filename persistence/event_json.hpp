@@ -14,6 +14,9 @@ namespace bulwark {
 /// A payload that does not decode is rendered as {"undecodable": "<hex>"}.
 nlohmann::json to_json(const journal_entry& entry);
 
+/// Returns the payload's named fields, or {"undecodable": "<hex>"}.
+nlohmann::json payload_to_json(const event& ev);
+
 /// Renders a timestamp as ISO 8601 UTC with milliseconds.
 std::string format_time(caf::timestamp at);
 

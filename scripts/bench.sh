@@ -7,7 +7,7 @@ set -euo pipefail
 usage() {
   cat <<'EOF'
 usage: scripts/bench.sh [--quick] [--peers] [NAME...]
-  NAME     a benchmark without its _bench suffix: journal, pipeline, console, incident,
+  NAME     a benchmark without its _bench suffix: journal, pipeline, console, history, incident,
            admission, cluster, breaker, forward, effector, prometheus, node_memory
            (default: all of them)
   --quick  short runs (each benchmark's --quick; peers: 2 s per run)
@@ -21,7 +21,7 @@ EOF
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build"
-all=(journal pipeline console incident admission cluster breaker forward effector prometheus
+all=(journal pipeline console history incident admission cluster breaker forward effector prometheus
      node_memory)
 quick=() peers=0 names=()
 for arg in "$@"; do

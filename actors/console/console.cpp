@@ -284,6 +284,8 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
   self->state.deps = std::move(deps);
   if (!self->state.deps.tokens)
     self->state.deps.tokens = std::make_shared<token_book>(self->state.settings.tokens);
+  self->state.history = std::make_shared<history_pool>(self->state.settings.history_threads,
+                                                       self->state.settings.history_queue);
   self->state.epoch = caf::make_timestamp();
   self->state.start = self->clock().now();
   self->delayed_send(self, std::chrono::seconds{1}, caf::tick_atom_v);
@@ -324,6 +326,9 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
       self->state.verify_running = false;
       send_line(self, hdl, line);
     },
+    // A history query that timed out or was cancelled: the operational event.
+    [self](atom::read, atom::access, const std::string& principal, const std::string& remote,
+           const std::string& detail) { record_history_stop(self, principal, remote, detail); },
     [self](caf::get_atom) { return self->state.settings.port; },
     // The HTTP API: (bearer token, client "address:port", request line, refusal of the
     // request or "") -> (response line, token accepted).

@@ -24,6 +24,7 @@
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/console/console_protocol.hpp"
+#include "actors/console/history_pool.hpp"
 #include "actors/console/metrics_ops.hpp"
 #include "actors/console/tls_session.hpp"
 #include "actors/console/token_book.hpp"
@@ -52,6 +53,9 @@ struct console_settings {
   std::string node_id = "node-1";
   std::string tls_cert; ///< PEM certificate chain; with tls_key, the listener speaks TLS
   std::string tls_key;  ///< PEM private key of tls_cert
+  unsigned history_threads = 2; ///< history readers (`log` queries run on them)
+  size_t history_queue = 16;    ///< queries waiting for a reader; more are OVERLOADED
+  caf::timespan history_timeout = std::chrono::seconds{30}; ///< one query's time, queue included
 };
 
 /// The actors and stores the console talks to.
@@ -106,6 +110,7 @@ struct console_conn {
   /// Set on an HTTP request's connection: the answer goes here, not to a socket.
   caf::response_promise reply;
   bool http = false;
+  history_tickets queries; ///< its `log` queries, cancelled when it goes away
 };
 
 /// An HTTP API client address: the request rate all its connections share.
@@ -129,6 +134,7 @@ struct console_state {
   size_t http_in_flight = 0;                                ///< of `conns`
   /// `report` batches being fed (each on a thread of its own; at most 4 at once).
   std::shared_ptr<std::atomic<uint32_t>> reports = std::make_shared<std::atomic<uint32_t>>(0);
+  std::shared_ptr<history_pool> history; ///< the readers of `log` queries
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "console";

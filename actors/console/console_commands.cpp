@@ -22,7 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t max_log_range = 10000;
 constexpr uint32_t max_report_threads = 4; ///< `report` batches fed at once
 
 /// The retry_after of a `verify` refused while another runs.
@@ -158,32 +157,6 @@ void cmd_verify(broker_ptr self, hdl_t hdl, const console_request& req) {
                                         std::string{"cannot start the verify worker: "} + e.what(),
                                         0, verify_retry_ms));
   }
-}
-
-void cmd_log(broker_ptr self, hdl_t hdl, const console_request& req) {
-  console_refusal why;
-  uint64_t from = 1, to = 0;
-  auto head = self->state.deps.store->head().value;
-  to = head;
-  if (!uint_arg(req, "from", from, why) || !uint_arg(req, "to", to, why))
-    return refuse_args(self, hdl, why);
-  if (from == 0 || from > to)
-    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
-                                               "need 1 <= from <= to"));
-  if (to - from + 1 > max_log_range)
-    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
-                                               "at most 10000 events per request"));
-  json events = json::array();
-  uint64_t done = 0, total = std::min(to, head) >= from ? std::min(to, head) - from + 1 : 0;
-  auto err = self->state.deps.store->read(seq_no{from}, seq_no{to}, [&](journal_entry&& e) {
-    events.push_back(to_json(e));
-    if (++done % 2500 == 0)
-      send_line(self, hdl, push_message("progress", {{"id", req.id}, {"done", done}, {"total", total}}));
-    return true;
-  });
-  if (err)
-    return send_line(self, hdl, error_response(req.id, err));
-  send_line(self, hdl, ok_response(req.id, {{"head", head}, {"events", events}}));
 }
 
 void cmd_subscribe(broker_ptr self, hdl_t hdl, const console_request& req) {

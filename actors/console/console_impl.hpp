@@ -10,6 +10,7 @@
 #include "actors/console/console.hpp"
 #include "actors/console/console_protocol.hpp"
 #include "messages/forwarding.hpp"
+#include "persistence/history_query.hpp"
 
 namespace bulwark::console_detail {
 
@@ -75,6 +76,32 @@ bool run_breaker_command(broker_ptr self, hdl_t hdl, const console_request& req)
 
 /// Runs `cluster` and `cluster-promote`; false for any other command (console_cluster.cpp).
 bool run_cluster_command(broker_ptr self, hdl_t hdl, const console_request& req);
+
+/// The arguments `log` takes: its history filter (console_log.cpp).
+extern const char* const log_arg_names[11];
+
+/// Reads `log`'s arguments into a history filter; false (with `why`) on any bad one.
+bool parse_log_args(const console_request& req, history_filter& out, console_refusal& why);
+
+/// What a finished `log` query answers, and the operational event's detail when it was
+/// stopped ("" when it was not).
+struct log_outcome {
+  std::string line;
+  std::string stop_detail;
+};
+
+/// The answer of a `log` query: its page, its error, or (stopped: `stop_reason` 1 for the
+/// deadline, 2 for a cancellation) TIMEOUT or UNAVAILABLE naming how far it read.
+log_outcome log_answer(const nlohmann::json& id, const history_filter& f,
+                       const caf::expected<history_page>& page, int stop_reason,
+                       std::chrono::milliseconds timeout);
+
+/// Runs `log` on the history readers: progress events, then one page (console_log.cpp).
+void cmd_log(broker_ptr self, hdl_t hdl, const console_request& req);
+
+/// Journals a history query that timed out or was cancelled as a console access.
+void record_history_stop(broker_ptr self, const std::string& principal,
+                         const std::string& remote, const std::string& detail);
 
 /// Current time as the node sees it.
 caf::timestamp now(broker_ptr self);

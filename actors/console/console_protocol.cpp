@@ -43,7 +43,9 @@ const std::vector<std::tuple<std::string, console_role, std::string>>& console_c
      "degradation level, every failure mode and indicator (value, thresholds, trend, history)"},
     {"warnings", console_role::viewer, "early warnings raised (newest last; active or not)"},
     {"verify", console_role::viewer, "verify the whole chain (progress events)"},
-    {"log", console_role::viewer, "events by seq range: {\"from\", \"to\"} (progress events)"},
+    {"log", console_role::viewer,
+     "history: {from, to, since, until, type, principal, resource, service, incident, "
+     "proposal, limit}; one page and its next seq (progress events)"},
     {"subscribe", console_role::viewer, "push every committed event from now on"},
     {"propose", console_role::operator_,
      "submit a proposal as yourself: {\"idempotency_key\", \"level\", \"services\", "

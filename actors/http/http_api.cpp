@@ -197,11 +197,6 @@ struct http_api::impl {
         return send_error(res, 404, ec::invalid_input, "no " + r.key + " " + param.substr(0, 80));
       body = std::move(item);
     }
-    if (status == 200 && r.command == "log") {
-      auto to = creq.args["to"].get<uint64_t>();
-      auto head = body.value("head", uint64_t{0});
-      body["next"] = to < head ? json(to + 1) : json(nullptr);
-    }
     if (status != 200) {
       auto& retry = body["error"]["retry_after"];
       if (retry.is_number_unsigned() || retry.is_number_integer())

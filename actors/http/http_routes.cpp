@@ -76,7 +76,7 @@ const std::vector<http_route>& http_routes() {
     {"POST", "/v1/dead-letters/{id}/discard", "discard", "letter", true, "", "", b::none,
      "discard a dead letter"},
     {"GET", "/v1/events", "log", "", false, "", "", b::none,
-     "journaled events by seq, a page of at most 1000"},
+     "history: journaled events filtered by seq, time, type and subject, one page"},
     {"GET", "/v1/events/stream", "subscribe", "", false, "", "", b::stream,
      "every committed event from now on, as Server-Sent Events"},
     {"POST", "/v1/metrics", "report", "", false, "", "", b::none,
@@ -97,6 +97,16 @@ bool parse_seq(const std::string& text, uint64_t& out) {
     return false;
   out = std::stoull(text);
   return true;
+}
+
+bool is_history_param(const std::string& name) {
+  static const char* const names[] = {"from",      "to",       "since",   "until",
+                                      "type",      "principal", "resource", "service",
+                                      "incident",  "proposal",  "limit"};
+  for (auto* n : names)
+    if (name == n)
+      return true;
+  return false;
 }
 
 } // namespace
@@ -132,22 +142,19 @@ bool http_request(const http_route& r, const std::string& param,
     }
   }
   if (r.command == "log") {
-    uint64_t from = 1, to = 0;
-    auto f = query.find("from"), t = query.find("to");
-    if ((f != query.end() && !parse_seq(f->second, from))
-        || (t != query.end() && !parse_seq(t->second, to))) {
-      why.message = "from and to must be seq numbers";
-      return false;
+    // The query's parameters become `log`'s arguments as text; the console checks them
+    // (the same checks as `bulwark log`), so an unknown one is refused here by name.
+    json args = json::object();
+    for (auto& [name, value] : query) {
+      if (!is_history_param(name)) {
+        why.message = "unknown query parameter '" + name.substr(0, 64) + "'";
+        return false;
+      }
+      args[name] = value;
     }
-    if (from == 0 || (t != query.end() && to < from)) {
-      why.message = "need 1 <= from <= to";
-      return false;
-    }
-    // A page: at most http_events_page events from `from`.
-    uint64_t last = from + (http_events_page - 1);
-    if (t == query.end() || to > last)
-      to = last;
-    out.args = json{{"from", from}, {"to", to}};
+    if (!args.contains("limit"))
+      args["limit"] = std::to_string(http_events_page);
+    out.args = std::move(args);
   }
   return true;
 }

@@ -36,12 +36,13 @@ struct http_route {
 /// Every route the server registers.
 const std::vector<http_route>& http_routes();
 
-/// The most events one `GET /v1/events` page holds.
+/// The events of a `GET /v1/events` page when no `limit` is given.
 inline constexpr uint64_t http_events_page = 1000;
 
 /// Builds the console request of a route from its path parameter, query and body (a JSON
 /// object or empty). The body gives the arguments; the path parameter and the query
-/// (`from`, `to` of /v1/events) set theirs over it. False (with `why`) on bad input.
+/// (the history parameters of /v1/events: `from`, `to`, `since`, `until`, `type`,
+/// `principal`, `resource`, `service`, `incident`, `proposal`, `limit`) set theirs. False (with `why`) on bad input.
 bool http_request(const http_route& r, const std::string& param,
                   const std::map<std::string, std::string>& query, std::string_view body,
                   console_request& out, console_refusal& why);

@@ -8,13 +8,17 @@
 #include <thread>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <unistd.h>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace bulwark;
+using nlohmann::json;
 using bulwark::test::run_command;
 using bulwark::test::temp_dir;
 
@@ -114,6 +118,66 @@ TEST_CASE("replay --to N gives the state at N, log prints the range as JSON line
   CHECK(log.find("\"type\":\"proposal_decided\"") != std::string::npos);
   CHECK(run_bulwark("log --from 5 --to 2 --data " + data) == 1);
   CHECK(run_bulwark("replay --to 999999 --data " + data) == 1);
+}
+
+TEST_CASE("log filters by type, subject and time, stops at --limit naming the next seq") {
+  temp_dir dir;
+  auto data = demo_journal(dir);
+  auto lines = [](const std::string& out) {
+    std::vector<json> xs;
+    std::istringstream in{out};
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty() && l[0] == '{')
+        xs.push_back(json::parse(l));
+    return xs;
+  };
+  std::string out;
+  auto run = [&](const std::string& args) { // run_command appends: one output per run
+    out.clear();
+    return run_bulwark(args, &out);
+  };
+  REQUIRE(run("log --json --type proposal_decided,proposal_finished --data " + data) == 0);
+  auto decided = lines(out);
+  REQUIRE(decided.size() >= 10);
+  for (auto& e : decided)
+    CHECK((e["type"] == "proposal_decided" || e["type"] == "proposal_finished"));
+  // One proposal's story: every event naming it, in seq order (one that ran a change).
+  std::string p;
+  for (auto& e : decided)
+    if (p.empty() && e["type"] == "proposal_decided" && e["payload"]["allowed"] == true
+        && !e["payload"]["mutations"].empty())
+      p = e["payload"]["proposal"].get<std::string>();
+  REQUIRE(!p.empty());
+  REQUIRE(run("log --json --proposal " + p + " --data " + data) == 0);
+  auto story = lines(out);
+  REQUIRE(story.size() >= 2);
+  for (size_t i = 0; i < story.size(); ++i) {
+    CHECK(story[i].dump().find(p) != std::string::npos);
+    if (i > 0)
+      CHECK(story[i]["seq"].get<uint64_t>() > story[i - 1]["seq"].get<uint64_t>());
+  }
+  // Service, then time: the millisecond of the first event selects only its own.
+  REQUIRE(run("log --json --limit 3 --type resource_registered --service coaster --data "
+                        + data) == 0);
+  auto three = lines(out);
+  REQUIRE(three.size() == 3);
+  CHECK(out.find("more events match: continue with --from "
+                 + std::to_string(three[2]["seq"].get<uint64_t>() + 1)) != std::string::npos);
+  for (auto& e : three)
+    CHECK(e["payload"]["service"] == "coaster");
+  auto at = three[0]["at"].get<std::string>();
+  REQUIRE(run("log --json --since " + at + " --until " + at + " --data " + data) == 0);
+  for (auto& e : lines(out))
+    CHECK(e["at"] == at);
+  // Bad input: exit 1 with the argument named, nothing read.
+  CHECK(run("log --type bogus --data " + data) == 1);
+  CHECK(out.find("unknown event type 'bogus'") != std::string::npos);
+  CHECK(run("log --since 2026-12-06T08:00:00Z --until 2026-12-06T07:00:00Z --data " + data) == 1);
+  CHECK(out.find("inverted range: since is after until") != std::string::npos);
+  CHECK(run("log --from 9 --to 3 --data " + data) == 1);
+  CHECK(out.find("inverted range: from 9 is after to 3") != std::string::npos);
+  CHECK(run("log --incident 12ab --data " + data) == 1);
+  CHECK(out.find("incident must be a whole digest") != std::string::npos);
 }
 
 TEST_CASE("bad data directories get a clear message and exit 2, and stay untouched") {

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string>
@@ -64,7 +65,12 @@ struct node_process {
     return dir.sub("node.stderr");
   }
 
-  explicit node_process(const std::string& extra = "", bool capture_stderr = false) {
+  /// `prepare`, when given, runs on the journal directory before the node starts (to
+  /// hand it a journal written beforehand).
+  explicit node_process(const std::string& extra = "", bool capture_stderr = false,
+                        const std::function<void(const std::string&)>& prepare = {}) {
+    if (prepare)
+      prepare(dir.sub("journal"));
     auto cfg = config_path();
     std::ofstream{cfg} << base_config() << extra << token_table("viewer-token", "watch", "viewer")
                        << token_table("operator-token", "op", "operator")
