@@ -144,7 +144,10 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
   p.deadline = now(self) + std::chrono::milliseconds{std::min<uint64_t>(timeout_ms, 86400000)};
   auto& st = self->state;
   auto token = ++st.propose_tokens;
-  if (!st.conns.at(hdl).http) { // a console connection hears of a wait at once
+  // A console connection hears at once of a wait for an approver (levels 1 and 2 only:
+  // the others never wait, and need no watch on the journal).
+  bool may_wait = level == 1 || level == 2;
+  if (may_wait && !st.conns.at(hdl).http) {
     st.proposes[token] = console_waiting_propose{hdl, req.id, p.principal.value,
                                                  p.idempotency_key, false, ""};
     follow_journal(self);
