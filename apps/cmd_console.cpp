@@ -1,16 +1,20 @@
 // `bulwark console`: the operator's client for a node's console (docs/console-protocol.md).
 //
-// Interactive with line editing and history (libedit), or one command with -c. Input is
-// `CMD key=value ...` (values that parse as JSON are sent as JSON) or a raw JSON request.
+// Interactive with line editing, history and tab completion (libedit), or one command
+// with -c. Input is `CMD key=value ...` (values that parse as JSON are sent as JSON; quote
+// text with blanks) or a raw JSON request. Interactive, answers and notices (a waiting
+// proposal's outcome) are printed as they arrive, while the next command is typed.
 // The token comes from --token-file or BULWARK_TOKEN, never from the command line.
 // --tls [--ca FILE] speaks TLS to a node whose console has a certificate.
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
+#include <poll.h>
+#include <unistd.h>
 
 #include <editline/readline.h>
 
@@ -20,6 +24,7 @@
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/console_client.hpp"
+#include "apps/console_input.hpp"
 
 namespace bulwark::cli {
 
@@ -34,37 +39,6 @@ struct console_args {
   bool json_output = false;
   console_tls tls;
 };
-
-/// Turns `cmd key=value ...` (or a JSON object) into a request with `id`.
-bool to_request(const std::string& input, uint64_t id, json& out, std::string& error) {
-  auto start = input.find_first_not_of(" \t");
-  if (start != std::string::npos && input[start] == '{') {
-    out = json::parse(input, nullptr, false);
-    if (out.is_discarded() || !out.is_object()) {
-      error = "not a JSON object";
-      return false;
-    }
-    if (!out.contains("id"))
-      out["id"] = id;
-    return true;
-  }
-  std::istringstream in{input};
-  std::string cmd, word;
-  in >> cmd;
-  json args = json::object();
-  while (in >> word) {
-    auto eq = word.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      error = "arguments are key=value, got '" + word + "'";
-      return false;
-    }
-    auto value = word.substr(eq + 1);
-    auto parsed = json::parse(value, nullptr, false);
-    args[word.substr(0, eq)] = parsed.is_discarded() ? json(value) : parsed;
-  }
-  out = json{{"id", id}, {"cmd", cmd}, {"args", args}};
-  return true;
-}
 
 /// True for an answer that reports a failed outcome: a proposal (or a rollback) that
 /// failed, was interrupted, denied, refused or expired.
@@ -86,7 +60,11 @@ bool show(const json& response, bool raw) {
     return response.value("ok", false);
   }
   if (response.value("ok", false)) {
-    std::cout << response["result"].dump(2) << std::endl;
+    if (auto text = help_text(response["result"]); !text.empty())
+      std::cout << text << "Tab completes commands and argument names; quote text with "
+                           "blanks: reason=\"disk full\"" << std::endl;
+    else
+      std::cout << response["result"].dump(2) << std::endl;
     return true;
   }
   auto& err = response["error"];
@@ -97,37 +75,179 @@ bool show(const json& response, bool raw) {
   return false;
 }
 
-/// Sends one request and prints pushed lines until its response arrives. Returns the
-/// exit code of `-c`: 0, `exit_runtime` for an error answer or a lost connection, or
-/// `exit_outcome` for an answer reporting a failed outcome.
-int exchange(console_connection& conn, const json& request, bool raw, bool& alive) {
-  if (!conn.send(request.dump())) {
-    alive = false;
-    return exit_runtime;
+/// True for an answer saying the proposal waits for an approval (its outcome follows as
+/// an `outcome` notice).
+bool awaiting(const json& response) {
+  return response.value("ok", false) && response["result"].is_object()
+         && response["result"].value("status", "") == "awaiting_approval";
+}
+
+/// A pushed `outcome` notice as a response, to print it and judge it as one.
+json notice_response(const json& data) {
+  if (data.contains("code") && data["code"].is_string() && data.value("status", "") == "failed"
+      && !data.contains("applied"))
+    return json{{"id", data["id"]}, {"ok", false},
+                {"error", {{"code", data["code"]}, {"message", data.value("message", "")}}}};
+  return json{{"id", data["id"]}, {"ok", true}, {"result", data}};
+}
+
+/// Prints a pushed line other than an answer: progress on stderr, an outcome notice
+/// like an answer, anything else as its JSON.
+void show_push(const json& msg, bool raw) {
+  auto& event = msg["event"];
+  if (event == "progress") {
+    std::cerr << "\rprogress " << msg["data"].value("done", 0) << "/"
+              << msg["data"].value("total", 0) << std::flush;
+  } else if (event == "outcome" && !raw) {
+    std::cout << "outcome of " << msg["data"].value("proposal", "?") << ":" << std::endl;
+    show(notice_response(msg["data"]), false);
+  } else {
+    std::cout << msg.dump() << std::endl;
   }
+}
+
+/// Sends one request (-c) and prints pushed lines until its response arrives; for a
+/// proposal waiting for approval, until its outcome notice. Returns the exit code: 0,
+/// `exit_runtime` for an error answer or a lost connection, or `exit_outcome` for an
+/// answer reporting a failed outcome.
+int exchange(console_connection& conn, const json& request, bool raw) {
+  if (!conn.send(request.dump()))
+    return exit_runtime;
   std::string line;
+  bool waiting = false;
   while (conn.receive(line)) {
     auto msg = json::parse(line, nullptr, false);
     if (msg.is_discarded())
       continue;
     if (msg.contains("event")) {
-      if (msg["event"] == "progress")
-        std::cerr << "\rprogress " << msg["data"].value("done", 0) << "/"
-                  << msg["data"].value("total", 0) << std::flush;
-      else
-        std::cout << msg.dump() << std::endl;
+      show_push(msg, raw);
+      if (waiting && msg["event"] == "outcome" && msg["data"].value("id", json()) == request["id"]) {
+        auto r = notice_response(msg["data"]);
+        return !r.value("ok", false) ? exit_runtime : failed_outcome(r) ? exit_outcome : exit_ok;
+      }
       continue;
     }
     if (msg.value("id", json()) == request["id"] || msg["id"].is_null()) {
       bool ok = show(msg, raw);
       if (request.value("cmd", "") == "subscribe" && ok)
         continue; // keep printing pushed events until the connection ends
+      if (ok && awaiting(msg)) {
+        waiting = true; // -c's exit code is the outcome's
+        continue;
+      }
       return !ok ? exit_runtime : failed_outcome(msg) ? exit_outcome : exit_ok;
     }
   }
-  alive = false;
   std::cerr << "bulwark: the node closed the connection" << std::endl;
   return exit_runtime;
+}
+
+/// The interactive session: libedit reads keys through its callback interface while the
+/// connection's lines are printed as they come.
+struct session {
+  console_connection* conn = nullptr;
+  bool raw = false;
+  uint64_t id = 1;
+  bool open = true;  ///< the connection is up
+  bool quit = false; ///< the person is done
+  std::vector<command_names> commands; ///< from `help`, for completion
+  std::vector<std::string> matches;    ///< the completions being offered
+};
+
+session* active = nullptr; // libedit's callbacks take no context
+
+char* next_match(const char*, int state) {
+  static size_t at = 0;
+  if (state == 0)
+    at = 0;
+  if (at >= active->matches.size())
+    return nullptr;
+  return strdup(active->matches[at++].c_str());
+}
+
+char** on_complete(const char* text, int, int end) {
+  rl_attempted_completion_over = 1; // never complete file names
+  active->matches = complete(std::string{rl_line_buffer, static_cast<size_t>(end)},
+                             active->commands);
+  bool argument = !active->matches.empty() && active->matches.front().back() == '=';
+  rl_completion_append_character = argument ? '\0' : ' ';
+  return rl_completion_matches(text, next_match);
+}
+
+void on_line(char* raw) {
+  // libedit leaves character-at-a-time mode after each line: install the handler again.
+  rl_callback_handler_install("bulwark> ", on_line);
+  if (raw == nullptr) {
+    active->quit = true;
+    return;
+  }
+  std::string input{raw};
+  std::free(raw);
+  if (input.find_first_not_of(" \t") == std::string::npos)
+    return;
+  if (input == "quit" || input == "exit") {
+    active->quit = true;
+    return;
+  }
+  add_history(input.c_str());
+  json req;
+  std::string error;
+  if (!to_request(input, ++active->id, req, error)) {
+    std::cerr << error << std::endl;
+    return;
+  }
+  if (!active->conn->send(req.dump()))
+    active->open = false;
+}
+
+/// Prints a line from the node above the line being typed.
+void print_incoming(const std::string& line, bool raw) {
+  auto msg = json::parse(line, nullptr, false);
+  if (msg.is_discarded())
+    return;
+  std::cout << "\r\033[K";
+  if (msg.contains("event"))
+    show_push(msg, raw);
+  else
+    show(msg, raw);
+  rl_forced_update_display();
+}
+
+void interact(session& s) {
+  active = &s;
+  rl_attempted_completion_function = on_complete;
+  rl_callback_handler_install("bulwark> ", on_line);
+  std::string line;
+  while (s.open && !s.quit) {
+    while (s.conn->take_line(line))
+      print_incoming(line, s.raw);
+    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {s.conn->fd(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0)
+      continue;
+    if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !s.conn->fill())
+      s.open = false;
+    if ((fds[0].revents & (POLLIN | POLLHUP)) != 0)
+      rl_callback_read_char();
+  }
+  while (s.conn->take_line(line))
+    print_incoming(line, s.raw);
+  rl_callback_handler_remove();
+  if (!s.open)
+    std::cerr << std::endl << "bulwark: the node closed the connection" << std::endl;
+  active = nullptr;
+}
+
+/// The commands this principal may use, with their arguments, for completion.
+std::vector<command_names> fetch_commands(console_connection& conn) {
+  if (!conn.send(json{{"id", 1}, {"cmd", "help"}}.dump()))
+    return {};
+  std::string line;
+  while (conn.receive(line)) {
+    auto msg = json::parse(line, nullptr, false);
+    if (!msg.is_discarded() && msg.value("id", json()) == 1)
+      return msg.value("ok", false) ? commands_from_help(msg["result"]) : std::vector<command_names>{};
+  }
+  return {};
 }
 
 std::string read_token(const console_args& args, std::string& error) {
@@ -157,7 +277,6 @@ int run_console(const console_args& args) {
     std::fprintf(stderr, "bulwark: %s\n", error.c_str());
     return exit_runtime;
   }
-  bool alive = true;
   json auth{{"id", 0}, {"cmd", "auth"}, {"args", {{"token", token}}}};
   conn.send(auth.dump());
   std::string line;
@@ -175,35 +294,21 @@ int run_console(const console_args& args) {
     std::cout << "connected to " << answer["result"].value("node", "?") << " as "
               << answer["result"].value("principal", "?") << " ("
               << answer["result"].value("role", "?") << "); help lists commands" << std::endl;
-  uint64_t id = 1;
   if (!args.command.empty()) {
     json req;
-    if (!to_request(args.command, id, req, error)) {
+    if (!to_request(args.command, 1, req, error)) {
       std::fprintf(stderr, "bulwark: %s\n", error.c_str());
       return exit_usage;
     }
-    return exchange(conn, req, args.json_output, alive);
+    return exchange(conn, req, args.json_output);
   }
   auto history = std::string{std::getenv("HOME") ? std::getenv("HOME") : "."} + "/.bulwark_history";
   read_history(history.c_str());
-  while (alive) {
-    char* raw = readline("bulwark> ");
-    if (raw == nullptr)
-      break;
-    std::string input{raw};
-    std::free(raw);
-    if (input.find_first_not_of(" \t") == std::string::npos)
-      continue;
-    if (input == "quit" || input == "exit")
-      break;
-    add_history(input.c_str());
-    json req;
-    if (!to_request(input, ++id, req, error)) {
-      std::cerr << error << std::endl;
-      continue;
-    }
-    exchange(conn, req, args.json_output, alive);
-  }
+  session s;
+  s.conn = &conn;
+  s.raw = args.json_output;
+  s.commands = fetch_commands(conn);
+  interact(s);
   write_history(history.c_str());
   return exit_ok;
 }

@@ -141,19 +141,31 @@ bool console_connection::send(const std::string& line) {
   return true;
 }
 
-bool console_connection::receive(std::string& line) {
-  for (;;) {
-    if (auto pos = buf_.find('\n'); pos != std::string::npos) {
-      line = buf_.substr(0, pos);
-      buf_.erase(0, pos + 1);
-      return true;
-    }
+bool console_connection::take_line(std::string& line) {
+  auto pos = buf_.find('\n');
+  if (pos == std::string::npos)
+    return false;
+  line = buf_.substr(0, pos);
+  buf_.erase(0, pos + 1);
+  return true;
+}
+
+bool console_connection::fill() {
+  do { // TLS may hold decrypted bytes that poll cannot see
     char tmp[65536];
     auto n = read_some(tmp, sizeof tmp);
     if (n <= 0)
       return false;
     buf_.append(tmp, static_cast<size_t>(n));
-  }
+  } while (ssl_ != nullptr && SSL_pending(ssl_) > 0);
+  return true;
+}
+
+bool console_connection::receive(std::string& line) {
+  while (!take_line(line))
+    if (!fill())
+      return false;
+  return true;
 }
 
 } // namespace bulwark::cli

@@ -33,6 +33,16 @@ public:
   /// Reads one line; false at the end of the stream.
   bool receive(std::string& line);
 
+  /// The socket, to poll for input.
+  int fd() const { return fd_; }
+
+  /// Takes one line already received, without reading; false if there is none.
+  bool take_line(std::string& line);
+
+  /// Reads what has arrived (call when poll says the socket is readable); false at the
+  /// end of the stream.
+  bool fill();
+
 private:
   bool start_tls(const std::string& host, const console_tls& tls, std::string& error);
   long write_some(const char* data, size_t size);

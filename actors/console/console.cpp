@@ -9,6 +9,7 @@
 #include "caf/io/all.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "actors/console/command_table.hpp"
 #include "actors/console/console_impl.hpp"
 #include "persistence/event_json.hpp"
 #include "persistence/make_event.hpp"
@@ -207,7 +208,12 @@ void dispatch(broker_ptr self, hdl_t hdl, console_conn& c, const console_request
                                       + to_string(required_role(req.cmd)) + " role"));
   }
   record_access(self, c, req.cmd, true, req.args.dump().substr(0, 200));
-  run_command(self, hdl, req);
+  auto checked = req;
+  normalize_args(checked);
+  console_refusal why;
+  if (!check_args(checked, why)) // every unknown, missing or mistyped argument at once
+    return refuse_args(self, hdl, why);
+  resolve_and_run(self, hdl, checked);
 }
 
 } // namespace console_detail
@@ -270,6 +276,7 @@ void on_tick(broker_ptr self) {
 }
 
 void on_committed(broker_ptr self, const std::vector<journal_entry>& entries) {
+  answer_waiting_proposals(self, entries);
   auto& st = self->state;
   for (auto& [hdl, c] : st.conns)
     if (c.subscribed && !c.http)
@@ -311,7 +318,12 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(16 * 1024));
     },
     [self](const caf::io::new_data_msg& msg) { on_data(self, msg.handle, msg.buf); },
-    [self](const caf::io::connection_closed_msg& msg) { self->state.conns.erase(msg.handle); },
+    [self](const caf::io::connection_closed_msg& msg) {
+      self->state.conns.erase(msg.handle);
+      auto& waiting = self->state.proposes;
+      for (auto i = waiting.begin(); i != waiting.end();) // nobody to tell any more
+        i = i->second.hdl == msg.handle ? waiting.erase(i) : std::next(i);
+    },
     [](const caf::io::acceptor_closed_msg&) {},
     [self](caf::tick_atom) { on_tick(self); },
     [self](atom::committed, const std::vector<journal_entry>& entries) {

@@ -113,6 +113,16 @@ struct console_conn {
   history_tickets queries; ///< its `log` queries, cancelled when it goes away
 };
 
+/// A console connection's `propose` whose outcome has not arrived.
+struct console_waiting_propose {
+  caf::io::connection_handle hdl;
+  nlohmann::json id;       ///< the request's id, echoed in the answer and the notice
+  std::string principal;   ///< with `key`, finds the proposal's decision in the journal
+  std::string key;
+  bool answered = false;   ///< answered "waiting for approval"; the outcome is a notice
+  std::string proposal;    ///< its digest, once answered
+};
+
 /// An HTTP API client address: the request rate all its connections share.
 struct console_http_client {
   token_bucket bucket;
@@ -126,6 +136,9 @@ struct console_state {
   std::map<caf::io::connection_handle, console_conn> conns;
   std::shared_ptr<tls_context> tls; ///< set when the listener speaks TLS
   bool journal_subscribed = false;
+  /// Proposals submitted from console connections, by a number of their own.
+  std::map<uint64_t, console_waiting_propose> proposes;
+  uint64_t propose_tokens = 0;
   /// A `verify` is running on the node's one verify worker; others are `OVERLOADED`.
   bool verify_running = false;
   uint64_t requests = 0;

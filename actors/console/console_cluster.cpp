@@ -113,8 +113,15 @@ operator_command connection_command(broker_ptr self, hdl_t hdl, command_kind kin
 void forward_command(broker_ptr self, hdl_t hdl, const console_request& req,
                      operator_command cmd) {
   auto id = req.id;
+  // An approval or denial of a proposal names what it decided (a rollback's says itself).
+  caf::optional<approval> decided;
+  if (cmd.kind == command_kind::approve)
+    decided = approval{cmd.by, cmd.id, cmd.flag, cmd.text};
   self->request(self->state.deps.cluster, caf::infinite, atom::command_v, std::move(cmd))
-    .then([self, hdl, id](operator_answer& a) { send_line(self, hdl, ok_response(id, answer_json(a))); },
+    .then([self, hdl, id, decided](operator_answer& a) {
+            auto out = decided && !a.rollback ? approval_json(*decided, a.seq) : answer_json(a);
+            send_line(self, hdl, ok_response(id, out));
+          },
           [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
 }
 

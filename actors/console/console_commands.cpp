@@ -10,6 +10,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/io/all.hpp"
 
+#include "actors/console/command_table.hpp"
 #include "actors/console/console_impl.hpp"
 #include "actors/console/health_json.hpp"
 #include "actors/console/notify_json.hpp"
@@ -74,9 +75,16 @@ json status_json(broker_ptr self) {
 void cmd_help(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto role = self->state.conns.at(hdl).role;
   json out = json::array();
-  for (auto& [name, need, text] : console_commands())
-    if (need <= role)
-      out.push_back({{"cmd", name}, {"role", to_string(need)}, {"help", text}});
+  for (auto& c : command_table()) {
+    if (c.role > role || c.name == "auth")
+      continue;
+    json args = json::array();
+    for (auto& a : c.args)
+      args.push_back({{"name", a.name}, {"required", a.required}, {"type", to_string(a.type)},
+                      {"example", a.example}});
+    out.push_back({{"cmd", c.name}, {"role", to_string(c.role)}, {"help", c.help},
+                   {"usage", usage_of(c)}, {"example", c.example}, {"args", args}});
+  }
   send_line(self, hdl, ok_response(req.id, out));
 }
 
@@ -162,11 +170,7 @@ void cmd_verify(broker_ptr self, hdl_t hdl, const console_request& req) {
 void cmd_subscribe(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto& st = self->state;
   st.conns.at(hdl).subscribed = true;
-  if (!st.journal_subscribed) {
-    st.journal_subscribed = true;
-    self->send(st.deps.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
-               st.deps.store->head());
-  }
+  follow_journal(self);
   send_line(self, hdl, ok_response(req.id, {{"subscribed", true}, {"from", st.deps.store->head().value + 1}}));
 }
 
@@ -242,78 +246,6 @@ void cmd_grant(broker_ptr self, hdl_t hdl, const console_request& req) {
               [](seq_no& s) { return json{{"seq", s.value}}; }, atom::grant_v,
               self->state.conns.at(hdl).principal, principal_id{principal},
               static_cast<authority_level>(level), until, reason);
-}
-
-bool string_list(const console_request& req, const char* name, std::vector<std::string>& out,
-                 console_refusal& why) {
-  auto i = req.args.find(name);
-  if (i == req.args.end())
-    return true;
-  if (!i->is_array()) {
-    why = console_refusal{ec::invalid_input, std::string{"args."} + name + " must be a list",
-                          req.id};
-    return false;
-  }
-  for (auto& x : *i) {
-    if (!x.is_string()) {
-      why = console_refusal{ec::invalid_input,
-                            std::string{"args."} + name + " must hold strings", req.id};
-      return false;
-    }
-    out.push_back(x.get<std::string>());
-  }
-  return true;
-}
-
-void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
-  console_refusal why;
-  proposal p;
-  uint64_t level = 99, timeout_ms = 30000;
-  if (!string_arg(req, "idempotency_key", p.idempotency_key, why)
-      || !uint_arg(req, "level", level, why) || !uint_arg(req, "timeout_ms", timeout_ms, why)
-      || !string_list(req, "services", p.services, why)
-      || !string_list(req, "regions", p.regions, why))
-    return refuse_args(self, hdl, why);
-  auto changes = req.args.find("changes");
-  if (changes != req.args.end() && !changes->is_array())
-    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
-                                               "args.changes must be a list"));
-  if (changes != req.args.end())
-    for (auto& c : *changes) {
-      if (!c.is_object() || !c.contains("resource") || !c["resource"].is_string()
-          || !c.contains("key") || !c["key"].is_string() || !c.contains("value")
-          || !c["value"].is_string())
-        return send_line(self, hdl, error_response(req.id, ec::invalid_input,
-                                                   "each change needs string resource, key "
-                                                   "and value"));
-      p.mutations.push_back(mutation{resource_id{c["resource"].get<std::string>()},
-                                     c["key"].get<std::string>(), c["value"].get<std::string>()});
-    }
-  if (auto j = req.args.find("justification"); j != req.args.end() && j->is_string())
-    p.justification = j->get<std::string>();
-  p.level = static_cast<authority_level>(std::min<uint64_t>(level, 255));
-  p.principal = self->state.conns.at(hdl).principal;
-  p.deadline = now(self) + std::chrono::milliseconds{std::min<uint64_t>(timeout_ms, 86400000)};
-  // The answer comes when the proposal finished: for levels 1 and 2, after an approval.
-  // Clustered, the cluster actor runs it on the leader or refuses it (fail closed).
-  auto render = [](outcome& o) {
-    return json{{"proposal", to_hex(o.proposal)}, {"status", to_string(o.status)},
-                {"code", o.code == ec::none ? json(nullptr) : json(to_string(o.code))},
-                {"message", o.message}, {"decided_seq", o.decided_seq.value},
-                {"applied", o.applied}, {"compensated", o.compensated}};
-  };
-  if (self->state.deps.cluster)
-    return ask<outcome>(self, hdl, req.id, self->state.deps.cluster, render, atom::submit_v,
-                        std::move(p), static_cast<uint8_t>(admission_class::operator_));
-  // People's proposals: the operator class of admission, ahead of automation, bounded.
-  if (self->state.deps.admission) {
-    // Fail closed while admission restarts: `ask` refuses an empty handle at once.
-    return ask<outcome>(self, hdl, req.id, self->state.deps.admission->get(), render,
-                        atom::submit_v, std::move(p),
-                        static_cast<uint8_t>(admission_class::operator_));
-  }
-  ask<outcome>(self, hdl, req.id, self->state.deps.pipeline, render, atom::submit_v,
-               std::move(p));
 }
 
 /// Feeds samples to the detector off the broker's thread (each sample waits for the

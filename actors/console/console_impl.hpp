@@ -28,8 +28,22 @@ void record_access(broker_ptr self, const console_conn& c, const std::string& co
 /// an HTTP request of an authenticated principal).
 void dispatch(broker_ptr self, hdl_t hdl, console_conn& c, const console_request& req);
 
+/// Resolves the request's digest prefixes to the digests this node knows, then runs it;
+/// a prefix that names none or several is refused (console_digests.cpp).
+void resolve_and_run(broker_ptr self, hdl_t hdl, const console_request& req);
+
 /// Runs an authorized command and answers it (now or when its actor replies).
 void run_command(broker_ptr self, hdl_t hdl, const console_request& req);
+
+/// Runs `propose`: answered at once with "waiting for approval" on a console connection
+/// when the proposal waits for an approver, its outcome then pushed (console_propose.cpp).
+void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req);
+
+/// Answers the waiting proposals whose decision (awaiting an approver) is in `entries`.
+void answer_waiting_proposals(broker_ptr self, const std::vector<journal_entry>& entries);
+
+/// Subscribes the console to the journal's committed events (once).
+void follow_journal(broker_ptr self);
 
 /// Runs `incidents`, `promote` and `rollback`; false for any other command.
 bool run_incident_command(broker_ptr self, hdl_t hdl, const console_request& req);
@@ -40,6 +54,10 @@ bool run_dead_letter_command(broker_ptr self, hdl_t hdl, const console_request& 
 
 /// Approves or denies a pending rollback, else a pending proposal (console_incidents.cpp).
 void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a);
+
+/// The answer to an approval or denial of a proposal: what was decided, by whom, and the
+/// seq of the journaled approval or denial.
+nlohmann::json approval_json(const approval& a, seq_no s);
 
 /// The JSON of a rollback's status, as `rollback` and `approve` answer it.
 nlohmann::json rollback_json(const rollback_status& s);

@@ -253,6 +253,11 @@ json rollback_json(const rollback_status& s) {
           {"message", s.message}, {"reverted", s.reverted}, {"seq", s.seq.value}};
 }
 
+json approval_json(const approval& a, seq_no s) {
+  return {{"proposal", to_hex(a.proposal)}, {"decision", a.approve ? "approved" : "denied"},
+          {"by", a.approver.value}, {"seq", s.value}};
+}
+
 void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a) {
   if (self->state.deps.cluster) { // the leader's rollback executor or pipeline holds it
     auto cmd = connection_command(self, hdl, command_kind::approve);
@@ -263,7 +268,9 @@ void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approva
   }
   auto id = req.id;
   auto to_pipeline = [self, hdl, id, a] {
-    auto done = [self, hdl, id](seq_no& s) { send_line(self, hdl, ok_response(id, {{"seq", s.value}})); };
+    auto done = [self, hdl, id, a](seq_no& s) {
+      send_line(self, hdl, ok_response(id, approval_json(a, s)));
+    };
     auto failed = [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); };
     // Clustered, the cluster actor routes it to the leader's pipeline or refuses it.
     if (self->state.deps.cluster)

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "actors/console/command_table.hpp"
 #include "persistence/sha256.hpp"
 
 namespace bulwark {
@@ -31,79 +32,11 @@ bool parse(std::string_view name, console_role& out) noexcept {
   return false;
 }
 
-const std::vector<std::tuple<std::string, console_role, std::string>>& console_commands() {
-  static const std::vector<std::tuple<std::string, console_role, std::string>> table = {
-    {"auth", console_role::none, "authenticate: {\"token\": \"...\"} (must come first)"},
-    {"help", console_role::viewer, "list the commands you may use"},
-    {"status", console_role::viewer, "node, head seq and chain, degradation level, backup age"},
-    {"proposals", console_role::viewer, "proposals waiting for approval, and running ones"},
-    {"grants", console_role::viewer, "configured and journaled grants, halt state"},
-    {"breakers", console_role::viewer, "every service's circuit breaker"},
-    {"health", console_role::viewer,
-     "degradation level, every failure mode and indicator (value, thresholds, trend, history)"},
-    {"warnings", console_role::viewer, "early warnings raised (newest last; active or not)"},
-    {"verify", console_role::viewer, "verify the whole chain (progress events)"},
-    {"log", console_role::viewer,
-     "history: {from, to, since, until, type, principal, resource, service, incident, "
-     "proposal, limit}; one page and its next seq (progress events)"},
-    {"subscribe", console_role::viewer, "push every committed event from now on"},
-    {"propose", console_role::operator_,
-     "submit a proposal as yourself: {\"idempotency_key\", \"level\", \"services\", "
-     "\"regions\", \"changes\": [{\"resource\", \"key\", \"value\"}], \"timeout_ms\"?}"},
-    {"approve", console_role::operator_,
-     "approve a pending proposal or rollback: {\"proposal\": digest}"},
-    {"deny", console_role::operator_, "deny a pending proposal: {\"proposal\": digest}"},
-    {"interrupt", console_role::operator_, "interrupt a running level-3 proposal"},
-    {"incidents", console_role::viewer, "incidents, candidates and rollbacks awaiting approval"},
-    {"promote", console_role::operator_,
-     "promote a deferred candidate: {\"candidate\": digest, \"justification\"?}"},
-    {"rollback", console_role::operator_,
-     "roll back an incident's culprits or seqs (your request is its approval): "
-     "{\"incident\": digest} or {\"seqs\": [n, ...]}"},
-    {"incident-acknowledge", console_role::operator_,
-     "take an open incident: {\"incident\": digest, \"owner\"?: you, \"note\"?}"},
-    {"incident-note", console_role::operator_,
-     "add a note to an incident: {\"incident\": digest, \"text\"}"},
-    {"incident-severity", console_role::operator_,
-     "change an incident's severity: {\"incident\": digest, \"severity\": P0..P3, \"reason\"}"},
-    {"incident-resolve", console_role::operator_,
-     "resolve an acknowledged incident: {\"incident\": digest, \"resolution\"}"},
-    {"incident-close", console_role::operator_,
-     "close an incident: {\"incident\": digest, \"resolution\"? (needed unless resolved; "
-     "the reason when never acknowledged)}"},
-    {"incident-reopen", console_role::operator_,
-     "reopen a resolved or closed incident: {\"incident\": digest, \"reason\"}"},
-    {"incident-report", console_role::viewer,
-     "an incident's postmortem from the journal: {\"incident\": digest} (Markdown and JSON)"},
-    {"dead-letters", console_role::viewer,
-     "actions whose retries were exhausted, waiting for an operator (by seq)"},
-    {"requeue", console_role::operator_,
-     "run a dead letter's action again as a new proposal of its principal: {\"letter\": seq, "
-     "\"reason\"?, \"timeout_ms\"?}"},
-    {"discard", console_role::operator_, "discard a dead letter: {\"letter\": seq, \"reason\"?}"},
-    {"report", console_role::operator_,
-     "feed metric samples to the incident detector: {\"samples\": [{\"service\", "
-     "\"region\", \"error_rate\", \"latency_ms\", \"at_ms\"?}]} (at most 1000)"},
-    {"halt", console_role::admin, "engage the halt: {\"reason\"}"},
-    {"chaos", console_role::admin,
-     "inject a fault (only where [chaos] enabled and console are set): {\"fault\": "
-     "fail-effector|delay-effector|fail-journal|kill|delay-messages|off, \"target\", "
-     "\"amount\"}"},
-    {"release", console_role::admin, "release the halt: {\"reason\"}"},
-    {"grant", console_role::admin, "set a grant: {\"principal\", \"level\", \"until_ms\"?}"},
-    {"breaker-force", console_role::admin, "force a breaker: {\"service\", \"state\": open|closed}"},
-    {"breaker-release", console_role::admin, "release a forced breaker: {\"service\"}"},
-    {"cluster", console_role::viewer, "role, term, leader, head, peers with heads and lag"},
-    {"cluster-promote", console_role::admin, "make this follower the leader: {\"term\"}"},
-  };
-  return table;
-}
-
 console_role required_role(const std::string& cmd) {
-  for (auto& [name, role, text] : console_commands())
-    if (name == cmd)
-      return name == "auth" ? console_role::viewer : role;
-  return console_role::none;
+  auto* c = find_command(cmd);
+  if (c == nullptr)
+    return console_role::none;
+  return c->name == "auth" ? console_role::viewer : c->role;
 }
 
 bool parse_request(std::string_view line, console_request& out, console_refusal& why) {

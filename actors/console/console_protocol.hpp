@@ -49,11 +49,8 @@ struct console_refusal {
 /// or non-string `cmd`, non-object `args`, an `id` that is not a number, string or null.
 bool parse_request(std::string_view line, console_request& out, console_refusal& why);
 
-/// Returns the role a command needs, or none for an unknown command.
+/// Returns the role a command needs, or none for an unknown command (command_table.hpp).
 console_role required_role(const std::string& cmd);
-
-/// Returns every command with its role and a one-line description.
-const std::vector<std::tuple<std::string, console_role, std::string>>& console_commands();
 
 /// Finds the token whose SHA-256 matches `token` (constant-time compare per entry).
 const console_token* authenticate(const std::vector<console_token>& tokens,

@@ -45,7 +45,7 @@ std::string fingerprint(const state& s) {
       num(s.window_from.time_since_epoch().count()), s.window_service, num(s.started),
       num(s.final_status), num(s.final_code), s.final_message,
       s.final_retry_after ? num(s.final_retry_after->count()) : std::string{"-"},
-      num(s.compensated), num(s.refusal_code), s.refusal_message);
+      num(s.compensated), num(s.refusal_code), s.refusal_message, std::to_string(s.denial_at));
   return out;
 }
 
@@ -146,6 +146,13 @@ refusal committed(state& s, uint64_t token, const appended& ack, const context& 
       break;
     }
     case phase::finishing: {
+      if (s.denial_at >= 0) {
+        command a;
+        a.kind = command_kind::ack_approval;
+        a.seq = seq_no{ack.first.value + static_cast<uint64_t>(s.denial_at)};
+        s.denial_at = -1;
+        out.push_back(std::move(a));
+      }
       command c;
       c.kind = command_kind::reply;
       c.result = outcome_of(s);
@@ -203,6 +210,14 @@ refusal commit_failed(state& s, uint64_t token, const std::string& why, const co
       finish(s, cx, out);
       break;
     case phase::finishing:
+      if (s.denial_at >= 0) {
+        command c;
+        c.kind = command_kind::nack_approval;
+        c.code = ec::audit_unavailable;
+        c.message = "the denial could not be journaled: " + why;
+        s.denial_at = -1;
+        out.push_back(std::move(c));
+      }
       fail_all(s, ec::audit_unavailable, "the outcome could not be journaled (in doubt): " + why,
                caf::none, out);
       break;
@@ -240,10 +255,8 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
                           "released (a denial is still taken)");
   auto type = approve ? event_type::approval_granted : event_type::approval_denied;
   auto ev = make_event(type, cx.now, approval_recorded{s.id, approver, note}, s.trace);
-  if (!approve) {
-    command c;
-    c.kind = command_kind::ack_approval; // the denial rides the outcome's transaction
-    out.push_back(std::move(c));
+  if (!approve) { // the denial rides the outcome's transaction: acknowledged with it
+    s.denial_at = static_cast<int32_t>(s.pending.size());
     s.pending.push_back(std::move(ev));
     s.final_status = proposal_status::denied;
     s.final_message = "denied by " + approver.value;

@@ -95,6 +95,9 @@ struct state {
   std::vector<applied_step> done;  ///< steps applied, in order
   size_t undo = 0;                 ///< compensation: steps still to undo (from the back)
   std::vector<event> pending;      ///< events for the finishing transaction
+  /// A denial's place in the finishing transaction (-1: none): its approver is answered
+  /// with its seq once that transaction commits.
+  int32_t denial_at = -1;
   uint64_t tokens = 0;             ///< the last token handed out
   uint64_t awaited = 0;            ///< the append or call awaited (0: none)
   bool interrupted = false;

@@ -1,6 +1,6 @@
-// libFuzzer target for the console protocol's parser and response builders: any input
-// line must be refused or parsed without crashing, and every response must be one valid
-// JSON line.
+// libFuzzer target for the console protocol's parser, its argument checks and response
+// builders: any input line must be refused or parsed without crashing, and every
+// response (a refusal of bad arguments included) must be one valid JSON line.
 
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/console/command_table.hpp"
 #include "actors/console/console_protocol.hpp"
 
 using namespace bulwark;
@@ -25,7 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     string_arg(req, "token", s, arg_why);
     uint_arg(req, "from", n, arg_why);
     (void) required_role(req.cmd);
-    response = ok_response(req.id, req.args);
+    normalize_args(req);
+    response = check_args(req, arg_why) ? ok_response(req.id, req.args)
+                                        : error_response(arg_why.id, arg_why.code, arg_why.message);
   } else {
     response = error_response(why.id, why.code, why.message);
   }

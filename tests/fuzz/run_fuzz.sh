@@ -8,7 +8,8 @@ src="$1"
 work="$2"
 seconds="${3:-20}"
 target="${4:-console_protocol}"
-common=("$src/actors/console/console_protocol.cpp" "$src/persistence/sha256.cpp"
+common=("$src/actors/console/console_protocol.cpp" "$src/actors/console/command_table.cpp"
+        "$src/persistence/sha256.cpp"
         "$src/messages/ids.cpp" "$src/messages/error.cpp" "$src/messages/refusals.cpp")
 case "$target" in
   console_protocol) corpus_src="$src/tests/fuzz/corpus"; extra=() ;;

@@ -151,8 +151,12 @@ TEST_CASE("http: proposals: submit, list, get, approve, deny and interrupt") {
   REQUIRE(one->status == 200);
   CHECK(body_of(one)["awaiting_approval"] == true);
   CHECK(viewer.get("/v1/proposals/" + zero)->status == 404);
-  auto approved = op.post("/v1/proposals/" + id + "/approve", json{{"note", "looks fine"}});
+  // A unique prefix of 8 hex digits names it; the answer says what was approved.
+  auto approved = op.post("/v1/proposals/" + id.substr(0, 8) + "/approve",
+                          json{{"note", "looks fine"}});
   CHECK(approved->status == 200);
+  CHECK(body_of(approved)["proposal"] == id);
+  CHECK(body_of(approved)["decision"] == "approved");
   submit.join();
   REQUIRE(done.is_object());
   CHECK(done["status"] == 200);
@@ -167,7 +171,14 @@ TEST_CASE("http: proposals: submit, list, get, approve, deny and interrupt") {
   // A submit with missing fields: 400 with the console's message.
   auto missing = op.post("/v1/proposals", json{{"level", 4}});
   CHECK(missing->status == 400);
-  CHECK(body_of(missing)["error"]["message"] == "args.idempotency_key must be a string");
+  CHECK(body_of(missing)["error"]["message"].get<std::string>().find(
+          "missing argument idempotency_key") == 0);
+  // Unknown and missing body keys are named at once.
+  auto stray = op.post("/v1/proposals", json{{"idempotency_key", "x"}, {"levle", 4}});
+  CHECK(stray->status == 400);
+  auto why = body_of(stray)["error"]["message"].get<std::string>();
+  CHECK(why.find("unknown argument levle (propose takes idempotency_key, level") == 0);
+  CHECK(why.find("missing argument level") != std::string::npos);
   // A level-4 proposal runs at once.
   auto four = op.post("/v1/proposals", proposal(4, "http-4", "coaster-north-02"));
   REQUIRE(four->status == 200);

@@ -578,10 +578,25 @@ TEST_CASE("flight: level 1 waits for approval; a denial or expiry ends it with i
   CHECK(fl::observed(d.s, signal_summary{}, d.cx(1002), out).code == ec::invalid_input);
   CHECK(out.empty());
   d.feed(input{input::deny, 1003, 0, {}, {}});
+  // The denial is acknowledged with its seq, once the outcome's transaction commits.
+  auto acks = [&d] {
+    std::vector<uint64_t> out;
+    for (auto& c : d.log)
+      if (c.kind == fl::command_kind::ack_approval)
+        out.push_back(c.seq.value);
+    return out;
+  };
+  CHECK(acks().empty());
   d.commit();
   REQUIRE(d.reply);
   CHECK(d.reply->status == proposal_status::denied);
   CHECK(d.reply->message == "denied by alice");
+  uint64_t denied_seq = 0;
+  for (auto& [seq, ev] : d.journal)
+    if (ev.type == event_type::approval_denied)
+      denied_seq = seq;
+  REQUIRE(denied_seq > 0);
+  CHECK(acks() == std::vector<uint64_t>{denied_seq});
   // The finished flight takes no approval and no expiry.
   auto before = fl::fingerprint(d.s);
   CHECK(fl::answer(d.s, principal_id{"alice"}, true, "", d.cx(1004), out).code
