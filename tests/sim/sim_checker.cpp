@@ -1,5 +1,7 @@
 #include "sim/sim_checker.hpp"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 namespace bulwark::sim {
@@ -34,7 +36,12 @@ std::vector<violation> sim_checker::take() {
 
 void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::json& p) {
   seen_ = seq;
-  if (type == "action_started") {
+  if (type == "resource_registered") {
+    auto r = p.at("resource").get<std::string>();
+    auto svc = p.at("service").get<std::string>();
+    if (service_of_.emplace(r, svc).second)
+      ++active_[svc];
+  } else if (type == "action_started") {
     started_.emplace(std::pair{p.at("proposal").get<std::string>(), p.at("step").get<uint32_t>()},
                      seq);
   } else if (type == "action_applied") {
@@ -54,6 +61,8 @@ void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::
     if (seqs.size() > 1)
       fail("decided-once", "proposal " + id + " decided again at seq " + std::to_string(seq)
                              + " (first at seq " + std::to_string(seqs.front()) + ")");
+    if (p.at("allowed").get<bool>())
+      check_scope(seq, p);
     auto key = p.at("principal").get<std::string>() + "/" + p.at("idempotency_key").get<std::string>();
     if (!decided_keys_.insert(key).second && seqs.size() == 1)
       fail("decided-once", "idempotency key " + key + " decided a second proposal at seq "
@@ -77,6 +86,29 @@ void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::
     else if (!incident_candidates_.insert(cand).second)
       fail("no-duplicate-incident", "candidate " + cand + " opened a second incident " + id
                                       + " at seq " + std::to_string(seq));
+  }
+}
+
+void sim_checker::check_scope(uint64_t seq, const nlohmann::json& p) {
+  if (max_services_ == 0)
+    return;
+  std::map<std::string, std::set<std::string>> touched; // service -> resources
+  for (auto& m : p.at("mutations")) {
+    auto r = m.at("resource").get<std::string>();
+    if (auto s = service_of_.find(r); s != service_of_.end())
+      touched[s->second].insert(r);
+  }
+  auto at = "proposal " + p.at("proposal").get<std::string>() + " allowed at seq "
+            + std::to_string(seq);
+  if (touched.size() > max_services_)
+    fail("blast-radius", at + " changes " + std::to_string(touched.size()) + " services, limit "
+                           + std::to_string(max_services_));
+  for (auto& [svc, rs] : touched) {
+    auto limit = std::max<uint64_t>(
+      1, static_cast<uint64_t>(std::floor(active_[svc] * max_percent_ / 100.0)));
+    if (rs.size() > limit)
+      fail("blast-radius", at + " changes " + std::to_string(rs.size()) + " resources of "
+                             + svc + ", limit " + std::to_string(limit));
   }
 }
 

@@ -13,6 +13,8 @@
 ///   compensation names the value its action replaced;
 /// - `no-duplicate-incident`: no incident id and no candidate opens two incidents, and no
 ///   candidate is decided twice.
+/// - `blast-radius`: no allowed proposal changes more services, or more resources of one
+///   service, than the configuration allows.
 /// The chain and the replay digest are checked by the driver (sim_run.cpp).
 
 #include <cstdint>
@@ -40,6 +42,12 @@ class sim_checker {
 public:
   /// Feeds one committed record, in seq order (`payload` as docs/journal-format.md names).
   void record(uint64_t seq, const std::string& type, const nlohmann::json& payload);
+
+  /// The blast-radius limits the engine runs with.
+  void limits(uint32_t max_services, double max_percent) {
+    max_services_ = max_services;
+    max_percent_ = max_percent;
+  }
 
   /// Remembers an answer to a submission; checked once the records up to its seq are in.
   void answered(const result& r);
@@ -89,6 +97,12 @@ private:
   std::set<std::string> incident_ids_;
   std::set<std::string> incident_candidates_;
   std::set<std::string> candidates_decided_;
+  void check_scope(uint64_t seq, const nlohmann::json& decision);
+
+  uint32_t max_services_ = 0; ///< 0: not checked
+  double max_percent_ = 100;
+  std::map<std::string, std::string> service_of_;    ///< resource -> service
+  std::map<std::string, uint32_t> active_;           ///< service -> registered resources
   std::map<std::string, uint64_t> matched_; ///< rollback + key -> records matched
   std::vector<result> answers_;
   std::vector<rollback_record> rollbacks_applied_;

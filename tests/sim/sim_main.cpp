@@ -2,7 +2,9 @@
 //
 //   bulwark_sim --seed N                 one seed (a failing seed replays exactly)
 //   bulwark_sim --seeds A..B             seeds A to B inclusive
-//   options: --steps K (300), --dir D (scratch, default /tmp/bulwark-sim), --keep,
+//   options: --steps K (300), --dir D (scratch; default /dev/shm/bulwark-sim-PID, or under
+//            the temp directory without /dev/shm), --keep (keep the seeds' journals),
+//            --dump (every journal record and answer to stderr),
 //            --sabotage INVARIANT, --expect-replays N, --expect-rollbacks N,
 //            --expect-blast N (fail unless the run reached these volumes)
 // Exit: 0 every invariant held (and the volumes were reached), 1 a violation, 2 the
@@ -13,6 +15,9 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <system_error>
+
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -30,7 +35,7 @@ bool parse_u64(const std::string& s, uint64_t& out) {
 int usage(const std::string& why) {
   std::cerr << "bulwark_sim: " << why
             << "\nusage: bulwark_sim (--seed N | --seeds A..B) [--steps K] [--dir D] [--keep]"
-               " [--sabotage INVARIANT] [--expect-replays N] [--expect-rollbacks N]"
+               " [--dump] [--sabotage INVARIANT] [--expect-replays N] [--expect-rollbacks N]"
                " [--expect-blast N]\n";
   return 64;
 }
@@ -40,7 +45,14 @@ int usage(const std::string& why) {
 int main(int argc, char** argv) {
   using namespace bulwark::sim;
   sim_options base;
-  base.dir = (std::filesystem::temp_directory_path() / "bulwark-sim").string();
+  // Scratch journals live in memory where it can (/dev/shm): the simulation checks the
+  // engine's logic, and a disk's syncs would only make each seed slower.
+  std::error_code ec;
+  auto scratch = std::filesystem::is_directory("/dev/shm", ec)
+                   ? std::filesystem::path{"/dev/shm"}
+                   : std::filesystem::temp_directory_path();
+  base.dir = (scratch / ("bulwark-sim-" + std::to_string(::getpid()))).string();
+  bool own_dir = true;
   uint64_t first = 0, last = 0, want_replays = 0, want_rollbacks = 0, want_blast = 0;
   bool seeds_given = false;
   for (int i = 1; i < argc; ++i) {
@@ -63,15 +75,19 @@ int main(int argc, char** argv) {
       base.steps = static_cast<int>(n);
     } else if (a == "--dir") {
       base.dir = value();
+      own_dir = false;
     } else if (a == "--keep") {
       base.keep = true;
+    } else if (a == "--dump") {
+      base.dump = true;
     } else if (a == "--sabotage") {
       base.sabotage = value();
       if (base.sabotage != "write-ahead" && base.sabotage != "decided-once"
           && base.sabotage != "replay" && base.sabotage != "rollback-restores"
-          && base.sabotage != "no-duplicate-incident")
-        return usage("--sabotage takes write-ahead, decided-once, replay, rollback-restores"
-                     " or no-duplicate-incident");
+          && base.sabotage != "no-duplicate-incident" && base.sabotage != "blast-radius"
+          && base.sabotage != "bad-input")
+        return usage("--sabotage takes write-ahead, decided-once, replay, rollback-restores,"
+                     " no-duplicate-incident, blast-radius or bad-input");
     } else if (a == "--expect-replays" && parse_u64(value(), want_replays)) {
     } else if (a == "--expect-rollbacks" && parse_u64(value(), want_rollbacks)) {
     } else if (a == "--expect-blast" && parse_u64(value(), want_blast)) {
@@ -105,6 +121,8 @@ int main(int argc, char** argv) {
     if (seed == last)
       break;
   }
+  if (own_dir && !base.keep)
+    std::filesystem::remove_all(base.dir, ec);
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(
                 std::chrono::steady_clock::now() - started).count();
   std::cout << "bulwark_sim: seeds " << first << ".." << last << ", " << base.steps

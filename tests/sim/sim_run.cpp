@@ -1,7 +1,6 @@
 #include "sim/sim_run.hpp"
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -75,10 +74,14 @@ driver::driver(const sim_options& o) : opts_(o), rng_(o.seed) {
   for (int i = 0; i < 20; ++i)
     fleet_[i < 10 ? 2 : 3].resources.push_back("gates-" + std::to_string(i));
   // The seed's blast-radius configuration: drawn first, so it depends on the seed alone.
+  auto max_services = 1 + pick(2);
+  auto max_regions = 1 + pick(2);
+  auto max_percent = 5 + static_cast<double>(pick(191)) * 0.5;
+  auto window_ms = 100 * (1 + pick(1200));
   std::ostringstream blast;
-  blast << "[blast_radius]\nmax_services = " << 1 + pick(2) << "\nmax_regions = " << 1 + pick(2)
-        << "\nmax_percent = " << 5 + pick(191) * 0.5 << "\nwindow_ms = " << 100 * (1 + pick(1200))
-        << "\n";
+  blast << "[blast_radius]\nmax_services = " << max_services << "\nmax_regions = " << max_regions
+        << "\nmax_percent = " << max_percent << "\nwindow_ms = " << window_ms << "\n";
+  checker_.limits(static_cast<uint32_t>(max_services), max_percent);
   blast_ = blast.str();
   cov_.blast_configs.insert(blast_);
   rollback_level_ = chance(70) ? 4 : 1;
@@ -96,7 +99,11 @@ driver::~driver() {
 }
 
 std::string driver::config_toml() {
-  return blast_
+  // The blast-radius sabotage: the engine runs without the limits the checker holds it to.
+  auto blast = opts_.sabotage == "blast-radius"
+                 ? "[blast_radius]\nmax_services = 2\nmax_regions = 2\nmax_percent = 100\n"
+                 : blast_;
+  return blast
          + "\n[incident]\nwarmup_samples = 5\nconfirmation_ms = 3000\nverification_ms = 5000\n"
            "verification_timeout_ms = 30000\n\n[chaos]\nenabled = true\n";
 }
@@ -150,7 +157,8 @@ void driver::pull_journal() {
   auto err = store.read(seq_no{checker_.seen() + 1}, seq_no{head}, [&](journal_entry&& e) {
     auto j = to_json(e);
     auto type = j.at("type").get<std::string>();
-    if (std::getenv("SIM_DUMP")) std::fprintf(stderr, "%s\n", j.dump().c_str());
+    if (opts_.dump)
+      std::fprintf(stderr, "%s\n", j.dump().c_str());
     ++cov_.records;
     if (opts_.sabotage == "write-ahead" && type == "action_started")
       type = "hidden by the sabotage";

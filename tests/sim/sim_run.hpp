@@ -23,9 +23,11 @@ struct sim_options {
   std::string dir;         ///< scratch directory; the seed's journal goes in a subdirectory
   /// Breaks one thing on purpose so that its invariant must report it (the simulator's
   /// own test): write-ahead, decided-once, replay, rollback-restores,
-  /// no-duplicate-incident or chain. Empty: nothing is broken.
+  /// no-duplicate-incident, blast-radius or bad-input (the chain is damaged through
+  /// `while_stopped`). Empty: nothing is broken.
   std::string sabotage;
   bool keep = false;       ///< keep the seed's journal directory
+  bool dump = false;       ///< print every journal record (JSON) and answer to stderr
   /// Called at each restart while the engine is stopped, with the journal directory and
   /// its head (the simulator's own test damages the journal here).
   std::function<void(const std::string&, uint64_t)> while_stopped;

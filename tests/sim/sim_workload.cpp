@@ -3,7 +3,6 @@
 
 #include <array>
 #include <cstdio>
-#include <cstdlib>
 
 #include "engine/engine_impl.hpp"
 #include "sim/sim_driver.hpp"
@@ -105,18 +104,17 @@ void driver::propose() {
       sent_[pick(sent_.size())] = p;
   }
   ++cov_.actions["propose-L" + std::to_string(p.level)];
-  auto* c = &checker_;
-  auto* by = &cov_.answers_by;
-  eng_->submit(p, [c, by](const result& r) {
+  auto answer = [c = &checker_, by = &cov_.answers_by, dump = opts_.dump](const result& r) {
     c->answered(r);
     ++(*by)[r.status + (r.code.empty() ? "" : "/" + r.code)];
-    if (std::getenv("SIM_DEBUG")) std::fprintf(stderr, "%s %s %s\n", r.status.c_str(), r.code.c_str(), r.message.c_str());
-  });
+    if (dump)
+      std::fprintf(stderr, "answer %s %s seq %llu: %s %s %s\n", r.proposal.c_str(),
+                   r.status.c_str(), static_cast<unsigned long long>(r.seq), r.code.c_str(),
+                   r.message.c_str(), r.ok ? "ok" : "");
+  };
+  eng_->submit(p, answer);
   if (chance(20)) { // the same request again at once: the same proposal, one decision
-    eng_->submit(p, [c, by](const result& r) {
-      c->answered(r);
-      ++(*by)[r.status + (r.code.empty() ? "" : "/" + r.code)];
-    });
+    eng_->submit(p, answer);
     ++cov_.actions["repeat"];
   }
   eng_->run();
@@ -159,7 +157,8 @@ void driver::interrupt() {
 void driver::halt_or_release() {
   if (chance(10)) { // not an admin: refused, nothing journaled
     auto head = eng_->head().first;
-    auto r = eng_->halt("agent", "simulation");
+    // The bad-input sabotage: the "refused" halt comes from an admin, and is taken.
+    auto r = eng_->halt(opts_.sabotage == "bad-input" ? "admin" : "agent", "simulation");
     ++cov_.actions["halt-refused"];
     if (r.ok || eng_->head().first != head)
       violate("bad-input", "a halt by a principal that is not an admin was taken");
