@@ -4,6 +4,7 @@
 /// (the engine's life, the checks, replays) and sim_workload.cpp (actions and faults).
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -57,6 +58,8 @@ private:
   void fault();
   void tick();                  ///< one simulated second: time, metrics, approvals due
   void clock_jump();
+  /// Counts an action or fault (and prints it with --dump).
+  void noted(std::map<std::string, uint64_t>& counts, const std::string& what);
   void sabotage_running();      ///< appends a duplicate record (sabotage only)
   proposal_request random_proposal();
   uint64_t pick(uint64_t n) {

@@ -243,7 +243,9 @@ void driver::restart() {
   if (!eng_)
     return;
   if (auto now = eng_->state_digest(); now != replayed)
-    violate("replay", "the restarted engine's digest " + now + " is not the replayed " + replayed);
+    violate("replay", "the restarted engine's digest " + now + " at head "
+                        + std::to_string(eng_->head().first) + " is not the replayed "
+                        + replayed + " (head " + std::to_string(head) + ")");
   ++cov_.replays;
 }
 

@@ -18,6 +18,15 @@ constexpr std::array<const char*, 7> killable{"authority", "admission",       "h
 
 } // namespace
 
+void driver::noted(std::map<std::string, uint64_t>& counts, const std::string& what) {
+  ++counts[what];
+  if (opts_.dump && eng_)
+    std::fprintf(stderr, "step %d at %s: %s\n", step_,
+                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  eng_->now().time_since_epoch()).count()).c_str(),
+                 what.c_str());
+}
+
 void driver::step() {
   sabotage_running();
   auto roll = pick(100);
@@ -209,30 +218,32 @@ void driver::fault() {
       if (now - last_kill_ms_ < 20'000)
         return; // kills spaced out: a restart storm would escalate and stop governance
       last_kill_ms_ = now;
-      eng_->chaos_kill(killable[pick(killable.size())]);
-      ++cov_.faults["actor-kill"];
+      auto victim = killable[pick(killable.size())];
+      eng_->chaos_kill(victim);
+      noted(cov_.faults, "actor-kill");
+      noted(cov_.faults, std::string{"kill:"} + victim);
       break;
     }
     case 1:
       eng_->chaos_fail_journal(true);
       journal_failing_ = 1 + static_cast<int>(pick(3));
-      ++cov_.faults["journal-write-failure"];
+      noted(cov_.faults, "journal-write-failure");
       break;
     case 2:
       if (chance(50)) {
         world_->fail_next(1 + static_cast<uint32_t>(pick(8)));
-        ++cov_.faults["effector-outage"];
+        noted(cov_.faults, "effector-outage");
       } else {
         world_->refuse_next(1 + static_cast<uint32_t>(pick(2)));
-        ++cov_.faults["effector-refusal"];
+        noted(cov_.faults, "effector-refusal");
       }
       break;
     case 3:
       world_->time_out_next(1 + static_cast<uint32_t>(pick(8)));
-      ++cov_.faults["effector-timeout"];
+      noted(cov_.faults, "effector-timeout");
       break;
     case 4:
-      ++cov_.faults["restart"];
+      noted(cov_.faults, "restart");
       journal_failing_ = 0;
       restart();
       break;
@@ -249,7 +260,7 @@ void driver::clock_jump() {
   auto jump = std::chrono::seconds{30 + pick(870)};
   d.sched->advance_time(jump);
   d.sched->run();
-  ++cov_.faults["clock-jump"];
+  noted(cov_.faults, "clock-jump");
 }
 
 void driver::tick() {
