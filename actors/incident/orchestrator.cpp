@@ -84,6 +84,9 @@ void forget_unjournaled(self_ptr self, const digest& cid, bool fresh) {
     self->state.candidates.erase(i);
 }
 
+/// How long an escalation the journal refused waits before it is tried again.
+constexpr auto respond_retry = std::chrono::seconds{1};
+
 /// Arms the respond_by timer of an incident (at once when it is due).
 void arm_respond(self_ptr self, const digest& incident, caf::timestamp respond_by) {
   auto left = respond_by - now(self);
@@ -235,14 +238,19 @@ void on_respond(self_ptr self, const digest& id) {
               if (self->state.hooks)
                 self->state.hooks->call(notice);
             },
-            [id](caf::error& err) {
+            [self, id](caf::error& err) {
+              // Not journaled (the journal refused the write): tried again until it is,
+              // or the incident no longer awaits an acknowledgement.
               spdlog::error("orchestrator: the escalation of incident {} could not be "
-                            "journaled: {}", to_hex(id).substr(0, 12), describe(err).message);
+                            "journaled: {}; trying again in 1 s", to_hex(id).substr(0, 12),
+                            describe(err).message);
+              self->delayed_send(self, respond_retry, atom::respond_v, id);
             });
       },
-      [id](caf::error& err) {
-        spdlog::error("orchestrator: no journal state to check incident {}: {}",
-                      to_hex(id).substr(0, 12), describe(err).message);
+      [self, id](caf::error& err) {
+        spdlog::error("orchestrator: no journal state to check incident {}: {}; trying again "
+                      "in 1 s", to_hex(id).substr(0, 12), describe(err).message);
+        self->delayed_send(self, respond_retry, atom::respond_v, id);
       });
 }
 

@@ -213,6 +213,30 @@ TEST_CASE("lifecycle: an acknowledged incident is not escalated at respond_by") 
   CHECK(f.only_incident().status == "open");
 }
 
+TEST_CASE("lifecycle: an escalation the journal refused at respond_by is journaled once it "
+          "takes writes again") {
+  lifecycle_fixture f{"[incident]\nverification_timeout_ms = 7200000\n"};
+  int hooked = 0;
+  f.eng->on_escalation([&](const escalation_info&) { ++hooked; });
+  f.incident_from_bad_change(true);
+  auto inc = f.only_incident();
+  f.eng->advance(std::chrono::duration_cast<std::chrono::milliseconds>(
+    inc.respond_by - f.eng->now() - 1s));
+  f.eng->inject_journal_failures(true); // the journal fails when respond_by comes
+  f.eng->advance(10s);
+  CHECK(f.count("incident_escalated") == 0);
+  CHECK(hooked == 0);
+  CHECK(f.only_incident().status == "open");
+  f.eng->inject_journal_failures(false);
+  f.eng->advance(2s); // no restart: the running orchestrator tries again
+  CHECK(f.count("incident_escalated") == 1);
+  CHECK(hooked == 1);
+  CHECK(f.only_incident().status == "escalated");
+  f.eng->advance(30min);
+  CHECK(f.count("incident_escalated") == 1); // once only
+  CHECK(hooked == 1);
+}
+
 TEST_CASE("lifecycle: a restarted engine arms respond_by again from the journal") {
   lifecycle_fixture f{"[incident]\nverification_timeout_ms = 7200000\n"};
   f.incident_from_bad_change(true);
