@@ -106,6 +106,7 @@ const std::vector<config_key>& known_config_keys() {
     {node, "incident.verification_timeout_ms", value},
     {node, "incident.lookback_ms", value},
     {node, "incident.max_culprits", value},
+    {node, "incident.attempt_retention_days", value},
     {node, "incident.policy", list},
     {node, "incident.policy.id", value},
     {node, "incident.policy.verdict", value},

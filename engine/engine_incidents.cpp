@@ -55,13 +55,14 @@ void engine::impl::start_incidents(const fleet_state& st) {
                                            cfg.pipeline.observation_window)};
   auto shed = shedding;
   auto seen = std::make_shared<caf::optional<fleet_state>>(st);
+  auto kept = attempts;
   add_watch_child(child_spec{"detector", restart_kind::permanent,
-                             [settings, j, os, rb, shed, sto, ep, ds, seen,
+                             [settings, j, os, rb, shed, sto, kept, ep, ds, seen,
                               clock](caf::local_actor* sup) {
                                auto first = std::exchange(*seen, caf::none);
                                auto at = first ? ep : clock();
                                auto d = sup->home_system().spawn(bulwark::detector, settings, j,
-                                                                 os, rb, shed, sto,
+                                                                 os, rb, shed, sto, kept,
                                                                  std::move(first), at);
                                ds->set(d);
                                return caf::actor_cast<caf::actor>(d);

@@ -303,6 +303,7 @@ void read_incident(reader& r, incident_settings& s) {
   r.get_ms("incident", "max_skew_ms", d.max_skew);
   r.get_ms("incident", "lookback_ms", s.rca.lookback);
   r.get("incident", "max_culprits", s.rca.max_culprits);
+  r.get("incident", "attempt_retention_days", s.attempt_retention_days);
   if (auto list = r.root()["incident"]["policy"].as_array()) {
     size_t i = 0;
     for (auto& node : *list) {

@@ -78,6 +78,8 @@ caf::error check_incident_settings(const incident_settings& s, const std::string
     return bad("incident.verification_timeout_ms", "must be longer than incident.verification_ms");
   if (s.rca.max_culprits == 0)
     return bad("incident.max_culprits", "must be at least 1");
+  if (s.attempt_retention_days < 1 || s.attempt_retention_days > 3650)
+    return bad("incident.attempt_retention_days", "must be from 1 to 3650");
   bool has_default = s.policies.empty();
   for (auto& p : s.policies) {
     has_default |= p.id == "default";
