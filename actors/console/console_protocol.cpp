@@ -53,6 +53,9 @@ const std::vector<std::tuple<std::string, console_role, std::string>>& console_c
     {"deny", console_role::operator_, "deny a pending proposal: {\"proposal\": digest}"},
     {"interrupt", console_role::operator_, "interrupt a running level-3 proposal"},
     {"incidents", console_role::viewer, "incidents, candidates and rollbacks awaiting approval"},
+    {"attempts", console_role::viewer,
+     "orchestration attempts, newest first: {\"candidate\"?: digest, \"service\"?, "
+     "\"region\"?, \"status\"?: succeeded|failed, \"limit\"?: 1..1000 (100)}"},
     {"promote", console_role::operator_,
      "promote a deferred candidate: {\"candidate\": digest, \"justification\"?}"},
     {"rollback", console_role::operator_,
