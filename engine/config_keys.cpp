@@ -102,6 +102,8 @@ const std::vector<config_key>& known_config_keys() {
     {node, "incident.warmup_samples", value},
     {node, "incident.ewma_alpha", value},
     {node, "incident.max_skew_ms", value},
+    {node, "incident.latency_factor", value},
+    {node, "incident.latency_floor_ms", value},
     {node, "incident.verification_ms", value},
     {node, "incident.verification_timeout_ms", value},
     {node, "incident.lookback_ms", value},
