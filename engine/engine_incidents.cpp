@@ -49,10 +49,13 @@ void engine::impl::start_incidents(const fleet_state& st) {
                              }});
   auto ds = detector;
   auto sto = store;
-  // A change protects its series for the RCA look-back and the observation window.
+  // A change protects its series for the RCA look-back and the observation window, and
+  // every series of its service for the observation window (a level-3 analysis reads
+  // them all).
   shedding = std::make_shared<shed_board>();
   shedding->core = sample_shedder{std::max(settings.rca.lookback,
-                                           cfg.pipeline.observation_window)};
+                                           cfg.pipeline.observation_window),
+                                  cfg.pipeline.observation_window};
   auto shed = shedding;
   auto seen = std::make_shared<caf::optional<fleet_state>>(st);
   auto kept = attempts;
