@@ -273,6 +273,7 @@ int run_node(const node_args& args) {
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
   deps.report_lookback = d.cfg.incident.rca.lookback;
+  deps.attempts = d.attempts;
   deps.approval_timeout = d.cfg.pipeline.approval_timeout;
   deps.load = [eng = eng.get(), gate = d.gate] {
     load_figures f;

@@ -207,6 +207,8 @@ caf::error engine::impl::launch(const engine_options& opts) {
   if (cfg.cluster)
     if (auto err = start_cluster())
       return err;
+  if (auto err = start_attempts())
+    return err;
   start_watch();
   start_incidents(*st);
   start_admission();
@@ -326,6 +328,8 @@ void engine::stop() {
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.intake, caf::exit_reason::user_shutdown);
+  if (d.attempt_keeper)
+    caf::anon_send_exit(d.attempt_keeper, caf::exit_reason::user_shutdown);
   if (d.cluster)
     caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
   if (d.commands)
@@ -359,6 +363,7 @@ void engine::stop() {
   d.execution = nullptr;
   d.watch = nullptr;
   d.intake = nullptr;
+  d.attempt_keeper = nullptr;
   d.admission->set(admission_actor{});
   d.health->set(health_actor{});
   d.breakers->clear();

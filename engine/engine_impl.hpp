@@ -30,6 +30,7 @@ namespace bulwark {
 
 struct shed_board;
 struct escalation_hooks;
+class attempt_store;
 
 /// Restarts across the supervision tree, for the VAL-4 indicators (thread-safe).
 class restart_tracker {
@@ -108,6 +109,9 @@ struct engine::impl {
   /// Which metric samples are shed under load (fair per series; protected series never),
   /// told by the detector which series detection needs.
   std::shared_ptr<shed_board> shedding;
+  /// Every orchestration attempt (`<data>/attempts.mdb`, its own LMDB environment).
+  std::shared_ptr<attempt_store> attempts;
+  caf::actor attempt_keeper; ///< prunes `attempts` by the retention, on a timer
 
   /// Spawns the intake supervisor with the admission actor in front of the pipeline.
   void start_admission();
@@ -152,6 +156,9 @@ struct engine::impl {
   /// Spawns the rollback executor, then the orchestrator and the detector under the watch
   /// supervisor (engine_incidents.cpp); returns once both run.
   void start_incidents(const fleet_state& st);
+
+  /// Opens the attempts store and spawns its keeper (engine_attempts.cpp).
+  caf::error start_attempts();
   /// Returns the callback supervisors report restarts to: journaled and counted (VAL-4).
   std::function<void(actor_restarted)> restart_report();
 

@@ -49,19 +49,23 @@ void engine::impl::start_incidents(const fleet_state& st) {
                              }});
   auto ds = detector;
   auto sto = store;
-  // A change protects its series for the RCA look-back and the observation window.
+  // A change protects its series for the RCA look-back and the observation window, and
+  // every series of its service for the observation window (a level-3 analysis reads
+  // them all).
   shedding = std::make_shared<shed_board>();
   shedding->core = sample_shedder{std::max(settings.rca.lookback,
-                                           cfg.pipeline.observation_window)};
+                                           cfg.pipeline.observation_window),
+                                  cfg.pipeline.observation_window};
   auto shed = shedding;
   auto seen = std::make_shared<caf::optional<fleet_state>>(st);
+  auto kept = attempts;
   add_watch_child(child_spec{"detector", restart_kind::permanent,
-                             [settings, j, os, rb, shed, sto, ep, ds, seen,
+                             [settings, j, os, rb, shed, sto, kept, ep, ds, seen,
                               clock](caf::local_actor* sup) {
                                auto first = std::exchange(*seen, caf::none);
                                auto at = first ? ep : clock();
                                auto d = sup->home_system().spawn(bulwark::detector, settings, j,
-                                                                 os, rb, shed, sto,
+                                                                 os, rb, shed, sto, kept,
                                                                  std::move(first), at);
                                ds->set(d);
                                return caf::actor_cast<caf::actor>(d);

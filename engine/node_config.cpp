@@ -308,8 +308,11 @@ void read_incident(reader& r, incident_settings& s) {
   r.get("incident", "warmup_samples", d.warmup);
   r.get("incident", "ewma_alpha", d.alpha);
   r.get_ms("incident", "max_skew_ms", d.max_skew);
+  r.get("incident", "latency_factor", d.latency_factor);
+  r.get("incident", "latency_floor_ms", d.latency_floor_ms);
   r.get_ms("incident", "lookback_ms", s.rca.lookback);
   r.get("incident", "max_culprits", s.rca.max_culprits);
+  r.get("incident", "attempt_retention_days", s.attempt_retention_days);
   if (auto list = r.root()["incident"]["policy"].as_array()) {
     size_t i = 0;
     for (auto& node : *list) {

@@ -86,6 +86,9 @@ public:
   int get(MDB_val& k, MDB_val& v, MDB_cursor_op op) {
     return mdb_cursor_get(cur_, &k, &v, op);
   }
+  MDB_cursor* get() const noexcept {
+    return cur_;
+  }
 
 private:
   MDB_cursor* cur_ = nullptr;

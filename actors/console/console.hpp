@@ -40,6 +40,8 @@
 
 namespace bulwark {
 
+class attempt_store;
+
 /// Settings of the console (`[console]` in bulwark.toml).
 struct console_settings {
   std::string host = "127.0.0.1";
@@ -94,6 +96,8 @@ struct console_deps {
   std::function<load_figures()> load{};
   /// How long a proposal waits for an approval: the metrics measure a waiting one's age.
   caf::timespan approval_timeout = std::chrono::minutes{5};
+  /// The orchestration attempts `attempts` lists (none: the command is refused).
+  std::shared_ptr<const attempt_store> attempts{};
 };
 
 /// One client connection.

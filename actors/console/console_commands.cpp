@@ -356,6 +356,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return;
   if (run_incident_command(self, hdl, req))
     return;
+  if (run_attempt_command(self, hdl, req))
+    return;
   if (run_cluster_command(self, hdl, req))
     return;
   if (run_breaker_command(self, hdl, req))

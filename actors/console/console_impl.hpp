@@ -48,6 +48,9 @@ void follow_journal(broker_ptr self);
 /// Runs `incidents`, `promote` and `rollback`; false for any other command.
 bool run_incident_command(broker_ptr self, hdl_t hdl, const console_request& req);
 
+/// Runs `attempts`; false for any other command (console_attempts.cpp).
+bool run_attempt_command(broker_ptr self, hdl_t hdl, const console_request& req);
+
 /// Runs `dead-letters`, `requeue` and `discard`; false for any other command
 /// (console_dead_letters.cpp).
 bool run_dead_letter_command(broker_ptr self, hdl_t hdl, const console_request& req);

@@ -57,6 +57,8 @@ const std::vector<http_route>& http_routes() {
      "candidates, with incidents and rollbacks awaiting approval"},
     {"GET", "/v1/candidates/{id}", "incidents", "", false, "candidates", "candidate", b::none,
      "one candidate"},
+    {"GET", "/v1/attempts", "attempts", "", false, "", "", b::none,
+     "orchestration attempts, newest first (candidate, service, region, status, limit)"},
     {"POST", "/v1/candidates/{id}/promote", "promote", "candidate", false, "", "", b::none,
      "promote a deferred candidate"},
     {"GET", "/v1/breakers", "breakers", "", false, "", "", b::none, "every service's breaker"},
@@ -139,6 +141,21 @@ bool http_request(const http_route& r, const std::string& param,
       out.args[r.param] = seq;
     } else {
       out.args[r.param] = param;
+    }
+  }
+  if (r.command == "attempts") {
+    // The query's filters become the arguments (checked by the command); `limit` a number.
+    for (auto& [key, value] : query) {
+      if (key != "limit") {
+        out.args[key] = value;
+        continue;
+      }
+      uint64_t n = 0;
+      if (!parse_seq(value, n)) {
+        why.message = "limit must be a whole number";
+        return false;
+      }
+      out.args[key] = n;
     }
   }
   if (r.command == "log") {

@@ -1,5 +1,7 @@
 #include "actors/incident/detector.hpp"
 
+#include <tuple>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -7,9 +9,11 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/incident/attempt_policy.hpp"
 #include "messages/commands.hpp"
 #include "messages/lifecycle.hpp"
 #include "persistence/codec.hpp"
+#include "persistence/attempt_store.hpp"
 #include "persistence/journal_store.hpp"
 #include "persistence/make_event.hpp"
 
@@ -247,17 +251,48 @@ void handed_over(detector_state& st, const digest& id) {
   st.pending.erase(i);
 }
 
+/// Keeps one finished attempt in the attempts store (`x` without its end yet); a store
+/// that cannot take it is logged, never retried (the journal holds the failures).
+void keep_attempt(self_ptr self, attempt_record x, const caf::error& err) {
+  if (!self->state.attempts)
+    return;
+  x.duration = now(self) - x.started;
+  x.succeeded = !err;
+  if (err)
+    std::tie(x.code, x.error) = failure_of(err);
+  if (auto e = self->state.attempts->put(x))
+    spdlog::warn("detector: attempt {} at candidate {} not kept: {}", x.attempt,
+                 to_hex(x.candidate).substr(0, 12), describe(e).message);
+}
+
 /// One attempt to have the orchestrator decide and journal a pending candidate.
 void hand_over(self_ptr self, const digest& id) {
   auto& p = self->state.pending.at(id);
   ++p.attempts;
   p.in_flight = true;
+  attempt_record x;
+  x.candidate = id;
+  x.service = p.candidate.service;
+  x.region = p.candidate.region;
+  x.attempt = p.attempts;
+  x.started = now(self);
+  x.id = attempt_id(id, x.attempt, x.started);
   auto orchestrator = self->state.orchestrator->get();
-  if (!orchestrator)
-    return handoff_failed(self, id, refuse(ec::unavailable, "the orchestrator is not running"));
+  if (!orchestrator) {
+    auto err = refuse(ec::unavailable, "the orchestrator is not running");
+    keep_attempt(self, std::move(x), err);
+    return handoff_failed(self, id, err);
+  }
   self->request(orchestrator, handoff_timeout, atom::candidate_v, p.candidate)
-    .then([self, id](const incident_decision&) { handed_over(self->state, id); },
-          [self, id](caf::error& err) { handoff_failed(self, id, err); });
+    .then(
+      [self, id, x](const incident_decision&) {
+        keep_attempt(self, x, caf::error{});
+        handed_over(self->state, id);
+      },
+      [self, id, x](caf::error& err) {
+        keep_attempt(self, x, err);
+        handoff_failed(self, id, err);
+      });
 }
 
 /// Turns a confirmed anomaly into a candidate for the orchestrator.
@@ -332,6 +367,7 @@ detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector
                                        orchestrator_slot orchestrator, rollback_actor rollbacks,
                                        std::shared_ptr<shed_board> shedding,
                                        std::shared_ptr<journal_store> store,
+                                       std::shared_ptr<attempt_store> attempts,
                                        caf::optional<fleet_state> fs, caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = settings;
@@ -342,6 +378,7 @@ detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector
   st.orchestrator = std::move(orchestrator);
   st.rollbacks = std::move(rollbacks);
   st.shedding = std::move(shedding);
+  st.attempts = std::move(attempts);
   st.epoch = epoch;
   st.start = self->clock().now();
   if (fs) {

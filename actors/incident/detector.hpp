@@ -29,6 +29,7 @@
 namespace bulwark {
 
 class journal_store;
+class attempt_store;
 
 /// What the detector remembers of an open incident.
 struct watched_incident {
@@ -73,6 +74,7 @@ struct detector_state {
   orchestrator_slot orchestrator;
   rollback_actor rollbacks; ///< asked again when a rollback's approval expired
   std::shared_ptr<shed_board> shedding; ///< told which series must not be shed
+  std::shared_ptr<attempt_store> attempts; ///< every hand-over attempt (none: not kept)
   std::map<digest, pending_candidate> pending; ///< by candidate id
   std::map<std::string, std::pair<std::string, std::string>> where; ///< resource -> series
   std::map<digest, watched_incident> incidents;
@@ -89,11 +91,14 @@ inline constexpr uint64_t detector_replay_records = 100'000;
 /// asks the journal first, and samples wait until the answer) and the newest records of
 /// `store`; it subscribes to the journal to follow later commits. Baselines start with
 /// a warm-up; open incidents whose rollback finished are watched for recovery again.
+/// Every attempt to hand a candidate over is kept in `attempts` (when set) with its
+/// duration, status and error.
 detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector_state> self,
                                        incident_settings settings, journal_actor journal,
                                        orchestrator_slot orchestrator, rollback_actor rollbacks,
                                        std::shared_ptr<shed_board> shedding,
                                        std::shared_ptr<journal_store> store,
+                                       std::shared_ptr<attempt_store> attempts,
                                        caf::optional<fleet_state> st, caf::timestamp epoch);
 
 } // namespace bulwark

@@ -36,6 +36,28 @@ double detector_policy::threshold(const std::string& service, const std::string&
   return i == series_.end() ? 0 : threshold_of(i->second);
 }
 
+double detector_policy::latency_threshold_of(const series& x) const {
+  if (x.latency_samples < s_.warmup)
+    return 0;
+  return std::max(s_.latency_factor * x.latency_baseline, s_.latency_floor_ms);
+}
+
+double detector_policy::latency_threshold(const std::string& service,
+                                          const std::string& region) const {
+  auto i = series_.find({service, region});
+  return i == series_.end() ? 0 : latency_threshold_of(i->second);
+}
+
+void detector_policy::learn_latency(series& x, double ms) {
+  ++x.latency_samples;
+  if (x.latency_samples <= s_.warmup) {
+    x.latency_sum += ms;
+    x.latency_baseline = x.latency_sum / x.latency_samples;
+    return;
+  }
+  x.latency_baseline = s_.alpha * ms + (1 - s_.alpha) * x.latency_baseline;
+}
+
 void detector_policy::learn(series& x, double e) {
   ++x.samples;
   if (x.samples <= s_.warmup) {
@@ -113,11 +135,17 @@ observation detector_policy::observe(const metric_in& m, caf::timestamp now) {
   auto interval = x.last ? m.at - *x.last : caf::timespan{0};
   x.last = m.at;
   auto th = threshold_of(x);
-  bool over = th > 0 && m.error_rate > th;
+  auto lth = latency_threshold_of(x);
+  bool error_over = th > 0 && m.error_rate > th;
+  bool latency_over = lth > 0 && m.latency_ms > lth;
+  bool over = error_over || latency_over;
   bool floor_watch = false;
   for (auto& w : x.watches)
     floor_watch |= w.by_floor && m.at >= w.since;
   check_watches(x, m.error_rate, over, m.at, out);
+  // Each baseline learns only from samples under its own threshold.
+  if (!latency_over)
+    learn_latency(x, m.latency_ms);
   if (!over) {
     x.onset = caf::none;
     x.covered = caf::timespan{0};
@@ -134,7 +162,10 @@ observation detector_policy::observe(const metric_in& m, caf::timestamp now) {
   }
   if (!x.raised && x.covered >= s_.confirmation) {
     x.raised = true;
-    out.confirmed = anomaly{m.service, m.region, *x.onset, m.at, m.error_rate, x.baseline, th};
+    out.confirmed = anomaly{m.service,          m.region,          *x.onset,
+                            m.at,               m.error_rate,      x.baseline,
+                            th,                 !error_over,       m.latency_ms,
+                            x.latency_baseline, lth};
   }
   return judge(sample_verdict::accepted);
 }

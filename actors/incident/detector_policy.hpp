@@ -14,6 +14,12 @@
 /// of its series. An anomaly is an error rate above max(factor x baseline, floor) over
 /// consecutive samples whose intervals cover at least `confirmation`; its onset is the
 /// time of the first of them. A shorter spike opens nothing.
+///
+/// Latency is a signal like the error rate: each sample's `latency_ms` (the series' p99
+/// over the interval) has its own baseline, learned the same way from samples under its
+/// own threshold, max(latency_factor x baseline, latency_floor_ms). A sample is over when
+/// either signal is over its threshold; the excess, its confirmation and recovery are the
+/// series', whichever signal carries them.
 
 #include <cstdint>
 #include <map>
@@ -40,6 +46,8 @@ struct detector_settings {
   double alpha = 0.1;      ///< EWMA weight of a new sample
   caf::timespan max_skew = std::chrono::seconds{5}; ///< samples further in the future: refused
   double max_latency_ms = 3'600'000; ///< latencies above an hour are absurd: refused
+  double latency_factor = 3.0;     ///< anomaly: p99 latency above factor x its baseline ...
+  double latency_floor_ms = 250.0; ///< ... and above this many milliseconds
 };
 
 /// What became of one sample (counted per kind).
@@ -62,6 +70,10 @@ struct anomaly {
   double error_rate = 0;
   double baseline = 0;
   double threshold = 0;
+  bool by_latency = false;     ///< confirmed by latency (the error rate was not over)
+  double latency_ms = 0;       ///< the confirming sample's p99 latency
+  double latency_baseline = 0;
+  double latency_threshold = 0;
 };
 
 /// The end of a recovery watch: recovered (closed) or escalated.
@@ -113,6 +125,9 @@ public:
   /// Returns the threshold of a series now (0 before warm-up).
   double threshold(const std::string& service, const std::string& region) const;
 
+  /// Returns the p99 latency threshold of a series now in ms (0 before warm-up).
+  double latency_threshold(const std::string& service, const std::string& region) const;
+
   /// Samples judged so far, by verdict.
   const std::map<sample_verdict, uint64_t>& counts() const noexcept {
     return counts_;
@@ -138,11 +153,16 @@ private:
     caf::optional<caf::timestamp> onset;  ///< first sample of the current excess
     caf::timespan covered{};              ///< time the current excess covers
     bool raised = false;                  ///< the current excess was reported
+    uint32_t latency_samples = 0;         ///< latency samples learned from
+    double latency_sum = 0;               ///< during warm-up
+    double latency_baseline = 0;
     std::vector<watch_state> watches;
   };
 
   double threshold_of(const series& x) const;
+  double latency_threshold_of(const series& x) const;
   void learn(series& x, double e);
+  void learn_latency(series& x, double ms);
   void check_watches(series& x, double e, bool over, caf::timestamp t, observation& out);
 
   detector_settings s_;

@@ -70,6 +70,10 @@ caf::error check_incident_settings(const incident_settings& s, const std::string
     return bad("incident.factor", "must be greater than 1");
   if (!(d.floor > 0 && d.floor < 1))
     return bad("incident.floor", "must be within (0, 1)");
+  if (!(d.latency_factor > 1.0))
+    return bad("incident.latency_factor", "must be greater than 1");
+  if (!(d.latency_floor_ms > 0 && d.latency_floor_ms <= d.max_latency_ms))
+    return bad("incident.latency_floor_ms", "must be within (0, 3600000]");
   if (!(d.alpha > 0 && d.alpha <= 1))
     return bad("incident.ewma_alpha", "must be within (0, 1]");
   if (d.warmup == 0)
@@ -78,6 +82,8 @@ caf::error check_incident_settings(const incident_settings& s, const std::string
     return bad("incident.verification_timeout_ms", "must be longer than incident.verification_ms");
   if (s.rca.max_culprits == 0)
     return bad("incident.max_culprits", "must be at least 1");
+  if (s.attempt_retention_days < 1 || s.attempt_retention_days > 3650)
+    return bad("incident.attempt_retention_days", "must be from 1 to 3650");
   bool has_default = s.policies.empty();
   for (auto& p : s.policies) {
     has_default |= p.id == "default";
@@ -118,8 +124,20 @@ candidate_raised make_candidate(const anomaly& a, const rca_result& r, std::stri
   c.culprits = r.ranked;
   c.policy = std::move(policy);
   c.raised_by = "detector";
+  if (a.by_latency)
+    c.raised_by = "detector: p99 latency " + std::to_string(std::lround(a.latency_ms))
+                  + " ms over threshold " + std::to_string(std::lround(a.latency_threshold))
+                  + " ms";
   c.candidate = candidate_id(c.service, c.region, c.onset, r.culprit_seqs);
   return c;
+}
+
+std::string candidate_reason(const candidate_raised& c) {
+  auto where = " in " + c.service + "/" + c.region;
+  if (c.raised_by != "detector") // latency, or a source that says why itself
+    return c.raised_by + where;
+  return c.raised_by + ": error rate " + std::to_string(c.error_ppm) + " ppm over threshold "
+         + std::to_string(c.threshold_ppm) + " ppm" + where;
 }
 
 digest candidate_id(const std::string& service, const std::string& region,

@@ -49,7 +49,13 @@ struct incident_settings {
   /// How long the detector keeps samples for the analysis of level-3 observation
   /// windows (the engine sets it from the window; not a configuration key).
   caf::timespan signal_retention = std::chrono::minutes{10};
+  /// Days the attempts store keeps an orchestration attempt (`attempt_retention_days`).
+  uint32_t attempt_retention_days = 90;
 };
+
+/// Why a candidate was raised, as its decision's reason reads: the error rate over its
+/// threshold, or the raiser's own words (a latency anomaly), with the series.
+std::string candidate_reason(const candidate_raised& c);
 
 /// The built-in default: PROMOTE; P0 at 50 % errors, P1 at 25 %, else P2; rollback at level 1.
 incident_policy_def default_policy();

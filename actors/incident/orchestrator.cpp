@@ -151,8 +151,7 @@ caf::result<incident_decision> on_candidate(self_ptr self, const candidate_raise
     return rp;
   }
   principal_id by{"policy:" + c.policy};
-  auto why = c.raised_by + ": error rate " + std::to_string(c.error_ppm) + " ppm over threshold "
-             + std::to_string(c.threshold_ppm) + " ppm in " + c.service + "/" + c.region;
+  auto why = candidate_reason(c);
   incident_decision d;
   auto more = decision_events(self, c.candidate, st.candidates[c.candidate], *out, by, false, why, d);
   evs.insert(evs.end(), more.begin(), more.end());

@@ -22,10 +22,17 @@ void sample_shedder::change_applied(const series& s, caf::timestamp at) {
   auto& x = changed_until_[s];
   if (until > x)
     x = until;
+  if (window_ > caf::timespan{0}) {
+    auto& w = service_until_[s.first];
+    if (at + window_ > w)
+      w = at + window_;
+  }
 }
 
 bool sample_shedder::is_protected(const series& s, caf::timestamp now) const {
   if (auto i = changed_until_.find(s); i != changed_until_.end() && now < i->second)
+    return true;
+  if (auto i = service_until_.find(s.first); i != service_until_.end() && now < i->second)
     return true;
   for (auto& [id, x] : incidents_)
     if (x == s)

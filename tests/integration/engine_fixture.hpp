@@ -7,6 +7,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct engine_fixture {
   std::set<std::string> failing;              ///< resource/key whose forward calls fail
   std::vector<committed_event> events;
   std::string config_toml; ///< written to bulwark.toml and used when not empty
+  std::optional<int64_t> epoch_ms; ///< the virtual clock's start (none: the default)
 
   explicit engine_fixture(std::string toml = {}) : config_toml(std::move(toml)) {
     start();
@@ -48,6 +50,7 @@ struct engine_fixture {
     opts.enforce_enabled = true;
     opts.observation_window = std::chrono::seconds{5};
     opts.approval_timeout = std::chrono::seconds{60};
+    opts.epoch_ms = epoch_ms;
     if (!config_toml.empty()) {
       opts.config_file = dir.sub("bulwark.toml");
       std::ofstream{opts.config_file} << config_toml;

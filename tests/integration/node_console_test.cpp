@@ -349,6 +349,17 @@ TEST_CASE("incidents, promote and rollback through the console, with roles and b
   CHECK(list["result"]["incidents"].is_array());
   CHECK(list["result"]["candidates"].is_array());
   CHECK(list["result"]["rollbacks_awaiting_approval"].is_array());
+  // No anomaly yet: no orchestration attempt; bad filters are refused, naming them.
+  auto attempts = viewer.call({{"id", 1}, {"cmd", "attempts"}, {"args", {{"limit", 10}}}});
+  REQUIRE(attempts["ok"] == true);
+  CHECK(attempts["result"]["attempts"] == json::array());
+  CHECK(attempts["result"]["count"] == 0);
+  for (auto args : {json{{"limit", 0}}, json{{"candidate", "zz"}}, json{{"status", "maybe"}},
+                    json{{"colour", "red"}}}) {
+    auto r = viewer.call({{"id", 1}, {"cmd", "attempts"}, {"args", args}});
+    CHECK(r["error"]["code"] == "INVALID_INPUT");
+    CHECK(r["error"]["message"].get<std::string>().find("args.") == 0);
+  }
   CHECK(viewer.call({{"id", 2}, {"cmd", "rollback"}, {"args", {{"seqs", {1}}}}})["error"]["code"]
         == "AUTHORITY_DENIED");
   CHECK(viewer.call({{"id", 3}, {"cmd", "promote"}, {"args", {{"candidate", std::string(64, '0')}}}})

@@ -269,6 +269,23 @@ TEST_CASE("http: the incident lifecycle, candidates and the postmortem report") 
   CHECK(doc["report"]["status"] == "open");
   CHECK(doc["report"]["owner"] == "alice");
   CHECK(viewer.get("/v1/incidents/" + zero + "/report")->status == 400);
+  // The attempt that handed the candidate over, from the attempts store, with filters.
+  auto candidate = candidates["candidates"][0]["candidate"].get<std::string>();
+  auto attempts = viewer.get("/v1/attempts");
+  REQUIRE(attempts->status == 200);
+  auto list = body_of(attempts);
+  REQUIRE(list["count"] == 1);
+  auto& a = list["attempts"][0];
+  CHECK(a["candidate"] == candidate);
+  CHECK(a["status"] == "succeeded");
+  CHECK(a["attempt"] == 1);
+  CHECK(a["code"].is_null());
+  CHECK(a["attempt_id"].get<std::string>().size() == 64);
+  CHECK(body_of(viewer.get("/v1/attempts?candidate=" + candidate + "&limit=5"))["count"] == 1);
+  CHECK(body_of(viewer.get("/v1/attempts?status=failed"))["count"] == 0);
+  CHECK(body_of(viewer.get("/v1/attempts?service=gates"))["count"] == 0);
+  for (auto bad_query : {"?limit=0", "?limit=x", "?candidate=zz", "?status=maybe", "?colour=red"})
+    CHECK_MESSAGE(viewer.get(std::string{"/v1/attempts"} + bad_query)->status == 400, bad_query);
 }
 
 TEST_CASE("http: bad JSON, oversized bodies, unknown routes and slow senders") {

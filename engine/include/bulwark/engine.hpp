@@ -214,6 +214,35 @@ struct candidate_info {
   std::string incident;      ///< set once promoted
 };
 
+/// One attempt to hand a candidate to the orchestrator, from the attempts store.
+struct attempt_info {
+  std::string id;            ///< hex digest, the same on every read
+  std::string candidate;     ///< hex digest
+  std::string service;
+  std::string region;
+  uint32_t attempt = 0;      ///< 1 for a candidate's first attempt
+  std::chrono::system_clock::time_point started;
+  std::chrono::milliseconds duration{0};
+  std::string status;        ///< succeeded, failed
+  std::string code;          ///< failed: e.g. UNAVAILABLE, TIMEOUT ("" on success)
+  std::string error;         ///< failed: the reason
+};
+
+/// Which attempts to list; empty strings match any.
+struct attempts_query {
+  std::string candidate;     ///< 64 hex characters
+  std::string service;
+  std::string region;
+  std::string status;        ///< succeeded or failed
+  uint32_t limit = 100;      ///< 1 to 1000
+};
+
+/// Attempts, newest first; a bad query is refused (INVALID_INPUT) with none.
+struct attempts_answer {
+  result status;
+  std::vector<attempt_info> attempts;
+};
+
 /// Metric samples judged by the detector, by verdict.
 struct metric_counts {
   uint64_t accepted = 0;
@@ -318,6 +347,9 @@ public:
 
   /// Lists every candidate the journal holds (deferred ones wait for `promote`).
   std::vector<candidate_info> candidates();
+
+  /// Lists orchestration attempts kept in the attempts store (docs/incidents.md).
+  attempts_answer attempts(const attempts_query& query = {});
 
   /// An operator promotes a deferred candidate (journaled as a manual decision).
   result promote(const std::string& by, const std::string& candidate,

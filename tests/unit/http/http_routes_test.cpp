@@ -23,6 +23,23 @@ const http_route& route(const std::string& method, const std::string& path) {
 
 } // namespace
 
+TEST_CASE("http routes: the attempts' query parameters become the command's filters") {
+  console_request out;
+  console_refusal why;
+  auto& attempts = route("GET", "/v1/attempts");
+  REQUIRE(http_request(attempts, "", {{"status", "failed"}, {"limit", "20"}, {"service", "coaster"}},
+                       "", out, why));
+  CHECK(out.cmd == "attempts");
+  CHECK(out.args["status"] == "failed");
+  CHECK(out.args["limit"] == 20); // a number, as the console takes it
+  CHECK(out.args["service"] == "coaster");
+  // Unknown parameters reach the command, which refuses them by name.
+  REQUIRE(http_request(attempts, "", {{"colour", "red"}}, "", out, why));
+  CHECK(out.args["colour"] == "red");
+  CHECK_FALSE(http_request(attempts, "", {{"limit", "ten"}}, "", out, why));
+  CHECK(why.message == "limit must be a whole number");
+}
+
 TEST_CASE("http routes: the path parameter and the body become the command's arguments") {
   console_request out;
   console_refusal why;
