@@ -55,6 +55,21 @@ void drop(self_ptr self, const digest& id, const caf::error& err) {
 
 } // namespace pipeline_detail
 
+pipeline_state::~pipeline_state() {
+  for (auto& [id, f] : flights) {
+    auto err = refuse(ec::unavailable,
+                      "the pipeline stopped while this proposal was in flight; the journal "
+                      "holds what it did (see in_doubt())",
+                      f.m.trace);
+    for (auto& w : f.waiters)
+      if (w.pending())
+        w.deliver(err);
+    for (auto& a : f.approvers)
+      if (a.pending())
+        a.deliver(err);
+  }
+}
+
 namespace {
 
 void authority_down(self_ptr self, const digest& id, const std::string& why);

@@ -322,6 +322,15 @@ caf::result<rollback_status> decide(self_ptr self, const approval& a) {
 
 } // namespace
 
+rollback_state::~rollback_state() {
+  auto err = refuse(ec::unavailable, "the rollback executor stopped while this rollback was "
+                                     "in progress; the journal holds what it reverted");
+  for (auto& [id, f] : flights)
+    for (auto& w : f.waiters)
+      if (w.pending())
+        w.deliver(err);
+}
+
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,
                                        fleet_state proj, caf::timestamp epoch) {

@@ -55,6 +55,12 @@ struct rollback_state {
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "rollback";
+  rollback_state() = default;
+  rollback_state(const rollback_state&) = delete;
+  rollback_state& operator=(const rollback_state&) = delete;
+  /// An executor that stops answers everyone still waiting on a rollback with
+  /// `UNAVAILABLE`; the journal holds its plan and every compensation that finished.
+  ~rollback_state();
 };
 
 /// The handles and shared objects the executor works with.
