@@ -323,6 +323,8 @@ caf::result<rollback_status> decide(self_ptr self, const approval& a) {
 } // namespace
 
 rollback_state::~rollback_state() {
+  if (stopping)
+    return;
   auto err = refuse(ec::unavailable, "the rollback executor stopped while this rollback was "
                                      "in progress; the journal holds what it reverted");
   for (auto& [id, f] : flights)
@@ -348,6 +350,12 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
   st.start = self->clock().now();
   self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
              seq_no{from});
+  self->set_exit_handler([self](caf::exit_msg& msg) { // a kill never reaches it
+    if (!msg.reason)
+      return;
+    self->state.stopping = true;
+    self->quit(msg.reason);
+  });
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) {
       for (auto& e : entries)

@@ -55,11 +55,13 @@ struct rollback_state {
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "rollback";
+  bool stopping = false; ///< told to stop (not killed): the engine answers its callers
   rollback_state() = default;
   rollback_state(const rollback_state&) = delete;
   rollback_state& operator=(const rollback_state&) = delete;
-  /// An executor that stops answers everyone still waiting on a rollback with
-  /// `UNAVAILABLE`; the journal holds its plan and every compensation that finished.
+  /// An executor that dies (killed, not told to stop) answers everyone still waiting on a
+  /// rollback with `UNAVAILABLE`; the journal holds its plan and every compensation that
+  /// finished.
   ~rollback_state();
 };
 

@@ -4,10 +4,17 @@
 
 #include <doctest/doctest.h>
 
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
 #include "caf/scheduler/test_coordinator.hpp"
 
 #include "engine/engine_impl.hpp"
 #include "integration/engine_fixture.hpp"
+#include "persistence/event_json.hpp"
+#include "persistence/journal_store.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;
@@ -121,6 +128,7 @@ TEST_CASE("a kill at any point of a load loses no acknowledged proposal and runs
       }
       CHECK(fx.eng->verify().ok);
       CHECK(fx.submit_now(engine_fixture::make(4, {set(10, "after")})).ok);
+      CHECK(d.gate->waiting() == 0); // every place at admission given back once
     }
 }
 
@@ -191,4 +199,84 @@ TEST_CASE_FIXTURE(root_fixture, "a journal restart storm escalates to the root: 
     escalated |= e.type == "actor_restarted" && e.json.find("\"escalated\":true") != std::string::npos;
   CHECK(!escalated); // the journal is down: the root's escalation cannot be journaled
   CHECK(eng->head().first > 0);
+}
+
+TEST_CASE("on threads: the journal and the pipeline killed under concurrent load; every caller is answered") {
+  test::temp_dir dir;
+  auto conf = dir.sub("bulwark.toml");
+  std::ofstream{conf} << wide;
+  engine_options opts;
+  opts.config_file = conf;
+  opts.data_dir = dir.sub("journal");
+  opts.admins = {"admin"};
+  opts.grants = {{"agent", 4}};
+  opts.enforce_enabled = true;
+  std::string err;
+  auto eng = engine::start(opts, &err);
+  REQUIRE_MESSAGE(eng, err);
+  std::mutex mtx;
+  std::map<std::string, int> applied; // forward calls per idempotency key
+  eng->register_effector("coaster", [&](const effect_request& r) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!r.compensation)
+      ++applied[r.idempotency_key];
+    return effect_result{};
+  });
+  for (int i = 0; i < 40; ++i)
+    REQUIRE(eng->register_resource("coaster-" + std::to_string(i), "coaster", "north").ok);
+  std::vector<std::future<result>> answers;
+  for (int i = 0; i < 40; ++i) {
+    answers.push_back(eng->submit(engine_fixture::make(4, {set(i, "t")})));
+    if (i == 10)
+      REQUIRE(eng->chaos_kill("journal").ok);
+    if (i == 25)
+      REQUIRE(eng->chaos_kill("pipeline").ok);
+  }
+  std::vector<result> results;
+  for (auto& f : answers) {
+    REQUIRE(f.wait_for(60s) == std::future_status::ready); // a bound against a hang only
+    results.push_back(f.get());
+  }
+  // Both restarted: a new proposal runs (retried while the restarts are under way).
+  bool ran = false;
+  result last;
+  for (int i = 0; i < 200 && !ran; ++i) {
+    auto f = eng->submit(engine_fixture::make(4, {set(39, "after")}));
+    REQUIRE(f.wait_for(60s) == std::future_status::ready);
+    last = f.get();
+    ran = last.ok;
+    if (!ran)
+      std::this_thread::sleep_for(20ms);
+  }
+  CHECK_MESSAGE(ran, last.code << ": " << last.message);
+  CHECK(eng->internals().gate->waiting() == 0); // every place at admission given back once
+  eng->stop();
+  eng.reset();
+  store_options so;
+  so.dir = opts.data_dir;
+  so.read_only = true;
+  auto store = journal_store::open(so);
+  REQUIRE(store);
+  std::map<std::string, int> outcomes;
+  std::set<std::string> restarted;
+  REQUIRE(!(*store)->read(seq_no{1}, (*store)->head(), [&](journal_entry&& e) {
+    auto j = to_json(e);
+    if (j["type"] == "proposal_finished")
+      ++outcomes[j["payload"]["proposal"].get<std::string>()];
+    if (j["type"] == "actor_restarted")
+      restarted.insert(j["payload"]["child"].get<std::string>());
+    return true;
+  }));
+  CHECK(restarted.count("journal") == 1);
+  CHECK(restarted.count("pipeline") == 1);
+  for (auto& r : results)
+    if (r.ok)
+      CHECK(outcomes[r.proposal] == 1);
+  for (auto& [id, n] : outcomes)
+    CHECK(n == 1);
+  for (auto& [key, n] : applied) {
+    CAPTURE(key);
+    CHECK(n == 1);
+  }
+  CHECK((*store)->verify(seq_no{1}, seq_no{UINT64_MAX}).ok);
 }
