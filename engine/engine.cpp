@@ -245,43 +245,6 @@ caf::error engine::impl::launch(const engine_options& opts) {
   return {};
 }
 
-namespace {
-
-/// Appends `ev` as a request, again every 100 ms (at most 50 times) while it fails: the
-/// journal may be restarting itself, and a message sent to it as it dies would be lost.
-caf::behavior append_until_journaled(caf::event_based_actor* self, journal_actor j, event ev) {
-  auto tries = std::make_shared<int>(0);
-  auto attempt = [self, j, ev, tries] {
-    self->request(j, std::chrono::seconds{5}, atom::append_v, ev)
-      .then([self](const appended&) { self->quit(); },
-            [self, tries](const caf::error& err) {
-              if (++*tries >= 50) {
-                spdlog::error("engine: a restart could not be journaled: {}",
-                              describe(err).message);
-                self->quit();
-                return;
-              }
-              self->delayed_send(self, std::chrono::milliseconds{100}, atom::retry_v);
-            });
-  };
-  attempt();
-  return {[attempt](atom::retry) { attempt(); }};
-}
-
-} // namespace
-
-std::function<void(actor_restarted)> engine::impl::restart_report() {
-  // Restarts and escalations are journaled like every other constitutional event, and
-  // counted for the restart-storm indicators.
-  auto j = journal;
-  auto tracker = restarts;
-  return [this, j, tracker](actor_restarted x) {
-    auto at = now();
-    tracker->record(x.supervisor, at);
-    sys->spawn(append_until_journaled, j, make_event(event_type::actor_restarted, at, x));
-  };
-}
-
 void engine::impl::start_governance() {
   authority = std::make_shared<handle_slot<authority_actor>>();
   auto settings = cfg.authority;

@@ -224,6 +224,11 @@ TEST_CASE("on threads: the journal and the pipeline killed under concurrent load
   });
   for (int i = 0; i < 40; ++i)
     REQUIRE(eng->register_resource("coaster-" + std::to_string(i), "coaster", "north").ok);
+  int restarts_heard = 0;
+  eng->subscribe([&](const committed_event& e) {
+    std::lock_guard<std::mutex> guard{mtx};
+    restarts_heard += e.type == "actor_restarted";
+  });
   std::vector<std::future<result>> answers;
   for (int i = 0; i < 40; ++i) {
     answers.push_back(eng->submit(engine_fixture::make(4, {set(i, "t")})));
@@ -250,6 +255,15 @@ TEST_CASE("on threads: the journal and the pipeline killed under concurrent load
   }
   CHECK_MESSAGE(ran, last.code << ": " << last.message);
   CHECK(eng->internals().gate->waiting() == 0); // every place at admission given back once
+  // A restart's record waits for the journal's own restart: it lands (bounded wait).
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (restarts_heard >= 2)
+        break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
   eng->stop();
   eng.reset();
   store_options so;
