@@ -13,6 +13,7 @@
 
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
+#include "apps/demo_chaos.hpp"
 #include "apps/demo_cluster.hpp"
 #include "apps/demo_scenario.hpp"
 #include "engine/node_config.hpp"
@@ -56,6 +57,8 @@ int run_demo(const demo_args& args) {
   auto dir = demo_dir(args.data);
   if (!dir)
     return fail(dir.error());
+  if (args.chaos)
+    return run_chaos_demo(args, *dir, std::move(*fleet));
   demo_scenario scenario{args, *dir, std::move(*fleet)};
   auto report = scenario.run();
   if (args.json)
@@ -81,6 +84,11 @@ void add_demo_command(CLI::App& app, int& code) {
   demo->add_flag("--json", args->json, "Machine-readable summary");
   demo->add_flag("--autonomous", args->autonomous,
                  "The incident's rollback runs at level 4 on its own (no operator approval)");
+  demo->add_flag("--chaos", args->chaos,
+                 "Run the scenario under injected faults instead: every supervised actor "
+                 "killed with proposals in flight, journal writes failing, effector failures "
+                 "and timeouts, delayed submissions; prints how the engine held and exits 0 "
+                 "only if every invariant held");
   auto nodes = std::make_shared<uint32_t>(0);
   auto* cluster = demo->add_option("--cluster", *nodes,
                    "Run the cluster scenario instead on N nodes (2-7) in this process on "

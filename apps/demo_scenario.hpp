@@ -23,6 +23,7 @@ struct demo_args {
   uint64_t seed = 1;
   bool json = false;
   bool autonomous = false; ///< the rollback runs at level 4 instead of asking the operator
+  bool chaos = false;      ///< the chaos drill instead (demo_chaos.hpp)
 };
 
 /// Runs the scenario step by step and keeps its timeline and checks.

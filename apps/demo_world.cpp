@@ -15,11 +15,16 @@ effect_result demo_world::apply(const effect_request& r) {
       values_.erase(k);
     return {};
   }
+  if (auto t = timeouts_.find(r.service); t != timeouts_.end() && t->second > 0) {
+    --t->second;
+    return effect_result{false, r.service + " controller timed out", true};
+  }
   if (failing_services_.count(r.service) != 0)
     return effect_result{false, r.service + " controller unreachable", false};
   if (failing_.count(k) != 0)
     return effect_result{false, "controller rejected the change", false};
   values_[k] = r.value;
+  ++applied_[r.idempotency_key];
   return {};
 }
 

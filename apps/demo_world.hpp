@@ -33,6 +33,11 @@ public:
     failing_.clear();
     failing_services_.clear();
   }
+  /// The next `calls` forward calls of `service` answer "timed out" (retryable), as a
+  /// controller that does not answer in time.
+  void time_out(const std::string& service, uint32_t calls) {
+    timeouts_[service] = calls;
+  }
 
   /// Resources whose `key` holds `value` fail a share of their requests (a bad change).
   void poison(const std::string& key, const std::string& value) {
@@ -57,6 +62,10 @@ public:
   size_t compensations() const noexcept {
     return compensations_;
   }
+  /// Forward calls that changed the world, by the action's idempotency key.
+  const std::map<std::string, uint32_t>& applied_by_key() const noexcept {
+    return applied_;
+  }
   std::mt19937_64& rng() {
     return rng_;
   }
@@ -67,6 +76,8 @@ private:
   std::set<std::string> failing_services_;
   std::map<std::string, std::string> poisoned_;
   std::map<std::string, std::pair<std::string, std::string>> where_;
+  std::map<std::string, uint32_t> timeouts_;
+  std::map<std::string, uint32_t> applied_;
   size_t calls_ = 0;
   size_t compensations_ = 0;
   std::mt19937_64 rng_;

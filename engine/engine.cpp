@@ -184,10 +184,14 @@ caf::error engine::impl::launch(const engine_options& opts) {
     epoch = caf::make_timestamp();
   }
   cfg.journal.mailbox = mailboxes.journal;
+  cfg.journal.memory = std::make_shared<journal_memory>();
+  virtual_clock = opts.virtual_clock;
   auto j = spawn_journal(*sys, store, cfg.journal, opts.virtual_clock);
   if (!j)
     return j.error();
-  journal = *j;
+  journal = caf::actor_cast<journal_actor>(
+    behind_door("journal", refuse(ec::audit_unavailable, "the journal is restarting"),
+                caf::actor_cast<caf::actor>(*j), journal_restart()));
   auto st = call<fleet_state>(journal, atom::state_v);
   if (!st)
     return st.error();
@@ -197,12 +201,32 @@ caf::error engine::impl::launch(const engine_options& opts) {
   chaos = std::make_shared<chaos_hooks>(chaos_cfg);
   conditions = std::make_shared<node_conditions>(); // the authority's rates follow it
   start_governance();
-  blast = sys->spawn(blast_radius, cfg.blast, epoch);
+  // A restarted actor's clock starts at the engine's time of its start, not at launch.
+  auto clock = [this] { return now(); };
+  blast_windows = std::make_shared<blast_window>(cfg.blast);
+  auto windows = blast_windows;
+  blast = caf::actor_cast<blast_radius_actor>(behind_door(
+    "blast_radius", refuse(ec::unavailable, "blast radius is restarting"),
+    caf::actor_cast<caf::actor>(sys->spawn(blast_radius, windows, epoch)),
+    [windows, clock](caf::local_actor* sup) {
+      return caf::actor_cast<caf::actor>(sup->home_system().spawn(blast_radius, windows,
+                                                                  clock()));
+    }));
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
-  virtual_clock = opts.virtual_clock;
   pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector};
-  pipeline = sys->spawn(bulwark::pipeline, cfg.pipeline, deps, *st, epoch);
+  auto settings = cfg.pipeline;
+  // A restarted pipeline starts from the journal's state at that moment and follows it.
+  pipeline = caf::actor_cast<pipeline_actor>(behind_door(
+    "pipeline", refuse(ec::unavailable, "the pipeline is restarting"),
+    caf::actor_cast<caf::actor>(sys->spawn(bulwark::pipeline, settings, deps, *st, epoch)),
+    [this, settings, deps, clock](caf::local_actor* sup) -> caf::actor {
+      auto now_state = state_from_store();
+      if (!now_state)
+        return {};
+      return caf::actor_cast<caf::actor>(sup->home_system().spawn(
+        bulwark::pipeline, settings, deps, std::move(*now_state), clock()));
+    }));
   // The cluster starts first: when it cannot, start_cluster stops what already runs.
   if (cfg.cluster)
     if (auto err = start_cluster())
@@ -212,6 +236,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   start_watch();
   start_incidents(*st);
   start_admission();
+  start_root();
   bind_commands();
   bind_chaos();
   pump();
@@ -220,18 +245,6 @@ caf::error engine::impl::launch(const engine_options& opts) {
                  "reconcile before retrying it",
                  to_hex(id));
   return {};
-}
-
-std::function<void(actor_restarted)> engine::impl::restart_report() {
-  // Restarts and escalations are journaled like every other constitutional event, and
-  // counted for the restart-storm indicators.
-  auto j = journal;
-  auto tracker = restarts;
-  return [this, j, tracker](actor_restarted x) {
-    auto at = now();
-    tracker->record(x.supervisor, at);
-    caf::anon_send(j, atom::append_v, make_event(event_type::actor_restarted, at, x));
-  };
 }
 
 void engine::impl::start_governance() {
@@ -320,7 +333,10 @@ void engine::stop() {
   if (d.stopped)
     return;
   d.stopped = true;
-  // The detector and the orchestrator stop with the watch supervisor.
+  // The root first: it must not restart what is stopped below. The detector and the
+  // orchestrator stop with the watch supervisor.
+  caf::anon_send_exit(d.root, caf::exit_reason::user_shutdown);
+  d.stop_behind_doors();
   for (auto h : {caf::actor_cast<caf::actor>(d.rollbacks), caf::actor_cast<caf::actor>(d.pipeline),
                  caf::actor_cast<caf::actor>(d.blast),
                  d.governance, caf::actor_cast<caf::actor>(d.journal)})
@@ -351,6 +367,7 @@ void engine::stop() {
   d.blast = nullptr;
   d.authority->set(authority_actor{});
   d.governance = nullptr;
+  d.root = nullptr;
   d.journal = nullptr;
   d.cluster = nullptr;
   d.commands = nullptr;

@@ -62,6 +62,7 @@ caf::error engine::impl::start_cluster() {
     for (auto h : {caf::actor_cast<caf::actor>(pipeline), caf::actor_cast<caf::actor>(blast),
                    governance, execution, caf::actor_cast<caf::actor>(journal)})
       caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    stop_behind_doors(); // the root does not run yet: nothing restarts them
     caf::anon_send_exit(commands, caf::exit_reason::user_shutdown);
     commands = nullptr;
     command_slots.reset();

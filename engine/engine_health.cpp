@@ -175,10 +175,12 @@ void engine::impl::bind_chaos() {
   auto st = store;
   chaos->bind(
     [authority_slot, admission_slot, health_slot, dir, detector_slot = detector,
-     orchestrator_slot = orchestrator](const std::string& name) -> caf::error {
+     orchestrator_slot = orchestrator, doors = behind_doors](const std::string& name) -> caf::error {
       caf::actor target;
       breaker_directory::entry e;
-      if (name == "authority")
+      if (auto i = doors.find(name); i != doors.end())
+        target = i->second->get();
+      else if (name == "authority")
         target = caf::actor_cast<caf::actor>(authority_slot->get());
       else if (name == "admission")
         target = caf::actor_cast<caf::actor>(admission_slot->get());
@@ -191,9 +193,10 @@ void engine::impl::bind_chaos() {
       else if (name.rfind("breaker:", 0) == 0 && dir->find(name.substr(8), e))
         target = caf::actor_cast<caf::actor>(e.handle);
       else
-        return refuse(ec::invalid_input, "unknown actor '" + name
-                                           + "' (authority, admission, health, detector, "
-                                           "orchestrator, breaker:<service>)");
+        return refuse(ec::invalid_input,
+                      "unknown actor '" + name
+                        + "' (journal, blast_radius, pipeline, rollback, authority, admission, "
+                          "health, detector, orchestrator, breaker:<service>)");
       if (!target)
         return refuse(ec::unavailable, name + " is not running");
       caf::anon_send_exit(target, caf::exit_reason::kill);

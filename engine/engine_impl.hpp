@@ -31,6 +31,7 @@ namespace bulwark {
 struct shed_board;
 struct escalation_hooks;
 class attempt_store;
+struct blast_window; // actors/blast_radius/blast_radius.hpp
 
 /// Restarts across the supervision tree, for the VAL-4 indicators (thread-safe).
 class restart_tracker {
@@ -63,6 +64,8 @@ struct engine::impl {
   caf::actor_clock::time_point start;
   caf::timestamp epoch;
   std::shared_ptr<journal_store> store;
+  /// The journal, blast radius, pipeline and rollback executor are reached through their
+  /// doors (supervision/door.hpp): these handles stay the same across restarts.
   journal_actor journal;
   std::shared_ptr<handle_slot<authority_actor>> authority; ///< under the governance supervisor
   caf::actor governance;
@@ -115,6 +118,35 @@ struct engine::impl {
 
   /// Spawns the intake supervisor with the admission actor in front of the pipeline.
   void start_admission();
+
+  // -- the root of the supervision tree (engine_root.cpp) --
+  caf::actor root; ///< one_for_one over the actors behind doors and the other supervisors
+  std::vector<child_spec> root_children; ///< gathered by launch, started by start_root
+  /// The actor behind each door, by name (`journal`, `blast_radius`, `pipeline`,
+  /// `rollback`): what `chaos kill` reaches; changes on restart.
+  std::map<std::string, std::shared_ptr<handle_slot<caf::actor>>> behind_doors;
+  std::vector<caf::actor> doors;
+  std::shared_ptr<blast_window> blast_windows; ///< kept across blast radius's restarts
+
+  /// Puts `first` (just spawned) behind a door named `name` and returns the door; the root
+  /// restarts it with `restart`. A request reaching the door while the actor is down is
+  /// answered `when_down`.
+  caf::actor behind_door(const std::string& name, caf::error when_down, caf::actor first,
+                         std::function<caf::actor(caf::local_actor*)> restart);
+
+  /// Spawns the root supervisor over every child gathered by launch.
+  void start_root();
+
+  /// Stops the actors behind doors and the doors (the root is stopped, or not started).
+  void stop_behind_doors();
+
+  /// Restarts the journal: checks the store's tail, rebuilds the projection from the
+  /// store and spawns a journal over it (none when the tail does not verify).
+  std::function<caf::actor(caf::local_actor*)> journal_restart();
+
+  /// The fleet state at the store's head, for an actor restarted after launch (none when
+  /// the journal does not replay).
+  caf::optional<fleet_state> state_from_store() const;
 
   /// Connects the chaos hooks to the actors they may kill and the journal they may fail.
   void bind_chaos();

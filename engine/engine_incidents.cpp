@@ -20,8 +20,19 @@ namespace bulwark {
 void engine::impl::start_incidents(const fleet_state& st) {
   rollback_settings rs{cfg.authority.policy.enforce_enabled, cfg.pipeline.approval_timeout,
                        cfg.pipeline.effector_timeout};
-  rollbacks = sys->spawn(bulwark::rollback, rs, rollback_deps{journal, store, authority, breakers, conditions}, st,
-                         epoch);
+  rollback_deps rdeps{journal, store, authority, breakers, conditions};
+  auto clock = [this] { return now(); };
+  // Under the root, behind its door; a restarted one starts from the journal's state then.
+  rollbacks = caf::actor_cast<rollback_actor>(behind_door(
+    "rollback", refuse(ec::unavailable, "the rollback executor is restarting"),
+    caf::actor_cast<caf::actor>(sys->spawn(bulwark::rollback, rs, rdeps, st, epoch)),
+    [this, rs, rdeps, clock](caf::local_actor* sup) -> caf::actor {
+      auto now_state = state_from_store();
+      if (!now_state)
+        return {};
+      return caf::actor_cast<caf::actor>(sup->home_system().spawn(
+        bulwark::rollback, rs, rdeps, std::move(*now_state), clock()));
+    }));
   // Both run under the watch supervisor (one_for_one, permanent). The first start uses the
   // state read at launch; a restarted one asks the journal for the state of that moment.
   auto settings = cfg.incident;
@@ -34,8 +45,6 @@ void engine::impl::start_incidents(const fleet_state& st) {
     escalations = std::make_shared<escalation_hooks>();
   auto hooks = escalations;
   auto known = std::make_shared<caf::optional<std::map<digest, candidate_state>>>(st.candidates);
-  // A restarted actor's clock starts at the engine's time of its start, not at launch.
-  auto clock = [this] { return now(); };
   add_watch_child(child_spec{"orchestrator", restart_kind::permanent,
                              [settings, j, rb, ep, os, known, clock,
                               hooks](caf::local_actor* sup) {

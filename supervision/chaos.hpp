@@ -53,7 +53,8 @@ public:
   /// Makes every journal write fail (true) or work again (false).
   caf::error fail_journal(bool on);
 
-  /// Kills the supervised actor `name` (`authority`, `admission`, `health`, `detector`, `orchestrator`, `breaker:<service>`).
+  /// Kills the supervised actor `name` (`journal`, `blast_radius`, `pipeline`, `rollback`,
+  /// `authority`, `admission`, `health`, `detector`, `orchestrator`, `breaker:<service>`).
   caf::error kill(const std::string& name);
 
   /// Delays every proposal submitted from now on by `d` before the pipeline sees it.

@@ -19,9 +19,17 @@ caf::timestamp now(self_ptr self) {
   return caf::timestamp{} + (self->clock().now() - self->state.start);
 }
 
+void on_exit(self_ptr self, size_t index, const caf::error& why);
+
+/// Starts child `i`; one that cannot start (no handle) fails like a crash.
 void start_child(self_ptr self, size_t i) {
   auto& st = self->state;
   st.children[i] = st.specs[i].start(self);
+  if (!st.children[i]) {
+    on_exit(self, i, caf::make_error(caf::sec::runtime_error, st.specs[i].name
+                                                                + " could not start"));
+    return;
+  }
   self->monitor(st.children[i]);
 }
 
@@ -48,16 +56,22 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
       index = i;
   if (index == st.children.size())
     return; // a child stopped on purpose (restart of its siblings), or stale
-  bool abnormal = msg.reason && msg.reason != caf::exit_reason::user_shutdown
-                  && msg.reason != caf::exit_reason::normal;
-  auto reason = self->system().render(msg.reason);
+  on_exit(self, index, msg.reason);
+}
+
+/// Child `index` exited (or could not start) for `why`: restart by strategy or escalate.
+void on_exit(self_ptr self, size_t index, const caf::error& why) {
+  auto& st = self->state;
+  bool abnormal = why && why != caf::exit_reason::user_shutdown
+                  && why != caf::exit_reason::normal;
+  auto reason = self->system().render(why);
   st.children[index] = nullptr;
   auto d = st.policy.on_exit(index, st.children.size(), st.specs[index].kind, abnormal,
                              now(self));
   auto recent = static_cast<uint32_t>(st.policy.recent(now(self)));
   if (d.escalate) {
     record(self, st.specs[index].name, reason, recent, true);
-    self->quit(msg.reason ? msg.reason : caf::make_error(caf::sec::runtime_error));
+    self->quit(why ? why : caf::make_error(caf::sec::runtime_error));
     return;
   }
   if (d.restart.empty())

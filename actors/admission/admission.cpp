@@ -34,6 +34,13 @@ void pump(self_ptr self) {
       .then(
         [self, ticket](const outcome& o) { finish(self, ticket, failed(o), o); },
         [self, ticket](const caf::error& err) {
+          // The pipeline died before answering (its supervisor restarts it). Not the
+          // caller's own bounce from a dead admission, whose place the caller gives back:
+          // this place was given back at dispatch.
+          if (err == caf::sec::request_receiver_down)
+            return finish(self, ticket, false,
+                          refuse(ec::unavailable, "the pipeline restarted before answering; "
+                                                  "the journal holds what ran (see in_doubt())"));
           finish(self, ticket, code_of(err) == ec::invalid_input, err);
         });
   }

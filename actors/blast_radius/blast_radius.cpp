@@ -7,15 +7,17 @@
 namespace bulwark {
 
 blast_radius_actor::behavior_type
-blast_radius(blast_radius_actor::stateful_pointer<blast_radius_state> self, blast_limits limits,
-             caf::timestamp epoch) {
-  self->state.policy = blast_radius_policy{limits};
+blast_radius(blast_radius_actor::stateful_pointer<blast_radius_state> self,
+             std::shared_ptr<blast_window> window, caf::timestamp epoch) {
+  self->state.window = std::move(window);
   self->state.epoch = epoch;
   self->state.start = self->clock().now();
   return {
     [self](atom::check, const scope_request& req) -> caf::result<scope_verdict> {
       auto now = self->state.epoch + (self->clock().now() - self->state.start);
-      return self->state.policy.check(req, now);
+      auto& w = *self->state.window;
+      std::lock_guard<std::mutex> guard{w.mtx};
+      return w.policy.check(req, now);
     },
   };
 }

@@ -317,7 +317,50 @@ void catch_up(self_ptr self, const subscriber_actor& sub, seq_no from) {
     spdlog::error("journal: catch-up read failed: {}", describe(err).message);
 }
 
+/// Makes the subscribers a previous journal had this one's (a restart), and records each
+/// new one for the next.
+void remember_subscribers(self_ptr self) {
+  auto& mem = self->state.settings.memory;
+  if (!mem)
+    return;
+  std::lock_guard<std::mutex> guard{mem->mtx};
+  self->state.writable = mem->writable;
+  for (auto& weak : mem->subscribers)
+    if (auto strong = weak.lock()) {
+      auto sub = caf::actor_cast<subscriber_actor>(std::move(strong));
+      self->monitor(sub);
+      self->state.subscribers.push_back(std::move(sub));
+    }
+}
+
+void forget_subscriber(self_ptr self, const caf::actor_addr& who) {
+  auto& mem = self->state.settings.memory;
+  if (!mem)
+    return;
+  std::lock_guard<std::mutex> guard{mem->mtx};
+  auto& subs = mem->subscribers;
+  subs.erase(std::remove_if(subs.begin(), subs.end(),
+                            [&](const caf::weak_actor_ptr& s) {
+                              auto strong = s.lock();
+                              return !strong || strong->address() == who;
+                            }),
+             subs.end());
+}
+
 } // namespace
+
+journal_state::~journal_state() {
+  auto err = refuse(ec::audit_unavailable,
+                    "the journal stopped before this append was committed (nothing of it is "
+                    "in the journal)");
+  for (auto& w : waiting) {
+    if (w.requester != nullptr)
+      w.requester->get()->enqueue(nullptr, w.request.response_id(), caf::make_message(err),
+                                  nullptr);
+    else if (w.promise.pending())
+      w.promise.deliver(err);
+  }
+}
 
 journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_state> self,
                                      std::shared_ptr<journal_store> store, projection proj,
@@ -327,7 +370,9 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
   st.proj = std::move(proj);
   st.settings = settings;
   st.last_snapshot = st.proj.state().seq;
+  remember_subscribers(self);
   self->set_down_handler([self](const caf::down_msg& msg) {
+    forget_subscriber(self, msg.source);
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
                               [&](const subscriber_actor& s) {
@@ -371,6 +416,10 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
     [self](atom::subscribe, subscriber_actor& sub, seq_no from) {
       catch_up(self, sub, from);
       self->monitor(sub);
+      if (auto& mem = self->state.settings.memory) {
+        std::lock_guard<std::mutex> guard{mem->mtx};
+        mem->subscribers.push_back(caf::actor_cast<caf::weak_actor_ptr>(sub));
+      }
       self->state.subscribers.push_back(std::move(sub));
     },
     [self](atom::commit) { commit(self); },
@@ -381,6 +430,10 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       if (!on)
         commit_now(self); // appends accepted so far land before any import
       self->state.writable = on;
+      if (auto& mem = self->state.settings.memory) {
+        std::lock_guard<std::mutex> guard{mem->mtx};
+        mem->writable = on;
+      }
       return on;
     },
   };

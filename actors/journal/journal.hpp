@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "caf/expected.hpp"
@@ -28,6 +29,16 @@ struct snapshot_slot; // journal.cpp
 /// about a fifth of what the journal writes goes to snapshots).
 inline constexpr uint64_t snapshot_growth = 4;
 
+/// What outlives one journal actor, for the one its supervisor starts next: who
+/// subscribed (each hears of every commit after the restart, with no gap: the dead actor
+/// published every transaction it committed) and whether local appends are allowed (a
+/// follower's journal stays a follower).
+struct journal_memory {
+  std::mutex mtx;
+  std::vector<caf::weak_actor_ptr> subscribers;
+  bool writable = true;
+};
+
 /// Settings of the journal actor.
 struct journal_settings {
   /// Write a snapshot once at least this many events, and at least
@@ -44,6 +55,8 @@ struct journal_settings {
   std::shared_ptr<append_meter> meter = std::make_shared<append_meter>();
   /// Its mailbox depth for the BACKLOG indicators (none: not sampled).
   std::shared_ptr<mailbox_gauge> mailbox{};
+  /// Subscribers and the writable flag kept across restarts (none: not kept).
+  std::shared_ptr<journal_memory> memory{};
 };
 
 /// One append waiting for its transaction.
@@ -80,6 +93,12 @@ struct journal_state {
   /// How often a commit may yield to messages queued behind it before it runs anyway.
   static constexpr int max_commit_deferrals = 3;
   static inline const char* name = "journal";
+  journal_state() = default;
+  journal_state(const journal_state&) = delete;
+  journal_state& operator=(const journal_state&) = delete;
+  /// A journal that stops (killed, or the engine stopping) answers every append not
+  /// committed yet with `AUDIT_UNAVAILABLE`: nobody waits for it forever.
+  ~journal_state();
 };
 
 /// Runs the journal over an opened store whose projection `proj` is at the store's head.

@@ -55,6 +55,23 @@ void drop(self_ptr self, const digest& id, const caf::error& err) {
 
 } // namespace pipeline_detail
 
+pipeline_state::~pipeline_state() {
+  if (stopping)
+    return;
+  for (auto& [id, f] : flights) {
+    auto err = refuse(ec::unavailable,
+                      "the pipeline stopped while this proposal was in flight; the journal "
+                      "holds what it did (see in_doubt())",
+                      f.m.trace);
+    for (auto& w : f.waiters)
+      if (w.pending())
+        w.deliver(err);
+    for (auto& a : f.approvers)
+      if (a.pending())
+        a.deliver(err);
+  }
+}
+
 namespace {
 
 void authority_down(self_ptr self, const digest& id, const std::string& why);
@@ -308,6 +325,12 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.start = self->clock().now();
   self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
              seq_no{from});
+  self->set_exit_handler([self](caf::exit_msg& msg) { // a kill never reaches it
+    if (!msg.reason)
+      return;
+    self->state.stopping = true;
+    self->quit(msg.reason);
+  });
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) { follow(self, entries); },
     [self, gauge = deps.mailbox](atom::submit, proposal& p) -> caf::result<outcome> {

@@ -94,6 +94,14 @@ struct pipeline_state {
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "pipeline";
+  bool stopping = false; ///< told to stop (not killed): the engine answers its callers
+  pipeline_state() = default;
+  pipeline_state(const pipeline_state&) = delete;
+  pipeline_state& operator=(const pipeline_state&) = delete;
+  /// A pipeline that dies (killed, not told to stop) answers everyone still waiting on a
+  /// flight with `UNAVAILABLE`: nobody waits for it forever. What the flight did is in the
+  /// journal (a started action without an outcome is in doubt: `in_doubt()`).
+  ~pipeline_state();
 };
 
 /// The handles and shared objects the pipeline works with.

@@ -322,6 +322,17 @@ caf::result<rollback_status> decide(self_ptr self, const approval& a) {
 
 } // namespace
 
+rollback_state::~rollback_state() {
+  if (stopping)
+    return;
+  auto err = refuse(ec::unavailable, "the rollback executor stopped while this rollback was "
+                                     "in progress; the journal holds what it reverted");
+  for (auto& [id, f] : flights)
+    for (auto& w : f.waiters)
+      if (w.pending())
+        w.deliver(err);
+}
+
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,
                                        fleet_state proj, caf::timestamp epoch) {
@@ -339,6 +350,12 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
   st.start = self->clock().now();
   self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
              seq_no{from});
+  self->set_exit_handler([self](caf::exit_msg& msg) { // a kill never reaches it
+    if (!msg.reason)
+      return;
+    self->state.stopping = true;
+    self->quit(msg.reason);
+  });
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) {
       for (auto& e : entries)

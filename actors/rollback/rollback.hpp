@@ -55,6 +55,14 @@ struct rollback_state {
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "rollback";
+  bool stopping = false; ///< told to stop (not killed): the engine answers its callers
+  rollback_state() = default;
+  rollback_state(const rollback_state&) = delete;
+  rollback_state& operator=(const rollback_state&) = delete;
+  /// An executor that dies (killed, not told to stop) answers everyone still waiting on a
+  /// rollback with `UNAVAILABLE`; the journal holds its plan and every compensation that
+  /// finished.
+  ~rollback_state();
 };
 
 /// The handles and shared objects the executor works with.

@@ -369,3 +369,57 @@ TEST_CASE_FIXTURE(journal_fixture, "snapshots are spaced by their size: the next
   REQUIRE(snaps->size() == 2);
   CHECK(snaps->back() == seq_no{due});
 }
+
+TEST_CASE_FIXTURE(journal_fixture, "a journal killed before its commit answers every waiting append AUDIT_UNAVAILABLE") {
+  auto events = test::random_events(31, 1);
+  self->send(aut, atom::append_v, events[0]);
+  REQUIRE(sched.try_run_once()); // queued for the next transaction, its commit scheduled
+  self->send_exit(aut, caf::exit_reason::kill);
+  run();
+  caf::error err;
+  self->receive([&](const appended&) { FAIL("acknowledged without a commit"); },
+                [&](caf::error& e) { err = std::move(e); },
+                caf::after(0s) >> [] { FAIL("no answer: the caller would wait forever"); });
+  CHECK(describe(err).code == ec::audit_unavailable);
+  CHECK(store->head() == seq_no{0}); // nothing of it is in the journal
+}
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "a restarted journal keeps its subscribers and its writable flag") {
+  temp_dir dir;
+  auto store = std::shared_ptr<journal_store>{test::open_store(dir.path())};
+  journal_settings settings{100};
+  settings.memory = std::make_shared<journal_memory>();
+  auto first = spawn_journal(sys, store, settings, true);
+  REQUIRE(first);
+  std::vector<journal_entry> seen;
+  auto sub = sys.spawn(collector, &seen);
+  self->send(*first, atom::subscribe_v, sub, seq_no{0});
+  self->send(*first, atom::writable_v, false);
+  run();
+  self->receive([](bool) {}, caf::after(0s) >> [] { FAIL("no reply"); });
+  self->send_exit(*first, caf::exit_reason::kill);
+  run();
+  auto second = spawn_journal(sys, store, settings, true);
+  REQUIRE(second);
+  run();
+  // Still a follower: a local append is refused.
+  self->send(*second, atom::append_v, test::random_events(32, 1)[0]);
+  run();
+  caf::error refused;
+  self->receive([](const appended&) { FAIL("a follower appended"); },
+                [&](caf::error& e) { refused = std::move(e); },
+                caf::after(0s) >> [] { FAIL("no answer"); });
+  CHECK(describe(refused).code == ec::unavailable);
+  self->send(*second, atom::writable_v, true);
+  run();
+  self->receive([](bool) {}, caf::after(0s) >> [] { FAIL("no reply"); });
+  self->send(*second, atom::append_v, test::random_events(33, 2));
+  run();
+  self->receive([](const appended&) {}, caf::after(0s) >> [] { FAIL("no ack"); });
+  REQUIRE(seen.size() == 2); // the subscriber of the dead journal hears of the new commit
+  CHECK(seen[0].seq == seq_no{1});
+  CHECK(seen[1].seq == seq_no{2});
+  self->send_exit(*second, caf::exit_reason::user_shutdown);
+  self->send_exit(sub, caf::exit_reason::user_shutdown);
+  run();
+}

@@ -472,9 +472,9 @@ public:
   /// Chaos: every journal write fails (true) or works again (false).
   result chaos_fail_journal(bool on);
 
-  /// Chaos: kills the supervised actor `actor` (`authority`, `admission`, `health`,
-  /// `detector`, `orchestrator`, `breaker:<service>`); its supervisor restarts it. INVALID_INPUT
-  /// names an unknown actor.
+  /// Chaos: kills the supervised actor `actor` (`journal`, `blast_radius`, `pipeline`,
+  /// `rollback`, `authority`, `admission`, `health`, `detector`, `orchestrator`,
+  /// `breaker:<service>`); its supervisor restarts it. INVALID_INPUT names an unknown actor.
   result chaos_kill(const std::string& actor);
 
   /// Chaos: every proposal submitted from now on reaches the pipeline `d` later (0 clears).

@@ -1,0 +1,156 @@
+// The root of the supervision tree: the journal, blast radius, the pipeline and the
+// rollback executor (each behind a door, so a restart does not change the handle callers
+// hold) and the engine's supervisors (governance, execution, watch, intake) all under one
+// root supervisor (docs/architecture.md, "Supervision").
+
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/journal/journal.hpp"
+#include "engine/engine_impl.hpp"
+#include "persistence/make_event.hpp"
+#include "persistence/replay.hpp"
+#include "supervision/door.hpp"
+
+namespace bulwark {
+
+namespace {
+
+/// Appends `ev` as a request, again every 100 ms (at most 50 times) while it fails: the
+/// journal may be restarting itself, and a message sent to it as it dies would be lost.
+caf::behavior append_until_journaled(caf::event_based_actor* self, journal_actor j, event ev) {
+  auto tries = std::make_shared<int>(0);
+  auto attempt = [self, j, ev, tries] {
+    self->request(j, std::chrono::seconds{5}, atom::append_v, ev)
+      .then([self](const appended&) { self->quit(); },
+            [self, tries](const caf::error& err) {
+              if (++*tries >= 50) {
+                spdlog::error("engine: a restart could not be journaled: {}",
+                              describe(err).message);
+                self->quit();
+                return;
+              }
+              self->delayed_send(self, std::chrono::milliseconds{100}, atom::retry_v);
+            });
+  };
+  attempt();
+  return {[attempt](atom::retry) { attempt(); }};
+}
+
+} // namespace
+
+std::function<void(actor_restarted)> engine::impl::restart_report() {
+  // Restarts and escalations are journaled like every other constitutional event, and
+  // counted for the restart-storm indicators.
+  auto j = journal;
+  auto tracker = restarts;
+  return [this, j, tracker](actor_restarted x) {
+    auto at = now();
+    tracker->record(x.supervisor, at);
+    sys->spawn(append_until_journaled, j, make_event(event_type::actor_restarted, at, x));
+  };
+}
+
+caf::actor engine::impl::behind_door(const std::string& name, caf::error when_down,
+                                     caf::actor first,
+                                     std::function<caf::actor(caf::local_actor*)> restart) {
+  auto slot = std::make_shared<handle_slot<caf::actor>>();
+  slot->set(first);
+  behind_doors[name] = slot;
+  auto d = sys->spawn(door, name, std::move(when_down), first);
+  doors.push_back(d);
+  // The first start hands the actor launch spawned to the root; later ones spawn anew.
+  auto launched = std::make_shared<caf::actor>(std::move(first));
+  root_children.push_back(child_spec{
+    name, restart_kind::permanent,
+    [d, slot, launched, restart = std::move(restart)](caf::local_actor* sup) {
+      auto a = *launched ? std::exchange(*launched, caf::actor{}) : restart(sup);
+      slot->set(a);
+      if (a)
+        caf::anon_send(d, atom::restart_v, a);
+      return a;
+    }});
+  return d;
+}
+
+namespace {
+
+/// Records at the head of the journal a restarted journal verifies before it writes.
+constexpr uint64_t tail_checked = 1000;
+
+} // namespace
+
+std::function<caf::actor(caf::local_actor*)> engine::impl::journal_restart() {
+  auto st = store;
+  auto settings = cfg.journal;
+  bool attached = virtual_clock;
+  return [st, settings, attached](caf::local_actor* sup) -> caf::actor {
+    auto head = st->head().value;
+    auto from = head > tail_checked ? head - tail_checked + 1 : 1;
+    if (head > 0) {
+      auto report = st->verify(seq_no{from}, seq_no{head}, 1);
+      if (!report.ok) {
+        spdlog::error("journal: the tail does not verify at seq {} ({}): not restarted",
+                      report.first_bad.value, report.reason);
+        return {};
+      }
+    }
+    auto j = spawn_journal(sup->home_system(), st, settings, attached);
+    if (!j) {
+      spdlog::error("journal: cannot restart: {}", describe(j.error()).message);
+      return {};
+    }
+    spdlog::warn("journal: restarted at seq {} (the last {} records verified)", head,
+                 head - from + 1);
+    return caf::actor_cast<caf::actor>(*j);
+  };
+}
+
+caf::optional<fleet_state> engine::impl::state_from_store() const {
+  auto rebuilt = replay(*store);
+  if (!rebuilt) {
+    spdlog::error("engine: cannot rebuild the state from the journal: {}",
+                  describe(rebuilt.error()).message);
+    return caf::none;
+  }
+  return rebuilt->proj.state();
+}
+
+void engine::impl::start_root() {
+  // The supervisors launch started: taken over as they are. Their own escalation is final
+  // (temporary): the engine stays closed, as it did before the root existed.
+  auto adopt = [this](const std::string& name, caf::actor sup) {
+    if (sup)
+      root_children.push_back(child_spec{name, restart_kind::temporary,
+                                         [sup](caf::local_actor*) { return sup; }});
+  };
+  adopt("governance", governance);
+  adopt("execution", execution);
+  adopt("watch", watch);
+  adopt("intake", intake);
+  supervisor_limits limits; // one_for_one
+  restarts->limit("root", limits);
+  root = sys->spawn(supervisor, std::string{"root"}, limits, std::exchange(root_children, {}),
+                    restart_report(), std::shared_ptr<child_queue>{});
+  pump();
+}
+
+void engine::impl::stop_behind_doors() {
+  for (auto& [name, slot] : behind_doors) {
+    if (auto a = slot->get())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    slot->set(caf::actor{});
+  }
+  for (auto& d : doors)
+    caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  doors.clear();
+  root_children.clear();
+}
+
+} // namespace bulwark
