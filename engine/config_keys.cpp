@@ -129,6 +129,7 @@ const std::vector<config_key>& known_config_keys() {
     {node, "health.verify_interval_ms", value},
     {node, "health.rate_window_ms", value},
     {node, "health.history", value},
+    {node, "health.sustain_rounds", value},
     {node, "health.<indicator>_warning", value},
     {node, "health.<indicator>_critical", value},
     {node, "chaos", table},

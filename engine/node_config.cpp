@@ -121,13 +121,15 @@ void read_authority(reader& r, authority_settings& a) {
   }
 }
 
-/// Reads `[health]`: periods, history and `<indicator>_warning` / `<indicator>_critical`
+/// Reads `[health]`: periods, history, sustain_rounds and `<indicator>_warning` /
+/// `<indicator>_critical`
 /// (any other key was refused by `check_known_keys`).
 void read_health(reader& r, health_settings& h) {
   r.get_ms("health", "period_ms", h.period);
   r.get_ms("health", "verify_interval_ms", h.verify_interval);
   r.get_ms("health", "rate_window_ms", h.rate_window);
   r.get("health", "history", h.history);
+  r.get("health", "sustain_rounds", h.sustain_rounds);
   for (auto& def : indicator_defs()) {
     auto t = limits_of(h, def);
     r.get("health", (def.id + "_warning").c_str(), t.warning);

@@ -17,6 +17,8 @@ caf::error check_health(const health_settings& s, const std::string& origin) {
     return bad("rate_window_ms", "must be greater than zero");
   if (s.history < 2)
     return bad("history", "must be at least 2 (a trend needs two samples)");
+  if (s.sustain_rounds < 1 || s.sustain_rounds > max_sustain_rounds)
+    return bad("sustain_rounds", "must be between 1 and " + std::to_string(max_sustain_rounds));
   for (auto& [id, t] : s.limits) {
     auto known = std::any_of(indicator_defs().begin(), indicator_defs().end(),
                              [&](const indicator_def& d) { return d.id == id; });
@@ -71,6 +73,18 @@ trend trend_of(const std::vector<double>& history, double scale) {
   return trend::steady;
 }
 
+degradation sustained_level(indicator_state& st, degradation measured, size_t rounds) {
+  // Each run counts the consecutive rounds at or above its threshold; any round below
+  // restarts it, so the level falls at once while a rise waits for a full run.
+  st.rounds_warning = measured >= degradation::degraded ? st.rounds_warning + 1 : 0;
+  st.rounds_critical = measured >= degradation::critical ? st.rounds_critical + 1 : 0;
+  if (st.rounds_critical >= rounds)
+    return degradation::critical;
+  if (st.rounds_warning >= rounds)
+    return degradation::degraded;
+  return degradation::normal;
+}
+
 degradation level_of(double value, const thresholds& t) {
   if (value >= t.critical)
     return degradation::critical;
@@ -115,7 +129,7 @@ health_step health_policy::observe(const std::vector<reading>& readings, caf::ti
       st.history.erase(st.history.begin());
     st.direction = trend_of(st.history, st.limits.warning);
     auto before = st.level;
-    st.level = level_of(st.value, st.limits);
+    st.level = sustained_level(st, level_of(st.value, st.limits), settings_.sustain_rounds);
     if (st.level == degradation::normal)
       st.raised_at = caf::none;
     if (st.level > before) {

@@ -3,6 +3,8 @@
 /// The pure core of the health actor: holds each indicator's recent history, derives its
 /// trend and level from its thresholds, the failure modes' levels and the node's
 /// degradation level, and returns the early warnings and level changes to journal.
+/// An indicator's level rises only on sustained evidence (`sustain_rounds` consecutive
+/// rounds at or above the level) and falls at once.
 /// Time and readings arrive as arguments; nothing here reads a clock.
 
 #include <cstddef>
@@ -29,7 +31,11 @@ struct health_settings {
   caf::timespan rate_window = std::chrono::minutes{1};      ///< window of counter indicators
   size_t history = 10;                                      ///< samples kept per indicator
   std::map<std::string, thresholds> limits;                 ///< by indicator id (overrides)
+  size_t sustain_rounds = 3; ///< consecutive rounds at or above a level before it is raised
 };
+
+/// Most `health.sustain_rounds` accepted.
+inline constexpr size_t max_sustain_rounds = 1000;
 
 /// Checks the settings; an error names the key (`health.<indicator>_warning`, ...).
 caf::error check_health(const health_settings& s, const std::string& origin);
@@ -62,16 +68,22 @@ struct indicator_state {
   thresholds limits;
   bool sampled = false;
   double value = 0;
-  degradation level = degradation::normal;
+  degradation level = degradation::normal;    ///< the sustained level (rises late, falls at once)
+  size_t rounds_warning = 0;  ///< consecutive rounds with the value at or above the warning
+  size_t rounds_critical = 0; ///< consecutive rounds with the value at or above the critical
   trend direction = trend::steady;
   std::vector<double> history;                ///< recent values, oldest first
-  caf::optional<caf::timestamp> raised_at;    ///< when it last crossed a threshold
+  caf::optional<caf::timestamp> raised_at;    ///< when its level last rose
   std::deque<std::pair<caf::timestamp, double>> totals; ///< counters: samples in the window
 };
 
+/// Counts one round measured at `measured` into `st`'s runs and returns its sustained
+/// level: the highest level reached in each of the last `rounds` consecutive rounds.
+degradation sustained_level(indicator_state& st, degradation measured, size_t rounds);
+
 /// What one observation round produced.
 struct health_step {
-  std::vector<early_warning> warnings;        ///< thresholds crossed upward this round
+  std::vector<early_warning> warnings;        ///< levels raised this round (sustained)
   caf::optional<degradation_changed> change;  ///< the node's level changed
 };
 
@@ -81,7 +93,8 @@ public:
   /// Builds the registry under checked settings (see `check_health`).
   explicit health_policy(health_settings s = {});
 
-  /// Takes one round of readings at `now`; unknown indicator ids are ignored.
+  /// Takes one round of readings at `now`; unknown indicator ids are ignored. A round
+  /// counts for an indicator only if it carries a finite sample of it.
   health_step observe(const std::vector<reading>& readings, caf::timestamp now);
 
   /// The node's degradation level: the worst mode's.

@@ -58,8 +58,11 @@ TEST_CASE_FIXTURE(tight_fixture, "a 10x flood: the bound is admitted, the rest h
   CHECK(l.refused == 45);
   // Every admitted proposal's decision is journaled; no refused one reached the pipeline.
   CHECK(count(events, "proposal_decided") == 2);
-  // The waiting queue is a BACKLOG indicator: its warning is journaled.
+  // The waiting queue is a BACKLOG indicator: its warning is journaled once the queue has
+  // stayed over the warning for health.sustain_rounds rounds (3).
   eng->advance(1s);
+  CHECK(eng->warnings().empty());
+  eng->advance(2s);
   bool warned = false;
   for (auto& w : eng->warnings())
     warned |= w.mode == "BACKLOG" && w.indicator == "admission_queued" && w.value == 3;
@@ -109,7 +112,7 @@ TEST_CASE_FIXTURE(engine_fixture, "telemetry is shed first and counted; constitu
   CHECK(eng->load().telemetry_shed == 0);
   // Degrade the node (a pending approval past 75 % of its timeout) and flood both ways.
   auto slow = eng->submit(make(1, {set(1, "slow")}));
-  eng->advance(46s);
+  eng->advance(48s); // past 75 % for three rounds in a row
   REQUIRE(eng->health().level != "normal");
   int fed = 0;
   for (int i = 0; i < 100; ++i)
@@ -153,12 +156,15 @@ struct rate_fixture : engine_fixture {
 TEST_CASE_FIXTURE(rate_fixture, "token rates shrink while the node is degraded and recover") {
   eng->advance(1s);
   CHECK(allowed_before_limit("agent", 10) == 4); // the whole burst at normal
-  // A level-1 proposal waiting for approval past 75 % of its timeout degrades the node.
+  // A level-1 proposal waiting for approval past 75 % of its timeout for three rounds in a
+  // row degrades the node.
   auto waiting = eng->submit(make(1, {set(30, "slow")}, {"coaster"}, {"south"}, "", "low"));
   eng->advance(46s);
+  CHECK(eng->health().level == "normal"); // two rounds past 75 %: not sustained yet
+  eng->advance(2s);
   REQUIRE(eng->health().level == "degraded");
   CHECK(allowed_before_limit("ops", 10) == 2); // half the burst while degraded
-  eng->advance(15s); // the approval expires; the node recovers on its own
+  eng->advance(13s); // the approval expires; the node recovers on its own
   eng->advance(2s);
   REQUIRE(eng->health().level == "normal");
   CHECK(waiting.get().code == "APPROVAL_EXPIRED");

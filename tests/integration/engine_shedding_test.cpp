@@ -34,11 +34,12 @@ struct shedding_fixture : engine_fixture {
     return accepted;
   }
 
-  /// Degrades the node: a level-1 proposal waits past 75 % of its approval timeout.
+  /// Degrades the node: a level-1 proposal waits past 75 % of its approval timeout for
+  /// three health rounds in a row.
   void degrade() {
     eng->advance(1s);
     pending = eng->submit(make(1, {change{"gate-1", "mode", "slow"}}, {"gates"}));
-    eng->advance(46s);
+    eng->advance(48s);
     REQUIRE(eng->health().level == "degraded");
   }
 
@@ -84,9 +85,9 @@ TEST_CASE_FIXTURE(shedding_fixture, "a series with an open incident is never she
   REQUIRE(incidents.size() == 1);
   CHECK(incidents[0].region == "south");
   CHECK(incidents[0].culprits.empty());
-  // Critical: a proposal's approval waits past 90 % of its timeout.
+  // Critical: a proposal's approval waits past 90 % of its timeout for three rounds.
   pending = eng->submit(make(1, {change{"gate-1", "mode", "slow"}}, {"gates"}));
-  eng->advance(55s);
+  eng->advance(57s);
   REQUIRE(eng->health().level == "critical");
   auto critical = rounds(100);
   CHECK(critical["south"] == 100);

@@ -259,6 +259,8 @@ TEST_CASE_FIXTURE(engine_fixture, "a bad answer gives the series no data with it
 
 TEST_CASE_FIXTURE(engine_fixture, "an unreachable Prometheus warns after one failed round, is "
                                   "critical after three, and recovers") {
+  // Each count of failed rounds is held for health.sustain_rounds (3) health rounds before
+  // its level rises.
   fake_prometheus prom;
   for (auto* s : {"coaster/north", "coaster/south", "gates/north"})
     prom.set(s, "0.01");
@@ -278,6 +280,10 @@ TEST_CASE_FIXTURE(engine_fixture, "an unreachable Prometheus warns after one fai
   eng->advance(1s);
   h = eng->health();
   CHECK(indicator(h, "prometheus_failed_rounds")->value == 1);
+  CHECK(indicator(h, "prometheus_failed_rounds")->level == "normal"); // not sustained yet
+  eng->advance(2s);
+  h = eng->health();
+  CHECK(indicator(h, "prometheus_failed_rounds")->value == 1);
   CHECK(indicator(h, "prometheus_failed_rounds")->level == "degraded");
   CHECK(mode_level(h, "SIGNAL-SOURCE") == "degraded");
   auto r = src->board()->get();
@@ -286,7 +292,7 @@ TEST_CASE_FIXTURE(engine_fixture, "an unreachable Prometheus warns after one fai
     CHECK(s.why == no_data::http_status);
   src->poll_once();
   src->poll_once();
-  eng->advance(1s);
+  eng->advance(3s);
   h = eng->health();
   CHECK(indicator(h, "prometheus_failed_rounds")->value == 3);
   CHECK(indicator(h, "prometheus_failed_rounds")->level == "critical");

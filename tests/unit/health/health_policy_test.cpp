@@ -19,6 +19,14 @@ caf::timestamp at(int seconds) {
   return caf::timestamp{std::chrono::seconds{1'767'225'600 + seconds}};
 }
 
+/// Settings under which the first sample over a threshold raises its level (the tests
+/// about thresholds, counters and snapshots, not about sustained evidence).
+health_settings instant() {
+  health_settings s;
+  s.sustain_rounds = 1;
+  return s;
+}
+
 /// Feeds `value` to `def` as its kind needs (a counter grows from a zero baseline).
 health_step feed(health_policy& p, const indicator_def& def, double value, int t) {
   if (def.kind == indicator_kind::counter && t == 0)
@@ -68,7 +76,7 @@ TEST_CASE("each indicator warns at its warning threshold and again at its critic
         CHECK(p.level() == degradation::normal);
       }
     }
-    health_policy p;
+    health_policy p{instant()};
     // Where warning and critical coincide (VAL-1) the first warning is already critical.
     auto w = feed(p, def, def.limits.warning, 0);
     REQUIRE(w.warnings.size() == 1);
@@ -100,7 +108,7 @@ TEST_CASE("each indicator warns at its warning threshold and again at its critic
 }
 
 TEST_CASE("degradation returns to normal by itself when the indicators fall") {
-  health_policy p;
+  health_policy p{instant()};
   auto up = p.observe({{"backlog", 150}}, at(0));
   REQUIRE(up.change);
   CHECK(up.change->to == degradation::degraded);
@@ -143,7 +151,7 @@ TEST_CASE("trends follow the recent history: rising, steady, falling") {
 }
 
 TEST_CASE("counter indicators count growth within the rate window only") {
-  health_policy p{health_settings{1s, 10min, 60s, 10, {}}};
+  health_policy p{health_settings{1s, 10min, 60s, 10, {}, 1}};
   p.observe({{"restarts", 100}}, at(0)); // baseline: earlier restarts are not counted
   CHECK(p.find("restarts")->value == 0);
   p.observe({{"restarts", 104}}, at(10));
@@ -187,6 +195,13 @@ TEST_CASE("invalid health settings are refused naming the key") {
   s.history = 0;
   CHECK(message(s).find("health.history") != std::string::npos);
   s = {};
+  s.sustain_rounds = 0;
+  CHECK(message(s) == "bulwark.toml: health.sustain_rounds: must be between 1 and 1000");
+  s.sustain_rounds = 1001;
+  CHECK(message(s) == "bulwark.toml: health.sustain_rounds: must be between 1 and 1000");
+  s.sustain_rounds = 1000;
+  CHECK(message(s).empty());
+  s = {};
   s.limits["bogus"] = thresholds{1, 2};
   CHECK(message(s).find("health.bogus_warning: is not a health indicator") != std::string::npos);
   s = {};
@@ -202,10 +217,24 @@ TEST_CASE("the [health] table is read and checked at load") {
     return load_config(path);
   };
   auto ok = load("[health]\nperiod_ms = 250\nhistory = 5\nbacklog_warning = 20\n"
-                 "backlog_critical = 40\njournal_space_pct_warning = 70.5\n");
+                 "backlog_critical = 40\njournal_space_pct_warning = 70.5\nsustain_rounds = 7\n");
   REQUIRE(ok);
   CHECK(ok->health.period == 250ms);
   CHECK(ok->health.history == 5);
+  CHECK(ok->health.sustain_rounds == 7);
+  auto defaults = load("[health]\nperiod_ms = 250\n");
+  REQUIRE(defaults);
+  CHECK(defaults->health.sustain_rounds == 3);
+  auto never = load("[health]\nsustain_rounds = 0\n");
+  REQUIRE(!never);
+  CHECK(describe(never.error()).message.find("health.sustain_rounds: must be between 1 and 1000")
+        != std::string::npos);
+  auto huge = load("[health]\nsustain_rounds = 5000\n");
+  REQUIRE(!huge);
+  CHECK(describe(huge.error()).message.find("health.sustain_rounds") != std::string::npos);
+  auto word = load("[health]\nsustain_rounds = \"many\"\n");
+  REQUIRE(!word);
+  CHECK(describe(word.error()).message.find("health.sustain_rounds") != std::string::npos);
   CHECK(ok->health.limits.at("backlog").warning == 20);
   CHECK(ok->health.limits.at("backlog").critical == 40);
   CHECK(ok->health.limits.at("journal_space_pct").warning == 70.5);
@@ -248,7 +277,7 @@ TEST_CASE("approval readings: count and age of pending approvals against their t
 }
 
 TEST_CASE("published warnings stay active while their indicator stays at their level") {
-  health_policy p;
+  health_policy p{instant()};
   health_snapshot snap;
   auto s1 = p.observe({{"backlog", 120}}, at(0));
   snap = make_snapshot(p, snap, s1.warnings, at(0));
