@@ -167,10 +167,16 @@ bool http_request(const http_route& r, const std::string& param,
         why.message = "unknown query parameter '" + name.substr(0, 64) + "'";
         return false;
       }
-      args[name] = value;
+      // Counts go as numbers, as the console takes them; what is not a count stays text
+      // and is refused by name.
+      uint64_t n = 0;
+      if ((name == "from" || name == "to" || name == "limit") && parse_seq(value, n))
+        args[name] = n;
+      else
+        args[name] = value;
     }
     if (!args.contains("limit"))
-      args["limit"] = std::to_string(http_events_page);
+      args["limit"] = http_events_page;
     out.args = std::move(args);
   }
   return true;

@@ -189,7 +189,8 @@ TEST_CASE("help lists what the role may use, as typed, with one example each") {
     CHECK(c["args"].is_array());
     if (name == "log") {
       has_log = true;
-      CHECK(c["usage"] == "log [from=N] [to=N]");
+      CHECK(c["usage"] == "log [from=N] [to=N] [since=VALUE] [until=VALUE] [type=VALUE] [principal=TEXT] "
+                          "[resource=TEXT] [service=TEXT] [incident=TEXT] [proposal=TEXT] [limit=N]");
       CHECK(c["args"][0] == json{{"name", "from"}, {"required", false}, {"type", "count"},
                                  {"example", "1"}});
     }

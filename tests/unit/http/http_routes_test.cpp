@@ -75,11 +75,11 @@ TEST_CASE("http routes: /v1/events hands its query to log, a page of 1000 by def
   console_refusal why;
   auto& events = route("GET", "/v1/events");
   REQUIRE(http_request(events, "", {}, "", out, why));
-  CHECK(out.args == json{{"limit", "1000"}});
+  CHECK(out.args == json{{"limit", 1000}});
   REQUIRE(http_request(events, "", {{"from", "5"}, {"to", "9"}}, "", out, why));
-  CHECK(out.args == json{{"from", "5"}, {"to", "9"}, {"limit", "1000"}});
+  CHECK(out.args == json{{"from", 5}, {"to", 9}, {"limit", 1000}});
   REQUIRE(http_request(events, "", {{"type", "grant_changed"}, {"limit", "20"}}, "", out, why));
-  CHECK(out.args == json{{"type", "grant_changed"}, {"limit", "20"}});
+  CHECK(out.args == json{{"type", "grant_changed"}, {"limit", 20}});
   // The values are checked by log itself (the node answers 400); names are checked here.
   CHECK_FALSE(http_request(events, "", {{"form", "1"}}, "", out, why));
   CHECK(why.message == "unknown query parameter 'form'");
@@ -94,7 +94,8 @@ TEST_CASE("http routes: every route's command exists with the console's role") {
       CHECK_MESSAGE(required_role(r.command) != console_role::none, r.command);
     else
       CHECK(r.command.empty());
-    CHECK((r.path.find('{') != std::string::npos) == (!r.param.empty() || !r.key.empty()));
+    if (r.builtin != http_builtin::web) // a dashboard file's name is no argument
+      CHECK((r.path.find('{') != std::string::npos) == (!r.param.empty() || !r.key.empty()));
   }
 }
 
