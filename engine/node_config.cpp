@@ -3,10 +3,12 @@
 #include "engine/node_config.hpp"
 
 #include <algorithm>
+#include <sstream>
 
 #include <toml++/toml.h>
 
 #include "engine/config_check.hpp"
+#include "persistence/sha256.hpp"
 
 namespace bulwark {
 
@@ -373,6 +375,21 @@ const breaker_limits& limits_for(const node_config& cfg, const std::string& serv
   return i != cfg.breakers.end() ? i->second : cfg.breaker;
 }
 
+/// The governance policy's version: SHA-256 (hex) of the `[authority]` (grants included)
+/// and `[blast_radius]` tables as written in the file, keys sorted; equal tables give
+/// equal versions, a change to any of their keys or values a new one.
+static std::string policy_version(const toml::table& root) {
+  // toml++ keeps a table's keys sorted, so equal tables print alike.
+  std::ostringstream text;
+  for (const char* name : {"authority", "blast_radius"}) {
+    text << '[' << name << "]\n";
+    if (auto* t = root[name].as_table())
+      text << toml::toml_formatter{*t} << '\n';
+  }
+  auto s = text.str();
+  return to_hex(sha256(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+}
+
 caf::expected<node_config> load_config(const std::string& path) {
   auto parsed = read_toml(path);
   if (!parsed)
@@ -393,6 +410,7 @@ caf::expected<node_config> load_config(const std::string& path) {
   cfg.store.prepare_max = std::min<uint64_t>(prepare_mb, uint64_t{1} << 40) << 20;
   r.get("journal", "snapshot_interval", cfg.journal.snapshot_interval);
   read_authority(r, cfg.authority);
+  cfg.console.policy_version = policy_version(root);
   r.get("blast_radius", "max_services", cfg.blast.max_services);
   r.get("blast_radius", "max_regions", cfg.blast.max_regions);
   r.get("blast_radius", "max_percent", cfg.blast.max_percent);

@@ -69,7 +69,7 @@ Bulwark.panels = (function () {
              "ov-verified"),
         fact("Halt", grants ? (grants.halted ? "HALTED: changes are refused" : "not halted")
                             : r[2].error.toString(), "ov-halt"),
-        fact("Policy version", status.policy_version !== undefined ? String(status.policy_version)
+        fact("Policy version", typeof status.policy_version === "string" ? status.policy_version
                                : "not reported by this node", "ov-policy"),
         fact("Cluster", clusterText(r[3].value, r[3].error), "ov-cluster"),
         fact("Journal space", Math.round(status.journal_used_bytes / 1048576) + " MiB of " +

@@ -58,6 +58,7 @@ struct console_settings {
   unsigned history_threads = 2; ///< history readers (`log` queries run on them)
   size_t history_queue = 16;    ///< queries waiting for a reader; more are OVERLOADED
   caf::timespan history_timeout = std::chrono::seconds{30}; ///< one query's time, queue included
+  std::string policy_version; ///< SHA-256 (hex) of the loaded governance policy; "" none
 };
 
 /// The actors and stores the console talks to.

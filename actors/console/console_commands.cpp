@@ -65,6 +65,9 @@ json status_json(broker_ptr self) {
   out["connections"] = st.conns.size() - st.http_in_flight;
   out["requests"] = st.requests;
   out["last_verified_backup_age_s"] = backup_age(self);
+  out["policy_version"] = st.settings.policy_version.empty()
+                            ? json(nullptr)
+                            : json(st.settings.policy_version);
   if (st.deps.notifications)
     out["notifications"] = notify_json(st.deps.notifications());
   if (st.deps.signals) // per series: "ok", or "no_data" with the reason (never "healthy")

@@ -318,3 +318,28 @@ TEST_CASE("the [http] section loads, and its errors name the key") {
   CHECK(error_of(dir, "[http]\nidle_timeout_ms = 0\n")
         == path + ": http.idle_timeout_ms: must be greater than zero");
 }
+
+TEST_CASE("the policy version changes with the governance tables and only with them") {
+  temp_dir dir;
+  auto version = [&](const std::string& text) {
+    auto cfg = load_config(write(dir, text));
+    REQUIRE(cfg);
+    return cfg->console.policy_version;
+  };
+  auto base = version("[authority]\napproval_timeout_ms = 60000\n[authority.grants]\n"
+                      "\"ops\" = 3\n[blast_radius]\nmax_percent = 10.0\n");
+  CHECK(base.size() == 64);
+  // The same tables written in another order: the same version.
+  CHECK(version("[blast_radius]\nmax_percent = 10.0\n[authority.grants]\n\"ops\" = 3\n"
+                "[authority]\napproval_timeout_ms = 60000\n") == base);
+  // Another section changed: the same version.
+  CHECK(version("[authority]\napproval_timeout_ms = 60000\n[authority.grants]\n\"ops\" = 3\n"
+                "[blast_radius]\nmax_percent = 10.0\n[console]\nmax_connections = 9\n") == base);
+  // A grant, a limit or a timeout changed: a new version each.
+  CHECK(version("[authority]\napproval_timeout_ms = 60000\n[authority.grants]\n\"ops\" = 4\n"
+                "[blast_radius]\nmax_percent = 10.0\n") != base);
+  CHECK(version("[authority]\napproval_timeout_ms = 60000\n[authority.grants]\n\"ops\" = 3\n"
+                "[blast_radius]\nmax_percent = 20.0\n") != base);
+  CHECK(version("[authority]\napproval_timeout_ms = 61000\n[authority.grants]\n\"ops\" = 3\n"
+                "[blast_radius]\nmax_percent = 10.0\n") != base);
+}
