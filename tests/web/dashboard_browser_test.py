@@ -18,6 +18,7 @@ Usage: dashboard_browser_test.py --bulwark PATH --fleet FLEET.toml --out DIR
 Screenshots go to DIR (01-signin.png ... 10-journal.png), figures to DIR/figures.json.
 Exit 0: passed; 1: failed; 77: SKIP (no chromium, chromedriver or python3-selenium).
 """
+import re
 import argparse
 import base64
 import json
@@ -221,6 +222,8 @@ def scenario(page, node):
     check(page.text("#ov-verified") != "", "the overview shows the last verification")
     check("not halted" in page.text("#ov-halt"), "the overview shows the halt state")
     check("single node" in page.text("#ov-cluster"), "the overview shows the cluster role")
+    check(re.search(r"\b[0-9a-f]{64}\b", page.text("#ov-policy")) is not None,
+          "the overview shows the policy version (a whole digest)")
     check(len(page.finds("#breakers-table tbody tr")) == 5, "the breakers of the fleet's 5 services show")
     check(unlabelled(page) == [], "every form field of the board has a label")
     proposer = node.propose_in_background("fw-1", "coaster-north-01", "2.0.0-rc1")
@@ -254,6 +257,7 @@ def scenario(page, node):
     page.sign_in(node.operator)
     page.wait_board()
     wait("the approve button", lambda: page.approve_button(digest))
+    node.wait_warm()
     page.approve(digest, keyboard=True)
     wait("the approval's notice", lambda: "done (journal seq" in page.text("#notices"))
     wait("the outcome in the page",

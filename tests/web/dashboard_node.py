@@ -7,6 +7,7 @@ import secrets
 import signal
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -28,7 +29,8 @@ class Node:
         conf = os.path.join(work, "node.toml")
         with open(conf, "w", encoding="utf-8") as f:
             f.write('[node]\nid = "dash-1"\n\n[authority.grants]\n"ops-alice" = 3\n\n'
-                    '[incident]\nconfirmation_ms = 3000\nverification_ms = 3000\n\n'
+                    '[incident]\nconfirmation_ms = 3000\nverification_ms = 3000\n'
+                    'warmup_samples = 3\n\n'
                     '[http]\nlisten = "127.0.0.1:0"\n\n'
                     '[[console.tokens]]\nsha256 = "%s"\nprincipal = "ops-alice"\nrole = "operator"\n\n'
                     '[[console.tokens]]\nsha256 = "%s"\nprincipal = "val-viewer"\nrole = "viewer"\n'
@@ -45,8 +47,16 @@ class Node:
             raise RuntimeError("the node did not start: %r\n%s" % (line, self.log_tail()))
         port = int(line.split("http 127.0.0.1:")[1].split()[0].rstrip(","))
         self.base = "http://127.0.0.1:%d" % port
+        self.started = time.monotonic()
         # Keep reading its output so the pipe never fills.
         threading.Thread(target=self._drain, daemon=True).start()
+
+    def wait_warm(self, seconds=6.0):
+        """Waits until the detector has had its warm-up samples (the simulated world
+        reports every second): a bad change made earlier would enter the baseline."""
+        left = self.started + seconds - time.monotonic()
+        if left > 0:
+            time.sleep(left)
 
     def _drain(self):
         for _ in self.proc.stdout:
