@@ -178,12 +178,12 @@ TEST_CASE("GET /v1/events: every query parameter becomes log's argument, unknown
                                     {"service", "gates"}, {"since", "2026-12-06T07:00:00Z"}},
                        "", req, why));
   CHECK(req.cmd == "log");
-  CHECK(req.args["from"] == "3");
+  CHECK(req.args["from"] == 3);
   CHECK(req.args["type"] == "grant_changed");
   CHECK(req.args["service"] == "gates");
-  CHECK(req.args["limit"] == "1000"); // the HTTP page when none is asked for
+  CHECK(req.args["limit"] == 1000); // the HTTP page when none is asked for
   REQUIRE(http_request(*route, "", {{"limit", "10000"}}, "", req, why));
-  CHECK(req.args["limit"] == "10000");
+  CHECK(req.args["limit"] == 10000);
   CHECK_FALSE(http_request(*route, "", {{"form", "3"}}, "", req, why));
   CHECK(why.message == "unknown query parameter 'form'");
 }
