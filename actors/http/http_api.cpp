@@ -435,6 +435,10 @@ http_api::start(caf::actor_system& sys, const std::string& host, uint16_t port,
   }
   auto* svr = d->server.get();
   d->thread = std::thread([svr] { svr->listen_after_bind(); });
+  // cpp-httplib's stop() does nothing before its accept loop has marked itself running: a
+  // server stopped that early would block in accept() for ever. Wait for the loop.
+  for (int i = 0; i < 10000 && !svr->is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
   return std::unique_ptr<http_api>(new http_api(std::move(d)));
 }
 
