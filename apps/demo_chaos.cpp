@@ -8,8 +8,6 @@
 #include "apps/cli.hpp"
 #include "engine/engine_impl.hpp"
 #include "persistence/event_json.hpp"
-#include "persistence/journal_store.hpp"
-#include "persistence/replay.hpp"
 
 namespace bulwark::cli {
 
@@ -386,13 +384,7 @@ void chaos_drill::finish() {
   auto head = eng_->head();
   eng_->stop();
   eng_.reset();
-  store_options opts;
-  opts.dir = dir_;
-  opts.read_only = true;
-  std::string replayed;
-  if (auto store = journal_store::open(opts))
-    if (auto r = replay(**store, replay_options{seq_no{UINT64_MAX}, false, true}))
-      replayed = to_hex(r->state_digest);
+  auto replayed = replayed_digest(dir_);
   check("a replay of the journal gives the live state", !replayed.empty() && replayed == live,
         "state digest " + live.substr(0, 16));
   summary_ = {{"started", true},        {"data", dir_},

@@ -6,8 +6,6 @@
 
 #include "messages/error.hpp"
 #include "persistence/event_json.hpp"
-#include "persistence/journal_store.hpp"
-#include "persistence/replay.hpp"
 
 namespace bulwark::cli {
 
@@ -334,13 +332,7 @@ void demo_scenario::finish() {
     }
   eng_->stop();
   eng_.reset();
-  store_options opts;
-  opts.dir = dir_;
-  opts.read_only = true;
-  std::string replayed;
-  if (auto store = journal_store::open(opts))
-    if (auto r = replay(**store, replay_options{seq_no{UINT64_MAX}, false, true}))
-      replayed = to_hex(r->state_digest);
+  auto replayed = replayed_digest(dir_);
   std::set<std::string> seen(refusals_seen_.begin(), refusals_seen_.end());
   for (auto& code : expected_refusals)
     expect(seen.count(code) != 0, "refusal " + code + " was not shown");

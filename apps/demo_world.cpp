@@ -1,5 +1,8 @@
 #include "apps/demo_world.hpp"
 
+#include "persistence/journal_store.hpp"
+#include "persistence/replay.hpp"
+
 #include <algorithm>
 
 namespace bulwark::cli {
@@ -50,6 +53,16 @@ double demo_world::error_rate(const std::string& service, const std::string& reg
 std::string demo_world::value(const std::string& resource, const std::string& key) const {
   auto i = values_.find(resource + "/" + key);
   return i != values_.end() ? i->second : std::string{};
+}
+
+std::string replayed_digest(const std::string& dir) {
+  store_options opts;
+  opts.dir = dir;
+  opts.read_only = true;
+  if (auto store = journal_store::open(opts))
+    if (auto r = replay(**store, replay_options{seq_no{UINT64_MAX}, false, true}))
+      return to_hex(r->state_digest);
+  return {};
 }
 
 } // namespace bulwark::cli

@@ -83,4 +83,8 @@ private:
   std::mt19937_64 rng_;
 };
 
+/// The state digest (hex) a replay of the stopped engine's journal in `dir` gives, or ""
+/// when the journal cannot be opened or replayed.
+std::string replayed_digest(const std::string& dir);
+
 } // namespace bulwark::cli
