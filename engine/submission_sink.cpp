@@ -19,7 +19,9 @@
 
 namespace bulwark {
 
-namespace {
+// Named, not anonymous: `submission_sink::impl` holds a `sink_actor*`, and a member
+// whose type has internal linkage is an error when this file is built in a unity batch.
+namespace sink_detail {
 
 /// One host callback as a job of the actor system's scheduler: it runs on a worker of
 /// its own, never on the thread of the actor that answered, so a callback that blocks
@@ -117,7 +119,9 @@ private:
   std::unordered_map<uint64_t, submission_callbacks> open_;
 };
 
-} // namespace
+} // namespace sink_detail
+
+using sink_detail::sink_actor;
 
 struct submission_sink::impl {
   caf::strong_actor_ptr handle;

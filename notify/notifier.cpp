@@ -24,7 +24,9 @@
 
 namespace bulwark {
 
-namespace {
+// Named, not anonymous: `notifier::core` holds lanes, and a member whose type has
+// internal linkage is an error when this file is built in a unity batch.
+namespace notify_detail {
 
 /// One notification for one webhook.
 struct job {
@@ -44,6 +46,13 @@ struct lane {
   uint64_t dropped = 0;
   std::thread worker;
 };
+
+} // namespace notify_detail
+
+using notify_detail::job;
+using notify_detail::lane;
+
+namespace {
 
 /// How long an append of a `notification_sent` record may take before it counts as failed.
 constexpr auto journal_timeout = std::chrono::seconds{10};

@@ -20,10 +20,6 @@ constexpr const char* magic = "bulwark-attempts-1";
 constexpr size_t key_size = 8 + 32; ///< big-endian start (ns since 1970), then the id
 constexpr uint64_t map_size = uint64_t{1} << 30;
 
-MDB_val as_val(const void* data, size_t size) {
-  return MDB_val{size, const_cast<void*>(data)};
-}
-
 int64_t ns_of(caf::timestamp t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }

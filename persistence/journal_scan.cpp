@@ -9,14 +9,6 @@
 
 namespace bulwark {
 
-namespace {
-
-MDB_val as_val(const void* data, size_t size) {
-  return MDB_val{size, const_cast<void*>(data)};
-}
-
-} // namespace
-
 caf::error journal_store::scan(
   seq_no from, seq_no to,
   const std::function<bool(seq_no, const uint8_t*, const uint8_t*, size_t)>& f) {

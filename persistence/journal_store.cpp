@@ -17,14 +17,6 @@ namespace {
 
 constexpr char magic[] = "bulwark-journal";
 
-MDB_val as_val(const void* data, size_t size) {
-  return MDB_val{size, const_cast<void*>(data)};
-}
-
-MDB_val as_val(const char* text) {
-  return as_val(text, std::strlen(text));
-}
-
 /// Writes the "head" meta value: seq (8 bytes BE) || chain (32 bytes).
 int put_head(MDB_txn* txn, MDB_dbi meta, seq_no seq, const digest& chain) {
   uint8_t value[40];

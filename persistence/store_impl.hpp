@@ -21,6 +21,16 @@
 
 namespace bulwark {
 
+/// An LMDB value viewing `size` bytes at `data` (LMDB takes a non-const pointer).
+inline MDB_val as_val(const void* data, size_t size) {
+  return MDB_val{size, const_cast<void*>(data)};
+}
+
+/// An LMDB value viewing a NUL-terminated name (without the NUL).
+inline MDB_val as_val(const char* text) {
+  return as_val(text, std::char_traits<char>::length(text));
+}
+
 /// Encodes a seq as the 8-byte big-endian LMDB key.
 inline void store_key(uint64_t seq, uint8_t (&out)[8]) {
   for (int i = 7; i >= 0; --i, seq >>= 8)

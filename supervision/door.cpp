@@ -14,9 +14,9 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<door_state>*;
+using door_ptr = caf::stateful_actor<door_state>*;
 
-void forward(self_ptr self, caf::strong_actor_ptr sender, caf::message_id mid,
+void forward(door_ptr self, caf::strong_actor_ptr sender, caf::message_id mid,
              caf::mailbox_element::forwarding_stack stages, caf::message msg) {
   auto& to = self->state.target;
   to->enqueue(caf::make_mailbox_element(std::move(sender), mid, std::move(stages),
@@ -25,7 +25,7 @@ void forward(self_ptr self, caf::strong_actor_ptr sender, caf::message_id mid,
 }
 
 /// Takes the actor behind the door and hands it what was held for it, in order.
-void open(self_ptr self, caf::actor target) {
+void open(door_ptr self, caf::actor target) {
   auto& st = self->state;
   if (st.target)
     self->demonitor(st.target);

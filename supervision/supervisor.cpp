@@ -12,17 +12,17 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<supervisor_state>*;
+using supervisor_ptr = caf::stateful_actor<supervisor_state>*;
 
 /// Time since the supervisor started: the restart window needs durations only.
-caf::timestamp now(self_ptr self) {
+caf::timestamp now(supervisor_ptr self) {
   return caf::timestamp{} + (self->clock().now() - self->state.start);
 }
 
-void on_exit(self_ptr self, size_t index, const caf::error& why);
+void on_exit(supervisor_ptr self, size_t index, const caf::error& why);
 
 /// Starts child `i`; one that cannot start (no handle) fails like a crash.
-void start_child(self_ptr self, size_t i) {
+void start_child(supervisor_ptr self, size_t i) {
   auto& st = self->state;
   st.children[i] = st.specs[i].start(self);
   if (!st.children[i]) {
@@ -33,7 +33,7 @@ void start_child(self_ptr self, size_t i) {
   self->monitor(st.children[i]);
 }
 
-void record(self_ptr self, const std::string& child, const std::string& reason,
+void record(supervisor_ptr self, const std::string& child, const std::string& reason,
             uint32_t recent, bool escalated) {
   auto& st = self->state;
   if (escalated)
@@ -46,7 +46,7 @@ void record(self_ptr self, const std::string& child, const std::string& reason,
     st.report(actor_restarted{st.name, child, reason, recent, escalated});
 }
 
-void on_down(self_ptr self, const caf::down_msg& msg) {
+void on_down(supervisor_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
   if (st.stopping)
     return;
@@ -60,7 +60,7 @@ void on_down(self_ptr self, const caf::down_msg& msg) {
 }
 
 /// Child `index` exited (or could not start) for `why`: restart by strategy or escalate.
-void on_exit(self_ptr self, size_t index, const caf::error& why) {
+void on_exit(supervisor_ptr self, size_t index, const caf::error& why) {
   auto& st = self->state;
   bool abnormal = why && why != caf::exit_reason::user_shutdown
                   && why != caf::exit_reason::normal;

@@ -11,7 +11,7 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = admission_actor::stateful_pointer<admission_state>;
+using admission_ptr = admission_actor::stateful_pointer<admission_state>;
 
 /// Whether an answer counts as a failure of its principal (bad input or a failed run).
 bool failed(const outcome& o) {
@@ -21,10 +21,10 @@ bool failed(const outcome& o) {
 /// Frees `ticket`'s slot and dispatches what may run now, then answers its caller: a
 /// caller that submits again at once finds the places the dispatch gave back.
 template <class Answer>
-void finish(self_ptr self, uint64_t ticket, bool failure, Answer answer);
+void finish(admission_ptr self, uint64_t ticket, bool failure, Answer answer);
 
 /// Hands every proposal that may run now to the pipeline; each gives its place back.
-void pump(self_ptr self) {
+void pump(admission_ptr self) {
   auto& st = self->state;
   for (auto ticket : st.policy.dispatch()) {
     auto& e = st.entries.at(ticket);
@@ -47,7 +47,7 @@ void pump(self_ptr self) {
 }
 
 template <class Answer>
-void finish(self_ptr self, uint64_t ticket, bool failure, Answer answer) {
+void finish(admission_ptr self, uint64_t ticket, bool failure, Answer answer) {
   auto& st = self->state;
   auto i = st.entries.find(ticket);
   auto principal = std::move(i->second.p.principal.value);
@@ -62,7 +62,7 @@ void finish(self_ptr self, uint64_t ticket, bool failure, Answer answer) {
 }
 
 /// Queues a proposal whose caller holds a place at the gate.
-caf::result<outcome> enqueue(self_ptr self, proposal& p, uint8_t cls) {
+caf::result<outcome> enqueue(admission_ptr self, proposal& p, uint8_t cls) {
   auto& st = self->state;
   if (st.deps.mailbox)
     st.deps.mailbox->sample(self);
@@ -88,7 +88,7 @@ caf::result<outcome> enqueue(self_ptr self, proposal& p, uint8_t cls) {
 }
 
 /// Queues a proposal whose caller did not pass the gate (the console): reserve first.
-caf::result<outcome> submit(self_ptr self, proposal& p, uint8_t cls) {
+caf::result<outcome> submit(admission_ptr self, proposal& p, uint8_t cls) {
   auto& st = self->state;
   auto c = static_cast<admission_class>(std::min<uint8_t>(cls, 2));
   auto level = st.deps.conditions ? static_cast<degradation>(std::min<uint8_t>(

@@ -18,11 +18,11 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = authority_actor::stateful_pointer<authority_state>;
+using authority_ptr = authority_actor::stateful_pointer<authority_state>;
 
 /// Journals `ev` and, once durable, applies `commit` and answers with the seq.
 template <class Commit>
-caf::result<seq_no> journal_then(self_ptr self, event ev, Commit commit) {
+caf::result<seq_no> journal_then(authority_ptr self, event ev, Commit commit) {
   auto rp = self->make_response_promise<seq_no>();
   self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
     .then([rp, commit](const appended& ack) mutable {
@@ -39,7 +39,7 @@ caf::error not_admin(const principal_id& by, const char* what) {
 
 /// Returns the degradation level the token rates follow, logging each change of the
 /// principals' rate (the adaptive rate limit).
-uint8_t follow_degradation(self_ptr self) {
+uint8_t follow_degradation(authority_ptr self) {
   auto& st = self->state;
   uint8_t level = st.settings.conditions
                     ? std::min<uint8_t>(st.settings.conditions->degradation_level(), 2)
@@ -58,11 +58,11 @@ uint8_t follow_degradation(self_ptr self) {
 
 } // namespace
 
-caf::timestamp authority_now(self_ptr self) {
+caf::timestamp authority_now(authority_ptr self) {
   return self->state.epoch + (self->clock().now() - self->state.start);
 }
 
-authority_actor::behavior_type authority(self_ptr self, authority_settings settings,
+authority_actor::behavior_type authority(authority_ptr self, authority_settings settings,
                                          journal_actor journal, caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = std::move(settings);

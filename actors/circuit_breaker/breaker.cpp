@@ -12,10 +12,10 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = breaker_actor::stateful_pointer<breaker_state_data>;
+using breaker_ptr = breaker_actor::stateful_pointer<breaker_state_data>;
 
 /// Journals transitions (fire and forget: a failure is logged).
-void journal(self_ptr self, std::vector<gate_transition> xs) {
+void journal(breaker_ptr self, std::vector<gate_transition> xs) {
   auto& st = self->state;
   auto& service = st.deps.runtime->service();
   for (auto& x : xs) {
@@ -33,7 +33,7 @@ void journal(self_ptr self, std::vector<gate_transition> xs) {
   }
 }
 
-caf::result<breaker_status> override_state(self_ptr self, const principal_id& by,
+caf::result<breaker_status> override_state(breaker_ptr self, const principal_id& by,
                                            caf::optional<bool> open) {
   auto& st = self->state;
   auto& service = st.deps.runtime->service();
@@ -52,7 +52,7 @@ caf::result<breaker_status> override_state(self_ptr self, const principal_id& by
 
 /// An `execute` that reached the actor itself rather than its entry: same gate, and the
 /// answer goes straight to the requester.
-caf::result<effector_result> execute(self_ptr self, effector_request& req) {
+caf::result<effector_result> execute(breaker_ptr self, effector_request& req) {
   auto* x = self->current_mailbox_element();
   reply_to to{x->sender, x->mid, x->stages};
   x->mid.mark_as_answered();

@@ -253,7 +253,7 @@ void cmd_grant(broker_ptr self, hdl_t hdl, const console_request& req) {
 
 /// Feeds samples to the detector off the broker's thread (each sample waits for the
 /// detector's answer, as the engine's `feed_metric` does).
-void cmd_report(broker_ptr self, hdl_t hdl, const console_request& req) {
+void cmd_metric_report(broker_ptr self, hdl_t hdl, const console_request& req) {
   console_refusal why;
   std::vector<metric_in> samples;
   if (!parse_samples(req, now(self), samples, why))
@@ -334,7 +334,7 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
   if (cmd == "chaos")
     return cmd_chaos(self, hdl, req);
   if (cmd == "report")
-    return cmd_report(self, hdl, req);
+    return cmd_metric_report(self, hdl, req);
   if (cmd == "proposals")
     return cmd_proposals(self, hdl, req);
   if (cmd == "grants")

@@ -232,7 +232,7 @@ void cmd_lifecycle(broker_ptr self, hdl_t hdl, const console_request& req, lifec
 }
 
 /// `incident-report`: the postmortem, read from the journal store (off the writer).
-void cmd_report(broker_ptr self, hdl_t hdl, const console_request& req) {
+void cmd_incident_report(broker_ptr self, hdl_t hdl, const console_request& req) {
   console_refusal why;
   digest incident;
   if (!digest_named(req, "incident", incident, why))
@@ -313,7 +313,7 @@ bool run_incident_command(broker_ptr self, hdl_t hdl, const console_request& req
   else if (cmd == "incident-reopen")
     cmd_lifecycle(self, hdl, req, lifecycle_action::reopen);
   else if (cmd == "incident-report")
-    cmd_report(self, hdl, req);
+    cmd_incident_report(self, hdl, req);
   else
     return false;
   return true;

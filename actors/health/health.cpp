@@ -14,9 +14,9 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = health_actor::stateful_pointer<health_state>;
+using health_ptr = health_actor::stateful_pointer<health_state>;
 
-caf::timestamp now(self_ptr self) {
+caf::timestamp now(health_ptr self) {
   return self->state.deps.epoch + (self->clock().now() - self->state.start);
 }
 
@@ -24,7 +24,7 @@ double seconds(caf::timespan d) {
   return std::chrono::duration<double>(d).count();
 }
 
-void journal(self_ptr self, event ev) {
+void journal(health_ptr self, event ev) {
   self->request(self->state.deps.journal, caf::infinite, atom::append_v, std::move(ev))
     .then([](const appended&) {},
           [](const caf::error& err) {
@@ -33,7 +33,7 @@ void journal(self_ptr self, event ev) {
 }
 
 /// Readings of VAL-1 and VAL-5 from the board's last full verification.
-std::vector<reading> verification_readings(self_ptr self, caf::timestamp at) {
+std::vector<reading> verification_readings(health_ptr self, caf::timestamp at) {
   bool ok = true;
   uint64_t first_bad = 0;
   auto last = self->state.deps.board->last_verified(ok, first_bad);
@@ -42,7 +42,7 @@ std::vector<reading> verification_readings(self_ptr self, caf::timestamp at) {
 }
 
 /// One sampling round with `extra` readings (from the pipeline's answer, if any).
-void evaluate(self_ptr self, std::vector<reading> extra) {
+void evaluate(health_ptr self, std::vector<reading> extra) {
   auto& st = self->state;
   auto at = now(self);
   auto readings = st.deps.sample ? st.deps.sample(at) : std::vector<reading>{};
@@ -68,7 +68,7 @@ void evaluate(self_ptr self, std::vector<reading> extra) {
   st.deps.board->publish(make_snapshot(st.policy, st.deps.board->get(), step.warnings, at));
 }
 
-void on_tick(self_ptr self) {
+void on_tick(health_ptr self) {
   auto& st = self->state;
   self->delayed_send(self, st.policy.settings().period, atom::tick_v);
   if (!st.deps.pipeline)
@@ -81,7 +81,7 @@ void on_tick(self_ptr self) {
           [self](const caf::error&) { evaluate(self, {}); });
 }
 
-void on_verify(self_ptr self) {
+void on_verify(health_ptr self) {
   auto& st = self->state;
   self->delayed_send(self, st.policy.settings().verify_interval, atom::verify_v);
   if (!st.deps.verify)

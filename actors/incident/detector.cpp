@@ -28,9 +28,9 @@ caf::timespan handoff_delay(uint32_t failed) noexcept {
 
 namespace {
 
-using self_ptr = detector_actor::stateful_pointer<detector_state>;
+using detector_ptr = detector_actor::stateful_pointer<detector_state>;
 
-caf::timestamp now(self_ptr self) {
+caf::timestamp now(detector_ptr self) {
   return self->state.epoch + (self->clock().now() - self->state.start);
 }
 
@@ -138,7 +138,7 @@ void follow(detector_state& st, const journal_entry& e) {
 }
 
 /// Journals the end of a recovery watch.
-void journal_recovery(self_ptr self, const recovery& r) {
+void journal_recovery(detector_ptr self, const recovery& r) {
   auto i = self->state.incidents.find(r.incident);
   if (i == self->state.incidents.end())
     return;
@@ -158,7 +158,7 @@ void journal_recovery(self_ptr self, const recovery& r) {
 
 /// An incident whose rollback approval expired: escalated (journaled), then the same
 /// rollback is asked for again, so an operator is asked once more.
-void escalate_expired(self_ptr self, const digest& id, caf::timestamp at) {
+void escalate_expired(detector_ptr self, const digest& id, caf::timestamp at) {
   auto i = self->state.incidents.find(id);
   if (i == self->state.incidents.end())
     return;
@@ -188,7 +188,7 @@ void escalate_expired(self_ptr self, const digest& id, caf::timestamp at) {
 }
 
 /// Acts on a committed entry beyond following it: an expired rollback approval.
-void react(self_ptr self, const journal_entry& e) {
+void react(detector_ptr self, const journal_entry& e) {
   rollback_finished x;
   if (e.ev.type == event_type::rollback_finished && decoded(e.ev, x) && !x.succeeded
       && x.code == ec::approval_expired && !x.incident.is_zero())
@@ -208,7 +208,7 @@ std::pair<ec, std::string> failure_of(const caf::error& err) {
 
 /// Journals a failed attempt, lets a persisting excess be raised again, and schedules
 /// the next attempt.
-void handoff_failed(self_ptr self, const digest& id, const caf::error& err) {
+void handoff_failed(detector_ptr self, const digest& id, const caf::error& err) {
   auto& st = self->state;
   auto i = st.pending.find(id);
   if (i == st.pending.end())
@@ -253,7 +253,7 @@ void handed_over(detector_state& st, const digest& id) {
 
 /// Keeps one finished attempt in the attempts store (`x` without its end yet); a store
 /// that cannot take it is logged, never retried (the journal holds the failures).
-void keep_attempt(self_ptr self, attempt_record x, const caf::error& err) {
+void keep_attempt(detector_ptr self, attempt_record x, const caf::error& err) {
   if (!self->state.attempts)
     return;
   x.duration = now(self) - x.started;
@@ -266,7 +266,7 @@ void keep_attempt(self_ptr self, attempt_record x, const caf::error& err) {
 }
 
 /// One attempt to have the orchestrator decide and journal a pending candidate.
-void hand_over(self_ptr self, const digest& id) {
+void hand_over(detector_ptr self, const digest& id) {
   auto& p = self->state.pending.at(id);
   ++p.attempts;
   p.in_flight = true;
@@ -296,7 +296,7 @@ void hand_over(self_ptr self, const digest& id) {
 }
 
 /// Turns a confirmed anomaly into a candidate for the orchestrator.
-void raise(self_ptr self, const anomaly& a) {
+void raise(detector_ptr self, const anomaly& a) {
   auto& st = self->state;
   auto ranked = st.rca.rank(a.service, a.region, a.onset);
   auto c = make_candidate(a, ranked, policy_for(st.settings, a.service, a.region));
@@ -354,7 +354,7 @@ void seed(detector_state& st, journal_store& store, const fleet_state& fs, caf::
 }
 
 /// Seeds the state from `fs` and subscribes to the commits after it.
-void begin(self_ptr self, journal_store& store, const fleet_state& fs) {
+void begin(detector_ptr self, journal_store& store, const fleet_state& fs) {
   seed(self->state, store, fs, now(self));
   self->send(self->state.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
              seq_no{fs.seq});

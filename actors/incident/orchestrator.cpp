@@ -14,9 +14,9 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = orchestrator_actor::stateful_pointer<orchestrator_state>;
+using orchestrator_ptr = orchestrator_actor::stateful_pointer<orchestrator_state>;
 
-caf::timestamp now(self_ptr self) {
+caf::timestamp now(orchestrator_ptr self) {
   return self->state.epoch + (self->clock().now() - self->state.start);
 }
 
@@ -41,7 +41,7 @@ candidate_state known_of(const candidate_raised& c) {
 }
 
 /// The events of one decision: the decision and, on PROMOTE, the incident.
-std::vector<event> decision_events(self_ptr self, const digest& cid, const candidate_state& c,
+std::vector<event> decision_events(orchestrator_ptr self, const digest& cid, const candidate_state& c,
                                    const policy_outcome& out, const principal_id& by,
                                    bool manual, const std::string& why, incident_decision& d) {
   auto at = now(self);
@@ -62,7 +62,7 @@ std::vector<event> decision_events(self_ptr self, const digest& cid, const candi
 
 /// Hands a promoted incident's culprits to the rollback executor; its answer is logged
 /// (the incident stays open when the rollback cannot run, for an operator to act on).
-void order_rollback(self_ptr self, rollback_order o) {
+void order_rollback(orchestrator_ptr self, rollback_order o) {
   auto id = o.incident;
   self->request(self->state.rollbacks, caf::infinite, atom::rollback_v, std::move(o))
     .then(
@@ -78,7 +78,7 @@ void order_rollback(self_ptr self, rollback_order o) {
 
 /// After a failed append: forgets a candidate this attempt introduced, so the next
 /// attempt journals its `candidate_raised` again (never a decision without it).
-void forget_unjournaled(self_ptr self, const digest& cid, bool fresh) {
+void forget_unjournaled(orchestrator_ptr self, const digest& cid, bool fresh) {
   auto i = self->state.candidates.find(cid);
   if (fresh && i != self->state.candidates.end() && i->second.verdict == 0)
     self->state.candidates.erase(i);
@@ -88,7 +88,7 @@ void forget_unjournaled(self_ptr self, const digest& cid, bool fresh) {
 constexpr auto respond_retry = std::chrono::seconds{1};
 
 /// Arms the respond_by timer of an incident (at once when it is due).
-void arm_respond(self_ptr self, const digest& incident, caf::timestamp respond_by) {
+void arm_respond(orchestrator_ptr self, const digest& incident, caf::timestamp respond_by) {
   auto left = respond_by - now(self);
   if (left <= caf::timespan{0})
     self->send(self, atom::respond_v, incident);
@@ -99,7 +99,7 @@ void arm_respond(self_ptr self, const digest& incident, caf::timestamp respond_b
 /// Journals `evs`; on success records the decision, answers, arms the respond_by timer
 /// of an incident it opens, and orders the rollback.
 /// `fresh`: the candidate's `candidate_raised` is among `evs`.
-void commit(self_ptr self, std::vector<event> evs, digest cid, incident_decision d,
+void commit(orchestrator_ptr self, std::vector<event> evs, digest cid, incident_decision d,
             authority_level level, principal_id by, std::string why, bool fresh,
             caf::typed_response_promise<incident_decision> rp) {
   bool opens = false;
@@ -129,7 +129,7 @@ void commit(self_ptr self, std::vector<event> evs, digest cid, incident_decision
       });
 }
 
-caf::result<incident_decision> on_candidate(self_ptr self, const candidate_raised& c) {
+caf::result<incident_decision> on_candidate(orchestrator_ptr self, const candidate_raised& c) {
   auto& st = self->state;
   if (auto i = st.candidates.find(c.candidate); i != st.candidates.end() && i->second.verdict != 0)
     return repeated(c.candidate, i->second); // idempotent: the first decision stands
@@ -159,7 +159,7 @@ caf::result<incident_decision> on_candidate(self_ptr self, const candidate_raise
   return rp;
 }
 
-caf::result<incident_decision> on_promote(self_ptr self, const digest& cid,
+caf::result<incident_decision> on_promote(orchestrator_ptr self, const digest& cid,
                                           const principal_id& by, const std::string& why) {
   auto& st = self->state;
   auto i = st.candidates.find(cid);
@@ -184,7 +184,7 @@ caf::result<incident_decision> on_promote(self_ptr self, const digest& cid,
 }
 
 /// Arms the respond_by timer of every incident that awaits an acknowledgement.
-void arm_all(self_ptr self, const fleet_state& fs) {
+void arm_all(orchestrator_ptr self, const fleet_state& fs) {
   for (auto& [id, n] : fs.incidents)
     if (awaits_acknowledgement(n))
       arm_respond(self, id, n.respond_by);
@@ -192,7 +192,7 @@ void arm_all(self_ptr self, const fleet_state& fs) {
 
 /// An operator's lifecycle step: checked against the journal's state of this moment and
 /// journaled. Both requests are awaited, so steps are taken one at a time.
-caf::result<seq_no> on_lifecycle(self_ptr self, lifecycle_command c) {
+caf::result<seq_no> on_lifecycle(orchestrator_ptr self, lifecycle_command c) {
   auto rp = self->make_response_promise<seq_no>();
   auto journal = self->state.journal;
   self->request(journal, caf::infinite, atom::state_v)
@@ -212,7 +212,7 @@ caf::result<seq_no> on_lifecycle(self_ptr self, lifecycle_command c) {
 }
 
 /// The respond_by timer of one incident: escalates it if nobody acknowledged it in time.
-void on_respond(self_ptr self, const digest& id) {
+void on_respond(orchestrator_ptr self, const digest& id) {
   auto journal = self->state.journal;
   self->request(journal, caf::infinite, atom::state_v)
     .await(

@@ -21,13 +21,13 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = journal_actor::stateful_pointer<journal_state>;
+using journal_ptr = journal_actor::stateful_pointer<journal_state>;
 
 constexpr uint32_t max_read = 10000;
 
 /// Registers the current request as waiting for `count` events of the next transaction
 /// and schedules the commit.
-void admit(self_ptr self, size_t count) {
+void admit(journal_ptr self, size_t count) {
   auto& st = self->state;
   pending_append w;
   w.count = count;
@@ -54,7 +54,7 @@ caf::error follower_refusal() {
 }
 
 /// Queues one event for the next transaction; the answer comes after its commit.
-caf::result<appended> enqueue(self_ptr self, event&& ev) {
+caf::result<appended> enqueue(journal_ptr self, event&& ev) {
   if (!self->state.writable)
     return follower_refusal();
   // A record the projection could not apply never reaches the journal (PV-001).
@@ -66,7 +66,7 @@ caf::result<appended> enqueue(self_ptr self, event&& ev) {
 }
 
 /// Queues `events` for the next transaction, all or none.
-caf::result<appended> enqueue(self_ptr self, std::vector<event>&& events) {
+caf::result<appended> enqueue(journal_ptr self, std::vector<event>&& events) {
   if (!self->state.writable)
     return follower_refusal();
   for (auto& ev : events)
@@ -79,7 +79,7 @@ caf::result<appended> enqueue(self_ptr self, std::vector<event>&& events) {
 }
 
 /// Answers one waiting append with `msg` (an `appended` or an error).
-void answer(self_ptr self, pending_append& w, caf::message msg) {
+void answer(journal_ptr self, pending_append& w, caf::message msg) {
   if (w.requester != nullptr)
     w.requester->get()->enqueue(self->ctrl(), w.request.response_id(), std::move(msg),
                                 self->context());
@@ -88,7 +88,7 @@ void answer(self_ptr self, pending_append& w, caf::message msg) {
 }
 
 /// Sends committed entries to every subscriber: one message, shared, not copied.
-void publish(self_ptr self, std::vector<journal_entry>&& entries) {
+void publish(journal_ptr self, std::vector<journal_entry>&& entries) {
   auto& subs = self->state.subscribers;
   if (subs.empty())
     return;
@@ -112,7 +112,7 @@ struct snapshot_slot {
 namespace {
 
 /// Stores a snapshot whose encoding has finished; a failure is logged, not fatal.
-void store_encoded_snapshot(self_ptr self) {
+void store_encoded_snapshot(journal_ptr self) {
   auto& st = self->state;
   if (!st.encoding)
     return;
@@ -132,7 +132,7 @@ void store_encoded_snapshot(self_ptr self) {
 }
 
 /// Records that `entries` were applied (the spacing of snapshots counts their payloads).
-void count_applied(self_ptr self, const std::vector<journal_entry>& entries) {
+void count_applied(journal_ptr self, const std::vector<journal_entry>& entries) {
   for (auto& e : entries)
     self->state.bytes_since_snapshot += e.ev.payload.size();
 }
@@ -141,7 +141,7 @@ void count_applied(self_ptr self, const std::vector<journal_entry>& entries) {
 /// fatal. In the background a copy of the state (it shares the decided index's run) is
 /// encoded and hashed by a blocking actor, which then nudges the journal to store it; one
 /// at a time.
-void maybe_snapshot(self_ptr self) {
+void maybe_snapshot(journal_ptr self) {
   auto& st = self->state;
   store_encoded_snapshot(self);
   auto seq = st.proj.state().seq;
@@ -181,7 +181,7 @@ void maybe_snapshot(self_ptr self) {
 }
 
 /// Feeds the meter: one latency (arrival to acknowledgement) per answered append.
-void record_latencies(self_ptr self, const std::vector<pending_append>& answered,
+void record_latencies(journal_ptr self, const std::vector<pending_append>& answered,
                       size_t events) {
   auto& st = self->state;
   if (!st.settings.meter)
@@ -194,7 +194,7 @@ void record_latencies(self_ptr self, const std::vector<pending_append>& answered
 }
 
 /// Computes each waiting append's answer from the committed entries, in order.
-void compute_replies(self_ptr self, const std::vector<pending_append>& waiting,
+void compute_replies(journal_ptr self, const std::vector<pending_append>& waiting,
                      const std::vector<journal_entry>& entries) {
   auto& replies = self->state.replies;
   replies.clear();
@@ -213,7 +213,7 @@ void compute_replies(self_ptr self, const std::vector<pending_append>& waiting,
 }
 
 /// Commits every queued append in one transaction and answers its requesters.
-void commit_now(self_ptr self) {
+void commit_now(journal_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   st.deferrals = 0;
@@ -255,7 +255,7 @@ void commit_now(self_ptr self) {
 /// The scheduled commit: while messages are queued behind it (appends, mostly), it yields
 /// to them a bounded number of times, so one transaction takes what two would have; the
 /// bound keeps a steady stream of messages from starving the commit.
-void commit(self_ptr self) {
+void commit(journal_ptr self) {
   auto& st = self->state;
   if (!st.waiting.empty() && st.deferrals < journal_state::max_commit_deferrals
       && !self->mailbox().empty()) {
@@ -267,7 +267,7 @@ void commit(self_ptr self) {
 }
 
 /// Appends a leader's records that link to the local chain; applies and publishes them.
-caf::result<appended> import_batch(self_ptr self, const replica_batch& batch) {
+caf::result<appended> import_batch(journal_ptr self, const replica_batch& batch) {
   auto& st = self->state;
   if (st.writable)
     return refuse(ec::unavailable, "this node writes its own journal: it imports nothing");
@@ -299,7 +299,7 @@ caf::result<appended> import_batch(self_ptr self, const replica_batch& batch) {
 }
 
 /// Sends the entries after `from` to a new subscriber, in pages.
-void catch_up(self_ptr self, const subscriber_actor& sub, seq_no from) {
+void catch_up(journal_ptr self, const subscriber_actor& sub, seq_no from) {
   auto& st = self->state;
   auto head = st.store->head();
   std::vector<journal_entry> page;
@@ -319,7 +319,7 @@ void catch_up(self_ptr self, const subscriber_actor& sub, seq_no from) {
 
 /// Makes the subscribers a previous journal had this one's (a restart), and records each
 /// new one for the next.
-void remember_subscribers(self_ptr self) {
+void remember_subscribers(journal_ptr self) {
   auto& mem = self->state.settings.memory;
   if (!mem)
     return;
@@ -333,7 +333,7 @@ void remember_subscribers(self_ptr self) {
     }
 }
 
-void forget_subscriber(self_ptr self, const caf::actor_addr& who) {
+void forget_subscriber(journal_ptr self, const caf::actor_addr& who) {
   auto& mem = self->state.settings.memory;
   if (!mem)
     return;

@@ -23,9 +23,9 @@ namespace bulwark {
 
 namespace {
 
-using self_ptr = rollback_actor::stateful_pointer<rollback_state>;
+using rollback_ptr = rollback_actor::stateful_pointer<rollback_state>;
 
-caf::timestamp now(self_ptr self) {
+caf::timestamp now(rollback_ptr self) {
   return self->state.epoch + (self->clock().now() - self->state.start);
 }
 
@@ -60,7 +60,7 @@ void follow(rollback_state& st, const journal_entry& e) {
     st.index.skip(e.seq.value);
 }
 
-void answer(self_ptr self, const digest& id, const rollback_status& s) {
+void answer(rollback_ptr self, const digest& id, const rollback_status& s) {
   auto i = self->state.flights.find(id);
   if (i == self->state.flights.end())
     return;
@@ -69,7 +69,7 @@ void answer(self_ptr self, const digest& id, const rollback_status& s) {
   self->state.flights.erase(i);
 }
 
-void fail_all(self_ptr self, const digest& id, const caf::error& err) {
+void fail_all(rollback_ptr self, const digest& id, const caf::error& err) {
   auto i = self->state.flights.find(id);
   if (i == self->state.flights.end())
     return;
@@ -79,7 +79,7 @@ void fail_all(self_ptr self, const digest& id, const caf::error& err) {
 }
 
 /// Journals every done compensation with the finish in one transaction.
-void finish(self_ptr self, const digest& id, ec code, std::string message) {
+void finish(rollback_ptr self, const digest& id, ec code, std::string message) {
   auto& f = self->state.flights.at(id);
   std::vector<event> evs;
   auto at = now(self);
@@ -109,11 +109,11 @@ void finish(self_ptr self, const digest& id, ec code, std::string message) {
       });
 }
 
-void run_next(self_ptr self, const digest& id);
+void run_next(rollback_ptr self, const digest& id);
 
 /// Drops steps another rollback reverted meanwhile (two incidents, one culprit), so no
 /// action is reverted twice; checked when execution starts.
-void drop_reverted(self_ptr self, rollback_flight& f) {
+void drop_reverted(rollback_ptr self, rollback_flight& f) {
   auto& reverted = self->state.proj.state().reverted;
   f.steps.erase(std::remove_if(f.steps.begin(), f.steps.end(),
                                [&](const rollback_step& s) {
@@ -123,12 +123,12 @@ void drop_reverted(self_ptr self, rollback_flight& f) {
 }
 
 /// Starts the effector calls of an approved (or level-4) rollback.
-void execute(self_ptr self, const digest& id) {
+void execute(rollback_ptr self, const digest& id) {
   drop_reverted(self, self->state.flights.at(id));
   run_next(self, id);
 }
 
-void on_effected(self_ptr self, const digest& id, uint64_t step, const effector_result& r) {
+void on_effected(rollback_ptr self, const digest& id, uint64_t step, const effector_result& r) {
   auto i = self->state.flights.find(id);
   if (i == self->state.flights.end() || i->second.next != step || i->second.awaiting)
     return;
@@ -142,7 +142,7 @@ void on_effected(self_ptr self, const digest& id, uint64_t step, const effector_
   run_next(self, id);
 }
 
-void run_next(self_ptr self, const digest& id) {
+void run_next(rollback_ptr self, const digest& id) {
   auto& f = self->state.flights.at(id);
   if (f.next == f.steps.size())
     return finish(self, id, ec::none,
@@ -167,7 +167,7 @@ void run_next(self_ptr self, const digest& id) {
 }
 
 /// Journals the plan (write-ahead), then runs it or waits for an approval.
-void start(self_ptr self, const digest& id) {
+void start(rollback_ptr self, const digest& id) {
   auto& f = self->state.flights.at(id);
   auto ev = make_event(event_type::rollback_requested, now(self), f.plan);
   self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
@@ -192,7 +192,7 @@ void start(self_ptr self, const digest& id) {
 
 /// Plans an order; the flight is created only for a plan that can run. Only a pass from
 /// the halt guard opens this path, so no rollback can skip the halt and governance check.
-caf::expected<digest> plan(self_ptr self, const rollback_order& o, const halt_guard::pass&) {
+caf::expected<digest> plan(rollback_ptr self, const rollback_order& o, const halt_guard::pass&) {
   auto& st = self->state;
   std::vector<seq_no> seqs = o.seqs;
   if (o.incident != zero_digest && seqs.empty()) {
@@ -244,7 +244,7 @@ caf::expected<digest> plan(self_ptr self, const rollback_order& o, const halt_gu
   return id;
 }
 
-caf::result<rollback_status> order(self_ptr self, const rollback_order& o) {
+caf::result<rollback_status> order(rollback_ptr self, const rollback_order& o) {
   auto& st = self->state;
   if (o.level == authority_level::read_only)
     return refuse(ec::invalid_input, "a rollback changes resources: level 0 cannot run one");
@@ -298,7 +298,7 @@ caf::result<rollback_status> order(self_ptr self, const rollback_order& o) {
   return rp;
 }
 
-caf::result<rollback_status> decide(self_ptr self, const approval& a) {
+caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
   auto i = self->state.flights.find(a.proposal);
   if (i == self->state.flights.end() || !i->second.awaiting)
     return refuse(ec::invalid_input, "no rollback " + to_hex(a.proposal) + " awaits approval");
