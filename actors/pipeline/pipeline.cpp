@@ -233,6 +233,9 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
   trace_id trace{0};
   for (int i = 0; i < 8; ++i)
     trace.value = (trace.value << 8) | id.bytes[i];
+  // A malformed key names nothing: refused before it is looked up (or journaled).
+  if (!is_valid_id(p.idempotency_key))
+    return refuse(ec::invalid_input, bad_key_message, trace);
   auto key = p.principal.value + "/" + p.idempotency_key;
   // The promise takes over the reply: make it only where the answer comes later.
   auto known = st.keys.find(key);

@@ -9,7 +9,11 @@
 namespace bulwark {
 
 digest proposal_digest(const proposal& p) {
-  auto bytes = encode(p);
+  // The deadline is not content: it is derived from when a request was made, so a client
+  // that repeats a request later (its answer was lost) names the same proposal.
+  proposal content = p;
+  content.deadline = caf::timestamp{};
+  auto bytes = encode(content);
   return sha256(bytes.data(), bytes.size());
 }
 
@@ -64,7 +68,7 @@ caf::error validate(const proposal& p, const fleet_state& fleet,
   if (!valid(p.level))
     return invalid("level " + std::to_string(static_cast<int>(p.level)) + " is outside 0-4");
   if (!is_valid_id(p.idempotency_key))
-    return invalid("idempotency key must be 1-128 printable characters without spaces");
+    return invalid(bad_key_message);
   if (p.justification.size() > limits.max_justification)
     return invalid("justification is over " + std::to_string(limits.max_justification) + " bytes");
   if (p.deadline <= now)

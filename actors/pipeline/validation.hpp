@@ -23,7 +23,12 @@ struct input_limits {
   caf::timespan max_deadline = std::chrono::hours{24}; ///< outermost timeout of a proposal
 };
 
-/// Returns SHA-256 over the canonical encoding of the proposal: what approvals name.
+/// The refusal of an idempotency key that is not 1-128 printable characters.
+inline constexpr const char* bad_key_message =
+  "idempotency key must be 1-128 printable characters without spaces";
+
+/// Returns SHA-256 over the canonical encoding of the proposal with its deadline zeroed:
+/// what approvals name. A repeat of a request with a later deadline is the same proposal.
 digest proposal_digest(const proposal& p);
 
 /// Checks a proposal against the fleet before anything else; `INVALID_INPUT` names the

@@ -118,6 +118,66 @@ TEST_CASE_FIXTURE(engine_fixture, "a repeated key returns the first result, also
   CHECK(submit_now(other).code == "INVALID_INPUT");
 }
 
+TEST_CASE_FIXTURE(engine_fixture, "a request repeated later is the same proposal: its deadline "
+                                  "is not content") {
+  auto p = make(4, {set(2, "later")}, {"coaster"}, {"north"}, "late-key");
+  auto first = submit_now(p);
+  REQUIRE(first.ok);
+  eng->advance(30s); // the repeat's deadline is 30 s later
+  auto again = submit_now(p);
+  CHECK(again.ok);
+  CHECK(again.proposal == first.proposal);
+  CHECK(again.seq == first.seq);
+  auto longer = p;
+  longer.timeout = 20min; // another timeout: still the same proposal
+  CHECK(submit_now(longer).proposal == first.proposal);
+  restart();
+  eng->advance(5min);
+  auto after = submit_now(p);
+  CHECK(after.ok);
+  CHECK(after.proposal == first.proposal);
+  CHECK(after.seq == first.seq);
+  CHECK(calls.size() == 1);
+
+  // A level-1 proposal waiting for its approval: the later repeat waits for the same flight.
+  auto w = make(1, {set(3, "wait")}, {"coaster"}, {"north"}, "wait-key");
+  auto f1 = eng->submit(w);
+  eng->run();
+  auto digest = eng->pending().at(0).proposal;
+  eng->advance(10s);
+  auto f2 = eng->submit(w);
+  eng->run();
+  CHECK(eng->pending().size() == 1);
+  REQUIRE(eng->approve("ops", digest).ok);
+  eng->run();
+  REQUIRE(f1.wait_for(0s) == std::future_status::ready);
+  REQUIRE(f2.wait_for(0s) == std::future_status::ready);
+  auto r1 = f1.get();
+  auto r2 = f2.get();
+  CHECK(r1.proposal == digest);
+  CHECK(r2.proposal == digest);
+  CHECK(r2.status == r1.status);
+  CHECK(calls.size() == 2);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a malformed idempotency key is refused naming the rule and "
+                                  "journals nothing") {
+  eng->run();
+  auto before = events.size();
+  auto bad = make(4, {set(4, "x")}, {"coaster"}, {"north"}, "not a valid key!");
+  auto r = submit_now(bad);
+  CHECK(r.code == "INVALID_INPUT");
+  CHECK(r.message.find("printable characters") != std::string::npos);
+  // Other content under the same malformed key: the same refusal, not "another proposal".
+  auto other = make(4, {set(5, "y")}, {"coaster"}, {"north"}, "not a valid key!");
+  auto again = submit_now(other);
+  CHECK(again.code == "INVALID_INPUT");
+  CHECK(again.message.find("printable characters") != std::string::npos);
+  eng->run();
+  CHECK(events.size() == before);
+  CHECK(calls.empty());
+}
+
 TEST_CASE_FIXTURE(engine_fixture, "property: limits hold and every effect sits between its "
                                   "decision and its outcome") {
   std::mt19937_64 rng{2026};

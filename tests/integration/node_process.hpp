@@ -68,13 +68,47 @@ struct node_process {
   /// `prepare`, when given, runs on the journal directory before the node starts (to
   /// hand it a journal written beforehand).
   explicit node_process(const std::string& extra = "", bool capture_stderr = false,
-                        const std::function<void(const std::string&)>& prepare = {}) {
+                        const std::function<void(const std::string&)>& prepare = {})
+      : capture_stderr_(capture_stderr) {
     if (prepare)
       prepare(dir.sub("journal"));
     auto cfg = config_path();
     std::ofstream{cfg} << base_config() << extra << token_table("viewer-token", "watch", "viewer")
                        << token_table("operator-token", "op", "operator")
                        << token_table("admin-token", "root-admin", "admin");
+    launch();
+  }
+
+  /// Stops the node (SIGTERM) and starts it again on the same journal and configuration;
+  /// the ports are new.
+  void restart() {
+    stop();
+    launch();
+  }
+
+  ~node_process() {
+    stop();
+  }
+
+  bool alive() const {
+    return ::kill(pid, 0) == 0;
+  }
+
+private:
+  bool capture_stderr_ = false;
+
+  void stop() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      pid = -1;
+    }
+  }
+
+  void launch() {
+    auto cfg = config_path();
+    auto capture_stderr = capture_stderr_;
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     pid = ::fork();
@@ -110,18 +144,6 @@ struct node_process {
     REQUIRE_MESSAGE(http_at != std::string::npos, line);
     if (line.compare(http_at + 7, 3, "off") != 0)
       http_port = static_cast<uint16_t>(std::stoi(line.substr(line.find(':', http_at) + 1)));
-  }
-
-  ~node_process() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-    }
-  }
-
-  bool alive() const {
-    return ::kill(pid, 0) == 0;
   }
 };
 

@@ -117,6 +117,12 @@ void sim_checker::answered(const result& r) {
     answers_.push_back(r);
 }
 
+void sim_checker::repeated_later(const result& r) {
+  if (r.code == "INVALID_INPUT" && r.message.find("another proposal") != std::string::npos)
+    fail("idempotent-repeat", "a request repeated later was refused as another proposal: "
+                                + r.message);
+}
+
 void sim_checker::check_call(const call_record& c) {
   ++effects_checked;
   auto& key = c.req.idempotency_key;

@@ -13,6 +13,8 @@
 ///   compensation names the value its action replaced;
 /// - `no-duplicate-incident`: no incident id and no candidate opens two incidents, and no
 ///   candidate is decided twice.
+/// - `idempotent-repeat`: a request repeated later with the same idempotency key and content
+///   is the same proposal (its first answer, never "used for another proposal");
 /// - `blast-radius`: no allowed proposal changes more services, or more resources of one
 ///   service, than the configuration allows.
 /// The chain and the replay digest are checked by the driver (sim_run.cpp).
@@ -51,6 +53,9 @@ public:
 
   /// Remembers an answer to a submission; checked once the records up to its seq are in.
   void answered(const result& r);
+
+  /// Checks the answer to a request repeated later under its idempotency key.
+  void repeated_later(const result& r);
 
   /// Checks what the records seen so far allow: new effector calls, answers, rollbacks.
   void check(const std::vector<call_record>& calls);

@@ -100,10 +100,14 @@ proposal_request driver::random_proposal() {
 
 void driver::propose() {
   proposal_request p;
+  bool later = false;
   if (!sent_.empty() && chance(4)) {
-    // A repeat at a later time: its deadline differs, so it is another proposal under a
-    // used key (refused), or the first answer; never a second decision.
+    // A repeat at a later time: its deadline differs, but the deadline is not content, so
+    // it is the same proposal: the first answer (or its wait), never a second decision.
     p = sent_[pick(sent_.size())];
+    later = true;
+    if (opts_.sabotage == "idempotent-repeat") // another content under the used key
+      p.justification += " (changed)";
     ++cov_.actions["repeat-later"];
   } else {
     p = random_proposal();
@@ -113,8 +117,11 @@ void driver::propose() {
       sent_[pick(sent_.size())] = p;
   }
   ++cov_.actions["propose-L" + std::to_string(p.level)];
-  auto answer = [c = &checker_, by = &cov_.answers_by, dump = opts_.dump](const result& r) {
+  auto answer = [c = &checker_, by = &cov_.answers_by, dump = opts_.dump,
+                 later](const result& r) {
     c->answered(r);
+    if (later)
+      c->repeated_later(r);
     ++(*by)[r.status + (r.code.empty() ? "" : "/" + r.code)];
     if (dump)
       std::fprintf(stderr, "answer %s %s seq %llu: %s %s %s\n", r.proposal.c_str(),
