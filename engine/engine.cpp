@@ -214,7 +214,8 @@ caf::error engine::impl::launch(const engine_options& opts) {
     }));
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
-  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector};
+  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector,
+                     store};
   auto settings = cfg.pipeline;
   // A restarted pipeline starts from the journal's state at that moment and follows it.
   pipeline = caf::actor_cast<pipeline_actor>(behind_door(
