@@ -334,8 +334,9 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     self->quit(msg.reason);
   });
   // The flights a restart interrupted go back into the machine: waiting for their
-  // approval (or expired), approved, or rolled back (actors/flight/flight_recovery.hpp).
-  if (deps.store)
+  // approval (or expired), approved, or rolled back (actors/flight/flight_recovery.hpp);
+  // only where this node writes the journal (a follower's leader runs them).
+  if (deps.store && (!deps.writes || deps.writes()))
     rebuild_flights(self, *deps.store);
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) { follow(self, entries); },

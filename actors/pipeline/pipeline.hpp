@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -123,6 +124,9 @@ struct pipeline_deps {
   /// The journal's store, read at start to rebuild the flights a restart interrupted
   /// (actors/pipeline/recovery.hpp; none: nothing is rebuilt).
   std::shared_ptr<journal_store> store{};
+  /// Whether this node writes its journal when the pipeline starts (none: it does). A
+  /// follower rebuilds nothing: its leader runs the flights.
+  std::function<bool()> writes{};
 };
 
 /// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the

@@ -5,6 +5,7 @@
 /// 4, calls the services' effectors through their breakers (newest first), and journals
 /// every compensation with the finish in ONE transaction.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -72,6 +73,9 @@ struct rollback_deps {
   std::shared_ptr<handle_slot<authority_actor>> authority;
   std::shared_ptr<breaker_directory> breakers;
   std::shared_ptr<const node_conditions> conditions; ///< for the halt guard (may be null)
+  /// Whether this node writes its journal when the executor starts (none: it does); a
+  /// follower closes no rollback (its leader does).
+  std::function<bool()> writes{};
 };
 
 /// Reads the records of `seqs` that exist, ascending, for `plan_rollback`: nearby seqs
