@@ -364,7 +364,7 @@ TEST_CASE("a partial TLS configuration is refused, naming the missing key") {
   // (All three start: the test above.)
 }
 
-TEST_CASE("a restarted follower rebuilds no flight of its leader's; the leader runs it once") {
+TEST_CASE("a restarted follower rebuilds no flight of its leader's, the leader runs it once") {
   using namespace std::chrono_literals;
   temp_dir dir;
   auto plan = cluster_plan::make(2);

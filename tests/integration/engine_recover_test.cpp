@@ -87,7 +87,7 @@ void check_rollbacks_closed(const std::vector<committed_event>& events) {
 
 } // namespace
 
-TEST_CASE("a pipeline killed under load rebuilds its waiting flights; approved after, each runs once") {
+TEST_CASE("a pipeline killed under load rebuilds its waiting flights, approved after it each runs once") {
   for (int steps : {0, 3, 8, 15, 25, 40}) {
     CAPTURE(steps);
     engine_fixture fx{wide};
@@ -179,7 +179,7 @@ TEST_CASE_FIXTURE(engine_fixture, "a level-2 flight approved while the pipeline 
   CHECK(eng->pending().empty());
 }
 
-TEST_CASE_FIXTURE(engine_fixture, "a process restart keeps a waiting approval; approved after it, it runs once") {
+TEST_CASE_FIXTURE(engine_fixture, "a process restart keeps a waiting approval, approved after it it runs once") {
   auto f = eng->submit(make(1, {set(1, "after")}, {"coaster"}, {"north"}, {}, "low"));
   eng->run();
   auto pending = eng->pending();
