@@ -23,6 +23,8 @@
 #include "actors/blast_radius/blast_radius.hpp"
 #include "actors/circuit_breaker/breaker.hpp"
 #include "actors/circuit_breaker/breaker_entry.hpp"
+#include "actors/cluster/cluster_policy.hpp"
+#include "actors/journal/journal.hpp"
 #include "persistence/make_event.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
@@ -214,12 +216,23 @@ caf::error engine::impl::launch(const engine_options& opts) {
     }));
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
-  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector};
+  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector,
+                     store};
   auto settings = cfg.pipeline;
+  // It rebuilds the flights a restart interrupted only where this node writes the journal:
+  // at launch by the configured role (the cluster, started next, sets the journal's),
+  // later by the journal's role then.
+  auto first = deps;
+  bool leads = !cfg.cluster || is_leader(cfg.cluster->cfg);
+  first.writes = [leads] { return leads; };
+  deps.writes = [memory = cfg.journal.memory] {
+    std::lock_guard<std::mutex> guard{memory->mtx};
+    return memory->writable;
+  };
   // A restarted pipeline starts from the journal's state at that moment and follows it.
   pipeline = caf::actor_cast<pipeline_actor>(behind_door(
     "pipeline", refuse(ec::unavailable, "the pipeline is restarting"),
-    caf::actor_cast<caf::actor>(sys->spawn(bulwark::pipeline, settings, deps, *st, epoch)),
+    caf::actor_cast<caf::actor>(sys->spawn(bulwark::pipeline, settings, first, *st, epoch)),
     [this, settings, deps, clock](caf::local_actor* sup) -> caf::actor {
       auto now_state = state_from_store();
       if (!now_state)

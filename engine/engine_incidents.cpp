@@ -11,6 +11,7 @@
 
 #include "actors/incident/detector.hpp"
 #include "actors/incident/orchestrator.hpp"
+#include "actors/journal/journal.hpp"
 #include "actors/rollback/rollback.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
@@ -20,7 +21,12 @@ namespace bulwark {
 void engine::impl::start_incidents(const fleet_state& st) {
   rollback_settings rs{cfg.authority.policy.enforce_enabled, cfg.pipeline.approval_timeout,
                        cfg.pipeline.effector_timeout};
-  rollback_deps rdeps{journal, store, authority, breakers, conditions};
+  // Started after the cluster set the journal's role: a follower closes no rollback.
+  auto writes = [memory = cfg.journal.memory] {
+    std::lock_guard<std::mutex> guard{memory->mtx};
+    return memory->writable;
+  };
+  rollback_deps rdeps{journal, store, authority, breakers, conditions, writes};
   auto clock = [this] { return now(); };
   // Under the root, behind its door; a restarted one starts from the journal's state then.
   rollbacks = caf::actor_cast<rollback_actor>(behind_door(

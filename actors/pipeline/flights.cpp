@@ -81,6 +81,7 @@ void carry_out(self_ptr self, const digest& id, std::vector<flight::command>& co
     auto& f = i->second;
     switch (c.kind) {
       case flight::command_kind::append:
+        st.rebuilt.erase(id); // it journals for itself from now on
         append(self, id, c.token, std::move(c.events));
         break;
       case flight::command_kind::call:

@@ -295,6 +295,8 @@ void follow(self_ptr self, const std::vector<journal_entry>& entries) {
       continue;
     if (auto err = st.proj.apply(e.seq, e.ev))
       spdlog::error("pipeline: cannot follow seq {}: {}", e.seq.value, describe(err).message);
+    if (!st.rebuilt.empty())
+      settle_rebuilt(self, e);
     fleet_changed |= e.ev.type == event_type::resource_registered
                      || e.ev.type == event_type::resource_retired;
   }
@@ -334,6 +336,11 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     self->state.stopping = true;
     self->quit(msg.reason);
   });
+  // The flights a restart interrupted go back into the machine: waiting for their
+  // approval (or expired), approved, or rolled back (actors/flight/flight_recovery.hpp);
+  // only where this node writes the journal (a follower's leader runs them).
+  if (deps.store && (!deps.writes || deps.writes()))
+    rebuild_flights(self, *deps.store);
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) { follow(self, entries); },
     [self, gauge = deps.mailbox](atom::submit, proposal& p) -> caf::result<outcome> {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +30,7 @@
 namespace bulwark {
 
 class mailbox_gauge; // supervision/mailbox_gauge.hpp
+class journal_store; // persistence/journal_store.hpp
 
 /// Settings of the pipeline.
 struct pipeline_settings {
@@ -84,6 +86,10 @@ struct pipeline_state {
   std::unordered_map<digest, outcome, digest_hash> outcomes; ///< the newest finished replies
   std::deque<std::pair<digest, std::string>> outcome_order; ///< oldest first, with its key
   std::set<uint64_t> resolving;             ///< dead letters with a resolution under way
+  /// Flights rebuilt from the journal waiting for their approval that have journaled
+  /// nothing since: a late commit of the pipeline before the restart (its outcome, a
+  /// start) settles them (rebuilt.cpp).
+  std::set<digest> rebuilt;
   uint64_t next_token = 1;
   /// Answers awaited from authority, blast radius and the breakers, by the time each is
   /// given up. One timer runs for the earliest (a `deadline` with no proposal), where a
@@ -115,6 +121,12 @@ struct pipeline_deps {
   /// The detector, asked for the analysis of level-3 observation windows (changes on
   /// restart; none or empty: every level-3 window fails closed as unavailable).
   std::shared_ptr<handle_slot<detector_actor>> detector{};
+  /// The journal's store, read at start to rebuild the flights a restart interrupted
+  /// (actors/pipeline/recovery.hpp; none: nothing is rebuilt).
+  std::shared_ptr<journal_store> store{};
+  /// Whether this node writes its journal when the pipeline starts (none: it does). A
+  /// follower rebuilds nothing: its leader runs the flights.
+  std::function<bool()> writes{};
 };
 
 /// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the

@@ -100,4 +100,13 @@ void remember_outcome(self_ptr self, const in_flight& f, const outcome& o);
 /// Answers the waiters of a flight that has no outcome with `err` and forgets it.
 void drop(self_ptr self, const digest& id, const caf::error& err);
 
+/// Rebuilds the flights the journal's state (the projection at spawn) holds unfinished
+/// from `store` and puts them back into the machine (rebuilt.cpp).
+void rebuild_flights(self_ptr self, journal_store& store);
+
+/// A committed entry that names a rebuilt flight still waiting for its approval (a late
+/// commit of the pipeline before the restart): an outcome or a start ends it here, the
+/// journal has it (rebuilt.cpp).
+void settle_rebuilt(self_ptr self, const journal_entry& e);
+
 } // namespace bulwark::pipeline_detail

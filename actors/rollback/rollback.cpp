@@ -356,6 +356,8 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
     self->state.stopping = true;
     self->quit(msg.reason);
   });
+  if (st.store && (!deps.writes || deps.writes()))
+    close_unfinished(self);
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) {
       for (auto& e : entries)

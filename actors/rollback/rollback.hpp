@@ -5,6 +5,7 @@
 /// 4, calls the services' effectors through their breakers (newest first), and journals
 /// every compensation with the finish in ONE transaction.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -72,6 +73,9 @@ struct rollback_deps {
   std::shared_ptr<handle_slot<authority_actor>> authority;
   std::shared_ptr<breaker_directory> breakers;
   std::shared_ptr<const node_conditions> conditions; ///< for the halt guard (may be null)
+  /// Whether this node writes its journal when the executor starts (none: it does); a
+  /// follower closes no rollback (its leader does).
+  std::function<bool()> writes{};
 };
 
 /// Reads the records of `seqs` that exist, ascending, for `plan_rollback`: nearby seqs
@@ -83,7 +87,26 @@ caf::expected<std::vector<planned_record>> load_records(journal_store& store,
 /// reading only the records it lacks (rollback_reads.cpp).
 caf::error cover(journal_store& store, rollback_index& index, uint64_t lo);
 
-/// Runs the executor from `proj`, the journal's state at spawn (it follows later commits).
+/// A rollback whose plan is journaled and whose `rollback_finished` is not.
+struct unfinished_rollback {
+  rollback_requested plan;
+  seq_no requested;      ///< its (newest) `rollback_requested` record
+  bool approved = false; ///< an approval of it is journaled
+};
+
+/// Reads the unfinished rollbacks in [1, `to`] from `store` (one zero-copy scan; only
+/// rollback records and approvals are decoded), oldest request first
+/// (rollback_recovery.cpp).
+caf::expected<std::vector<unfinished_rollback>> unfinished_rollbacks(journal_store& store,
+                                                                      seq_no to);
+
+/// Closes every rollback the journal's state at spawn leaves unfinished with a
+/// `rollback_finished` (failed, `UNAVAILABLE`, the reason), then asks for an open
+/// incident's rollback again (rollback_recovery.cpp).
+void close_unfinished(rollback_actor::stateful_pointer<rollback_state> self);
+
+/// Runs the executor from `proj`, the journal's state at spawn (it follows later commits);
+/// it first closes the rollbacks a restart interrupted (`close_unfinished`).
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,
                                        fleet_state proj, caf::timestamp epoch);

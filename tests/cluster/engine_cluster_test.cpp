@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -361,4 +362,52 @@ TEST_CASE("a partial TLS configuration is refused, naming the missing key") {
   CHECK(!start_engine(dir, write_config(dir, plan, "n1", 0, only_ca), "d4", &err));
   CHECK(err.find("cluster.tls_cert") != std::string::npos);
   // (All three start: the test above.)
+}
+
+TEST_CASE("a restarted follower rebuilds no flight of its leader's, the leader runs it once") {
+  using namespace std::chrono_literals;
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto leader = start_engine(dir, write_config(dir, plan, "n1"), "d1");
+  REQUIRE(leader);
+  std::atomic<int> leader_calls{0}, follower_calls{0};
+  leader->register_effector("coaster", [&](const effect_request&) {
+    ++leader_calls;
+    return effect_result{};
+  });
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(leader->register_resource("coaster-" + std::to_string(i), "coaster", "north").ok);
+  auto f1 = leader->submit(change_mode("k1", "coaster-1", 1));
+  REQUIRE(wait_until([&] { return leader->pending().size() == 1; }));
+  auto id = leader->pending().at(0).proposal;
+  auto start_follower = [&] {
+    auto f = start_engine(dir, write_config(dir, plan, "n2"), "d2");
+    REQUIRE(f);
+    f->register_effector("coaster", [&](const effect_request&) {
+      ++follower_calls;
+      return effect_result{};
+    });
+    return f;
+  };
+  auto follower = start_follower();
+  REQUIRE(wait_until([&] { return follower->head() == leader->head(); }));
+  // The waiting flight is in the follower's journal: its restart (process, then pipeline)
+  // rebuilds nothing and journals nothing; the leader's pipeline holds it.
+  follower->stop();
+  follower.reset();
+  follower = start_follower();
+  CHECK(follower->pending().empty());
+  REQUIRE(follower->chaos_enable(true).ok);
+  REQUIRE(follower->chaos_kill("pipeline").ok);
+  REQUIRE(wait_until([&] { return follower->head() == leader->head(); }));
+  CHECK(follower->pending().empty());
+  CHECK(leader->pending().size() == 1);
+  auto ok = follower->approve("ops", id); // runs on the leader
+  CHECK_MESSAGE(ok.ok, ok.code << ": " << ok.message);
+  REQUIRE(f1.wait_for(30s) == std::future_status::ready);
+  CHECK(f1.get().status == "succeeded");
+  CHECK(synced(*leader, *follower));
+  CHECK(leader_calls == 1);
+  CHECK(follower_calls == 0);
+  CHECK(test::count(*leader, "proposal_finished") == 1);
 }

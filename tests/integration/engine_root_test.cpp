@@ -164,7 +164,7 @@ TEST_CASE_FIXTURE(engine_fixture, "blast radius keeps its change windows across 
   CHECK(world.count("coaster-3/mode") == 0);
 }
 
-TEST_CASE_FIXTURE(root_fixture, "a flight awaiting approval when the pipeline dies is answered and runs nothing") {
+TEST_CASE_FIXTURE(root_fixture, "a flight awaiting approval when the pipeline dies: its caller is answered, the new pipeline rebuilds it") {
   auto f = eng->submit(make(1, {set(1, "wait")}, {"coaster"}, {"north"}, {}, "low"));
   eng->run();
   REQUIRE(f.wait_for(0s) != std::future_status::ready);
@@ -176,10 +176,14 @@ TEST_CASE_FIXTURE(root_fixture, "a flight awaiting approval when the pipeline di
   auto r = f.get();
   CHECK(!r.ok);
   CHECK(r.code == "UNAVAILABLE");
-  // Its approval finds no flight: refused, and nothing runs.
-  CHECK(!eng->approve("admin", pending.front().proposal).ok);
-  eng->advance(2min); // past its approval timeout
+  // Rebuilt from the journal, it waits again; its approval runs it once.
+  REQUIRE(eng->pending().size() == 1);
   CHECK(calls.empty());
+  CHECK(eng->approve("admin", pending.front().proposal).ok);
+  eng->run();
+  CHECK(world["coaster-1/mode"] == "wait");
+  CHECK(calls.size() == 1);
+  CHECK(outcomes(events, pending.front().proposal) == 1);
   CHECK(eng->pending().empty());
   CHECK(eng->verify().ok);
 }

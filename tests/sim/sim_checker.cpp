@@ -49,6 +49,12 @@ void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::
                                    p.at("step").get<uint32_t>(), opt_string(p, "old_value")};
   } else if (type == "rollback_requested") {
     rollbacks_.emplace(p.at("rollback").get<std::string>(), seq);
+    ++rollbacks_open_[p.at("rollback").get<std::string>()];
+  } else if (type == "rollback_finished") {
+    auto id = p.at("rollback").get<std::string>();
+    if (--rollbacks_open_[id] < 0)
+      fail("rollback-ends", "rollback " + id + " finished at seq " + std::to_string(seq)
+                              + " more often than it was requested");
   } else if (type == "rollback_applied") {
     rollbacks_applied_.push_back(rollback_record{
       seq, p.at("rollback").get<std::string>(), p.at("reverts").get<uint64_t>(),
@@ -63,6 +69,9 @@ void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::
                              + " (first at seq " + std::to_string(seqs.front()) + ")");
     if (p.at("allowed").get<bool>())
       check_scope(seq, p);
+    auto level = p.value("level", 0);
+    if (p.at("allowed").get<bool>() && level >= 1 && level <= 3)
+      flights_.emplace(id, seq);
     auto key = p.at("principal").get<std::string>() + "/" + p.at("idempotency_key").get<std::string>();
     if (!decided_keys_.insert(key).second && seqs.size() == 1)
       fail("decided-once", "idempotency key " + key + " decided a second proposal at seq "
@@ -87,6 +96,23 @@ void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::
       fail("no-duplicate-incident", "candidate " + cand + " opened a second incident " + id
                                       + " at seq " + std::to_string(seq));
   }
+}
+
+void sim_checker::settled(const std::vector<std::string>& in_doubt,
+                          const std::vector<std::string>& waiting_flights,
+                          const std::vector<std::string>& waiting_rollbacks) {
+  std::set<std::string> doubt(in_doubt.begin(), in_doubt.end());
+  std::set<std::string> waiting(waiting_flights.begin(), waiting_flights.end());
+  for (auto& [id, seq] : flights_)
+    if (finished_.count(id) == 0 && doubt.count(id) == 0 && waiting.count(id) == 0)
+      fail("flight-ends", "proposal " + id + " allowed at seq " + std::to_string(seq)
+                            + " has no outcome, waits for no approval and is not in doubt");
+  std::set<std::string> asked(waiting_rollbacks.begin(), waiting_rollbacks.end());
+  for (auto& [id, open] : rollbacks_open_)
+    if (open > 0 && asked.count(id) == 0)
+      fail("rollback-ends", "rollback " + id + " requested at seq "
+                              + std::to_string(rollbacks_.at(id))
+                              + " has no rollback_finished and waits for no approval");
 }
 
 void sim_checker::check_scope(uint64_t seq, const nlohmann::json& p) {

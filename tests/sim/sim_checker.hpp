@@ -17,6 +17,12 @@
 ///   is the same proposal (its first answer, never "used for another proposal");
 /// - `blast-radius`: no allowed proposal changes more services, or more resources of one
 ///   service, than the configuration allows.
+/// - `flight-ends` (at the end of a run, once drained): every allowed proposal of levels
+///   1 to 3 has its outcome, waits for an approval the live pipeline knows of, or is in
+///   doubt: a restart of the pipeline (or of the process) loses none;
+/// - `rollback-ends` (the same): every journaled rollback plan has its
+///   `rollback_finished`, or waits for an approval the live executor knows of: none is
+///   left started and unfinished by a restart of the executor.
 /// The chain and the replay digest are checked by the driver (sim_run.cpp).
 
 #include <cstdint>
@@ -60,6 +66,13 @@ public:
   /// Checks what the records seen so far allow: new effector calls, answers, rollbacks.
   void check(const std::vector<call_record>& calls);
 
+  /// At the end of a run: checks `flight-ends` and `rollback-ends` against what the live
+  /// engine reports (hex digests): proposals in doubt, proposals and rollbacks waiting
+  /// for an approval.
+  void settled(const std::vector<std::string>& in_doubt,
+               const std::vector<std::string>& waiting_flights,
+               const std::vector<std::string>& waiting_rollbacks);
+
   /// The last seq fed.
   uint64_t seen() const noexcept {
     return seen_;
@@ -99,6 +112,8 @@ private:
   std::map<std::string, std::vector<uint64_t>> decided_; ///< proposal -> decision seqs
   std::set<std::string> decided_keys_;                 ///< principal + key
   std::set<std::string> finished_;
+  std::map<std::string, uint64_t> flights_;    ///< allowed at levels 1-3 -> decision seq
+  std::map<std::string, int> rollbacks_open_;  ///< rollback id -> plans minus finishes
   std::set<std::string> incident_ids_;
   std::set<std::string> incident_candidates_;
   std::set<std::string> candidates_decided_;

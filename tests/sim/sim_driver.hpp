@@ -35,7 +35,7 @@ public:
 
   // -- sim_workload.cpp --
   void step();                  ///< one random action or fault, then time passes
-  void drain();                 ///< faults off, halt released, flights finish
+  void drain(int seconds = 120); ///< faults off, halt released, flights finish
 
 private:
   // -- sim_run.cpp --
@@ -46,6 +46,7 @@ private:
   void sabotage_stopped();      ///< appends or tampers while stopped (sabotage only)
   void pull_journal();
   void check();                 ///< every invariant; violations end the run
+  void settled();               ///< drained: flight-ends and rollback-ends
   void violate(const std::string& invariant, const std::string& detail);
 
   // -- sim_workload.cpp --

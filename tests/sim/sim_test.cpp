@@ -179,3 +179,50 @@ TEST_CASE("sim_checker: a rollback must restore the value it names") {
   CHECK(v[0].invariant == "rollback-restores");
   CHECK(v[0].detail.find("the world holds 'x'") != std::string::npos);
 }
+
+TEST_CASE("simulation: the end-of-run invariants report their sabotage once drained") {
+  for (auto invariant : {"flight-ends", "rollback-ends"}) {
+    CAPTURE(invariant);
+    auto r = run(0, 150, invariant);
+    REQUIRE(!r.failures.empty());
+    CHECK(first_invariant(r) == invariant);
+    CHECK(r.failures.front().step == -1); // checked at the end of the run, drained
+    CHECK(!r.failures.front().what.detail.empty());
+  }
+}
+
+TEST_CASE("sim_checker: a flight or a rollback a restart lost is reported at the end") {
+  const std::string p2(64, 'b'), p3(64, 'c'), p4(64, 'e'), r1(64, 'f'), r2(64, '1');
+  sim_checker c;
+  auto decided = [](const std::string& id, int level, bool allowed) {
+    return nlohmann::json{{"proposal", id}, {"principal", "agent"},
+                          {"idempotency_key", id.substr(0, 4)}, {"allowed", allowed},
+                          {"level", level}, {"mutations", nlohmann::json::array()}};
+  };
+  c.record(1, "proposal_decided", decided(p1, 1, true)); // finished
+  c.record(2, "proposal_finished", {{"proposal", p1}});
+  c.record(3, "proposal_decided", decided(p2, 2, true)); // waits, the pipeline knows it
+  c.record(4, "proposal_decided", decided(p3, 3, true)); // lost by a restart
+  c.record(5, "proposal_decided", decided(p4, 4, true)); // level 4: in doubt or done
+  c.record(6, "proposal_decided", decided(std::string(64, '9'), 1, false)); // refused
+  c.record(7, "rollback_requested", {{"rollback", r1}});
+  c.record(8, "rollback_finished", {{"rollback", r1}});
+  c.record(9, "rollback_requested", {{"rollback", r1}}); // asked again: waits
+  c.record(10, "rollback_requested", {{"rollback", r2}}); // lost by a restart
+  CHECK(c.take().empty());
+  c.settled({}, {p2}, {r1});
+  auto v = c.take();
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].invariant == "flight-ends");
+  CHECK(v[0].detail.find(p3) != std::string::npos);
+  CHECK(v[1].invariant == "rollback-ends");
+  CHECK(v[1].detail.find(r2) != std::string::npos);
+  // In doubt is an end the journal names; a rollback finished twice is reported at once.
+  c.settled({p3}, {p2}, {r1, r2});
+  CHECK(c.take().empty());
+  c.record(11, "rollback_finished", {{"rollback", r1}});
+  c.record(12, "rollback_finished", {{"rollback", r1}});
+  v = c.take();
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].invariant == "rollback-ends");
+}

@@ -12,9 +12,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<const char*, 7> killable{"authority", "admission",       "health",
-                                              "detector",  "orchestrator",    "breaker:coaster",
-                                              "breaker:gates"};
+// Every actor of the tree, those behind the doors too (journal, blast radius, pipeline,
+// rollback executor).
+constexpr std::array<const char*, 11> killable{
+  "authority",       "admission",     "health",   "detector",     "orchestrator",
+  "breaker:coaster", "breaker:gates", "journal",  "blast_radius", "pipeline",
+  "rollback"};
 
 } // namespace
 
@@ -282,14 +285,14 @@ void driver::tick() {
   ++cov_.actions["metric-round"];
 }
 
-void driver::drain() {
+void driver::drain(int seconds) {
   if (journal_failing_ > 0)
     eng_->chaos_fail_journal(false);
   journal_failing_ = 0;
   world_->calm();
   if (halted_ && eng_->release("admin", "simulation drain").ok)
     halted_ = false;
-  for (int i = 0; i < 120 && eng_; ++i) {
+  for (int i = 0; i < seconds && eng_; ++i) {
     for (auto& w : eng_->pending())
       eng_->approve("ops", w.proposal, true);
     for (auto& r : eng_->pending_rollbacks())

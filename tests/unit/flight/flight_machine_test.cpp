@@ -17,6 +17,7 @@
 #include <set>
 
 #include "actors/flight/flight_machine.hpp"
+#include "actors/flight/flight_recovery.hpp"
 #include "persistence/make_event.hpp"
 
 using namespace bulwark;
@@ -65,11 +66,15 @@ digest id_of(int n) {
 /// One input, as recorded for replay.
 struct input {
   enum kind_t : uint8_t { commit, fail, effect, approve, deny, interrupt, expire, observe,
-                          stale_commit, stale_effect, bad_approver, halt, release } kind;
+                          stale_commit, stale_effect, bad_approver, halt, release,
+                          restart } kind;
   int64_t now_ms = 0;
   uint64_t token = 0;
   effector_result result;
   signal_summary signals; ///< observe: what the window's analysis saw
+  /// restart: whether the append under way committed (bit 0) and whether a compensation
+  /// under way ran (bit 1) before the pipeline died.
+  unsigned luck = 0;
 };
 
 /// The world of one flight: journal, fleet values, what the machine awaits.
@@ -86,6 +91,7 @@ struct world {
   bool approval_armed = false;
   bool step_armed = false;
   int answers = 0;                    ///< reply or refuse commands
+  int restarts = 0;                   ///< pipeline restarts that rebuilt the flight
   std::optional<outcome> reply;
   std::vector<std::string> violations;
 
@@ -219,6 +225,9 @@ struct world {
       case input::release:
         fleet.halted = false;
         break;
+      case input::restart:
+        restart(in);
+        return;
       case input::stale_commit:
         r = fl::committed(s, in.token, appended{seq_no{1}, seq_no{1}, digest{}}, c, out);
         CHECK(r);
@@ -235,6 +244,74 @@ struct world {
         violations.push_back("a refused input produced commands");
     }
     take(out);
+  }
+
+  /// What the journal holds of the flight, with the append under way when `commit_it`.
+  std::optional<fl::journaled_flight> journaled(bool commit_it) const {
+    auto records = journal;
+    auto next = seq;
+    if (commit_it && append)
+      for (auto& ev : append->events)
+        records.emplace_back(++next, ev);
+    std::optional<fl::journaled_flight> j;
+    for (auto& [at, ev] : records) {
+      if (ev.type == event_type::proposal_decided) {
+        j.emplace();
+        j->decided = seq_no{at};
+        j->decided_at = ev.at;
+        REQUIRE_FALSE(payload_of(ev, j->decision));
+      } else if (j) {
+        j->later.emplace_back(seq_no{at}, ev);
+      }
+    }
+    return j;
+  }
+
+  /// The pipeline dies and a new one rebuilds the flight from the journal: the append
+  /// under way committed or not, a compensation under way ran or not, and what was not
+  /// journaled is gone. A flight the journal cannot rebuild (not decided, refused,
+  /// finished, in doubt) is not restarted: the input changes nothing.
+  void restart(const input& in) {
+    if (fl::over(s))
+      return;
+    bool commit_it = (in.luck & 1) != 0;
+    auto j = journaled(commit_it);
+    if (!j)
+      return;
+    auto r = fl::recovery_of(*j, config);
+    if (!r)
+      return;
+    if (commit_it && append)
+      for (auto& ev : append->events)
+        journal.emplace_back(++seq, ev);
+    append.reset();
+    if (call && call->call.compensation && (in.luck & 2) != 0) {
+      auto k = std::make_pair(call->call.change.resource.value, call->call.change.key);
+      values[k] = call->call.restore ? std::optional<std::string>{*call->call.restore}
+                                     : std::nullopt;
+    }
+    if (call && !call->call.compensation)
+      violations.push_back("a flight with a forward call under way was rebuilt");
+    call.reset();
+    approval_armed = false;
+    step_armed = false;
+    auto id = s.id;
+    auto trace = s.trace;
+    s = fl::start(fl::proposal_of(j->decision), id, trace);
+    std::vector<fl::command> out;
+    auto refused = fl::recovered(s, *r, cx(in.now_ms), out);
+    if (refused)
+      violations.push_back("a rebuilt flight was refused: " + refused.message);
+    ++restarts;
+    take(out);
+  }
+
+  /// Effector calls asked for, forward and compensation.
+  int calls_made() const {
+    int n = 0;
+    for (auto& c : log)
+      n += c.kind == fl::command_kind::call;
+    return n;
   }
 
   /// Compensation outcomes in the journal: undone or failed to undo.
@@ -340,8 +417,8 @@ input pick(world& w, std::mt19937_64& rng, int64_t& now_ms) {
     options.insert(options.end(), 3, input::observe);
   options.insert(options.end(), {input::approve, input::approve, input::deny, input::interrupt,
                                  input::stale_commit, input::stale_effect,
-                                 input::bad_approver, w.fleet.halted ? input::release
-                                                                     : input::halt});
+                                 input::bad_approver, input::restart,
+                                 w.fleet.halted ? input::release : input::halt});
   in.kind = options[static_cast<size_t>(roll(static_cast<int>(options.size())))];
   if (in.kind == input::effect) {
     static const ec failures[] = {ec::timeout, ec::unavailable, ec::effector_failed, ec::circuit_open};
@@ -365,6 +442,8 @@ input pick(world& w, std::mt19937_64& rng, int64_t& now_ms) {
       in.signals.error = "the detector is not running";
     }
   }
+  if (in.kind == input::restart)
+    in.luck = static_cast<unsigned>(roll(4));
   if (in.kind == input::stale_commit || in.kind == input::stale_effect)
     in.token = w.s.awaited + 1 + static_cast<uint64_t>(roll(3)); // never the awaited one
   return in;
@@ -397,6 +476,7 @@ struct run_result {
   std::vector<input> inputs;
   std::string final_state;
   size_t commands = 0;
+  int restarts = 0;
   std::vector<std::string> violations;
 };
 
@@ -471,6 +551,7 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
   }
   res.final_state = fl::fingerprint(w.s);
   res.commands = w.log.size();
+  res.restarts = w.restarts;
   res.violations = w.violations;
   return res;
 }
@@ -486,12 +567,16 @@ uint64_t cases() {
 TEST_CASE("flight: random input sequences keep write-ahead, one outcome per action, an end") {
   auto n = cases();
   uint64_t failures = 0;
+  uint64_t rebuilt = 0; // flights a restart of their pipeline rebuilt from the journal
   for (uint64_t seed = 1; seed <= n; ++seed) {
     auto res = run_flight(seed, nullptr);
+    rebuilt += res.restarts > 0;
     if (!res.violations.empty() && failures++ < 5)
       FAIL_CHECK("seed " << seed << ": " << res.violations.front());
   }
   CHECK(failures == 0);
+  MESSAGE("rebuilt " << rebuilt << " of " << n);
+  CHECK(rebuilt >= n / 20); // restarts are part of the sequences, not a rare accident
 }
 
 TEST_CASE("flight: replaying a flight's inputs gives the same state and commands") {
@@ -875,4 +960,168 @@ TEST_CASE("flight: a refused decision is journaled and answered with its own cod
   CHECK(refusal.kind == fl::command_kind::refuse);
   CHECK(refusal.code == ec::rate_limited);
   CHECK(refusal.retry_after == caf::optional<caf::timespan>{caf::timespan{5}});
+}
+
+namespace {
+
+/// A pipeline restart in a worked example: the append under way is lost, the flight is
+/// rebuilt from the journal at `now_ms`.
+void restart_at(driven& d, int64_t now_ms, bool commit_under_way = false) {
+  d.now_ms = now_ms;
+  auto before = d.restarts;
+  d.feed(input{input::restart, now_ms, 0, {}, {}, commit_under_way ? 1u : 0u});
+  REQUIRE(d.restarts == before + 1);
+}
+
+} // namespace
+
+TEST_CASE("flight: a level-1 flight waiting for approval is rebuilt and an approval runs it") {
+  driven d{authority_level::assist, 1};
+  d.commit();
+  REQUIRE(d.s.at == fl::phase::awaiting_approval);
+  auto expires = d.s.expires;
+  restart_at(d, 30000);
+  CHECK(d.s.at == fl::phase::awaiting_approval);
+  CHECK(d.approval_armed);
+  // The deadline is the decision's time plus the approval timeout (the commit's ms before
+  // the original one at most).
+  CHECK(d.s.expires == at_ms(1000) + d.config.approval_timeout);
+  CHECK(d.s.expires <= expires);
+  CHECK(d.log.back().kind == fl::command_kind::arm_approval);
+  CHECK(d.log.back().after == d.s.expires - at_ms(30000));
+  d.feed(input{input::approve, ++d.now_ms, 0, {}, {}});
+  d.commit(); // the approval
+  d.commit(); // the start
+  d.ok();
+  d.commit(); // effect and outcome
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::succeeded);
+  CHECK(d.reply->applied == 1);
+  CHECK(d.values[{"r0", "version"}] == "v1");
+  CHECK(d.violations.empty());
+  d.check_outcomes();
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a waiting flight whose approval deadline passed while down expires at once") {
+  driven d{authority_level::recommend, 2};
+  d.commit();
+  restart_at(d, 1000 + 300001); // past the default five minutes
+  CHECK(d.s.at == fl::phase::finishing);
+  CHECK(!d.approval_armed);
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::expired);
+  CHECK(d.reply->code == ec::approval_expired);
+  CHECK(d.types() == std::vector<event_type>{event_type::proposal_decided,
+                                             event_type::approval_expired,
+                                             event_type::proposal_finished});
+  CHECK(d.calls_made() == 0);
+}
+
+TEST_CASE("flight: an approval journaled before the restart runs the flight without another") {
+  driven d{authority_level::recommend, 2};
+  d.commit();
+  d.feed(input{input::approve, ++d.now_ms, 0, {}, {}});
+  restart_at(d, 5000, true); // the approval's commit landed, its answer did not
+  CHECK(d.s.at == fl::phase::starting); // the batch's starts
+  d.commit();
+  d.ok();
+  d.ok();
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::succeeded);
+  CHECK(d.reply->applied == 2);
+  int approvals = 0;
+  for (auto& [seq, ev] : d.journal)
+    approvals += ev.type == event_type::approval_granted;
+  CHECK(approvals == 1);
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a level-3 flight between steps is rebuilt and rolled back, failing closed") {
+  driven d{authority_level::act, 3};
+  d.commit();
+  d.ok();
+  d.commit(); // step 0's effect: observing
+  REQUIRE(d.s.at == fl::phase::observing);
+  restart_at(d, 2000);
+  REQUIRE(d.call);
+  CHECK(d.call->call.compensation);
+  CHECK(d.call->call.idempotency_key == to_hex(d.s.id) + "/0/undo");
+  d.ok();
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::interrupted);
+  CHECK(d.reply->code == ec::unavailable);
+  CHECK(d.reply->applied == 1);
+  CHECK(d.reply->compensated == 1);
+  CHECK(d.values[{"r0", "version"}] == "v0");
+  d.check_outcomes();
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a compensation under way when the pipeline died is run again to its end") {
+  driven d{authority_level::act, 2};
+  d.commit();
+  d.ok();
+  d.commit();
+  d.feed(input{input::interrupt, ++d.now_ms, 0, {}, {}}); // compensating step 0
+  REQUIRE(d.call);
+  d.feed(input{input::restart, ++d.now_ms, 0, {}, {}, 2u}); // the undo ran, unjournaled
+  REQUIRE(d.restarts == 1);
+  REQUIRE(d.call);
+  CHECK(d.call->call.compensation);
+  d.ok();
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->compensated == 1);
+  CHECK(d.values[{"r0", "version"}] == "v0");
+  d.check_outcomes();
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: what the journal cannot rebuild is not rebuilt, and a bad rebuild changes nothing") {
+  // In doubt: a level-1 start without its outcome.
+  driven a{authority_level::assist, 1};
+  a.commit();
+  a.feed(input{input::approve, ++a.now_ms, 0, {}, {}});
+  a.commit();
+  a.commit(); // the start: the call is under way
+  REQUIRE(a.call);
+  auto j = a.journaled(false);
+  REQUIRE(j);
+  CHECK(!fl::recovery_of(*j, a.config));
+  // Finished, refused, level 0 and level 4.
+  driven b{authority_level::assist, 1};
+  b.commit();
+  b.feed(input{input::deny, ++b.now_ms, 0, {}, {}});
+  b.commit();
+  CHECK(!fl::recovery_of(*b.journaled(false), b.config));
+  driven c{authority_level::assist, 1, false};
+  c.commit();
+  CHECK(!fl::recovery_of(*c.journaled(false), c.config));
+  driven r{authority_level::read_only, 0};
+  r.commit();
+  CHECK(!fl::recovery_of(*r.journaled(false), r.config));
+  driven e{authority_level::enforce, 1};
+  e.commit();
+  CHECK(!fl::recovery_of(*e.journaled(false), e.config));
+  // The input is only for a new flight of a level it can rebuild.
+  fl::recovery rec;
+  rec.decided = seq_no{5};
+  rec.expires = at_ms(9000);
+  std::vector<fl::command> out;
+  auto before = fl::fingerprint(b.s);
+  CHECK(fl::recovered(b.s, rec, b.cx(2000), out).code == ec::invalid_input);
+  CHECK(fl::fingerprint(b.s) == before);
+  auto four = fl::start(make_proposal(authority_level::enforce, 1, 60000), id_of(9), trace_id{9});
+  before = fl::fingerprint(four);
+  CHECK(fl::recovered(four, rec, b.cx(2000), out).code == ec::invalid_input);
+  CHECK(fl::fingerprint(four) == before);
+  auto one = fl::start(make_proposal(authority_level::assist, 1, 60000), id_of(9), trace_id{9});
+  before = fl::fingerprint(one);
+  CHECK(fl::recovered(one, fl::recovery{}, b.cx(2000), out).code == ec::invalid_input);
+  CHECK(fl::fingerprint(one) == before);
+  CHECK(out.empty());
 }

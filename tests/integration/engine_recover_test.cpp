@@ -1,0 +1,304 @@
+// Flights and rollbacks survive a restart of their actor and of the process: a flight
+// waiting for its approval is rebuilt from the journal (approved after the restart it runs
+// once; a deadline that passed while down expires it with its record), a level-3 flight in
+// its observation window is rolled back, and a rollback the executor did not finish is
+// closed with its reason and, for an open incident, asked for again.
+
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "caf/scheduler/test_coordinator.hpp"
+#include "caf/send.hpp"
+
+#include "engine/engine_impl.hpp"
+#include "integration/engine_fixture.hpp"
+#include "integration/handoff_fixture.hpp"
+#include "persistence/event_json.hpp"
+#include "persistence/journal_store.hpp"
+
+using namespace bulwark;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::engine_fixture;
+using test::handoff_fixture;
+using test::set;
+
+namespace {
+
+const char* wide = "[chaos]\nenabled = true\n[blast_radius]\nmax_percent = 100.0\n";
+
+std::vector<json> of_type(const std::vector<committed_event>& events, const std::string& type) {
+  std::vector<json> out;
+  for (auto& e : events)
+    if (e.type == type)
+      out.push_back(json::parse(e.json));
+  return out;
+}
+
+/// Every record of `type` in the engine's journal (also those committed before a
+/// subscriber could hear of them).
+std::vector<json> stored(engine& eng, const std::string& type) {
+  std::vector<json> out;
+  auto& store = *eng.internals().store;
+  REQUIRE(!store.read(seq_no{1}, store.head(), [&](journal_entry&& e) {
+    auto j = to_json(e);
+    if (j["type"] == type)
+      out.push_back(std::move(j));
+    return true;
+  }));
+  return out;
+}
+
+/// Journaled outcomes per proposal (hex).
+std::map<std::string, int> outcomes(const std::vector<committed_event>& events) {
+  std::map<std::string, int> out;
+  for (auto& r : of_type(events, "proposal_finished"))
+    ++out[r["payload"]["proposal"].get<std::string>()];
+  return out;
+}
+
+/// Forward effector calls per idempotency key.
+std::map<std::string, int> forward_calls(const std::vector<effect_request>& calls) {
+  std::map<std::string, int> out;
+  for (auto& c : calls)
+    if (!c.compensation)
+      ++out[c.idempotency_key];
+  return out;
+}
+
+/// Every journaled rollback plan has its end: requests and finishes pair up by id.
+void check_rollbacks_closed(const std::vector<committed_event>& events) {
+  std::map<std::string, int> open;
+  for (auto& e : events) {
+    if (e.type != "rollback_requested" && e.type != "rollback_finished")
+      continue;
+    auto id = json::parse(e.json)["payload"]["rollback"].get<std::string>();
+    open[id] += e.type == "rollback_requested" ? 1 : -1;
+    CHECK(open[id] >= 0); // never finished twice
+  }
+  for (auto& [id, n] : open) {
+    CAPTURE(id);
+    CHECK(n == 0);
+  }
+}
+
+} // namespace
+
+TEST_CASE("a pipeline killed under load rebuilds its waiting flights, approved after it each runs once") {
+  for (int steps : {0, 3, 8, 15, 25, 40}) {
+    CAPTURE(steps);
+    engine_fixture fx{wide};
+    auto& d = fx.eng->internals();
+    auto one = engine_fixture::make(1, {set(1, "one")}, {"coaster"}, {"north"}, {}, "low");
+    auto two = engine_fixture::make(2, {set(2, "two"), set(3, "two")});
+    std::vector<std::future<result>> answers;
+    answers.push_back(fx.eng->submit(one));
+    answers.push_back(fx.eng->submit(two));
+    fx.eng->run();
+    REQUIRE(fx.eng->pending().size() == 2);
+    // Load: level-4 proposals and one more waiting one, in every stage when the kill comes.
+    for (int i = 4; i < 8; ++i)
+      answers.push_back(fx.eng->submit(engine_fixture::make(4, {set(i, "load")})));
+    answers.push_back(fx.eng->submit(
+      engine_fixture::make(1, {set(9, "late")}, {"coaster"}, {"north"}, {}, "low")));
+    for (int i = 0; i < steps && d.sched->try_run_once(); ++i) {
+    }
+    REQUIRE(d.chaos->kill("pipeline") == caf::error{});
+    fx.eng->advance(3s);
+    for (auto& f : answers)
+      REQUIRE(f.wait_for(0s) == std::future_status::ready); // no caller left waiting
+    // Every flight that waits now was rebuilt from the journal: approving runs it.
+    auto waiting = fx.eng->pending();
+    CHECK(waiting.size() >= 2);
+    for (auto& p : waiting) {
+      auto r = fx.eng->approve("admin", p.proposal);
+      CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
+    }
+    fx.eng->advance(3s);
+    CHECK(fx.eng->pending().empty());
+    CHECK(fx.world["coaster-1/mode"] == "one");
+    CHECK(fx.world["coaster-2/mode"] == "two");
+    CHECK(fx.world["coaster-3/mode"] == "two");
+    // One outcome per allowed decision (none twice; none missing unless in doubt).
+    auto done = outcomes(fx.events);
+    auto doubtful = fx.eng->in_doubt();
+    for (auto& r : of_type(fx.events, "proposal_decided")) {
+      if (!r["payload"]["allowed"].get<bool>() || r["payload"]["level"] == 0)
+        continue;
+      auto id = r["payload"]["proposal"].get<std::string>();
+      CAPTURE(id);
+      bool in_doubt = std::find(doubtful.begin(), doubtful.end(), id) != doubtful.end();
+      CHECK(done[id] == (in_doubt ? 0 : 1));
+    }
+    for (auto& [id, n] : done)
+      CHECK(n == 1);
+    for (auto& [key, n] : forward_calls(fx.calls)) {
+      CAPTURE(key);
+      CHECK(n == 1);
+    }
+    // A repeat of a rebuilt flight's key is answered, never run again.
+    auto before = fx.calls.size();
+    fx.submit_now(one);
+    CHECK(fx.calls.size() == before);
+    CHECK(fx.eng->verify().ok);
+  }
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a level-2 flight approved while the pipeline restarts runs once") {
+  auto f = eng->submit(make(2, {set(5, "a"), set(6, "a")}));
+  eng->run();
+  auto pending = eng->pending();
+  REQUIRE(pending.size() == 1);
+  REQUIRE(eng->chaos_enable(true).ok);
+  REQUIRE(eng->chaos_kill("pipeline").ok);
+  // The dying pipeline may still take the approval and journal it (its approver is then
+  // answered UNAVAILABLE as it dies): the rebuilt flight runs it without another one.
+  // Else the approval found no flight (nothing journaled) and the approver asks again.
+  auto first = eng->approve("admin", pending.front().proposal);
+  eng->advance(1s);
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  bool durable = !of_type(events, "approval_granted").empty();
+  CAPTURE(durable);
+  if (!first.ok && !durable) {
+    auto again = eng->approve("admin", pending.front().proposal);
+    CHECK_MESSAGE(again.ok, again.message);
+  } else if (!first.ok) {
+    CHECK(eng->pending().empty()); // approved already: it runs, nobody is asked again
+  }
+  eng->run();
+  CHECK(world["coaster-5/mode"] == "a");
+  CHECK(world["coaster-6/mode"] == "a");
+  CHECK(of_type(events, "approval_granted").size() == 1);
+  CHECK(outcomes(events)[pending.front().proposal] == 1);
+  CHECK(forward_calls(calls).size() == 2);
+  for (auto& [key, n] : forward_calls(calls))
+    CHECK(n == 1);
+  CHECK(eng->pending().empty());
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a process restart keeps a waiting approval, approved after it it runs once") {
+  auto f = eng->submit(make(1, {set(1, "after")}, {"coaster"}, {"north"}, {}, "low"));
+  eng->run();
+  auto pending = eng->pending();
+  REQUIRE(pending.size() == 1);
+  restart();
+  REQUIRE(f.wait_for(0s) == std::future_status::ready); // the stop answered its caller
+  auto again = eng->pending();
+  REQUIRE(again.size() == 1);
+  CHECK(again.front().proposal == pending.front().proposal);
+  CHECK(calls.empty());
+  auto r = eng->approve("admin", pending.front().proposal);
+  CHECK_MESSAGE(r.ok, r.message);
+  eng->run();
+  CHECK(world["coaster-1/mode"] == "after");
+  CHECK(forward_calls(calls).size() == 1);
+  CHECK(outcomes(events)[pending.front().proposal] == 1);
+  CHECK(eng->pending().empty());
+  CHECK(eng->verify().ok);
+  // Another restart finds it finished: nothing is rebuilt.
+  restart();
+  CHECK(eng->pending().empty());
+  eng->run();
+  CHECK(calls.size() == 1);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a waiting flight whose approval deadline passed while the process was down expires with its record") {
+  auto f = eng->submit(make(1, {set(1, "late")}, {"coaster"}, {"north"}, {}, "low"));
+  eng->run();
+  auto pending = eng->pending();
+  REQUIRE(pending.size() == 1);
+  // The process comes back two minutes later (the approval timeout is 60 s).
+  epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+               (eng->now() + 2min).time_since_epoch()).count();
+  restart(); // the expiry is journaled during the start, before this fixture subscribes
+  eng->run();
+  CHECK(eng->pending().empty());
+  auto expired = stored(*eng, "approval_expired");
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0]["payload"]["proposal"] == pending.front().proposal);
+  auto finished = stored(*eng, "proposal_finished");
+  REQUIRE(finished.size() == 1);
+  CHECK(finished[0]["payload"]["code"] == "APPROVAL_EXPIRED");
+  CHECK(finished[0]["payload"]["proposal"] == pending.front().proposal);
+  CHECK(!eng->approve("admin", pending.front().proposal).ok);
+  CHECK(calls.empty());
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a level-3 flight in its observation window when the pipeline dies is rolled back") {
+  auto f = eng->submit(make(3, {set(1, "canary"), set(2, "canary")}));
+  eng->run(); // step 0 applied, its window running
+  REQUIRE(world["coaster-1/mode"] == "canary");
+  REQUIRE(world.count("coaster-2/mode") == 0); // step 1 waits for the window
+  REQUIRE(eng->chaos_enable(true).ok);
+  REQUIRE(eng->chaos_kill("pipeline").ok);
+  eng->advance(1s);
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  CHECK(world["coaster-1/mode"] == "normal");
+  CHECK(world.count("coaster-2/mode") == 0);
+  auto finished = of_type(events, "proposal_finished");
+  REQUIRE(finished.size() == 1);
+  CHECK(finished[0]["payload"]["code"] == "UNAVAILABLE");
+  CHECK(finished[0]["payload"]["applied"] == 1);
+  CHECK(finished[0]["payload"]["compensated"] == 1);
+  CHECK(of_type(events, "rollback_applied").size() == 1);
+  CHECK(eng->in_doubt().empty());
+  eng->advance(10s); // the old window's timer finds nothing
+  CHECK(forward_calls(calls).size() == 1);
+  CHECK(of_type(events, "proposal_finished").size() == 1);
+}
+
+TEST_CASE_FIXTURE(handoff_fixture, "a rollback awaiting approval when the executor dies is closed and asked again") {
+  auto_approve = false;
+  bad_change();
+  tick(35);
+  auto pending = eng->pending_rollbacks();
+  REQUIRE(pending.size() == 1);
+  REQUIRE(eng->chaos_kill("rollback").ok);
+  tick(1);
+  auto finished = of_type(events, "rollback_finished");
+  REQUIRE(finished.size() == 1);
+  CHECK(finished[0]["payload"]["code"] == "UNAVAILABLE");
+  CHECK(finished[0]["payload"]["message"].get<std::string>().find("waited for its approval")
+        != std::string::npos);
+  CHECK(of_type(events, "rollback_requested").size() == 2);
+  CHECK(eng->pending_rollbacks() == pending); // the same plan, asked again
+  CHECK(world["coaster-1/mode"] == "bad");
+  CHECK(eng->approve("ops", pending.front()).ok);
+  tick(40);
+  CHECK(world["coaster-1/mode"] == "normal");
+  CHECK(only_incident().status == "recovered");
+  check_rollbacks_closed(events);
+}
+
+TEST_CASE("a rollback executor killed at any point of a running rollback: closed, asked again, done once") {
+  for (int steps : {0, 1, 2, 4, 8, 16, 32}) {
+    CAPTURE(steps);
+    handoff_fixture fx;
+    fx.auto_approve = false;
+    fx.bad_change();
+    fx.tick(35);
+    auto pending = fx.eng->pending_rollbacks();
+    REQUIRE(pending.size() == 1);
+    digest id;
+    REQUIRE(parse_digest(pending.front(), id));
+    auto& d = fx.eng->internals();
+    caf::anon_send(d.rollbacks, atom::approve_v, approval{principal_id{"ops"}, id, true, ""});
+    for (int i = 0; i < steps && d.sched->try_run_once(); ++i) {
+    }
+    REQUIRE(d.chaos->kill("rollback") == caf::error{});
+    fx.auto_approve = true;
+    fx.tick(60);
+    CHECK(fx.world["coaster-1/mode"] == "normal");
+    CHECK(fx.only_incident().status == "recovered");
+    check_rollbacks_closed(fx.events);
+    int succeeded = 0;
+    for (auto& r : of_type(fx.events, "rollback_finished"))
+      succeeded += r["payload"]["succeeded"].get<bool>();
+    CHECK(succeeded == 1);
+    CHECK(fx.eng->pending_rollbacks().empty());
+    CHECK(fx.eng->verify().ok);
+  }
+}
