@@ -25,10 +25,6 @@ namespace {
 
 using rollback_ptr = rollback_actor::stateful_pointer<rollback_state>;
 
-caf::timestamp now(rollback_ptr self) {
-  return self->state.epoch + (self->clock().now() - self->state.start);
-}
-
 const digest zero_digest{};
 
 rollback_status status_of(const digest& id, std::string status, uint32_t reverted = 0) {
@@ -82,7 +78,7 @@ void fail_all(rollback_ptr self, const digest& id, const caf::error& err) {
 void finish(rollback_ptr self, const digest& id, ec code, std::string message) {
   auto& f = self->state.flights.at(id);
   std::vector<event> evs;
-  auto at = now(self);
+  auto at = rollback_now(self);
   for (size_t i = 0; i < f.next; ++i) {
     auto& s = f.steps[i];
     evs.push_back(make_event(event_type::rollback_applied, at,
@@ -154,7 +150,7 @@ void run_next(rollback_ptr self, const digest& id) {
     return finish(self, id, ec::unavailable, "no effector is registered for service " + s.service);
   auto timeout = self->state.settings.effector_timeout;
   effector_request req{s.service, mutation{s.resource, s.key, s.current}, true, s.restore,
-                       to_hex(id) + "/" + std::to_string(f.next), now(self) + timeout};
+                       to_hex(id) + "/" + std::to_string(f.next), rollback_now(self) + timeout};
   auto step = static_cast<uint64_t>(f.next);
   self->request(e.handle, timeout, atom::execute_v, std::move(req))
     .then([self, id, step](effector_result& r) { on_effected(self, id, step, r); },
@@ -169,7 +165,7 @@ void run_next(rollback_ptr self, const digest& id) {
 /// Journals the plan (write-ahead), then runs it or waits for an approval.
 void start(rollback_ptr self, const digest& id) {
   auto& f = self->state.flights.at(id);
-  auto ev = make_event(event_type::rollback_requested, now(self), f.plan);
+  auto ev = make_event(event_type::rollback_requested, rollback_now(self), f.plan);
   self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
     .then(
       [self, id](const appended& a) {
@@ -308,7 +304,7 @@ caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
   f.waiters.push_back(rp);
   auto id = a.proposal;
   auto type = a.approve ? event_type::approval_granted : event_type::approval_denied;
-  auto ev = make_event(type, now(self), approval_recorded{id, a.approver, a.note});
+  auto ev = make_event(type, rollback_now(self), approval_recorded{id, a.approver, a.note});
   self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
     .then(
       [self, id, a](const appended&) {
@@ -380,7 +376,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
       if (i == self->state.flights.end() || !i->second.awaiting)
         return;
       i->second.awaiting = false;
-      auto ev = make_event(event_type::approval_expired, now(self),
+      auto ev = make_event(event_type::approval_expired, rollback_now(self),
                            approval_recorded{id, principal_id{"bulwark"}, "timeout"});
       self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
         .then([self, id](const appended&) {
@@ -389,6 +385,10 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
               [self, id](caf::error& err) { fail_all(self, id, err); });
     },
   };
+}
+
+caf::timestamp rollback_now(rollback_actor::stateful_pointer<rollback_state> self) {
+  return self->state.epoch + (self->clock().now() - self->state.start);
 }
 
 } // namespace bulwark

@@ -100,6 +100,9 @@ struct unfinished_rollback {
 caf::expected<std::vector<unfinished_rollback>> unfinished_rollbacks(journal_store& store,
                                                                       seq_no to);
 
+/// The executor's time: its epoch plus the time its clock moved since the spawn.
+caf::timestamp rollback_now(rollback_actor::stateful_pointer<rollback_state> self);
+
 /// Closes every rollback the journal's state at spawn leaves unfinished with a
 /// `rollback_finished` (failed, `UNAVAILABLE`, the reason), then asks for an open
 /// incident's rollback again (rollback_recovery.cpp).

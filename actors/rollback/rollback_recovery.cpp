@@ -89,15 +89,11 @@ caf::expected<std::vector<unfinished_rollback>> unfinished_rollbacks(journal_sto
 
 namespace {
 
-using self_ptr = rollback_actor::stateful_pointer<rollback_state>;
-
-caf::timestamp now(self_ptr self) {
-  return self->state.epoch + (self->clock().now() - self->state.start);
-}
+using recovery_ptr = rollback_actor::stateful_pointer<rollback_state>;
 
 /// Asks for the rollback of `incident` again once its interrupted one is closed, as an
 /// expired approval does: below level 4 an operator approves it again.
-void ask_again(self_ptr self, const unfinished_rollback& u) {
+void ask_again(recovery_ptr self, const unfinished_rollback& u) {
   auto& incidents = self->state.proj.state().incidents;
   auto i = incidents.find(u.plan.incident);
   if (u.plan.incident.is_zero() || i == incidents.end() || i->second.rollback != u.plan.rollback
@@ -120,7 +116,7 @@ void ask_again(self_ptr self, const unfinished_rollback& u) {
 
 } // namespace
 
-void close_unfinished(self_ptr self) {
+void close_unfinished(recovery_ptr self) {
   auto& st = self->state;
   auto found = unfinished_rollbacks(*st.store, seq_no{st.proj.state().seq});
   if (!found) {
@@ -140,7 +136,7 @@ void close_unfinished(self_ptr self) {
     spdlog::warn("rollback: {} (requested at seq {}) closed: {}", to_hex(u.plan.rollback),
                  u.requested.value, why);
     self->request(st.journal, caf::infinite, atom::append_v,
-                  make_event(event_type::rollback_finished, now(self), x))
+                  make_event(event_type::rollback_finished, rollback_now(self), x))
       .then([self, u](const appended&) { ask_again(self, u); },
             [id = u.plan.rollback](caf::error& err) {
               spdlog::error("rollback: the close of {} could not be journaled: {}", to_hex(id),
