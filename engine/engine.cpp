@@ -344,8 +344,10 @@ void engine::stop() {
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.intake, caf::exit_reason::user_shutdown);
-  if (d.attempt_keeper)
-    caf::anon_send_exit(d.attempt_keeper, caf::exit_reason::user_shutdown);
+  if (auto keeper = d.attempt_keeper->get())
+    caf::anon_send_exit(keeper, caf::exit_reason::user_shutdown);
+  if (d.cluster_sup)
+    caf::anon_send_exit(d.cluster_sup, caf::exit_reason::user_shutdown);
   if (d.cluster)
     caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
   if (d.commands)
@@ -380,7 +382,8 @@ void engine::stop() {
   d.execution = nullptr;
   d.watch = nullptr;
   d.intake = nullptr;
-  d.attempt_keeper = nullptr;
+  d.attempt_keeper->set(caf::actor{});
+  d.cluster_sup = nullptr;
   d.admission->set(admission_actor{});
   d.health->set(health_actor{});
   d.breakers->clear();

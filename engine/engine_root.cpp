@@ -59,7 +59,8 @@ std::function<void(actor_restarted)> engine::impl::restart_report() {
 
 caf::actor engine::impl::behind_door(const std::string& name, caf::error when_down,
                                      caf::actor first,
-                                     std::function<caf::actor(caf::local_actor*)> restart) {
+                                     std::function<caf::actor(caf::local_actor*)> restart,
+                                     std::vector<child_spec>* into) {
   auto slot = std::make_shared<handle_slot<caf::actor>>();
   slot->set(first);
   behind_doors[name] = slot;
@@ -67,7 +68,7 @@ caf::actor engine::impl::behind_door(const std::string& name, caf::error when_do
   doors.push_back(d);
   // The first start hands the actor launch spawned to the root; later ones spawn anew.
   auto launched = std::make_shared<caf::actor>(std::move(first));
-  root_children.push_back(child_spec{
+  (into != nullptr ? *into : root_children).push_back(child_spec{
     name, restart_kind::permanent,
     [d, slot, launched, restart = std::move(restart)](caf::local_actor* sup) {
       auto a = *launched ? std::exchange(*launched, caf::actor{}) : restart(sup);
@@ -134,6 +135,7 @@ void engine::impl::start_root() {
   adopt("execution", execution);
   adopt("watch", watch);
   adopt("intake", intake);
+  adopt("cluster", cluster_sup);
   supervisor_limits limits; // one_for_one
   restarts->limit("root", limits);
   root = sys->spawn(supervisor, std::string{"root"}, limits, std::exchange(root_children, {}),
