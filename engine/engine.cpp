@@ -391,6 +391,7 @@ void engine::stop() {
   // drop them, or the detached journal's thread would wait for it forever.
   if (d.execution_queue)
     d.execution_queue->take();
+  d.root_queue->take();
   if (d.watch_queue)
     d.watch_queue->take();
   std::vector<std::shared_ptr<breaker_runtime>> runtimes;

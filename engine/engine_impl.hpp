@@ -141,6 +141,11 @@ struct engine::impl {
   /// Spawns the root supervisor over every child gathered by launch.
   void start_root();
 
+  /// Adds a supervisor started after launch (a node's `front`) to the running root, as a
+  /// temporary child like the engine's own supervisors.
+  void enroll_in_root(const std::string& name, caf::actor sup);
+  std::shared_ptr<child_queue> root_queue = std::make_shared<child_queue>();
+
   /// Stops the actors behind doors and the doors (the root is stopped, or not started).
   void stop_behind_doors();
 

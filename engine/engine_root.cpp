@@ -139,7 +139,16 @@ void engine::impl::start_root() {
   supervisor_limits limits; // one_for_one
   restarts->limit("root", limits);
   root = sys->spawn(supervisor, std::string{"root"}, limits, std::exchange(root_children, {}),
-                    restart_report(), std::shared_ptr<child_queue>{});
+                    restart_report(), root_queue);
+  pump();
+}
+
+void engine::impl::enroll_in_root(const std::string& name, caf::actor sup) {
+  if (!root || !sup)
+    return;
+  root_queue->push(child_spec{name, restart_kind::temporary,
+                              [sup](caf::local_actor*) { return sup; }});
+  caf::anon_send(root, atom::enroll_v);
   pump();
 }
 
