@@ -25,6 +25,9 @@ namespace {
 /// Appends `ev` as a request, again every 100 ms (at most 50 times) while it fails: the
 /// journal may be restarting itself, and a message sent to it as it dies would be lost.
 caf::behavior append_until_journaled(caf::event_based_actor* self, journal_actor j, event ev) {
+  // Tied to the journal's door: when the engine stops (the door goes), so does it.
+  self->monitor(j);
+  self->set_down_handler([self](const caf::down_msg&) { self->quit(); });
   auto tries = std::make_shared<int>(0);
   auto attempt = [self, j, ev, tries] {
     self->request(j, std::chrono::seconds{5}, atom::append_v, ev)
