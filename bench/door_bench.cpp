@@ -2,7 +2,7 @@
 // straight to it and through a door in front of it (supervision/door.hpp), in interleaved
 // rounds. One request at a time, so each figure is a full round trip.
 //
-// Usage: door_bench [--quick]
+// Usage: door_bench [--quick] [--workers N]   (N: CAF's scheduler threads, default CAF's)
 
 #include <cstdio>
 #include <cstring>
@@ -67,10 +67,19 @@ pinger_state round(caf::actor_system& sys, caf::actor to, int n) {
 } // namespace
 
 int main(int argc, char** argv) {
-  bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  size_t workers = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0)
+      quick = true;
+    else if (std::strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
+      workers = static_cast<size_t>(std::stoul(argv[++i]));
+  }
   int n = quick ? 20000 : 100000;
   int rounds = quick ? 3 : 10;
   caf::actor_system_config cfg;
+  if (workers > 0)
+    cfg.set("scheduler.max-threads", workers);
   caf::actor_system sys{cfg};
   auto target = sys.spawn(echo);
   auto door_handle = sys.spawn(door, std::string{"echo"}, caf::error{}, target);
@@ -89,8 +98,9 @@ int main(int argc, char** argv) {
   print_machine();
   double total = static_cast<double>(n) * rounds;
   double direct_ns = direct_ms * 1e6 / total, through_ns = through_ms * 1e6 / total;
-  std::printf("door_bench: %d rounds of %d request/response round trips, one at a time\n",
-              rounds, n);
+  std::printf("door_bench: %d rounds of %d request/response round trips, one at a time, "
+              "%zu scheduler threads\n",
+              rounds, n, sys.scheduler().num_workers());
   std::printf("| path | ns per request | p50 us | p99 us |\n| --- | --- | --- | --- |\n");
   std::printf("| straight to the actor | %.0f | %.2f | %.2f |\n", direct_ns,
               percentile(direct, 50), percentile(direct, 99));
