@@ -14,22 +14,6 @@
 
 namespace bulwark::cli {
 
-namespace {
-
-/// Kills the actor `slot` holds now (`chaos kill NAME`).
-std::function<caf::error()> killer_of(const std::string& name,
-                                      std::shared_ptr<handle_slot<caf::actor>> slot) {
-  return [name, slot]() -> caf::error {
-    auto target = slot->get();
-    if (!target)
-      return refuse(ec::unavailable, name + " is not running");
-    caf::anon_send_exit(target, caf::exit_reason::kill);
-    return {};
-  };
-}
-
-} // namespace
-
 node_front::node_front(engine::impl& d, caf::actor broker, console_settings settings,
                        console_deps deps)
   : d_(d) {
@@ -43,10 +27,10 @@ node_front::node_front(engine::impl& d, caf::actor broker, console_settings sett
 }
 
 void node_front::start(std::vector<child_spec> more) {
-  d_.chaos->expose("console", killer_of("console", d_.behind_doors.at("console")));
+  d_.chaos->expose("console", slot_killer("console", d_.behind_doors.at("console")));
   for (auto& spec : more) {
     auto slot = std::make_shared<handle_slot<caf::actor>>();
-    d_.chaos->expose(spec.name, killer_of(spec.name, slot));
+    d_.chaos->expose(spec.name, slot_killer(spec.name, slot));
     spec.start = [slot, start = std::move(spec.start)](caf::local_actor* sup) {
       auto a = start(sup);
       slot->set(a);
@@ -58,7 +42,8 @@ void node_front::start(std::vector<child_spec> more) {
   d_.restarts->limit("front", one_for_one);
   sup_ = d_.sys->spawn(supervisor, std::string{"front"}, one_for_one, std::exchange(specs_, {}),
                        d_.restart_report(), std::shared_ptr<child_queue>{});
-  d_.enroll_in_root("front", sup_);
+  d_.enroll_in_root(child_spec{"front", restart_kind::temporary,
+                               [sup = sup_](caf::local_actor*) { return sup; }});
 }
 
 void node_front::stop() {

@@ -353,7 +353,8 @@ void engine::stop() {
   if (d.commands)
     caf::anon_send_exit(d.commands, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
-    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    if (auto a = s->get())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   d.pump();
   if (d.sched != nullptr) {
     // Fire pending timers so nothing keeps the stopped actors alive.
@@ -378,6 +379,8 @@ void engine::stop() {
     d.command_slots->admission = nullptr; // the engine's own slot is cleared below
     d.command_slots->pipeline = nullptr;
   }
+  for (auto& s : d.subscribers)
+    s->set(caf::actor{});
   d.subscribers.clear();
   d.execution = nullptr;
   d.watch = nullptr;

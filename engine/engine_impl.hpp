@@ -141,9 +141,9 @@ struct engine::impl {
   /// Spawns the root supervisor over every child gathered by launch.
   void start_root();
 
-  /// Adds a supervisor started after launch (a node's `front`) to the running root, as a
-  /// temporary child like the engine's own supervisors.
-  void enroll_in_root(const std::string& name, caf::actor sup);
+  /// Adds a child to the running root: a supervisor started after launch (a node's
+  /// `front`, temporary like the engine's own) or a host's subscriber (permanent).
+  void enroll_in_root(child_spec spec);
   std::shared_ptr<child_queue> root_queue = std::make_shared<child_queue>();
 
   /// Stops the actors behind doors and the doors (the root is stopped, or not started).
@@ -159,7 +159,8 @@ struct engine::impl {
 
   /// Connects the chaos hooks to the actors they may kill and the journal they may fail.
   void bind_chaos();
-  std::vector<caf::actor> subscribers;
+  /// The hosts' subscribers (`subscriber:<n>`, under the root; change on restart).
+  std::vector<std::shared_ptr<handle_slot<caf::actor>>> subscribers;
   bool stopped = false;
   int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
   cluster_actor cluster;     ///< set when [cluster] is configured (its door)

@@ -146,11 +146,10 @@ void engine::impl::start_root() {
   pump();
 }
 
-void engine::impl::enroll_in_root(const std::string& name, caf::actor sup) {
-  if (!root || !sup)
+void engine::impl::enroll_in_root(child_spec spec) {
+  if (!root)
     return;
-  root_queue->push(child_spec{name, restart_kind::temporary,
-                              [sup](caf::local_actor*) { return sup; }});
+  root_queue->push(std::move(spec));
   caf::anon_send(root, atom::enroll_v);
   pump();
 }

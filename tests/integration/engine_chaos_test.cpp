@@ -92,10 +92,11 @@ TEST_CASE_FIXTURE(chaos_fixture, "chaos: a killed actor is restarted by its supe
 
 TEST_CASE_FIXTURE(chaos_fixture, "chaos: kill reaches every supervised actor of the engine by name") {
   // Every long-lived actor of an engine without [cluster] (a clustered one adds `cluster`
-  // and `commands`; a node adds `console` and `http_feed`), each restarted by its supervisor.
+  // and `commands`; a node adds `console` and `http_feed`), each restarted by its
+  // supervisor; the fixture's subscriber (which collects `events`) among them.
   const std::vector<std::string> names = {
-    "admission", "attempt_keeper", "authority", "blast_radius", "detector",
-    "health",    "journal",        "orchestrator", "pipeline",  "rollback"};
+    "admission", "attempt_keeper", "authority", "blast_radius", "detector",     "health",
+    "journal",   "orchestrator",   "pipeline",  "rollback",     "subscriber:1"};
   CHECK(eng->internals().chaos->targets() == names);
   for (auto& name : names) {
     CAPTURE(name);
