@@ -108,6 +108,11 @@ TEST_CASE_FIXTURE(chaos_fixture, "chaos: kill reaches every supervised actor of 
   CHECK(count(events, "actor_restarted", "\"escalated\":true") == 0);
   CHECK(submit_now(make(4, {set(1, "after")})).ok);
   CHECK(eng->chaos_kill("breaker:nothing").code == "INVALID_INPUT");
+  // The restarted subscriber missed no event and saw none twice: seqs follow one another.
+  REQUIRE(!events.empty());
+  for (size_t i = 1; i < events.size(); ++i)
+    CHECK(events[i].seq == events[i - 1].seq + 1);
+  CHECK(events.back().seq == eng->head().first);
 }
 
 TEST_CASE_FIXTURE(chaos_fixture, "chaos: delayed messages reach the pipeline late, and in order") {
