@@ -19,6 +19,7 @@
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/demo_world.hpp"
+#include "apps/node_front.hpp"
 #include "apps/node_signals.hpp"
 #include "apps/listen_check.hpp"
 #include "bulwark/engine.hpp"
@@ -306,14 +307,22 @@ int run_node(const node_args& args) {
     std::fprintf(stderr, "bulwark: INVALID_INPUT: --http must be HOST:PORT or off\n");
     return exit_usage;
   }
-  caf::actor console;
-  auto port = start_console(*d.sys, settings, deps, console);
+  caf::actor broker;
+  auto port = start_console(*d.sys, settings, deps, broker);
   if (!port) {
     bool bind_failed = code_of(port.error()) == ec::unavailable;
     std::fprintf(stderr, "bulwark: %s%s\n", describe(port.error()).message.c_str(),
                  bind_failed ? " (change console.listen or pass --console HOST:PORT)" : "");
+    if (broker)
+      caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
     return exit_runtime;
   }
+  // The console behind its door under the `front` supervisor (with the HTTP API's feed,
+  // once it runs): a restarted console listens on the port this one bound.
+  auto bound = settings;
+  bound.port = *port;
+  node_front front{d, std::move(broker), bound, deps};
+  auto console = front.console();
   // The metrics listener and the HTTP API: cpp-httplib servers on their own threads.
   std::unique_ptr<http_api> metrics, http;
   auto listen = [&](const console_settings& where, const http_settings& cfg,
@@ -327,13 +336,13 @@ int run_node(const node_args& args) {
     return true;
   };
   auto stop_all = [&] {
+    front.stop(); // nothing restarts the console or the feed from now on
     if (http)
       http->stop();
     if (metrics)
       metrics->stop();
     http.reset();
     metrics.reset();
-    caf::anon_send_exit(console, caf::exit_reason::user_shutdown);
     std::lock_guard<std::mutex> guard{sink->mtx}; // no sample reaches a stopping engine
     sink->eng = nullptr;
   };
@@ -356,6 +365,7 @@ int run_node(const node_args& args) {
     http_text = http_where.host + ":" + std::to_string(http->port())
                 + (d.cfg.http.tls_cert.empty() ? "" : " (TLS)");
   }
+  front.start(http ? http->children() : std::vector<child_spec>{});
   std::string cluster_text;
   if (d.cfg.cluster)
     cluster_text = ", cluster " + d.cfg.cluster->cfg.node_id + " on "

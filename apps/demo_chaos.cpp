@@ -15,8 +15,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 const std::vector<std::string> chaos_targets = {
-  "journal", "blast_radius", "pipeline", "rollback",     "authority",
-  "admission", "health",     "detector", "orchestrator", "breaker:coaster"};
+  "journal",   "blast_radius", "pipeline", "rollback",     "attempt_keeper",
+  "authority", "admission",    "health",   "detector",     "orchestrator",
+  "breaker:coaster"};
 
 namespace {
 

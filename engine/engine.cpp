@@ -357,14 +357,17 @@ void engine::stop() {
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.intake, caf::exit_reason::user_shutdown);
-  if (d.attempt_keeper)
-    caf::anon_send_exit(d.attempt_keeper, caf::exit_reason::user_shutdown);
+  if (auto keeper = d.attempt_keeper->get())
+    caf::anon_send_exit(keeper, caf::exit_reason::user_shutdown);
+  if (d.cluster_sup)
+    caf::anon_send_exit(d.cluster_sup, caf::exit_reason::user_shutdown);
   if (d.cluster)
     caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
   if (d.commands)
     caf::anon_send_exit(d.commands, caf::exit_reason::user_shutdown);
   for (auto& s : d.subscribers)
-    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    if (auto a = s->get())
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   d.pump();
   if (d.sched != nullptr) {
     // Fire pending timers so nothing keeps the stopped actors alive.
@@ -389,11 +392,14 @@ void engine::stop() {
     d.command_slots->admission = nullptr; // the engine's own slot is cleared below
     d.command_slots->pipeline = nullptr;
   }
+  for (auto& s : d.subscribers)
+    s->set(caf::actor{});
   d.subscribers.clear();
   d.execution = nullptr;
   d.watch = nullptr;
   d.intake = nullptr;
-  d.attempt_keeper = nullptr;
+  d.attempt_keeper->set(caf::actor{});
+  d.cluster_sup = nullptr;
   d.admission->set(admission_actor{});
   d.health->set(health_actor{});
   d.breakers->clear();
@@ -401,6 +407,7 @@ void engine::stop() {
   // drop them, or the detached journal's thread would wait for it forever.
   if (d.execution_queue)
     d.execution_queue->take();
+  d.root_queue->take();
   if (d.watch_queue)
     d.watch_queue->take();
   std::vector<std::shared_ptr<breaker_runtime>> runtimes;

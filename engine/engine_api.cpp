@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -42,10 +43,29 @@ void submit_async(engine::impl& d, proposal p, uint8_t cls,
                   std::function<void(const result&)> done) {
   if (d.cluster) {
     // Clustered: the cluster actor runs it on the leader, or refuses (fail closed).
+    // Ends with its answer; tied to the cluster's door, so none outlives a stop (the
+    // cluster actor answers what it holds when it dies; a gone door answers nothing).
     d.sys->spawn([h = d.cluster, p = std::move(p), cls, done](caf::event_based_actor* self) {
+      auto once = std::make_shared<bool>(false);
+      auto answer = [once, done](const result& r) {
+        if (!std::exchange(*once, true))
+          done(r);
+      };
+      self->monitor(h);
+      self->set_down_handler([self, answer](const caf::down_msg&) {
+        answer(engine::impl::to_result(refuse(ec::unavailable, "the engine stopped")));
+        self->quit();
+      });
       self->request(h, caf::infinite, atom::submit_v, p, cls)
-        .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
-              [done](const caf::error& err) { done(engine::impl::to_result(err)); });
+        .then(
+          [self, answer](const outcome& o) {
+            answer(engine::impl::to_result(o));
+            self->quit();
+          },
+          [self, answer](const caf::error& err) {
+            answer(engine::impl::to_result(err));
+            self->quit();
+          });
     });
     return;
   }
@@ -73,14 +93,42 @@ void submit_async(engine::impl& d, proposal p, uint8_t cls,
     d.pump();
     return;
   }
-  d.sys->spawn([h, p = std::move(p), done, delay, cls,
-                on_error](caf::event_based_actor* self) -> caf::behavior {
+  // Tied to admission (the actor it hands the proposal to): if admission goes while it
+  // waits out the delay, it answers UNAVAILABLE and ends, so none outlives a stop; once
+  // sent, the request is answered (a dead actor's mailbox bounces it).
+  auto once = std::make_shared<bool>(false);
+  auto finish = [once, done, on_error](const caf::expected<outcome>& o) {
+    if (std::exchange(*once, true))
+      return;
+    if (o)
+      done(engine::impl::to_result(*o));
+    else
+      on_error(o.error());
+  };
+  d.sys->spawn([h, p = std::move(p), delay, cls, finish](caf::event_based_actor* self)
+                 -> caf::behavior {
+    auto sent = std::make_shared<bool>(false);
+    self->monitor(h);
+    self->set_down_handler([self, finish, sent](const caf::down_msg&) {
+      if (*sent)
+        return;
+      finish(caf::make_error(caf::sec::request_receiver_down));
+      self->quit();
+    });
     self->delayed_send(self, delay, atom::submit_v);
-    return {[self, h, p, done, cls, on_error](atom::submit) {
+    return {[self, h, p, cls, finish, sent](atom::submit) {
+      *sent = true;
       self->request(h, caf::infinite, atom::submit_v, p, cls, true)
-        .then([done](const outcome& o) { done(engine::impl::to_result(o)); },
-              [on_error](const caf::error& err) { on_error(err); });
-      self->unbecome(); // ends once the answer is in
+        .then(
+          [self, finish](const outcome& o) {
+            finish(o);
+            self->quit();
+          },
+          [self, finish](const caf::error& err) {
+            finish(err);
+            self->quit();
+          });
+      self->unbecome();
     }};
   });
   d.pump();

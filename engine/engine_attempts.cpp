@@ -1,6 +1,8 @@
 // The attempts store on the engine's side: opening it, its keeper, and the embedding
 // API's listing.
 
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 #include "caf/actor_system.hpp"
@@ -20,7 +22,21 @@ caf::error engine::impl::start_attempts() {
     return opened.error();
   attempts = std::move(*opened);
   caf::timespan retention = std::chrono::hours{24} * cfg.incident.attempt_retention_days;
-  attempt_keeper = sys->spawn(bulwark::attempt_keeper, attempts, retention, now());
+  // Under the root: a restarted keeper prunes again at its start, then on its timer.
+  auto slot = attempt_keeper;
+  auto store = attempts;
+  auto first = std::make_shared<caf::actor>(
+    sys->spawn(bulwark::attempt_keeper, store, retention, now()));
+  slot->set(*first);
+  root_children.push_back(child_spec{
+    "attempt_keeper", restart_kind::permanent,
+    [this, slot, store, retention, first](caf::local_actor* sup) {
+      auto a = *first ? std::exchange(*first, caf::actor{})
+                      : caf::actor{sup->home_system().spawn(bulwark::attempt_keeper, store,
+                                                            retention, now())};
+      slot->set(a);
+      return a;
+    }});
   return {};
 }
 

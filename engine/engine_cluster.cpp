@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system_config.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
 #include "caf/openssl/manager.hpp"
 
 #include "actors/cluster/cluster.hpp"
@@ -46,25 +49,50 @@ void engine::impl::load_cluster_tls(caf::actor_system_config& sys_cfg) {
 caf::error engine::impl::start_cluster() {
   auto& cs = *cfg.cluster;
   cluster_figures = std::make_shared<cluster_gauges>();
+  cluster_role = std::make_shared<cluster_memory>();
   command_slots = std::make_shared<command_targets>();
   command_slots->authority = authority;
   command_slots->pipeline = pipeline;
   command_slots->orchestrator = orchestrator;
   command_slots->breakers = breakers;
   command_slots->admins = cfg.authority.admins;
-  commands = spawn_commands(*sys, command_slots);
-  auto handle = spawn_cluster(*sys, cluster_deps{cs.cfg, journal, store, cluster_key,
-                                                 cluster_peer_keys, pipeline, commands,
-                                                 cluster_figures, admission,
-                                                 cfg.authority.admins});
-  if (!handle) {
+  // Both behind doors under the cluster supervisor: peers, the console and the API hold
+  // the doors, and the cluster's door is what listens for peers, so a restart keeps the port.
+  std::vector<child_spec> specs;
+  auto slots = command_slots;
+  commands = caf::actor_cast<command_actor>(behind_door(
+    "commands", refuse(ec::unavailable, "the command actor is restarting"),
+    caf::actor_cast<caf::actor>(spawn_commands(*sys, slots)),
+    [slots](caf::local_actor* sup) {
+      return caf::actor_cast<caf::actor>(spawn_commands(sup->home_system(), slots));
+    },
+    &specs));
+  cluster_deps deps{cs.cfg, journal, store, cluster_key, cluster_peer_keys, pipeline, commands,
+                    cluster_figures, admission, cfg.authority.admins, cluster_role};
+  auto err = prepare_cluster(*sys, deps);
+  caf::expected<uint16_t> port{uint16_t{0}};
+  if (!err) {
+    cluster = caf::actor_cast<cluster_actor>(behind_door(
+      "cluster", refuse(ec::unavailable, "the cluster actor is restarting"),
+      caf::actor_cast<caf::actor>(sys->spawn(bulwark::cluster, deps)),
+      [deps](caf::local_actor* sup) {
+        // The journal keeps its role; the new actor starts from the kept term and leader
+        // and pulls (follower) from the journal's head.
+        return caf::actor_cast<caf::actor>(sup->home_system().spawn(bulwark::cluster, deps));
+      },
+      &specs));
+    port = publish_cluster(*sys, cluster, cs.cfg);
+    if (!port)
+      err = port.error();
+  }
+  if (err) {
     // Nothing may keep running: the actor system waits for every actor before it goes.
     for (auto h : {caf::actor_cast<caf::actor>(pipeline), caf::actor_cast<caf::actor>(blast),
                    governance, execution, caf::actor_cast<caf::actor>(journal)})
       caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     stop_behind_doors(); // the root does not run yet: nothing restarts them
-    caf::anon_send_exit(commands, caf::exit_reason::user_shutdown);
     commands = nullptr;
+    cluster = nullptr;
     command_slots.reset();
     authority->set(authority_actor{});
     pipeline = nullptr;
@@ -72,10 +100,13 @@ caf::error engine::impl::start_cluster() {
     governance = nullptr;
     execution = nullptr;
     journal = nullptr;
-    return handle.error();
+    return err;
   }
-  cluster = handle->actor;
-  cluster_port = handle->port;
+  cluster_port = *port;
+  supervisor_limits one_for_one;
+  restarts->limit("cluster", one_for_one);
+  cluster_sup = sys->spawn(supervisor, std::string{"cluster"}, one_for_one, std::move(specs),
+                           restart_report(), std::shared_ptr<child_queue>{});
   spdlog::info("engine: cluster node {} ({}) listening on {}:{}", cs.cfg.node_id,
                is_leader(cs.cfg) ? "leader" : "follower", cs.cfg.listen_host, cluster_port);
   return {};

@@ -168,35 +168,32 @@ void engine::impl::start_admission() {
 }
 
 void engine::impl::bind_chaos() {
-  auto authority_slot = authority;
-  auto admission_slot = admission;
-  auto health_slot = health;
+  // Each supervised actor by its name: the one behind a door, or the one in a handle slot.
+  auto kill_in = [](std::string name, auto slot) {
+    return [name, slot]() -> caf::error {
+      auto target = caf::actor_cast<caf::actor>(slot->get());
+      if (!target)
+        return refuse(ec::unavailable, name + " is not running");
+      caf::anon_send_exit(target, caf::exit_reason::kill);
+      return {};
+    };
+  };
+  for (auto& [name, slot] : behind_doors)
+    chaos->expose(name, kill_in(name, slot));
+  chaos->expose("authority", kill_in("authority", authority));
+  chaos->expose("admission", kill_in("admission", admission));
+  chaos->expose("health", kill_in("health", health));
+  chaos->expose("detector", kill_in("detector", detector));
+  chaos->expose("orchestrator", kill_in("orchestrator", orchestrator));
+  chaos->expose("attempt_keeper", kill_in("attempt_keeper", attempt_keeper));
   auto dir = breakers;
   auto st = store;
   chaos->bind(
-    [authority_slot, admission_slot, health_slot, dir, detector_slot = detector,
-     orchestrator_slot = orchestrator, doors = behind_doors](const std::string& name) -> caf::error {
-      caf::actor target;
+    [dir](const std::string& name) -> caf::error {
       breaker_directory::entry e;
-      if (auto i = doors.find(name); i != doors.end())
-        target = i->second->get();
-      else if (name == "authority")
-        target = caf::actor_cast<caf::actor>(authority_slot->get());
-      else if (name == "admission")
-        target = caf::actor_cast<caf::actor>(admission_slot->get());
-      else if (name == "health")
-        target = caf::actor_cast<caf::actor>(health_slot->get());
-      else if (name == "detector")
-        target = caf::actor_cast<caf::actor>(detector_slot->get());
-      else if (name == "orchestrator")
-        target = caf::actor_cast<caf::actor>(orchestrator_slot->get());
-      else if (name.rfind("breaker:", 0) == 0 && dir->find(name.substr(8), e))
-        target = caf::actor_cast<caf::actor>(e.handle);
-      else
-        return refuse(ec::invalid_input,
-                      "unknown actor '" + name
-                        + "' (journal, blast_radius, pipeline, rollback, authority, admission, "
-                          "health, detector, orchestrator, breaker:<service>)");
+      if (!dir->find(name.substr(8), e))
+        return refuse(ec::invalid_input, "unknown actor '" + name + "' (no such service)");
+      auto target = caf::actor_cast<caf::actor>(e.handle);
       if (!target)
         return refuse(ec::unavailable, name + " is not running");
       caf::anon_send_exit(target, caf::exit_reason::kill);

@@ -55,6 +55,7 @@ class ed25519_key;
 class breaker_runtime;
 class submission_sink; // engine/submission_sink.hpp
 struct command_targets;
+struct cluster_memory; // actors/cluster/cluster.hpp
 
 struct engine::impl {
   node_config cfg;
@@ -114,7 +115,9 @@ struct engine::impl {
   std::shared_ptr<shed_board> shedding;
   /// Every orchestration attempt (`<data>/attempts.mdb`, its own LMDB environment).
   std::shared_ptr<attempt_store> attempts;
-  caf::actor attempt_keeper; ///< prunes `attempts` by the retention, on a timer
+  /// Prunes `attempts` by the retention, on a timer; under the root (changes on restart).
+  std::shared_ptr<handle_slot<caf::actor>> attempt_keeper =
+    std::make_shared<handle_slot<caf::actor>>();
 
   /// Spawns the intake supervisor with the admission actor in front of the pipeline.
   void start_admission();
@@ -128,14 +131,20 @@ struct engine::impl {
   std::vector<caf::actor> doors;
   std::shared_ptr<blast_window> blast_windows; ///< kept across blast radius's restarts
 
-  /// Puts `first` (just spawned) behind a door named `name` and returns the door; the root
-  /// restarts it with `restart`. A request reaching the door while the actor is down is
-  /// answered `when_down`.
+  /// Puts `first` (just spawned) behind a door named `name` and returns the door; its
+  /// supervisor (the root, or the one `into` is given to) restarts it with `restart`. A
+  /// request reaching the door while the actor is down is answered `when_down`.
   caf::actor behind_door(const std::string& name, caf::error when_down, caf::actor first,
-                         std::function<caf::actor(caf::local_actor*)> restart);
+                         std::function<caf::actor(caf::local_actor*)> restart,
+                         std::vector<child_spec>* into = nullptr);
 
   /// Spawns the root supervisor over every child gathered by launch.
   void start_root();
+
+  /// Adds a child to the running root: a supervisor started after launch (a node's
+  /// `front`, temporary like the engine's own) or a host's subscriber (permanent).
+  void enroll_in_root(child_spec spec);
+  std::shared_ptr<child_queue> root_queue = std::make_shared<child_queue>();
 
   /// Stops the actors behind doors and the doors (the root is stopped, or not started).
   void stop_behind_doors();
@@ -150,15 +159,18 @@ struct engine::impl {
 
   /// Connects the chaos hooks to the actors they may kill and the journal they may fail.
   void bind_chaos();
-  std::vector<caf::actor> subscribers;
+  /// The hosts' subscribers (`subscriber:<n>`, under the root; change on restart).
+  std::vector<std::shared_ptr<handle_slot<caf::actor>>> subscribers;
   bool stopped = false;
   int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
-  cluster_actor cluster;     ///< set when [cluster] is configured
+  cluster_actor cluster;     ///< set when [cluster] is configured (its door)
   uint16_t cluster_port = 0; ///< where it listens
   std::shared_ptr<const ed25519_key> cluster_key;               ///< signs our heads
   std::map<std::string, std::vector<uint8_t>> cluster_peer_keys; ///< peers' public keys
   std::shared_ptr<cluster_gauges> cluster_figures; ///< for the metrics endpoint
-  command_actor commands; ///< runs operator commands the cluster actor routes here
+  command_actor commands; ///< runs operator commands the cluster actor routes here (door)
+  caf::actor cluster_sup; ///< one_for_one over the cluster actor and the command actor
+  std::shared_ptr<cluster_memory> cluster_role; ///< term, leader: kept across restarts
   std::shared_ptr<command_targets> command_slots; ///< the actors those commands run on
 
   /// Gives the command actor the actors started after the cluster (engine_cluster.cpp).

@@ -1,5 +1,8 @@
 // The embedding API's reads: proposals in flight or in doubt, head, verify, state, subscriptions.
 
+#include <atomic>
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -47,18 +50,26 @@ namespace {
 
 struct host_subscriber_state {
   std::function<void(const committed_event&)> fn;
+  /// The newest seq handed to `fn`, kept across restarts: a restarted subscriber asks the
+  /// journal for what follows it, and never hands an event twice.
+  std::shared_ptr<std::atomic<uint64_t>> last;
   static inline const char* name = "host_subscriber";
 };
 
 subscriber_actor::behavior_type
 host_subscriber(subscriber_actor::stateful_pointer<host_subscriber_state> self,
-                std::function<void(const committed_event&)> fn) {
+                std::function<void(const committed_event&)> fn,
+                std::shared_ptr<std::atomic<uint64_t>> last) {
   self->state.fn = std::move(fn);
+  self->state.last = std::move(last);
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) {
       // Emission is observability: a host callback that throws is logged and never
       // blocks a decision, an incident or the next event.
-      for (auto& e : entries)
+      for (auto& e : entries) {
+        if (e.seq.value <= self->state.last->load())
+          continue; // a restarted one's catch-up overlaps what was handed already
+        self->state.last->store(e.seq.value);
         try {
           self->state.fn(committed_event{e.seq.value, to_string(e.ev.type), to_json(e).dump()});
         } catch (const std::exception& ex) {
@@ -66,6 +77,7 @@ host_subscriber(subscriber_actor::stateful_pointer<host_subscriber_state> self,
         } catch (...) {
           spdlog::warn("engine: a subscriber failed on seq {}", e.seq.value);
         }
+      }
     },
   };
 }
@@ -74,9 +86,28 @@ host_subscriber(subscriber_actor::stateful_pointer<host_subscriber_state> self,
 
 void engine::subscribe(std::function<void(const committed_event&)> fn) {
   auto& d = *impl_;
-  auto sub = d.sys->spawn(host_subscriber, std::move(fn));
-  d.subscribers.push_back(caf::actor_cast<caf::actor>(sub));
-  caf::anon_send(d.journal, atom::subscribe_v, sub, d.store->head());
+  auto head = d.store->head();
+  auto last = std::make_shared<std::atomic<uint64_t>>(head.value);
+  auto slot = std::make_shared<handle_slot<caf::actor>>();
+  auto sub = d.sys->spawn(host_subscriber, fn, last);
+  auto first = std::make_shared<caf::actor>(caf::actor_cast<caf::actor>(sub));
+  slot->set(*first);
+  d.subscribers.push_back(slot);
+  caf::anon_send(d.journal, atom::subscribe_v, sub, head);
+  // Under the root: a restarted one subscribes after the newest event it handed on.
+  auto name = "subscriber:" + std::to_string(d.subscribers.size());
+  d.chaos->expose(name, slot_killer(name, slot));
+  d.enroll_in_root(child_spec{
+    name, restart_kind::permanent,
+    [first, slot, fn = std::move(fn), last, j = d.journal](caf::local_actor* sup) {
+      if (*first)
+        return std::exchange(*first, caf::actor{});
+      auto sub = sup->home_system().spawn(host_subscriber, fn, last);
+      caf::anon_send(j, atom::subscribe_v, sub, seq_no{last->load()});
+      auto a = caf::actor_cast<caf::actor>(sub);
+      slot->set(a);
+      return a;
+    }});
   d.pump();
 }
 

@@ -25,6 +25,9 @@ namespace {
 /// Appends `ev` as a request, again every 100 ms (at most 50 times) while it fails: the
 /// journal may be restarting itself, and a message sent to it as it dies would be lost.
 caf::behavior append_until_journaled(caf::event_based_actor* self, journal_actor j, event ev) {
+  // Tied to the journal's door: when the engine stops (the door goes), so does it.
+  self->monitor(j);
+  self->set_down_handler([self](const caf::down_msg&) { self->quit(); });
   auto tries = std::make_shared<int>(0);
   auto attempt = [self, j, ev, tries] {
     self->request(j, std::chrono::seconds{5}, atom::append_v, ev)
@@ -59,7 +62,8 @@ std::function<void(actor_restarted)> engine::impl::restart_report() {
 
 caf::actor engine::impl::behind_door(const std::string& name, caf::error when_down,
                                      caf::actor first,
-                                     std::function<caf::actor(caf::local_actor*)> restart) {
+                                     std::function<caf::actor(caf::local_actor*)> restart,
+                                     std::vector<child_spec>* into) {
   auto slot = std::make_shared<handle_slot<caf::actor>>();
   slot->set(first);
   behind_doors[name] = slot;
@@ -67,7 +71,7 @@ caf::actor engine::impl::behind_door(const std::string& name, caf::error when_do
   doors.push_back(d);
   // The first start hands the actor launch spawned to the root; later ones spawn anew.
   auto launched = std::make_shared<caf::actor>(std::move(first));
-  root_children.push_back(child_spec{
+  (into != nullptr ? *into : root_children).push_back(child_spec{
     name, restart_kind::permanent,
     [d, slot, launched, restart = std::move(restart)](caf::local_actor* sup) {
       auto a = *launched ? std::exchange(*launched, caf::actor{}) : restart(sup);
@@ -134,10 +138,19 @@ void engine::impl::start_root() {
   adopt("execution", execution);
   adopt("watch", watch);
   adopt("intake", intake);
+  adopt("cluster", cluster_sup);
   supervisor_limits limits; // one_for_one
   restarts->limit("root", limits);
   root = sys->spawn(supervisor, std::string{"root"}, limits, std::exchange(root_children, {}),
-                    restart_report(), std::shared_ptr<child_queue>{});
+                    restart_report(), root_queue);
+  pump();
+}
+
+void engine::impl::enroll_in_root(child_spec spec) {
+  if (!root)
+    return;
+  root_queue->push(std::move(spec));
+  caf::anon_send(root, atom::enroll_v);
   pump();
 }
 

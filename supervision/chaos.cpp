@@ -79,16 +79,38 @@ caf::error chaos_hooks::fail_journal(bool on) {
 }
 
 caf::error chaos_hooks::kill(const std::string& name) {
+  std::function<caf::error()> exposed;
   std::function<caf::error(const std::string&)> killer;
+  std::string known;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (auto err = check_enabled())
       return err;
+    if (auto i = exposed_.find(name); i != exposed_.end())
+      exposed = i->second;
     killer = killer_;
+    for (auto& [n, fn] : exposed_)
+      known += n + ", ";
   }
-  if (!killer)
-    return refuse(ec::unavailable, "no actors to kill");
-  return killer(name);
+  if (exposed)
+    return exposed();
+  if (name.rfind("breaker:", 0) == 0 && killer)
+    return killer(name);
+  return refuse(ec::invalid_input,
+                "unknown actor '" + name + "' (" + known + "breaker:<service>)");
+}
+
+void chaos_hooks::expose(const std::string& name, std::function<caf::error()> killer) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  exposed_[name] = std::move(killer);
+}
+
+std::vector<std::string> chaos_hooks::targets() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::vector<std::string> out;
+  for (auto& [n, fn] : exposed_)
+    out.push_back(n);
+  return out;
 }
 
 caf::error chaos_hooks::delay_submissions(std::chrono::milliseconds d) {
@@ -149,10 +171,10 @@ caf::error chaos_hooks::console_command(const std::string& what, const std::stri
                                        "delay-messages, off)");
 }
 
-void chaos_hooks::bind(std::function<caf::error(const std::string&)> killer,
+void chaos_hooks::bind(std::function<caf::error(const std::string&)> breaker_killer,
                        std::function<void(bool)> journal_failer) {
   std::lock_guard<std::mutex> guard{mtx_};
-  killer_ = std::move(killer);
+  killer_ = std::move(breaker_killer);
   journal_failer_ = std::move(journal_failer);
 }
 

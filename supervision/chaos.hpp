@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "caf/error.hpp"
 
@@ -53,9 +54,16 @@ public:
   /// Makes every journal write fail (true) or work again (false).
   caf::error fail_journal(bool on);
 
-  /// Kills the supervised actor `name` (`journal`, `blast_radius`, `pipeline`, `rollback`,
-  /// `authority`, `admission`, `health`, `detector`, `orchestrator`, `breaker:<service>`).
+  /// Kills the supervised actor `name`: one exposed under that name, or `breaker:<service>`
+  /// through the killer given to `bind`. INVALID_INPUT lists the names for an unknown one.
   caf::error kill(const std::string& name);
+
+  /// Makes the supervised actor `name` reachable by `kill`: `killer` kills it (or says why
+  /// not). The engine exposes its actors; a node exposes its front doors (console, HTTP).
+  void expose(const std::string& name, std::function<caf::error()> killer);
+
+  /// The names `kill` reaches, sorted (`breaker:<service>` not included).
+  std::vector<std::string> targets() const;
 
   /// Delays every proposal submitted from now on by `d` before the pipeline sees it.
   caf::error delay_submissions(std::chrono::milliseconds d);
@@ -71,8 +79,9 @@ public:
   caf::error console_command(const std::string& what, const std::string& target,
                              uint64_t amount);
 
-  /// Connects the hooks to the engine: how to kill an actor and to fail journal writes.
-  void bind(std::function<caf::error(const std::string&)> killer,
+  /// Connects the hooks to the engine: how to kill a breaker (`breaker:<service>`) and to
+  /// fail journal writes.
+  void bind(std::function<caf::error(const std::string&)> breaker_killer,
             std::function<void(bool)> journal_failer);
 
 private:
@@ -84,6 +93,7 @@ private:
   std::map<std::string, std::chrono::milliseconds> delays_;
   std::chrono::milliseconds submission_delay_{0};
   std::function<caf::error(const std::string&)> killer_;
+  std::map<std::string, std::function<caf::error()>> exposed_;
   std::function<void(bool)> journal_failer_;
 };
 

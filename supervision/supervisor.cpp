@@ -6,6 +6,9 @@
 #include "caf/event_based_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
+#include "caf/send.hpp"
+
+#include "messages/error.hpp"
 #include "messages/events.hpp"
 
 namespace bulwark {
@@ -89,6 +92,17 @@ void on_exit(supervisor_ptr self, size_t index, const caf::error& why) {
 }
 
 } // namespace
+
+std::function<caf::error()> slot_killer(const std::string& name,
+                                        std::shared_ptr<handle_slot<caf::actor>> slot) {
+  return [name, slot]() -> caf::error {
+    auto target = slot->get();
+    if (!target)
+      return refuse(ec::unavailable, name + " is not running");
+    caf::anon_send_exit(target, caf::exit_reason::kill);
+    return {};
+  };
+}
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::string name,
                          supervisor_limits limits, std::vector<child_spec> specs,

@@ -46,6 +46,10 @@ private:
   Handle handle_;
 };
 
+/// Kills the actor `slot` holds now, for `chaos kill NAME` (UNAVAILABLE when none runs).
+std::function<caf::error()> slot_killer(const std::string& name,
+                                        std::shared_ptr<handle_slot<caf::actor>> slot);
+
 /// Children waiting to be added to a running supervisor: push a spec, then send the
 /// supervisor `atom::enroll` (specs hold functions, which do not travel in messages).
 class child_queue {

@@ -1,5 +1,7 @@
 #include "actors/cluster/cluster.hpp"
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -119,11 +121,33 @@ void publish_gauges(self_ptr self) {
 cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_state> self,
                                      cluster_deps deps) {
   auto& st = self->state;
+  if (deps.memory) {
+    // A restarted actor goes on in the term, under the leader and with the alert its
+    // predecessor knew of; replication resumes at the journal's head.
+    auto kept = deps.memory->get();
+    if (kept.term > 0) {
+      deps.cfg.term = kept.term;
+      deps.cfg.leader = kept.leader;
+      st.stopped = kept.stopped;
+      st.alert = kept.alert;
+    }
+  }
   st.term = deps.cfg.term;
   st.leader = is_leader(deps.cfg);
   for (auto& p : deps.cfg.peers)
     st.peers[p.node_id].addr = p;
   st.deps = std::move(deps);
+  remember_role(self);
+  // Killed or stopped, it still answers every request it forwarded to the leader: their
+  // callers would otherwise wait for ever (the leader's answer comes back to this actor).
+  self->attach_functor([waiting = st.forwarded, node = st.deps.cfg.node_id](
+                         const caf::error& why) {
+    for (auto& [n, fail] : std::exchange(*waiting, {}))
+      fail(refuse(ec::unavailable, "the cluster actor of " + node + " stopped ("
+                                     + to_string(why) + "): the request may have run on the "
+                                     "leader; check before repeating",
+                  {}, caf::timespan{std::chrono::seconds{1}}));
+  });
   self->set_down_handler([self](const caf::down_msg& msg) { on_peer_down(self, msg.source); });
   self->send(self, atom::tick_v);
   return {
@@ -165,6 +189,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     },
     [self](atom::tick) {
       on_tick(self);
+      remember_role(self);
       flush_access(self);
       publish_gauges(self);
       self->delayed_send(self, self->state.deps.cfg.tick, atom::tick_v);
@@ -172,33 +197,43 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
   };
 }
 
-caf::expected<cluster_handle> spawn_cluster(caf::actor_system& sys, cluster_deps deps) {
+caf::error prepare_cluster(caf::actor_system& sys, const cluster_deps& deps) {
   if (auto err = check_config(deps.cfg))
     return err;
-  {
-    // The journal's role is set before anything else can append: a follower never writes.
-    caf::scoped_actor self{sys};
-    caf::error failed;
-    self->request(deps.journal, std::chrono::seconds{10}, atom::writable_v, is_leader(deps.cfg))
-      .receive([](bool) {}, [&](caf::error& err) { failed = std::move(err); });
-    if (failed)
-      return failed;
-  }
-  auto host = deps.cfg.listen_host;
-  auto port = deps.cfg.listen_port;
-  auto tls = deps.cfg.tls;
-  if (tls && !sys.has_openssl_manager())
+  if (deps.cfg.tls && !sys.has_openssl_manager())
     return refuse(ec::invalid_input, "cluster TLS is configured but the actor system has no "
                                      "caf_openssl manager loaded");
+  // The journal's role is set before anything else can append: a follower never writes.
+  caf::scoped_actor self{sys};
+  caf::error failed;
+  self->request(deps.journal, std::chrono::seconds{10}, atom::writable_v, is_leader(deps.cfg))
+    .receive([](bool) {}, [&](caf::error& err) { failed = std::move(err); });
+  return failed;
+}
+
+caf::expected<uint16_t> publish_cluster(caf::actor_system& sys, const cluster_actor& front,
+                                        const cluster_config& cfg) {
+  auto& host = cfg.listen_host;
+  auto published = cfg.tls ? caf::openssl::publish(front, cfg.listen_port, host.c_str(), true)
+                           : caf::io::publish(front, cfg.listen_port, host.c_str(), true);
+  if (!published)
+    return refuse(ec::unavailable, "cluster.listen " + host + ":"
+                                     + std::to_string(cfg.listen_port) + ": "
+                                     + sys.render(published.error()));
+  return *published;
+}
+
+caf::expected<cluster_handle> spawn_cluster(caf::actor_system& sys, cluster_deps deps) {
+  if (auto err = prepare_cluster(sys, deps))
+    return err;
+  auto cfg = deps.cfg;
   auto actor = sys.spawn(cluster, std::move(deps));
-  auto published = tls ? caf::openssl::publish(actor, port, host.c_str(), true)
-                       : caf::io::publish(actor, port, host.c_str(), true);
-  if (!published) {
+  auto port = publish_cluster(sys, actor, cfg);
+  if (!port) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-    return refuse(ec::unavailable, "cluster.listen " + host + ":" + std::to_string(port)
-                                     + ": " + sys.render(published.error()));
+    return port.error();
   }
-  return cluster_handle{actor, *published};
+  return cluster_handle{actor, *port};
 }
 
 } // namespace bulwark

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,29 @@ namespace bulwark {
 
 class ed25519_key;
 
+/// What a cluster actor learned that a restarted one must start from: the term, the
+/// leader, and whether replication stopped on an integrity violation (thread-safe).
+struct cluster_memory {
+  struct role {
+    uint64_t term = 0; ///< 0: nothing kept yet (the configuration's role applies)
+    std::string leader;
+    bool stopped = false;
+    std::string alert;
+  };
+  role get() const {
+    std::lock_guard<std::mutex> guard{mtx};
+    return kept;
+  }
+  void set(role r) {
+    std::lock_guard<std::mutex> guard{mtx};
+    kept = std::move(r);
+  }
+
+private:
+  mutable std::mutex mtx;
+  role kept;
+};
+
 /// What the cluster actor works with.
 struct cluster_deps {
   cluster_config cfg;
@@ -45,6 +69,8 @@ struct cluster_deps {
   /// None: straight to `pipeline`.
   std::shared_ptr<handle_slot<admission_actor>> admission;
   std::set<std::string> admins; ///< their proposals are admitted in the operator class
+  /// Where the actor keeps its role for the next one after a restart (none: not kept).
+  std::shared_ptr<cluster_memory> memory;
 };
 
 /// One configured peer as this node sees it.
@@ -83,7 +109,9 @@ struct cluster_state {
   uint64_t peer_access = 0;      ///< (leader) followers' access events journaled
   /// Requests forwarded to the leader (commands, proposals, interrupts) and not answered
   /// yet, by request number: each is answered UNAVAILABLE when the leader goes away.
-  std::map<uint64_t, std::function<void(caf::error)>> forwarded;
+  /// Shared with the actor's end, which answers what is left (a kill included).
+  std::shared_ptr<std::map<uint64_t, std::function<void(caf::error)>>> forwarded =
+    std::make_shared<std::map<uint64_t, std::function<void(caf::error)>>>();
   uint64_t forwards = 0;         ///< request numbers of `forwarded`
   static inline const char* name = "cluster";
 };
@@ -102,5 +130,14 @@ struct cluster_handle {
 /// publishes it on `cfg.listen_host:listen_port`. The system must have loaded the
 /// middleman. Errors name the key or the address.
 caf::expected<cluster_handle> spawn_cluster(caf::actor_system& sys, cluster_deps deps);
+
+/// The first step of `spawn_cluster`: checks the configuration and sets the journal's role.
+caf::error prepare_cluster(caf::actor_system& sys, const cluster_deps& deps);
+
+/// The last step of `spawn_cluster`: publishes `front` (the cluster actor, or the door in
+/// front of it, which outlives its restarts) on `cfg.listen_host:listen_port`; returns the
+/// bound port.
+caf::expected<uint16_t> publish_cluster(caf::actor_system& sys, const cluster_actor& front,
+                                        const cluster_config& cfg);
 
 } // namespace bulwark

@@ -83,7 +83,7 @@ caf::result<operator_answer> route_command(self_ptr self, operator_command& cmd)
 }
 
 void fail_forwarded(self_ptr self, const std::string& why) {
-  auto waiting = std::exchange(self->state.forwarded, {});
+  auto waiting = std::exchange(*self->state.forwarded, {});
   for (auto& [n, fail] : waiting)
     fail(refuse(ec::unavailable, why + ": the command may have run; check before repeating",
                 {}, retry));

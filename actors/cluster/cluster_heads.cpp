@@ -37,6 +37,7 @@ void raise_fork(self_ptr self, const signed_head& head, const digest& ours) {
     // A follower never replicates past a disagreement it knows of.
     st.stopped = true;
     st.alert = reason;
+    remember_role(self);
   }
   report_alert(self, integrity_alert{st.deps.cfg.node_id, head.node_id, head.seq, ours,
                                      head.chain, reason});
@@ -117,6 +118,7 @@ caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t ter
   st.leader = true;
   st.term = term;
   st.deps.cfg.leader = st.deps.cfg.node_id;
+  remember_role(self);
   spdlog::warn("cluster: {} promoted by {} to leader of term {} (was {})", st.deps.cfg.node_id,
                by, term, previous);
   // The journal becomes writable before the change is journaled (same sender: in order).

@@ -132,6 +132,7 @@ void on_import_refused(self_ptr self, const caf::error& err) {
   }
   st.stopped = true;
   st.alert = "leader " + st.deps.cfg.leader + ": " + info.message;
+  remember_role(self);
   ++st.alerts;
   spdlog::error("cluster: INTEGRITY_VIOLATION replicating from {}: {}; replication stopped "
                 "until an operator acts", st.deps.cfg.leader, info.message);
@@ -262,6 +263,7 @@ void observe_term(self_ptr self, uint64_t term, const std::string& leader,
     if (!st.leader && known && leader != st.deps.cfg.leader) {
       spdlog::info("cluster: following {} (term {})", leader, term);
       st.deps.cfg.leader = leader;
+      remember_role(self);
     }
     return;
   }
@@ -275,8 +277,15 @@ void observe_term(self_ptr self, uint64_t term, const std::string& leader,
     // Never two writers: the journal refuses local appends before anything else runs.
     set_writable(self, false);
   }
+  remember_role(self);
   if (!known)
     rehello(self); // the peers' hellos name the leader of the new term
+}
+
+void remember_role(self_ptr self) {
+  auto& st = self->state;
+  if (st.deps.memory)
+    st.deps.memory->set(cluster_memory::role{st.term, st.deps.cfg.leader, st.stopped, st.alert});
 }
 
 void rehello(self_ptr self) {

@@ -35,6 +35,9 @@ void rehello(self_ptr self);
 void observe_term(self_ptr self, uint64_t term, const std::string& leader,
                   const std::string& from);
 
+/// Keeps the term, the leader and a stop of replication for a restarted actor.
+void remember_role(self_ptr self);
+
 /// Makes the journal accept local appends (leader) or refuse them (follower).
 void set_writable(self_ptr self, bool on);
 
@@ -89,15 +92,15 @@ caf::result<Reply> forward_to_leader(self_ptr self, const cluster_actor& leader,
   auto& st = self->state;
   auto n = ++st.forwards;
   auto rp = self->make_response_promise<Reply>();
-  st.forwarded.emplace(n, [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+  st.forwarded->emplace(n, [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
   self->request(leader, timeout, std::forward<Ts>(xs)...)
     .then(
       [self, n, rp](Reply& r) mutable {
-        if (self->state.forwarded.erase(n) > 0)
+        if (self->state.forwarded->erase(n) > 0)
           rp.deliver(std::move(r));
       },
       [self, n, rp](caf::error& err) mutable {
-        if (self->state.forwarded.erase(n) > 0)
+        if (self->state.forwarded->erase(n) > 0)
           rp.deliver(leader_error(self, std::move(err)));
       });
   return rp;

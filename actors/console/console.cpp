@@ -3,6 +3,8 @@
 
 #include "actors/console/console.hpp"
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -54,6 +56,7 @@ void send_line(broker_ptr self, hdl_t hdl, const std::string& line) {
   // An HTTP request has one answer; pushed progress lines are not part of it.
   if (line.rfind("{\"event\"", 0) == 0)
     return;
+  st.http_open->erase(hdl.id());
   i->second.reply.deliver(line, true);
   st.conns.erase(i);
   --st.http_in_flight;
@@ -190,6 +193,7 @@ caf::response_promise handle_http(broker_ptr self, const std::string& token,
   // Negative ids never name a socket of the broker.
   auto hdl = hdl_t::from_int(-(++st.http_requests));
   auto& conn = st.conns.emplace(hdl, std::move(c)).first->second;
+  (*st.http_open)[hdl.id()] = rp;
   ++st.http_in_flight;
   dispatch(self, hdl, conn, req);
   return rp;
@@ -295,6 +299,14 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
                                                        self->state.settings.history_queue);
   self->state.epoch = caf::make_timestamp();
   self->state.start = self->clock().now();
+  // Killed or stopped, it answers the HTTP requests it holds: the API says 503, not 504.
+  self->attach_functor([open = self->state.http_open](const caf::error& why) {
+    for (auto& [id, rp] : std::exchange(*open, {}))
+      rp.deliver(error_response(nullptr, ec::unavailable,
+                                "the console stopped before answering (" + to_string(why)
+                                  + "); a proposal may have run: check before repeating"),
+                 true);
+  });
   self->delayed_send(self, std::chrono::seconds{1}, caf::tick_atom_v);
   return {
     [self](const caf::io::new_connection_msg& msg) {
@@ -353,18 +365,22 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
 
 } // namespace
 
-caf::expected<uint16_t> start_console(caf::actor_system& sys, console_settings settings,
-                                      console_deps deps, caf::actor& handle) {
+caf::actor spawn_console(caf::actor_system& sys, console_settings settings, console_deps deps,
+                         caf::error* failed) {
   std::shared_ptr<tls_context> tls;
   if (!settings.tls_cert.empty() || !settings.tls_key.empty()) {
     auto loaded = tls_context::load(settings.tls_cert, settings.tls_key);
-    if (!loaded)
-      return loaded.error();
+    if (!loaded) {
+      if (failed != nullptr)
+        *failed = loaded.error();
+      return {};
+    }
     tls = std::move(*loaded);
   }
   auto host = settings.host;
   auto port = settings.port;
-  auto spawned = sys.middleman().spawn_broker(
+  // A broker that cannot bind its port quits with the reason (its supervisor retries).
+  return sys.middleman().spawn_broker(
     [host, port, settings = std::move(settings), deps = std::move(deps),
      tls = std::move(tls)](broker_ptr self) mutable -> caf::behavior {
       auto acc = self->add_tcp_doorman(port, host.c_str(), true);
@@ -376,6 +392,16 @@ caf::expected<uint16_t> start_console(caf::actor_system& sys, console_settings s
       return console_server(self, acc->first, std::move(settings), std::move(deps),
                             std::move(tls));
     });
+}
+
+caf::expected<uint16_t> start_console(caf::actor_system& sys, console_settings settings,
+                                      console_deps deps, caf::actor& handle) {
+  auto host = settings.host;
+  auto port = settings.port;
+  caf::error failed;
+  auto spawned = spawn_console(sys, std::move(settings), std::move(deps), &failed);
+  if (!spawned)
+    return failed;
   handle = spawned;
   // Ask the broker which port it bound (port 0 picks one).
   caf::scoped_actor self{sys};

@@ -150,6 +150,11 @@ struct console_state {
   std::map<std::string, console_http_client> http_clients; ///< by address
   int64_t http_requests = 0;                                ///< names HTTP connections
   size_t http_in_flight = 0;                                ///< of `conns`
+  /// The promises of HTTP requests not answered yet (by connection id), shared with the
+  /// broker's end: a killed console answers them UNAVAILABLE, so the HTTP API does not
+  /// wait for its timeout.
+  std::shared_ptr<std::map<int64_t, caf::response_promise>> http_open =
+    std::make_shared<std::map<int64_t, caf::response_promise>>();
   /// `report` batches being fed (each on a thread of its own; at most 4 at once).
   std::shared_ptr<std::atomic<uint32_t>> reports = std::make_shared<std::atomic<uint32_t>>(0);
   std::shared_ptr<history_pool> history; ///< the readers of `log` queries
@@ -164,5 +169,11 @@ struct console_state {
 /// a certificate or key that does not load is refused before anything listens.
 caf::expected<uint16_t> start_console(caf::actor_system& sys, console_settings settings,
                                       console_deps deps, caf::actor& handle);
+
+/// Spawns the console broker without waiting for it (a restart: `settings.port` is the port
+/// the first one bound). A broker that cannot bind quits with the reason; a certificate or
+/// key that does not load returns none and sets `failed`.
+caf::actor spawn_console(caf::actor_system& sys, console_settings settings, console_deps deps,
+                         caf::error* failed = nullptr);
 
 } // namespace bulwark

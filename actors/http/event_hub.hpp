@@ -29,12 +29,27 @@ public:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       for (auto& e : entries) {
+        if (e.seq.value <= last_)
+          continue; // a restarted feed's catch-up overlaps what the hub holds
+        last_ = e.seq.value;
         events_.push_back(item{e, {}});
         if (events_.size() > window)
           events_.pop_front();
       }
     }
     cv_.notify_all();
+  }
+
+  /// The newest seq published (0: none): where a restarted feed subscribes from.
+  uint64_t last() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return last_;
+  }
+
+  /// Starts the hub at `seq` (the journal's head when the feed first subscribes).
+  void start_at(uint64_t seq) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    last_ = seq;
   }
 
   void close() {
@@ -78,8 +93,9 @@ private:
     return x.entry.seq.value;
   }
 
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
   std::condition_variable cv_;
+  uint64_t last_ = 0;
   std::deque<item> events_;
   bool closed_ = false;
 };

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
@@ -106,7 +107,9 @@ struct http_api::impl {
   std::function<void(int)> set_backlog;
   std::thread thread;
   std::shared_ptr<event_hub> hub = std::make_shared<event_hub>();
-  subscriber_actor feed;
+  /// The journal's feed of the event streams (scope api); changes when it is restarted.
+  std::shared_ptr<handle_slot<subscriber_actor>> feed =
+    std::make_shared<handle_slot<subscriber_actor>>();
   std::atomic<size_t> streams{0};
   uint16_t port = 0;
   bool stopped = false;
@@ -379,6 +382,27 @@ http_api::~http_api() {
   stop();
 }
 
+std::vector<child_spec> http_api::children() {
+  std::vector<child_spec> out;
+  if (!d_->feed->get())
+    return out;
+  // The first start takes the feed start() spawned; a restarted one subscribes after the
+  // newest event the hub holds, so the streams miss nothing and see nothing twice.
+  auto first = std::make_shared<bool>(true);
+  out.push_back(child_spec{
+    "http_feed", restart_kind::permanent,
+    [slot = d_->feed, hub = d_->hub, journal = d_->deps.journal,
+     first](caf::local_actor* sup) -> caf::actor {
+      if (std::exchange(*first, false))
+        return caf::actor_cast<caf::actor>(slot->get());
+      auto feed = sup->home_system().spawn(event_feed, hub);
+      slot->set(feed);
+      caf::anon_send(journal, atom::subscribe_v, feed, seq_no{hub->last()});
+      return caf::actor_cast<caf::actor>(feed);
+    }});
+  return out;
+}
+
 uint16_t http_api::port() const {
   return d_->port;
 }
@@ -391,9 +415,9 @@ void http_api::stop() {
   d_->server->stop();
   if (d_->thread.joinable())
     d_->thread.join();
-  if (d_->feed)
-    caf::anon_send_exit(d_->feed, caf::exit_reason::user_shutdown);
-  d_->feed = nullptr;
+  if (auto feed = d_->feed->get())
+    caf::anon_send_exit(feed, caf::exit_reason::user_shutdown);
+  d_->feed->set(subscriber_actor{});
   d_->console = nullptr;
   d_->deps = console_deps{};
 }
@@ -430,8 +454,11 @@ http_api::start(caf::actor_system& sys, const std::string& host, uint16_t port,
   d->set_backlog(1024);
   d->port = static_cast<uint16_t>(bound);
   if (what == scope::api && d->deps.journal && d->deps.store) {
-    d->feed = sys.spawn(event_feed, d->hub);
-    caf::anon_send(d->deps.journal, atom::subscribe_v, d->feed, d->deps.store->head());
+    auto head = d->deps.store->head();
+    d->hub->start_at(head.value);
+    auto feed = sys.spawn(event_feed, d->hub);
+    d->feed->set(feed);
+    caf::anon_send(d->deps.journal, atom::subscribe_v, feed, head);
   }
   auto* svr = d->server.get();
   d->thread = std::thread([svr] { svr->listen_after_bind(); });

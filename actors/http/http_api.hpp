@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "caf/actor.hpp"
 #include "caf/expected.hpp"
@@ -36,6 +37,10 @@ public:
 
   /// The bound port.
   uint16_t port() const;
+
+  /// Its long-lived actor for a supervisor: `http_feed`, the journal's feed of the event
+  /// streams (none for a metrics-only listener). Taken before `stop`, which stops it.
+  std::vector<child_spec> children();
 
   /// Ends open event streams, stops accepting and joins the server's threads.
   void stop();

@@ -32,8 +32,9 @@ TEST_CASE("demo --chaos kills every actor of the tree, prints how the engine hel
   auto data = dir.sub("j");
   std::string out;
   REQUIRE_MESSAGE(run_bulwark("demo --chaos --data " + data, &out) == 0, out);
-  for (auto* actor : {"journal", "blast_radius", "pipeline", "rollback", "authority",
-                      "admission", "health", "detector", "orchestrator", "breaker:coaster"}) {
+  for (auto* actor : {"journal", "blast_radius", "pipeline", "rollback", "attempt_keeper",
+                      "authority", "admission", "health", "detector", "orchestrator",
+                      "breaker:coaster"}) {
     CAPTURE(actor);
     CHECK(out.find(std::string{"injected: kill "} + actor + " with 3 proposals in flight")
           != std::string::npos);
@@ -61,9 +62,9 @@ TEST_CASE("demo --chaos --json reports every fault and invariant; a used directo
   std::string out;
   REQUIRE_MESSAGE(run_bulwark("demo --chaos --json --data " + data, &out) == 0, out);
   CHECK(out.find("\"invariants_held\": true") != std::string::npos);
-  CHECK(count(out, "\"injected\":") == 14); // 10 kills and 4 other faults
+  CHECK(count(out, "\"injected\":") == 15); // 11 kills and 4 other faults
   CHECK(count(out, "\"held\": false") == 0);
-  CHECK(count(out, "\"held\": true") >= 18); // 14 checks of faults, 8 final invariants
+  CHECK(count(out, "\"held\": true") >= 19); // 15 checks of faults, 8 final invariants
   // A directory holding a journal is refused and left as it was.
   std::string head_before, head_after;
   REQUIRE(run_bulwark("replay --data " + data, &head_before) == 0);

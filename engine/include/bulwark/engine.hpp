@@ -473,8 +473,10 @@ public:
   result chaos_fail_journal(bool on);
 
   /// Chaos: kills the supervised actor `actor` (`journal`, `blast_radius`, `pipeline`,
-  /// `rollback`, `authority`, `admission`, `health`, `detector`, `orchestrator`,
-  /// `breaker:<service>`); its supervisor restarts it. INVALID_INPUT names an unknown actor.
+  /// `rollback`, `attempt_keeper`, `subscriber:<n>`, `authority`, `admission`, `health`,
+  /// `detector`, `orchestrator`, `breaker:<service>`; clustered: `cluster`, `commands`;
+  /// in a node: `console`, `http_feed`); its supervisor restarts it. INVALID_INPUT lists
+  /// the names for an unknown one.
   result chaos_kill(const std::string& actor);
 
   /// Chaos: every proposal submitted from now on reaches the pipeline `d` later (0 clears).
