@@ -57,7 +57,7 @@ journal_view read_journal(engine& eng) {
 
 } // namespace
 
-TEST_CASE("the cluster and command actors killed under load on both nodes; replication resumes") {
+TEST_CASE("the cluster and command actors killed under load on both nodes, replication resumes") {
   pair_fixture fx{wide};
   std::mutex mtx;
   std::map<std::string, int> applied; // forward calls per idempotency key
@@ -143,7 +143,7 @@ TEST_CASE("the cluster and command actors killed under load on both nodes; repli
   CHECK(fx.follower->internals().store->verify(seq_no{1}, seq_no{UINT64_MAX}).ok);
 }
 
-TEST_CASE("chaos kill reaches the cluster supervisor's actors; an unknown name lists them") {
+TEST_CASE("chaos kill reaches the cluster supervisor's actors, an unknown name lists them") {
   pair_fixture fx{wide};
   auto names = fx.leader->internals().chaos->targets();
   for (auto* name : {"cluster", "commands", "attempt_keeper"})

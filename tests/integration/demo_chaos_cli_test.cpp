@@ -56,7 +56,7 @@ TEST_CASE("demo --chaos kills every actor of the tree, prints how the engine hel
   CHECK(run_bulwark("verify --data " + data, &out) == 0);
 }
 
-TEST_CASE("demo --chaos --json reports every fault and invariant; a used directory is refused") {
+TEST_CASE("demo --chaos --json reports every fault and invariant, a used directory is refused") {
   temp_dir dir;
   auto data = dir.sub("j");
   std::string out;

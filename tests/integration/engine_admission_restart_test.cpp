@@ -112,7 +112,7 @@ TEST_CASE_FIXTURE(restart_fixture, "admission killed mid-stream: every caller he
     CHECK(count("proposal_decided", "\"" + sent[i].idempotency_key + "\"") == 1);
 }
 
-TEST_CASE_FIXTURE(restart_fixture, "a restarted admission keeps the quarantine; an empty slot fails closed") {
+TEST_CASE_FIXTURE(restart_fixture, "a restarted admission keeps the quarantine, an empty slot fails closed") {
   failing.insert("coaster-1/mode");
   for (int i = 0; i < 3; ++i) {
     CHECK_FALSE(submit_now(make(4, {set(1, "bad" + std::to_string(i))})).ok);

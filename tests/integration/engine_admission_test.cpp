@@ -96,7 +96,7 @@ TEST_CASE_FIXTURE(tight_fixture, "a principal that keeps failing is quarantined 
   CHECK_MESSAGE(back.ok, back.code << ": " << back.message);
 }
 
-TEST_CASE_FIXTURE(engine_fixture, "telemetry is shed first and counted; constitutional events never") {
+TEST_CASE_FIXTURE(engine_fixture, "telemetry is shed first and counted, constitutional events never") {
   int n = 0; // each sample newer than the one before (the detector refuses the rest)
   auto sample = [&n](int i) {
     metric_sample s;

@@ -84,7 +84,7 @@ TEST_CASE_FIXTURE(engine_fixture, "retryable failures are retried with backoff a
   CHECK(keys[1] == keys[2]);
 }
 
-TEST_CASE_FIXTURE(engine_fixture, "non-retryable failures fail at once; retries stop at 3") {
+TEST_CASE_FIXTURE(engine_fixture, "non-retryable failures fail at once, retries stop at 3") {
   int attempts = 0;
   eng->register_effector("gates", [&](const effect_request&) {
     ++attempts;
@@ -120,7 +120,7 @@ TEST_CASE_FIXTURE(engine_fixture, "retries never outlive the proposal's deadline
   CHECK(attempts == 1);
 }
 
-TEST_CASE_FIXTURE(engine_fixture, "only admins force a breaker; forcing is journaled") {
+TEST_CASE_FIXTURE(engine_fixture, "only admins force a breaker, forcing is journaled") {
   events.clear();
   auto denied = eng->breaker_force("agent", "coaster", true);
   CHECK(denied.code == "AUTHORITY_DENIED");

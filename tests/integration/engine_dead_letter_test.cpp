@@ -150,7 +150,7 @@ TEST_CASE_FIXTURE(letters_fixture, "a requeue refused while halted leaves the le
   CHECK(eng->dead_letters().empty());
 }
 
-TEST_CASE_FIXTURE(letters_fixture, "dead letters survive a restart; a discard is journaled") {
+TEST_CASE_FIXTURE(letters_fixture, "dead letters survive a restart, a discard is journaled") {
   fail_gate(4, "open");
   fail_gate(5, "open");
   auto letters = eng->dead_letters();

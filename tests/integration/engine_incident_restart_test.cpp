@@ -64,7 +64,7 @@ struct restart_fixture : engine_fixture {
 
 } // namespace
 
-TEST_CASE_FIXTURE(restart_fixture, "a killed detector restarts; open incidents still close, new ones open") {
+TEST_CASE_FIXTURE(restart_fixture, "a killed detector restarts, open incidents still close, new ones open") {
   tick(20);
   REQUIRE(submit_now(make(4, {set(1, "bad")})).ok);
   tick(35); // detected, promoted, rolled back (approved): recovery is being verified

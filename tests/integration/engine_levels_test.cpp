@@ -257,7 +257,7 @@ TEST_CASE_FIXTURE(engine_fixture, "an interrupt mid-level-3 rolls back the steps
   CHECK(eng->interrupt("ops", id).code == "INVALID_INPUT");
 }
 
-TEST_CASE_FIXTURE(engine_fixture, "the halt refuses mutations but not reads; only admins halt") {
+TEST_CASE_FIXTURE(engine_fixture, "the halt refuses mutations but not reads, only admins halt") {
   CHECK(eng->halt("agent", "no").code == "AUTHORITY_DENIED");
   REQUIRE(eng->halt("admin", "drill").ok);
   auto r = submit_now(make(4, {set(1, "x")}));

@@ -312,7 +312,7 @@ TEST_CASE("notify: a full queue drops notifications, counts and journals each dr
   CHECK(n.notify->figures().queue_depth == 0);
 }
 
-TEST_CASE("notify: a Slack webhook gets one line under \"text\"; kinds not asked for are not sent") {
+TEST_CASE("notify: a Slack webhook gets one line under \"text\", kinds not asked for are not sent") {
   notify_receiver r;
   notify_settings s;
   auto w = hook("chat", r.url());

@@ -61,7 +61,7 @@ std::map<std::string, int> applied(const std::vector<effect_request>& calls) {
 
 } // namespace
 
-TEST_CASE_FIXTURE(root_fixture, "chaos kill reaches every actor behind a door; the root restarts and journals it") {
+TEST_CASE_FIXTURE(root_fixture, "chaos kill reaches every actor behind a door, the root restarts and journals it") {
   for (auto& name : behind_doors) {
     CAPTURE(name);
     REQUIRE(eng->chaos_kill(name).ok);
@@ -132,7 +132,7 @@ TEST_CASE("a kill at any point of a load loses no acknowledged proposal and runs
     }
 }
 
-TEST_CASE_FIXTURE(root_fixture, "a dead journal's callers get AUDIT_UNAVAILABLE, never a hang; it resumes at its head") {
+TEST_CASE_FIXTURE(root_fixture, "a dead journal's callers get AUDIT_UNAVAILABLE, never a hang, it resumes at its head") {
   auto head = eng->head();
   auto& d = eng->internals();
   REQUIRE(d.chaos->kill("journal") == caf::error{});
@@ -205,7 +205,7 @@ TEST_CASE_FIXTURE(root_fixture, "a journal restart storm escalates to the root: 
   CHECK(eng->head().first > 0);
 }
 
-TEST_CASE("on threads: the journal and the pipeline killed under concurrent load; every caller is answered") {
+TEST_CASE("on threads: the journal and the pipeline killed under concurrent load, every caller is answered") {
   test::temp_dir dir;
   auto conf = dir.sub("bulwark.toml");
   std::ofstream{conf} << wide;

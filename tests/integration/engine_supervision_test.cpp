@@ -23,7 +23,7 @@ void kill_authority(engine& eng) {
 
 } // namespace
 
-TEST_CASE_FIXTURE(engine_fixture, "no mutation passes while the authority is down; all resume after its restart") {
+TEST_CASE_FIXTURE(engine_fixture, "no mutation passes while the authority is down, all resume after its restart") {
   REQUIRE(eng->halt("admin", "before the crash").ok);
   kill_authority(*eng);
   eng->run();

@@ -50,7 +50,7 @@ bool has(const std::string& text, const std::string& part) {
 
 } // namespace
 
-TEST_CASE("a proposal waiting for approval is answered at once; its outcome is a notice") {
+TEST_CASE("a proposal waiting for approval is answered at once, its outcome is a notice") {
   node_process node;
   client op{node.port};
   REQUIRE(op.auth("operator-token")["ok"] == true);

@@ -24,7 +24,7 @@ json parse(const httplib::Result& r) {
 
 } // namespace
 
-TEST_CASE("dashboard: GET / leads to /ui/; the page and its files are served with a CSP") {
+TEST_CASE("dashboard: GET / leads to /ui/, the page and its files are served with a CSP") {
   node_process node{http_conf};
   REQUIRE(node.http_port != 0);
   httplib::Client cli{"127.0.0.1", node.http_port};

@@ -122,7 +122,7 @@ void chaos_kill(uint16_t port, const std::string& target) {
 
 } // namespace
 
-TEST_CASE("node: the console and the HTTP feed killed under load; acknowledged proposals each "
+TEST_CASE("node: the console and the HTTP feed killed under load, acknowledged proposals each "
           "have one outcome, the port serves again") {
   node_process node{front_conf};
   REQUIRE(node.http_port != 0);

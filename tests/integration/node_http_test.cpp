@@ -68,7 +68,7 @@ const std::string zero = std::string(64, '0');
 
 } // namespace
 
-TEST_CASE("http: tokens and roles are the console's; the access trail records requests") {
+TEST_CASE("http: tokens and roles are the console's, the access trail records requests") {
   http_node n;
   api none{n.node.http_port, ""}, bad{n.node.http_port, "wrong"},
     viewer{n.node.http_port, "viewer-token"}, op{n.node.http_port, "operator-token"};

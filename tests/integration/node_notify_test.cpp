@@ -12,7 +12,7 @@ using namespace bulwark;
 using namespace bulwark::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("node: a configured webhook hears of a halt; status, metrics and the journal count it") {
+TEST_CASE("node: a configured webhook hears of a halt, status, metrics and the journal count it") {
   notify_receiver r;
   temp_dir files;
   auto token = write_file(files, "hook.token", "hook-secret\n");

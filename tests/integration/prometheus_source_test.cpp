@@ -149,7 +149,7 @@ std::string mode_level(const health_info& h, const std::string& id) {
 
 } // namespace
 
-TEST_CASE_FIXTURE(engine_fixture, "samples from Prometheus reach the detector; a high error "
+TEST_CASE_FIXTURE(engine_fixture, "samples from Prometheus reach the detector, a high error "
                                   "rate raises a candidate") {
   fake_prometheus prom;
   for (auto* s : {"coaster/north", "coaster/south", "gates/north"})

@@ -50,7 +50,7 @@ std::vector<std::string> walk(slot_arena<std::string>& xs) {
 
 } // namespace
 
-TEST_CASE("an arena reuses a freed slot under a new token; the old token finds nothing") {
+TEST_CASE("an arena reuses a freed slot under a new token, the old token finds nothing") {
   slot_arena<std::string> xs;
   auto a = xs.emplace();
   *xs.find(a) = "a";

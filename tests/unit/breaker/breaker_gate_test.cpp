@@ -104,7 +104,7 @@ TEST_CASE_FIXTURE(gate_fixture, "the gate runs calls within the bulkhead, queues
   CHECK(g.status().queued == 0);
 }
 
-TEST_CASE_FIXTURE(gate_fixture, "a timeout answers once; the late result only frees its slot") {
+TEST_CASE_FIXTURE(gate_fixture, "a timeout answers once, the late result only frees its slot") {
   breaker_limits l;
   l.attempts = 1;
   l.attempt_timeout = 100ms;
@@ -124,7 +124,7 @@ TEST_CASE_FIXTURE(gate_fixture, "a timeout answers once; the late result only fr
   CHECK(g.status().window_calls == 1); // the late success does not count again
 }
 
-TEST_CASE_FIXTURE(gate_fixture, "a result first wins; its timeout later finds nothing to answer") {
+TEST_CASE_FIXTURE(gate_fixture, "a result first wins, its timeout later finds nothing to answer") {
   breaker_limits l;
   l.attempt_timeout = 100ms;
   breaker_gate g{"svc", l, 1, dir};
@@ -197,7 +197,7 @@ TEST_CASE_FIXTURE(gate_fixture, "an open gate refuses at once with the cooldown 
   CHECK(g.status().refused == 1);
 }
 
-TEST_CASE_FIXTURE(gate_fixture, "forcing and releasing go through the outbox; a forced-open gate refuses") {
+TEST_CASE_FIXTURE(gate_fixture, "forcing and releasing go through the outbox, a forced-open gate refuses") {
   breaker_gate g{"svc", breaker_limits{}, 1, dir};
   gate_effects fx;
   g.override_state(true, "admin", at(0), fx);

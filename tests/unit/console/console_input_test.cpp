@@ -107,7 +107,7 @@ TEST_CASE("commands_from_help reads names and arguments, skipping bad entries") 
   CHECK(commands_from_help(json::object()).empty());
 }
 
-TEST_CASE("help_text shows usage, description and example; other answers are not help") {
+TEST_CASE("help_text shows usage, description and example, other answers are not help") {
   json help = json::array({{{"cmd", "status"}, {"usage", "status"}, {"help", "node status"},
                             {"example", "status"}},
                            {{"cmd", "approve"}, {"usage", "approve proposal=DIGEST [note=TEXT]"},

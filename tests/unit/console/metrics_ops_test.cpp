@@ -85,7 +85,7 @@ TEST_CASE("rollbacks and dead letters from the journal's counts") {
   CHECK(has(text, "bulwark_dead_letters_open 1"));
 }
 
-TEST_CASE("admission refusals by reason; absent without a gate") {
+TEST_CASE("admission refusals by reason, absent without a gate") {
   ops_figures f;
   CHECK(render_ops_metrics(fleet_state{}, f).find("bulwark_admission_refused_total")
         == std::string::npos);
@@ -112,7 +112,7 @@ TEST_CASE("breakers' window figures per service, the label escaped") {
   CHECK(has(text, "bulwark_breaker_retries_total{service=\"pay\\\"ments\"} 1"));
 }
 
-TEST_CASE("waiting approvals: the oldest's age and the soonest expiry; none: no sample") {
+TEST_CASE("waiting approvals: the oldest's age and the soonest expiry, none: no sample") {
   ops_figures f;
   f.now = caf::timestamp{} + 1000s;
   f.approval_timeout = 300s;

@@ -134,7 +134,7 @@ TEST_CASE_FIXTURE(sink_fixture, "a dead receiver bounces the submission to its e
   CHECK(sink.open() == 0);
 }
 
-TEST_CASE_FIXTURE(sink_fixture, "closing answers the open submissions; a later answer is dropped") {
+TEST_CASE_FIXTURE(sink_fixture, "closing answers the open submissions, a later answer is dropped") {
   auto h = sys->spawn(holder);
   auto receiver = caf::actor_cast<caf::strong_actor_ptr>(h);
   submission_sink sink{*sys};

@@ -651,7 +651,7 @@ TEST_CASE("flight: level 4 journals decision and first start in one commit, then
   CHECK(d.s.tokens == 5); // 3 appends + 2 calls
 }
 
-TEST_CASE("flight: level 1 waits for approval; a denial or expiry ends it with its record") {
+TEST_CASE("flight: level 1 waits for approval, a denial or expiry ends it with its record") {
   driven d{authority_level::assist, 1};
   d.commit();
   CHECK(d.s.at == fl::phase::awaiting_approval);
@@ -787,7 +787,7 @@ TEST_CASE("flight: a level-3 window that breaches journals its evidence and comp
   CHECK(d.violations.empty());
 }
 
-TEST_CASE("flight: unreadable signals fail closed; no data fails only when data is required") {
+TEST_CASE("flight: unreadable signals fail closed, no data fails only when data is required") {
   driven a{authority_level::act, 1};
   a.commit();
   a.ok();

@@ -89,7 +89,7 @@ TEST_CASE("an interrupted run restarts the count") {
   CHECK(q.observe({{"backlog", 150}, {"backlog_typo", 1}}, at(3)).warnings.size() == 1);
 }
 
-TEST_CASE("critical needs its own sustained run; warning rounds count towards nothing more") {
+TEST_CASE("critical needs its own sustained run, warning rounds count towards nothing more") {
   health_policy p{rounds(3)};
   // Critical from the first round: both runs count, the rise goes straight to critical.
   auto w = feed(p, {2000, 2000, 2000});

@@ -44,7 +44,7 @@ TEST_CASE("web: every file of web/ is embedded byte for byte, with its content t
   CHECK(find_web_asset("app.js")->name == "app.js");
 }
 
-TEST_CASE("web: only embedded names are found; other paths are 404s") {
+TEST_CASE("web: only embedded names are found, other paths are 404s") {
   for (auto* bad : {"../CMakeLists.txt", "app.js/..", "APP.JS", "nope.js", "%2e%2e", "/etc/passwd",
                     "app.js ", "index.htm"})
     CHECK_MESSAGE(find_web_asset(bad) == nullptr, bad);

@@ -100,7 +100,7 @@ TEST_CASE("lifecycle: acknowledge, note, severity, resolve, close, reopen, close
   CHECK(the(st).resolution == "fixed for good");
 }
 
-TEST_CASE("lifecycle: a second owner takes over; the same owner twice is refused") {
+TEST_CASE("lifecycle: a second owner takes over, the same owner twice is refused") {
   auto st = one_incident();
   REQUIRE(!take(st, cmd(lifecycle_action::acknowledge, "alice")));
   CHECK(has(refusal(st, cmd(lifecycle_action::acknowledge, "alice")), "already acknowledged by alice"));
@@ -187,7 +187,7 @@ TEST_CASE("lifecycle: respond_by: overdue only when unacknowledged, open and pas
   }
 }
 
-TEST_CASE("lifecycle: the projection replays the records; escalations spare resolved ones") {
+TEST_CASE("lifecycle: the projection replays the records, escalations spare resolved ones") {
   auto opened = make_event(event_type::incident_opened, t0,
                            incident_opened{incident_a(), {}, {}, "coaster", "north", severity::p2,
                                            t0, t0 + 4h, {}, authority_level::assist,

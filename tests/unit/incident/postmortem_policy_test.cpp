@@ -140,7 +140,7 @@ TEST_CASE("postmortem: changes in the look-back of the series, the decision, the
   CHECK(doc["timeline"].size() == 12);
 }
 
-TEST_CASE("postmortem: an open incident has no MTTR; another id is not found") {
+TEST_CASE("postmortem: an open incident has no MTTR, another id is not found") {
   journal j;
   auto inc = id_of(1);
   j.add(event_type::incident_opened, onset + 30s,

@@ -103,7 +103,7 @@ TEST_CASE("notify policy: other events, its own records included, are not notifi
   CHECK(kind(ev(event_type::console_access, console_access{})) == "none");
 }
 
-TEST_CASE("notify policy: kind names parse back; unknown names do not") {
+TEST_CASE("notify policy: kind names parse back, unknown names do not") {
   for (auto k : all_notify_kinds()) {
     notify_kind back{};
     REQUIRE(parse(to_string(k), back));
@@ -129,7 +129,7 @@ TEST_CASE("notify policy: the retry delay doubles, adds up to half in jitter, an
   CHECK(retry_delay(200ms, 4'000'000'000u, 1.0) == max_retry_delay * 3 / 2);
 }
 
-TEST_CASE("notify policy: 2xx delivers; other answers and no answer are retried with a reason") {
+TEST_CASE("notify policy: 2xx delivers, other answers and no answer are retried with a reason") {
   CHECK(judge_attempt(true, 200, "").delivered);
   CHECK(judge_attempt(true, 204, "").delivered);
   auto v = judge_attempt(true, 500, "");

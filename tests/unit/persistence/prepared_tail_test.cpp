@@ -117,7 +117,7 @@ TEST_CASE("the prepared space stops at the map's end while the map grows") {
   CHECK(store->verify(seq_no{1}, seq_no{UINT64_MAX}).ok);
 }
 
-TEST_CASE("prepare_max bounds the prepared space; 0 prepares none") {
+TEST_CASE("prepare_max bounds the prepared space, 0 prepares none") {
   for (uint64_t max : {uint64_t{0}, uint64_t{1} << 20}) {
     temp_dir dir;
     auto store = test::open_store(dir.path(), preparing(max));
