@@ -80,6 +80,10 @@ result engine::impl::to_result(const caf::error& err) {
   return r;
 }
 
+result engine::impl::invalid_input(const std::string& what) {
+  return to_result(refuse(ec::invalid_input, what));
+}
+
 result engine::impl::to_result(const outcome& o) {
   result r;
   r.ok = o.status == proposal_status::succeeded || o.status == proposal_status::read;

@@ -153,10 +153,6 @@ result seq_result(const caf::expected<seq_no>& r) {
   return out;
 }
 
-result invalid(const std::string& what) {
-  return engine::impl::to_result(refuse(ec::invalid_input, what));
-}
-
 } // namespace
 
 result engine::register_resource(const std::string& id, const std::string& service,
@@ -253,7 +249,7 @@ template <class... Ts>
 result override_breaker(engine::impl& d, const std::string& service, Ts&&... xs) {
   breaker_directory::entry e;
   if (!d.breakers->find(service, e))
-    return invalid("no breaker for service '" + service + "'");
+    return engine::impl::invalid_input("no breaker for service '" + service + "'");
   auto s = d.call<breaker_status>(e.handle, std::forward<Ts>(xs)...);
   if (!s)
     return engine::impl::to_result(s.error());
@@ -326,7 +322,7 @@ result engine::approve(const std::string& approver, const std::string& proposal_
   auto& d = *impl_;
   digest id;
   if (!parse_digest(proposal_hex, id))
-    return invalid("proposal digest must be 64 hex characters");
+    return engine::impl::invalid_input("proposal digest must be 64 hex characters");
   if (d.cluster) { // the leader's rollback executor or pipeline holds what waits (fail closed)
     auto cmd = api_command(command_kind::approve, approver);
     cmd.id = id;
@@ -345,7 +341,7 @@ result engine::interrupt(const std::string& by, const std::string& proposal_hex)
   auto& d = *impl_;
   digest id;
   if (!parse_digest(proposal_hex, id))
-    return invalid("proposal digest must be 64 hex characters");
+    return engine::impl::invalid_input("proposal digest must be 64 hex characters");
   auto i = bulwark::interrupt{principal_id{by}, id};
   auto r = d.cluster ? d.call<seq_no>(d.cluster, atom::interrupt_v, std::move(i))
                      : d.call<seq_no>(d.pipeline, atom::interrupt_v, std::move(i));
@@ -378,7 +374,7 @@ result engine::grant(const std::string& by, const std::string& principal, int le
                      const std::string& reason) {
   auto& d = *impl_;
   if (level < 0 || level > 4)
-    return invalid("level must be 0-4");
+    return engine::impl::invalid_input("level must be 0-4");
   caf::optional<caf::timestamp> u;
   if (until)
     u = caf::timestamp{std::chrono::duration_cast<caf::timespan>(until->time_since_epoch())};

@@ -225,6 +225,8 @@ struct engine::impl {
   caf::timestamp now() const;
 
   static result to_result(const caf::error& err);
+  /// An `INVALID_INPUT` result saying `what`.
+  static result invalid_input(const std::string& what);
   static result to_result(const outcome& o);
 
   /// Sends a request and waits for its single-value reply.

@@ -11,21 +11,14 @@ namespace bulwark {
 
 namespace {
 
-result invalid(const std::string& what) {
-  result r;
-  r.code = "INVALID_INPUT";
-  r.message = what;
-  return r;
-}
-
 result step(engine::impl& d, const std::string& by, const std::string& incident,
             lifecycle_action action, std::string text, severity level = severity::p3,
             std::string note = {}) {
   digest id;
   if (!parse_digest(incident, id))
-    return invalid("incident digest must be 64 hex characters");
+    return engine::impl::invalid_input("incident digest must be 64 hex characters");
   if (!is_valid_id(by))
-    return invalid("the operator must be a principal name");
+    return engine::impl::invalid_input("the operator must be a principal name");
   auto r = d.call<seq_no>(d.orchestrator->get(), atom::lifecycle_v,
                           lifecycle_command{id, action, principal_id{by}, std::move(text), level,
                                             std::move(note)});
@@ -59,7 +52,7 @@ result engine::set_severity(const std::string& by, const std::string& incident,
                             const std::string& level, const std::string& reason) {
   severity s;
   if (!parse(level, s))
-    return invalid("severity must be P0, P1, P2 or P3");
+    return engine::impl::invalid_input("severity must be P0, P1, P2 or P3");
   return step(*impl_, by, incident, lifecycle_action::set_severity, reason, s);
 }
 
@@ -92,7 +85,7 @@ incident_report engine::report(const std::string& incident) {
   incident_report out;
   digest id;
   if (!parse_digest(incident, id)) {
-    out.status = invalid("incident digest must be 64 hex characters");
+    out.status = engine::impl::invalid_input("incident digest must be 64 hex characters");
     return out;
   }
   auto r = read_postmortem(*d.store, id, d.cfg.incident.rca.lookback);
