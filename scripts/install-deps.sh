@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev            # C++ Actor Framework 0.17 (core, io, openssl)
   liblmdb-dev lmdb-utils
   libssl-dev openssl
