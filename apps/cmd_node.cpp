@@ -365,7 +365,10 @@ int run_node(const node_args& args) {
     http_text = http_where.host + ":" + std::to_string(http->port())
                 + (d.cfg.http.tls_cert.empty() ? "" : " (TLS)");
   }
-  front.start(http ? http->children() : std::vector<child_spec>{});
+  auto front_children = http ? http->children() : std::vector<child_spec>{};
+  if (notify)
+    front_children.push_back(notify->child(d.journal));
+  front.start(std::move(front_children));
   std::string cluster_text;
   if (d.cfg.cluster)
     cluster_text = ", cluster " + d.cfg.cluster->cfg.node_id + " on "

@@ -21,6 +21,7 @@
 #include "messages/error.hpp"
 #include "notify/notify_body.hpp"
 #include "persistence/make_event.hpp"
+#include "supervision/supervisor.hpp"
 
 namespace bulwark {
 
@@ -69,6 +70,7 @@ struct notifier::core {
   std::atomic<uint64_t> journal_failures{0};
   std::string node;
   caf::actor feed; ///< subscribed to the journal; appends the statuses
+  uint64_t last_taken = 0; ///< the newest seq the feed took (a restarted feed goes on after it)
   std::mt19937_64 jitter{std::random_device{}()};
 
   /// Queues `j` for `l`; false when the node's queue is full (the drop is counted).
@@ -187,6 +189,12 @@ void journal_status(caf::event_based_actor* self, const core_ptr& c,
 /// Queues the notifications of one committed entry; journals the ones dropped.
 void take(caf::event_based_actor* self, const core_ptr& c, const journal_actor& journal,
           const journal_entry& e) {
+  {
+    std::lock_guard<std::mutex> guard{c->mtx};
+    if (e.seq.value <= c->last_taken)
+      return; // a restarted feed's subscription starts after it; never twice
+    c->last_taken = e.seq.value;
+  }
   auto kind = notify_kind_of(e.ev);
   if (!kind)
     return;
@@ -236,9 +244,27 @@ std::unique_ptr<notifier> notifier::start(caf::actor_system& sys, journal_actor 
   }
   for (auto& l : c->lanes)
     l->worker = std::thread{[c, raw = l.get()] { c->run(*raw); }};
+  c->last_taken = from.value;
   c->feed = sys.spawn(notify_feed, c, journal);
   caf::anon_send(journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(c->feed), from);
   return std::unique_ptr<notifier>(new notifier(std::move(c)));
+}
+
+child_spec notifier::child(journal_actor journal) {
+  auto first = std::make_shared<bool>(true);
+  return child_spec{
+    "notify_feed", restart_kind::permanent,
+    [c = core_, journal, first](caf::local_actor* sup) -> caf::actor {
+      std::unique_lock<std::mutex> guard{c->mtx};
+      if (std::exchange(*first, false))
+        return c->feed;
+      auto feed = sup->home_system().spawn(notify_feed, c, journal);
+      c->feed = feed; // the delivery threads send their statuses to the new one
+      seq_no from{c->last_taken};
+      guard.unlock();
+      caf::anon_send(journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(feed), from);
+      return feed;
+    }};
 }
 
 notifier::~notifier() {

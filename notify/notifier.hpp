@@ -18,6 +18,8 @@
 
 namespace bulwark {
 
+struct child_spec;
+
 class notifier {
 public:
   /// Starts one delivery thread per webhook and subscribes to `journal` after `from`:
@@ -25,6 +27,11 @@ public:
   static std::unique_ptr<notifier> start(caf::actor_system& sys, journal_actor journal,
                                          seq_no from, notify_settings settings,
                                          std::string node);
+
+  /// The journal feed as a supervisor's child (`notify_feed`): the first start takes the
+  /// feed `start` spawned; a restarted one subscribes after the newest seq the feed took,
+  /// so no notification is lost or sent twice.
+  child_spec child(journal_actor journal);
 
   /// Stops (as `stop`).
   ~notifier();

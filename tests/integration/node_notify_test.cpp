@@ -84,3 +84,41 @@ TEST_CASE("node: bad notification configuration stops the node at start naming t
   CHECK(start(hook + "url = \"http://127.0.0.1:9/x\"\nretries = 3\n").find(
           "notifications.retries") != std::string::npos); // the known-keys check names it
 }
+
+TEST_CASE("node: the webhook feed killed is restarted under front, and misses no halt") {
+  notify_receiver r;
+  node_process node{"[chaos]\nenabled = true\nconsole = true\n[[notifications]]\nname = \"ops\"\n"
+                    "url = \"" + r.url() + "\"\nevents = [\"halt_engaged\"]\nbackoff_ms = 10\n"};
+  client admin{node.port};
+  REQUIRE(admin.auth("admin-token")["ok"] == true);
+  auto killed = admin.call({{"id", 1},
+                            {"cmd", "chaos"},
+                            {"args", {{"fault", "kill"}, {"target", "notify_feed"}}}});
+  REQUIRE_MESSAGE(killed["ok"] == true, killed.dump());
+  // The restart is journaled under front; the halt after it is notified once.
+  REQUIRE(eventually([&] {
+    auto log = admin.call(
+      {{"id", 2}, {"cmd", "log"}, {"args", {{"type", "actor_restarted"}}}});
+    for (auto& e : log["result"]["events"])
+      if (e["payload"]["supervisor"] == "front" && e["payload"]["child"] == "notify_feed")
+        return true;
+    return false;
+  }));
+  auto halted = admin.call({{"id", 3}, {"cmd", "halt"}, {"args", {{"reason", "after kill"}}}});
+  REQUIRE_MESSAGE(halted["ok"] == true, halted.dump());
+  REQUIRE(r.wait_for(1));
+  CHECK(r.all()[0].body["event"]["payload"]["reason"] == "after kill");
+  // A second kill after the halt: the new feed starts after the halt, so it is not sent again.
+  REQUIRE(admin.call({{"id", 4},
+                      {"cmd", "chaos"},
+                      {"args", {{"fault", "kill"}, {"target", "notify_feed"}}}})["ok"]
+          == true);
+  auto released = admin.call({{"id", 5}, {"cmd", "release"}, {"args", {{"reason", "ok"}}}});
+  REQUIRE(released["ok"] == true);
+  auto again = admin.call({{"id", 6}, {"cmd", "halt"}, {"args", {{"reason", "second"}}}});
+  REQUIRE(again["ok"] == true);
+  REQUIRE(r.wait_for(2));
+  std::this_thread::sleep_for(200ms); // a duplicate would arrive by now
+  CHECK(r.count() == 2);
+  CHECK(r.all()[1].body["event"]["payload"]["reason"] == "second");
+}
