@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
+#include "caf/detail/sync_request_bouncer.hpp"
 #include "caf/io/all.hpp"
 #include "caf/scoped_actor.hpp"
 
@@ -363,6 +364,30 @@ caf::behavior console_server(broker_ptr self, caf::io::accept_handle, console_se
   };
 }
 
+/// The console's broker. CAF 0.17's brokers never close their mailbox when they end (a
+/// broker's cleanup skips the step that does it for other actors): a request in it, or
+/// one that a door forwards after the broker died, would wait for ever, and the messages
+/// it holds would keep their senders (the journal among them) alive. This one closes its
+/// mailbox first and answers each request in it with the reason it ended.
+class console_broker final : public caf::io::stateful_broker<console_state> {
+public:
+  using base = caf::io::stateful_broker<console_state>;
+  explicit console_broker(caf::actor_config& cfg) : base(cfg) {
+  }
+
+  bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
+    if (!mailbox().closed()) {
+      mailbox().close();
+      get_normal_queue().flush_cache();
+      get_urgent_queue().flush_cache();
+      caf::detail::sync_request_bouncer bounce{reason};
+      while (mailbox().queue().new_round(1000, bounce).consumed_items)
+        ; // answers every request left, drops the rest
+    }
+    return base::cleanup(std::move(reason), host);
+  }
+};
+
 } // namespace
 
 caf::actor spawn_console(caf::actor_system& sys, console_settings settings, console_deps deps,
@@ -382,7 +407,7 @@ caf::actor spawn_console(caf::actor_system& sys, console_settings settings, cons
   // A broker that cannot bind its port quits with the reason (its supervisor retries).
   return sys.middleman().spawn_broker(
     [host, port, settings = std::move(settings), deps = std::move(deps),
-     tls = std::move(tls)](broker_ptr self) mutable -> caf::behavior {
+     tls = std::move(tls)](console_broker* self) mutable -> caf::behavior {
       auto acc = self->add_tcp_doorman(port, host.c_str(), true);
       if (!acc) {
         self->quit(acc.error());
