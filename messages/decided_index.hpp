@@ -29,6 +29,7 @@ constexpr uint8_t running = 0;   ///< allowed, no `proposal_finished` yet
 constexpr uint8_t succeeded = 1; ///< finished, succeeded
 constexpr uint8_t failed = 2;    ///< finished, failed
 constexpr uint8_t refused = 3;   ///< refused at its decision
+constexpr uint8_t read = 4;      ///< a level-0 read: answered at its decision, never runs
 } // namespace decided
 
 /// One decided proposal.

@@ -42,13 +42,16 @@ struct applier {
     }
   }
   void operator()(const proposal_decided& x) {
+    bool read = x.level == authority_level::read_only;
     digest key;
     if (!x.idempotency_key.empty()) {
       key = idempotency_digest(x.principal, x.idempotency_key);
       st.decided.insert(decided_proposal{key, x.proposal, seq, x.code,
-                                         x.allowed ? decided::running : decided::refused});
+                                         !x.allowed ? decided::refused
+                                         : read    ? decided::read
+                                                   : decided::running});
     }
-    if (x.allowed)
+    if (x.allowed && !read) // a read is answered at its decision: nothing of it runs
       st.proposals[x.proposal] = proposal_state{key, seq, 0};
   }
   void operator()(const action_started& x) {

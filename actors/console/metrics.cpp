@@ -39,7 +39,8 @@ std::string render_metrics(const fleet_state& st, const space_usage& space, uint
   st.decided.each([&outcomes](const decided_proposal& p) {
     ++outcomes[p.status == decided::refused     ? "refused"
                : p.status == decided::running   ? "in_progress"
-               : p.status == decided::succeeded ? "succeeded" : "failed"];
+               : p.status == decided::succeeded || p.status == decided::read ? "succeeded"
+                                                                            : "failed"];
   });
   out << "# HELP bulwark_proposals Decided proposals by outcome.\n"
          "# TYPE bulwark_proposals gauge\n";

@@ -195,6 +195,10 @@ outcome rebuilt_outcome(const decided_proposal& d) {
       o.status = proposal_status::succeeded;
       o.message = "recorded earlier (the journal's outcome)";
       break;
+    case decided::read:
+      o.status = proposal_status::read;
+      o.message = "read-only (recorded earlier)";
+      break;
     case decided::running:
       // Allowed, with no outcome journaled and no flight here: it is in doubt.
       o.status = proposal_status::failed;

@@ -118,6 +118,24 @@ TEST_CASE_FIXTURE(engine_fixture, "a repeated key returns the first result, also
   CHECK(submit_now(other).code == "INVALID_INPUT");
 }
 
+TEST_CASE_FIXTURE(engine_fixture, "a level-0 read is finished at its decision: a repeat after a "
+                                  "restart is the same read, and nothing of it stays running") {
+  auto p = make(0, {}, {"coaster"}, {"north"}, "read-key");
+  auto first = submit_now(p);
+  REQUIRE(first.ok);
+  CHECK(first.status == "read");
+  CHECK(eng->running().empty());
+  restart();
+  auto after = submit_now(p);
+  CHECK(after.ok);
+  CHECK(after.status == "read"); // not "in doubt": a read has no outcome record to wait for
+  CHECK(after.proposal == first.proposal);
+  CHECK(after.seq == first.seq);
+  CHECK(eng->in_doubt().empty());
+  CHECK(eng->running().empty());
+  CHECK(calls.empty());
+}
+
 TEST_CASE_FIXTURE(engine_fixture, "a request repeated later is the same proposal: its deadline "
                                   "is not content") {
   auto p = make(4, {set(2, "later")}, {"coaster"}, {"north"}, "late-key");

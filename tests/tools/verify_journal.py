@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-45, snapshot version 6). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-45, snapshot version 7). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -40,10 +40,11 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
-SNAPSHOT_VERSION = 6  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
+SNAPSHOT_VERSION = 7  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
 #                      4: decided (by key digest) replaced idempotency; proposals: running only
 #                      5: incident_state gained acknowledged, owner, resolution, notes
 #                      6: candidate_state gained detected_after
+#                      7: level-0 reads recorded in decided (status 4), not in proposals
 
 
 class NotAJournal(Exception):

@@ -153,6 +153,17 @@ TEST_CASE("the projection keeps running proposals and the outcome of finished on
   CHECK(p.state().decided.find(rk)->status == decided::refused);
   CHECK(p.state().decided.find(rk)->code == ec::halted);
   CHECK(p.state().proposals.empty());
+  // An allowed level-0 read is answered at its decision: recorded as a read, not running.
+  digest read;
+  read.bytes[0] = 3;
+  proposal_decided rd{read, "look-1", principal_id{"agent"}, authority_level::read_only,
+                      "coaster", "north", true, ec::none, "allowed", 0, {}, {}, ""};
+  REQUIRE(!p.apply(seq_no{4}, make_event(event_type::proposal_decided, at, rd)));
+  auto readk = idempotency_digest(principal_id{"agent"}, "look-1");
+  REQUIRE(p.state().decided.find(readk) != nullptr);
+  CHECK(p.state().decided.find(readk)->status == decided::read);
+  CHECK(p.state().proposals.empty());
+  CHECK(p.in_doubt().empty());
   // The key's digest is SHA-256 of principal "/" key, as docs/journal-format.md says.
   std::string bytes = "agent/change-1";
   CHECK(key == sha256(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
