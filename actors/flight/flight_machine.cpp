@@ -33,7 +33,8 @@ std::string fingerprint(const state& s) {
   };
   auto num = [](auto x) { return std::to_string(static_cast<uint64_t>(x)); };
   put(to_hex(s.id), num(s.trace.value), to_string(s.at), num(s.allowed),
-      num(s.expires.time_since_epoch().count()), num(s.decided.value), num(s.next));
+      num(s.expires.time_since_epoch().count()), num(s.budget.count()), num(s.decided.value),
+      num(s.next));
   for (auto& d : s.done)
     put(d.change.resource.value, d.change.key, d.change.value,
         d.old_value ? "=" + *d.old_value : std::string{"-"}, num(d.applied_seq.value));
@@ -123,6 +124,7 @@ refusal committed(state& s, uint64_t token, const appended& ack, const context& 
       c.kind = command_kind::ack_approval;
       c.seq = ack.last;
       out.push_back(std::move(c));
+      s.p.deadline = cx.now + s.budget; // the execution deadline starts at the approval
       run_next(s, cx, out);
       break;
     }
@@ -295,7 +297,11 @@ refusal approval_expired(state& s, const context& cx, std::vector<command>& out)
                                  s.trace));
   s.final_status = proposal_status::expired;
   s.final_code = ec::approval_expired;
-  s.final_message = "nobody approved in time";
+  s.final_message = "nobody approved within the approval window ("
+                    + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                       cx.config->approval_timeout)
+                                       .count())
+                    + " s, authority.approval_timeout_ms)";
   finish(s, cx, out);
   return {};
 }

@@ -90,6 +90,10 @@ struct state {
   phase at = phase::deciding;
   bool allowed = false;            ///< the decision allows it
   caf::timestamp expires;          ///< when an awaited approval expires
+  /// Levels 1 and 2: the execution time the proposal's deadline left at its decision.
+  /// The wait for an approval does not spend it: the approval sets the deadline to the
+  /// approval's time plus this budget.
+  std::chrono::nanoseconds budget{0};
   seq_no decided;                  ///< the decision's seq (once durable)
   uint32_t next = 0;               ///< the next step to run
   std::vector<applied_step> done;  ///< steps applied, in order

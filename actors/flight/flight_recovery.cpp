@@ -111,6 +111,7 @@ refusal recovered(state& s, const recovery& r, const context& cx, std::vector<co
   auto base = waits ? std::max(cx.now, r.expires) : cx.now;
   auto steps = static_cast<int64_t>(std::max<size_t>(s.p.mutations.size(), 1));
   s.p.deadline = base + cx.config->effector_timeout * steps;
+  s.budget = cx.config->effector_timeout * steps; // the approval starts it again
   if (waits) {
     if (r.approved)
       return run_next(s, cx, out), refusal{};

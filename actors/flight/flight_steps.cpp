@@ -108,8 +108,9 @@ void call(state& s, const mutation& m, bool compensation, std::optional<std::str
     auto what = compensation ? "the compensation of step " : "step ";
     auto step = compensation ? s.undo - 1 : s.next;
     effector_result r{false, ec::timeout,
-                      std::string{"the proposal's deadline passed before "} + what
-                        + std::to_string(step) + " could be called",
+                      std::string{"the proposal's execution deadline passed before "} + what
+                        + std::to_string(step) + " could be called (the effector was not "
+                                                 "called)",
                       caf::none};
     if (compensation)
       return on_undone(s, r, cx, out);
@@ -232,6 +233,7 @@ void launch(state& s, const context& cx, std::vector<command>& out) {
     case authority_level::recommend:
       s.at = phase::awaiting_approval;
       s.expires = cx.now + cx.config->approval_timeout;
+      s.budget = std::max(nanoseconds{0}, s.p.deadline - cx.now);
       return arm(command_kind::arm_approval, cx.config->approval_timeout, out);
     case authority_level::act:
     case authority_level::enforce:

@@ -93,7 +93,8 @@ void pipeline_detail::given_up(self_ptr self, const digest& id, uint64_t token, 
     case awaiting::effector:
       return on_effected(self, id, token,
                          effector_result{false, ec::timeout,
-                                         "the effector did not answer in time", caf::none});
+                                         "the effector was called and did not answer in time",
+                                         caf::none});
     case awaiting::none:
       return;
   }

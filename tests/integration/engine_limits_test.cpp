@@ -118,6 +118,24 @@ TEST_CASE_FIXTURE(engine_fixture, "a repeated key returns the first result, also
   CHECK(submit_now(other).code == "INVALID_INPUT");
 }
 
+TEST_CASE_FIXTURE(engine_fixture, "a level-1 proposal approved after its timeout has passed "
+                                  "runs: its execution time starts at the approval") {
+  auto p = make(1, {set(4, "approved-late")}, {"coaster"}, {"north"}, "late-approval");
+  p.timeout = 30s;
+  auto f = eng->submit(p);
+  eng->run();
+  REQUIRE(eng->pending().size() == 1);
+  auto digest = eng->pending().at(0).proposal;
+  eng->advance(36s); // past the proposal's 30 s, inside the 5-minute approval window
+  REQUIRE(eng->approve("ops", digest).ok);
+  eng->run();
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  auto r = f.get();
+  CHECK(r.ok);
+  CHECK(r.status == "succeeded");
+  CHECK(calls.size() == 1);
+}
+
 TEST_CASE_FIXTURE(engine_fixture, "a level-0 read is finished at its decision: a repeat after a "
                                   "restart is the same read, and nothing of it stays running") {
   auto p = make(0, {}, {"coaster"}, {"north"}, "read-key");

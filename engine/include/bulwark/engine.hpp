@@ -55,7 +55,9 @@ struct proposal_request {
   std::vector<std::string> regions;       ///< declared target regions
   std::vector<change> changes;
   std::string justification;
-  std::chrono::milliseconds timeout{30000}; ///< deadline = now + timeout
+  /// Execution deadline = now + timeout. At levels 1 and 2 the wait for the approval
+  /// does not spend it: the time it left at the decision runs again from the approval.
+  std::chrono::milliseconds timeout{30000};
 };
 
 /// The answer to a call: success, or a documented error code with a message.

@@ -950,6 +950,47 @@ TEST_CASE("flight: a passed deadline fails the step without calling or blaming t
   CHECK(w.reply->message.find("did not answer") == std::string::npos);
 }
 
+TEST_CASE("flight: the wait for an approval does not spend the execution deadline, and each "
+          "timeout names its clock") {
+  // A level-1 proposal with 30 s to run, approved 36 s after its decision, runs: the 30 s
+  // start again at the approval.
+  world w;
+  w.s = fl::start(make_proposal(authority_level::assist, 1, 1000 + 30000), id_of(11),
+                  trace_id{11});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 1, {}, {}, w.cx(1000), out));
+  w.take(out);
+  w.feed(input{input::commit, 1000, 0, {}, {}}); // the decision: awaiting approval
+  REQUIRE(w.s.at == fl::phase::awaiting_approval);
+  w.feed(input{input::approve, 37000, 0, {}, {}});
+  w.feed(input{input::commit, 37000, 0, {}, {}}); // the approval is durable
+  w.feed(input{input::commit, 37001, 0, {}, {}}); // step 0's start is durable
+  REQUIRE(w.call);
+  CHECK(w.call->call.deadline == at_ms(37001) + w.config.effector_timeout);
+  CHECK(w.s.p.deadline == at_ms(37000 + 30000));
+  w.feed(input{input::effect, 37100, 0, effector_result{true, ec::none, "", caf::none}, {}});
+  w.feed(input{input::commit, 37100, 0, {}, {}});
+  w.feed(input{input::commit, 37100, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->status == proposal_status::succeeded);
+  CHECK(w.violations.empty());
+
+  // Nobody approving: the expiry names the approval window, not the deadline.
+  world x;
+  x.s = fl::start(make_proposal(authority_level::assist, 1, 1000 + 30000), id_of(12),
+                  trace_id{12});
+  out.clear();
+  REQUIRE_FALSE(fl::allow(x.s, 1, {}, {}, x.cx(1000), out));
+  x.take(out);
+  x.feed(input{input::commit, 1000, 0, {}, {}});
+  x.feed(input{input::expire, 301000, 0, {}, {}});
+  x.feed(input{input::commit, 301000, 0, {}, {}});
+  REQUIRE(x.reply);
+  CHECK(x.reply->code == ec::approval_expired);
+  CHECK(x.reply->message.find("approval window") != std::string::npos);
+  CHECK(x.reply->message.find("approval_timeout_ms") != std::string::npos);
+}
+
 TEST_CASE("flight: a refused decision is journaled and answered with its own code") {
   driven d{authority_level::enforce, 1, false};
   d.commit();
