@@ -53,6 +53,7 @@ bool chaos_drill::start() {
   opts.virtual_clock = true;
   opts.chaos = true;
   opts.admins = {"admin"};
+  opts.operators = {"ops-alice"};
   opts.grants = {{"rollout-agent", 4}, {"ops-alice", 4}};
   opts.enforce_enabled = true;
   opts.rate_per_second = 1000.0;

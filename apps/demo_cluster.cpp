@@ -166,6 +166,7 @@ bool cluster_demo::start(size_t i, bool cut_off) {
   opts.config_file = write_config(i, cut_off);
   opts.data_dir = path(id(i) + "-journal");
   opts.admins = {"admin"};
+  opts.operators = {"ops"};
   opts.grants = {{"agent", 4}, {"ops", 4}};
   opts.enforce_enabled = true;
   std::string err;

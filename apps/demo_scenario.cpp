@@ -33,6 +33,7 @@ bool demo_scenario::start(bool enforce) {
   opts.data_dir = dir_;
   opts.virtual_clock = true;
   opts.admins = {"admin"};
+  opts.operators = {"ops-alice"};
   opts.grants = {{"rollout-agent", 4}, {"ops-alice", 4}, {"intern", 1}, {"chatty-bot", 4}};
   opts.enforce_enabled = enforce;
   opts.observation_window = 30s;

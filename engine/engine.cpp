@@ -64,8 +64,14 @@ void apply_options(node_config& cfg, const engine_options& opts) {
     for (auto& p : cfg.incident.policies)
       p.rollback_level = static_cast<authority_level>(std::clamp(*opts.rollback_level, 1, 4));
   }
+  for (auto& o : opts.operators)
+    cfg.authority.approvals.operators.insert(o);
+  if (opts.allow_self_approval)
+    cfg.authority.approvals.allow_self_approval = *opts.allow_self_approval;
   cfg.authority.policy.observation_window = cfg.pipeline.observation_window;
   cfg.authority.policy.approval_timeout = cfg.pipeline.approval_timeout;
+  cfg.authority.approvals.admins = cfg.authority.admins;
+  cfg.pipeline.approvals = cfg.authority.approvals;
 }
 
 } // namespace

@@ -109,6 +109,31 @@ void read_authority(reader& r, authority_settings& a) {
       else
         r.fail("authority", "admins", "must be a list of principal names");
   }
+  if (auto node = r.root()["authority"]["operators"]; node && !node.is_array())
+    r.fail("authority", "operators", "must be a list of principal names");
+  if (auto operators = r.root()["authority"]["operators"].as_array()) {
+    for (auto& x : *operators)
+      if (auto s = x.value<std::string>(); s && is_valid_id(*s))
+        a.approvals.operators.insert(*s);
+      else
+        r.fail("authority", "operators", "must be a list of principal names");
+  }
+  r.get("authority", "allow_self_approval", a.approvals.allow_self_approval);
+  if (auto node = r.root()["authority"]["approver_role"]; node && !node.is_table())
+    r.fail("authority", "approver_role", "must be a table of levels (\"1\" to \"4\") to roles");
+  if (auto roles = r.root()["authority"]["approver_role"].as_table()) {
+    for (auto& [name, value] : *roles) {
+      std::string level{name.str()};
+      auto role = value.value<std::string>();
+      if (level.size() != 1 || level[0] < '1' || level[0] > '4')
+        r.fail("authority.approver_role", level, "is not a level from \"1\" to \"4\"");
+      else if (!role || (*role != "operator" && *role != "admin"))
+        r.fail("authority.approver_role", level, "must be \"operator\" or \"admin\"");
+      else
+        a.approvals.least[static_cast<size_t>(level[0] - '0')] =
+          *role == "admin" ? approver_role::admin : approver_role::operator_;
+    }
+  }
   if (auto grants = r.root()["authority"]["grants"].as_table()) {
     for (auto& [name, value] : *grants) {
       auto level = value.value<int64_t>();
@@ -423,6 +448,11 @@ caf::expected<node_config> load_config(const std::string& path) {
   r.get("authority", "analysis_requires_data", cfg.pipeline.analysis_requires_data);
   read_breakers(r, cfg);
   read_console(r, cfg);
+  // A console token's operator or admin may approve as an operator (the engine checks
+  // it again where each approval is decided; the admin role comes from authority.admins).
+  for (auto& t : cfg.console.tokens)
+    if (t.role == console_role::operator_ || t.role == console_role::admin)
+      cfg.authority.approvals.operators.insert(t.principal.value);
   read_http(r, cfg.http);
   read_incident(r, cfg.incident);
   read_health(r, cfg.health);

@@ -11,6 +11,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/authority/authority_policy.hpp"
+#include "actors/flight/approval_policy.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/halt_guard.hpp"
 
@@ -22,6 +23,9 @@ class mailbox_gauge; // supervision/mailbox_gauge.hpp
 struct authority_settings {
   authority_config policy;
   std::set<std::string> admins; ///< principals allowed to grant, halt and release
+  /// Who may approve or deny ([authority] operators, approver_role, allow_self_approval);
+  /// its `admins` are `admins` above (set when the engine starts).
+  approval_policy approvals;
   std::shared_ptr<const node_conditions> conditions; ///< degradation level (none: normal)
   std::shared_ptr<mailbox_gauge> mailbox{}; ///< its mailbox depth, for BACKLOG (none: not sampled)
 };

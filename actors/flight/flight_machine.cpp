@@ -252,6 +252,10 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
     return no(ec::invalid_input, "no proposal awaits approval with digest " + to_hex(s.id));
   if (!is_valid_id(approver.value))
     return no(ec::invalid_input, "approver is not a valid name");
+  if (auto who = check_approver(cx.config->approvals, approver.value, s.p.principal.value,
+                                s.p.level);
+      who.code != ec::none)
+    return no(who.code, std::move(who.message));
   if (approve && halted(cx))
     return no(ec::halted, "the node is halted: no approval runs a change until the halt is "
                           "released (a denial is still taken)");

@@ -41,6 +41,7 @@
 
 #include "caf/timestamp.hpp"
 
+#include "actors/flight/approval_policy.hpp"
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
 #include "messages/incidents.hpp"
@@ -55,6 +56,7 @@ struct settings {
   std::chrono::nanoseconds effector_timeout = std::chrono::seconds{10}; ///< per call
   uint32_t analysis_failure_limit = 0; ///< level 3: breaching samples a window tolerates
   bool analysis_requires_data = false; ///< level 3: a window with no samples fails
+  approval_policy approvals;           ///< who may approve or deny (separation of duties)
 };
 
 /// Where a flight is.

@@ -45,6 +45,7 @@ struct pipeline_settings {
   /// Exact replies kept for repeated idempotency keys; an older repeat is answered from
   /// the projection (the journaled status and code), so memory stays bounded.
   uint64_t kept_outcomes = 10000;
+  approval_policy approvals; ///< who may approve or deny (the engine sets its admins)
 };
 
 /// The answer a flight waits for from another actor, watched for its deadline.

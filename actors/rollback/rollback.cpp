@@ -298,6 +298,18 @@ caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
   auto i = self->state.flights.find(a.proposal);
   if (i == self->state.flights.end() || !i->second.awaiting)
     return refuse(ec::invalid_input, "no rollback " + to_hex(a.proposal) + " awaits approval");
+  if (!is_valid_id(a.approver.value))
+    return refuse(ec::invalid_input, "approver is not a valid name");
+  // The role is checked; the self rule is not: a principal's rollback order is its own
+  // approval (a rollback restores journaled values; the orchestrator's waits for a person).
+  auto who = check_approver(self->state.settings.approvals, a.approver.value, std::string{},
+                            i->second.plan.level);
+  if (who.code != ec::none)
+    return refuse(who.code, who.message);
+  // During a halt a rollback waits: only an admin's explicit approval runs one.
+  if (a.approve && self->state.proj.state().halted && who.role != approver_role::admin)
+    return refuse(ec::halted, "the halt is engaged: only an admin's approval runs a rollback "
+                              "now (" + a.approver.value + " is " + to_string(who.role) + ")");
   auto rp = self->make_response_promise<rollback_status>();
   auto& f = i->second;
   f.awaiting = false;

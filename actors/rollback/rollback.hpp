@@ -15,6 +15,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "actors/circuit_breaker/effectors.hpp"
+#include "actors/flight/approval_policy.hpp"
 #include "actors/rollback/rollback_policy.hpp"
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
@@ -31,6 +32,7 @@ struct rollback_settings {
   bool enforce_enabled = false;          ///< level 4 runs without a person; else level 1
   caf::timespan approval_timeout = std::chrono::minutes{5};
   caf::timespan effector_timeout = std::chrono::seconds{10};
+  approval_policy approvals; ///< who may approve or deny a rollback
 };
 
 /// One rollback in progress.

@@ -38,6 +38,7 @@ std::unique_ptr<engine> start_engine(const temp_dir& dir, const std::string& con
   opts.config_file = config;
   opts.data_dir = dir.sub(data);
   opts.admins = {"admin"};
+  opts.operators = {"ops"};
   opts.grants = {{"agent", 4}, {"ops", 4}};
   opts.enforce_enabled = true;
   std::string err;

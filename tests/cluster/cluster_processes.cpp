@@ -23,7 +23,7 @@ std::string write_config(const temp_dir& dir, const cluster_plan& plan, const st
   auto cfg = plan.config_of(id);
   (void) plan.keys.at(id)->write_private(dir.sub(id + ".key"));
   std::ofstream f{dir.sub(id + ".toml")};
-  f << "[authority]\nenforce_enabled = true\nadmins = [\"root\"]\n[authority.grants]\n"
+  f << "[authority]\nenforce_enabled = true\nallow_self_approval = true\nadmins = [\"root\"]\n[authority.grants]\n"
     << "\"root\" = 4\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
     << "[[console.tokens]]\nsha256 = \"" << token_hash() << "\"\nprincipal = \"root\"\n"
     << "role = \"admin\"\n";

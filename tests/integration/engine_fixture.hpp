@@ -46,6 +46,7 @@ struct engine_fixture {
     opts.data_dir = dir.sub("journal");
     opts.virtual_clock = true;
     opts.admins = {"admin"};
+    opts.operators = {"ops", "ops-alice"};
     opts.grants = {{"agent", 4}, {"low", 1}, {"ops", 4}};
     opts.enforce_enabled = true;
     opts.observation_window = std::chrono::seconds{5};

@@ -206,6 +206,7 @@ TEST_CASE("a deferred candidate is never retried, only an operator promotes it")
   opts.data_dir = f.dir.sub("journal");
   opts.virtual_clock = true;
   opts.grants = {{"agent", 4}};
+  opts.operators = {"ops"};
   opts.enforce_enabled = true;
   std::string err;
   f.eng = engine::start(opts, &err);

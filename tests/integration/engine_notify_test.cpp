@@ -62,6 +62,7 @@ struct notify_engine {
     engine_options opts;
     opts.data_dir = dir.sub("journal");
     opts.admins = {"admin"};
+    opts.operators = {"ops"};
     opts.grants = {{"agent", 4}, {"low", 1}};
     opts.enforce_enabled = true;
     opts.approval_timeout = std::chrono::minutes{10};

@@ -206,3 +206,31 @@ TEST_CASE("help lists what the role may use, as typed, with one example each") {
     }
   CHECK(approve);
 }
+
+TEST_CASE("separation of duties: the proposer's own approval or denial is refused by the "
+          "engine, another operator's or an admin's is taken") {
+  node_process node{"", false, {}, false}; // the product's default: no self-approval
+  client op{node.port}, admin{node.port};
+  REQUIRE(op.auth("operator-token")["ok"] == true);
+  REQUIRE(admin.auth("admin-token")["ok"] == true);
+  auto waiting = op.call(propose(30, 1, "ux-duties", "coaster-north-03"));
+  REQUIRE(waiting["result"]["status"] == "awaiting_approval");
+  auto digest = waiting["result"]["proposal"].get<std::string>();
+  for (auto* cmd : {"approve", "deny"}) {
+    CAPTURE(cmd);
+    auto own = op.call({{"id", 31}, {"cmd", cmd}, {"args", {{"proposal", digest}}}});
+    CHECK(own["ok"] == false);
+    CHECK(own["id"] == 31);
+    CHECK(own["error"]["code"] == "AUTHORITY_DENIED");
+    CHECK(own["error"]["message"].get<std::string>().find("allow_self_approval")
+          != std::string::npos);
+  }
+  auto listed = admin.call({{"id", 32}, {"cmd", "proposals"}});
+  REQUIRE(listed["result"].size() == 1); // still waiting: the refusals changed nothing
+  auto approved = admin.call({{"id", 33}, {"cmd", "approve"}, {"args", {{"proposal", digest}}}});
+  REQUIRE_MESSAGE(approved["ok"] == true, approved.dump());
+  CHECK(approved["result"]["by"] == "root-admin");
+  auto outcome = notice_for(op, 30);
+  REQUIRE_MESSAGE(!outcome.is_null(), "no outcome notice");
+  CHECK(outcome["status"] == "succeeded");
+}

@@ -41,9 +41,12 @@ struct node_process {
   uint16_t metrics_port = 0;
   uint16_t http_port = 0; ///< 0 unless [http] listen is set
 
-  /// The configuration's keys before its tokens.
-  static std::string base_config() {
-    return "[node]\nid = \"test-node\"\n[authority]\nenforce_enabled = true\n"
+  /// The configuration's keys before its tokens. Most console tests let their one
+  /// operator approve its own proposals (`self_approval`); the tests of separation of
+  /// duties keep the product's default, false.
+  static std::string base_config(bool self_approval = true) {
+    return std::string{"[node]\nid = \"test-node\"\n[authority]\nenforce_enabled = true\n"}
+           + "allow_self_approval = " + (self_approval ? "true" : "false") + "\n"
            "admins = [\"root-admin\"]\n[authority.grants]\n\"op\" = 4\n"
            "\"root-admin\" = 4\n[metrics]\nlisten = \"127.0.0.1:0\"\n"
            "[console]\nlisten = \"127.0.0.1:0\"\n";
@@ -68,12 +71,13 @@ struct node_process {
   /// `prepare`, when given, runs on the journal directory before the node starts (to
   /// hand it a journal written beforehand).
   explicit node_process(const std::string& extra = "", bool capture_stderr = false,
-                        const std::function<void(const std::string&)>& prepare = {})
+                        const std::function<void(const std::string&)>& prepare = {},
+                        bool self_approval = true)
       : capture_stderr_(capture_stderr) {
     if (prepare)
       prepare(dir.sub("journal"));
     auto cfg = config_path();
-    std::ofstream{cfg} << base_config() << extra << token_table("viewer-token", "watch", "viewer")
+    std::ofstream{cfg} << base_config(self_approval) << extra << token_table("viewer-token", "watch", "viewer")
                        << token_table("operator-token", "op", "operator")
                        << token_table("admin-token", "root-admin", "admin");
     launch();

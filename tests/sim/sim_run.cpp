@@ -119,6 +119,7 @@ void driver::start_engine() {
   o.virtual_clock = true;
   o.epoch_ms = now_ms_;
   o.admins = {"admin"};
+  o.operators = {"ops"};
   o.grants = {{"agent", 4}, {"ops", 3}, {"low", 1}};
   o.enforce_enabled = true;
   o.observation_window = std::chrono::seconds{2};

@@ -28,7 +28,9 @@ class Node:
         self.work = work
         conf = os.path.join(work, "node.toml")
         with open(conf, "w", encoding="utf-8") as f:
-            f.write('[node]\nid = "dash-1"\n\n[authority.grants]\n"ops-alice" = 3\n\n'
+            # One operator proposes and approves in the page: self-approval is allowed here.
+            f.write('[node]\nid = "dash-1"\n\n[authority]\nallow_self_approval = true\n\n'
+                    '[authority.grants]\n"ops-alice" = 3\n\n'
                     '[incident]\nconfirmation_ms = 3000\nverification_ms = 3000\n'
                     'warmup_samples = 3\n\n'
                     '[http]\nlisten = "127.0.0.1:0"\n\n'

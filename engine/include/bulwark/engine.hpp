@@ -26,6 +26,10 @@ struct engine_options {
   bool virtual_clock = false; ///< deterministic: time moves only by `advance()`
   std::optional<int64_t> epoch_ms; ///< wall time at start (virtual clock), ms since 1970
   std::vector<std::string> admins; ///< principals that may grant and halt (added to config)
+  /// Principals that may approve and deny (role operator; admins may too; added to config).
+  std::vector<std::string> operators;
+  /// Overrides authority.allow_self_approval: may a proposer approve its own proposal.
+  std::optional<bool> allow_self_approval;
   std::map<std::string, int> grants; ///< principal -> maximum level (added to config)
   std::optional<bool> enforce_enabled; ///< overrides authority.enforce_enabled
   std::optional<std::chrono::milliseconds> observation_window; ///< overrides the config
@@ -310,6 +314,10 @@ public:
   void submit(const proposal_request& p, std::function<void(const result&)> done);
 
   /// Approves or denies the pending proposal or rollback with digest `proposal` (hex).
+  /// `AUTHORITY_DENIED` when the approver holds no approver role (`operators`, `admins`),
+  /// a lesser one than the level asks (`authority.approver_role`), or made the proposal
+  /// (unless `allow_self_approval`); `HALTED` for an approval during a halt, except an
+  /// admin's approval of a rollback.
   result approve(const std::string& approver, const std::string& proposal, bool approve = true);
 
   /// Interrupts a running level-3 proposal; its done steps are rolled back.

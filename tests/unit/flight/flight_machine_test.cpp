@@ -77,10 +77,17 @@ struct input {
   unsigned luck = 0;
 };
 
+/// The machine's settings in these tests: "alice" approves (an operator), "agent" proposes.
+fl::settings test_settings() {
+  fl::settings s;
+  s.approvals.operators = {"alice"};
+  return s;
+}
+
 /// The world of one flight: journal, fleet values, what the machine awaits.
 struct world {
   fleet_state fleet = small_fleet();
-  fl::settings config;
+  fl::settings config = test_settings();
   fl::state s;
   std::vector<std::pair<uint64_t, event>> journal; ///< committed, with seqs
   uint64_t seq = 100;
@@ -989,6 +996,36 @@ TEST_CASE("flight: the wait for an approval does not spend the execution deadlin
   CHECK(x.reply->code == ec::approval_expired);
   CHECK(x.reply->message.find("approval window") != std::string::npos);
   CHECK(x.reply->message.find("approval_timeout_ms") != std::string::npos);
+}
+
+TEST_CASE("flight: an approval by the proposer or by a principal without an approver role is "
+          "refused and changes nothing") {
+  world w;
+  w.s = fl::start(make_proposal(authority_level::recommend, 2, 60000), id_of(13), trace_id{13});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 1, {}, {}, w.cx(1000), out));
+  w.take(out);
+  w.feed(input{input::commit, 1000, 0, {}, {}});
+  REQUIRE(w.s.at == fl::phase::awaiting_approval);
+  auto before = fl::fingerprint(w.s);
+  for (auto* who : {"agent", "mallory"}) { // the proposer; a name with no role
+    CAPTURE(who);
+    for (bool yes : {true, false}) {
+      out.clear();
+      auto r = fl::answer(w.s, principal_id{who}, yes, "", w.cx(2000), out);
+      CHECK(r.code == ec::authority_denied);
+      CHECK(out.empty());
+      CHECK(fl::fingerprint(w.s) == before);
+    }
+  }
+  w.config.approvals.allow_self_approval = true;
+  out.clear();
+  CHECK(fl::answer(w.s, principal_id{"mallory"}, true, "", w.cx(2000), out).code
+        == ec::authority_denied); // still no role
+  CHECK(fl::fingerprint(w.s) == before);
+  w.config.approvals.operators.insert("agent"); // a proposer with a role, self-approval on
+  CHECK_FALSE(fl::answer(w.s, principal_id{"agent"}, true, "", w.cx(2000), out));
+  CHECK(w.s.at == fl::phase::approving);
 }
 
 TEST_CASE("flight: a refused decision is journaled and answered with its own code") {

@@ -253,7 +253,7 @@ TEST_CASE("every key of the table is read: a wrong type for it is refused naming
     if (k.file != config_file::node || k.kind != key_kind::value)
       continue;
     std::string path = k.path;
-    for (auto [from, to] : {std::pair{"<principal>", "bob"}, {"<node>", "n2"}})
+    for (auto [from, to] : {std::pair{"<principal>", "bob"}, {"<node>", "n2"}, {"<level>", "2"}})
       if (auto at = path.find(from); at != std::string::npos)
         path.replace(at, std::string{from}.size(), to);
     if (path.rfind("effectors", 0) == 0)
