@@ -149,3 +149,27 @@ TEST_CASE_FIXTURE(handoff_fixture,
   // No second escalation while it was watched without a deadline.
   CHECK(records("incident_escalated").size() == 1);
 }
+
+TEST_CASE_FIXTURE(handoff_fixture, "a rollback's approval needs an approver role, and during a "
+                                   "halt only an admin's runs it") {
+  auto_approve = false;
+  bad_change();
+  tick(35);
+  auto pending = eng->pending_rollbacks();
+  REQUIRE(pending.size() == 1);
+  auto low = eng->approve("low", pending[0]);
+  CHECK(low.code == "AUTHORITY_DENIED");
+  CHECK(low.message.find("holds no approver role") != std::string::npos);
+  REQUIRE(eng->halt("admin", "drill").ok);
+  eng->run();
+  auto op = eng->approve("ops", pending[0]);
+  CHECK(op.code == "HALTED");
+  CHECK(op.message.find("only an admin") != std::string::npos);
+  CHECK(eng->pending_rollbacks() == pending); // both refusals changed nothing
+  CHECK(world["coaster-1/mode"] == "bad");
+  auto admin = eng->approve("admin", pending[0]);
+  CHECK_MESSAGE(admin.ok, admin.code << ": " << admin.message);
+  eng->run();
+  CHECK(world["coaster-1/mode"] == "normal");
+  CHECK(eng->pending_rollbacks().empty());
+}
