@@ -129,8 +129,8 @@ refusal committed(state& s, uint64_t token, const appended& ack, const context& 
       break;
     }
     case phase::starting:
-      if (halted(cx)) // journaled while the start was: it does not run
-        halt_stop(s, cx, out);
+      if (auto why = stop_reason(s, cx)) // journaled while the start was: it does not run
+        halt_stop(s, cx, out, *why);
       else
         call_step(s, cx, out);
       break;
@@ -259,6 +259,8 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
   if (approve && halted(cx))
     return no(ec::halted, "the node is halted: no approval runs a change until the halt is "
                           "released (a denial is still taken)");
+  if (auto why = stop_reason(s, cx); approve && why)
+    return no(why->first, why->second + ": no approval runs it (a denial is still taken)");
   auto type = approve ? event_type::approval_granted : event_type::approval_denied;
   auto ev = make_event(type, cx.now, approval_recorded{s.id, approver, note}, s.trace);
   if (!approve) { // the denial rides the outcome's transaction: acknowledged with it

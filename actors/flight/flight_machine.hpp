@@ -41,6 +41,7 @@
 
 #include "caf/timestamp.hpp"
 
+#include "actors/authority/authority_policy.hpp"
 #include "actors/flight/approval_policy.hpp"
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
@@ -57,6 +58,7 @@ struct settings {
   uint32_t analysis_failure_limit = 0; ///< level 3: breaching samples a window tolerates
   bool analysis_requires_data = false; ///< level 3: a window with no samples fails
   approval_policy approvals;           ///< who may approve or deny (separation of duties)
+  authority_config authority;          ///< the configured grants (journaled changes win)
 };
 
 /// Where a flight is.

@@ -85,6 +85,21 @@ bool halted(const context& cx) {
   return cx.fleet->halted;
 }
 
+std::optional<std::pair<ec, std::string>> stop_reason(const state& s, const context& cx) {
+  if (halted(cx))
+    return std::make_pair(ec::halted, std::string{"the node is halted"});
+  auto grant = effective_grant(s.p.principal.value, cx.config->authority, cx.fleet->grants,
+                               cx.now);
+  if (!grant || *grant < s.p.level)
+    return std::make_pair(ec::authority_denied,
+                          "the grant of " + s.p.principal.value + " is now "
+                            + (grant ? "level " + std::to_string(static_cast<int>(*grant))
+                                     : std::string{"none"})
+                            + ", below the proposal's level "
+                            + std::to_string(static_cast<int>(s.p.level)));
+  return std::nullopt;
+}
+
 void finish(state& s, const context& cx, std::vector<command>& out) {
   bool ok = s.final_status == proposal_status::succeeded;
   auto applied = static_cast<uint32_t>(s.done.size());
@@ -176,15 +191,19 @@ void not_run(state& s, uint32_t from, ec code, const std::string& why, const con
                                    s.trace));
 }
 
-/// A journaled halt stops the flight before its next effect: steps whose start is durable
-/// but that did not run get their outcome ("not run"), then levels 2 and 3 compensate
-/// what was applied; level 4 keeps it, as on a failure.
-void halt_stop(state& s, const context& cx, std::vector<command>& out) {
-  not_run(s, s.next, ec::halted, "not run: the node is halted", cx);
+/// A journaled halt (or a grant lowered below the flight's level) stops the flight before
+/// its next effect: steps whose start is durable but that did not run get their outcome
+/// ("not run"), then levels 2 and 3 compensate what was applied; level 4 keeps it, as on
+/// a failure.
+void halt_stop(state& s, const context& cx, std::vector<command>& out,
+               const std::pair<ec, std::string>& why) {
+  not_run(s, s.next, why.first, "not run: " + why.second, cx);
   s.final_status = proposal_status::interrupted;
-  s.final_code = ec::halted;
-  s.final_message = "halted after " + std::to_string(s.done.size()) + " of "
-                    + std::to_string(s.p.mutations.size()) + " steps";
+  s.final_code = why.first;
+  auto after = " after " + std::to_string(s.done.size()) + " of "
+               + std::to_string(s.p.mutations.size()) + " steps";
+  s.final_message = why.first == ec::halted ? "halted" + after
+                                            : "stopped" + after + ": " + why.second;
   bool all_or_nothing = s.p.level == authority_level::recommend
                         || s.p.level == authority_level::act;
   if (all_or_nothing && !s.done.empty())
@@ -203,8 +222,8 @@ void run_next(state& s, const context& cx, std::vector<command>& out) {
   }
   if (s.next == s.p.mutations.size())
     return finish(s, cx, out);
-  if (halted(cx))
-    return halt_stop(s, cx, out);
+  if (auto why = stop_reason(s, cx))
+    return halt_stop(s, cx, out, *why);
   if (s.p.level == authority_level::recommend && s.next == 0) {
     // All starts of the batch are durable before its first effector call.
     std::vector<event> starts;

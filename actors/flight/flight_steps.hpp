@@ -25,6 +25,9 @@ outcome outcome_of(const state& s);
 std::string service_of(const context& cx, const mutation& m);
 std::optional<std::string> current_value(const state& s, const context& cx, const mutation& m);
 bool halted(const context& cx);
+/// Why the flight may start no further effect now: the journaled halt, or its proposer's
+/// grant (journaled change in force, else the configured one) below its level; none: go on.
+std::optional<std::pair<ec, std::string>> stop_reason(const state& s, const context& cx);
 void finish(state& s, const context& cx, std::vector<command>& out);
 void call(state& s, const mutation& m, bool compensation, std::optional<std::string> restore,
           std::string key, const context& cx, std::vector<command>& out);
@@ -33,7 +36,8 @@ void start_step(state& s, const context& cx, std::vector<command>& out);
 void undo_next(state& s, const context& cx, std::vector<command>& out);
 void compensate(state& s, const context& cx, std::vector<command>& out);
 void not_run(state& s, uint32_t from, ec code, const std::string& why, const context& cx);
-void halt_stop(state& s, const context& cx, std::vector<command>& out);
+void halt_stop(state& s, const context& cx, std::vector<command>& out,
+               const std::pair<ec, std::string>& why);
 void run_next(state& s, const context& cx, std::vector<command>& out);
 void launch(state& s, const context& cx, std::vector<command>& out);
 void record_failure(state& s, const effector_result& r, const context& cx);

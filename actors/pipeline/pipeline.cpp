@@ -330,6 +330,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.machine.analysis_failure_limit = settings.analysis_failure_limit;
   st.machine.analysis_requires_data = settings.analysis_requires_data;
   st.machine.approvals = settings.approvals;
+  st.machine.authority = settings.authority;
   st.detector = deps.detector;
   st.analysis_timeout = settings.analysis_timeout;
   st.epoch = epoch;

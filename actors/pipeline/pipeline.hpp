@@ -46,6 +46,7 @@ struct pipeline_settings {
   /// the projection (the journaled status and code), so memory stays bounded.
   uint64_t kept_outcomes = 10000;
   approval_policy approvals; ///< who may approve or deny (the engine sets its admins)
+  authority_config authority; ///< the configured grants, re-checked at each step
 };
 
 /// The answer a flight waits for from another actor, watched for its deadline.

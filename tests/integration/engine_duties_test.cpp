@@ -67,3 +67,21 @@ TEST_CASE("approvals: self-approval when the configuration allows it, and a leve
   f.eng->run();
   CHECK(batch.get().status == "succeeded");
 }
+
+TEST_CASE_FIXTURE(engine_fixture, "a grant lowered while a proposal waits refuses its approval; "
+                                  "a denial is still taken") {
+  auto f = eng->submit(make(1, {set(5, "later")}, {"coaster"}, {"north"}, "k-lowered"));
+  eng->run();
+  REQUIRE(eng->pending().size() == 1);
+  auto id = eng->pending().at(0).proposal;
+  REQUIRE(eng->grant("admin", "agent", 0, std::nullopt, "paused").ok);
+  eng->run();
+  auto r = eng->approve("ops-alice", id);
+  CHECK(r.code == "AUTHORITY_DENIED");
+  CHECK(r.message.find("grant of agent is now level 0") != std::string::npos);
+  CHECK(calls.empty());
+  REQUIRE(eng->approve("ops-alice", id, false).ok);
+  eng->run();
+  CHECK(f.get().status == "denied");
+  CHECK(calls.empty());
+}

@@ -81,6 +81,7 @@ struct input {
 fl::settings test_settings() {
   fl::settings s;
   s.approvals.operators = {"alice"};
+  s.authority.grants = {{"agent", authority_level::enforce}};
   return s;
 }
 
@@ -879,6 +880,49 @@ TEST_CASE("flight: a level-3 interrupt during a call takes effect when the call 
   CHECK(d.reply->compensated == 1);
   CHECK(d.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
   CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a grant lowered below the flight's level refuses its approval and stops it "
+          "before its next effect") {
+  // Level 1: the proposer's grant is lowered to level 0 while it waits; the approval is
+  // refused and changes nothing; a denial is still taken.
+  driven d{authority_level::assist, 1};
+  d.commit();
+  d.fleet.grants["agent"] = grant_state{authority_level::read_only, caf::none};
+  std::vector<fl::command> out;
+  auto before = fl::fingerprint(d.s);
+  auto r = fl::answer(d.s, principal_id{"alice"}, true, "", d.cx(2000), out);
+  CHECK(r.code == ec::authority_denied);
+  CHECK(r.message.find("grant of agent is now level 0") != std::string::npos);
+  CHECK(out.empty());
+  CHECK(fl::fingerprint(d.s) == before);
+  d.feed(input{input::deny, 2001, 0, {}, {}});
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::denied);
+
+  // Level 3: revoked in the observation window after step 0 of 2 (a temporary grant that
+  // expired counts the same): step 1 never runs and step 0 is compensated.
+  driven three{authority_level::act, 2};
+  three.commit();
+  three.ok();
+  three.commit();
+  REQUIRE(three.s.at == fl::phase::observing);
+  three.fleet.grants["agent"] = grant_state{authority_level::enforce, at_ms(three.now_ms)};
+  three.config.authority.grants["agent"] = authority_level::assist; // what is left after it
+  three.feed(input{input::observe, ++three.now_ms, 0, {}, {}});
+  REQUIRE(three.call);
+  CHECK(three.call->call.compensation);
+  three.ok();
+  while (three.append)
+    three.commit();
+  REQUIRE(three.reply);
+  CHECK(three.reply->status == proposal_status::interrupted);
+  CHECK(three.reply->code == ec::authority_denied);
+  CHECK(three.reply->applied == 1);
+  CHECK(three.reply->compensated == 1);
+  CHECK(three.reply->message.find("stopped after 1 of 2 steps") != std::string::npos);
+  CHECK(three.violations.empty());
 }
 
 TEST_CASE("flight: a halt refuses approvals and stops flights before their next effect") {
