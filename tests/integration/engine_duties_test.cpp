@@ -68,8 +68,8 @@ TEST_CASE("approvals: self-approval when the configuration allows it, and a leve
   CHECK(batch.get().status == "succeeded");
 }
 
-TEST_CASE_FIXTURE(engine_fixture, "a grant lowered while a proposal waits refuses its approval; "
-                                  "a denial is still taken") {
+TEST_CASE_FIXTURE(engine_fixture, "a grant lowered while a proposal waits refuses its approval, "
+                                  "and a denial is still taken") {
   auto f = eng->submit(make(1, {set(5, "later")}, {"coaster"}, {"north"}, "k-lowered"));
   eng->run();
   REQUIRE(eng->pending().size() == 1);
