@@ -94,30 +94,29 @@ private:
   const toml::table& root_;
 };
 
+/// Reads `[authority] key`, a list of principal names, into `out`.
+void read_principals(reader& r, const char* key, std::set<std::string>& out) {
+  auto node = r.root()["authority"][key];
+  if (node && !node.is_array())
+    r.fail("authority", key, "must be a list of principal names");
+  if (auto names = node.as_array()) {
+    for (auto& x : *names) {
+      if (auto s = x.value<std::string>(); s && is_valid_id(*s))
+        out.insert(*s);
+      else
+        r.fail("authority", key, "must be a list of principal names");
+    }
+  }
+}
+
 void read_authority(reader& r, authority_settings& a) {
   r.get("authority", "enforce_enabled", a.policy.enforce_enabled);
   r.get("authority", "rate_per_second", a.policy.rate_per_second);
   r.get("authority", "burst", a.policy.burst);
   r.get_ms("authority", "approval_timeout_ms", a.policy.approval_timeout);
   r.get_ms("authority", "observation_window_ms", a.policy.observation_window);
-  if (auto node = r.root()["authority"]["admins"]; node && !node.is_array())
-    r.fail("authority", "admins", "must be a list of principal names");
-  if (auto admins = r.root()["authority"]["admins"].as_array()) {
-    for (auto& x : *admins)
-      if (auto s = x.value<std::string>(); s && is_valid_id(*s))
-        a.admins.insert(*s);
-      else
-        r.fail("authority", "admins", "must be a list of principal names");
-  }
-  if (auto node = r.root()["authority"]["operators"]; node && !node.is_array())
-    r.fail("authority", "operators", "must be a list of principal names");
-  if (auto operators = r.root()["authority"]["operators"].as_array()) {
-    for (auto& x : *operators)
-      if (auto s = x.value<std::string>(); s && is_valid_id(*s))
-        a.approvals.operators.insert(*s);
-      else
-        r.fail("authority", "operators", "must be a list of principal names");
-  }
+  read_principals(r, "admins", a.admins);
+  read_principals(r, "operators", a.approvals.operators);
   r.get("authority", "allow_self_approval", a.approvals.allow_self_approval);
   if (auto node = r.root()["authority"]["approver_role"]; node && !node.is_table())
     r.fail("authority", "approver_role", "must be a table of levels (\"1\" to \"4\") to roles");
