@@ -256,11 +256,11 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
                                 s.p.level);
       who.code != ec::none)
     return no(who.code, std::move(who.message));
-  if (approve && halted(cx))
-    return no(ec::halted, "the node is halted: no approval runs a change until the halt is "
-                          "released (a denial is still taken)");
-  if (auto why = stop_reason(s, cx); approve && why)
-    return no(why->first, why->second + ": no approval runs it (a denial is still taken)");
+  if (auto why = approve ? stop_reason(s, cx) : std::nullopt)
+    return no(why->first, why->first == ec::halted
+                            ? "the node is halted: no approval runs a change until the halt "
+                              "is released (a denial is still taken)"
+                            : why->second + ": no approval runs it (a denial is still taken)");
   auto type = approve ? event_type::approval_granted : event_type::approval_denied;
   auto ev = make_event(type, cx.now, approval_recorded{s.id, approver, note}, s.trace);
   if (!approve) { // the denial rides the outcome's transaction: acknowledged with it
