@@ -56,12 +56,12 @@ void demo_scenario::act_incident() {
     tick();
   std::vector<change> changes;
   std::set<std::string> chosen;
-  while (chosen.size() < 4)
+  while (chosen.size() < 2) // 5 % of the 40 coasters of the north: the budget's two
     chosen.insert(pick("coaster", "north"));
   for (auto& id : chosen)
     changes.push_back({id, "firmware", bad_firmware});
   note("rollout-agent: level 4, firmware " + std::string{bad_firmware}
-       + " on 4 coaster north controllers (the bad change)");
+       + " on 2 coaster north controllers (the bad change)");
   auto bad = submit_now(make("rollout-agent", 4, "coaster", "north", changes));
   expect(bad.status == "succeeded", "the bad change should apply: " + bad.message);
   auto applied_at = eng_->now();

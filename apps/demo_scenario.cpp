@@ -291,8 +291,11 @@ void demo_scenario::act_breaker() {
   note("the controllers recover; 61 min later (past the 30 s cooldown) probes go through");
   world_.heal();
   eng_->advance(61min);
+  // Two probes on one north controller, one in the south: within the fleet-wide budget
+  // (5 % of 20 carousels per region is one resource).
+  auto north = pick("carousel", "north");
   for (int i = 0; i < 3; ++i) {
-    auto target = pick("carousel", i == 2 ? "south" : "north");
+    auto target = i == 2 ? pick("carousel", "south") : north;
     auto r = submit_now(make(who[i % 2], 4, "carousel", i == 2 ? "south" : "north",
                              {{target, "speed", "normal"}}));
     note("  probe " + std::to_string(i + 1) + ": " + r.status + ", breaker "

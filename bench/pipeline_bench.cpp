@@ -86,14 +86,20 @@ void bench_decisions(size_t n) {
     for (size_t m = 0; m < k; ++m) {
       p.mutations.push_back(mutation{resource_id{"r-" + std::to_string(rng() % 2000)}, "mode", "x"});
       req.touched_services.push_back(p.services[0]);
+      req.touched_regions.push_back("north");
     }
     req.sizes[p.services[0]] = 2000;
+    req.region_sizes[p.services[0] + "/north"] = 2000;
+    req.id.bytes[0] = static_cast<uint8_t>(i);
+    req.id.bytes[1] = static_cast<uint8_t>(i >> 8);
+    req.id.bytes[2] = static_cast<uint8_t>(i >> 16);
     now += std::chrono::milliseconds{1};
     auto t0 = clock_type::now();
     auto v = evaluate(p, cfg, journaled, false, now);
     if (v.allowed && !buckets[p.principal.value].take(now, cfg.rate_per_second, cfg.burst)) {
       auto s = blast.check(req, now);
       allowed += s.allowed;
+      blast.settle(req.id); // as the pipeline does once the charge is journaled
     }
     lat.push_back(ms_since(t0) * 1000);
   }

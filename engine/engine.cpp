@@ -72,6 +72,7 @@ void apply_options(node_config& cfg, const engine_options& opts) {
   cfg.authority.policy.approval_timeout = cfg.pipeline.approval_timeout;
   cfg.authority.approvals.admins = cfg.authority.admins;
   cfg.pipeline.approvals = cfg.authority.approvals;
+  cfg.pipeline.budget_window = cfg.blast.window;
   cfg.pipeline.authority = cfg.authority.policy;
 }
 

@@ -103,6 +103,8 @@ const char* to_string(event_type x) noexcept {
       return "notification_sent";
     case event_type::analysis_failed:
       return "analysis_failed";
+    case event_type::budget_charged:
+      return "budget_charged";
   }
   return "unknown";
 }
@@ -151,6 +153,7 @@ bool valid(event_type x) noexcept {
     case event_type::incident_closed_by_operator:
     case event_type::notification_sent:
     case event_type::analysis_failed:
+    case event_type::budget_charged:
       return true;
   }
   return false;

@@ -61,10 +61,12 @@ enum class event_type : uint8_t {
   notification_sent = 44,
   // -- flight analysis: 45 --
   analysis_failed = 45,
+  // -- the fleet-wide blast budget: 46 --
+  budget_charged = 46,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 45;
+inline constexpr uint8_t max_event_type = 46;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

@@ -15,6 +15,7 @@
 #include "caf/meta/load_callback.hpp"
 #include "caf/meta/type_name.hpp"
 #include "caf/optional.hpp"
+#include "caf/timespan.hpp"
 #include "caf/timestamp.hpp"
 
 #include "messages/enums.hpp"
@@ -301,6 +302,34 @@ typename Inspector::result_type inspect(Inspector& f, analysis_failed& x) {
   return f(caf::meta::type_name("analysis_failed"), x.proposal, x.step, x.service, x.from,
            x.to, x.samples, x.breaches, x.failure_limit, x.worst_region, x.worst_ppm,
            x.threshold_ppm, x.reason);
+}
+
+/// One resource of a blast-budget charge, with the service and region it counts against.
+struct budget_entry {
+  resource_id resource;
+  std::string service;
+  std::string region;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, budget_entry& x) {
+  return f(caf::meta::type_name("budget_entry"), x.resource, x.service, x.region);
+}
+
+/// Payload of `budget_charged`: a proposal's execution starts and its resources count
+/// against the fleet-wide blast budget of their (service, region) until `until` (the
+/// record's time plus `window`). It rides the transaction that starts the execution: the
+/// decision at levels 3 and 4, the approval at levels 1 and 2.
+struct budget_charged {
+  digest proposal;
+  principal_id principal;
+  std::vector<budget_entry> entries;
+  caf::timespan window{0};
+  caf::timestamp until;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, budget_charged& x) {
+  return f(caf::meta::type_name("budget_charged"), x.proposal, x.principal, x.entries,
+           x.window, x.until);
 }
 
 /// Payload of `proposal_finished`: the final outcome of an allowed proposal.

@@ -56,8 +56,11 @@ using authority_actor = caf::typed_actor<
 
 /// BLAST_RADIUS: service, region and percent scope with rolling windows.
 using blast_radius_actor = caf::typed_actor<
-  // Checks a proposal's scope; an allowed one is recorded in its principal's window.
-  caf::replies_to<atom::check, scope_request>::with<scope_verdict>>;
+  // Checks a proposal's scope against the limits and the fleet-wide budget; an allowed
+  // one asking for its charge is reserved until released.
+  caf::replies_to<atom::check, scope_request>::with<scope_verdict>,
+  // Releases a proposal's reservation: its charge is journaled, or never will be.
+  caf::reacts_to<atom::release, digest>>;
 
 /// A BREAKER: guards one service's effector with a circuit breaker, a bulkhead and retries.
 using breaker_actor = caf::typed_actor<

@@ -12,26 +12,34 @@
 #include "caf/timespan.hpp"
 
 #include "messages/commands.hpp"
+#include "messages/state.hpp"
 
 namespace bulwark {
 
-/// What blast radius needs to judge a proposal: the proposal, the service of each
-/// mutation's resource (parallel to its mutations) and the active fleet size of each
-/// touched service.
+/// What blast radius needs to judge a proposal: the proposal, the service and region of
+/// each mutation's resource (parallel to its mutations), the active fleet size of each
+/// touched service and of each touched (service, region) (key "service/region"), and the
+/// journaled charges of the fleet-wide budget on the touched services.
 struct scope_request {
   proposal subject;
   std::vector<std::string> touched_services;
   std::map<std::string, uint32_t> sizes;
+  digest id;                                 ///< the proposal's digest (its reservation)
+  std::vector<std::string> touched_regions;  ///< parallel to the mutations
+  std::map<std::string, uint32_t> region_sizes;
+  budget_map committed;                      ///< the journal's charges (touched services)
+  bool charge = true; ///< reserve the budget when allowed (false: check only)
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scope_request& x) {
-  return f(caf::meta::type_name("scope_request"), x.subject, x.touched_services, x.sizes);
+  return f(caf::meta::type_name("scope_request"), x.subject, x.touched_services, x.sizes,
+           x.id, x.touched_regions, x.region_sizes, x.committed, x.charge);
 }
 
 /// The blast-radius verdict: allowed, or the dimension that refused with limit and ask.
 struct scope_verdict {
   bool allowed = false;
-  std::string dimension; ///< "service", "region", "percent" or "window"
+  std::string dimension; ///< "service", "region", "percent" or "budget"
   double limit = 0;
   double asked = 0;
   uint32_t allowed_count = 0; ///< resources this proposal may touch (strictest wins)

@@ -103,6 +103,20 @@ typename Inspector::result_type inspect(Inspector& f, incident_state& x) {
            x.rollback_result, x.mttr, x.acknowledged, x.owner, x.resolution, x.notes);
 }
 
+/// One resource's charge against the fleet-wide blast budget (`budget_charged`).
+struct budget_charge {
+  std::string region;
+  digest proposal;       ///< the proposal whose execution charged it last
+  caf::timestamp until;  ///< the charge counts while the time is before this
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, budget_charge& x) {
+  return f(caf::meta::type_name("budget_charge"), x.region, x.proposal, x.until);
+}
+
+/// The journaled blast budget: service -> resource -> its charge.
+using budget_map = std::map<std::string, std::map<std::string, budget_charge>>;
+
 /// The whole projected state; its canonical encoding is what `digest()` hashes.
 struct fleet_state {
   uint64_t seq = 0; ///< the last applied seq
@@ -117,12 +131,13 @@ struct fleet_state {
   std::map<digest, incident_state> incidents;       ///< by incident id
   std::map<uint64_t, digest> reverted;              ///< applied seq -> rollback that undid it
   std::map<uint64_t, dead_lettered> dead_letters;   ///< open letters, by their record's seq
+  budget_map budget; ///< charges of the fleet-wide blast budget (expired ones pruned)
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fleet_state& x) {
   return f(caf::meta::type_name("fleet_state"), x.seq, x.resources, x.grants,
            x.decided, x.proposals, x.breakers, x.halted, x.counts, x.candidates,
-           x.incidents, x.reverted, x.dead_letters);
+           x.incidents, x.reverted, x.dead_letters, x.budget);
 }
 
 /// The outcome of a chain verification.

@@ -216,6 +216,16 @@ json payload_json(const analysis_failed& x) {
           {"threshold_ppm", x.threshold_ppm}, {"reason", x.reason}};
 }
 
+json payload_json(const budget_charged& x) {
+  json entries = json::array();
+  for (auto& e : x.entries)
+    entries.push_back({{"resource", e.resource.value}, {"service", e.service},
+                       {"region", e.region}});
+  return {{"proposal", to_hex(x.proposal)}, {"principal", x.principal.value},
+          {"entries", std::move(entries)}, {"window_ms", ms_of(x.window)},
+          {"until", format_time(x.until)}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -304,6 +314,8 @@ json payload_to_json(const event& ev) {
       return decode_json<notification_sent>(ev);
     case event_type::analysis_failed:
       return decode_json<analysis_failed>(ev);
+    case event_type::budget_charged:
+      return decode_json<budget_charged>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

@@ -1,5 +1,6 @@
 #include "persistence/projection.hpp"
 
+#include <iterator>
 #include <string>
 
 #include "messages/incidents.hpp"
@@ -77,6 +78,12 @@ struct applier {
     auto i = st.resources.find(x.resource.value);
     if (i == st.resources.end())
       return;
+    // A compensated change gives its resource back to the blast budget.
+    if (auto b = st.budget.find(i->second.service); b != st.budget.end()) {
+      b->second.erase(x.resource.value);
+      if (b->second.empty())
+        st.budget.erase(b);
+    }
     if (x.new_value)
       i->second.attributes[x.key] = *x.new_value;
     else
@@ -85,6 +92,17 @@ struct applier {
   }
   void operator()(const breaker_transition& x) {
     st.breakers[x.service] = x.to;
+  }
+  void operator()(const budget_charged& x) {
+    // Charges that ended before this one began are gone for every later reader too.
+    auto from = x.until - x.window;
+    for (auto s = st.budget.begin(); s != st.budget.end();) {
+      for (auto r = s->second.begin(); r != s->second.end();)
+        r = r->second.until <= from ? s->second.erase(r) : std::next(r);
+      s = s->second.empty() ? st.budget.erase(s) : std::next(s);
+    }
+    for (auto& e : x.entries)
+      st.budget[e.service][e.resource.value] = budget_charge{e.region, x.proposal, x.until};
   }
   void operator()(const grant_changed& x) {
     st.grants[x.principal.value] = grant_state{x.level, x.until};
@@ -178,6 +196,14 @@ struct applier {
   void operator()(const analysis_failed&) {
   }
   void operator()(const proposal_finished& x) {
+    // A proposal that left the fleet as it found it (nothing applied, or every applied
+    // step compensated) gives its whole blast-budget charge back.
+    if (x.compensated == x.applied)
+      for (auto s = st.budget.begin(); s != st.budget.end();) {
+        for (auto r = s->second.begin(); r != s->second.end();)
+          r = r->second.proposal == x.proposal ? s->second.erase(r) : std::next(r);
+        s = s->second.empty() ? st.budget.erase(s) : std::next(s);
+      }
     auto i = st.proposals.find(x.proposal);
     if (i == st.proposals.end())
       return;
@@ -227,6 +253,7 @@ projection projection::without_history(const fleet_state& state) {
   s.incidents = state.incidents;
   s.reverted = state.reverted;
   s.dead_letters = state.dead_letters;
+  s.budget = state.budget;
   out.history_ = false;
   return out;
 }
@@ -353,6 +380,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::analysis_failed:
       err = apply_as<analysis_failed>(state_, seq, ev);
       break;
+    case event_type::budget_charged:
+      err = apply_as<budget_charged>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -466,6 +496,8 @@ caf::error check_payload(const event& ev) {
       return decodes<notification_sent>(ev);
     case event_type::analysis_failed:
       return decodes<analysis_failed>(ev);
+    case event_type::budget_charged:
+      return decodes<budget_charged>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

@@ -19,6 +19,11 @@ blast_radius(blast_radius_actor::stateful_pointer<blast_radius_state> self,
       std::lock_guard<std::mutex> guard{w.mtx};
       return w.policy.check(req, now);
     },
+    [self](atom::release, const digest& id) {
+      auto& w = *self->state.window;
+      std::lock_guard<std::mutex> guard{w.mtx};
+      w.policy.settle(id);
+    },
   };
 }
 

@@ -13,8 +13,8 @@
 
 namespace bulwark {
 
-/// The rolling change windows, kept across the actor's restarts: the actor its supervisor
-/// starts next checks against the same windows (a restart must not reopen a full window).
+/// The budget's reservations, kept across the actor's restarts: the actor its supervisor
+/// starts next checks against the same ones (a restart must not reopen spent room).
 struct blast_window {
   explicit blast_window(blast_limits limits) : policy(limits) {
   }

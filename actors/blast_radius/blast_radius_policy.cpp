@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <utility>
 
 namespace bulwark {
 
@@ -33,25 +35,22 @@ std::string fmt(double x) {
   return s;
 }
 
+/// One scope the percent applies to: a service ("" region), or a service in a region.
+using scope_key = std::pair<std::string, std::string>;
+
+std::string scope_name(const scope_key& k) {
+  return k.second.empty() ? k.first : k.first + " in " + k.second;
+}
+
 } // namespace
 
-void blast_radius_policy::expire(caf::timestamp now) {
-  while (!window_.empty() && window_.front().at + limits_.window <= now) {
-    auto& u = window_.front();
-    auto i = index_.find({u.principal, u.service});
-    if (i != index_.end()) {
-      auto r = i->second.find(u.resource);
-      if (r != i->second.end() && --r->second == 0)
-        i->second.erase(r);
-      if (i->second.empty())
-        index_.erase(i);
-    }
-    window_.pop_front();
-  }
+void blast_radius_policy::settle(const digest& id) {
+  reserved_.erase(id);
 }
 
 scope_verdict blast_radius_policy::check(const scope_request& req, caf::timestamp now) {
-  expire(now);
+  for (auto i = reserved_.begin(); i != reserved_.end();)
+    i = i->second.until <= now ? reserved_.erase(i) : std::next(i);
   auto& p = req.subject;
   if (p.mutations.empty())
     return scope_verdict{true, "", 0, 0, 0, ""};
@@ -65,39 +64,76 @@ scope_verdict blast_radius_policy::check(const scope_request& req, caf::timestam
     return refuse_scope("region", limits_.max_regions, regions,
                         "region scope: " + fmt(regions) + " regions asked, limit "
                           + std::to_string(limits_.max_regions));
-  // Distinct resources per service, in this proposal and in the principal's window.
-  std::map<std::string, std::set<std::string>> asked;
-  for (size_t i = 0; i < p.mutations.size(); ++i)
-    asked[req.touched_services.at(i)].insert(p.mutations[i].resource.value);
+  // What this proposal asks, per service and per (service, region): distinct resources.
+  std::map<scope_key, std::set<std::string>> asked;
+  for (size_t i = 0; i < p.mutations.size(); ++i) {
+    auto& service = req.touched_services.at(i);
+    auto& r = p.mutations[i].resource.value;
+    asked[{service, ""}].insert(r);
+    asked[{service, req.touched_regions.at(i)}].insert(r);
+  }
+  // What the budget holds already on those scopes: the journal's live charges and the
+  // reservations of other proposals.
+  std::map<scope_key, std::set<std::string>> used;
+  auto count = [&](const std::string& service, const std::string& region,
+                   const std::string& resource) {
+    if (asked.count({service, ""}) == 0)
+      return;
+    used[{service, ""}].insert(resource);
+    used[{service, region}].insert(resource);
+  };
+  for (auto& [service, charges] : req.committed)
+    for (auto& [resource, c] : charges)
+      if (c.until > now)
+        count(service, c.region, resource);
+  for (auto& [id, r] : reserved_)
+    if (id != req.id)
+      for (auto& e : r.entries)
+        count(e.service, e.region, e.resource.value);
+  // First the proposal alone against each scope's percent, then with the budget's use:
+  // a proposal too large by itself is told so, whatever else is running.
+  auto allowance = [&](const scope_key& key, uint32_t& fleet) {
+    auto& sizes = key.second.empty() ? req.sizes : req.region_sizes;
+    auto i = sizes.find(key.second.empty() ? key.first : key.first + "/" + key.second);
+    fleet = i != sizes.end() ? i->second : 0;
+    return percent_allowance(fleet, limits_.max_percent);
+  };
   uint32_t allowed_count = UINT32_MAX;
-  for (auto& [service, set] : asked) {
-    auto i = req.sizes.find(service);
-    uint32_t fleet = i != req.sizes.end() ? i->second : 0;
-    auto allow = percent_allowance(fleet, limits_.max_percent);
+  for (auto& [key, set] : asked) {
+    uint32_t fleet = 0;
+    auto allow = allowance(key, fleet);
     auto pct = fleet ? 100.0 * set.size() / fleet : 100.0;
     if (set.size() > allow)
       return refuse_scope("percent", limits_.max_percent, pct,
                           "percent scope: " + std::to_string(set.size()) + " of "
-                            + std::to_string(fleet) + " " + service + " resources ("
+                            + std::to_string(fleet) + " " + scope_name(key) + " resources ("
                             + fmt(pct) + "%), limit " + fmt(limits_.max_percent) + "% ("
                             + std::to_string(allow) + " resources)");
-    size_t combined = set.size();
-    if (auto w = index_.find({p.principal.value, service}); w != index_.end()) {
-      combined = w->second.size();
-      for (auto& r : set)
-        combined += w->second.count(r) == 0;
-    }
-    if (combined > allow)
-      return refuse_scope("window", allow, static_cast<double>(combined),
-                          "rolling window: " + p.principal.value + " would have changed "
-                            + std::to_string(combined) + " " + service
-                            + " resources within the window, limit " + std::to_string(allow));
     allowed_count = std::min<uint32_t>(allowed_count, allow);
   }
-  for (size_t i = 0; i < p.mutations.size(); ++i) {
-    window_.push_back(usage{now, p.principal.value, req.touched_services[i],
-                            p.mutations[i].resource.value});
-    ++index_[{p.principal.value, req.touched_services[i]}][p.mutations[i].resource.value];
+  for (auto& [key, set] : asked) {
+    uint32_t fleet = 0;
+    auto allow = allowance(key, fleet);
+    size_t combined = set.size();
+    if (auto u = used.find(key); u != used.end()) {
+      combined = u->second.size();
+      for (auto& r : set)
+        combined += u->second.count(r) == 0;
+    }
+    if (combined > allow)
+      return refuse_scope("budget", allow, static_cast<double>(combined),
+                          "fleet-wide budget: " + std::to_string(combined) + " of "
+                            + std::to_string(fleet) + " " + scope_name(key)
+                            + " resources would be changed within the window by all "
+                              "principals together, limit "
+                            + std::to_string(allow) + " (" + fmt(limits_.max_percent) + "%)");
+  }
+  if (req.charge) {
+    reservation r{now + limits_.window, {}};
+    for (size_t i = 0; i < p.mutations.size(); ++i)
+      r.entries.push_back(budget_entry{p.mutations[i].resource, req.touched_services[i],
+                                       req.touched_regions[i]});
+    reserved_[req.id] = std::move(r);
   }
   return scope_verdict{true, "", 0, 0, allowed_count, ""};
 }

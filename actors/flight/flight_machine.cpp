@@ -69,7 +69,7 @@ refusal allow(state& s, uint32_t allowed_count, std::vector<gate_result> gates,
                      "allowed", allowed_count, std::move(gates), s.p.mutations,
                      s.p.justification};
   std::vector<event> events;
-  events.reserve(2 + extra.size());
+  events.reserve(3 + extra.size());
   events.push_back(make_event(event_type::proposal_decided, cx.now, d, s.trace));
   for (auto& e : extra)
     events.push_back(std::move(e));
@@ -77,6 +77,7 @@ refusal allow(state& s, uint32_t allowed_count, std::vector<gate_result> gates,
   // transaction (both durable before the effector runs), saving a commit per proposal.
   bool runs_now = s.p.level == authority_level::act || s.p.level == authority_level::enforce;
   if (runs_now && !s.p.mutations.empty()) {
+    events.push_back(budget_charge(s, cx));
     events.push_back(make_event(event_type::action_started, cx.now,
                                 action_started{s.id, 0, s.p.mutations[0]}, s.trace));
     s.started = 1;
@@ -122,7 +123,7 @@ refusal committed(state& s, uint64_t token, const appended& ack, const context& 
     case phase::approving: {
       command c;
       c.kind = command_kind::ack_approval;
-      c.seq = ack.last;
+      c.seq = ack.first; // the approval; its budget charge follows it
       out.push_back(std::move(c));
       s.p.deadline = cx.now + s.budget; // the execution deadline starts at the approval
       run_next(s, cx, out);
@@ -272,7 +273,11 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
     return {};
   }
   s.at = phase::approving;
-  append(s, {std::move(ev)}, out);
+  std::vector<event> events;
+  events.push_back(std::move(ev));
+  if (!s.p.mutations.empty()) // the execution starts: its resources count from now
+    events.push_back(budget_charge(s, cx));
+  append(s, std::move(events), out);
   return {};
 }
 

@@ -25,6 +25,10 @@
 /// are journaled as not run, levels 2 and 3 compensate what they applied, level 4 keeps
 /// it. Compensation itself goes on (it undoes, it does not change further).
 ///
+/// The fleet-wide blast budget: an execution's start journals `budget_charged` for its
+/// resources in the same transaction (the decision at levels 3 and 4, the approval at
+/// levels 1 and 2); blast radius checked and reserved that room before this input.
+///
 /// Write-ahead: no effector is called for a step before that step's `action_started`
 /// record is durable. Commits are shared where nothing can happen in between: the
 /// decision's transaction carries step 0's start at levels 3 and 4; at level 4 a step's
@@ -57,6 +61,8 @@ struct settings {
   std::chrono::nanoseconds effector_timeout = std::chrono::seconds{10}; ///< per call
   uint32_t analysis_failure_limit = 0; ///< level 3: breaching samples a window tolerates
   bool analysis_requires_data = false; ///< level 3: a window with no samples fails
+  /// How long an execution's resources count against the fleet-wide blast budget.
+  std::chrono::nanoseconds budget_window = std::chrono::hours{1};
   approval_policy approvals;           ///< who may approve or deny (separation of duties)
   authority_config authority;          ///< the configured grants (journaled changes win)
 };

@@ -67,6 +67,23 @@ std::string service_of(const context& cx, const mutation& m) {
 }
 
 /// The value `m`'s key holds now: the newest change of this flight, else the fleet's.
+event budget_charge(const state& s, const context& cx) {
+  budget_charged c;
+  c.proposal = s.id;
+  c.principal = s.p.principal;
+  c.window = std::chrono::duration_cast<caf::timespan>(cx.config->budget_window);
+  c.until = cx.now + c.window;
+  for (auto& m : s.p.mutations) {
+    budget_entry e{m.resource, "", ""};
+    if (auto r = cx.fleet->resources.find(m.resource.value); r != cx.fleet->resources.end()) {
+      e.service = r->second.service;
+      e.region = r->second.region;
+    }
+    c.entries.push_back(std::move(e));
+  }
+  return make_event(event_type::budget_charged, cx.now, c, s.trace);
+}
+
 std::optional<std::string> current_value(const state& s, const context& cx, const mutation& m) {
   for (auto i = s.done.rbegin(); i != s.done.rend(); ++i)
     if (i->change.resource == m.resource && i->change.key == m.key)

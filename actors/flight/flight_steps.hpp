@@ -23,6 +23,8 @@ void fail_all(state& s, ec code, std::string message, caf::optional<caf::timespa
               std::vector<command>& out);
 outcome outcome_of(const state& s);
 std::string service_of(const context& cx, const mutation& m);
+/// The `budget_charged` record of the flight's resources, from now for the budget window.
+event budget_charge(const state& s, const context& cx);
 std::optional<std::string> current_value(const state& s, const context& cx, const mutation& m);
 bool halted(const context& cx);
 /// Why the flight may start no further effect now: the journaled halt, or its proposer's

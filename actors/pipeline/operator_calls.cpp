@@ -10,6 +10,34 @@
 
 namespace bulwark::pipeline_detail {
 
+namespace {
+
+/// Feeds approval `a` into its flight's machine; `rp` is answered on the approval's
+/// commit, or now with the machine's refusal (then a reservation made for it goes).
+void give_answer(self_ptr self, const approval& a, caf::typed_response_promise<seq_no> rp) {
+  auto& st = self->state;
+  auto i = st.flights.find(a.proposal);
+  if (i == st.flights.end()) {
+    rp.deliver(refuse(ec::invalid_input,
+                      "no proposal awaits approval with digest " + to_hex(a.proposal)));
+    return;
+  }
+  i->second.approvers.push_back(rp);
+  auto r = drive(self, a.proposal, [&](auto& m, auto& cx, auto& out) {
+    return flight::answer(m, a.approver, a.approve, a.note, cx, out);
+  });
+  if (r) {
+    if (auto j = st.flights.find(a.proposal); j != st.flights.end()) {
+      j->second.approvers.pop_back();
+      if (a.approve)
+        self->send(st.blast, atom::release_v, a.proposal);
+    }
+    rp.deliver(refuse(r.code, r.message));
+  }
+}
+
+} // namespace
+
 caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
   auto& st = self->state;
   auto i = st.flights.find(a.proposal);
@@ -18,16 +46,37 @@ caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
                   "no proposal awaits approval with digest " + to_hex(a.proposal));
   // The approver's answer comes with the approval's commit (a denial's at once: it rides
   // the outcome's transaction).
-  auto rp = self->make_response_promise<seq_no>();
-  i->second.approvers.push_back(rp);
-  auto r = drive(self, a.proposal, [&](auto& m, auto& cx, auto& out) {
-    return flight::answer(m, a.approver, a.approve, a.note, cx, out);
-  });
-  if (r) {
-    if (auto j = st.flights.find(a.proposal); j != st.flights.end())
-      j->second.approvers.pop_back();
-    rp.deliver(refuse(r.code, r.message));
+  if (!a.approve || i->second.m.p.mutations.empty()) {
+    auto rp = self->make_response_promise<seq_no>();
+    give_answer(self, a, rp);
+    return rp;
   }
+  // An approval starts the execution, which is charged to the fleet-wide blast budget:
+  // first what the machine would refuse (on a copy: nothing changes), then the budget.
+  {
+    auto copy = i->second.m;
+    std::vector<flight::command> ignored;
+    if (auto r = flight::answer(copy, a.approver, true, a.note, context_of(self), ignored))
+      return refuse(r.code, r.message);
+  }
+  auto rp = self->make_response_promise<seq_no>();
+  auto req = scope_of(i->second.m.p, a.proposal, st.proj.state(), st.sizes, true);
+  auto trace = i->second.m.trace;
+  self->request(st.blast, st.settings.governance_timeout, atom::check_v, std::move(req))
+    .then(
+      [self, a, rp, trace](const scope_verdict& sv) mutable {
+        if (sv.allowed)
+          give_answer(self, a, rp);
+        else
+          rp.deliver(refuse(ec::blast_radius_exceeded,
+                            sv.reason + "; the approval is not taken and the proposal still "
+                                        "awaits approval",
+                            trace));
+      },
+      [rp, trace](caf::error& err) mutable {
+        rp.deliver(refuse(ec::governance_failure,
+                          "blast radius unavailable: " + describe(err).message, trace));
+      });
   return rp;
 }
 

@@ -47,6 +47,8 @@ void drop(self_ptr self, const digest& id, const caf::error& err) {
     return;
   for (auto& w : i->second.waiters)
     w.deliver(err);
+  if (!i->second.m.p.mutations.empty()) // a reservation for it can go
+    self->send(st.blast, atom::release_v, id);
   if (auto k = st.keys.find(i->second.key); k != st.keys.end() && k->second == id
                                              && st.outcomes.count(id) == 0)
     st.keys.erase(k);
@@ -117,9 +119,10 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
   auto& st = self->state;
   auto id = pass.proposal();
   auto& f = st.flights.at(id);
-  scope_request req{f.m.p, touched_services(f.m.p, st.proj.state()), {}};
-  for (auto& s : req.touched_services)
-    req.sizes[s] = st.sizes.count(s) ? st.sizes.at(s) : 0;
+  // Levels 3 and 4 start at their decision: their budget is reserved now. Levels 1 and 2
+  // are checked now and charged at their approval (operator_calls.cpp).
+  bool runs_now = f.m.p.level >= authority_level::act;
+  auto req = scope_of(f.m.p, id, st.proj.state(), st.sizes, runs_now);
   auto token = st.next_token++;
   watch(self, f, token, awaiting::scope, st.settings.governance_timeout);
   self->request(st.blast, caf::infinite, atom::check_v, std::move(req))
@@ -306,7 +309,7 @@ void follow(self_ptr self, const std::vector<journal_entry>& entries) {
                      || e.ev.type == event_type::resource_retired;
   }
   if (fleet_changed)
-    st.sizes = service_sizes(st.proj.state());
+    st.sizes = active_sizes(st.proj.state());
 }
 
 } // namespace
@@ -323,12 +326,13 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.guard = halt_guard{deps.conditions};
   auto from = proj.seq;
   st.proj = projection{std::move(proj)};
-  st.sizes = service_sizes(st.proj.state());
+  st.sizes = active_sizes(st.proj.state());
   st.machine.approval_timeout = settings.approval_timeout;
   st.machine.observation_window = settings.observation_window;
   st.machine.effector_timeout = settings.effector_timeout;
   st.machine.analysis_failure_limit = settings.analysis_failure_limit;
   st.machine.analysis_requires_data = settings.analysis_requires_data;
+  st.machine.budget_window = settings.budget_window;
   st.machine.approvals = settings.approvals;
   st.machine.authority = settings.authority;
   st.detector = deps.detector;

@@ -46,6 +46,7 @@ struct pipeline_settings {
   /// the projection (the journaled status and code), so memory stays bounded.
   uint64_t kept_outcomes = 10000;
   approval_policy approvals; ///< who may approve or deny (the engine sets its admins)
+  caf::timespan budget_window = std::chrono::hours{1}; ///< the blast budget's (the engine sets it)
   authority_config authority; ///< the configured grants, re-checked at each step
 };
 
@@ -80,7 +81,7 @@ struct pipeline_state {
   caf::timespan analysis_timeout{};
   halt_guard guard;                         ///< every admission goes through it (PV-003)
   projection proj;                          ///< follows the journal (subscription)
-  std::map<std::string, uint32_t> sizes;    ///< active resources per service
+  std::map<std::string, uint32_t> sizes;    ///< active resources (`active_sizes`)
   flight::settings machine;                 ///< the flight machine's settings
   std::map<digest, in_flight> flights;
   // Looked up by key only, never iterated (order cannot leak into behaviour): hashed.

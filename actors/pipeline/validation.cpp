@@ -100,12 +100,38 @@ std::vector<std::string> touched_services(const proposal& p, const fleet_state& 
   return out;
 }
 
-std::map<std::string, uint32_t> service_sizes(const fleet_state& fleet) {
+std::map<std::string, uint32_t> active_sizes(const fleet_state& fleet) {
   std::map<std::string, uint32_t> out;
   for (auto& [id, r] : fleet.resources)
-    if (!r.retired)
+    if (!r.retired) {
       ++out[r.service];
+      ++out[r.service + "/" + r.region];
+    }
   return out;
+}
+
+scope_request scope_of(const proposal& p, const digest& id, const fleet_state& fleet,
+                       const std::map<std::string, uint32_t>& sizes, bool charge) {
+  scope_request req;
+  req.subject = p;
+  req.id = id;
+  req.charge = charge;
+  auto size = [&](const std::string& key) {
+    auto i = sizes.find(key);
+    return i != sizes.end() ? i->second : 0u;
+  };
+  for (auto& m : p.mutations) {
+    auto& r = fleet.resources.at(m.resource.value);
+    req.touched_services.push_back(r.service);
+    req.touched_regions.push_back(r.region);
+    req.sizes[r.service] = size(r.service);
+    auto key = r.service + "/" + r.region;
+    req.region_sizes[key] = size(key);
+    if (auto b = fleet.budget.find(r.service);
+        b != fleet.budget.end() && req.committed.count(r.service) == 0)
+      req.committed.emplace(b->first, b->second);
+  }
+  return req;
 }
 
 } // namespace bulwark

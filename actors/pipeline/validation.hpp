@@ -11,6 +11,7 @@
 #include "caf/timestamp.hpp"
 
 #include "messages/commands.hpp"
+#include "messages/scope.hpp"
 #include "messages/state.hpp"
 
 namespace bulwark {
@@ -42,7 +43,15 @@ caf::error validate(const proposal& p, const fleet_state& fleet,
 /// @pre `validate` accepted `p`.
 std::vector<std::string> touched_services(const proposal& p, const fleet_state& fleet);
 
-/// Counts active resources per service.
-std::map<std::string, uint32_t> service_sizes(const fleet_state& fleet);
+/// Counts active resources per service (key "service") and per service in a region (key
+/// "service/region"; '/' is never part of a name).
+std::map<std::string, uint32_t> active_sizes(const fleet_state& fleet);
+
+/// Returns what blast radius needs to judge proposal `id`: the services and regions it
+/// touches, their active sizes (from `sizes`, see `active_sizes`) and the journaled
+/// budget charges on those services. `charge`: reserve the budget when allowed.
+/// @pre `validate` accepted `p`.
+scope_request scope_of(const proposal& p, const digest& id, const fleet_state& fleet,
+                       const std::map<std::string, uint32_t>& sizes, bool charge);
 
 } // namespace bulwark

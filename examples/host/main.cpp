@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   });
   int committed = 0;
   eng->subscribe([&committed](const bulwark::committed_event&) { ++committed; });
-  for (int i = 0; i < 20; ++i)
+  // 40 rides: 5 % of them (the default blast radius) is the two changes below.
+  for (int i = 0; i < 40; ++i)
     eng->register_resource("ride-" + std::to_string(i), "rides", "east", {{"speed", "normal"}});
 
   bulwark::proposal_request p;

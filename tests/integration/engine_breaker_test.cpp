@@ -47,9 +47,9 @@ TEST_CASE_FIXTURE(engine_fixture, "the breaker opens, fails fast, half-opens and
   CHECK(breaker_state_of(*eng, "gates") == "closed");
   CHECK(*fast.retry_after <= std::chrono::seconds{30});
   eng->advance(std::chrono::hours{1}); // past the cooldown and the rolling window
-  for (int i = 0; i < 3; ++i) // three successful probes close it
-    CHECK(submit_now(make(4, {set(10 + i, "z")}, {"coaster"}, {"north"}, "",
-                          i % 2 ? "agent" : "ops"))
+  for (int i = 0; i < 3; ++i) // three successful probes close it (two resources: the budget)
+    CHECK(submit_now(make(4, {set(10 + i % 2, "z" + std::to_string(i))}, {"coaster"},
+                          {"north"}, "", i % 2 ? "agent" : "ops"))
             .ok);
   CHECK(breaker_state_of(*eng, "coaster") == "closed");
   int transitions = 0;

@@ -31,10 +31,11 @@ struct engine_fixture {
 
   explicit engine_fixture(std::string toml = {}) : config_toml(std::move(toml)) {
     start();
-    // 40 coaster resources (north 20, south 20), 10 gates in north.
-    for (int i = 0; i < 40; ++i) {
+    // 80 coaster resources: 0-19 and 40-59 in the north, 20-39 and 60-79 in the south,
+    // so 5 % is 4 of the service and 2 of each region; 10 gates in north.
+    for (int i = 0; i < 80; ++i) {
       auto id = "coaster-" + std::to_string(i);
-      REQUIRE(eng->register_resource(id, "coaster", i < 20 ? "north" : "south",
+      REQUIRE(eng->register_resource(id, "coaster", i % 40 < 20 ? "north" : "south",
                                      {{"mode", "normal"}}).ok);
     }
     for (int i = 0; i < 10; ++i)
@@ -118,6 +119,17 @@ struct engine_fixture {
     return out;
   }
 };
+
+/// The proposal digest of the newest `proposal_decided` among `events`.
+inline std::string decided_digest(const std::vector<committed_event>& events) {
+  std::string id;
+  for (auto& e : events)
+    if (e.type == "proposal_decided") {
+      auto pos = e.json.find("\"proposal\":\"");
+      id = e.json.substr(pos + 12, 64);
+    }
+  return id;
+}
 
 inline change set(int coaster, const std::string& value, const std::string& key = "mode") {
   return change{"coaster-" + std::to_string(coaster), key, value};

@@ -10,6 +10,7 @@ using namespace bulwark;
 using namespace std::chrono_literals;
 using test::engine_fixture;
 using test::set;
+using test::decided_digest;
 
 TEST_CASE_FIXTURE(engine_fixture, "a level-4 proposal runs at once, journaled write-ahead") {
   events.clear();
@@ -18,9 +19,10 @@ TEST_CASE_FIXTURE(engine_fixture, "a level-4 proposal runs at once, journaled wr
   CHECK(r.status == "succeeded");
   CHECK(r.applied == 1);
   CHECK(world["coaster-1/mode"] == "fast");
-  CHECK(types() == std::vector<std::string>{"proposal_decided", "action_started",
-                                            "action_applied", "proposal_finished"});
-  CHECK(events[2].json.find("\"old_value\":\"normal\"") != std::string::npos);
+  CHECK(types() == std::vector<std::string>{"proposal_decided", "budget_charged",
+                                            "action_started", "action_applied",
+                                            "proposal_finished"});
+  CHECK(events[3].json.find("\"old_value\":\"normal\"") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(engine_fixture, "level 4 is refused while enforce is disabled") {
@@ -131,8 +133,10 @@ TEST_CASE_FIXTURE(engine_fixture, "a level-2 batch with a failing action leaves 
   // The world is back where it was: compensation restored the old value.
   CHECK(world["coaster-1/mode"] == "normal");
   CHECK(world.count("coaster-2/mode") == 0);
-  // approval, the starts (one transaction), then ONE transaction with the outcome.
-  std::vector<std::string> expected{"approval_granted", "action_started", "action_started",
+  // approval with its budget charge, the starts (one transaction), then ONE transaction
+  // with the outcome.
+  std::vector<std::string> expected{"approval_granted", "budget_charged", "action_started",
+                                    "action_started",
                                     "action_applied", "action_failed", "rollback_applied",
                                     "proposal_finished"};
   CHECK(types() == expected);
@@ -150,19 +154,6 @@ TEST_CASE_FIXTURE(engine_fixture, "a reviewed level-2 batch applies all its acti
   CHECK(world["coaster-2/mode"] == "b");
 }
 
-namespace {
-
-std::string decided_digest(const std::vector<committed_event>& events) {
-  std::string id;
-  for (auto& e : events)
-    if (e.type == "proposal_decided") {
-      auto pos = e.json.find("\"proposal\":\"");
-      id = e.json.substr(pos + 12, 64);
-    }
-  return id;
-}
-
-} // namespace
 
 TEST_CASE_FIXTURE(engine_fixture, "level 3 waits the observation window after every step") {
   auto f = eng->submit(make(3, {set(1, "a"), set(2, "b")}));

@@ -15,12 +15,12 @@ using test::engine_fixture;
 using test::set;
 
 TEST_CASE_FIXTURE(engine_fixture, "percent scope: exactly 5% passes, one resource more fails") {
-  // 40 coaster resources: 5% = 2 resources.
+  // 40 coasters in the north: 5% = 2 resources (80 in the service: 4).
   CHECK(submit_now(make(4, {set(1, "a"), set(2, "a")})).ok);
   auto r = submit_now(make(4, {set(3, "a"), set(4, "a"), set(5, "a")}, {"coaster"},
                            {"north"}, "", "ops"));
   CHECK(r.code == "BLAST_RADIUS_EXCEEDED");
-  CHECK(r.message.find("percent scope: 3 of 40") != std::string::npos);
+  CHECK(r.message.find("percent scope: 3 of 40 coaster in north") != std::string::npos);
   CHECK(r.message.find("limit 5%") != std::string::npos);
 }
 
@@ -41,18 +41,119 @@ TEST_CASE_FIXTURE(engine_fixture, "service and region scope name their dimension
   CHECK(regions.message.find("region scope") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(engine_fixture, "the rolling window stops a change sliced into small ones") {
+TEST_CASE_FIXTURE(engine_fixture, "the fleet-wide budget stops a change sliced into small ones, by anyone") {
   CHECK(submit_now(make(4, {set(1, "a")})).ok);
   CHECK(submit_now(make(4, {set(2, "a")})).ok);
   auto third = submit_now(make(4, {set(3, "a")}));
   CHECK(third.code == "BLAST_RADIUS_EXCEEDED");
-  CHECK(third.message.find("rolling window") != std::string::npos);
-  // Another principal has its own window; the same resources again are not new.
-  CHECK(submit_now(make(4, {set(1, "b")})).ok);
+  CHECK(third.message.find("fleet-wide budget: 3 of 40 coaster in north") != std::string::npos);
+  // Another principal shares the budget; the same resources again are not new.
+  CHECK(submit_now(make(4, {set(3, "b")}, {"coaster"}, {"north"}, "", "ops")).code
+        == "BLAST_RADIUS_EXCEEDED");
+  CHECK(submit_now(make(4, {set(1, "b")}, {"coaster"}, {"north"}, "", "ops")).ok);
+  // The south is a region of its own, within the service's 4.
+  CHECK(submit_now(make(4, {set(21, "a"), set(22, "a")}, {"coaster"}, {"south"})).ok);
   eng->advance(std::chrono::hours{1});
   CHECK(submit_now(make(4, {set(3, "a")})).ok);
 }
 
+namespace {
+
+/// 100 pumps in the east, so that 5 % is five of them and 4 % is four.
+void add_pumps(engine_fixture& f) {
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(f.eng->register_resource("pump-" + std::to_string(i), "pumps", "east").ok);
+  f.eng->register_effector("pumps", [&f](const effect_request& r) { return f.effect(r); });
+}
+
+proposal_request pumps(int from, int n, const std::string& who, int level = 4) {
+  std::vector<change> changes;
+  for (int i = from; i < from + n; ++i)
+    changes.push_back(change{"pump-" + std::to_string(i), "rate", "high"});
+  return engine_fixture::make(level, changes, {"pumps"}, {"east"}, {}, who);
+}
+
+size_t count_type(const std::vector<committed_event>& events, const std::string& type) {
+  return static_cast<size_t>(std::count_if(events.begin(), events.end(),
+                                           [&](auto& e) { return e.type == type; }));
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(engine_fixture, "two principals asking 4 percent each of one service and region get one yes, also after a restart") {
+  add_pumps(*this);
+  auto a = submit_now(pumps(0, 4, "agent"));
+  CHECK(a.ok);
+  auto b = submit_now(pumps(10, 4, "ops"));
+  CHECK(b.code == "BLAST_RADIUS_EXCEEDED");
+  CHECK(b.message.find("fleet-wide budget: 8 of 100 pumps") != std::string::npos);
+  CHECK(b.message.find("all principals together") != std::string::npos);
+  CHECK(count_type(events, "budget_charged") == 1); // the refusal charged nothing
+  // The budget is journaled: a restart keeps it.
+  restart();
+  eng->register_effector("pumps", [this](const effect_request& r) { return effect(r); });
+  auto again = submit_now(pumps(20, 4, "ops"));
+  CHECK(again.code == "BLAST_RADIUS_EXCEEDED");
+  CHECK(again.message.find("fleet-wide budget: 8 of 100 pumps") != std::string::npos);
+  CHECK(submit_now(pumps(20, 1, "ops")).ok); // 5 of 100: the last room
+  eng->advance(std::chrono::hours{1});
+  CHECK(submit_now(pumps(20, 4, "ops")).ok); // the first charge's window is over
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "levels 1 and 2 are charged at their approval, and a refused approval leaves them waiting") {
+  add_pumps(*this);
+  auto batch = eng->submit(pumps(0, 4, "ops", 2));
+  eng->run();
+  REQUIRE(eng->pending().size() == 1);
+  auto digest = eng->pending().at(0).proposal;
+  CHECK(count_type(events, "budget_charged") == 0); // waiting is not executing
+  CHECK(submit_now(pumps(10, 4, "agent")).ok);      // so the room is still there
+  auto refused = eng->approve("admin", digest);
+  CHECK(refused.code == "BLAST_RADIUS_EXCEEDED");
+  CHECK(refused.message.find("still awaits approval") != std::string::npos);
+  CHECK(eng->pending().size() == 1);
+  CHECK(count_type(events, "approval_granted") == 0);
+  eng->advance(std::chrono::hours{1} - std::chrono::seconds{61});
+  // The approval window (60 s) ran out meanwhile: expired, never charged.
+  eng->run();
+  REQUIRE(batch.wait_for(0s) == std::future_status::ready);
+  CHECK(batch.get().status == "expired");
+  CHECK(count_type(events, "budget_charged") == 1);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "an approval charges the budget in the approval's transaction") {
+  add_pumps(*this);
+  auto batch = eng->submit(pumps(0, 3, "ops", 2));
+  eng->run();
+  REQUIRE(eng->pending().size() == 1);
+  CHECK(eng->approve("admin", eng->pending().at(0).proposal).ok);
+  eng->run();
+  REQUIRE(batch.wait_for(0s) == std::future_status::ready);
+  CHECK(batch.get().ok);
+  auto granted = std::find_if(events.begin(), events.end(),
+                              [](auto& e) { return e.type == "approval_granted"; });
+  REQUIRE(granted != events.end());
+  REQUIRE(std::next(granted) != events.end());
+  CHECK(std::next(granted)->type == "budget_charged");
+  CHECK(std::next(granted)->seq == granted->seq + 1);
+  // Three of five are spent: another principal gets two, not three.
+  CHECK(submit_now(pumps(10, 3, "agent")).code == "BLAST_RADIUS_EXCEEDED");
+  CHECK(submit_now(pumps(10, 2, "agent")).ok);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a compensated flight gives its budget back") {
+  // Level 3 on two north coasters (the region's whole budget), interrupted after step 0.
+  auto f = eng->submit(make(3, {set(1, "a"), set(2, "b")}, {"coaster"}, {"north"}, "", "ops"));
+  eng->run();
+  auto id = test::decided_digest(events);
+  CHECK(submit_now(make(4, {set(3, "x")})).code == "BLAST_RADIUS_EXCEEDED");
+  REQUIRE(eng->interrupt("ops", id).ok);
+  eng->run();
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  CHECK(f.get().compensated == 1);
+  // The fleet is as it was: the whole charge is back.
+  CHECK(submit_now(make(4, {set(3, "x"), set(4, "x")})).ok);
+}
 TEST_CASE_FIXTURE(engine_fixture, "a principal over its rate is refused with retry_after") {
   int limited = 0;
   for (int i = 0; i < 260 && limited == 0; ++i) {

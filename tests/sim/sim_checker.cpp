@@ -1,6 +1,8 @@
 #include "sim/sim_checker.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 
@@ -39,8 +41,10 @@ void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::
   if (type == "resource_registered") {
     auto r = p.at("resource").get<std::string>();
     auto svc = p.at("service").get<std::string>();
-    if (service_of_.emplace(r, svc).second)
+    if (service_of_.emplace(r, svc).second) {
       ++active_[svc];
+      ++active_[svc + "/" + p.at("region").get<std::string>()];
+    }
   } else if (type == "action_started") {
     started_.emplace(std::pair{p.at("proposal").get<std::string>(), p.at("step").get<uint32_t>()},
                      seq);
@@ -55,7 +59,11 @@ void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::
     if (--rollbacks_open_[id] < 0)
       fail("rollback-ends", "rollback " + id + " finished at seq " + std::to_string(seq)
                               + " more often than it was requested");
+  } else if (type == "budget_charged") {
+    check_budget(seq, p);
   } else if (type == "rollback_applied") {
+    if (auto r = service_of_.find(p.at("resource").get<std::string>()); r != service_of_.end())
+      budget_[r->second].erase(r->first);
     rollbacks_applied_.push_back(rollback_record{
       seq, p.at("rollback").get<std::string>(), p.at("reverts").get<uint64_t>(),
       p.at("resource").get<std::string>(), p.at("key").get<std::string>(),
@@ -78,6 +86,10 @@ void sim_checker::record(uint64_t seq, const std::string& type, const nlohmann::
                              + std::to_string(seq));
   } else if (type == "proposal_finished") {
     auto id = p.at("proposal").get<std::string>();
+    if (p.value("applied", 0u) == p.value("compensated", 0u))
+      for (auto& [svc, charges] : budget_)
+        for (auto r = charges.begin(); r != charges.end();)
+          r = r->second.proposal == id ? charges.erase(r) : std::next(r);
     if (!finished_.insert(id).second)
       fail("decided-once", "proposal " + id + " finished again at seq " + std::to_string(seq));
   } else if (type == "candidate_decided") {
@@ -135,6 +147,57 @@ void sim_checker::check_scope(uint64_t seq, const nlohmann::json& p) {
     if (rs.size() > limit)
       fail("blast-radius", at + " changes " + std::to_string(rs.size()) + " resources of "
                              + svc + ", limit " + std::to_string(limit));
+  }
+}
+
+namespace {
+
+/// Milliseconds since the epoch of a journal time ("2026-01-01T04:12:11.000Z").
+int64_t ms_of(const std::string& iso) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(iso.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+} // namespace
+
+void sim_checker::check_budget(uint64_t seq, const nlohmann::json& p) {
+  // The charge's time is the record's; the window is the configured one, which the
+  // engine promised to run with.
+  auto from = ms_of(p.at("until").get<std::string>()) - p.at("window_ms").get<int64_t>();
+  auto until = from + window_ms_;
+  auto id = p.at("proposal").get<std::string>();
+  for (auto& [svc, charges] : budget_)
+    for (auto r = charges.begin(); r != charges.end();)
+      r = r->second.until <= from ? charges.erase(r) : std::next(r);
+  ++budget_charges;
+  std::set<std::string> scopes;
+  for (auto& e : p.at("entries")) {
+    auto svc = e.at("service").get<std::string>();
+    auto region = e.at("region").get<std::string>();
+    budget_[svc][e.at("resource").get<std::string>()] = charge{region, id, until};
+    scopes.insert(svc);
+    scopes.insert(svc + "/" + region);
+  }
+  // Every principal's live charges together, per service and per (service, region).
+  for (auto& scope : scopes) {
+    auto slash = scope.find('/');
+    auto svc = scope.substr(0, slash);
+    uint64_t live = 0;
+    for (auto& [r, c] : budget_[svc])
+      live += slash == std::string::npos || svc + "/" + c.region == scope;
+    auto limit = std::max<uint64_t>(
+      1, static_cast<uint64_t>(std::floor(active_[scope] * max_percent_ / 100.0 + 1e-9)));
+    if (max_services_ != 0 && live > limit)
+      fail("fleet-budget", "budget_charged at seq " + std::to_string(seq) + " makes "
+                             + std::to_string(live) + " resources of " + scope
+                             + " changed within the window by all principals, limit "
+                             + std::to_string(limit));
   }
 }
 

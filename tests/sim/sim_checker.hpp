@@ -17,6 +17,9 @@
 ///   is the same proposal (its first answer, never "used for another proposal");
 /// - `blast-radius`: no allowed proposal changes more services, or more resources of one
 ///   service, than the configuration allows.
+/// - `fleet-budget`: at each `budget_charged`, the resources every principal's executions
+///   charged within the window, per service and per (service, region), stay within the
+///   percent (compensation gives them back as docs/journal-format.md says).
 /// - `flight-ends` (at the end of a run, once drained): every allowed proposal of levels
 ///   1 to 3 has its outcome, waits for an approval the live pipeline knows of, or is in
 ///   doubt: a restart of the pipeline (or of the process) loses none;
@@ -52,9 +55,10 @@ public:
   void record(uint64_t seq, const std::string& type, const nlohmann::json& payload);
 
   /// The blast-radius limits the engine runs with.
-  void limits(uint32_t max_services, double max_percent) {
+  void limits(uint32_t max_services, double max_percent, int64_t window_ms) {
     max_services_ = max_services;
     max_percent_ = max_percent;
+    window_ms_ = window_ms;
   }
 
   /// Remembers an answer to a submission; checked once the records up to its seq are in.
@@ -81,6 +85,7 @@ public:
   std::vector<violation> take();
 
   uint64_t rollback_mutations = 0; ///< `rollback_applied` records checked
+  uint64_t budget_charges = 0;     ///< `budget_charged` records checked
   uint64_t effects_checked = 0;    ///< effector calls checked against their write-ahead
   uint64_t answers_checked = 0;    ///< acknowledged proposals checked
   uint64_t incidents = 0;          ///< incidents opened
@@ -118,11 +123,20 @@ private:
   std::set<std::string> incident_candidates_;
   std::set<std::string> candidates_decided_;
   void check_scope(uint64_t seq, const nlohmann::json& decision);
+  void check_budget(uint64_t seq, const nlohmann::json& charged);
+
+  struct charge {
+    std::string region;
+    std::string proposal;
+    int64_t until = 0; ///< ms since the epoch
+  };
+  std::map<std::string, std::map<std::string, charge>> budget_; ///< service -> resource
 
   uint32_t max_services_ = 0; ///< 0: not checked
   double max_percent_ = 100;
+  int64_t window_ms_ = 0;
   std::map<std::string, std::string> service_of_;    ///< resource -> service
-  std::map<std::string, uint32_t> active_;           ///< service -> registered resources
+  std::map<std::string, uint32_t> active_; ///< service, and "service/region" -> registered
   std::map<std::string, uint64_t> matched_; ///< rollback + key -> records matched
   std::vector<result> answers_;
   std::vector<rollback_record> rollbacks_applied_;

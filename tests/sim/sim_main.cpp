@@ -86,10 +86,11 @@ int main(int argc, char** argv) {
           && base.sabotage != "replay" && base.sabotage != "rollback-restores"
           && base.sabotage != "no-duplicate-incident" && base.sabotage != "blast-radius"
           && base.sabotage != "bad-input" && base.sabotage != "flight-ends"
-          && base.sabotage != "rollback-ends" && base.sabotage != "idempotent-repeat")
+          && base.sabotage != "rollback-ends" && base.sabotage != "idempotent-repeat"
+          && base.sabotage != "fleet-budget")
         return usage("--sabotage takes write-ahead, decided-once, replay, rollback-restores,"
                      " no-duplicate-incident, blast-radius, bad-input, flight-ends,"
-                     " rollback-ends or idempotent-repeat");
+                     " rollback-ends, idempotent-repeat or fleet-budget");
     } else if (a == "--expect-replays" && parse_u64(value(), want_replays)) {
     } else if (a == "--expect-rollbacks" && parse_u64(value(), want_rollbacks)) {
     } else if (a == "--expect-blast" && parse_u64(value(), want_blast)) {

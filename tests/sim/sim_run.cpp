@@ -32,6 +32,7 @@ void sim_coverage::add(const sim_coverage& o) {
   records += o.records;
   replays += o.replays;
   rollback_mutations += o.rollback_mutations;
+  budget_charges += o.budget_charges;
   effects += o.effects;
   answers += o.answers;
   incidents += o.incidents;
@@ -47,7 +48,8 @@ void sim_coverage::add(const sim_coverage& o) {
 void sim_coverage::print(std::ostream& out) const {
   out << "seeds " << seeds << ", steps " << steps << ", journal records " << records << "\n"
       << "replay sequences " << replays << ", rollback mutations " << rollback_mutations
-      << ", blast-radius configurations " << blast_configs.size() << "\n"
+      << ", blast-radius configurations " << blast_configs.size()
+      << ", budget charges " << budget_charges << "\n"
       << "effector calls checked " << effects << ", acknowledged proposals checked " << answers
       << ", incidents " << incidents << "\n"
       << "actions:";
@@ -81,7 +83,8 @@ driver::driver(const sim_options& o) : opts_(o), rng_(o.seed) {
   std::ostringstream blast;
   blast << "[blast_radius]\nmax_services = " << max_services << "\nmax_regions = " << max_regions
         << "\nmax_percent = " << max_percent << "\nwindow_ms = " << window_ms << "\n";
-  checker_.limits(static_cast<uint32_t>(max_services), max_percent);
+  checker_.limits(static_cast<uint32_t>(max_services), max_percent,
+                  static_cast<int64_t>(window_ms));
   blast_ = blast.str();
   cov_.blast_configs.insert(blast_);
   rollback_level_ = chance(70) ? 4 : 1;
@@ -99,10 +102,13 @@ driver::~driver() {
 }
 
 std::string driver::config_toml() {
-  // The blast-radius sabotage: the engine runs without the limits the checker holds it to.
+  // The blast-radius sabotage: the engine runs without the limits the checker holds it to;
+  // the fleet-budget one: with a window of 1 ms, where the checker holds it to the seed's.
   auto blast = opts_.sabotage == "blast-radius"
                  ? "[blast_radius]\nmax_services = 2\nmax_regions = 2\nmax_percent = 100\n"
                  : blast_;
+  if (opts_.sabotage == "fleet-budget")
+    blast = blast_.substr(0, blast_.find("window_ms")) + "window_ms = 1\n";
   return blast
          + "\n[incident]\nwarmup_samples = 5\nconfirmation_ms = 3000\nverification_ms = 5000\n"
            "verification_timeout_ms = 30000\n\n[chaos]\nenabled = true\n";
@@ -298,6 +304,7 @@ sim_report driver::run() {
   cov_.seeds = 1;
   cov_.steps = static_cast<uint64_t>(step_ < 0 ? opts_.steps : step_);
   cov_.rollback_mutations = checker_.rollback_mutations;
+  cov_.budget_charges = checker_.budget_charges;
   cov_.effects = checker_.effects_checked;
   cov_.answers = checker_.answers_checked;
   cov_.incidents = checker_.incidents;

@@ -40,6 +40,7 @@ struct sim_coverage {
   uint64_t records = 0;            ///< journal records checked
   uint64_t replays = 0;            ///< stop, verify, replay, compare, restart, compare
   uint64_t rollback_mutations = 0; ///< rollback_applied records checked
+  uint64_t budget_charges = 0;     ///< budget_charged records checked
   uint64_t effects = 0;            ///< effector calls checked against their write-ahead
   uint64_t answers = 0;            ///< acknowledged proposals checked
   uint64_t incidents = 0;

@@ -79,8 +79,8 @@ TEST_CASE("simulation: every invariant reports its sabotage, at the step it happ
   };
   for (auto [invariant, seed] :
        {sabotage_case{"write-ahead", 1}, {"decided-once", 1}, {"replay", 1},
-        {"rollback-restores", 0}, {"no-duplicate-incident", 1}, {"blast-radius", 5},
-        {"bad-input", 3}, {"idempotent-repeat", 1}}) {
+        {"rollback-restores", 0}, {"no-duplicate-incident", 1}, {"blast-radius", 6},
+        {"bad-input", 3}, {"idempotent-repeat", 1}, {"fleet-budget", 5}}) {
     CAPTURE(invariant);
     auto r = run(seed, 150, invariant);
     REQUIRE(!r.failures.empty());

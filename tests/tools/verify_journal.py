@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-45, snapshot version 7). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-46, snapshot version 8). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -40,11 +40,12 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
-SNAPSHOT_VERSION = 7  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
+SNAPSHOT_VERSION = 8  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
 #                      4: decided (by key digest) replaced idempotency; proposals: running only
 #                      5: incident_state gained acknowledged, owner, resolution, notes
 #                      6: candidate_state gained detected_after
 #                      7: level-0 reads recorded in decided (status 4), not in proposals
+#                      8: budget (the fleet-wide blast budget's charges)
 
 
 class NotAJournal(Exception):
@@ -314,6 +315,12 @@ EVENT_TYPES = {
                 ("from", TIME), ("to", TIME), ("samples", U32), ("breaches", U32),
                 ("failure_limit", U32), ("worst_region", STRING), ("worst_ppm", U32),
                 ("threshold_ppm", U32), ("reason", STRING))),
+    # -- the fleet-wide blast budget: 46 --
+    46: ("budget_charged",
+         struct("budget_charged", ("proposal", DIGEST), ("principal", STRING),
+                ("entries", list_of(struct("budget_entry", ("resource", STRING),
+                                           ("service", STRING), ("region", STRING)))),
+                ("window", TIMESPAN), ("until", TIME))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------
@@ -337,6 +344,8 @@ INCIDENT_STATE = struct("incident_state", ("candidate", DIGEST), ("service", STR
                         ("rollback_result", U8), ("mttr", TIMESPAN),
                         ("acknowledged", BOOL), ("owner", STRING), ("resolution", STRING),
                         ("notes", U32))
+BUDGET_CHARGE = struct("budget_charge", ("region", STRING), ("proposal", DIGEST),
+                       ("until", TIME))
 FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("resources", map_of(STRING, RESOURCE_STATE)),
                      ("grants", map_of(STRING, GRANT_STATE)),
@@ -348,7 +357,8 @@ FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("candidates", map_of(DIGEST, CANDIDATE_STATE)),
                      ("incidents", map_of(DIGEST, INCIDENT_STATE)),
                      ("reverted", map_of(U64, DIGEST)),
-                     ("dead_letters", map_of(U64, DEAD_LETTERED)))
+                     ("dead_letters", map_of(U64, DEAD_LETTERED)),
+                     ("budget", map_of(STRING, map_of(STRING, BUDGET_CHARGE))))
 
 
 # -- the journal ---------------------------------------------------------------------

@@ -634,7 +634,7 @@ struct driven : world {
 TEST_CASE("flight: level 4 journals decision and first start in one commit, then runs") {
   driven d{authority_level::enforce, 2};
   REQUIRE(d.append);
-  CHECK(d.append->events.size() == 2); // decision + step 0's start
+  CHECK(d.append->events.size() == 3); // decision + budget charge + step 0's start
   d.commit();
   REQUIRE(d.call);
   CHECK(d.call->step == 0);
@@ -650,6 +650,7 @@ TEST_CASE("flight: level 4 journals decision and first start in one commit, then
   CHECK(d.reply->status == proposal_status::succeeded);
   CHECK(d.reply->applied == 2);
   CHECK(d.types() == std::vector<event_type>{event_type::proposal_decided,
+                                             event_type::budget_charged,
                                              event_type::action_started,
                                              event_type::action_applied,
                                              event_type::action_started,
@@ -1246,4 +1247,62 @@ TEST_CASE("flight: what the journal cannot rebuild is not rebuilt, and a bad reb
   CHECK(fl::recovered(one, fl::recovery{}, b.cx(2000), out).code == ec::invalid_input);
   CHECK(fl::fingerprint(one) == before);
   CHECK(out.empty());
+}
+
+namespace {
+
+/// The `budget_charged` records a driven flight journaled.
+std::vector<budget_charged> charges_of(const driven& d) {
+  std::vector<budget_charged> out;
+  for (auto& [seq, ev] : d.journal)
+    if (ev.type == event_type::budget_charged) {
+      budget_charged x;
+      REQUIRE_FALSE(payload_of(ev, x));
+      out.push_back(x);
+    }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("flight: the blast budget is charged with the decision at level 4 and 3") {
+  for (auto level : {authority_level::enforce, authority_level::act}) {
+    driven d{level, 2};
+    REQUIRE(d.append);
+    REQUIRE(d.append->events.size() == 3);
+    CHECK(d.append->events[1].type == event_type::budget_charged);
+    d.commit();
+    auto charges = charges_of(d);
+    REQUIRE(charges.size() == 1);
+    auto& c = charges[0];
+    CHECK(c.proposal == id_of(7));
+    CHECK(c.principal.value == "agent");
+    REQUIRE(c.entries.size() == 2);
+    CHECK(c.entries[0].resource.value == "r0");
+    CHECK(c.entries[0].service == "svc");
+    CHECK(c.entries[0].region == "north");
+    CHECK(c.window == std::chrono::hours{1});
+    CHECK(c.until == at_ms(1000) + std::chrono::hours{1});
+  }
+}
+
+TEST_CASE("flight: levels 1 and 2 are charged at their approval, not at their decision") {
+  driven d{authority_level::recommend, 2};
+  d.commit(); // the decision: nothing charged while the proposal waits
+  CHECK(charges_of(d).empty());
+  d.feed(input{input::approve, 5000, 0, {}, {}});
+  REQUIRE(d.append);
+  REQUIRE(d.append->events.size() == 2);
+  CHECK(d.append->events[0].type == event_type::approval_granted);
+  CHECK(d.append->events[1].type == event_type::budget_charged);
+  d.commit();
+  auto charges = charges_of(d);
+  REQUIRE(charges.size() == 1);
+  CHECK(charges[0].until == at_ms(5000) + std::chrono::hours{1});
+  // A denied proposal is never charged.
+  driven denied{authority_level::assist, 1};
+  denied.commit();
+  denied.feed(input{input::deny, 5000, 0, {}, {}});
+  denied.commit();
+  CHECK(charges_of(denied).empty());
 }
