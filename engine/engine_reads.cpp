@@ -11,6 +11,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "bulwark/engine.hpp"
+#include "actors/pipeline/recovery.hpp"
 #include "engine/engine_impl.hpp"
 #include "persistence/event_json.hpp"
 #include "persistence/projection.hpp"
@@ -43,6 +44,26 @@ std::vector<std::string> engine::in_doubt() {
   std::vector<std::string> out;
   for (auto& id : impl_->in_doubt_now())
     out.push_back(to_hex(id));
+  return out;
+}
+
+std::vector<in_doubt_action> engine::in_doubt_actions() {
+  auto& d = *impl_;
+  std::vector<in_doubt_action> out;
+  auto st = d.call<fleet_state>(d.journal, atom::state_v);
+  if (!st)
+    return out;
+  auto actions = doubtful_actions(*d.store, *st);
+  if (!actions) {
+    spdlog::error("engine: cannot read the actions in doubt: {}",
+                  describe(actions.error()).message);
+    return out;
+  }
+  for (auto& a : *actions)
+    out.push_back({to_hex(a.proposal), a.principal.value, static_cast<int>(a.level),
+                   a.decided.value, a.step, a.change.resource.value, a.change.key,
+                   a.change.value, a.started.value, wall_clock(a.started_at),
+                   a.journaled_value});
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "actors/console/console_impl.hpp"
 #include "actors/console/health_json.hpp"
 #include "actors/console/notify_json.hpp"
+#include "actors/pipeline/recovery.hpp"
 #include "messages/cluster.hpp"
 #include "persistence/event_json.hpp"
 
@@ -113,6 +114,31 @@ void cmd_proposals(broker_ptr self, hdl_t hdl, const console_request& req) {
       return out;
     },
     atom::pending_v);
+}
+
+/// `in-doubt`: every action whose start is journaled without its outcome, with what the
+/// journal knows of it (read off the store, at the journal's committed state).
+void cmd_in_doubt(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto id = req.id;
+  self->request(self->state.deps.journal, caf::infinite, atom::state_v)
+    .then(
+      [self, hdl, id](fleet_state& st) {
+        auto actions = doubtful_actions(*self->state.deps.store, st);
+        if (!actions)
+          return send_line(self, hdl, error_response(id, actions.error()));
+        json out = json::array();
+        for (auto& a : *actions)
+          out.push_back({{"proposal", to_hex(a.proposal)}, {"principal", a.principal.value},
+                         {"level", static_cast<int>(a.level)},
+                         {"decided_seq", a.decided.value}, {"step", a.step},
+                         {"resource", a.change.resource.value}, {"key", a.change.key},
+                         {"value", a.change.value}, {"started_seq", a.started.value},
+                         {"started_at", format_time(a.started_at)},
+                         {"journaled_value", a.journaled_value ? json(*a.journaled_value)
+                                                               : json(nullptr)}});
+        send_line(self, hdl, ok_response(id, out));
+      },
+      [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
 }
 
 void cmd_grants(broker_ptr self, hdl_t hdl, const console_request& req) {
@@ -337,6 +363,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return cmd_metric_report(self, hdl, req);
   if (cmd == "proposals")
     return cmd_proposals(self, hdl, req);
+  if (cmd == "in-doubt")
+    return cmd_in_doubt(self, hdl, req);
   if (cmd == "grants")
     return cmd_grants(self, hdl, req);
   if (cmd == "verify")

@@ -71,6 +71,8 @@ const std::vector<http_route>& http_routes() {
     {"POST", "/v1/grants", "grant", "", false, "", "", b::none, "set a grant"},
     {"POST", "/v1/halt", "halt", "", false, "", "", b::none, "engage the halt"},
     {"POST", "/v1/release", "release", "", false, "", "", b::none, "release the halt"},
+    {"GET", "/v1/in-doubt", "in-doubt", "", false, "", "", b::none,
+     "actions whose start is journaled and whose outcome is not"},
     {"GET", "/v1/dead-letters", "dead-letters", "", false, "", "", b::none,
      "dead letters waiting for an operator"},
     {"POST", "/v1/dead-letters/{id}/requeue", "requeue", "letter", true, "", "", b::none,

@@ -63,7 +63,7 @@ pipeline_state::~pipeline_state() {
   for (auto& [id, f] : flights) {
     auto err = refuse(ec::unavailable,
                       "the pipeline stopped while this proposal was in flight; the journal "
-                      "holds what it did (see in_doubt())",
+                      "holds what it did (see in-doubt)",
                       f.m.trace);
     for (auto& w : f.waiters)
       if (w.pending())
@@ -207,7 +207,7 @@ outcome rebuilt_outcome(const decided_proposal& d) {
       // Allowed, with no outcome journaled and no flight here: it is in doubt.
       o.status = proposal_status::failed;
       o.code = ec::unavailable;
-      o.message = "recorded earlier without an outcome (in doubt: see in_doubt())";
+      o.message = "recorded earlier without an outcome (in doubt: see in-doubt)";
       break;
     default:
       o.status = proposal_status::failed;

@@ -70,7 +70,7 @@ void settle_rebuilt(self_ptr self, const journal_entry& e) {
                to_hex(*id), e.seq.value);
   drop(self, *id, refuse(ec::unavailable,
                          "the pipeline before the restart journaled this proposal's "
-                         "outcome or start: see the journal (and in_doubt())",
+                         "outcome or start: see the journal (and in-doubt)",
                          i->second.m.trace));
 }
 

@@ -45,13 +45,18 @@ bool rebuildable(authority_level level) {
 
 } // namespace
 
-caf::expected<std::vector<flight::journaled_flight>> journaled_flights(journal_store& store,
-                                                                       const fleet_state& state) {
+namespace {
+
+/// Reads the decision and the later flight records of every running proposal of `state`
+/// that `wanted` (its projected state, its decision) keeps; in the order of decisions.
+template <class Wanted>
+caf::expected<std::vector<flight::journaled_flight>>
+read_flights(journal_store& store, const fleet_state& state, Wanted wanted) {
   std::map<digest, flight::journaled_flight> found;
   uint64_t lo = UINT64_MAX;
   for (auto& [id, p] : state.proposals) {
-    if (p.started != 0 || p.decided_seq == 0 || p.decided_seq > state.seq)
-      continue; // in doubt (a start without its outcome), or not in this state
+    if (p.decided_seq == 0 || p.decided_seq > state.seq)
+      continue; // not in this state
     caf::error bad;
     auto err = store.read(seq_no{p.decided_seq}, seq_no{p.decided_seq}, [&](journal_entry&& e) {
       flight::journaled_flight j;
@@ -62,7 +67,7 @@ caf::expected<std::vector<flight::journaled_flight>> journaled_flights(journal_s
                                                 + " is not the decision it should be");
         return false;
       }
-      if (j.decision.proposal == id && j.decision.allowed && rebuildable(j.decision.level)) {
+      if (j.decision.proposal == id && wanted(p, j.decision)) {
         lo = std::min(lo, e.seq.value);
         found.emplace(id, std::move(j));
       }
@@ -102,6 +107,64 @@ caf::expected<std::vector<flight::journaled_flight>> journaled_flights(journal_s
   for (auto& [id, j] : found)
     out.push_back(std::move(j));
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.decided < b.decided; });
+  return out;
+}
+
+} // namespace
+
+caf::expected<std::vector<flight::journaled_flight>> journaled_flights(journal_store& store,
+                                                                       const fleet_state& state) {
+  // In doubt (a start without its outcome) is not rebuilt: it waits for an operator.
+  return read_flights(store, state, [](const proposal_state& p, const proposal_decided& d) {
+    return p.started == 0 && d.allowed && rebuildable(d.level);
+  });
+}
+
+caf::expected<std::vector<doubtful_action>> doubtful_actions(journal_store& store,
+                                                             const fleet_state& state) {
+  auto flights = read_flights(store, state, [](const proposal_state& p, const proposal_decided&) {
+    return p.started != 0;
+  });
+  if (!flights)
+    return flights.error();
+  std::vector<doubtful_action> out;
+  for (auto& j : *flights) {
+    // Steps started, minus those with an outcome record, in the order they started.
+    std::map<uint32_t, std::pair<seq_no, event>> open;
+    for (auto& [seq, ev] : j.later) {
+      if (ev.type == event_type::action_started) {
+        action_started x;
+        if (!payload_of(ev, x))
+          open.emplace(x.step, std::make_pair(seq, ev));
+      } else if (ev.type == event_type::action_applied) {
+        action_applied x;
+        if (!payload_of(ev, x))
+          open.erase(x.step);
+      } else if (ev.type == event_type::action_failed) {
+        action_failed x;
+        if (!payload_of(ev, x))
+          open.erase(x.step);
+      }
+    }
+    for (auto& [step, started] : open) {
+      action_started x;
+      if (auto err = payload_of(started.second, x))
+        return err;
+      doubtful_action a;
+      a.proposal = j.decision.proposal;
+      a.principal = j.decision.principal;
+      a.level = j.decision.level;
+      a.decided = j.decided;
+      a.step = step;
+      a.change = x.change;
+      a.started = started.first;
+      a.started_at = started.second.at;
+      if (auto r = state.resources.find(x.change.resource.value); r != state.resources.end())
+        if (auto v = r->second.attributes.find(x.change.key); v != r->second.attributes.end())
+          a.journaled_value = v->second;
+      out.push_back(std::move(a));
+    }
+  }
   return out;
 }
 

@@ -6,6 +6,8 @@
 /// records that name it since (actors/flight/flight_recovery.hpp decides how each starts
 /// again).
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "caf/expected.hpp"
@@ -22,6 +24,25 @@ class journal_store;
 /// types. Returns them in the order of their decisions.
 caf::expected<std::vector<flight::journaled_flight>> journaled_flights(journal_store& store,
                                                                        const fleet_state& state);
+
+/// One action in doubt: its start is journaled, its outcome is not (the node stopped
+/// between the two, so whether the effector applied it is unknown).
+struct doubtful_action {
+  digest proposal;
+  principal_id principal;
+  authority_level level = authority_level::read_only;
+  seq_no decided;                            ///< the proposal's decision
+  uint32_t step = 0;
+  mutation change;                           ///< what the step was to set
+  seq_no started;                            ///< its `action_started` record
+  caf::timestamp started_at;
+  std::optional<std::string> journaled_value; ///< the key's value as the journal knows it
+};
+
+/// Reads every action in doubt of the running proposals of `state` from `store`, by
+/// proposal (in the order of decisions), then by step.
+caf::expected<std::vector<doubtful_action>> doubtful_actions(journal_store& store,
+                                                             const fleet_state& state);
 
 /// True for the record types that name a proposal and tell where its flight is
 /// (`proposal_finished`, `approval_granted`, `action_started`, `action_applied`,

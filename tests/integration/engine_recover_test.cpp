@@ -18,6 +18,7 @@
 #include "integration/handoff_fixture.hpp"
 #include "persistence/event_json.hpp"
 #include "persistence/journal_store.hpp"
+#include "persistence/make_event.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;
@@ -301,4 +302,48 @@ TEST_CASE("a rollback executor killed at any point of a running rollback: closed
     CHECK(fx.eng->pending_rollbacks().empty());
     CHECK(fx.eng->verify().ok);
   }
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "an action in doubt is listed with what the journal knows of it") {
+  CHECK(eng->in_doubt_actions().empty());
+  // A level-4 proposal whose start is durable and whose outcome is not, as after a crash
+  // while its effector was being called.
+  eng->stop();
+  eng.reset();
+  digest id;
+  id.bytes[0] = 0xab;
+  {
+    store_options o;
+    o.dir = dir.sub("journal");
+    auto s = journal_store::open(o);
+    REQUIRE(s);
+    mutation m{resource_id{"coaster-1"}, "mode", "fast"};
+    mutation other{resource_id{"coaster-2"}, "mode", "fast"};
+    proposal_decided d{id, "doubt-1", principal_id{"agent"}, authority_level::recommend,
+                       "coaster", "north", true, ec::none, "allowed", 2, {}, {m, other}, "t"};
+    auto at = caf::make_timestamp();
+    // A level-2 batch: both starts journaled, the first one's effect too.
+    REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
+                          make_event(event_type::action_started, at, action_started{id, 0, m}),
+                          make_event(event_type::action_started, at,
+                                     action_started{id, 1, other}),
+                          make_event(event_type::action_applied, at,
+                                     action_applied{id, 0, m.resource, m.key,
+                                                    std::string{"normal"}, m.value})}));
+  }
+  start();
+  auto xs = eng->in_doubt_actions();
+  REQUIRE(xs.size() == 1); // step 0 has its effect: only step 1 is in doubt
+  auto& a = xs[0];
+  CHECK(a.proposal == to_hex(id));
+  CHECK(a.principal == "agent");
+  CHECK(a.level == 2);
+  CHECK(a.step == 1);
+  CHECK(a.resource == "coaster-2");
+  CHECK(a.key == "mode");
+  CHECK(a.value == "fast");
+  CHECK(a.started_seq == a.decided_seq + 2);
+  REQUIRE(a.journaled_value);
+  CHECK(*a.journaled_value == "normal");
+  CHECK(eng->in_doubt() == std::vector<std::string>{a.proposal});
 }

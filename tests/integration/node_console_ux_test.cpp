@@ -4,11 +4,14 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "integration/node_process.hpp"
+#include "persistence/journal_store.hpp"
+#include "persistence/make_event.hpp"
 
 using namespace bulwark;
 using namespace bulwark::test;
@@ -233,4 +236,42 @@ TEST_CASE("separation of duties: the proposer's own approval or denial is refuse
   auto outcome = notice_for(op, 30);
   REQUIRE_MESSAGE(!outcome.is_null(), "no outcome notice");
   CHECK(outcome["status"] == "succeeded");
+}
+
+TEST_CASE("in-doubt lists an action whose start is journaled and whose outcome is not") {
+  digest id;
+  id.bytes[0] = 0xcd;
+  // The journal of a node that stopped while a level-4 change was being applied.
+  node_process node{"", false, [&](const std::string& journal) {
+    std::filesystem::create_directories(journal);
+    store_options o;
+    o.dir = journal;
+    o.create = true;
+    auto s = journal_store::open(o);
+    REQUIRE(s);
+    mutation m{resource_id{"coaster-north-01"}, "mode", "fast"};
+    proposal_decided d{id, "ux-doubt", principal_id{"op"}, authority_level::enforce,
+                       "coaster", "north", true, ec::none, "allowed", 1, {}, {m}, "t"};
+    auto at = caf::make_timestamp();
+    REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
+                          make_event(event_type::action_started, at,
+                                     action_started{id, 0, m})}));
+  }};
+  client viewer{node.port};
+  REQUIRE(viewer.auth("viewer-token")["ok"] == true);
+  auto r = viewer.call({{"id", 40}, {"cmd", "in-doubt"}});
+  REQUIRE_MESSAGE(r["ok"] == true, r.dump());
+  CHECK(r["id"] == 40);
+  REQUIRE(r["result"].size() == 1);
+  auto& a = r["result"][0];
+  CHECK(a["proposal"] == to_hex(id));
+  CHECK(a["principal"] == "op");
+  CHECK(a["level"] == 4);
+  CHECK(a["step"] == 0);
+  CHECK(a["resource"] == "coaster-north-01");
+  CHECK(a["key"] == "mode");
+  CHECK(a["value"] == "fast");
+  CHECK(a["started_seq"] == a["decided_seq"].get<uint64_t>() + 1);
+  CHECK(a.contains("journaled_value"));
+  CHECK(a["started_at"].get<std::string>().size() == 24);
 }

@@ -217,6 +217,10 @@ TEST_CASE("http: incidents, candidates, breakers, grants, halt and dead letters"
   CHECK(code_of(halted) == "HALTED");
   CHECK(admin.post("/v1/release", json{{"reason", "done"}})->status == 200);
   CHECK(viewer.get("/v1/dead-letters")->status == 200);
+  auto doubt = viewer.get("/v1/in-doubt");
+  REQUIRE(doubt);
+  CHECK(doubt->status == 200);
+  CHECK(body_of(doubt) == json::array()); // nothing in doubt on this node
   CHECK(op.post("/v1/dead-letters/12345/requeue", json::object())->status == 400);
   CHECK(op.post("/v1/dead-letters/x/discard", json::object())->status == 400);
   CHECK(viewer.post("/v1/dead-letters/1/discard", json::object())->status == 403);

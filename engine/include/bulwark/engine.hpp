@@ -132,6 +132,23 @@ struct pending_proposal {
   size_t changes = 0;
 };
 
+/// An action in doubt: its start is journaled and its outcome is not, because the node
+/// stopped between the two; whether the effector applied it is unknown
+/// (docs/operations.md, "Actions in doubt").
+struct in_doubt_action {
+  std::string proposal;    ///< its proposal's digest (64 hex)
+  std::string principal;   ///< who proposed it
+  int level = 0;
+  uint64_t decided_seq = 0;
+  uint32_t step = 0;       ///< counted from 0
+  std::string resource;
+  std::string key;
+  std::string value;       ///< what the step was to set
+  uint64_t started_seq = 0; ///< its `action_started` record
+  std::chrono::system_clock::time_point started_at;
+  std::optional<std::string> journaled_value; ///< the key's value as the journal knows it
+};
+
 /// A service's circuit breaker as the host sees it.
 struct breaker_info {
   std::string service;
@@ -340,6 +357,10 @@ public:
 
   /// Lists proposals whose actions started without a journaled outcome (after a crash).
   std::vector<std::string> in_doubt();
+
+  /// Lists each action in doubt with what the journal knows of it (empty when none, or
+  /// when the journal cannot be read).
+  std::vector<in_doubt_action> in_doubt_actions();
 
   /// Feeds one metric sample to the detector; returns false if refused (see
   /// `metric_counts` for the reasons) or shed under load (counted in `load()`): per
