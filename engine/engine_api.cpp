@@ -349,6 +349,19 @@ result engine::interrupt(const std::string& by, const std::string& proposal_hex)
   return seq_result(r);
 }
 
+result engine::resolve(const std::string& by, const std::string& proposal_hex, bool applied,
+                       const std::string& reason) {
+  auto& d = *impl_;
+  digest id;
+  if (!parse_digest(proposal_hex, id))
+    return engine::impl::invalid_input("proposal digest must be 64 hex characters");
+  auto r = doubt_resolution{principal_id{by}, id, applied, reason};
+  auto s = d.cluster ? d.call<seq_no>(d.cluster, atom::resolve_v, std::move(r))
+                     : d.call<seq_no>(d.pipeline, atom::resolve_v, std::move(r));
+  d.pump();
+  return seq_result(s);
+}
+
 result engine::halt(const std::string& by, const std::string& reason) {
   auto& d = *impl_;
   if (d.cluster) {

@@ -112,6 +112,19 @@ typename Inspector::result_type inspect(Inspector& f, interrupt& x) {
   return f(caf::meta::type_name("interrupt"), x.by, x.proposal);
 }
 
+/// An operator's settling of a proposal's actions in doubt: whether the effector applied
+/// them (docs/operations.md, "Actions in doubt").
+struct doubt_resolution {
+  principal_id by;
+  digest proposal;
+  bool applied = false;
+  std::string reason;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, doubt_resolution& x) {
+  return f(caf::meta::type_name("doubt_resolution"), x.by, x.proposal, x.applied, x.reason);
+}
+
 /// An operator's requeue or discard of a dead letter.
 struct dead_letter_command {
   uint64_t letter = 0;     ///< the seq of the `dead_lettered` record

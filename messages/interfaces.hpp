@@ -90,6 +90,8 @@ using pipeline_actor = subscriber_actor::extend<
   caf::replies_to<atom::enroll, registration>::with<seq_no>,
   // Lists proposals whose actions started without a journaled outcome.
   caf::replies_to<atom::in_doubt>::with<std::vector<digest>>,
+  // Settles a proposal's actions in doubt as applied or not, and finishes the proposal.
+  caf::replies_to<atom::resolve, doubt_resolution>::with<seq_no>,
   // Requeues a dead letter: its action runs again as a new proposal (the reply).
   caf::replies_to<atom::requeue, dead_letter_command>::with<outcome>,
   // Discards a dead letter (journaled); the reply is the resolution's seq.
@@ -173,6 +175,8 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<atom::approve, approval>::with<seq_no>,
   // Interrupts a proposal on the leader: locally when this node writes, else forwarded.
   caf::replies_to<atom::interrupt, interrupt>::with<seq_no>,
+  // Settles actions in doubt on the leader: locally when this node writes, else forwarded.
+  caf::replies_to<atom::resolve, doubt_resolution>::with<seq_no>,
   // A follower reports an integrity alert it cannot journal itself; the leader journals it.
   caf::replies_to<atom::alert, integrity_alert>::with<seq_no>,
   // A `console_access` event of this node's console: journaled here while this node

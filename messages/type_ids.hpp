@@ -77,6 +77,7 @@ struct decision;
 struct outcome;
 struct approval;
 struct interrupt;
+struct doubt_resolution;
 struct pending_approval;
 struct effector_result;
 struct registration;
@@ -256,4 +257,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::incident_closure))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, lifecycle, "lifecycle")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, respond, "respond")
+  // -- actions in doubt --
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::doubt_resolution))
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, resolve, "resolve")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

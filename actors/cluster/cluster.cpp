@@ -176,6 +176,9 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     [self](atom::interrupt, interrupt& i) -> caf::result<seq_no> {
       return route_interrupt(self, i);
     },
+    [self](atom::resolve, doubt_resolution& r) -> caf::result<seq_no> {
+      return route_resolve(self, r);
+    },
     [self](atom::command, operator_command& cmd) -> caf::result<operator_answer> {
       return route_command(self, cmd);
     },

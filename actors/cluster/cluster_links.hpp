@@ -71,6 +71,7 @@ caf::result<seq_no> route_approve(self_ptr self, approval& a);
 
 /// Routes an interrupt like a proposal: to the pipeline that runs it.
 caf::result<seq_no> route_interrupt(self_ptr self, interrupt& i);
+caf::result<seq_no> route_resolve(self_ptr self, doubt_resolution& r);
 
 /// Runs a mutating operator command where it may run: the local command actor while this
 /// node writes, else the leader (forwarded once, with the caller kept); UNAVAILABLE with

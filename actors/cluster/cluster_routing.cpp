@@ -128,6 +128,10 @@ caf::result<seq_no> route_interrupt(self_ptr self, interrupt& i) {
   return route<seq_no>(self, atom::interrupt_v, i);
 }
 
+caf::result<seq_no> route_resolve(self_ptr self, doubt_resolution& r) {
+  return route<seq_no>(self, atom::resolve_v, r);
+}
+
 void report_alert(self_ptr self, integrity_alert alert) {
   auto& st = self->state;
   if (st.leader) {

@@ -141,6 +141,29 @@ void cmd_in_doubt(broker_ptr self, hdl_t hdl, const console_request& req) {
       [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
 }
 
+/// `resolve`: settles a proposal's actions in doubt (operator_calls.cpp in the pipeline).
+void cmd_resolve(broker_ptr self, hdl_t hdl, const console_request& req) {
+  console_refusal why;
+  digest id;
+  std::string outcome, reason;
+  if (!digest_arg(req, id, why) || !string_arg(req, "outcome", outcome, why)
+      || !string_arg(req, "reason", reason, why))
+    return refuse_args(self, hdl, why);
+  if (outcome != "applied" && outcome != "not-applied")
+    return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                               "outcome must be applied or not-applied, not '"
+                                                 + outcome + "'"));
+  auto r = doubt_resolution{self->state.conns.at(hdl).principal, id, outcome == "applied",
+                            reason};
+  auto render = [id, outcome](seq_no& s) {
+    return json{{"proposal", to_hex(id)}, {"outcome", outcome}, {"seq", s.value}};
+  };
+  // Clustered, the cluster actor routes it to the leader's pipeline or refuses it.
+  if (self->state.deps.cluster)
+    return ask<seq_no>(self, hdl, req.id, self->state.deps.cluster, render, atom::resolve_v, r);
+  ask<seq_no>(self, hdl, req.id, self->state.deps.pipeline, render, atom::resolve_v, r);
+}
+
 void cmd_grants(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto configured = self->state.deps.configured_grants;
   ask<fleet_state>(self, hdl, req.id, self->state.deps.journal,
@@ -365,6 +388,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return cmd_proposals(self, hdl, req);
   if (cmd == "in-doubt")
     return cmd_in_doubt(self, hdl, req);
+  if (cmd == "resolve")
+    return cmd_resolve(self, hdl, req);
   if (cmd == "grants")
     return cmd_grants(self, hdl, req);
   if (cmd == "verify")

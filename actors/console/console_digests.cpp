@@ -1,7 +1,8 @@
 // Digest prefixes: an argument that names a digest may give a unique prefix of at least 8
 // hex digits; it is resolved against the digests this node knows for that argument
-// (pending and running proposals and rollbacks awaiting approval for `proposal`,
-// incidents for `incident`, candidates for `candidate`) before the command runs.
+// (pending and running proposals and rollbacks awaiting approval for `proposal`, and for
+// `resolve` the proposals in doubt; incidents for `incident`, candidates for `candidate`)
+// before the command runs.
 
 #include "caf/actor_system.hpp"
 #include "caf/io/all.hpp"
@@ -57,9 +58,11 @@ void finish(broker_ptr self, hdl_t hdl, console_request req, const known_digests
 /// Asks the journal for incidents and candidates when an argument needs them.
 void gather_fleet(broker_ptr self, hdl_t hdl, console_request req, known_digests known,
                   std::vector<std::string> names) {
-  bool needs = std::any_of(names.begin(), names.end(), [](const std::string& n) {
-    return n == "incident" || n == "candidate";
-  });
+  // `resolve` names proposals in doubt, which only the journal's state lists.
+  bool needs = req.cmd == "resolve"
+               || std::any_of(names.begin(), names.end(), [](const std::string& n) {
+                    return n == "incident" || n == "candidate";
+                  });
   if (!needs || !self->state.deps.journal)
     return finish(self, hdl, std::move(req), known, names);
   self->request(self->state.deps.journal, caf::infinite, atom::state_v)
@@ -69,6 +72,9 @@ void gather_fleet(broker_ptr self, hdl_t hdl, console_request req, known_digests
           known.incidents.push_back(to_hex(id));
         for (auto& [id, c] : st.candidates)
           known.candidates.push_back(to_hex(id));
+        for (auto& [id, p] : st.proposals)
+          if (p.started != 0) // in doubt
+            known.proposals.push_back(to_hex(id));
         finish(self, hdl, std::move(req), known, names);
       },
       [self, hdl, id = req.id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });

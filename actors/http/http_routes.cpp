@@ -73,6 +73,8 @@ const std::vector<http_route>& http_routes() {
     {"POST", "/v1/release", "release", "", false, "", "", b::none, "release the halt"},
     {"GET", "/v1/in-doubt", "in-doubt", "", false, "", "", b::none,
      "actions whose start is journaled and whose outcome is not"},
+    {"POST", "/v1/proposals/{id}/resolve", "resolve", "proposal", false, "", "", b::none,
+     "settle a proposal's actions in doubt as applied or not"},
     {"GET", "/v1/dead-letters", "dead-letters", "", false, "", "", b::none,
      "dead letters waiting for an operator"},
     {"POST", "/v1/dead-letters/{id}/requeue", "requeue", "letter", true, "", "", b::none,

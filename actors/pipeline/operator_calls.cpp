@@ -1,11 +1,13 @@
 // The pipeline's operator calls: approvals (levels 1 and 2) and interrupts (level 3),
-// each an input of the flight machine, and resource registration.
+// each an input of the flight machine, the resolution of actions in doubt, and resource
+// registration.
 
 #include "caf/actor_system.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/pipeline/pipeline_impl.hpp"
+#include "actors/pipeline/recovery.hpp"
 #include "persistence/make_event.hpp"
 
 namespace bulwark::pipeline_detail {
@@ -90,6 +92,83 @@ caf::result<seq_no> answer_interrupt(self_ptr self, const interrupt& x) {
   if (r)
     return refuse(r.code, r.message);
   return seq_no{0};
+}
+
+caf::result<seq_no> resolve_doubt(self_ptr self, const doubt_resolution& r) {
+  auto& st = self->state;
+  if (!is_valid_id(r.by.value))
+    return refuse(ec::invalid_input, "the resolver is not a valid name");
+  if (r.reason.empty())
+    return refuse(ec::invalid_input, "a resolution needs a reason");
+  if (role_of(st.settings.approvals, r.by.value) == approver_role::none)
+    return refuse(ec::authority_denied,
+                  r.by.value + " holds no approver role ([authority] operators or admins) and "
+                               "may not resolve actions in doubt");
+  auto name = to_hex(r.proposal);
+  auto p = st.proj.state().proposals.find(r.proposal);
+  if (p == st.proj.state().proposals.end() || p->second.started == 0
+      || st.flights.count(r.proposal) != 0)
+    return refuse(ec::invalid_input, "proposal " + name + " has no action in doubt (see in-doubt)");
+  if (st.settling.count(r.proposal) != 0)
+    return refuse(ec::invalid_input, "proposal " + name + " is being resolved already");
+  if (!st.store)
+    return refuse(ec::unavailable, "the journal cannot be read here: nothing resolved");
+  auto all = doubtful_actions(*st.store, st.proj.state());
+  if (!all)
+    return all.error();
+  std::vector<doubtful_action> mine;
+  for (auto& a : *all)
+    if (a.proposal == r.proposal)
+      mine.push_back(std::move(a));
+  if (mine.empty())
+    return refuse(ec::invalid_input, "proposal " + name + " has no action in doubt (see in-doubt)");
+  auto at = now(self);
+  auto how = r.applied ? " as applied: " : " as not applied: ";
+  auto why = "in doubt, resolved by " + r.by.value + how + r.reason;
+  std::vector<event> evs;
+  uint32_t applied = mine.front().applied;
+  for (auto& a : mine) {
+    if (r.applied) {
+      // Its effect record would claim the key's value from here on: refused when another
+      // change of the resource was journaled after this action started.
+      auto res = st.proj.state().resources.find(a.change.resource.value);
+      if (res != st.proj.state().resources.end() && res->second.last_change > a.started.value)
+        return refuse(ec::invalid_input,
+                      "resource " + a.change.resource.value + " changed after step "
+                        + std::to_string(a.step) + " started (seq "
+                        + std::to_string(res->second.last_change)
+                        + "): its value is journaled already; resolve it as not applied");
+      caf::optional<std::string> old;
+      if (a.journaled_value)
+        old = *a.journaled_value;
+      evs.push_back(make_event(event_type::action_applied, at,
+                               action_applied{a.proposal, a.step, a.change.resource,
+                                              a.change.key, std::move(old), a.change.value}));
+      ++applied;
+    } else {
+      evs.push_back(make_event(event_type::action_failed, at,
+                               action_failed{a.proposal, a.step, a.change, ec::unavailable,
+                                             "not applied: " + why}));
+    }
+  }
+  bool whole = applied == mine.front().steps;
+  evs.push_back(make_event(event_type::proposal_finished, at,
+                           proposal_finished{r.proposal, whole,
+                                             whole ? ec::none : ec::unavailable, applied, 0,
+                                             why}));
+  st.settling.insert(r.proposal);
+  auto rp = self->make_response_promise<seq_no>();
+  auto id = r.proposal;
+  append(self, std::move(evs),
+         [self, rp, id](const appended& ack) mutable {
+           self->state.settling.erase(id);
+           rp.deliver(ack.last);
+         },
+         [self, rp, id](caf::error& err) mutable {
+           self->state.settling.erase(id);
+           rp.deliver(err);
+         });
+  return rp;
 }
 
 caf::result<seq_no> enroll(self_ptr self, const registration& r) {

@@ -350,6 +350,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   // The flights a restart interrupted go back into the machine: waiting for their
   // approval (or expired), approved, or rolled back (actors/flight/flight_recovery.hpp);
   // only where this node writes the journal (a follower's leader runs them).
+  st.store = deps.store;
   if (deps.store && (!deps.writes || deps.writes()))
     rebuild_flights(self, *deps.store);
   return {
@@ -388,6 +389,9 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
       return out;
     },
     [self](atom::enroll, const registration& r) -> caf::result<seq_no> { return enroll(self, r); },
+    [self](atom::resolve, const doubt_resolution& r) -> caf::result<seq_no> {
+      return resolve_doubt(self, r);
+    },
     [self](atom::in_doubt) -> caf::result<std::vector<digest>> {
       return self->state.proj.in_doubt();
     },

@@ -90,6 +90,9 @@ caf::result<seq_no> answer_approval(self_ptr self, const approval& a);
 /// An operator interrupts a running level-3 flight (operator_calls.cpp).
 caf::result<seq_no> answer_interrupt(self_ptr self, const interrupt& x);
 
+/// An operator settles a proposal's actions in doubt and finishes it (operator_calls.cpp).
+caf::result<seq_no> resolve_doubt(self_ptr self, const doubt_resolution& r);
+
 /// Journals a resource's registration (operator_calls.cpp).
 caf::result<seq_no> enroll(self_ptr self, const registration& r);
 

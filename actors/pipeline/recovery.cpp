@@ -131,6 +131,7 @@ caf::expected<std::vector<doubtful_action>> doubtful_actions(journal_store& stor
   for (auto& j : *flights) {
     // Steps started, minus those with an outcome record, in the order they started.
     std::map<uint32_t, std::pair<seq_no, event>> open;
+    uint32_t applied = 0;
     for (auto& [seq, ev] : j.later) {
       if (ev.type == event_type::action_started) {
         action_started x;
@@ -138,8 +139,10 @@ caf::expected<std::vector<doubtful_action>> doubtful_actions(journal_store& stor
           open.emplace(x.step, std::make_pair(seq, ev));
       } else if (ev.type == event_type::action_applied) {
         action_applied x;
-        if (!payload_of(ev, x))
+        if (!payload_of(ev, x)) {
           open.erase(x.step);
+          ++applied;
+        }
       } else if (ev.type == event_type::action_failed) {
         action_failed x;
         if (!payload_of(ev, x))
@@ -162,6 +165,8 @@ caf::expected<std::vector<doubtful_action>> doubtful_actions(journal_store& stor
       if (auto r = state.resources.find(x.change.resource.value); r != state.resources.end())
         if (auto v = r->second.attributes.find(x.change.key); v != r->second.attributes.end())
           a.journaled_value = v->second;
+      a.applied = applied;
+      a.steps = static_cast<uint32_t>(j.decision.mutations.size());
       out.push_back(std::move(a));
     }
   }

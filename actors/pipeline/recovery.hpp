@@ -37,6 +37,8 @@ struct doubtful_action {
   seq_no started;                            ///< its `action_started` record
   caf::timestamp started_at;
   std::optional<std::string> journaled_value; ///< the key's value as the journal knows it
+  uint32_t applied = 0; ///< steps of its proposal with an `action_applied` record
+  uint32_t steps = 0;   ///< the proposal's mutations
 };
 
 /// Reads every action in doubt of the running proposals of `state` from `store`, by

@@ -346,4 +346,63 @@ TEST_CASE_FIXTURE(engine_fixture, "an action in doubt is listed with what the jo
   REQUIRE(a.journaled_value);
   CHECK(*a.journaled_value == "normal");
   CHECK(eng->in_doubt() == std::vector<std::string>{a.proposal});
+
+  // Bad resolutions change nothing.
+  auto unknown = std::string(64, 'e');
+  CHECK(eng->resolve("ops", unknown, true, "checked").code == "INVALID_INPUT");
+  CHECK(eng->resolve("ops", a.proposal, true, "").code == "INVALID_INPUT");
+  CHECK(eng->resolve("agent", a.proposal, true, "checked").code == "AUTHORITY_DENIED");
+  CHECK(eng->resolve("ops", "zz", true, "checked").code == "INVALID_INPUT");
+  auto finished = submit_now(make(4, {set(5, "x")}));
+  REQUIRE(finished.ok);
+  CHECK(eng->resolve("ops", finished.proposal, true, "checked").code == "INVALID_INPUT");
+  CHECK(eng->in_doubt_actions().size() == 1);
+
+  // Settled as applied: one transaction, the effect with the journal's old value, then
+  // the outcome naming the resolver; nothing is in doubt any more.
+  events.clear();
+  auto r = eng->resolve("ops", a.proposal, true, "the controller reports fast");
+  REQUIRE_MESSAGE(r.ok, r.code << ": " << r.message);
+  CHECK(types() == std::vector<std::string>{"action_applied", "proposal_finished"});
+  CHECK(events[0].json.find("\"old_value\":\"normal\"") != std::string::npos);
+  CHECK(events[1].json.find("\"succeeded\":true") != std::string::npos);
+  CHECK(events[1].json.find("resolved by ops as applied: the controller reports fast")
+        != std::string::npos);
+  CHECK(r.seq == events[1].seq);
+  CHECK(eng->in_doubt_actions().empty());
+  CHECK(eng->in_doubt().empty());
+  CHECK(eng->resolve("ops", a.proposal, true, "again").code == "INVALID_INPUT");
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "an action in doubt whose resource changed since is resolved as not applied only") {
+  eng->stop();
+  eng.reset();
+  digest id;
+  id.bytes[0] = 0xac;
+  {
+    store_options o;
+    o.dir = dir.sub("journal");
+    auto s = journal_store::open(o);
+    REQUIRE(s);
+    mutation m{resource_id{"coaster-3"}, "mode", "slow"};
+    proposal_decided d{id, "doubt-2", principal_id{"agent"}, authority_level::enforce,
+                       "coaster", "north", true, ec::none, "allowed", 1, {}, {m}, "t"};
+    auto at = caf::make_timestamp();
+    REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
+                          make_event(event_type::action_started, at, action_started{id, 0, m})}));
+  }
+  start();
+  REQUIRE(submit_now(make(4, {set(3, "later")}, {"coaster"}, {"north"}, "", "ops")).ok);
+  auto hex = to_hex(id);
+  auto refused = eng->resolve("ops", hex, true, "it did run");
+  CHECK(refused.code == "INVALID_INPUT");
+  CHECK(refused.message.find("changed after step 0 started") != std::string::npos);
+  REQUIRE(eng->in_doubt_actions().size() == 1);
+  events.clear();
+  auto r = eng->resolve("admin", hex, false, "superseded by a later change");
+  REQUIRE_MESSAGE(r.ok, r.code << ": " << r.message);
+  CHECK(types() == std::vector<std::string>{"action_failed", "proposal_finished"});
+  CHECK(events[0].json.find("not applied: in doubt, resolved by admin") != std::string::npos);
+  CHECK(events[1].json.find("\"succeeded\":false") != std::string::npos);
+  CHECK(eng->in_doubt_actions().empty());
 }

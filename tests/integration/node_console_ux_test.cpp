@@ -274,4 +274,26 @@ TEST_CASE("in-doubt lists an action whose start is journaled and whose outcome i
   CHECK(a["started_seq"] == a["decided_seq"].get<uint64_t>() + 1);
   CHECK(a.contains("journaled_value"));
   CHECK(a["started_at"].get<std::string>().size() == 24);
+  // A viewer may not settle it; an operator does, as not applied.
+  auto denied = viewer.call({{"id", 41}, {"cmd", "resolve"},
+                             {"args", {{"proposal", to_hex(id).substr(0, 8)},
+                                       {"outcome", "not-applied"}, {"reason", "checked"}}}});
+  CHECK(denied["ok"] == false);
+  client op{node.port};
+  REQUIRE(op.auth("operator-token")["ok"] == true);
+  auto bad = op.call({{"id", 42}, {"cmd", "resolve"},
+                      {"args", {{"proposal", to_hex(id).substr(0, 8)}, {"outcome", "maybe"},
+                                {"reason", "checked"}}}});
+  CHECK(bad["ok"] == false);
+  CHECK(bad["id"] == 42);
+  CHECK(has(message_of(bad), "applied or not-applied"));
+  auto done = op.call({{"id", 43}, {"cmd", "resolve"},
+                       {"args", {{"proposal", to_hex(id).substr(0, 8)},
+                                 {"outcome", "not-applied"},
+                                 {"reason", "the controller still runs normal"}}}});
+  REQUIRE_MESSAGE(done["ok"] == true, done.dump());
+  CHECK(done["result"]["outcome"] == "not-applied");
+  CHECK(done["result"]["seq"].get<uint64_t>() > 0);
+  auto after = viewer.call({{"id", 44}, {"cmd", "in-doubt"}});
+  CHECK(after["result"] == json::array());
 }

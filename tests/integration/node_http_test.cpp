@@ -221,6 +221,12 @@ TEST_CASE("http: incidents, candidates, breakers, grants, halt and dead letters"
   REQUIRE(doubt);
   CHECK(doubt->status == 200);
   CHECK(body_of(doubt) == json::array()); // nothing in doubt on this node
+  auto settle = "/v1/proposals/" + std::string(64, 'e') + "/resolve";
+  auto nothing = op.post(settle, json{{"outcome", "applied"}, {"reason", "checked"}});
+  REQUIRE(nothing);
+  CHECK(nothing->status == 400);
+  CHECK(code_of(nothing) == "INVALID_INPUT");
+  CHECK(viewer.post(settle, json{{"outcome", "applied"}, {"reason", "checked"}})->status == 403);
   CHECK(op.post("/v1/dead-letters/12345/requeue", json::object())->status == 400);
   CHECK(op.post("/v1/dead-letters/x/discard", json::object())->status == 400);
   CHECK(viewer.post("/v1/dead-letters/1/discard", json::object())->status == 403);

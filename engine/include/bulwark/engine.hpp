@@ -362,6 +362,12 @@ public:
   /// when the journal cannot be read).
   std::vector<in_doubt_action> in_doubt_actions();
 
+  /// Settles every action in doubt of `proposal` as applied or not (an operator or admin,
+  /// with a reason) and finishes the proposal; the answer's seq is its outcome record.
+  /// `applied` is refused when the resource changed after the action started.
+  result resolve(const std::string& by, const std::string& proposal, bool applied,
+                 const std::string& reason);
+
   /// Feeds one metric sample to the detector; returns false if refused (see
   /// `metric_counts` for the reasons) or shed under load (counted in `load()`): per
   /// series, every other sample while degraded and three in four while critical, never a
