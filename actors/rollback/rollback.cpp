@@ -265,11 +265,15 @@ caf::result<rollback_status> order(rollback_ptr self, const rollback_order& o) {
   self->request(authority, std::chrono::seconds{2}, atom::state_v)
     .then(
       [self, rp, o](bool halted) mutable {
+        // During a halt a rollback waits (it is ordered again at the release), unless an
+        // admin orders it: an admin's explicit order runs one.
         authority_verdict v;
-        v.allowed = !halted;
-        if (halted) {
+        bool admin = role_of(self->state.settings.approvals, o.by.value) == approver_role::admin;
+        v.allowed = !halted || admin;
+        if (!v.allowed) {
           v.code = ec::halted;
-          v.reason = "the halt is engaged: no rollback runs";
+          v.reason = "the halt is engaged: the rollback waits for its release (an admin's "
+                     "explicit order runs one now)";
         }
         auto pass = self->state.guard.admit(o.incident, v, true, trace_id{});
         if (!pass) {
@@ -328,6 +332,30 @@ caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
   return rp;
 }
 
+/// At the release of a halt: orders the rollback of every open incident that has
+/// culprits and no rollback yet (its order was refused while the halt was engaged).
+/// From the journal's state, so a restart in between loses none.
+void order_held(rollback_ptr self) {
+  for (auto& [id, inc] : self->state.proj.state().incidents) {
+    bool open = inc.status == 1 || inc.status == 3;
+    if (!open || inc.rollback != zero_digest || inc.culprits.empty())
+      continue;
+    rollback_order o{id, {}, principal_id{"bulwark"}, inc.rollback_level,
+                     "ordered at the halt's release: held while the halt was engaged"};
+    auto incident = id;
+    self->request(caf::actor_cast<rollback_actor>(self), caf::infinite, atom::rollback_v, o)
+      .then(
+        [incident](const rollback_status& s) {
+          spdlog::info("rollback: incident {} held during the halt: {}",
+                       to_hex(incident).substr(0, 12), s.status);
+        },
+        [incident](caf::error& err) {
+          spdlog::warn("rollback: incident {} held during the halt did not run: {}",
+                       to_hex(incident).substr(0, 12), describe(err).message);
+        });
+  }
+}
+
 } // namespace
 
 rollback_state::~rollback_state() {
@@ -364,12 +392,19 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
     self->state.stopping = true;
     self->quit(msg.reason);
   });
+  st.writes = deps.writes;
   if (st.store && (!deps.writes || deps.writes()))
     close_unfinished(self);
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) {
-      for (auto& e : entries)
+      bool released = false;
+      for (auto& e : entries) {
         follow(self->state, e);
+        released |= e.ev.type == event_type::halt_released;
+      }
+      if (released && !self->state.proj.state().halted
+          && (!self->state.writes || self->state.writes()))
+        order_held(self);
     },
     [self](atom::rollback, const rollback_order& o) { return order(self, o); },
     [self](atom::approve, const approval& a) { return decide(self, a); },

@@ -55,6 +55,7 @@ struct rollback_state {
   projection proj;                        ///< follows the journal
   rollback_index index;                   ///< applied seqs per key, for conflicts
   std::map<digest, rollback_flight> flights;
+  std::function<bool()> writes; ///< whether this node writes its journal (none: it does)
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   static inline const char* name = "rollback";

@@ -352,3 +352,45 @@ TEST_CASE("after a restart, rollbacks of older changes still find every later co
   CHECK(f.eng->attribute("coaster-11", "mode") == std::optional<std::string>{"normal"});
   CHECK(f.eng->attribute("coaster-12", "mode") == std::optional<std::string>{"normal"});
 }
+
+TEST_CASE("an incident's rollback refused during a halt is ordered at the halt's release") {
+  incident_fixture f;
+  f.tick(20);
+  auto bad = f.submit_now(f.make(4, {set(1, "bad"), set(2, "bad")}));
+  REQUIRE(bad.ok);
+  REQUIRE(f.eng->halt("admin", "drill").ok);
+  f.auto_approve = false;
+  f.tick(60); // the incident opens; its rollback waits for the release
+  auto open = f.open_incidents();
+  REQUIRE(open.size() == 1);
+  CHECK(f.eng->pending_rollbacks().empty());
+  CHECK(f.world["coaster-1/mode"] == "bad");
+  size_t requested = 0;
+  for (auto& e : f.events)
+    requested += e.type == "rollback_requested";
+  CHECK(requested == 0);
+  REQUIRE(f.eng->release("admin", "drill").ok);
+  f.eng->run();
+  f.auto_approve = true; // the default policy's rollback waits for an operator
+  f.tick(60);
+  CHECK(f.world["coaster-1/mode"] == "normal");
+  CHECK(f.world["coaster-2/mode"] == "normal");
+  auto all = f.eng->incidents();
+  REQUIRE(all.size() == 1);
+  CHECK(all.front().rollback_result == "succeeded");
+}
+
+TEST_CASE("during a halt an admin's explicit rollback runs, an operator's waits") {
+  incident_fixture f;
+  auto a = f.submit_now(f.make(4, {set(10, "x")}));
+  REQUIRE(a.ok);
+  auto seqs = f.applied_seqs(a.proposal);
+  REQUIRE(f.eng->halt("admin", "drill").ok);
+  auto waits = f.eng->rollback_seqs("ops", seqs);
+  CHECK(waits.code == "HALTED");
+  CHECK(waits.message.find("an admin's explicit order runs one") != std::string::npos);
+  CHECK(f.world["coaster-10/mode"] == "x");
+  auto runs = f.eng->rollback_seqs("admin", seqs, "stop the bleeding");
+  CHECK_MESSAGE(runs.ok, runs.code << ": " << runs.message);
+  CHECK(f.world["coaster-10/mode"] == "normal");
+}
