@@ -304,33 +304,41 @@ TEST_CASE("a rollback executor killed at any point of a running rollback: closed
   }
 }
 
+namespace {
+
+/// Stops the fixture's engine and appends `events` to its journal, as a node that died
+/// in the middle of a flight left it; the caller starts the engine again.
+void append_while_stopped(engine_fixture& f, std::vector<event> events) {
+  f.eng->stop();
+  f.eng.reset();
+  store_options o;
+  o.dir = f.dir.sub("journal");
+  auto s = journal_store::open(o);
+  REQUIRE(s);
+  REQUIRE((*s)->append(std::move(events)));
+}
+
+} // namespace
+
 TEST_CASE_FIXTURE(engine_fixture, "an action in doubt is listed with what the journal knows of it") {
   CHECK(eng->in_doubt_actions().empty());
-  // A level-4 proposal whose start is durable and whose outcome is not, as after a crash
-  // while its effector was being called.
-  eng->stop();
-  eng.reset();
+  // A level-2 batch whose starts are durable, and the first one's effect, but not the
+  // second's: as after a crash while its effector was being called.
   digest id;
   id.bytes[0] = 0xab;
-  {
-    store_options o;
-    o.dir = dir.sub("journal");
-    auto s = journal_store::open(o);
-    REQUIRE(s);
-    mutation m{resource_id{"coaster-1"}, "mode", "fast"};
-    mutation other{resource_id{"coaster-2"}, "mode", "fast"};
-    proposal_decided d{id, "doubt-1", principal_id{"agent"}, authority_level::recommend,
-                       "coaster", "north", true, ec::none, "allowed", 2, {}, {m, other}, "t"};
-    auto at = caf::make_timestamp();
-    // A level-2 batch: both starts journaled, the first one's effect too.
-    REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
-                          make_event(event_type::action_started, at, action_started{id, 0, m}),
-                          make_event(event_type::action_started, at,
-                                     action_started{id, 1, other}),
-                          make_event(event_type::action_applied, at,
-                                     action_applied{id, 0, m.resource, m.key,
-                                                    std::string{"normal"}, m.value})}));
-  }
+  mutation m{resource_id{"coaster-1"}, "mode", "fast"};
+  mutation other{resource_id{"coaster-2"}, "mode", "fast"};
+  proposal_decided d{id, "doubt-1", principal_id{"agent"}, authority_level::recommend,
+                     "coaster", "north", true, ec::none, "allowed", 2, {}, {m, other}, "t"};
+  auto at = caf::make_timestamp();
+  append_while_stopped(*this, {make_event(event_type::proposal_decided, at, d),
+                               make_event(event_type::action_started, at,
+                                          action_started{id, 0, m}),
+                               make_event(event_type::action_started, at,
+                                          action_started{id, 1, other}),
+                               make_event(event_type::action_applied, at,
+                                          action_applied{id, 0, m.resource, m.key,
+                                                         std::string{"normal"}, m.value})});
   start();
   auto xs = eng->in_doubt_actions();
   REQUIRE(xs.size() == 1); // step 0 has its effect: only step 1 is in doubt
@@ -375,22 +383,15 @@ TEST_CASE_FIXTURE(engine_fixture, "an action in doubt is listed with what the jo
 }
 
 TEST_CASE_FIXTURE(engine_fixture, "an action in doubt whose resource changed since is resolved as not applied only") {
-  eng->stop();
-  eng.reset();
   digest id;
   id.bytes[0] = 0xac;
-  {
-    store_options o;
-    o.dir = dir.sub("journal");
-    auto s = journal_store::open(o);
-    REQUIRE(s);
-    mutation m{resource_id{"coaster-3"}, "mode", "slow"};
-    proposal_decided d{id, "doubt-2", principal_id{"agent"}, authority_level::enforce,
-                       "coaster", "north", true, ec::none, "allowed", 1, {}, {m}, "t"};
-    auto at = caf::make_timestamp();
-    REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
-                          make_event(event_type::action_started, at, action_started{id, 0, m})}));
-  }
+  mutation m{resource_id{"coaster-3"}, "mode", "slow"};
+  proposal_decided d{id, "doubt-2", principal_id{"agent"}, authority_level::enforce,
+                     "coaster", "north", true, ec::none, "allowed", 1, {}, {m}, "t"};
+  auto at = caf::make_timestamp();
+  append_while_stopped(*this, {make_event(event_type::proposal_decided, at, d),
+                               make_event(event_type::action_started, at,
+                                          action_started{id, 0, m})});
   start();
   REQUIRE(submit_now(make(4, {set(3, "later")}, {"coaster"}, {"north"}, "", "ops")).ok);
   auto hex = to_hex(id);
