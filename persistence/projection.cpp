@@ -1,11 +1,11 @@
 #include "persistence/projection.hpp"
 
-#include <iterator>
 #include <string>
 
 #include "messages/incidents.hpp"
 #include "messages/cluster.hpp"
 #include "messages/notifications.hpp"
+#include "persistence/budget_projection.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/lifecycle_projection.hpp"
 #include "persistence/sha256.hpp"
@@ -79,11 +79,7 @@ struct applier {
     if (i == st.resources.end())
       return;
     // A compensated change gives its resource back to the blast budget.
-    if (auto b = st.budget.find(i->second.service); b != st.budget.end()) {
-      b->second.erase(x.resource.value);
-      if (b->second.empty())
-        st.budget.erase(b);
-    }
+    release_resource(st.budget, i->second.service, x.resource.value);
     if (x.new_value)
       i->second.attributes[x.key] = *x.new_value;
     else
@@ -94,15 +90,7 @@ struct applier {
     st.breakers[x.service] = x.to;
   }
   void operator()(const budget_charged& x) {
-    // Charges that ended before this one began are gone for every later reader too.
-    auto from = x.until - x.window;
-    for (auto s = st.budget.begin(); s != st.budget.end();) {
-      for (auto r = s->second.begin(); r != s->second.end();)
-        r = r->second.until <= from ? s->second.erase(r) : std::next(r);
-      s = s->second.empty() ? st.budget.erase(s) : std::next(s);
-    }
-    for (auto& e : x.entries)
-      st.budget[e.service][e.resource.value] = budget_charge{e.region, x.proposal, x.until};
+    charge_budget(st.budget, x);
   }
   void operator()(const grant_changed& x) {
     st.grants[x.principal.value] = grant_state{x.level, x.until};
@@ -199,11 +187,7 @@ struct applier {
     // A proposal that left the fleet as it found it (nothing applied, or every applied
     // step compensated) gives its whole blast-budget charge back.
     if (x.compensated == x.applied)
-      for (auto s = st.budget.begin(); s != st.budget.end();) {
-        for (auto r = s->second.begin(); r != s->second.end();)
-          r = r->second.proposal == x.proposal ? s->second.erase(r) : std::next(r);
-        s = s->second.empty() ? st.budget.erase(s) : std::next(s);
-      }
+      release_proposal(st.budget, x.proposal);
     auto i = st.proposals.find(x.proposal);
     if (i == st.proposals.end())
       return;
