@@ -113,7 +113,7 @@ void carry_out(self_ptr self, const digest& id, std::vector<flight::command>& co
         f.approvers.clear();
         break;
       case flight::command_kind::finished:
-        if (!f.m.p.mutations.empty()) // its budget charge is journaled, or never will be
+        if (f.reserved) // its budget charge is journaled, or never will be
           self->send(st.blast, atom::release_v, id);
         st.flights.erase(i);
         return;

@@ -31,8 +31,10 @@ void give_answer(self_ptr self, const approval& a, caf::typed_response_promise<s
   if (r) {
     if (auto j = st.flights.find(a.proposal); j != st.flights.end()) {
       j->second.approvers.pop_back();
-      if (a.approve)
+      if (a.approve && j->second.reserved) {
+        j->second.reserved = false;
         self->send(st.blast, atom::release_v, a.proposal);
+      }
     }
     rp.deliver(refuse(r.code, r.message));
   }
@@ -67,9 +69,14 @@ caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
   self->request(st.blast, st.settings.governance_timeout, atom::check_v, std::move(req))
     .then(
       [self, a, rp, trace](const scope_verdict& sv) mutable {
-        if (sv.allowed)
+        if (sv.allowed) {
+          auto i = self->state.flights.find(a.proposal);
+          if (i != self->state.flights.end())
+            i->second.reserved = true;
+          else // gone meanwhile: its room goes at once
+            self->send(self->state.blast, atom::release_v, a.proposal);
           give_answer(self, a, rp);
-        else
+        } else
           rp.deliver(refuse(ec::blast_radius_exceeded,
                             sv.reason + "; the approval is not taken and the proposal still "
                                         "awaits approval",

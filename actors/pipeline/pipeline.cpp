@@ -47,7 +47,7 @@ void drop(self_ptr self, const digest& id, const caf::error& err) {
     return;
   for (auto& w : i->second.waiters)
     w.deliver(err);
-  if (!i->second.m.p.mutations.empty()) // a reservation for it can go
+  if (i->second.reserved) // its reservation can go
     self->send(st.blast, atom::release_v, id);
   if (auto k = st.keys.find(i->second.key); k != st.keys.end() && k->second == id
                                              && st.outcomes.count(id) == 0)
@@ -127,11 +127,15 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
   watch(self, f, token, awaiting::scope, st.settings.governance_timeout);
   self->request(st.blast, caf::infinite, atom::check_v, std::move(req))
     .then(
-      [self, pass, av, token](const scope_verdict& sv) {
+      [self, pass, av, token, runs_now](const scope_verdict& sv) {
         auto id = pass.proposal();
         auto i = self->state.flights.find(id);
-        if (i == self->state.flights.end() || !unwatch(self, i->second, token))
-          return; // given up: refused already
+        if (i == self->state.flights.end() || !unwatch(self, i->second, token)) {
+          if (sv.allowed && runs_now) // given up: refused already, and its room goes
+            self->send(self->state.blast, atom::release_v, id);
+          return;
+        }
+        i->second.reserved = sv.allowed && runs_now;
         if (!sv.allowed)
           return refuse_flight(self, id, refuse(ec::blast_radius_exceeded, sv.reason,
                                                 i->second.m.trace));

@@ -68,6 +68,7 @@ struct in_flight {
   std::vector<gate_result> gates;  ///< the authority's gates, for the decision
   std::vector<event> with_decision; ///< journaled with an allowed decision (a requeue's resolution)
   uint64_t requeue_of = 0;         ///< the dead letter this flight requeues (0: none)
+  bool reserved = false;           ///< blast radius holds a budget reservation for it
 };
 
 /// State of the pipeline actor.

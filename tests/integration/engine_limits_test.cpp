@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/blast_radius/blast_radius.hpp"
+#include "engine/engine_impl.hpp"
 #include "integration/engine_fixture.hpp"
 
 using namespace bulwark;
@@ -98,6 +100,10 @@ TEST_CASE_FIXTURE(engine_fixture, "two principals asking 4 percent each of one s
   CHECK(submit_now(pumps(20, 1, "ops")).ok); // 5 of 100: the last room
   eng->advance(std::chrono::hours{1});
   CHECK(submit_now(pumps(20, 4, "ops")).ok); // the first charge's window is over
+  // Finished and refused flights hold no reservation: the journal's charges count alone.
+  auto& w = *eng->internals().blast_windows;
+  std::lock_guard<std::mutex> guard{w.mtx};
+  CHECK(w.policy.reservations() == 0);
 }
 
 TEST_CASE_FIXTURE(engine_fixture, "levels 1 and 2 are charged at their approval, and a refused approval leaves them waiting") {
