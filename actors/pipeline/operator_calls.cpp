@@ -82,7 +82,10 @@ caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
                                         "awaits approval",
                             trace));
       },
-      [rp, trace](caf::error& err) mutable {
+      [self, id = a.proposal, rp, trace](caf::error& err) mutable {
+        // A check that timed out may still reserve when it runs: this release follows it
+        // into blast radius's mailbox (one sender, in order) and drops what it reserved.
+        self->send(self->state.blast, atom::release_v, id);
         rp.deliver(refuse(ec::governance_failure,
                           "blast radius unavailable: " + describe(err).message, trace));
       });
