@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -883,34 +884,38 @@ TEST_CASE("flight: a level-3 interrupt during a call takes effect when the call 
   CHECK(d.violations.empty());
 }
 
-TEST_CASE("flight: a grant lowered below the flight's level refuses its approval and stops it "
-          "before its next effect") {
-  // Level 1: the proposer's grant is lowered to level 0 while it waits; the approval is
-  // refused and changes nothing; a denial is still taken.
+namespace {
+
+/// A level-1 flight waiting for its approval when `stop` (a halt, a lowered grant) comes:
+/// the approval is refused `code` with `says` in its message and changes nothing; a
+/// denial is still taken.
+void approval_refused_then_denied(const std::function<void(driven&)>& stop, ec code,
+                                  const std::string& says) {
   driven d{authority_level::assist, 1};
   d.commit();
-  d.fleet.grants["agent"] = grant_state{authority_level::read_only, caf::none};
+  stop(d);
   std::vector<fl::command> out;
   auto before = fl::fingerprint(d.s);
   auto r = fl::answer(d.s, principal_id{"alice"}, true, "", d.cx(2000), out);
-  CHECK(r.code == ec::authority_denied);
-  CHECK(r.message.find("grant of agent is now level 0") != std::string::npos);
+  CHECK(r.code == code);
+  CHECK(r.message.find(says) != std::string::npos);
   CHECK(out.empty());
   CHECK(fl::fingerprint(d.s) == before);
   d.feed(input{input::deny, 2001, 0, {}, {}});
   d.commit();
   REQUIRE(d.reply);
   CHECK(d.reply->status == proposal_status::denied);
+}
 
-  // Level 3: revoked in the observation window after step 0 of 2 (a temporary grant that
-  // expired counts the same): step 1 never runs and step 0 is compensated.
+/// A level-3 flight of two steps in its observation window after step 0 when `stop`
+/// comes: step 1 never runs and step 0 is compensated. Returns the flight, answered.
+driven stopped_in_window(const std::function<void(driven&)>& stop) {
   driven three{authority_level::act, 2};
   three.commit();
   three.ok();
   three.commit();
   REQUIRE(three.s.at == fl::phase::observing);
-  three.fleet.grants["agent"] = grant_state{authority_level::enforce, at_ms(three.now_ms)};
-  three.config.authority.grants["agent"] = authority_level::assist; // what is left after it
+  stop(three);
   three.feed(input{input::observe, ++three.now_ms, 0, {}, {}});
   REQUIRE(three.call);
   CHECK(three.call->call.compensation);
@@ -919,47 +924,39 @@ TEST_CASE("flight: a grant lowered below the flight's level refuses its approval
     three.commit();
   REQUIRE(three.reply);
   CHECK(three.reply->status == proposal_status::interrupted);
-  CHECK(three.reply->code == ec::authority_denied);
   CHECK(three.reply->applied == 1);
   CHECK(three.reply->compensated == 1);
-  CHECK(three.reply->message.find("stopped after 1 of 2 steps") != std::string::npos);
+  CHECK(three.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
   CHECK(three.violations.empty());
+  return three;
+}
+
+} // namespace
+
+TEST_CASE("flight: a grant lowered below the flight's level refuses its approval and stops it "
+          "before its next effect") {
+  // Level 1: the proposer's grant is lowered to level 0 while it waits.
+  approval_refused_then_denied(
+    [](driven& d) {
+      d.fleet.grants["agent"] = grant_state{authority_level::read_only, caf::none};
+    },
+    ec::authority_denied, "grant of agent is now level 0");
+  // Level 3: revoked in the observation window after step 0 of 2 (a temporary grant that
+  // expired counts the same).
+  auto three = stopped_in_window([](driven& t) {
+    t.fleet.grants["agent"] = grant_state{authority_level::enforce, at_ms(t.now_ms)};
+    t.config.authority.grants["agent"] = authority_level::assist; // what is left after it
+  });
+  CHECK(three.reply->code == ec::authority_denied);
+  CHECK(three.reply->message.find("stopped after 1 of 2 steps") != std::string::npos);
 }
 
 TEST_CASE("flight: a halt refuses approvals and stops flights before their next effect") {
-  driven d{authority_level::assist, 1};
-  d.commit();
-  d.fleet.halted = true;
-  std::vector<fl::command> out;
-  auto before = fl::fingerprint(d.s);
-  auto r = fl::answer(d.s, principal_id{"alice"}, true, "", d.cx(2000), out);
-  CHECK(r.code == ec::halted);
-  CHECK(out.empty());
-  CHECK(fl::fingerprint(d.s) == before);
-  // A denial is still taken.
-  d.feed(input{input::deny, 2001, 0, {}, {}});
-  d.commit();
-  REQUIRE(d.reply);
-  CHECK(d.reply->status == proposal_status::denied);
-
-  // Level 3: halted in the observation window after step 0 of 2: step 1 never runs and
-  // step 0 is compensated.
-  driven three{authority_level::act, 2};
-  three.commit();
-  three.ok();
-  three.commit();
-  REQUIRE(three.s.at == fl::phase::observing);
-  three.fleet.halted = true;
-  three.feed(input{input::observe, ++three.now_ms, 0, {}, {}});
-  REQUIRE(three.call);
-  CHECK(three.call->call.compensation);
-  three.ok();
-  three.commit();
-  REQUIRE(three.reply);
+  approval_refused_then_denied([](driven& d) { d.fleet.halted = true; }, ec::halted,
+                               "the node is halted");
+  // Level 3: halted in the observation window after step 0 of 2.
+  auto three = stopped_in_window([](driven& t) { t.fleet.halted = true; });
   CHECK(three.reply->code == ec::halted);
-  CHECK(three.reply->status == proposal_status::interrupted);
-  CHECK(three.reply->compensated == 1);
-  CHECK(three.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
 
   // Level 4: halted while step 1's start rode step 0's effect: step 1 is journaled as not
   // run (no action is left in doubt) and step 0 is kept.
