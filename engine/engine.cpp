@@ -243,7 +243,12 @@ caf::error engine::impl::launch(const engine_options& opts) {
   };
   // A restarted pipeline starts from the journal's state at that moment and follows it.
   pipeline = caf::actor_cast<pipeline_actor>(behind_door(
-    "pipeline", refuse(ec::unavailable, "the pipeline is restarting"),
+    // Admission going down hands its running proposals back here: one the pipeline had
+    // taken may be journaled, so the refusal says so (a repeat of its key tells).
+    "pipeline", refuse(ec::unavailable, "the pipeline is restarting; a proposal it had taken "
+                                        "may have run: repeat its idempotency key to learn "
+                                        "its outcome", {},
+                       caf::timespan{std::chrono::seconds{1}}),
     caf::actor_cast<caf::actor>(sys->spawn(bulwark::pipeline, settings, first, *st, epoch)),
     [this, settings, deps, clock](caf::local_actor* sup) -> caf::actor {
       auto now_state = state_from_store();
