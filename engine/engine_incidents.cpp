@@ -20,7 +20,8 @@ namespace bulwark {
 
 void engine::impl::start_incidents(const fleet_state& st) {
   rollback_settings rs{cfg.authority.policy.enforce_enabled, cfg.pipeline.approval_timeout,
-                       cfg.pipeline.effector_timeout, cfg.authority.approvals};
+                       cfg.pipeline.effector_timeout, cfg.authority.approvals,
+                       cfg.authority.policy.grants};
   // Started after the cluster set the journal's role: a follower closes no rollback.
   auto writes = [memory = cfg.journal.memory] {
     std::lock_guard<std::mutex> guard{memory->mtx};

@@ -63,10 +63,12 @@ enum class event_type : uint8_t {
   analysis_failed = 45,
   // -- the fleet-wide blast budget: 46 --
   budget_charged = 46,
+  // -- approval evidence: 47 --
+  approval_checked = 47,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 46;
+inline constexpr uint8_t max_event_type = 47;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

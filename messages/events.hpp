@@ -195,6 +195,28 @@ typename Inspector::result_type inspect(Inspector& f, approval_recorded& x) {
   return f(caf::meta::type_name("approval_recorded"), x.proposal, x.approver, x.note);
 }
 
+/// Payload of `approval_checked`: what separation of duties found of an approval or a
+/// denial, in the same transaction as its `approval_granted` or `approval_denied` (of a
+/// proposal or of a rollback): the approver's role and grant in force, and the gates the
+/// answer met, each with its evidence.
+struct approval_checked {
+  digest proposal;
+  principal_id approver;
+  bool approve = true;
+  std::string role;                      ///< "operator" or "admin"
+  caf::optional<authority_level> grant;  ///< the approver's own grant (none: it has none)
+  std::vector<gate_result> gates;        ///< gates met by this answer
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, approval_checked& x) {
+  return f(caf::meta::type_name("approval_checked"), x.proposal, x.approver, x.approve, x.role,
+           x.grant, x.gates,
+           caf::meta::load_callback([&]() -> caf::error {
+             return !x.grant || valid(*x.grant) ? caf::error{}
+                                                : refuse(ec::invalid_input, "grant level");
+           }));
+}
+
 /// Payload of `rollback_applied`: one compensating change restoring an older value.
 struct rollback_applied {
   digest rollback;

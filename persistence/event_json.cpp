@@ -24,6 +24,13 @@ json mutation_json(const mutation& m) {
   return {{"resource", m.resource.value}, {"key", m.key}, {"value", m.value}};
 }
 
+json gates_json(const std::vector<gate_result>& gates) {
+  json out = json::array();
+  for (auto& g : gates)
+    out.push_back({{"gate", to_string(g.name)}, {"passed", g.passed}, {"note", g.note}});
+  return out;
+}
+
 json payload_json(const resource_registered& x) {
   return {{"resource", x.resource.value}, {"service", x.service}, {"region", x.region},
           {"attributes", x.attributes}};
@@ -32,9 +39,7 @@ json payload_json(const resource_retired& x) {
   return {{"resource", x.resource.value}, {"reason", x.reason}};
 }
 json payload_json(const proposal_decided& x) {
-  json gates = json::array();
-  for (auto& g : x.gates)
-    gates.push_back({{"gate", to_string(g.name)}, {"passed", g.passed}, {"note", g.note}});
+  auto gates = gates_json(x.gates);
   json muts = json::array();
   for (auto& m : x.mutations)
     muts.push_back(mutation_json(m));
@@ -216,6 +221,15 @@ json payload_json(const analysis_failed& x) {
           {"threshold_ppm", x.threshold_ppm}, {"reason", x.reason}};
 }
 
+json payload_json(const approval_checked& x) {
+  json grant = nullptr;
+  if (x.grant)
+    grant = static_cast<int>(*x.grant);
+  return {{"proposal", to_hex(x.proposal)}, {"approver", x.approver.value},
+          {"approve", x.approve}, {"role", x.role}, {"grant", std::move(grant)},
+          {"gates", gates_json(x.gates)}};
+}
+
 json payload_json(const budget_charged& x) {
   json entries = json::array();
   for (auto& e : x.entries)
@@ -316,6 +330,8 @@ json payload_to_json(const event& ev) {
       return decode_json<analysis_failed>(ev);
     case event_type::budget_charged:
       return decode_json<budget_charged>(ev);
+    case event_type::approval_checked:
+      return decode_json<approval_checked>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

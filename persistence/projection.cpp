@@ -101,6 +101,8 @@ struct applier {
   // Recorded for audit only; they change no projected state.
   void operator()(const approval_recorded&) {
   }
+  void operator()(const approval_checked&) {
+  }
   void operator()(const interrupted&) {
   }
   void operator()(const console_access&) {
@@ -367,6 +369,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::budget_charged:
       err = apply_as<budget_charged>(state_, seq, ev);
       break;
+    case event_type::approval_checked:
+      err = apply_as<approval_checked>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -482,6 +487,8 @@ caf::error check_payload(const event& ev) {
       return decodes<analysis_failed>(ev);
     case event_type::budget_charged:
       return decodes<budget_charged>(ev);
+    case event_type::approval_checked:
+      return decodes<approval_checked>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

@@ -42,4 +42,38 @@ approval_check check_approver(const approval_policy& policy, const std::string& 
   return out;
 }
 
+approval_checked approval_evidence(const approval_check& check, const digest& id,
+                                   const std::string& approver, const std::string& proposer,
+                                   bool approve, authority_level level, size_t actions,
+                                   caf::optional<authority_level> grant) {
+  approval_checked out;
+  out.proposal = id;
+  out.approver = principal_id{approver};
+  out.approve = approve;
+  out.role = to_string(check.role);
+  out.grant = grant;
+  auto who = approver + " (role " + out.role + ", "
+             + (grant ? "grant level " + std::to_string(static_cast<int>(*grant))
+                      : std::string{"no grant"})
+             + ")";
+  // A rollback's answer has no proposer rule: its order is its orderer's own approval.
+  auto self = proposer.empty()      ? std::string{}
+              : approver == proposer ? std::string{"; its own proposal "
+                                                   "(authority.allow_self_approval)"}
+                                     : "; proposed by " + proposer;
+  auto verb = std::string{approve ? "approved" : "denied"};
+  if (level == authority_level::assist) {
+    out.gates.push_back({gate::human_approval, approve, verb + " by " + who + self});
+    if (approve)
+      out.gates.push_back({gate::explicit_confirmation, true,
+                           "the approval named the proposal's digest " + to_hex(id)});
+  } else if (level == authority_level::recommend) {
+    out.gates.push_back({gate::human_review, approve,
+                         "the batch of " + std::to_string(actions) + " action"
+                           + (actions == 1 ? "" : "s") + " was reviewed and " + verb + " by "
+                           + who + self});
+  }
+  return out;
+}
+
 } // namespace bulwark

@@ -9,8 +9,11 @@
 #include <set>
 #include <string>
 
+#include "caf/optional.hpp"
+
 #include "messages/enums.hpp"
 #include "messages/error.hpp"
+#include "messages/events.hpp"
 
 namespace bulwark {
 
@@ -48,5 +51,15 @@ struct approval_check {
 /// must not be the proposer.
 approval_check check_approver(const approval_policy& policy, const std::string& approver,
                               const std::string& proposer, authority_level level);
+
+/// What an approval or denial `check` allowed is journaled with (`approval_checked`): the
+/// approver's role and own `grant`, and the gate the answer meets with its evidence:
+/// HumanApproval and ExplicitConfirmation at level 1, HumanReview at level 2 (a denial
+/// fails its gate). `actions` counts the changes the answer covers; `proposer` is empty
+/// for a rollback (no proposer rule applies to it).
+approval_checked approval_evidence(const approval_check& check, const digest& id,
+                                   const std::string& approver, const std::string& proposer,
+                                   bool approve, authority_level level, size_t actions,
+                                   caf::optional<authority_level> grant);
 
 } // namespace bulwark

@@ -253,9 +253,9 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
     return no(ec::invalid_input, "no proposal awaits approval with digest " + to_hex(s.id));
   if (!is_valid_id(approver.value))
     return no(ec::invalid_input, "approver is not a valid name");
-  if (auto who = check_approver(cx.config->approvals, approver.value, s.p.principal.value,
-                                s.p.level);
-      who.code != ec::none)
+  auto who = check_approver(cx.config->approvals, approver.value, s.p.principal.value,
+                            s.p.level);
+  if (who.code != ec::none)
     return no(who.code, std::move(who.message));
   if (auto why = approve ? stop_reason(s, cx) : std::nullopt)
     return no(why->first, why->first == ec::halted
@@ -264,9 +264,15 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
                             : why->second + ": no approval runs it (a denial is still taken)");
   auto type = approve ? event_type::approval_granted : event_type::approval_denied;
   auto ev = make_event(type, cx.now, approval_recorded{s.id, approver, note}, s.trace);
+  auto grant = effective_grant(approver.value, cx.config->authority, cx.fleet->grants, cx.now);
+  auto checked = make_event(event_type::approval_checked, cx.now,
+                            approval_evidence(who, s.id, approver.value, s.p.principal.value,
+                                              approve, s.p.level, s.p.mutations.size(), grant),
+                            s.trace);
   if (!approve) { // the denial rides the outcome's transaction: acknowledged with it
     s.denial_at = static_cast<int32_t>(s.pending.size());
     s.pending.push_back(std::move(ev));
+    s.pending.push_back(std::move(checked));
     s.final_status = proposal_status::denied;
     s.final_message = "denied by " + approver.value;
     finish(s, cx, out);
@@ -275,6 +281,7 @@ refusal answer(state& s, const principal_id& approver, bool approve, const std::
   s.at = phase::approving;
   std::vector<event> events;
   events.push_back(std::move(ev));
+  events.push_back(std::move(checked));
   if (!s.p.mutations.empty()) // the execution starts: its resources count from now
     events.push_back(budget_charge(s, cx));
   append(s, std::move(events), out);

@@ -12,6 +12,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/authority/authority_policy.hpp"
 #include "actors/incident/incident_policy.hpp"
 #include "messages/commands.hpp"
 #include "persistence/codec.hpp"
@@ -320,8 +321,17 @@ caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
   f.waiters.push_back(rp);
   auto id = a.proposal;
   auto type = a.approve ? event_type::approval_granted : event_type::approval_denied;
-  auto ev = make_event(type, rollback_now(self), approval_recorded{id, a.approver, a.note});
-  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
+  auto now = rollback_now(self);
+  std::vector<event> evs;
+  evs.push_back(make_event(type, now, approval_recorded{id, a.approver, a.note}));
+  authority_config configured;
+  configured.grants = self->state.settings.grants;
+  auto grant = effective_grant(a.approver.value, configured, self->state.proj.state().grants, now);
+  evs.push_back(make_event(event_type::approval_checked, now,
+                           approval_evidence(who, id, a.approver.value, std::string{},
+                                             a.approve, f.plan.level, f.plan.reverts.size(),
+                                             grant)));
+  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(evs))
     .then(
       [self, id, a](const appended&) {
         if (a.approve)

@@ -33,6 +33,9 @@ struct rollback_settings {
   caf::timespan approval_timeout = std::chrono::minutes{5};
   caf::timespan effector_timeout = std::chrono::seconds{10};
   approval_policy approvals; ///< who may approve or deny a rollback
+  /// The configured grants, for the approver's grant its answer is journaled with
+  /// (journaled grant changes win).
+  std::map<std::string, authority_level> grants;
 };
 
 /// One rollback in progress.

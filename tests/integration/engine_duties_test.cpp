@@ -1,7 +1,11 @@
 // Separation of duties through the embedding API: who may approve or deny a proposal, and
 // what a refused approval leaves (nothing: the proposal still waits).
 
+#include <algorithm>
+
 #include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
 
 #include "integration/engine_fixture.hpp"
 
@@ -34,6 +38,21 @@ TEST_CASE_FIXTURE(engine_fixture, "approvals: only an approver role approves or 
   REQUIRE(f.wait_for(0s) == std::future_status::ready);
   CHECK(f.get().status == "succeeded");
   CHECK(calls.size() == 1);
+  // The approval's transaction names the approver's role and grant and the gates it met.
+  auto granted = std::find_if(events.begin(), events.end(),
+                              [](auto& e) { return e.type == "approval_granted"; });
+  REQUIRE(granted != events.end());
+  REQUIRE(std::next(granted) != events.end());
+  CHECK(std::next(granted)->type == "approval_checked");
+  CHECK(std::next(granted)->seq == granted->seq + 1);
+  auto checked = nlohmann::json::parse(std::next(granted)->json)["payload"];
+  CHECK(checked["approver"] == "ops-alice");
+  CHECK(checked["role"] == "operator");
+  CHECK(checked["proposal"] == id);
+  REQUIRE(checked["gates"].size() == 2);
+  CHECK(checked["gates"][0]["gate"] == "HumanApproval");
+  CHECK(checked["gates"][0]["passed"] == true);
+  CHECK(checked["gates"][1]["gate"] == "ExplicitConfirmation");
   // An admin approves too (and a bad approval of a finished proposal changes nothing).
   auto g = eng->submit(make(2, {set(3, "batch")}, {"coaster"}, {"north"}, "k-duties-2"));
   eng->run();

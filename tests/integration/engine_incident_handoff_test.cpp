@@ -3,6 +3,8 @@
 // attempt journaled as orchestration_failed), an expired rollback approval escalates its
 // incident and asks again, and an escalated incident is still rolled back and closed.
 
+#include <algorithm>
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -172,4 +174,14 @@ TEST_CASE_FIXTURE(handoff_fixture, "a rollback's approval needs an approver role
   eng->run();
   CHECK(world["coaster-1/mode"] == "normal");
   CHECK(eng->pending_rollbacks().empty());
+  // The approval is journaled with its evidence: the admin's role, in one transaction.
+  auto granted = std::find_if(events.begin(), events.end(),
+                              [](auto& e) { return e.type == "approval_granted"; });
+  REQUIRE(granted != events.end());
+  REQUIRE(std::next(granted) != events.end());
+  CHECK(std::next(granted)->type == "approval_checked");
+  auto checked = json::parse(std::next(granted)->json)["payload"];
+  CHECK(checked["approver"] == "admin");
+  CHECK(checked["role"] == "admin");
+  CHECK(checked["approve"] == true);
 }

@@ -133,9 +133,10 @@ TEST_CASE_FIXTURE(engine_fixture, "a level-2 batch with a failing action leaves 
   // The world is back where it was: compensation restored the old value.
   CHECK(world["coaster-1/mode"] == "normal");
   CHECK(world.count("coaster-2/mode") == 0);
-  // approval with its budget charge, the starts (one transaction), then ONE transaction
+  // approval with its evidence and budget charge, the starts (one transaction), then ONE transaction
   // with the outcome.
-  std::vector<std::string> expected{"approval_granted", "budget_charged", "action_started",
+  std::vector<std::string> expected{"approval_granted", "approval_checked", "budget_charged",
+                                    "action_started",
                                     "action_started",
                                     "action_applied", "action_failed", "rollback_applied",
                                     "proposal_finished"};

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-46, snapshot version 8). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-47, snapshot version 8). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -321,6 +321,11 @@ EVENT_TYPES = {
                 ("entries", list_of(struct("budget_entry", ("resource", STRING),
                                            ("service", STRING), ("region", STRING)))),
                 ("window", TIMESPAN), ("until", TIME))),
+    # -- approval evidence: 47 --
+    47: ("approval_checked",
+         struct("approval_checked", ("proposal", DIGEST), ("approver", STRING),
+                ("approve", BOOL), ("role", STRING), ("grant", optional(LEVEL)),
+                ("gates", list_of(GATE_RESULT)))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------

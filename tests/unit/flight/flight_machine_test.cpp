@@ -1289,9 +1289,10 @@ TEST_CASE("flight: levels 1 and 2 are charged at their approval, not at their de
   CHECK(charges_of(d).empty());
   d.feed(input{input::approve, 5000, 0, {}, {}});
   REQUIRE(d.append);
-  REQUIRE(d.append->events.size() == 2);
+  REQUIRE(d.append->events.size() == 3);
   CHECK(d.append->events[0].type == event_type::approval_granted);
-  CHECK(d.append->events[1].type == event_type::budget_charged);
+  CHECK(d.append->events[1].type == event_type::approval_checked);
+  CHECK(d.append->events[2].type == event_type::budget_charged);
   d.commit();
   auto charges = charges_of(d);
   REQUIRE(charges.size() == 1);
@@ -1302,4 +1303,70 @@ TEST_CASE("flight: levels 1 and 2 are charged at their approval, not at their de
   denied.feed(input{input::deny, 5000, 0, {}, {}});
   denied.commit();
   CHECK(charges_of(denied).empty());
+}
+
+namespace {
+
+std::vector<approval_checked> checks_of(const world& w) {
+  std::vector<approval_checked> out;
+  for (auto& [seq, ev] : w.journal)
+    if (ev.type == event_type::approval_checked) {
+      approval_checked x;
+      REQUIRE_FALSE(payload_of(ev, x));
+      out.push_back(x);
+    }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("flight: an approval and a denial are journaled with the approver's role, grant "
+          "and the gate they meet") {
+  // Level 1: alice (an operator with a journaled grant of level 2) approves agent's change.
+  driven one{authority_level::assist, 1};
+  one.fleet.grants["alice"] = grant_state{authority_level::recommend, caf::none};
+  one.commit();
+  one.feed(input{input::approve, 5000, 0, {}, {}});
+  REQUIRE(one.append);
+  CHECK(one.append->events[0].type == event_type::approval_granted);
+  CHECK(one.append->events[1].type == event_type::approval_checked);
+  one.commit(); // the evidence is durable in the approval's own transaction
+  auto checks = checks_of(one);
+  REQUIRE(checks.size() == 1);
+  CHECK(checks[0].proposal == one.s.id);
+  CHECK(checks[0].approver.value == "alice");
+  CHECK(checks[0].approve);
+  CHECK(checks[0].role == "operator");
+  REQUIRE(checks[0].grant);
+  CHECK(*checks[0].grant == authority_level::recommend);
+  REQUIRE(checks[0].gates.size() == 2);
+  CHECK(checks[0].gates[0].name == gate::human_approval);
+  CHECK(checks[0].gates[0].passed);
+  CHECK(checks[0].gates[0].note
+        == "approved by alice (role operator, grant level 2); proposed by agent");
+  CHECK(checks[0].gates[1].name == gate::explicit_confirmation);
+  CHECK(checks[0].gates[1].note.find(to_hex(one.s.id)) != std::string::npos);
+
+  // Level 2: an admin with no grant of its own denies the batch; the review gate fails.
+  driven two{authority_level::recommend, 2};
+  two.config.approvals.admins = {"root"};
+  two.commit();
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::answer(two.s, principal_id{"root"}, false, "no", two.cx(6000), out));
+  two.take(out);
+  two.commit();
+  checks = checks_of(two);
+  REQUIRE(checks.size() == 1);
+  CHECK_FALSE(checks[0].approve);
+  CHECK(checks[0].role == "admin");
+  CHECK_FALSE(checks[0].grant);
+  REQUIRE(checks[0].gates.size() == 1);
+  CHECK(checks[0].gates[0].name == gate::human_review);
+  CHECK_FALSE(checks[0].gates[0].passed);
+  CHECK(checks[0].gates[0].note
+        == "the batch of 2 actions was reviewed and denied by root (role admin, no grant); "
+           "proposed by agent");
+  // The denial and its evidence ride the outcome: the approver hears the denial's seq.
+  REQUIRE(two.reply);
+  CHECK(two.reply->status == proposal_status::denied);
 }

@@ -112,11 +112,14 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(back == event_type::integrity_alert);
   for (uint8_t v = 38; v <= 43; ++v) // the incident lifecycle
     CHECK(valid(static_cast<event_type>(v)));
-  for (uint8_t v = 44; v <= 46; ++v) // notifications, level-3 analysis, the blast budget
+  // notifications, level-3 analysis, the blast budget, approval evidence
+  for (uint8_t v = 44; v <= 47; ++v)
     CHECK(valid(static_cast<event_type>(v)));
-  CHECK(!valid(static_cast<event_type>(47)));
+  CHECK(!valid(static_cast<event_type>(48)));
   CHECK(parse("budget_charged", back));
   CHECK(static_cast<int>(back) == 46);
+  CHECK(parse("approval_checked", back));
+  CHECK(static_cast<int>(back) == 47);
   CHECK(parse("incident_acknowledged", back));
   CHECK(static_cast<int>(back) == 38);
 }
