@@ -20,6 +20,10 @@ caf::error check_config(const node_config& cfg, const std::string& origin) {
     return bad("blast_radius.max_regions", "must be at least 1");
   if (cfg.authority.policy.rate_per_second <= 0 || cfg.authority.policy.burst < 1)
     return bad("authority.rate_per_second", "rate must be > 0 and burst >= 1");
+  if (cfg.authority.policy.max_batch == 0)
+    return bad("authority.max_batch", "must be at least 1");
+  if (cfg.authority.policy.audit_backlog == 0)
+    return bad("authority.audit_backlog", "must be at least 1");
   if (cfg.pipeline.kept_outcomes == 0)
     return bad("pipeline.kept_outcomes", "must be at least 1");
   // The timeout hierarchy: attempt < effector call < proposal deadline.

@@ -41,6 +41,8 @@ const std::vector<config_key>& known_config_keys() {
     {node, "authority.admins", value},
     {node, "authority.operators", value},
     {node, "authority.allow_self_approval", value},
+    {node, "authority.max_batch", value},
+    {node, "authority.audit_backlog", value},
     {node, "authority.approver_role", table},
     {node, "authority.approver_role.<level>", value},
     {node, "authority.grants", table},

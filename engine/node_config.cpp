@@ -118,6 +118,8 @@ void read_authority(reader& r, authority_settings& a) {
   read_principals(r, "admins", a.admins);
   read_principals(r, "operators", a.approvals.operators);
   r.get("authority", "allow_self_approval", a.approvals.allow_self_approval);
+  r.get("authority", "max_batch", a.policy.max_batch);
+  r.get("authority", "audit_backlog", a.policy.audit_backlog);
   if (auto node = r.root()["authority"]["approver_role"]; node && !node.is_table())
     r.fail("authority", "approver_role", "must be a table of levels (\"1\" to \"4\") to roles");
   if (auto roles = r.root()["authority"]["approver_role"].as_table()) {

@@ -56,12 +56,11 @@ struct authority_verdict {
   bool allowed = false;
   ec code = ec::none;
   std::string reason;
-  std::vector<gate_result> gates;
   caf::optional<caf::timespan> retry_after;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, authority_verdict& x) {
-  return f(caf::meta::type_name("authority_verdict"), x.allowed, x.code, x.reason, x.gates,
+  return f(caf::meta::type_name("authority_verdict"), x.allowed, x.code, x.reason,
            x.retry_after);
 }
 

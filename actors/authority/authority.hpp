@@ -11,7 +11,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/authority/authority_policy.hpp"
-#include "actors/flight/approval_policy.hpp"
+#include "actors/authority/approval_policy.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/halt_guard.hpp"
 

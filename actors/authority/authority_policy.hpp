@@ -14,6 +14,7 @@
 #include "caf/timespan.hpp"
 #include "caf/timestamp.hpp"
 
+#include "actors/authority/approval_policy.hpp"
 #include "messages/commands.hpp"
 #include "messages/enums.hpp"
 #include "messages/scope.hpp"
@@ -30,6 +31,10 @@ struct authority_config {
   caf::timespan approval_timeout = std::chrono::minutes{5};
   caf::timespan observation_window = std::chrono::seconds{5};
   uint32_t max_mutations = 1000;                      ///< larger proposals are invalid
+  /// Level 2: the most actions a batch may hold, all started in one transaction.
+  uint32_t max_batch = 100;
+  /// Level 4 is refused while this many changes await their audit (AuditOnly).
+  uint32_t audit_backlog = 1000;
 };
 
 /// The gates a level applies, in the order they are reported.
@@ -42,11 +47,44 @@ caf::optional<authority_level> effective_grant(const std::string& principal,
                                                const std::map<std::string, grant_state>& journaled,
                                                caf::timestamp now);
 
-/// Evaluates halt, grant and the gates of the requested level.
+/// Evaluates halt and grant: may this principal ask for this level now? The level's
+/// gates are evaluated where the fleet as journaled is at hand (`evaluate_gates`).
 /// @pre the proposal passed input validation.
 authority_verdict evaluate(const proposal& p, const authority_config& cfg,
                            const std::map<std::string, grant_state>& journaled, bool halted,
                            caf::timestamp now);
+
+/// What the gates read besides the proposal: the settings, who may approve, the fleet as
+/// journaled (a read-only view at its `seq`) and the time.
+struct gate_inputs {
+  const authority_config* config = nullptr;
+  const approval_policy* approvals = nullptr;
+  const fleet_state* fleet = nullptr;
+  caf::timestamp now;
+  caf::timespan observation_window{0}; ///< level 3: the window after each step
+  size_t audit_pending = 0;            ///< level 4: changes awaiting their audit
+};
+
+/// Evaluates every gate of the proposal's level from its inputs, in the order of
+/// `gates_of`; each result names its evidence (passed) or why it refuses (failed):
+///
+/// - TransactionReadOnly: the read is served from the journaled view at its seq; every
+///   declared service has resources there (a read of nothing is refused);
+/// - NoStateMutation: the proposal names no mutation;
+/// - HumanApproval (1), HumanReview (2): some principal other than the proposer (unless
+///   self-approval is allowed) holds the role the level asks for, so an approval can come;
+/// - PerAction (1): exactly one action;
+/// - ExplicitConfirmation (1): the action changes its key (its value differs from the
+///   journaled one), so the approver confirms a real change, named with both values;
+/// - AtomicBatch (2): the batch's starts fit one transaction (`max_batch` actions);
+/// - AllOrNothing (2), RollbackOnInterrupt (3): no resource the proposal changes is held
+///   by another running proposal's execution, so compensation undoes only its own change;
+/// - InterruptibleExecution (3): the deadline leaves room for every step's window;
+/// - HumanObservation (3): a window (longer than zero) follows each step, the last too;
+/// - NoHumanIntervention (4): level 4 is enabled (`enforce_enabled`);
+/// - AuditOnly (4): the audit-review queue has room (`audit_backlog`).
+/// @pre the proposal passed input validation (its resources are in `fleet`).
+std::vector<gate_result> evaluate_gates(const proposal& p, const gate_inputs& in);
 
 /// The adaptive rate limit: the share of the configured token rate and burst a principal
 /// gets at a degradation level (0 normal: all of it, 1 degraded: half, 2 critical: a

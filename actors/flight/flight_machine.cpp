@@ -58,10 +58,51 @@ state start(proposal p, const digest& id, trace_id trace) {
   return s;
 }
 
-refusal allow(state& s, uint32_t allowed_count, std::vector<gate_result> gates,
-              std::vector<event> extra, const context& cx, std::vector<command>& out) {
+namespace {
+
+/// Journals a refused decision with the gates evaluated (if any), then answers the error.
+void decide_refused(state& s, ec code, std::string message,
+                    caf::optional<caf::timespan> retry_after, std::vector<gate_result> gates,
+                    const context& cx, std::vector<command>& out) {
+  s.allowed = false;
+  s.refusal_code = code;
+  s.refusal_message = message;
+  s.refusal_retry_after = retry_after;
+  // An out-of-range level is recorded as 0; the reason names the level asked for.
+  auto level = valid(s.p.level) ? s.p.level : authority_level::read_only;
+  proposal_decided d{s.id, s.p.idempotency_key, s.p.principal, level,
+                     s.p.services.empty() ? "" : s.p.services.front(),
+                     s.p.regions.empty() ? "" : s.p.regions.front(), false, code,
+                     std::move(message), 0, std::move(gates), s.p.mutations,
+                     s.p.justification};
+  append(s, {make_event(event_type::proposal_decided, cx.now, d, s.trace)}, out);
+}
+
+} // namespace
+
+std::vector<gate_result> gates_for(const state& s, const context& cx) {
+  gate_inputs in;
+  in.config = &cx.config->authority;
+  in.approvals = &cx.config->approvals;
+  in.fleet = cx.fleet;
+  in.now = cx.now;
+  in.observation_window = cx.config->observation_window;
+  in.audit_pending = 0;
+  return evaluate_gates(s.p, in);
+}
+
+refusal allow(state& s, uint32_t allowed_count, std::vector<event> extra, const context& cx,
+              std::vector<command>& out) {
   if (s.at != phase::deciding || s.awaited != 0)
     return no(ec::invalid_input, "proposal " + to_hex(s.id) + " is decided already");
+  auto gates = gates_for(s, cx);
+  for (auto& g : gates)
+    if (!g.passed) { // a gate refuses: the decision records every verdict with its evidence
+      auto why = std::string{to_string(g.name)} + ": " + g.note;
+      decide_refused(s, ec::authority_denied, std::move(why), caf::none, std::move(gates), cx,
+                     out);
+      return {};
+    }
   s.allowed = true;
   proposal_decided d{s.id, s.p.idempotency_key, s.p.principal, s.p.level,
                      s.p.services.empty() ? "" : s.p.services.front(),
@@ -92,17 +133,7 @@ refusal refuse(state& s, ec code, std::string message, caf::optional<caf::timesp
     return no(ec::invalid_input, "proposal " + to_hex(s.id) + " is decided already");
   if (code == ec::none)
     return no(ec::invalid_input, "a refusal needs a code");
-  s.allowed = false;
-  s.refusal_code = code;
-  s.refusal_message = message;
-  s.refusal_retry_after = retry_after;
-  // An out-of-range level is recorded as 0; the reason names the level asked for.
-  auto level = valid(s.p.level) ? s.p.level : authority_level::read_only;
-  proposal_decided d{s.id, s.p.idempotency_key, s.p.principal, level,
-                     s.p.services.empty() ? "" : s.p.services.front(),
-                     s.p.regions.empty() ? "" : s.p.regions.front(), false, code,
-                     std::move(message), 0, {}, s.p.mutations, s.p.justification};
-  append(s, {make_event(event_type::proposal_decided, cx.now, d, s.trace)}, out);
+  decide_refused(s, code, std::move(message), retry_after, {}, cx, out);
   return {};
 }
 

@@ -46,7 +46,7 @@
 #include "caf/timestamp.hpp"
 
 #include "actors/authority/authority_policy.hpp"
-#include "actors/flight/approval_policy.hpp"
+#include "actors/authority/approval_policy.hpp"
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
 #include "messages/incidents.hpp"
@@ -178,10 +178,17 @@ struct refusal {
 /// Returns a new flight for `p` (digest `id`), deciding: governance has not answered.
 state start(proposal p, const digest& id, trace_id trace);
 
-/// Governance allowed the deciding flight `s`: journals the decision (with `extra`
-/// events in the same transaction, and step 0's start at levels 3 and 4).
-refusal allow(state& s, uint32_t allowed_count, std::vector<gate_result> gates,
-              std::vector<event> extra, const context& cx, std::vector<command>& out);
+/// Returns the gates of the flight's level evaluated at `cx` (`evaluate_gates`: the
+/// settings, the approvers, the fleet as journaled, the time).
+std::vector<gate_result> gates_for(const state& s, const context& cx);
+
+/// Governance (grant, halt, blast radius) allowed the deciding flight `s`: evaluates its
+/// level's gates; when all pass, journals the decision with every gate's verdict and
+/// evidence (with `extra` events in the same transaction, and step 0's start at levels 3
+/// and 4). When one fails, the decision is journaled refused `AUTHORITY_DENIED` naming
+/// the gate, with the verdicts, and the submitter hears that refusal.
+refusal allow(state& s, uint32_t allowed_count, std::vector<event> extra, const context& cx,
+              std::vector<command>& out);
 
 /// Validation or governance refused the deciding flight `s`: journals the refusal, then
 /// answers the error whether or not the journal took it.

@@ -129,11 +129,10 @@ void launch(self_ptr self, in_flight& f, const halt_guard::pass& pass) {
     return refuse_flight(self, id, refuse(ec::governance_failure, "no halt-guard pass",
                                           f.m.trace));
   }
-  auto gates = std::move(f.gates);
   auto extra = std::move(f.with_decision);
   auto count = f.allowed_count;
   drive(self, id, [&](auto& m, auto& cx, auto& out) {
-    return flight::allow(m, count, std::move(gates), std::move(extra), cx, out);
+    return flight::allow(m, count, std::move(extra), cx, out);
   });
 }
 

@@ -105,17 +105,15 @@ void pipeline_detail::given_up(self_ptr self, const digest& id, uint64_t token, 
 namespace {
 
 /// Journals the allowed decision (write-ahead), then runs the flight.
-void decide(self_ptr self, const halt_guard::pass& pass, const authority_verdict& av,
-            const scope_verdict& sv) {
+void decide(self_ptr self, const halt_guard::pass& pass, const scope_verdict& sv) {
   auto& f = self->state.flights.at(pass.proposal());
   f.allowed_count = sv.allowed_count;
-  f.gates = av.gates;
   launch(self, f, pass);
 }
 
 /// Asks blast radius, after authority allowed and the halt guard gave its pass; its answer
 /// is watched for `governance_timeout` (watchdog.cpp).
-void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict av) {
+void check_scope(self_ptr self, const halt_guard::pass& pass) {
   auto& st = self->state;
   auto id = pass.proposal();
   auto& f = st.flights.at(id);
@@ -127,7 +125,7 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
   watch(self, f, token, awaiting::scope, st.settings.governance_timeout);
   self->request(st.blast, caf::infinite, atom::check_v, std::move(req))
     .then(
-      [self, pass, av, token, runs_now](const scope_verdict& sv) {
+      [self, pass, token, runs_now](const scope_verdict& sv) {
         auto id = pass.proposal();
         auto i = self->state.flights.find(id);
         if (i == self->state.flights.end() || !unwatch(self, i->second, token)) {
@@ -139,7 +137,7 @@ void check_scope(self_ptr self, const halt_guard::pass& pass, authority_verdict 
         if (!sv.allowed)
           return refuse_flight(self, id, refuse(ec::blast_radius_exceeded, sv.reason,
                                                 i->second.m.trace));
-        decide(self, pass, av, sv);
+        decide(self, pass, sv);
       },
       [self, id, token](caf::error& err) {
         auto i = self->state.flights.find(id);
@@ -158,8 +156,7 @@ void authority_down(self_ptr self, const digest& id, const std::string& why) {
   auto pass = self->state.guard.governance_down(id, !f.m.p.mutations.empty(), why, f.m.trace);
   if (!pass)
     return refuse_flight(self, id, std::move(pass.error()));
-  authority_verdict read{true, ec::none, "read while the authority is unavailable", {}, caf::none};
-  check_scope(self, *pass, std::move(read));
+  check_scope(self, *pass); // a read, going on without the authority
 }
 
 /// Asks the authority; fails closed when it does not answer (within
@@ -182,7 +179,7 @@ void check_authority(self_ptr self, const digest& id) {
         auto pass = self->state.guard.admit(id, av, !f.m.p.mutations.empty(), f.m.trace);
         if (!pass)
           return refuse_flight(self, id, std::move(pass.error()));
-        check_scope(self, *pass, std::move(av));
+        check_scope(self, *pass);
       },
       [self, id, token](caf::error& err) {
         auto i = self->state.flights.find(id);

@@ -65,7 +65,6 @@ struct in_flight {
   awaiting waits = awaiting::none; ///< whose answer that is
   caf::actor_clock::time_point watched_until; ///< when it is given up
   uint32_t allowed_count = 0;      ///< blast radius's count, for the decision
-  std::vector<gate_result> gates;  ///< the authority's gates, for the decision
   std::vector<event> with_decision; ///< journaled with an allowed decision (a requeue's resolution)
   uint64_t requeue_of = 0;         ///< the dead letter this flight requeues (0: none)
   bool reserved = false;           ///< blast radius holds a budget reservation for it

@@ -15,7 +15,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "actors/circuit_breaker/effectors.hpp"
-#include "actors/flight/approval_policy.hpp"
+#include "actors/authority/approval_policy.hpp"
 #include "actors/rollback/rollback_policy.hpp"
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"

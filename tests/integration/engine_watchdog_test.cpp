@@ -51,7 +51,7 @@ authority_actor::behavior_type hung_authority(authority_actor::stateful_pointer<
     },
     [self](atom::state) -> caf::result<bool> {
       for (auto& rp : self->state.held)
-        rp.deliver(authority_verdict{true, ec::none, "allowed late", {}, caf::none});
+        rp.deliver(authority_verdict{true, ec::none, "allowed late", caf::none});
       auto n = self->state.held.size();
       self->state.held.clear();
       return n > 0;

@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include "actors/flight/approval_policy.hpp"
+#include "actors/authority/approval_policy.hpp"
 
 using namespace bulwark;
 

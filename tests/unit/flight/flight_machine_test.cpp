@@ -64,17 +64,22 @@ digest id_of(int n) {
   return d;
 }
 
+/// Who answers approvals in the random runs: an operator, an admin, the proposer, a
+/// principal with no role.
+const char* const answerers[] = {"alice", "root", "agent", "mallory"};
+
 /// One input, as recorded for replay.
 struct input {
   enum kind_t : uint8_t { commit, fail, effect, approve, deny, interrupt, expire, observe,
                           stale_commit, stale_effect, bad_approver, halt, release,
-                          restart } kind;
+                          restart, grant_lower, grant_restore } kind;
   int64_t now_ms = 0;
   uint64_t token = 0;
   effector_result result;
   signal_summary signals; ///< observe: what the window's analysis saw
   /// restart: whether the append under way committed (bit 0) and whether a compensation
-  /// under way ran (bit 1) before the pipeline died.
+  /// under way ran (bit 1) before the pipeline died. approve, deny: who answers (an index
+  /// into `answerers`).
   unsigned luck = 0;
 };
 
@@ -82,7 +87,9 @@ struct input {
 fl::settings test_settings() {
   fl::settings s;
   s.approvals.operators = {"alice"};
+  s.approvals.admins = {"root"};
   s.authority.grants = {{"agent", authority_level::enforce}};
+  s.authority.enforce_enabled = true;
   return s;
 }
 
@@ -111,6 +118,31 @@ struct world {
 
   fl::context cx(int64_t now_ms) const {
     return fl::context{at_ms(now_ms), &fleet, &config};
+  }
+
+  /// True while the proposer's journaled grant is below the flight's level.
+  bool grant_lowered() const {
+    auto g = fleet.grants.find(s.p.principal.value);
+    return g != fleet.grants.end() && g->second.level < s.p.level;
+  }
+
+  /// Checks an answer the machine took: the approver holds the level's role and is not
+  /// the proposer; an approval (not a denial) is taken neither halted nor below the grant.
+  void check_answer(const fl::refusal& r, const std::string& who, bool approve, bool halted,
+                    bool lowered) {
+    if (r)
+      return;
+    auto role = role_of(config.approvals, who);
+    auto least = config.approvals.least[static_cast<size_t>(s.p.level)];
+    if (who == s.p.principal.value)
+      violations.push_back("the proposer's own answer was taken");
+    if (static_cast<uint8_t>(role) < static_cast<uint8_t>(least))
+      violations.push_back(who + " answered with the role " + to_string(role) + ", below "
+                           + to_string(least));
+    if (approve && halted)
+      violations.push_back("an approval was taken while halted");
+    if (approve && lowered)
+      violations.push_back("an approval was taken below the proposer's grant");
   }
 
   bool journaled_start(uint32_t step) const {
@@ -143,6 +175,9 @@ struct world {
           if (!c.call.compensation && fleet.halted)
             violations.push_back("effector called for step " + std::to_string(c.step)
                                  + " while halted");
+          if (!c.call.compensation && grant_lowered())
+            violations.push_back("effector called for step " + std::to_string(c.step)
+                                 + " while the proposer's grant is below its level");
           if (c.after <= std::chrono::nanoseconds{0})
             violations.push_back("effector called with no time left");
           call = c;
@@ -204,14 +239,31 @@ struct world {
         r = fl::effected(s, done.token, in.result, c, out);
         break;
       }
-      case input::approve:
-        r = fl::answer(s, principal_id{"alice"}, true, "ok", c, out);
-        if (fleet.halted && !r.message.empty() && r.code != ec::halted
-            && s.at == fl::phase::awaiting_approval)
+      case input::approve: {
+        std::string who = answerers[in.luck % 4];
+        bool waiting = s.at == fl::phase::awaiting_approval;
+        r = fl::answer(s, principal_id{who}, true, "ok", c, out);
+        check_answer(r, who, true, fleet.halted, grant_lowered());
+        if (fleet.halted && r && r.code != ec::halted && r.code != ec::authority_denied
+            && waiting)
           violations.push_back("an approval while halted was not refused HALTED");
         break;
-      case input::deny:
-        r = fl::answer(s, principal_id{"alice"}, false, "no", c, out);
+      }
+      case input::deny: {
+        std::string who = answerers[in.luck % 4];
+        r = fl::answer(s, principal_id{who}, false, "no", c, out);
+        check_answer(r, who, false, fleet.halted, grant_lowered());
+        break;
+      }
+      case input::grant_lower:
+        fleet.grants[s.p.principal.value] =
+          grant_state{s.p.level == authority_level::read_only
+                        ? authority_level::read_only
+                        : static_cast<authority_level>(static_cast<uint8_t>(s.p.level) - 1),
+                      caf::none};
+        break;
+      case input::grant_restore:
+        fleet.grants.erase(s.p.principal.value);
         break;
       case input::bad_approver:
         r = fl::answer(s, principal_id{""}, true, "", c, out);
@@ -427,7 +479,9 @@ input pick(world& w, std::mt19937_64& rng, int64_t& now_ms) {
   options.insert(options.end(), {input::approve, input::approve, input::deny, input::interrupt,
                                  input::stale_commit, input::stale_effect,
                                  input::bad_approver, input::restart,
-                                 w.fleet.halted ? input::release : input::halt});
+                                 w.fleet.halted ? input::release : input::halt,
+                                 w.grant_lowered() ? input::grant_restore
+                                                   : input::grant_lower});
   in.kind = options[static_cast<size_t>(roll(static_cast<int>(options.size())))];
   if (in.kind == input::effect) {
     static const ec failures[] = {ec::timeout, ec::unavailable, ec::effector_failed, ec::circuit_open};
@@ -451,7 +505,7 @@ input pick(world& w, std::mt19937_64& rng, int64_t& now_ms) {
       in.signals.error = "the detector is not running";
     }
   }
-  if (in.kind == input::restart)
+  if (in.kind == input::restart || in.kind == input::approve || in.kind == input::deny)
     in.luck = static_cast<unsigned>(roll(4));
   if (in.kind == input::stale_commit || in.kind == input::stale_effect)
     in.token = w.s.awaited + 1 + static_cast<uint64_t>(roll(3)); // never the awaited one
@@ -465,6 +519,8 @@ input settle(world& w, int64_t& now_ms) {
   in.now_ms = now_ms;
   if (w.fleet.halted)
     in.kind = input::release;
+  else if (w.grant_lowered())
+    in.kind = input::grant_restore;
   else if (w.append)
     in.kind = input::commit;
   else if (w.call) {
@@ -474,8 +530,10 @@ input settle(world& w, int64_t& now_ms) {
     in.kind = input::observe;
     in.signals.samples = 1; // a healthy window
   }
-  else if (w.s.at == fl::phase::awaiting_approval)
+  else if (w.s.at == fl::phase::awaiting_approval) {
     in.kind = input::approve;
+    in.luck = 1; // the admin, who may approve at every level
+  }
   else
     in.kind = input::expire; // nothing else can move it: it is stuck (a violation)
   return in;
@@ -499,6 +557,8 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
   w.config.effector_timeout = std::chrono::milliseconds{1 + roll(200)};
   w.config.analysis_failure_limit = static_cast<uint32_t>(roll(3));
   w.config.analysis_requires_data = roll(2) == 0;
+  for (auto& least : w.config.approvals.least) // some levels ask for an admin's approval
+    least = roll(3) == 0 ? approver_role::admin : approver_role::operator_;
   auto level = static_cast<authority_level>(roll(5));
   size_t n = level == authority_level::read_only ? 0 : static_cast<size_t>(1 + roll(4));
   int64_t now_ms = 1000;
@@ -508,7 +568,7 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
   auto refused = roll(10) == 0;
   auto r = refused ? fl::refuse(w.s, ec::blast_radius_exceeded, "too wide", caf::none,
                                 w.cx(now_ms), out)
-                   : fl::allow(w.s, static_cast<uint32_t>(n), {}, {}, w.cx(now_ms), out);
+                   : fl::allow(w.s, static_cast<uint32_t>(n), {}, w.cx(now_ms), out);
   REQUIRE_FALSE(r);
   w.take(out);
   run_result res;
@@ -573,7 +633,8 @@ uint64_t cases() {
 
 } // namespace
 
-TEST_CASE("flight: random input sequences keep write-ahead, one outcome per action, an end") {
+TEST_CASE("flight: random input sequences keep write-ahead, one outcome per action, an end, "
+          "and no approval or effect a halt, a grant or the duties forbid") {
   auto n = cases();
   uint64_t failures = 0;
   uint64_t rebuilt = 0; // flights a restart of their pipeline rebuilt from the journal
@@ -607,7 +668,7 @@ struct driven : world {
     s = fl::start(make_proposal(level, n, 60000), id_of(7), trace_id{7});
     std::vector<fl::command> out;
     if (allowed)
-      REQUIRE_FALSE(fl::allow(s, static_cast<uint32_t>(n), {}, {}, cx(now_ms), out));
+      REQUIRE_FALSE(fl::allow(s, static_cast<uint32_t>(n), {}, cx(now_ms), out));
     else
       REQUIRE_FALSE(fl::refuse(s, ec::rate_limited, "slow down", caf::timespan{5},
                                cx(now_ms), out));
@@ -987,7 +1048,7 @@ TEST_CASE("flight: a passed deadline fails the step without calling or blaming t
   world w;
   w.s = fl::start(make_proposal(authority_level::enforce, 1, 1005), id_of(9), trace_id{9});
   std::vector<fl::command> out;
-  REQUIRE_FALSE(fl::allow(w.s, 1, {}, {}, w.cx(1000), out));
+  REQUIRE_FALSE(fl::allow(w.s, 1, {}, w.cx(1000), out));
   w.take(out);
   w.feed(input{input::commit, 2000, 0, {}, {}});
   CHECK_FALSE(w.call);
@@ -1007,7 +1068,7 @@ TEST_CASE("flight: the wait for an approval does not spend the execution deadlin
   w.s = fl::start(make_proposal(authority_level::assist, 1, 1000 + 30000), id_of(11),
                   trace_id{11});
   std::vector<fl::command> out;
-  REQUIRE_FALSE(fl::allow(w.s, 1, {}, {}, w.cx(1000), out));
+  REQUIRE_FALSE(fl::allow(w.s, 1, {}, w.cx(1000), out));
   w.take(out);
   w.feed(input{input::commit, 1000, 0, {}, {}}); // the decision: awaiting approval
   REQUIRE(w.s.at == fl::phase::awaiting_approval);
@@ -1029,7 +1090,7 @@ TEST_CASE("flight: the wait for an approval does not spend the execution deadlin
   x.s = fl::start(make_proposal(authority_level::assist, 1, 1000 + 30000), id_of(12),
                   trace_id{12});
   out.clear();
-  REQUIRE_FALSE(fl::allow(x.s, 1, {}, {}, x.cx(1000), out));
+  REQUIRE_FALSE(fl::allow(x.s, 1, {}, x.cx(1000), out));
   x.take(out);
   x.feed(input{input::commit, 1000, 0, {}, {}});
   x.feed(input{input::expire, 301000, 0, {}, {}});
@@ -1045,7 +1106,7 @@ TEST_CASE("flight: an approval by the proposer or by a principal without an appr
   world w;
   w.s = fl::start(make_proposal(authority_level::recommend, 2, 60000), id_of(13), trace_id{13});
   std::vector<fl::command> out;
-  REQUIRE_FALSE(fl::allow(w.s, 1, {}, {}, w.cx(1000), out));
+  REQUIRE_FALSE(fl::allow(w.s, 1, {}, w.cx(1000), out));
   w.take(out);
   w.feed(input{input::commit, 1000, 0, {}, {}});
   REQUIRE(w.s.at == fl::phase::awaiting_approval);

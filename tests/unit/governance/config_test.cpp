@@ -65,6 +65,10 @@ TEST_CASE("configuration errors name the file, the key and the problem") {
         == path + ": blast_radius.max_percent: must be within (0, 100]");
   CHECK(error_of(dir, "[blast_radius]\nmax_services = -1\n")
         == path + ": blast_radius.max_services: must not be negative");
+  CHECK(error_of(dir, "[authority]\nmax_batch = 0\n")
+        == path + ": authority.max_batch: must be at least 1");
+  CHECK(error_of(dir, "[authority]\naudit_backlog = 0\n")
+        == path + ": authority.audit_backlog: must be at least 1");
   CHECK(error_of(dir, "[authority.grants]\nbob = 7\n")
         == path + ": authority.grants.bob: must be a level from 0 to 4");
   CHECK(error_of(dir, "[pipeline]\neffector_timeout_ms = 0\n")

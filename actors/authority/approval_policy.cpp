@@ -1,4 +1,4 @@
-#include "actors/flight/approval_policy.hpp"
+#include "actors/authority/approval_policy.hpp"
 
 namespace bulwark {
 
