@@ -203,8 +203,8 @@ void reload_tokens(const std::string& config, token_book& tokens) {
                cfg->console.tokens.size(), config.c_str());
 }
 
-/// The engine as `report` and `POST /v1/metrics` reach it: cleared (under the lock, so a
-/// sample in flight finishes first) before the engine stops.
+/// The engine as `report`, `reconcile` and their HTTP routes reach it: cleared (under the
+/// lock, so a call in flight finishes first) before the engine stops.
 struct metric_sink {
   std::mutex mtx;
   engine* eng = nullptr;
@@ -220,6 +220,27 @@ std::function<bool(const metric_in&)> feed_metric(std::shared_ptr<metric_sink> s
            && sink->eng->feed_metric(metric_sample{m.service, m.region, m.error_rate,
                                                    m.latency_ms,
                                                    std::chrono::system_clock::time_point{at}});
+  };
+}
+
+/// `reconcile` from the console: the engine's answer as JSON (`ok`, then `proposals` or
+/// `code` and `message`); refused once the node stops.
+std::function<nlohmann::json(const std::string&, std::chrono::milliseconds)>
+reconcile_of(std::shared_ptr<metric_sink> sink) {
+  return [sink](const std::string& by, std::chrono::milliseconds timeout) {
+    std::lock_guard<std::mutex> guard{sink->mtx};
+    if (sink->eng == nullptr)
+      return nlohmann::json{{"ok", false}, {"code", "UNAVAILABLE"},
+                            {"message", "the node is stopping"}};
+    auto r = sink->eng->reconcile(by, timeout);
+    if (!r.status.ok)
+      return nlohmann::json{{"ok", false}, {"code", r.status.code},
+                            {"message", r.status.message}};
+    auto list = nlohmann::json::array();
+    for (auto& p : r.proposals)
+      list.push_back({{"proposal", p.proposal}, {"outcome", p.outcome},
+                      {"evidence", p.evidence}, {"seq", p.seq}});
+    return nlohmann::json{{"ok", true}, {"proposals", std::move(list)}};
   };
 }
 
@@ -273,6 +294,7 @@ int run_node(const node_args& args) {
   auto sink = std::make_shared<metric_sink>();
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
+  deps.reconcile = reconcile_of(sink);
   deps.report_lookback = d.cfg.incident.rca.lookback;
   deps.attempts = d.attempts;
   deps.approval_timeout = d.cfg.pipeline.approval_timeout;

@@ -13,6 +13,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "bulwark/engine.hpp"
+#include "engine/doubt_policy.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine/submission_sink.hpp"
@@ -360,6 +361,55 @@ result engine::resolve(const std::string& by, const std::string& proposal_hex, b
                      : d.call<seq_no>(d.pipeline, atom::resolve_v, std::move(r));
   d.pump();
   return seq_result(s);
+}
+
+reconcile_report engine::reconcile(const std::string& by, std::chrono::milliseconds timeout) {
+  auto& d = *impl_;
+  reconcile_report out;
+  if (!is_valid_id(by)) {
+    out.status = engine::impl::invalid_input("the resolver is not a valid name");
+    return out;
+  }
+  if (role_of(d.cfg.authority.approvals, by) == approver_role::none) {
+    out.status = engine::impl::to_result(
+      refuse(ec::authority_denied, by + " holds no approver role ([authority] operators or "
+                                        "admins) and may not resolve actions in doubt"));
+    return out;
+  }
+  if (timeout.count() <= 0) {
+    out.status = engine::impl::invalid_input("the probes' timeout must be positive");
+    return out;
+  }
+  out.status.ok = true;
+  auto actions = in_doubt_actions(); // oldest proposal first, its steps in order
+  for (size_t i = 0; i < actions.size();) {
+    size_t end = i;
+    while (end < actions.size() && actions[end].proposal == actions[i].proposal)
+      ++end;
+    std::vector<in_doubt_action> mine(actions.begin() + static_cast<ptrdiff_t>(i),
+                                      actions.begin() + static_cast<ptrdiff_t>(end));
+    std::vector<probe_reading> readings;
+    for (auto& a : mine) {
+      auto p = probe(a.service, a.resource, a.key, timeout);
+      readings.push_back(probe_reading{p.ok, p.value, p.error});
+    }
+    auto j = judge_doubt(mine, readings);
+    reconciliation r{mine.front().proposal, "unresolved", j.evidence, 0};
+    if (j.outcome != doubt_judgement::verdict::unresolved) {
+      bool applied = j.outcome == doubt_judgement::verdict::applied;
+      auto settled = resolve(by, r.proposal, applied, j.evidence);
+      if (settled.ok) {
+        r.outcome = applied ? "applied" : "not-applied";
+        r.seq = settled.seq;
+      } else {
+        r.evidence = j.evidence + " (not settled: " + settled.code + ": " + settled.message + ")";
+      }
+    }
+    spdlog::info("engine: reconcile {}: {} ({})", r.proposal, r.outcome, r.evidence);
+    out.proposals.push_back(std::move(r));
+    i = end;
+  }
+  return out;
 }
 
 result engine::halt(const std::string& by, const std::string& reason) {

@@ -59,11 +59,14 @@ std::vector<in_doubt_action> engine::in_doubt_actions() {
                   describe(actions.error()).message);
     return out;
   }
-  for (auto& a : *actions)
+  for (auto& a : *actions) {
+    auto r = st->resources.find(a.change.resource.value);
     out.push_back({to_hex(a.proposal), a.principal.value, static_cast<int>(a.level),
-                   a.decided.value, a.step, a.change.resource.value, a.change.key,
-                   a.change.value, a.started.value, wall_clock(a.started_at),
+                   a.decided.value, a.step, a.change.resource.value,
+                   r != st->resources.end() ? r->second.service : std::string{},
+                   a.change.key, a.change.value, a.started.value, wall_clock(a.started_at),
                    a.journaled_value});
+  }
   return out;
 }
 

@@ -136,6 +136,10 @@ std::vector<console_command> make_table() {
      {must("proposal", hex, "3f1c0a9b"), must("outcome", text, "not-applied"),
       must("reason", text, "\"the controller still runs 2.0.0\"")},
      "resolve proposal=3f1c0a9b outcome=not-applied reason=\"the controller still runs 2.0.0\""},
+    {"reconcile", operator_,
+     "read the actions in doubt back through their probes and settle the proposals whose "
+     "readings agree",
+     {may("timeout_ms", count, "2000")}, "reconcile timeout_ms=2000"},
     {"dead-letters", viewer,
      "actions whose retries were exhausted, waiting for an operator (by seq)", {},
      "dead-letters"},

@@ -99,6 +99,11 @@ struct console_deps {
   caf::timespan approval_timeout = std::chrono::minutes{5};
   /// The orchestration attempts `attempts` lists (none: the command is refused).
   std::shared_ptr<const attempt_store> attempts{};
+  /// Reads the actions in doubt back through their probes and settles what agrees, as the
+  /// engine's `reconcile` does, by the given principal within the given per-probe timeout;
+  /// its answer as JSON: `ok`, then `proposals` or `code` and `message`. Blocking, so
+  /// `reconcile` calls it off the broker's thread (none: refused).
+  std::function<nlohmann::json(const std::string&, std::chrono::milliseconds)> reconcile{};
 };
 
 /// One client connection.

@@ -329,6 +329,39 @@ void cmd_metric_report(broker_ptr self, hdl_t hdl, const console_request& req) {
   }).detach();
 }
 
+/// Reads the actions in doubt back through their probes off the broker's thread (each
+/// probe may take its timeout) and answers what was settled.
+void cmd_reconcile(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto fn = self->state.deps.reconcile;
+  if (!fn)
+    return send_line(self, hdl, error_response(req.id, ec::unavailable,
+                                               "this node reads no probes back"));
+  auto timeout = std::chrono::milliseconds{2000};
+  if (auto t = req.args.find("timeout_ms"); t != req.args.end()) {
+    if (!t->is_number_unsigned() || t->get<uint64_t>() == 0 || t->get<uint64_t>() > 600000)
+      return send_line(self, hdl, error_response(req.id, ec::invalid_input,
+                                                 "args.timeout_ms must be 1 to 600000"));
+    timeout = std::chrono::milliseconds{t->get<uint64_t>()};
+  }
+  auto running = self->state.reports;
+  if (running->fetch_add(1) >= max_report_threads) {
+    --*running;
+    return send_line(self, hdl, error_response(req.id, ec::overloaded,
+                                               "too many reports being fed; retry", 0, 100));
+  }
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto by = self->state.conns.at(hdl).principal.value;
+  std::thread([fn, me, hdl, running, id = req.id, by, timeout] {
+    auto r = fn(by, timeout);
+    --*running;
+    auto code = ec::unavailable;
+    parse(r.value("code", std::string{"UNAVAILABLE"}), code);
+    auto line = r.value("ok", false) ? ok_response(id, json{{"proposals", r["proposals"]}})
+                                     : error_response(id, code, r.value("message", ""));
+    caf::anon_send(me, atom::verify_v, hdl, std::move(line));
+  }).detach();
+}
+
 /// Chaos hooks from the console: refused unless the node's configuration allows it.
 void cmd_chaos(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto& chaos = self->state.deps.chaos;
@@ -390,6 +423,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return cmd_in_doubt(self, hdl, req);
   if (cmd == "resolve")
     return cmd_resolve(self, hdl, req);
+  if (cmd == "reconcile")
+    return cmd_reconcile(self, hdl, req);
   if (cmd == "grants")
     return cmd_grants(self, hdl, req);
   if (cmd == "verify")

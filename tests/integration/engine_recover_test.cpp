@@ -407,3 +407,66 @@ TEST_CASE_FIXTURE(engine_fixture, "an action in doubt whose resource changed sin
   CHECK(events[1].json.find("\"succeeded\":false") != std::string::npos);
   CHECK(eng->in_doubt_actions().empty());
 }
+
+TEST_CASE_FIXTURE(engine_fixture, "reconcile: the probes settle what they can read back and "
+                                  "leave the rest in doubt") {
+  // Three proposals in doubt: coaster-4 holds its new value (applied), coaster-5 the
+  // journal's (not applied), coaster-6 a third value (stays in doubt).
+  std::vector<event> records;
+  auto at = caf::make_timestamp();
+  std::vector<std::string> ids;
+  int n = 0;
+  for (auto c : {4, 5, 6}) {
+    digest id;
+    id.bytes[0] = static_cast<uint8_t>(0xc0 + n++);
+    ids.push_back(to_hex(id));
+    mutation m{resource_id{"coaster-" + std::to_string(c)}, "mode", "fast"};
+    proposal_decided d{id, "doubt-r" + std::to_string(c), principal_id{"agent"},
+                       authority_level::enforce, "coaster", "north", true, ec::none,
+                       "allowed", 1, {}, {m}, "t"};
+    records.push_back(make_event(event_type::proposal_decided, at, d));
+    records.push_back(make_event(event_type::action_started, at, action_started{id, 0, m}));
+  }
+  append_while_stopped(*this, std::move(records));
+  start();
+  REQUIRE(eng->in_doubt_actions().size() == 3);
+  CHECK(eng->in_doubt_actions()[0].service == "coaster");
+  // Bad input reads nothing and settles nothing.
+  CHECK(eng->reconcile("agent", 1000ms).status.code == "AUTHORITY_DENIED");
+  CHECK(eng->reconcile("ops", 0ms).status.code == "INVALID_INPUT");
+  CHECK(eng->reconcile("no body", 1000ms).status.code == "INVALID_INPUT");
+  // Without a probe nothing can be read: all stay in doubt.
+  auto blind = eng->reconcile("ops", 1000ms);
+  REQUIRE(blind.status.ok);
+  REQUIRE(blind.proposals.size() == 3);
+  for (auto& r : blind.proposals) {
+    CHECK(r.outcome == "unresolved");
+    CHECK(r.evidence.find("no probe is registered for service coaster") != std::string::npos);
+  }
+  CHECK(eng->in_doubt_actions().size() == 3);
+  std::map<std::string, std::string> held{{"coaster-4", "fast"}, {"coaster-5", "normal"},
+                                          {"coaster-6", "stuck"}};
+  eng->register_probe("coaster", [&held](const probe_request& r) {
+    return probe_result{true, held.at(r.resource), "", false};
+  });
+  events.clear();
+  auto report = eng->reconcile("ops", 1000ms);
+  REQUIRE(report.status.ok);
+  REQUIRE(report.proposals.size() == 3);
+  CHECK(report.proposals[0].proposal == ids[0]);
+  CHECK(report.proposals[0].outcome == "applied");
+  CHECK(report.proposals[1].outcome == "not-applied");
+  CHECK(report.proposals[2].outcome == "unresolved");
+  CHECK(report.proposals[2].evidence
+        == "coaster-6/mode holds 'stuck': neither 'fast' (to set) nor 'normal' (journaled)");
+  CHECK(report.proposals[0].seq > 0);
+  // Journaled as resolutions by ops with the probes' evidence.
+  CHECK(types() == std::vector<std::string>{"action_applied", "proposal_finished",
+                                            "action_failed", "proposal_finished"});
+  CHECK(events[1].json.find("resolved by ops as applied: probe: coaster-4/mode holds 'fast'")
+        != std::string::npos);
+  CHECK(events[1].seq == report.proposals[0].seq);
+  auto left = eng->in_doubt_actions();
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].proposal == ids[2]);
+}

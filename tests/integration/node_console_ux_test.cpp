@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -296,4 +297,67 @@ TEST_CASE("in-doubt lists an action whose start is journaled and whose outcome i
   CHECK(done["result"]["seq"].get<uint64_t>() > 0);
   auto after = viewer.call({{"id", 44}, {"cmd", "in-doubt"}});
   CHECK(after["result"] == json::array());
+}
+
+namespace {
+
+/// Writes an executable /bin/sh script `name` into `dir` and returns its path.
+std::string shell_script(const test::temp_dir& dir, const std::string& name,
+                         const std::string& body) {
+  auto path = dir.sub(name);
+  std::ofstream{path} << "#!/bin/sh\n" << body << "\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  return path;
+}
+
+} // namespace
+
+TEST_CASE("reconcile reads an action in doubt back through its probe and settles it") {
+  digest id;
+  id.bytes[0] = 0xce;
+  test::temp_dir scripts;
+  auto apply = shell_script(scripts, "apply.sh", "cat > /dev/null; exit 0");
+  auto probe = shell_script(scripts, "probe.sh",
+                                  "cat > /dev/null; echo '{\"value\": \"normal\"}'");
+  node_process node{"[[effectors]]\nservice = \"coaster\"\nkind = \"exec\"\ncommand = [\""
+                      + apply + "\"]\n[effectors.probe]\nkind = \"exec\"\ncommand = [\""
+                      + probe + "\"]\n",
+                    false, [&](const std::string& journal) {
+    std::filesystem::create_directories(journal);
+    store_options o;
+    o.dir = journal;
+    o.create = true;
+    auto s = journal_store::open(o);
+    REQUIRE(s);
+    mutation m{resource_id{"coaster-north-01"}, "mode", "fast"};
+    proposal_decided d{id, "ux-reconcile", principal_id{"op"}, authority_level::enforce,
+                       "coaster", "north", true, ec::none, "allowed", 1, {}, {m}, "t"};
+    auto at = caf::make_timestamp();
+    REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
+                          make_event(event_type::action_started, at,
+                                     action_started{id, 0, m})}));
+  }};
+  client viewer{node.port};
+  REQUIRE(viewer.auth("viewer-token")["ok"] == true);
+  auto denied = viewer.call({{"id", 50}, {"cmd", "reconcile"}});
+  CHECK(denied["ok"] == false);
+  CHECK(denied["id"] == 50);
+  client op{node.port};
+  REQUIRE(op.auth("operator-token")["ok"] == true);
+  auto bad = op.call({{"id", 51}, {"cmd", "reconcile"}, {"args", {{"timeout_ms", 0}}}});
+  CHECK(bad["ok"] == false);
+  CHECK(bad["id"] == 51);
+  CHECK(has(message_of(bad), "timeout_ms"));
+  REQUIRE(viewer.call({{"id", 52}, {"cmd", "in-doubt"}})["result"].size() == 1);
+  auto done = op.call({{"id", 53}, {"cmd", "reconcile"}, {"args", {{"timeout_ms", 5000}}}});
+  REQUIRE_MESSAGE(done["ok"] == true, done.dump());
+  CHECK(done["id"] == 53);
+  REQUIRE(done["result"]["proposals"].size() == 1);
+  auto& r = done["result"]["proposals"][0];
+  CHECK(r["proposal"] == to_hex(id));
+  // The controller still holds the journal's value: the change did not apply.
+  CHECK(r["outcome"] == "not-applied");
+  CHECK(r["evidence"] == "probe: coaster-north-01/mode holds 'normal', the journal's value");
+  CHECK(r["seq"].get<uint64_t>() > 0);
+  CHECK(viewer.call({{"id", 54}, {"cmd", "in-doubt"}})["result"] == json::array());
 }

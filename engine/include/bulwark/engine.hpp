@@ -142,11 +142,26 @@ struct in_doubt_action {
   uint64_t decided_seq = 0;
   uint32_t step = 0;       ///< counted from 0
   std::string resource;
+  std::string service;     ///< the resource's service (whose probe reads it back)
   std::string key;
   std::string value;       ///< what the step was to set
   uint64_t started_seq = 0; ///< its `action_started` record
   std::chrono::system_clock::time_point started_at;
   std::optional<std::string> journaled_value; ///< the key's value as the journal knows it
+};
+
+/// What reading one proposal's actions in doubt back through their probes found.
+struct reconciliation {
+  std::string proposal; ///< its digest (64 hex)
+  std::string outcome;  ///< "applied" or "not-applied" (settled, journaled), or "unresolved"
+  std::string evidence; ///< what the probes read, or why it stays in doubt
+  uint64_t seq = 0;     ///< settled: its outcome record
+};
+
+/// The answer of `engine::reconcile`.
+struct reconcile_report {
+  result status;                         ///< not ok: nothing was read or settled
+  std::vector<reconciliation> proposals; ///< one per proposal in doubt, oldest first
 };
 
 /// A service's circuit breaker as the host sees it.
@@ -367,6 +382,16 @@ public:
   /// `applied` is refused when the resource changed after the action started.
   result resolve(const std::string& by, const std::string& proposal, bool applied,
                  const std::string& reason);
+
+  /// Reads every action in doubt back through its service's probe (each within
+  /// `timeout`, on the caller's thread) and settles each proposal whose readings agree,
+  /// as `by` (an operator or admin) would with `resolve`: applied when every resource
+  /// holds the value its action was to set, not applied when every one holds the
+  /// journal's value; the reason journaled is the probes' evidence. A proposal stays in
+  /// doubt when a probe is missing or fails, a resource holds neither value, or the
+  /// readings disagree. Refused (nothing read) for a resolver without an approver role or
+  /// a timeout that is not positive.
+  reconcile_report reconcile(const std::string& by, std::chrono::milliseconds timeout);
 
   /// Feeds one metric sample to the detector; returns false if refused (see
   /// `metric_counts` for the reasons) or shed under load (counted in `load()`): per
