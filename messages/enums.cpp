@@ -105,6 +105,8 @@ const char* to_string(event_type x) noexcept {
       return "analysis_failed";
     case event_type::budget_charged:
       return "budget_charged";
+    case event_type::audit_acknowledged:
+      return "audit_acknowledged";
   }
   return "unknown";
 }
@@ -154,6 +156,7 @@ bool valid(event_type x) noexcept {
     case event_type::notification_sent:
     case event_type::analysis_failed:
     case event_type::budget_charged:
+    case event_type::audit_acknowledged:
       return true;
   }
   return false;

@@ -63,10 +63,13 @@ enum class event_type : uint8_t {
   analysis_failed = 45,
   // -- the fleet-wide blast budget: 46 --
   budget_charged = 46,
+  // 47: reserved
+  // -- the audit queue of level-4 changes: 48 --
+  audit_acknowledged = 48,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 46;
+inline constexpr uint8_t max_event_type = 48;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;
