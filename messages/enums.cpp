@@ -107,6 +107,8 @@ const char* to_string(event_type x) noexcept {
       return "budget_charged";
     case event_type::approval_checked:
       return "approval_checked";
+    case event_type::audit_acknowledged:
+      return "audit_acknowledged";
   }
   return "unknown";
 }
@@ -157,6 +159,7 @@ bool valid(event_type x) noexcept {
     case event_type::analysis_failed:
     case event_type::budget_charged:
     case event_type::approval_checked:
+    case event_type::audit_acknowledged:
       return true;
   }
   return false;

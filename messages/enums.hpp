@@ -65,10 +65,12 @@ enum class event_type : uint8_t {
   budget_charged = 46,
   // -- approval evidence: 47 --
   approval_checked = 47,
+  // -- the audit queue of level-4 changes: 48 --
+  audit_acknowledged = 48,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 47;
+inline constexpr uint8_t max_event_type = 48;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

@@ -457,4 +457,18 @@ typename Inspector::result_type inspect(Inspector& f, dead_letter_resolved& x) {
            x.idempotency_key, x.reason);
 }
 
+// -- the audit queue of level-4 changes ------------------------------------------
+
+/// Payload of `audit_acknowledged` (48): an operator reviewed what a level-4 proposal did
+/// after the fact, and it leaves the audit queue (`fleet_state::audit`).
+struct audit_acknowledged {
+  digest proposal;   ///< the proposal reviewed
+  principal_id by;   ///< the operator or admin who reviewed it
+  std::string note;  ///< what the reviewer wants kept ("" when none)
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_acknowledged& x) {
+  return f(caf::meta::type_name("audit_acknowledged"), x.proposal, x.by, x.note);
+}
+
 } // namespace bulwark

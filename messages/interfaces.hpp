@@ -92,6 +92,8 @@ using pipeline_actor = subscriber_actor::extend<
   caf::replies_to<atom::in_doubt>::with<std::vector<digest>>,
   // Settles a proposal's actions in doubt as applied or not, and finishes the proposal.
   caf::replies_to<atom::resolve, doubt_resolution>::with<seq_no>,
+  // Journals an operator's review of a level-4 proposal in the audit queue.
+  caf::replies_to<atom::audit_ack, audit_acknowledged>::with<seq_no>,
   // Requeues a dead letter: its action runs again as a new proposal (the reply).
   caf::replies_to<atom::requeue, dead_letter_command>::with<outcome>,
   // Discards a dead letter (journaled); the reply is the resolution's seq.
@@ -177,6 +179,9 @@ using cluster_actor = caf::typed_actor<
   caf::replies_to<atom::interrupt, interrupt>::with<seq_no>,
   // Settles actions in doubt on the leader: locally when this node writes, else forwarded.
   caf::replies_to<atom::resolve, doubt_resolution>::with<seq_no>,
+  // Acknowledges a level-4 proposal's review on the leader: locally when this node
+  // writes, else forwarded.
+  caf::replies_to<atom::audit_ack, audit_acknowledged>::with<seq_no>,
   // A follower reports an integrity alert it cannot journal itself; the leader journals it.
   caf::replies_to<atom::alert, integrity_alert>::with<seq_no>,
   // A `console_access` event of this node's console: journaled here while this node

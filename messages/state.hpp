@@ -117,6 +117,50 @@ typename Inspector::result_type inspect(Inspector& f, budget_charge& x) {
 /// The journaled blast budget: service -> resource -> its charge.
 using budget_map = std::map<std::string, std::map<std::string, budget_charge>>;
 
+/// A level-4 proposal whose changes wait for an operator's review (`audit_acknowledged`):
+/// it finished with at least one change applied. What an auditor needs to find it.
+struct audit_entry {
+  principal_id principal;     ///< who proposed it
+  uint64_t decided_seq = 0;   ///< its `proposal_decided` record
+  uint64_t finished_seq = 0;  ///< its `proposal_finished` record
+  uint32_t steps = 0;         ///< the changes it asked for
+  uint32_t applied = 0;       ///< the changes it applied (and kept: level 4 compensates none)
+  bool succeeded = false;     ///< its outcome
+  ec code = ec::none;         ///< the outcome's code (none when it succeeded)
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
+  return f(caf::meta::type_name("audit_entry"), x.principal, x.decided_seq, x.finished_seq,
+           x.steps, x.applied, x.succeeded, x.code);
+}
+
+/// An allowed level-4 proposal that has not finished: what its entry will need.
+struct audit_flight {
+  principal_id principal;
+  uint64_t decided_seq = 0;
+  uint32_t steps = 0;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_flight& x) {
+  return f(caf::meta::type_name("audit_flight"), x.principal, x.decided_seq, x.steps);
+}
+
+/// The review queue of level-4 changes (the gate AuditOnly): proposals that ran without a
+/// person and changed something, until an operator acknowledges each.
+struct audit_queue {
+  std::map<digest, audit_entry> pending;  ///< waiting for a review, by proposal digest
+  std::map<digest, audit_flight> running; ///< allowed level-4 proposals not finished yet
+
+  /// The proposals waiting for a review.
+  size_t size() const noexcept {
+    return pending.size();
+  }
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_queue& x) {
+  return f(caf::meta::type_name("audit_queue"), x.pending, x.running);
+}
+
 /// The whole projected state; its canonical encoding is what `digest()` hashes.
 struct fleet_state {
   uint64_t seq = 0; ///< the last applied seq
@@ -132,12 +176,13 @@ struct fleet_state {
   std::map<uint64_t, digest> reverted;              ///< applied seq -> rollback that undid it
   std::map<uint64_t, dead_lettered> dead_letters;   ///< open letters, by their record's seq
   budget_map budget; ///< charges of the fleet-wide blast budget (expired ones pruned)
+  audit_queue audit; ///< level-4 changes waiting for a review (`audit.size()`)
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fleet_state& x) {
   return f(caf::meta::type_name("fleet_state"), x.seq, x.resources, x.grants,
            x.decided, x.proposals, x.breakers, x.halted, x.counts, x.candidates,
-           x.incidents, x.reverted, x.dead_letters, x.budget);
+           x.incidents, x.reverted, x.dead_letters, x.budget, x.audit);
 }
 
 /// The outcome of a chain verification.

@@ -78,6 +78,7 @@ struct outcome;
 struct approval;
 struct interrupt;
 struct doubt_resolution;
+struct audit_acknowledged;
 struct pending_approval;
 struct effector_result;
 struct registration;
@@ -260,4 +261,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   // -- actions in doubt --
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::doubt_resolution))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, resolve, "resolve")
+  // -- the audit queue of level-4 changes --
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::audit_acknowledged))
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, audit_ack, "audit_ack")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

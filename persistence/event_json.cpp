@@ -240,6 +240,10 @@ json payload_json(const budget_charged& x) {
           {"until", format_time(x.until)}};
 }
 
+json payload_json(const audit_acknowledged& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"by", x.by.value}, {"note", x.note}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -332,6 +336,8 @@ json payload_to_json(const event& ev) {
       return decode_json<budget_charged>(ev);
     case event_type::approval_checked:
       return decode_json<approval_checked>(ev);
+    case event_type::audit_acknowledged:
+      return decode_json<audit_acknowledged>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

@@ -5,6 +5,7 @@
 #include "messages/incidents.hpp"
 #include "messages/cluster.hpp"
 #include "messages/notifications.hpp"
+#include "persistence/audit_projection.hpp"
 #include "persistence/budget_projection.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/lifecycle_projection.hpp"
@@ -54,6 +55,7 @@ struct applier {
     }
     if (x.allowed && !read) // a read is answered at its decision: nothing of it runs
       st.proposals[x.proposal] = proposal_state{key, seq, 0};
+    track_decision(st.audit, seq, x);
   }
   void operator()(const action_started& x) {
     if (auto i = st.proposals.find(x.proposal); i != st.proposals.end())
@@ -91,6 +93,9 @@ struct applier {
   }
   void operator()(const budget_charged& x) {
     charge_budget(st.budget, x);
+  }
+  void operator()(const audit_acknowledged& x) {
+    remove_reviewed(st.audit, x);
   }
   void operator()(const grant_changed& x) {
     st.grants[x.principal.value] = grant_state{x.level, x.until};
@@ -190,6 +195,7 @@ struct applier {
     // step compensated) gives its whole blast-budget charge back.
     if (x.compensated == x.applied)
       release_proposal(st.budget, x.proposal);
+    queue_finished(st.audit, seq, x);
     auto i = st.proposals.find(x.proposal);
     if (i == st.proposals.end())
       return;
@@ -372,6 +378,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::approval_checked:
       err = apply_as<approval_checked>(state_, seq, ev);
       break;
+    case event_type::audit_acknowledged:
+      err = apply_as<audit_acknowledged>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -489,6 +498,8 @@ caf::error check_payload(const event& ev) {
       return decodes<budget_charged>(ev);
     case event_type::approval_checked:
       return decodes<approval_checked>(ev);
+    case event_type::audit_acknowledged:
+      return decodes<audit_acknowledged>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

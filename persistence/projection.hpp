@@ -30,8 +30,9 @@ public:
   }
 
   /// A projection for a follower that needs neither idempotency nor the proposals (the
-  /// rollback executor): built from `state` without `decided` and `proposals`, it never
-  /// keeps them either. Its `state_digest` is not the journal's.
+  /// rollback executor): built from `state` without `decided`, `proposals` and `audit`
+  /// (which decisions fill), it never keeps them either. Its `state_digest` is not the
+  /// journal's.
   static projection without_history(const fleet_state& state);
 
   /// Applies the committed event `ev` stored at `seq`.

@@ -179,6 +179,9 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     [self](atom::resolve, doubt_resolution& r) -> caf::result<seq_no> {
       return route_resolve(self, r);
     },
+    [self](atom::audit_ack, audit_acknowledged& a) -> caf::result<seq_no> {
+      return route_audit_ack(self, a);
+    },
     [self](atom::command, operator_command& cmd) -> caf::result<operator_answer> {
       return route_command(self, cmd);
     },

@@ -73,6 +73,9 @@ caf::result<seq_no> route_approve(self_ptr self, approval& a);
 caf::result<seq_no> route_interrupt(self_ptr self, interrupt& i);
 caf::result<seq_no> route_resolve(self_ptr self, doubt_resolution& r);
 
+/// Routes an audit acknowledgement to the pipeline of the node that writes the journal.
+caf::result<seq_no> route_audit_ack(self_ptr self, audit_acknowledged& a);
+
 /// Runs a mutating operator command where it may run: the local command actor while this
 /// node writes, else the leader (forwarded once, with the caller kept); UNAVAILABLE with
 /// retry_after when neither can (fail closed).

@@ -132,6 +132,10 @@ caf::result<seq_no> route_resolve(self_ptr self, doubt_resolution& r) {
   return route<seq_no>(self, atom::resolve_v, r);
 }
 
+caf::result<seq_no> route_audit_ack(self_ptr self, audit_acknowledged& a) {
+  return route<seq_no>(self, atom::audit_ack_v, a);
+}
+
 void report_alert(self_ptr self, integrity_alert alert) {
   auto& st = self->state;
   if (st.leader) {

@@ -140,6 +140,12 @@ std::vector<console_command> make_table() {
      "read the actions in doubt back through their probes and settle the proposals whose "
      "readings agree",
      {may("timeout_ms", count, "2000")}, "reconcile timeout_ms=2000"},
+    {"audit-pending", viewer,
+     "level-4 changes waiting for an operator's review, oldest first", {}, "audit-pending"},
+    {"audit-ack", operator_,
+     "acknowledge your review of a level-4 proposal in the audit queue",
+     {must("proposal", hex, "5d0e7a21"), may("note", text, "\"checked the dashboards\"")},
+     "audit-ack proposal=5d0e7a21 note=\"checked the dashboards\""},
     {"dead-letters", viewer,
      "actions whose retries were exhausted, waiting for an operator (by seq)", {},
      "dead-letters"},

@@ -445,6 +445,8 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return cmd_grant(self, hdl, req);
   if (run_dead_letter_command(self, hdl, req))
     return;
+  if (run_audit_command(self, hdl, req))
+    return;
   if (run_incident_command(self, hdl, req))
     return;
   if (run_attempt_command(self, hdl, req))

@@ -1,8 +1,8 @@
 // Digest prefixes: an argument that names a digest may give a unique prefix of at least 8
 // hex digits; it is resolved against the digests this node knows for that argument
 // (pending and running proposals and rollbacks awaiting approval for `proposal`, and for
-// `resolve` the proposals in doubt; incidents for `incident`, candidates for `candidate`)
-// before the command runs.
+// `resolve` the proposals in doubt; for `audit-ack` only the proposals in the audit queue;
+// incidents for `incident`, candidates for `candidate`) before the command runs.
 
 #include "caf/actor_system.hpp"
 #include "caf/io/all.hpp"
@@ -58,8 +58,9 @@ void finish(broker_ptr self, hdl_t hdl, console_request req, const known_digests
 /// Asks the journal for incidents and candidates when an argument needs them.
 void gather_fleet(broker_ptr self, hdl_t hdl, console_request req, known_digests known,
                   std::vector<std::string> names) {
-  // `resolve` names proposals in doubt, which only the journal's state lists.
-  bool needs = req.cmd == "resolve"
+  // `resolve` names proposals in doubt and `audit-ack` proposals in the audit queue,
+  // which only the journal's state lists.
+  bool needs = req.cmd == "resolve" || req.cmd == "audit-ack"
                || std::any_of(names.begin(), names.end(), [](const std::string& n) {
                     return n == "incident" || n == "candidate";
                   });
@@ -72,9 +73,14 @@ void gather_fleet(broker_ptr self, hdl_t hdl, console_request req, known_digests
           known.incidents.push_back(to_hex(id));
         for (auto& [id, c] : st.candidates)
           known.candidates.push_back(to_hex(id));
-        for (auto& [id, p] : st.proposals)
-          if (p.started != 0) // in doubt
+        if (req.cmd == "audit-ack") {
+          for (auto& [id, e] : st.audit.pending)
             known.proposals.push_back(to_hex(id));
+        } else {
+          for (auto& [id, p] : st.proposals)
+            if (p.started != 0) // in doubt
+              known.proposals.push_back(to_hex(id));
+        }
         finish(self, hdl, std::move(req), known, names);
       },
       [self, hdl, id = req.id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
@@ -104,7 +110,8 @@ void resolve_and_run(broker_ptr self, hdl_t hdl, const console_request& req) {
   if (names.empty())
     return run_command(self, hdl, req);
   bool proposals = std::find(names.begin(), names.end(), "proposal") != names.end();
-  if (!proposals || !self->state.deps.pipeline)
+  // An audit acknowledgement names a finished proposal: only the queue is asked.
+  if (!proposals || req.cmd == "audit-ack" || !self->state.deps.pipeline)
     return gather_fleet(self, hdl, req, {}, std::move(names));
   self->request(self->state.deps.pipeline, caf::infinite, atom::pending_v)
     .then(

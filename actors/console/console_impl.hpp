@@ -55,6 +55,9 @@ bool run_attempt_command(broker_ptr self, hdl_t hdl, const console_request& req)
 /// (console_dead_letters.cpp).
 bool run_dead_letter_command(broker_ptr self, hdl_t hdl, const console_request& req);
 
+/// Runs `audit-pending` and `audit-ack`; false for any other command (console_audit.cpp).
+bool run_audit_command(broker_ptr self, hdl_t hdl, const console_request& req);
+
 /// Approves or denies a pending rollback, else a pending proposal (console_incidents.cpp).
 void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a);
 

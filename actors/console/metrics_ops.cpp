@@ -109,6 +109,9 @@ void journal_counts(writer& w, const fleet_state& st) {
   w.sample("bulwark_dead_letters_total", count_of(st, event_type::dead_lettered));
   w.head("bulwark_dead_letters_open", "gauge", "Dead letters waiting for an operator.");
   w.sample("bulwark_dead_letters_open", st.dead_letters.size());
+  w.head("bulwark_audit_pending", "gauge",
+         "Level-4 proposals that changed something and wait for an operator's review.");
+  w.sample("bulwark_audit_pending", st.audit.size());
 }
 
 void load(writer& w, const load_figures& l) {

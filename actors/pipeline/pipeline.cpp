@@ -393,6 +393,9 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     [self](atom::resolve, const doubt_resolution& r) -> caf::result<seq_no> {
       return resolve_doubt(self, r);
     },
+    [self](atom::audit_ack, const audit_acknowledged& a) -> caf::result<seq_no> {
+      return acknowledge_audit(self, a);
+    },
     [self](atom::in_doubt) -> caf::result<std::vector<digest>> {
       return self->state.proj.in_doubt();
     },

@@ -90,6 +90,7 @@ struct pipeline_state {
   std::deque<std::pair<digest, std::string>> outcome_order; ///< oldest first, with its key
   std::set<uint64_t> resolving;             ///< dead letters with a resolution under way
   std::set<digest> settling;                ///< proposals in doubt with a resolution under way
+  std::set<digest> reviewing;               ///< level-4 proposals with an acknowledgement under way
   std::shared_ptr<journal_store> store;     ///< read for the actions in doubt
   /// Flights rebuilt from the journal waiting for their approval that have journaled
   /// nothing since: a late commit of the pipeline before the restart (its outcome, a

@@ -93,6 +93,10 @@ caf::result<seq_no> answer_interrupt(self_ptr self, const interrupt& x);
 /// An operator settles a proposal's actions in doubt and finishes it (operator_calls.cpp).
 caf::result<seq_no> resolve_doubt(self_ptr self, const doubt_resolution& r);
 
+/// An operator acknowledges the review of a level-4 proposal in the audit queue
+/// (audit_calls.cpp).
+caf::result<seq_no> acknowledge_audit(self_ptr self, const audit_acknowledged& ack);
+
 /// Journals a resource's registration (operator_calls.cpp).
 caf::result<seq_no> enroll(self_ptr self, const registration& r);
 

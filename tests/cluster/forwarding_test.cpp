@@ -1,6 +1,6 @@
 // Mutating commands given to a follower: halt and release, grants, breaker
-// overrides, registrations, quarantine releases, dead letters, promotions, rollbacks and
-// approvals run on the leader with the caller's principal and role, the follower answers
+// overrides, registrations, quarantine releases, dead letters, audit acknowledgements,
+// promotions, rollbacks and approvals run on the leader with the caller's principal and role, the follower answers
 // with the leader's answer, the journal (replicated back) holds the effect once, and a
 // follower cut off from its leader refuses them all with UNAVAILABLE.
 
@@ -178,6 +178,31 @@ TEST_CASE("dead letters given to a follower are requeued and discarded on the le
   CHECK(count(*f.follower, "dead_letter_resolved") == 2);
   std::lock_guard<std::mutex> lock{m};
   CHECK(applied == std::vector<std::string>{"gate-1=closed"}); // once, by the leader
+}
+
+TEST_CASE("an audit acknowledgement given to a follower is journaled once, by the leader") {
+  pair_fixture f;
+  f.leader->register_effector("coaster", [](const effect_request&) { return effect_result{}; });
+  REQUIRE(f.leader->register_resource("coaster-1", "coaster", "north").ok);
+  auto r = f.follower->submit(a_change("k-audit", "coaster", "coaster-1", "fast")).get();
+  REQUIRE_MESSAGE(r.ok, r.code << ": " << r.message);
+  f.synced();
+  auto queued = f.follower->audit_pending(); // the replicated queue
+  REQUIRE(queued.items.size() == 1);
+  CHECK(queued.items[0].proposal == r.proposal);
+  CHECK(f.leader->audit_pending().items.size() == 1);
+  // The leader's rule answers, whichever node is asked.
+  same_answer(f.follower->audit_ack("agent", r.proposal), f.leader->audit_ack("agent", r.proposal));
+  CHECK(f.follower->audit_ack("agent", r.proposal).code == "AUTHORITY_DENIED");
+  auto ack = f.follower->audit_ack("ops", r.proposal, "reviewed");
+  REQUIRE_MESSAGE(ack.ok, ack.code << ": " << ack.message);
+  same_answer(f.follower->audit_ack("ops", r.proposal), f.leader->audit_ack("ops", r.proposal));
+  f.synced();
+  CHECK(f.follower->audit_pending().items.empty());
+  CHECK(f.leader->audit_pending().items.empty());
+  CHECK(count(*f.leader, "audit_acknowledged") == 1);
+  CHECK(count(*f.follower, "audit_acknowledged") == 1);
+  CHECK(seqs_of(*f.leader, "audit_acknowledged") == std::vector<uint64_t>{ack.seq});
 }
 
 TEST_CASE("rollbacks and promotions given to a follower run on the leader") {

@@ -22,6 +22,7 @@ FIGURES = [
     "bulwark_incident_mttr_seconds", "bulwark_detection_latency_seconds",
     "bulwark_rollbacks_requested_total",
     "bulwark_rollbacks_finished_total", "bulwark_dead_letters_total", "bulwark_dead_letters_open",
+    "bulwark_audit_pending",
     "bulwark_admission_refused_total", "bulwark_quarantined_principals",
     "bulwark_telemetry_shed_total", "bulwark_breaker_window_calls",
     "bulwark_breaker_window_failures", "bulwark_breaker_window_slow_calls",

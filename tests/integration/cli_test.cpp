@@ -14,6 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "persistence/journal_store.hpp"
+#include "persistence/make_event.hpp"
+#include "persistence/projection.hpp"
 #include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -422,4 +425,61 @@ TEST_CASE("the page's sample verifier gives verify's seq and reason for each kin
     CHECK(a.first != "?");
     CHECK(a == verdict_of(theirs, "BAD ", " "));
   }
+}
+
+TEST_CASE("both Python verifiers take an audit acknowledgement (type 48), the full one its "
+          "version-9 snapshot, and all refuse a type above 48") {
+  temp_dir dir;
+  auto data = dir.sub("audit");
+  projection live;
+  {
+    auto store = test::open_store(data);
+    auto at = caf::make_timestamp();
+    std::vector<event> evs{make_event(event_type::resource_registered, at,
+                                      resource_registered{resource_id{"c1"}, "coaster",
+                                                          "north", {}})};
+    for (uint8_t n : {1, 2}) {
+      digest id;
+      id.bytes[0] = n;
+      mutation m{resource_id{"c1"}, "mode", "fast"};
+      evs.push_back(make_event(event_type::proposal_decided, at,
+                               proposal_decided{id, "k" + std::to_string(n),
+                                                principal_id{"agent"}, authority_level::enforce,
+                                                "coaster", "north", true, ec::none, "allowed",
+                                                1, {}, {m}, ""}));
+      evs.push_back(make_event(event_type::proposal_finished, at,
+                               proposal_finished{id, true, ec::none, 1, 0, "done"}));
+    }
+    digest first;
+    first.bytes[0] = 1;
+    evs.push_back(make_event(event_type::audit_acknowledged, at,
+                             audit_acknowledged{first, principal_id{"ops"}, "checked"}));
+    auto entries = store->append(evs);
+    REQUIRE(entries);
+    for (auto& e : *entries)
+      REQUIRE(!live.apply(e.seq, e.ev));
+    REQUIRE(live.state().audit.size() == 1);
+    REQUIRE(!store->write_snapshot(live));
+  }
+  const std::string tool = "/usr/bin/python3 " BULWARK_SOURCE_DIR "/tests/tools/verify_journal.py ";
+  const std::string sample = "/usr/bin/python3 " + dir.sub("sample.py") + " ";
+  extract_doc_verifier(dir.sub("sample.py"));
+  std::string out;
+  REQUIRE_MESSAGE(run_command(tool + "--json " + data, &out) == 0, out);
+  auto verdict = json::parse(out.substr(out.find('{')), nullptr, false);
+  REQUIRE(verdict.is_object());
+  CHECK(verdict["types"]["audit_acknowledged"] == 1);
+  REQUIRE(verdict["snapshots"].size() == 1);
+  CHECK(verdict["snapshots"][0]["usable"] == true);
+  CHECK(verdict["snapshots"][0]["state_digest"] == to_hex(live.state_digest()));
+  REQUIRE_MESSAGE(run_command(sample + data, &out) == 0, out);
+  REQUIRE(run_bulwark("verify --data " + data, &out) == 0);
+  // The acknowledgement's type byte set to 49, past the highest type defined.
+  test::tamper_value(data, 6, [](std::vector<uint8_t>& v) { v[33] = 49; });
+  CHECK(run_bulwark("verify --data " + data, &out) == 3);
+  CHECK(out.find("INTEGRITY VIOLATION at seq 6: unknown event type 49") != std::string::npos);
+  CHECK(run_command(tool + data, &out) == 3);
+  CHECK(out.find("BAD 6 unknown event type 49") != std::string::npos);
+  CHECK(run_command(sample + data, &out) == 3);
+  CHECK(out.find("BAD 6 unknown event type 49") != std::string::npos);
 }

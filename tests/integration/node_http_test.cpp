@@ -232,6 +232,46 @@ TEST_CASE("http: incidents, candidates, breakers, grants, halt and dead letters"
   CHECK(viewer.post("/v1/dead-letters/1/discard", json::object())->status == 403);
 }
 
+TEST_CASE("http: the audit queue lists a level-4 change until an operator acknowledges it") {
+  http_node n; // its operator may review its own changes (allow_self_approval)
+  api op{n.node.http_port, "operator-token"}, viewer{n.node.http_port, "viewer-token"};
+  auto empty = viewer.get("/v1/audit");
+  REQUIRE(empty->status == 200);
+  CHECK(body_of(empty) == json::array());
+  auto four = op.post("/v1/proposals", proposal(4, "http-audit", "coaster-north-05"));
+  REQUIRE(four->status == 200);
+  auto id = body_of(four)["proposal"].get<std::string>();
+  auto listed = viewer.get("/v1/audit");
+  REQUIRE(listed->status == 200);
+  auto queue = body_of(listed);
+  REQUIRE(queue.size() == 1);
+  CHECK(queue[0]["proposal"] == id);
+  CHECK(queue[0]["principal"] == "op");
+  CHECK(queue[0]["applied"] == 1);
+  CHECK(queue[0]["status"] == "succeeded");
+  auto path = "/v1/audit/" + id + "/ack";
+  CHECK(viewer.post(path, json::object())->status == 403);
+  auto bad = op.post("/v1/audit/zz/ack", json::object());
+  CHECK(bad->status == 400);
+  auto unknown = op.post("/v1/audit/" + std::string(64, 'e') + "/ack", json::object());
+  CHECK(unknown->status == 400);
+  CHECK(code_of(unknown) == "INVALID_INPUT");
+  CHECK(body_of(unknown)["error"]["message"].get<std::string>().find("no proposal with digest")
+        != std::string::npos);
+  auto typo = op.post(path, json{{"notes", "x"}});
+  CHECK(typo->status == 400);
+  CHECK(body_of(viewer.get("/v1/audit")).size() == 1); // the refusals changed nothing
+  auto acked = op.post(path, json{{"note", "reviewed the ride's speed"}});
+  REQUIRE(acked->status == 200);
+  CHECK(body_of(acked)["proposal"] == id);
+  CHECK(body_of(acked)["by"] == "op");
+  CHECK(body_of(acked)["seq"].get<uint64_t>() > 0);
+  CHECK(body_of(viewer.get("/v1/audit")) == json::array());
+  auto twice = op.post(path, json::object());
+  CHECK(twice->status == 400);
+  CHECK(code_of(twice) == "INVALID_INPUT");
+}
+
 TEST_CASE("http: the incident lifecycle, candidates and the postmortem report") {
   http_node n{"[incident]\nconfirmation_ms = 3000\nwarmup_samples = 3\n"};
   api op{n.node.http_port, "operator-token"}, viewer{n.node.http_port, "viewer-token"};

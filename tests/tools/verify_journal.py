@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-47, snapshot version 8). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-48, snapshot version 9). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -40,12 +40,13 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
-SNAPSHOT_VERSION = 8  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
+SNAPSHOT_VERSION = 9  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
 #                      4: decided (by key digest) replaced idempotency; proposals: running only
 #                      5: incident_state gained acknowledged, owner, resolution, notes
 #                      6: candidate_state gained detected_after
 #                      7: level-0 reads recorded in decided (status 4), not in proposals
 #                      8: budget (the fleet-wide blast budget's charges)
+#                      9: audit (the audit queue of level-4 changes)
 
 
 class NotAJournal(Exception):
@@ -326,6 +327,9 @@ EVENT_TYPES = {
          struct("approval_checked", ("proposal", DIGEST), ("approver", STRING),
                 ("approve", BOOL), ("role", STRING), ("grant", optional(LEVEL)),
                 ("gates", list_of(GATE_RESULT)))),
+    # -- the audit queue of level-4 changes: 48 --
+    48: ("audit_acknowledged",
+         struct("audit_acknowledged", ("proposal", DIGEST), ("by", STRING), ("note", STRING))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------
@@ -351,6 +355,13 @@ INCIDENT_STATE = struct("incident_state", ("candidate", DIGEST), ("service", STR
                         ("notes", U32))
 BUDGET_CHARGE = struct("budget_charge", ("region", STRING), ("proposal", DIGEST),
                        ("until", TIME))
+AUDIT_ENTRY = struct("audit_entry", ("principal", STRING), ("decided_seq", U64),
+                     ("finished_seq", U64), ("steps", U32), ("applied", U32),
+                     ("succeeded", BOOL), ("code", U8))
+AUDIT_FLIGHT = struct("audit_flight", ("principal", STRING), ("decided_seq", U64),
+                      ("steps", U32))
+AUDIT_QUEUE = struct("audit_queue", ("pending", map_of(DIGEST, AUDIT_ENTRY)),
+                     ("running", map_of(DIGEST, AUDIT_FLIGHT)))
 FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("resources", map_of(STRING, RESOURCE_STATE)),
                      ("grants", map_of(STRING, GRANT_STATE)),
@@ -363,7 +374,8 @@ FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("incidents", map_of(DIGEST, INCIDENT_STATE)),
                      ("reverted", map_of(U64, DIGEST)),
                      ("dead_letters", map_of(U64, DEAD_LETTERED)),
-                     ("budget", map_of(STRING, map_of(STRING, BUDGET_CHARGE))))
+                     ("budget", map_of(STRING, map_of(STRING, BUDGET_CHARGE))),
+                     ("audit", AUDIT_QUEUE))
 
 
 # -- the journal ---------------------------------------------------------------------

@@ -164,6 +164,25 @@ struct reconcile_report {
   std::vector<reconciliation> proposals; ///< one per proposal in doubt, oldest first
 };
 
+/// A level-4 proposal that changed something without a person and waits for an
+/// operator's review (the gate AuditOnly; docs/operations.md, "Auditing level-4 changes").
+struct audit_item {
+  std::string proposal;      ///< its digest (64 hex): what `audit_ack` names
+  std::string principal;     ///< who proposed it
+  uint64_t decided_seq = 0;  ///< its `proposal_decided` record
+  uint64_t finished_seq = 0; ///< its `proposal_finished` record
+  uint32_t steps = 0;        ///< the changes it asked for
+  uint32_t applied = 0;      ///< the changes it applied (level 4 keeps them)
+  std::string status;        ///< succeeded or failed
+  std::string code;          ///< the outcome's code ("" when it succeeded)
+};
+
+/// The audit queue as the journal's state holds it.
+struct audit_queue_info {
+  std::vector<audit_item> items; ///< oldest finish first
+  uint64_t head_seq = 0;         ///< the last seq applied to the state read
+};
+
 /// A service's circuit breaker as the host sees it.
 struct breaker_info {
   std::string service;
@@ -392,6 +411,20 @@ public:
   /// readings disagree. Refused (nothing read) for a resolver without an approver role or
   /// a timeout that is not positive.
   reconcile_report reconcile(const std::string& by, std::chrono::milliseconds timeout);
+
+  /// Lists the audit queue: every level-4 proposal that applied a change and waits for an
+  /// operator's review (empty, with head_seq 0, when the journal does not answer).
+  audit_queue_info audit_pending();
+
+  /// Acknowledges the review of level-4 proposal `proposal` (hex) in the audit queue, with
+  /// an optional note (at most 4096 bytes); journaled as `audit_acknowledged`, whose seq the
+  /// answer carries, and it leaves the queue. `AUTHORITY_DENIED` when `by` holds no
+  /// approver role (`operators`, `admins`) or made the proposal (unless
+  /// `allow_self_approval`); `INVALID_INPUT` for a proposal not in the queue (unknown,
+  /// running, acknowledged already, below level 4, or one that applied nothing). Taken
+  /// during a halt too: it changes nothing in the fleet.
+  result audit_ack(const std::string& by, const std::string& proposal,
+                   const std::string& note = {});
 
   /// Feeds one metric sample to the detector; returns false if refused (see
   /// `metric_counts` for the reasons) or shed under load (counted in `load()`): per

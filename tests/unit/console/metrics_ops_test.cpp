@@ -85,6 +85,17 @@ TEST_CASE("rollbacks and dead letters from the journal's counts") {
   CHECK(has(text, "bulwark_dead_letters_open 1"));
 }
 
+TEST_CASE("the audit queue's length is a gauge, zero when nothing waits for a review") {
+  fleet_state st;
+  auto empty = render_ops_metrics(st, ops_figures{});
+  CHECK(has(empty, "# TYPE bulwark_audit_pending gauge"));
+  CHECK(has(empty, "bulwark_audit_pending 0"));
+  st.audit.pending[id(1)] = audit_entry{};
+  st.audit.pending[id(2)] = audit_entry{};
+  st.audit.running[id(3)] = audit_flight{}; // not finished: not waiting for a review
+  CHECK(has(render_ops_metrics(st, ops_figures{}), "bulwark_audit_pending 2"));
+}
+
 TEST_CASE("admission refusals by reason, absent without a gate") {
   ops_figures f;
   CHECK(render_ops_metrics(fleet_state{}, f).find("bulwark_admission_refused_total")

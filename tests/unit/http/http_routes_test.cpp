@@ -56,6 +56,23 @@ TEST_CASE("http routes: the path parameter and the body become the command's arg
   CHECK_FALSE(http_request(requeue, "123456789012345678901", {}, "", out, why));
 }
 
+TEST_CASE("http routes: the audit queue is audit-pending, an acknowledgement audit-ack with its note") {
+  console_request out;
+  console_refusal why;
+  auto& list = route("GET", "/v1/audit");
+  REQUIRE(http_request(list, "", {}, "", out, why));
+  CHECK(out.cmd == "audit-pending");
+  CHECK(required_role(out.cmd) == console_role::viewer);
+  auto& ack = route("POST", "/v1/audit/{id}/ack");
+  REQUIRE(http_request(ack, "5d0e7a21", {}, R"({"note":"checked"})", out, why));
+  CHECK(out.cmd == "audit-ack");
+  CHECK(required_role(out.cmd) == console_role::operator_);
+  CHECK(out.args["proposal"] == "5d0e7a21");
+  CHECK(out.args["note"] == "checked");
+  REQUIRE(http_request(ack, "5d0e7a21", {}, "", out, why)); // the note is optional
+  CHECK(out.args.count("note") == 0);
+}
+
 TEST_CASE("http routes: bodies that are not one JSON object are refused") {
   console_request out;
   console_refusal why;

@@ -95,7 +95,18 @@ TEST_CASE_FIXTURE(caf_fixture, "every payload survives a CAF binary round trip")
   st.seq = 5;
   st.resources["r1"] = resource_state{"coaster", "north", {{"a", "b"}}, false, 3};
   st.halted = true;
+  digest reviewed;
+  reviewed.bytes[0] = 0x4a;
+  st.audit.pending[reviewed] = audit_entry{principal_id{"agent"}, 2, 4, 3, 2, false,
+                                           ec::effector_failed};
+  st.audit.running[digest{}] = audit_flight{principal_id{"agent"}, 5, 1};
   CHECK(encode(round_trip(st)) == encode(st));
+  audit_acknowledged ack{reviewed, principal_id{"ops"}, "checked the dashboards"};
+  auto ack2 = round_trip(ack);
+  CHECK(ack2.proposal == reviewed);
+  CHECK(ack2.by.value == "ops");
+  CHECK(encode(ack2) == encode(ack));
+  check_canonical(ack);
   verify_report rep{false, seq_no{4}, "chain", 3, seq_no{3}, digest{}};
   auto rep2 = round_trip(rep);
   CHECK(rep2.first_bad == rep.first_bad);

@@ -83,7 +83,7 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(code == ec::audit_unavailable);
   CHECK(!valid(static_cast<event_type>(0)));
   CHECK(!valid(static_cast<event_type>(max_event_type + 1)));
-  // Reserved but undefined numbers (31-34, 44+) are invalid, not a range hole accepted.
+  // Reserved but undefined numbers (31-34, 47, 49+) are invalid, not a range hole accepted.
   CHECK(valid(static_cast<event_type>(19)));
   CHECK(valid(static_cast<event_type>(26)));
   CHECK(valid(event_type::orchestration_failed));
@@ -115,11 +115,16 @@ TEST_CASE("enum names parse back to their values") {
   // notifications, level-3 analysis, the blast budget, approval evidence
   for (uint8_t v = 44; v <= 47; ++v)
     CHECK(valid(static_cast<event_type>(v)));
-  CHECK(!valid(static_cast<event_type>(48)));
+  CHECK(valid(static_cast<event_type>(48))); // the audit queue
+  CHECK(!valid(static_cast<event_type>(49)));
+  CHECK(!parse("unknown", back));
   CHECK(parse("budget_charged", back));
   CHECK(static_cast<int>(back) == 46);
   CHECK(parse("approval_checked", back));
   CHECK(static_cast<int>(back) == 47);
+  CHECK(parse("audit_acknowledged", back));
+  CHECK(static_cast<int>(back) == 48);
+  CHECK(max_event_type == 48);
   CHECK(parse("incident_acknowledged", back));
   CHECK(static_cast<int>(back) == 38);
 }

@@ -105,7 +105,8 @@ TEST_CASE("the projection refuses a payload that does not decode and a skipped s
   CHECK(!p.apply(seq_no{1}, events[0]));
 }
 
-TEST_CASE("a projection without history equals the full one, minus the proposals") {
+TEST_CASE("a projection without history equals the full one, minus the proposals and the "
+          "audit queue") {
   auto events = test::random_events(7, 600);
   for (size_t i = 60; i < events.size(); i += 10) { // a decided proposal every tenth record
     digest id;
@@ -125,11 +126,15 @@ TEST_CASE("a projection without history equals the full one, minus the proposals
     REQUIRE(!light.apply(seq_no{seq + 1}, events[i]));
   }
   REQUIRE(!full.state().decided.empty()); // the random events decide proposals
+  REQUIRE(!full.state().audit.running.empty()); // the level-4 decisions are followed
   CHECK(light.state().proposals.empty());
   CHECK(light.state().decided.empty());
+  CHECK(light.state().audit.running.empty());
+  CHECK(light.state().audit.size() == 0);
   auto expected = full.state();
   expected.proposals.clear();
   expected.decided.clear();
+  expected.audit = audit_queue{};
   CHECK(encode(light.state()) == encode(expected));
   CHECK(light.state().seq == full.state().seq);
 }
