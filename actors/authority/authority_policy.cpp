@@ -185,11 +185,11 @@ gate_result evaluate_gate(gate g, const proposal& p, const gate_inputs& in) {
       if (in.audit_pending >= limit)
         return {g, false,
                 "the audit queue is full: " + std::to_string(in.audit_pending)
-                  + " level-4 changes await their audit (authority.audit_backlog "
+                  + " level-4 proposals await their audit or run (authority.audit_backlog "
                   + std::to_string(limit) + ")"};
       return {g, true,
               "enters the audit queue (" + std::to_string(in.audit_pending) + " of "
-                + std::to_string(limit) + " awaiting their audit)"};
+                + std::to_string(limit) + " held: awaiting their audit or running)"};
     }
   }
   return {g, false, "unknown gate"};

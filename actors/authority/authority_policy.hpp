@@ -62,7 +62,7 @@ struct gate_inputs {
   const fleet_state* fleet = nullptr;
   caf::timestamp now;
   caf::timespan observation_window{0}; ///< level 3: the window after each step
-  size_t audit_pending = 0;            ///< level 4: changes awaiting their audit
+  size_t audit_pending = 0; ///< level 4: proposals awaiting their audit or running
 };
 
 /// Evaluates every gate of the proposal's level from its inputs, in the order of
@@ -82,7 +82,8 @@ struct gate_inputs {
 /// - InterruptibleExecution (3): the deadline leaves room for every step's window;
 /// - HumanObservation (3): a window (longer than zero) follows each step, the last too;
 /// - NoHumanIntervention (4): level 4 is enabled (`enforce_enabled`);
-/// - AuditOnly (4): the audit-review queue has room (`audit_backlog`).
+/// - AuditOnly (4): the audit-review queue has room (`audit_backlog`) for the level-4
+///   proposals awaiting their audit and those running.
 /// @pre the proposal passed input validation (its resources are in `fleet`).
 std::vector<gate_result> evaluate_gates(const proposal& p, const gate_inputs& in);
 

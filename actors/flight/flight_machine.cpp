@@ -87,7 +87,8 @@ std::vector<gate_result> gates_for(const state& s, const context& cx) {
   in.fleet = cx.fleet;
   in.now = cx.now;
   in.observation_window = cx.config->observation_window;
-  in.audit_pending = 0;
+  // Running level-4 flights count too: each may enter the queue when it finishes.
+  in.audit_pending = cx.fleet->audit.pending.size() + cx.fleet->audit.running.size();
   return evaluate_gates(s.p, in);
 }
 

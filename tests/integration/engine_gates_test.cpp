@@ -97,3 +97,29 @@ TEST_CASE_FIXTURE(engine_fixture, "gates: a read of a service with nothing regis
         == 0);
   CHECK(d["gates"][0]["note"].get<std::string>().find("40 resources") != std::string::npos);
 }
+
+TEST_CASE("gates: AuditOnly refuses level 4 while the audit queue is full, and an "
+          "acknowledgement makes room") {
+  engine_fixture f{"[authority]\naudit_backlog = 2\n[blast_radius]\nmax_percent = 100.0\n"};
+  auto one = f.submit_now(engine_fixture::make(4, {set(1, "fast")}));
+  auto two = f.submit_now(engine_fixture::make(4, {set(2, "fast")}));
+  REQUIRE(one.ok);
+  REQUIRE(two.ok);
+  REQUIRE(f.eng->audit_pending().items.size() == 2);
+  auto full = f.submit_now(engine_fixture::make(4, {set(3, "fast")}));
+  CHECK(full.code == "AUTHORITY_DENIED");
+  CHECK(full.message == "AuditOnly: the audit queue is full: 2 level-4 proposals await their "
+                        "audit or run (authority.audit_backlog 2)");
+  // Other levels do not pass through the gate: a level-1 change still waits for approval.
+  auto other = f.eng->submit(engine_fixture::make(1, {set(4, "slow")}));
+  f.eng->run();
+  CHECK(f.eng->pending().size() == 1);
+  REQUIRE(f.eng->audit_ack("ops-alice", one.proposal, "reviewed").ok);
+  f.eng->run();
+  auto again = f.submit_now(engine_fixture::make(4, {set(3, "fast")}));
+  CHECK_MESSAGE(again.ok, again.code << ": " << again.message);
+  auto d = last_decision(f.events);
+  CHECK(d["gates"][1]["gate"] == "AuditOnly");
+  CHECK(d["gates"][1]["note"] == "enters the audit queue (1 of 2 held: awaiting their audit "
+                                 "or running)");
+}

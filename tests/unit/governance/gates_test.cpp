@@ -217,10 +217,10 @@ TEST_CASE("gates: NoHumanIntervention refuses when level 4 is disabled, AuditOnl
   in.audit_pending = 2;
   auto room = in.gate_of(make(authority_level::enforce, 1), gate::audit_only);
   CHECK(room.passed);
-  CHECK(room.note == "enters the audit queue (2 of 3 awaiting their audit)");
+  CHECK(room.note == "enters the audit queue (2 of 3 held: awaiting their audit or running)");
   in.audit_pending = 3;
   auto full = in.gate_of(make(authority_level::enforce, 1), gate::audit_only);
   CHECK_FALSE(full.passed);
-  CHECK(full.note == "the audit queue is full: 3 level-4 changes await their audit "
+  CHECK(full.note == "the audit queue is full: 3 level-4 proposals await their audit or run "
                      "(authority.audit_backlog 3)");
 }
