@@ -75,6 +75,8 @@ const std::vector<http_route>& http_routes() {
      "actions whose start is journaled and whose outcome is not"},
     {"POST", "/v1/proposals/{id}/resolve", "resolve", "proposal", false, "", "", b::none,
      "settle a proposal's actions in doubt as applied or not"},
+    {"POST", "/v1/in-doubt/reconcile", "reconcile", "", false, "", "", b::none,
+     "read the actions in doubt back through their probes and settle what agrees"},
     {"GET", "/v1/audit", "audit-pending", "", false, "", "", b::none,
      "level-4 changes waiting for an operator's review"},
     {"POST", "/v1/audit/{id}/ack", "audit-ack", "proposal", false, "", "", b::none,
