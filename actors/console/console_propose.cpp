@@ -89,6 +89,7 @@ void answer_waiting_proposals(broker_ptr self, const std::vector<journal_entry>&
   auto& waiting = self->state.proposes;
   if (waiting.empty())
     return;
+  std::vector<std::pair<hdl_t, std::string>> lines;
   for (auto& e : entries) {
     if (e.ev.type != event_type::proposal_decided)
       continue;
@@ -104,13 +105,28 @@ void answer_waiting_proposals(broker_ptr self, const std::vector<journal_entry>&
         continue;
       w.answered = true;
       w.proposal = to_hex(d.proposal);
-      send_line(self, w.hdl,
-                ok_response(w.id, {{"proposal", w.proposal}, {"status", "awaiting_approval"},
-                                   {"message", "waiting for approval"},
-                                   {"level", static_cast<int>(d.level)},
-                                   {"decided_seq", e.seq.value}}));
+      lines.emplace_back(w.hdl, ok_response(w.id, {{"proposal", w.proposal},
+                                                   {"status", "awaiting_approval"},
+                                                   {"message", "waiting for approval"},
+                                                   {"level", static_cast<int>(d.level)},
+                                                   {"decided_seq", e.seq.value}}));
     }
   }
+  if (lines.empty())
+    return;
+  // The journal tells its subscribers of a commit before it answers the appender (the
+  // pipeline): an approval sent at once on this line could reach the pipeline before
+  // the flight knows its decision is durable. One round trip to the journal first: its
+  // answer comes after it answered the pipeline, so anything the client sends next
+  // reaches the pipeline after that answer.
+  auto send_all = [self, lines] {
+    for (auto& [hdl, line] : lines)
+      if (self->state.conns.count(hdl) != 0)
+        send_line(self, hdl, line);
+  };
+  self->request(self->state.deps.journal, caf::infinite, atom::head_v)
+    .then([send_all](seq_no, digest) { send_all(); },
+          [send_all](caf::error&) { send_all(); });
 }
 
 void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
