@@ -126,7 +126,8 @@ std::unique_ptr<engine> bench_engine(std::string& dir) {
   if (::mkdtemp(t.data()) == nullptr)
     std::exit(2);
   std::ofstream{t + "/bulwark.toml"}
-    << "[authority]\nenforce_enabled = true\nrate_per_second = 1000000000.0\n"
+    << "[authority]\nenforce_enabled = true\naudit_backlog = 4000000000\n"
+       "rate_per_second = 1000000000.0\n"
        "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n"
        "[admission]\nmax_in_flight = 64\nmax_queued = 64\nper_principal = 64\n";
   engine_options opts;

@@ -275,7 +275,8 @@ int main(int argc, char** argv) {
     return 2;
   std::string token = "bench-token";
   std::ofstream{dir + "/bulwark.toml"}
-    << "[authority]\nenforce_enabled = true\nrate_per_second = 1000000000.0\nburst = 1000000000.0\n"
+    << "[authority]\nenforce_enabled = true\naudit_backlog = 4000000000\n"
+       "rate_per_second = 1000000000.0\nburst = 1000000000.0\n"
        "approval_timeout_ms = 3600000\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n"
        "[console]\nrate_per_second = 1000000.0\nburst = 1000000.0\n[[console.tokens]]\n"
        "sha256 = \"" << to_hex(sha256(reinterpret_cast<const uint8_t*>(token.data()), token.size()))

@@ -66,6 +66,24 @@ void bench_decisions(size_t n) {
     cfg.grants["agent-" + std::to_string(p)] = authority_level::enforce;
   cfg.rate_per_second = 1e9;
   std::map<std::string, grant_state> journaled;
+  // The fleet the gates read: 2,000 resources in each of 8 services, and two approvers.
+  fleet_state fleet;
+  for (int s = 0; s < 8; ++s)
+    for (int r = 0; r < 2000; ++r) {
+      resource_state x;
+      x.service = "svc-" + std::to_string(s);
+      x.region = "north";
+      x.attributes["mode"] = "y";
+      fleet.resources["r-" + std::to_string(r) + "-" + std::to_string(s)] = x;
+    }
+  approval_policy approvals;
+  approvals.operators = {"ops-alice", "ops-bob"};
+  gate_inputs gin;
+  gin.config = &cfg;
+  gin.approvals = &approvals;
+  gin.fleet = &fleet;
+  gin.observation_window = std::chrono::seconds{5};
+  size_t gated = 0;
   blast_limits limits;
   limits.max_percent = 5.0;
   blast_radius_policy blast{limits};
@@ -84,7 +102,9 @@ void bench_decisions(size_t n) {
     p.regions = {"north"};
     auto k = p.level == authority_level::assist ? 1 : 1 + rng() % 3;
     for (size_t m = 0; m < k; ++m) {
-      p.mutations.push_back(mutation{resource_id{"r-" + std::to_string(rng() % 2000)}, "mode", "x"});
+      p.mutations.push_back(mutation{resource_id{"r-" + std::to_string(rng() % 2000) + "-"
+                                                 + p.services[0].substr(4)},
+                                     "mode", "x"});
       req.touched_services.push_back(p.services[0]);
       req.touched_regions.push_back("north");
     }
@@ -94,17 +114,25 @@ void bench_decisions(size_t n) {
     req.id.bytes[1] = static_cast<uint8_t>(i >> 8);
     req.id.bytes[2] = static_cast<uint8_t>(i >> 16);
     now += std::chrono::milliseconds{1};
+    p.deadline = now + std::chrono::minutes{1};
+    gin.now = now;
     auto t0 = clock_type::now();
     auto v = evaluate(p, cfg, journaled, false, now);
     if (v.allowed && !buckets[p.principal.value].take(now, cfg.rate_per_second, cfg.burst)) {
       auto s = blast.check(req, now);
-      allowed += s.allowed;
+      if (s.allowed) { // the flight machine then evaluates the level's gates
+        auto gates = evaluate_gates(p, gin);
+        bool pass = std::all_of(gates.begin(), gates.end(), [](auto& g) { return g.passed; });
+        gated += pass;
+        allowed += pass;
+      }
       blast.settle(req.id); // as the pipeline does once the charge is journaled
     }
     lat.push_back(ms_since(t0) * 1000);
   }
-  std::printf("decision (authority + blast radius), %zu proposals: p50 %.2f us, p99 %.2f us "
-              "(%zu allowed)\n", n, percentile(lat, 50), percentile(lat, 99), allowed);
+  std::printf("decision (authority + blast radius + the level's gates), %zu proposals: "
+              "p50 %.2f us, p99 %.2f us (%zu allowed, all gates passed for %zu)\n",
+              n, percentile(lat, 50), percentile(lat, 99), allowed, gated);
 }
 
 void bench_breaker(size_t n) {
@@ -144,7 +172,8 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
                       bool callbacks) {
   auto dir = temp_dir();
   std::ofstream{dir + "/bulwark.toml"}
-    << "[authority]\nenforce_enabled = true\nrate_per_second = 1000000000.0\n"
+    << "[authority]\nenforce_enabled = true\naudit_backlog = 4000000000\n"
+       "rate_per_second = 1000000000.0\n"
        "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n[journal]\n"
     << (keys.snapshot_interval.empty() ? std::string()
                                        : "snapshot_interval = " + keys.snapshot_interval + "\n")
