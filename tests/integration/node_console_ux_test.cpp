@@ -239,24 +239,32 @@ TEST_CASE("separation of duties: the proposer's own approval or denial is refuse
   CHECK(outcome["status"] == "succeeded");
 }
 
+namespace {
+
+/// Writes the journal of a node that stopped while its level-4 change of coaster-north-01
+/// (mode to "fast", proposal `id` under `key`) was being applied: the start, no outcome.
+void journal_in_doubt(const std::string& journal, const digest& id, const std::string& key) {
+  std::filesystem::create_directories(journal);
+  store_options o;
+  o.dir = journal;
+  o.create = true;
+  auto s = journal_store::open(o);
+  REQUIRE(s);
+  mutation m{resource_id{"coaster-north-01"}, "mode", "fast"};
+  proposal_decided d{id, key, principal_id{"op"}, authority_level::enforce, "coaster", "north",
+                     true, ec::none, "allowed", 1, {}, {m}, "t"};
+  auto at = caf::make_timestamp();
+  REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
+                        make_event(event_type::action_started, at, action_started{id, 0, m})}));
+}
+
+} // namespace
+
 TEST_CASE("in-doubt lists an action whose start is journaled and whose outcome is not") {
   digest id;
   id.bytes[0] = 0xcd;
-  // The journal of a node that stopped while a level-4 change was being applied.
   node_process node{"", false, [&](const std::string& journal) {
-    std::filesystem::create_directories(journal);
-    store_options o;
-    o.dir = journal;
-    o.create = true;
-    auto s = journal_store::open(o);
-    REQUIRE(s);
-    mutation m{resource_id{"coaster-north-01"}, "mode", "fast"};
-    proposal_decided d{id, "ux-doubt", principal_id{"op"}, authority_level::enforce,
-                       "coaster", "north", true, ec::none, "allowed", 1, {}, {m}, "t"};
-    auto at = caf::make_timestamp();
-    REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
-                          make_event(event_type::action_started, at,
-                                     action_started{id, 0, m})}));
+    journal_in_doubt(journal, id, "ux-doubt");
   }};
   client viewer{node.port};
   REQUIRE(viewer.auth("viewer-token")["ok"] == true);
@@ -323,19 +331,7 @@ TEST_CASE("reconcile reads an action in doubt back through its probe and settles
                       + apply + "\"]\n[effectors.probe]\nkind = \"exec\"\ncommand = [\""
                       + probe + "\"]\n",
                     false, [&](const std::string& journal) {
-    std::filesystem::create_directories(journal);
-    store_options o;
-    o.dir = journal;
-    o.create = true;
-    auto s = journal_store::open(o);
-    REQUIRE(s);
-    mutation m{resource_id{"coaster-north-01"}, "mode", "fast"};
-    proposal_decided d{id, "ux-reconcile", principal_id{"op"}, authority_level::enforce,
-                       "coaster", "north", true, ec::none, "allowed", 1, {}, {m}, "t"};
-    auto at = caf::make_timestamp();
-    REQUIRE((*s)->append({make_event(event_type::proposal_decided, at, d),
-                          make_event(event_type::action_started, at,
-                                     action_started{id, 0, m})}));
+    journal_in_doubt(journal, id, "ux-reconcile");
   }};
   client viewer{node.port};
   REQUIRE(viewer.auth("viewer-token")["ok"] == true);
