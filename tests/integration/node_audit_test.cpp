@@ -28,15 +28,7 @@ bool has(const std::string& text, const std::string& part) {
 /// The value of `name` in the node's `/metrics` text (-1 when it is absent).
 double metric(uint16_t port, const std::string& name) {
   client c{port};
-  c.send_raw("GET /metrics HTTP/1.0\r\n\r\n");
-  std::string text;
-  char tmp[65536];
-  for (;;) {
-    auto n = ::recv(c.fd, tmp, sizeof tmp, 0);
-    if (n <= 0)
-      break;
-    text.append(tmp, static_cast<size_t>(n));
-  }
+  auto text = c.http_get("/metrics");
   std::istringstream in{text.substr(text.find("\r\n\r\n") + 4)};
   for (std::string line; std::getline(in, line);)
     if (line.rfind(name + " ", 0) == 0)

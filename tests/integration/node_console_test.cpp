@@ -218,15 +218,7 @@ TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
   client console{node.port};
   REQUIRE(console.auth("viewer-token")["ok"] == true); // one more append, just now
   client c{node.metrics_port};
-  c.send_raw("GET /metrics HTTP/1.0\r\n\r\n");
-  std::string text;
-  char tmp[65536];
-  for (;;) {
-    auto n = ::recv(c.fd, tmp, sizeof tmp, 0);
-    if (n <= 0)
-      break;
-    text.append(tmp, static_cast<size_t>(n));
-  }
+  auto text = c.http_get("/metrics");
   // An HTTP/1.0 request is answered and the connection closed (the reads above end).
   REQUIRE(text.rfind("HTTP/1.1 200 OK", 0) == 0);
   CHECK(text.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);
@@ -270,10 +262,7 @@ TEST_CASE("the metrics endpoint serves Prometheus text that parses") {
         == 1);
   // Only /metrics on the metrics port.
   client other{node.metrics_port};
-  other.send_raw("GET /v1/status HTTP/1.0\r\n\r\n");
-  std::string refused;
-  for (ssize_t n; (n = ::recv(other.fd, tmp, sizeof tmp, 0)) > 0;)
-    refused.append(tmp, static_cast<size_t>(n));
+  auto refused = other.http_get("/v1/status");
   CHECK(refused.rfind("HTTP/1.1 404", 0) == 0);
 }
 

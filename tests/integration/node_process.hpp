@@ -209,6 +209,19 @@ struct client {
         return msg;
     }
   }
+  /// Sends an HTTP/1.0 GET of `path` and returns everything the server sends until it
+  /// closes the connection (status line, headers and body).
+  std::string http_get(const std::string& path) {
+    send_raw("GET " + path + " HTTP/1.0\r\n\r\n");
+    std::string text;
+    char tmp[65536];
+    for (;;) {
+      auto n = ::recv(fd, tmp, sizeof tmp, 0);
+      if (n <= 0)
+        return text;
+      text.append(tmp, static_cast<size_t>(n));
+    }
+  }
   /// Waits until the peer closes (reading and dropping what it sends first).
   bool closed(std::chrono::milliseconds timeout = 5s) {
     auto until = std::chrono::steady_clock::now() + timeout;
