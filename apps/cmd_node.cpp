@@ -1,5 +1,6 @@
 // `bulwark node`: a long-running node with the engine, its journal and the operator
-// console, until SIGINT or SIGTERM; SIGHUP re-reads the console tokens.
+// console, until SIGINT or SIGTERM; SIGHUP re-reads the console tokens and the governance
+// policy.
 
 #include <condition_variable>
 #include <csignal>
@@ -187,8 +188,9 @@ int preflight(const node_args& args, std::string& metrics_at) {
 }
 
 /// SIGHUP: re-reads the configuration file and, if it is valid as a whole, replaces the
-/// console's tokens with its `[[console.tokens]]`; nothing else changes until a restart.
-/// An invalid file changes nothing (the message names the key).
+/// console's tokens with its `[[console.tokens]]` (the policy follows: the engine's
+/// `reload_policy`); the rest changes at the next start. An invalid file changes nothing
+/// (the message names the key).
 void reload_tokens(const std::string& config, token_book& tokens) {
   auto cfg = load_config(config);
   if (!cfg) {
@@ -198,8 +200,8 @@ void reload_tokens(const std::string& config, token_book& tokens) {
     return;
   }
   tokens.replace(cfg->console.tokens);
-  std::fprintf(stderr, "bulwark: SIGHUP: %zu console tokens read from %s (the rest of the "
-                       "configuration applies at the next start)\n",
+  std::fprintf(stderr, "bulwark: SIGHUP: %zu console tokens read from %s (the governance "
+                       "policy is reloaded next; the rest applies at the next start)\n",
                cfg->console.tokens.size(), config.c_str());
 }
 
@@ -242,6 +244,45 @@ reconcile_of(std::shared_ptr<metric_sink> sink) {
                       {"evidence", p.evidence}, {"seq", p.seq}});
     return nlohmann::json{{"ok", true}, {"proposals", std::move(list)}};
   };
+}
+
+/// A policy reload's answer as JSON (`ok`, then `changed`, `version`, `previous` and
+/// `changes`, or `code` and `message`).
+nlohmann::json reload_json(const policy_reload& r) {
+  if (!r.status.ok)
+    return nlohmann::json{{"ok", false}, {"code", r.status.code},
+                          {"message", r.status.message}};
+  auto changes = nlohmann::json::array();
+  for (auto& c : r.changes)
+    changes.push_back({{"key", c.key},
+                       {"before", c.before ? nlohmann::json(*c.before) : nlohmann::json(nullptr)},
+                       {"after", c.after ? nlohmann::json(*c.after) : nlohmann::json(nullptr)}});
+  return nlohmann::json{{"ok", true}, {"changed", r.changed}, {"version", r.version},
+                        {"previous", r.previous}, {"changes", std::move(changes)}};
+}
+
+/// `reload` from the console: refused once the node stops.
+std::function<nlohmann::json(const std::string&)> reload_of(std::shared_ptr<metric_sink> sink) {
+  return [sink](const std::string& by) {
+    std::lock_guard<std::mutex> guard{sink->mtx};
+    if (sink->eng == nullptr)
+      return nlohmann::json{{"ok", false}, {"code", "UNAVAILABLE"},
+                            {"message", "the node is stopping"}};
+    return reload_json(sink->eng->reload_policy(by));
+  };
+}
+
+/// SIGHUP's policy reload: what changed, or why nothing did, on stderr.
+void reload_policy_on_signal(engine& eng) {
+  auto r = eng.reload_policy("signal", "signal");
+  if (!r.status.ok)
+    std::fprintf(stderr, "bulwark: SIGHUP: %s: %s; the policy in force stays\n",
+                 r.status.code.c_str(), r.status.message.c_str());
+  else if (!r.changed)
+    std::fprintf(stderr, "bulwark: SIGHUP: policy %s unchanged\n", r.version.c_str());
+  else
+    std::fprintf(stderr, "bulwark: SIGHUP: policy %s in force (was %s; %zu changes journaled)\n",
+                 r.version.c_str(), r.previous.c_str(), r.changes.size());
 }
 
 int run_node(const node_args& args) {
@@ -295,6 +336,8 @@ int run_node(const node_args& args) {
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);
   deps.reconcile = reconcile_of(sink);
+  deps.reload = reload_of(sink);
+  deps.policy_version = [eng = eng.get()] { return eng->policy_version(); };
   deps.report_lookback = d.cfg.incident.rca.lookback;
   deps.attempts = d.attempts;
   deps.approval_timeout = d.cfg.pipeline.approval_timeout;
@@ -402,8 +445,10 @@ int run_node(const node_args& args) {
               cluster_text.c_str());
   std::fflush(stdout);
   int sig = 0;
-  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
     reload_tokens(args.config, *deps.tokens);
+    reload_policy_on_signal(*eng);
+  }
   spdlog::info("node: signal {}: stopping", sig);
   sim.stop();
   source.reset(); // its last sample reaches a running engine

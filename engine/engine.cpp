@@ -40,7 +40,9 @@ namespace {
 
 constexpr int64_t default_epoch_ms = 1'767'225'600'000; // 2026-01-01T00:00:00Z
 
-/// Applies the options' overrides to the configuration.
+
+} // namespace
+
 void apply_options(node_config& cfg, const engine_options& opts) {
   if (!opts.data_dir.empty())
     cfg.data_dir = opts.data_dir;
@@ -75,8 +77,6 @@ void apply_options(node_config& cfg, const engine_options& opts) {
   cfg.pipeline.budget_window = cfg.blast.window;
   cfg.pipeline.authority = cfg.authority.policy;
 }
-
-} // namespace
 
 result engine::impl::to_result(const caf::error& err) {
   result r;
@@ -129,6 +129,7 @@ std::unique_ptr<engine> engine::start(const engine_options& opts, std::string* e
     d->cfg = std::move(*cfg);
   }
   apply_options(d->cfg, opts);
+  d->options = opts;
   if (auto err = check_config(d->cfg, opts.config_file.empty() ? "options" : opts.config_file))
     return fail(err);
   if (d->cfg.data_dir.empty())
@@ -214,6 +215,16 @@ caf::error engine::impl::launch(const engine_options& opts) {
   chaos_cfg.enabled = chaos_cfg.enabled || opts.chaos;
   chaos = std::make_shared<chaos_hooks>(chaos_cfg);
   conditions = std::make_shared<node_conditions>(); // the authority's rates follow it
+  prepare_policy();
+  // The policy is journaled before anything runs under it (only where this node writes).
+  bool leads = !cfg.cluster || is_leader(cfg.cluster->cfg);
+  if (auto err = journal_policy_at_start(*st, leads))
+    return err;
+  if (st->policy_version != policy_version && leads) {
+    st = call<fleet_state>(journal, atom::state_v);
+    if (!st)
+      return st.error();
+  }
   start_governance();
   // A restarted actor's clock starts at the engine's time of its start, not at launch.
   auto clock = [this] { return now(); };
@@ -230,12 +241,11 @@ caf::error engine::impl::launch(const engine_options& opts) {
   breakers = std::make_shared<breaker_directory>();
   pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector,
                      store};
-  auto settings = cfg.pipeline;
+  auto settings = pipeline_settings_of(cfg, policy_version);
   // It rebuilds the flights a restart interrupted only where this node writes the journal:
   // at launch by the configured role (the cluster, started next, sets the journal's),
   // later by the journal's role then.
   auto first = deps;
-  bool leads = !cfg.cluster || is_leader(cfg.cluster->cfg);
   first.writes = [leads] { return leads; };
   deps.writes = [memory = cfg.journal.memory] {
     std::lock_guard<std::mutex> guard{memory->mtx};
@@ -265,7 +275,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
     return err;
   start_watch();
   start_incidents(*st);
-  start_admission();
+  start_admission(st->quarantined);
   start_root();
   bind_commands();
   bind_chaos();
@@ -279,9 +289,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
 
 void engine::impl::start_governance() {
   authority = std::make_shared<handle_slot<authority_actor>>();
-  auto settings = cfg.authority;
-  settings.conditions = conditions;
-  settings.mailbox = mailboxes.authority;
+  auto settings = authority_settings_of(cfg);
   auto j = journal;
   auto slot = authority;
   auto ep = epoch;
@@ -321,7 +329,7 @@ void engine::impl::add_breaker(const std::string& service) {
     std::lock_guard<std::mutex> guard{runtimes_mtx};
     runtimes.push_back(runtime);
   }
-  breaker_deps deps{runtime, journal, cfg.authority.admins};
+  breaker_deps deps{runtime, journal, admins};
   auto dir = breakers;
   // The breaker runs under the execution supervisor; a restarted one takes over the
   // service's gate (state, calls in flight, timers) and gets a new entry in the directory.

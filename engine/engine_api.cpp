@@ -294,7 +294,7 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
     done(impl::to_result(refuse(ec::unavailable, "the engine is stopped")));
     return;
   }
-  auto cls = d.cfg.authority.admins.count(p.principal) != 0 ? admission_class::operator_
+  auto cls = d.admins->count(p.principal) != 0 ? admission_class::operator_
                                                             : admission_class::automation;
   if (d.cluster) { // clustered: the cluster actor routes it to the leader's admission
     submit_async(d, to_proposal(p, d.now()), static_cast<uint8_t>(cls), std::move(done));
@@ -370,7 +370,7 @@ reconcile_report engine::reconcile(const std::string& by, std::chrono::milliseco
     out.status = engine::impl::invalid_input("the resolver is not a valid name");
     return out;
   }
-  if (role_of(d.cfg.authority.approvals, by) == approver_role::none) {
+  if (role_of(d.approvals(), by) == approver_role::none) {
     out.status = engine::impl::to_result(
       refuse(ec::authority_denied, by + " holds no approver role ([authority] operators or "
                                         "admins) and may not resolve actions in doubt"));

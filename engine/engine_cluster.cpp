@@ -55,7 +55,7 @@ caf::error engine::impl::start_cluster() {
   command_slots->pipeline = pipeline;
   command_slots->orchestrator = orchestrator;
   command_slots->breakers = breakers;
-  command_slots->admins = cfg.authority.admins;
+  command_slots->admins = admins;
   // Both behind doors under the cluster supervisor: peers, the console and the API hold
   // the doors, and the cluster's door is what listens for peers, so a restart keeps the port.
   std::vector<child_spec> specs;
@@ -68,7 +68,7 @@ caf::error engine::impl::start_cluster() {
     },
     &specs));
   cluster_deps deps{cs.cfg, journal, store, cluster_key, cluster_peer_keys, pipeline, commands,
-                    cluster_figures, admission, cfg.authority.admins, cluster_role};
+                    cluster_figures, admission, admins, cluster_role};
   auto err = prepare_cluster(*sys, deps);
   caf::expected<uint16_t> port{uint16_t{0}};
   if (!err) {

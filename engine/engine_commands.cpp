@@ -67,7 +67,7 @@ caf::error role_refusal(const operator_command& cmd) {
 
 /// The embedding API lets only admins resolve dead letters and release principals.
 caf::error admin_refusal(const commands_state& st, const operator_command& cmd) {
-  if (cmd.role != 0 || st.targets->admins.count(cmd.by.value) != 0)
+  if (cmd.role != 0 || st.targets->admins->count(cmd.by.value) != 0)
     return {};
   if (cmd.kind == command_kind::release_principal)
     return refuse(ec::authority_denied, cmd.by.value + " is not an admin");
@@ -95,7 +95,7 @@ answer run_release_principal(commands_ptr self, const operator_command& cmd) {
   if (!h)
     return refuse(ec::unavailable, "admission is not running yet", {},
                   caf::timespan{std::chrono::seconds{1}});
-  self->request(h, caf::infinite, atom::release_v, principal_id{target})
+  self->request(h, caf::infinite, atom::release_v, principal_id{target}, cmd.by)
     .then(
       [rp, target](bool was) mutable {
         if (!was) {

@@ -14,6 +14,7 @@
 #include "bulwark/engine.hpp"
 #include "messages/forwarding.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/live_settings.hpp"
 #include "supervision/supervisor.hpp"
 
 namespace bulwark {
@@ -26,7 +27,7 @@ struct command_targets {
   std::shared_ptr<breaker_directory> breakers;
   handle_slot<rollback_actor> rollbacks;  ///< set once the rollback executor runs
   std::shared_ptr<handle_slot<admission_actor>> admission; ///< the engine's (restarts update it)
-  std::set<std::string> admins;           ///< who may requeue, discard and release (API)
+  std::shared_ptr<const admin_list> admins; ///< who may requeue, discard and release (API)
 };
 
 /// Spawns the command actor over `targets`.

@@ -40,7 +40,7 @@ result engine::requeue(const std::string& by, uint64_t seq, const std::string& r
     fw.deadline = d.now() + timeout;
     return forward_command(d, std::move(fw));
   }
-  if (d.cfg.authority.admins.count(by) == 0)
+  if (d.admins->count(by) == 0)
     return impl::to_result(not_admin(by));
   dead_letter_command cmd{seq, principal_id{by}, reason, d.now() + timeout};
   auto r = d.call<outcome>(d.pipeline, atom::requeue_v, cmd);
@@ -57,7 +57,7 @@ result engine::discard(const std::string& by, uint64_t seq, const std::string& r
     fw.deadline = d.now();
     return forward_command(d, std::move(fw));
   }
-  if (d.cfg.authority.admins.count(by) == 0)
+  if (d.admins->count(by) == 0)
     return impl::to_result(not_admin(by));
   auto r = d.call<seq_no>(d.pipeline, atom::discard_v,
                           dead_letter_command{seq, principal_id{by}, reason, d.now()});

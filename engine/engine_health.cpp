@@ -145,9 +145,14 @@ void engine::impl::add_watch_child(child_spec spec) {
   pump();
 }
 
-void engine::impl::start_admission() {
+void engine::impl::start_admission(const std::map<std::string, uint64_t>& quarantined) {
   gate = std::make_shared<admission_gate>(cfg.admission);
-  admission_deps deps{pipeline, conditions, gate, mailboxes.admission};
+  std::set<std::string> journaled;
+  for (auto& [who, seq] : quarantined)
+    journaled.insert(who);
+  gate->set_quarantined(std::move(journaled)); // a quarantine survives a restart
+  admission_deps deps{pipeline, conditions, gate, mailboxes.admission, journal,
+                      [this] { return now(); }};
   auto limits = cfg.admission;
   auto slot = admission;
   std::vector<child_spec> specs;
@@ -260,9 +265,10 @@ result engine::release_principal(const std::string& by, const std::string& princ
     cmd.target = principal;
     return forward_command(d, std::move(cmd));
   }
-  if (d.cfg.authority.admins.count(by) == 0)
+  if (d.admins->count(by) == 0)
     return impl::to_result(refuse(ec::authority_denied, by + " is not an admin"));
-  auto r = d.call<bool>(d.admission->get(), atom::release_v, principal_id{principal});
+  auto r = d.call<bool>(d.admission->get(), atom::release_v, principal_id{principal},
+                        principal_id{by});
   if (!r)
     return impl::to_result(r.error());
   if (!*r)

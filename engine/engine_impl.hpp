@@ -23,6 +23,7 @@
 #include "messages/interfaces.hpp"
 #include "supervision/chaos.hpp"
 #include "supervision/halt_guard.hpp"
+#include "supervision/live_settings.hpp"
 #include "supervision/mailbox_gauge.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -32,6 +33,7 @@ struct shed_board;
 struct escalation_hooks;
 class attempt_store;
 struct blast_window; // actors/blast_radius/blast_radius.hpp
+struct rollback_settings; // actors/rollback/rollback.hpp
 
 /// Restarts across the supervision tree, for the VAL-4 indicators (thread-safe).
 class restart_tracker {
@@ -59,6 +61,30 @@ struct cluster_memory; // actors/cluster/cluster.hpp
 
 struct engine::impl {
   node_config cfg;
+  engine_options options; ///< what the engine was started with (a policy reload reapplies it)
+  // -- the governance policy (engine_policy.cpp) --
+  std::shared_ptr<admin_list> admins = std::make_shared<admin_list>();
+  mutable std::mutex policy_mtx;           ///< one reload at a time; guards the two below
+  std::vector<policy_entry> policy;        ///< the policy in force, by key
+  std::string policy_version;              ///< its version
+  std::shared_ptr<live_settings<authority_settings>> authority_live;
+  std::shared_ptr<live_settings<pipeline_settings>> pipeline_live;
+  std::shared_ptr<live_settings<rollback_settings>> rollback_live;
+  std::shared_ptr<live_settings<incident_settings>> incident_live;
+
+  /// Derives the policy from `cfg` and makes the actors' live settings (before any
+  /// actor starts).
+  void prepare_policy();
+  /// Journals `policy_changed` when the policy differs from the journal's last (`st`),
+  /// before anything runs under it; only where this node writes the journal.
+  caf::error journal_policy_at_start(const fleet_state& st, bool writes);
+  /// Each actor's settings as `c` gives them (with their live cell where it has one).
+  authority_settings authority_settings_of(const node_config& c) const;
+  pipeline_settings pipeline_settings_of(const node_config& c, const std::string& version) const;
+  rollback_settings rollback_settings_of(const node_config& c) const;
+  incident_settings incident_settings_of(const node_config& c) const;
+  /// Who may approve or deny now (a copy: a reload may replace it).
+  approval_policy approvals() const;
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr; ///< set with the virtual clock
@@ -119,8 +145,9 @@ struct engine::impl {
   std::shared_ptr<handle_slot<caf::actor>> attempt_keeper =
     std::make_shared<handle_slot<caf::actor>>();
 
-  /// Spawns the intake supervisor with the admission actor in front of the pipeline.
-  void start_admission();
+  /// Spawns the intake supervisor with the admission actor in front of the pipeline; the
+  /// journaled quarantine (`fleet_state::quarantined`) stays in force.
+  void start_admission(const std::map<std::string, uint64_t>& quarantined);
 
   // -- the root of the supervision tree (engine_root.cpp) --
   caf::actor root; ///< one_for_one over the actors behind doors and the other supervisors
@@ -256,6 +283,9 @@ inline std::chrono::system_clock::time_point wall_clock(caf::timestamp t) {
   return std::chrono::system_clock::time_point{
     std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch())};
 }
+
+/// Applies the options' overrides (admins, grants, timeouts, ...) to the configuration.
+void apply_options(node_config& cfg, const engine_options& opts);
 
 /// Approves or denies a rollback awaiting approval (engine_incidents.cpp).
 result approve_rollback(engine::impl& d, const std::string& approver, const digest& id, bool yes);

@@ -19,9 +19,7 @@
 namespace bulwark {
 
 void engine::impl::start_incidents(const fleet_state& st) {
-  rollback_settings rs{cfg.authority.policy.enforce_enabled, cfg.pipeline.approval_timeout,
-                       cfg.pipeline.effector_timeout, cfg.authority.approvals,
-                       cfg.authority.policy.grants};
+  auto rs = rollback_settings_of(cfg);
   // Started after the cluster set the journal's role: a follower closes no rollback.
   auto writes = [memory = cfg.journal.memory] {
     std::lock_guard<std::mutex> guard{memory->mtx};
@@ -42,8 +40,7 @@ void engine::impl::start_incidents(const fleet_state& st) {
     }));
   // Both run under the watch supervisor (one_for_one, permanent). The first start uses the
   // state read at launch; a restarted one asks the journal for the state of that moment.
-  auto settings = cfg.incident;
-  settings.signal_retention = cfg.pipeline.observation_window + std::chrono::minutes{1};
+  auto settings = incident_settings_of(cfg);
   auto j = journal;
   auto rb = rollbacks;
   auto ep = epoch;

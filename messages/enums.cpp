@@ -109,6 +109,14 @@ const char* to_string(event_type x) noexcept {
       return "approval_checked";
     case event_type::audit_acknowledged:
       return "audit_acknowledged";
+    case event_type::policy_changed:
+      return "policy_changed";
+    case event_type::policy_refused:
+      return "policy_refused";
+    case event_type::decision_basis:
+      return "decision_basis";
+    case event_type::quarantine_changed:
+      return "quarantine_changed";
   }
   return "unknown";
 }
@@ -160,6 +168,10 @@ bool valid(event_type x) noexcept {
     case event_type::budget_charged:
     case event_type::approval_checked:
     case event_type::audit_acknowledged:
+    case event_type::policy_changed:
+    case event_type::policy_refused:
+    case event_type::decision_basis:
+    case event_type::quarantine_changed:
       return true;
   }
   return false;

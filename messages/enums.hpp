@@ -67,10 +67,15 @@ enum class event_type : uint8_t {
   approval_checked = 47,
   // -- the audit queue of level-4 changes: 48 --
   audit_acknowledged = 48,
+  // -- audited policy: 49-52 --
+  policy_changed = 49,
+  policy_refused = 50,
+  decision_basis = 51,
+  quarantine_changed = 52,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 48;
+inline constexpr uint8_t max_event_type = 52;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

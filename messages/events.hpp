@@ -471,4 +471,88 @@ typename Inspector::result_type inspect(Inspector& f, audit_acknowledged& x) {
   return f(caf::meta::type_name("audit_acknowledged"), x.proposal, x.by, x.note);
 }
 
+// -- audited policy ---------------------------------------------------------------
+
+/// One setting of the governance policy: its key (as in bulwark.toml, e.g.
+/// `authority.grant.agent`) and its value in canonical text.
+struct policy_entry {
+  std::string key;
+  std::string value;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, policy_entry& x) {
+  return f(caf::meta::type_name("policy_entry"), x.key, x.value);
+}
+
+/// One difference between two policies: a key added (no `before`), removed (no `after`)
+/// or changed.
+struct policy_change {
+  std::string key;
+  caf::optional<std::string> before;
+  caf::optional<std::string> after;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, policy_change& x) {
+  return f(caf::meta::type_name("policy_change"), x.key, x.before, x.after);
+}
+
+/// Payload of `policy_changed` (49): the node runs under a new governance policy from
+/// this record on. Journaled before anything runs under it: at start when the policy
+/// differs from the journal's last, and on a reload.
+struct policy_changed {
+  std::string version;                ///< SHA-256 (64 hex) of the canonical text of `entries`
+  std::string previous;               ///< the version it replaces ("" when none was journaled)
+  principal_id by;                    ///< "config" at start; the admin of a reload
+  std::string cause;                  ///< "start", "reload" (console or API) or "signal" (SIGHUP)
+  std::vector<policy_change> changes; ///< against the previous policy, by key
+  std::vector<policy_entry> entries;  ///< the whole policy, by key
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, policy_changed& x) {
+  return f(caf::meta::type_name("policy_changed"), x.version, x.previous, x.by, x.cause,
+           x.changes, x.entries);
+}
+
+/// Payload of `policy_refused` (50): a reload found an invalid policy; nothing changed and
+/// the policy in force stays.
+struct policy_refused {
+  principal_id by;    ///< who asked for the reload
+  std::string cause;  ///< "reload" or "signal"
+  std::string reason; ///< what is wrong (the file, the key and the problem)
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, policy_refused& x) {
+  return f(caf::meta::type_name("policy_refused"), x.by, x.cause, x.reason);
+}
+
+/// Payload of `decision_basis` (51): what a decision was made under and about, journaled
+/// right after its `proposal_decided` in the same transaction: the policy version in force
+/// and every declared service and region, so the proposal's digest can be recomputed from
+/// the journal alone (docs/journal-format.md).
+struct decision_basis {
+  digest proposal;
+  std::string policy_version; ///< the version of the policy in force ("" when none)
+  std::vector<std::string> services;
+  std::vector<std::string> regions;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, decision_basis& x) {
+  return f(caf::meta::type_name("decision_basis"), x.proposal, x.policy_version, x.services,
+           x.regions);
+}
+
+/// Payload of `quarantine_changed` (52): admission quarantined a principal after repeated
+/// failures, or an admin released it. A restart keeps the quarantine.
+struct quarantine_changed {
+  principal_id principal;
+  bool quarantined = false; ///< true: quarantined; false: released
+  principal_id by;          ///< "admission" for a quarantine; the admin of a release
+  std::string reason;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, quarantine_changed& x) {
+  return f(caf::meta::type_name("quarantine_changed"), x.principal, x.quarantined, x.by,
+           x.reason);
+}
+
 } // namespace bulwark

@@ -128,4 +128,9 @@ typename Inspector::result_type inspect(Inspector& f, trace_id& x) {
 /// Checks that an identifier is 1..128 printable ASCII characters without spaces.
 bool is_valid_id(std::string_view text) noexcept;
 
+/// The engine's own principal: the authority context of its automatic decisions (an
+/// incident policy's verdict and the rollback it orders), whose session is the candidate
+/// decided. No client may act as it.
+inline constexpr const char* auto_engine = "AUTO_ENGINE";
+
 } // namespace bulwark

@@ -177,12 +177,17 @@ struct fleet_state {
   std::map<uint64_t, dead_lettered> dead_letters;   ///< open letters, by their record's seq
   budget_map budget; ///< charges of the fleet-wide blast budget (expired ones pruned)
   audit_queue audit; ///< level-4 changes waiting for a review (`audit.size()`)
+  std::string policy_version;       ///< the last `policy_changed`'s version ("" none)
+  std::vector<policy_entry> policy; ///< its entries, by key
+  /// Quarantined principals, with the seq of the `quarantine_changed` that quarantined them.
+  std::map<std::string, uint64_t> quarantined;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fleet_state& x) {
   return f(caf::meta::type_name("fleet_state"), x.seq, x.resources, x.grants,
            x.decided, x.proposals, x.breakers, x.halted, x.counts, x.candidates,
-           x.incidents, x.reverted, x.dead_letters, x.budget, x.audit);
+           x.incidents, x.reverted, x.dead_letters, x.budget, x.audit, x.policy_version,
+           x.policy, x.quarantined);
 }
 
 /// The outcome of a chain verification.

@@ -244,6 +244,36 @@ json payload_json(const audit_acknowledged& x) {
   return {{"proposal", to_hex(x.proposal)}, {"by", x.by.value}, {"note", x.note}};
 }
 
+json optional_text(const caf::optional<std::string>& x) {
+  return x ? json(*x) : json(nullptr);
+}
+
+json payload_json(const policy_changed& x) {
+  json changes = json::array();
+  for (auto& c : x.changes)
+    changes.push_back({{"key", c.key}, {"before", optional_text(c.before)},
+                       {"after", optional_text(c.after)}});
+  json entries = json::object();
+  for (auto& e : x.entries)
+    entries[e.key] = e.value;
+  return {{"version", x.version}, {"previous", x.previous}, {"by", x.by.value},
+          {"cause", x.cause}, {"changes", std::move(changes)}, {"entries", std::move(entries)}};
+}
+
+json payload_json(const policy_refused& x) {
+  return {{"by", x.by.value}, {"cause", x.cause}, {"reason", x.reason}};
+}
+
+json payload_json(const decision_basis& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"policy_version", x.policy_version},
+          {"services", x.services}, {"regions", x.regions}};
+}
+
+json payload_json(const quarantine_changed& x) {
+  return {{"principal", x.principal.value}, {"quarantined", x.quarantined},
+          {"by", x.by.value}, {"reason", x.reason}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -338,6 +368,14 @@ json payload_to_json(const event& ev) {
       return decode_json<approval_checked>(ev);
     case event_type::audit_acknowledged:
       return decode_json<audit_acknowledged>(ev);
+    case event_type::policy_changed:
+      return decode_json<policy_changed>(ev);
+    case event_type::policy_refused:
+      return decode_json<policy_refused>(ev);
+    case event_type::decision_basis:
+      return decode_json<decision_basis>(ev);
+    case event_type::quarantine_changed:
+      return decode_json<quarantine_changed>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

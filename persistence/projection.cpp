@@ -97,6 +97,16 @@ struct applier {
   void operator()(const audit_acknowledged& x) {
     remove_reviewed(st.audit, x);
   }
+  void operator()(const policy_changed& x) {
+    st.policy_version = x.version;
+    st.policy = x.entries;
+  }
+  void operator()(const quarantine_changed& x) {
+    if (x.quarantined)
+      st.quarantined[x.principal.value] = seq;
+    else
+      st.quarantined.erase(x.principal.value);
+  }
   void operator()(const grant_changed& x) {
     st.grants[x.principal.value] = grant_state{x.level, x.until};
   }
@@ -107,6 +117,10 @@ struct applier {
   void operator()(const approval_recorded&) {
   }
   void operator()(const approval_checked&) {
+  }
+  void operator()(const policy_refused&) {
+  }
+  void operator()(const decision_basis&) {
   }
   void operator()(const interrupted&) {
   }
@@ -381,6 +395,18 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::audit_acknowledged:
       err = apply_as<audit_acknowledged>(state_, seq, ev);
       break;
+    case event_type::policy_changed:
+      err = apply_as<policy_changed>(state_, seq, ev);
+      break;
+    case event_type::policy_refused:
+      err = apply_as<policy_refused>(state_, seq, ev);
+      break;
+    case event_type::decision_basis:
+      err = apply_as<decision_basis>(state_, seq, ev);
+      break;
+    case event_type::quarantine_changed:
+      err = apply_as<quarantine_changed>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -500,6 +526,14 @@ caf::error check_payload(const event& ev) {
       return decodes<approval_checked>(ev);
     case event_type::audit_acknowledged:
       return decodes<audit_acknowledged>(ev);
+    case event_type::policy_changed:
+      return decodes<policy_changed>(ev);
+    case event_type::policy_refused:
+      return decodes<policy_refused>(ev);
+    case event_type::decision_basis:
+      return decodes<decision_basis>(ev);
+    case event_type::quarantine_changed:
+      return decodes<quarantine_changed>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

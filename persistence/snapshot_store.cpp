@@ -15,7 +15,7 @@ namespace bulwark {
 namespace {
 
 // 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters
-constexpr uint8_t snapshot_version = 9;
+constexpr uint8_t snapshot_version = 10;
 constexpr size_t snapshot_header = 1 + 8 + 32 + 32 + 4;
 
 /// Decodes and checks one stored snapshot; false if it is unusable.

@@ -6,6 +6,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "messages/commands.hpp"
+#include "persistence/make_event.hpp"
 
 namespace bulwark {
 
@@ -46,6 +47,55 @@ void pump(admission_ptr self) {
   }
 }
 
+/// The record of a quarantine or release of `who` by `by`.
+event quarantine_record(admission_ptr self, const std::string& who, bool quarantined,
+                        const std::string& by, std::string reason) {
+  auto at = self->state.deps.now ? self->state.deps.now() : caf::make_timestamp();
+  return make_event(event_type::quarantine_changed, at,
+                    quarantine_changed{principal_id{who}, quarantined, principal_id{by},
+                                       std::move(reason)});
+}
+
+/// Journals the quarantine of `who` (it is in force already: refusing more is safe).
+void journal_quarantine(admission_ptr self, const std::string& who) {
+  auto& st = self->state;
+  if (!st.deps.journal)
+    return;
+  auto ev = quarantine_record(self, who, true, "admission",
+                              std::to_string(st.policy.limits().quarantine_after)
+                                + " consecutive failures");
+  self->request(st.deps.journal, caf::infinite, atom::append_v, std::move(ev))
+    .then([](const appended&) {},
+          [who](const caf::error& err) {
+            spdlog::error("admission: the quarantine of {} is not journaled: {}", who,
+                          describe(err).message);
+          });
+}
+
+/// Releases `who` once the release is journaled: without the journal, nothing changes.
+caf::result<bool> release(admission_ptr self, const principal_id& who, const principal_id& by) {
+  auto& st = self->state;
+  if (st.policy.quarantined().count(who.value) == 0)
+    return false;
+  auto apply = [self, who] {
+    auto& st = self->state;
+    auto released = st.policy.release(who.value);
+    if (released) {
+      spdlog::warn("admission: principal {} released from quarantine", who.value);
+      st.deps.gate->set_quarantined(st.policy.quarantined());
+    }
+    return released;
+  };
+  if (!st.deps.journal)
+    return apply();
+  auto rp = self->make_response_promise<bool>();
+  self->request(st.deps.journal, caf::infinite, atom::append_v,
+                quarantine_record(self, who.value, false, by.value, "released by an admin"))
+    .then([rp, apply](const appended&) mutable { rp.deliver(apply()); },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 template <class Answer>
 void finish(admission_ptr self, uint64_t ticket, bool failure, Answer answer) {
   auto& st = self->state;
@@ -56,6 +106,7 @@ void finish(admission_ptr self, uint64_t ticket, bool failure, Answer answer) {
   if (st.policy.finished(ticket, failure)) {
     spdlog::warn("admission: principal {} quarantined after repeated failures", principal);
     st.deps.gate->set_quarantined(st.policy.quarantined());
+    journal_quarantine(self, principal);
   }
   pump(self);
   reply.deliver(std::move(answer));
@@ -138,14 +189,8 @@ admission_actor::behavior_type admission(admission_actor::stateful_pointer<admis
     [self](atom::submit, proposal& p, uint8_t cls, bool reserved) -> caf::result<outcome> {
       return reserved ? enqueue(self, p, cls) : submit(self, p, cls);
     },
-    [self](atom::release, const principal_id& who) -> caf::result<bool> {
-      auto& st = self->state;
-      auto released = st.policy.release(who.value);
-      if (released) {
-        spdlog::warn("admission: principal {} released from quarantine", who.value);
-        st.deps.gate->set_quarantined(st.policy.quarantined());
-      }
-      return released;
+    [self](atom::release, const principal_id& who, const principal_id& by) -> caf::result<bool> {
+      return release(self, who, by);
     },
     [self](atom::state) -> caf::result<uint64_t, uint64_t, uint64_t, std::string> {
       auto& st = self->state;

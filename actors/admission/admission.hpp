@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 /// The admission actor: bounded priority queues in front of the pipeline (load
 /// shedding). Callers reserve a waiting place at its `admission_gate` on their own thread
 /// (a flood is refused there, before any message); the actor asks `admission_policy`
@@ -35,8 +37,9 @@ using admission_actor = caf::typed_actor<
   caf::replies_to<atom::submit, proposal, uint8_t>::with<outcome>,
   // The same, for a caller that reserved its place at the gate (`true`) first.
   caf::replies_to<atom::submit, proposal, uint8_t, bool>::with<outcome>,
-  // An operator releases a quarantined principal; true if it was quarantined.
-  caf::replies_to<atom::release, principal_id>::with<bool>,
+  // An admin (the second principal) releases a quarantined principal (the first); true
+  // if it was quarantined. Journaled (`quarantine_changed`) before it takes effect.
+  caf::replies_to<atom::release, principal_id, principal_id>::with<bool>,
   // Returns waiting, in flight, refused so far and quarantined principals (comma list).
   caf::replies_to<atom::state>::with<uint64_t, uint64_t, uint64_t, std::string>>;
 
@@ -53,6 +56,9 @@ struct admission_deps {
   std::shared_ptr<const node_conditions> conditions; ///< degradation level (may be null)
   std::shared_ptr<admission_gate> gate;              ///< callers' places (required)
   std::shared_ptr<mailbox_gauge> mailbox{};          ///< its mailbox depth (may be null)
+  /// Where quarantines and releases are journaled (none: not journaled, e.g. in tests).
+  journal_actor journal{};
+  std::function<caf::timestamp()> now{}; ///< the engine's time, for those records
 };
 
 /// State of the admission actor.

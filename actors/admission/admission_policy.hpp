@@ -62,6 +62,11 @@ public:
   explicit admission_policy(admission_limits limits = {}) : limits_(limits) {
   }
 
+  /// The limits it applies.
+  const admission_limits& limits() const noexcept {
+    return limits_;
+  }
+
   /// Offers proposal `ticket` of `principal` in class `cls`.
   admission_verdict offer(uint64_t ticket, const std::string& principal, admission_class cls);
 

@@ -66,6 +66,7 @@ authority_actor::behavior_type authority(authority_ptr self, authority_settings 
                                          journal_actor journal, caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = std::move(settings);
+  refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
   st.journal = std::move(journal);
   st.epoch = epoch;
   st.start = self->clock().now();
@@ -79,6 +80,7 @@ authority_actor::behavior_type authority(authority_ptr self, authority_settings 
   return {
     [self](atom::evaluate, const proposal& p) -> caf::result<authority_verdict> {
       auto& st = self->state;
+      refresh(st.settings, st.settings_seen);
       if (st.settings.mailbox)
         st.settings.mailbox->sample(self);
       auto now = authority_now(self);
@@ -99,6 +101,7 @@ authority_actor::behavior_type authority(authority_ptr self, authority_settings 
     [self](atom::grant, const principal_id& by, const principal_id& who, authority_level level,
            const caf::optional<caf::timestamp>& until,
            const std::string& reason) -> caf::result<seq_no> {
+      refresh(self->state.settings, self->state.settings_seen);
       if (self->state.settings.admins.count(by.value) == 0)
         return not_admin(by, "change grants");
       if (!is_valid_id(who.value) || !valid(level))
@@ -110,6 +113,7 @@ authority_actor::behavior_type authority(authority_ptr self, authority_settings 
       });
     },
     [self](atom::halt, const principal_id& by, const std::string& reason) -> caf::result<seq_no> {
+      refresh(self->state.settings, self->state.settings_seen);
       if (self->state.settings.admins.count(by.value) == 0)
         return not_admin(by, "engage the halt");
       auto ev = make_event(event_type::halt_engaged, authority_now(self), halt_changed{by, reason});
@@ -117,6 +121,7 @@ authority_actor::behavior_type authority(authority_ptr self, authority_settings 
     },
     [self](atom::release, const principal_id& by,
            const std::string& reason) -> caf::result<seq_no> {
+      refresh(self->state.settings, self->state.settings_seen);
       if (self->state.settings.admins.count(by.value) == 0)
         return not_admin(by, "release the halt");
       auto ev = make_event(event_type::halt_released, authority_now(self),

@@ -14,6 +14,7 @@
 #include "actors/authority/approval_policy.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/halt_guard.hpp"
+#include "supervision/live_settings.hpp"
 
 namespace bulwark {
 
@@ -28,6 +29,8 @@ struct authority_settings {
   approval_policy approvals;
   std::shared_ptr<const node_conditions> conditions; ///< degradation level (none: normal)
   std::shared_ptr<mailbox_gauge> mailbox{}; ///< its mailbox depth, for BACKLOG (none: not sampled)
+  /// The newest settings after a policy reload (none: these stay).
+  std::shared_ptr<live_settings<authority_settings>> live{};
 };
 
 /// State of the authority actor.
@@ -40,6 +43,7 @@ struct authority_state {
   uint8_t rate_level = 0;                        ///< degradation level the rates follow
   caf::timestamp epoch;                          ///< wall time at `start`
   caf::actor_clock::time_point start;
+  uint64_t settings_seen = 0;                    ///< the generation of `settings.live` copied
   static inline const char* name = "authority";
 };
 

@@ -65,6 +65,12 @@ public:
     return limits_;
   }
 
+  /// Applies new limits (a policy reload) from the next check on; the charges and
+  /// reservations stay.
+  void set_limits(const blast_limits& limits) noexcept {
+    limits_ = limits;
+  }
+
 private:
   struct reservation {
     caf::timestamp until;

@@ -39,7 +39,7 @@ caf::result<breaker_status> override_state(breaker_ptr self, const principal_id&
   auto& service = st.deps.runtime->service();
   auto command = open ? (*open ? "breaker-force-open" : "breaker-force-closed")
                       : "breaker-release";
-  if (st.deps.admins.count(by.value) == 0) {
+  if (!st.deps.admins || st.deps.admins->count(by.value) == 0) {
     console_access x{by, command, "embedded", false, "not an admin"};
     caf::anon_send(st.deps.journal, atom::append_v,
                    make_event(event_type::console_access, st.deps.runtime->now().at, x));

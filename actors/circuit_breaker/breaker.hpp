@@ -13,6 +13,7 @@
 
 #include "actors/circuit_breaker/breaker_runtime.hpp"
 #include "messages/interfaces.hpp"
+#include "supervision/live_settings.hpp"
 
 namespace bulwark {
 
@@ -20,7 +21,7 @@ namespace bulwark {
 struct breaker_deps {
   std::shared_ptr<breaker_runtime> runtime; ///< gate and pool; outlives a restart
   journal_actor journal;
-  std::set<std::string> admins;
+  std::shared_ptr<const admin_list> admins; ///< who may override a breaker
 };
 
 /// State of a breaker actor.

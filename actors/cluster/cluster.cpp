@@ -164,7 +164,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
       return promote(self, by, term);
     },
     [self](atom::submit, proposal& p) -> caf::result<outcome> {
-      auto cls = self->state.deps.admins.count(p.principal.value) != 0
+      auto cls = self->state.deps.admins && self->state.deps.admins->count(p.principal.value) != 0
                    ? admission_class::operator_
                    : admission_class::automation;
       return route_submit(self, p, static_cast<uint8_t>(cls));

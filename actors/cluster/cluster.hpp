@@ -19,6 +19,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/admission/admission.hpp"
+#include "supervision/live_settings.hpp"
 #include "actors/cluster/cluster_policy.hpp"
 #include "messages/cluster.hpp"
 #include "messages/cluster_gauges.hpp"
@@ -68,7 +69,7 @@ struct cluster_deps {
   /// bounded queues before the pipeline; the handle changes when admission restarts.
   /// None: straight to `pipeline`.
   std::shared_ptr<handle_slot<admission_actor>> admission;
-  std::set<std::string> admins; ///< their proposals are admitted in the operator class
+  std::shared_ptr<const admin_list> admins; ///< their proposals are admitted in the operator class
   /// Where the actor keeps its role for the next one after a restart (none: not kept).
   std::shared_ptr<cluster_memory> memory;
 };

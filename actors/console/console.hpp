@@ -104,6 +104,13 @@ struct console_deps {
   /// its answer as JSON: `ok`, then `proposals` or `code` and `message`. Blocking, so
   /// `reconcile` calls it off the broker's thread (none: refused).
   std::function<nlohmann::json(const std::string&, std::chrono::milliseconds)> reconcile{};
+  /// Reloads the governance policy as the engine's `reload_policy` does, by the given
+  /// admin; its answer as JSON (`ok`, then `changed`, `version`, `previous`, `changes`, or
+  /// `code` and `message`). Blocking, so `reload` calls it off the broker's thread (none:
+  /// refused).
+  std::function<nlohmann::json(const std::string&)> reload{};
+  /// The version of the policy in force, for `status` (none: `settings.policy_version`).
+  std::function<std::string()> policy_version{};
 };
 
 /// One client connection.

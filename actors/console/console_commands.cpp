@@ -66,9 +66,8 @@ json status_json(broker_ptr self) {
   out["connections"] = st.conns.size() - st.http_in_flight;
   out["requests"] = st.requests;
   out["last_verified_backup_age_s"] = backup_age(self);
-  out["policy_version"] = st.settings.policy_version.empty()
-                            ? json(nullptr)
-                            : json(st.settings.policy_version);
+  auto version = st.deps.policy_version ? st.deps.policy_version() : st.settings.policy_version;
+  out["policy_version"] = version.empty() ? json(nullptr) : json(version);
   if (st.deps.notifications)
     out["notifications"] = notify_json(st.deps.notifications());
   if (st.deps.signals) // per series: "ok", or "no_data" with the reason (never "healthy")
@@ -169,8 +168,16 @@ void cmd_grants(broker_ptr self, hdl_t hdl, const console_request& req) {
   ask<fleet_state>(self, hdl, req.id, self->state.deps.journal,
     [configured](fleet_state& st) {
       json conf = json::object(), journaled = json::object();
-      for (auto& [p, l] : configured)
-        conf[p] = static_cast<int>(l);
+      // The configured grants of the policy in force, as journaled (a reload changes them).
+      static const std::string prefix = "authority.grant.";
+      if (!st.policy.empty()) {
+        for (auto& e : st.policy)
+          if (e.key.compare(0, prefix.size(), prefix) == 0)
+            conf[e.key.substr(prefix.size())] = std::stoi(e.value);
+      } else {
+        for (auto& [p, l] : configured)
+          conf[p] = static_cast<int>(l);
+      }
       for (auto& [p, g] : st.grants)
         journaled[p] = {{"level", static_cast<int>(g.level)},
                         {"until", g.until ? json(format_time(*g.until)) : json(nullptr)}};
@@ -178,6 +185,47 @@ void cmd_grants(broker_ptr self, hdl_t hdl, const console_request& req) {
                   {"head_seq", st.seq}};
     },
     atom::state_v);
+}
+
+/// The governance policy in force, as journaled (`policy_changed`).
+void cmd_policy(broker_ptr self, hdl_t hdl, const console_request& req) {
+  ask<fleet_state>(self, hdl, req.id, self->state.deps.journal,
+    [](fleet_state& st) {
+      json entries = json::object();
+      for (auto& e : st.policy)
+        entries[e.key] = e.value;
+      return json{{"version", st.policy_version.empty() ? json(nullptr) : json(st.policy_version)},
+                  {"entries", std::move(entries)}, {"head_seq", st.seq}};
+    },
+    atom::state_v);
+}
+
+/// Reloads the governance policy off the broker's thread (it reads the file and waits for
+/// the journal) and answers what changed.
+void cmd_reload(broker_ptr self, hdl_t hdl, const console_request& req) {
+  auto fn = self->state.deps.reload;
+  if (!fn)
+    return send_line(self, hdl, error_response(req.id, ec::unavailable,
+                                               "this node has no policy file to reload"));
+  auto running = self->state.reports;
+  if (running->fetch_add(1) >= max_report_threads) {
+    --*running;
+    return send_line(self, hdl, error_response(req.id, ec::overloaded,
+                                               "too many reports being fed; retry", 0, 100));
+  }
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto by = self->state.conns.at(hdl).principal.value;
+  std::thread([fn, me, hdl, running, id = req.id, by] {
+    auto r = fn(by);
+    --*running;
+    auto code = ec::unavailable;
+    parse(r.value("code", std::string{"UNAVAILABLE"}), code);
+    auto line = r.value("ok", false)
+                  ? ok_response(id, json{{"changed", r["changed"]}, {"version", r["version"]},
+                                         {"previous", r["previous"]}, {"changes", r["changes"]}})
+                  : error_response(id, code, r.value("message", ""));
+    caf::anon_send(me, atom::verify_v, hdl, std::move(line));
+  }).detach();
 }
 
 /// The verify worker's job: the whole chain, progress for large journals, then the
@@ -427,6 +475,10 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
     return cmd_reconcile(self, hdl, req);
   if (cmd == "grants")
     return cmd_grants(self, hdl, req);
+  if (cmd == "policy")
+    return cmd_policy(self, hdl, req);
+  if (cmd == "reload")
+    return cmd_reload(self, hdl, req);
   if (cmd == "verify")
     return cmd_verify(self, hdl, req);
   if (cmd == "log")

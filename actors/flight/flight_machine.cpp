@@ -60,6 +60,13 @@ state start(proposal p, const digest& id, trace_id trace) {
 
 namespace {
 
+/// The record beside every decision: the policy version and every declared target.
+event basis_of(const state& s, const context& cx) {
+  return make_event(event_type::decision_basis, cx.now,
+                    decision_basis{s.id, cx.config->policy_version, s.p.services, s.p.regions},
+                    s.trace);
+}
+
 /// Journals a refused decision with the gates evaluated (if any), then answers the error.
 void decide_refused(state& s, ec code, std::string message,
                     caf::optional<caf::timespan> retry_after, std::vector<gate_result> gates,
@@ -75,7 +82,8 @@ void decide_refused(state& s, ec code, std::string message,
                      s.p.regions.empty() ? "" : s.p.regions.front(), false, code,
                      std::move(message), 0, std::move(gates), s.p.mutations,
                      s.p.justification};
-  append(s, {make_event(event_type::proposal_decided, cx.now, d, s.trace)}, out);
+  append(s, {make_event(event_type::proposal_decided, cx.now, d, s.trace), basis_of(s, cx)},
+         out);
 }
 
 } // namespace
@@ -111,8 +119,9 @@ refusal allow(state& s, uint32_t allowed_count, std::vector<event> extra, const 
                      "allowed", allowed_count, std::move(gates), s.p.mutations,
                      s.p.justification};
   std::vector<event> events;
-  events.reserve(3 + extra.size());
+  events.reserve(4 + extra.size());
   events.push_back(make_event(event_type::proposal_decided, cx.now, d, s.trace));
+  events.push_back(basis_of(s, cx));
   for (auto& e : extra)
     events.push_back(std::move(e));
   // Levels 3 and 4 run at once: the first action's start rides the decision's

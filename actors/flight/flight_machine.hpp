@@ -65,6 +65,7 @@ struct settings {
   std::chrono::nanoseconds budget_window = std::chrono::hours{1};
   approval_policy approvals;           ///< who may approve or deny (separation of duties)
   authority_config authority;          ///< the configured grants (journaled changes win)
+  std::string policy_version;          ///< the policy in force, named by every decision
 };
 
 /// Where a flight is.

@@ -39,6 +39,9 @@ struct recovery {
   caf::timestamp expires;         ///< levels 1, 2: when the approval expires
   bool approved = false;          ///< levels 1, 2: an approval is journaled
   std::vector<applied_step> done; ///< level 3: the steps applied, from their effect records
+  /// Every declared service and region, from the decision's `decision_basis` (none: a
+  /// journal from before it; the decision's first service and region stand).
+  std::optional<decision_basis> basis;
 };
 
 /// Returns how `j` starts again, or none when it is not rebuilt (see the file comment).

@@ -6,6 +6,7 @@
 /// rollbacks (SHA-256 of their inputs, so a replayed candidate yields the same ids).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct correlation_rule {
   std::string policy;
 };
 
+template <class T>
+class live_settings; // supervision/live_settings.hpp
+
 /// Everything the incident actors are configured with.
 struct incident_settings {
   detector_settings detector;
@@ -51,6 +55,8 @@ struct incident_settings {
   caf::timespan signal_retention = std::chrono::minutes{10};
   /// Days the attempts store keeps an orchestration attempt (`attempt_retention_days`).
   uint32_t attempt_retention_days = 90;
+  /// The orchestrator's newest settings after a policy reload (none: these stay).
+  std::shared_ptr<live_settings<incident_settings>> live{};
 };
 
 /// Why a candidate was raised, as its decision's reason reads: the error rate over its

@@ -9,6 +9,7 @@
 #include "actors/incident/lifecycle_policy.hpp"
 #include "messages/commands.hpp"
 #include "persistence/make_event.hpp"
+#include "supervision/live_settings.hpp"
 
 namespace bulwark {
 
@@ -150,7 +151,7 @@ caf::result<incident_decision> on_candidate(orchestrator_ptr self, const candida
             });
     return rp;
   }
-  principal_id by{"policy:" + c.policy};
+  principal_id by{auto_engine}; // its session: the candidate, named by the decision
   auto why = candidate_reason(c);
   incident_decision d;
   auto more = decision_events(self, c.candidate, st.candidates[c.candidate], *out, by, false, why, d);
@@ -262,6 +263,7 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
              std::shared_ptr<escalation_hooks> hooks) {
   auto& st = self->state;
   st.settings = std::move(settings);
+  refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
   st.journal = journal;
   st.rollbacks = rollbacks;
   st.epoch = epoch;
@@ -289,8 +291,12 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
              });
   }
   return {
-    [self](atom::candidate, const candidate_raised& c) { return on_candidate(self, c); },
+    [self](atom::candidate, const candidate_raised& c) {
+      refresh(self->state.settings, self->state.settings_seen);
+      return on_candidate(self, c);
+    },
     [self](atom::promote, const digest& cid, const principal_id& by, const std::string& why) {
+      refresh(self->state.settings, self->state.settings_seen);
       return on_promote(self, cid, by, why);
     },
     [self](atom::lifecycle, const lifecycle_command& c) { return on_lifecycle(self, c); },

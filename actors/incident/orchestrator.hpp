@@ -60,6 +60,7 @@ struct escalation_hooks {
 /// State of the orchestrator.
 struct orchestrator_state {
   incident_settings settings;
+  uint64_t settings_seen = 0; ///< the generation of `settings.live` copied
   journal_actor journal;
   rollback_actor rollbacks;
   std::map<digest, candidate_state> candidates; ///< known candidates, from the journal on

@@ -295,6 +295,27 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
 
 namespace {
 
+/// Derives the flight machine's settings from the pipeline's.
+void machine_settings(pipeline_state& st) {
+  auto& settings = st.settings;
+  st.machine.approval_timeout = settings.approval_timeout;
+  st.machine.observation_window = settings.observation_window;
+  st.machine.effector_timeout = settings.effector_timeout;
+  st.machine.analysis_failure_limit = settings.analysis_failure_limit;
+  st.machine.analysis_requires_data = settings.analysis_requires_data;
+  st.machine.budget_window = settings.budget_window;
+  st.machine.approvals = settings.approvals;
+  st.machine.authority = settings.authority;
+  st.machine.policy_version = settings.policy_version;
+  st.analysis_timeout = settings.analysis_timeout;
+}
+
+/// Takes the policy a reload journaled: the next decision or approval runs under it.
+void follow_policy(pipeline_state& st) {
+  if (refresh(st.settings, st.settings_seen))
+    machine_settings(st);
+}
+
 /// Applies committed entries to the local projection.
 void follow(self_ptr self, const std::vector<journal_entry>& entries) {
   auto& st = self->state;
@@ -328,16 +349,9 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   auto from = proj.seq;
   st.proj = projection{std::move(proj)};
   st.sizes = active_sizes(st.proj.state());
-  st.machine.approval_timeout = settings.approval_timeout;
-  st.machine.observation_window = settings.observation_window;
-  st.machine.effector_timeout = settings.effector_timeout;
-  st.machine.analysis_failure_limit = settings.analysis_failure_limit;
-  st.machine.analysis_requires_data = settings.analysis_requires_data;
-  st.machine.budget_window = settings.budget_window;
-  st.machine.approvals = settings.approvals;
-  st.machine.authority = settings.authority;
+  refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
+  machine_settings(st);
   st.detector = deps.detector;
-  st.analysis_timeout = settings.analysis_timeout;
   st.epoch = epoch;
   st.start = self->clock().now();
   self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
@@ -359,9 +373,11 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
     [self, gauge = deps.mailbox](atom::submit, proposal& p) -> caf::result<outcome> {
       if (gauge) // BACKLOG: its mailbox depth, sampled where proposals arrive
         gauge->sample(self);
+      follow_policy(self->state);
       return submit(self, std::move(p));
     },
     [self](atom::approve, const approval& a) -> caf::result<seq_no> {
+      follow_policy(self->state);
       return answer_approval(self, a);
     },
     [self](atom::interrupt, const interrupt& x) -> caf::result<seq_no> {

@@ -24,6 +24,7 @@
 #include "actors/pipeline/validation.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/halt_guard.hpp"
+#include "supervision/live_settings.hpp"
 #include "supervision/supervisor.hpp"
 #include "persistence/projection.hpp"
 
@@ -48,6 +49,9 @@ struct pipeline_settings {
   approval_policy approvals; ///< who may approve or deny (the engine sets its admins)
   caf::timespan budget_window = std::chrono::hours{1}; ///< the blast budget's (the engine sets it)
   authority_config authority; ///< the configured grants, re-checked at each step
+  std::string policy_version; ///< the policy in force, named by every decision ("" none)
+  /// The newest settings after a policy reload (none: these stay).
+  std::shared_ptr<live_settings<pipeline_settings>> live{};
 };
 
 /// The answer a flight waits for from another actor, watched for its deadline.
@@ -83,6 +87,7 @@ struct pipeline_state {
   projection proj;                          ///< follows the journal (subscription)
   std::map<std::string, uint32_t> sizes;    ///< active resources (`active_sizes`)
   flight::settings machine;                 ///< the flight machine's settings
+  uint64_t settings_seen = 0;               ///< the generation of `settings.live` copied
   std::map<digest, in_flight> flights;
   // Looked up by key only, never iterated (order cannot leak into behaviour): hashed.
   std::unordered_map<std::string, digest> keys; ///< principal/key -> proposal in flight or done

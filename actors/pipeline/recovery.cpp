@@ -14,7 +14,7 @@ namespace bulwark {
 bool names_a_flight(event_type t) {
   return t == event_type::proposal_finished || t == event_type::approval_granted
          || t == event_type::action_started || t == event_type::action_applied
-         || t == event_type::action_failed;
+         || t == event_type::action_failed || t == event_type::decision_basis;
 }
 
 caf::expected<digest> proposal_named(const event& ev) {
@@ -29,6 +29,7 @@ caf::expected<digest> proposal_named(const event& ev) {
     case event_type::approval_granted: take(approval_recorded{}); break;
     case event_type::action_started: take(action_started{}); break;
     case event_type::action_applied: take(action_applied{}); break;
+    case event_type::decision_basis: take(decision_basis{}); break;
     default: take(action_failed{}); break;
   }
   if (err)

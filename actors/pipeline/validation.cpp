@@ -65,6 +65,9 @@ caf::error validate(const proposal& p, const fleet_state& fleet,
                     const input_limits& limits, caf::timestamp now) {
   if (!is_valid_id(p.principal.value))
     return invalid("principal '" + p.principal.value + "' is not a valid name");
+  if (p.principal.value == auto_engine)
+    return invalid("principal '" + p.principal.value + "' is the engine's own (its automatic "
+                   "decisions); a client may not act as it");
   if (!valid(p.level))
     return invalid("level " + std::to_string(static_cast<int>(p.level)) + " is outside 0-4");
   if (!is_valid_id(p.idempotency_key))

@@ -384,6 +384,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
                                        fleet_state proj, caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = settings;
+  refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
   st.journal = deps.journal;
   st.store = deps.store;
   st.authority = deps.authority;
@@ -416,8 +417,14 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
           && (!self->state.writes || self->state.writes()))
         order_held(self);
     },
-    [self](atom::rollback, const rollback_order& o) { return order(self, o); },
-    [self](atom::approve, const approval& a) { return decide(self, a); },
+    [self](atom::rollback, const rollback_order& o) {
+      refresh(self->state.settings, self->state.settings_seen);
+      return order(self, o);
+    },
+    [self](atom::approve, const approval& a) {
+      refresh(self->state.settings, self->state.settings_seen);
+      return decide(self, a);
+    },
     [self](atom::pending) -> std::vector<digest> {
       std::vector<digest> out;
       for (auto& [id, f] : self->state.flights)

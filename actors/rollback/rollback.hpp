@@ -21,6 +21,7 @@
 #include "messages/interfaces.hpp"
 #include "persistence/projection.hpp"
 #include "supervision/halt_guard.hpp"
+#include "supervision/live_settings.hpp"
 #include "supervision/supervisor.hpp"
 
 namespace bulwark {
@@ -36,6 +37,8 @@ struct rollback_settings {
   /// The configured grants, for the approver's grant its answer is journaled with
   /// (journaled grant changes win).
   std::map<std::string, authority_level> grants;
+  /// The newest settings after a policy reload (none: these stay).
+  std::shared_ptr<live_settings<rollback_settings>> live{};
 };
 
 /// One rollback in progress.
@@ -50,6 +53,7 @@ struct rollback_flight {
 /// State of the rollback actor.
 struct rollback_state {
   rollback_settings settings;
+  uint64_t settings_seen = 0; ///< the generation of `settings.live` copied
   journal_actor journal;
   std::shared_ptr<journal_store> store;   ///< read-only use: the records to revert
   std::shared_ptr<handle_slot<authority_actor>> authority;

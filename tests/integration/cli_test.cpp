@@ -427,8 +427,8 @@ TEST_CASE("the page's sample verifier gives verify's seq and reason for each kin
   }
 }
 
-TEST_CASE("both Python verifiers take an audit acknowledgement (type 48), the full one its "
-          "version-9 snapshot, and all refuse a type above 48") {
+TEST_CASE("both Python verifiers take the audit and policy records (types 48 to 52), the full "
+          "one its version-10 snapshot, and all refuse a type above 52") {
   temp_dir dir;
   auto data = dir.sub("audit");
   projection live;
@@ -454,11 +454,26 @@ TEST_CASE("both Python verifiers take an audit acknowledgement (type 48), the fu
     first.bytes[0] = 1;
     evs.push_back(make_event(event_type::audit_acknowledged, at,
                              audit_acknowledged{first, principal_id{"ops"}, "checked"}));
+    std::vector<policy_entry> policy{{"authority.grant.agent", "4"}, {"blast_radius.max_percent", "5"}};
+    evs.push_back(make_event(event_type::policy_changed, at,
+                             policy_changed{"v2", "v1", principal_id{"admin"}, "reload",
+                                            {policy_change{"authority.grant.agent", caf::none,
+                                                           std::string{"4"}}},
+                                            policy}));
+    evs.push_back(make_event(event_type::policy_refused, at,
+                             policy_refused{principal_id{"admin"}, "reload", "bad key"}));
+    evs.push_back(make_event(event_type::decision_basis, at,
+                             decision_basis{first, "v2", {"coaster", "gates"}, {"north"}}));
+    evs.push_back(make_event(event_type::quarantine_changed, at,
+                             quarantine_changed{principal_id{"agent"}, true,
+                                                principal_id{"admission"}, "3 failures"}));
     auto entries = store->append(evs);
     REQUIRE(entries);
     for (auto& e : *entries)
       REQUIRE(!live.apply(e.seq, e.ev));
     REQUIRE(live.state().audit.size() == 1);
+    REQUIRE(live.state().policy.size() == 2);
+    REQUIRE(live.state().quarantined.count("agent") == 1);
     REQUIRE(!store->write_snapshot(live));
   }
   const std::string tool = "/usr/bin/python3 " BULWARK_SOURCE_DIR "/tests/tools/verify_journal.py ";
@@ -469,17 +484,19 @@ TEST_CASE("both Python verifiers take an audit acknowledgement (type 48), the fu
   auto verdict = json::parse(out.substr(out.find('{')), nullptr, false);
   REQUIRE(verdict.is_object());
   CHECK(verdict["types"]["audit_acknowledged"] == 1);
+  for (auto* t : {"policy_changed", "policy_refused", "decision_basis", "quarantine_changed"})
+    CHECK(verdict["types"][t] == 1);
   REQUIRE(verdict["snapshots"].size() == 1);
   CHECK(verdict["snapshots"][0]["usable"] == true);
   CHECK(verdict["snapshots"][0]["state_digest"] == to_hex(live.state_digest()));
   REQUIRE_MESSAGE(run_command(sample + data, &out) == 0, out);
   REQUIRE(run_bulwark("verify --data " + data, &out) == 0);
-  // The acknowledgement's type byte set to 49, past the highest type defined.
-  test::tamper_value(data, 6, [](std::vector<uint8_t>& v) { v[33] = 49; });
+  // The acknowledgement's type byte set to 53, past the highest type defined.
+  test::tamper_value(data, 6, [](std::vector<uint8_t>& v) { v[33] = 53; });
   CHECK(run_bulwark("verify --data " + data, &out) == 3);
-  CHECK(out.find("INTEGRITY VIOLATION at seq 6: unknown event type 49") != std::string::npos);
+  CHECK(out.find("INTEGRITY VIOLATION at seq 6: unknown event type 53") != std::string::npos);
   CHECK(run_command(tool + data, &out) == 3);
-  CHECK(out.find("BAD 6 unknown event type 49") != std::string::npos);
+  CHECK(out.find("BAD 6 unknown event type 53") != std::string::npos);
   CHECK(run_command(sample + data, &out) == 3);
-  CHECK(out.find("BAD 6 unknown event type 49") != std::string::npos);
+  CHECK(out.find("BAD 6 unknown event type 53") != std::string::npos);
 }

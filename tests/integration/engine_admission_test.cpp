@@ -88,9 +88,27 @@ TEST_CASE_FIXTURE(tight_fixture, "a principal that keeps failing is quarantined 
   CHECK(q.code == "AUTHORITY_DENIED");
   CHECK(q.message.find("quarantined") != std::string::npos);
   CHECK(eng->load().quarantined == std::vector<std::string>{"agent"});
+  // The quarantine is journaled, and a restart keeps it.
+  REQUIRE(count(events, "quarantine_changed") == 1);
+  auto journaled = std::find_if(events.begin(), events.end(),
+                                [](auto& e) { return e.type == "quarantine_changed"; });
+  CHECK(journaled->json.find("\"quarantined\":true") != std::string::npos);
+  CHECK(journaled->json.find("\"by\":\"admission\"") != std::string::npos);
+  CHECK(journaled->json.find("\"principal\":\"agent\"") != std::string::npos);
+  restart();
+  CHECK(eng->load().quarantined == std::vector<std::string>{"agent"});
+  CHECK(submit_now(make(4, {set(2, "y")})).code == "AUTHORITY_DENIED");
   CHECK(eng->release_principal("agent", "agent").code == "AUTHORITY_DENIED"); // admins only
+  CHECK(count(events, "quarantine_changed") == 1);
   CHECK(eng->release_principal("admin", "agent").ok);
   CHECK(eng->release_principal("admin", "agent").code == "INVALID_INPUT");
+  // The release is journaled too, and survives a restart.
+  REQUIRE(count(events, "quarantine_changed") == 2);
+  CHECK(events.back().type == "quarantine_changed");
+  CHECK(events.back().json.find("\"quarantined\":false") != std::string::npos);
+  CHECK(events.back().json.find("\"by\":\"admin\"") != std::string::npos);
+  restart();
+  CHECK(eng->load().quarantined.empty());
   failing.clear();
   auto back = submit_now(make(4, {set(3, "ok")}));
   CHECK_MESSAGE(back.ok, back.code << ": " << back.message);

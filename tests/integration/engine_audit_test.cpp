@@ -167,7 +167,9 @@ TEST_CASE_FIXTURE(engine_fixture, "audit: every bad acknowledgement is refused w
   REQUIRE(eng->halt("admin", "drill").ok);
   auto halted = submit_now(make(4, {set(2, "slow")}));
   REQUIRE(halted.code == "HALTED");
-  REQUIRE(events.back().type == "proposal_decided"); // the refusal is journaled
+  REQUIRE(events.size() >= 2); // the refusal is journaled, with its basis
+  REQUIRE(events[events.size() - 2].type == "proposal_decided");
+  REQUIRE(events.back().type == "decision_basis");
   head = eng->head().first;
   refused(*eng, eng->audit_ack("ops", test::decided_digest(events)), head, "INVALID_INPUT",
           "was refused at its decision");

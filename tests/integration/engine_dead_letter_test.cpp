@@ -109,7 +109,7 @@ TEST_CASE_FIXTURE(letters_fixture, "an admin requeues a dead letter and it runs 
     CHECK(world["gate-2/mode"] == "open");
     CHECK(eng->dead_letters().empty());
     CHECK(count("dead_letter_resolved") == 1);
-    // The resolution rides the new decision's transaction: adjacent seqs.
+    // The resolution rides the new decision's transaction, after the decision's basis.
     uint64_t decided = 0, resolved = 0;
     for (auto& e : events) {
       if (e.type == "proposal_decided")
@@ -117,7 +117,7 @@ TEST_CASE_FIXTURE(letters_fixture, "an admin requeues a dead letter and it runs 
       if (e.type == "dead_letter_resolved")
         resolved = e.seq;
     }
-    CHECK(resolved == decided + 1);
+    CHECK(resolved == decided + 2);
     auto again = eng->requeue("admin", seq);
     CHECK(again.code == "INVALID_INPUT"); // resolved already
     CHECK(calls.size() == before + 1);

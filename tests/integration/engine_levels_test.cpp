@@ -19,10 +19,10 @@ TEST_CASE_FIXTURE(engine_fixture, "a level-4 proposal runs at once, journaled wr
   CHECK(r.status == "succeeded");
   CHECK(r.applied == 1);
   CHECK(world["coaster-1/mode"] == "fast");
-  CHECK(types() == std::vector<std::string>{"proposal_decided", "budget_charged",
-                                            "action_started", "action_applied",
-                                            "proposal_finished"});
-  CHECK(events[3].json.find("\"old_value\":\"normal\"") != std::string::npos);
+  CHECK(types() == std::vector<std::string>{"proposal_decided", "decision_basis",
+                                            "budget_charged", "action_started",
+                                            "action_applied", "proposal_finished"});
+  CHECK(events[4].json.find("\"old_value\":\"normal\"") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(engine_fixture, "level 4 is refused while enforce is disabled") {

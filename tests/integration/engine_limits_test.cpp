@@ -198,9 +198,10 @@ TEST_CASE_FIXTURE(engine_fixture, "bad input is refused, journaled, and runs not
     CAPTURE(why);
     CHECK(r.code == "INVALID_INPUT");
     CHECK(r.message.find(why) != std::string::npos);
-    REQUIRE(events.size() == 1);
+    REQUIRE(events.size() == 2); // the refused decision and its basis
     CHECK(events[0].type == "proposal_decided");
     CHECK(events[0].json.find("\"allowed\":false") != std::string::npos);
+    CHECK(events[1].type == "decision_basis");
   }
   CHECK(calls.empty());
 }

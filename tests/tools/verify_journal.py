@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-48, snapshot version 9). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-52, snapshot version 10). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -40,12 +40,14 @@ MAGIC = b"bulwark-journal"
 CHAIN_SIZE = 32
 HEADER_SIZE = 30
 SNAPSHOT_HEADER = 77
-SNAPSHOT_VERSION = 9  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
+SNAPSHOT_VERSION = 10  # 2: fleet_state gained candidates, incidents, reverted; 3: dead_letters;
 #                      4: decided (by key digest) replaced idempotency; proposals: running only
 #                      5: incident_state gained acknowledged, owner, resolution, notes
 #                      6: candidate_state gained detected_after
 #                      7: level-0 reads recorded in decided (status 4), not in proposals
 #                      8: budget (the fleet-wide blast budget's charges)
+#                      9: audit (the audit queue of level-4 changes)
+#                      10: policy_version, policy, quarantined
 #                      9: audit (the audit queue of level-4 changes)
 
 
@@ -195,6 +197,8 @@ DEAD_LETTERED = struct("dead_lettered", ("proposal", DIGEST), ("step", U32),
                        ("change", MUTATION), ("code", CODE), ("message", STRING),
                        ("failed_at", TIME))
 
+POLICY_ENTRY = struct("policy_entry", ("key", STRING), ("value", STRING))
+
 EVENT_TYPES = {
     1: ("resource_registered",
         struct("resource_registered", ("resource", STRING), ("service", STRING),
@@ -330,6 +334,22 @@ EVENT_TYPES = {
     # -- the audit queue of level-4 changes: 48 --
     48: ("audit_acknowledged",
          struct("audit_acknowledged", ("proposal", DIGEST), ("by", STRING), ("note", STRING))),
+    # -- audited policy: 49-52 --
+    49: ("policy_changed",
+         struct("policy_changed", ("version", STRING), ("previous", STRING), ("by", STRING),
+                ("cause", STRING),
+                ("changes", list_of(struct("policy_change", ("key", STRING),
+                                           ("before", optional(STRING)),
+                                           ("after", optional(STRING))))),
+                ("entries", list_of(POLICY_ENTRY)))),
+    50: ("policy_refused",
+         struct("policy_refused", ("by", STRING), ("cause", STRING), ("reason", STRING))),
+    51: ("decision_basis",
+         struct("decision_basis", ("proposal", DIGEST), ("policy_version", STRING),
+                ("services", list_of(STRING)), ("regions", list_of(STRING)))),
+    52: ("quarantine_changed",
+         struct("quarantine_changed", ("principal", STRING), ("quarantined", BOOL),
+                ("by", STRING), ("reason", STRING))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------
@@ -375,7 +395,10 @@ FLEET_STATE = struct("fleet_state", ("seq", U64),
                      ("reverted", map_of(U64, DIGEST)),
                      ("dead_letters", map_of(U64, DEAD_LETTERED)),
                      ("budget", map_of(STRING, map_of(STRING, BUDGET_CHARGE))),
-                     ("audit", AUDIT_QUEUE))
+                     ("audit", AUDIT_QUEUE),
+                     ("policy_version", STRING),
+                     ("policy", list_of(POLICY_ENTRY)),
+                     ("quarantined", map_of(STRING, U64)))
 
 
 # -- the journal ---------------------------------------------------------------------

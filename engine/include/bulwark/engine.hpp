@@ -164,6 +164,22 @@ struct reconcile_report {
   std::vector<reconciliation> proposals; ///< one per proposal in doubt, oldest first
 };
 
+/// One difference a policy reload found.
+struct policy_difference {
+  std::string key;                   ///< e.g. "authority.grant.agent"
+  std::optional<std::string> before; ///< none: the key is new
+  std::optional<std::string> after;  ///< none: the key is gone
+};
+
+/// The answer of `engine::reload_policy`.
+struct policy_reload {
+  result status;     ///< not ok: refused, the policy in force stays (an invalid one journaled)
+  bool changed = false;     ///< a new policy is in force, journaled as `policy_changed`
+  std::string version;      ///< the policy in force after the reload (64 hex)
+  std::string previous;     ///< the one before it
+  std::vector<policy_difference> changes; ///< by key
+};
+
 /// A level-4 proposal that changed something without a person and waits for an
 /// operator's review (the gate AuditOnly; docs/operations.md, "Auditing level-4 changes").
 struct audit_item {
@@ -411,6 +427,19 @@ public:
   /// readings disagree. Refused (nothing read) for a resolver without an approver role or
   /// a timeout that is not positive.
   reconcile_report reconcile(const std::string& by, std::chrono::milliseconds timeout);
+
+  /// Reads the configuration file again and, when its governance policy (docs/
+  /// configuration.md, "Audited policy") differs from the one in force, journals
+  /// `policy_changed` with the differences and runs every later decision under it. `by`
+  /// must be an admin, except for `cause` "signal" (SIGHUP). Refused, with nothing
+  /// changed: a file that does not load or check (journaled as `policy_refused` with the
+  /// reason, INVALID_INPUT), a node started without a file (INVALID_INPUT), a node that
+  /// does not write the journal (a cluster follower: UNAVAILABLE). Other keys of the file
+  /// take effect at the next start.
+  policy_reload reload_policy(const std::string& by, const std::string& cause = "reload");
+
+  /// The version of the policy in force (64 hex).
+  std::string policy_version() const;
 
   /// Lists the audit queue: every level-4 proposal that applied a change and waits for an
   /// operator's review (empty, with head_seq 0, when the journal does not answer).

@@ -696,7 +696,9 @@ struct driven : world {
 TEST_CASE("flight: level 4 journals decision and first start in one commit, then runs") {
   driven d{authority_level::enforce, 2};
   REQUIRE(d.append);
-  CHECK(d.append->events.size() == 3); // decision + budget charge + step 0's start
+  // decision + its basis (the policy version, every target) + budget charge + step 0's start
+  CHECK(d.append->events.size() == 4);
+  CHECK(d.append->events[1].type == event_type::decision_basis);
   d.commit();
   REQUIRE(d.call);
   CHECK(d.call->step == 0);
@@ -712,6 +714,7 @@ TEST_CASE("flight: level 4 journals decision and first start in one commit, then
   CHECK(d.reply->status == proposal_status::succeeded);
   CHECK(d.reply->applied == 2);
   CHECK(d.types() == std::vector<event_type>{event_type::proposal_decided,
+                                             event_type::decision_basis,
                                              event_type::budget_charged,
                                              event_type::action_started,
                                              event_type::action_applied,
@@ -1195,6 +1198,7 @@ TEST_CASE("flight: a waiting flight whose approval deadline passed while down ex
   CHECK(d.reply->status == proposal_status::expired);
   CHECK(d.reply->code == ec::approval_expired);
   CHECK(d.types() == std::vector<event_type>{event_type::proposal_decided,
+                                             event_type::decision_basis,
                                              event_type::approval_expired,
                                              event_type::proposal_finished});
   CHECK(d.calls_made() == 0);
@@ -1327,8 +1331,8 @@ TEST_CASE("flight: the blast budget is charged with the decision at level 4 and 
   for (auto level : {authority_level::enforce, authority_level::act}) {
     driven d{level, 2};
     REQUIRE(d.append);
-    REQUIRE(d.append->events.size() == 3);
-    CHECK(d.append->events[1].type == event_type::budget_charged);
+    REQUIRE(d.append->events.size() == 4);
+    CHECK(d.append->events[2].type == event_type::budget_charged);
     d.commit();
     auto charges = charges_of(d);
     REQUIRE(charges.size() == 1);
@@ -1430,4 +1434,34 @@ TEST_CASE("flight: an approval and a denial are journaled with the approver's ro
   // The denial and its evidence ride the outcome: the approver hears the denial's seq.
   REQUIRE(two.reply);
   CHECK(two.reply->status == proposal_status::denied);
+}
+
+TEST_CASE("flight: every decision, allowed or refused, is followed by its basis: the policy "
+          "version in force and every declared target") {
+  for (bool allowed : {true, false}) {
+    CAPTURE(allowed);
+    world w;
+    w.config.policy_version = "abc123";
+    auto p = make_proposal(authority_level::recommend, 1, 60000);
+    p.services = {"svc", "web"};
+    p.regions = {"north", "south"};
+    w.s = fl::start(p, id_of(7), trace_id{7});
+    std::vector<fl::command> out;
+    if (allowed)
+      REQUIRE_FALSE(fl::allow(w.s, 1, {}, w.cx(1000), out));
+    else
+      REQUIRE_FALSE(fl::refuse(w.s, ec::rate_limited, "slow down", caf::none, w.cx(1000), out));
+    REQUIRE(!out.empty());
+    REQUIRE(out[0].kind == fl::command_kind::append);
+    auto& evs = out[0].events;
+    REQUIRE(evs.size() >= 2);
+    CHECK(evs[0].type == event_type::proposal_decided);
+    REQUIRE(evs[1].type == event_type::decision_basis);
+    decision_basis b;
+    REQUIRE_FALSE(payload_of(evs[1], b));
+    CHECK(b.proposal == id_of(7));
+    CHECK(b.policy_version == "abc123");
+    CHECK(b.services == std::vector<std::string>{"svc", "web"});
+    CHECK(b.regions == std::vector<std::string>{"north", "south"});
+  }
 }

@@ -107,6 +107,27 @@ TEST_CASE_FIXTURE(caf_fixture, "every payload survives a CAF binary round trip")
   CHECK(ack2.by.value == "ops");
   CHECK(encode(ack2) == encode(ack));
   check_canonical(ack);
+  // Audited policy: the policy in the state, its records.
+  st.policy_version = "v1";
+  st.policy = {policy_entry{"authority.grant.agent", "4"}};
+  st.quarantined["agent"] = 9;
+  CHECK(encode(round_trip(st)) == encode(st));
+  policy_changed pc{"v2", "v1", principal_id{"root"}, "reload",
+                    {policy_change{"authority.grant.agent", std::string{"4"}, caf::none}},
+                    {policy_entry{"authority.admins", "root"}}};
+  auto pc2 = round_trip(pc);
+  CHECK(pc2.changes.at(0).before == caf::optional<std::string>{"4"});
+  CHECK(!pc2.changes.at(0).after);
+  CHECK(encode(pc2) == encode(pc));
+  check_canonical(pc);
+  decision_basis basis{reviewed, "v2", {"coaster", "gates"}, {"north"}};
+  CHECK(encode(round_trip(basis)) == encode(basis));
+  check_canonical(basis);
+  quarantine_changed q{principal_id{"agent"}, true, principal_id{"admission"}, "20 failures"};
+  CHECK(encode(round_trip(q)) == encode(q));
+  check_canonical(q);
+  policy_refused refused{principal_id{"root"}, "signal", "bad key"};
+  CHECK(encode(round_trip(refused)) == encode(refused));
   verify_report rep{false, seq_no{4}, "chain", 3, seq_no{3}, digest{}};
   auto rep2 = round_trip(rep);
   CHECK(rep2.first_bad == rep.first_bad);

@@ -116,7 +116,9 @@ TEST_CASE("enum names parse back to their values") {
   for (uint8_t v = 44; v <= 47; ++v)
     CHECK(valid(static_cast<event_type>(v)));
   CHECK(valid(static_cast<event_type>(48))); // the audit queue
-  CHECK(!valid(static_cast<event_type>(49)));
+  for (uint8_t v = 49; v <= 52; ++v) // audited policy
+    CHECK(valid(static_cast<event_type>(v)));
+  CHECK(!valid(static_cast<event_type>(53)));
   CHECK(!parse("unknown", back));
   CHECK(parse("budget_charged", back));
   CHECK(static_cast<int>(back) == 46);
@@ -124,7 +126,11 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(static_cast<int>(back) == 47);
   CHECK(parse("audit_acknowledged", back));
   CHECK(static_cast<int>(back) == 48);
-  CHECK(max_event_type == 48);
+  CHECK(max_event_type == 52);
+  CHECK(parse("policy_changed", back));
+  CHECK(static_cast<int>(back) == 49);
+  CHECK(parse("quarantine_changed", back));
+  CHECK(static_cast<int>(back) == 52);
   CHECK(parse("incident_acknowledged", back));
   CHECK(static_cast<int>(back) == 38);
 }

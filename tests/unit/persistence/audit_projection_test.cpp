@@ -150,7 +150,7 @@ TEST_CASE("audit: replay from the journal gives the same queue, byte for byte") 
   CHECK(snap->state_digest == f.p.state_digest());
 }
 
-TEST_CASE("audit: the queue survives a snapshot's encoding, and a version-8 snapshot is "
+TEST_CASE("audit: the queue survives a snapshot's encoding, and an older version's snapshot is "
           "skipped") {
   fixture f;
   f.apply(decision(1, authority_level::enforce, 2));
@@ -162,16 +162,16 @@ TEST_CASE("audit: the queue survives a snapshot's encoding, and a version-8 snap
   CHECK(copy.state_digest() == f.p.state_digest());
   CHECK(copy.state().audit.pending.at(id(1)).code == ec::timeout);
   CHECK(copy.state().audit.running.at(id(2)).steps == 1);
-  // A snapshot an earlier build wrote (version 8, without the queue) is not used: replay
-  // starts from the records and rebuilds the queue.
+  // A snapshot an earlier build wrote (version 9, without the policy, or 8, without the
+  // queue) is not used: replay starts from the records and rebuilds the queue.
   test::temp_dir dir;
   auto store = test::open_store(dir.path());
   REQUIRE(store->append(f.applied));
   auto chain = store->chain_at(seq_no{3});
   REQUIRE(chain);
   auto value = journal_store::encode_snapshot(f.p.state(), *chain);
-  REQUIRE(value.at(0) == 9);
-  value[0] = 8;
+  REQUIRE(value.at(0) == 10);
+  value[0] = 9;
   REQUIRE_FALSE(store->put_snapshot(3, value));
   auto loaded = store->load_snapshot(seq_no{3});
   REQUIRE(loaded);
