@@ -244,6 +244,13 @@ json payload_json(const audit_acknowledged& x) {
   return {{"proposal", to_hex(x.proposal)}, {"by", x.by.value}, {"note", x.note}};
 }
 
+json payload_json(const compensation_failed& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"step", x.step},
+          {"change", mutation_json(x.change)}, {"restore", opt(x.restore)},
+          {"code", to_string(x.code)}, {"message", x.message},
+          {"incident", to_hex(x.incident)}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -338,6 +345,8 @@ json payload_to_json(const event& ev) {
       return decode_json<approval_checked>(ev);
     case event_type::audit_acknowledged:
       return decode_json<audit_acknowledged>(ev);
+    case event_type::compensation_failed:
+      return decode_json<compensation_failed>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }
