@@ -231,7 +231,7 @@ struct incident_info {
   std::string status;        ///< open, escalated, resolved, recovered, closed
   std::vector<uint64_t> culprits; ///< seqs of the applied actions its rollback reverts
   std::string rollback;      ///< hex digest of its last rollback ("" none)
-  std::string rollback_result; ///< "", succeeded, failed
+  std::string rollback_result; ///< "", succeeded, failed, compensation_failed
   std::chrono::system_clock::time_point onset;
   std::chrono::system_clock::time_point respond_by;
   std::chrono::milliseconds mttr{0}; ///< onset to its close (recovered or closed)
