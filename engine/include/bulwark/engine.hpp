@@ -196,7 +196,8 @@ struct breaker_info {
   uint64_t retries = 0;
 };
 
-/// A dead letter: an action whose retries were exhausted, waiting for an operator.
+/// A dead letter: an action whose retries were exhausted, or a compensation that failed,
+/// waiting for an operator.
 struct dead_letter_info {
   uint64_t seq = 0;       ///< its id: the seq of its `dead_lettered` record
   std::string proposal;   ///< the proposal it belonged to (hex)
@@ -210,6 +211,10 @@ struct dead_letter_info {
   std::string code;       ///< the last error: TIMEOUT or UNAVAILABLE
   std::string message;
   std::chrono::system_clock::time_point failed_at;
+  /// A failed compensation's letter: `value` is the value to restore (a requeue restores
+  /// it), and `restore` is empty when the key is to be removed (a requeue is refused).
+  bool compensation = false;
+  std::optional<std::string> restore; ///< compensation: the value to restore (none: remove)
 };
 
 /// One metric sample fed by the host (kept for the detector).
