@@ -50,7 +50,7 @@ bool failed_outcome(const json& response) {
     return false;
   auto status = r["status"].get<std::string>();
   return status == "failed" || status == "interrupted" || status == "denied"
-         || status == "refused" || status == "expired";
+         || status == "refused" || status == "expired" || status == "compensation_failed";
 }
 
 /// Prints a response for people (or raw with --json); returns whether it was ok.

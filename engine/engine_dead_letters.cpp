@@ -6,6 +6,7 @@
 #include "bulwark/engine.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
+#include "persistence/compensation_letters.hpp"
 
 namespace bulwark {
 
@@ -23,10 +24,29 @@ std::vector<dead_letter_info> engine::dead_letters() {
   auto st = d.call<fleet_state>(d.journal, atom::state_v);
   if (!st)
     return out;
-  for (auto& [seq, x] : st->dead_letters)
-    out.push_back({seq, to_hex(x.proposal), x.step, x.principal.value,
-                   static_cast<int>(x.level), x.service, x.change.resource.value, x.change.key,
-                   x.change.value, to_string(x.code), x.message, wall_clock(x.failed_at)});
+  for (auto& [seq, x] : st->dead_letters) {
+    dead_letter_info info{seq,
+                          to_hex(x.proposal),
+                          x.step,
+                          x.principal.value,
+                          static_cast<int>(x.level),
+                          x.service,
+                          x.change.resource.value,
+                          x.change.key,
+                          x.change.value,
+                          to_string(x.code),
+                          x.message,
+                          wall_clock(x.failed_at),
+                          false,
+                          std::nullopt};
+    if (d.store)
+      if (auto comp = compensation_of(*d.store, seq, x); comp && *comp) {
+        info.compensation = true;
+        if ((*comp)->restore)
+          info.restore = *(*comp)->restore;
+      }
+    out.push_back(std::move(info));
+  }
   return out;
 }
 

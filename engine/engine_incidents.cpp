@@ -187,7 +187,7 @@ std::vector<incident_info> engine::incidents() {
   auto st = d.call<fleet_state>(d.journal, atom::state_v);
   if (!st)
     return out;
-  static const char* results[] = {"", "succeeded", "failed"};
+  static const char* results[] = {"", "succeeded", "failed", "compensation_failed"};
   for (auto& [id, n] : st->incidents) {
     incident_info i;
     i.id = to_hex(id);
@@ -198,7 +198,7 @@ std::vector<incident_info> engine::incidents() {
     i.status = status_name(n.status);
     i.culprits = seqs_of(n.culprits);
     i.rollback = n.rollback.is_zero() ? "" : to_hex(n.rollback);
-    i.rollback_result = results[std::min<int>(n.rollback_result, 2)];
+    i.rollback_result = results[std::min<int>(n.rollback_result, 3)];
     i.onset = wall_clock(n.onset);
     i.respond_by = wall_clock(n.respond_by);
     i.mttr = std::chrono::duration_cast<std::chrono::milliseconds>(n.mttr);

@@ -18,6 +18,8 @@ const char* to_string(proposal_status x) noexcept {
       return "denied";
     case proposal_status::read:
       return "read";
+    case proposal_status::compensation_failed:
+      return "compensation_failed";
   }
   return "unknown";
 }

@@ -64,10 +64,13 @@ enum class proposal_status : uint8_t {
   expired = 4,          ///< nobody approved in time
   denied = 5,           ///< an operator denied it
   read = 6,             ///< a level-0 query; nothing to run
+  /// A step failed or the flight was stopped, and at least one compensation failed too:
+  /// a change stays applied (a dead letter and a P1 incident name it).
+  compensation_failed = 7,
 };
 const char* to_string(proposal_status x) noexcept;
 inline bool valid(proposal_status x) noexcept {
-  return static_cast<uint8_t>(x) <= 6;
+  return static_cast<uint8_t>(x) <= 7;
 }
 
 /// The final answer to a submitted proposal.

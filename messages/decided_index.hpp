@@ -30,6 +30,8 @@ constexpr uint8_t succeeded = 1; ///< finished, succeeded
 constexpr uint8_t failed = 2;    ///< finished, failed
 constexpr uint8_t refused = 3;   ///< refused at its decision
 constexpr uint8_t read = 4;      ///< a level-0 read: answered at its decision, never runs
+/// Finished, failed, and a compensation of it failed too (a `compensation_failed` record).
+constexpr uint8_t compensation_failed = 5;
 } // namespace decided
 
 /// One decided proposal.

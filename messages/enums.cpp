@@ -117,6 +117,8 @@ const char* to_string(event_type x) noexcept {
       return "decision_basis";
     case event_type::quarantine_changed:
       return "quarantine_changed";
+    case event_type::compensation_failed:
+      return "compensation_failed";
   }
   return "unknown";
 }
@@ -172,6 +174,7 @@ bool valid(event_type x) noexcept {
     case event_type::policy_refused:
     case event_type::decision_basis:
     case event_type::quarantine_changed:
+    case event_type::compensation_failed:
       return true;
   }
   return false;

@@ -72,10 +72,12 @@ enum class event_type : uint8_t {
   policy_refused = 50,
   decision_basis = 51,
   quarantine_changed = 52,
+  // -- failed compensations: 53 --
+  compensation_failed = 53,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 52;
+inline constexpr uint8_t max_event_type = 53;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

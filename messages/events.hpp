@@ -555,4 +555,25 @@ typename Inspector::result_type inspect(Inspector& f, quarantine_changed& x) {
            x.reason);
 }
 
+// -- failed compensations ----------------------------------------------------------
+
+/// Payload of `compensation_failed` (53): a compensation (the undo of one applied step of
+/// a flight, or one step of a rollback) failed, so `change` stays applied. It follows, in
+/// the same transaction, the `dead_lettered` record of that compensation and precedes the
+/// P1 `incident_opened` raised for it (docs/journal-format.md, type 53).
+struct compensation_failed {
+  digest proposal;   ///< the proposal, or the rollback, whose compensation failed
+  uint32_t step = 0; ///< the proposal's step, or the rollback's step (its plan's order)
+  mutation change;   ///< what stays applied: the resource, the key and the value it holds
+  caf::optional<std::string> restore; ///< the value to restore (none: remove the key)
+  ec code = ec::none;   ///< why the compensation failed
+  std::string message;  ///< its text
+  digest incident;      ///< the P1 incident raised for it
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, compensation_failed& x) {
+  return f(caf::meta::type_name("compensation_failed"), x.proposal, x.step, x.change,
+           x.restore, x.code, x.message, x.incident);
+}
+
 } // namespace bulwark

@@ -241,7 +241,9 @@ typename Inspector::result_type inspect(Inspector& f, rollback_order& x) {
 /// The answer to a rollback order: its id, where it stands and what it reverted.
 struct rollback_status {
   digest rollback;
-  std::string status;       ///< "awaiting-approval", "succeeded", "failed", "no-op"
+  /// "awaiting-approval", "succeeded", "failed", "compensation_failed" (a step of it could
+  /// not be undone: a dead letter and a P1 incident name it), "no-op"
+  std::string status;
   ec code = ec::none;
   std::string message;
   uint32_t reverted = 0;

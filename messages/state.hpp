@@ -77,6 +77,14 @@ typename Inspector::result_type inspect(Inspector& f, candidate_state& x) {
 }
 
 /// An incident as the journal knows it.
+/// The result of an incident's latest rollback as `incident_state` records it.
+namespace incident_rollback {
+constexpr uint8_t none = 0;                ///< none finished yet
+constexpr uint8_t succeeded = 1;
+constexpr uint8_t failed = 2;
+constexpr uint8_t compensation_failed = 3; ///< failed, and a step of it could not be undone
+} // namespace incident_rollback
+
 struct incident_state {
   digest candidate;
   std::string service;
@@ -88,7 +96,7 @@ struct incident_state {
   authority_level rollback_level = authority_level::assist;
   uint8_t status = 1; ///< 1 open, 2 recovered (closed), 3 escalated (open, flagged), 4, 5
   digest rollback;              ///< the last rollback requested for it (zero: none)
-  uint8_t rollback_result = 0;  ///< 0 none yet, 1 succeeded, 2 failed
+  uint8_t rollback_result = 0;  ///< `incident_rollback`: 0 none yet, 1 succeeded, 2 failed, 3
   caf::timespan mttr{};         ///< onset to verified recovery, once closed
   // -- the lifecycle (docs/incidents.md): status 4 resolved, 5 closed by an operator --
   bool acknowledged = false;

@@ -79,6 +79,7 @@ struct approval;
 struct interrupt;
 struct doubt_resolution;
 struct audit_acknowledged;
+struct compensation_failed;
 struct pending_approval;
 struct effector_result;
 struct registration;
@@ -264,4 +265,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   // -- the audit queue of level-4 changes --
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::audit_acknowledged))
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, audit_ack, "audit_ack")
+  // -- failed compensations --
+  CAF_ADD_TYPE_ID(bulwark_types, (bulwark::compensation_failed))
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

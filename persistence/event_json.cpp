@@ -274,6 +274,13 @@ json payload_json(const quarantine_changed& x) {
           {"by", x.by.value}, {"reason", x.reason}};
 }
 
+json payload_json(const compensation_failed& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"step", x.step},
+          {"change", mutation_json(x.change)}, {"restore", opt(x.restore)},
+          {"code", to_string(x.code)}, {"message", x.message},
+          {"incident", to_hex(x.incident)}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -376,6 +383,8 @@ json payload_to_json(const event& ev) {
       return decode_json<decision_basis>(ev);
     case event_type::quarantine_changed:
       return decode_json<quarantine_changed>(ev);
+    case event_type::compensation_failed:
+      return decode_json<compensation_failed>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

@@ -168,8 +168,26 @@ struct applier {
   }
   void operator()(const rollback_finished& x) {
     if (auto i = st.incidents.find(x.incident); i != st.incidents.end()
-                                                && i->second.rollback == x.rollback)
-      i->second.rollback_result = x.succeeded ? 1 : 2;
+                                                && i->second.rollback == x.rollback) {
+      auto& result = i->second.rollback_result;
+      // A failed compensation of this rollback (type 53, before its finish) stays said.
+      if (x.succeeded || result != incident_rollback::compensation_failed)
+        result = x.succeeded ? incident_rollback::succeeded : incident_rollback::failed;
+    }
+  }
+  void operator()(const compensation_failed& x) {
+    // A running proposal's compensation: its index entry says so from here on (its
+    // `proposal_finished`, later in the same transaction, keeps it).
+    if (auto i = st.proposals.find(x.proposal); i != st.proposals.end()) {
+      if (i->second.key != digest{})
+        st.decided.settle(i->second.key, decided::compensation_failed);
+      return;
+    }
+    // A rollback's compensation: the incident whose latest rollback it is says so.
+    for (auto& entry : st.incidents)
+      if (entry.second.rollback == x.proposal
+          && entry.second.rollback_result == incident_rollback::none)
+        entry.second.rollback_result = incident_rollback::compensation_failed;
   }
   void operator()(const incident_outcome& x) {
     auto i = st.incidents.find(x.incident);
@@ -213,8 +231,12 @@ struct applier {
     auto i = st.proposals.find(x.proposal);
     if (i == st.proposals.end())
       return;
-    if (i->second.key != digest{})
-      st.decided.settle(i->second.key, x.succeeded ? decided::succeeded : decided::failed);
+    if (i->second.key != digest{}) {
+      auto d = st.decided.find(i->second.key);
+      bool kept = d != nullptr && d->status == decided::compensation_failed && !x.succeeded;
+      if (!kept)
+        st.decided.settle(i->second.key, x.succeeded ? decided::succeeded : decided::failed);
+    }
     st.proposals.erase(i);
   }
 };
@@ -407,6 +429,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::quarantine_changed:
       err = apply_as<quarantine_changed>(state_, seq, ev);
       break;
+    case event_type::compensation_failed:
+      err = apply_as<compensation_failed>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -534,6 +559,8 @@ caf::error check_payload(const event& ev) {
       return decodes<decision_basis>(ev);
     case event_type::quarantine_changed:
       return decodes<quarantine_changed>(ev);
+    case event_type::compensation_failed:
+      return decodes<compensation_failed>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

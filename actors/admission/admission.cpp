@@ -16,7 +16,8 @@ using admission_ptr = admission_actor::stateful_pointer<admission_state>;
 
 /// Whether an answer counts as a failure of its principal (bad input or a failed run).
 bool failed(const outcome& o) {
-  return o.status == proposal_status::failed;
+  return o.status == proposal_status::failed
+         || o.status == proposal_status::compensation_failed;
 }
 
 /// Frees `ticket`'s slot and dispatches what may run now, then answers its caller: a

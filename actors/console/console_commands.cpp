@@ -442,14 +442,39 @@ void refuse_args(broker_ptr self, hdl_t hdl, const console_refusal& why) {
   send_line(self, hdl, error_response(why.id, why.code, why.message));
 }
 
+/// Calls `done` with the `status` answer: the node's figures and, from the journal's
+/// state, the failed compensations journaled (null when the journal does not answer).
+template <class Done>
+void with_status(broker_ptr self, Done done) {
+  auto journal = self->state.deps.journal;
+  if (!journal) {
+    auto out = status_json(self);
+    out["compensations_failed"] = nullptr;
+    return done(std::move(out));
+  }
+  self->request(journal, caf::infinite, atom::state_v)
+    .then(
+      [self, done](fleet_state& st) mutable {
+        auto out = status_json(self);
+        auto n = st.counts.find(static_cast<uint8_t>(event_type::compensation_failed));
+        out["compensations_failed"] = n == st.counts.end() ? 0 : n->second;
+        done(std::move(out));
+      },
+      [self, done](caf::error&) mutable {
+        auto out = status_json(self);
+        out["compensations_failed"] = nullptr;
+        done(std::move(out));
+      });
+}
+
 void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto& cmd = req.cmd;
   if (cmd == "help")
     return cmd_help(self, hdl, req);
-  if (cmd == "status") {
-    auto out = status_json(self);
-    return send_line(self, hdl, ok_response(req.id, out));
-  }
+  if (cmd == "status")
+    return with_status(self, [self, hdl, id = req.id](json out) {
+      send_line(self, hdl, ok_response(id, out));
+    });
   if (cmd == "health" || cmd == "warnings") {
     auto& board = self->state.deps.health;
     if (!board)
@@ -457,9 +482,12 @@ void run_command(broker_ptr self, hdl_t hdl, const console_request& req) {
                                                  "this node reports no health"));
     auto snap = board->get();
     auto out = cmd == "health" ? health_json(snap) : warnings_json(snap);
-    if (cmd == "health")
-      out["status"] = status_json(self);
-    return send_line(self, hdl, ok_response(req.id, out));
+    if (cmd != "health")
+      return send_line(self, hdl, ok_response(req.id, out));
+    return with_status(self, [self, hdl, id = req.id, out](json status) mutable {
+      out["status"] = std::move(status);
+      send_line(self, hdl, ok_response(id, out));
+    });
   }
   if (cmd == "chaos")
     return cmd_chaos(self, hdl, req);

@@ -5,6 +5,7 @@
 #include "caf/io/all.hpp"
 
 #include "actors/console/console_impl.hpp"
+#include "persistence/compensation_letters.hpp"
 #include "persistence/event_json.hpp"
 
 namespace bulwark::console_detail {
@@ -13,15 +14,27 @@ using nlohmann::json;
 
 namespace {
 
-json letters_json(const fleet_state& st) {
+json letters_json(const fleet_state& st, journal_store* store) {
   json out = json::array();
-  for (auto& [seq, x] : st.dead_letters)
+  for (auto& [seq, x] : st.dead_letters) {
+    // A failed compensation's letter: `value` is the value to restore (null `restore`:
+    // the key is to be removed).
+    json restore = nullptr;
+    bool compensation = false;
+    if (store)
+      if (auto comp = compensation_of(*store, seq, x); comp && *comp) {
+        compensation = true;
+        if ((*comp)->restore)
+          restore = *(*comp)->restore;
+      }
     out.push_back({{"seq", seq}, {"proposal", to_hex(x.proposal)}, {"step", x.step},
                    {"principal", x.principal.value}, {"level", static_cast<int>(x.level)},
                    {"service", x.service}, {"resource", x.change.resource.value},
                    {"key", x.change.key}, {"value", x.change.value},
                    {"code", to_string(x.code)}, {"message", x.message},
-                   {"failed_at", format_time(x.failed_at)}});
+                   {"failed_at", format_time(x.failed_at)}, {"compensation", compensation},
+                   {"restore", restore}});
+  }
   return out;
 }
 
@@ -29,7 +42,8 @@ void cmd_list(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto id = req.id;
   self->request(self->state.deps.journal, caf::infinite, atom::state_v)
     .then([self, hdl, id](fleet_state& st) {
-            send_line(self, hdl, ok_response(id, {{"dead_letters", letters_json(st)}}));
+            send_line(self, hdl, ok_response(id, {{"dead_letters",
+                                                   letters_json(st, self->state.deps.store.get())}}));
           },
           [self, hdl, id](caf::error& err) { send_line(self, hdl, error_response(id, err)); });
 }

@@ -35,12 +35,13 @@ std::string render_metrics(const fleet_state& st, const space_usage& space, uint
     out << "bulwark_events_total{type=\"" << to_string(static_cast<event_type>(type)) << "\"} "
         << n << '\n';
   std::map<std::string, uint64_t> outcomes{{"refused", 0}, {"succeeded", 0}, {"failed", 0},
-                                           {"in_progress", 0}};
+                                           {"in_progress", 0}, {"compensation_failed", 0}};
   st.decided.each([&outcomes](const decided_proposal& p) {
     ++outcomes[p.status == decided::refused     ? "refused"
                : p.status == decided::running   ? "in_progress"
                : p.status == decided::succeeded || p.status == decided::read ? "succeeded"
-                                                                            : "failed"];
+               : p.status == decided::compensation_failed ? "compensation_failed"
+                                                            : "failed"];
   });
   out << "# HELP bulwark_proposals Decided proposals by outcome.\n"
          "# TYPE bulwark_proposals gauge\n";

@@ -46,7 +46,8 @@ std::string fingerprint(const state& s) {
       num(s.window_from.time_since_epoch().count()), s.window_service, num(s.started),
       num(s.final_status), num(s.final_code), s.final_message,
       s.final_retry_after ? num(s.final_retry_after->count()) : std::string{"-"},
-      num(s.compensated), num(s.refusal_code), s.refusal_message, std::to_string(s.denial_at));
+      num(s.compensated), num(s.compensations_failed), to_hex(s.compensation_incident),
+      num(s.refusal_code), s.refusal_message, std::to_string(s.denial_at));
   return out;
 }
 

@@ -20,6 +20,13 @@
 ///   fails or a window's analysis fails (the evidence is journaled: `analysis_failed`);
 /// - level 4 runs its steps at once and keeps what was applied when one fails.
 ///
+/// A compensation that fails does not stop the others (each undoes an independent
+/// resource): the flight goes on undoing the rest, then ends `compensation_failed`, its
+/// finishing transaction holding, for each failed one, the `action_failed` of the undo,
+/// a dead letter whose change is the value to restore and a `compensation_failed`
+/// record, and after the first one's letter the flight's one P1 `incident_opened`
+/// (persistence/compensation_policy.hpp), before the `proposal_finished`.
+///
 /// Halt means stop: while the journaled fleet is halted, no approval is taken (HALTED)
 /// and no flight starts another effect; steps whose start is durable but that did not run
 /// are journaled as not run, levels 2 and 3 compensate what they applied, level 4 keeps
@@ -124,6 +131,11 @@ struct state {
   std::string final_message;
   caf::optional<caf::timespan> final_retry_after;
   uint32_t compensated = 0;
+  /// Compensations that failed: each leaves its change applied, with a dead letter and a
+  /// P1 incident in the finishing transaction; the flight ends `compensation_failed`.
+  uint32_t compensations_failed = 0;
+  /// The P1 incident the first failed compensation opened (zero: none failed).
+  digest compensation_incident;
   ec refusal_code = ec::none;      ///< a refused decision's code
   std::string refusal_message;
   caf::optional<caf::timespan> refusal_retry_after;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "persistence/compensation_policy.hpp"
 #include "persistence/make_event.hpp"
 
 namespace bulwark::flight::detail {
@@ -118,6 +119,14 @@ std::optional<std::pair<ec, std::string>> stop_reason(const state& s, const cont
 }
 
 void finish(state& s, const context& cx, std::vector<command>& out) {
+  if (s.compensations_failed > 0 && s.final_status != proposal_status::compensation_failed) {
+    // Not a plain failure: a change stays applied (the records before say which).
+    s.final_status = proposal_status::compensation_failed;
+    s.final_message = "compensation failed for " + std::to_string(s.compensations_failed)
+                      + " of " + std::to_string(s.done.size())
+                      + " applied steps (see the dead letters and the P1 incidents): "
+                      + s.final_message;
+  }
   bool ok = s.final_status == proposal_status::succeeded;
   auto applied = static_cast<uint32_t>(s.done.size());
   s.pending.push_back(make_event(event_type::proposal_finished, cx.now,
@@ -319,12 +328,36 @@ void on_undone(state& s, const effector_result& r, const context& cx, std::vecto
                                    s.trace));
     ++s.compensated;
   } else {
-    // A compensation that fails leaves the resource for an operator: journaled.
+    // A compensation that fails leaves the resource for an operator: journaled with its
+    // dead letter and its P1 incident. The others still run (independent resources).
+    auto index = static_cast<uint32_t>(s.undo - 1);
+    auto code = r.code == ec::none ? ec::effector_failed : r.code;
     s.pending.push_back(make_event(event_type::action_failed, cx.now,
-                                   action_failed{s.id, static_cast<uint32_t>(s.undo - 1),
-                                                 step.change, r.code,
+                                   action_failed{s.id, index, step.change, r.code,
                                                  "compensation failed: " + r.message},
                                    s.trace));
+    failed_compensation f;
+    f.proposal = s.id;
+    f.step = index;
+    f.principal = s.p.principal;
+    f.level = s.p.level;
+    f.service = service_of(cx, step.change);
+    if (auto res = cx.fleet->resources.find(step.change.resource.value);
+        res != cx.fleet->resources.end())
+      f.region = res->second.region;
+    f.change = step.change;
+    f.restore = step.old_value;
+    f.code = code;
+    f.message = r.message;
+    bool first = s.compensations_failed == 0;
+    if (first)
+      s.compensation_incident = compensation_incident_id(s.id, index);
+    for (auto& ev : compensation_failure_records(f, s.compensation_incident, first, cx.now,
+                                                 s.trace))
+      s.pending.push_back(std::move(ev));
+    ++s.compensations_failed;
+    if (s.final_code == ec::none) // an operator's interrupt has none: this one is the error
+      s.final_code = code;
   }
   --s.undo;
   undo_next(s, cx, out);

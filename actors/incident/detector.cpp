@@ -86,8 +86,10 @@ void follow(detector_state& st, const journal_entry& e) {
       st.incidents[x.incident] = watched_incident{x.service, x.region, x.onset,
                                                   x.rollback_level, false};
       shielding(st, [&](sample_shedder& s) { s.incident_opened({x.service, x.region}, x.incident); });
-      // Nothing to roll back (no suspect): recovery is watched from the opening on.
-      if (x.culprits.empty())
+      // Nothing to roll back (no suspect): recovery is watched from the opening on. An
+      // incident without a candidate is a failed compensation's: no signal closes it,
+      // only an operator (the change it names stays applied until restored).
+      if (x.culprits.empty() && !x.candidate.is_zero())
         st.detect.watch(x.incident, x.service, x.region, e.ev.at);
       break;
     }
@@ -193,6 +195,12 @@ void react(detector_ptr self, const journal_entry& e) {
   if (e.ev.type == event_type::rollback_finished && decoded(e.ev, x) && !x.succeeded
       && x.code == ec::approval_expired && !x.incident.is_zero())
     escalate_expired(self, x.incident, e.ev.at);
+  // A failed compensation's incident (no candidate) was opened outside the orchestrator:
+  // it arms its respond_by timer, so nobody acknowledging it escalates it.
+  incident_opened io;
+  if (e.ev.type == event_type::incident_opened && decoded(e.ev, io) && io.candidate.is_zero())
+    if (auto orchestrator = self->state.orchestrator->get())
+      self->send(orchestrator, atom::respond_v, io.incident);
 }
 
 /// The code and reason of a failed attempt (CAF's own errors named in Bulwark's terms).
@@ -335,7 +343,7 @@ void seed(detector_state& st, journal_store& store, const fleet_state& fs, caf::
       shielding(st, [&](sample_shedder& s) { s.incident_opened(where, incident); });
       // Its rollback finished (or it had none) before this start: verification begins
       // again now (after a restart, judged against the floor until the warm-up ends).
-      if (n.rollback_result == 1 || n.culprits.empty())
+      if (n.rollback_result == 1 || (n.culprits.empty() && !n.candidate.is_zero()))
         st.detect.watch(id, n.service, n.region, at, !escalated);
     }
   auto head = fs.seq;

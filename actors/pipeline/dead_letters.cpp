@@ -13,6 +13,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/pipeline/pipeline_impl.hpp"
+#include "persistence/compensation_letters.hpp"
 #include "persistence/make_event.hpp"
 
 namespace bulwark::pipeline_detail {
@@ -55,6 +56,28 @@ std::string requeue_key(self_ptr self, const dead_lettered& x, uint64_t seq) {
   }
 }
 
+/// Whether the open letter `x` at `seq` is a failed compensation's; an error when it is
+/// one a requeue cannot carry out (the key is to be removed: a proposal sets values) or
+/// the journal cannot tell. A compensation's letter holds the value to restore, so its
+/// requeue restores it; it never applies the reverted change again.
+caf::expected<bool> compensation_letter(self_ptr self, uint64_t seq, const dead_lettered& x) {
+  if (!self->state.store)
+    return refuse(ec::unavailable, "the journal cannot be read to tell whether dead letter "
+                                     + std::to_string(seq) + " is a failed compensation");
+  auto comp = compensation_of(*self->state.store, seq, x);
+  if (!comp)
+    return std::move(comp.error());
+  if (!*comp)
+    return false;
+  if (!(*comp)->restore)
+    return refuse(ec::invalid_input,
+                  "dead letter " + std::to_string(seq) + " is a failed compensation that must "
+                    + "remove " + x.change.resource.value + "." + x.change.key
+                    + " (it had no value before): a requeue can only set a value; remove it "
+                      "through its effector, then discard the letter");
+  return true;
+}
+
 } // namespace
 
 caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cmd) {
@@ -62,6 +85,9 @@ caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cm
   if (!letter)
     return std::move(letter.error());
   auto& x = **letter;
+  auto comp = compensation_letter(self, cmd.letter, x);
+  if (!comp)
+    return std::move(comp.error());
   proposal p;
   p.idempotency_key = requeue_key(self, x, cmd.letter);
   p.principal = x.principal;
@@ -71,8 +97,11 @@ caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cm
       r != self->state.proj.state().resources.end())
     p.regions = {r->second.region};
   p.mutations = {x.change};
-  p.justification = "requeue of dead letter " + std::to_string(cmd.letter) + " by "
-                    + cmd.by.value + (cmd.reason.empty() ? "" : ": " + cmd.reason);
+  p.justification = "requeue of dead letter " + std::to_string(cmd.letter)
+                    + (*comp ? " (a failed compensation: " + x.change.resource.value + "."
+                                 + x.change.key + " back to '" + x.change.value + "')"
+                             : std::string{})
+                    + " by " + cmd.by.value + (cmd.reason.empty() ? "" : ": " + cmd.reason);
   p.deadline = cmd.deadline;
   auto resolution = make_event(event_type::dead_letter_resolved, now(self),
                                dead_letter_resolved{cmd.letter, cmd.by, true,

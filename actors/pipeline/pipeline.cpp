@@ -204,6 +204,11 @@ outcome rebuilt_outcome(const decided_proposal& d) {
       o.status = proposal_status::read;
       o.message = "read-only (recorded earlier)";
       break;
+    case decided::compensation_failed:
+      o.status = proposal_status::compensation_failed;
+      o.message = "recorded earlier (the journal's outcome): a compensation failed, see the "
+                  "dead letters";
+      break;
     case decided::running:
       // Allowed, with no outcome journaled and no flight here: it is in doubt.
       o.status = proposal_status::failed;

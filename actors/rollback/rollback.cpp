@@ -75,27 +75,26 @@ void fail_all(rollback_ptr self, const digest& id, const caf::error& err) {
   self->state.flights.erase(i);
 }
 
-/// Journals every done compensation with the finish in one transaction.
+/// Journals every done compensation, and every failed one with its dead letter and P1
+/// incident, with the finish in one transaction.
 void finish(rollback_ptr self, const digest& id, ec code, std::string message) {
   auto& f = self->state.flights.at(id);
-  std::vector<event> evs;
-  auto at = rollback_now(self);
-  for (size_t i = 0; i < f.next; ++i) {
-    auto& s = f.steps[i];
-    evs.push_back(make_event(event_type::rollback_applied, at,
-                             rollback_applied{id, s.reverts, s.resource, s.key,
-                                              caf::optional<std::string>{s.current}, s.restore}));
-  }
-  bool ok = code == ec::none;
-  auto done = static_cast<uint32_t>(f.next);
-  evs.push_back(make_event(event_type::rollback_finished, at,
-                           rollback_finished{id, f.plan.incident, ok, code, done, message}));
+  auto& fleet = self->state.proj.state();
+  auto region_of = [&fleet](const std::string& resource) {
+    auto i = fleet.resources.find(resource);
+    return i == fleet.resources.end() ? std::string{} : i->second.region;
+  };
+  auto out = rollback_outcome_of(f.plan, f.steps, f.next, f.failed, code, std::move(message),
+                                 region_of, rollback_now(self));
+  if (!f.failed.empty())
+    spdlog::error("rollback: {}: {}", to_hex(id), out.message);
+  auto evs = std::move(out.records);
   self->request(self->state.journal, caf::infinite, atom::append_v, std::move(evs))
     .then(
-      [self, id, ok, done, code, message](const appended& a) {
-        auto s = status_of(id, ok ? "succeeded" : "failed", done);
-        s.code = code;
-        s.message = message;
+      [self, id, out](const appended& a) {
+        auto s = status_of(id, out.status, out.reverted);
+        s.code = out.code;
+        s.message = out.message;
         s.seq = a.last;
         answer(self, id, s);
       },
@@ -129,26 +128,30 @@ void on_effected(rollback_ptr self, const digest& id, uint64_t step, const effec
   auto i = self->state.flights.find(id);
   if (i == self->state.flights.end() || i->second.next != step || i->second.awaiting)
     return;
-  if (!r.ok) {
-    auto& s = i->second.steps[step];
-    return finish(self, id, r.code == ec::none ? ec::effector_failed : r.code,
-                  "compensation of seq " + std::to_string(s.reverts.value) + " failed: "
-                    + r.message);
-  }
+  // A failed step does not stop the others: each undoes an independent change.
+  if (!r.ok)
+    i->second.failed.push_back(
+      rollback_failure{i->second.next, r.code == ec::none ? ec::effector_failed : r.code,
+                       r.message});
   ++i->second.next;
   run_next(self, id);
 }
 
 void run_next(rollback_ptr self, const digest& id) {
   auto& f = self->state.flights.at(id);
+  breaker_directory::entry e;
+  // A step whose service has no effector fails as a compensation; the others still run.
+  while (f.next < f.steps.size() && !self->state.breakers->find(f.steps[f.next].service, e)) {
+    f.failed.push_back(rollback_failure{f.next, ec::unavailable,
+                                        "no effector is registered for service "
+                                          + f.steps[f.next].service});
+    ++f.next;
+  }
   if (f.next == f.steps.size())
     return finish(self, id, ec::none,
                   f.steps.empty() ? "nothing left to revert: another rollback reverted it"
                                   : "reverted " + std::to_string(f.steps.size()) + " actions");
   auto& s = f.steps[f.next];
-  breaker_directory::entry e;
-  if (!self->state.breakers->find(s.service, e))
-    return finish(self, id, ec::unavailable, "no effector is registered for service " + s.service);
   auto timeout = self->state.settings.effector_timeout;
   effector_request req{s.service, mutation{s.resource, s.key, s.current}, true, s.restore,
                        to_hex(id) + "/" + std::to_string(f.next), rollback_now(self) + timeout};

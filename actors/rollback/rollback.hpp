@@ -46,6 +46,7 @@ struct rollback_flight {
   rollback_requested plan;
   std::vector<rollback_step> steps;
   size_t next = 0;                        ///< the step running or to run
+  std::vector<rollback_failure> failed;   ///< steps before `next` whose compensation failed
   bool awaiting = false;                  ///< waiting for an approval
   std::vector<caf::typed_response_promise<rollback_status>> waiters;
 };

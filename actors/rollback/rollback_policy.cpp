@@ -4,6 +4,9 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "persistence/compensation_policy.hpp"
+#include "persistence/make_event.hpp"
+
 namespace bulwark {
 
 namespace {
@@ -92,6 +95,66 @@ caf::error check_conflicts(const std::vector<uint64_t>& wanted,
 }
 
 } // namespace
+
+rollback_outcome rollback_outcome_of(const rollback_requested& plan,
+                                     const std::vector<rollback_step>& steps, size_t ran,
+                                     const std::vector<rollback_failure>& failed, ec code,
+                                     std::string message,
+                                     const std::function<std::string(const std::string&)>& region_of,
+                                     caf::timestamp at) {
+  rollback_outcome out;
+  auto f = failed.begin();
+  for (size_t i = 0; i < ran && i < steps.size(); ++i) {
+    auto& s = steps[i];
+    if (f == failed.end() || f->index != i) {
+      out.records.push_back(make_event(event_type::rollback_applied, at,
+                                       rollback_applied{plan.rollback, s.reverts, s.resource,
+                                                        s.key,
+                                                        caf::optional<std::string>{s.current},
+                                                        s.restore}));
+      ++out.reverted;
+      continue;
+    }
+    failed_compensation c;
+    c.proposal = plan.rollback;
+    c.step = static_cast<uint32_t>(i);
+    c.principal = plan.by;
+    c.level = plan.level;
+    c.service = s.service;
+    c.region = region_of(s.resource.value);
+    c.change = mutation{s.resource, s.key, s.current};
+    if (s.restore)
+      c.restore = *s.restore;
+    c.code = f->code;
+    c.message = "compensation of seq " + std::to_string(s.reverts.value) + " failed: "
+                + f->message;
+    bool first = f == failed.begin();
+    auto incident = compensation_incident_id(plan.rollback,
+                                             static_cast<uint32_t>(failed.front().index));
+    for (auto& ev : compensation_failure_records(c, incident, first, at))
+      out.records.push_back(std::move(ev));
+    ++f;
+  }
+  if (!failed.empty()) {
+    out.status = "compensation_failed";
+    out.code = code != ec::none ? code : failed.front().code;
+    std::string first = "seq " + std::to_string(steps[failed.front().index].reverts.value)
+                        + ": " + failed.front().message;
+    out.message = "compensation failed for " + std::to_string(failed.size()) + " of "
+                  + std::to_string(steps.size()) + " steps (see the dead letters and the P1 "
+                  + "incidents; first " + first + ")"
+                  + (code != ec::none ? ": " + message : std::string{});
+  } else {
+    out.status = code == ec::none ? "succeeded" : "failed";
+    out.code = code;
+    out.message = std::move(message);
+  }
+  out.records.push_back(make_event(event_type::rollback_finished, at,
+                                   rollback_finished{plan.rollback, plan.incident,
+                                                     out.status == "succeeded", out.code,
+                                                     out.reverted, out.message}));
+  return out;
+}
 
 caf::expected<std::vector<rollback_step>>
 plan_rollback(const std::vector<seq_no>& targets, const std::vector<planned_record>& records,

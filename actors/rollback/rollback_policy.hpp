@@ -23,6 +23,7 @@
 #include "caf/optional.hpp"
 
 #include "messages/events.hpp"
+#include "messages/incidents.hpp"
 #include "messages/ids.hpp"
 
 #include "actors/rollback/rollback_index.hpp"
@@ -45,6 +46,38 @@ struct rollback_step {
   std::string current;               ///< the value the reverted action set
   caf::optional<std::string> restore; ///< the value it replaced (none: remove the key)
 };
+
+/// A step of a running rollback whose compensation failed.
+struct rollback_failure {
+  size_t index = 0;    ///< its place in the plan's steps
+  ec code = ec::none;
+  std::string message;
+};
+
+/// A rollback's final transaction and its answer.
+struct rollback_outcome {
+  /// A `rollback_applied` for each step undone and, for each failed one, the records of
+  /// a failed compensation (persistence/compensation_policy.hpp), in the plan's order;
+  /// then the `rollback_finished`.
+  std::vector<event> records;
+  std::string status;  ///< "succeeded", "failed" or "compensation_failed"
+  ec code = ec::none;
+  std::string message;
+  uint32_t reverted = 0;
+};
+
+/// Returns the outcome of the rollback `plan` whose steps [0, ran) ran, `failed` of them
+/// (ascending by index) failing, ended with `code` and `message` (none: it ran to its
+/// end). A failed step does not stop the others: they undo independent changes. Any
+/// failed step makes the rollback `compensation_failed` (not succeeded), and its code is
+/// the first failure's unless `code` names another reason. `region_of` names a
+/// resource's region ("" when unknown).
+rollback_outcome rollback_outcome_of(const rollback_requested& plan,
+                                     const std::vector<rollback_step>& steps, size_t ran,
+                                     const std::vector<rollback_failure>& failed, ec code,
+                                     std::string message,
+                                     const std::function<std::string(const std::string&)>& region_of,
+                                     caf::timestamp at);
 
 /// Looks up the service of a resource; null when it is not registered.
 using service_lookup = std::function<const std::string*(const std::string& resource)>;

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-52, snapshot version 10). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-53, snapshot version 10). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -350,6 +350,11 @@ EVENT_TYPES = {
     52: ("quarantine_changed",
          struct("quarantine_changed", ("principal", STRING), ("quarantined", BOOL),
                 ("by", STRING), ("reason", STRING))),
+    # -- failed compensations: 53 --
+    53: ("compensation_failed",
+         struct("compensation_failed", ("proposal", DIGEST), ("step", U32),
+                ("change", MUTATION), ("restore", optional(STRING)), ("code", CODE),
+                ("message", STRING), ("incident", DIGEST))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------

@@ -212,7 +212,8 @@ struct breaker_info {
   uint64_t retries = 0;
 };
 
-/// A dead letter: an action whose retries were exhausted, waiting for an operator.
+/// A dead letter: an action whose retries were exhausted, or a compensation that failed,
+/// waiting for an operator.
 struct dead_letter_info {
   uint64_t seq = 0;       ///< its id: the seq of its `dead_lettered` record
   std::string proposal;   ///< the proposal it belonged to (hex)
@@ -226,6 +227,10 @@ struct dead_letter_info {
   std::string code;       ///< the last error: TIMEOUT or UNAVAILABLE
   std::string message;
   std::chrono::system_clock::time_point failed_at;
+  /// A failed compensation's letter: `value` is the value to restore (a requeue restores
+  /// it), and `restore` is empty when the key is to be removed (a requeue is refused).
+  bool compensation = false;
+  std::optional<std::string> restore; ///< compensation: the value to restore (none: remove)
 };
 
 /// One metric sample fed by the host (kept for the detector).
@@ -247,7 +252,7 @@ struct incident_info {
   std::string status;        ///< open, escalated, resolved, recovered, closed
   std::vector<uint64_t> culprits; ///< seqs of the applied actions its rollback reverts
   std::string rollback;      ///< hex digest of its last rollback ("" none)
-  std::string rollback_result; ///< "", succeeded, failed
+  std::string rollback_result; ///< "", succeeded, failed, compensation_failed
   std::chrono::system_clock::time_point onset;
   std::chrono::system_clock::time_point respond_by;
   std::chrono::milliseconds mttr{0}; ///< onset to its close (recovered or closed)

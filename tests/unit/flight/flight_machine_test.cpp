@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -19,6 +20,7 @@
 
 #include "actors/flight/flight_machine.hpp"
 #include "actors/flight/flight_recovery.hpp"
+#include "persistence/compensation_policy.hpp"
 #include "persistence/make_event.hpp"
 
 using namespace bulwark;
@@ -390,6 +392,55 @@ struct world {
     return n;
   }
 
+  /// A compensation that failed leaves no silent half state: the flight ends
+  /// `compensation_failed`, each failed one has its dead letter (the value to restore)
+  /// and its `compensation_failed` record, one P1 incident (no culprits) names the first,
+  /// and the other compensations still ran.
+  void check_compensations() {
+    std::vector<uint32_t> failed, letters, records;
+    std::vector<incident_opened> incidents;
+    for (auto& [seq, ev] : journal) {
+      if (ev.type == event_type::action_failed) {
+        action_failed x;
+        REQUIRE_FALSE(payload_of(ev, x));
+        if (x.message.rfind("compensation failed: ", 0) == 0)
+          failed.push_back(x.step);
+      } else if (ev.type == event_type::dead_lettered) {
+        dead_lettered x;
+        REQUIRE_FALSE(payload_of(ev, x));
+        if (x.message.rfind("compensation failed: ", 0) == 0)
+          letters.push_back(x.step);
+      } else if (ev.type == event_type::compensation_failed) {
+        compensation_failed x;
+        REQUIRE_FALSE(payload_of(ev, x));
+        records.push_back(x.step);
+        if (x.incident != s.compensation_incident)
+          violations.push_back("a compensation_failed record names another incident");
+      } else if (ev.type == event_type::incident_opened) {
+        incident_opened x;
+        REQUIRE_FALSE(payload_of(ev, x));
+        incidents.push_back(x);
+      }
+    }
+    if (!reply)
+      return; // not finished in the journal (its outcome could not be journaled)
+    bool any = !failed.empty();
+    if (any != (reply->status == proposal_status::compensation_failed))
+      violations.push_back(std::string{"ended "} + to_string(reply->status) + " with "
+                           + std::to_string(failed.size()) + " failed compensations");
+    if (letters != failed || records != failed)
+      violations.push_back("a failed compensation without its dead letter or record");
+    if (incidents.size() != (any ? 1u : 0u))
+      violations.push_back(std::to_string(incidents.size()) + " incidents for "
+                           + std::to_string(failed.size()) + " failed compensations");
+    if (any && !incidents.empty()
+        && (incidents[0].incident != compensation_incident_id(s.id, failed.front())
+            || incidents[0].level != severity::p1 || !incidents[0].culprits.empty()))
+      violations.push_back("the incident of a failed compensation is not the P1 of its first");
+    if (any && undo_outcomes() != reply->applied)
+      violations.push_back("a failed compensation stopped the others");
+  }
+
   /// Outcomes per action in the journal: forward and compensation, at most one each.
   void check_outcomes() {
     std::map<uint32_t, int> forward, undone;
@@ -602,7 +653,8 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
     analysis_failed_journaled |= ev.type == event_type::analysis_failed;
   if (analysis_failed_journaled
       && (w.s.p.level != authority_level::act || !w.reply
-          || w.reply->status != proposal_status::interrupted
+          || (w.reply->status != proposal_status::interrupted
+              && w.reply->status != proposal_status::compensation_failed)
           || w.undo_outcomes() != w.reply->applied))
     w.violations.push_back("a failed analysis did not interrupt and compensate the flight");
   if (w.answers != 1)
@@ -610,6 +662,10 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
   if (w.append || w.call)
     w.violations.push_back("over with an await outstanding");
   w.check_outcomes();
+  w.check_compensations();
+  // Every flight ends in a terminal status.
+  if (w.reply && w.reply->status == proposal_status::refused)
+    w.violations.push_back("an allowed flight's outcome reads refused");
   // A flight that undid every applied step left each value as it found it.
   if (w.reply && w.reply->compensated > 0 && w.reply->compensated == w.reply->applied) {
     auto fresh = world{};
@@ -795,6 +851,166 @@ TEST_CASE("flight: level 2 journals all starts first and compensates the batch o
   CHECK(d.reply->compensated == 1);
   CHECK(d.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
   CHECK(d.violations.empty());
+}
+
+namespace {
+
+/// The payloads of type `T` journaled with the event type `type`, in order.
+template <class T>
+std::vector<T> journaled_as(const world& w, event_type type) {
+  std::vector<T> out;
+  for (auto& [seq, ev] : w.journal)
+    if (ev.type == type) {
+      T x;
+      REQUIRE_FALSE(payload_of(ev, x));
+      out.push_back(std::move(x));
+    }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("flight: a level-2 batch whose compensation fails ends compensation_failed with its "
+          "dead letter and P1 incident, and the other compensations still run") {
+  driven d{authority_level::recommend, 3};
+  d.commit();
+  d.feed(input{input::approve, ++d.now_ms, 0, {}, {}});
+  d.commit(); // the approval
+  d.commit(); // every start
+  d.ok();     // r0 -> v1
+  d.ok();     // r1 -> v2
+  d.no(ec::effector_failed); // step 2 fails: undo step 1, then step 0
+  REQUIRE(d.call);
+  CHECK(d.call->step == 1);
+  d.no(ec::timeout);         // the undo of step 1 fails ...
+  REQUIRE(d.call);           // ... and the undo of step 0 still runs
+  CHECK(d.call->call.compensation);
+  CHECK(d.call->step == 0);
+  d.ok();
+  REQUIRE(d.append);
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::compensation_failed);
+  CHECK(d.reply->code == ec::effector_failed); // the step's failure stays the reason
+  CHECK(d.reply->applied == 2);
+  CHECK(d.reply->compensated == 1);
+  CHECK(d.reply->message.rfind("compensation failed for 1 of 2 applied steps", 0) == 0);
+  CHECK(d.values[{"r0", "version"}] == std::optional<std::string>{"v0"});
+  CHECK(d.values[{"r1", "version"}] == std::optional<std::string>{"v2"}); // left applied
+  // One transaction: the undo's failure, its letter, its record and the incident come
+  // before the compensation of step 0 and the outcome.
+  auto types = d.types();
+  auto from = std::find(types.begin(), types.end(), event_type::dead_lettered);
+  REQUIRE(from != types.end());
+  CHECK(std::vector<event_type>(from - 1, types.end())
+        == std::vector<event_type>{event_type::action_failed, event_type::dead_lettered,
+                                   event_type::compensation_failed,
+                                   event_type::incident_opened, event_type::rollback_applied,
+                                   event_type::proposal_finished});
+  auto letters = journaled_as<dead_lettered>(d, event_type::dead_lettered);
+  REQUIRE(letters.size() == 1);
+  CHECK(letters[0].step == 1);
+  CHECK(letters[0].change.resource.value == "r1");
+  CHECK(letters[0].change.value == "v0"); // the value to restore, not the change again
+  CHECK(letters[0].code == ec::timeout);
+  CHECK(letters[0].level == authority_level::recommend);
+  CHECK(letters[0].message.find("restore r1.version to 'v0' (it holds 'v2')")
+        != std::string::npos);
+  auto records = journaled_as<compensation_failed>(d, event_type::compensation_failed);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].proposal == d.s.id);
+  CHECK(records[0].change.value == "v2");
+  CHECK(records[0].restore == caf::optional<std::string>{"v0"});
+  auto incidents = journaled_as<incident_opened>(d, event_type::incident_opened);
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].level == severity::p1);
+  CHECK(incidents[0].incident == compensation_incident_id(d.s.id, 1));
+  CHECK(records[0].incident == incidents[0].incident);
+  CHECK(incidents[0].culprits.empty()); // nothing for an automatic rollback to loop on
+  CHECK(incidents[0].candidate.is_zero());
+  CHECK(incidents[0].service == "svc");
+  CHECK(incidents[0].respond_by - incidents[0].onset == response_time(severity::p1));
+  auto finished = journaled_as<proposal_finished>(d, event_type::proposal_finished);
+  REQUIRE(finished.size() == 1);
+  CHECK_FALSE(finished[0].succeeded);
+  CHECK(finished[0].message == d.reply->message);
+  CHECK(d.violations.empty());
+}
+
+TEST_CASE("flight: a level-3 flight whose compensations fail ends compensation_failed with a "
+          "letter each and one incident") {
+  driven d{authority_level::act, 2};
+  d.commit();
+  d.ok();
+  d.commit(); // step 0's effect
+  d.feed(input{input::observe, ++d.now_ms, 0, {}, signal_summary{}});
+  d.commit(); // step 1's start
+  d.ok();
+  d.commit(); // step 1's effect
+  d.feed(input{input::interrupt, ++d.now_ms, 0, {}, {}});
+  d.no(ec::unavailable); // the undo of step 1
+  REQUIRE(d.call);
+  d.no(ec::circuit_open); // the undo of step 0: it was still tried
+  d.commit();
+  REQUIRE(d.reply);
+  CHECK(d.reply->status == proposal_status::compensation_failed);
+  // An operator's interrupt has no code of its own: the first failed undo's is the reason.
+  CHECK(d.reply->code == ec::unavailable);
+  CHECK(d.reply->compensated == 0);
+  auto letters = journaled_as<dead_lettered>(d, event_type::dead_lettered);
+  REQUIRE(letters.size() == 2);
+  CHECK(letters[0].step == 1);
+  CHECK(letters[1].step == 0);
+  CHECK(letters[1].change.value == "v0");
+  auto incidents = journaled_as<incident_opened>(d, event_type::incident_opened);
+  REQUIRE(incidents.size() == 1);
+  CHECK(incidents[0].incident == compensation_incident_id(d.s.id, 1));
+  for (auto& r : journaled_as<compensation_failed>(d, event_type::compensation_failed))
+    CHECK(r.incident == incidents[0].incident);
+  CHECK(d.violations.empty());
+
+  // A failed window analysis compensates the same way.
+  driven a{authority_level::act, 1};
+  a.commit();
+  a.ok();
+  a.commit();
+  signal_summary down;
+  down.available = false;
+  down.error = "the detector is not running";
+  a.feed(input{input::observe, ++a.now_ms, 0, {}, down});
+  a.no(ec::effector_failed);
+  a.commit();
+  REQUIRE(a.reply);
+  CHECK(a.reply->status == proposal_status::compensation_failed);
+  CHECK(a.reply->message.find("analysis failed after step 0") != std::string::npos);
+  CHECK(journaled_as<compensation_failed>(a, event_type::compensation_failed).size() == 1);
+  CHECK(a.violations.empty());
+}
+
+TEST_CASE("flight: a compensation that removes a key says so in its letter") {
+  failed_compensation f;
+  f.proposal = id_of(3);
+  f.step = 4;
+  f.principal = principal_id{"agent"};
+  f.level = authority_level::act;
+  f.service = "svc";
+  f.change = mutation{resource_id{"r9"}, "mode", "closed"};
+  f.code = ec::timeout;
+  f.message = "no answer";
+  auto incident = compensation_incident_id(f.proposal, f.step);
+  CHECK(incident != compensation_incident_id(f.proposal, 5));
+  CHECK(incident != compensation_incident_id(id_of(4), 4));
+  auto evs = compensation_failure_records(f, incident, false, at_ms(5));
+  REQUIRE(evs.size() == 2); // not the first: no second incident
+  dead_lettered letter;
+  REQUIRE_FALSE(payload_of(evs[0], letter));
+  CHECK(letter.message.find("remove r9.mode (it holds 'closed')") != std::string::npos);
+  CHECK(letter.change.value.empty());
+  compensation_failed record;
+  REQUIRE_FALSE(payload_of(evs[1], record));
+  CHECK_FALSE(record.restore);
+  CHECK(record.incident == incident);
+  CHECK(compensation_failure_records(f, incident, true, at_ms(5)).size() == 3);
 }
 
 TEST_CASE("flight: a level-3 window passes its analysis, the last step's too") {

@@ -374,6 +374,66 @@ TEST_CASE("rollback plans restore old values newest first and refuse bad seqs") 
   CHECK(plan_rollback({seq_no{5}}, recs, ix, lookup(svc), {{7, id_of(4)}}, seq_no{8}));
 }
 
+TEST_CASE("a rollback step whose compensation fails leaves a letter and a P1, the others "
+          "still undo, and the rollback ends compensation_failed") {
+  rollback_requested plan{id_of(9), id_of(8), principal_id{"ops"}, authority_level::enforce,
+                          {seq_no{8}, seq_no{7}, seq_no{5}}, "undo"};
+  std::vector<rollback_step> steps{
+    {seq_no{8}, "coaster", resource_id{"c2"}, "mode", "new", caf::none},
+    {seq_no{7}, "coaster", resource_id{"c1"}, "mode", "faster", std::string{"fast"}},
+    {seq_no{5}, "coaster", resource_id{"c1"}, "mode", "fast", std::string{"normal"}}};
+  auto region = [](const std::string&) { return std::string{"north"}; };
+  auto out = rollback_outcome_of(plan, steps, 3, {rollback_failure{1, ec::timeout, "no answer"}},
+                                 ec::none, "reverted 3 actions", region, t0);
+  CHECK(out.status == "compensation_failed");
+  CHECK(out.code == ec::timeout);
+  CHECK(out.reverted == 2);
+  CHECK(out.message.rfind("compensation failed for 1 of 3 steps", 0) == 0);
+  std::vector<event_type> types;
+  for (auto& ev : out.records)
+    types.push_back(ev.type);
+  CHECK(types == std::vector<event_type>{event_type::rollback_applied, event_type::dead_lettered,
+                                         event_type::compensation_failed,
+                                         event_type::incident_opened,
+                                         event_type::rollback_applied,
+                                         event_type::rollback_finished});
+  dead_lettered letter;
+  REQUIRE_FALSE(payload_of(out.records[1], letter));
+  CHECK(letter.proposal == id_of(9));
+  CHECK(letter.step == 1);
+  CHECK(letter.change.value == "fast"); // the value the step was to restore
+  CHECK(letter.principal.value == "ops");
+  incident_opened io;
+  REQUIRE_FALSE(payload_of(out.records[3], io));
+  CHECK(io.level == severity::p1);
+  CHECK(io.region == "north");
+  CHECK(io.culprits.empty());
+  rollback_finished fin;
+  REQUIRE_FALSE(payload_of(out.records.back(), fin));
+  CHECK_FALSE(fin.succeeded);
+  CHECK(fin.reverted == 2);
+  CHECK(fin.incident == id_of(8));
+  // Two failures: two letters, one incident (the first's).
+  auto two = rollback_outcome_of(plan, steps, 3,
+                                 {rollback_failure{0, ec::unavailable, "down"},
+                                  rollback_failure{2, ec::timeout, "no answer"}},
+                                 ec::none, "", region, t0);
+  size_t incidents = 0;
+  for (auto& ev : two.records)
+    incidents += ev.type == event_type::incident_opened;
+  CHECK(incidents == 1);
+  CHECK(two.code == ec::unavailable);
+  CHECK(two.reverted == 1);
+  // No failure: as before.
+  auto fine = rollback_outcome_of(plan, steps, 3, {}, ec::none, "reverted 3 actions", region, t0);
+  CHECK(fine.status == "succeeded");
+  CHECK(fine.records.size() == 4);
+  auto denied = rollback_outcome_of(plan, steps, 0, {}, ec::authority_denied, "denied by ops",
+                                    region, t0);
+  CHECK(denied.status == "failed");
+  CHECK(denied.records.size() == 1);
+}
+
 TEST_CASE("the rollback index finds every later change of a reverted key") {
   std::map<std::string, std::string> svc{{"c1", "coaster"}, {"c2", "coaster"}};
   std::vector<planned_record> recs{

@@ -128,6 +128,15 @@ TEST_CASE_FIXTURE(caf_fixture, "every payload survives a CAF binary round trip")
   check_canonical(q);
   policy_refused refused{principal_id{"root"}, "signal", "bad key"};
   CHECK(encode(round_trip(refused)) == encode(refused));
+  compensation_failed cf{reviewed, 2, mutation{resource_id{"gate-1"}, "mode", "closed"},
+                         caf::optional<std::string>{"open"}, ec::timeout, "no answer",
+                         digest{}};
+  auto cf2 = round_trip(cf);
+  CHECK(cf2.step == 2);
+  CHECK(cf2.restore == caf::optional<std::string>{"open"});
+  CHECK(cf2.code == ec::timeout);
+  CHECK(encode(cf2) == encode(cf));
+  check_canonical(cf);
   verify_report rep{false, seq_no{4}, "chain", 3, seq_no{3}, digest{}};
   auto rep2 = round_trip(rep);
   CHECK(rep2.first_bad == rep.first_bad);

@@ -83,7 +83,7 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(code == ec::audit_unavailable);
   CHECK(!valid(static_cast<event_type>(0)));
   CHECK(!valid(static_cast<event_type>(max_event_type + 1)));
-  // Reserved but undefined numbers (31-34, 47, 49+) are invalid, not a range hole accepted.
+  // Reserved but undefined numbers (31-34, 49-52, 54+) are invalid, not a range hole accepted.
   CHECK(valid(static_cast<event_type>(19)));
   CHECK(valid(static_cast<event_type>(26)));
   CHECK(valid(event_type::orchestration_failed));
@@ -118,7 +118,6 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(valid(static_cast<event_type>(48))); // the audit queue
   for (uint8_t v = 49; v <= 52; ++v) // audited policy
     CHECK(valid(static_cast<event_type>(v)));
-  CHECK(!valid(static_cast<event_type>(53)));
   CHECK(!parse("unknown", back));
   CHECK(parse("budget_charged", back));
   CHECK(static_cast<int>(back) == 46);
@@ -126,11 +125,15 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(static_cast<int>(back) == 47);
   CHECK(parse("audit_acknowledged", back));
   CHECK(static_cast<int>(back) == 48);
-  CHECK(max_event_type == 52);
+  CHECK(max_event_type == 53);
   CHECK(parse("policy_changed", back));
   CHECK(static_cast<int>(back) == 49);
   CHECK(parse("quarantine_changed", back));
   CHECK(static_cast<int>(back) == 52);
+  CHECK(valid(static_cast<event_type>(53))); // failed compensations
+  CHECK(parse("compensation_failed", back));
+  CHECK(static_cast<int>(back) == 53);
+  CHECK(!valid(static_cast<event_type>(54)));
   CHECK(parse("incident_acknowledged", back));
   CHECK(static_cast<int>(back) == 38);
 }
