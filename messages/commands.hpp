@@ -30,11 +30,15 @@ struct proposal {
   std::vector<mutation> mutations;
   std::string justification;
   caf::timestamp deadline; ///< absolute; effector calls must finish before it
+  /// Levels 1 and 2: the proposal's own approval window, from its decision; none: the
+  /// node's (`authority.approval_timeout_ms`). Content: part of the proposal's digest.
+  caf::optional<caf::timespan> approval_window;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proposal& x) {
   return f(caf::meta::type_name("proposal"), x.idempotency_key, x.principal, x.level,
            x.services, x.regions, x.mutations, x.justification, x.deadline,
+           x.approval_window,
            caf::meta::load_callback([&]() -> caf::error {
              return valid(x.level) ? caf::error{} : refuse(ec::invalid_input, "level");
            }));
@@ -150,12 +154,15 @@ struct pending_approval {
   caf::timestamp window_from; ///< observing (level 3): when the step's window began...
   caf::timespan window{0};    ///< ...how long it lasts (0: not observing)...
   std::string window_service; ///< ...and the service whose signals it analyzes
+  /// Awaiting: the approval window it waits in, from its decision (the proposal's own or
+  /// the node's), so its age is `approval_window - (expires - now)`.
+  caf::timespan approval_window{0};
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pending_approval& x) {
   return f(caf::meta::type_name("pending_approval"), x.proposal, x.principal, x.level,
            x.mutations, x.expires, x.awaiting, x.phase, x.applied, x.window_from, x.window,
-           x.window_service);
+           x.window_service, x.approval_window);
 }
 
 } // namespace bulwark

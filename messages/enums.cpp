@@ -109,6 +109,8 @@ const char* to_string(event_type x) noexcept {
       return "approval_checked";
     case event_type::audit_acknowledged:
       return "audit_acknowledged";
+    case event_type::approval_window:
+      return "approval_window";
   }
   return "unknown";
 }
@@ -160,6 +162,7 @@ bool valid(event_type x) noexcept {
     case event_type::budget_charged:
     case event_type::approval_checked:
     case event_type::audit_acknowledged:
+    case event_type::approval_window:
       return true;
   }
   return false;

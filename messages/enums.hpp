@@ -67,10 +67,13 @@ enum class event_type : uint8_t {
   approval_checked = 47,
   // -- the audit queue of level-4 changes: 48 --
   audit_acknowledged = 48,
+  // 49-53: reserved
+  // -- a proposal's own approval window: 54 --
+  approval_window = 54,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 48;
+inline constexpr uint8_t max_event_type = 54;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

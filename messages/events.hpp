@@ -471,4 +471,18 @@ typename Inspector::result_type inspect(Inspector& f, audit_acknowledged& x) {
   return f(caf::meta::type_name("audit_acknowledged"), x.proposal, x.by, x.note);
 }
 
+// -- a proposal's own approval window ----------------------------------------------
+
+/// Payload of `approval_window` (54): the allowed level-1 or level-2 proposal decided
+/// right before it in the same transaction asked for its own approval window, shorter
+/// than the node's; nobody approving within it expires the proposal.
+struct approval_window {
+  digest proposal;     ///< the proposal decided
+  caf::timespan window{0}; ///< from the decision's time
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, approval_window& x) {
+  return f(caf::meta::type_name("approval_window"), x.proposal, x.window);
+}
+
 } // namespace bulwark

@@ -244,6 +244,10 @@ json payload_json(const audit_acknowledged& x) {
   return {{"proposal", to_hex(x.proposal)}, {"by", x.by.value}, {"note", x.note}};
 }
 
+json payload_json(const approval_window& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"window_ms", ms_of(x.window)}};
+}
+
 template <class Payload>
 json decode_json(const event& ev) {
   Payload x;
@@ -338,6 +342,8 @@ json payload_to_json(const event& ev) {
       return decode_json<approval_checked>(ev);
     case event_type::audit_acknowledged:
       return decode_json<audit_acknowledged>(ev);
+    case event_type::approval_window:
+      return decode_json<approval_window>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

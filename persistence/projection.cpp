@@ -108,6 +108,8 @@ struct applier {
   }
   void operator()(const approval_checked&) {
   }
+  void operator()(const approval_window&) {
+  }
   void operator()(const interrupted&) {
   }
   void operator()(const console_access&) {
@@ -381,6 +383,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::audit_acknowledged:
       err = apply_as<audit_acknowledged>(state_, seq, ev);
       break;
+    case event_type::approval_window:
+      err = apply_as<approval_window>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -500,6 +505,8 @@ caf::error check_payload(const event& ev) {
       return decodes<approval_checked>(ev);
     case event_type::audit_acknowledged:
       return decodes<audit_acknowledged>(ev);
+    case event_type::approval_window:
+      return decodes<approval_window>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

@@ -71,7 +71,9 @@ gate_result approvers_gate(gate g, const proposal& p, const gate_inputs& in) {
   return {g, true,
           std::string{g == gate::human_review ? "one review of the whole batch" : "one approval"}
             + " naming the digest, by a principal with the role " + to_string(least) + ": "
-            + names + "; within " + seconds_of(in.config->approval_timeout)};
+            + names + "; within "
+            + (p.approval_window ? seconds_of(*p.approval_window) + " (the proposal's own window)"
+                                 : seconds_of(in.config->approval_timeout))};
 }
 
 /// AllOrNothing and RollbackOnInterrupt: no resource is held by another running proposal.

@@ -16,6 +16,10 @@ using nlohmann::json;
 
 namespace {
 
+/// About 31 years, longer than any node's approval window: a larger `approval_window_ms`
+/// is taken as this, still refused by validation as longer than the node's.
+constexpr uint64_t max_window_ms = 1'000'000'000'000;
+
 bool string_list(const console_request& req, const char* name, std::vector<std::string>& out,
                  console_refusal& why) {
   auto i = req.args.find(name);
@@ -158,6 +162,14 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
   p.level = static_cast<authority_level>(std::min<uint64_t>(level, 255));
   p.principal = self->state.conns.at(hdl).principal;
   p.deadline = now(self) + std::chrono::milliseconds{std::min<uint64_t>(timeout_ms, 86400000)};
+  if (req.args.count("approval_window_ms") != 0) {
+    uint64_t window_ms = 0;
+    if (!uint_arg(req, "approval_window_ms", window_ms, why))
+      return refuse_args(self, hdl, why);
+    // Beyond any node's window (validation names it); capped so it stays a timespan.
+    p.approval_window = caf::timespan{
+      std::chrono::milliseconds{std::min<uint64_t>(window_ms, max_window_ms)}};
+  }
   auto& st = self->state;
   auto token = ++st.propose_tokens;
   // A console connection hears at once of a wait for an approver (levels 1 and 2 only:

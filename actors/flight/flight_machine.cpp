@@ -50,6 +50,12 @@ std::string fingerprint(const state& s) {
   return out;
 }
 
+std::chrono::nanoseconds window_of(const state& s, const settings& config) {
+  if (s.p.approval_window && *s.p.approval_window <= config.approval_timeout)
+    return *s.p.approval_window;
+  return config.approval_timeout;
+}
+
 state start(proposal p, const digest& id, trace_id trace) {
   state s;
   s.p = std::move(p);
@@ -111,8 +117,14 @@ refusal allow(state& s, uint32_t allowed_count, std::vector<event> extra, const 
                      "allowed", allowed_count, std::move(gates), s.p.mutations,
                      s.p.justification};
   std::vector<event> events;
-  events.reserve(3 + extra.size());
+  events.reserve(4 + extra.size());
   events.push_back(make_event(event_type::proposal_decided, cx.now, d, s.trace));
+  // The proposal's own approval window is journaled with its decision, so a flight rebuilt
+  // after a restart expires when this one would have.
+  bool waits = s.p.level == authority_level::assist || s.p.level == authority_level::recommend;
+  if (waits && s.p.approval_window)
+    events.push_back(make_event(event_type::approval_window, cx.now,
+                                approval_window{s.id, approval_window_of(s, cx)}, s.trace));
   for (auto& e : extra)
     events.push_back(std::move(e));
   // Levels 3 and 4 run at once: the first action's start rides the decision's
@@ -347,11 +359,8 @@ refusal approval_expired(state& s, const context& cx, std::vector<command>& out)
                                  s.trace));
   s.final_status = proposal_status::expired;
   s.final_code = ec::approval_expired;
-  s.final_message = "nobody approved within the approval window ("
-                    + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                       cx.config->approval_timeout)
-                                       .count())
-                    + " s, authority.approval_timeout_ms)";
+  s.final_message = "nobody approved within the approval window (" + describe_window(s, cx)
+                    + ")";
   finish(s, cx, out);
   return {};
 }

@@ -224,6 +224,10 @@ refusal approval_expired(state& s, const context& cx, std::vector<command>& out)
 refusal observed(state& s, const signal_summary& signals, const context& cx,
                  std::vector<command>& out);
 
+/// The approval window of a level-1 or level-2 flight: the proposal's own when it is no
+/// longer than the node's (validation refuses a longer one), else the node's.
+std::chrono::nanoseconds window_of(const state& s, const settings& config);
+
 /// True once the flight has answered and wants nothing more.
 inline bool over(const state& s) {
   return s.at == phase::done;

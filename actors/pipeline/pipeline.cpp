@@ -329,6 +329,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.proj = projection{std::move(proj)};
   st.sizes = active_sizes(st.proj.state());
   st.machine.approval_timeout = settings.approval_timeout;
+  st.settings.limits.approval_timeout = settings.approval_timeout; // own windows are shorter
   st.machine.observation_window = settings.observation_window;
   st.machine.effector_timeout = settings.effector_timeout;
   st.machine.analysis_failure_limit = settings.analysis_failure_limit;
@@ -378,6 +379,8 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
           x.mutations = f.m.p.mutations;
           x.expires = f.m.expires;
           x.awaiting = f.m.at == flight::phase::awaiting_approval;
+          if (x.awaiting)
+            x.approval_window = flight::window_of(f.m, self->state.machine);
           x.phase = flight::to_string(f.m.at);
           x.applied = static_cast<uint32_t>(f.m.done.size());
           if (f.m.at == flight::phase::observing) {

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-48, snapshot version 9). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-48, 54, snapshot version 9). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -330,6 +330,9 @@ EVENT_TYPES = {
     # -- the audit queue of level-4 changes: 48 --
     48: ("audit_acknowledged",
          struct("audit_acknowledged", ("proposal", DIGEST), ("by", STRING), ("note", STRING))),
+    # -- 49-53: reserved; a proposal's own approval window: 54 --
+    54: ("approval_window",
+         struct("approval_window", ("proposal", DIGEST), ("window", TIMESPAN))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------

@@ -62,6 +62,11 @@ struct proposal_request {
   /// Execution deadline = now + timeout. At levels 1 and 2 the wait for the approval
   /// does not spend it: the time it left at the decision runs again from the approval.
   std::chrono::milliseconds timeout{30000};
+  /// Levels 1 and 2: the proposal's own approval window, from its decision; none: the
+  /// node's (`approval_timeout`). Longer than zero and no longer than the node's, or the
+  /// proposal is refused INVALID_INPUT (docs/architecture.md, "Two clocks"). Part of the
+  /// proposal's content: it changes the digest.
+  std::optional<std::chrono::milliseconds> approval_window;
 };
 
 /// The answer to a call: success, or a documented error code with a message.

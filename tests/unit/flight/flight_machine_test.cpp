@@ -1431,3 +1431,104 @@ TEST_CASE("flight: an approval and a denial are journaled with the approver's ro
   REQUIRE(two.reply);
   CHECK(two.reply->status == proposal_status::denied);
 }
+
+namespace {
+
+/// A level-1 flight of one change whose proposal asks for its own approval window
+/// (none: the node's), allowed at 1000 ms.
+world windowed(caf::optional<caf::timespan> window) {
+  world w;
+  auto p = make_proposal(authority_level::assist, 1, 1000 + 30000);
+  p.approval_window = window;
+  w.s = fl::start(p, id_of(21), trace_id{21});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 1, {}, w.cx(1000), out));
+  w.take(out);
+  return w;
+}
+
+std::vector<event_type> types_of(const world& w) {
+  std::vector<event_type> out;
+  for (auto& [seq, ev] : w.journal)
+    out.push_back(ev.type);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("flight: a proposal's own approval window shorter than the node's expires at its "
+          "own time, and the expiry names it") {
+  auto w = windowed(caf::timespan{std::chrono::milliseconds{2500}});
+  REQUIRE(w.append);
+  // The window is journaled with the decision, in its transaction.
+  REQUIRE(w.append->events.size() == 2);
+  CHECK(w.append->events[1].type == event_type::approval_window);
+  approval_window jw;
+  REQUIRE_FALSE(payload_of(w.append->events[1], jw));
+  CHECK(jw.proposal == w.s.id);
+  CHECK(jw.window == std::chrono::milliseconds{2500});
+  w.feed(input{input::commit, 1000, 0, {}, {}});
+  REQUIRE(w.s.at == fl::phase::awaiting_approval);
+  CHECK(w.s.expires == at_ms(3500));
+  CHECK(w.log.back().kind == fl::command_kind::arm_approval);
+  CHECK(w.log.back().after == std::chrono::milliseconds{2500});
+  w.feed(input{input::expire, 3500, 0, {}, {}});
+  w.feed(input{input::commit, 3500, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->status == proposal_status::expired);
+  CHECK(w.reply->code == ec::approval_expired);
+  CHECK(w.reply->message
+        == "nobody approved within the approval window (2500 ms, the proposal's own: "
+           "approval_window_ms)");
+  CHECK(types_of(w) == std::vector<event_type>{event_type::proposal_decided,
+                                               event_type::approval_window,
+                                               event_type::approval_expired,
+                                               event_type::proposal_finished});
+  CHECK(w.calls_made() == 0);
+  CHECK(w.violations.empty());
+}
+
+TEST_CASE("flight: the node's approval window applies when the proposal gives none") {
+  auto w = windowed(caf::none);
+  REQUIRE(w.append);
+  CHECK(w.append->events.size() == 1); // the decision alone: no window record
+  w.feed(input{input::commit, 1000, 0, {}, {}});
+  CHECK(w.s.expires == at_ms(1000) + w.config.approval_timeout);
+  CHECK(w.log.back().after == w.config.approval_timeout);
+  w.feed(input{input::expire, 301000, 0, {}, {}});
+  w.feed(input{input::commit, 301000, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->code == ec::approval_expired);
+  CHECK(w.reply->message
+        == "nobody approved within the approval window (300 s, the node's: "
+           "authority.approval_timeout_ms)");
+}
+
+TEST_CASE("flight: the HumanApproval gate names the proposal's own approval window") {
+  auto w = windowed(caf::timespan{std::chrono::seconds{90}});
+  REQUIRE(w.append);
+  proposal_decided d;
+  REQUIRE_FALSE(payload_of(w.append->events[0], d));
+  REQUIRE(!d.gates.empty());
+  CHECK(d.gates[0].name == gate::human_approval);
+  CHECK(d.gates[0].note.find("within 90 s (the proposal's own window)") != std::string::npos);
+}
+
+TEST_CASE("flight: a rebuilt flight keeps the proposal's own approval window") {
+  auto w = windowed(caf::timespan{std::chrono::seconds{20}});
+  w.feed(input{input::commit, 1000, 0, {}, {}});
+  REQUIRE(w.s.at == fl::phase::awaiting_approval);
+  w.feed(input{input::restart, 15000, 0, {}, {}, 0});
+  REQUIRE(w.restarts == 1);
+  CHECK(w.s.at == fl::phase::awaiting_approval);
+  CHECK(w.s.expires == at_ms(21000)); // the decision's time plus its own 20 s
+  CHECK(w.log.back().after == std::chrono::seconds{6});
+  // Down past its own window (not the node's): it expires at once, naming its window.
+  w.feed(input{input::restart, 22000, 0, {}, {}, 0});
+  REQUIRE(w.restarts == 2);
+  w.feed(input{input::commit, 22000, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->code == ec::approval_expired);
+  CHECK(w.reply->message.find("20 s, the proposal's own") != std::string::npos);
+  CHECK(w.violations.empty());
+}

@@ -116,7 +116,9 @@ TEST_CASE("enum names parse back to their values") {
   for (uint8_t v = 44; v <= 47; ++v)
     CHECK(valid(static_cast<event_type>(v)));
   CHECK(valid(static_cast<event_type>(48))); // the audit queue
-  CHECK(!valid(static_cast<event_type>(49)));
+  for (uint8_t v = 49; v <= 53; ++v) // reserved for other areas
+    CHECK(!valid(static_cast<event_type>(v)));
+  CHECK(valid(static_cast<event_type>(54))); // a proposal's own approval window
   CHECK(!parse("unknown", back));
   CHECK(parse("budget_charged", back));
   CHECK(static_cast<int>(back) == 46);
@@ -124,7 +126,9 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(static_cast<int>(back) == 47);
   CHECK(parse("audit_acknowledged", back));
   CHECK(static_cast<int>(back) == 48);
-  CHECK(max_event_type == 48);
+  CHECK(parse("approval_window", back));
+  CHECK(static_cast<int>(back) == 54);
+  CHECK(max_event_type == 54);
   CHECK(parse("incident_acknowledged", back));
   CHECK(static_cast<int>(back) == 38);
 }
