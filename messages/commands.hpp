@@ -4,6 +4,7 @@
 /// and their replies: decisions and outcomes.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,31 @@ inline bool valid(proposal_status x) noexcept {
   return static_cast<uint8_t>(x) <= 6;
 }
 
+/// One resource as a level-0 read saw it in the journaled fleet.
+struct read_resource {
+  resource_id id;
+  std::string service;
+  std::string region;
+  std::map<std::string, std::string> attributes;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_resource& x) {
+  return f(caf::meta::type_name("read_resource"), x.id, x.service, x.region, x.attributes);
+}
+
+/// What a level-0 read returns: the active resources of its declared services (in its
+/// declared regions, when it names any), from the view of the journal its gates evaluated.
+struct fleet_read {
+  seq_no seq;                          ///< the journal seq of the view read
+  std::vector<read_resource> resources; ///< in resource-id order, at most the read limit
+  uint32_t total = 0;                  ///< resources that matched, `resources` or not
+  bool truncated = false;              ///< more matched than the read limit returns
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fleet_read& x) {
+  return f(caf::meta::type_name("fleet_read"), x.seq, x.resources, x.total, x.truncated);
+}
+
 /// The final answer to a submitted proposal.
 struct outcome {
   digest proposal;
@@ -84,11 +110,13 @@ struct outcome {
   uint32_t applied = 0;
   uint32_t compensated = 0;
   caf::optional<caf::timespan> retry_after; ///< when retrying later may help
+  /// A level-0 read answered by its flight: what it read (none for any other answer).
+  caf::optional<fleet_read> read;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outcome& x) {
   return f(caf::meta::type_name("outcome"), x.proposal, x.status, x.code, x.message,
-           x.decided_seq, x.applied, x.compensated, x.retry_after,
+           x.decided_seq, x.applied, x.compensated, x.retry_after, x.read,
            caf::meta::load_callback([&]() -> caf::error {
              return valid(x.status) ? caf::error{} : refuse(ec::invalid_input, "status");
            }));

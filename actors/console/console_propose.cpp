@@ -41,11 +41,23 @@ bool string_list(const console_request& req, const char* name, std::vector<std::
   return true;
 }
 
+/// A level-0 read's resources: `{seq, total, truncated, resources: [{id, service, region,
+/// attributes}]}`.
+json read_json(const fleet_read& r) {
+  json resources = json::array();
+  for (auto& x : r.resources)
+    resources.push_back({{"id", x.id.value}, {"service", x.service}, {"region", x.region},
+                         {"attributes", x.attributes}});
+  return json{{"seq", r.seq.value}, {"total", r.total}, {"truncated", r.truncated},
+              {"resources", std::move(resources)}};
+}
+
 json outcome_json(const outcome& o) {
   return json{{"proposal", to_hex(o.proposal)}, {"status", to_string(o.status)},
               {"code", o.code == ec::none ? json(nullptr) : json(to_string(o.code))},
               {"message", o.message}, {"decided_seq", o.decided_seq.value},
-              {"applied", o.applied}, {"compensated", o.compensated}};
+              {"applied", o.applied}, {"compensated", o.compensated},
+              {"read", o.read ? read_json(*o.read) : json(nullptr)}};
 }
 
 /// The proposal's outcome: the answer, or a notice when it was answered already.

@@ -47,6 +47,11 @@ std::string fingerprint(const state& s) {
       num(s.final_status), num(s.final_code), s.final_message,
       s.final_retry_after ? num(s.final_retry_after->count()) : std::string{"-"},
       num(s.compensated), num(s.refusal_code), s.refusal_message, std::to_string(s.denial_at));
+  if (s.read) {
+    put(num(s.read->seq.value), num(s.read->total), num(s.read->truncated));
+    for (auto& r : s.read->resources)
+      put(r.id.value, num(r.attributes.size()));
+  }
   return out;
 }
 
@@ -111,6 +116,8 @@ refusal allow(state& s, uint32_t allowed_count, std::vector<event> extra, const 
       return {};
     }
   s.allowed = true;
+  if (s.p.level == authority_level::read_only) // the read is the view the gates evaluated
+    s.read = read_of(s.p, *cx.fleet);
   proposal_decided d{s.id, s.p.idempotency_key, s.p.principal, s.p.level,
                      s.p.services.empty() ? "" : s.p.services.front(),
                      s.p.regions.empty() ? "" : s.p.regions.front(), true, ec::none,

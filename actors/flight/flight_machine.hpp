@@ -9,7 +9,8 @@
 /// timer, answer the submitter or the approver) comes back as commands for the actor
 /// that runs it to carry out. Every authority level's rule is a part of it:
 ///
-/// - level 0 reads: the decision is journaled, the answer is `read`;
+/// - level 0 reads: the decision is journaled, the answer is `read` with the resources
+///   read (`read_of`: the declared services' resources in the view the gates evaluated);
 /// - level 1 waits for an approval, then runs its one action;
 /// - level 2 waits for an approval, journals every action's start before the first
 ///   effector call, and compensates the whole batch when one action fails;
@@ -126,6 +127,9 @@ struct state {
   ec refusal_code = ec::none;      ///< a refused decision's code
   std::string refusal_message;
   caf::optional<caf::timespan> refusal_retry_after;
+  /// Level 0: what it read of the view its gates evaluated, answered once its decision
+  /// is durable.
+  caf::optional<fleet_read> read;
 };
 
 /// Returns a canonical text of every field of `s`: equal texts, equal states.

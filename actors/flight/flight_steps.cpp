@@ -56,7 +56,7 @@ outcome outcome_of(const state& s) {
   return outcome{s.id,        s.final_status,
                  s.final_code, s.final_message,
                  s.decided,    static_cast<uint32_t>(s.done.size()),
-                 s.compensated, s.final_retry_after};
+                 s.compensated, s.final_retry_after, caf::none};
 }
 
 /// The service of the resource `m` changes, as journaled ("" when unknown).
@@ -274,7 +274,7 @@ void launch(state& s, const context& cx, std::vector<command>& out) {
       command c;
       c.kind = command_kind::reply;
       c.result = outcome{s.id, proposal_status::read, ec::none, "read-only", s.decided,
-                         0,    0,                     caf::none};
+                         0,    0,                     caf::none,    s.read};
       out.push_back(std::move(c));
       return over(s, out);
     }

@@ -27,7 +27,11 @@ caf::timestamp now(self_ptr self) {
 
 void remember_outcome(self_ptr self, const in_flight& f, const outcome& o) {
   auto& st = self->state;
-  if (!st.outcomes.emplace(f.m.id, o).second)
+  // A read's resources are answered once: thousands of kept outcomes must not each hold
+  // up to a thousand resources. A repeat learns it was read, and at which decision.
+  auto kept = o;
+  kept.read = caf::none;
+  if (!st.outcomes.emplace(f.m.id, std::move(kept)).second)
     return;
   st.outcome_order.emplace_back(f.m.id, f.key);
   while (st.outcome_order.size() > std::max<uint64_t>(st.settings.kept_outcomes, 1)) {

@@ -1,10 +1,11 @@
 // A proposal's own approval window through the embedding API on the virtual clock (it
 // expires at its own time naming itself, a window that cannot be honoured is refused before
-// anything runs, it is part of the proposal's content).
+// anything runs, it is part of the proposal's content), and what a level-0 read answers.
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "integration/engine_fixture.hpp"
 
@@ -149,4 +150,60 @@ TEST_CASE_FIXTURE(engine_fixture, "the same key and window return the original o
   CHECK(d.code == "INVALID_INPUT");
   CHECK(d.message.find("windowed-1") != std::string::npos);
   CHECK(calls.size() == 1);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a level-0 read returns the declared services' resources as "
+                                  "journaled") {
+  CHECK(submit_now(make(4, {set(1, "fast")})).ok);
+  auto r = submit_now(make(0, {}, {"coaster"}, {"north"}));
+  REQUIRE_MESSAGE(r.ok, r.message);
+  CHECK(r.status == "read");
+  REQUIRE(r.read);
+  CHECK(r.read->total == 40);
+  CHECK(!r.read->truncated);
+  REQUIRE(r.read->resources.size() == 40);
+  CHECK(r.read->seq > 0);
+  CHECK(r.read->seq < r.seq); // the view the gates read, before the decision
+  std::map<std::string, std::string> modes;
+  for (auto& x : r.read->resources) {
+    CHECK(x.service == "coaster");
+    CHECK(x.region == "north");
+    modes[x.id] = x.attributes.at("mode");
+  }
+  CHECK(modes.at("coaster-1") == "fast"); // the applied change, as journaled
+  CHECK(modes.at("coaster-2") == "normal");
+  CHECK(modes.count("coaster-20") == 0); // the south is not declared
+  // Two services, no region: every region.
+  auto both = submit_now(make(0, {}, {"coaster", "gates"}, {}));
+  REQUIRE(both.read);
+  CHECK(both.read->total == 90);
+  // A read of a service with nothing registered is refused by TransactionReadOnly.
+  auto none = submit_now(make(0, {}, {"coaster"}, {"west"}));
+  CHECK(none.code == "AUTHORITY_DENIED");
+  CHECK(none.message.find("TransactionReadOnly") != std::string::npos);
+  CHECK(!none.read);
+  // A level-0 mutation is refused NoStateMutation and changes nothing.
+  auto write = submit_now(make(0, {set(2, "x")}));
+  CHECK(write.code == "AUTHORITY_DENIED");
+  CHECK(write.message.find("NoStateMutation") != std::string::npos);
+  CHECK(!write.read);
+  CHECK(world.count("coaster-2/mode") == 0);
+  CHECK(calls.size() == 1);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a read of more than 1000 resources returns the first 1000 "
+                                  "by id, flagged truncated") {
+  for (int i = 0; i < 1005; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "lamp-%04d", i);
+    REQUIRE(eng->register_resource(id, "lamps", "east", {{"on", "yes"}}).ok);
+  }
+  auto r = submit_now(make(0, {}, {"lamps"}, {"east"}));
+  REQUIRE_MESSAGE(r.ok, r.message);
+  REQUIRE(r.read);
+  CHECK(r.read->total == 1005);
+  CHECK(r.read->truncated);
+  REQUIRE(r.read->resources.size() == 1000);
+  CHECK(r.read->resources.front().id == "lamp-0000");
+  CHECK(r.read->resources.back().id == "lamp-0999");
 }

@@ -129,3 +129,69 @@ TEST_CASE("console: the same key and window get the first outcome again") {
   CHECK(other["error"]["code"] == "INVALID_INPUT");
   CHECK(other["error"]["message"].get<std::string>().find("kept-window") != std::string::npos);
 }
+
+TEST_CASE("console: a level-0 read answers the resources it read, and a level-0 mutation is "
+          "refused") {
+  node_process node;
+  client op{node.port};
+  REQUIRE(op.auth("operator-token")["ok"] == true);
+  auto r = op.call({{"id", 1},
+                    {"cmd", "propose"},
+                    {"args",
+                     {{"idempotency_key", "read-gates"},
+                      {"level", 0},
+                      {"services", {"gates"}},
+                      {"regions", {"north"}}}}});
+  REQUIRE_MESSAGE(r["ok"] == true, r.dump());
+  auto& res = r["result"];
+  CHECK(res["status"] == "read");
+  REQUIRE(res["read"].is_object());
+  CHECK(res["read"]["total"] == 40);
+  CHECK(res["read"]["truncated"] == false);
+  CHECK(res["read"]["seq"].get<uint64_t>() < res["decided_seq"].get<uint64_t>());
+  auto& list = res["read"]["resources"];
+  REQUIRE(list.size() == 40);
+  CHECK(list[0] == json{{"id", "gates-north-01"}, {"service", "gates"}, {"region", "north"},
+                        {"attributes", {{"firmware", "1.0.0"}, {"mode", "normal"}}}});
+  CHECK(list[39]["id"] == "gates-north-40");
+  // A proposal that is not a read carries `read: null`.
+  auto change = op.call({{"id", 2},
+                         {"cmd", "propose"},
+                         {"args",
+                          {{"idempotency_key", "close-gate"},
+                           {"level", 4},
+                           {"services", {"gates"}},
+                           {"regions", {"north"}},
+                           {"changes",
+                            {{{"resource", "gates-north-01"}, {"key", "mode"},
+                              {"value", "closed"}}}}}}});
+  REQUIRE_MESSAGE(change["ok"] == true, change.dump());
+  CHECK(change["result"]["read"].is_null());
+  // A level-0 mutation is refused NoStateMutation, and nothing changes.
+  auto write = op.call({{"id", 3},
+                        {"cmd", "propose"},
+                        {"args",
+                         {{"idempotency_key", "read-write"},
+                          {"level", 0},
+                          {"services", {"gates"}},
+                          {"regions", {"north"}},
+                          {"changes",
+                           {{{"resource", "gates-north-02"}, {"key", "mode"},
+                             {"value", "closed"}}}}}}});
+  CHECK(write["ok"] == false);
+  CHECK(write["error"]["code"] == "AUTHORITY_DENIED");
+  CHECK(write["error"]["message"].get<std::string>().find("NoStateMutation: ")
+        != std::string::npos);
+  // The next read sees the change that ran, and not the refused one.
+  auto again = op.call({{"id", 4},
+                        {"cmd", "propose"},
+                        {"args",
+                         {{"idempotency_key", "read-gates-2"},
+                          {"level", 0},
+                          {"services", {"gates"}},
+                          {"regions", {"north"}}}}});
+  REQUIRE(again["result"]["read"].is_object());
+  auto& after = again["result"]["read"]["resources"];
+  CHECK(after[0]["attributes"]["mode"] == "closed");
+  CHECK(after[1]["attributes"]["mode"] == "normal");
+}

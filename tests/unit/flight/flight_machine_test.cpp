@@ -1532,3 +1532,98 @@ TEST_CASE("flight: a rebuilt flight keeps the proposal's own approval window") {
   CHECK(w.reply->message.find("20 s, the proposal's own") != std::string::npos);
   CHECK(w.violations.empty());
 }
+
+TEST_CASE("flight: a level-0 read answers exactly the declared services' resources in the "
+          "declared regions, as its gates saw them") {
+  world w;
+  auto add = [&w](const std::string& id, const std::string& service, const std::string& region,
+                  bool retired = false) {
+    resource_state r;
+    r.service = service;
+    r.region = region;
+    r.attributes["mode"] = id + "-mode";
+    r.retired = retired;
+    w.fleet.resources[id] = r;
+  };
+  add("s-south", "svc", "south");
+  add("o-north", "other", "north");
+  add("gone", "svc", "north", true);
+  w.fleet.seq = 42;
+  auto p = make_proposal(authority_level::read_only, 0, 60000);
+  w.s = fl::start(p, id_of(31), trace_id{31});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 0, {}, w.cx(1000), out));
+  w.take(out);
+  // The fleet changes before the decision is durable: the read is the view the gates read.
+  add("late", "svc", "north");
+  w.feed(input{input::commit, 1001, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->status == proposal_status::read);
+  REQUIRE(w.reply->read);
+  auto& read = *w.reply->read;
+  CHECK(read.seq.value == 42);
+  CHECK(read.total == 4);
+  CHECK(!read.truncated);
+  std::vector<std::string> ids;
+  for (auto& r : read.resources) {
+    ids.push_back(r.id.value);
+    CHECK(r.service == "svc");
+    CHECK(r.region == "north");
+    CHECK(r.attributes == w.fleet.resources.at(r.id.value).attributes);
+  }
+  CHECK(ids == std::vector<std::string>{"r0", "r1", "r2", "r3"});
+
+  // No declared region: every region of the declared services.
+  world all;
+  all.fleet = w.fleet;
+  auto q = make_proposal(authority_level::read_only, 0, 60000);
+  q.services = {"svc", "other"};
+  q.regions.clear();
+  all.s = fl::start(q, id_of(32), trace_id{32});
+  out.clear();
+  REQUIRE_FALSE(fl::allow(all.s, 0, {}, all.cx(1000), out));
+  all.take(out);
+  all.feed(input{input::commit, 1001, 0, {}, {}});
+  REQUIRE(all.reply);
+  REQUIRE(all.reply->read);
+  ids.clear();
+  for (auto& r : all.reply->read->resources)
+    ids.push_back(r.id.value);
+  CHECK(ids == std::vector<std::string>{"late", "o-north", "r0", "r1", "r2", "r3", "s-south"});
+}
+
+TEST_CASE("flight: a read over the limit returns the first resources by id, flagged "
+          "truncated, and counts them all") {
+  fleet_state f = small_fleet();
+  auto p = make_proposal(authority_level::read_only, 0, 60000);
+  auto read = read_of(p, f, 3);
+  CHECK(read.total == 4);
+  CHECK(read.truncated);
+  REQUIRE(read.resources.size() == 3);
+  CHECK(read.resources.back().id.value == "r2");
+  auto whole = read_of(p, f, 4);
+  CHECK(!whole.truncated);
+  CHECK(whole.resources.size() == 4);
+  CHECK(max_read_resources == 1000);
+}
+
+TEST_CASE("flight: a level-0 proposal with a mutation is refused NoStateMutation and reads "
+          "nothing") {
+  world w;
+  auto p = make_proposal(authority_level::read_only, 1, 60000);
+  w.s = fl::start(p, id_of(33), trace_id{33});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 0, {}, w.cx(1000), out));
+  w.take(out);
+  CHECK(!w.s.read);
+  w.feed(input{input::commit, 1001, 0, {}, {}});
+  CHECK(!w.reply); // refused: an error, not an outcome
+  CHECK(w.answers == 1);
+  proposal_decided d;
+  REQUIRE(!w.journal.empty());
+  REQUIRE_FALSE(payload_of(w.journal.front().second, d));
+  CHECK(!d.allowed);
+  CHECK(d.code == ec::authority_denied);
+  CHECK(d.reason.rfind("NoStateMutation: ", 0) == 0);
+  CHECK(w.calls_made() == 0);
+}
