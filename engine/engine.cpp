@@ -104,6 +104,13 @@ result engine::impl::to_result(const outcome& o) {
   r.compensated = o.compensated;
   if (o.retry_after)
     r.retry_after = std::chrono::duration_cast<std::chrono::milliseconds>(*o.retry_after);
+  if (o.read) {
+    read_result x{o.read->seq.value, {}, o.read->total, o.read->truncated};
+    x.resources.reserve(o.read->resources.size());
+    for (auto& res : o.read->resources)
+      x.resources.push_back(resource_read{res.id.value, res.service, res.region, res.attributes});
+    r.read = std::move(x);
+  }
   return r;
 }
 

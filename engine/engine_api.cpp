@@ -34,6 +34,8 @@ proposal to_proposal(const proposal_request& r, caf::timestamp now) {
     p.mutations.push_back(mutation{resource_id{c.resource}, c.key, c.value});
   p.justification = r.justification;
   p.deadline = now + r.timeout;
+  if (r.approval_window)
+    p.approval_window = std::chrono::duration_cast<caf::timespan>(*r.approval_window);
   return p;
 }
 

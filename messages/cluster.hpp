@@ -31,8 +31,9 @@ typename Inspector::result_type inspect(Inspector& f, signed_head& x) {
 }
 
 /// The version of the cluster protocol; a peer speaking another is refused (2: a breaker's
-/// status, in forwarded answers, carries its window's slow calls).
-inline constexpr uint32_t cluster_protocol_version = 2;
+/// status, in forwarded answers, carries its window's slow calls; 3: a forwarded proposal
+/// carries its own approval window, and an outcome a level-0 read's resources).
+inline constexpr uint32_t cluster_protocol_version = 3;
 
 /// The handshake: who a peer is and what it speaks.
 struct cluster_hello {

@@ -4,6 +4,7 @@
 /// and their replies: decisions and outcomes.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,11 +31,15 @@ struct proposal {
   std::vector<mutation> mutations;
   std::string justification;
   caf::timestamp deadline; ///< absolute; effector calls must finish before it
+  /// Levels 1 and 2: the proposal's own approval window, from its decision; none: the
+  /// node's (`authority.approval_timeout_ms`). Content: part of the proposal's digest.
+  caf::optional<caf::timespan> approval_window;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, proposal& x) {
   return f(caf::meta::type_name("proposal"), x.idempotency_key, x.principal, x.level,
            x.services, x.regions, x.mutations, x.justification, x.deadline,
+           x.approval_window,
            caf::meta::load_callback([&]() -> caf::error {
              return valid(x.level) ? caf::error{} : refuse(ec::invalid_input, "level");
            }));
@@ -73,6 +78,31 @@ inline bool valid(proposal_status x) noexcept {
   return static_cast<uint8_t>(x) <= 7;
 }
 
+/// One resource as a level-0 read saw it in the journaled fleet.
+struct read_resource {
+  resource_id id;
+  std::string service;
+  std::string region;
+  std::map<std::string, std::string> attributes;
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_resource& x) {
+  return f(caf::meta::type_name("read_resource"), x.id, x.service, x.region, x.attributes);
+}
+
+/// What a level-0 read returns: the active resources of its declared services (in its
+/// declared regions, when it names any), from the view of the journal its gates evaluated.
+struct fleet_read {
+  seq_no seq;                          ///< the journal seq of the view read
+  std::vector<read_resource> resources; ///< in resource-id order, at most the read limit
+  uint32_t total = 0;                  ///< resources that matched, `resources` or not
+  bool truncated = false;              ///< more matched than the read limit returns
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fleet_read& x) {
+  return f(caf::meta::type_name("fleet_read"), x.seq, x.resources, x.total, x.truncated);
+}
+
 /// The final answer to a submitted proposal.
 struct outcome {
   digest proposal;
@@ -83,11 +113,13 @@ struct outcome {
   uint32_t applied = 0;
   uint32_t compensated = 0;
   caf::optional<caf::timespan> retry_after; ///< when retrying later may help
+  /// A level-0 read answered by its flight: what it read (none for any other answer).
+  caf::optional<fleet_read> read;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outcome& x) {
   return f(caf::meta::type_name("outcome"), x.proposal, x.status, x.code, x.message,
-           x.decided_seq, x.applied, x.compensated, x.retry_after,
+           x.decided_seq, x.applied, x.compensated, x.retry_after, x.read,
            caf::meta::load_callback([&]() -> caf::error {
              return valid(x.status) ? caf::error{} : refuse(ec::invalid_input, "status");
            }));
@@ -153,12 +185,15 @@ struct pending_approval {
   caf::timestamp window_from; ///< observing (level 3): when the step's window began...
   caf::timespan window{0};    ///< ...how long it lasts (0: not observing)...
   std::string window_service; ///< ...and the service whose signals it analyzes
+  /// Awaiting: the approval window it waits in, from its decision (the proposal's own or
+  /// the node's), so its age is `approval_window - (expires - now)`.
+  caf::timespan approval_window{0};
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pending_approval& x) {
   return f(caf::meta::type_name("pending_approval"), x.proposal, x.principal, x.level,
            x.mutations, x.expires, x.awaiting, x.phase, x.applied, x.window_from, x.window,
-           x.window_service);
+           x.window_service, x.approval_window);
 }
 
 } // namespace bulwark

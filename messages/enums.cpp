@@ -119,6 +119,8 @@ const char* to_string(event_type x) noexcept {
       return "quarantine_changed";
     case event_type::compensation_failed:
       return "compensation_failed";
+    case event_type::approval_window:
+      return "approval_window";
   }
   return "unknown";
 }
@@ -175,6 +177,7 @@ bool valid(event_type x) noexcept {
     case event_type::decision_basis:
     case event_type::quarantine_changed:
     case event_type::compensation_failed:
+    case event_type::approval_window:
       return true;
   }
   return false;

@@ -74,10 +74,12 @@ enum class event_type : uint8_t {
   quarantine_changed = 52,
   // -- failed compensations: 53 --
   compensation_failed = 53,
+  // -- a proposal's own approval window: 54 --
+  approval_window = 54,
 };
 
 /// The highest defined event type (the values have gaps: see `valid`).
-inline constexpr uint8_t max_event_type = 53;
+inline constexpr uint8_t max_event_type = 54;
 
 const char* to_string(event_type x) noexcept;
 bool parse(std::string_view name, event_type& out) noexcept;

@@ -534,11 +534,12 @@ struct decision_basis {
   std::string policy_version; ///< the version of the policy in force ("" when none)
   std::vector<std::string> services;
   std::vector<std::string> regions;
+  caf::optional<caf::timespan> approval_window; ///< the proposal's own (none: it gave none)
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, decision_basis& x) {
   return f(caf::meta::type_name("decision_basis"), x.proposal, x.policy_version, x.services,
-           x.regions);
+           x.regions, x.approval_window);
 }
 
 /// Payload of `quarantine_changed` (52): admission quarantined a principal after repeated
@@ -574,6 +575,20 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, compensation_failed& x) {
   return f(caf::meta::type_name("compensation_failed"), x.proposal, x.step, x.change,
            x.restore, x.code, x.message, x.incident);
+}
+
+// -- a proposal's own approval window ----------------------------------------------
+
+/// Payload of `approval_window` (54): the allowed level-1 or level-2 proposal decided
+/// right before it in the same transaction asked for its own approval window, shorter
+/// than the node's; nobody approving within it expires the proposal.
+struct approval_window {
+  digest proposal;     ///< the proposal decided
+  caf::timespan window{0}; ///< from the decision's time
+};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, approval_window& x) {
+  return f(caf::meta::type_name("approval_window"), x.proposal, x.window);
 }
 
 } // namespace bulwark

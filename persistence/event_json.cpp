@@ -266,7 +266,8 @@ json payload_json(const policy_refused& x) {
 
 json payload_json(const decision_basis& x) {
   return {{"proposal", to_hex(x.proposal)}, {"policy_version", x.policy_version},
-          {"services", x.services}, {"regions", x.regions}};
+          {"services", x.services}, {"regions", x.regions},
+          {"approval_window_ms", x.approval_window ? json(ms_of(*x.approval_window)) : json(nullptr)}};
 }
 
 json payload_json(const quarantine_changed& x) {
@@ -279,6 +280,10 @@ json payload_json(const compensation_failed& x) {
           {"change", mutation_json(x.change)}, {"restore", opt(x.restore)},
           {"code", to_string(x.code)}, {"message", x.message},
           {"incident", to_hex(x.incident)}};
+}
+
+json payload_json(const approval_window& x) {
+  return {{"proposal", to_hex(x.proposal)}, {"window_ms", ms_of(x.window)}};
 }
 
 template <class Payload>
@@ -385,6 +390,8 @@ json payload_to_json(const event& ev) {
       return decode_json<quarantine_changed>(ev);
     case event_type::compensation_failed:
       return decode_json<compensation_failed>(ev);
+    case event_type::approval_window:
+      return decode_json<approval_window>(ev);
   }
   return {{"undecodable", to_hex(ev.payload.data(), ev.payload.size())}};
 }

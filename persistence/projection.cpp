@@ -122,6 +122,8 @@ struct applier {
   }
   void operator()(const decision_basis&) {
   }
+  void operator()(const approval_window&) {
+  }
   void operator()(const interrupted&) {
   }
   void operator()(const console_access&) {
@@ -432,6 +434,9 @@ caf::error projection::apply(seq_no seq, event_type type, const uint8_t* payload
     case event_type::compensation_failed:
       err = apply_as<compensation_failed>(state_, seq, ev);
       break;
+    case event_type::approval_window:
+      err = apply_as<approval_window>(state_, seq, ev);
+      break;
   }
   if (err)
     return err;
@@ -561,6 +566,8 @@ caf::error check_payload(const event& ev) {
       return decodes<quarantine_changed>(ev);
     case event_type::compensation_failed:
       return decodes<compensation_failed>(ev);
+    case event_type::approval_window:
+      return decodes<approval_window>(ev);
   }
   return refuse(ec::invalid_input, "unknown event type " + std::to_string(static_cast<int>(ev.type)));
 }

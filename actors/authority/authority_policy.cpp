@@ -71,7 +71,9 @@ gate_result approvers_gate(gate g, const proposal& p, const gate_inputs& in) {
   return {g, true,
           std::string{g == gate::human_review ? "one review of the whole batch" : "one approval"}
             + " naming the digest, by a principal with the role " + to_string(least) + ": "
-            + names + "; within " + seconds_of(in.config->approval_timeout)};
+            + names + "; within "
+            + (p.approval_window ? seconds_of(*p.approval_window) + " (the proposal's own window)"
+                                 : seconds_of(in.config->approval_timeout))};
 }
 
 /// AllOrNothing and RollbackOnInterrupt: no resource is held by another running proposal.
@@ -96,6 +98,34 @@ gate_result compensation_gate(gate g, const proposal& p, const gate_inputs& in) 
             + " resources is held by another running proposal"};
 }
 
+} // namespace
+
+bool is_read_by(const proposal& p, const resource_state& r) {
+  auto has = [](const std::vector<std::string>& xs, const std::string& x) {
+    return std::find(xs.begin(), xs.end(), x) != xs.end();
+  };
+  return !r.retired && has(p.services, r.service)
+         && (p.regions.empty() || has(p.regions, r.region));
+}
+
+fleet_read read_of(const proposal& p, const fleet_state& fleet, size_t limit) {
+  fleet_read out;
+  out.seq = seq_no{fleet.seq};
+  for (auto& [id, r] : fleet.resources) { // a std::map: in resource-id order
+    if (!is_read_by(p, r))
+      continue;
+    ++out.total;
+    if (out.resources.size() == limit) {
+      out.truncated = true;
+      continue;
+    }
+    out.resources.push_back(read_resource{resource_id{id}, r.service, r.region, r.attributes});
+  }
+  return out;
+}
+
+namespace {
+
 gate_result evaluate_gate(gate g, const proposal& p, const gate_inputs& in) {
   auto n = p.mutations.size();
   switch (g) {
@@ -104,9 +134,7 @@ gate_result evaluate_gate(gate g, const proposal& p, const gate_inputs& in) {
       for (auto& svc : p.services) {
         size_t of = 0;
         for (auto& [id, r] : in.fleet->resources)
-          if (!r.retired && r.service == svc
-              && (p.regions.empty()
-                  || std::find(p.regions.begin(), p.regions.end(), r.region) != p.regions.end()))
+          if (r.service == svc && is_read_by(p, r))
             ++of;
         if (of == 0)
           return {g, false,

@@ -87,6 +87,19 @@ struct gate_inputs {
 /// @pre the proposal passed input validation (its resources are in `fleet`).
 std::vector<gate_result> evaluate_gates(const proposal& p, const gate_inputs& in);
 
+/// True when a level-0 read of `p` reads `r`: an active resource of a declared service,
+/// in a declared region when `p` names any (the resources TransactionReadOnly counts).
+bool is_read_by(const proposal& p, const resource_state& r);
+
+/// The most resources a level-0 read returns; more are counted, not returned.
+inline constexpr size_t max_read_resources = 1000;
+
+/// Returns what a level-0 read of `p` reads in `fleet` (the view the gates evaluated, at
+/// its seq): the resources `is_read_by` takes, in resource-id order, at most `limit` of
+/// them (`truncated` when more matched; `total` counts them all).
+fleet_read read_of(const proposal& p, const fleet_state& fleet,
+                   size_t limit = max_read_resources);
+
 /// The adaptive rate limit: the share of the configured token rate and burst a principal
 /// gets at a degradation level (0 normal: all of it, 1 degraded: half, 2 critical: a
 /// quarter), so automation slows down while the node is under strain and recovers with it.

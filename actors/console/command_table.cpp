@@ -71,6 +71,7 @@ std::vector<console_command> make_table() {
        may("changes", list, "[{\"resource\":\"api-eu-1\",\"key\":\"replicas\",\"value\":\"3\"}]"),
        may("justification", text, "\"scale for the launch\""),
        may("timeout_ms", count, "600000"),
+       may("approval_window_ms", count, "120000"),
      },
      "propose idempotency_key=deploy-42 level=1 services=[\"api\"] regions=[\"eu\"] "
      "changes=[{\"resource\":\"api-eu-1\",\"key\":\"replicas\",\"value\":\"3\"}]"},

@@ -16,6 +16,10 @@ using nlohmann::json;
 
 namespace {
 
+/// About 31 years, longer than any node's approval window: a larger `approval_window_ms`
+/// is taken as this, still refused by validation as longer than the node's.
+constexpr uint64_t max_window_ms = 1'000'000'000'000;
+
 bool string_list(const console_request& req, const char* name, std::vector<std::string>& out,
                  console_refusal& why) {
   auto i = req.args.find(name);
@@ -37,11 +41,23 @@ bool string_list(const console_request& req, const char* name, std::vector<std::
   return true;
 }
 
+/// A level-0 read's resources: `{seq, total, truncated, resources: [{id, service, region,
+/// attributes}]}`.
+json read_json(const fleet_read& r) {
+  json resources = json::array();
+  for (auto& x : r.resources)
+    resources.push_back({{"id", x.id.value}, {"service", x.service}, {"region", x.region},
+                         {"attributes", x.attributes}});
+  return json{{"seq", r.seq.value}, {"total", r.total}, {"truncated", r.truncated},
+              {"resources", std::move(resources)}};
+}
+
 json outcome_json(const outcome& o) {
   return json{{"proposal", to_hex(o.proposal)}, {"status", to_string(o.status)},
               {"code", o.code == ec::none ? json(nullptr) : json(to_string(o.code))},
               {"message", o.message}, {"decided_seq", o.decided_seq.value},
-              {"applied", o.applied}, {"compensated", o.compensated}};
+              {"applied", o.applied}, {"compensated", o.compensated},
+              {"read", o.read ? read_json(*o.read) : json(nullptr)}};
 }
 
 /// The proposal's outcome: the answer, or a notice when it was answered already.
@@ -158,6 +174,14 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
   p.level = static_cast<authority_level>(std::min<uint64_t>(level, 255));
   p.principal = self->state.conns.at(hdl).principal;
   p.deadline = now(self) + std::chrono::milliseconds{std::min<uint64_t>(timeout_ms, 86400000)};
+  if (req.args.count("approval_window_ms") != 0) {
+    uint64_t window_ms = 0;
+    if (!uint_arg(req, "approval_window_ms", window_ms, why))
+      return refuse_args(self, hdl, why);
+    // Beyond any node's window (validation names it); capped so it stays a timespan.
+    p.approval_window = caf::timespan{
+      std::chrono::milliseconds{std::min<uint64_t>(window_ms, max_window_ms)}};
+  }
   auto& st = self->state;
   auto token = ++st.propose_tokens;
   // A console connection hears at once of a wait for an approver (levels 1 and 2 only:

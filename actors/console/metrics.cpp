@@ -148,8 +148,10 @@ ops_figures gather_ops(caf::scoped_actor& self, const console_deps& deps,
   f.now = caf::make_timestamp();
   f.approval_timeout = deps.approval_timeout;
   for (auto& p : flights)
-    if (p.awaiting)
+    if (p.awaiting) {
       f.approval_expiries.push_back(p.expires);
+      f.approval_windows.push_back(p.approval_window);
+    }
   for (auto& s : deps.breakers->services()) {
     breaker_directory::entry e;
     if (deps.breakers->find(s, e) && e.handle)

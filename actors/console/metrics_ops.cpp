@@ -161,7 +161,14 @@ void approvals(writer& w, const ops_figures& f) {
     return;
   auto soonest = *std::min_element(f.approval_expiries.begin(), f.approval_expiries.end());
   auto left = std::max(caf::timespan{0}, soonest - f.now);
-  auto age = std::max(caf::timespan{0}, f.approval_timeout - left);
+  caf::timespan age{0};
+  for (size_t i = 0; i < f.approval_expiries.size(); ++i) {
+    auto window = i < f.approval_windows.size() && f.approval_windows[i] > caf::timespan{0}
+                    ? f.approval_windows[i]
+                    : f.approval_timeout;
+    auto its_left = std::max(caf::timespan{0}, f.approval_expiries[i] - f.now);
+    age = std::max(age, window - std::min(window, its_left));
+  }
   w.sample("bulwark_approval_oldest_age_seconds", seconds(age));
   w.sample("bulwark_approval_next_expiry_seconds", seconds(left));
 }

@@ -30,6 +30,9 @@ struct ops_figures {
   caf::timestamp now;
   caf::timespan approval_timeout{};            ///< a waiting approval's age is measured from it
   std::vector<caf::timestamp> approval_expiries; ///< of the proposals waiting for an approval
+  /// The approval window of each (parallel to `approval_expiries`; missing or zero: the
+  /// node's `approval_timeout`): a proposal may wait in a shorter window of its own.
+  std::vector<caf::timespan> approval_windows;
   std::vector<breaker_status> breakers;
   std::optional<bool> verified_ok;            ///< the last full verification's result
   std::optional<caf::timespan> verified_age;  ///< since the last full verification

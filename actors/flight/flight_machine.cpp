@@ -48,7 +48,18 @@ std::string fingerprint(const state& s) {
       s.final_retry_after ? num(s.final_retry_after->count()) : std::string{"-"},
       num(s.compensated), num(s.compensations_failed), to_hex(s.compensation_incident),
       num(s.refusal_code), s.refusal_message, std::to_string(s.denial_at));
+  if (s.read) {
+    put(num(s.read->seq.value), num(s.read->total), num(s.read->truncated));
+    for (auto& r : s.read->resources)
+      put(r.id.value, num(r.attributes.size()));
+  }
   return out;
+}
+
+std::chrono::nanoseconds window_of(const state& s, const settings& config) {
+  if (s.p.approval_window && *s.p.approval_window <= config.approval_timeout)
+    return *s.p.approval_window;
+  return config.approval_timeout;
 }
 
 state start(proposal p, const digest& id, trace_id trace) {
@@ -64,7 +75,8 @@ namespace {
 /// The record beside every decision: the policy version and every declared target.
 event basis_of(const state& s, const context& cx) {
   return make_event(event_type::decision_basis, cx.now,
-                    decision_basis{s.id, cx.config->policy_version, s.p.services, s.p.regions},
+                    decision_basis{s.id, cx.config->policy_version, s.p.services, s.p.regions,
+                                   s.p.approval_window},
                     s.trace);
 }
 
@@ -114,6 +126,8 @@ refusal allow(state& s, uint32_t allowed_count, std::vector<event> extra, const 
       return {};
     }
   s.allowed = true;
+  if (s.p.level == authority_level::read_only) // the read is the view the gates evaluated
+    s.read = read_of(s.p, *cx.fleet);
   proposal_decided d{s.id, s.p.idempotency_key, s.p.principal, s.p.level,
                      s.p.services.empty() ? "" : s.p.services.front(),
                      s.p.regions.empty() ? "" : s.p.regions.front(), true, ec::none,
@@ -123,6 +137,12 @@ refusal allow(state& s, uint32_t allowed_count, std::vector<event> extra, const 
   events.reserve(4 + extra.size());
   events.push_back(make_event(event_type::proposal_decided, cx.now, d, s.trace));
   events.push_back(basis_of(s, cx));
+  // The proposal's own approval window is journaled with its decision, so a flight rebuilt
+  // after a restart expires when this one would have.
+  bool waits = s.p.level == authority_level::assist || s.p.level == authority_level::recommend;
+  if (waits && s.p.approval_window)
+    events.push_back(make_event(event_type::approval_window, cx.now,
+                                approval_window{s.id, approval_window_of(s, cx)}, s.trace));
   for (auto& e : extra)
     events.push_back(std::move(e));
   // Levels 3 and 4 run at once: the first action's start rides the decision's
@@ -357,11 +377,8 @@ refusal approval_expired(state& s, const context& cx, std::vector<command>& out)
                                  s.trace));
   s.final_status = proposal_status::expired;
   s.final_code = ec::approval_expired;
-  s.final_message = "nobody approved within the approval window ("
-                    + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                       cx.config->approval_timeout)
-                                       .count())
-                    + " s, authority.approval_timeout_ms)";
+  s.final_message = "nobody approved within the approval window (" + describe_window(s, cx)
+                    + ")";
   finish(s, cx, out);
   return {};
 }

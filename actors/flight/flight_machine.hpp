@@ -9,7 +9,8 @@
 /// timer, answer the submitter or the approver) comes back as commands for the actor
 /// that runs it to carry out. Every authority level's rule is a part of it:
 ///
-/// - level 0 reads: the decision is journaled, the answer is `read`;
+/// - level 0 reads: the decision is journaled, the answer is `read` with the resources
+///   read (`read_of`: the declared services' resources in the view the gates evaluated);
 /// - level 1 waits for an approval, then runs its one action;
 /// - level 2 waits for an approval, journals every action's start before the first
 ///   effector call, and compensates the whole batch when one action fails;
@@ -139,6 +140,9 @@ struct state {
   ec refusal_code = ec::none;      ///< a refused decision's code
   std::string refusal_message;
   caf::optional<caf::timespan> refusal_retry_after;
+  /// Level 0: what it read of the view its gates evaluated, answered once its decision
+  /// is durable.
+  caf::optional<fleet_read> read;
 };
 
 /// Returns a canonical text of every field of `s`: equal texts, equal states.
@@ -236,6 +240,10 @@ refusal approval_expired(state& s, const context& cx, std::vector<command>& out)
 /// or no samples when data is required journal `analysis_failed` and compensate.
 refusal observed(state& s, const signal_summary& signals, const context& cx,
                  std::vector<command>& out);
+
+/// The approval window of a level-1 or level-2 flight: the proposal's own when it is no
+/// longer than the node's (validation refuses a longer one), else the node's.
+std::chrono::nanoseconds window_of(const state& s, const settings& config);
 
 /// True once the flight has answered and wants nothing more.
 inline bool over(const state& s) {

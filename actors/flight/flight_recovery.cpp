@@ -44,6 +44,14 @@ std::optional<recovery> recovery_of(const journaled_flight& j, const settings& c
         r.basis = std::move(x);
         break;
       }
+      case event_type::approval_window: {
+        approval_window x;
+        if (payload_of(ev, x))
+          return std::nullopt;
+        r.window = x.window;
+        r.expires = j.decided_at + std::min<caf::timespan>(x.window, config.approval_timeout);
+        break;
+      }
       case event_type::action_started: {
         action_started x;
         if (payload_of(ev, x))
@@ -119,6 +127,7 @@ refusal recovered(state& s, const recovery& r, const context& cx, std::vector<co
     s.p.services = r.basis->services;
     s.p.regions = r.basis->regions;
   }
+  s.p.approval_window = r.window;
   auto base = waits ? std::max(cx.now, r.expires) : cx.now;
   auto steps = static_cast<int64_t>(std::max<size_t>(s.p.mutations.size(), 1));
   s.p.deadline = base + cx.config->effector_timeout * steps;

@@ -5,7 +5,8 @@
 /// it back. Pure, like the machine: the journal's records and the time are inputs.
 ///
 /// - levels 1 and 2 with no approval journaled wait again until the approval's deadline
-///   (the decision's time plus the approval timeout): the timer is armed for the time
+///   (the decision's time plus the approval timeout, or plus the proposal's own window
+///   when an `approval_window` record follows the decision): the timer is armed for the time
 ///   left, and a deadline that passed while the pipeline was down expires the flight at
 ///   once, with the machine's own expiry (`approval_expired` and the outcome);
 /// - levels 1 and 2 with an approval journaled and no start run as after the approval's
@@ -37,6 +38,7 @@ struct journaled_flight {
 struct recovery {
   seq_no decided;
   caf::timestamp expires;         ///< levels 1, 2: when the approval expires
+  caf::optional<caf::timespan> window; ///< levels 1, 2: the proposal's own approval window
   bool approved = false;          ///< levels 1, 2: an approval is journaled
   std::vector<applied_step> done; ///< level 3: the steps applied, from their effect records
   /// Every declared service and region, from the decision's `decision_basis` (none: a

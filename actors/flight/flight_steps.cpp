@@ -57,7 +57,7 @@ outcome outcome_of(const state& s) {
   return outcome{s.id,        s.final_status,
                  s.final_code, s.final_message,
                  s.decided,    static_cast<uint32_t>(s.done.size()),
-                 s.compensated, s.final_retry_after};
+                 s.compensated, s.final_retry_after, caf::none};
 }
 
 /// The service of the resource `m` changes, as journaled ("" when unknown).
@@ -264,22 +264,37 @@ void run_next(state& s, const context& cx, std::vector<command>& out) {
   start_step(s, cx, out);
 }
 
+nanoseconds approval_window_of(const state& s, const context& cx) {
+  return window_of(s, *cx.config);
+}
+
+std::string describe_window(const state& s, const context& cx) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(approval_window_of(s, cx));
+  auto length = ms.count() % 1000 == 0 ? std::to_string(ms.count() / 1000) + " s"
+                                       : std::to_string(ms.count()) + " ms";
+  bool own = s.p.approval_window && *s.p.approval_window <= cx.config->approval_timeout;
+  return length + (own ? ", the proposal's own: approval_window_ms"
+                       : ", the node's: authority.approval_timeout_ms");
+}
+
 void launch(state& s, const context& cx, std::vector<command>& out) {
   switch (s.p.level) {
     case authority_level::read_only: {
       command c;
       c.kind = command_kind::reply;
       c.result = outcome{s.id, proposal_status::read, ec::none, "read-only", s.decided,
-                         0,    0,                     caf::none};
+                         0,    0,                     caf::none,    s.read};
       out.push_back(std::move(c));
       return over(s, out);
     }
     case authority_level::assist:
-    case authority_level::recommend:
+    case authority_level::recommend: {
+      auto window = approval_window_of(s, cx);
       s.at = phase::awaiting_approval;
-      s.expires = cx.now + cx.config->approval_timeout;
+      s.expires = cx.now + window;
       s.budget = std::max(nanoseconds{0}, s.p.deadline - cx.now);
-      return arm(command_kind::arm_approval, cx.config->approval_timeout, out);
+      return arm(command_kind::arm_approval, window, out);
+    }
     case authority_level::act:
     case authority_level::enforce:
       return run_next(s, cx, out);

@@ -41,6 +41,10 @@ void not_run(state& s, uint32_t from, ec code, const std::string& why, const con
 void halt_stop(state& s, const context& cx, std::vector<command>& out,
                const std::pair<ec, std::string>& why);
 void run_next(state& s, const context& cx, std::vector<command>& out);
+/// `window_of` with the context's settings.
+nanoseconds approval_window_of(const state& s, const context& cx);
+/// The window's length and whose it is, e.g. "2500 ms, the proposal's own: approval_window_ms".
+std::string describe_window(const state& s, const context& cx);
 void launch(state& s, const context& cx, std::vector<command>& out);
 void record_failure(state& s, const effector_result& r, const context& cx);
 void on_call_failed(state& s, const effector_result& r, const context& cx,

@@ -102,9 +102,10 @@ std::vector<reading> approval_readings(const std::vector<pending_approval>& xs,
     if (!p.awaiting)
       continue;
     ++waiting;
-    // Its age is the part of the timeout already spent.
-    auto age = approval_timeout - (p.expires - now);
-    oldest_pct = std::max(oldest_pct, 100.0 * seconds(age) / seconds(approval_timeout));
+    // Its age is the part of its window (its own, or the node's) already spent.
+    auto window = p.approval_window > caf::timespan{0} ? p.approval_window : approval_timeout;
+    auto age = window - (p.expires - now);
+    oldest_pct = std::max(oldest_pct, 100.0 * seconds(age) / seconds(window));
   }
   return {{"pending_approvals", waiting},
           {"approval_age_pct", std::max(0.0, oldest_pct)},

@@ -172,6 +172,10 @@ struct http_api::impl {
       if (auto t = creq.args.find("timeout_ms"); t != creq.args.end() && t->is_number_unsigned())
         ms = std::min<uint64_t>(t->get<uint64_t>(), 86400000);
       timeout += std::chrono::milliseconds{ms};
+      // A proposal's own approval window: its expiry is answered, not a 504 before it.
+      if (auto w = creq.args.find("approval_window_ms");
+          w != creq.args.end() && w->is_number_unsigned())
+        timeout += std::chrono::milliseconds{std::min<uint64_t>(w->get<uint64_t>(), 86400000)};
     }
     auto remote = req.remote_addr + ":" + std::to_string(req.remote_port);
     auto answer = ask_console(token, remote, line, timeout, refusal, r.immediate);

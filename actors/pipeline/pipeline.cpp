@@ -27,7 +27,11 @@ caf::timestamp now(self_ptr self) {
 
 void remember_outcome(self_ptr self, const in_flight& f, const outcome& o) {
   auto& st = self->state;
-  if (!st.outcomes.emplace(f.m.id, o).second)
+  // A read's resources are answered once: thousands of kept outcomes must not each hold
+  // up to a thousand resources. A repeat learns it was read, and at which decision.
+  auto kept = o;
+  kept.read = caf::none;
+  if (!st.outcomes.emplace(f.m.id, std::move(kept)).second)
     return;
   st.outcome_order.emplace_back(f.m.id, f.key);
   while (st.outcome_order.size() > std::max<uint64_t>(st.settings.kept_outcomes, 1)) {
@@ -304,6 +308,7 @@ namespace {
 void machine_settings(pipeline_state& st) {
   auto& settings = st.settings;
   st.machine.approval_timeout = settings.approval_timeout;
+  settings.limits.approval_timeout = settings.approval_timeout; // own windows are shorter
   st.machine.observation_window = settings.observation_window;
   st.machine.effector_timeout = settings.effector_timeout;
   st.machine.analysis_failure_limit = settings.analysis_failure_limit;
@@ -399,6 +404,8 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
           x.mutations = f.m.p.mutations;
           x.expires = f.m.expires;
           x.awaiting = f.m.at == flight::phase::awaiting_approval;
+          if (x.awaiting)
+            x.approval_window = flight::window_of(f.m, self->state.machine);
           x.phase = flight::to_string(f.m.at);
           x.applied = static_cast<uint32_t>(f.m.done.size());
           if (f.m.at == flight::phase::observing) {

@@ -13,8 +13,9 @@ namespace bulwark {
 
 bool names_a_flight(event_type t) {
   return t == event_type::proposal_finished || t == event_type::approval_granted
-         || t == event_type::action_started || t == event_type::action_applied
-         || t == event_type::action_failed || t == event_type::decision_basis;
+         || t == event_type::approval_window || t == event_type::action_started
+         || t == event_type::action_applied || t == event_type::action_failed
+         || t == event_type::decision_basis;
 }
 
 caf::expected<digest> proposal_named(const event& ev) {
@@ -27,6 +28,7 @@ caf::expected<digest> proposal_named(const event& ev) {
   switch (ev.type) {
     case event_type::proposal_finished: take(proposal_finished{}); break;
     case event_type::approval_granted: take(approval_recorded{}); break;
+    case event_type::approval_window: take(approval_window{}); break;
     case event_type::action_started: take(action_started{}); break;
     case event_type::action_applied: take(action_applied{}); break;
     case event_type::decision_basis: take(decision_basis{}); break;

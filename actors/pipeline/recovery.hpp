@@ -47,8 +47,8 @@ caf::expected<std::vector<doubtful_action>> doubtful_actions(journal_store& stor
                                                              const fleet_state& state);
 
 /// True for the record types that name a proposal and tell where its flight is
-/// (`proposal_finished`, `approval_granted`, `action_started`, `action_applied`,
-/// `action_failed`).
+/// (`proposal_finished`, `approval_granted`, `approval_window`, `action_started`,
+/// `action_applied`, `action_failed`).
 bool names_a_flight(event_type type);
 
 /// The proposal a record of one of those types names.

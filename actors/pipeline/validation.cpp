@@ -10,10 +10,15 @@ namespace bulwark {
 
 digest proposal_digest(const proposal& p) {
   // The deadline is not content: it is derived from when a request was made, so a client
-  // that repeats a request later (its answer was lost) names the same proposal.
-  proposal content = p;
-  content.deadline = caf::timestamp{};
-  auto bytes = encode(content);
+  // that repeats a request later (its answer was lost) names the same proposal. The own
+  // approval window is content; a proposal without one encodes as before it existed, so
+  // digests journaled before keep naming the same proposals.
+  std::vector<uint8_t> bytes;
+  canonical_writer w{bytes};
+  w(p.idempotency_key, p.principal, p.level, p.services, p.regions, p.mutations,
+    p.justification, caf::timestamp{});
+  if (p.approval_window)
+    w(uint8_t{1}, *p.approval_window);
   return sha256(bytes.data(), bytes.size());
 }
 
@@ -58,6 +63,34 @@ caf::error check_mutation(const proposal& p, const mutation& m, const fleet_stat
   return {};
 }
 
+std::string ms_of(caf::timespan d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count())
+         + " ms";
+}
+
+/// The proposal's own approval window: levels 1 and 2 only, longer than zero, no longer
+/// than the node's, and with the execution time after it within the longest deadline.
+caf::error check_approval_window(const proposal& p, const input_limits& limits,
+                                 caf::timestamp now) {
+  if (!p.approval_window)
+    return {};
+  auto w = *p.approval_window;
+  if (p.level != authority_level::assist && p.level != authority_level::recommend)
+    return invalid("approval_window_ms: a level-" + std::to_string(static_cast<int>(p.level))
+                   + " proposal waits for no approval (only levels 1 and 2 do)");
+  if (w <= caf::timespan{0})
+    return invalid("approval_window_ms must be longer than zero");
+  if (w > limits.approval_timeout)
+    return invalid("approval_window_ms (" + ms_of(w) + ") is longer than the node's approval "
+                   "window (" + ms_of(limits.approval_timeout)
+                   + ", authority.approval_timeout_ms): it cannot be honoured");
+  if (w + (p.deadline - now) > limits.max_deadline)
+    return invalid("approval_window_ms (" + ms_of(w) + ") and the execution time after it ("
+                   + ms_of(p.deadline - now) + ") do not fit together in "
+                   "pipeline.max_deadline_ms (" + ms_of(limits.max_deadline) + ")");
+  return {};
+}
+
 } // namespace
 
 caf::error validate(const proposal& p, const fleet_state& fleet,
@@ -78,6 +111,8 @@ caf::error validate(const proposal& p, const fleet_state& fleet,
     return invalid("deadline is in the past");
   if (p.deadline - now > limits.max_deadline)
     return invalid("deadline is further away than pipeline.max_deadline_ms");
+  if (auto err = check_approval_window(p, limits, now))
+    return err;
   if (p.mutations.size() > limits.max_mutations)
     return invalid(std::to_string(p.mutations.size()) + " mutations is over the limit of "
                    + std::to_string(limits.max_mutations));

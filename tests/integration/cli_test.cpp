@@ -428,7 +428,7 @@ TEST_CASE("the page's sample verifier gives verify's seq and reason for each kin
 }
 
 TEST_CASE("both Python verifiers take the audit and policy records (types 48 to 52), the full "
-          "one its version-10 snapshot, and all refuse a type above 53") {
+          "one its version-10 snapshot, and all refuse a type above 54") {
   temp_dir dir;
   auto data = dir.sub("audit");
   projection live;
@@ -491,12 +491,12 @@ TEST_CASE("both Python verifiers take the audit and policy records (types 48 to 
   CHECK(verdict["snapshots"][0]["state_digest"] == to_hex(live.state_digest()));
   REQUIRE_MESSAGE(run_command(sample + data, &out) == 0, out);
   REQUIRE(run_bulwark("verify --data " + data, &out) == 0);
-  // The acknowledgement's type byte set to 54, past the highest type defined.
-  test::tamper_value(data, 6, [](std::vector<uint8_t>& v) { v[33] = 54; });
+  // The acknowledgement's type byte set to 55, past the highest type defined.
+  test::tamper_value(data, 6, [](std::vector<uint8_t>& v) { v[33] = 55; });
   CHECK(run_bulwark("verify --data " + data, &out) == 3);
-  CHECK(out.find("INTEGRITY VIOLATION at seq 6: unknown event type 54") != std::string::npos);
+  CHECK(out.find("INTEGRITY VIOLATION at seq 6: unknown event type 55") != std::string::npos);
   CHECK(run_command(tool + data, &out) == 3);
-  CHECK(out.find("BAD 6 unknown event type 54") != std::string::npos);
+  CHECK(out.find("BAD 6 unknown event type 55") != std::string::npos);
   CHECK(run_command(sample + data, &out) == 3);
-  CHECK(out.find("BAD 6 unknown event type 54") != std::string::npos);
+  CHECK(out.find("BAD 6 unknown event type 55") != std::string::npos);
 }

@@ -192,6 +192,7 @@ TEST_CASE("decision basis: a proposal's digest is recomputed from the journal al
   engine_fixture f{"[blast_radius]\nmax_services = 2\nmax_regions = 2\n"};
   auto two = engine_fixture::make(2, {set(1, "x"), set(25, "y")}, {"coaster", "gates"},
                                   {"north", "south"}, "k-two");
+  two.approval_window = std::chrono::seconds{30}; // content: in the digest
   auto fut = f.eng->submit(two);
   f.eng->run();
   auto refused = f.submit_now(engine_fixture::make(4, {set(2, "z")}, {"coaster"}, {"north"},
@@ -216,6 +217,8 @@ TEST_CASE("decision basis: a proposal's digest is recomputed from the journal al
       p.mutations.push_back(mutation{resource_id{m["resource"].get<std::string>()},
                                      m["key"].get<std::string>(), m["value"].get<std::string>()});
     p.justification = d["justification"];
+    if (!b["approval_window_ms"].is_null())
+      p.approval_window = caf::timespan{std::chrono::milliseconds{b["approval_window_ms"].get<int64_t>()}};
     CHECK(to_hex(proposal_digest(p)) == d["proposal"]);
   }
 }

@@ -542,3 +542,49 @@ TEST_CASE("http: history queries filter by type, subject and time, page by next,
   auto big = body_of(viewer.get("/v1/events?limit=10000"));
   CHECK(big["events"].size() == std::min<uint64_t>(big["head"].get<uint64_t>(), 10000));
 }
+
+TEST_CASE("http: a proposal's own approval window and a level-0 read") {
+  http_node n;
+  api op{n.node.http_port, "operator-token"};
+  // The request waits for the outcome: the expiry of the proposal's own window.
+  auto body = proposal(1, "http-window", "coaster-north-03");
+  body["approval_window_ms"] = 300;
+  auto r = op.post("/v1/proposals", body);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  auto done = body_of(r);
+  CHECK(done["status"] == "expired");
+  CHECK(done["code"] == "APPROVAL_EXPIRED");
+  CHECK(done["message"]
+        == "nobody approved within the approval window (300 ms, the proposal's own: "
+           "approval_window_ms)");
+  CHECK(done["read"].is_null());
+  // A bad window is a 400 naming it.
+  body["idempotency_key"] = "http-window-bad";
+  body["approval_window_ms"] = "soon";
+  auto bad = op.post("/v1/proposals", body);
+  CHECK(bad->status == 400);
+  CHECK(body_of(bad)["error"]["message"].get<std::string>().find(
+          "args.approval_window_ms must be a non-negative integer")
+        != std::string::npos);
+  body["approval_window_ms"] = 0;
+  auto zero = op.post("/v1/proposals", body);
+  CHECK(zero->status == 400);
+  CHECK(body_of(zero)["error"]["message"] == "approval_window_ms must be longer than zero");
+  // A level-0 read answers what it read.
+  auto read = op.post("/v1/proposals", json{{"idempotency_key", "http-read"},
+                                            {"level", 0},
+                                            {"services", {"coaster"}},
+                                            {"regions", {"north"}}});
+  REQUIRE(read);
+  CHECK(read->status == 200);
+  auto answer = body_of(read);
+  CHECK(answer["status"] == "read");
+  REQUIRE(answer["read"].is_object());
+  CHECK(answer["read"]["total"].get<int>() == static_cast<int>(answer["read"]["resources"].size()));
+  CHECK(answer["read"]["total"].get<int>() > 0);
+  for (auto& x : answer["read"]["resources"]) {
+    CHECK(x["service"] == "coaster");
+    CHECK(x["region"] == "north");
+  }
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent verifier of a Bulwark journal, written from docs/journal-format.md only
-(journal format version 1: event types 1-30, 35-53, snapshot version 10). Needs Python 3 and
+(journal format version 1: event types 1-30, 35-54, snapshot version 10). Needs Python 3 and
 Debian's python3-lmdb.
 
 Usage: verify_journal.py DIR [--json]
@@ -346,7 +346,8 @@ EVENT_TYPES = {
          struct("policy_refused", ("by", STRING), ("cause", STRING), ("reason", STRING))),
     51: ("decision_basis",
          struct("decision_basis", ("proposal", DIGEST), ("policy_version", STRING),
-                ("services", list_of(STRING)), ("regions", list_of(STRING)))),
+                ("services", list_of(STRING)), ("regions", list_of(STRING)),
+                ("approval_window", optional(TIMESPAN)))),
     52: ("quarantine_changed",
          struct("quarantine_changed", ("principal", STRING), ("quarantined", BOOL),
                 ("by", STRING), ("reason", STRING))),
@@ -355,6 +356,9 @@ EVENT_TYPES = {
          struct("compensation_failed", ("proposal", DIGEST), ("step", U32),
                 ("change", MUTATION), ("restore", optional(STRING)), ("code", CODE),
                 ("message", STRING), ("incident", DIGEST))),
+    # -- a proposal's own approval window: 54 --
+    54: ("approval_window",
+         struct("approval_window", ("proposal", DIGEST), ("window", TIMESPAN))),
 }
 
 # -- fleet_state ("fleet_state"): no enum inside it is range-checked ------------------

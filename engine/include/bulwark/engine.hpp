@@ -62,6 +62,28 @@ struct proposal_request {
   /// Execution deadline = now + timeout. At levels 1 and 2 the wait for the approval
   /// does not spend it: the time it left at the decision runs again from the approval.
   std::chrono::milliseconds timeout{30000};
+  /// Levels 1 and 2: the proposal's own approval window, from its decision; none: the
+  /// node's (`approval_timeout`). Longer than zero and no longer than the node's, or the
+  /// proposal is refused INVALID_INPUT (docs/architecture.md, "Two clocks"). Part of the
+  /// proposal's content: it changes the digest.
+  std::optional<std::chrono::milliseconds> approval_window;
+};
+
+/// One resource a level-0 read returned, as journaled.
+struct resource_read {
+  std::string id;
+  std::string service;
+  std::string region;
+  std::map<std::string, std::string> attributes;
+};
+
+/// What a level-0 read returns: the active resources of its declared services (in its
+/// declared regions, when it names any) in the journal's view its gates evaluated.
+struct read_result {
+  uint64_t seq = 0;                     ///< the journal seq of the view read
+  std::vector<resource_read> resources; ///< in id order, at most 1000
+  uint32_t total = 0;                   ///< resources that matched, returned or not
+  bool truncated = false;               ///< more than 1000 matched: the first 1000 by id
 };
 
 /// The answer to a call: success, or a documented error code with a message.
@@ -75,6 +97,10 @@ struct result {
   uint32_t applied = 0;
   uint32_t compensated = 0;
   std::optional<std::chrono::milliseconds> retry_after;
+  /// A level-0 read answered by its flight (status "read"): what it read. None for any
+  /// other answer, and for a repeat answered from the journal after the node no longer
+  /// keeps the original answer.
+  std::optional<read_result> read;
 };
 
 /// What an effector is asked to do.

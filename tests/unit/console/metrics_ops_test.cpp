@@ -138,6 +138,12 @@ TEST_CASE("waiting approvals: the oldest's age and the soonest expiry, none: no 
   text = render_ops_metrics(fleet_state{}, f);
   CHECK(has(text, "bulwark_approval_next_expiry_seconds 0"));
   CHECK(has(text, "bulwark_approval_oldest_age_seconds 300"));
+  // A proposal's own, shorter window: its age is measured in it, not in the node's.
+  f.approval_expiries = {f.now + 50s, f.now + 250s};
+  f.approval_windows = {60s, 300s};
+  text = render_ops_metrics(fleet_state{}, f);
+  CHECK(has(text, "bulwark_approval_next_expiry_seconds 50"));
+  CHECK(has(text, "bulwark_approval_oldest_age_seconds 50"));
 }
 
 TEST_CASE("verification and backup age: absent until known") {

@@ -1681,3 +1681,199 @@ TEST_CASE("flight: every decision, allowed or refused, is followed by its basis:
     CHECK(b.regions == std::vector<std::string>{"north", "south"});
   }
 }
+
+namespace {
+
+/// A level-1 flight of one change whose proposal asks for its own approval window
+/// (none: the node's), allowed at 1000 ms.
+world windowed(caf::optional<caf::timespan> window) {
+  world w;
+  auto p = make_proposal(authority_level::assist, 1, 1000 + 30000);
+  p.approval_window = window;
+  w.s = fl::start(p, id_of(21), trace_id{21});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 1, {}, w.cx(1000), out));
+  w.take(out);
+  return w;
+}
+
+std::vector<event_type> types_of(const world& w) {
+  std::vector<event_type> out;
+  for (auto& [seq, ev] : w.journal)
+    out.push_back(ev.type);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("flight: a proposal's own approval window shorter than the node's expires at its "
+          "own time, and the expiry names it") {
+  auto w = windowed(caf::timespan{std::chrono::milliseconds{2500}});
+  REQUIRE(w.append);
+  // The window is journaled with the decision, in its transaction.
+  REQUIRE(w.append->events.size() == 3); // the decision, its basis, the window
+  CHECK(w.append->events[2].type == event_type::approval_window);
+  approval_window jw;
+  REQUIRE_FALSE(payload_of(w.append->events[2], jw));
+  CHECK(jw.proposal == w.s.id);
+  CHECK(jw.window == std::chrono::milliseconds{2500});
+  w.feed(input{input::commit, 1000, 0, {}, {}});
+  REQUIRE(w.s.at == fl::phase::awaiting_approval);
+  CHECK(w.s.expires == at_ms(3500));
+  CHECK(w.log.back().kind == fl::command_kind::arm_approval);
+  CHECK(w.log.back().after == std::chrono::milliseconds{2500});
+  w.feed(input{input::expire, 3500, 0, {}, {}});
+  w.feed(input{input::commit, 3500, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->status == proposal_status::expired);
+  CHECK(w.reply->code == ec::approval_expired);
+  CHECK(w.reply->message
+        == "nobody approved within the approval window (2500 ms, the proposal's own: "
+           "approval_window_ms)");
+  CHECK(types_of(w) == std::vector<event_type>{event_type::proposal_decided,
+                                               event_type::approval_window,
+                                               event_type::approval_expired,
+                                               event_type::proposal_finished});
+  CHECK(w.calls_made() == 0);
+  CHECK(w.violations.empty());
+}
+
+TEST_CASE("flight: the node's approval window applies when the proposal gives none") {
+  auto w = windowed(caf::none);
+  REQUIRE(w.append);
+  CHECK(w.append->events.size() == 1); // the decision alone: no window record
+  w.feed(input{input::commit, 1000, 0, {}, {}});
+  CHECK(w.s.expires == at_ms(1000) + w.config.approval_timeout);
+  CHECK(w.log.back().after == w.config.approval_timeout);
+  w.feed(input{input::expire, 301000, 0, {}, {}});
+  w.feed(input{input::commit, 301000, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->code == ec::approval_expired);
+  CHECK(w.reply->message
+        == "nobody approved within the approval window (300 s, the node's: "
+           "authority.approval_timeout_ms)");
+}
+
+TEST_CASE("flight: the HumanApproval gate names the proposal's own approval window") {
+  auto w = windowed(caf::timespan{std::chrono::seconds{90}});
+  REQUIRE(w.append);
+  proposal_decided d;
+  REQUIRE_FALSE(payload_of(w.append->events[0], d));
+  REQUIRE(!d.gates.empty());
+  CHECK(d.gates[0].name == gate::human_approval);
+  CHECK(d.gates[0].note.find("within 90 s (the proposal's own window)") != std::string::npos);
+}
+
+TEST_CASE("flight: a rebuilt flight keeps the proposal's own approval window") {
+  auto w = windowed(caf::timespan{std::chrono::seconds{20}});
+  w.feed(input{input::commit, 1000, 0, {}, {}});
+  REQUIRE(w.s.at == fl::phase::awaiting_approval);
+  w.feed(input{input::restart, 15000, 0, {}, {}, 0});
+  REQUIRE(w.restarts == 1);
+  CHECK(w.s.at == fl::phase::awaiting_approval);
+  CHECK(w.s.expires == at_ms(21000)); // the decision's time plus its own 20 s
+  CHECK(w.log.back().after == std::chrono::seconds{6});
+  // Down past its own window (not the node's): it expires at once, naming its window.
+  w.feed(input{input::restart, 22000, 0, {}, {}, 0});
+  REQUIRE(w.restarts == 2);
+  w.feed(input{input::commit, 22000, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->code == ec::approval_expired);
+  CHECK(w.reply->message.find("20 s, the proposal's own") != std::string::npos);
+  CHECK(w.violations.empty());
+}
+
+TEST_CASE("flight: a level-0 read answers exactly the declared services' resources in the "
+          "declared regions, as its gates saw them") {
+  world w;
+  auto add = [&w](const std::string& id, const std::string& service, const std::string& region,
+                  bool retired = false) {
+    resource_state r;
+    r.service = service;
+    r.region = region;
+    r.attributes["mode"] = id + "-mode";
+    r.retired = retired;
+    w.fleet.resources[id] = r;
+  };
+  add("s-south", "svc", "south");
+  add("o-north", "other", "north");
+  add("gone", "svc", "north", true);
+  w.fleet.seq = 42;
+  auto p = make_proposal(authority_level::read_only, 0, 60000);
+  w.s = fl::start(p, id_of(31), trace_id{31});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 0, {}, w.cx(1000), out));
+  w.take(out);
+  // The fleet changes before the decision is durable: the read is the view the gates read.
+  add("late", "svc", "north");
+  w.feed(input{input::commit, 1001, 0, {}, {}});
+  REQUIRE(w.reply);
+  CHECK(w.reply->status == proposal_status::read);
+  REQUIRE(w.reply->read);
+  auto& read = *w.reply->read;
+  CHECK(read.seq.value == 42);
+  CHECK(read.total == 4);
+  CHECK(!read.truncated);
+  std::vector<std::string> ids;
+  for (auto& r : read.resources) {
+    ids.push_back(r.id.value);
+    CHECK(r.service == "svc");
+    CHECK(r.region == "north");
+    CHECK(r.attributes == w.fleet.resources.at(r.id.value).attributes);
+  }
+  CHECK(ids == std::vector<std::string>{"r0", "r1", "r2", "r3"});
+
+  // No declared region: every region of the declared services.
+  world all;
+  all.fleet = w.fleet;
+  auto q = make_proposal(authority_level::read_only, 0, 60000);
+  q.services = {"svc", "other"};
+  q.regions.clear();
+  all.s = fl::start(q, id_of(32), trace_id{32});
+  out.clear();
+  REQUIRE_FALSE(fl::allow(all.s, 0, {}, all.cx(1000), out));
+  all.take(out);
+  all.feed(input{input::commit, 1001, 0, {}, {}});
+  REQUIRE(all.reply);
+  REQUIRE(all.reply->read);
+  ids.clear();
+  for (auto& r : all.reply->read->resources)
+    ids.push_back(r.id.value);
+  CHECK(ids == std::vector<std::string>{"late", "o-north", "r0", "r1", "r2", "r3", "s-south"});
+}
+
+TEST_CASE("flight: a read over the limit returns the first resources by id, flagged "
+          "truncated, and counts them all") {
+  fleet_state f = small_fleet();
+  auto p = make_proposal(authority_level::read_only, 0, 60000);
+  auto read = read_of(p, f, 3);
+  CHECK(read.total == 4);
+  CHECK(read.truncated);
+  REQUIRE(read.resources.size() == 3);
+  CHECK(read.resources.back().id.value == "r2");
+  auto whole = read_of(p, f, 4);
+  CHECK(!whole.truncated);
+  CHECK(whole.resources.size() == 4);
+  CHECK(max_read_resources == 1000);
+}
+
+TEST_CASE("flight: a level-0 proposal with a mutation is refused NoStateMutation and reads "
+          "nothing") {
+  world w;
+  auto p = make_proposal(authority_level::read_only, 1, 60000);
+  w.s = fl::start(p, id_of(33), trace_id{33});
+  std::vector<fl::command> out;
+  REQUIRE_FALSE(fl::allow(w.s, 0, {}, w.cx(1000), out));
+  w.take(out);
+  CHECK(!w.s.read);
+  w.feed(input{input::commit, 1001, 0, {}, {}});
+  CHECK(!w.reply); // refused: an error, not an outcome
+  CHECK(w.answers == 1);
+  proposal_decided d;
+  REQUIRE(!w.journal.empty());
+  REQUIRE_FALSE(payload_of(w.journal.front().second, d));
+  CHECK(!d.allowed);
+  CHECK(d.code == ec::authority_denied);
+  CHECK(d.reason.rfind("NoStateMutation: ", 0) == 0);
+  CHECK(w.calls_made() == 0);
+}

@@ -274,6 +274,11 @@ TEST_CASE("approval readings: count and age of pending approvals against their t
   auto none = approval_readings({}, 60s, at(0));
   CHECK(none[0].sample == 0);
   CHECK(none[1].sample == 0);
+  // A proposal's own window of 20 s, 15 s spent: 75 % of its window, not 25 % of 60 s.
+  std::vector<pending_approval> own(1);
+  own[0].expires = at(60);
+  own[0].approval_window = 20s;
+  CHECK(approval_readings(own, 60s, at(55))[1].sample == doctest::Approx(75.0));
 }
 
 TEST_CASE("published warnings stay active while their indicator stays at their level") {

@@ -10,6 +10,7 @@
 #include "caf/binary_deserializer.hpp"
 #include "caf/binary_serializer.hpp"
 
+#include "messages/commands.hpp"
 #include "messages/events.hpp"
 #include "messages/incidents.hpp"
 #include "messages/register.hpp"
@@ -137,6 +138,18 @@ TEST_CASE_FIXTURE(caf_fixture, "every payload survives a CAF binary round trip")
   CHECK(cf2.code == ec::timeout);
   CHECK(encode(cf2) == encode(cf));
   check_canonical(cf);
+  approval_window w{reviewed, std::chrono::milliseconds{2500}};
+  auto w2 = round_trip(w);
+  CHECK(w2.proposal == reviewed);
+  CHECK(w2.window == std::chrono::milliseconds{2500});
+  check_canonical(w);
+  proposal p;
+  p.idempotency_key = "k";
+  p.principal = principal_id{"ops"};
+  p.approval_window = caf::timespan{std::chrono::seconds{3}};
+  auto p2 = round_trip(p);
+  REQUIRE(p2.approval_window);
+  CHECK(*p2.approval_window == std::chrono::seconds{3});
   verify_report rep{false, seq_no{4}, "chain", 3, seq_no{3}, digest{}};
   auto rep2 = round_trip(rep);
   CHECK(rep2.first_bad == rep.first_bad);

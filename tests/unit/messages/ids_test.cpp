@@ -116,7 +116,7 @@ TEST_CASE("enum names parse back to their values") {
   for (uint8_t v = 44; v <= 47; ++v)
     CHECK(valid(static_cast<event_type>(v)));
   CHECK(valid(static_cast<event_type>(48))); // the audit queue
-  for (uint8_t v = 49; v <= 52; ++v) // audited policy
+  for (uint8_t v = 49; v <= 54; ++v) // audited policy, failed compensations, own windows
     CHECK(valid(static_cast<event_type>(v)));
   CHECK(!parse("unknown", back));
   CHECK(parse("budget_charged", back));
@@ -125,15 +125,16 @@ TEST_CASE("enum names parse back to their values") {
   CHECK(static_cast<int>(back) == 47);
   CHECK(parse("audit_acknowledged", back));
   CHECK(static_cast<int>(back) == 48);
-  CHECK(max_event_type == 53);
+  CHECK(max_event_type == 54);
   CHECK(parse("policy_changed", back));
   CHECK(static_cast<int>(back) == 49);
   CHECK(parse("quarantine_changed", back));
   CHECK(static_cast<int>(back) == 52);
-  CHECK(valid(static_cast<event_type>(53))); // failed compensations
   CHECK(parse("compensation_failed", back));
   CHECK(static_cast<int>(back) == 53);
-  CHECK(!valid(static_cast<event_type>(54)));
+  CHECK(parse("approval_window", back));
+  CHECK(static_cast<int>(back) == 54);
+  CHECK(!valid(static_cast<event_type>(55)));
   CHECK(parse("incident_acknowledged", back));
   CHECK(static_cast<int>(back) == 38);
 }
