@@ -463,7 +463,7 @@ TEST_CASE("both Python verifiers take the audit and policy records (types 48 to 
     evs.push_back(make_event(event_type::policy_refused, at,
                              policy_refused{principal_id{"admin"}, "reload", "bad key"}));
     evs.push_back(make_event(event_type::decision_basis, at,
-                             decision_basis{first, "v2", {"coaster", "gates"}, {"north"}}));
+                             decision_basis{first, "v2", {"coaster", "gates"}, {"north"}, caf::none}));
     evs.push_back(make_event(event_type::quarantine_changed, at,
                              quarantine_changed{principal_id{"agent"}, true,
                                                 principal_id{"admission"}, "3 failures"}));

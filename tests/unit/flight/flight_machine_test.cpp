@@ -1731,6 +1731,7 @@ TEST_CASE("flight: a proposal's own approval window shorter than the node's expi
         == "nobody approved within the approval window (2500 ms, the proposal's own: "
            "approval_window_ms)");
   CHECK(types_of(w) == std::vector<event_type>{event_type::proposal_decided,
+                                               event_type::decision_basis,
                                                event_type::approval_window,
                                                event_type::approval_expired,
                                                event_type::proposal_finished});
@@ -1741,7 +1742,7 @@ TEST_CASE("flight: a proposal's own approval window shorter than the node's expi
 TEST_CASE("flight: the node's approval window applies when the proposal gives none") {
   auto w = windowed(caf::none);
   REQUIRE(w.append);
-  CHECK(w.append->events.size() == 1); // the decision alone: no window record
+  CHECK(w.append->events.size() == 2); // the decision and its basis: no window record
   w.feed(input{input::commit, 1000, 0, {}, {}});
   CHECK(w.s.expires == at_ms(1000) + w.config.approval_timeout);
   CHECK(w.log.back().after == w.config.approval_timeout);

@@ -121,7 +121,8 @@ TEST_CASE_FIXTURE(caf_fixture, "every payload survives a CAF binary round trip")
   CHECK(!pc2.changes.at(0).after);
   CHECK(encode(pc2) == encode(pc));
   check_canonical(pc);
-  decision_basis basis{reviewed, "v2", {"coaster", "gates"}, {"north"}};
+  decision_basis basis{reviewed, "v2", {"coaster", "gates"}, {"north"},
+                       caf::timespan{std::chrono::seconds{30}}};
   CHECK(encode(round_trip(basis)) == encode(basis));
   check_canonical(basis);
   quarantine_changed q{principal_id{"agent"}, true, principal_id{"admission"}, "20 failures"};
