@@ -1,6 +1,7 @@
 // The console's commands: each reads its arguments, asks the actor that owns the answer,
 // and writes the response (or an error with code, message, trace and retry_after).
 
+#include <functional>
 #include <filesystem>
 #include <system_error>
 #include <thread>
@@ -187,6 +188,34 @@ void cmd_grants(broker_ptr self, hdl_t hdl, const console_request& req) {
     atom::state_v);
 }
 
+/// Runs `job` on a thread of its own, off the broker's (it blocks: probes, the journal, the
+/// detector), at most `max_report_threads` at once, and sends the line it returns to `hdl`.
+/// Over the bound, the request is answered `OVERLOADED` with `retry_after` 100 ms.
+void off_broker(broker_ptr self, hdl_t hdl, const json& id, std::function<std::string()> job) {
+  auto running = self->state.reports;
+  if (running->fetch_add(1) >= max_report_threads) {
+    --*running;
+    return send_line(self, hdl, error_response(id, ec::overloaded,
+                                               "too many reports being fed; retry", 0, 100));
+  }
+  auto me = caf::actor_cast<caf::actor>(self);
+  std::thread([job = std::move(job), me, hdl, running] {
+    auto line = job();
+    --*running;
+    caf::anon_send(me, atom::verify_v, hdl, std::move(line));
+  }).detach();
+}
+
+/// An answer of an engine hook as JSON (`ok`, else `code` and `message`): `result` when
+/// it is ok, else the error.
+std::string hook_answer(const json& id, const json& r, json result) {
+  if (r.value("ok", false))
+    return ok_response(id, std::move(result));
+  auto code = ec::unavailable;
+  parse(r.value("code", std::string{"UNAVAILABLE"}), code);
+  return error_response(id, code, r.value("message", ""));
+}
+
 /// The governance policy in force, as journaled (`policy_changed`).
 void cmd_policy(broker_ptr self, hdl_t hdl, const console_request& req) {
   ask<fleet_state>(self, hdl, req.id, self->state.deps.journal,
@@ -207,25 +236,12 @@ void cmd_reload(broker_ptr self, hdl_t hdl, const console_request& req) {
   if (!fn)
     return send_line(self, hdl, error_response(req.id, ec::unavailable,
                                                "this node has no policy file to reload"));
-  auto running = self->state.reports;
-  if (running->fetch_add(1) >= max_report_threads) {
-    --*running;
-    return send_line(self, hdl, error_response(req.id, ec::overloaded,
-                                               "too many reports being fed; retry", 0, 100));
-  }
-  auto me = caf::actor_cast<caf::actor>(self);
   auto by = self->state.conns.at(hdl).principal.value;
-  std::thread([fn, me, hdl, running, id = req.id, by] {
+  off_broker(self, hdl, req.id, [fn, id = req.id, by] {
     auto r = fn(by);
-    --*running;
-    auto code = ec::unavailable;
-    parse(r.value("code", std::string{"UNAVAILABLE"}), code);
-    auto line = r.value("ok", false)
-                  ? ok_response(id, json{{"changed", r["changed"]}, {"version", r["version"]},
-                                         {"previous", r["previous"]}, {"changes", r["changes"]}})
-                  : error_response(id, code, r.value("message", ""));
-    caf::anon_send(me, atom::verify_v, hdl, std::move(line));
-  }).detach();
+    return hook_answer(id, r, json{{"changed", r["changed"]}, {"version", r["version"]},
+                                   {"previous", r["previous"]}, {"changes", r["changes"]}});
+  });
 }
 
 /// The verify worker's job: the whole chain, progress for large journals, then the
@@ -359,22 +375,12 @@ void cmd_metric_report(broker_ptr self, hdl_t hdl, const console_request& req) {
   if (!feed)
     return send_line(self, hdl, error_response(req.id, ec::unavailable,
                                                "this node takes no metric samples"));
-  auto running = self->state.reports;
-  if (running->fetch_add(1) >= max_report_threads) {
-    --*running;
-    return send_line(self, hdl, error_response(req.id, ec::overloaded,
-                                               "too many reports being fed; retry", 0, 100));
-  }
-  auto me = caf::actor_cast<caf::actor>(self);
-  std::thread([feed, me, hdl, running, id = req.id, samples = std::move(samples)] {
+  off_broker(self, hdl, req.id, [feed, id = req.id, samples = std::move(samples)] {
     uint64_t accepted = 0;
     for (auto& m : samples)
       accepted += feed(m) ? 1 : 0;
-    --*running;
-    caf::anon_send(me, atom::verify_v, hdl,
-                   ok_response(id, json{{"accepted", accepted},
-                                        {"refused", samples.size() - accepted}}));
-  }).detach();
+    return ok_response(id, json{{"accepted", accepted}, {"refused", samples.size() - accepted}});
+  });
 }
 
 /// Reads the actions in doubt back through their probes off the broker's thread (each
@@ -391,23 +397,11 @@ void cmd_reconcile(broker_ptr self, hdl_t hdl, const console_request& req) {
                                                  "args.timeout_ms must be 1 to 600000"));
     timeout = std::chrono::milliseconds{t->get<uint64_t>()};
   }
-  auto running = self->state.reports;
-  if (running->fetch_add(1) >= max_report_threads) {
-    --*running;
-    return send_line(self, hdl, error_response(req.id, ec::overloaded,
-                                               "too many reports being fed; retry", 0, 100));
-  }
-  auto me = caf::actor_cast<caf::actor>(self);
   auto by = self->state.conns.at(hdl).principal.value;
-  std::thread([fn, me, hdl, running, id = req.id, by, timeout] {
+  off_broker(self, hdl, req.id, [fn, id = req.id, by, timeout] {
     auto r = fn(by, timeout);
-    --*running;
-    auto code = ec::unavailable;
-    parse(r.value("code", std::string{"UNAVAILABLE"}), code);
-    auto line = r.value("ok", false) ? ok_response(id, json{{"proposals", r["proposals"]}})
-                                     : error_response(id, code, r.value("message", ""));
-    caf::anon_send(me, atom::verify_v, hdl, std::move(line));
-  }).detach();
+    return hook_answer(id, r, json{{"proposals", r["proposals"]}});
+  });
 }
 
 /// Chaos hooks from the console: refused unless the node's configuration allows it.
