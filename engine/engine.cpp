@@ -232,10 +232,11 @@ caf::error engine::impl::launch(const engine_options& opts) {
     if (!st)
       return st.error();
   }
+  // Blast radius's window is shared by its actor and the authority's governance step.
+  blast_windows = std::make_shared<blast_window>(cfg.blast);
   start_governance();
   // A restarted actor's clock starts at the engine's time of its start, not at launch.
   auto clock = [this] { return now(); };
-  blast_windows = std::make_shared<blast_window>(cfg.blast);
   auto windows = blast_windows;
   blast = caf::actor_cast<blast_radius_actor>(behind_door(
     "blast_radius", refuse(ec::unavailable, "blast radius is restarting"),
@@ -300,11 +301,12 @@ void engine::impl::start_governance() {
   auto j = journal;
   auto slot = authority;
   auto ep = epoch;
+  auto window = blast_windows;
   std::vector<child_spec> specs;
   specs.push_back(child_spec{"authority", restart_kind::permanent,
-                             [settings, j, slot, ep](caf::local_actor* sup) {
+                             [settings, j, slot, ep, window](caf::local_actor* sup) {
                                auto a = sup->home_system().spawn(bulwark::authority, settings,
-                                                                 j, ep);
+                                                                 j, ep, window);
                                slot->set(a);
                                return caf::actor_cast<caf::actor>(a);
                              }});

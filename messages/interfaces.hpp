@@ -44,6 +44,10 @@ using journal_actor = caf::typed_actor<
 using authority_actor = caf::typed_actor<
   // Evaluates halt, rate limit, grant and the gates of the requested level.
   caf::replies_to<atom::evaluate, proposal>::with<authority_verdict>,
+  // The governance step: evaluates the request's subject as `evaluate` does and, when it
+  // is allowed, checks (and reserves) its scope in blast radius's window in the same step;
+  // the scope verdict of a refused proposal is a default one (not allowed, not checked).
+  caf::replies_to<atom::check, scope_request>::with<authority_verdict, scope_verdict>,
   // An admin (first) sets a principal's (second) grant, optionally until a time.
   caf::replies_to<atom::grant, principal_id, principal_id, authority_level,
                   caf::optional<caf::timestamp>, std::string>::with<seq_no>,

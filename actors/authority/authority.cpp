@@ -62,9 +62,37 @@ caf::timestamp authority_now(authority_ptr self) {
   return self->state.epoch + (self->clock().now() - self->state.start);
 }
 
-authority_actor::behavior_type authority(authority_ptr self, authority_settings settings,
-                                         journal_actor journal, caf::timestamp epoch) {
+namespace {
+
+/// The authority's verdict on `p`: halt, grant, gates, then the principal's token rate.
+authority_verdict judge(authority_ptr self, const proposal& p) {
   auto& st = self->state;
+  refresh(st.settings, st.settings_seen);
+  if (st.settings.mailbox)
+    st.settings.mailbox->sample(self);
+  auto now = authority_now(self);
+  auto v = evaluate(p, st.settings.policy, st.grants, st.halted, now);
+  if (!v.allowed || p.mutations.empty())
+    return v;
+  auto share = adaptive_share(follow_degradation(self));
+  auto wait = st.buckets[p.principal.value].take(now, st.settings.policy.rate_per_second * share,
+                                                  st.settings.policy.burst * share);
+  if (wait) {
+    v.allowed = false;
+    v.code = ec::rate_limited;
+    v.reason = p.principal.value + " is over its proposal rate";
+    v.retry_after = wait;
+  }
+  return v;
+}
+
+} // namespace
+
+authority_actor::behavior_type authority(authority_ptr self, authority_settings settings,
+                                         journal_actor journal, caf::timestamp epoch,
+                                         std::shared_ptr<blast_window> window) {
+  auto& st = self->state;
+  st.window = std::move(window);
   st.settings = std::move(settings);
   refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
   st.journal = std::move(journal);
@@ -79,24 +107,18 @@ authority_actor::behavior_type authority(authority_ptr self, authority_settings 
            [self](caf::error& err) { self->quit(err); });
   return {
     [self](atom::evaluate, const proposal& p) -> caf::result<authority_verdict> {
-      auto& st = self->state;
-      refresh(st.settings, st.settings_seen);
-      if (st.settings.mailbox)
-        st.settings.mailbox->sample(self);
-      auto now = authority_now(self);
-      auto v = evaluate(p, st.settings.policy, st.grants, st.halted, now);
-      if (!v.allowed || p.mutations.empty())
-        return v;
-      auto share = adaptive_share(follow_degradation(self));
-      auto wait = st.buckets[p.principal.value].take(now, st.settings.policy.rate_per_second * share,
-                                                      st.settings.policy.burst * share);
-      if (wait) {
-        v.allowed = false;
-        v.code = ec::rate_limited;
-        v.reason = p.principal.value + " is over its proposal rate";
-        v.retry_after = wait;
+      return judge(self, p);
+    },
+    [self](atom::check,
+           const scope_request& req) -> caf::result<authority_verdict, scope_verdict> {
+      auto v = judge(self, req.subject);
+      scope_verdict sv;
+      if (v.allowed) {
+        auto& w = *self->state.window;
+        std::lock_guard<std::mutex> guard{w.mtx};
+        sv = w.policy.check(req, authority_now(self));
       }
-      return v;
+      return {std::move(v), std::move(sv)};
     },
     [self](atom::grant, const principal_id& by, const principal_id& who, authority_level level,
            const caf::optional<caf::timestamp>& until,

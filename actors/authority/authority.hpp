@@ -12,6 +12,7 @@
 
 #include "actors/authority/authority_policy.hpp"
 #include "actors/authority/approval_policy.hpp"
+#include "actors/blast_radius/blast_radius.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/halt_guard.hpp"
 #include "supervision/live_settings.hpp"
@@ -44,15 +45,18 @@ struct authority_state {
   caf::timestamp epoch;                          ///< wall time at `start`
   caf::actor_clock::time_point start;
   uint64_t settings_seen = 0;                    ///< the generation of `settings.live` copied
+  std::shared_ptr<blast_window> window;          ///< blast radius's window (the governance step)
   static inline const char* name = "authority";
 };
 
 /// Starts by reading the journaled grants and halt from the journal (so a restarted
 /// authority knows every change) and answers nothing before that. `epoch` maps the actor
-/// clock to wall time.
+/// clock to wall time. `window` is blast radius's (the same object its actor checks
+/// against): the governance step (`check`) reserves a proposal's scope in it under its lock.
 authority_actor::behavior_type authority(authority_actor::stateful_pointer<authority_state> self,
                                          authority_settings settings, journal_actor journal,
-                                         caf::timestamp epoch);
+                                         caf::timestamp epoch,
+                                         std::shared_ptr<blast_window> window);
 
 /// Returns the actor's notion of now: `epoch` plus the actor clock's elapsed time.
 caf::timestamp authority_now(authority_actor::stateful_pointer<authority_state> self);

@@ -115,8 +115,8 @@ void decide(self_ptr self, const halt_guard::pass& pass, const scope_verdict& sv
   launch(self, f, pass);
 }
 
-/// Asks blast radius, after authority allowed and the halt guard gave its pass; its answer
-/// is watched for `governance_timeout` (watchdog.cpp).
+/// Asks blast radius alone, for a read going on while the authority is down (the halt
+/// guard gave its pass); its answer is watched for `governance_timeout` (watchdog.cpp).
 void check_scope(self_ptr self, const halt_guard::pass& pass) {
   auto& st = self->state;
   auto id = pass.proposal();
@@ -163,27 +163,43 @@ void authority_down(self_ptr self, const digest& id, const std::string& why) {
   check_scope(self, *pass); // a read, going on without the authority
 }
 
-/// Asks the authority; fails closed when it does not answer (within
-/// `governance_timeout`: watchdog.cpp).
+/// The governance step: one request to the authority, which evaluates the proposal and,
+/// when it allows it, checks (and for levels 3 and 4 reserves) its scope in blast radius's
+/// window. Fails closed when the authority does not answer (within `governance_timeout`:
+/// watchdog.cpp).
 void check_authority(self_ptr self, const digest& id) {
   auto& st = self->state;
   auto authority = st.authority->get();
   if (!authority)
     return authority_down(self, id, "not running");
   auto& f = st.flights.at(id);
+  // Levels 3 and 4 start at their decision: their budget is reserved now. Levels 1 and 2
+  // are checked now and charged at their approval (operator_calls.cpp).
+  bool runs_now = f.m.p.level >= authority_level::act;
+  auto req = scope_of(f.m.p, id, st.proj.state(), st.sizes, runs_now);
   auto token = st.next_token++;
   watch(self, f, token, awaiting::authority, st.settings.governance_timeout);
-  self->request(authority, caf::infinite, atom::evaluate_v, f.m.p)
+  self->request(authority, caf::infinite, atom::check_v, std::move(req))
     .then(
-      [self, id, token](authority_verdict& av) {
+      [self, id, token, runs_now](authority_verdict& av, scope_verdict& sv) {
+        bool reserved = av.allowed && sv.allowed && runs_now;
         auto i = self->state.flights.find(id);
-        if (i == self->state.flights.end() || !unwatch(self, i->second, token))
-          return; // given up: it failed closed already
+        if (i == self->state.flights.end() || !unwatch(self, i->second, token)) {
+          if (reserved) // given up: it failed closed already, and its room goes
+            self->send(self->state.blast, atom::release_v, id);
+          return;
+        }
         auto& f = i->second;
         auto pass = self->state.guard.admit(id, av, !f.m.p.mutations.empty(), f.m.trace);
-        if (!pass)
+        if (!pass) {
+          if (reserved)
+            self->send(self->state.blast, atom::release_v, id);
           return refuse_flight(self, id, std::move(pass.error()));
-        check_scope(self, *pass);
+        }
+        f.reserved = reserved;
+        if (!sv.allowed)
+          return refuse_flight(self, id, refuse(ec::blast_radius_exceeded, sv.reason, f.m.trace));
+        decide(self, *pass, sv);
       },
       [self, id, token](caf::error& err) {
         auto i = self->state.flights.find(id);

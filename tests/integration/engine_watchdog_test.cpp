@@ -26,17 +26,24 @@ namespace {
 
 struct hung_state {
   std::vector<caf::typed_response_promise<authority_verdict>> held;
+  std::vector<caf::typed_response_promise<authority_verdict, scope_verdict>> held_checks;
   static inline const char* name = "hung_authority";
 };
 
-/// An authority that takes every evaluation and answers none until `state` is asked:
-/// then it allows every one it held, late. (The pipeline reads the authority's slot for
+/// An authority that takes every evaluation (and governance step) and answers none until
+/// `state` is asked: then it allows every one it held, late. (The pipeline reads the authority's slot for
 /// each proposal, so setting the slot puts it in front of the next one.)
 authority_actor::behavior_type hung_authority(authority_actor::stateful_pointer<hung_state> self) {
   return {
     [self](atom::evaluate, const proposal&) -> caf::result<authority_verdict> {
       auto rp = self->make_response_promise<authority_verdict>();
       self->state.held.push_back(rp);
+      return rp;
+    },
+    [self](atom::check,
+           const scope_request&) -> caf::result<authority_verdict, scope_verdict> {
+      auto rp = self->make_response_promise<authority_verdict, scope_verdict>();
+      self->state.held_checks.push_back(rp);
       return rp;
     },
     [](atom::grant, const principal_id&, const principal_id&, authority_level,
@@ -52,8 +59,12 @@ authority_actor::behavior_type hung_authority(authority_actor::stateful_pointer<
     [self](atom::state) -> caf::result<bool> {
       for (auto& rp : self->state.held)
         rp.deliver(authority_verdict{true, ec::none, "allowed late", caf::none});
-      auto n = self->state.held.size();
+      for (auto& rp : self->state.held_checks)
+        rp.deliver(authority_verdict{true, ec::none, "allowed late", caf::none},
+                   scope_verdict{true, {}, 0, 0, 1, {}});
+      auto n = self->state.held.size() + self->state.held_checks.size();
       self->state.held.clear();
+      self->state.held_checks.clear();
       return n > 0;
     },
   };
