@@ -5,7 +5,9 @@
 //
 // The end-to-end rows also print the process's CPU time per proposal (user + system, all
 // threads: the submitters, CAF's workers, the journal's and the effector pool's threads)
-// and the journal's append requests and durable commits per proposal, from its meter.
+// the journal's append requests and durable commits per proposal, from its meter, and the
+// mailbox deliveries per proposal (every message into an actor's mailbox in the process,
+// counted by bench/delivery_count.cpp).
 //
 // Usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] [--snapshot-interval N]
 //                       [--prepare-mb N]
@@ -34,6 +36,7 @@
 #include "caf/scoped_actor.hpp"
 #include "messages/register.hpp"
 #include "bench/bench_util.hpp"
+#include "bench/delivery_count.hpp"
 #include "bulwark/engine.hpp"
 #include "engine/engine_impl.hpp"
 
@@ -197,7 +200,9 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   std::vector<std::thread> threads;
   auto per = total / submitters;
   auto& meter = *eng->internals().cfg.journal.meter;
+  bool counting = bench::deliveries_counted(*eng->internals().sys);
   auto m0 = meter.summarize(std::chrono::steady_clock::now());
+  auto d0 = bench::deliveries();
   auto cpu0 = cpu_seconds();
   auto t0 = clock_type::now();
   auto changes = keys.changes;
@@ -257,6 +262,7 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   auto secs = ms_since(t0) / 1000;
   auto cpu = cpu_seconds() - cpu0;
   auto m1 = meter.summarize(std::chrono::steady_clock::now());
+  auto d1 = bench::deliveries();
   std::vector<double> all;
   for (auto& l : lat)
     all.insert(all.end(), l.begin(), l.end());
@@ -273,6 +279,13 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
               static_cast<double>(m1.events_total - m0.events_total) / n,
               static_cast<double>(m1.commits_total - m0.commits_total) / n,
               n / static_cast<double>(std::max<uint64_t>(m1.commits_total - m0.commits_total, 1)));
+  if (counting)
+    std::printf("    mailbox deliveries per proposal: %.2f (every message into an actor's "
+                "mailbox, the journal's subscribers and timers included)\n",
+                static_cast<double>(d1 - d0) / n);
+  else
+    std::printf("    mailbox deliveries: not counted (CAF's enqueue is not interposed in this "
+                "build)\n");
   eng->stop();
   eng.reset();
   std::filesystem::remove_all(dir);
