@@ -248,7 +248,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
   pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector,
-                     store};
+                     store, {}, blast_windows};
   auto settings = pipeline_settings_of(cfg, policy_version);
   // It rebuilds the flights a restart interrupted only where this node writes the journal:
   // at launch by the configured role (the cluster, started next, sets the journal's),

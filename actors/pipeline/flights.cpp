@@ -114,7 +114,7 @@ void carry_out(self_ptr self, const digest& id, std::vector<flight::command>& co
         break;
       case flight::command_kind::finished:
         if (f.reserved) // its budget charge is journaled, or never will be
-          self->send(st.blast, atom::release_v, id);
+          release_reservation(self, id);
         st.flights.erase(i);
         return;
     }

@@ -33,7 +33,7 @@ void give_answer(self_ptr self, const approval& a, caf::typed_response_promise<s
       j->second.approvers.pop_back();
       if (a.approve && j->second.reserved) {
         j->second.reserved = false;
-        self->send(st.blast, atom::release_v, a.proposal);
+        release_reservation(self, a.proposal);
       }
     }
     rp.deliver(refuse(r.code, r.message));
@@ -74,7 +74,7 @@ caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
           if (i != self->state.flights.end())
             i->second.reserved = true;
           else // gone meanwhile: its room goes at once
-            self->send(self->state.blast, atom::release_v, a.proposal);
+            release_reservation(self, a.proposal);
           give_answer(self, a, rp);
         } else
           rp.deliver(refuse(ec::blast_radius_exceeded,

@@ -12,6 +12,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/blast_radius/blast_radius.hpp"
 #include "actors/pipeline/pipeline_impl.hpp"
 #include "persistence/make_event.hpp"
 
@@ -44,6 +45,16 @@ void remember_outcome(self_ptr self, const in_flight& f, const outcome& o) {
   }
 }
 
+void release_reservation(self_ptr self, const digest& id) {
+  auto& st = self->state;
+  if (!st.window) {
+    self->send(st.blast, atom::release_v, id);
+    return;
+  }
+  std::lock_guard<std::mutex> guard{st.window->mtx};
+  st.window->policy.settle(id);
+}
+
 void drop(self_ptr self, const digest& id, const caf::error& err) {
   auto& st = self->state;
   auto i = st.flights.find(id);
@@ -52,7 +63,7 @@ void drop(self_ptr self, const digest& id, const caf::error& err) {
   for (auto& w : i->second.waiters)
     w.deliver(err);
   if (i->second.reserved) // its reservation can go
-    self->send(st.blast, atom::release_v, id);
+    release_reservation(self, id);
   if (auto k = st.keys.find(i->second.key); k != st.keys.end() && k->second == id
                                              && st.outcomes.count(id) == 0)
     st.keys.erase(k);
@@ -134,7 +145,7 @@ void check_scope(self_ptr self, const halt_guard::pass& pass) {
         auto i = self->state.flights.find(id);
         if (i == self->state.flights.end() || !unwatch(self, i->second, token)) {
           if (sv.allowed && runs_now) // given up: refused already, and its room goes
-            self->send(self->state.blast, atom::release_v, id);
+            release_reservation(self, id);
           return;
         }
         i->second.reserved = sv.allowed && runs_now;
@@ -186,14 +197,14 @@ void check_authority(self_ptr self, const digest& id) {
         auto i = self->state.flights.find(id);
         if (i == self->state.flights.end() || !unwatch(self, i->second, token)) {
           if (reserved) // given up: it failed closed already, and its room goes
-            self->send(self->state.blast, atom::release_v, id);
+            release_reservation(self, id);
           return;
         }
         auto& f = i->second;
         auto pass = self->state.guard.admit(id, av, !f.m.p.mutations.empty(), f.m.trace);
         if (!pass) {
           if (reserved)
-            self->send(self->state.blast, atom::release_v, id);
+            release_reservation(self, id);
           return refuse_flight(self, id, std::move(pass.error()));
         }
         f.reserved = reserved;
@@ -370,6 +381,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.journal = deps.journal;
   st.authority = deps.authority;
   st.blast = deps.blast;
+  st.window = deps.window;
   st.breakers = deps.breakers;
   st.guard = halt_guard{deps.conditions};
   auto from = proj.seq;

@@ -30,6 +30,8 @@
 
 namespace bulwark {
 
+struct blast_window; // actors/blast_radius/blast_radius.hpp
+
 class mailbox_gauge; // supervision/mailbox_gauge.hpp
 class journal_store; // persistence/journal_store.hpp
 
@@ -80,6 +82,7 @@ struct pipeline_state {
   journal_actor journal;
   std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   blast_radius_actor blast;
+  std::shared_ptr<blast_window> window; ///< blast radius's (pipeline_deps::window)
   std::shared_ptr<breaker_directory> breakers;
   std::shared_ptr<handle_slot<detector_actor>> detector; ///< level-3 window analysis
   caf::timespan analysis_timeout{};
@@ -138,6 +141,9 @@ struct pipeline_deps {
   /// Whether this node writes its journal when the pipeline starts (none: it does). A
   /// follower rebuilds nothing: its leader runs the flights.
   std::function<bool()> writes{};
+  /// Blast radius's window (the object its actor checks against): a reservation whose
+  /// answer arrived is settled in it directly, with no message (none: sent to `blast`).
+  std::shared_ptr<blast_window> window{};
 };
 
 /// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the

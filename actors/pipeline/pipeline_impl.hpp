@@ -36,6 +36,11 @@ void sweep(self_ptr self);
 /// closed (pipeline.cpp).
 void given_up(self_ptr self, const digest& id, uint64_t token, awaiting who);
 
+/// Gives back proposal `id`'s budget reservation, one whose check was answered (so it is
+/// in blast radius's window already): settled in the window directly, or sent to blast
+/// radius where the pipeline has no window.
+void release_reservation(self_ptr self, const digest& id);
+
 /// The flight machine's context now: the time, the journaled fleet, the settings.
 flight::context context_of(self_ptr self);
 
