@@ -20,6 +20,7 @@
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "apps/demo_world.hpp"
+#include "apps/fleet_registrar.hpp"
 #include "apps/node_front.hpp"
 #include "apps/node_signals.hpp"
 #include "apps/listen_check.hpp"
@@ -101,18 +102,31 @@ private:
   std::thread reporter_;
 };
 
-/// Registers the fleet file's resources that the journal does not know yet.
-int register_fleet(engine& eng, const std::string& path, bool simulate, simulation& sim) {
+/// Registers the fleet file's resources that the journal does not know yet. On a cluster
+/// follower whose leader does not answer (UNAVAILABLE), the rest waits in `later`, which
+/// registers it once the leader answers; the node starts meanwhile.
+int register_fleet(engine& eng, const std::string& path, bool simulate, simulation& sim,
+                   bool clustered, fleet_registrar& later) {
   auto fleet = load_fleet(path);
   if (!fleet)
     return fail(fleet.error());
-  for (auto& r : *fleet) {
-    std::map<std::string, std::string> attrs(r.attributes.begin(), r.attributes.end());
-    auto res = eng.register_resource(r.resource.value, r.service, r.region, attrs);
-    if (!res.ok && res.message.find("registered already") == std::string::npos) {
-      std::fprintf(stderr, "bulwark: %s: %s\n", res.code.c_str(), res.message.c_str());
-      return exit_runtime;
+  for (size_t i = 0; i < fleet->size(); ++i) {
+    auto answer = register_one(eng, (*fleet)[i]);
+    if (answer == "ok")
+      continue;
+    if (answer == "wait" && clustered) {
+      std::vector<registration> rest(fleet->begin() + static_cast<std::ptrdiff_t>(i),
+                                     fleet->end());
+      spdlog::warn("node: the leader does not answer: {} of the {} resources of {} are "
+                   "registered once it does (tried every second)",
+                   rest.size(), fleet->size(), path);
+      later.start(eng, std::move(rest), path);
+      break;
     }
+    std::fprintf(stderr, "bulwark: %s\n",
+                 answer == "wait" ? "UNAVAILABLE: the engine did not register the fleet"
+                                  : answer.c_str());
+    return exit_runtime;
   }
   if (simulate)
     sim.serve(eng, *fleet);
@@ -319,8 +333,11 @@ int run_node(const node_args& args) {
     return error.rfind("INTEGRITY_VIOLATION", 0) == 0 ? exit_integrity : exit_runtime;
   }
   simulation sim;
+  fleet_registrar later; // stops before the engine
   if (!args.fleet.empty())
-    if (int rc = register_fleet(*eng, args.fleet, args.simulate, sim); rc != exit_ok)
+    if (int rc = register_fleet(*eng, args.fleet, args.simulate, sim,
+                                static_cast<bool>(eng->internals().cfg.cluster), later);
+        rc != exit_ok)
       return rc;
   register_effectors(*eng, *effectors); // after --simulate: a configured effector wins
   auto& d = eng->internals();
@@ -450,6 +467,7 @@ int run_node(const node_args& args) {
     reload_policy_on_signal(*eng);
   }
   spdlog::info("node: signal {}: stopping", sig);
+  later.stop();
   sim.stop();
   source.reset(); // its last sample reaches a running engine
   stop_all();

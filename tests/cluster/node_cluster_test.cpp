@@ -1,7 +1,8 @@
 // Real `bulwark node` processes forming a cluster on 127.0.0.1: three nodes replicate and
 // end with equal heads and state digests; a follower killed with SIGKILL and restarted
-// catches up; a follower journal tampered on disk is refused at its next start; garbage
-// sent to a node's cluster port is dropped while the node keeps serving.
+// catches up; a follower journal tampered on disk is refused at its next start; a follower
+// started with --fleet before its leader starts and registers the fleet once the leader
+// answers; garbage sent to a node's cluster port is dropped while the node keeps serving.
 
 #include <doctest/doctest.h>
 
@@ -104,6 +105,29 @@ TEST_CASE("a follower killed with SIGKILL and restarted catches up, a tampered o
   std::ifstream log{dir.sub("d2") + ".log"};
   std::string text{std::istreambuf_iterator<char>{log}, {}};
   CHECK(text.find("INTEGRITY_VIOLATION") != std::string::npos);
+}
+
+TEST_CASE("a follower started with --fleet while its leader is down starts, waits, and registers the fleet once the leader answers") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto c1 = write_config(dir, plan, "n1");
+  auto c2 = write_config(dir, plan, "n2");
+  auto log_of = [&](const std::string& name) {
+    std::ifstream log{dir.sub(name) + ".log"};
+    return std::string{std::istreambuf_iterator<char>{log}, {}};
+  };
+  node_process n2{c2, dir.sub("d2"), fleet_file}; // the leader (n1) is not running
+  REQUIRE_MESSAGE(n2.first_line.find("cluster n2") != std::string::npos, n2.first_line);
+  CHECK(log_of("d2").find("the leader does not answer: 400 of the 400 resources")
+        != std::string::npos);
+  CHECK(replay_json(dir.sub("d2"))["resources"] == 0);
+  node_process n1{c1, dir.sub("d1")}; // without a fleet of its own
+  REQUIRE_MESSAGE(n1.first_line.find("cluster n1") != std::string::npos, n1.first_line);
+  CHECK(wait_until([&] { return replay_json(dir.sub("d1"))["resources"] == 400; }));
+  CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+  CHECK(wait_until([&] {
+    return log_of("d2").find("the 400 resources of") != std::string::npos;
+  }));
 }
 
 TEST_CASE("garbage and oversized frames sent to a node's cluster port are dropped") {
