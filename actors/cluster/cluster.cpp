@@ -36,6 +36,7 @@ caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, se
   if (from.value == 0)
     return refuse(ec::invalid_input, "pull from seq 0");
   i->second.head = seq_no{from.value - 1};
+  i->second.pulled = self->clock().now();
   replica_batch batch;
   batch.from = from;
   batch.term = st.term;

@@ -85,6 +85,10 @@ struct peer_slot {
   seq_no head;              ///< the peer's head as last heard of
   uint64_t term = 0;        ///< the peer's term as last heard of
   std::string problem;      ///< the last refusal or failure, empty when healthy
+  /// A fork or a refused record was raised against it; stays set over reconnects until
+  /// its signed head agrees with this node's journal again.
+  bool diverged = false;
+  caf::actor_clock::time_point pulled{}; ///< when it last pulled (a follower in step pulls every tick)
 };
 
 /// State of the cluster actor.

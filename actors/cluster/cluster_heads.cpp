@@ -24,6 +24,7 @@ void refuse_head(self_ptr self, const signed_head& head, const std::string& reas
 
 void raise_fork(self_ptr self, const signed_head& head, const digest& ours) {
   auto& st = self->state;
+  st.peers[head.node_id].diverged = true;
   auto& problem = st.peers[head.node_id].problem;
   if (problem.rfind("INTEGRITY_VIOLATION fork", 0) == 0)
     return; // raised (and journaled) already; gossip repeats it every few ticks
@@ -86,7 +87,8 @@ void on_gossip(self_ptr self, const signed_head& head) {
   if (!ours)
     return refuse_head(self, head, describe(ours.error()).message);
   if (compare_head(head, *ours) == head_verdict::fork)
-    raise_fork(self, head, *ours);
+    return raise_fork(self, head, *ours);
+  st.peers[head.node_id].diverged = false; // its journal agrees with ours up to its head
 }
 
 caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term) {
@@ -129,14 +131,19 @@ caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t ter
   return term;
 }
 
+bool counts_as_follower(self_ptr self, const peer_slot& p) {
+  auto silence = self->state.deps.cfg.tick * follower_silence_ticks;
+  return p.connected && !p.diverged && self->clock().now() - p.pulled <= silence;
+}
+
 bool writable_now(self_ptr self) {
   auto& st = self->state;
   if (!st.leader)
     return false;
-  uint32_t connected = 0;
+  uint32_t live = 0;
   for (auto& [id, p] : st.peers)
-    connected += p.connected ? 1 : 0;
-  return connected >= st.deps.cfg.min_followers;
+    live += counts_as_follower(self, p) ? 1 : 0;
+  return live >= st.deps.cfg.min_followers;
 }
 
 } // namespace bulwark::cluster_detail

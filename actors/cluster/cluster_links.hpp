@@ -57,7 +57,17 @@ void on_gossip(self_ptr self, const signed_head& head);
 /// know of has a newer head.
 caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term);
 
-/// Returns true when this node accepts mutations: leader, with `min_followers` connected.
+/// A follower that has not pulled for this long (its replication stopped, its process
+/// stopped or hung) counts toward `min_followers` no more: 20 ticks, 1 s.
+constexpr int follower_silence_ticks = 20;
+
+/// Whether peer `p` counts toward `min_followers`: connected, pulled within
+/// `follower_silence_ticks`, and not diverged (a fork seen by this node, or an alert the
+/// follower reported: its replication stopped).
+bool counts_as_follower(self_ptr self, const peer_slot& p);
+
+/// Returns true when this node accepts mutations: leader, with at least `min_followers`
+/// peers that count as followers (`counts_as_follower`).
 bool writable_now(self_ptr self);
 
 // -- routing and alerts (cluster_routing.cpp) --------------------------------------

@@ -38,7 +38,8 @@ route_target target_of(self_ptr self) {
   if (st.leader) {
     t.refusal = refuse(ec::unavailable, "leader " + st.deps.cfg.node_id + " has fewer than "
                                           + std::to_string(st.deps.cfg.min_followers)
-                                          + " followers connected", {}, retry);
+                                          + " followers connected and in step (pulled within 1 s, "
+                                       "not diverged)", {}, retry);
     return t;
   }
   auto i = st.peers.find(st.deps.cfg.leader);
@@ -166,8 +167,10 @@ caf::result<seq_no> journal_peer_alert(self_ptr self, integrity_alert& alert) {
     return refuse(ec::invalid_input, "alert from unknown node id \"" + alert.local_node + "\"");
   spdlog::error("cluster: follower {} reports INTEGRITY_VIOLATION: {}", alert.local_node,
                 alert.reason);
-  if (auto i = st.peers.find(alert.local_node); i != st.peers.end())
+  if (auto i = st.peers.find(alert.local_node); i != st.peers.end()) {
     i->second.problem = "INTEGRITY_VIOLATION reported: " + alert.reason;
+    i->second.diverged = true; // its replication stopped: it counts toward min_followers no more
+  }
   auto rp = self->make_response_promise<seq_no>();
   self->request(st.deps.journal, caf::infinite, atom::append_v,
                 make_event(event_type::integrity_alert, caf::make_timestamp(), alert))

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+
 #include "cluster/cluster_node.hpp"
 #include "messages/error.hpp"
 #include "persistence/codec.hpp"
@@ -146,6 +148,32 @@ TEST_CASE("a fork (another chain at the same seq) is detected, named and journal
   }));
   CHECK(wait_until([&] { return n2->status().alerts_unreported == 0; }));
   CHECK(n2->head() == seq_no{100}); // still nothing appended
+}
+
+TEST_CASE("min_followers counts no diverged follower though it stays connected, and counts it again once it agrees") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  {
+    // n2 holds a different history of 100 records.
+    auto other = test::open_store(dir.sub("n2"));
+    REQUIRE(other->append(test::random_events(35, 100)));
+  }
+  auto cfg = plan.config_of("n1");
+  cfg.min_followers = 1;
+  auto n1 = std::make_unique<cluster_node>(dir.sub("n1"), cfg, plan.keys.at("n1"), plan.pubkeys);
+  REQUIRE(!n1->append(test::random_events(36, 300)));
+  CHECK_FALSE(n1->status().writable); // nobody connected
+  {
+    auto n2 = start(plan, dir, "n2");
+    CHECK(wait_until([&] { return n1->status().forks >= 1; }));
+    CHECK(peer(n1->status(), "n2").connected);
+    CHECK_FALSE(n1->status().writable); // connected, but diverged
+  }
+  // n2 comes back with an empty journal: it catches up, its head agrees, it counts again.
+  std::filesystem::remove_all(dir.sub("n2"));
+  auto n2 = start(plan, dir, "n2");
+  CHECK(wait_until([&] { return n2->head() == n1->head(); }));
+  CHECK(wait_until([&] { return n1->status().writable; }));
 }
 
 TEST_CASE("cluster-promote: terms only grow, and the old leader stops writing on the new term") {

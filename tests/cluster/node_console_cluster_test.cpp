@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
+#include <chrono>
 #include <csignal>
+#include <fstream>
 #include <future>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -299,4 +301,37 @@ TEST_CASE("console: mutating commands given to a follower run on the leader, rol
   CHECK(console(n2.first_line, "grants")["ok"] == true); // reads go on
   // Its console's accesses wait for the leader, counted in `cluster`.
   CHECK(console(n2.first_line, "cluster")["result"]["access_unreported"].get<uint64_t>() > 0);
+}
+
+TEST_CASE("a stopped follower counts toward min_followers no more: the leader refuses writes until it runs again") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto c1 = write_config(dir, plan, "n1");
+  {
+    std::ifstream in{c1};
+    std::string text{std::istreambuf_iterator<char>{in}, {}};
+    text.replace(text.find("[cluster]\n"), 10, "[cluster]\nmin_followers = 1\n");
+    std::ofstream{c1} << text;
+  }
+  auto c2 = write_config(dir, plan, "n2");
+  node_process n1{c1, dir.sub("d1"), fleet_file};
+  node_process n2{c2, dir.sub("d2")};
+  auto grant = [&](int level) {
+    return console(n1.first_line, "grant principal=ops level=" + std::to_string(level));
+  };
+  REQUIRE(wait_until([&] { return grant(2)["ok"] == true; }));
+  // SIGSTOP keeps its connection open: only its silence tells.
+  REQUIRE(::kill(n2.pid, SIGSTOP) == 0);
+  nlohmann::json refused;
+  CHECK(wait_until([&] {
+    refused = grant(1);
+    return refused["ok"] == false;
+  }, std::chrono::seconds{10}));
+  INFO(refused.dump());
+  CHECK(refused["error"]["code"] == "UNAVAILABLE");
+  CHECK(refused["error"]["message"].get<std::string>().find("fewer than 1 followers")
+        != std::string::npos);
+  REQUIRE(::kill(n2.pid, SIGCONT) == 0);
+  CHECK(wait_until([&] { return grant(3)["ok"] == true; }));
+  CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
 }
