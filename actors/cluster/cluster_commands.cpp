@@ -41,7 +41,7 @@ caf::error refusal_of(self_ptr self, const operator_command& cmd) {
   if (st.leader)
     return refuse(ec::unavailable, "leader " + me + " has fewer than "
                                      + std::to_string(st.deps.cfg.min_followers)
-                                     + " followers connected and in step (pulled within 1 s, "
+                                     + " followers connected and in step (pulled within 5 s, "
                                        "not diverged)", {}, retry);
   if (cmd.hops > 0) // a stale view of who leads must not bounce commands between nodes
     return refuse(ec::unavailable, me + " is not the leader (" + st.deps.cfg.leader

@@ -132,7 +132,7 @@ caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t ter
 }
 
 bool counts_as_follower(self_ptr self, const peer_slot& p) {
-  auto silence = self->state.deps.cfg.tick * follower_silence_ticks;
+  auto silence = self->state.deps.cfg.request_timeout;
   return p.connected && !p.diverged && self->clock().now() - p.pulled <= silence;
 }
 

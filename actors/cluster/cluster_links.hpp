@@ -57,13 +57,11 @@ void on_gossip(self_ptr self, const signed_head& head);
 /// know of has a newer head.
 caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term);
 
-/// A follower that has not pulled for this long (its replication stopped, its process
-/// stopped or hung) counts toward `min_followers` no more: 20 ticks, 1 s.
-constexpr int follower_silence_ticks = 20;
-
-/// Whether peer `p` counts toward `min_followers`: connected, pulled within
-/// `follower_silence_ticks`, and not diverged (a fork seen by this node, or an alert the
-/// follower reported: its replication stopped).
+/// Whether peer `p` counts toward `min_followers`: connected, pulled within the request
+/// timeout (5 s: a follower in step pulls every tick, and one whose replication stopped,
+/// or whose process stopped or hung, does not; a pull waits that long for its answer, so
+/// a loaded follower is not dropped sooner), and not diverged (a fork seen by this node,
+/// or an alert the follower reported: its replication stopped).
 bool counts_as_follower(self_ptr self, const peer_slot& p);
 
 /// Returns true when this node accepts mutations: leader, with at least `min_followers`

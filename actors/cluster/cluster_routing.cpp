@@ -38,7 +38,7 @@ route_target target_of(self_ptr self) {
   if (st.leader) {
     t.refusal = refuse(ec::unavailable, "leader " + st.deps.cfg.node_id + " has fewer than "
                                           + std::to_string(st.deps.cfg.min_followers)
-                                          + " followers connected and in step (pulled within 1 s, "
+                                          + " followers connected and in step (pulled within 5 s, "
                                        "not diverged)", {}, retry);
     return t;
   }

@@ -4,7 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "cluster/cluster_node.hpp"
 #include "messages/error.hpp"
@@ -166,8 +168,11 @@ TEST_CASE("min_followers counts no diverged follower though it stays connected, 
   {
     auto n2 = start(plan, dir, "n2");
     CHECK(wait_until([&] { return n1->status().forks >= 1; }));
-    CHECK(peer(n1->status(), "n2").connected);
-    CHECK_FALSE(n1->status().writable); // connected, but diverged
+    CHECK(wait_until([&] { return peer(n1->status(), "n2").connected; }));
+    for (int i = 0; i < 5; ++i) { // connected (and gossiping), but diverged
+      CHECK_FALSE(n1->status().writable);
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
   }
   // n2 comes back with an empty journal: it catches up, its head agrees, it counts again.
   std::filesystem::remove_all(dir.sub("n2"));

@@ -326,7 +326,7 @@ TEST_CASE("a stopped follower counts toward min_followers no more: the leader re
   CHECK(wait_until([&] {
     refused = grant(1);
     return refused["ok"] == false;
-  }, std::chrono::seconds{10}));
+  }, std::chrono::seconds{20}));
   INFO(refused.dump());
   CHECK(refused["error"]["code"] == "UNAVAILABLE");
   CHECK(refused["error"]["message"].get<std::string>().find("fewer than 1 followers")
