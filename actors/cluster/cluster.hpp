@@ -98,6 +98,9 @@ struct cluster_state {
   bool leader = false;
   std::map<std::string, peer_slot> peers;
   bool pulling = false;     ///< a pull or an import is in flight
+  bool importing = false;   ///< the pull's batch is being imported (never abandoned)
+  uint64_t pull_token = 0;  ///< the pull in flight; an abandoned one's answer is ignored
+  std::string pulling_from; ///< the node the pull in flight asked
   bool stopped = false;     ///< replication stopped by an integrity violation
   std::string alert;        ///< why replication stopped
   uint64_t alerts = 0;           ///< forks and refused records seen

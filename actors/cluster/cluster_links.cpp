@@ -48,6 +48,8 @@ void on_failed(self_ptr self, const std::string& id, const std::string& reason) 
     journal_peer(self, *p, false, reason);
   if (id == self->state.deps.cfg.leader)
     fail_forwarded(self, "the leader " + id + " went away (" + reason + ")");
+  if (id == self->state.pulling_from)
+    abandon_pull(self, "its connection failed: " + reason);
 }
 
 /// A peer passed the handshake: `handle` is its cluster actor from now on.
@@ -151,21 +153,22 @@ void on_batch(self_ptr self, replica_batch batch) {
   auto leader = st.deps.cfg.leader;
   if (auto* p = slot(self, leader))
     p->head = batch.leader_head;
+  st.importing = true; // from here on the pull runs to its end (the term seen may change)
   observe_term(self, batch.term, leader, leader);
   if (batch.records.empty() || st.leader || st.stopped) {
-    st.pulling = false;
+    st.pulling = st.importing = false;
     return;
   }
   bool full = batch.records.size() >= st.deps.cfg.max_batch;
   self->request(st.deps.journal, caf::infinite, atom::import_v, std::move(batch))
     .then(
       [self, full](appended&) {
-        self->state.pulling = false;
+        self->state.pulling = self->state.importing = false;
         if (full)
           pull(self); // far behind: the next batch at once
       },
       [self](caf::error& err) {
-        self->state.pulling = false;
+        self->state.pulling = self->state.importing = false;
         on_import_refused(self, err);
       });
 }
@@ -240,15 +243,34 @@ void pull(self_ptr self) {
   if (p == nullptr || !p->connected)
     return;
   st.pulling = true;
+  auto token = ++st.pull_token;
   seq_no from{st.deps.store->head().value + 1};
   auto leader = st.deps.cfg.leader;
+  st.pulling_from = leader;
   self->request(p->handle, st.deps.cfg.request_timeout, atom::pull_v, st.deps.cfg.node_id, from,
                 st.deps.cfg.max_batch)
-    .then([self](replica_batch& batch) { on_batch(self, std::move(batch)); },
-          [self, leader](caf::error& err) {
-            self->state.pulling = false;
-            spdlog::warn("cluster: pull from {} failed: {}", leader, describe(err).message);
-          });
+    .then(
+      [self, token](replica_batch& batch) {
+        if (token != self->state.pull_token)
+          return; // abandoned: the next pull asks the leader of now
+        on_batch(self, std::move(batch));
+      },
+      [self, leader, token](caf::error& err) {
+        if (token != self->state.pull_token)
+          return;
+        self->state.pulling = false;
+        spdlog::warn("cluster: pull from {} failed: {}", leader, describe(err).message);
+      });
+}
+
+void abandon_pull(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.pulling || st.importing)
+    return;
+  ++st.pull_token;
+  st.pulling = false;
+  spdlog::info("cluster: abandoned the pull in flight to {} ({}); the next tick pulls from {}",
+               st.pulling_from, why, st.deps.cfg.leader);
 }
 
 void observe_term(self_ptr self, uint64_t term, const std::string& leader,
@@ -264,6 +286,7 @@ void observe_term(self_ptr self, uint64_t term, const std::string& leader,
       spdlog::info("cluster: following {} (term {})", leader, term);
       st.deps.cfg.leader = leader;
       remember_role(self);
+      abandon_pull(self, leader + " leads now");
     }
     return;
   }
@@ -278,6 +301,8 @@ void observe_term(self_ptr self, uint64_t term, const std::string& leader,
     set_writable(self, false);
   }
   remember_role(self);
+  if (st.pulling_from != st.deps.cfg.leader)
+    abandon_pull(self, "term " + std::to_string(term) + " has another leader");
   if (!known)
     rehello(self); // the peers' hellos name the leader of the new term
 }

@@ -27,6 +27,10 @@ void on_peer_down(self_ptr self, const caf::actor_addr& source);
 /// Pulls the next batch from the leader (follower, connected, idle, not stopped).
 void pull(self_ptr self);
 
+/// Abandons the pull in flight (never an import under way), when its node went away or no
+/// longer leads: its late answer is ignored, and the next tick pulls from the leader of now.
+void abandon_pull(self_ptr self, const std::string& why);
+
 /// Asks every connected peer for its hello again (to learn the leader of a new term).
 void rehello(self_ptr self);
 

@@ -1,4 +1,6 @@
-// Real `bulwark node` processes in a cluster, driven through their consoles (on both roles).
+// Real `bulwark node` processes in a cluster, driven through their consoles (on both roles):
+// routing, promotion, min_followers with a stopped follower, and a follower's pull in
+// flight to a leader that dies.
 
 #include <doctest/doctest.h>
 
@@ -6,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <thread>
 #include <future>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -334,4 +337,41 @@ TEST_CASE("a stopped follower counts toward min_followers no more: the leader re
   REQUIRE(::kill(n2.pid, SIGCONT) == 0);
   CHECK(wait_until([&] { return grant(3)["ok"] == true; }));
   CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
+}
+
+TEST_CASE("a follower abandons its pull in flight to a leader that dies, and follows the promoted one") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(3);
+  auto c1 = write_config(dir, plan, "n1");
+  auto c2 = write_config(dir, plan, "n2");
+  auto c3 = write_config(dir, plan, "n3");
+  node_process n1{c1, dir.sub("d1"), fleet_file};
+  node_process n2{c2, dir.sub("d2")};
+  node_process n3{c3, dir.sub("d3")};
+  REQUIRE(wait_until([&] {
+    return same_head(dir.sub("d1"), dir.sub("d2")) && same_head(dir.sub("d1"), dir.sub("d3"));
+  }));
+  // Stopped, the leader answers no pull: n3's next one waits. Killed, its connection drops.
+  REQUIRE(::kill(n1.pid, SIGSTOP) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  n1.stop(SIGKILL);
+  auto log3 = [&] {
+    std::ifstream log{dir.sub("d3") + ".log"};
+    return std::string{std::istreambuf_iterator<char>{log}, {}};
+  };
+  CHECK(wait_until([&] {
+    return log3().find("abandoned the pull in flight to n1") != std::string::npos;
+  }));
+  nlohmann::json p;
+  CHECK(wait_until([&] {
+    p = console(n2.first_line, "cluster-promote term=2");
+    return p["ok"] == true || p["error"]["code"] != "UNAVAILABLE";
+  }));
+  INFO(p.dump());
+  REQUIRE(p["ok"] == true);
+  CHECK(console(n2.first_line, "grant principal=ops level=2")["ok"] == true);
+  CHECK(wait_until([&] { return same_head(dir.sub("d2"), dir.sub("d3")); }));
+  auto s3 = console(n3.first_line, "cluster")["result"];
+  CHECK(s3["leader"] == "n2");
+  CHECK(s3["term"] == 2);
 }
