@@ -1,9 +1,13 @@
 // Head gossip, fork detection and leadership terms of the cluster actor.
 
+#include <map>
+#include <memory>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
 
 #include "actors/cluster/cluster_links.hpp"
 #include "messages/error.hpp"
@@ -91,7 +95,10 @@ void on_gossip(self_ptr self, const signed_head& head) {
   st.peers[head.node_id].diverged = false; // its journal agrees with ours up to its head
 }
 
-caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term) {
+namespace {
+
+/// Why promoting to `term` is refused now, or none (the checks that need no peer).
+caf::error promote_refusal(self_ptr self, uint64_t term) {
   auto& st = self->state;
   if (st.leader)
     return refuse(ec::invalid_input, st.deps.cfg.node_id + " already leads term "
@@ -101,34 +108,102 @@ caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t ter
                                        + " is not above " + std::to_string(st.term));
   if (st.stopped)
     return refuse(ec::integrity_violation, "replication stopped: " + st.alert);
+  return {};
+}
+
+/// The heads the promotion compares against: `fresh` (asked just now) where a peer
+/// answered, else the last one heard of.
+struct promotion_round {
+  std::string by;
+  uint64_t term = 0;
+  size_t waiting = 0;
+  std::map<std::string, seq_no> fresh;
+  caf::typed_response_promise<uint64_t> rp;
+};
+
+/// Decides a promotion once every connected peer answered with its head (or failed to).
+void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& round) {
+  auto& st = self->state;
+  if (auto err = promote_refusal(self, round->term)) // things may have changed meanwhile
+    return (void) round->rp.deliver(std::move(err));
   auto head = st.deps.store->head();
-  for (auto& [id, p] : st.peers)
-    if (p.head.value > head.value)
-      return refuse(ec::unavailable, "peer " + id + " has a newer head (seq "
-                                       + std::to_string(p.head.value) + " > "
-                                       + std::to_string(head.value) + "): catch up first",
-                    {}, caf::timespan{std::chrono::seconds{1}});
+  for (auto& [id, p] : st.peers) {
+    auto f = round->fresh.find(id);
+    bool asked = f != round->fresh.end();
+    auto theirs = asked ? f->second : p.head;
+    if (theirs.value > head.value)
+      return (void) round->rp.deliver(refuse(
+        ec::unavailable,
+        "peer " + id + " has a newer head (seq " + std::to_string(theirs.value) + " > "
+          + std::to_string(head.value)
+          + (asked ? ", as it answered just now" : ", as last heard of: it did not answer")
+          + "): catch up first",
+        {}, caf::timespan{std::chrono::seconds{1}}));
+  }
   // Our own console access records, journaled by the old leader after this promotion,
   // would fork the journal: they must be back here (or not yet sent) first.
   if (st.access_in_flight > 0 || st.access_acked.value > head.value)
-    return refuse(ec::unavailable, "console access records of " + st.deps.cfg.node_id
-                                     + " are on their way through the leader (seq "
-                                     + std::to_string(st.access_acked.value)
-                                     + "): retry once this node holds them",
-                  {}, caf::timespan{std::chrono::milliseconds{100}});
+    return (void) round->rp.deliver(refuse(ec::unavailable, "console access records of "
+                                                       + st.deps.cfg.node_id
+                                                       + " are on their way through the "
+                                                         "leader (seq "
+                                                       + std::to_string(st.access_acked.value)
+                                                       + "): retry once this node holds them",
+                                    {}, caf::timespan{std::chrono::milliseconds{100}}));
   auto previous = st.deps.cfg.leader;
   st.leader = true;
-  st.term = term;
+  st.term = round->term;
   st.deps.cfg.leader = st.deps.cfg.node_id;
   remember_role(self);
   spdlog::warn("cluster: {} promoted by {} to leader of term {} (was {})", st.deps.cfg.node_id,
-               by, term, previous);
+               round->by, round->term, previous);
   // The journal becomes writable before the change is journaled (same sender: in order).
   set_writable(self, true);
   journal_if_leader(self, make_event(event_type::leadership_changed, caf::make_timestamp(),
-                                     leadership_changed{st.deps.cfg.node_id, term, previous, by}));
+                                     leadership_changed{st.deps.cfg.node_id, round->term,
+                                                        previous, round->by}));
   gossip_head(self);
-  return term;
+  round->rp.deliver(round->term);
+}
+
+} // namespace
+
+caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term) {
+  auto& st = self->state;
+  if (auto err = promote_refusal(self, term))
+    return err;
+  // The heads compared are asked of every connected peer now, not taken from gossip that
+  // may be old: a peer ahead of this node refuses the promotion.
+  auto round = std::make_shared<promotion_round>();
+  round->by = by;
+  round->term = term;
+  round->rp = self->make_response_promise<uint64_t>();
+  for (auto& [id, p] : st.peers)
+    if (p.connected)
+      ++round->waiting;
+  if (round->waiting == 0) {
+    decide_promotion(self, round);
+    return round->rp;
+  }
+  for (auto& [id, p] : st.peers) {
+    if (!p.connected)
+      continue;
+    auto peer = id;
+    self->request(p.handle, st.deps.cfg.request_timeout, atom::state_v)
+      .then(
+        [self, round, peer](cluster_status& s) {
+          round->fresh[peer] = s.head;
+          if (auto i = self->state.peers.find(peer); i != self->state.peers.end())
+            i->second.head = s.head;
+          if (--round->waiting == 0)
+            decide_promotion(self, round);
+        },
+        [self, round](caf::error&) {
+          if (--round->waiting == 0)
+            decide_promotion(self, round);
+        });
+  }
+  return round->rp;
 }
 
 bool counts_as_follower(self_ptr self, const peer_slot& p) {

@@ -181,6 +181,31 @@ TEST_CASE("min_followers counts no diverged follower though it stays connected, 
   CHECK(wait_until([&] { return n1->status().writable; }));
 }
 
+TEST_CASE("cluster-promote compares the heads its connected peers give when asked, and the newest may promote") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(3); // n1, the leader of term 1, never runs
+  auto events = test::random_events(40, 200);
+  {
+    auto s2 = test::open_store(dir.sub("n2"));
+    REQUIRE(s2->append(events));
+    auto s3 = test::open_store(dir.sub("n3"));
+    REQUIRE(s3->append(std::vector<event>(events.begin(), events.begin() + 100)));
+  }
+  auto n2 = start(plan, dir, "n2");
+  auto n3 = start(plan, dir, "n3");
+  REQUIRE(wait_until([&] { return peer(n3->status(), "n2").connected; }));
+  auto refused = n3->promote(2);
+  REQUIRE(!refused);
+  auto why = describe(refused.error()).message;
+  CHECK(why.find("peer n2 has a newer head (seq 200 > 100, as it answered just now)")
+        != std::string::npos);
+  CHECK(n3->status().role == "follower");
+  auto promoted = n2->promote(2);
+  REQUIRE(promoted);
+  CHECK(*promoted == 2);
+  CHECK(wait_until([&] { return n3->head() == n2->head(); })); // n3 follows n2 now
+}
+
 TEST_CASE("cluster-promote: terms only grow, and the old leader stops writing on the new term") {
   temp_dir dir;
   auto plan = cluster_plan::make(2);
