@@ -1,9 +1,13 @@
-// `bulwark backup` and `bulwark restore`: hot, verified copies and point-in-time restores.
+// `bulwark backup` and `bulwark restore`: hot, verified copies and point-in-time restores;
+// `bulwark cluster-rejoin`: a stopped node's journal cut back to a seq, its tail set aside.
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -11,6 +15,7 @@
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "messages/error.hpp"
+#include "persistence/event_json.hpp"
 #include "persistence/replay.hpp"
 
 namespace fs = std::filesystem;
@@ -24,6 +29,14 @@ struct backup_args {
   std::string out;
   std::string from;
   uint64_t to_seq = 0;
+  bool json = false;
+};
+
+struct rejoin_args {
+  std::string data;
+  uint64_t seq = 0;
+  bool seq_given = false;
+  std::string aside;
   bool json = false;
 };
 
@@ -181,6 +194,122 @@ int run_restore(const backup_args& args) {
                + to_hex(r->chain) + "\nstate " + to_hex(r->state_digest));
 }
 
+int say_rejoin(const rejoin_args& args, const std::string& aside, const std::string& kept,
+               uint64_t head, uint64_t set_aside) {
+  nlohmann::json out{{"data", args.data}, {"seq", args.seq}, {"head_was", head},
+                     {"set_aside", set_aside}, {"aside", aside}, {"kept", kept}};
+  if (args.json) {
+    std::cout << out.dump() << '\n';
+    return exit_ok;
+  }
+  std::cout << args.data << " now ends at seq " << args.seq << "; records " << args.seq + 1
+            << ".." << head << " (" << set_aside << ") are set aside in " << aside
+            << "; the whole journal as it was is kept in " << kept
+            << ".\nStart the node: it rejoins as a follower and pulls from the leader.\n";
+  return exit_ok;
+}
+
+/// Whether a node holds `dir` (its lock file, engine.cpp).
+bool node_runs_on(const std::string& dir) {
+  int fd = ::open((dir + "/bulwark.lock").c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  ::close(fd);
+  return held;
+}
+
+int run_rejoin(const rejoin_args& args) {
+  install_fault_handler();
+  if (!args.seq_given) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: --seq is required: the last seq this "
+                         "journal shares with the leader (the seq before the fork the "
+                         "alert names)\n");
+    return exit_usage;
+  }
+  if (!fs::is_directory(args.data)) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: %s: no such journal directory\n",
+                 args.data.c_str());
+    return exit_usage;
+  }
+  if (node_runs_on(args.data)) {
+    std::fprintf(stderr, "bulwark: UNAVAILABLE: a node runs on %s: stop it first\n",
+                 args.data.c_str());
+    return exit_runtime;
+  }
+  int code = exit_ok;
+  auto src = open_read_only(args.data, code);
+  if (!src)
+    return code;
+  auto head = src->head().value;
+  if (args.seq >= head) {
+    std::fprintf(stderr, "bulwark: INVALID_INPUT: --seq %llu: nothing to set aside, the "
+                         "journal's head is %llu\n",
+                 static_cast<unsigned long long>(args.seq), static_cast<unsigned long long>(head));
+    return exit_usage;
+  }
+  auto aside = args.aside.empty() ? args.data + ".aside-" + std::to_string(args.seq + 1) + "-"
+                                      + std::to_string(head) + ".jsonl"
+                                  : args.aside;
+  auto kept = args.data + ".diverged-" + std::to_string(head);
+  for (auto& path : {aside, kept})
+    if (fs::exists(path)) {
+      std::fprintf(stderr, "bulwark: INVALID_INPUT: %s exists; cluster-rejoin never "
+                           "overwrites\n",
+                   path.c_str());
+      return exit_usage;
+    }
+  auto report = src->verify(seq_no{1}, seq_no{head});
+  if (!report.ok) {
+    std::cout << "INTEGRITY VIOLATION at seq " << report.first_bad.value << ": " << report.reason
+              << " (a damaged journal, not a divergent tail: restore it from a backup)\n";
+    return exit_integrity;
+  }
+  // The tail, as `bulwark log --json` prints it, one record per line.
+  {
+    std::ofstream out{aside};
+    caf::error err = src->read(seq_no{args.seq + 1}, seq_no{head}, [&](journal_entry&& e) {
+      out << to_json(e).dump() << '\n';
+      return true;
+    });
+    out.flush();
+    if (err || !out) {
+      fs::remove(aside);
+      return err ? fail(err) : fail(refuse(ec::unavailable, "cannot write " + aside));
+    }
+  }
+  // The prefix, in a new journal beside the old one; then the old one is kept aside whole.
+  auto tmp = temp_dir_beside(args.data);
+  store_options opts;
+  opts.dir = tmp;
+  opts.create = true;
+  auto dst = journal_store::open(opts);
+  if (!dst) {
+    fs::remove_all(tmp);
+    return fail(dst.error());
+  }
+  if (args.seq > 0)
+    if (auto err = copy_prefix(*src, **dst, args.seq)) {
+      dst->reset();
+      fs::remove_all(tmp);
+      return fail(err);
+    }
+  dst->reset();
+  src.reset();
+  std::error_code ec_fs;
+  fs::rename(args.data, kept, ec_fs);
+  if (!ec_fs)
+    fs::rename(tmp, args.data, ec_fs);
+  if (ec_fs) {
+    std::fprintf(stderr, "bulwark: UNAVAILABLE: moving the journals: %s (the original is at "
+                         "%s or %s)\n",
+                 ec_fs.message().c_str(), args.data.c_str(), kept.c_str());
+    return exit_runtime;
+  }
+  auto set_aside = head - args.seq;
+  return say_rejoin(args, aside, kept, head, set_aside);
+}
+
 } // namespace
 
 void add_backup_commands(CLI::App& app, int& code) {
@@ -200,6 +329,19 @@ void add_backup_commands(CLI::App& app, int& code) {
     ->check(CLI::PositiveNumber);
   restore->add_flag("--json", r->json, "Machine-readable output");
   restore->callback([r, &code] { code = run_restore(*r); });
+  auto j = std::make_shared<rejoin_args>();
+  auto* rejoin = app.add_subcommand(
+    "cluster-rejoin", "Cut a stopped node's journal back to the last seq it shares with the "
+                      "leader: the records after it go to a file, the whole journal is kept "
+                      "beside, and the node rejoins as a follower");
+  rejoin->add_option("--data", j->data, "The stopped node's journal directory")->required();
+  rejoin->add_option("--seq", j->seq, "The last seq it shares with the leader (the seq before "
+                                      "the fork its alert names)")
+    ->each([j](const std::string&) { j->seq_given = true; });
+  rejoin->add_option("--aside", j->aside, "File for the records set aside (default: "
+                                          "DATA.aside-FROM-TO.jsonl; never overwritten)");
+  rejoin->add_flag("--json", j->json, "Machine-readable output");
+  rejoin->callback([j, &code] { code = run_rejoin(*j); });
 }
 
 } // namespace bulwark::cli

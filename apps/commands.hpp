@@ -20,7 +20,7 @@ void add_incident_commands(CLI::App& app, int& code);
 /// Adds `demo`.
 void add_demo_command(CLI::App& app, int& code);
 
-/// Adds `backup` and `restore`.
+/// Adds `backup`, `restore` and `cluster-rejoin`.
 void add_backup_commands(CLI::App& app, int& code);
 
 /// Adds `node`.

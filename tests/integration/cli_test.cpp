@@ -9,6 +9,8 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <utility>
 
@@ -293,6 +295,63 @@ TEST_CASE("restore to seq N matches replay --to N, and refuses bad input") {
   CHECK(run_bulwark("restore --from " + dir.sub("b.mdb") + " --to-seq 999999 --data "
                       + dir.sub("x"), &out) == 1);
   CHECK(run_bulwark("restore --from " + dir.sub("nothing") + " --data " + dir.sub("y"), &out) == 2);
+}
+
+TEST_CASE("cluster-rejoin cuts a journal back to a seq, sets the tail aside and keeps the whole, and refuses bad input") {
+  temp_dir dir;
+  auto data = demo_journal(dir, "4");
+  std::string out, before, replayed;
+  auto run = [&](const std::string& args) { // `out` holds this command's output alone
+    out.clear();
+    return run_bulwark(args, &out);
+  };
+  REQUIRE(run_bulwark("verify --json --data " + data, &before) == 0);
+  auto head = json::parse(before)["head"].get<uint64_t>();
+  REQUIRE(head > 300);
+  REQUIRE(run_bulwark("replay --json --no-snapshot --to 300 --data " + data, &replayed) == 0);
+  // Bad input first: it changes nothing.
+  CHECK(run("cluster-rejoin --data " + data) == 1); // no --seq
+  CHECK(out.find("--seq is required") != std::string::npos);
+  CHECK(run("cluster-rejoin --data " + data + " --seq " + std::to_string(head)) == 1);
+  CHECK(out.find("nothing to set aside") != std::string::npos);
+  CHECK(run("cluster-rejoin --data " + dir.sub("none") + " --seq 1") == 1);
+  CHECK(run("cluster-rejoin --data " + data + " --seq x") == 1);
+  { // a node holds the journal (its lock, as the engine takes it)
+    int fd = ::open((data + "/bulwark.lock").c_str(), O_RDWR | O_CREAT, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+    CHECK(run("cluster-rejoin --data " + data + " --seq 300") == 2);
+    CHECK(out.find("a node runs on") != std::string::npos);
+    ::close(fd);
+  }
+  std::ofstream{dir.sub("taken.jsonl")} << "x\n";
+  CHECK(run("cluster-rejoin --data " + data + " --seq 300 --aside " + dir.sub("taken.jsonl"))
+        == 1);
+  CHECK(out.find("never overwrites") != std::string::npos);
+  REQUIRE(run("verify --json --data " + data) == 0);
+  CHECK(out == before);
+  // Cut back to 300.
+  REQUIRE_MESSAGE(run("cluster-rejoin --json --data " + data + " --seq 300") == 0, out);
+  INFO(out);
+  auto r = json::parse(out);
+  CHECK(r["seq"] == 300);
+  CHECK(r["head_was"] == head);
+  CHECK(r["set_aside"] == head - 300);
+  // The journal ends at 300 with the state replay gave at 300.
+  std::string now;
+  REQUIRE(run_bulwark("replay --json --no-snapshot --data " + data, &now) == 0);
+  CHECK(json::parse(now)["state_digest"] == json::parse(replayed)["state_digest"]);
+  CHECK(json::parse(now)["seq"] == 300);
+  // The tail: one JSON record per line, seqs 301..head in order.
+  std::ifstream aside{r["aside"].get<std::string>()};
+  std::string line;
+  uint64_t expect = 301;
+  while (std::getline(aside, line))
+    CHECK(json::parse(line)["seq"] == expect++);
+  CHECK(expect == head + 1);
+  // The whole journal as it was, beside.
+  REQUIRE(run("verify --json --data " + r["kept"].get<std::string>()) == 0);
+  CHECK(out == before);
 }
 
 namespace {
