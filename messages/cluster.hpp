@@ -33,7 +33,7 @@ typename Inspector::result_type inspect(Inspector& f, signed_head& x) {
 /// The version of the cluster protocol; a peer speaking another is refused (2: a breaker's
 /// status, in forwarded answers, carries its window's slow calls; 3: a forwarded proposal
 /// carries its own approval window, and an outcome a level-0 read's resources).
-inline constexpr uint32_t cluster_protocol_version = 3;
+inline constexpr uint32_t cluster_protocol_version = 4;
 
 /// The handshake: who a peer is and what it speaks.
 struct cluster_hello {
@@ -69,11 +69,14 @@ struct peer_status {
   seq_no head;          ///< the peer's newest head we know of
   uint64_t lag = 0;     ///< how far behind the leader it is (records)
   std::string problem;  ///< the last refusal or alert involving it, empty if none
+  /// (leader) it counts toward `min_followers`: connected, pulled within the request
+  /// timeout, not diverged
+  bool in_step = false;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_status& x) {
   return f(caf::meta::type_name("peer_status"), x.node_id, x.connected, x.head, x.lag,
-           x.problem);
+           x.problem, x.in_step);
 }
 
 /// A node's view of the cluster, for `status` and the metrics.

@@ -80,7 +80,7 @@ cluster_status status_of(self_ptr self) {
     reference = std::max(i->second.head, out.head);
   out.leader_head = reference;
   for (auto& [id, p] : st.peers) {
-    peer_status ps{id, p.connected, p.head, 0, p.problem};
+    peer_status ps{id, p.connected, p.head, 0, p.problem, st.leader && counts_as_follower(self, p)};
     if (id != st.deps.cfg.leader && reference.value > p.head.value)
       ps.lag = reference.value - p.head.value;
     out.peers.push_back(std::move(ps));

@@ -36,6 +36,7 @@ json cluster_json(cluster_status& s) {
   json peers = json::array();
   for (auto& p : s.peers)
     peers.push_back(json{{"node_id", p.node_id}, {"connected", p.connected},
+                         {"in_step", p.in_step},
                          {"head", p.head.value}, {"lag", p.lag},
                          {"problem", p.problem.empty() ? json(nullptr) : json(p.problem)}});
   return json{{"node_id", s.node_id}, {"role", s.role}, {"term", s.term},

@@ -334,8 +334,12 @@ TEST_CASE("a stopped follower counts toward min_followers no more: the leader re
   CHECK(refused["error"]["code"] == "UNAVAILABLE");
   CHECK(refused["error"]["message"].get<std::string>().find("fewer than 1 followers")
         != std::string::npos);
+  auto peer_of_n1 = [&] { return console(n1.first_line, "cluster")["result"]["peers"][0]; };
+  CHECK(peer_of_n1()["connected"] == true);
+  CHECK(peer_of_n1()["in_step"] == false);
   REQUIRE(::kill(n2.pid, SIGCONT) == 0);
   CHECK(wait_until([&] { return grant(3)["ok"] == true; }));
+  CHECK(peer_of_n1()["in_step"] == true);
   CHECK(wait_until([&] { return same_head(dir.sub("d1"), dir.sub("d2")); }));
 }
 
