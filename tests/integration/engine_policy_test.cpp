@@ -13,6 +13,7 @@
 #include "actors/pipeline/validation.hpp"
 #include "engine/engine_impl.hpp"
 #include "integration/engine_fixture.hpp"
+#include "integration/journal_records.hpp"
 #include "persistence/event_json.hpp"
 #include "persistence/journal_store.hpp"
 #include "persistence/make_event.hpp"
@@ -24,19 +25,6 @@ using test::engine_fixture;
 using test::set;
 
 namespace {
-
-/// Every record of `type` in the engine's journal, as JSON (`payload` decoded).
-std::vector<json> records_of(engine& eng, const std::string& type) {
-  std::vector<json> out;
-  auto& store = *eng.internals().store;
-  REQUIRE(!store.read(seq_no{1}, store.head(), [&](journal_entry&& e) {
-    auto j = to_json(e);
-    if (j["type"] == type)
-      out.push_back(std::move(j));
-    return true;
-  }));
-  return out;
-}
 
 /// Rewrites the fixture's configuration file (what a reload reads).
 void rewrite(engine_fixture& f, const std::string& toml) {
@@ -55,7 +43,7 @@ TEST_CASE("policy: the first start journals it, an unchanged restart nothing, a 
   engine_fixture f{base};
   auto v1 = f.eng->policy_version();
   CHECK(v1.size() == 64);
-  auto first = records_of(*f.eng, "policy_changed");
+  auto first = test::stored(*f.eng, "policy_changed");
   REQUIRE(first.size() == 1);
   CHECK(first[0]["seq"] == 1); // before anything else
   auto& p = first[0]["payload"];
@@ -69,10 +57,10 @@ TEST_CASE("policy: the first start journals it, an unchanged restart nothing, a 
   CHECK(p["changes"].size() == p["entries"].size()); // every key is new
   f.restart();
   CHECK(f.eng->policy_version() == v1);
-  CHECK(records_of(*f.eng, "policy_changed").size() == 1);
+  CHECK(test::stored(*f.eng, "policy_changed").size() == 1);
   rewrite(f, "[authority]\nmax_batch = 60\n[authority.grants]\nci = 1\n");
   f.restart();
-  auto after = records_of(*f.eng, "policy_changed");
+  auto after = test::stored(*f.eng, "policy_changed");
   REQUIRE(after.size() == 2);
   auto& q = after[1]["payload"];
   CHECK(q["previous"] == v1);
@@ -99,7 +87,7 @@ TEST_CASE("policy: an admin's reload is journaled and the next decision runs und
   auto denied = f.eng->reload_policy("ops");
   CHECK(denied.status.code == "AUTHORITY_DENIED");
   CHECK(f.eng->policy_version() == v1);
-  CHECK(records_of(*f.eng, "policy_changed").size() == 1);
+  CHECK(test::stored(*f.eng, "policy_changed").size() == 1);
   auto r = f.eng->reload_policy("admin");
   REQUIRE_MESSAGE(r.status.ok, r.status.code << ": " << r.status.message);
   CHECK(r.changed);
@@ -110,7 +98,7 @@ TEST_CASE("policy: an admin's reload is journaled and the next decision runs und
   CHECK(r.changes[0].before == std::optional<std::string>{"1"});
   CHECK(r.changes[0].after == std::optional<std::string>{"3"});
   CHECK(r.changes[1].key == "blast_radius.max_percent");
-  auto journaled = records_of(*f.eng, "policy_changed");
+  auto journaled = test::stored(*f.eng, "policy_changed");
   REQUIRE(journaled.size() == 2);
   CHECK(journaled[1]["payload"]["by"] == "admin");
   CHECK(journaled[1]["payload"]["cause"] == "reload");
@@ -127,8 +115,8 @@ TEST_CASE("policy: an admin's reload is journaled and the next decision runs und
   auto wide = f.submit_now(engine_fixture::make(4, four, {"coaster"}, {"north"}, "k-wide"));
   CHECK_MESSAGE(wide.ok, wide.code << ": " << wide.message);
   // Each decision names the version it was made under, right after it.
-  auto bases = records_of(*f.eng, "decision_basis");
-  auto decisions = records_of(*f.eng, "proposal_decided");
+  auto bases = test::stored(*f.eng, "decision_basis");
+  auto decisions = test::stored(*f.eng, "proposal_decided");
   REQUIRE(bases.size() == decisions.size());
   REQUIRE(bases.size() >= 3);
   for (size_t i = 0; i < bases.size(); ++i) {
@@ -141,11 +129,11 @@ TEST_CASE("policy: an admin's reload is journaled and the next decision runs und
   auto same = f.eng->reload_policy("admin");
   CHECK(same.status.ok);
   CHECK(!same.changed);
-  CHECK(records_of(*f.eng, "policy_changed").size() == 2);
+  CHECK(test::stored(*f.eng, "policy_changed").size() == 2);
   // A restart keeps the reloaded policy: the file says the same, nothing is journaled.
   f.restart();
   CHECK(f.eng->policy_version() == r.version);
-  CHECK(records_of(*f.eng, "policy_changed").size() == 2);
+  CHECK(test::stored(*f.eng, "policy_changed").size() == 2);
 }
 
 TEST_CASE("policy: an invalid reload is refused whole, journaled with its reason, and the "
@@ -163,26 +151,26 @@ TEST_CASE("policy: an invalid reload is refused whole, journaled with its reason
     CHECK(!r.changed);
     CHECK(f.eng->policy_version() == v1);
   }
-  auto refused = records_of(*f.eng, "policy_refused");
+  auto refused = test::stored(*f.eng, "policy_refused");
   REQUIRE(refused.size() == 4);
   CHECK(refused[0]["payload"]["by"] == "admin");
   CHECK(refused[0]["payload"]["cause"] == "reload");
   CHECK(refused[0]["payload"]["reason"].get<std::string>().find("max_batch")
         != std::string::npos);
-  CHECK(records_of(*f.eng, "policy_changed").size() == 1);
+  CHECK(test::stored(*f.eng, "policy_changed").size() == 1);
   // The old grant still rules.
   auto r = f.submit_now(engine_fixture::make(3, {set(1, "a")}, {"coaster"}, {"north"},
                                              "k-ci", "ci"));
   CHECK(r.code == "AUTHORITY_DENIED");
   // A cause that is neither "reload" nor "signal" is refused before anything is read.
   CHECK(f.eng->reload_policy("admin", "whim").status.code == "INVALID_INPUT");
-  CHECK(records_of(*f.eng, "policy_refused").size() == 4);
+  CHECK(test::stored(*f.eng, "policy_refused").size() == 4);
 }
 
 TEST_CASE("policy: an engine started without a configuration file has nothing to reload") {
   engine_fixture f;
   CHECK(f.eng->policy_version().size() == 64);
-  CHECK(records_of(*f.eng, "policy_changed").size() == 1);
+  CHECK(test::stored(*f.eng, "policy_changed").size() == 1);
   auto r = f.eng->reload_policy("admin");
   CHECK(r.status.code == "INVALID_INPUT");
   CHECK(r.status.message.find("without a configuration file") != std::string::npos);
@@ -198,8 +186,8 @@ TEST_CASE("decision basis: a proposal's digest is recomputed from the journal al
   auto refused = f.submit_now(engine_fixture::make(4, {set(2, "z")}, {"coaster"}, {"north"},
                                                    "k-low", "low"));
   CHECK(refused.code == "AUTHORITY_DENIED");
-  auto decisions = records_of(*f.eng, "proposal_decided");
-  auto bases = records_of(*f.eng, "decision_basis");
+  auto decisions = test::stored(*f.eng, "proposal_decided");
+  auto bases = test::stored(*f.eng, "decision_basis");
   REQUIRE(decisions.size() == 2);
   REQUIRE(bases.size() == 2);
   CHECK(bases[0]["payload"]["services"] == json{"coaster", "gates"});
@@ -229,5 +217,5 @@ TEST_CASE("AUTO_ENGINE is the engine's own principal: no client proposes as it")
                                              "AUTO_ENGINE"));
   CHECK(r.code == "INVALID_INPUT");
   CHECK(r.message.find("the engine's own") != std::string::npos);
-  CHECK(records_of(*f.eng, "proposal_decided").size() == 1); // the refusal is journaled
+  CHECK(test::stored(*f.eng, "proposal_decided").size() == 1); // the refusal is journaled
 }

@@ -15,6 +15,7 @@
 
 #include "engine/engine_impl.hpp"
 #include "integration/engine_fixture.hpp"
+#include "integration/journal_records.hpp"
 #include "integration/handoff_fixture.hpp"
 #include "persistence/event_json.hpp"
 #include "persistence/journal_store.hpp"
@@ -39,19 +40,6 @@ std::vector<json> of_type(const std::vector<committed_event>& events, const std:
   return out;
 }
 
-/// Every record of `type` in the engine's journal (also those committed before a
-/// subscriber could hear of them).
-std::vector<json> stored(engine& eng, const std::string& type) {
-  std::vector<json> out;
-  auto& store = *eng.internals().store;
-  REQUIRE(!store.read(seq_no{1}, store.head(), [&](journal_entry&& e) {
-    auto j = to_json(e);
-    if (j["type"] == type)
-      out.push_back(std::move(j));
-    return true;
-  }));
-  return out;
-}
 
 /// Journaled outcomes per proposal (hex).
 std::map<std::string, int> outcomes(const std::vector<committed_event>& events) {
@@ -217,10 +205,10 @@ TEST_CASE_FIXTURE(engine_fixture, "a waiting flight whose approval deadline pass
   restart(); // the expiry is journaled during the start, before this fixture subscribes
   eng->run();
   CHECK(eng->pending().empty());
-  auto expired = stored(*eng, "approval_expired");
+  auto expired = test::stored(*eng, "approval_expired");
   REQUIRE(expired.size() == 1);
   CHECK(expired[0]["payload"]["proposal"] == pending.front().proposal);
-  auto finished = stored(*eng, "proposal_finished");
+  auto finished = test::stored(*eng, "proposal_finished");
   REQUIRE(finished.size() == 1);
   CHECK(finished[0]["payload"]["code"] == "APPROVAL_EXPIRED");
   CHECK(finished[0]["payload"]["proposal"] == pending.front().proposal);
