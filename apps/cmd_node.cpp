@@ -103,8 +103,9 @@ private:
 };
 
 /// Registers the fleet file's resources that the journal does not know yet. On a cluster
-/// follower whose leader does not answer (UNAVAILABLE), the rest waits in `later`, which
-/// registers it once the leader answers; the node starts meanwhile.
+/// node whose leader does not take them (UNAVAILABLE: unreachable, or a leader short of
+/// its sync followers), the rest waits in `later`, which registers it once the leader
+/// takes them; the node starts meanwhile.
 int register_fleet(engine& eng, const std::string& path, bool simulate, simulation& sim,
                    bool clustered, fleet_registrar& later) {
   auto fleet = load_fleet(path);
@@ -117,7 +118,8 @@ int register_fleet(engine& eng, const std::string& path, bool simulate, simulati
     if (answer == "wait" && clustered) {
       std::vector<registration> rest(fleet->begin() + static_cast<std::ptrdiff_t>(i),
                                      fleet->end());
-      spdlog::warn("node: the leader does not answer: {} of the {} resources of {} are "
+      spdlog::warn("node: the leader does not take writes yet (unreachable, or short of "
+                   "followers in step): {} of the {} resources of {} are "
                    "registered once it does (tried every second)",
                    rest.size(), fleet->size(), path);
       later.start(eng, std::move(rest), path);

@@ -1,7 +1,8 @@
 #pragma once
 
-/// `bulwark node --fleet` on a cluster follower whose leader does not answer yet: the
-/// fleet's resources wait here and are registered once the leader takes them.
+/// `bulwark node --fleet` on a cluster node whose leader does not take writes yet (a
+/// follower's unreachable leader, or a leader short of its sync followers): the fleet's
+/// resources wait here and are registered once the leader takes them.
 
 #include <condition_variable>
 #include <mutex>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,9 @@
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <thread>
 #include <vector>
@@ -58,6 +62,19 @@ inline std::string format(const char* fmt, double a, double b = 0, double c = 0,
   char buf[200];
   std::snprintf(buf, sizeof buf, fmt, a, b, c, d);
   return buf;
+}
+
+/// A TCP port on 127.0.0.1 that the kernel just gave out (free a moment ago).
+inline uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
 }
 
 /// Returns the p-th percentile (0-100) of `xs` (sorted in place).

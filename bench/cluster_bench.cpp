@@ -13,10 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
@@ -37,17 +33,6 @@ using namespace bulwark::bench;
 
 namespace {
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
@@ -112,7 +97,7 @@ struct node {
 std::vector<peer_address> plan(size_t n) {
   std::vector<peer_address> out;
   for (size_t i = 1; i <= n; ++i)
-    out.push_back(peer_address{"n" + std::to_string(i), "127.0.0.1", free_port()});
+    out.push_back(peer_address{"n" + std::to_string(i), "127.0.0.1", free_loopback_port()});
   return out;
 }
 

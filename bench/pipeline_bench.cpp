@@ -10,10 +10,12 @@
 // counted by bench/delivery_count.cpp).
 //
 // Usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] [--snapshot-interval N]
-//                       [--prepare-mb N]
+//                       [--prepare-mb N] [--replicated]
 //   --e2e: only the end-to-end rows; --changes: changes per proposal (1 to 4; a level-4
 //   flight journals N changes in N+1 commits); --snapshot-interval: the journal's (default:
-//   the engine's default; 0: none)
+//   the engine's default; 0: none); --replicated: the end-to-end rows of a lone node, then
+//   of a leader with one follower engine (in this process, over loopback TCP) replicating
+//   asynchronously, then with sync_followers = 1
 
 #include <atomic>
 #include <condition_variable>
@@ -171,16 +173,52 @@ struct journal_keys {
   size_t changes = 1; ///< changes per proposal, each to another resource
 };
 
+/// The [cluster] section of node `id` listening on `port`, with `peer` on `peer_port`;
+/// n1 leads.
+std::string cluster_section(const std::string& id, uint16_t port, const std::string& peer,
+                            uint16_t peer_port, int sync) {
+  return "[cluster]\nnode_id = \"" + id + "\"\ncluster_id = \"bench\"\nlisten = \"127.0.0.1:"
+         + std::to_string(port) + "\"\nleader = \"n1\"\nsync_followers = "
+         + std::to_string(sync) + "\npeers = [\"" + peer + "@127.0.0.1:"
+         + std::to_string(peer_port) + "\"]\n";
+}
+
+/// Starts a follower engine (n2) of the leader whose section `cluster_section` wrote with
+/// these ports, its journal in dir/follower.
+std::unique_ptr<engine> start_follower(const std::string& dir, uint16_t leader_port,
+                                       uint16_t port) {
+  std::ofstream{dir + "/follower.toml"} << cluster_section("n2", port, "n1", leader_port, 0);
+  engine_options opts;
+  opts.config_file = dir + "/follower.toml";
+  opts.data_dir = dir + "/follower";
+  std::string err;
+  auto eng = engine::start(opts, &err);
+  if (!eng) {
+    std::printf("follower engine: %s\n", err.c_str());
+    std::exit(2);
+  }
+  return eng;
+}
+
+/// `sync`: -1 for a lone node, else the leader's sync_followers with one follower engine.
 void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
-                      bool callbacks) {
+                      bool callbacks, int sync = -1) {
   auto dir = temp_dir();
+  uint16_t leader_port = 0, follower_port = 0;
+  std::string cluster;
+  if (sync >= 0) {
+    leader_port = free_loopback_port();
+    follower_port = free_loopback_port();
+    cluster = cluster_section("n1", leader_port, "n2", follower_port, sync);
+  }
   std::ofstream{dir + "/bulwark.toml"}
     << "[authority]\nenforce_enabled = true\naudit_backlog = 4000000000\n"
        "rate_per_second = 1000000000.0\n"
        "burst = 1000000000.0\n[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n[journal]\n"
     << (keys.snapshot_interval.empty() ? std::string()
                                        : "snapshot_interval = " + keys.snapshot_interval + "\n")
-    << (keys.prepare_mb.empty() ? std::string() : "prepare_mb = " + keys.prepare_mb + "\n");
+    << (keys.prepare_mb.empty() ? std::string() : "prepare_mb = " + keys.prepare_mb + "\n")
+    << cluster;
   engine_options opts;
   opts.config_file = dir + "/bulwark.toml";
   opts.data_dir = dir + "/journal";
@@ -191,6 +229,17 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   if (!eng) {
     std::printf("engine: %s\n", err.c_str());
     std::exit(2);
+  }
+  std::unique_ptr<engine> follower;
+  if (sync >= 0) {
+    follower = start_follower(dir, leader_port, follower_port);
+    // The leader takes writes once its follower is in step.
+    for (int i = 0; i < 1000; ++i) {
+      auto s = eng->cluster_status();
+      if (s && s->writable)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
   }
   eng->register_effector("svc", [](const effect_request&) { return effect_result{}; });
   for (int i = 0; i < 1000; ++i)
@@ -266,9 +315,12 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   std::vector<double> all;
   for (auto& l : lat)
     all.insert(all.end(), l.begin(), l.end());
-  std::printf("level-4 end to end, %2zu submitters%s, %zu change%s each: %7.0f proposals/s, "
+  std::string where = sync < 0 ? "" : sync == 0 ? ", leader + 1 async follower"
+                                                 : ", leader + 1 sync follower";
+  std::printf("level-4 end to end, %2zu submitters%s%s, %zu change%s each: %7.0f proposals/s, "
               "p50 %6.0f us, p99 %6.0f us (%zu of %zu succeeded)\n",
-              submitters, callbacks ? " (callbacks)" : "", changes, changes == 1 ? "" : "s",
+              submitters, callbacks ? " (callbacks)" : "", where.c_str(), changes,
+              changes == 1 ? "" : "s",
               static_cast<double>(all.size()) / secs, percentile(all, 50), percentile(all, 99),
               ok.load(), all.size());
   auto n = static_cast<double>(all.size());
@@ -286,15 +338,24 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   else
     std::printf("    mailbox deliveries: not counted (CAF's enqueue is not interposed in this "
                 "build)\n");
+  if (follower) {
+    auto s = eng->cluster_status();
+    std::printf("    cluster: leader head %llu, replicated (confirmed by the follower) %llu\n",
+                static_cast<unsigned long long>(s ? s->head_seq : 0),
+                static_cast<unsigned long long>(s ? s->replicated : 0));
+  }
   eng->stop();
   eng.reset();
+  if (follower)
+    follower->stop();
+  follower.reset();
   std::filesystem::remove_all(dir);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, e2e_only = false, callbacks = false;
+  bool quick = false, e2e_only = false, callbacks = false, replicated = false;
   journal_keys keys; // the engine's defaults
   auto number_follows = [&](int i) {
     return i + 1 < argc && argv[i + 1][0] != '\0'
@@ -314,18 +375,22 @@ int main(int argc, char** argv) {
         std::printf("--changes must be from 1 to 4\n");
         return 1;
       }
+    } else if (a == "--replicated") {
+      replicated = true;
     } else if (a == "--callbacks") {
       callbacks = true;
     } else if (a == "--prepare-mb" && number_follows(i)) {
       keys.prepare_mb = argv[++i];
     } else {
       std::printf("usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] "
-                  "[--snapshot-interval N] [--prepare-mb N]\n"
+                  "[--snapshot-interval N] [--prepare-mb N] [--replicated]\n"
                   "  --callbacks            end-to-end submitters are callback chains, not "
                   "threads waiting on futures\n"
                   "  --changes N            changes per proposal, 1 to 4 (default 1)\n"
                   "  --snapshot-interval N  [journal] snapshot_interval (0: no snapshots)\n"
-                  "  --prepare-mb N         [journal] prepare_mb (0: no prepared tail)\n");
+                  "  --prepare-mb N         [journal] prepare_mb (0: no prepared tail)\n"
+                  "  --replicated           end-to-end rows of a lone node, a leader with an "
+                  "async follower, and with sync_followers = 1 (the follower in this process)\n");
       return a == "--help" ? 0 : 1;
     }
   }
@@ -334,6 +399,13 @@ int main(int argc, char** argv) {
   if (!e2e_only) {
     bench_decisions(quick ? 20000 : 200000);
     bench_breaker(quick ? 100000 : 2000000);
+  }
+  if (replicated) {
+    for (int sync : {-1, 0, 1})
+      bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks, sync);
+    for (int sync : {-1, 0, 1})
+      bench_end_to_end(64, quick ? 6400 : 64000, keys, callbacks, sync);
+    return 0;
   }
   bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks);
   bench_end_to_end(64, quick ? 6400 : 64000, keys, callbacks);

@@ -144,6 +144,7 @@ caf::error read_cluster_section(const std::string& path, caf::optional<cluster_s
     s.fail("listen", "must be HOST:PORT");
   s.get("term", cs.cfg.term, 1, INT64_MAX);
   s.get("min_followers", cs.cfg.min_followers, 0, 1000);
+  s.get("sync_followers", cs.cfg.sync_followers, 0, 1000);
   s.get("max_batch", cs.cfg.max_batch, 1, 1 << 20);
   s.get("key", cs.key_file);
   cs.key_file = beside(path, cs.key_file);

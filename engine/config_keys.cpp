@@ -202,6 +202,7 @@ const std::vector<config_key>& known_config_keys() {
     {node, "cluster.leader", value},
     {node, "cluster.term", value},
     {node, "cluster.min_followers", value},
+    {node, "cluster.sync_followers", value},
     {node, "cluster.max_batch", value},
     {node, "cluster.key", value},
     {node, "cluster.peers", value},

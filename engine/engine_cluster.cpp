@@ -142,11 +142,12 @@ std::optional<cluster_info> engine::cluster_status() {
   cluster_info out{s->node_id, s->role, s->term, s->leader, s->head.value,
                    s->leader_head.value, 0, s->writable, s->replication_stopped, s->alert,
                    s->forks, s->alerts_unreported, s->access_unreported,
-                   s->access_dropped, {}};
+                   s->access_dropped, {}, s->sync_followers, s->replicated.value};
   if (out.leader_head > out.head_seq)
     out.lag = out.leader_head - out.head_seq;
   for (auto& p : s->peers)
-    out.peers.push_back(cluster_peer_info{p.node_id, p.connected, p.head.value, p.lag, p.problem});
+    out.peers.push_back(cluster_peer_info{p.node_id, p.connected, p.head.value, p.lag, p.problem,
+                                          p.in_step, p.confirmed.value});
   return out;
 }
 

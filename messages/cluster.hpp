@@ -32,8 +32,11 @@ typename Inspector::result_type inspect(Inspector& f, signed_head& x) {
 
 /// The version of the cluster protocol; a peer speaking another is refused (2: a breaker's
 /// status, in forwarded answers, carries its window's slow calls; 3: a forwarded proposal
-/// carries its own approval window, and an outcome a level-0 read's resources).
-inline constexpr uint32_t cluster_protocol_version = 4;
+/// carries its own approval window, and an outcome a level-0 read's resources; 4: a
+/// peer's status says whether it is in step; 5: a pull carries the follower's chain at its
+/// head and waits at the leader's head for the next commit, and the status shows
+/// synchronous replication).
+inline constexpr uint32_t cluster_protocol_version = 5;
 
 /// The handshake: who a peer is and what it speaks.
 struct cluster_hello {
@@ -72,11 +75,13 @@ struct peer_status {
   /// (leader) it counts toward `min_followers`: connected, pulled within the request
   /// timeout, not diverged
   bool in_step = false;
+  /// (leader) the head its last pull confirmed it holds durably on this node's chain
+  seq_no confirmed;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_status& x) {
   return f(caf::meta::type_name("peer_status"), x.node_id, x.connected, x.head, x.lag,
-           x.problem, x.in_step);
+           x.problem, x.in_step, x.confirmed);
 }
 
 /// A node's view of the cluster, for `status` and the metrics.
@@ -96,12 +101,17 @@ struct cluster_status {
   uint64_t alerts_unreported = 0; ///< follower alerts not yet journaled by the leader
   uint64_t access_unreported = 0; ///< (follower) console access records the leader has not journaled
   uint64_t access_dropped = 0;    ///< (follower) console access records dropped: the queue was full
+  uint32_t sync_followers = 0;    ///< followers that must hold an append before it is acknowledged
+  /// (leader, sync_followers > 0) the highest seq that many followers hold durably: the
+  /// acknowledgements of records past it wait
+  seq_no replicated;
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
   return f(caf::meta::type_name("cluster_status"), x.node_id, x.role, x.term, x.leader, x.head,
            x.writable, x.replication_stopped, x.forks, x.refused_heads, x.peers, x.alert,
-           x.leader_head, x.alerts_unreported, x.access_unreported, x.access_dropped);
+           x.leader_head, x.alerts_unreported, x.access_unreported, x.access_dropped,
+           x.sync_followers, x.replicated);
 }
 
 // -- journal payloads (event types 35-37) -------------------------------------------

@@ -24,6 +24,8 @@ struct cluster_gauges {
   std::atomic<uint64_t> access_unreported{0};  ///< (follower) console access records queued
   std::atomic<uint64_t> access_dropped{0};     ///< (follower) access records dropped, queue full
   std::atomic<uint64_t> peer_access{0};        ///< (leader) followers' access records journaled
+  std::atomic<uint64_t> sync_followers{0};     ///< the configured sync_followers
+  std::atomic<uint64_t> replicated{0};         ///< (leader) the seq sync_followers followers hold
 };
 
 } // namespace bulwark

@@ -35,8 +35,15 @@ using journal_actor = caf::typed_actor<
   caf::reacts_to<atom::subscribe, subscriber_actor, seq_no>,
   // Appends a leader's records if each links to the local chain (follower only).
   caf::replies_to<atom::import, replica_batch>::with<appended>,
-  // Makes local appends allowed (leader) or refused with UNAVAILABLE (follower).
+  // Makes local appends allowed (leader) or refused with UNAVAILABLE (follower); going
+  // read-only answers every acknowledgement still held for the followers UNAVAILABLE.
   caf::replies_to<atom::writable, bool>::with<bool>,
+  // The sender hears of each commit's head (`committed, seq_no`); with `true`, each
+  // append is acknowledged only once `replicated` covers its records (synchronous
+  // replication), with `false` at once.
+  caf::reacts_to<atom::replicate, bool>,
+  // The highest seq that enough followers hold durably: acknowledgements up to it go out.
+  caf::reacts_to<atom::replicated, seq_no>,
   // INTERNAL: commits every pending append in one transaction.
   caf::reacts_to<atom::commit>>;
 
@@ -163,8 +170,12 @@ using command_actor = caf::typed_actor<
 using cluster_actor = caf::typed_actor<
   // A peer introduces itself; the reply is our hello, or a refusal naming the mismatch.
   caf::replies_to<atom::hello, cluster_hello>::with<cluster_hello>,
-  // A follower (named) pulls up to `max` committed records from `from` (leader only).
-  caf::replies_to<atom::pull, std::string, seq_no, uint32_t>::with<replica_batch>,
+  // A follower (named) pulls up to `max` committed records from `from` (leader only); the
+  // digest is its chain at `from - 1`, so the pull confirms what it holds durably. A pull
+  // at the leader's head waits (up to a second) for the next commit.
+  caf::replies_to<atom::pull, std::string, seq_no, digest, uint32_t>::with<replica_batch>,
+  // INTERNAL (from the journal): a commit moved the head to this seq.
+  caf::reacts_to<atom::committed, seq_no>,
   // A peer's signed head.
   caf::reacts_to<atom::gossip, signed_head>,
   // Returns role, term, peers, heads and lag.

@@ -267,4 +267,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, audit_ack, "audit_ack")
   // -- failed compensations --
   CAF_ADD_TYPE_ID(bulwark_types, (bulwark::compensation_failed))
+  // -- synchronous replication --
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, replicate, "replicate")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, replicated, "replicated")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

@@ -23,41 +23,6 @@ using namespace cluster_detail;
 
 namespace {
 
-/// Reads up to `max` stored records from `from` as the leader serves them.
-caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, seq_no from,
-                                      uint32_t max) {
-  auto& st = self->state;
-  if (!st.leader)
-    return refuse(ec::unavailable, st.deps.cfg.node_id + " is not the leader ("
-                                     + st.deps.cfg.leader + " is)");
-  auto i = st.peers.find(node);
-  if (i == st.peers.end())
-    return refuse(ec::invalid_input, "pull from unknown node id \"" + node + "\"");
-  if (from.value == 0)
-    return refuse(ec::invalid_input, "pull from seq 0");
-  i->second.head = seq_no{from.value - 1};
-  i->second.pulled = self->clock().now();
-  replica_batch batch;
-  batch.from = from;
-  batch.term = st.term;
-  batch.leader_head = st.deps.store->head();
-  if (from.value > batch.leader_head.value)
-    return batch;
-  max = std::min(max, st.deps.cfg.max_batch);
-  uint64_t bytes = 0;
-  auto err = st.deps.store->scan(
-    from, batch.leader_head, [&](seq_no, const uint8_t* chain, const uint8_t* data, size_t size) {
-      std::vector<uint8_t> value(chain, chain + 32);
-      value.insert(value.end(), data, data + size);
-      bytes += value.size();
-      batch.records.push_back(std::move(value));
-      return batch.records.size() < max && bytes < st.deps.cfg.max_batch_bytes;
-    });
-  if (err)
-    return err;
-  return batch;
-}
-
 /// Builds the status reply: role, term, heads, and each peer's lag behind the leader.
 cluster_status status_of(self_ptr self) {
   auto& st = self->state;
@@ -79,8 +44,11 @@ cluster_status status_of(self_ptr self) {
   if (auto i = st.peers.find(st.deps.cfg.leader); !st.leader && i != st.peers.end())
     reference = std::max(i->second.head, out.head);
   out.leader_head = reference;
+  out.sync_followers = st.deps.cfg.sync_followers;
+  out.replicated = st.replicated;
   for (auto& [id, p] : st.peers) {
-    peer_status ps{id, p.connected, p.head, 0, p.problem, st.leader && counts_as_follower(self, p)};
+    peer_status ps{id, p.connected, p.head, 0, p.problem, st.leader && counts_as_follower(self, p),
+                   st.leader ? p.confirmed : seq_no{}};
     if (id != st.deps.cfg.leader && reference.value > p.head.value)
       ps.lag = reference.value - p.head.value;
     out.peers.push_back(std::move(ps));
@@ -115,6 +83,8 @@ void publish_gauges(self_ptr self) {
   g.access_unreported = st.access.size();
   g.access_dropped = st.access_dropped;
   g.peer_access = st.peer_access;
+  g.sync_followers = st.deps.cfg.sync_followers;
+  g.replicated = st.replicated.value;
 }
 
 } // namespace
@@ -150,15 +120,18 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
                   {}, caf::timespan{std::chrono::seconds{1}}));
   });
   self->set_down_handler([self](const caf::down_msg& msg) { on_peer_down(self, msg.source); });
+  if (st.leader)
+    start_replicating(self);
   self->send(self, atom::tick_v);
   return {
     [self](atom::hello, const cluster_hello& hello) -> caf::result<cluster_hello> {
       return answer_hello(self, hello);
     },
-    [self](atom::pull, const std::string& node, seq_no from,
+    [self](atom::pull, const std::string& node, seq_no from, const digest& chain,
            uint32_t max) -> caf::result<replica_batch> {
-      return serve_pull(self, node, from, max);
+      return serve_pull(self, node, from, chain, max);
     },
+    [self](atom::committed, seq_no head) { on_committed(self, head); },
     [self](atom::gossip, const signed_head& head) { on_gossip(self, head); },
     [self](atom::state) -> caf::result<cluster_status> { return status_of(self); },
     [self](atom::promote, const std::string& by, uint64_t term) -> caf::result<uint64_t> {
@@ -196,6 +169,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     },
     [self](atom::tick) {
       on_tick(self);
+      answer_parked(self, false);
       remember_role(self);
       flush_access(self);
       publish_gauges(self);

@@ -16,6 +16,7 @@
 
 #include "caf/actor_clock.hpp"
 #include "caf/expected.hpp"
+#include "caf/typed_response_promise.hpp"
 #include "caf/fwd.hpp"
 
 #include "actors/admission/admission.hpp"
@@ -88,7 +89,18 @@ struct peer_slot {
   /// A fork or a refused record was raised against it; stays set over reconnects until
   /// its signed head agrees with this node's journal again.
   bool diverged = false;
-  caf::actor_clock::time_point pulled{}; ///< when it last pulled (a follower in step pulls every tick)
+  caf::actor_clock::time_point pulled{}; ///< when it last pulled (a follower in step pulls at least every second)
+  /// (leader) the head its last pull showed it holds durably on this node's chain
+  seq_no confirmed;
+};
+
+/// (leader) A follower's pull at the head, answered by the next commit or after a while.
+struct parked_pull {
+  std::string node;
+  seq_no from;
+  uint32_t max = 0;
+  caf::typed_response_promise<replica_batch> rp;
+  caf::actor_clock::time_point since;
 };
 
 /// State of the cluster actor.
@@ -106,6 +118,8 @@ struct cluster_state {
   uint64_t alerts = 0;           ///< forks and refused records seen
   uint64_t refused_heads = 0;    ///< gossip with a bad signature or from an unknown node
   uint64_t ticks = 0;
+  std::vector<parked_pull> parked; ///< (leader) pulls waiting for the next commit
+  seq_no replicated;               ///< (leader) the watermark last sent to the journal
   std::vector<integrity_alert> unreported; ///< follower alerts the leader has not journaled
   bool reporting = false;        ///< an alert is on its way to the leader
   uint64_t peer_alerts = 0;      ///< (leader) alerts reported by followers and journaled

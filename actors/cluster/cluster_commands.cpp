@@ -33,16 +33,17 @@ caf::error refusal_of(self_ptr self, const operator_command& cmd) {
   if (cmd.hops > 0 && st.peers.count(cmd.origin) == 0)
     return refuse(ec::invalid_input, "command forwarded from unknown node id \"" + cmd.origin
                                        + "\"");
-  if (writable_now(self) || (st.leader && cmd.kind == command_kind::enroll))
+  if (writable_now(self)
+      || (st.leader && cmd.kind == command_kind::enroll
+          && followers_in_step(self) >= st.deps.cfg.sync_followers))
     // Registrations are not held back by min_followers: a node registers its fleet at
-    // start, before any follower is connected (as before commands were routed).
+    // start, before any follower is connected (as before commands were routed). With
+    // sync_followers they are: their acknowledgement waits for those followers (`bulwark
+    // node --fleet` registers the rest once they are in step).
     return st.deps.commands ? caf::error{}
                             : refuse(ec::unavailable, me + " runs no command actor", {}, retry);
   if (st.leader)
-    return refuse(ec::unavailable, "leader " + me + " has fewer than "
-                                     + std::to_string(st.deps.cfg.min_followers)
-                                     + " followers connected and in step (pulled within 5 s, "
-                                       "not diverged)", {}, retry);
+    return short_of_followers(self);
   if (cmd.hops > 0) // a stale view of who leads must not bounce commands between nodes
     return refuse(ec::unavailable, me + " is not the leader (" + st.deps.cfg.leader
                                      + " is); a forwarded command is not forwarded again",

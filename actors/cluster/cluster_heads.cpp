@@ -157,8 +157,10 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
   remember_role(self);
   spdlog::warn("cluster: {} promoted by {} to leader of term {} (was {})", st.deps.cfg.node_id,
                round->by, round->term, previous);
-  // The journal becomes writable before the change is journaled (same sender: in order).
+  // The journal becomes writable (and holds acknowledgements for the sync followers)
+  // before the change is journaled (same sender: in order).
   set_writable(self, true);
+  start_replicating(self);
   journal_if_leader(self, make_event(event_type::leadership_changed, caf::make_timestamp(),
                                      leadership_changed{st.deps.cfg.node_id, round->term,
                                                         previous, round->by}));
@@ -211,14 +213,30 @@ bool counts_as_follower(self_ptr self, const peer_slot& p) {
   return p.connected && !p.diverged && self->clock().now() - p.pulled <= silence;
 }
 
+uint32_t followers_in_step(self_ptr self) {
+  uint32_t live = 0;
+  for (auto& [id, p] : self->state.peers)
+    live += counts_as_follower(self, p) ? 1 : 0;
+  return live;
+}
+
 bool writable_now(self_ptr self) {
   auto& st = self->state;
-  if (!st.leader)
-    return false;
-  uint32_t live = 0;
-  for (auto& [id, p] : st.peers)
-    live += counts_as_follower(self, p) ? 1 : 0;
-  return live >= st.deps.cfg.min_followers;
+  return st.leader
+         && followers_in_step(self) >= std::max(st.deps.cfg.min_followers,
+                                                st.deps.cfg.sync_followers);
+}
+
+caf::error short_of_followers(self_ptr self) {
+  auto& cfg = self->state.deps.cfg;
+  return refuse(ec::unavailable,
+                "leader " + cfg.node_id + " has fewer than "
+                  + std::to_string(std::max(cfg.min_followers, cfg.sync_followers))
+                  + " followers connected and in step (pulled within 5 s, not diverged; "
+                    "min_followers "
+                  + std::to_string(cfg.min_followers) + ", sync_followers "
+                  + std::to_string(cfg.sync_followers) + ")",
+                {}, caf::timespan{std::chrono::seconds{1}});
 }
 
 } // namespace bulwark::cluster_detail

@@ -157,15 +157,18 @@ void on_batch(self_ptr self, replica_batch batch) {
   observe_term(self, batch.term, leader, leader);
   if (batch.records.empty() || st.leader || st.stopped) {
     st.pulling = st.importing = false;
+    // An empty answer waited at the leader's head for a second: the next pull goes at
+    // once and waits there again.
+    pull(self);
     return;
   }
-  bool full = batch.records.size() >= st.deps.cfg.max_batch;
   self->request(st.deps.journal, caf::infinite, atom::import_v, std::move(batch))
     .then(
-      [self, full](appended&) {
+      [self](appended&) {
         self->state.pulling = self->state.importing = false;
-        if (full)
-          pull(self); // far behind: the next batch at once
+        // Durable now: the next pull confirms it to the leader (synchronous replication
+        // waits for that) and takes what was committed meanwhile.
+        pull(self);
       },
       [self](caf::error& err) {
         self->state.pulling = self->state.importing = false;
@@ -223,6 +226,13 @@ caf::result<cluster_hello> answer_hello(self_ptr self, const cluster_hello& hell
     if (p != nullptr && handle && (!p->connected || p->handle != handle))
       mark_up(self, *p, handle, hello.term);
   }
+  if (auto* p = slot(self, hello.node_id);
+      p != nullptr && !p->connected && !p->connecting && dials(st.deps.cfg, hello.node_id)) {
+    // The peer is up (it just dialed us): dial it on the next tick, not at the end of a
+    // backoff that may have grown to 5 s while it was down.
+    p->failures = 0;
+    p->next_attempt = self->clock().now();
+  }
   observe_term(self, hello.term, hello.leader, hello.node_id);
   return make_hello(st.deps.cfg, st.term);
 }
@@ -248,7 +258,7 @@ void pull(self_ptr self) {
   auto leader = st.deps.cfg.leader;
   st.pulling_from = leader;
   self->request(p->handle, st.deps.cfg.request_timeout, atom::pull_v, st.deps.cfg.node_id, from,
-                st.deps.cfg.max_batch)
+                st.deps.store->head_chain(), st.deps.cfg.max_batch)
     .then(
       [self, token](replica_batch& batch) {
         if (token != self->state.pull_token)
@@ -297,8 +307,10 @@ void observe_term(self_ptr self, uint64_t term, const std::string& leader,
     st.deps.cfg.leader = leader;
   if (st.leader) {
     st.leader = false;
-    // Never two writers: the journal refuses local appends before anything else runs.
+    // Never two writers: the journal refuses local appends before anything else runs
+    // (and answers the acknowledgements it held for the followers UNAVAILABLE).
     set_writable(self, false);
+    answer_parked(self, true);
   }
   remember_role(self);
   if (st.pulling_from != st.deps.cfg.leader)

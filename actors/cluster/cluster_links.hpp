@@ -61,16 +61,47 @@ void on_gossip(self_ptr self, const signed_head& head);
 /// know of has a newer head.
 caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term);
 
-/// Whether peer `p` counts toward `min_followers`: connected, pulled within the request
-/// timeout (5 s: a follower in step pulls every tick, and one whose replication stopped,
-/// or whose process stopped or hung, does not; a pull waits that long for its answer, so
-/// a loaded follower is not dropped sooner), and not diverged (a fork seen by this node,
-/// or an alert the follower reported: its replication stopped).
+/// Whether peer `p` counts toward `min_followers` and `sync_followers`: connected, pulled
+/// within the request timeout (5 s: a follower in step pulls at least every second, and
+/// one whose replication stopped, or whose process stopped or hung, does not; a pull waits
+/// that long for its answer, so a loaded follower is not dropped sooner), and not diverged
+/// (a fork seen by this node, or an alert the follower reported: its replication stopped).
 bool counts_as_follower(self_ptr self, const peer_slot& p);
 
+/// The peers that count as followers now (`counts_as_follower`).
+uint32_t followers_in_step(self_ptr self);
+
 /// Returns true when this node accepts mutations: leader, with at least `min_followers`
-/// peers that count as followers (`counts_as_follower`).
+/// and `sync_followers` peers that count as followers (`counts_as_follower`).
 bool writable_now(self_ptr self);
+
+/// A leader's refusal while it has too few followers in step (UNAVAILABLE, retry after
+/// 1 s), naming both settings.
+caf::error short_of_followers(self_ptr self);
+
+// -- serving pulls and synchronous replication (cluster_serve.cpp) ------------------
+
+/// (leader) Serves a follower's pull: records from `from`, or, at the head, a promise
+/// answered by the next commit (`on_committed`) or empty after a second. `chain` is the
+/// follower's chain at `from - 1`: when it is this node's, the follower holds every record
+/// up to there durably (its confirmation, which moves the watermark).
+caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, seq_no from,
+                                      const digest& chain, uint32_t max);
+
+/// (leader) The journal committed up to `head`: answers the pulls waiting for it.
+void on_committed(self_ptr self, seq_no head);
+
+/// Answers the pulls that waited a second (every one when `all`, or when this node no
+/// longer leads: then with UNAVAILABLE).
+void answer_parked(self_ptr self, bool all);
+
+/// (leader, sync_followers > 0) Sends the journal the highest seq that `sync_followers`
+/// followers confirmed, when it grew: the acknowledgements up to it go out.
+void advance_watermark(self_ptr self);
+
+/// (leader) Registers this actor with the journal, which then tells it of each commit
+/// and, with sync_followers > 0, holds each acknowledgement for the watermark.
+void start_replicating(self_ptr self);
 
 // -- routing and alerts (cluster_routing.cpp) --------------------------------------
 

@@ -36,6 +36,9 @@ caf::error check_config(const cluster_config& cfg) {
   if (cfg.min_followers > cfg.peers.size())
     return bad_key("min_followers", "is more than the " + std::to_string(cfg.peers.size())
                                       + " peers configured");
+  if (cfg.sync_followers > cfg.peers.size())
+    return bad_key("sync_followers", "is more than the " + std::to_string(cfg.peers.size())
+                                       + " peers configured");
   if (cfg.max_batch == 0 || cfg.max_batch_bytes == 0)
     return bad_key("max_batch", "must be positive");
   return {};

@@ -32,6 +32,9 @@ struct cluster_config {
   std::string leader;                  ///< the node that writes
   uint64_t term = 1;                   ///< leadership term this node starts with
   uint32_t min_followers = 0;          ///< a leader with fewer connected followers refuses writes
+  /// Synchronous replication: an append is acknowledged only once this many followers
+  /// hold it durably, and a leader with fewer followers in step refuses writes (0: off).
+  uint32_t sync_followers = 0;
   uint32_t max_batch = 4096;           ///< records per pull
   uint64_t max_batch_bytes = uint64_t{8} << 20; ///< and bytes per pull
   caf::timespan tick = std::chrono::milliseconds{50};       ///< how often to pull and connect

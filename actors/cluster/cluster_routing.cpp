@@ -36,10 +36,7 @@ route_target target_of(self_ptr self) {
     return t;
   }
   if (st.leader) {
-    t.refusal = refuse(ec::unavailable, "leader " + st.deps.cfg.node_id + " has fewer than "
-                                          + std::to_string(st.deps.cfg.min_followers)
-                                          + " followers connected and in step (pulled within 5 s, "
-                                       "not diverged)", {}, retry);
+    t.refusal = short_of_followers(self);
     return t;
   }
   auto i = st.peers.find(st.deps.cfg.leader);

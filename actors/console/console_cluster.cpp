@@ -38,6 +38,7 @@ json cluster_json(cluster_status& s) {
     peers.push_back(json{{"node_id", p.node_id}, {"connected", p.connected},
                          {"in_step", p.in_step},
                          {"head", p.head.value}, {"lag", p.lag},
+                         {"confirmed", p.confirmed.value},
                          {"problem", p.problem.empty() ? json(nullptr) : json(p.problem)}});
   return json{{"node_id", s.node_id}, {"role", s.role}, {"term", s.term},
               {"leader", s.leader}, {"head", s.head.value}, {"writable", s.writable},
@@ -48,7 +49,9 @@ json cluster_json(cluster_status& s) {
               {"lag", s.leader_head.value > s.head.value ? s.leader_head.value - s.head.value : 0},
               {"alerts_unreported", s.alerts_unreported},
               {"access_unreported", s.access_unreported},
-              {"access_dropped", s.access_dropped}};
+              {"access_dropped", s.access_dropped},
+              {"sync_followers", s.sync_followers},
+              {"replicated", s.replicated.value}};
 }
 
 void cmd_cluster(broker_ptr self, hdl_t hdl, const console_request& req) {
@@ -88,7 +91,9 @@ json cluster_brief(broker_ptr self) {
           {"peer_alerts_journaled", g->peer_alerts.load()},
           {"access_unreported", g->access_unreported.load()},
           {"access_dropped", g->access_dropped.load()},
-          {"peer_access_journaled", g->peer_access.load()}};
+          {"peer_access_journaled", g->peer_access.load()},
+          {"sync_followers", g->sync_followers.load()},
+          {"replicated_seq", g->replicated.load()}};
 }
 
 bool run_cluster_command(broker_ptr self, hdl_t hdl, const console_request& req) {

@@ -121,6 +121,12 @@ std::string render_cluster_metrics(const cluster_gauges& g) {
         g.access_dropped);
   gauge("bulwark_cluster_peer_access", "Followers' console access records this leader journaled.",
         g.peer_access);
+  gauge("bulwark_cluster_sync_followers",
+        "Followers that must hold an append before this leader acknowledges it.",
+        g.sync_followers);
+  gauge("bulwark_cluster_replicated_seq",
+        "Highest seq sync_followers followers confirmed they hold durably (leader).",
+        g.replicated);
   return out.str();
 }
 

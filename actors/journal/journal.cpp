@@ -212,6 +212,37 @@ void compute_replies(journal_ptr self, const std::vector<pending_append>& waitin
   }
 }
 
+/// Answers the held transactions that `replicated` covers, oldest first.
+void release_held(journal_ptr self) {
+  auto& st = self->state;
+  while (!st.held.empty() && st.held.front().last.value <= st.replicated.value) {
+    auto h = std::move(st.held.front());
+    st.held.pop_front();
+    for (size_t i = 0; i < h.waiting.size(); ++i)
+      answer(self, h.waiting[i], caf::make_message(h.replies[i]));
+    record_latencies(self, h.waiting, h.events);
+  }
+}
+
+/// Why a held acknowledgement is answered with an error: the record is in this node's
+/// journal, but too few followers confirmed it.
+caf::error unconfirmed(const std::string& why) {
+  return refuse(ec::unavailable, "committed on this node but not confirmed by the sync "
+                                 "followers before " + why + ": it survives a failover only "
+                                 "if a follower holds it; check before repeating",
+                {}, caf::timespan{std::chrono::seconds{1}});
+}
+
+/// Answers every held acknowledgement with `err` (this node stops writing).
+void fail_held(journal_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  auto msg = caf::make_message(err);
+  for (auto& h : st.held)
+    for (auto& w : h.waiting)
+      answer(self, w, msg);
+  st.held.clear();
+}
+
 /// Commits every queued append in one transaction and answers its requesters.
 void commit_now(journal_ptr self) {
   auto& st = self->state;
@@ -241,14 +272,22 @@ void commit_now(journal_ptr self) {
       spdlog::error("journal: projection refused seq {}: {}", e.seq.value,
                     describe(err).message);
   auto events = entries.size();
+  auto last = entries.back().seq;
   count_applied(self, entries);
   compute_replies(self, waiting, entries);
   // Subscribers hear of the entries before requesters hear back, so an actor that is
   // both sees its own projection updated when its append is acknowledged.
   publish(self, std::move(entries));
-  for (size_t i = 0; i < waiting.size(); ++i)
-    answer(self, waiting[i], caf::make_message(st.replies[i]));
-  record_latencies(self, waiting, events);
+  if (st.replicator)
+    caf::anon_send(st.replicator, atom::committed_v, last);
+  if (st.hold) {
+    st.held.push_back(held_commit{last, std::move(waiting), st.replies, events});
+    release_held(self); // a watermark may already cover it
+  } else {
+    for (size_t i = 0; i < waiting.size(); ++i)
+      answer(self, waiting[i], caf::make_message(st.replies[i]));
+    record_latencies(self, waiting, events);
+  }
   maybe_snapshot(self);
 }
 
@@ -325,6 +364,11 @@ void remember_subscribers(journal_ptr self) {
     return;
   std::lock_guard<std::mutex> guard{mem->mtx};
   self->state.writable = mem->writable;
+  // A restarted leader's journal keeps holding acknowledgements for the followers (what
+  // the dead one held was answered UNAVAILABLE).
+  self->state.hold = mem->hold;
+  if (auto strong = mem->replicator.lock())
+    self->state.replicator = caf::actor_cast<caf::actor>(std::move(strong));
   for (auto& weak : mem->subscribers)
     if (auto strong = weak.lock()) {
       auto sub = caf::actor_cast<subscriber_actor>(std::move(strong));
@@ -353,13 +397,19 @@ journal_state::~journal_state() {
   auto err = refuse(ec::audit_unavailable,
                     "the journal stopped before this append was committed (nothing of it is "
                     "in the journal)");
-  for (auto& w : waiting) {
+  auto fail = [](pending_append& w, const caf::error& why) {
     if (w.requester != nullptr)
-      w.requester->get()->enqueue(nullptr, w.request.response_id(), caf::make_message(err),
+      w.requester->get()->enqueue(nullptr, w.request.response_id(), caf::make_message(why),
                                   nullptr);
     else if (w.promise.pending())
-      w.promise.deliver(err);
-  }
+      w.promise.deliver(why);
+  };
+  for (auto& w : waiting)
+    fail(w, err);
+  auto held_err = unconfirmed("the journal stopped");
+  for (auto& h : held)
+    for (auto& w : h.waiting)
+      fail(w, held_err);
 }
 
 journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_state> self,
@@ -427,14 +477,44 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       return import_batch(self, batch);
     },
     [self](atom::writable, bool on) -> bool {
-      if (!on)
+      auto& st = self->state;
+      if (!on) {
         commit_now(self); // appends accepted so far land before any import
-      self->state.writable = on;
-      if (auto& mem = self->state.settings.memory) {
+        fail_held(self, unconfirmed("this node stopped leading"));
+        st.hold = false;
+        st.replicator = nullptr;
+      }
+      st.writable = on;
+      if (auto& mem = st.settings.memory) {
         std::lock_guard<std::mutex> guard{mem->mtx};
         mem->writable = on;
+        if (!on) {
+          mem->hold = false;
+          mem->replicator = nullptr;
+        }
       }
       return on;
+    },
+    [self](atom::replicate, bool hold) {
+      auto& st = self->state;
+      st.hold = hold;
+      st.replicated = seq_no{};
+      st.replicator = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!hold) // acknowledgements no longer wait: the held ones go out now
+        for (auto& h : std::exchange(st.held, {}))
+          for (size_t i = 0; i < h.waiting.size(); ++i)
+            answer(self, h.waiting[i], caf::make_message(h.replies[i]));
+      if (auto& mem = st.settings.memory) {
+        std::lock_guard<std::mutex> guard{mem->mtx};
+        mem->hold = hold;
+        mem->replicator = caf::actor_cast<caf::weak_actor_ptr>(st.replicator);
+      }
+    },
+    [self](atom::replicated, seq_no upto) {
+      auto& st = self->state;
+      if (upto.value > st.replicated.value)
+        st.replicated = upto;
+      release_held(self);
     },
   };
 }

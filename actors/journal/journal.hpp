@@ -3,6 +3,7 @@
 /// The journal actor: sole writer of the LMDB journal, group commit, subscriptions.
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "caf/expected.hpp"
 #include "caf/fwd.hpp"
 
+#include "caf/actor.hpp"
 #include "caf/actor_clock.hpp"
 #include "caf/actor_control_block.hpp"
 #include "caf/message_id.hpp"
@@ -37,6 +39,8 @@ struct journal_memory {
   std::mutex mtx;
   std::vector<caf::weak_actor_ptr> subscribers;
   bool writable = true;
+  bool hold = false;              ///< acknowledgements wait for the followers
+  caf::weak_actor_ptr replicator; ///< hears of each commit's head
 };
 
 /// Settings of the journal actor.
@@ -72,6 +76,15 @@ struct pending_append {
   caf::message_id request;                      ///< its id
 };
 
+/// A committed transaction whose acknowledgements wait until enough followers hold it
+/// (synchronous replication).
+struct held_commit {
+  seq_no last;                         ///< its newest record
+  std::vector<pending_append> waiting; ///< its requesters, in order
+  std::vector<appended> replies;       ///< their answers
+  size_t events = 0;
+};
+
 /// State of the journal actor.
 struct journal_state {
   std::shared_ptr<journal_store> store;
@@ -90,6 +103,12 @@ struct journal_state {
   std::vector<caf::timespan> latencies; ///< scratch for the meter, reused per commit
   std::vector<appended> replies;        ///< scratch for the answers, reused per commit
   bool writable = true; ///< false on a follower: local appends are refused, imports allowed
+  /// Synchronous replication: committed transactions whose acknowledgements wait for
+  /// `replicated` to reach them, oldest first.
+  bool hold = false;
+  std::deque<held_commit> held;
+  seq_no replicated;         ///< the highest seq enough followers hold durably
+  caf::actor replicator;     ///< hears of each commit's head (the leader's cluster actor)
   /// How often a commit may yield to messages queued behind it before it runs anyway.
   static constexpr int max_commit_deferrals = 3;
   static inline const char* name = "journal";
@@ -110,7 +129,10 @@ struct journal_state {
 /// join its transaction instead of waiting for the next one.
 /// Each append is acknowledged only after its transaction committed (durable); if the
 /// write fails, every requester of that transaction gets the error (`AUDIT_UNAVAILABLE`)
-/// and the actor keeps serving reads. A follower's journal (`writable` false) refuses local
+/// and the actor keeps serving reads. Under synchronous replication (`atom::replicate`
+/// with `true`) a committed transaction's acknowledgements are held until `replicated`
+/// covers it; subscribers hear of it at once (it is in the journal), requesters only then.
+/// A follower's journal (`writable` false) refuses local
 /// appends with `UNAVAILABLE` and imports the leader's records instead (`atom::import`):
 /// each must link to the local chain, else nothing is appended (`INTEGRITY_VIOLATION`). Spawn it `caf::detached` in production (a commit
 /// blocks on fsync) and attached in tests.

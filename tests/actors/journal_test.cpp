@@ -423,3 +423,83 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "a restarted journal keeps its su
   self->send_exit(sub, caf::exit_reason::user_shutdown);
   run();
 }
+
+TEST_CASE_FIXTURE(journal_fixture, "under synchronous replication an append is acknowledged once the watermark covers its transaction") {
+  self->send(aut, atom::replicate_v, true); // self is the replicator: it hears of commits
+  run();
+  auto events = test::random_events(41, 3);
+  for (auto& ev : events)
+    self->send(aut, atom::append_v, ev);
+  run();
+  CHECK(store->head() == seq_no{3}); // committed (durable here) ...
+  seq_no heard;
+  self->receive([&](atom::committed, seq_no s) { heard = s; },
+                caf::after(0s) >> [] { FAIL("the replicator heard of no commit"); });
+  CHECK(heard == seq_no{3});
+  // ... but not acknowledged: no follower holds it yet.
+  self->receive([](const appended&) { FAIL("acknowledged before the followers held it"); },
+                [](const caf::error& err) { FAIL(caf::to_string(err)); },
+                caf::after(0s) >> [] {});
+  // A watermark inside the transaction releases nothing of it.
+  self->send(aut, atom::replicated_v, seq_no{2});
+  run();
+  self->receive([](const appended&) { FAIL("acknowledged before its last record was held"); },
+                caf::after(0s) >> [] {});
+  self->send(aut, atom::replicated_v, seq_no{3});
+  run();
+  auto acks = take_acks(3);
+  CHECK(acks[0].first == seq_no{1});
+  CHECK(acks[2].last == seq_no{3});
+  // A watermark already past a later commit releases it at once.
+  self->send(aut, atom::replicated_v, seq_no{4});
+  self->send(aut, atom::append_v, test::random_events(42, 1)[0]);
+  run();
+  self->receive([](atom::committed, seq_no) {}, caf::after(0s) >> [] { FAIL("no notice"); });
+  CHECK(take_acks(1)[0].first == seq_no{4});
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "a journal that stops leading answers its held acknowledgements UNAVAILABLE and keeps the records") {
+  self->send(aut, atom::replicate_v, true);
+  run();
+  for (auto& ev : test::random_events(43, 2))
+    self->send(aut, atom::append_v, ev);
+  run();
+  self->receive([](atom::committed, seq_no) {}, caf::after(0s) >> [] { FAIL("no notice"); });
+  self->send(aut, atom::writable_v, false);
+  run();
+  for (int i = 0; i < 2; ++i) {
+    caf::error err;
+    self->receive([](const appended&) { FAIL("acknowledged without the followers"); },
+                  [&](caf::error& e) { err = std::move(e); },
+                  caf::after(0s) >> [] { FAIL("no answer: the caller would wait forever"); });
+    CHECK(describe(err).code == ec::unavailable);
+    CHECK(describe(err).message.find("not confirmed by the sync followers") != std::string::npos);
+  }
+  self->receive([](bool on) { CHECK(!on); }, caf::after(0s) >> [] { FAIL("no reply"); });
+  CHECK(store->head() == seq_no{2}); // in this node's journal, for an operator to settle
+  // Leading again without holding: acknowledgements go out at once.
+  self->send(aut, atom::writable_v, true);
+  self->send(aut, atom::replicate_v, false);
+  run();
+  self->receive([](bool) {}, caf::after(0s) >> [] { FAIL("no reply"); });
+  self->send(aut, atom::append_v, test::random_events(44, 1)[0]);
+  run();
+  self->receive([](atom::committed, seq_no) {}, caf::after(0s) >> [] { FAIL("no notice"); });
+  CHECK(take_acks(1)[0].first == seq_no{3});
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "a journal killed while holding acknowledgements answers them UNAVAILABLE") {
+  self->send(aut, atom::replicate_v, true);
+  run();
+  self->send(aut, atom::append_v, test::random_events(45, 1)[0]);
+  run();
+  self->receive([](atom::committed, seq_no) {}, caf::after(0s) >> [] { FAIL("no notice"); });
+  self->send_exit(aut, caf::exit_reason::kill);
+  run();
+  caf::error err;
+  self->receive([&](const appended&) { FAIL("acknowledged without the followers"); },
+                [&](caf::error& e) { err = std::move(e); },
+                caf::after(0s) >> [] { FAIL("no answer: the caller would wait forever"); });
+  CHECK(describe(err).code == ec::unavailable);
+  CHECK(store->head() == seq_no{1});
+}

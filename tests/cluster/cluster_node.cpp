@@ -127,6 +127,15 @@ caf::error cluster_node::append(std::vector<event> events) {
   return out;
 }
 
+caf::expected<appended> cluster_node::append_acked(std::vector<event> events,
+                                                  std::chrono::milliseconds limit) {
+  caf::scoped_actor self{*sys_};
+  caf::expected<appended> out{appended{}};
+  self->request(journal_, limit, atom::append_v, std::move(events))
+    .receive([&](appended& a) { out = a; }, [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
 cluster_status cluster_node::status() {
   caf::scoped_actor self{*sys_};
   cluster_status out;
@@ -158,8 +167,12 @@ void cluster_node::deliver_gossip(const signed_head& head) {
 }
 
 std::unique_ptr<cluster_node> start(const cluster_plan& plan, const temp_dir& dir,
-                                    const std::string& id) {
-  return std::make_unique<cluster_node>(dir.sub(id), plan.config_of(id), plan.keys.at(id),
+                                    const std::string& id,
+                                    const std::function<void(cluster_config&)>& tweak) {
+  auto cfg = plan.config_of(id);
+  if (tweak)
+    tweak(cfg);
+  return std::make_unique<cluster_node>(dir.sub(id), std::move(cfg), plan.keys.at(id),
                                         plan.pubkeys);
 }
 

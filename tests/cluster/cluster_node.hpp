@@ -53,6 +53,11 @@ public:
   /// Appends events through the journal actor; returns the error, if any.
   caf::error append(std::vector<event> events);
 
+  /// Appends events through the journal actor; returns its acknowledgement or the error
+  /// (a timeout when none came within `limit`).
+  caf::expected<appended> append_acked(std::vector<event> events,
+                                       std::chrono::milliseconds limit = std::chrono::seconds{30});
+
   /// Asks the cluster actor for its status.
   cluster_status status();
 
@@ -79,8 +84,10 @@ private:
   cluster_handle cluster_;
 };
 
-/// Starts node `id` of `plan` with its journal in dir/<id>.
+/// Starts node `id` of `plan` with its journal in dir/<id>, its configuration changed by
+/// `tweak` when given.
 std::unique_ptr<cluster_node> start(const cluster_plan& plan, const temp_dir& dir,
-                                    const std::string& id);
+                                    const std::string& id,
+                                    const std::function<void(cluster_config&)>& tweak = {});
 
 } // namespace bulwark::test

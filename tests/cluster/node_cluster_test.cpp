@@ -118,7 +118,8 @@ TEST_CASE("a follower started with --fleet while its leader is down starts, wait
   };
   node_process n2{c2, dir.sub("d2"), fleet_file}; // the leader (n1) is not running
   REQUIRE_MESSAGE(n2.first_line.find("cluster n2") != std::string::npos, n2.first_line);
-  CHECK(log_of("d2").find("the leader does not answer: 400 of the 400 resources")
+  CHECK(log_of("d2").find("the leader does not take writes yet (unreachable, or short of "
+                          "followers in step): 400 of the 400 resources")
         != std::string::npos);
   CHECK(replay_json(dir.sub("d2"))["resources"] == 0);
   node_process n1{c1, dir.sub("d1")}; // without a fleet of its own

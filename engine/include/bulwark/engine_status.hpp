@@ -68,6 +68,8 @@ struct cluster_peer_info {
   uint64_t head_seq = 0;  ///< the peer's newest head this node heard of
   uint64_t lag = 0;       ///< records behind the leader
   std::string problem;    ///< the last refusal or alert involving it, empty if none
+  bool in_step = false;   ///< (leader) it counts toward min_followers and sync_followers
+  uint64_t confirmed = 0; ///< (leader) the head its last pull confirmed it holds durably
 };
 
 /// A clustered node's role and freshness: reads on a follower are served from its
@@ -88,6 +90,8 @@ struct cluster_info {
   uint64_t access_unreported = 0;  ///< console access records the journal does not hold yet
   uint64_t access_dropped = 0;     ///< console access records dropped (their queue was full)
   std::vector<cluster_peer_info> peers;
+  uint32_t sync_followers = 0; ///< followers that hold an append before it is acknowledged
+  uint64_t replicated = 0;     ///< (leader, sync_followers > 0) the seq that many hold durably
 };
 
 } // namespace bulwark

@@ -95,6 +95,12 @@ TEST_CASE("cluster configuration errors name the key") {
   c.min_followers = 3;
   refused(c, "min_followers");
   c = cfg;
+  c.sync_followers = 3; // more than the two peers: it could never be met
+  refused(c, "sync_followers");
+  c = cfg;
+  c.sync_followers = 2;
+  CHECK(!check_config(c)); // every peer may be a sync follower
+  c = cfg;
   c.term = 0;
   refused(c, "term");
 }

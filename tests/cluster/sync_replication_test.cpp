@@ -1,0 +1,188 @@
+// Synchronous replication over CAF remote actors on 127.0.0.1: with sync_followers = k
+// the leader acknowledges an append only once k followers confirmed it durable (their
+// pulls name their head and its chain), refuses routed writes while fewer are in step,
+// and answers what it held UNAVAILABLE when it stops leading.
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "caf/scoped_actor.hpp"
+
+#include "cluster/cluster_node.hpp"
+#include "messages/error.hpp"
+#include "messages/commands.hpp"
+#include "support/journal_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace bulwark;
+using bulwark::test::cluster_plan;
+using bulwark::test::start;
+using bulwark::test::temp_dir;
+using bulwark::test::wait_until;
+
+namespace {
+
+void sync_one(cluster_config& cfg) {
+  cfg.sync_followers = 1;
+}
+
+/// An append running on a thread of its own, so the test can look while it waits.
+struct pending {
+  std::atomic<bool> done{false};
+  caf::expected<appended> result{appended{}};
+  std::thread runner;
+
+  pending(test::cluster_node& node, event ev) {
+    runner = std::thread{[this, &node, ev]() mutable {
+      result = node.append_acked({std::move(ev)}, std::chrono::seconds{60});
+      done = true;
+    }};
+  }
+  ~pending() {
+    if (runner.joinable())
+      runner.join();
+  }
+};
+
+/// Pulls from `leader` as follower `node` would, naming `chain` as its chain at `from - 1`.
+caf::expected<replica_batch> pull_as(test::cluster_node& leader, const std::string& node,
+                                     seq_no from, const digest& chain) {
+  caf::scoped_actor self{leader.system()};
+  caf::expected<replica_batch> out{replica_batch{}};
+  self->request(leader.actor(), std::chrono::seconds{10}, atom::pull_v, node, from, chain,
+                uint32_t{100})
+    .receive([&](replica_batch& b) { out = std::move(b); },
+             [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
+peer_status peer_of(test::cluster_node& node, const std::string& id) {
+  for (auto& p : node.status().peers)
+    if (p.node_id == id)
+      return p;
+  FAIL("no peer " << id);
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("with sync_followers = 1 every acknowledged append is already durable on a follower") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(3);
+  auto n1 = start(plan, dir, "n1", sync_one);
+  auto n2 = start(plan, dir, "n2");
+  auto n3 = start(plan, dir, "n3");
+  REQUIRE(wait_until([&] { return n1->status().writable; }));
+  // Four appenders at once, so the leader's commits are groups and a follower's one pull
+  // confirms several of them.
+  std::atomic<int> acked{0}, failed{0}, early{0};
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < 4; ++t)
+    appenders.emplace_back([&, t] {
+      auto events = test::random_events(100 + t, 100);
+      for (auto& ev : events) {
+        auto a = n1->append_acked({ev});
+        if (!a) {
+          ++failed;
+          continue;
+        }
+        ++acked;
+        // What the followers hold durably, read right after the acknowledgement.
+        auto held = std::max(n2->store().head().value, n3->store().head().value);
+        if (held < a->last.value)
+          ++early;
+      }
+    });
+  for (auto& t : appenders)
+    t.join();
+  CHECK(failed == 0);
+  CHECK(acked == 400);
+  CHECK(early == 0); // never acknowledged before a follower held it
+  auto s = n1->status();
+  CHECK(s.sync_followers == 1);
+  CHECK(s.replicated.value >= 400);
+  CHECK(std::max(peer_of(*n1, "n2").confirmed.value, peer_of(*n1, "n3").confirmed.value)
+        == s.replicated.value);
+  // Both followers end with the leader's journal.
+  CHECK(wait_until([&] { return n2->head() == n1->head() && n3->head() == n1->head(); }));
+  CHECK(n2->chain() == n1->chain());
+}
+
+TEST_CASE("a leader short of sync followers holds its acknowledgements, refuses routed writes, and a returning follower releases them") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto n1 = start(plan, dir, "n1", sync_one);
+  CHECK(!n1->status().writable);
+  // Routed writes are refused with UNAVAILABLE and a retry hint, naming the setting.
+  {
+    caf::scoped_actor self{n1->system()};
+    caf::error refused;
+    self->request(n1->actor(), std::chrono::seconds{10}, atom::submit_v, proposal{})
+      .receive([](outcome&) { FAIL("a write ran without its sync follower"); },
+               [&](caf::error& err) { refused = std::move(err); });
+    CHECK(describe(refused).code == ec::unavailable);
+    CHECK(describe(refused).retry_after);
+    CHECK(describe(refused).message.find("sync_followers 1") != std::string::npos);
+  }
+  // An append straight to the journal is committed here but not acknowledged.
+  auto before = n1->head().value;
+  pending p{*n1, test::random_events(7, 1)[0]};
+  REQUIRE(wait_until([&] { return n1->head().value > before; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  CHECK(!p.done);
+  auto n2 = start(plan, dir, "n2");
+  REQUIRE(wait_until([&] { return p.done.load(); }));
+  p.runner.join();
+  REQUIRE_MESSAGE(p.result, describe(p.result.error()).message);
+  CHECK(n2->store().head().value >= p.result->last.value);
+  CHECK(wait_until([&] { return n1->status().writable; }));
+}
+
+TEST_CASE("a pull confirms only a head on the leader's chain: a diverged follower releases nothing") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2); // n2 never runs: the test pulls in its name
+  auto n1 = start(plan, dir, "n1", sync_one);
+  pending p{*n1, test::random_events(8, 1)[0]};
+  REQUIRE(wait_until([&] { return n1->head().value >= 1; }));
+  auto head = n1->head();
+  // A follower with another chain at that seq: its pull at the head waits, then confirms
+  // nothing.
+  digest other = n1->chain();
+  other.bytes[0] ^= 0xff;
+  auto wrong = pull_as(*n1, "n2", seq_no{head.value + 1}, other);
+  REQUIRE_MESSAGE(wrong, describe(wrong.error()).message);
+  CHECK(peer_of(*n1, "n2").confirmed == seq_no{});
+  CHECK(!p.done);
+  // The same pull with the leader's own chain confirms the head: the append goes out.
+  auto right = pull_as(*n1, "n2", seq_no{head.value + 1}, n1->chain());
+  REQUIRE(right);
+  REQUIRE(wait_until([&] { return p.done.load(); }));
+  p.runner.join();
+  REQUIRE(p.result);
+  CHECK(peer_of(*n1, "n2").confirmed == head);
+  CHECK(n1->status().replicated == head);
+}
+
+TEST_CASE("a leader that learns of a higher term answers its held acknowledgements UNAVAILABLE") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto n1 = start(plan, dir, "n1", sync_one);
+  auto before = n1->head().value;
+  pending p{*n1, test::random_events(9, 1)[0]};
+  REQUIRE(wait_until([&] { return n1->head().value > before; }));
+  // n2 says it leads term 7: n1 steps down.
+  caf::scoped_actor self{n1->system()};
+  self->request(n1->actor(), std::chrono::seconds{10}, atom::hello_v,
+                cluster_hello{cluster_protocol_version, plan.cluster_id, "n2", 7, "n2"})
+    .receive([](cluster_hello&) {}, [](caf::error& err) { FAIL(describe(err).message); });
+  REQUIRE(wait_until([&] { return p.done.load(); }));
+  p.runner.join();
+  REQUIRE(!p.result);
+  CHECK(describe(p.result.error()).code == ec::unavailable);
+  CHECK(describe(p.result.error()).message.find("stopped leading") != std::string::npos);
+  auto s = n1->status();
+  CHECK(s.role == "follower");
+  CHECK(s.term == 7);
+}
