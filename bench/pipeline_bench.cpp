@@ -27,6 +27,8 @@
 #include <random>
 #include <sys/resource.h>
 
+#include <spdlog/spdlog.h>
+
 #include "actors/authority/authority_policy.hpp"
 #include "actors/blast_radius/blast_radius_policy.hpp"
 #include "actors/circuit_breaker/breaker.hpp"
@@ -394,6 +396,7 @@ int main(int argc, char** argv) {
       return a == "--help" ? 0 : 1;
     }
   }
+  spdlog::set_level(spdlog::level::warn); // the cluster rows' connection notes are not figures
   print_machine();
   std::printf("\n");
   if (!e2e_only) {
