@@ -1,6 +1,7 @@
 // Head gossip, fork detection and leadership terms of the cluster actor.
 
 #include <map>
+#include <set>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -127,10 +128,23 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
   if (auto err = promote_refusal(self, round->term)) // things may have changed meanwhile
     return (void) round->rp.deliver(std::move(err));
   auto head = st.deps.store->head();
+  std::set<std::string> answered;
+  for (auto& [id, seq] : round->fresh)
+    answered.insert(id);
+  // With synchronous replication, enough followers answering hold every acknowledged
+  // record: a silent peer's newer head (a dead leader's, most often) holds none.
+  bool pass_silent = answered_cover_acknowledged(st.deps.cfg, st.deps.cfg.leader, answered);
   for (auto& [id, p] : st.peers) {
     auto f = round->fresh.find(id);
     bool asked = f != round->fresh.end();
     auto theirs = asked ? f->second : p.head;
+    if (theirs.value > head.value && !asked && pass_silent) {
+      spdlog::warn("cluster: promotion passes over {}'s last head (seq {} > {}): it did not "
+                   "answer, and the followers that did hold every record acknowledged with "
+                   "sync_followers {}; records past seq {} were never acknowledged",
+                   id, theirs.value, head.value, st.deps.cfg.sync_followers, head.value);
+      continue;
+    }
     if (theirs.value > head.value)
       return (void) round->rp.deliver(refuse(
         ec::unavailable,

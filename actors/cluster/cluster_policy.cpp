@@ -44,6 +44,23 @@ caf::error check_config(const cluster_config& cfg) {
   return {};
 }
 
+bool answered_cover_acknowledged(const cluster_config& cfg, const std::string& old_leader,
+                                 const std::set<std::string>& answered) {
+  if (cfg.sync_followers == 0)
+    return false;
+  size_t followers = cfg.node_id == old_leader ? 0 : 1;
+  size_t heard = followers;
+  for (auto& p : cfg.peers) {
+    if (p.node_id == old_leader)
+      continue;
+    ++followers;
+    heard += answered.count(p.node_id);
+  }
+  if (followers < cfg.sync_followers) // cannot happen with a checked configuration
+    return false;
+  return heard >= followers - cfg.sync_followers + 1;
+}
+
 const peer_address* find_peer(const cluster_config& cfg, const std::string& node_id) {
   auto i = std::find_if(cfg.peers.begin(), cfg.peers.end(),
                         [&](const peer_address& p) { return p.node_id == node_id; });

@@ -4,6 +4,7 @@
 /// batches and head comparison. No clock, no sockets: time and heads come as arguments.
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,15 @@ caf::error check_hello(const cluster_config& cfg, const cluster_hello& hello,
 
 /// The wait before reconnect attempt `failures` (1-based): base × 2^(failures-1), capped.
 caf::timespan reconnect_backoff(const cluster_config& cfg, uint32_t failures);
+
+/// Whether a promotion of this node may pass over the last heads heard of the peers that
+/// did not answer it: with `sync_followers = k`, every record the old leader acknowledged
+/// is held by k of its followers (every node but `old_leader`, this one included); when
+/// this node and the followers in `answered` number at least followers - k + 1, one of
+/// them holds every acknowledged record, so what only a silent peer may hold was never
+/// acknowledged. False with k = 0 (asynchronous replication: anything may be anywhere).
+bool answered_cover_acknowledged(const cluster_config& cfg, const std::string& old_leader,
+                                 const std::set<std::string>& answered);
 
 /// What a peer's head tells us about our journal.
 enum class head_verdict : uint8_t {

@@ -12,6 +12,7 @@
 
 #include "cluster/cluster_node.hpp"
 #include "messages/error.hpp"
+#include "persistence/ed25519.hpp"
 #include "messages/commands.hpp"
 #include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -185,4 +186,64 @@ TEST_CASE("a leader that learns of a higher term answers its held acknowledgemen
   auto s = n1->status();
   CHECK(s.role == "follower");
   CHECK(s.term == 7);
+}
+
+TEST_CASE("with sync_followers a dead leader's newer last head does not block the promotion of the follower that holds every acknowledged record") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(3);
+  auto n1 = start(plan, dir, "n1", sync_one);
+  auto n2 = start(plan, dir, "n2", sync_one);
+  auto n3 = start(plan, dir, "n3", sync_one);
+  REQUIRE(wait_until([&] { return n1->status().writable; }));
+  auto acked = n1->append_acked(test::random_events(11, 20));
+  REQUIRE(acked);
+  REQUIRE(wait_until([&] { return n2->head() == n1->head() && n3->head() == n1->head(); }));
+  // n1 dies; n2 last heard of it at a head past its own (records n1 never got
+  // acknowledged: delivered after its death, so no later head of n1 replaces it).
+  auto last = n1->head();
+  auto chain = n1->chain();
+  n1.reset();
+  REQUIRE(wait_until([&] { return !peer_of(*n2, "n1").connected; }));
+  signed_head h;
+  h.node_id = "n1";
+  h.term = 1;
+  h.seq = seq_no{last.value + 50};
+  h.chain = chain;
+  h.at = caf::make_timestamp();
+  REQUIRE(!sign_head(*plan.keys.at("n1"), h));
+  n2->deliver_gossip(h);
+  REQUIRE(wait_until([&] { return peer_of(*n2, "n1").head == h.seq; }));
+  // n3 answers with its head: n2 and n3 are both followers of n1, and with
+  // sync_followers = 1 one of them holds every acknowledged record.
+  auto promoted = n2->promote(2);
+  REQUIRE_MESSAGE(promoted, describe(promoted.error()).message);
+  CHECK(*promoted == 2);
+  CHECK(n2->head().value >= acked->last.value);
+}
+
+TEST_CASE("with sync_followers a promotion still refuses a silent peer's newer head when too few followers answer") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(3);
+  auto n1 = start(plan, dir, "n1", sync_one);
+  auto n2 = start(plan, dir, "n2", sync_one);
+  REQUIRE(wait_until([&] { return n1->status().writable; }));
+  REQUIRE(wait_until([&] { return n2->head() == n1->head(); }));
+  auto last = n1->head();
+  auto chain = n1->chain();
+  n1.reset();
+  REQUIRE(wait_until([&] { return !peer_of(*n2, "n1").connected; }));
+  signed_head h;
+  h.node_id = "n1";
+  h.term = 1;
+  h.seq = seq_no{last.value + 50};
+  h.chain = chain;
+  h.at = caf::make_timestamp();
+  REQUIRE(!sign_head(*plan.keys.at("n1"), h));
+  n2->deliver_gossip(h);
+  REQUIRE(wait_until([&] { return peer_of(*n2, "n1").head == h.seq; }));
+  // n3 never ran: an acknowledged record might be on n3 alone.
+  auto refused = n2->promote(2);
+  REQUIRE(!refused);
+  CHECK(describe(refused.error()).code == ec::unavailable);
+  CHECK(describe(refused.error()).message.find("peer n1 has a newer head") != std::string::npos);
 }

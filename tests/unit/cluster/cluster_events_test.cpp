@@ -151,3 +151,24 @@ TEST_CASE("a peer head agrees, is ahead, or is a fork") {
   CHECK(compare_head(h, filled(6)) == head_verdict::fork);
   CHECK(compare_head(h, caf::none) == head_verdict::ahead);
 }
+
+TEST_CASE("a promotion passes over silent peers only when the followers that answered hold every acknowledged record") {
+  cluster_config cfg;
+  cfg.node_id = "n2";
+  cfg.leader = "n1";
+  for (auto id : {"n1", "n3", "n4", "n5"})
+    cfg.peers.push_back({id, "127.0.0.1", 7000});
+  // Five nodes, n1 the old leader: four followers, n2 (this node) among them.
+  cfg.sync_followers = 0;
+  CHECK(!answered_cover_acknowledged(cfg, "n1", {"n3", "n4", "n5"})); // async: never
+  cfg.sync_followers = 1; // each acknowledged record on 1 of 4: all four must answer
+  CHECK(answered_cover_acknowledged(cfg, "n1", {"n3", "n4", "n5"}));
+  CHECK(!answered_cover_acknowledged(cfg, "n1", {"n3", "n4"}));
+  cfg.sync_followers = 2; // on 2 of 4: any three of them
+  CHECK(answered_cover_acknowledged(cfg, "n1", {"n3", "n4"}));
+  CHECK(!answered_cover_acknowledged(cfg, "n1", {"n3"}));
+  // The old leader answering counts for nothing: it is not one of its followers.
+  CHECK(!answered_cover_acknowledged(cfg, "n1", {"n1", "n3"}));
+  cfg.sync_followers = 4; // on every follower: this node alone holds them all
+  CHECK(answered_cover_acknowledged(cfg, "n1", {}));
+}
