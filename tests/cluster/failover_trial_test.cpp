@@ -213,6 +213,26 @@ trial_result run_trial(int trial, int sync) {
     std::lock_guard<std::mutex> guard{mtx};
     return acks.size() >= 200;
   }));
+  if (trial == 1) {
+    // What the leader shows of its synchronous replication, in the console and the metrics.
+    console_conn conn{port};
+    conn.call({{"id", 0}, {"cmd", "auth"}, {"args", {{"token", "root-token"}}}});
+    auto c = conn.call({{"id", 1}, {"cmd", "cluster"}});
+    INFO(c.dump());
+    REQUIRE(c["ok"] == true);
+    CHECK(c["result"]["sync_followers"] == sync);
+    uint64_t confirmed = 0;
+    for (auto& peer : c["result"]["peers"])
+      confirmed = std::max(confirmed, peer["confirmed"].get<uint64_t>());
+    if (sync > 0) {
+      CHECK(c["result"]["replicated"].get<uint64_t>() > 0);
+      CHECK(confirmed >= c["result"]["replicated"].get<uint64_t>());
+    }
+    auto metrics = test::processes::metrics_text(test::processes::metrics_port(n1->first_line));
+    CHECK(metrics.find("bulwark_cluster_sync_followers " + std::to_string(sync))
+          != std::string::npos);
+    CHECK(metrics.find("bulwark_cluster_replicated_seq ") != std::string::npos);
+  }
   n1->stop(SIGKILL);
   stop = true;
   for (auto& t : clients)

@@ -25,6 +25,8 @@ using namespace bulwark;
 using bulwark::test::cluster_plan;
 using bulwark::test::processes::bulwark_bin;
 using bulwark::test::processes::fleet_file;
+using bulwark::test::processes::metrics_port;
+using bulwark::test::processes::metrics_text;
 using bulwark::test::processes::node_process;
 using bulwark::test::processes::same_head;
 using bulwark::test::processes::write_config;
@@ -60,24 +62,6 @@ nlohmann::json console(const std::string& line, const std::string& command,
   INFO(out);
   REQUIRE(!j.is_discarded());
   return j;
-}
-
-/// GET /metrics on 127.0.0.1:port; returns the whole response.
-std::string http_get(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
 }
 
 /// Events of `type` in the journal in `data` (read-only, beside the running node).
@@ -182,18 +166,12 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   }));
   INFO(p.dump());
   CHECK(p["result"]["term"] == 2);
-  auto metrics_port = [](const std::string& first_line) {
-    auto at = first_line.find("metrics ");
-    REQUIRE(at != std::string::npos);
-    auto where = first_line.substr(at + 8, first_line.find(',', at) - at - 8);
-    return static_cast<uint16_t>(std::stoi(where.substr(where.find(':') + 1)));
-  };
   // Until the old leader learns the new term it still writes, and every console command
   // is journaled: a command on it now could write a record the new leader does not have
   // (a fork, rightly raised). So its metrics, which journal nothing, are watched first.
   auto old_port = metrics_port(n1.first_line);
   CHECK(wait_until([&] {
-    auto t = http_get(old_port);
+    auto t = metrics_text(old_port);
     return t.find("bulwark_cluster_term 2") != std::string::npos
            && t.find("bulwark_cluster_leader 0") != std::string::npos;
   }));
@@ -207,7 +185,7 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   std::string text;
   // The gauges follow the promotion a moment later.
   CHECK(wait_until([&] {
-    text = http_get(port);
+    text = metrics_text(port);
     return text.find("bulwark_cluster_term 2") != std::string::npos
            && text.find("bulwark_cluster_peers_connected 1") != std::string::npos;
   }));
