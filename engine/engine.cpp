@@ -218,6 +218,9 @@ caf::error engine::impl::launch(const engine_options& opts) {
   if (!st)
     return st.error();
   restarts = std::make_shared<restart_tracker>();
+  // One-shot workers run under their own supervisor (adopted by the root).
+  workers = sys->spawn(supervisor, std::string{"workers"}, supervisor_limits{},
+                       std::vector<child_spec>{}, restart_report(), workers_queue);
   auto chaos_cfg = cfg.chaos;
   chaos_cfg.enabled = chaos_cfg.enabled || opts.chaos;
   chaos = std::make_shared<chaos_hooks>(chaos_cfg);
@@ -418,6 +421,7 @@ void engine::stop() {
   d.authority->set(authority_actor{});
   d.governance = nullptr;
   d.root = nullptr;
+  d.workers = nullptr;
   d.journal = nullptr;
   d.cluster = nullptr;
   d.commands = nullptr;

@@ -1,6 +1,7 @@
 // The engine's host-facing calls: registration, proposals, approvals, governance and
 // breaker overrides.
 
+#include <atomic>
 #include <algorithm>
 #include <cmath>
 #include <thread>
@@ -39,37 +40,93 @@ proposal to_proposal(const proposal_request& r, caf::timestamp now) {
   return p;
 }
 
+/// `done`, called once: by the worker that carries the proposal, or by the workers'
+/// supervisor when that worker fails or is stopped (whichever comes first).
+std::function<void(const result&)> once(std::function<void(const result&)> done) {
+  auto called = std::make_shared<std::atomic<bool>>(false);
+  return [called, done = std::move(done)](const result& r) {
+    if (!called->exchange(true))
+      done(r);
+  };
+}
+
+/// The answer of a submission whose worker failed or was stopped before its answer.
+result worker_lost(const caf::error& why) {
+  return engine::impl::to_result(
+    refuse(ec::unavailable, "the submission's worker stopped (" + caf::to_string(why)
+                              + "): the proposal may have run; repeat its idempotency key "
+                                "to learn its outcome",
+           {}, caf::timespan{std::chrono::seconds{1}}));
+}
+
+/// The worker of a clustered submission: the cluster actor (`h`, its door) runs the
+/// proposal on the leader, or refuses (fail closed); the worker ends with the answer. Tied
+/// to the door, so none outlives a stop (the cluster actor answers what it holds when it
+/// dies; a gone door answers nothing).
+void forward_submission(caf::event_based_actor* self, cluster_actor h, proposal p, uint8_t cls,
+                        std::function<void(const result&)> answer) {
+  self->monitor(h);
+  self->set_down_handler([self, answer](const caf::down_msg&) {
+    answer(engine::impl::to_result(refuse(ec::unavailable, "the engine stopped")));
+    self->quit();
+  });
+  self->request(h, caf::infinite, atom::submit_v, p, cls)
+    .then(
+      [self, answer](const outcome& o) {
+        answer(engine::impl::to_result(o));
+        self->quit();
+      },
+      [self, answer](const caf::error& err) {
+        answer(engine::impl::to_result(err));
+        self->quit();
+      });
+}
+
+/// The worker of a submission that chaos delays: hands it to admission (`h`) after
+/// `delay`, then ends with the answer. Tied to admission: if admission goes while it waits
+/// out the delay, it answers `request_receiver_down` and ends, so none outlives a stop;
+/// once sent, the request is answered (a dead actor's mailbox bounces it).
+caf::behavior delay_submission(caf::event_based_actor* self, caf::actor h, proposal p,
+                               caf::timespan delay, uint8_t cls,
+                               std::function<void(const caf::expected<outcome>&)> finish,
+                               std::shared_ptr<std::atomic<bool>> sent) {
+  self->monitor(h);
+  self->set_down_handler([self, finish, sent](const caf::down_msg&) {
+    if (*sent)
+      return;
+    finish(caf::make_error(caf::sec::request_receiver_down));
+    self->quit();
+  });
+  self->delayed_send(self, delay, atom::submit_v);
+  return {[self, h, p, cls, finish, sent](atom::submit) {
+    *sent = true;
+    self->request(h, caf::infinite, atom::submit_v, p, cls, true)
+      .then(
+        [self, finish](const outcome& o) {
+          finish(o);
+          self->quit();
+        },
+        [self, finish](const caf::error& err) {
+          finish(err);
+          self->quit();
+        });
+    self->unbecome();
+  }};
+}
+
 /// Runs `done` with the outcome of a proposal: through the engine's submission sink (one
-/// request into admission's mailbox, no actor of its own), or from a one-shot actor when
-/// clustered or when chaos delays the submission.
+/// request into admission's mailbox, no actor of its own), or from a one-shot worker under
+/// the engine's `workers` supervisor when clustered or when chaos delays the submission.
 void submit_async(engine::impl& d, proposal p, uint8_t cls,
                   std::function<void(const result&)> done) {
   if (d.cluster) {
-    // Clustered: the cluster actor runs it on the leader, or refuses (fail closed).
-    // Ends with its answer; tied to the cluster's door, so none outlives a stop (the
-    // cluster actor answers what it holds when it dies; a gone door answers nothing).
-    d.sys->spawn([h = d.cluster, p = std::move(p), cls, done](caf::event_based_actor* self) {
-      auto once = std::make_shared<bool>(false);
-      auto answer = [once, done](const result& r) {
-        if (!std::exchange(*once, true))
-          done(r);
-      };
-      self->monitor(h);
-      self->set_down_handler([self, answer](const caf::down_msg&) {
-        answer(engine::impl::to_result(refuse(ec::unavailable, "the engine stopped")));
-        self->quit();
-      });
-      self->request(h, caf::infinite, atom::submit_v, p, cls)
-        .then(
-          [self, answer](const outcome& o) {
-            answer(engine::impl::to_result(o));
-            self->quit();
-          },
-          [self, answer](const caf::error& err) {
-            answer(engine::impl::to_result(err));
-            self->quit();
-          });
-    });
+    auto answer = once(std::move(done));
+    d.spawn_worker(worker_spec{
+      "submission",
+      [h = d.cluster, p = std::move(p), cls, answer](caf::local_actor* sup) {
+        return caf::actor{sup->home_system().spawn(forward_submission, h, p, cls, answer)};
+      },
+      [answer](const caf::error& why) { answer(worker_lost(why)); }});
     return;
   }
   auto delay = d.chaos->submission_delay(); // chaos: delayed messages (0 when off)
@@ -96,44 +153,30 @@ void submit_async(engine::impl& d, proposal p, uint8_t cls,
     d.pump();
     return;
   }
-  // Tied to admission (the actor it hands the proposal to): if admission goes while it
-  // waits out the delay, it answers UNAVAILABLE and ends, so none outlives a stop; once
-  // sent, the request is answered (a dead actor's mailbox bounces it).
-  auto once = std::make_shared<bool>(false);
-  auto finish = [once, done, on_error](const caf::expected<outcome>& o) {
-    if (std::exchange(*once, true))
+  auto called = std::make_shared<std::atomic<bool>>(false);
+  auto finish = [called, done, on_error](const caf::expected<outcome>& o) {
+    if (called->exchange(true))
       return;
     if (o)
       done(engine::impl::to_result(*o));
     else
       on_error(o.error());
   };
-  d.sys->spawn([h, p = std::move(p), delay, cls, finish](caf::event_based_actor* self)
-                 -> caf::behavior {
-    auto sent = std::make_shared<bool>(false);
-    self->monitor(h);
-    self->set_down_handler([self, finish, sent](const caf::down_msg&) {
-      if (*sent)
-        return;
-      finish(caf::make_error(caf::sec::request_receiver_down));
-      self->quit();
-    });
-    self->delayed_send(self, delay, atom::submit_v);
-    return {[self, h, p, cls, finish, sent](atom::submit) {
-      *sent = true;
-      self->request(h, caf::infinite, atom::submit_v, p, cls, true)
-        .then(
-          [self, finish](const outcome& o) {
-            finish(o);
-            self->quit();
-          },
-          [self, finish](const caf::error& err) {
-            finish(err);
-            self->quit();
-          });
-      self->unbecome();
-    }};
-  });
+  auto sent = std::make_shared<std::atomic<bool>>(false);
+  auto lost = [finish, sent, called, done](const caf::error& why) {
+    if (!*sent) // never handed to admission: its place goes back with the refusal
+      return finish(caf::make_error(caf::sec::request_receiver_down));
+    if (!called->exchange(true))
+      done(worker_lost(why));
+  };
+  d.spawn_worker(worker_spec{
+    "delayed-submission",
+    [h = caf::actor_cast<caf::actor>(h), p = std::move(p), delay, cls, finish,
+     sent](caf::local_actor* sup) {
+      return caf::actor{
+        sup->home_system().spawn(delay_submission, h, p, delay, cls, finish, sent)};
+    },
+    std::move(lost)});
   d.pump();
 }
 

@@ -88,7 +88,7 @@ caf::error engine::impl::start_cluster() {
   if (err) {
     // Nothing may keep running: the actor system waits for every actor before it goes.
     for (auto h : {caf::actor_cast<caf::actor>(pipeline), caf::actor_cast<caf::actor>(blast),
-                   governance, execution, caf::actor_cast<caf::actor>(journal)})
+                   governance, execution, workers, caf::actor_cast<caf::actor>(journal)})
       caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     stop_behind_doors(); // the root does not run yet: nothing restarts them
     commands = nullptr;
@@ -99,6 +99,7 @@ caf::error engine::impl::start_cluster() {
     blast = nullptr;
     governance = nullptr;
     execution = nullptr;
+    workers = nullptr;
     journal = nullptr;
     return err;
   }

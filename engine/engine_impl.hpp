@@ -173,6 +173,15 @@ struct engine::impl {
   void enroll_in_root(child_spec spec);
   std::shared_ptr<child_queue> root_queue = std::make_shared<child_queue>();
 
+  /// The supervisor of one-shot workers (the clustered submissions' forwarders, the
+  /// journaling of restarts), under the root; and how workers reach it.
+  caf::actor workers;
+  std::shared_ptr<child_queue> workers_queue = std::make_shared<child_queue>();
+
+  /// Runs a one-shot worker under `workers`; when that supervisor is not running (the
+  /// engine stopped), `w.on_failure` answers at once (fail closed).
+  void spawn_worker(worker_spec w);
+
   /// Stops the actors behind doors and the doors (the root is stopped, or not started).
   void stop_behind_doors();
 

@@ -56,8 +56,30 @@ std::function<void(actor_restarted)> engine::impl::restart_report() {
   return [this, j, tracker](actor_restarted x) {
     auto at = now();
     tracker->record(x.supervisor, at);
-    sys->spawn(append_until_journaled, j, make_event(event_type::actor_restarted, at, x));
+    auto ev = make_event(event_type::actor_restarted, at, x);
+    auto what = x.supervisor + "/" + x.child;
+    spawn_worker(worker_spec{
+      "restart-report",
+      [j, ev](caf::local_actor* sup) {
+        return caf::actor{sup->home_system().spawn(append_until_journaled, j, ev)};
+      },
+      [what](const caf::error& why) {
+        spdlog::error("engine: the restart of {} was not journaled ({})", what,
+                      caf::to_string(why));
+      }});
   };
+}
+
+void engine::impl::spawn_worker(worker_spec w) {
+  auto sup = workers;
+  if (!sup || stopped) {
+    if (w.on_failure)
+      w.on_failure(caf::make_error(caf::sec::runtime_error, "the engine stopped"));
+    return;
+  }
+  workers_queue->push_worker(std::move(w));
+  caf::anon_send(sup, atom::enroll_v);
+  pump();
 }
 
 caf::actor engine::impl::behind_door(const std::string& name, caf::error when_down,
@@ -134,6 +156,7 @@ void engine::impl::start_root() {
       root_children.push_back(child_spec{name, restart_kind::temporary,
                                          [sup](caf::local_actor*) { return sup; }});
   };
+  adopt("workers", workers);
   adopt("governance", governance);
   adopt("execution", execution);
   adopt("watch", watch);

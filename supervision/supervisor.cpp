@@ -49,9 +49,43 @@ void record(supervisor_ptr self, const std::string& child, const std::string& re
     st.report(actor_restarted{st.name, child, reason, recent, escalated});
 }
 
+/// A worker ended: forgotten; one that ended abnormally answers through `on_failure`.
+bool on_worker_down(supervisor_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  auto i = st.workers.find(msg.source);
+  if (i == st.workers.end())
+    return false;
+  auto w = std::move(i->second);
+  st.workers.erase(i);
+  auto& why = msg.reason;
+  if (why && why != caf::exit_reason::normal && why != caf::exit_reason::user_shutdown) {
+    ++st.workers_failed;
+    spdlog::warn("supervisor {}: worker {} failed ({}); not restarted (its job would run "
+                 "twice)", st.name, w.name, self->system().render(why));
+    if (w.on_failure)
+      w.on_failure(why);
+  }
+  return true;
+}
+
+/// Starts the workers queued; one that cannot start fails at once.
+void start_workers(supervisor_ptr self) {
+  auto& st = self->state;
+  for (auto& w : st.queue->take_workers()) {
+    auto a = w.start ? w.start(self) : caf::actor{};
+    if (!a) {
+      if (w.on_failure)
+        w.on_failure(caf::make_error(caf::sec::runtime_error, w.name + " could not start"));
+      continue;
+    }
+    self->monitor(a);
+    st.workers.emplace(a.address(), std::move(w));
+  }
+}
+
 void on_down(supervisor_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
-  if (st.stopping)
+  if (on_worker_down(self, msg) || st.stopping)
     return;
   size_t index = st.children.size();
   for (size_t i = 0; i < st.children.size(); ++i)
@@ -125,6 +159,20 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::strin
     for (auto& c : st.children)
       if (c)
         self->send_exit(c, msg.reason);
+    // Workers stop with it; whoever waits for their job is answered.
+    auto stopped = caf::make_error(caf::sec::runtime_error, "supervisor " + st.name
+                                                              + " stopped: "
+                                                              + self->system().render(msg.reason));
+    for (auto& [addr, w] : std::exchange(st.workers, {})) {
+      if (auto a = caf::actor_cast<caf::actor>(addr))
+        self->send_exit(a, msg.reason);
+      if (w.on_failure)
+        w.on_failure(stopped);
+    }
+    if (st.queue)
+      for (auto& w : st.queue->take_workers())
+        if (w.on_failure)
+          w.on_failure(stopped);
     self->quit(msg.reason);
   });
   return {
@@ -137,6 +185,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::strin
         st.children.emplace_back();
         start_child(self, st.specs.size() - 1);
       }
+      start_workers(self);
     },
     [self](atom::restart, uint64_t i) {
       auto& st = self->state;

@@ -5,6 +5,7 @@
 /// (escalates to whoever monitors it) when restarts exceed the intensity limit.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,16 @@ struct child_spec {
   std::string name;
   restart_kind kind = restart_kind::permanent;
   std::function<caf::actor(caf::local_actor* supervisor)> start;
+};
+
+/// A one-shot worker: an actor that ends when its job is done (a forwarded submission,
+/// a report to journal). It is never restarted (that would run its job twice): when it
+/// ends abnormally, or its supervisor stops first, `on_failure` gets the reason and
+/// answers whoever waits for the job.
+struct worker_spec {
+  std::string name;
+  std::function<caf::actor(caf::local_actor* supervisor)> start;
+  std::function<void(const caf::error&)> on_failure;
 };
 
 /// A handle that changes when its actor is restarted; empty while the actor is down.
@@ -62,10 +73,20 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     return std::exchange(specs_, {});
   }
+  /// Queues a one-shot worker (started on the next `atom::enroll`).
+  void push_worker(worker_spec spec) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    workers_.push_back(std::move(spec));
+  }
+  std::vector<worker_spec> take_workers() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::exchange(workers_, {});
+  }
 
 private:
   std::mutex mtx_;
   std::vector<child_spec> specs_;
+  std::vector<worker_spec> workers_;
 };
 
 /// State of a supervisor.
@@ -76,15 +97,18 @@ struct supervisor_state {
   std::vector<caf::actor> children;
   std::function<void(actor_restarted)> report; ///< journals restarts (given by the engine)
   std::shared_ptr<child_queue> queue;          ///< children added later
+  /// One-shot workers running, by address: forgotten when they end, never restarted.
+  std::map<caf::actor_addr, worker_spec> workers;
+  uint64_t workers_failed = 0; ///< workers that ended abnormally
   bool stopping = false;
   caf::actor_clock::time_point start;
   static inline const char* name_of = "supervisor";
 };
 
 /// Runs a supervisor named `name` over `specs` (started in order); specs pushed to `queue`
-/// are added on `atom::enroll` (e.g. one breaker per service as effectors register). Every
-/// restart and
-/// escalation is passed to `report` (the engine journals it).
+/// are added on `atom::enroll` (e.g. one breaker per service as effectors register), and so
+/// are one-shot workers (`worker_spec`), which it monitors until they end. Every restart
+/// and escalation is passed to `report` (the engine journals it).
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::string name,
                          supervisor_limits limits, std::vector<child_spec> specs,
                          std::function<void(actor_restarted)> report,
