@@ -1,4 +1,5 @@
 #include "actors/journal/journal.hpp"
+#include "actors/journal/journal_snapshots.hpp"
 #include "supervision/mailbox_gauge.hpp"
 
 #include <mutex>
@@ -19,9 +20,13 @@
 
 namespace bulwark {
 
-namespace {
+using journal_detail::journal_ptr;
+using journal_detail::count_applied;
+using journal_detail::maybe_snapshot;
+using journal_detail::on_encoder_down;
+using journal_detail::store_encoded_snapshot;
 
-using journal_ptr = journal_actor::stateful_pointer<journal_state>;
+namespace {
 
 constexpr uint32_t max_read = 10000;
 
@@ -100,85 +105,7 @@ void publish(journal_ptr self, std::vector<journal_entry>&& entries) {
 
 } // namespace
 
-/// A snapshot encoded on a thread of its own: the encoder fills it in, the journal stores
-/// it on its next turn.
-struct snapshot_slot {
-  std::mutex mtx;
-  bool done = false;
-  uint64_t seq = 0;
-  std::vector<uint8_t> value;
-};
-
 namespace {
-
-/// Stores a snapshot whose encoding has finished; a failure is logged, not fatal.
-void store_encoded_snapshot(journal_ptr self) {
-  auto& st = self->state;
-  if (!st.encoding)
-    return;
-  std::vector<uint8_t> value;
-  uint64_t seq = 0;
-  {
-    std::lock_guard<std::mutex> guard{st.encoding->mtx};
-    if (!st.encoding->done)
-      return;
-    value.swap(st.encoding->value);
-    seq = st.encoding->seq;
-  }
-  st.encoding.reset();
-  st.last_snapshot_bytes = value.size();
-  if (auto err = st.store->put_snapshot(seq, value))
-    spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
-}
-
-/// Records that `entries` were applied (the spacing of snapshots counts their payloads).
-void count_applied(journal_ptr self, const std::vector<journal_entry>& entries) {
-  for (auto& e : entries)
-    self->state.bytes_since_snapshot += e.ev.payload.size();
-}
-
-/// Writes a snapshot when it is due (see journal_settings); a failure is logged, not
-/// fatal. In the background a copy of the state (it shares the decided index's run) is
-/// encoded and hashed by a blocking actor, which then nudges the journal to store it; one
-/// at a time.
-void maybe_snapshot(journal_ptr self) {
-  auto& st = self->state;
-  store_encoded_snapshot(self);
-  auto seq = st.proj.state().seq;
-  if (st.settings.snapshot_interval == 0
-      || seq - st.last_snapshot < st.settings.snapshot_interval
-      || st.bytes_since_snapshot < snapshot_growth * st.last_snapshot_bytes || st.encoding)
-    return;
-  auto chain = st.store->chain_at(seq_no{seq});
-  if (!chain) {
-    spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(chain.error()).message);
-    return;
-  }
-  st.last_snapshot = seq;
-  st.bytes_since_snapshot = 0;
-  if (!st.settings.background_snapshots) {
-    auto value = journal_store::encode_snapshot(st.proj.state(), *chain);
-    st.last_snapshot_bytes = value.size();
-    if (auto err = st.store->put_snapshot(seq, value))
-      spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
-    return;
-  }
-  // The encoded size is known only later: until then the last one's stands.
-  auto slot = std::make_shared<snapshot_slot>();
-  st.encoding = slot;
-  self->home_system().spawn([slot, state = st.proj.state(), chain = *chain,
-                             journal = caf::actor_cast<journal_actor>(self)](
-                              caf::blocking_actor* encoder) {
-    auto value = journal_store::encode_snapshot(state, chain);
-    {
-      std::lock_guard<std::mutex> guard{slot->mtx};
-      slot->value = std::move(value);
-      slot->seq = state.seq;
-      slot->done = true;
-    }
-    encoder->send(journal, atom::commit_v); // stored on the journal's thread
-  });
-}
 
 /// Feeds the meter: one latency (arrival to acknowledgement) per answered append.
 void record_latencies(journal_ptr self, const std::vector<pending_append>& answered,
@@ -422,6 +349,8 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
   st.last_snapshot = st.proj.state().seq;
   remember_subscribers(self);
   self->set_down_handler([self](const caf::down_msg& msg) {
+    if (on_encoder_down(self, msg))
+      return;
     forget_subscriber(self, msg.source);
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -25,7 +26,7 @@
 namespace bulwark {
 
 class mailbox_gauge; // supervision/mailbox_gauge.hpp
-struct snapshot_slot; // journal.cpp
+struct snapshot_slot; // journal_snapshots.cpp
 
 /// Payload bytes to apply between snapshots, per byte of the previous snapshot (at most
 /// about a fifth of what the journal writes goes to snapshots).
@@ -55,6 +56,9 @@ struct journal_settings {
   /// journal stores it once encoded. spawn_journal turns it off for an attached journal
   /// (a deterministic test runs everything in one thread).
   bool background_snapshots = true;
+  /// Encodes a snapshot (the store's format); replaced only by tests of a failing encoder.
+  std::function<std::vector<uint8_t>(const fleet_state&, const digest&)> encode =
+    journal_store::encode_snapshot;
   /// Append rate and acknowledgement latency, read by the metrics endpoint.
   std::shared_ptr<append_meter> meter = std::make_shared<append_meter>();
   /// Its mailbox depth for the BACKLOG indicators (none: not sampled).
@@ -98,6 +102,7 @@ struct journal_state {
   uint64_t last_snapshot_bytes = 0; ///< the size of the newest snapshot taken
   uint64_t bytes_since_snapshot = 0; ///< payload bytes applied since it was taken
   std::shared_ptr<snapshot_slot> encoding; ///< a snapshot being encoded off this thread
+  caf::actor_addr encoder; ///< the actor encoding it: this journal monitors it (its supervisor)
   std::vector<subscriber_actor> subscribers;
   uint64_t commits = 0;
   std::vector<caf::timespan> latencies; ///< scratch for the meter, reused per commit

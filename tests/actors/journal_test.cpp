@@ -503,3 +503,51 @@ TEST_CASE_FIXTURE(journal_fixture, "a journal killed while holding acknowledgeme
   CHECK(describe(err).code == ec::unavailable);
   CHECK(store->head() == seq_no{1});
 }
+
+TEST_CASE("a snapshot encoder that dies is forgotten by its journal, and the next snapshot due is taken") {
+  temp_dir dir;
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  auto store = std::shared_ptr<journal_store>{test::open_store(dir.path())};
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  {
+    caf::actor_system sys{cfg};
+    journal_settings settings{100};
+    // The first encoding fails (as an encoder that runs out of memory would); the rest work.
+    settings.encode = [calls](const fleet_state& s, const digest& chain) {
+      if (calls->fetch_add(1) == 0)
+        throw std::runtime_error("encoder broke");
+      return journal_store::encode_snapshot(s, chain);
+    };
+    auto j = spawn_journal(sys, store, settings);
+    REQUIRE(j);
+    caf::scoped_actor self{sys};
+    auto events = test::random_events(78, 450);
+    for (auto& ev : events)
+      self->request(*j, caf::infinite, atom::append_v, ev)
+        .receive([](const appended&) {}, [](const caf::error& err) {
+          FAIL("append refused: " << describe(err).message);
+        });
+    for (int i = 0; i < 20000; ++i) {
+      auto snaps = store->snapshots();
+      REQUIRE(snaps);
+      if (!snaps->empty())
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+    caf::anon_send_exit(*j, caf::exit_reason::user_shutdown);
+  }
+  CHECK(calls->load() >= 2); // the failed encoding did not stop the later ones
+  auto snaps = store->snapshots();
+  REQUIRE(snaps);
+  REQUIRE(!snaps->empty());
+  CHECK(snaps->front().value >= 200); // none from the failed encoding at about seq 100
+  replay_options with, without;
+  with.to = without.to = snaps->front();
+  without.use_snapshot = false;
+  auto a = replay(*store, with);
+  auto b = replay(*store, without);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->state_digest == b->state_digest);
+}
