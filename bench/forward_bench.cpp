@@ -28,18 +28,6 @@ using namespace bulwark::bench;
 
 namespace {
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 /// Writes <id>.toml for a two-node cluster (n1 leads) with its key files; returns the path.
 std::string write_node(const temp_root& dir, const std::string& id, const std::string& peer,
                        uint16_t port, uint16_t peer_port) {
@@ -100,7 +88,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   print_machine();
   temp_root dir{"forward-bench"};
-  auto p1 = free_port(), p2 = free_port();
+  auto p1 = free_loopback_port(), p2 = free_loopback_port();
   for (auto id : {"n1", "n2"}) {
     auto key = ed25519_key::generate();
     if (!key || key->write_private(dir.sub(std::string{id} + ".key"))

@@ -45,6 +45,15 @@ caf::expected<replica_batch> read_batch(self_ptr self, seq_no from, uint32_t max
   return batch;
 }
 
+/// Answers a waiting pull with what the journal holds from its `from` now.
+void answer_now(self_ptr self, parked_pull& pp) {
+  auto batch = read_batch(self, pp.from, pp.max);
+  if (batch)
+    pp.rp.deliver(std::move(*batch));
+  else
+    pp.rp.deliver(std::move(batch.error()));
+}
+
 /// Records what a pull shows the follower holds durably: its head `from - 1`, counted
 /// only when its chain there is this node's (a diverged journal confirms nothing).
 void confirm(self_ptr self, peer_slot& p, seq_no from, const digest& chain) {
@@ -103,11 +112,7 @@ void on_committed(self_ptr self, seq_no head) {
       st.parked.push_back(std::move(pp));
       continue;
     }
-    auto batch = read_batch(self, pp.from, pp.max);
-    if (batch)
-      pp.rp.deliver(std::move(*batch));
-    else
-      pp.rp.deliver(std::move(batch.error()));
+    answer_now(self, pp);
   }
 }
 
@@ -128,11 +133,7 @@ void answer_parked(self_ptr self, bool all) {
                                               + st.deps.cfg.leader + " is)"));
       continue;
     }
-    auto batch = read_batch(self, pp.from, pp.max);
-    if (batch)
-      pp.rp.deliver(std::move(*batch));
-    else
-      pp.rp.deliver(std::move(batch.error()));
+    answer_now(self, pp);
   }
 }
 

@@ -50,6 +50,23 @@ struct journal_fixture : test::deterministic_fixture {
     return meter->summarize(sys.clock().now()).commits_total;
   }
 
+  /// Takes the replicator's notice of a commit (self is the replicator) and returns its seq.
+  seq_no take_notice() {
+    seq_no out;
+    self->receive([&](atom::committed, seq_no s) { out = s; },
+                  caf::after(0s) >> [] { FAIL("the replicator heard of no commit"); });
+    return out;
+  }
+
+  /// Takes one answer that must be an error (an acknowledgement fails the test).
+  caf::error take_error() {
+    caf::error err;
+    self->receive([](const appended&) { FAIL("acknowledged without the followers"); },
+                  [&](caf::error& e) { err = std::move(e); },
+                  caf::after(0s) >> [] { FAIL("no answer: the caller would wait forever"); });
+    return err;
+  }
+
   /// Takes `n` acknowledgements, in the order they came.
   std::vector<appended> take_acks(size_t n) {
     std::vector<appended> acks;
@@ -432,10 +449,7 @@ TEST_CASE_FIXTURE(journal_fixture, "under synchronous replication an append is a
     self->send(aut, atom::append_v, ev);
   run();
   CHECK(store->head() == seq_no{3}); // committed (durable here) ...
-  seq_no heard;
-  self->receive([&](atom::committed, seq_no s) { heard = s; },
-                caf::after(0s) >> [] { FAIL("the replicator heard of no commit"); });
-  CHECK(heard == seq_no{3});
+  CHECK(take_notice() == seq_no{3});
   // ... but not acknowledged: no follower holds it yet.
   self->receive([](const appended&) { FAIL("acknowledged before the followers held it"); },
                 [](const caf::error& err) { FAIL(caf::to_string(err)); },
@@ -454,7 +468,7 @@ TEST_CASE_FIXTURE(journal_fixture, "under synchronous replication an append is a
   self->send(aut, atom::replicated_v, seq_no{4});
   self->send(aut, atom::append_v, test::random_events(42, 1)[0]);
   run();
-  self->receive([](atom::committed, seq_no) {}, caf::after(0s) >> [] { FAIL("no notice"); });
+  take_notice();
   CHECK(take_acks(1)[0].first == seq_no{4});
 }
 
@@ -464,14 +478,11 @@ TEST_CASE_FIXTURE(journal_fixture, "a journal that stops leading answers its hel
   for (auto& ev : test::random_events(43, 2))
     self->send(aut, atom::append_v, ev);
   run();
-  self->receive([](atom::committed, seq_no) {}, caf::after(0s) >> [] { FAIL("no notice"); });
+  take_notice();
   self->send(aut, atom::writable_v, false);
   run();
   for (int i = 0; i < 2; ++i) {
-    caf::error err;
-    self->receive([](const appended&) { FAIL("acknowledged without the followers"); },
-                  [&](caf::error& e) { err = std::move(e); },
-                  caf::after(0s) >> [] { FAIL("no answer: the caller would wait forever"); });
+    auto err = take_error();
     CHECK(describe(err).code == ec::unavailable);
     CHECK(describe(err).message.find("not confirmed by the sync followers") != std::string::npos);
   }
@@ -484,7 +495,7 @@ TEST_CASE_FIXTURE(journal_fixture, "a journal that stops leading answers its hel
   self->receive([](bool) {}, caf::after(0s) >> [] { FAIL("no reply"); });
   self->send(aut, atom::append_v, test::random_events(44, 1)[0]);
   run();
-  self->receive([](atom::committed, seq_no) {}, caf::after(0s) >> [] { FAIL("no notice"); });
+  take_notice();
   CHECK(take_acks(1)[0].first == seq_no{3});
 }
 
@@ -493,14 +504,10 @@ TEST_CASE_FIXTURE(journal_fixture, "a journal killed while holding acknowledgeme
   run();
   self->send(aut, atom::append_v, test::random_events(45, 1)[0]);
   run();
-  self->receive([](atom::committed, seq_no) {}, caf::after(0s) >> [] { FAIL("no notice"); });
+  take_notice();
   self->send_exit(aut, caf::exit_reason::kill);
   run();
-  caf::error err;
-  self->receive([&](const appended&) { FAIL("acknowledged without the followers"); },
-                [&](caf::error& e) { err = std::move(e); },
-                caf::after(0s) >> [] { FAIL("no answer: the caller would wait forever"); });
-  CHECK(describe(err).code == ec::unavailable);
+  CHECK(describe(take_error()).code == ec::unavailable);
   CHECK(store->head() == seq_no{1});
 }
 

@@ -59,6 +59,18 @@ caf::expected<replica_batch> pull_as(test::cluster_node& leader, const std::stri
   return out;
 }
 
+/// A head n1 signs 50 records past `last` (whose chain is `chain`): records no follower got.
+signed_head newer_head_of_n1(const cluster_plan& plan, seq_no last, const digest& chain) {
+  signed_head h;
+  h.node_id = "n1";
+  h.term = 1;
+  h.seq = seq_no{last.value + 50};
+  h.chain = chain;
+  h.at = caf::make_timestamp();
+  REQUIRE(!sign_head(*plan.keys.at("n1"), h));
+  return h;
+}
+
 peer_status peer_of(test::cluster_node& node, const std::string& id) {
   for (auto& p : node.status().peers)
     if (p.node_id == id)
@@ -204,13 +216,7 @@ TEST_CASE("with sync_followers a dead leader's newer last head does not block th
   auto chain = n1->chain();
   n1.reset();
   REQUIRE(wait_until([&] { return !peer_of(*n2, "n1").connected; }));
-  signed_head h;
-  h.node_id = "n1";
-  h.term = 1;
-  h.seq = seq_no{last.value + 50};
-  h.chain = chain;
-  h.at = caf::make_timestamp();
-  REQUIRE(!sign_head(*plan.keys.at("n1"), h));
+  auto h = newer_head_of_n1(plan, last, chain);
   n2->deliver_gossip(h);
   REQUIRE(wait_until([&] { return peer_of(*n2, "n1").head == h.seq; }));
   // n3 answers with its head: n2 and n3 are both followers of n1, and with
@@ -232,13 +238,7 @@ TEST_CASE("with sync_followers a promotion still refuses a silent peer's newer h
   auto chain = n1->chain();
   n1.reset();
   REQUIRE(wait_until([&] { return !peer_of(*n2, "n1").connected; }));
-  signed_head h;
-  h.node_id = "n1";
-  h.term = 1;
-  h.seq = seq_no{last.value + 50};
-  h.chain = chain;
-  h.at = caf::make_timestamp();
-  REQUIRE(!sign_head(*plan.keys.at("n1"), h));
+  auto h = newer_head_of_n1(plan, last, chain);
   n2->deliver_gossip(h);
   REQUIRE(wait_until([&] { return peer_of(*n2, "n1").head == h.seq; }));
   // n3 never ran: an acknowledged record might be on n3 alone.
