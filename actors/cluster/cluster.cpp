@@ -189,6 +189,10 @@ caf::error prepare_cluster(caf::actor_system& sys, const cluster_deps& deps) {
   caf::error failed;
   self->request(deps.journal, std::chrono::seconds{10}, atom::writable_v, is_leader(deps.cfg))
     .receive([](bool) {}, [&](caf::error& err) { failed = std::move(err); });
+  // A leader's journal holds acknowledgements for its sync followers from now on, not
+  // only once the cluster actor (which registers itself for the commits' heads) runs.
+  if (!failed && is_leader(deps.cfg))
+    self->send(deps.journal, atom::replicate_v, deps.cfg.sync_followers > 0);
   return failed;
 }
 

@@ -153,7 +153,8 @@ struct cluster_handle {
 /// middleman. Errors name the key or the address.
 caf::expected<cluster_handle> spawn_cluster(caf::actor_system& sys, cluster_deps deps);
 
-/// The first step of `spawn_cluster`: checks the configuration and sets the journal's role.
+/// The first step of `spawn_cluster`: checks the configuration and sets the journal's role
+/// (on a leader, also whether it holds acknowledgements for its sync followers).
 caf::error prepare_cluster(caf::actor_system& sys, const cluster_deps& deps);
 
 /// The last step of `spawn_cluster`: publishes `front` (the cluster actor, or the door in

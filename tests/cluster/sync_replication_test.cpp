@@ -8,12 +8,16 @@
 #include <atomic>
 #include <thread>
 
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
 #include "caf/scoped_actor.hpp"
 
+#include "actors/journal/journal.hpp"
 #include "cluster/cluster_node.hpp"
-#include "messages/error.hpp"
-#include "persistence/ed25519.hpp"
 #include "messages/commands.hpp"
+#include "messages/error.hpp"
+#include "messages/register.hpp"
+#include "persistence/ed25519.hpp"
 #include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -246,4 +250,35 @@ TEST_CASE("with sync_followers a promotion still refuses a silent peer's newer h
   REQUIRE(!refused);
   CHECK(describe(refused.error()).code == ec::unavailable);
   CHECK(describe(refused.error()).message.find("peer n1 has a newer head") != std::string::npos);
+}
+
+TEST_CASE("a leader's journal holds acknowledgements from the moment its role is set, before the cluster actor runs") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  for (uint32_t k : {0u, 1u}) {
+    caf::actor_system_config cfg;
+    register_types(cfg);
+    caf::actor_system sys{cfg};
+    store_options opts;
+    opts.dir = dir.sub("j" + std::to_string(k));
+    opts.create = true;
+    auto opened = journal_store::open(opts);
+    REQUIRE(opened);
+    std::shared_ptr<journal_store> store = std::move(*opened);
+    auto j = spawn_journal(sys, store, journal_settings{});
+    REQUIRE(j);
+    cluster_deps deps;
+    deps.cfg = plan.config_of("n1");
+    deps.cfg.sync_followers = k;
+    deps.journal = *j;
+    deps.store = store;
+    REQUIRE(!prepare_cluster(sys, deps)); // no cluster actor is spawned
+    caf::scoped_actor self{sys};
+    bool acked = false;
+    self->request(*j, std::chrono::milliseconds{300}, atom::append_v, test::random_events(12, 1))
+      .receive([&](appended&) { acked = true; }, [](caf::error&) {});
+    CHECK(store->head().value == 1); // committed here either way
+    CHECK(acked == (k == 0));        // acknowledged only without sync followers
+    caf::anon_send_exit(*j, caf::exit_reason::user_shutdown);
+  }
 }
