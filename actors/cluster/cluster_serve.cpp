@@ -45,6 +45,12 @@ caf::expected<replica_batch> read_batch(self_ptr self, seq_no from, uint32_t max
   return batch;
 }
 
+/// A pull refused: this node does not lead (any more).
+caf::error not_leader(self_ptr self) {
+  auto& cfg = self->state.deps.cfg;
+  return refuse(ec::unavailable, cfg.node_id + " is not the leader (" + cfg.leader + " is)");
+}
+
 /// Answers a waiting pull with what the journal holds from its `from` now.
 void answer_now(self_ptr self, parked_pull& pp) {
   auto batch = read_batch(self, pp.from, pp.max);
@@ -76,8 +82,7 @@ caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, se
                                       const digest& chain, uint32_t max) {
   auto& st = self->state;
   if (!st.leader)
-    return refuse(ec::unavailable, st.deps.cfg.node_id + " is not the leader ("
-                                     + st.deps.cfg.leader + " is)");
+    return not_leader(self);
   auto i = st.peers.find(node);
   if (i == st.peers.end())
     return refuse(ec::invalid_input, "pull from unknown node id \"" + node + "\"");
@@ -129,8 +134,7 @@ void answer_parked(self_ptr self, bool all) {
       continue;
     }
     if (!st.leader) {
-      pp.rp.deliver(refuse(ec::unavailable, st.deps.cfg.node_id + " is not the leader ("
-                                              + st.deps.cfg.leader + " is)"));
+      pp.rp.deliver(not_leader(self));
       continue;
     }
     answer_now(self, pp);

@@ -429,10 +429,10 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       st.hold = hold;
       st.replicated = seq_no{};
       st.replicator = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!hold) // acknowledgements no longer wait: the held ones go out now
-        for (auto& h : std::exchange(st.held, {}))
-          for (size_t i = 0; i < h.waiting.size(); ++i)
-            answer(self, h.waiting[i], caf::make_message(h.replies[i]));
+      if (!hold && !st.held.empty()) { // acknowledgements no longer wait: the held go out
+        st.replicated = st.held.back().last;
+        release_held(self);
+      }
       if (auto& mem = st.settings.memory) {
         std::lock_guard<std::mutex> guard{mem->mtx};
         mem->hold = hold;

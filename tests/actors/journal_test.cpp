@@ -67,6 +67,17 @@ struct journal_fixture : test::deterministic_fixture {
     return err;
   }
 
+  /// Makes the journal hold acknowledgements for the followers (self hears of the commits),
+  /// then queues `n` appends and commits them, taking the commit's notice.
+  void commit_held(size_t n, uint64_t seed) {
+    self->send(aut, atom::replicate_v, true);
+    run();
+    for (auto& ev : test::random_events(seed, n))
+      self->send(aut, atom::append_v, ev);
+    run();
+    take_notice();
+  }
+
   /// Takes `n` acknowledgements, in the order they came.
   std::vector<appended> take_acks(size_t n) {
     std::vector<appended> acks;
@@ -473,12 +484,7 @@ TEST_CASE_FIXTURE(journal_fixture, "under synchronous replication an append is a
 }
 
 TEST_CASE_FIXTURE(journal_fixture, "a journal that stops leading answers its held acknowledgements UNAVAILABLE and keeps the records") {
-  self->send(aut, atom::replicate_v, true);
-  run();
-  for (auto& ev : test::random_events(43, 2))
-    self->send(aut, atom::append_v, ev);
-  run();
-  take_notice();
+  commit_held(2, 43);
   self->send(aut, atom::writable_v, false);
   run();
   for (int i = 0; i < 2; ++i) {
@@ -500,11 +506,7 @@ TEST_CASE_FIXTURE(journal_fixture, "a journal that stops leading answers its hel
 }
 
 TEST_CASE_FIXTURE(journal_fixture, "a journal killed while holding acknowledgements answers them UNAVAILABLE") {
-  self->send(aut, atom::replicate_v, true);
-  run();
-  self->send(aut, atom::append_v, test::random_events(45, 1)[0]);
-  run();
-  take_notice();
+  commit_held(1, 45);
   self->send_exit(aut, caf::exit_reason::kill);
   run();
   CHECK(describe(take_error()).code == ec::unavailable);

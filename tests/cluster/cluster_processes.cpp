@@ -4,12 +4,9 @@
 
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <tuple>
 #include <unistd.h>
@@ -23,23 +20,6 @@ uint16_t metrics_port(const std::string& first_line) {
   REQUIRE(at != std::string::npos);
   auto where = first_line.substr(at + 8, first_line.find(',', at) - at - 8);
   return static_cast<uint16_t>(std::stoi(where.substr(where.find(':') + 1)));
-}
-
-std::string metrics_text(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
 }
 
 std::string token_hash(const std::string& token) {

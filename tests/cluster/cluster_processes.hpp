@@ -41,9 +41,6 @@ struct node_process {
 /// The metrics port in a node's ready line.
 uint16_t metrics_port(const std::string& first_line);
 
-/// GET /metrics on 127.0.0.1:port; the whole response.
-std::string metrics_text(uint16_t port);
-
 /// `bulwark replay --json` of a journal (read-only; fine beside a running node).
 nlohmann::json replay_json(const std::string& data);
 

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/cluster_processes.hpp"
+#include "integration/node_process.hpp"
 #include "messages/events.hpp"
 #include "persistence/make_event.hpp"
 #include "support/journal_fixture.hpp"
@@ -48,58 +49,15 @@ uint16_t console_port(const std::string& line) {
   return static_cast<uint16_t>(std::stoi(line.substr(line.find(':', at) + 1)));
 }
 
-/// One console connection speaking the line protocol (no assertions: any thread).
-class console_conn {
-public:
-  explicit console_conn(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~console_conn() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-
-  /// Sends one request and returns its answer; discarded JSON when the connection ended.
-  nlohmann::json call(const nlohmann::json& req) {
-    if (fd_ < 0)
-      return nlohmann::json::value_t::discarded;
-    auto line = req.dump() + "\n";
-    if (::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
-      return nlohmann::json::value_t::discarded;
-    for (;;) {
-      auto nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        auto j = nlohmann::json::parse(buf_.substr(0, nl), nullptr, false);
-        buf_.erase(0, nl + 1);
-        if (!j.is_discarded() && j.contains("id") && j["id"] == req["id"])
-          return j;
-        continue; // a notice
-      }
-      char chunk[4096];
-      auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0)
-        return nlohmann::json::value_t::discarded;
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
-  }
-
-private:
-  int fd_ = -1;
-  std::string buf_;
-};
+/// No answer: the connection closed (the leader is gone) or nothing came within 5 s.
+bool gone(const nlohmann::json& r) {
+  return r.is_null() || r.is_discarded();
+}
 
 /// Waits as a refusal asks (UNAVAILABLE, RATE_LIMITED and OVERLOADED carry retry_after);
 /// returns whether the request is worth repeating.
 bool back_off(const nlohmann::json& r) {
-  if (r.is_discarded() || r["ok"] == true || !r["error"]["retry_after"].is_number())
+  if (gone(r) || r["ok"] == true || !r["error"]["retry_after"].is_number())
     return false;
   auto ms = r["error"]["retry_after"].get<int64_t>();
   std::this_thread::sleep_for(std::chrono::milliseconds{std::clamp<int64_t>(ms, 10, 1000)});
@@ -185,15 +143,15 @@ trial_result run_trial(int trial, int sync) {
   std::vector<std::thread> clients;
   for (int c = 0; c < 8; ++c)
     clients.emplace_back([&, c] {
-      console_conn conn{port};
+      test::client conn{port};
       auto auth = conn.call({{"id", 0}, {"cmd", "auth"}, {"args", {{"token", "root-token"}}}});
-      if (auth.is_discarded() || auth["ok"] != true)
+      if (gone(auth) || auth["ok"] != true)
         return;
       for (int i = 1; !stop; ++i) {
         auto key = "t" + std::to_string(trial) + "-c" + std::to_string(c) + "-" + std::to_string(i);
         auto req = propose(static_cast<uint64_t>(i), key, c * 1000 + i);
         auto r = conn.call(req);
-        if (r.is_discarded())
+        if (gone(r))
           return; // the leader is gone
         if (r["ok"] == true && r["result"]["status"] == "succeeded") {
           std::lock_guard<std::mutex> guard{mtx};
@@ -215,7 +173,7 @@ trial_result run_trial(int trial, int sync) {
   }));
   if (trial == 1) {
     // What the leader shows of its synchronous replication, in the console and the metrics.
-    console_conn conn{port};
+    test::client conn{port};
     conn.call({{"id", 0}, {"cmd", "auth"}, {"args", {{"token", "root-token"}}}});
     auto c = conn.call({{"id", 1}, {"cmd", "cluster"}});
     INFO(c.dump());
@@ -228,7 +186,8 @@ trial_result run_trial(int trial, int sync) {
       CHECK(c["result"]["replicated"].get<uint64_t>() > 0);
       CHECK(confirmed >= c["result"]["replicated"].get<uint64_t>());
     }
-    auto metrics = test::processes::metrics_text(test::processes::metrics_port(n1->first_line));
+    auto metrics =
+      test::client{test::processes::metrics_port(n1->first_line)}.http_get("/metrics");
     CHECK(metrics.find("bulwark_cluster_sync_followers " + std::to_string(sync))
           != std::string::npos);
     CHECK(metrics.find("bulwark_cluster_replicated_seq ") != std::string::npos);
@@ -245,10 +204,10 @@ trial_result run_trial(int trial, int sync) {
   auto wport = console_port(winner.first_line);
   nlohmann::json p;
   CHECK(wait_until([&] {
-    console_conn conn{wport};
+    test::client conn{wport};
     conn.call({{"id", 0}, {"cmd", "auth"}, {"args", {{"token", "root-token"}}}});
     p = conn.call({{"id", 1}, {"cmd", "cluster-promote"}, {"args", {{"term", 2}}}});
-    return !p.is_discarded() && (p["ok"] == true || p["error"]["code"] != "UNAVAILABLE");
+    return !gone(p) && (p["ok"] == true || p["error"]["code"] != "UNAVAILABLE");
   }));
   INFO(p.dump());
   REQUIRE(p["ok"] == true);
@@ -259,17 +218,17 @@ trial_result run_trial(int trial, int sync) {
     out.lost += finished.count(a.proposal) == 0 ? 1 : 0;
   // A repeat of every acknowledged key on the new leader: the journaled outcome, the same
   // decision, nothing run again.
-  console_conn conn{wport};
+  test::client conn{wport};
   conn.call({{"id", 0}, {"cmd", "auth"}, {"args", {{"token", "root-token"}}}});
   for (auto& a : acks) {
     nlohmann::json r;
     // The new leader takes writes once its follower is in step (sync_followers).
     for (int tries = 0; tries < 100; ++tries) {
       r = conn.call(a.request);
-      if (r.is_discarded() || !back_off(r))
+      if (gone(r) || !back_off(r))
         break;
     }
-    if (r.is_discarded() || r["ok"] != true || r["result"]["decided_seq"] != a.decided_seq) {
+    if (gone(r) || r["ok"] != true || r["result"]["decided_seq"] != a.decided_seq) {
       ++out.ran_twice;
       MESSAGE("repeat of " << a.key << " (decided at seq " << a.decided_seq
                            << "): " << r.dump());

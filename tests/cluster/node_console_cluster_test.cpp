@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/cluster_processes.hpp"
+#include "integration/node_process.hpp"
 #include "persistence/make_event.hpp"
 #include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -26,7 +27,6 @@ using bulwark::test::cluster_plan;
 using bulwark::test::processes::bulwark_bin;
 using bulwark::test::processes::fleet_file;
 using bulwark::test::processes::metrics_port;
-using bulwark::test::processes::metrics_text;
 using bulwark::test::processes::node_process;
 using bulwark::test::processes::same_head;
 using bulwark::test::processes::write_config;
@@ -62,6 +62,11 @@ nlohmann::json console(const std::string& line, const std::string& command,
   INFO(out);
   REQUIRE(!j.is_discarded());
   return j;
+}
+
+/// GET /metrics on 127.0.0.1:port; the whole response.
+std::string metrics_of(uint16_t port) {
+  return test::client{port}.http_get("/metrics");
 }
 
 /// Events of `type` in the journal in `data` (read-only, beside the running node).
@@ -171,7 +176,7 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   // (a fork, rightly raised). So its metrics, which journal nothing, are watched first.
   auto old_port = metrics_port(n1.first_line);
   CHECK(wait_until([&] {
-    auto t = metrics_text(old_port);
+    auto t = metrics_of(old_port);
     return t.find("bulwark_cluster_term 2") != std::string::npos
            && t.find("bulwark_cluster_leader 0") != std::string::npos;
   }));
@@ -185,7 +190,7 @@ TEST_CASE("console: cluster status, proposals routed to the leader, cluster-prom
   std::string text;
   // The gauges follow the promotion a moment later.
   CHECK(wait_until([&] {
-    text = metrics_text(port);
+    text = metrics_of(port);
     return text.find("bulwark_cluster_term 2") != std::string::npos
            && text.find("bulwark_cluster_peers_connected 1") != std::string::npos;
   }));

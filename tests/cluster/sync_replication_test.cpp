@@ -63,24 +63,30 @@ caf::expected<replica_batch> pull_as(test::cluster_node& leader, const std::stri
   return out;
 }
 
-/// A head n1 signs 50 records past `last` (whose chain is `chain`): records no follower got.
-signed_head newer_head_of_n1(const cluster_plan& plan, seq_no last, const digest& chain) {
-  signed_head h;
-  h.node_id = "n1";
-  h.term = 1;
-  h.seq = seq_no{last.value + 50};
-  h.chain = chain;
-  h.at = caf::make_timestamp();
-  REQUIRE(!sign_head(*plan.keys.at("n1"), h));
-  return h;
-}
-
 peer_status peer_of(test::cluster_node& node, const std::string& id) {
   for (auto& p : node.status().peers)
     if (p.node_id == id)
       return p;
   FAIL("no peer " << id);
   return {};
+}
+
+/// n1 (the leader) dies; `n2` last heard of it at a head 50 records past what it holds
+/// (records n1 never got acknowledged), delivered after its death so that no later head of
+/// n1 replaces it.
+void leader_dies_ahead(const cluster_plan& plan, std::unique_ptr<test::cluster_node>& n1,
+                       test::cluster_node& n2) {
+  signed_head h;
+  h.node_id = "n1";
+  h.term = 1;
+  h.seq = seq_no{n1->head().value + 50};
+  h.chain = n1->chain();
+  h.at = caf::make_timestamp();
+  REQUIRE(!sign_head(*plan.keys.at("n1"), h));
+  n1.reset();
+  REQUIRE(wait_until([&] { return !peer_of(n2, "n1").connected; }));
+  n2.deliver_gossip(h);
+  REQUIRE(wait_until([&] { return peer_of(n2, "n1").head == h.seq; }));
 }
 
 } // namespace
@@ -214,15 +220,7 @@ TEST_CASE("with sync_followers a dead leader's newer last head does not block th
   auto acked = n1->append_acked(test::random_events(11, 20));
   REQUIRE(acked);
   REQUIRE(wait_until([&] { return n2->head() == n1->head() && n3->head() == n1->head(); }));
-  // n1 dies; n2 last heard of it at a head past its own (records n1 never got
-  // acknowledged: delivered after its death, so no later head of n1 replaces it).
-  auto last = n1->head();
-  auto chain = n1->chain();
-  n1.reset();
-  REQUIRE(wait_until([&] { return !peer_of(*n2, "n1").connected; }));
-  auto h = newer_head_of_n1(plan, last, chain);
-  n2->deliver_gossip(h);
-  REQUIRE(wait_until([&] { return peer_of(*n2, "n1").head == h.seq; }));
+  leader_dies_ahead(plan, n1, *n2);
   // n3 answers with its head: n2 and n3 are both followers of n1, and with
   // sync_followers = 1 one of them holds every acknowledged record.
   auto promoted = n2->promote(2);
@@ -238,13 +236,7 @@ TEST_CASE("with sync_followers a promotion still refuses a silent peer's newer h
   auto n2 = start(plan, dir, "n2", sync_one);
   REQUIRE(wait_until([&] { return n1->status().writable; }));
   REQUIRE(wait_until([&] { return n2->head() == n1->head(); }));
-  auto last = n1->head();
-  auto chain = n1->chain();
-  n1.reset();
-  REQUIRE(wait_until([&] { return !peer_of(*n2, "n1").connected; }));
-  auto h = newer_head_of_n1(plan, last, chain);
-  n2->deliver_gossip(h);
-  REQUIRE(wait_until([&] { return peer_of(*n2, "n1").head == h.seq; }));
+  leader_dies_ahead(plan, n1, *n2);
   // n3 never ran: an acknowledged record might be on n3 alone.
   auto refused = n2->promote(2);
   REQUIRE(!refused);
