@@ -29,4 +29,5 @@ endif()
 pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
+find_package(CURL REQUIRED) # the etcd gateway of bulwark::cluster, the http effectors
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)

@@ -5,6 +5,7 @@
 
 #include <toml++/toml.h>
 
+#include "actors/cluster/lease_policy.hpp"
 #include "engine/config_check.hpp"
 #include "messages/error.hpp"
 
@@ -16,10 +17,11 @@ struct section {
   const std::string& path;
   const toml::table& tbl;
   caf::error err;
+  std::string scope = "cluster.";
 
   void fail(const std::string& key, const std::string& problem) {
     if (!err)
-      err = refuse(ec::invalid_input, path + ": cluster." + key + ": " + problem);
+      err = refuse(ec::invalid_input, path + ": " + scope + key + ": " + problem);
   }
 
   void get(const char* key, std::string& out) {
@@ -123,6 +125,69 @@ void read_tls(section& s, const std::string& path, cluster_settings& out) {
   out.cfg.tls = true;
 }
 
+/// `[cluster.etcd]`: the leader is elected through a lease in etcd.
+void read_etcd(section& outer, const std::string& path, cluster_settings& out) {
+  if (outer.err)
+    return;
+  auto node = outer.tbl["etcd"];
+  if (!node)
+    return;
+  auto* tbl = node.as_table();
+  if (tbl == nullptr)
+    return outer.fail("etcd", "must be a table");
+  section s{path, *tbl, {}, "cluster.etcd."};
+  etcd_settings e;
+  auto fail = [&](const std::string& key, const std::string& problem) {
+    outer.fail("etcd." + key, problem);
+  };
+  if (auto eps = (*tbl)["endpoints"]; eps) {
+    auto* arr = eps.as_array();
+    if (arr == nullptr)
+      return fail("endpoints", "must be an array of \"http://HOST:PORT\" strings");
+    for (auto& item : *arr) {
+      auto text = item.value<std::string>();
+      if (!text)
+        return fail("endpoints", "must be an array of \"http://HOST:PORT\" strings");
+      e.endpoints.push_back(*text);
+    }
+  }
+  int64_t renew = 1000, margin = 1000, timeout = 500;
+  s.get("prefix", e.prefix);
+  s.get("lease_ttl", e.lease_ttl_s, 1, 3600);
+  s.get("renew_ms", renew, 1, 3600000);
+  s.get("margin_ms", margin, 1, 3600000);
+  s.get("request_timeout_ms", timeout, 1, 3600000);
+  s.get("tls_ca", e.tls_ca);
+  s.get("tls_cert", e.tls_cert);
+  s.get("tls_key", e.tls_key);
+  s.get("user", e.user);
+  s.get("password_file", e.password_file);
+  if (s.err) {
+    outer.err = std::move(s.err);
+    return;
+  }
+  e.renew = std::chrono::milliseconds{renew};
+  e.margin = std::chrono::milliseconds{margin};
+  e.request_timeout = std::chrono::milliseconds{timeout};
+  for (auto* f : {&e.tls_ca, &e.tls_cert, &e.tls_key, &e.password_file})
+    *f = beside(path, *f);
+  if (!e.prefix.empty() && e.prefix.back() != '/')
+    e.prefix += '/';
+  if (auto err = check_etcd_settings(e)) {
+    outer.err = refuse(ec::invalid_input, path + ": " + describe(err).message);
+    return;
+  }
+  for (auto [key, file] : {std::pair{"tls_ca", &e.tls_ca}, {"tls_cert", &e.tls_cert},
+                           {"tls_key", &e.tls_key}, {"password_file", &e.password_file}})
+    if (!file->empty() && !std::ifstream{*file}.good()) {
+      s.fail(key, "cannot read " + *file);
+      outer.err = std::move(s.err);
+      return;
+    }
+  out.etcd = std::move(e);
+  out.cfg.elected = true;
+}
+
 } // namespace
 
 caf::error read_cluster_section(const std::string& path, caf::optional<cluster_settings>& out) {
@@ -134,7 +199,7 @@ caf::error read_cluster_section(const std::string& path, caf::optional<cluster_s
   if (tbl == nullptr)
     return {};
   cluster_settings cs;
-  section s{path, *tbl, {}};
+  section s{path, *tbl, {}, "cluster."};
   s.get("node_id", cs.cfg.node_id);
   s.get("cluster_id", cs.cfg.cluster_id);
   s.get("leader", cs.cfg.leader);
@@ -151,6 +216,7 @@ caf::error read_cluster_section(const std::string& path, caf::optional<cluster_s
   read_peers(s, cs);
   read_pubkeys(s, path, cs);
   read_tls(s, path, cs);
+  read_etcd(s, path, cs);
   if (s.err)
     return s.err;
   if (auto err = check_config(cs.cfg))

@@ -9,6 +9,7 @@
 #include "caf/optional.hpp"
 
 #include "actors/cluster/cluster_policy.hpp"
+#include "actors/cluster/etcd_gateway.hpp"
 
 namespace bulwark {
 
@@ -20,6 +21,9 @@ struct cluster_settings {
   std::string tls_cert; ///< PEM certificate (chain) of this node; with tls_key and tls_ca
   std::string tls_key;  ///< its PEM private key
   std::string tls_ca;   ///< PEM file of the CAs a peer's certificate must chain to
+  /// `[cluster.etcd]`: the leader is whoever holds the lease in etcd (none: the configured
+  /// leader, promoted by hand).
+  caf::optional<etcd_settings> etcd;
 };
 
 /// Reads `[cluster]` of the TOML file at `path` into `out` (left empty without the

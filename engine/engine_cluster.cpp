@@ -10,6 +10,7 @@
 #include "caf/openssl/manager.hpp"
 
 #include "actors/cluster/cluster.hpp"
+#include "actors/cluster/lease_keeper.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
 #include "messages/error.hpp"
@@ -68,8 +69,11 @@ caf::error engine::impl::start_cluster() {
     },
     &specs));
   cluster_deps deps{cs.cfg, journal, store, cluster_key, cluster_peer_keys, pipeline, commands,
-                    cluster_figures, admission, admins, cluster_role};
-  auto err = prepare_cluster(*sys, deps);
+                    cluster_figures, admission, admins, cluster_role, cs.etcd};
+  // With [cluster.etcd]: etcd answers, the credentials work, the prefix is this cluster's.
+  auto err = cs.etcd ? check_etcd_at_start(*cs.etcd, cs.cfg.cluster_id) : caf::error{};
+  if (!err)
+    err = prepare_cluster(*sys, deps);
   caf::expected<uint16_t> port{uint16_t{0}};
   if (!err) {
     cluster = caf::actor_cast<cluster_actor>(behind_door(
@@ -109,7 +113,8 @@ caf::error engine::impl::start_cluster() {
   cluster_sup = sys->spawn(supervisor, std::string{"cluster"}, one_for_one, std::move(specs),
                            restart_report(), std::shared_ptr<child_queue>{});
   spdlog::info("engine: cluster node {} ({}) listening on {}:{}", cs.cfg.node_id,
-               is_leader(cs.cfg) ? "leader" : "follower", cs.cfg.listen_host, cluster_port);
+               cs.etcd ? "leader elected through etcd" : is_leader(cs.cfg) ? "leader" : "follower",
+               cs.cfg.listen_host, cluster_port);
   return {};
 }
 
@@ -143,7 +148,9 @@ std::optional<cluster_info> engine::cluster_status() {
   cluster_info out{s->node_id, s->role, s->term, s->leader, s->head.value,
                    s->leader_head.value, 0, s->writable, s->replication_stopped, s->alert,
                    s->forks, s->alerts_unreported, s->access_unreported,
-                   s->access_dropped, {}, s->sync_followers, s->replicated.value};
+                   s->access_dropped, {}, s->sync_followers, s->replicated.value,
+                   s->elected, s->lease_holder, s->lease_term, s->lease_ms_left,
+                   s->lease_problem, s->lease_renewals, s->failovers, s->fenced};
   if (out.leader_head > out.head_seq)
     out.lag = out.leader_head - out.head_seq;
   for (auto& p : s->peers)

@@ -35,8 +35,8 @@ typename Inspector::result_type inspect(Inspector& f, signed_head& x) {
 /// carries its own approval window, and an outcome a level-0 read's resources; 4: a
 /// peer's status says whether it is in step; 5: a pull carries the follower's chain at its
 /// head and waits at the leader's head for the next commit, and the status shows
-/// synchronous replication).
-inline constexpr uint32_t cluster_protocol_version = 5;
+/// synchronous replication; 6: the status shows the leader's lease in etcd).
+inline constexpr uint32_t cluster_protocol_version = 6;
 
 /// The handshake: who a peer is and what it speaks.
 struct cluster_hello {
@@ -105,13 +105,24 @@ struct cluster_status {
   /// (leader, sync_followers > 0) the highest seq that many followers hold durably: the
   /// acknowledgements of records past it wait
   seq_no replicated;
+  bool elected = false;        ///< the leader is elected through etcd's lease
+  std::string lease_holder;    ///< the leader key's holder as last seen (empty: none)
+  uint64_t lease_term = 0;     ///< the key's create revision: the holder's term
+  int64_t lease_ms_left = 0;   ///< (leader) until its writes stop unless renewed
+  std::string lease_problem;   ///< what went wrong with etcd or the lease, empty when fine
+  uint64_t lease_renewals = 0; ///< renewals of this node's lease
+  uint64_t failovers = 0;      ///< times this node took the lease and was promoted
+  uint64_t fenced = 0;         ///< times this node stopped leading
+  uint64_t lower_terms = 0;    ///< replica batches refused because their term was lower
 };
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
   return f(caf::meta::type_name("cluster_status"), x.node_id, x.role, x.term, x.leader, x.head,
            x.writable, x.replication_stopped, x.forks, x.refused_heads, x.peers, x.alert,
            x.leader_head, x.alerts_unreported, x.access_unreported, x.access_dropped,
-           x.sync_followers, x.replicated);
+           x.sync_followers, x.replicated, x.elected, x.lease_holder, x.lease_term,
+           x.lease_ms_left, x.lease_problem, x.lease_renewals, x.failovers, x.fenced,
+           x.lower_terms);
 }
 
 // -- journal payloads (event types 35-37) -------------------------------------------

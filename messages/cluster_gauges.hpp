@@ -26,6 +26,12 @@ struct cluster_gauges {
   std::atomic<uint64_t> peer_access{0};        ///< (leader) followers' access records journaled
   std::atomic<uint64_t> sync_followers{0};     ///< the configured sync_followers
   std::atomic<uint64_t> replicated{0};         ///< (leader) the seq sync_followers followers hold
+  std::atomic<bool> elected{false};            ///< the leader is elected through etcd's lease
+  std::atomic<bool> lease_held{false};         ///< this node leads under a valid lease
+  std::atomic<uint64_t> lease_renewals{0};     ///< renewals of this node's lease
+  std::atomic<uint64_t> failovers{0};          ///< times this node took the lease and was promoted
+  std::atomic<uint64_t> fenced{0};             ///< times this node stopped leading
+  std::atomic<uint64_t> lower_terms{0};        ///< replica batches refused for a lower term
 };
 
 } // namespace bulwark

@@ -44,6 +44,10 @@ using journal_actor = caf::typed_actor<
   caf::reacts_to<atom::replicate, bool>,
   // The highest seq that enough followers hold durably: acknowledgements up to it go out.
   caf::reacts_to<atom::replicated, seq_no>,
+  // INTERNAL (from the cluster actor, with a leader elected through etcd): local appends
+  // are refused from this steady-clock instant (ns since the clock's epoch; 0: no bound),
+  // where the leader's lease may have lapsed. Sent before the journal is made writable.
+  caf::reacts_to<atom::fence, int64_t>,
   // INTERNAL: commits every pending append in one transaction.
   caf::reacts_to<atom::commit>>;
 
@@ -208,6 +212,13 @@ using cluster_actor = caf::typed_actor<
   // Runs a mutating operator command on the leader: locally when this node writes, else
   // forwarded once; the answer is the leader's.
   caf::replies_to<atom::command, operator_command>::with<operator_answer>,
+  // INTERNAL (from its lease keeper, with [cluster.etcd]): the leader key's holder, its
+  // term (the key's create revision), the steady-clock deadline (ns) this node writes
+  // until when it holds the key (else 0), and what went wrong (empty when nothing).
+  caf::reacts_to<atom::lease, std::string, uint64_t, int64_t, std::string>,
+  // INTERNAL (from its lease keeper): whether this node may campaign for the leader key
+  // now (a follower, replicating, with no connected peer ahead of it).
+  caf::replies_to<atom::campaign>::with<bool>,
   // INTERNAL: connect, pull and gossip when due.
   caf::reacts_to<atom::tick>>;
 

@@ -270,4 +270,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(bulwark_types, caf::first_custom_type_id)
   // -- synchronous replication --
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, replicate, "replicate")
   CAF_ADD_ATOM(bulwark_types, bulwark::atom, replicated, "replicated")
+  // -- the leader's lease in etcd --
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, lease, "lease")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, campaign, "campaign")
+  CAF_ADD_ATOM(bulwark_types, bulwark::atom, fence, "fence")
 CAF_END_TYPE_ID_BLOCK(bulwark_types)

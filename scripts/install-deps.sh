@@ -22,6 +22,7 @@ packages=(
   lintian systemd       # the Debian package's test: lintian, systemd-analyze verify
   postgresql            # scripts/bench.sh --peers: a trigger-chained table beside the journal
   chromium chromium-driver python3-selenium  # the web dashboard's test in a headless browser
+  etcd-server etcd-client   # the leader's lease for automatic failover, and its tests
 )
 
 missing=()

@@ -46,6 +46,17 @@ cluster_status status_of(self_ptr self) {
   out.leader_head = reference;
   out.sync_followers = st.deps.cfg.sync_followers;
   out.replicated = st.replicated;
+  out.elected = static_cast<bool>(st.deps.etcd);
+  out.lease_holder = st.lease_holder;
+  out.lease_term = st.lease_term;
+  if (st.leader && lease_valid(self))
+    out.lease_ms_left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          st.lease_deadline - self->clock().now()).count();
+  out.lease_problem = st.lease_problem;
+  out.lease_renewals = st.lease_renewals;
+  out.failovers = st.failovers;
+  out.fenced = st.fenced;
+  out.lower_terms = st.lower_terms;
   for (auto& [id, p] : st.peers) {
     peer_status ps{id, p.connected, p.head, 0, p.problem, st.leader && counts_as_follower(self, p),
                    st.leader ? p.confirmed : seq_no{}};
@@ -85,6 +96,12 @@ void publish_gauges(self_ptr self) {
   g.peer_access = st.peer_access;
   g.sync_followers = st.deps.cfg.sync_followers;
   g.replicated = st.replicated.value;
+  g.elected = static_cast<bool>(st.deps.etcd);
+  g.lease_held = st.leader && lease_valid(self);
+  g.lease_renewals = st.lease_renewals;
+  g.failovers = st.failovers;
+  g.fenced = st.fenced;
+  g.lower_terms = st.lower_terms;
 }
 
 } // namespace
@@ -122,6 +139,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
   self->set_down_handler([self](const caf::down_msg& msg) { on_peer_down(self, msg.source); });
   if (st.leader)
     start_replicating(self);
+  start_lease(self);
   self->send(self, atom::tick_v);
   return {
     [self](atom::hello, const cluster_hello& hello) -> caf::result<cluster_hello> {
@@ -135,8 +153,14 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
     [self](atom::gossip, const signed_head& head) { on_gossip(self, head); },
     [self](atom::state) -> caf::result<cluster_status> { return status_of(self); },
     [self](atom::promote, const std::string& by, uint64_t term) -> caf::result<uint64_t> {
-      return promote(self, by, term);
+      auto& keeper = self->state.keeper;
+      bool by_lease = keeper
+                      && self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(keeper);
+      return promote(self, by, term, by_lease);
     },
+    [self](atom::lease, const std::string& holder, uint64_t term, int64_t deadline,
+           const std::string& problem) { on_lease(self, holder, term, deadline, problem); },
+    [self](atom::campaign) { return may_campaign(self); },
     [self](atom::submit, proposal& p) -> caf::result<outcome> {
       auto cls = self->state.deps.admins && self->state.deps.admins->count(p.principal.value) != 0
                    ? admission_class::operator_

@@ -22,6 +22,7 @@
 #include "actors/admission/admission.hpp"
 #include "supervision/live_settings.hpp"
 #include "actors/cluster/cluster_policy.hpp"
+#include "actors/cluster/etcd_gateway.hpp"
 #include "messages/cluster.hpp"
 #include "messages/cluster_gauges.hpp"
 #include "messages/forwarding.hpp"
@@ -73,6 +74,9 @@ struct cluster_deps {
   std::shared_ptr<const admin_list> admins; ///< their proposals are admitted in the operator class
   /// Where the actor keeps its role for the next one after a restart (none: not kept).
   std::shared_ptr<cluster_memory> memory;
+  /// `[cluster.etcd]`: the leader is elected through a lease (cfg.elected); the actor runs
+  /// a lease keeper (lease_keeper.hpp). None: the configured leader, promoted by hand.
+  caf::optional<etcd_settings> etcd;
 };
 
 /// One configured peer as this node sees it.
@@ -135,6 +139,16 @@ struct cluster_state {
   std::shared_ptr<std::map<uint64_t, std::function<void(caf::error)>>> forwarded =
     std::make_shared<std::map<uint64_t, std::function<void(caf::error)>>>();
   uint64_t forwards = 0;         ///< request numbers of `forwarded`
+  // -- the leader's lease in etcd (cluster_lease.cpp) --
+  caf::actor keeper;             ///< the lease keeper (none without [cluster.etcd])
+  std::string lease_holder;      ///< the leader key's holder as last seen (empty: none)
+  uint64_t lease_term = 0;       ///< the key's create revision (the holder's term)
+  caf::actor_clock::time_point lease_deadline{}; ///< (holder) when its writes stop
+  std::string lease_problem;     ///< what went wrong with etcd or the lease, empty when fine
+  uint64_t lease_renewals = 0;   ///< renewals of this node's lease
+  uint64_t failovers = 0;        ///< times this node took the lease and was promoted
+  uint64_t fenced = 0;           ///< times this node stopped leading (lease lost, higher term)
+  uint64_t lower_terms = 0;      ///< batches refused because they came from a lower term
   static inline const char* name = "cluster";
 };
 

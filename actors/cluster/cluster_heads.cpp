@@ -98,13 +98,24 @@ void on_gossip(self_ptr self, const signed_head& head) {
 
 namespace {
 
+/// Without [cluster.etcd] true; with it, whether the keeper holds the key under `term`.
+bool lease_valid_for(self_ptr self, uint64_t term) {
+  auto& st = self->state;
+  return !st.deps.etcd
+         || (st.lease_holder == st.deps.cfg.node_id && st.lease_term == term
+             && self->clock().now() < st.lease_deadline);
+}
+
 /// Why promoting to `term` is refused now, or none (the checks that need no peer).
-caf::error promote_refusal(self_ptr self, uint64_t term) {
+caf::error promote_refusal(self_ptr self, uint64_t term, bool by_lease) {
   auto& st = self->state;
   if (st.leader)
     return refuse(ec::invalid_input, st.deps.cfg.node_id + " already leads term "
                                        + std::to_string(st.term));
-  if (term <= st.term)
+  // This node's own lease term may have come back already through a peer that read the
+  // key in etcd (the peers adopt it before the promotion's round of heads ends).
+  bool own = by_lease && term == st.term && lease_valid_for(self, term);
+  if (term <= st.term && !own)
     return refuse(ec::invalid_input, "terms only grow: " + std::to_string(term)
                                        + " is not above " + std::to_string(st.term));
   if (st.stopped)
@@ -117,6 +128,7 @@ caf::error promote_refusal(self_ptr self, uint64_t term) {
 struct promotion_round {
   std::string by;
   uint64_t term = 0;
+  bool by_lease = false;
   size_t waiting = 0;
   std::map<std::string, seq_no> fresh;
   caf::typed_response_promise<uint64_t> rp;
@@ -125,7 +137,7 @@ struct promotion_round {
 /// Decides a promotion once every connected peer answered with its head (or failed to).
 void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& round) {
   auto& st = self->state;
-  if (auto err = promote_refusal(self, round->term)) // things may have changed meanwhile
+  if (auto err = promote_refusal(self, round->term, round->by_lease)) // things may have changed meanwhile
     return (void) round->rp.deliver(std::move(err));
   auto head = st.deps.store->head();
   std::set<std::string> answered;
@@ -133,7 +145,8 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
     answered.insert(id);
   // With synchronous replication, enough followers answering hold every acknowledged
   // record: a silent peer's newer head (a dead leader's, most often) holds none.
-  bool pass_silent = answered_cover_acknowledged(st.deps.cfg, st.deps.cfg.leader, answered);
+  bool pass_silent = answered_cover_acknowledged(st.deps.cfg, st.deps.cfg.leader, answered)
+                     || (round->by_lease && st.deps.cfg.sync_followers == 0);
   for (auto& [id, p] : st.peers) {
     auto f = round->fresh.find(id);
     bool asked = f != round->fresh.end();
@@ -141,8 +154,10 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
     if (theirs.value > head.value && !asked && pass_silent) {
       spdlog::warn("cluster: promotion passes over {}'s last head (seq {} > {}): it did not "
                    "answer, and the followers that did hold every record acknowledged with "
-                   "sync_followers {}; records past seq {} were never acknowledged",
-                   id, theirs.value, head.value, st.deps.cfg.sync_followers, head.value);
+                   "sync_followers {}; records past seq {} {}",
+                   id, theirs.value, head.value, st.deps.cfg.sync_followers, head.value,
+                   st.deps.cfg.sync_followers > 0 ? "were never acknowledged"
+                                                  : "are lost (asynchronous replication)");
       continue;
     }
     if (theirs.value > head.value)
@@ -155,8 +170,10 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
         {}, caf::timespan{std::chrono::seconds{1}}));
   }
   // Our own console access records, journaled by the old leader after this promotion,
-  // would fork the journal: they must be back here (or not yet sent) first.
-  if (st.access_in_flight > 0 || st.access_acked.value > head.value)
+  // would fork the journal: they must be back here (or not yet sent) first. Promoted by
+  // the lease, the old leader's lease has lapsed and its journal's fence refuses them: a
+  // batch in flight is sent again to this node (at worst journaled twice), never forked.
+  if (!round->by_lease && (st.access_in_flight > 0 || st.access_acked.value > head.value))
     return (void) round->rp.deliver(refuse(ec::unavailable, "console access records of "
                                                        + st.deps.cfg.node_id
                                                        + " are on their way through the "
@@ -165,9 +182,15 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
                                                        + "): retry once this node holds them",
                                     {}, caf::timespan{std::chrono::milliseconds{100}}));
   auto previous = st.deps.cfg.leader;
+  if (!lease_valid_for(self, round->term))
+    return (void) round->rp.deliver(refuse(ec::unavailable, "the lease for term "
+                                                              + std::to_string(round->term)
+                                                              + " is not held (any more)",
+                                           {}, caf::timespan{std::chrono::seconds{1}}));
   st.leader = true;
   st.term = round->term;
   st.deps.cfg.leader = st.deps.cfg.node_id;
+  st.failovers += round->by_lease ? 1 : 0;
   remember_role(self);
   spdlog::warn("cluster: {} promoted by {} to leader of term {} (was {})", st.deps.cfg.node_id,
                round->by, round->term, previous);
@@ -184,15 +207,20 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
 
 } // namespace
 
-caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term) {
+caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term,
+                              bool by_lease) {
   auto& st = self->state;
-  if (auto err = promote_refusal(self, term))
+  if (st.deps.etcd && !by_lease)
+    return refuse(ec::invalid_input, "the leader is elected through etcd's lease "
+                                     "([cluster.etcd]): cluster-promote is off");
+  if (auto err = promote_refusal(self, term, by_lease))
     return err;
   // The heads compared are asked of every connected peer now, not taken from gossip that
   // may be old: a peer ahead of this node refuses the promotion.
   auto round = std::make_shared<promotion_round>();
   round->by = by;
   round->term = term;
+  round->by_lease = by_lease;
   round->rp = self->make_response_promise<uint64_t>();
   for (auto& [id, p] : st.peers)
     if (p.connected)
@@ -205,7 +233,11 @@ caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t ter
     if (!p.connected)
       continue;
     auto peer = id;
-    self->request(p.handle, st.deps.cfg.request_timeout, atom::state_v)
+    // Elected by the lease, the new leader must start writing well within the lease's TTL:
+    // a peer that does not answer in a second (stopped, cut off) is taken as silent.
+    auto wait = by_lease ? std::min(st.deps.cfg.request_timeout, caf::timespan{std::chrono::seconds{1}})
+                         : st.deps.cfg.request_timeout;
+    self->request(p.handle, wait, atom::state_v)
       .then(
         [self, round, peer](cluster_status& s) {
           round->fresh[peer] = s.head;
@@ -236,7 +268,7 @@ uint32_t followers_in_step(self_ptr self) {
 
 bool writable_now(self_ptr self) {
   auto& st = self->state;
-  return st.leader
+  return st.leader && lease_valid(self)
          && followers_in_step(self) >= std::max(st.deps.cfg.min_followers,
                                                 st.deps.cfg.sync_followers);
 }

@@ -154,6 +154,14 @@ void on_batch(self_ptr self, replica_batch batch) {
   if (auto* p = slot(self, leader))
     p->head = batch.leader_head;
   st.importing = true; // from here on the pull runs to its end (the term seen may change)
+  if (batch.term < st.term) {
+    // Fenced: a deposed leader's records never land here once a newer term is known.
+    ++st.lower_terms;
+    spdlog::warn("cluster: refused a batch of term {} from {}: this node is at term {}",
+                 batch.term, leader, st.term);
+    st.pulling = st.importing = false;
+    return;
+  }
   observe_term(self, batch.term, leader, leader);
   if (batch.records.empty() || st.leader || st.stopped) {
     st.pulling = st.importing = false;
@@ -208,6 +216,7 @@ void on_tick(self_ptr self) {
     pull(self);
     report_pending_alerts(self);
   }
+  check_lease(self);
   if (++st.ticks % 4 == 0)
     gossip_head(self);
 }
@@ -302,21 +311,32 @@ void observe_term(self_ptr self, uint64_t term, const std::string& leader,
   }
   spdlog::warn("cluster: {} is at term {} (leader {}), this node at {}: {}", from, term, leader,
                st.term, st.leader ? "stepping down, no more writes" : "adopting it");
+  step_down(self, from + " is at term " + std::to_string(term));
   st.term = term;
   if (known)
     st.deps.cfg.leader = leader;
-  if (st.leader) {
-    st.leader = false;
-    // Never two writers: the journal refuses local appends before anything else runs
-    // (and answers the acknowledgements it held for the followers UNAVAILABLE).
-    set_writable(self, false);
-    answer_parked(self, true);
-  }
   remember_role(self);
+  // What waits for the old term's leader is answered now (it may be stopped or cut off
+  // and never answer): the callers retry with the new leader.
+  fail_forwarded(self, "the leadership moved to term " + std::to_string(term));
   if (st.pulling_from != st.deps.cfg.leader)
     abandon_pull(self, "term " + std::to_string(term) + " has another leader");
   if (!known)
     rehello(self); // the peers' hellos name the leader of the new term
+}
+
+void step_down(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.leader)
+    return;
+  spdlog::warn("cluster: {} stops leading term {}: {}", st.deps.cfg.node_id, st.term, why);
+  st.leader = false;
+  ++st.fenced;
+  // Never two writers: the journal refuses local appends before anything else runs
+  // (and answers the acknowledgements it held for the followers UNAVAILABLE).
+  set_writable(self, false);
+  answer_parked(self, true);
+  remember_role(self);
 }
 
 void remember_role(self_ptr self) {

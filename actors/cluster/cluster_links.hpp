@@ -48,6 +48,31 @@ void set_writable(self_ptr self, bool on);
 /// Journals `ev` when this node writes its journal; otherwise only logs it.
 void journal_if_leader(self_ptr self, event ev);
 
+/// Stops writing at once (the journal refuses local appends; held acknowledgements and
+/// parked pulls are answered UNAVAILABLE): a higher term, or the lease lost.
+void step_down(self_ptr self, const std::string& why);
+
+// -- the leader's lease in etcd (cluster_lease.cpp) ---------------------------------
+
+/// Spawns the lease keeper (with [cluster.etcd]) and fences the journal until it holds.
+void start_lease(self_ptr self);
+
+/// What the keeper saw: the key's holder and term, and (this node holding it) the
+/// deadline its writes stop at; adopts the holder's term or steps down.
+void on_lease(self_ptr self, const std::string& holder, uint64_t term, int64_t deadline_ns,
+              const std::string& problem);
+
+/// Whether this node may campaign for the leader key: a follower whose replication runs,
+/// with no connected peer but the last term's leader known to be ahead of it.
+bool may_campaign(self_ptr self);
+
+/// True without [cluster.etcd]; with it, whether this node holds the lease of its term
+/// and its deadline has not passed.
+bool lease_valid(self_ptr self);
+
+/// Steps down when this node leads past its lease's deadline (called on every tick).
+void check_lease(self_ptr self);
+
 // -- heads and leadership (cluster_heads.cpp) ---------------------------------------
 
 /// Signs our head and sends it to every connected peer (when a key is configured).
@@ -57,9 +82,12 @@ void gossip_head(self_ptr self);
 /// is a fork (INTEGRITY_VIOLATION naming both nodes and the seq, journaled).
 void on_gossip(self_ptr self, const signed_head& head);
 
-/// An admin makes this node the leader under `term`, if it only grows and no peer we
-/// know of has a newer head.
-caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term);
+/// An admin (or, `by_lease`, this node's lease keeper) makes this node the leader under
+/// `term`, if it only grows and no peer we know of has a newer head. Promoted by the
+/// lease with sync_followers = 0, a silent peer's newer head is passed over (asynchronous
+/// replication: what only it held was never promised).
+caf::result<uint64_t> promote(self_ptr self, const std::string& by, uint64_t term,
+                              bool by_lease = false);
 
 /// Whether peer `p` counts toward `min_followers` and `sync_followers`: connected, pulled
 /// within the request timeout (5 s: a follower in step pulls at least every second, and

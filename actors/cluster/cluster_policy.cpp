@@ -29,7 +29,10 @@ caf::error check_config(const cluster_config& cfg) {
     if (p.host.empty() || p.port == 0)
       return bad_key("peers", "peer " + p.node_id + " needs HOST:PORT");
   }
-  if (ids.count(cfg.leader) == 0)
+  if (cfg.elected && !cfg.leader.empty())
+    return bad_key("leader", "the leader is elected through etcd's lease ([cluster.etcd]): "
+                             "remove this key");
+  if (!cfg.elected && ids.count(cfg.leader) == 0)
     return bad_key("leader", "\"" + cfg.leader + "\" is neither this node nor a peer");
   if (cfg.term == 0)
     return bad_key("term", "terms start at 1");

@@ -43,14 +43,17 @@ struct cluster_config {
   caf::timespan backoff_cap = std::chrono::seconds{5};
   caf::timespan request_timeout = std::chrono::seconds{5};
   bool tls = false; ///< peers connect over caf_openssl (the system loads its manager)
+  /// The leader is elected through a lease in etcd: no node starts as the leader, and
+  /// `leader` is left empty (learned from the lease and from the peers).
+  bool elected = false;
 };
 
 /// Returns a configuration error naming the key, or none.
 caf::error check_config(const cluster_config& cfg);
 
-/// Returns true if this node is the configured leader.
+/// Returns true if this node is the configured leader (never with an elected leader).
 inline bool is_leader(const cluster_config& cfg) {
-  return cfg.leader == cfg.node_id;
+  return !cfg.elected && cfg.leader == cfg.node_id;
 }
 
 /// Returns the peer named `node_id`, if configured.

@@ -32,6 +32,20 @@ json answer_json(const operator_answer& a) {
   return {{"seq", a.seq.value}};
 }
 
+/// The leader's lease in etcd, or null without [cluster.etcd].
+json lease_json(const cluster_status& s) {
+  if (!s.elected)
+    return nullptr;
+  return json{{"holder", s.lease_holder.empty() ? json(nullptr) : json(s.lease_holder)},
+              {"term", s.lease_term},
+              {"ms_left", s.lease_ms_left},
+              {"problem", s.lease_problem.empty() ? json(nullptr) : json(s.lease_problem)},
+              {"renewals", s.lease_renewals},
+              {"failovers", s.failovers},
+              {"fenced", s.fenced},
+              {"lower_term_batches", s.lower_terms}};
+}
+
 json cluster_json(cluster_status& s) {
   json peers = json::array();
   for (auto& p : s.peers)
@@ -51,7 +65,8 @@ json cluster_json(cluster_status& s) {
               {"access_unreported", s.access_unreported},
               {"access_dropped", s.access_dropped},
               {"sync_followers", s.sync_followers},
-              {"replicated", s.replicated.value}};
+              {"replicated", s.replicated.value},
+              {"lease", lease_json(s)}};
 }
 
 void cmd_cluster(broker_ptr self, hdl_t hdl, const console_request& req) {
@@ -93,7 +108,9 @@ json cluster_brief(broker_ptr self) {
           {"access_dropped", g->access_dropped.load()},
           {"peer_access_journaled", g->peer_access.load()},
           {"sync_followers", g->sync_followers.load()},
-          {"replicated_seq", g->replicated.load()}};
+          {"replicated_seq", g->replicated.load()},
+          {"elected", g->elected.load()},
+          {"lease_held", g->lease_held.load()}};
 }
 
 bool run_cluster_command(broker_ptr self, hdl_t hdl, const console_request& req) {

@@ -127,6 +127,25 @@ std::string render_cluster_metrics(const cluster_gauges& g) {
   gauge("bulwark_cluster_replicated_seq",
         "Highest seq sync_followers followers confirmed they hold durably (leader).",
         g.replicated);
+  if (g.elected) {
+    auto counter = [&](const char* name, const char* help, uint64_t value) {
+      out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
+          << name << ' ' << value << '\n';
+    };
+    gauge("bulwark_cluster_lease_held",
+          "1 while this node leads under a lease in etcd whose deadline has not passed.",
+          g.lease_held ? 1 : 0);
+    counter("bulwark_cluster_lease_renewals_total", "Renewals of this node's lease in etcd.",
+            g.lease_renewals);
+    counter("bulwark_cluster_failovers_total",
+            "Times this node took the leader key in etcd and was promoted.", g.failovers);
+    counter("bulwark_cluster_fenced_total",
+            "Times this node stopped leading (its lease lost or lapsed, or a higher term).",
+            g.fenced);
+    counter("bulwark_cluster_lower_term_batches_total",
+            "Replica batches this node refused because they came from a lower term.",
+            g.lower_terms);
+  }
   return out.str();
 }
 

@@ -58,10 +58,29 @@ caf::error follower_refusal() {
                 caf::timespan{std::chrono::seconds{1}});
 }
 
+/// Whether the leader's lease may have lapsed (a fence is set and its instant passed).
+bool past_fence(journal_ptr self) {
+  auto fence = self->state.fence;
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  return fence != 0 && std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() >= fence;
+}
+
+/// Never a write past the lease: another node may lead by now.
+caf::error fence_refusal() {
+  return refuse(ec::unavailable,
+                "this node's lease as leader may have lapsed: it writes nothing until it "
+                "holds the lease again",
+                {}, caf::timespan{std::chrono::seconds{1}});
+}
+
 /// Queues one event for the next transaction; the answer comes after its commit.
 caf::result<appended> enqueue(journal_ptr self, event&& ev) {
   if (!self->state.writable)
     return follower_refusal();
+  if (past_fence(self)) {
+    ++self->state.fenced;
+    return fence_refusal();
+  }
   // A record the projection could not apply never reaches the journal (PV-001).
   if (auto err = check_payload(ev))
     return err;
@@ -74,6 +93,10 @@ caf::result<appended> enqueue(journal_ptr self, event&& ev) {
 caf::result<appended> enqueue(journal_ptr self, std::vector<event>&& events) {
   if (!self->state.writable)
     return follower_refusal();
+  if (past_fence(self)) {
+    ++self->state.fenced;
+    return fence_refusal();
+  }
   for (auto& ev : events)
     if (auto err = check_payload(ev))
       return err;
@@ -183,6 +206,16 @@ void commit_now(journal_ptr self) {
   auto batch = std::move(st.batch);
   st.waiting.clear();
   st.batch.clear();
+  if (past_fence(self)) {
+    // Checked where the write lands: queued before the lease lapsed, still not written.
+    st.fenced += waiting.size();
+    spdlog::warn("journal: {} appends refused: the lease as leader may have lapsed",
+                 waiting.size());
+    auto msg = caf::make_message(fence_refusal());
+    for (auto& w : waiting)
+      answer(self, w, msg);
+    return;
+  }
   auto result = st.store->append(std::move(batch));
   if (!result) {
     spdlog::error("journal: commit of {} appends failed: {}", waiting.size(),
@@ -294,6 +327,7 @@ void remember_subscribers(journal_ptr self) {
   // A restarted leader's journal keeps holding acknowledgements for the followers (what
   // the dead one held was answered UNAVAILABLE).
   self->state.hold = mem->hold;
+  self->state.fence = mem->fence;
   if (auto strong = mem->replicator.lock())
     self->state.replicator = caf::actor_cast<caf::actor>(std::move(strong));
   for (auto& weak : mem->subscribers)
@@ -423,6 +457,14 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
         }
       }
       return on;
+    },
+    [self](atom::fence, int64_t at) {
+      auto& st = self->state;
+      st.fence = at;
+      if (auto& mem = st.settings.memory) {
+        std::lock_guard<std::mutex> guard{mem->mtx};
+        mem->fence = at;
+      }
     },
     [self](atom::replicate, bool hold) {
       auto& st = self->state;

@@ -42,6 +42,7 @@ struct journal_memory {
   bool writable = true;
   bool hold = false;              ///< acknowledgements wait for the followers
   caf::weak_actor_ptr replicator; ///< hears of each commit's head
+  int64_t fence = 0;              ///< the lease's fence (journal_state::fence)
 };
 
 /// Settings of the journal actor.
@@ -114,6 +115,10 @@ struct journal_state {
   std::deque<held_commit> held;
   seq_no replicated;         ///< the highest seq enough followers hold durably
   caf::actor replicator;     ///< hears of each commit's head (the leader's cluster actor)
+  /// A leader elected through etcd: nothing is committed from this steady-clock instant
+  /// (ns since the clock's epoch), where its lease may have lapsed (0: no bound).
+  int64_t fence = 0;
+  uint64_t fenced = 0;       ///< appends refused by the fence
   /// How often a commit may yield to messages queued behind it before it runs anyway.
   static constexpr int max_commit_deferrals = 3;
   static inline const char* name = "journal";

@@ -92,6 +92,14 @@ struct cluster_info {
   std::vector<cluster_peer_info> peers;
   uint32_t sync_followers = 0; ///< followers that hold an append before it is acknowledged
   uint64_t replicated = 0;     ///< (leader, sync_followers > 0) the seq that many hold durably
+  bool elected = false;        ///< the leader is elected through a lease in etcd
+  std::string lease_holder;    ///< the leader key's holder as last seen (empty: none)
+  uint64_t lease_term = 0;     ///< the holder's term (the key's create revision)
+  int64_t lease_ms_left = 0;   ///< (leader) until its writes stop unless renewed
+  std::string lease_problem;   ///< what went wrong with etcd or the lease, empty when fine
+  uint64_t lease_renewals = 0;
+  uint64_t failovers = 0;      ///< times this node took the lease and was promoted
+  uint64_t fenced = 0;         ///< times this node stopped leading
 };
 
 } // namespace bulwark

@@ -347,3 +347,50 @@ TEST_CASE("the policy version changes with the governance tables and only with t
   CHECK(version("[authority]\napproval_timeout_ms = 61000\n[authority.grants]\n\"ops\" = 3\n"
                 "[blast_radius]\nmax_percent = 10.0\n") != base);
 }
+
+TEST_CASE("[cluster.etcd] loads into an elected cluster, and its errors name the key") {
+  temp_dir dir;
+  auto path = dir.sub("bulwark.toml");
+  const std::string cluster = "[cluster]\nnode_id = \"n1\"\ncluster_id = \"c\"\n"
+                              "listen = \"127.0.0.1:7101\"\nkey = \"n1.key\"\n"
+                              "peers = [\"n2@127.0.0.1:7102\"]\n";
+  std::ofstream{dir.sub("pw")} << "secret\n";
+  auto cfg = load_config(write(dir, cluster + "[cluster.etcd]\nendpoints = "
+                                              "[\"http://127.0.0.1:2379\", \"http://10.0.0.2:2379\"]\n"
+                                              "prefix = \"/park\"\nlease_ttl = 3\nrenew_ms = 700\n"
+                                              "margin_ms = 600\nrequest_timeout_ms = 300\n"
+                                              "user = \"bulwark\"\npassword_file = \"pw\"\n"));
+  REQUIRE_MESSAGE(cfg, (cfg ? "" : describe(cfg.error()).message));
+  REQUIRE(cfg->cluster);
+  REQUIRE(cfg->cluster->etcd);
+  auto& e = *cfg->cluster->etcd;
+  CHECK(cfg->cluster->cfg.elected);
+  CHECK(cfg->cluster->cfg.leader.empty());
+  CHECK(e.endpoints.size() == 2);
+  CHECK(e.prefix == "/park/"); // the separator is added
+  CHECK(e.lease_ttl_s == 3);
+  CHECK(e.renew == std::chrono::milliseconds{700});
+  CHECK(e.margin == std::chrono::milliseconds{600});
+  CHECK(e.request_timeout == std::chrono::milliseconds{300});
+  CHECK(e.password_file == dir.sub("pw")); // beside the configuration file
+  auto etcd = [&](const std::string& keys) {
+    return error_of(dir, cluster + "[cluster.etcd]\n" + keys);
+  };
+  // A lease TTL below the renewal interval is refused, naming the key.
+  CHECK(etcd("endpoints = [\"http://e:2379\"]\nlease_ttl = 1\nrenew_ms = 1500\n")
+        == path + ": cluster.etcd.lease_ttl: is below the renewal interval: the lease (1000 ms) "
+                  "must outlast renew_ms (1500)");
+  CHECK(etcd("lease_ttl = 5\n").find(path + ": cluster.etcd.endpoints: needs at least one") == 0);
+  CHECK(etcd("endpoints = \"http://e:2379\"\n")
+        == path + ": cluster.etcd.endpoints: must be an array of \"http://HOST:PORT\" strings");
+  CHECK(etcd("endpoints = [\"e:2379\"]\n").find(path + ": cluster.etcd.endpoints: \"e:2379\"") == 0);
+  CHECK(etcd("endpoints = [\"http://e:2379\"]\nlease_ttl = 0\n")
+        == path + ": cluster.etcd.lease_ttl: must be an integer from 1 to 3600");
+  CHECK(etcd("endpoints = [\"http://e:2379\"]\ntls_ca = \"missing.pem\"\n")
+        == path + ": cluster.etcd.tls_ca: cannot read " + dir.sub("missing.pem"));
+  CHECK(etcd("endpoints = [\"http://e:2379\"]\nuser = \"u\"\n").find("cluster.etcd.password_file:")
+        != std::string::npos);
+  // With an elected leader, a configured one is refused.
+  CHECK(error_of(dir, cluster + "leader = \"n1\"\n[cluster.etcd]\nendpoints = [\"http://e:2379\"]\n")
+          .find("cluster.leader: the leader is elected through etcd's lease") != std::string::npos);
+}

@@ -1,0 +1,211 @@
+// The leader's lease in a real etcd: the gateway client, the lease policy, and the checks
+// a node runs at start (unreachable etcd, wrong credentials, a prefix or leader key of
+// another cluster).
+
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "actors/cluster/lease_keeper.hpp"
+#include "actors/cluster/lease_policy.hpp"
+#include "cluster/cluster_node.hpp"
+#include "cluster/etcd_process.hpp"
+#include "messages/error.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace bulwark;
+using bulwark::test::etcd_process;
+using bulwark::test::temp_dir;
+
+namespace {
+
+std::string message_of(const caf::error& err) {
+  return err ? describe(err).message : std::string{};
+}
+
+} // namespace
+
+TEST_CASE("base64 for the gateway is the standard alphabet with padding, and round-trips") {
+  CHECK(to_base64("") == "");
+  CHECK(to_base64("f") == "Zg==");
+  CHECK(to_base64("fo") == "Zm8=");
+  CHECK(to_base64("foo") == "Zm9v");
+  CHECK(to_base64("\xfb\xff") == "+/8=");
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "/bulwark/leader", std::string(1000, '\x01')})
+    CHECK(from_base64(to_base64(s)) == s);
+  CHECK(!from_base64("abc"));   // not a multiple of 4
+  CHECK(!from_base64("a$c="));  // not the alphabet
+}
+
+TEST_CASE("the leader key's value names the cluster and the node, and anything else is not ours") {
+  auto v = encode_holder({"prod", "n2"});
+  auto h = decode_holder(v);
+  REQUIRE(h);
+  CHECK(h->cluster_id == "prod");
+  CHECK(h->node_id == "n2");
+  CHECK(!decode_holder("n2"));
+  CHECK(!decode_holder("{\"node_id\":\"n2\"}"));
+  CHECK(!decode_holder("{\"cluster_id\":1,\"node_id\":\"n2\"}"));
+}
+
+TEST_CASE("a holder writes until the renewal's send time plus the granted TTL less the margin") {
+  using tp = std::chrono::steady_clock::time_point;
+  auto sent = tp{std::chrono::seconds{100}};
+  CHECK(lease_deadline(sent, 2, std::chrono::milliseconds{500})
+        == tp{std::chrono::milliseconds{101500}});
+}
+
+TEST_CASE("[cluster.etcd] settings are checked, each refusal naming its key") {
+  etcd_settings ok;
+  ok.endpoints = {"http://127.0.0.1:2379"};
+  CHECK(!check_etcd_settings(ok));
+  auto refused = [&](auto change) {
+    auto s = ok;
+    change(s);
+    return message_of(check_etcd_settings(s));
+  };
+  CHECK(refused([](etcd_settings& s) { s.endpoints.clear(); }).rfind("cluster.etcd.endpoints:", 0) == 0);
+  CHECK(refused([](etcd_settings& s) { s.endpoints = {"127.0.0.1:2379"}; })
+          .rfind("cluster.etcd.endpoints:", 0) == 0);
+  CHECK(refused([](etcd_settings& s) { s.endpoints = {"http://127.0.0.1:2379/v3"}; })
+          .rfind("cluster.etcd.endpoints:", 0) == 0);
+  CHECK(refused([](etcd_settings& s) { s.prefix = "/bulwark"; }).rfind("cluster.etcd.prefix:", 0) == 0);
+  // A lease TTL below the renewal interval could never be renewed in time.
+  CHECK(refused([](etcd_settings& s) {
+          s.lease_ttl_s = 1;
+          s.renew = std::chrono::milliseconds{1500};
+        }).rfind("cluster.etcd.lease_ttl: is below the renewal interval", 0) == 0);
+  CHECK(refused([](etcd_settings& s) { s.margin = std::chrono::milliseconds{4000}; })
+          .rfind("cluster.etcd.margin_ms:", 0) == 0);
+  CHECK(refused([](etcd_settings& s) { s.request_timeout = std::chrono::milliseconds{1000}; })
+          .rfind("cluster.etcd.request_timeout_ms:", 0) == 0);
+  CHECK(refused([](etcd_settings& s) { s.tls_cert = "/etc/hostname"; })
+          .rfind("cluster.etcd.tls_key:", 0) == 0);
+  CHECK(refused([](etcd_settings& s) { s.user = "root"; }).rfind("cluster.etcd.password_file:", 0) == 0);
+}
+
+TEST_CASE("the gateway grants, renews and revokes leases and runs the election transaction") {
+  temp_dir dir;
+  etcd_process etcd{dir.sub("etcd")};
+  etcd_gateway gw{etcd.settings()};
+  REQUIRE(gw.cluster_id());
+  CHECK(*gw.cluster_id() != 0);
+  auto lease = gw.grant(2);
+  REQUIRE(lease);
+  CHECK(lease->ttl_s == 2);
+  auto ttl = gw.keepalive(lease->id);
+  REQUIRE(ttl);
+  CHECK(*ttl == 2);
+  auto won = gw.campaign("/t/leader", encode_holder({"c", "n1"}), lease->id);
+  REQUIRE(won);
+  CHECK(won->won);
+  auto key = gw.get("/t/leader");
+  REQUIRE(key);
+  REQUIRE(*key);
+  // The term is the transaction's revision, which is the key's create revision.
+  CHECK((*key)->create_revision == won->revision);
+  CHECK((*key)->lease == lease->id);
+  CHECK(decode_holder((*key)->value)->node_id == "n1");
+  // A second candidate loses and learns the holder.
+  auto other = gw.grant(2);
+  REQUIRE(other);
+  auto lost = gw.campaign("/t/leader", encode_holder({"c", "n2"}), other->id);
+  REQUIRE(lost);
+  CHECK(!lost->won);
+  REQUIRE(lost->holder);
+  CHECK(decode_holder(lost->holder->value)->node_id == "n1");
+  CHECK(lost->holder->create_revision == won->revision);
+  // Revoking deletes the key at once; a renewal of the revoked lease answers no TTL.
+  CHECK(!gw.revoke(lease->id));
+  auto gone = gw.get("/t/leader");
+  REQUIRE(gone);
+  CHECK(!*gone);
+  auto after = gw.keepalive(lease->id);
+  REQUIRE(after);
+  CHECK(*after == 0);
+  // The next holder's term is higher.
+  auto again = gw.campaign("/t/leader", encode_holder({"c", "n2"}), other->id);
+  REQUIRE(again);
+  CHECK(again->won);
+  CHECK(again->revision > won->revision);
+  // A key left to expire goes with its lease.
+  CHECK(test::wait_until([&] {
+    auto k = gw.get("/t/leader");
+    return k && !*k;
+  }, std::chrono::seconds{6}));
+  // remove_if deletes only the key of that revision.
+  auto l3 = gw.grant(5);
+  REQUIRE(l3);
+  auto third = gw.campaign("/t/leader", "x", l3->id);
+  REQUIRE(third);
+  CHECK(!gw.remove_if("/t/leader", third->revision - 1));
+  CHECK(*gw.get("/t/leader"));
+  CHECK(!gw.remove_if("/t/leader", third->revision));
+  CHECK(!*gw.get("/t/leader"));
+}
+
+TEST_CASE("the gateway moves to the next endpoint when one refuses connections") {
+  temp_dir dir;
+  etcd_process etcd{dir.sub("etcd")};
+  auto s = etcd.settings();
+  s.endpoints = {"http://127.0.0.1:" + std::to_string(test::free_port()), etcd.endpoint()};
+  etcd_gateway gw{s};
+  REQUIRE(gw.cluster_id());
+  CHECK(gw.endpoint() == etcd.endpoint());
+  // No endpoint answers: an error naming the last one tried, within the request timeouts.
+  etcd.stop(SIGKILL);
+  auto t0 = std::chrono::steady_clock::now();
+  auto id = gw.cluster_id();
+  CHECK(!id);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds{3});
+  CHECK(message_of(id.error()).find("etcd http://127.0.0.1:") != std::string::npos);
+}
+
+TEST_CASE("a node refuses to start on an unreachable etcd, wrong credentials, or another "
+          "cluster's prefix or leader key, naming the key") {
+  temp_dir dir;
+  // Unreachable.
+  etcd_settings nowhere;
+  nowhere.endpoints = {"http://127.0.0.1:" + std::to_string(test::free_port())};
+  nowhere.request_timeout = std::chrono::milliseconds{300};
+  auto err = message_of(check_etcd_at_start(nowhere, "prod"));
+  CHECK(err.rfind("cluster.etcd.endpoints: cannot use etcd: ", 0) == 0);
+
+  etcd_process etcd{dir.sub("etcd")};
+  // The first cluster claims the prefix; the same cluster may start again.
+  CHECK(message_of(check_etcd_at_start(etcd.settings("/shared/"), "prod")) == "");
+  CHECK(message_of(check_etcd_at_start(etcd.settings("/shared/"), "prod")) == "");
+  // Another cluster id on that prefix is refused.
+  err = message_of(check_etcd_at_start(etcd.settings("/shared/"), "staging"));
+  CHECK(err == "cluster.etcd.prefix: \"/shared/\" belongs to cluster \"prod\", not "
+               "\"staging\": choose another prefix");
+  // A leader key naming another cluster (its prefix claimed by ours) is refused.
+  etcd_gateway gw{etcd.settings()};
+  REQUIRE(gw.campaign("/odd/leader", encode_holder({"other", "x1"}), 0));
+  err = message_of(check_etcd_at_start(etcd.settings("/odd/"), "prod"));
+  CHECK(err.find("cluster.etcd.prefix: /odd/leader names cluster \"other\"") == 0);
+
+  // With authentication on, a wrong password is refused naming the user key.
+  auto call = [&](const std::string& path, const std::string& body) { // etcd's own CLI
+    auto cmd = "etcdctl --endpoints " + etcd.endpoint() + " " + path + " " + body
+               + " >/dev/null 2>&1";
+    return std::system(cmd.c_str());
+  };
+  REQUIRE(call("user add", "root:rootpw") == 0);
+  REQUIRE(call("role add", "root") == 0);
+  REQUIRE(call("user grant-role", "root root") == 0);
+  REQUIRE(call("auth enable", "") == 0);
+  std::ofstream{dir.sub("good.pw")} << "rootpw\n";
+  std::ofstream{dir.sub("bad.pw")} << "wrong\n";
+  auto s = etcd.settings("/auth/");
+  s.user = "root";
+  s.password_file = dir.sub("bad.pw");
+  err = message_of(check_etcd_at_start(s, "prod"));
+  CHECK(err.rfind("cluster.etcd.user: etcd refused the credentials of user root", 0) == 0);
+  s.password_file = dir.sub("good.pw");
+  CHECK(message_of(check_etcd_at_start(s, "prod")) == "");
+  // Without credentials, etcd with authentication refuses.
+  CHECK(message_of(check_etcd_at_start(etcd.settings("/auth/"), "prod")) != "");
+}
