@@ -560,3 +560,37 @@ TEST_CASE("a snapshot encoder that dies is forgotten by its journal, and the nex
   REQUIRE(b);
   CHECK(a->state_digest == b->state_digest);
 }
+
+TEST_CASE_FIXTURE(journal_fixture, "a fenced journal writes nothing from its lease's deadline on, appends queued before it included") {
+  auto in = [](std::chrono::seconds d) {
+    auto at = std::chrono::steady_clock::now().time_since_epoch() + d;
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(at).count();
+  };
+  auto events = test::random_events(61, 5);
+  self->send(aut, atom::fence_v, in(std::chrono::seconds{3600}));
+  self->send(aut, atom::append_v, events[0]);
+  run();
+  CHECK(take_acks(1)[0].first == seq_no{1});
+  // Queued while the lease held, committed after its deadline: refused where the write
+  // lands, and nothing written.
+  self->send(aut, atom::append_v, events[1]);
+  self->send(aut, atom::append_v, events[2]);
+  self->send(aut, atom::fence_v, int64_t{1});
+  run();
+  for (int i = 0; i < 2; ++i) {
+    auto err = take_error();
+    CHECK(describe(err).code == ec::unavailable);
+    CHECK(describe(err).message.find("lease as leader may have lapsed") != std::string::npos);
+  }
+  CHECK(store->head() == seq_no{1});
+  // Arriving after the deadline: refused at once.
+  self->send(aut, atom::append_v, events[3]);
+  run();
+  CHECK(describe(take_error()).code == ec::unavailable);
+  // A renewal moves the deadline: it writes again.
+  self->send(aut, atom::fence_v, in(std::chrono::seconds{3600}));
+  self->send(aut, atom::append_v, events[4]);
+  run();
+  CHECK(take_acks(1)[0].first == seq_no{2});
+  CHECK(store->head() == seq_no{2});
+}

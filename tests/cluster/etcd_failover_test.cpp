@@ -5,6 +5,10 @@
 // acknowledged proposal is in its journal, a repeat runs nothing again, one node leads each
 // term, and a stopped leader that comes back stops writing and follows.
 //
+// Also: a follower SIGKILLed, and etcd itself SIGSTOPped or SIGKILLed and restarted (the
+// leader stops writing within its lease, reads go on, writes resume). Every node still
+// replicating verifies its journal and agrees with the leader up to its head.
+//
 // BULWARK_ETCD_TRIALS sets the number of trials of each kind (default 2).
 
 #include <doctest/doctest.h>
@@ -91,12 +95,49 @@ struct trial_result {
   size_t acked = 0;
   size_t lost = 0;
   size_t ran_twice = 0;
-  double failover_s = 0; ///< from the fault to the first acknowledgement of a later request
+  double failover_s = 0; ///< from the fault (or etcd's return) to the next acknowledgement
 };
 
-trial_result run_trial(int trial, int sig, etcd_process& etcd) {
+enum class fault { leader_kill, leader_stop, follower_kill, etcd_stop, etcd_kill };
+
+const char* name_of(fault f) {
+  switch (f) {
+    case fault::leader_kill: return "leader SIGKILL";
+    case fault::leader_stop: return "leader SIGSTOP";
+    case fault::follower_kill: return "follower SIGKILL";
+    case fault::etcd_stop: return "etcd SIGSTOP";
+    case fault::etcd_kill: return "etcd SIGKILL";
+  }
+  return "?";
+}
+
+bool leader_fault(fault f) {
+  return f == fault::leader_kill || f == fault::leader_stop;
+}
+
+bool etcd_fault(fault f) {
+  return f == fault::etcd_stop || f == fault::etcd_kill;
+}
+
+/// Both journals verify, and hold the same chain at the lower of their heads.
+void check_agree(const std::string& a, const std::string& b) {
+  auto sa = test::open_store(a);
+  auto sb = test::open_store(b);
+  for (auto* s : {sa.get(), sb.get()}) {
+    auto report = s->verify(seq_no{1}, s->head());
+    CHECK_MESSAGE(report.ok, report.reason);
+  }
+  auto common = std::min(sa->head().value, sb->head().value);
+  auto ca = sa->chain_at(seq_no{common});
+  auto cb = sb->chain_at(seq_no{common});
+  REQUIRE(ca);
+  REQUIRE(cb);
+  CHECK_MESSAGE(*ca == *cb, a << " and " << b << " differ at seq " << common);
+}
+
+trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   temp_dir dir;
-  auto prefix = "/trial-" + std::to_string(sig) + "-" + std::to_string(trial) + "/";
+  auto prefix = "/trial-" + std::to_string(static_cast<int>(f)) + "-" + std::to_string(trial) + "/";
   auto plan = cluster_plan::make(3);
   std::vector<std::unique_ptr<node_process>> nodes;
   std::vector<std::string> data;
@@ -124,9 +165,12 @@ trial_result run_trial(int trial, int sig, etcd_process& etcd) {
   CHECK(lease["term"] == cluster_of(ports[first])["term"]);
   std::mutex mtx;
   std::vector<acked> acks;
+  std::vector<clock_type::time_point> ack_sent; // when each acknowledged request was sent
+  std::map<std::string, size_t> other; // answers other than succeeded, by status or code
   std::atomic<bool> stop{false};
   std::atomic<int> victim{-1};
-  clock_type::time_point fault{};
+  bool faulted = false;
+  clock_type::time_point since{}; // the fault, or etcd's return
   clock_type::time_point first_after{};
   std::vector<std::thread> clients;
   for (int c = 0; c < 9; ++c)
@@ -139,8 +183,8 @@ trial_result run_trial(int trial, int sig, etcd_process& etcd) {
       for (int i = 1; !stop; ++i) {
         if (victim == node)
           return; // its node is down
-        auto key = "e" + std::to_string(sig) + "-" + std::to_string(trial) + "-c"
-                   + std::to_string(c) + "-" + std::to_string(i);
+        auto key = "e" + std::to_string(static_cast<int>(f)) + "-" + std::to_string(trial)
+                   + "-c" + std::to_string(c) + "-" + std::to_string(i);
         auto req = propose(static_cast<uint64_t>(i), key, c * 1000 + i);
         auto sent = clock_type::now();
         auto r = conn->call(req);
@@ -155,9 +199,17 @@ trial_result run_trial(int trial, int sig, etcd_process& etcd) {
         if (r["ok"] == true && r["result"]["status"] == "succeeded") {
           std::lock_guard<std::mutex> guard{mtx};
           acks.push_back(acked{key, r["result"]["proposal"], r["result"]["decided_seq"], req});
-          if (victim >= 0 && sent > fault && first_after == clock_type::time_point{})
+          ack_sent.push_back(sent);
+          if (faulted && sent > since && first_after == clock_type::time_point{})
             first_after = clock_type::now();
         } else {
+          {
+            std::lock_guard<std::mutex> guard{mtx};
+            auto what = r["ok"] == true ? r["result"]["status"].get<std::string>()
+                                        : r["error"]["code"].get<std::string>();
+            if (other[what]++ == 0)
+              MESSAGE("first " << what << ": " << r.dump());
+          }
           back_off(r);
         }
       }
@@ -166,45 +218,83 @@ trial_result run_trial(int trial, int sig, etcd_process& etcd) {
     std::lock_guard<std::mutex> guard{mtx};
     return acks.size() >= 200;
   }));
+  int hit = f == fault::follower_kill ? (first + 1) % 3 : leader_fault(f) ? first : -1;
   {
     std::lock_guard<std::mutex> guard{mtx};
-    fault = clock_type::now();
-    victim = first;
+    since = clock_type::now();
+    faulted = !etcd_fault(f);
+    victim = hit;
   }
-  if (sig == SIGKILL)
-    nodes[first]->stop(SIGKILL);
-  else
-    ::kill(nodes[first]->pid, SIGSTOP);
-  alive[first] = false;
-  // A follower takes the lease and acknowledges new requests.
-  bool failed_over = wait_until([&] {
+  switch (f) {
+    case fault::leader_kill:
+    case fault::follower_kill:
+      nodes[hit]->stop(SIGKILL);
+      break;
+    case fault::leader_stop:
+      ::kill(nodes[hit]->pid, SIGSTOP);
+      break;
+    case fault::etcd_stop:
+      etcd.signal(SIGSTOP);
+      break;
+    case fault::etcd_kill:
+      etcd.stop(SIGKILL);
+      break;
+  }
+  if (hit >= 0)
+    alive[hit] = false;
+  if (etcd_fault(f)) {
+    // Without etcd the leader stops writing before its lease may lapse; reads go on.
+    CHECK(wait_until([&] { return cluster_of(ports[first])["writable"] == false; },
+                     std::chrono::seconds{10}));
+    auto quiet = clock_type::now();
+    for (auto port : ports)
+      CHECK(cluster_of(port)["lease"]["problem"].is_string());
+    std::this_thread::sleep_for(std::chrono::seconds{2});
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      auto during = std::count_if(ack_sent.begin(), ack_sent.end(),
+                                  [&](auto t) { return t > quiet; });
+      CHECK_MESSAGE(during == 0, during << " requests acknowledged without etcd");
+    }
+    if (f == fault::etcd_stop)
+      etcd.signal(SIGCONT);
+    else
+      etcd.start();
+    std::lock_guard<std::mutex> guard{mtx};
+    since = clock_type::now();
+    faulted = true;
+  }
+  // A node holds the lease and acknowledges new requests.
+  bool resumed = wait_until([&] {
     std::lock_guard<std::mutex> guard{mtx};
     return first_after != clock_type::time_point{};
   }, std::chrono::seconds{30});
-  CHECK(failed_over);
+  CHECK(resumed);
   std::this_thread::sleep_for(std::chrono::milliseconds{500});
   stop = true;
   for (auto& t : clients)
     t.join();
   int next = -1;
   REQUIRE(wait_until([&] { return (next = leader_among(ports, alive)) >= 0; }));
-  CHECK(next != first);
   auto now_leading = cluster_of(ports[next]);
   INFO(now_leading.dump());
   CHECK(now_leading["lease"]["holder"] == "n" + std::to_string(next + 1));
-  CHECK(now_leading["lease"]["failovers"].get<uint64_t>() >= 1);
-  CHECK(now_leading["term"].get<uint64_t>() > lease["term"].get<uint64_t>());
+  if (leader_fault(f)) {
+    CHECK(next != first);
+    CHECK(now_leading["lease"]["failovers"].get<uint64_t>() >= 1);
+    CHECK(now_leading["term"].get<uint64_t>() > lease["term"].get<uint64_t>());
+  }
   trial_result out;
   out.acked = acks.size();
-  out.failover_s = std::chrono::duration<double>(first_after - fault).count();
+  out.failover_s = std::chrono::duration<double>(first_after - since).count();
   auto finished = finished_in(data[next]);
   for (auto& a : acks)
     out.lost += finished.count(a.proposal) == 0 ? 1 : 0;
   out.ran_twice = repeats_differing(ports[next], acks);
-  // One leader per term in the new leader's journal.
+  // One leader per term in the leader's journal.
   for (auto& [term, leaders] : leaders_by_term(data[next]))
     CHECK_MESSAGE(leaders.size() == 1, "term " << term << " has " << leaders.size() << " leaders");
-  if (sig == SIGSTOP) {
+  if (f == fault::leader_stop) {
     // Back after its lease lapsed: it writes nothing, and follows the new term.
     ::kill(nodes[first]->pid, SIGCONT);
     alive[first] = true;
@@ -212,21 +302,36 @@ trial_result run_trial(int trial, int sig, etcd_process& etcd) {
     CHECK(wait_until([&] {
       old = cluster_of(ports[first]);
       return old.is_object() && old["role"] == "follower" && old["writable"] == false
-             && old["term"] == now_leading["term"];
+             && old["term"] == now_leading["term"]
+             && old["leader"] == "n" + std::to_string(next + 1);
     }));
     INFO(old.dump());
     CHECK(old["lease"]["fenced"].get<uint64_t>() >= 1);
-    CHECK(old["leader"] == "n" + std::to_string(next + 1));
   }
-  MESSAGE((sig == SIGKILL ? "SIGKILL" : "SIGSTOP")
-          << " trial " << trial << ": " << out.acked << " acknowledged, " << out.lost
-          << " lost, " << out.ran_twice << " answered differently on repeat; failover "
-          << out.failover_s << " s (n" << first + 1 << " -> n" << next + 1 << ", term "
-          << lease["term"] << " -> " << now_leading["term"] << ")");
+  // Every node still running (and replicating) verifies and agrees with the leader up to
+  // its head, once the followers caught up.
+  for (int i = 0; i < 3; ++i) {
+    if (!alive[i] || i == next)
+      continue;
+    if (cluster_of(ports[i])["replication_stopped"] == true) {
+      MESSAGE("n" << i + 1 << " stopped replicating: " << cluster_of(ports[i])["alert"]);
+      continue;
+    }
+    wait_until([&] { return test::processes::same_head(data[i], data[next]); });
+    check_agree(data[i], data[next]);
+  }
+  MESSAGE(std::string{name_of(f)} << " trial " << trial << ": " << out.acked << " acknowledged, " << out.lost
+                     << " lost, " << out.ran_twice << " answered differently on repeat; "
+                     << std::string{etcd_fault(f) ? "writes again " : "next acknowledgement "}
+                     << out.failover_s << " s after "
+                     << std::string{etcd_fault(f) ? "etcd's return" : "the fault"}
+                     << " (n" << first + 1 << " -> n" << next + 1 << ", term " << lease["term"]
+                     << " -> " << now_leading["term"] << "); other answers: "
+                     << nlohmann::json(other).dump());
   return out;
 }
 
-void run_trials(int sig) {
+void run_trials(fault f) {
   int trials = 2;
   if (auto* t = std::getenv("BULWARK_ETCD_TRIALS"))
     trials = std::max(1, std::atoi(t));
@@ -235,15 +340,15 @@ void run_trials(int sig) {
   trial_result total;
   double worst = 0;
   for (int t = 1; t <= trials; ++t) {
-    auto r = run_trial(t, sig, etcd);
+    auto r = run_trial(t, f, etcd);
     total.acked += r.acked;
     total.lost += r.lost;
     total.ran_twice += r.ran_twice;
     worst = std::max(worst, r.failover_s);
   }
-  MESSAGE(trials << " trials: " << total.acked << " acknowledged, " << total.lost << " lost, "
-                 << total.ran_twice << " answered differently on repeat; slowest failover "
-                 << worst << " s");
+  MESSAGE(std::string{name_of(f)} << ", " << trials << " trials: " << total.acked << " acknowledged, "
+                     << total.lost << " lost, " << total.ran_twice
+                     << " answered differently on repeat; slowest " << worst << " s");
   CHECK(total.acked >= static_cast<size_t>(200 * trials));
   CHECK(total.lost == 0);
   CHECK(total.ran_twice == 0);
@@ -253,10 +358,23 @@ void run_trials(int sig) {
 
 TEST_CASE("a leader elected through etcd and SIGKILLed under load is replaced by a follower "
           "without losing an acknowledged decision") {
-  run_trials(SIGKILL);
+  run_trials(fault::leader_kill);
 }
 
 TEST_CASE("a leader elected through etcd and SIGSTOPped is replaced, and back it writes nothing "
           "and follows the new term") {
-  run_trials(SIGSTOP);
+  run_trials(fault::leader_stop);
+}
+
+TEST_CASE("a follower SIGKILLed under an elected leader costs no acknowledged decision") {
+  run_trials(fault::follower_kill);
+}
+
+TEST_CASE("with etcd stopped the leader stops writing within its lease, reads go on, and "
+          "writes resume when etcd is back") {
+  run_trials(fault::etcd_stop);
+}
+
+TEST_CASE("with etcd SIGKILLed and restarted no acknowledged decision is lost") {
+  run_trials(fault::etcd_kill);
 }

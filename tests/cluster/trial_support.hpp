@@ -88,7 +88,7 @@ inline std::string with_sync(const std::string& config, int k) {
                "[cluster]\nsync_followers = " + std::to_string(k) + "\n");
   text.replace(text.find("[authority]\n"), 12,
                "[blast_radius]\nmax_percent = 100.0\nwindow_ms = 1\n[authority]\n"
-               "rate_per_second = 100000.0\nburst = 100000.0\n");
+               "rate_per_second = 100000.0\nburst = 100000.0\naudit_backlog = 1000000\n");
   std::ofstream{config} << text;
   return config;
 }
