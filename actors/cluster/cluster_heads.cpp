@@ -39,8 +39,11 @@ void raise_fork(self_ptr self, const signed_head& head, const digest& ours) {
                 + " holds " + to_hex(ours);
   spdlog::error("cluster: INTEGRITY_VIOLATION {}", reason);
   problem = "INTEGRITY_VIOLATION " + reason;
-  if (!st.leader) {
-    // A follower never replicates past a disagreement it knows of.
+  if (!st.leader && head.node_id == st.deps.cfg.leader) {
+    // A follower never replicates past a disagreement with its leader. One with another
+    // follower (a deposed leader's tail that was never acknowledged, most often) is
+    // reported, and that peer stops counting as a follower; this node's journal links
+    // with its leader's, so it goes on.
     st.stopped = true;
     st.alert = reason;
     remember_role(self);

@@ -5,8 +5,11 @@
 // acknowledged proposal is in its journal, a repeat runs nothing again, one node leads each
 // term, and a stopped leader that comes back stops writing and follows.
 //
-// Also: a follower SIGKILLed, and etcd itself SIGSTOPped or SIGKILLed and restarted (the
-// leader stops writing within its lease, reads go on, writes resume). Every node still
+// Also: the leader cut off from etcd through a proxy the test controls, both ways or only
+// etcd's answers (it stops writing at its deadline while its followers still hear it, a
+// follower takes over, and healed it follows); a follower SIGKILLed; and etcd itself
+// SIGSTOPped or SIGKILLed and restarted (the leader stops writing within its lease, reads
+// go on, writes resume). Every node still
 // replicating verifies its journal and agrees with the leader up to its head.
 //
 // BULWARK_ETCD_TRIALS sets the number of trials of each kind (default 2).
@@ -26,6 +29,7 @@
 
 #include "cluster/cluster_processes.hpp"
 #include "cluster/etcd_process.hpp"
+#include "cluster/fault_proxy.hpp"
 #include "cluster/trial_support.hpp"
 #include "integration/node_process.hpp"
 #include "messages/cluster.hpp"
@@ -45,15 +49,15 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-/// The node's configuration with its leader elected through `etcd` under `prefix`.
-std::string elected(const std::string& config, const etcd_process& etcd,
+/// The node's configuration with its leader elected through etcd at `endpoint` under `prefix`.
+std::string elected(const std::string& config, const std::string& endpoint,
                     const std::string& prefix) {
   std::ifstream in{config};
   std::string text{std::istreambuf_iterator<char>{in}, {}};
   auto at = text.find("leader = \"");
   REQUIRE(at != std::string::npos);
   text.erase(at, text.find('\n', at) + 1 - at);
-  text += "[cluster.etcd]\nendpoints = [\"" + etcd.endpoint() + "\"]\nprefix = \"" + prefix
+  text += "[cluster.etcd]\nendpoints = [\"" + endpoint + "\"]\nprefix = \"" + prefix
           + "\"\nlease_ttl = 2\nrenew_ms = 500\nmargin_ms = 500\nrequest_timeout_ms = 400\n";
   std::ofstream{config} << text;
   return config;
@@ -91,6 +95,24 @@ std::map<uint64_t, std::set<std::string>> leaders_by_term(const std::string& dat
   return out;
 }
 
+/// Points node `me`'s peer addresses at its proxies to them.
+void through_proxies(const std::string& config, const cluster_plan& plan, int me,
+                     const std::map<std::pair<int, int>, std::unique_ptr<test::fault_proxy>>& to_peer) {
+  std::ifstream in{config};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  for (int b = 0; b < 3; ++b) {
+    if (b == me)
+      continue;
+    auto& node = plan.nodes[b];
+    auto direct = node.node_id + "@127.0.0.1:" + std::to_string(node.port) + "\"";
+    auto at = text.find(direct);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, direct.size(), node.node_id + "@127.0.0.1:"
+                                      + std::to_string(to_peer.at({me, b})->port()) + "\"");
+  }
+  std::ofstream{config} << text;
+}
+
 struct trial_result {
   size_t acked = 0;
   size_t lost = 0;
@@ -98,7 +120,17 @@ struct trial_result {
   double failover_s = 0; ///< from the fault (or etcd's return) to the next acknowledgement
 };
 
-enum class fault { leader_kill, leader_stop, follower_kill, etcd_stop, etcd_kill };
+enum class fault {
+  leader_kill,
+  leader_stop,
+  follower_kill,
+  etcd_stop,
+  etcd_kill,
+  leader_etcd_cut,  ///< the leader cut off from etcd both ways (not from its followers)
+  leader_etcd_deaf, ///< the leader's requests reach etcd, etcd's answers do not reach it
+  leader_isolated,  ///< the leader cut off from etcd and from its followers, both ways
+  leader_mute,      ///< the leader's bytes to its followers cut (theirs reach it; etcd too)
+};
 
 const char* name_of(fault f) {
   switch (f) {
@@ -107,12 +139,17 @@ const char* name_of(fault f) {
     case fault::follower_kill: return "follower SIGKILL";
     case fault::etcd_stop: return "etcd SIGSTOP";
     case fault::etcd_kill: return "etcd SIGKILL";
+    case fault::leader_etcd_cut: return "leader cut off from etcd";
+    case fault::leader_etcd_deaf: return "etcd's answers to the leader cut";
+    case fault::leader_isolated: return "leader isolated";
+    case fault::leader_mute: return "leader's bytes to its followers cut";
   }
   return "?";
 }
 
 bool leader_fault(fault f) {
-  return f == fault::leader_kill || f == fault::leader_stop;
+  return f == fault::leader_kill || f == fault::leader_stop || f == fault::leader_etcd_cut
+         || f == fault::leader_etcd_deaf || f == fault::leader_isolated;
 }
 
 bool etcd_fault(fault f) {
@@ -142,9 +179,20 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   std::vector<std::unique_ptr<node_process>> nodes;
   std::vector<std::string> data;
   std::vector<uint16_t> ports;
+  // Each node reaches etcd, and each of its peers, through a proxy of its own: a
+  // partition cuts the connections of one node, in one direction or both.
+  std::vector<std::unique_ptr<test::fault_proxy>> to_etcd;
+  std::map<std::pair<int, int>, std::unique_ptr<test::fault_proxy>> to_peer;
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b)
+      if (a != b)
+        to_peer[{a, b}] = std::make_unique<test::fault_proxy>(plan.nodes[b].port);
   for (int i = 1; i <= 3; ++i) {
     auto id = "n" + std::to_string(i);
-    auto cfg = elected(with_sync(write_config(dir, plan, id), 1), etcd, prefix);
+    to_etcd.push_back(std::make_unique<test::fault_proxy>(etcd.client_port));
+    auto endpoint = "http://127.0.0.1:" + std::to_string(to_etcd.back()->port());
+    auto cfg = elected(with_sync(write_config(dir, plan, id), 1), endpoint, prefix);
+    through_proxies(cfg, plan, i - 1, to_peer);
     data.push_back(dir.sub("d" + id));
     // Every node runs the fleet's (simulated) effectors: whichever leads executes.
     nodes.push_back(std::make_unique<node_process>(cfg, data.back(), fleet_file));
@@ -219,11 +267,13 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     return acks.size() >= 200;
   }));
   int hit = f == fault::follower_kill ? (first + 1) % 3 : leader_fault(f) ? first : -1;
+  bool cut = f == fault::leader_etcd_cut || f == fault::leader_etcd_deaf
+             || f == fault::leader_isolated;
   {
     std::lock_guard<std::mutex> guard{mtx};
     since = clock_type::now();
-    faulted = !etcd_fault(f);
-    victim = hit;
+    faulted = !etcd_fault(f) && f != fault::leader_mute; // measured from their heal
+    victim = cut ? -1 : hit; // a node cut off from etcd still serves its clients
   }
   switch (f) {
     case fault::leader_kill:
@@ -238,6 +288,26 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
       break;
     case fault::etcd_kill:
       etcd.stop(SIGKILL);
+      break;
+    case fault::leader_etcd_cut:
+      to_etcd[hit]->cut(true, true);
+      break;
+    case fault::leader_etcd_deaf:
+      to_etcd[hit]->cut(false, true);
+      break;
+    case fault::leader_isolated:
+      to_etcd[first]->cut(true, true);
+      for (auto& [pair, proxy] : to_peer)
+        if (pair.first == first || pair.second == first)
+          proxy->cut(true, true);
+      break;
+    case fault::leader_mute:
+      // What the leader sends: up on the connections it dialed, down on those it accepted.
+      for (auto& [pair, proxy] : to_peer)
+        if (pair.first == first)
+          proxy->cut(true, false);
+        else if (pair.second == first)
+          proxy->cut(false, true);
       break;
   }
   if (hit >= 0)
@@ -263,6 +333,47 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     std::lock_guard<std::mutex> guard{mtx};
     since = clock_type::now();
     faulted = true;
+  }
+  if (f == fault::leader_mute) {
+    // It keeps the lease, but no follower gets its records: nothing sent after the cut is
+    // acknowledged until it heals (what was on its way before is delivered).
+    std::this_thread::sleep_for(std::chrono::seconds{3});
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      auto quiet = since + std::chrono::milliseconds{200};
+      auto during = std::count_if(ack_sent.begin(), ack_sent.end(),
+                                  [&](auto t) { return t > quiet; });
+      CHECK_MESSAGE(during == 0, during << " requests acknowledged while no follower heard");
+    }
+    CHECK(cluster_of(ports[first])["lease"]["holder"] == "n" + std::to_string(first + 1));
+    for (auto& [pair, proxy] : to_peer)
+      proxy->heal();
+    std::lock_guard<std::mutex> guard{mtx};
+    since = clock_type::now();
+    faulted = true;
+  }
+  if (cut) {
+    // Cut off from etcd, the old leader stops writing at its deadline; the follower that
+    // takes the lease writes only after that (as seen through their consoles).
+    clock_type::time_point old_stopped{}, new_writes{};
+    auto others = alive;
+    others[first] = false;
+    CHECK(wait_until([&] {
+      auto now = clock_type::now();
+      if (old_stopped == clock_type::time_point{} && cluster_of(ports[first])["writable"] != true)
+        old_stopped = now;
+      if (new_writes == clock_type::time_point{} && leader_among(ports, others) >= 0)
+        new_writes = clock_type::now();
+      return old_stopped != clock_type::time_point{} && new_writes != clock_type::time_point{};
+    }, std::chrono::seconds{30}));
+    CHECK(old_stopped < new_writes);
+    MESSAGE("the old leader stopped writing "
+            << std::chrono::duration<double>(old_stopped - since).count()
+            << " s after the cut, the new one wrote from "
+            << std::chrono::duration<double>(new_writes - since).count() << " s");
+    std::lock_guard<std::mutex> guard{mtx};
+    since = new_writes; // the next acknowledgement measured is the new leader's
+    first_after = {};
   }
   // A node holds the lease and acknowledges new requests.
   bool resumed = wait_until([&] {
@@ -294,9 +405,14 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   // One leader per term in the leader's journal.
   for (auto& [term, leaders] : leaders_by_term(data[next]))
     CHECK_MESSAGE(leaders.size() == 1, "term " << term << " has " << leaders.size() << " leaders");
-  if (f == fault::leader_stop) {
+  if (f == fault::leader_stop || cut) {
     // Back after its lease lapsed: it writes nothing, and follows the new term.
-    ::kill(nodes[first]->pid, SIGCONT);
+    if (cut) {
+      to_etcd[first]->heal();
+      for (auto& [pair, proxy] : to_peer)
+        proxy->heal();
+    } else
+      ::kill(nodes[first]->pid, SIGCONT);
     alive[first] = true;
     nlohmann::json old;
     CHECK(wait_until([&] {
@@ -308,23 +424,32 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     INFO(old.dump());
     CHECK(old["lease"]["fenced"].get<uint64_t>() >= 1);
   }
-  // Every node still running (and replicating) verifies and agrees with the leader up to
-  // its head, once the followers caught up.
+  // Every node still running verifies and agrees with the leader up to its head, once it
+  // caught up; only a deposed leader may instead stop on a fork (its records past the new
+  // leader's head were never confirmed, so never acknowledged: checked above).
   for (int i = 0; i < 3; ++i) {
     if (!alive[i] || i == next)
       continue;
-    if (cluster_of(ports[i])["replication_stopped"] == true) {
-      MESSAGE("n" << i + 1 << " stopped replicating: " << cluster_of(ports[i])["alert"]);
+    bool stopped = false;
+    CHECK(wait_until([&] {
+      stopped = cluster_of(ports[i])["replication_stopped"] == true;
+      return stopped || test::processes::same_head(data[i], data[next]);
+    }));
+    if (stopped) {
+      CHECK_MESSAGE(i == first, "n" << i + 1 << " (not the deposed leader) stopped replicating");
+      MESSAGE("the deposed leader n" << i + 1 << " stopped replicating on its unacknowledged "
+              "tail: " << cluster_of(ports[i])["alert"]);
       continue;
     }
-    wait_until([&] { return test::processes::same_head(data[i], data[next]); });
     check_agree(data[i], data[next]);
   }
   MESSAGE(std::string{name_of(f)} << " trial " << trial << ": " << out.acked << " acknowledged, " << out.lost
                      << " lost, " << out.ran_twice << " answered differently on repeat; "
                      << std::string{etcd_fault(f) ? "writes again " : "next acknowledgement "}
                      << out.failover_s << " s after "
-                     << std::string{etcd_fault(f) ? "etcd's return" : "the fault"}
+                     << std::string{etcd_fault(f) ? "etcd's return"
+                                    : f == fault::leader_mute ? "the heal"
+                                    : cut ? "the new leader's first write" : "the fault"}
                      << " (n" << first + 1 << " -> n" << next + 1 << ", term " << lease["term"]
                      << " -> " << now_leading["term"] << "); other answers: "
                      << nlohmann::json(other).dump());
@@ -364,6 +489,24 @@ TEST_CASE("a leader elected through etcd and SIGKILLed under load is replaced by
 TEST_CASE("a leader elected through etcd and SIGSTOPped is replaced, and back it writes nothing "
           "and follows the new term") {
   run_trials(fault::leader_stop);
+}
+
+TEST_CASE("a leader cut off from etcd (not from its followers) stops writing, a follower "
+          "takes over, and healed it follows") {
+  run_trials(fault::leader_etcd_cut);
+}
+
+TEST_CASE("a leader whose requests reach etcd but whose answers are lost stops writing at "
+          "its deadline, and a follower takes over") {
+  run_trials(fault::leader_etcd_deaf);
+}
+
+TEST_CASE("a leader isolated from etcd and its followers is replaced, and healed it follows") {
+  run_trials(fault::leader_isolated);
+}
+
+TEST_CASE("a leader whose bytes to its followers are cut acknowledges nothing until it heals") {
+  run_trials(fault::leader_mute);
 }
 
 TEST_CASE("a follower SIGKILLed under an elected leader costs no acknowledged decision") {

@@ -258,3 +258,27 @@ TEST_CASE("cluster-promote: terms only grow, and the old leader stops writing on
   }));
   CHECK(journaled);
 }
+
+TEST_CASE("a follower that sees a fork with another follower reports it and goes on replicating from its leader") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(3);
+  {
+    // n3 holds a different history of 100 records (a deposed leader's unacknowledged tail).
+    auto other = test::open_store(dir.sub("n3"));
+    REQUIRE(other->append(test::random_events(37, 100)));
+  }
+  auto n1 = start(plan, dir, "n1");
+  REQUIRE(!n1->append(test::random_events(38, 300)));
+  auto n2 = start(plan, dir, "n2");
+  auto n3 = start(plan, dir, "n3");
+  CHECK(wait_until([&] { return n2->head().value >= 300; })); // and the alerts n1 journals
+  CHECK(wait_until([&] { return n2->status().forks >= 1; }));
+  auto p = peer(n2->status(), "n3");
+  CHECK(p.problem.find("INTEGRITY_VIOLATION fork") == 0);
+  // n2's journal links with its leader's: it stays in step; n3's replication stops.
+  CHECK_FALSE(n2->status().replication_stopped);
+  CHECK(wait_until([&] { return n3->status().replication_stopped; }));
+  REQUIRE(!n1->append(test::random_events(39, 10)));
+  CHECK(wait_until([&] { return n2->head() == n1->head(); }));
+  CHECK(n3->head() == seq_no{100});
+}
