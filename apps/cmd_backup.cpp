@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/cluster/cluster_policy.hpp"
 #include "apps/cli.hpp"
 #include "apps/commands.hpp"
 #include "messages/error.hpp"
@@ -307,6 +308,16 @@ int run_rejoin(const rejoin_args& args) {
     return exit_runtime;
   }
   auto set_aside = head - args.seq;
+  // The node reports what was set aside when it next runs: its leader journals it as an
+  // integrity alert (docs/cluster.md, "Operating steps").
+  {
+    std::ofstream marker{args.data + "/" + set_aside_marker};
+    marker << nlohmann::json{{"first", args.seq + 1}, {"last", head}, {"records", set_aside},
+                             {"head_chain", to_hex(report.head_chain)}, {"aside", aside},
+                             {"kept", kept}}
+                .dump()
+           << '\n';
+  }
   return say_rejoin(args, aside, kept, head, set_aside);
 }
 

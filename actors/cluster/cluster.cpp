@@ -140,6 +140,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
   if (st.leader)
     start_replicating(self);
   start_lease(self);
+  report_set_aside(self);
   self->send(self, atom::tick_v);
   return {
     [self](atom::hello, const cluster_hello& hello) -> caf::result<cluster_hello> {

@@ -77,6 +77,9 @@ struct cluster_deps {
   /// `[cluster.etcd]`: the leader is elected through a lease (cfg.elected); the actor runs
   /// a lease keeper (lease_keeper.hpp). None: the configured leader, promoted by hand.
   caf::optional<etcd_settings> etcd;
+  /// The journal directory's `set_aside_marker` (cluster-rejoin's): reported once when it
+  /// exists, then renamed (empty: none looked for).
+  std::string set_aside;
 };
 
 /// One configured peer as this node sees it.
@@ -112,6 +115,9 @@ struct cluster_state {
   cluster_deps deps;
   uint64_t term = 0;
   bool leader = false;
+  /// `deps.cfg.leader` leads `term` (false after adopting a higher term from a peer that
+  /// did not name its leader: the hellos then name none).
+  bool leader_known = true;
   std::map<std::string, peer_slot> peers;
   bool pulling = false;     ///< a pull or an import is in flight
   bool importing = false;   ///< the pull's batch is being imported (never abandoned)
@@ -126,6 +132,7 @@ struct cluster_state {
   seq_no replicated;               ///< (leader) the watermark last sent to the journal
   std::vector<integrity_alert> unreported; ///< follower alerts the leader has not journaled
   bool reporting = false;        ///< an alert is on its way to the leader
+  std::string set_aside_reason;  ///< the reason of the set-aside alert not journaled yet
   uint64_t peer_alerts = 0;      ///< (leader) alerts reported by followers and journaled
   /// This node's console access events not journaled yet, oldest first (cluster_access.cpp).
   std::deque<event> access;

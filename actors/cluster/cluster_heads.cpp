@@ -193,6 +193,7 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
   st.leader = true;
   st.term = round->term;
   st.deps.cfg.leader = st.deps.cfg.node_id;
+  st.leader_known = true;
   st.failovers += round->by_lease ? 1 : 0;
   remember_role(self);
   spdlog::warn("cluster: {} promoted by {} to leader of term {} (was {})", st.deps.cfg.node_id,

@@ -68,6 +68,16 @@ void mark_up(self_ptr self, peer_slot& p, cluster_actor handle, uint64_t term) {
 
 /// Over TLS, one connection per pair of nodes (caf_openssl does not settle two): the node
 /// with the smaller id dials, the other takes the dialer's handle from its hello.
+/// Our hello: the leader it names is the one of our term, or none while we adopted the
+/// term from a peer that did not say (a stale leader would be believed for the new term).
+cluster_hello hello_of(self_ptr self) {
+  auto& st = self->state;
+  auto hello = make_hello(st.deps.cfg, st.term);
+  if (!st.leader_known)
+    hello.leader.clear();
+  return hello;
+}
+
 bool dials(const cluster_config& cfg, const std::string& peer) {
   return !cfg.tls || cfg.node_id < peer;
 }
@@ -99,7 +109,7 @@ void on_connected(self_ptr self, const std::string& id, caf::strong_actor_ptr pt
   }
   auto handle = caf::actor_cast<cluster_actor>(ptr);
   auto& st = self->state;
-  self->request(handle, st.deps.cfg.request_timeout, atom::hello_v, make_hello(st.deps.cfg, st.term))
+  self->request(handle, st.deps.cfg.request_timeout, atom::hello_v, hello_of(self))
     .then([self, id, handle](cluster_hello& reply) { on_welcomed(self, id, handle, reply); },
           [self, id](caf::error& err) {
             on_failed(self, id, "handshake: " + describe(err).message);
@@ -243,7 +253,7 @@ caf::result<cluster_hello> answer_hello(self_ptr self, const cluster_hello& hell
     p->next_attempt = self->clock().now();
   }
   observe_term(self, hello.term, hello.leader, hello.node_id);
-  return make_hello(st.deps.cfg, st.term);
+  return hello_of(self);
 }
 
 void on_peer_down(self_ptr self, const caf::actor_addr& source) {
@@ -301,9 +311,10 @@ void observe_term(self_ptr self, uint64_t term, const std::string& leader,
     return;
   if (term == st.term) {
     // Same term, a leader named we did not know of (after a promote elsewhere).
-    if (!st.leader && known && leader != st.deps.cfg.leader) {
+    if (!st.leader && known && (leader != st.deps.cfg.leader || !st.leader_known)) {
       spdlog::info("cluster: following {} (term {})", leader, term);
       st.deps.cfg.leader = leader;
+      st.leader_known = true;
       remember_role(self);
       abandon_pull(self, leader + " leads now");
     }
@@ -315,6 +326,8 @@ void observe_term(self_ptr self, uint64_t term, const std::string& leader,
   st.term = term;
   if (known)
     st.deps.cfg.leader = leader;
+  // Unknown, the last leader stays for the promotion's arithmetic but is not announced.
+  st.leader_known = known;
   remember_role(self);
   // What waits for the old term's leader is answered now (it may be stopped or cut off
   // and never answer): the callers retry with the new leader.
@@ -352,7 +365,7 @@ void rehello(self_ptr self) {
       continue;
     auto peer = id;
     self->request(p.handle, st.deps.cfg.request_timeout, atom::hello_v,
-                  make_hello(st.deps.cfg, st.term))
+                  hello_of(self))
       .then([self, peer](cluster_hello& reply) {
               observe_term(self, reply.term, reply.leader, peer);
             },

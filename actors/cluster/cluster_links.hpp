@@ -188,6 +188,10 @@ void report_alert(self_ptr self, integrity_alert alert);
 /// Sends queued alerts to the leader when it is reachable (called on every tick).
 void report_pending_alerts(self_ptr self);
 
+/// Reports what `bulwark cluster-rejoin` set aside (its marker in the journal directory)
+/// as an integrity alert journaled by the leader; the marker is renamed once it is.
+void report_set_aside(self_ptr self);
+
 // -- the console access trail (cluster_access.cpp) ---------------------------------
 
 /// Queues one `console_access` event of this node's console and sends what is queued:

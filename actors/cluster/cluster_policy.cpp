@@ -1,5 +1,7 @@
 #include "actors/cluster/cluster_policy.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <set>
 
@@ -14,6 +16,27 @@ caf::error bad_key(const std::string& key, const std::string& why) {
 }
 
 } // namespace
+
+caf::optional<integrity_alert> set_aside_alert(const std::string& node_id,
+                                               const std::string& marker) {
+  auto j = nlohmann::json::parse(marker, nullptr, false);
+  if (!j.is_object() || !j["first"].is_number_unsigned() || !j["last"].is_number_unsigned()
+      || !j["records"].is_number_unsigned() || !j["head_chain"].is_string()
+      || !j["aside"].is_string() || !j["kept"].is_string())
+    return caf::none;
+  integrity_alert a;
+  a.local_node = node_id;
+  a.seq = seq_no{j["first"].get<uint64_t>()};
+  if (!parse_digest(j["head_chain"].get<std::string>(), a.local_chain))
+    return caf::none;
+  a.reason = "cluster-rejoin set aside records " + std::to_string(a.seq.value) + ".."
+             + std::to_string(j["last"].get<uint64_t>()) + " ("
+             + std::to_string(j["records"].get<uint64_t>()) + ") of " + node_id
+             + "'s divergent tail, never acknowledged by the cluster: in "
+             + j["aside"].get<std::string>() + " (the whole journal as it was in "
+             + j["kept"].get<std::string>() + ")";
+  return a;
+}
 
 caf::error check_config(const cluster_config& cfg) {
   if (!is_valid_id(cfg.node_id))

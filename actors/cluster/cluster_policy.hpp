@@ -48,6 +48,17 @@ struct cluster_config {
   bool elected = false;
 };
 
+/// The file `bulwark cluster-rejoin` leaves in the journal directory it cut back, saying
+/// what it set aside (JSON: first, last, records, head_chain, aside, kept). The node
+/// reports it once (its leader journals an `integrity_alert`), then renames it with the
+/// suffix `.reported`.
+inline constexpr char set_aside_marker[] = "set-aside.json";
+
+/// The alert that reports a set-aside tail to the cluster, from the marker's text; none
+/// when the text is not a marker's.
+caf::optional<integrity_alert> set_aside_alert(const std::string& node_id,
+                                               const std::string& marker);
+
 /// Returns a configuration error naming the key, or none.
 caf::error check_config(const cluster_config& cfg);
 

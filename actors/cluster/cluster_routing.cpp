@@ -1,6 +1,12 @@
 // Routing of mutations (proposals, approvals, interrupts) to where they may run, and the
 // follower's integrity alerts, which only the leader can journal.
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
 #include <spdlog/spdlog.h>
 
 #include "caf/stateful_actor.hpp"
@@ -72,6 +78,16 @@ caf::result<Reply> route(self_ptr self, Atom verb, Msg& msg) {
 }
 
 /// Sends the oldest unreported alert to the leader; the next follows its acknowledgement.
+/// The set-aside alert is journaled: its marker is renamed, never reported again.
+void set_aside_reported(self_ptr self) {
+  auto& st = self->state;
+  st.set_aside_reason.clear();
+  auto done = st.deps.set_aside + ".reported";
+  if (std::rename(st.deps.set_aside.c_str(), done.c_str()) != 0)
+    spdlog::error("cluster: renaming {} to {} failed: {}", st.deps.set_aside, done,
+                  std::strerror(errno));
+}
+
 void report_next(self_ptr self) {
   auto& st = self->state;
   if (st.leader || st.reporting || st.unreported.empty())
@@ -87,6 +103,8 @@ void report_next(self_ptr self) {
         auto& s = self->state;
         s.reporting = false;
         spdlog::info("cluster: the leader journaled our integrity alert at seq {}", seq.value);
+        if (s.unreported.front().reason == s.set_aside_reason)
+          set_aside_reported(self);
         s.unreported.erase(s.unreported.begin());
         report_next(self);
       },
@@ -154,6 +172,35 @@ void report_pending_alerts(self_ptr self) {
   report_next(self);
 }
 
+void report_set_aside(self_ptr self) {
+  auto& st = self->state;
+  if (st.deps.set_aside.empty())
+    return;
+  std::ifstream in{st.deps.set_aside};
+  if (!in)
+    return; // nothing set aside (or reported already)
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  auto alert = set_aside_alert(st.deps.cfg.node_id, text);
+  if (!alert) {
+    spdlog::error("cluster: {} is not a set-aside report of cluster-rejoin; not reported",
+                  st.deps.set_aside);
+    return;
+  }
+  spdlog::warn("cluster: reporting to the leader: {}", alert->reason);
+  st.set_aside_reason = alert->reason;
+  if (!st.leader) {
+    report_alert(self, std::move(*alert)); // journaled by the leader, retried until it is
+    return;
+  }
+  self->request(st.deps.journal, caf::infinite, atom::append_v,
+                make_event(event_type::integrity_alert, caf::make_timestamp(), std::move(*alert)))
+    .then([self](appended&) { set_aside_reported(self); },
+          [](caf::error& err) {
+            spdlog::warn("cluster: journaling the set-aside report failed (reported at the next "
+                         "start): {}", describe(err).message);
+          });
+}
+
 caf::result<seq_no> journal_peer_alert(self_ptr self, integrity_alert& alert) {
   auto& st = self->state;
   if (!st.leader)
@@ -164,9 +211,13 @@ caf::result<seq_no> journal_peer_alert(self_ptr self, integrity_alert& alert) {
     return refuse(ec::invalid_input, "alert from unknown node id \"" + alert.local_node + "\"");
   spdlog::error("cluster: follower {} reports INTEGRITY_VIOLATION: {}", alert.local_node,
                 alert.reason);
-  if (auto i = st.peers.find(alert.local_node); i != st.peers.end()) {
-    i->second.problem = "INTEGRITY_VIOLATION reported: " + alert.reason;
-    i->second.diverged = true; // its replication stopped: it counts toward min_followers no more
+  // A fork with this leader stopped the reporter's replication: it counts toward
+  // min_followers and sync_followers no more. A fork with another follower marks that one;
+  // a set-aside report (no peer) marks nobody.
+  auto diverged = alert.peer_node == st.deps.cfg.node_id ? alert.local_node : alert.peer_node;
+  if (auto i = st.peers.find(diverged); i != st.peers.end()) {
+    i->second.problem = "INTEGRITY_VIOLATION reported by " + alert.local_node + ": " + alert.reason;
+    i->second.diverged = true;
   }
   auto rp = self->make_response_promise<seq_no>();
   self->request(st.deps.journal, caf::infinite, atom::append_v,

@@ -95,6 +95,36 @@ std::map<uint64_t, std::set<std::string>> leaders_by_term(const std::string& dat
   return out;
 }
 
+/// The highest seq at which both journals hold the same chain (they share a prefix).
+uint64_t last_shared_seq(const std::string& a, const std::string& b) {
+  auto sa = test::open_store(a);
+  auto sb = test::open_store(b);
+  uint64_t lo = 0, hi = std::min(sa->head().value, sb->head().value);
+  while (lo < hi) {
+    auto mid = lo + (hi - lo + 1) / 2;
+    if (*sa->chain_at(seq_no{mid}) == *sb->chain_at(seq_no{mid}))
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+/// The integrity alerts in the journal `data` reporting a set-aside tail from seq `first`.
+size_t set_aside_reports(const std::string& data, uint64_t first) {
+  size_t n = 0;
+  auto store = test::open_store(data);
+  REQUIRE(!store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
+    integrity_alert a;
+    if (e.ev.type == event_type::integrity_alert && !payload_of(e.ev, a)
+        && a.reason.find("cluster-rejoin set aside records " + std::to_string(first) + "..")
+             == 0)
+      ++n;
+    return true;
+  }));
+  return n;
+}
+
 /// Points node `me`'s peer addresses at its proxies to them.
 void through_proxies(const std::string& config, const cluster_plan& plan, int me,
                      const std::map<std::pair<int, int>, std::unique_ptr<test::fault_proxy>>& to_peer) {
@@ -182,6 +212,7 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   // Each node reaches etcd, and each of its peers, through a proxy of its own: a
   // partition cuts the connections of one node, in one direction or both.
   std::vector<std::unique_ptr<test::fault_proxy>> to_etcd;
+  std::vector<std::string> configs;
   std::map<std::pair<int, int>, std::unique_ptr<test::fault_proxy>> to_peer;
   for (int a = 0; a < 3; ++a)
     for (int b = 0; b < 3; ++b)
@@ -193,6 +224,7 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     auto endpoint = "http://127.0.0.1:" + std::to_string(to_etcd.back()->port());
     auto cfg = elected(with_sync(write_config(dir, plan, id), 1), endpoint, prefix);
     through_proxies(cfg, plan, i - 1, to_peer);
+    configs.push_back(cfg);
     data.push_back(dir.sub("d" + id));
     // Every node runs the fleet's (simulated) effectors: whichever leads executes.
     nodes.push_back(std::make_unique<node_process>(cfg, data.back(), fleet_file));
@@ -439,6 +471,21 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
       CHECK_MESSAGE(i == first, "n" << i + 1 << " (not the deposed leader) stopped replicating");
       MESSAGE("the deposed leader n" << i + 1 << " stopped replicating on its unacknowledged "
               "tail: " << cluster_of(ports[i])["alert"]);
+      // The operator's procedure: stop it, set the tail aside, start it again.
+      nodes[i]->stop(SIGTERM);
+      auto shared = last_shared_seq(data[i], data[next]);
+      auto cmd = test::processes::bulwark_bin + " cluster-rejoin --data " + data[i] + " --seq "
+                 + std::to_string(shared) + " > /dev/null";
+      REQUIRE(std::system(cmd.c_str()) == 0);
+      nodes[i] = std::make_unique<node_process>(configs[i], data[i], fleet_file);
+      ports[i] = console_port(nodes[i]->first_line);
+      // It rejoins, and the leader journals what was set aside (once).
+      CHECK(wait_until([&] { return test::processes::same_head(data[i], data[next]); }));
+      auto reported = [&] { return set_aside_reports(data[next], shared + 1); };
+      CHECK(wait_until([&] { return reported() == 1; }));
+      CHECK(std::ifstream{data[i] + "/set-aside.json.reported"}.good());
+      CHECK(!std::ifstream{data[i] + "/set-aside.json"}.good());
+      check_agree(data[i], data[next]);
       continue;
     }
     check_agree(data[i], data[next]);
