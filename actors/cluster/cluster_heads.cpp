@@ -154,11 +154,17 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
     auto f = round->fresh.find(id);
     bool asked = f != round->fresh.end();
     auto theirs = asked ? f->second : p.head;
-    if (theirs.value > head.value && !asked && pass_silent) {
-      spdlog::warn("cluster: promotion passes over {}'s last head (seq {} > {}): it did not "
-                   "answer, and the followers that did hold every record acknowledged with "
+    // Elected by the lease, the last leader's lease lapsed and its journal is fenced: what
+    // it holds past its followers (committed, never confirmed by them) was never
+    // acknowledged, whether it answered or not.
+    bool fenced_leader = round->by_lease && id == st.deps.cfg.leader;
+    if (theirs.value > head.value && (!asked || fenced_leader) && pass_silent) {
+      spdlog::warn("cluster: promotion passes over {}'s head (seq {} > {}): {}, and the "
+                   "followers that answered hold every record acknowledged with "
                    "sync_followers {}; records past seq {} {}",
-                   id, theirs.value, head.value, st.deps.cfg.sync_followers, head.value,
+                   id, theirs.value, head.value,
+                   fenced_leader ? "its lease lapsed" : "it did not answer",
+                   st.deps.cfg.sync_followers, head.value,
                    st.deps.cfg.sync_followers > 0 ? "were never acknowledged"
                                                   : "are lost (asynchronous replication)");
       continue;
