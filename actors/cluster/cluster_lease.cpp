@@ -48,7 +48,7 @@ void on_lease(self_ptr self, const std::string& holder, uint64_t term, int64_t d
   st.lease_holder = holder;
   st.lease_term = term;
   auto& me = st.deps.cfg.node_id;
-  if (holder == me) {
+  if (holder == me && deadline_ns > 0) {
     if (st.leader && term == st.term && problem.empty()
         && from_ns(deadline_ns) > st.lease_deadline)
       ++st.lease_renewals;

@@ -88,8 +88,10 @@ void campaign(keeper_ptr self) {
     if (!won)
       return tell(self, "", 0, 0, "the election transaction failed: "
                                     + describe(won.error()).message);
+    // Held by this node means a retried transaction had taken the key on the first try:
+    // the revoke above deleted it with the lease, and the next tick campaigns again.
     if (won->holder)
-      if (auto h = decode_holder(won->holder->value))
+      if (auto h = decode_holder(won->holder->value); h && h->node_id != st.deps.node_id)
         tell(self, h->node_id, static_cast<uint64_t>(won->holder->create_revision), 0, "");
     return;
   }
