@@ -350,6 +350,10 @@ void step_down(self_ptr self, const std::string& why) {
   set_writable(self, false);
   answer_parked(self, true);
   remember_role(self);
+  // Its keeper gives the key up (if it still holds it): the election runs again at once,
+  // and this node takes part in it like any follower.
+  if (st.keeper)
+    caf::anon_send(st.keeper, atom::lease_v);
 }
 
 void remember_role(self_ptr self) {

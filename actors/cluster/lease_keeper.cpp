@@ -53,10 +53,24 @@ void give_up(keeper_ptr self, const std::string& why) {
   tell(self, "", 0, 0, why);
 }
 
+/// Gives the key up at once (its cluster actor stopped leading): the lease is revoked, so
+/// the election runs again without waiting for the TTL.
+void resign(keeper_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.holding)
+    return;
+  spdlog::warn("lease: {} gives up {} (term {}): {}", st.deps.node_id, leader_key(st.deps.etcd),
+               st.term, why);
+  (void) st.gw->revoke(st.lease);
+  give_up(self, "");
+}
+
 /// Holding: renew, and move the deadline from when the renewal was sent.
 void renew(keeper_ptr self) {
   auto& st = self->state;
   auto sent = steady::now();
+  if (sent >= st.deadline) // its cluster actor stopped leading at the deadline
+    return resign(self, "no renewal got through before the deadline");
   auto ttl = st.gw->keepalive(st.lease);
   if (ttl && *ttl > 0) {
     st.deadline = lease_deadline(sent, *ttl, st.deps.etcd.margin);
@@ -164,6 +178,7 @@ caf::behavior lease_keeper(caf::stateful_actor<keeper_state>* self, lease_keeper
   self->state.deps = std::move(deps);
   self->send(self, atom::tick_v);
   return {
+    [self](atom::lease) { resign(self, "this node stopped leading"); },
     [self](atom::tick) {
       if (self->state.holding)
         renew(self);

@@ -6,6 +6,8 @@
 /// deadline it may write until; otherwise it watches the key, tells the cluster actor who
 /// holds it, and when it is free and the cluster actor agrees, takes it (the election
 /// transaction) and asks the cluster actor to promote this node under the key's revision.
+/// `lease` sent to it (by the cluster actor, when it stops leading) gives the key up: its
+/// lease is revoked, so the election runs again at once.
 
 #include <string>
 

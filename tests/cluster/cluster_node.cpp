@@ -85,7 +85,8 @@ cluster_config cluster_plan::config_of(const std::string& id) const {
 
 cluster_node::cluster_node(const std::string& dir, cluster_config cfg,
                            std::shared_ptr<const ed25519_key> key,
-                           std::map<std::string, std::vector<uint8_t>> peer_keys) {
+                           std::map<std::string, std::vector<uint8_t>> peer_keys,
+                           caf::optional<etcd_settings> etcd) {
   register_types(cfg_);
   cfg_.load<caf::io::middleman>();
   sys_ = std::make_unique<caf::actor_system>(cfg_);
@@ -104,6 +105,7 @@ cluster_node::cluster_node(const std::string& dir, cluster_config cfg,
   deps.store = store_;
   deps.key = std::move(key);
   deps.peer_keys = std::move(peer_keys);
+  deps.etcd = std::move(etcd);
   auto c = spawn_cluster(*sys_, std::move(deps));
   REQUIRE_MESSAGE(c, describe(c.error()).message);
   cluster_ = *c;

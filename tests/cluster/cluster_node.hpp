@@ -47,7 +47,8 @@ public:
   /// Opens (creating) the journal in `dir` and starts journal and cluster actors.
   cluster_node(const std::string& dir, cluster_config cfg,
                std::shared_ptr<const ed25519_key> key,
-               std::map<std::string, std::vector<uint8_t>> peer_keys);
+               std::map<std::string, std::vector<uint8_t>> peer_keys,
+               caf::optional<etcd_settings> etcd = caf::none);
   ~cluster_node();
 
   /// Appends events through the journal actor; returns the error, if any.

@@ -8,11 +8,14 @@
 #include <fstream>
 #include <thread>
 
+#include "caf/scoped_actor.hpp"
+
 #include "actors/cluster/lease_keeper.hpp"
 #include "actors/cluster/lease_policy.hpp"
 #include "cluster/cluster_node.hpp"
 #include "cluster/etcd_process.hpp"
 #include "messages/error.hpp"
+#include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace bulwark;
@@ -208,4 +211,46 @@ TEST_CASE("a node refuses to start on an unreachable etcd, wrong credentials, or
   CHECK(message_of(check_etcd_at_start(s, "prod")) == "");
   // Without credentials, etcd with authentication refuses.
   CHECK(message_of(check_etcd_at_start(etcd.settings("/auth/"), "prod")) != "");
+}
+
+TEST_CASE("only a node's own lease keeper speaks for the lease: a forged report and a manual promotion change nothing, and without etcd the leader stops writing") {
+  temp_dir dir;
+  etcd_process etcd{dir.sub("etcd")};
+  auto plan = test::cluster_plan::make(1);
+  auto cfg = plan.config_of("n1");
+  cfg.elected = true;
+  cfg.leader.clear();
+  test::cluster_node n1{dir.sub("n1"), cfg, plan.keys.at("n1"), plan.pubkeys, etcd.settings()};
+  // Alone, it takes the key and leads under the key's revision.
+  REQUIRE(test::wait_until([&] { return n1.status().writable; }));
+  auto before = n1.status();
+  CHECK(before.role == "leader");
+  CHECK(before.lease_holder == "n1");
+  CHECK(before.term == before.lease_term);
+  CHECK(before.term > 1);
+  // A lease report from anyone but its keeper (a peer, a forger) is ignored.
+  caf::scoped_actor self{n1.system()};
+  self->send(n1.actor(), atom::lease_v, std::string{"n9"}, uint64_t{1000000}, int64_t{0},
+             std::string{});
+  std::this_thread::sleep_for(std::chrono::milliseconds{300});
+  auto after = n1.status();
+  CHECK(after.writable);
+  CHECK(after.term == before.term);
+  CHECK(after.lease_holder == "n1");
+  // cluster-promote is off.
+  auto promoted = n1.promote(before.term + 1000);
+  REQUIRE(!promoted);
+  CHECK(message_of(promoted.error()).find("cluster-promote is off") != std::string::npos);
+  CHECK(n1.append(test::random_events(71, 3)) == caf::error{});
+  // etcd stops answering: the leader stops writing within its lease, and an append is
+  // refused; etcd back, it leads again.
+  etcd.signal(SIGSTOP);
+  CHECK(test::wait_until([&] { return !n1.status().writable; }, std::chrono::seconds{5}));
+  auto refused = n1.append(test::random_events(72, 1));
+  CHECK(is(refused, ec::unavailable));
+  CHECK(!n1.status().lease_problem.empty());
+  etcd.signal(SIGCONT);
+  CHECK(test::wait_until([&] { return n1.status().writable; }, std::chrono::seconds{15}));
+  CHECK(n1.append(test::random_events(73, 1)) == caf::error{});
+  CHECK(test::wait_until([&] { return n1.status().lease_renewals > 0; }, std::chrono::seconds{5}));
 }
