@@ -62,7 +62,7 @@ void resign(keeper_ptr self, const std::string& why) {
   spdlog::warn("lease: {} gives up {} (term {}): {}", st.deps.node_id, leader_key(st.deps.etcd),
                st.term, why);
   (void) st.gw->revoke(st.lease);
-  give_up(self, "");
+  give_up(self, "gave the key up: " + why);
 }
 
 /// Holding: renew, and move the deadline from when the renewal was sent.
