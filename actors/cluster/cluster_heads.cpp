@@ -101,14 +101,6 @@ void on_gossip(self_ptr self, const signed_head& head) {
 
 namespace {
 
-/// Without [cluster.etcd] true; with it, whether the keeper holds the key under `term`.
-bool lease_valid_for(self_ptr self, uint64_t term) {
-  auto& st = self->state;
-  return !st.deps.etcd
-         || (st.lease_holder == st.deps.cfg.node_id && st.lease_term == term
-             && self->clock().now() < st.lease_deadline);
-}
-
 /// Why promoting to `term` is refused now, or none (the checks that need no peer).
 caf::error promote_refusal(self_ptr self, uint64_t term, bool by_lease) {
   auto& st = self->state;

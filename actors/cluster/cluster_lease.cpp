@@ -56,12 +56,14 @@ void on_lease(self_ptr self, const std::string& holder, uint64_t term, int64_t d
     fence_journal(self, deadline_ns);
     return;
   }
+  bool held = st.lease_deadline != caf::actor_clock::time_point{};
   st.lease_deadline = {};
   if (st.leader)
     step_down(self, holder.empty() ? "its lease is lost (" + problem + ")"
                                    : holder + " holds the lease (term " + std::to_string(term)
                                        + ")");
-  fence_journal(self, 1);
+  if (held) // fenced since start_lease otherwise: no message per report
+    fence_journal(self, 1);
   if (!holder.empty())
     observe_term(self, term, holder, "etcd");
 }
@@ -80,11 +82,15 @@ bool may_campaign(self_ptr self) {
   return true;
 }
 
-bool lease_valid(self_ptr self) {
+bool lease_valid_for(self_ptr self, uint64_t term) {
   auto& st = self->state;
   return !st.deps.etcd
-         || (st.lease_holder == st.deps.cfg.node_id && st.lease_term == st.term
+         || (st.lease_holder == st.deps.cfg.node_id && st.lease_term == term
              && self->clock().now() < st.lease_deadline);
+}
+
+bool lease_valid(self_ptr self) {
+  return lease_valid_for(self, self->state.term);
 }
 
 void check_lease(self_ptr self) {

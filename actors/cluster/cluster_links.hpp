@@ -70,6 +70,9 @@ bool may_campaign(self_ptr self);
 /// and its deadline has not passed.
 bool lease_valid(self_ptr self);
 
+/// The same for `term` (a promotion's, before this node's term is set to it).
+bool lease_valid_for(self_ptr self, uint64_t term);
+
 /// Steps down when this node leads past its lease's deadline (called on every tick).
 void check_lease(self_ptr self);
 
