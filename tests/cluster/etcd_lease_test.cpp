@@ -95,58 +95,7 @@ TEST_CASE("the gateway grants, renews and revokes leases and runs the election t
   etcd_gateway gw{etcd.settings()};
   REQUIRE(gw.cluster_id());
   CHECK(*gw.cluster_id() != 0);
-  auto lease = gw.grant(2);
-  REQUIRE(lease);
-  CHECK(lease->ttl_s == 2);
-  auto ttl = gw.keepalive(lease->id);
-  REQUIRE(ttl);
-  CHECK(*ttl == 2);
-  auto won = gw.campaign("/t/leader", encode_holder({"c", "n1"}), lease->id);
-  REQUIRE(won);
-  CHECK(won->won);
-  auto key = gw.get("/t/leader");
-  REQUIRE(key);
-  REQUIRE(*key);
-  // The term is the transaction's revision, which is the key's create revision.
-  CHECK((*key)->create_revision == won->revision);
-  CHECK((*key)->lease == lease->id);
-  CHECK(decode_holder((*key)->value)->node_id == "n1");
-  // A second candidate loses and learns the holder.
-  auto other = gw.grant(2);
-  REQUIRE(other);
-  auto lost = gw.campaign("/t/leader", encode_holder({"c", "n2"}), other->id);
-  REQUIRE(lost);
-  CHECK(!lost->won);
-  REQUIRE(lost->holder);
-  CHECK(decode_holder(lost->holder->value)->node_id == "n1");
-  CHECK(lost->holder->create_revision == won->revision);
-  // Revoking deletes the key at once; a renewal of the revoked lease answers no TTL.
-  CHECK(!gw.revoke(lease->id));
-  auto gone = gw.get("/t/leader");
-  REQUIRE(gone);
-  CHECK(!*gone);
-  auto after = gw.keepalive(lease->id);
-  REQUIRE(after);
-  CHECK(*after == 0);
-  // The next holder's term is higher.
-  auto again = gw.campaign("/t/leader", encode_holder({"c", "n2"}), other->id);
-  REQUIRE(again);
-  CHECK(again->won);
-  CHECK(again->revision > won->revision);
-  // A key left to expire goes with its lease.
-  CHECK(test::wait_until([&] {
-    auto k = gw.get("/t/leader");
-    return k && !*k;
-  }, std::chrono::seconds{6}));
-  // remove_if deletes only the key of that revision.
-  auto l3 = gw.grant(5);
-  REQUIRE(l3);
-  auto third = gw.campaign("/t/leader", "x", l3->id);
-  REQUIRE(third);
-  CHECK(!gw.remove_if("/t/leader", third->revision - 1));
-  CHECK(*gw.get("/t/leader"));
-  CHECK(!gw.remove_if("/t/leader", third->revision));
-  CHECK(!*gw.get("/t/leader"));
+  test::check_lease_cycle(gw);
 }
 
 TEST_CASE("the gateway moves to the next endpoint when one refuses connections") {
@@ -191,15 +140,10 @@ TEST_CASE("a node refuses to start on an unreachable etcd, wrong credentials, or
   CHECK(err.find("cluster.etcd.prefix: /odd/leader names cluster \"other\"") == 0);
 
   // With authentication on, a wrong password is refused naming the user key.
-  auto call = [&](const std::string& path, const std::string& body) { // etcd's own CLI
-    auto cmd = "etcdctl --endpoints " + etcd.endpoint() + " " + path + " " + body
-               + " >/dev/null 2>&1";
-    return std::system(cmd.c_str());
-  };
-  REQUIRE(call("user add", "root:rootpw") == 0);
-  REQUIRE(call("role add", "root") == 0);
-  REQUIRE(call("user grant-role", "root root") == 0);
-  REQUIRE(call("auth enable", "") == 0);
+  REQUIRE(etcd.etcdctl("user add root:rootpw") == 0);
+  REQUIRE(etcd.etcdctl("role add root") == 0);
+  REQUIRE(etcd.etcdctl("user grant-role root root") == 0);
+  REQUIRE(etcd.etcdctl("auth enable") == 0);
   std::ofstream{dir.sub("good.pw")} << "rootpw\n";
   std::ofstream{dir.sub("bad.pw")} << "wrong\n";
   auto s = etcd.settings("/auth/");
