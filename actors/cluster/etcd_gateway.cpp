@@ -1,5 +1,6 @@
 #include "actors/cluster/etcd_gateway.hpp"
 
+#include <cctype>
 #include <fstream>
 
 #include <curl/curl.h>
@@ -40,6 +41,10 @@ caf::optional<std::string> from_base64(const std::string& text) {
 
 namespace {
 
+/// The start of etcd's answer (HTTP 400) to a request through its JSON gateway with a client
+/// certificate that has a CommonName, once `--client-cert-auth` and authentication are on.
+constexpr const char* common_name_refusal = "CommonName of client";
+
 /// int64 fields arrive as JSON strings, and zero values are left out.
 int64_t json_i64(const json& j, const char* field) {
   auto it = j.find(field);
@@ -71,6 +76,52 @@ etcd_kv kv_of(const json& j) {
 caf::error bad_answer(const std::string& what, const std::string& body) {
   return refuse(ec::unavailable, "etcd answered " + what + " with something unexpected: "
                                    + body.substr(0, 200));
+}
+
+/// Names a failed request to an https endpoint as a TLS failure, with the setting to look
+/// at; empty when TLS is not what failed (a refused connection, a timeout, a connection that
+/// had answered before). `detail` is curl's error text.
+std::string tls_failure(CURL* h, CURLcode rc, const std::string& detail,
+                        const etcd_settings& cfg) {
+  auto ca = cfg.tls_ca.empty() ? std::string{"the system's CAs (tls_ca is not set)"}
+                               : "tls_ca " + cfg.tls_ca;
+  long connects = 0;
+  long header_bytes = 0;
+  curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(h, CURLINFO_HEADER_SIZE, &header_bytes);
+  // etcd refuses a client certificate (or its absence) with a TLS alert. Over TLS 1.3 the
+  // client's side of the handshake has ended by then, so the alert, or the closed
+  // connection, arrives on the first write or read of the request.
+  bool alert = detail.find("alert") != std::string::npos;
+  bool closed = (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) && connects > 0
+                && header_bytes == 0;
+  if (rc == CURLE_PEER_FAILED_VERIFICATION)
+    return "etcd's certificate does not verify against " + ca;
+  if (rc == CURLE_SSL_CACERT_BADFILE)
+    return "cannot load " + ca;
+  if (rc == CURLE_SSL_CERTPROBLEM)
+    return "cannot load the client certificate tls_cert " + cfg.tls_cert + " with tls_key "
+           + cfg.tls_key;
+  if ((rc == CURLE_SSL_CONNECT_ERROR && alert) || closed)
+    return "etcd ended the handshake: "
+           + (cfg.tls_cert.empty() ? std::string{"no client certificate is set (tls_cert, "
+                                                 "tls_key) and etcd may require one "
+                                                 "(--client-cert-auth)"}
+                                   : "it may not accept the client certificate tls_cert "
+                                       + cfg.tls_cert);
+  if (rc == CURLE_SSL_CONNECT_ERROR)
+    return "the handshake failed";
+  return {};
+}
+
+/// The error of a request that got no HTTP answer: curl's reason, or for TLS what failed.
+caf::error transfer_failed(CURL* h, CURLcode rc, const char* detail, const std::string& endpoint,
+                           const etcd_settings& cfg) {
+  std::string why = detail[0] != '\0' ? detail : curl_easy_strerror(rc);
+  auto tls = endpoint.rfind("https://", 0) == 0 ? tls_failure(h, rc, why, cfg) : std::string{};
+  if (tls.empty())
+    return refuse(ec::unavailable, "etcd " + endpoint + ": " + curl_easy_strerror(rc));
+  return refuse(ec::unavailable, "etcd " + endpoint + ": TLS failed: " + tls + " (" + why + ")");
 }
 
 caf::expected<json> parse_answer(const std::string& what, const std::string& body) {
@@ -119,18 +170,26 @@ caf::expected<std::string> etcd_gateway::post_once(const std::string& path,
     curl_easy_setopt(h, CURLOPT_SSLCERT, cfg_.tls_cert.c_str());
     curl_easy_setopt(h, CURLOPT_SSLKEY, cfg_.tls_key.c_str());
   }
+  char detail[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
   auto rc = curl_easy_perform(h);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
   curl_slist_free_all(hdrs);
   if (rc != CURLE_OK) {
     connect_failed = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
     // A timeout never means "not done": the caller treats the outcome as unknown.
-    return refuse(ec::unavailable, "etcd " + cfg_.endpoints[current_] + ": "
-                                     + curl_easy_strerror(rc));
+    return transfer_failed(h, rc, detail, cfg_.endpoints[current_], cfg_);
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
     auto j = json::parse(answer, nullptr, false);
     auto msg = j.is_object() ? j.value("message", j.value("error", answer)) : answer;
+    while (!msg.empty() && std::isspace(static_cast<unsigned char>(msg.back())))
+      msg.pop_back();
+    if (status == 400 && msg.find(common_name_refusal) != std::string::npos)
+      msg = "with its authentication on, etcd refuses a client certificate that has a "
+            "CommonName at its JSON gateway: tls_cert " + cfg_.tls_cert
+            + " needs a subject without CN (etcd: " + msg + ")";
     return refuse(ec::unavailable, "etcd " + cfg_.endpoints[current_] + " " + path
                                      + ": HTTP " + std::to_string(status) + ": " + msg);
   }
@@ -150,7 +209,7 @@ caf::error etcd_gateway::authenticate() {
   auto body = json{{"name", cfg_.user}, {"password", password}}.dump();
   auto r = post_once("auth/authenticate", body, connect_failed, status);
   if (!r) {
-    if (status != 0)
+    if (status != 0 && describe(r.error()).message.find(common_name_refusal) == std::string::npos)
       return refuse(ec::invalid_input, "etcd refused the credentials of user " + cfg_.user
                                          + ": " + describe(r.error()).message);
     return r.error();
