@@ -36,7 +36,7 @@ typename Inspector::result_type inspect(Inspector& f, signed_head& x) {
 /// peer's status says whether it is in step; 5: a pull carries the follower's chain at its
 /// head and waits at the leader's head for the next commit, and the status shows
 /// synchronous replication; 6: the status shows the leader's lease in etcd).
-inline constexpr uint32_t cluster_protocol_version = 6;
+inline constexpr uint32_t cluster_protocol_version = 7;
 
 /// The handshake: who a peer is and what it speaks.
 struct cluster_hello {

@@ -192,6 +192,10 @@ using cluster_actor = caf::typed_actor<
   // The same in the given admission class (admission_class: the console's proposals are
   // people's, the operator class, whoever the principal is), kept when forwarded.
   caf::replies_to<atom::submit, proposal, uint8_t>::with<outcome>,
+  // The same forwarded by a follower, with the time `left` to its deadline by the
+  // follower's clock: the leader sets the deadline from its own clock, so nodes whose wall
+  // clocks disagree neither shorten nor stretch it.
+  caf::replies_to<atom::submit, proposal, uint8_t, caf::timespan>::with<outcome>,
   // Approves or denies a proposal on the leader: locally when this node writes, else forwarded.
   caf::replies_to<atom::approve, approval>::with<seq_no>,
   // Interrupts a proposal on the leader: locally when this node writes, else forwarded.

@@ -120,6 +120,8 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
       st.alert = kept.alert;
     }
   }
+  st.epoch = caf::make_timestamp();
+  st.start = self->clock().now();
   st.term = deps.cfg.term;
   st.leader = is_leader(deps.cfg);
   for (auto& p : deps.cfg.peers)
@@ -169,6 +171,10 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
       return route_submit(self, p, static_cast<uint8_t>(cls));
     },
     [self](atom::submit, proposal& p, uint8_t cls) -> caf::result<outcome> {
+      return route_submit(self, p, cls);
+    },
+    [self](atom::submit, proposal& p, uint8_t cls, caf::timespan left) -> caf::result<outcome> {
+      p.deadline = node_now(self) + left; // from this node's clock, as it arrived
       return route_submit(self, p, cls);
     },
     [self](atom::approve, approval& a) -> caf::result<seq_no> { return route_approve(self, a); },

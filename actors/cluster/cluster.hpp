@@ -113,6 +113,11 @@ struct parked_pull {
 /// State of the cluster actor.
 struct cluster_state {
   cluster_deps deps;
+  /// The wall time at spawn and the actor clock then: the node's time is the one plus the
+  /// monotonic time since (`node_now`), as its pipeline and console read it, so a step of
+  /// the wall clock moves no deadline.
+  caf::timestamp epoch;
+  caf::actor_clock::time_point start;
   uint64_t term = 0;
   bool leader = false;
   /// `deps.cfg.leader` leads `term` (false after adopting a higher term from a peer that

@@ -18,11 +18,11 @@ constexpr auto retry = caf::timespan{std::chrono::seconds{1}};
 
 /// How long a forwarded command may take: a requeue waits for its proposal (until its
 /// deadline); anything else gets a minute (rollbacks run compensations).
-caf::timespan forward_timeout(const operator_command& cmd) {
+caf::timespan forward_timeout(self_ptr self, const operator_command& cmd) {
   auto floor = caf::timespan{std::chrono::seconds{60}};
   if (cmd.kind != command_kind::requeue)
     return floor;
-  auto left = cmd.deadline - caf::make_timestamp() + std::chrono::seconds{5};
+  auto left = cmd.deadline - node_now(self) + std::chrono::seconds{5};
   return std::max(floor, caf::timespan{left});
 }
 
@@ -63,7 +63,7 @@ caf::result<operator_answer> forward(self_ptr self, operator_command& cmd) {
   ++cmd.hops;
   spdlog::info("cluster: forwarding {} of {} to the leader {}", to_string(cmd.kind),
                cmd.by.value, st.deps.cfg.leader);
-  auto timeout = forward_timeout(cmd);
+  auto timeout = forward_timeout(self, cmd);
   return forward_to_leader<operator_answer>(self, leader, timeout, atom::command_v,
                                             std::move(cmd));
 }

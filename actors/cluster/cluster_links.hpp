@@ -158,6 +158,9 @@ caf::result<operator_answer> route_command(self_ptr self, operator_command& cmd)
 /// Answers every request still waiting for the leader with UNAVAILABLE (it went away).
 void fail_forwarded(self_ptr self, const std::string& why);
 
+/// The node's time: the wall time at the actor's spawn plus the monotonic time since.
+caf::timestamp node_now(self_ptr self);
+
 /// Passes the leader's own refusals on unchanged; a lost answer (timeout, connection
 /// gone) becomes UNAVAILABLE saying the request may have run.
 caf::error leader_error(self_ptr self, caf::error err);

@@ -57,12 +57,12 @@ route_target target_of(self_ptr self) {
 
 /// How long the leader may take: a proposal until its deadline (it may wait for an
 /// approval), approvals and interrupts a minute.
-caf::timespan answer_within(const proposal& p) {
-  auto left = caf::timespan{p.deadline - caf::make_timestamp() + std::chrono::seconds{5}};
+caf::timespan answer_within(self_ptr self, const proposal& p) {
+  auto left = caf::timespan{p.deadline - node_now(self) + std::chrono::seconds{5}};
   return std::max(left, caf::timespan{std::chrono::seconds{5}});
 }
 template <class Msg>
-caf::timespan answer_within(const Msg&) {
+caf::timespan answer_within(self_ptr, const Msg&) {
   return std::chrono::seconds{60};
 }
 
@@ -73,7 +73,7 @@ caf::result<Reply> route(self_ptr self, Atom verb, Msg& msg) {
     return t.refusal;
   if (t.local)
     return self->delegate(t.local, verb, std::move(msg));
-  auto within = answer_within(msg);
+  auto within = answer_within(self, msg);
   return forward_to_leader<Reply>(self, t.leader, within, verb, std::move(msg));
 }
 
@@ -117,6 +117,10 @@ void report_next(self_ptr self) {
 
 } // namespace
 
+caf::timestamp node_now(self_ptr self) {
+  return self->state.epoch + (self->clock().now() - self->state.start);
+}
+
 caf::result<outcome> route_submit(self_ptr self, proposal& p, uint8_t cls) {
   auto& st = self->state;
   if (writable_now(self) && st.deps.admission) {
@@ -131,9 +135,12 @@ caf::result<outcome> route_submit(self_ptr self, proposal& p, uint8_t cls) {
     return t.refusal;
   if (t.local) // a writer without admission (tests): straight to its pipeline
     return self->delegate(t.local, atom::submit_v, std::move(p));
-  auto within = answer_within(p);
-  // The class travels with it: the leader admits it as this node was asked to.
-  return forward_to_leader<outcome>(self, t.leader, within, atom::submit_v, std::move(p), cls);
+  auto within = answer_within(self, p);
+  // The class travels with it: the leader admits it as this node was asked to. So does the
+  // time left to its deadline, not the deadline: the leader's wall clock may differ.
+  auto left = caf::timespan{p.deadline - node_now(self)};
+  return forward_to_leader<outcome>(self, t.leader, within, atom::submit_v, std::move(p), cls,
+                                    left);
 }
 
 caf::result<seq_no> route_approve(self_ptr self, approval& a) {
