@@ -23,6 +23,7 @@ packages=(
   postgresql            # scripts/bench.sh --peers: a trigger-chained table beside the journal
   chromium chromium-driver python3-selenium  # the web dashboard's test in a headless browser
   etcd-server etcd-client   # the leader's lease for automatic failover, and its tests
+  faketime              # libfaketime: the failover trials step a node's wall clock
 )
 
 missing=()

@@ -57,7 +57,7 @@ std::string write_config(const temp_dir& dir, const cluster_plan& plan, const st
 }
 
 node_process::node_process(const std::string& config, const std::string& data,
-                           const std::string& fleet) {
+                           const std::string& fleet, const std::vector<std::string>& env) {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   pid = ::fork();
@@ -68,6 +68,8 @@ node_process::node_process(const std::string& config, const std::string& data,
     int log = ::open((data + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, STDERR_FILENO);
     ::close(fds[0]);
+    for (auto& e : env)
+      ::putenv(const_cast<char*>(e.c_str())); // the parent's copy outlives the exec
     std::vector<const char*> argv{bulwark_bin.c_str(), "node", "--config", config.c_str(),
                                   "--data", data.c_str(), "--console", "127.0.0.1:0"};
     if (!fleet.empty()) {

@@ -3,6 +3,7 @@
 /// `bulwark node` child processes for the cluster tests: config, process, replay reads.
 
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 #include <nlohmann/json.hpp>
@@ -26,8 +27,9 @@ struct node_process {
   pid_t pid = -1;
   std::string first_line;
 
+  /// `env`: "NAME=value" settings added to the child's environment.
   node_process(const std::string& config, const std::string& data,
-               const std::string& fleet = "");
+               const std::string& fleet = "", const std::vector<std::string>& env = {});
 
   ~node_process();
 

@@ -9,7 +9,10 @@
 // etcd's answers (it stops writing at its deadline while its followers still hear it, a
 // follower takes over, and healed it follows); a follower SIGKILLed; and etcd itself
 // SIGSTOPped or SIGKILLed and restarted (the leader stops writing within its lease, reads
-// go on, writes resume). Every node still
+// go on, writes resume). And the wall clocks of the leader and of the followers stepped
+// minutes forward and back under load (libfaketime: the wall clock only, as an NTP step
+// does; leases and fencing run on the monotonic clock), which fails nothing over and
+// fences nothing, while every node's clients keep being acknowledged. Every node still
 // replicating verifies its journal and agrees with the leader up to its head.
 //
 // BULWARK_ETCD_TRIALS sets the number of trials of each kind (default 2).
@@ -160,6 +163,7 @@ enum class fault {
   leader_etcd_deaf, ///< the leader's requests reach etcd, etcd's answers do not reach it
   leader_isolated,  ///< the leader cut off from etcd and from its followers, both ways
   leader_mute,      ///< the leader's bytes to its followers cut (theirs reach it; etcd too)
+  clock_steps,      ///< the wall clocks of the leader and a follower stepped forward and back
 };
 
 const char* name_of(fault f) {
@@ -173,6 +177,7 @@ const char* name_of(fault f) {
     case fault::leader_etcd_deaf: return "etcd's answers to the leader cut";
     case fault::leader_isolated: return "leader isolated";
     case fault::leader_mute: return "leader's bytes to its followers cut";
+    case fault::clock_steps: return "wall clocks stepped";
   }
   return "?";
 }
@@ -184,6 +189,16 @@ bool leader_fault(fault f) {
 
 bool etcd_fault(fault f) {
   return f == fault::etcd_stop || f == fault::etcd_kill;
+}
+
+/// The wall clock (only) of a node under libfaketime follows the offset in its file, read
+/// again at most a second later.
+const std::string faketime_lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+std::vector<std::string> faked_clock(const std::string& offset_file) {
+  std::ofstream{offset_file} << "+0\n";
+  return {"LD_PRELOAD=" + faketime_lib, "FAKETIME_TIMESTAMP_FILE=" + offset_file,
+          "FAKETIME_CACHE_DURATION=1", "FAKETIME_DONT_FAKE_MONOTONIC=1"};
 }
 
 /// Both journals verify, and hold the same chain at the lower of their heads.
@@ -213,6 +228,7 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   // partition cuts the connections of one node, in one direction or both.
   std::vector<std::unique_ptr<test::fault_proxy>> to_etcd;
   std::vector<std::string> configs;
+  std::vector<std::vector<std::string>> envs;
   std::map<std::pair<int, int>, std::unique_ptr<test::fault_proxy>> to_peer;
   for (int a = 0; a < 3; ++a)
     for (int b = 0; b < 3; ++b)
@@ -227,7 +243,9 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     configs.push_back(cfg);
     data.push_back(dir.sub("d" + id));
     // Every node runs the fleet's (simulated) effectors: whichever leads executes.
-    nodes.push_back(std::make_unique<node_process>(cfg, data.back(), fleet_file));
+    envs.push_back(f == fault::clock_steps ? faked_clock(dir.sub("clock-" + id))
+                                           : std::vector<std::string>{});
+    nodes.push_back(std::make_unique<node_process>(cfg, data.back(), fleet_file, envs.back()));
     INFO(nodes.back()->first_line);
     REQUIRE(nodes.back()->first_line.find("console ") != std::string::npos);
     ports.push_back(console_port(nodes.back()->first_line));
@@ -239,6 +257,22 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   REQUIRE(wait_until([&] {
     return test::processes::replay_json(data[first])["resources"] == 400;
   }));
+  if (f == fault::clock_steps) {
+    // One follower runs with its wall clock 150 s behind the leader's from its start: the
+    // proposals it forwards carry the time left, so they are not "in the past" there.
+    int late = (first + 2) % 3;
+    nodes[late]->stop(SIGTERM);
+    std::ofstream{dir.sub("clock-n" + std::to_string(late + 1))} << "-150\n";
+    nodes[late] = std::make_unique<node_process>(configs[late], data[late], fleet_file, envs[late]);
+    ports[late] = console_port(nodes[late]->first_line);
+    REQUIRE(wait_until([&] {
+      auto leading = cluster_of(ports[first]);
+      for (auto& peer : leading["peers"])
+        if (peer["node_id"] == "n" + std::to_string(late + 1) && peer["in_step"] == true)
+          return true;
+      return false;
+    }));
+  }
   auto lease = cluster_of(ports[first])["lease"];
   INFO(lease.dump());
   CHECK(lease["holder"] == "n" + std::to_string(first + 1));
@@ -246,6 +280,7 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   std::mutex mtx;
   std::vector<acked> acks;
   std::vector<clock_type::time_point> ack_sent; // when each acknowledged request was sent
+  std::vector<int> ack_node;                    // the node whose client it was
   std::map<std::string, size_t> other; // answers other than succeeded, by status or code
   std::atomic<bool> stop{false};
   std::atomic<int> victim{-1};
@@ -280,13 +315,15 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
           std::lock_guard<std::mutex> guard{mtx};
           acks.push_back(acked{key, r["result"]["proposal"], r["result"]["decided_seq"], req});
           ack_sent.push_back(sent);
+          ack_node.push_back(node);
           if (faulted && sent > since && first_after == clock_type::time_point{})
             first_after = clock_type::now();
         } else {
           {
             std::lock_guard<std::mutex> guard{mtx};
-            auto what = r["ok"] == true ? r["result"]["status"].get<std::string>()
-                                        : r["error"]["code"].get<std::string>();
+            auto what = (r["ok"] == true ? r["result"]["status"].get<std::string>()
+                                         : r["error"]["code"].get<std::string>())
+                        + " on n" + std::to_string(node + 1);
             if (other[what]++ == 0)
               MESSAGE("first " << what << ": " << r.dump());
           }
@@ -299,6 +336,29 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     return acks.size() >= 200;
   }));
   int hit = f == fault::follower_kill ? (first + 1) % 3 : leader_fault(f) ? first : -1;
+  if (f == fault::clock_steps) {
+    // NTP-like steps of the wall clock alone: the leader's 2 minutes ahead, a follower's
+    // 2 minutes behind, then the leader's 4 minutes back (2 minutes behind). After each,
+    // every node's clients are acknowledged again: a node reads its time as the wall time
+    // at its start plus the monotonic time since, so a step moves no deadline.
+    int follower = (first + 1) % 3;
+    std::vector<std::pair<int, std::string>> steps{{first, "+120"}, {follower, "-120"},
+                                                   {first, "-120"}};
+    for (auto& [who, offset] : steps) {
+      std::ofstream{dir.sub("clock-n" + std::to_string(who + 1))} << offset << "\n";
+      auto stepped = clock_type::now() + std::chrono::milliseconds{1100}; // read again by then
+      std::this_thread::sleep_for(std::chrono::milliseconds{1100});
+      CHECK_MESSAGE(wait_until([&] {
+        std::lock_guard<std::mutex> guard{mtx};
+        std::set<int> heard;
+        for (size_t i = 0; i < ack_sent.size(); ++i)
+          if (ack_sent[i] > stepped)
+            heard.insert(ack_node[i]);
+        return heard.size() == 3;
+      }, std::chrono::seconds{10}), "after n" << who + 1 << "'s clock stepped " << offset
+                                     << " s, not every node's clients were acknowledged");
+    }
+  }
   bool cut = f == fault::leader_etcd_cut || f == fault::leader_etcd_deaf
              || f == fault::leader_isolated;
   {
@@ -308,6 +368,8 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     victim = cut ? -1 : hit; // a node cut off from etcd still serves its clients
   }
   switch (f) {
+    case fault::clock_steps:
+      break; // stepped above
     case fault::leader_kill:
     case fault::follower_kill:
       nodes[hit]->stop(SIGKILL);
@@ -422,6 +484,13 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   auto now_leading = cluster_of(ports[next]);
   INFO(now_leading.dump());
   CHECK(now_leading["lease"]["holder"] == "n" + std::to_string(next + 1));
+  if (f == fault::clock_steps) {
+    // Stepped wall clocks move no lease: the same leader, term and no fencing.
+    CHECK(next == first);
+    CHECK(now_leading["term"] == lease["term"]);
+    CHECK(now_leading["lease"]["failovers"] == lease["failovers"]);
+    CHECK(now_leading["lease"]["fenced"] == lease["fenced"]);
+  }
   if (leader_fault(f)) {
     CHECK(next != first);
     CHECK(now_leading["lease"]["failovers"].get<uint64_t>() >= 1);
@@ -567,4 +636,9 @@ TEST_CASE("with etcd stopped the leader stops writing within its lease, reads go
 
 TEST_CASE("with etcd SIGKILLed and restarted no acknowledged decision is lost") {
   run_trials(fault::etcd_kill);
+}
+
+TEST_CASE("wall clocks stepped minutes forward and back under load fail nothing over, fence "
+          "nothing and lose no acknowledged decision") {
+  run_trials(fault::clock_steps);
 }
