@@ -124,6 +124,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
   st.start = self->clock().now();
   st.term = deps.cfg.term;
   st.leader = is_leader(deps.cfg);
+  st.wrote_last = deps.cfg.leader;
   for (auto& p : deps.cfg.peers)
     st.peers[p.node_id].addr = p;
   st.deps = std::move(deps);

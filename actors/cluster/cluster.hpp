@@ -129,6 +129,10 @@ struct cluster_state {
   uint64_t pull_token = 0;  ///< the pull in flight; an abandoned one's answer is ignored
   std::string pulling_from; ///< the node the pull in flight asked
   bool stopped = false;     ///< replication stopped by an integrity violation
+  /// The node whose records this one took last (itself while it led): the leader a
+  /// promotion counts out of its followers. Failed campaigns move `deps.cfg.leader` to
+  /// nodes that never led; this stays with the node that did.
+  std::string wrote_last;
   std::string alert;        ///< why replication stopped
   uint64_t alerts = 0;           ///< forks and refused records seen
   uint64_t refused_heads = 0;    ///< gossip with a bad signature or from an unknown node

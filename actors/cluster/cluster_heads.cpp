@@ -140,7 +140,7 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
     answered.insert(id);
   // With synchronous replication, enough followers answering hold every acknowledged
   // record: a silent peer's newer head (a dead leader's, most often) holds none.
-  bool pass_silent = answered_cover_acknowledged(st.deps.cfg, st.deps.cfg.leader, answered)
+  bool pass_silent = answered_cover_acknowledged(st.deps.cfg, st.wrote_last, answered)
                      || (round->by_lease && st.deps.cfg.sync_followers == 0);
   for (auto& [id, p] : st.peers) {
     auto f = round->fresh.find(id);
@@ -149,7 +149,20 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
     // Elected by the lease, the last leader's lease lapsed and its journal is fenced: what
     // it holds past its followers (committed, never confirmed by them) was never
     // acknowledged, whether it answered or not.
-    bool fenced_leader = round->by_lease && id == st.deps.cfg.leader;
+    bool fenced_leader = round->by_lease && id == st.wrote_last;
+    // Elected by the lease with synchronous replication, a silent follower stops it unless
+    // those that answered cover every acknowledgement: the follower may hold acknowledged
+    // records past this node's head, and the head last heard of it may be old (a partition
+    // between followers hides its progress).
+    if (round->by_lease && !asked && !fenced_leader && !pass_silent
+        && st.deps.cfg.sync_followers > 0)
+      return (void) round->rp.deliver(refuse(
+        ec::unavailable,
+        "follower " + id + " did not answer, and with sync_followers "
+          + std::to_string(st.deps.cfg.sync_followers)
+          + " the followers that answered may not hold every acknowledged record "
+            "(its head was last heard of at seq " + std::to_string(theirs.value) + ")",
+        {}, caf::timespan{std::chrono::seconds{1}}));
     if (theirs.value > head.value && (!asked || fenced_leader) && pass_silent) {
       spdlog::warn("cluster: promotion passes over {}'s head (seq {} > {}): {}, and the "
                    "followers that answered hold every record acknowledged with "
@@ -191,6 +204,7 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
   st.leader = true;
   st.term = round->term;
   st.deps.cfg.leader = st.deps.cfg.node_id;
+  st.wrote_last = st.deps.cfg.node_id;
   st.leader_known = true;
   st.failovers += round->by_lease ? 1 : 0;
   remember_role(self);

@@ -74,7 +74,7 @@ bool may_campaign(self_ptr self) {
     return false;
   auto head = st.deps.store->head().value;
   for (auto& [id, p] : st.peers)
-    if (id != st.deps.cfg.leader && p.connected && !p.diverged && p.head.value > head)
+    if (id != st.wrote_last && p.connected && !p.diverged && p.head.value > head)
       return false; // it is ahead: it campaigns (promotion would refuse this node)
   // The leader of the last term is passed over: the key is free, so its lease lapsed
   // (it may still be connected, stopped or cut off, and ahead with records it never had

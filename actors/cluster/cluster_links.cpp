@@ -282,6 +282,7 @@ void pull(self_ptr self) {
       [self, token](replica_batch& batch) {
         if (token != self->state.pull_token)
           return; // abandoned: the next pull asks the leader of now
+        self->state.wrote_last = self->state.pulling_from; // it answers as the leader
         on_batch(self, std::move(batch));
       },
       [self, leader, token](caf::error& err) {

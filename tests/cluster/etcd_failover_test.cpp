@@ -9,7 +9,9 @@
 // etcd's answers (it stops writing at its deadline while its followers still hear it, a
 // follower takes over, and healed it follows); a follower SIGKILLed; and etcd itself
 // SIGSTOPped or SIGKILLed and restarted (the leader stops writing within its lease, reads
-// go on, writes resume). And the wall clocks of the leader and of the followers stepped
+// go on, writes resume). The followers cut off from each other (the leader still hears
+// both), then the leader SIGKILLed: no follower leads until the cut heals, as neither can
+// know what the other holds. And the wall clocks of the leader and of the followers stepped
 // minutes forward and back under load (libfaketime: the wall clock only, as an NTP step
 // does; leases and fencing run on the monotonic clock), which fails nothing over and
 // fences nothing, while every node's clients keep being acknowledged. Every node still
@@ -164,6 +166,7 @@ enum class fault {
   leader_isolated,  ///< the leader cut off from etcd and from its followers, both ways
   leader_mute,      ///< the leader's bytes to its followers cut (theirs reach it; etcd too)
   clock_steps,      ///< the wall clocks of the leader and a follower stepped forward and back
+  followers_cut,    ///< the followers cut off from each other, then the leader SIGKILLed
 };
 
 const char* name_of(fault f) {
@@ -178,6 +181,7 @@ const char* name_of(fault f) {
     case fault::leader_isolated: return "leader isolated";
     case fault::leader_mute: return "leader's bytes to its followers cut";
     case fault::clock_steps: return "wall clocks stepped";
+    case fault::followers_cut: return "followers cut off from each other, leader SIGKILL";
   }
   return "?";
 }
@@ -364,12 +368,18 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   {
     std::lock_guard<std::mutex> guard{mtx};
     since = clock_type::now();
-    faulted = !etcd_fault(f) && f != fault::leader_mute; // measured from their heal
+    // measured from their heal
+    faulted = !etcd_fault(f) && f != fault::leader_mute && f != fault::followers_cut;
     victim = cut ? -1 : hit; // a node cut off from etcd still serves its clients
   }
   switch (f) {
     case fault::clock_steps:
       break; // stepped above
+    case fault::followers_cut:
+      for (auto& [pair, proxy] : to_peer)
+        if (pair.first != first && pair.second != first)
+          proxy->cut(true, true);
+      break;
     case fault::leader_kill:
     case fault::follower_kill:
       nodes[hit]->stop(SIGKILL);
@@ -446,6 +456,48 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     since = clock_type::now();
     faulted = true;
   }
+  if (f == fault::followers_cut) {
+    // The leader hears both followers: every node's clients are still acknowledged.
+    auto after = clock_type::now() + std::chrono::milliseconds{200};
+    CHECK(wait_until([&] {
+      std::lock_guard<std::mutex> guard{mtx};
+      std::set<int> heard;
+      for (size_t i = 0; i < ack_sent.size(); ++i)
+        if (ack_sent[i] > after)
+          heard.insert(ack_node[i]);
+      return heard.size() == 3;
+    }, std::chrono::seconds{10}));
+    // The leader dies. A follower takes the lease but cannot hear the other one, which may
+    // hold acknowledged records it lacks (one confirmation acknowledges): it must not lead.
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      victim = first;
+    }
+    nodes[first]->stop(SIGKILL);
+    alive[first] = false;
+    auto killed = clock_type::now();
+    // (Promoted, it would not take writes either: its only follower could not confirm,
+    // and a follower holding records it lacks would fork from it for good.)
+    bool promoted = wait_until([&] {
+      for (int i = 0; i < 3; ++i)
+        if (alive[i] && cluster_of(ports[i])["role"] == "leader")
+          return true;
+      return false;
+    }, std::chrono::seconds{5});
+    CHECK_MESSAGE(!promoted, "a follower was promoted without hearing the other follower");
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      auto quiet = killed + std::chrono::milliseconds{200};
+      auto during = std::count_if(ack_sent.begin(), ack_sent.end(),
+                                  [&](auto t) { return t > quiet; });
+      CHECK_MESSAGE(during == 0, during << " requests acknowledged while no node could lead");
+    }
+    for (auto& [pair, proxy] : to_peer)
+      proxy->heal();
+    std::lock_guard<std::mutex> guard{mtx};
+    since = clock_type::now();
+    faulted = true;
+  }
   if (cut) {
     // Cut off from etcd, the old leader stops writing at its deadline; the follower that
     // takes the lease writes only after that (as seen through their consoles).
@@ -491,7 +543,7 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     CHECK(now_leading["lease"]["failovers"] == lease["failovers"]);
     CHECK(now_leading["lease"]["fenced"] == lease["fenced"]);
   }
-  if (leader_fault(f)) {
+  if (leader_fault(f) || f == fault::followers_cut) {
     CHECK(next != first);
     CHECK(now_leading["lease"]["failovers"].get<uint64_t>() >= 1);
     CHECK(now_leading["term"].get<uint64_t>() > lease["term"].get<uint64_t>());
@@ -564,7 +616,8 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
                      << std::string{etcd_fault(f) ? "writes again " : "next acknowledgement "}
                      << out.failover_s << " s after "
                      << std::string{etcd_fault(f) ? "etcd's return"
-                                    : f == fault::leader_mute ? "the heal"
+                                    : f == fault::leader_mute || f == fault::followers_cut
+                                        ? "the heal"
                                     : cut ? "the new leader's first write" : "the fault"}
                      << " (n" << first + 1 << " -> n" << next + 1 << ", term " << lease["term"]
                      << " -> " << now_leading["term"] << "); other answers: "
@@ -636,6 +689,11 @@ TEST_CASE("with etcd stopped the leader stops writing within its lease, reads go
 
 TEST_CASE("with etcd SIGKILLed and restarted no acknowledged decision is lost") {
   run_trials(fault::etcd_kill);
+}
+
+TEST_CASE("followers cut off from each other keep acknowledging through the leader; with the "
+          "leader SIGKILLed no follower leads until they hear each other, and none is lost") {
+  run_trials(fault::followers_cut);
 }
 
 TEST_CASE("wall clocks stepped minutes forward and back under load fail nothing over, fence "
