@@ -10,12 +10,14 @@
 // counted by bench/delivery_count.cpp).
 //
 // Usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] [--snapshot-interval N]
-//                       [--prepare-mb N] [--replicated]
+//                       [--prepare-mb N] [--replicated [--pinned]]
 //   --e2e: only the end-to-end rows; --changes: changes per proposal (1 to 4; a level-4
 //   flight journals N changes in N+1 commits); --snapshot-interval: the journal's (default:
 //   the engine's default; 0: none); --replicated: the end-to-end rows of a lone node, then
 //   of a leader with one follower engine (in this process, over loopback TCP) replicating
-//   asynchronously, then with sync_followers = 1
+//   asynchronously, then with sync_followers = 1; --pinned: each node on a core of its own,
+//   as on machines of their own (the lone node, and the leader with the submitters, on CPU 0;
+//   the follower on CPU 1: every thread inherits the core of the thread that made it)
 
 #include <atomic>
 #include <condition_variable>
@@ -25,6 +27,7 @@
 #include <fstream>
 #include <future>
 #include <random>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
@@ -54,6 +57,21 @@ std::string temp_dir() {
   if (::mkdtemp(t.data()) == nullptr)
     std::exit(2);
   return t;
+}
+
+bool pinned = false; ///< --pinned
+
+/// With --pinned, binds the calling thread (and the threads it makes from now on) to `cpu`.
+void pin_to(int cpu) {
+  if (!pinned)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(0, sizeof set, &set) != 0) {
+    std::printf("--pinned: cannot bind to CPU %d\n", cpu);
+    std::exit(2);
+  }
 }
 
 /// Process CPU time (user + system) so far, in seconds.
@@ -234,7 +252,9 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   }
   std::unique_ptr<engine> follower;
   if (sync >= 0) {
+    pin_to(1); // the follower's threads
     follower = start_follower(dir, leader_port, follower_port);
+    pin_to(0);
     // The leader takes writes once its follower is in step.
     for (int i = 0; i < 1000; ++i) {
       auto s = eng->cluster_status();
@@ -379,24 +399,33 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--replicated") {
       replicated = true;
+    } else if (a == "--pinned") {
+      pinned = true;
     } else if (a == "--callbacks") {
       callbacks = true;
     } else if (a == "--prepare-mb" && number_follows(i)) {
       keys.prepare_mb = argv[++i];
     } else {
       std::printf("usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] "
-                  "[--snapshot-interval N] [--prepare-mb N] [--replicated]\n"
+                  "[--snapshot-interval N] [--prepare-mb N] [--replicated [--pinned]]\n"
                   "  --callbacks            end-to-end submitters are callback chains, not "
                   "threads waiting on futures\n"
                   "  --changes N            changes per proposal, 1 to 4 (default 1)\n"
                   "  --snapshot-interval N  [journal] snapshot_interval (0: no snapshots)\n"
                   "  --prepare-mb N         [journal] prepare_mb (0: no prepared tail)\n"
                   "  --replicated           end-to-end rows of a lone node, a leader with an "
-                  "async follower, and with sync_followers = 1 (the follower in this process)\n");
+                  "async follower, and with sync_followers = 1 (the follower in this process)\n"
+                  "  --pinned               with --replicated: each node on a core of its own "
+                  "(the lone node and the leader on CPU 0, the follower on CPU 1)\n");
       return a == "--help" ? 0 : 1;
     }
   }
+  if (pinned && !replicated) {
+    std::printf("--pinned goes with --replicated\n");
+    return 1;
+  }
   spdlog::set_level(spdlog::level::warn); // the cluster rows' connection notes are not figures
+  pin_to(0);
   print_machine();
   std::printf("\n");
   if (!e2e_only) {
