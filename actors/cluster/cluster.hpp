@@ -160,6 +160,9 @@ struct cluster_state {
   std::string lease_holder;      ///< the leader key's holder as last seen (empty: none)
   uint64_t lease_term = 0;       ///< the key's create revision (the holder's term)
   caf::actor_clock::time_point lease_deadline{}; ///< (holder) when its writes stop
+  /// (leader, sync_followers > 0) when its followers last confirmed all it held, or the
+  /// watermark last moved: an elected leader gives its lease up after a TTL without either.
+  caf::actor_clock::time_point confirmed_at{};
   std::string lease_problem;     ///< what went wrong with etcd or the lease, empty when fine
   uint64_t lease_renewals = 0;   ///< renewals of this node's lease
   uint64_t failovers = 0;        ///< times this node took the lease and was promoted

@@ -95,8 +95,25 @@ bool lease_valid(self_ptr self) {
 
 void check_lease(self_ptr self) {
   auto& st = self->state;
-  if (st.leader && st.deps.etcd && !lease_valid(self))
-    step_down(self, "its lease's deadline passed with no renewal");
+  if (!st.leader || !st.deps.etcd)
+    return;
+  if (!lease_valid(self))
+    return step_down(self, "its lease's deadline passed with no renewal");
+  // Holding acknowledgements no follower confirms (its records do not reach them: a
+  // one-way cut, a stalled link), it gives the lease up after a TTL, so that a follower the
+  // others hear can lead; until then nothing is acknowledged either way.
+  auto now = self->clock().now();
+  auto head = st.deps.store->head();
+  if (st.deps.cfg.sync_followers == 0 || head.value <= st.replicated.value) {
+    st.confirmed_at = now;
+    return;
+  }
+  auto limit = std::chrono::seconds{st.deps.etcd->lease_ttl_s};
+  if (now - st.confirmed_at >= limit)
+    step_down(self, "no follower confirmed the records past seq "
+                      + std::to_string(st.replicated.value) + " for "
+                      + std::to_string(st.deps.etcd->lease_ttl_s)
+                      + " s (the lease TTL): it gives the lease up");
 }
 
 } // namespace bulwark::cluster_detail

@@ -157,12 +157,14 @@ void advance_watermark(self_ptr self) {
   if (upto.value <= st.replicated.value)
     return;
   st.replicated = upto;
+  st.confirmed_at = self->clock().now();
   self->send(st.deps.journal, atom::replicated_v, upto);
 }
 
 void start_replicating(self_ptr self) {
   auto& st = self->state;
   st.replicated = seq_no{};
+  st.confirmed_at = self->clock().now();
   for (auto& [id, p] : st.peers)
     p.confirmed = seq_no{}; // confirmed anew by their pulls under this leadership
   self->send(st.deps.journal, atom::replicate_v, st.deps.cfg.sync_followers > 0);
