@@ -46,7 +46,12 @@ route_target target_of(self_ptr self) {
     return t;
   }
   auto i = st.peers.find(st.deps.cfg.leader);
-  if (i == st.peers.end() || !i->second.connected || st.stopped)
+  if (st.deps.cfg.leader == st.deps.cfg.node_id) // it stopped leading; no successor heard of
+    t.refusal = refuse(ec::unavailable, st.deps.cfg.node_id + " stopped leading term "
+                                          + std::to_string(st.term)
+                                          + " and knows of no leader since",
+                       {}, retry);
+  else if (i == st.peers.end() || !i->second.connected || st.stopped)
     t.refusal = refuse(ec::unavailable, "follower " + st.deps.cfg.node_id
                                           + " cannot reach the leader " + st.deps.cfg.leader,
                        {}, retry);

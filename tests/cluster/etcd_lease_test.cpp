@@ -14,6 +14,7 @@
 #include "actors/cluster/lease_policy.hpp"
 #include "cluster/cluster_node.hpp"
 #include "cluster/etcd_process.hpp"
+#include "messages/commands.hpp"
 #include "messages/error.hpp"
 #include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -193,6 +194,12 @@ TEST_CASE("only a node's own lease keeper speaks for the lease: a forged report 
   auto refused = n1.append(test::random_events(72, 1));
   CHECK(is(refused, ec::unavailable));
   CHECK(!n1.status().lease_problem.empty());
+  // A mutation routed to it meanwhile is refused: it stopped leading, and knows no leader.
+  std::string why;
+  self->request(n1.actor(), std::chrono::seconds{5}, atom::interrupt_v, interrupt{})
+    .receive([&](seq_no) { why = "it ran"; }, [&](caf::error& err) { why = message_of(err); });
+  CHECK(why == "n1 stopped leading term " + std::to_string(before.term)
+                 + " and knows of no leader since");
   etcd.signal(SIGCONT);
   CHECK(test::wait_until([&] { return n1.status().writable; }, std::chrono::seconds{15}));
   CHECK(n1.append(test::random_events(73, 1)) == caf::error{});
