@@ -78,6 +78,9 @@ struct engine::impl {
   /// Journals `policy_changed` when the policy differs from the journal's last (`st`),
   /// before anything runs under it; only where this node writes the journal.
   caf::error journal_policy_at_start(const fleet_state& st, bool writes);
+  /// The same when this node is promoted (a cluster's leader elected later, or by hand):
+  /// a worker reads the journal's policy and journals this node's when it differs.
+  void journal_policy_on_promotion();
   /// Each actor's settings as `c` gives them (with their live cell where it has one).
   authority_settings authority_settings_of(const node_config& c) const;
   pipeline_settings pipeline_settings_of(const node_config& c, const std::string& version) const;

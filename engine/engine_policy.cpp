@@ -91,6 +91,60 @@ caf::error engine::impl::journal_policy_at_start(const fleet_state& st, bool wri
 
 namespace {
 
+/// Journals `policy` (version `version`) unless it is the journal's own already.
+caf::behavior journal_policy_if_new(caf::event_based_actor* self, journal_actor j,
+                                    std::vector<policy_entry> policy, std::string version,
+                                    caf::timestamp at) {
+  auto failed = [self](const caf::error& err) {
+    spdlog::error("engine: the policy in force could not be journaled at promotion: {}",
+                  describe(err).message);
+    self->quit();
+  };
+  self->request(j, std::chrono::seconds{10}, atom::state_v)
+    .then(
+      [=](const fleet_state& st) {
+        if (st.policy_version == version)
+          return self->quit();
+        auto ev = policy_record(st.policy, st.policy_version, policy, version, "config",
+                                "promotion", at);
+        self->request(j, std::chrono::seconds{10}, atom::append_v, std::move(ev))
+          .then(
+            [self, version](const appended& ack) {
+              spdlog::info("engine: policy {} in force (journaled at seq {} on promotion)",
+                           version.substr(0, 16), ack.first.value);
+              self->quit();
+            },
+            failed);
+      },
+      failed);
+  return {[](atom::retry) {}}; // its answers end it
+}
+
+} // namespace
+
+void engine::impl::journal_policy_on_promotion() {
+  std::vector<policy_entry> p;
+  std::string version;
+  {
+    std::lock_guard<std::mutex> guard{policy_mtx};
+    p = policy;
+    version = policy_version;
+  }
+  auto j = journal;
+  auto at = now();
+  spawn_worker(worker_spec{
+    "policy-on-promotion",
+    [j, p, version, at](caf::local_actor* sup) {
+      return caf::actor{sup->home_system().spawn(journal_policy_if_new, j, p, version, at)};
+    },
+    [](const caf::error& why) {
+      spdlog::error("engine: the policy was not journaled at promotion ({})",
+                    caf::to_string(why));
+    }});
+}
+
+namespace {
+
 policy_reload refused(const caf::error& err) {
   policy_reload out;
   out.status = engine::impl::to_result(err);

@@ -503,7 +503,7 @@ struct policy_changed {
   std::string version;                ///< SHA-256 (64 hex) of the canonical text of `entries`
   std::string previous;               ///< the version it replaces ("" when none was journaled)
   principal_id by;                    ///< "config" at start; the admin of a reload
-  std::string cause;                  ///< "start", "reload" (console or API) or "signal" (SIGHUP)
+  std::string cause;                  ///< "start", "promotion", "reload" (console or API) or "signal" (SIGHUP)
   std::vector<policy_change> changes; ///< against the previous policy, by key
   std::vector<policy_entry> entries;  ///< the whole policy, by key
 };

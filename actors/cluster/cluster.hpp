@@ -80,6 +80,9 @@ struct cluster_deps {
   /// The journal directory's `set_aside_marker` (cluster-rejoin's): reported once when it
   /// exists, then renamed (empty: none looked for).
   std::string set_aside;
+  /// Called once this node leads a new term, its journal writable and the change
+  /// journaled (the engine journals its policy when it differs). May be empty.
+  std::function<void()> promoted;
 };
 
 /// One configured peer as this node sees it.

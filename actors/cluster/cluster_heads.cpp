@@ -217,6 +217,8 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
   journal_if_leader(self, make_event(event_type::leadership_changed, caf::make_timestamp(),
                                      leadership_changed{st.deps.cfg.node_id, round->term,
                                                         previous, round->by}));
+  if (st.deps.promoted)
+    st.deps.promoted();
   gossip_head(self);
   round->rp.deliver(round->term);
 }

@@ -102,6 +102,19 @@ std::map<uint64_t, std::set<std::string>> leaders_by_term(const std::string& dat
   return out;
 }
 
+/// The versions of the `policy_changed` records in the journal `data`, in order.
+std::vector<std::string> policies_in(const std::string& data) {
+  std::vector<std::string> out;
+  auto store = test::open_store(data);
+  REQUIRE(!store->read(seq_no{1}, seq_no{UINT64_MAX}, [&](journal_entry&& e) {
+    policy_changed p;
+    if (e.ev.type == event_type::policy_changed && !payload_of(e.ev, p))
+      out.push_back(p.cause + " " + p.version);
+    return true;
+  }));
+  return out;
+}
+
 /// The highest seq at which both journals hold the same chain (they share a prefix).
 uint64_t last_shared_seq(const std::string& a, const std::string& b) {
   auto sa = test::open_store(a);
@@ -280,6 +293,10 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
       return false;
     }));
   }
+  // No node leads at start: the policy in force is journaled once the first one is elected.
+  CHECK(wait_until([&] { return policies_in(data[first]).size() == 1; }));
+  auto policy = policies_in(data[first]);
+  CHECK(policy.front().rfind("promotion ", 0) == 0);
   auto lease = cluster_of(ports[first])["lease"];
   INFO(lease.dump());
   CHECK(lease["holder"] == "n" + std::to_string(first + 1));
@@ -541,6 +558,8 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   for (auto& a : acks)
     out.lost += finished.count(a.proposal) == 0 ? 1 : 0;
   out.ran_twice = repeats_differing(ports[next], acks);
+  // The nodes run one policy: a later leader finds it journaled and journals nothing.
+  CHECK(policies_in(data[next]) == policy);
   // One leader per term in the leader's journal.
   for (auto& [term, leaders] : leaders_by_term(data[next]))
     CHECK_MESSAGE(leaders.size() == 1, "term " << term << " has " << leaders.size() << " leaders");
