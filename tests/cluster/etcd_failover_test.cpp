@@ -696,7 +696,7 @@ TEST_CASE("with etcd SIGKILLed and restarted no acknowledged decision is lost") 
   run_trials(fault::etcd_kill);
 }
 
-TEST_CASE("followers cut off from each other keep acknowledging through the leader; with the "
+TEST_CASE("followers cut off from each other keep acknowledging through the leader, and with the "
           "leader SIGKILLed no follower leads until they hear each other, and none is lost") {
   run_trials(fault::followers_cut);
 }

@@ -194,7 +194,9 @@ TEST_CASE("only a node's own lease keeper speaks for the lease: a forged report 
   auto refused = n1.append(test::random_events(72, 1));
   CHECK(is(refused, ec::unavailable));
   CHECK(!n1.status().lease_problem.empty());
-  // A mutation routed to it meanwhile is refused: it stopped leading, and knows no leader.
+  // A mutation routed to it meanwhile is refused: it stopped leading (on its next tick
+  // after its journal's fence), and knows no leader.
+  CHECK(test::wait_until([&] { return n1.status().role != "leader"; }, std::chrono::seconds{5}));
   std::string why;
   self->request(n1.actor(), std::chrono::seconds{5}, atom::interrupt_v, interrupt{})
     .receive([&](seq_no) { why = "it ran"; }, [&](caf::error& err) { why = message_of(err); });
