@@ -359,6 +359,19 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     std::lock_guard<std::mutex> guard{mtx};
     return acks.size() >= 200;
   }));
+  // How many requests sent after `t` were acknowledged; whether every node's clients were.
+  auto acked_after = [&](clock_type::time_point t) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return std::count_if(ack_sent.begin(), ack_sent.end(), [&](auto s) { return s > t; });
+  };
+  auto all_heard_after = [&](clock_type::time_point t) {
+    std::lock_guard<std::mutex> guard{mtx};
+    std::set<int> heard;
+    for (size_t i = 0; i < ack_sent.size(); ++i)
+      if (ack_sent[i] > t)
+        heard.insert(ack_node[i]);
+    return heard.size() == 3;
+  };
   int hit = f == fault::follower_kill ? (first + 1) % 3 : leader_fault(f) ? first : -1;
   if (f == fault::clock_steps) {
     // NTP-like steps of the wall clock alone: the leader's 2 minutes ahead, a follower's
@@ -372,14 +385,8 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
       std::ofstream{dir.sub("clock-n" + std::to_string(who + 1))} << offset << "\n";
       auto stepped = clock_type::now() + std::chrono::milliseconds{1100}; // read again by then
       std::this_thread::sleep_for(std::chrono::milliseconds{1100});
-      CHECK_MESSAGE(wait_until([&] {
-        std::lock_guard<std::mutex> guard{mtx};
-        std::set<int> heard;
-        for (size_t i = 0; i < ack_sent.size(); ++i)
-          if (ack_sent[i] > stepped)
-            heard.insert(ack_node[i]);
-        return heard.size() == 3;
-      }, std::chrono::seconds{10}), "after n" << who + 1 << "'s clock stepped " << offset
+      CHECK_MESSAGE(wait_until([&] { return all_heard_after(stepped); }, std::chrono::seconds{10}),
+                    "after n" << who + 1 << "'s clock stepped " << offset
                                      << " s, not every node's clients were acknowledged");
     }
   }
@@ -444,12 +451,8 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
     for (auto port : ports)
       CHECK(cluster_of(port)["lease"]["problem"].is_string());
     std::this_thread::sleep_for(std::chrono::seconds{2});
-    {
-      std::lock_guard<std::mutex> guard{mtx};
-      auto during = std::count_if(ack_sent.begin(), ack_sent.end(),
-                                  [&](auto t) { return t > quiet; });
-      CHECK_MESSAGE(during == 0, during << " requests acknowledged without etcd");
-    }
+    auto during = acked_after(quiet);
+    CHECK_MESSAGE(during == 0, during << " requests acknowledged without etcd");
     if (f == fault::etcd_stop)
       etcd.signal(SIGCONT);
     else
@@ -461,14 +464,7 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
   if (f == fault::followers_cut) {
     // The leader hears both followers: every node's clients are still acknowledged.
     auto after = clock_type::now() + std::chrono::milliseconds{200};
-    CHECK(wait_until([&] {
-      std::lock_guard<std::mutex> guard{mtx};
-      std::set<int> heard;
-      for (size_t i = 0; i < ack_sent.size(); ++i)
-        if (ack_sent[i] > after)
-          heard.insert(ack_node[i]);
-      return heard.size() == 3;
-    }, std::chrono::seconds{10}));
+    CHECK(wait_until([&] { return all_heard_after(after); }, std::chrono::seconds{10}));
     // The leader dies. A follower takes the lease but cannot hear the other one, which may
     // hold acknowledged records it lacks (one confirmation acknowledges): it must not lead.
     {
@@ -487,13 +483,8 @@ trial_result run_trial(int trial, fault f, etcd_process& etcd) {
       return false;
     }, std::chrono::seconds{5});
     CHECK_MESSAGE(!promoted, "a follower was promoted without hearing the other follower");
-    {
-      std::lock_guard<std::mutex> guard{mtx};
-      auto quiet = killed + std::chrono::milliseconds{200};
-      auto during = std::count_if(ack_sent.begin(), ack_sent.end(),
-                                  [&](auto t) { return t > quiet; });
-      CHECK_MESSAGE(during == 0, during << " requests acknowledged while no node could lead");
-    }
+    auto during = acked_after(killed + std::chrono::milliseconds{200});
+    CHECK_MESSAGE(during == 0, during << " requests acknowledged while no node could lead");
     for (auto& [pair, proxy] : to_peer)
       proxy->heal();
     std::lock_guard<std::mutex> guard{mtx};
