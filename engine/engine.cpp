@@ -207,6 +207,8 @@ caf::error engine::impl::launch(const engine_options& opts) {
   }
   cfg.journal.mailbox = mailboxes.journal;
   cfg.journal.memory = std::make_shared<journal_memory>();
+  cfg.journal.acks = std::make_shared<held_acks>(cfg.journal.meter);
+  cfg.journal.tail = std::make_shared<replica_tail>();
   virtual_clock = opts.virtual_clock;
   auto j = spawn_journal(*sys, store, cfg.journal, opts.virtual_clock);
   if (!j)

@@ -71,7 +71,8 @@ caf::error engine::impl::start_cluster() {
   cluster_deps deps{cs.cfg, journal, store, cluster_key, cluster_peer_keys, pipeline, commands,
                     cluster_figures, admission, admins, cluster_role, cs.etcd,
                     cfg.data_dir + "/" + set_aside_marker,
-                    [this] { journal_policy_on_promotion(); }};
+                    [this] { journal_policy_on_promotion(); }, cfg.journal.acks,
+                    cfg.journal.tail};
   // With [cluster.etcd]: etcd answers, the credentials work, the prefix is this cluster's.
   auto err = cs.etcd ? check_etcd_at_start(*cs.etcd, cs.cfg.cluster_id) : caf::error{};
   if (!err)

@@ -259,6 +259,9 @@ digest journal_store::head_chain() const {
 namespace {
 
 /// Writes `entries` (already hashed) in one transaction; returns an LMDB code.
+/// write_batch's answer when `before_commit` fails the transaction (the chaos hook).
+constexpr int injected_failure = -1;
+
 int write_batch(journal_store::impl& d, const std::vector<journal_entry>& entries,
                 const journal_store::impl::record_source& source, seq_no prev,
                 const digest& prev_chain, std::string& what) {
@@ -293,6 +296,10 @@ int write_batch(journal_store::impl& d, const std::vector<journal_entry>& entrie
   if (int rc = put_head(txn.get(), d.meta, entries.back().seq, entries.back().chain)) {
     what = "put head";
     return rc;
+  }
+  if (source.before_commit && !source.before_commit()) {
+    what = "commit";
+    return injected_failure;
   }
   if (int rc = txn.commit()) {
     what = "commit";
@@ -329,6 +336,8 @@ caf::error journal_store::impl::write_entries(const std::vector<journal_entry>& 
     int rc = write_batch(*this, entries, source, prev, prev_chain, what);
     if (rc == 0)
       break;
+    if (rc == injected_failure)
+      return refuse(ec::audit_unavailable, opts.dir + ": write failure injected (chaos hook)");
     if (rc == MDB_CORRUPTED)
       return refuse(ec::integrity_violation,
                     opts.dir + ": stored tail at seq " + std::to_string(prev.value)
@@ -343,13 +352,14 @@ caf::error journal_store::impl::write_entries(const std::vector<journal_entry>& 
   return {};
 }
 
-caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<event> events) {
+caf::expected<std::vector<journal_entry>>
+journal_store::append(std::vector<event> events, const encoded_fn& encoded) {
   auto& d = *impl_;
   if (d.opts.read_only)
     return refuse(ec::audit_unavailable, d.opts.dir + ": journal opened read-only");
   if (events.empty())
     return std::vector<journal_entry>{};
-  if (d.fail_writes)
+  if (d.fail_writes && !encoded)
     return refuse(ec::audit_unavailable, d.opts.dir + ": write failure injected (chaos hook)");
   thread_local sha256_hasher hasher;
   auto prev = head();
@@ -365,7 +375,10 @@ caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<even
   source.size_of = [&entries](size_t i) {
     return chain_size + record_header_size + entries[i].ev.payload.size();
   };
-  source.write = [&entries, &prev_chain](size_t i, uint8_t* dst) {
+  std::vector<std::vector<uint8_t>> records;
+  if (encoded)
+    records.resize(entries.size());
+  source.write = [&](size_t i, uint8_t* dst) {
     auto& e = entries[i];
     uint8_t* bytes = dst + chain_size;
     encode_record_header(e.seq, e.ev, bytes);
@@ -374,7 +387,19 @@ caf::expected<std::vector<journal_entry>> journal_store::append(std::vector<even
     e.chain = hasher.chain(i == 0 ? prev_chain : entries[i - 1].chain, bytes,
                            record_header_size + e.ev.payload.size());
     std::memcpy(dst, e.chain.bytes.data(), chain_size);
+    if (encoded)
+      records[i].assign(dst, dst + chain_size + record_header_size + e.ev.payload.size());
   };
+  if (encoded) {
+    bool handed = false; // a retry after map growth writes the same bytes: handed once
+    source.before_commit = [&] {
+      if (!handed) {
+        handed = true;
+        encoded(std::move(records));
+      }
+      return !d.fail_writes;
+    };
+  }
   if (auto err = d.write_entries(entries, source, prev, prev_chain))
     return err;
   return entries;

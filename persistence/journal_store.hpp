@@ -86,10 +86,17 @@ public:
   /// Returns the chain hash at `head()` (zeros when empty).
   digest head_chain() const;
 
+  /// Each record's stored bytes (chain || record), in order, as `append` writes them.
+  using encoded_fn = std::function<void(std::vector<std::vector<uint8_t>>&&)>;
+
   /// Appends `events` in one durable write transaction, all or nothing.
   /// Grows the map on `MDB_MAP_FULL` up to `max_map_size`; beyond it, or on any write
   /// error, nothing is written and the error is `AUDIT_UNAVAILABLE`.
-  caf::expected<std::vector<journal_entry>> append(std::vector<event> events);
+  /// `encoded`, when given, receives the records once they are encoded, before the commit
+  /// (its fsync) starts, whether or not the commit then succeeds (a leader ships them to
+  /// its followers meanwhile); the chaos hook then fails the commit after it.
+  caf::expected<std::vector<journal_entry>> append(std::vector<event> events,
+                                                   const encoded_fn& encoded = {});
 
   /// Appends stored records (chain || event bytes) copied from another journal, in one
   /// transaction: each must continue the sequence and link to the chain, else nothing is

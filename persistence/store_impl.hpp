@@ -161,6 +161,9 @@ struct journal_store::impl {
   struct record_source {
     std::function<size_t(size_t)> size_of;        ///< stored size of record i
     std::function<void(size_t, uint8_t*)> write;  ///< fills exactly size_of(i) bytes
+    /// Runs once every record is written, before the commit (the fsync); false fails
+    /// the transaction as an injected write failure. None: commit.
+    std::function<bool()> before_commit;
   };
 
   /// Writes `entries.size()` records from `source` in one transaction (retrying after

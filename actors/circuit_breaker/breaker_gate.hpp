@@ -28,6 +28,7 @@
 #include "actors/circuit_breaker/ring_queue.hpp"
 #include "actors/circuit_breaker/slot_arena.hpp"
 #include "messages/commands.hpp"
+#include "supervision/reply_to.hpp"
 
 namespace bulwark {
 
@@ -43,17 +44,6 @@ struct gate_dispatch {
   uint64_t token = 0;
   uint32_t attempt = 0;
   effector_call call;
-};
-
-/// Where an answer goes: the requester, its request's id and the forwarding stages.
-struct reply_to {
-  caf::strong_actor_ptr sender;
-  caf::message_id id;
-  std::vector<caf::strong_actor_ptr> stages;
-
-  /// Sends `msg` as the response, from any thread (nothing for a message that was no
-  /// request).
-  void deliver(caf::message msg);
 };
 
 /// An answer for a requester.

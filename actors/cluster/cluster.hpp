@@ -32,6 +32,9 @@
 
 namespace bulwark {
 
+class held_acks;    // actors/journal/held_acks.hpp
+class replica_tail; // actors/journal/replica_tail.hpp
+
 class ed25519_key;
 
 /// What a cluster actor learned that a restarted one must start from: the term, the
@@ -83,6 +86,13 @@ struct cluster_deps {
   /// Called once this node leads a new term, its journal writable and the change
   /// journaled (the engine journals its policy when it differs). May be empty.
   std::function<void()> promoted;
+  /// The journal's held acknowledgements (synchronous replication): a leader releases
+  /// them here as its followers confirm, on this actor's thread. None: it sends the
+  /// journal `replicated` instead.
+  std::shared_ptr<held_acks> acks;
+  /// The journal's newest records, pulls are answered from (replica_tail.hpp). None:
+  /// from the store only.
+  std::shared_ptr<replica_tail> tail;
 };
 
 /// One configured peer as this node sees it.
@@ -141,7 +151,7 @@ struct cluster_state {
   uint64_t refused_heads = 0;    ///< gossip with a bad signature or from an unknown node
   uint64_t ticks = 0;
   std::vector<parked_pull> parked; ///< (leader) pulls waiting for the next commit
-  seq_no replicated;               ///< (leader) the watermark last sent to the journal
+  seq_no replicated;               ///< (leader) the watermark last released
   std::vector<integrity_alert> unreported; ///< follower alerts the leader has not journaled
   bool reporting = false;        ///< an alert is on its way to the leader
   std::string set_aside_reason;  ///< the reason of the set-aside alert not journaled yet

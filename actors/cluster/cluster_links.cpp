@@ -10,6 +10,7 @@
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
+#include "actors/journal/replica_tail.hpp"
 #include "messages/commands.hpp"
 #include "messages/error.hpp"
 #include "persistence/make_event.hpp"
@@ -226,6 +227,9 @@ void on_tick(self_ptr self) {
     pull(self);
     report_pending_alerts(self);
   }
+  if (st.leader && st.deps.tail && st.deps.tail->take_withdrawn())
+    step_down(self, "its journal's commit failed after the records went to the followers "
+                    "(a follower may hold records this node lacks)");
   check_lease(self);
   if (++st.ticks % 4 == 0)
     gossip_head(self);

@@ -10,6 +10,8 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/cluster/cluster_links.hpp"
+#include "actors/journal/held_acks.hpp"
+#include "actors/journal/replica_tail.hpp"
 #include "messages/error.hpp"
 
 namespace bulwark::cluster_detail {
@@ -21,16 +23,30 @@ namespace {
 /// stop counting.
 constexpr auto pull_wait = std::chrono::seconds{1};
 
-/// Reads up to `max` stored records from `from`.
+/// The newest record a follower may take: the store's head, or past it the records of
+/// the transaction being committed (replica_tail.hpp).
+seq_no served_head(self_ptr self) {
+  auto& st = self->state;
+  auto head = st.deps.store->head();
+  if (st.deps.tail)
+    head.value = std::max(head.value, st.deps.tail->head().value);
+  return head;
+}
+
+/// Reads up to `max` records from `from`: from the journal's tail in memory when it holds
+/// them, else from the store.
 caf::expected<replica_batch> read_batch(self_ptr self, seq_no from, uint32_t max) {
   auto& st = self->state;
   replica_batch batch;
   batch.from = from;
   batch.term = st.term;
-  batch.leader_head = st.deps.store->head();
+  batch.leader_head = served_head(self);
   if (from.value > batch.leader_head.value)
     return batch;
   max = std::min(max, st.deps.cfg.max_batch);
+  if (st.deps.tail
+      && st.deps.tail->read(from, max, st.deps.cfg.max_batch_bytes, batch.records))
+    return batch;
   uint64_t bytes = 0;
   auto err = st.deps.store->scan(
     from, batch.leader_head, [&](seq_no, const uint8_t* chain, const uint8_t* data, size_t size) {
@@ -70,7 +86,9 @@ void confirm(self_ptr self, peer_slot& p, seq_no from, const digest& chain) {
     return;
   }
   bool ours = false;
-  if (held.value <= st.deps.store->head().value)
+  if (auto in_tail = st.deps.tail ? st.deps.tail->chain_at(held) : caf::none)
+    ours = *in_tail == chain;
+  else if (held.value <= st.deps.store->head().value)
     if (auto at = st.deps.store->chain_at(held))
       ours = *at == chain;
   p.confirmed = ours ? held : seq_no{};
@@ -93,7 +111,7 @@ caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, se
   p.pulled = self->clock().now();
   confirm(self, p, from, chain);
   advance_watermark(self);
-  if (from.value > st.deps.store->head().value) {
+  if (from.value > served_head(self).value) {
     // At the head: the answer waits for the next commit (on_committed), so a follower in
     // step holds each commit one round trip after it, without polling.
     auto rp = self->make_response_promise<replica_batch>();
@@ -158,7 +176,10 @@ void advance_watermark(self_ptr self) {
     return;
   st.replicated = upto;
   st.confirmed_at = self->clock().now();
-  self->send(st.deps.journal, atom::replicated_v, upto);
+  if (st.deps.acks)
+    st.deps.acks->release(upto, st.confirmed_at);
+  else
+    self->send(st.deps.journal, atom::replicated_v, upto);
 }
 
 void start_replicating(self_ptr self) {

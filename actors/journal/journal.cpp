@@ -37,13 +37,10 @@ void admit(journal_ptr self, size_t count) {
   pending_append w;
   w.count = count;
   w.arrived = self->clock().now();
-  auto* el = self->current_mailbox_element();
-  if (el != nullptr && el->mid.is_request() && el->stages.empty()) {
-    w.requester = el->sender;
-    w.request = el->mid;
-  } else {
-    w.promise = self->make_response_promise<appended>();
-  }
+  // The answer is sent by hand (what a response promise would send, without its
+  // per-request cost), and for a held acknowledgement from the cluster actor's thread.
+  if (auto* el = self->current_mailbox_element())
+    w.to = reply_to{el->sender, el->mid, std::move(el->stages)};
   st.waiting.push_back(std::move(w));
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
@@ -108,11 +105,7 @@ caf::result<appended> enqueue(journal_ptr self, std::vector<event>&& events) {
 
 /// Answers one waiting append with `msg` (an `appended` or an error).
 void answer(journal_ptr self, pending_append& w, caf::message msg) {
-  if (w.requester != nullptr)
-    w.requester->get()->enqueue(self->ctrl(), w.request.response_id(), std::move(msg),
-                                self->context());
-  else if (w.promise.pending())
-    static_cast<caf::response_promise&>(w.promise).deliver(std::move(msg));
+  answer_append(w, std::move(msg), self->ctrl(), self->context());
 }
 
 /// Sends committed entries to every subscriber: one message, shared, not copied.
@@ -162,35 +155,25 @@ void compute_replies(journal_ptr self, const std::vector<pending_append>& waitin
   }
 }
 
-/// Answers the held transactions that `replicated` covers, oldest first.
-void release_held(journal_ptr self) {
+/// A commit failed after its records went to the followers: they may hold records at
+/// seqs this journal would fill with others, so it stops writing (fail closed); the
+/// cluster actor sees the withdrawal and steps down.
+void stop_after_shipped(journal_ptr self, seq_no first) {
   auto& st = self->state;
-  while (!st.held.empty() && st.held.front().last.value <= st.replicated.value) {
-    auto h = std::move(st.held.front());
-    st.held.pop_front();
-    for (size_t i = 0; i < h.waiting.size(); ++i)
-      answer(self, h.waiting[i], caf::make_message(h.replies[i]));
-    record_latencies(self, h.waiting, h.events);
+  spdlog::error("journal: the records from seq {} were handed to the followers before their "
+                "commit failed: this node stops writing (a follower may hold them)",
+                first.value);
+  st.settings.tail->withdraw(first);
+  st.settings.acks->fail(unconfirmed("this node's commit failed"));
+  st.writable = false;
+  st.hold = false;
+  st.replicator = nullptr;
+  if (auto& mem = st.settings.memory) {
+    std::lock_guard<std::mutex> guard{mem->mtx};
+    mem->writable = false;
+    mem->hold = false;
+    mem->replicator = nullptr;
   }
-}
-
-/// Why a held acknowledgement is answered with an error: the record is in this node's
-/// journal, but too few followers confirmed it.
-caf::error unconfirmed(const std::string& why) {
-  return refuse(ec::unavailable, "committed on this node but not confirmed by the sync "
-                                 "followers before " + why + ": it survives a failover only "
-                                 "if a follower holds it; check before repeating",
-                {}, caf::timespan{std::chrono::seconds{1}});
-}
-
-/// Answers every held acknowledgement with `err` (this node stops writing).
-void fail_held(journal_ptr self, const caf::error& err) {
-  auto& st = self->state;
-  auto msg = caf::make_message(err);
-  for (auto& h : st.held)
-    for (auto& w : h.waiting)
-      answer(self, w, msg);
-  st.held.clear();
 }
 
 /// Commits every queued append in one transaction and answers its requesters.
@@ -216,13 +199,27 @@ void commit_now(journal_ptr self) {
       answer(self, w, msg);
     return;
   }
-  auto result = st.store->append(std::move(batch));
+  // A leader hands the encoded records to its cluster actor before the commit, so the
+  // followers write them while this node's fsync runs (replica_tail.hpp).
+  seq_no first{st.store->head().value + 1};
+  bool shipped = false;
+  journal_store::encoded_fn ship;
+  if (st.replicator)
+    ship = [&](std::vector<std::vector<uint8_t>>&& records) {
+      shipped = true;
+      seq_no last{first.value + records.size() - 1};
+      st.settings.tail->add(first, std::move(records));
+      caf::anon_send(st.replicator, atom::committed_v, last);
+    };
+  auto result = st.store->append(std::move(batch), ship);
   if (!result) {
     spdlog::error("journal: commit of {} appends failed: {}", waiting.size(),
                   describe(result.error()).message);
     auto msg = caf::make_message(result.error());
     for (auto& w : waiting)
       answer(self, w, msg);
+    if (shipped)
+      stop_after_shipped(self, first);
     return;
   }
   ++st.commits;
@@ -238,11 +235,11 @@ void commit_now(journal_ptr self) {
   // Subscribers hear of the entries before requesters hear back, so an actor that is
   // both sees its own projection updated when its append is acknowledged.
   publish(self, std::move(entries));
-  if (st.replicator)
-    caf::anon_send(st.replicator, atom::committed_v, last);
   if (st.hold) {
-    st.held.push_back(held_commit{last, std::move(waiting), st.replies, events});
-    release_held(self); // a watermark may already cover it
+    // Released by the cluster actor once enough followers confirm (or at once when the
+    // watermark already covers it).
+    st.settings.acks->hold(held_commit{last, std::move(waiting), st.replies, events},
+                           self->clock().now());
   } else {
     for (size_t i = 0; i < waiting.size(); ++i)
       answer(self, waiting[i], caf::make_message(st.replies[i]));
@@ -279,22 +276,29 @@ caf::result<appended> import_batch(journal_ptr self, const replica_batch& batch)
                     + ", the local head is " + std::to_string(head.value));
   if (auto err = st.store->import_records(batch.records))
     return err;
+  // Durable: the answer goes out before the records are applied and published, so the
+  // follower's next pull (which confirms them to a leader holding acknowledgements for
+  // them) does not wait for this node's projection.
+  auto rp = self->make_response_promise<appended>();
+  rp.deliver(appended{batch.from, st.store->head(), st.store->head_chain()});
   std::vector<journal_entry> entries;
   auto err = st.store->read(batch.from, st.store->head(), [&](journal_entry&& e) {
     entries.push_back(std::move(e));
     return true;
   });
-  if (err)
-    return err;
+  if (err) {
+    spdlog::error("journal: imported records {}-{} could not be read back to apply: {}",
+                  batch.from.value, st.store->head().value, describe(err).message);
+    return rp;
+  }
   for (auto& e : entries)
     if (auto perr = st.proj.apply(e.seq, e.ev))
       spdlog::error("journal: projection refused imported seq {}: {}", e.seq.value,
                     describe(perr).message);
-  appended out{entries.front().seq, entries.back().seq, entries.back().chain};
   count_applied(self, entries);
   publish(self, std::move(entries));
   maybe_snapshot(self);
-  return out;
+  return rp;
 }
 
 /// Sends the entries after `from` to a new subscriber, in pages.
@@ -358,19 +362,11 @@ journal_state::~journal_state() {
   auto err = refuse(ec::audit_unavailable,
                     "the journal stopped before this append was committed (nothing of it is "
                     "in the journal)");
-  auto fail = [](pending_append& w, const caf::error& why) {
-    if (w.requester != nullptr)
-      w.requester->get()->enqueue(nullptr, w.request.response_id(), caf::make_message(why),
-                                  nullptr);
-    else if (w.promise.pending())
-      w.promise.deliver(why);
-  };
+  auto msg = caf::make_message(err);
   for (auto& w : waiting)
-    fail(w, err);
-  auto held_err = unconfirmed("the journal stopped");
-  for (auto& h : held)
-    for (auto& w : h.waiting)
-      fail(w, held_err);
+    answer_append(w, msg);
+  if (settings.acks)
+    settings.acks->fail(unconfirmed("the journal stopped"));
 }
 
 journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_state> self,
@@ -380,6 +376,10 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
   st.store = std::move(store);
   st.proj = std::move(proj);
   st.settings = settings;
+  if (!st.settings.acks)
+    st.settings.acks = std::make_shared<held_acks>(st.settings.meter);
+  if (!st.settings.tail)
+    st.settings.tail = std::make_shared<replica_tail>();
   st.last_snapshot = st.proj.state().seq;
   remember_subscribers(self);
   self->set_down_handler([self](const caf::down_msg& msg) {
@@ -443,7 +443,8 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       auto& st = self->state;
       if (!on) {
         commit_now(self); // appends accepted so far land before any import
-        fail_held(self, unconfirmed("this node stopped leading"));
+        st.settings.acks->fail(unconfirmed("this node stopped leading"));
+        st.settings.tail->clear();
         st.hold = false;
         st.replicator = nullptr;
       }
@@ -469,12 +470,12 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
     [self](atom::replicate, bool hold) {
       auto& st = self->state;
       st.hold = hold;
-      st.replicated = seq_no{};
       st.replicator = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!hold && !st.held.empty()) { // acknowledgements no longer wait: the held go out
-        st.replicated = st.held.back().last;
-        release_held(self);
-      }
+      st.settings.tail->clear(); // a new leadership: nothing from before is served
+      if (hold)
+        st.settings.acks->start(); // a new leadership: confirmed anew
+      else // acknowledgements no longer wait: the held go out
+        st.settings.acks->release_all(self->clock().now());
       if (auto& mem = st.settings.memory) {
         std::lock_guard<std::mutex> guard{mem->mtx};
         mem->hold = hold;
@@ -482,10 +483,7 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       }
     },
     [self](atom::replicated, seq_no upto) {
-      auto& st = self->state;
-      if (upto.value > st.replicated.value)
-        st.replicated = upto;
-      release_held(self);
+      self->state.settings.acks->release(upto, self->clock().now());
     },
   };
 }

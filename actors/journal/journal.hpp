@@ -16,9 +16,10 @@
 #include "caf/actor_clock.hpp"
 #include "caf/actor_control_block.hpp"
 #include "caf/message_id.hpp"
-#include "caf/typed_response_promise.hpp"
 
 #include "messages/interfaces.hpp"
+#include "actors/journal/held_acks.hpp"
+#include "actors/journal/replica_tail.hpp"
 #include "persistence/append_meter.hpp"
 #include "persistence/journal_store.hpp"
 #include "persistence/projection.hpp"
@@ -66,28 +67,12 @@ struct journal_settings {
   std::shared_ptr<mailbox_gauge> mailbox{};
   /// Subscribers and the writable flag kept across restarts (none: not kept).
   std::shared_ptr<journal_memory> memory{};
-};
-
-/// One append waiting for its transaction.
-///
-/// A direct request is answered by a response message to `requester` with `request`'s
-/// id (what a response promise would send, without its per-request cost); `promise`
-/// serves the rest (forwarded requests).
-struct pending_append {
-  size_t count = 0;                             ///< events it contributed
-  caf::typed_response_promise<appended> promise;
-  caf::actor_clock::time_point arrived;         ///< when the journal took it
-  caf::strong_actor_ptr requester;              ///< set for a direct request
-  caf::message_id request;                      ///< its id
-};
-
-/// A committed transaction whose acknowledgements wait until enough followers hold it
-/// (synchronous replication).
-struct held_commit {
-  seq_no last;                         ///< its newest record
-  std::vector<pending_append> waiting; ///< its requesters, in order
-  std::vector<appended> replies;       ///< their answers
-  size_t events = 0;
+  /// Synchronous replication: the acknowledgements held for the followers, released by
+  /// the leader's cluster actor (held_acks.hpp). None: spawn_journal makes one.
+  std::shared_ptr<held_acks> acks{};
+  /// The newest records, handed to the leader's cluster actor before each commit
+  /// (replica_tail.hpp). None: spawn_journal makes one.
+  std::shared_ptr<replica_tail> tail{};
 };
 
 /// State of the journal actor.
@@ -109,11 +94,9 @@ struct journal_state {
   std::vector<caf::timespan> latencies; ///< scratch for the meter, reused per commit
   std::vector<appended> replies;        ///< scratch for the answers, reused per commit
   bool writable = true; ///< false on a follower: local appends are refused, imports allowed
-  /// Synchronous replication: committed transactions whose acknowledgements wait for
-  /// `replicated` to reach them, oldest first.
+  /// Synchronous replication: committed transactions' acknowledgements wait in
+  /// `settings.acks` until enough followers hold them.
   bool hold = false;
-  std::deque<held_commit> held;
-  seq_no replicated;         ///< the highest seq enough followers hold durably
   caf::actor replicator;     ///< hears of each commit's head (the leader's cluster actor)
   /// A leader elected through etcd: nothing is committed from this steady-clock instant
   /// (ns since the clock's epoch), where its lease may have lapsed (0: no bound).

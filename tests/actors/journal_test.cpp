@@ -29,11 +29,13 @@ struct journal_fixture : test::deterministic_fixture {
   std::shared_ptr<journal_store> store;
   journal_actor aut;
   std::shared_ptr<append_meter> meter = std::make_shared<append_meter>();
+  std::shared_ptr<replica_tail> tail = std::make_shared<replica_tail>();
 
   journal_fixture() {
     store = std::shared_ptr<journal_store>{test::open_store(dir.path())};
     journal_settings settings{100};
     settings.meter = meter;
+    settings.tail = tail;
     auto j = spawn_journal(sys, store, settings, true);
     REQUIRE(j);
     aut = *j;
@@ -593,4 +595,102 @@ TEST_CASE_FIXTURE(journal_fixture, "a fenced journal writes nothing from its lea
   run();
   CHECK(take_acks(1)[0].first == seq_no{2});
   CHECK(store->head() == seq_no{2});
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "a leader's journal hands a transaction's records to its replicator's tail as stored") {
+  commit_held(3, 51);
+  CHECK(tail->head() == seq_no{3});
+  std::vector<std::vector<uint8_t>> records;
+  REQUIRE(tail->read(seq_no{2}, 10, 1 << 20, records));
+  REQUIRE(records.size() == 2);
+  // Byte for byte what the store holds: chain || record.
+  std::vector<std::vector<uint8_t>> stored;
+  REQUIRE(!store->scan(seq_no{2}, seq_no{3},
+                       [&](seq_no, const uint8_t* chain, const uint8_t* data, size_t size) {
+                         std::vector<uint8_t> v(chain, chain + 32);
+                         v.insert(v.end(), data, data + size);
+                         stored.push_back(std::move(v));
+                         return true;
+                       }));
+  CHECK(records == stored);
+  CHECK(*tail->chain_at(seq_no{3}) == *store->chain_at(seq_no{3}));
+  CHECK(!tail->take_withdrawn());
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "a commit that fails after its records went to the followers stops the journal writing") {
+  commit_held(2, 52); // seqs 1-2, held for the followers
+  store->inject_write_failures(true);
+  self->send(aut, atom::append_v, test::random_events(53, 1)[0]);
+  run();
+  // The replicator heard of seq 3 before the commit failed: a follower may take it.
+  CHECK(take_notice() == seq_no{3});
+  CHECK(store->head() == seq_no{2});
+  CHECK(tail->head() == seq_no{2}); // withdrawn
+  CHECK(tail->take_withdrawn());
+  // The failed append, then the two held ones, answered with errors.
+  CHECK(describe(take_error()).code == ec::audit_unavailable);
+  for (int i = 0; i < 2; ++i)
+    CHECK(describe(take_error()).message.find("commit failed") != std::string::npos);
+  // Nothing more is written, even once the store works again: seq 3 may be a follower's.
+  store->inject_write_failures(false);
+  self->send(aut, atom::append_v, test::random_events(54, 1)[0]);
+  run();
+  CHECK(describe(take_error()).code == ec::unavailable);
+  CHECK(store->head() == seq_no{2});
+}
+
+TEST_CASE_FIXTURE(journal_fixture, "a journal that is not replicating keeps writing after a failed commit") {
+  store->inject_write_failures(true);
+  self->send(aut, atom::append_v, test::random_events(55, 1)[0]);
+  run();
+  CHECK(describe(take_error()).code == ec::audit_unavailable);
+  store->inject_write_failures(false);
+  self->send(aut, atom::append_v, test::random_events(56, 1)[0]);
+  run();
+  CHECK(take_acks(1)[0].first == seq_no{1});
+  CHECK(tail->head() == seq_no{}); // no replicator: nothing handed out
+}
+
+TEST_CASE("a replica tail serves what it holds, trims the oldest, and withdraws what failed") {
+  auto rec = [](uint8_t tag, size_t size) {
+    std::vector<uint8_t> r(size, tag);
+    return r;
+  };
+  replica_tail t{100};
+  std::vector<std::vector<uint8_t>> out;
+  CHECK(!t.read(seq_no{1}, 10, 1000, out)); // empty
+  t.add(seq_no{1}, {rec(1, 40), rec(2, 40)});
+  t.add(seq_no{3}, {rec(3, 40)}); // 120 bytes: seq 1 is trimmed
+  CHECK(t.head() == seq_no{3});
+  CHECK(!t.read(seq_no{1}, 10, 1000, out));
+  REQUIRE(t.read(seq_no{2}, 10, 1000, out));
+  REQUIRE(out.size() == 2);
+  CHECK(out[0][0] == 2);
+  CHECK(out[1][0] == 3);
+  out.clear();
+  REQUIRE(t.read(seq_no{2}, 1, 1000, out)); // at most `max` records
+  CHECK(out.size() == 1);
+  CHECK(!t.read(seq_no{4}, 10, 1000, out)); // past the head
+  CHECK((*t.chain_at(seq_no{3})).bytes[0] == 3);
+  CHECK(!t.chain_at(seq_no{1}));
+  // The newest transaction is kept whole, whatever its size.
+  t.add(seq_no{4}, {rec(4, 90), rec(5, 90)});
+  CHECK(!t.chain_at(seq_no{3}));
+  CHECK(t.chain_at(seq_no{4}));
+  CHECK(!t.take_withdrawn());
+  // A failed commit withdraws its records.
+  t.withdraw(seq_no{5});
+  CHECK(t.head() == seq_no{4});
+  CHECK(t.take_withdrawn());
+  CHECK(!t.take_withdrawn()); // taken once
+  // Records that would replace held ones (a restarted journal) withdraw them too.
+  t.add(seq_no{4}, {rec(9, 40)});
+  CHECK(t.take_withdrawn());
+  CHECK((*t.chain_at(seq_no{4})).bytes[0] == 9);
+  // A gap restarts the tail; clear forgets everything.
+  t.add(seq_no{10}, {rec(10, 10)});
+  CHECK(!t.chain_at(seq_no{4}));
+  CHECK(t.head() == seq_no{10});
+  t.clear();
+  CHECK(t.head() == seq_no{});
 }

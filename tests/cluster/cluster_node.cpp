@@ -96,10 +96,15 @@ cluster_node::cluster_node(const std::string& dir, cluster_config cfg,
   auto opened = journal_store::open(opts);
   REQUIRE_MESSAGE(opened, describe(opened.error()).message);
   store_ = std::move(*opened);
-  auto j = spawn_journal(*sys_, store_, journal_settings{});
+  journal_settings js;
+  js.acks = std::make_shared<held_acks>(js.meter);
+  js.tail = std::make_shared<replica_tail>();
+  auto j = spawn_journal(*sys_, store_, js);
   REQUIRE(j);
   journal_ = *j;
   cluster_deps deps;
+  deps.acks = js.acks;
+  deps.tail = js.tail;
   deps.cfg = std::move(cfg);
   deps.journal = journal_;
   deps.store = store_;

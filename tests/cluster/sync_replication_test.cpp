@@ -274,3 +274,29 @@ TEST_CASE("a leader's journal holds acknowledgements from the moment its role is
     caf::anon_send_exit(*j, caf::exit_reason::user_shutdown);
   }
 }
+
+TEST_CASE("a leader whose commit fails after its records went out stops writing and steps down, and a follower may hold them") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto n1 = start(plan, dir, "n1", sync_one);
+  auto n2 = start(plan, dir, "n2");
+  REQUIRE(wait_until([&] { return n1->status().writable; }));
+  REQUIRE(n1->append_acked(test::random_events(61, 1)));
+  auto head = n1->store().head();
+  n1->store().inject_write_failures(true); // the commit fails after the records are encoded
+  auto failed = n1->append_acked(test::random_events(62, 1));
+  REQUIRE(!failed);
+  CHECK(describe(failed.error()).code == ec::audit_unavailable);
+  CHECK(n1->store().head() == head);
+  // The leader steps down on its next tick, and writes nothing more once its store works.
+  CHECK(wait_until([&] { return n1->status().role != "leader"; }));
+  // The follower may have taken the record before the commit failed (nobody was told it
+  // was written), and nothing else.
+  auto held = n2->store().head().value;
+  CHECK((held == head.value || held == head.value + 1));
+  n1->store().inject_write_failures(false);
+  auto refused = n1->append_acked(test::random_events(63, 1));
+  REQUIRE(!refused);
+  CHECK(describe(refused.error()).code == ec::unavailable);
+  CHECK(n1->store().head() == head);
+}
