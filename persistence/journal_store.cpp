@@ -378,6 +378,9 @@ journal_store::append(std::vector<event> events, const encoded_fn& encoded) {
   std::vector<std::vector<uint8_t>> records;
   if (encoded)
     records.resize(entries.size());
+  // A commit can fail for map space after the records were handed over (LMDB saves its
+  // free list then); the retry writes the same bytes and hands nothing again.
+  bool handed = false;
   source.write = [&](size_t i, uint8_t* dst) {
     auto& e = entries[i];
     uint8_t* bytes = dst + chain_size;
@@ -387,11 +390,10 @@ journal_store::append(std::vector<event> events, const encoded_fn& encoded) {
     e.chain = hasher.chain(i == 0 ? prev_chain : entries[i - 1].chain, bytes,
                            record_header_size + e.ev.payload.size());
     std::memcpy(dst, e.chain.bytes.data(), chain_size);
-    if (encoded)
+    if (encoded && !handed)
       records[i].assign(dst, dst + chain_size + record_header_size + e.ev.payload.size());
   };
   if (encoded) {
-    bool handed = false; // a retry after map growth writes the same bytes: handed once
     source.before_commit = [&] {
       if (!handed) {
         handed = true;

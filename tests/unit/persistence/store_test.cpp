@@ -227,3 +227,36 @@ TEST_CASE("release_resident drops the read journal's pages from memory, not from
   CHECK(report.checked == 20000);
   CHECK(store->head() == seq_no{20000});
 }
+
+TEST_CASE("records handed over before the commit are handed once and are the stored bytes, map growth included") {
+  temp_dir dir;
+  store_options opts;
+  opts.initial_map_size = 64 << 10; // grows many times: some commits run out of map space
+  opts.max_map_size = 64 << 20;
+  auto store = test::open_store(dir.path(), opts);
+  size_t calls = 0, records = 0, differing = 0;
+  for (uint64_t i = 0; i < 600; ++i) {
+    std::vector<std::vector<uint8_t>> handed;
+    auto first = store->head().value + 1;
+    auto r = store->append(test::random_events(100 + i, 8, 200),
+                           [&](std::vector<std::vector<uint8_t>>&& recs) {
+                             ++calls;
+                             handed = std::move(recs);
+                           });
+    REQUIRE(r);
+    records += handed.size();
+    REQUIRE(handed.size() == 8);
+    size_t k = 0;
+    REQUIRE(!store->scan(seq_no{first}, store->head(),
+                         [&](seq_no, const uint8_t* chain, const uint8_t* data, size_t size) {
+                           std::vector<uint8_t> v(chain, chain + 32);
+                           v.insert(v.end(), data, data + size);
+                           differing += v != handed[k++];
+                           return true;
+                         }));
+  }
+  CHECK(calls == 600);
+  CHECK(records == 4800);
+  CHECK(differing == 0);
+  CHECK(store->space().map_bytes > opts.initial_map_size);
+}
