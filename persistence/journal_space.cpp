@@ -38,6 +38,7 @@ void journal_store::release_resident() const {
 }
 
 uint64_t journal_store::impl::used_end() const {
+  std::shared_lock<std::shared_mutex> guard{map_lock}; // as in space()
   MDB_envinfo info;
   mdb_env_info(env, &info);
   return static_cast<uint64_t>(info.me_last_pgno + 1) * page_size;
@@ -70,6 +71,8 @@ prepare_stats journal_store::prepared(bool settle) const {
 
 space_usage journal_store::space() const {
   auto& d = *impl_;
+  // Not while the writer grows the map: mdb_env_set_mapsize remaps under the unique lock.
+  std::shared_lock<std::shared_mutex> guard{d.map_lock};
   MDB_envinfo info;
   MDB_stat st;
   mdb_env_info(d.env, &info);

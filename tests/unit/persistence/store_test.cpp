@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -258,5 +261,30 @@ TEST_CASE("records handed over before the commit are handed once and are the sto
   CHECK(calls == 600);
   CHECK(records == 4800);
   CHECK(differing == 0);
+  CHECK(store->space().map_bytes > opts.initial_map_size);
+}
+
+TEST_CASE("space and prepared read safely from another thread while the writer grows the map") {
+  temp_dir dir;
+  store_options opts;
+  opts.initial_map_size = 64 << 10;
+  opts.max_map_size = 256 << 20;
+  auto store = test::open_store(dir.path(), opts);
+  std::atomic<bool> done{false};
+  uint64_t samples = 0, bad = 0;
+  std::thread reader{[&] {
+    while (!done) {
+      auto s = store->space();
+      bad += s.map_bytes == 0 || s.used_bytes > s.map_bytes;
+      store->prepared();
+      ++samples;
+    }
+  }};
+  for (uint64_t i = 0; i < 400; ++i)
+    REQUIRE(store->append(test::random_events(700 + i, 16, 400)));
+  done = true;
+  reader.join();
+  CHECK(samples > 0);
+  CHECK(bad == 0);
   CHECK(store->space().map_bytes > opts.initial_map_size);
 }
