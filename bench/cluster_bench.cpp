@@ -1,6 +1,6 @@
 // Cluster benchmark: replication lag (leader commit -> follower durable) at a fixed rate
 // with two followers on 127.0.0.1, and the time a follower takes to catch up N events.
-// Usage: cluster_bench [--quick]   (figures go to README "Performance")
+// Usage: cluster_bench [--quick]   (figures go to docs/performance.md, "Cluster")
 
 #include <algorithm>
 #include <atomic>
