@@ -183,6 +183,20 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
           + "): catch up first",
         {}, caf::timespan{std::chrono::seconds{1}}));
   }
+  // Promoted by an operator with synchronous replication, a silent peer stops it just as
+  // well unless those that answered cover every acknowledgement: the head last heard of it
+  // may be old, and it may hold acknowledged records past this node's head.
+  if (!round->by_lease && !pass_silent && st.deps.cfg.sync_followers > 0)
+    for (auto& [id, p] : st.peers)
+      if (round->fresh.count(id) == 0)
+        return (void) round->rp.deliver(refuse(
+          ec::unavailable,
+          "peer " + id + " did not answer, and with sync_followers "
+            + std::to_string(st.deps.cfg.sync_followers)
+            + " the nodes that answered may not hold every acknowledged record (its head was "
+              "last heard of at seq "
+            + std::to_string(p.head.value) + "): start it again, or wait until it answers",
+          {}, caf::timespan{std::chrono::seconds{1}}));
   // Our own console access records, journaled by the old leader after this promotion,
   // would fork the journal: they must be back here (or not yet sent) first. Promoted by
   // the lease, the old leader's lease has lapsed and its journal's fence refuses them: a

@@ -244,6 +244,29 @@ TEST_CASE("with sync_followers a promotion still refuses a silent peer's newer h
   CHECK(describe(refused.error()).message.find("peer n1 has a newer head") != std::string::npos);
 }
 
+TEST_CASE("with sync_followers an operator's promotion refuses a silent follower whose last head is not newer when too few followers answer") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(3);
+  auto n1 = start(plan, dir, "n1", sync_one);
+  auto n2 = start(plan, dir, "n2", sync_one);
+  auto n3 = start(plan, dir, "n3", sync_one);
+  REQUIRE(wait_until([&] { return n1->status().writable; }));
+  REQUIRE(n1->append_acked(test::random_events(12, 5)));
+  REQUIRE(wait_until([&] { return n2->head() == n1->head() && n3->head() == n1->head(); }));
+  // n3 and then n1 stop: n2 last heard of both at its own head, but either may have
+  // gone on (n3 may hold records acknowledged after n2 last heard of it).
+  n3.reset();
+  REQUIRE(wait_until([&] { return !peer_of(*n2, "n3").connected; }));
+  n1.reset();
+  REQUIRE(wait_until([&] { return !peer_of(*n2, "n1").connected; }));
+  auto refused = n2->promote(2);
+  REQUIRE(!refused);
+  CHECK(describe(refused.error()).code == ec::unavailable);
+  CHECK(describe(refused.error()).message.find("did not answer, and with sync_followers 1")
+        != std::string::npos);
+  CHECK(n2->status().role != "leader");
+}
+
 TEST_CASE("a leader's journal holds acknowledgements from the moment its role is set, before the cluster actor runs") {
   temp_dir dir;
   auto plan = cluster_plan::make(2);
