@@ -155,25 +155,36 @@ void compute_replies(journal_ptr self, const std::vector<pending_append>& waitin
   }
 }
 
+/// Sets whether local appends are allowed. Turned off, nothing is held for followers any
+/// more: the held acknowledgements are answered UNAVAILABLE (`why` they were not
+/// confirmed) and the cluster actor hears of no more commits.
+void set_writable(journal_ptr self, bool on, const char* why = "") {
+  auto& st = self->state;
+  if (!on) {
+    st.settings.acks->fail(unconfirmed(why));
+    st.hold = false;
+    st.replicator = nullptr;
+  }
+  st.writable = on;
+  if (auto& mem = st.settings.memory) {
+    std::lock_guard<std::mutex> guard{mem->mtx};
+    mem->writable = on;
+    if (!on) {
+      mem->hold = false;
+      mem->replicator = nullptr;
+    }
+  }
+}
+
 /// A commit failed after its records went to the followers: they may hold records at
 /// seqs this journal would fill with others, so it stops writing (fail closed); the
 /// cluster actor sees the withdrawal and steps down.
 void stop_after_shipped(journal_ptr self, seq_no first) {
-  auto& st = self->state;
   spdlog::error("journal: the records from seq {} were handed to the followers before their "
                 "commit failed: this node stops writing (a follower may hold them)",
                 first.value);
-  st.settings.tail->withdraw(first);
-  st.settings.acks->fail(unconfirmed("this node's commit failed"));
-  st.writable = false;
-  st.hold = false;
-  st.replicator = nullptr;
-  if (auto& mem = st.settings.memory) {
-    std::lock_guard<std::mutex> guard{mem->mtx};
-    mem->writable = false;
-    mem->hold = false;
-    mem->replicator = nullptr;
-  }
+  self->state.settings.tail->withdraw(first);
+  set_writable(self, false, "this node's commit failed");
 }
 
 /// Commits every queued append in one transaction and answers its requesters.
@@ -440,23 +451,11 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       return import_batch(self, batch);
     },
     [self](atom::writable, bool on) -> bool {
-      auto& st = self->state;
       if (!on) {
         commit_now(self); // appends accepted so far land before any import
-        st.settings.acks->fail(unconfirmed("this node stopped leading"));
-        st.settings.tail->clear();
-        st.hold = false;
-        st.replicator = nullptr;
+        self->state.settings.tail->clear();
       }
-      st.writable = on;
-      if (auto& mem = st.settings.memory) {
-        std::lock_guard<std::mutex> guard{mem->mtx};
-        mem->writable = on;
-        if (!on) {
-          mem->hold = false;
-          mem->replicator = nullptr;
-        }
-      }
+      set_writable(self, on, "this node stopped leading");
       return on;
     },
     [self](atom::fence, int64_t at) {
