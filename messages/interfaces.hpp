@@ -38,11 +38,13 @@ using journal_actor = caf::typed_actor<
   // Makes local appends allowed (leader) or refused with UNAVAILABLE (follower); going
   // read-only answers every acknowledgement still held for the followers UNAVAILABLE.
   caf::replies_to<atom::writable, bool>::with<bool>,
-  // The sender hears of each commit's head (`committed, seq_no`); with `true`, each
-  // append is acknowledged only once `replicated` covers its records (synchronous
-  // replication), with `false` at once.
+  // The sender hears of each transaction's last seq (`committed, seq_no`) once its records
+  // are in the replica tail, before its commit; with `true`, each append is acknowledged
+  // only once the watermark in `held_acks` covers its records (synchronous replication),
+  // with `false` at once.
   caf::reacts_to<atom::replicate, bool>,
-  // The highest seq that enough followers hold durably: acknowledgements up to it go out.
+  // Raises that watermark, the highest seq enough followers hold durably (the leader's
+  // cluster actor raises it on held_acks directly): acknowledgements up to it go out.
   caf::reacts_to<atom::replicated, seq_no>,
   // INTERNAL (from the cluster actor, with a leader elected through etcd): local appends
   // are refused from this steady-clock instant (ns since the clock's epoch; 0: no bound),
@@ -174,11 +176,13 @@ using command_actor = caf::typed_actor<
 using cluster_actor = caf::typed_actor<
   // A peer introduces itself; the reply is our hello, or a refusal naming the mismatch.
   caf::replies_to<atom::hello, cluster_hello>::with<cluster_hello>,
-  // A follower (named) pulls up to `max` committed records from `from` (leader only); the
-  // digest is its chain at `from - 1`, so the pull confirms what it holds durably. A pull
-  // at the leader's head waits (up to a second) for the next commit.
+  // A follower (named) pulls up to `max` records from `from` (leader only; the newest may
+  // still be committing on the leader); the digest is its chain at `from - 1`, so the pull
+  // confirms what it holds durably. A pull at the leader's head waits (up to a second)
+  // for the next transaction.
   caf::replies_to<atom::pull, std::string, seq_no, digest, uint32_t>::with<replica_batch>,
-  // INTERNAL (from the journal): a commit moved the head to this seq.
+  // INTERNAL (from the journal): a transaction's records up to this seq are in the replica
+  // tail; its commit is running.
   caf::reacts_to<atom::committed, seq_no>,
   // A peer's signed head.
   caf::reacts_to<atom::gossip, signed_head>,
