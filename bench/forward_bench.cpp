@@ -1,7 +1,7 @@
 // Forwarded commands: the latency of a journaled operator command (a grant) given to
 // the leader, and the same command given to a follower, which forwards it to the leader
 // over loopback and returns the leader's answer. Two embedded engines on 127.0.0.1.
-// Usage: forward_bench [--quick]   (figures go to README "Performance")
+// Usage: forward_bench [--quick]   (figures go to docs/performance.md, "Cluster")
 
 #include <chrono>
 #include <cstdio>

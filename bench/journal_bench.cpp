@@ -3,7 +3,7 @@
 // genesis and from a snapshot). Every event is 256 bytes as stored (30-byte header plus
 // payload; 288 bytes in LMDB with its chain hash). Runs in a fresh temporary directory
 // (under $TMPDIR) that is removed at the end. A benchmark, not a test: it reports the
-// targets of README "Performance" but never fails on them.
+// targets of docs/performance.md but never fails on them.
 
 #include <algorithm>
 #include <cstring>
@@ -247,7 +247,7 @@ void print_table(const report& rep) {
     w0 = std::max(w0, static_cast<int>(r.what.size()));
     w1 = std::max(w1, static_cast<int>(r.result.size()));
   }
-  std::printf("%-*s  %-*s  %s\n", w0, "measurement", w1, "result", "target (README)");
+  std::printf("%-*s  %-*s  %s\n", w0, "measurement", w1, "result", "target (docs/performance.md)");
   for (auto& r : rep.rows)
     std::printf("%-*s  %-*s  %s%s%s\n", w0, r.what.c_str(), w1, r.result.c_str(),
                 r.target.c_str(), r.met.empty() ? "" : ": ", r.met.c_str());
