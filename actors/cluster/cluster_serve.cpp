@@ -47,9 +47,14 @@ caf::expected<replica_batch> read_batch(self_ptr self, seq_no from, uint32_t max
   if (st.deps.tail
       && st.deps.tail->read(from, max, st.deps.cfg.max_batch_bytes, batch.records))
     return batch;
+  // Older than the tail: from the store, up to its own head (the records past it are the
+  // transaction being committed, in the tail only; the next pull takes them).
+  auto stored = st.deps.store->head();
+  if (from.value > stored.value)
+    return batch;
   uint64_t bytes = 0;
   auto err = st.deps.store->scan(
-    from, batch.leader_head, [&](seq_no, const uint8_t* chain, const uint8_t* data, size_t size) {
+    from, stored, [&](seq_no, const uint8_t* chain, const uint8_t* data, size_t size) {
       std::vector<uint8_t> value(chain, chain + 32);
       value.insert(value.end(), data, data + size);
       bytes += value.size();

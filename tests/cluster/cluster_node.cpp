@@ -98,7 +98,7 @@ cluster_node::cluster_node(const std::string& dir, cluster_config cfg,
   store_ = std::move(*opened);
   journal_settings js;
   js.acks = std::make_shared<held_acks>(js.meter);
-  js.tail = std::make_shared<replica_tail>();
+  js.tail = tail_;
   auto j = spawn_journal(*sys_, store_, js);
   REQUIRE(j);
   journal_ = *j;

@@ -13,6 +13,7 @@
 #include "caf/actor_system_config.hpp"
 
 #include "actors/cluster/cluster.hpp"
+#include "actors/journal/replica_tail.hpp"
 #include "messages/cluster.hpp"
 #include "persistence/ed25519.hpp"
 #include "support/temp_dir.hpp"
@@ -74,6 +75,8 @@ public:
   seq_no head() const { return store_->head(); }
   digest chain() const { return store_->head_chain(); }
   journal_store& store() { return *store_; }
+  /// The journal's newest records, shared with the cluster actor.
+  replica_tail& tail() { return *tail_; }
   caf::actor_system& system() { return *sys_; }
   const cluster_actor& actor() const { return cluster_.actor; }
 
@@ -81,6 +84,7 @@ private:
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   std::shared_ptr<journal_store> store_;
+  std::shared_ptr<replica_tail> tail_ = std::make_shared<replica_tail>();
   journal_actor journal_;
   cluster_handle cluster_;
 };

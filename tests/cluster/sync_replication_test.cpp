@@ -323,3 +323,24 @@ TEST_CASE("a leader whose commit fails after its records went out stops writing 
   CHECK(describe(refused.error()).code == ec::unavailable);
   CHECK(n1->store().head() == head);
 }
+
+TEST_CASE("a pull from before the leader's in-memory tail reads the store up to its own head, not into the transaction being committed") {
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto n1 = start(plan, dir, "n1");
+  REQUIRE(wait_until([&] { return n1->status().writable; }));
+  REQUIRE(n1->append_acked(test::random_events(71, 10)));
+  auto head = n1->head();
+  // A transaction handed to the followers and still committing: in the tail only.
+  std::vector<uint8_t> pending(64, 7);
+  n1->tail().clear();
+  n1->tail().add(seq_no{head.value + 1}, {pending});
+  auto old = pull_as(*n1, "n2", seq_no{1}, digest{});
+  REQUIRE_MESSAGE(old, describe(old.error()).message);
+  CHECK(old->records.size() == head.value); // what the store holds, nothing missing
+  CHECK(old->leader_head.value == head.value + 1);
+  auto newest = pull_as(*n1, "n2", seq_no{head.value + 1}, n1->chain());
+  REQUIRE(newest);
+  REQUIRE(newest->records.size() == 1);
+  CHECK(newest->records[0] == pending); // from the tail
+}
