@@ -19,6 +19,17 @@ void answer_append(pending_append& w, caf::message msg, caf::strong_actor_ptr fr
   to.sender = nullptr; // answered once
 }
 
+void record_answered(append_meter* meter, caf::actor_clock::time_point now,
+                     const std::vector<pending_append>& answered, size_t events,
+                     std::vector<caf::timespan>& scratch) {
+  if (!meter)
+    return;
+  scratch.clear();
+  for (auto& w : answered)
+    scratch.push_back(now - w.arrived);
+  meter->record(now, events, scratch);
+}
+
 held_acks::held_acks(std::shared_ptr<append_meter> meter) : meter_(std::move(meter)) {
 }
 
@@ -71,16 +82,6 @@ void held_acks::fail(const caf::error& err) {
       answer_append(w, msg);
 }
 
-seq_no held_acks::replicated() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return replicated_;
-}
-
-size_t held_acks::size() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return held_.size();
-}
-
 void held_acks::answer_covered(std::vector<held_commit>& out) {
   while (!held_.empty() && held_.front().last.value <= replicated_.value) {
     out.push_back(std::move(held_.front()));
@@ -92,13 +93,9 @@ void held_acks::send(std::vector<held_commit>& out, caf::actor_clock::time_point
   // Outside the lock: oldest first, as they were committed.
   std::vector<caf::timespan> latencies;
   for (auto& h : out) {
-    latencies.clear();
-    for (size_t i = 0; i < h.waiting.size(); ++i) {
+    for (size_t i = 0; i < h.waiting.size(); ++i)
       answer_append(h.waiting[i], caf::make_message(h.replies[i]));
-      latencies.push_back(now - h.waiting[i].arrived);
-    }
-    if (meter_)
-      meter_->record(now, h.events, latencies);
+    record_answered(meter_.get(), now, h.waiting, h.events, latencies);
   }
 }
 

@@ -40,6 +40,12 @@ struct pending_append {
 void answer_append(pending_append& w, caf::message msg, caf::strong_actor_ptr from = nullptr,
                    caf::execution_unit* host = nullptr);
 
+/// Feeds `meter` (when set) one commit of `events` events answered at `now`: one latency
+/// (arrival at the journal to the answer) per append in `answered`; `scratch` is reused.
+void record_answered(append_meter* meter, caf::actor_clock::time_point now,
+                     const std::vector<pending_append>& answered, size_t events,
+                     std::vector<caf::timespan>& scratch);
+
 /// A committed transaction whose acknowledgements wait for the followers.
 struct held_commit {
   seq_no last;                         ///< its newest record
@@ -69,18 +75,12 @@ public:
   /// Answers every held transaction with `err` (this node stops writing).
   void fail(const caf::error& err);
 
-  /// The watermark.
-  seq_no replicated() const;
-
-  /// Transactions held now.
-  size_t size() const;
-
 private:
   void answer_covered(std::vector<held_commit>& out);
   void send(std::vector<held_commit>& out, caf::actor_clock::time_point now);
 
   std::shared_ptr<append_meter> meter_;
-  mutable std::mutex mtx_;
+  std::mutex mtx_;
   seq_no replicated_;
   std::deque<held_commit> held_;
 };

@@ -2,6 +2,7 @@
 #include "actors/journal/journal_snapshots.hpp"
 #include "supervision/mailbox_gauge.hpp"
 
+#include <cstring>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +17,7 @@
 #include "messages/cluster.hpp"
 #include "messages/events.hpp"
 #include "messages/state.hpp"
+#include "persistence/record.hpp"
 #include "persistence/replay.hpp"
 
 namespace bulwark {
@@ -127,13 +129,8 @@ namespace {
 void record_latencies(journal_ptr self, const std::vector<pending_append>& answered,
                       size_t events) {
   auto& st = self->state;
-  if (!st.settings.meter)
-    return;
-  auto now = self->clock().now();
-  st.latencies.clear();
-  for (auto& w : answered)
-    st.latencies.push_back(now - w.arrived);
-  st.settings.meter->record(now, events, st.latencies);
+  record_answered(st.settings.meter.get(), self->clock().now(), answered, events,
+                  st.latencies);
 }
 
 /// Computes each waiting append's answer from the committed entries, in order.
@@ -292,15 +289,19 @@ caf::result<appended> import_batch(journal_ptr self, const replica_batch& batch)
   // them) does not wait for this node's projection.
   auto rp = self->make_response_promise<appended>();
   rp.deliver(appended{batch.from, st.store->head(), st.store->head_chain()});
-  std::vector<journal_entry> entries;
-  auto err = st.store->read(batch.from, st.store->head(), [&](journal_entry&& e) {
-    entries.push_back(std::move(e));
-    return true;
-  });
-  if (err) {
-    spdlog::error("journal: imported records {}-{} could not be read back to apply: {}",
-                  batch.from.value, st.store->head().value, describe(err).message);
-    return rp;
+  // Decoded from the batch itself (import_records checked every record), not read back.
+  std::vector<journal_entry> entries(batch.records.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto& e = entries[i];
+    auto& r = batch.records[i];
+    e.seq = seq_no{batch.from.value + i};
+    std::memcpy(e.chain.bytes.data(), r.data(), chain_size);
+    if (auto derr = decode_record(e.seq, r.data() + chain_size, r.size() - chain_size, e.ev)) {
+      spdlog::error("journal: imported seq {} could not be decoded to apply: {}", e.seq.value,
+                    describe(derr).message);
+      entries.resize(i);
+      break;
+    }
   }
   for (auto& e : entries)
     if (auto perr = st.proj.apply(e.seq, e.ev))
