@@ -351,6 +351,7 @@ int run_node(const node_args& args) {
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
                     d.admission, nullptr, nullptr, nullptr};
   deps.tokens = std::make_shared<token_book>(settings.tokens); // SIGHUP replaces them
+  deps.local_writes = d.local_writes;
   auto sink = std::make_shared<metric_sink>();
   sink->eng = eng.get();
   deps.feed_metric = feed_metric(sink);

@@ -114,12 +114,19 @@ caf::behavior delay_submission(caf::event_based_actor* self, caf::actor h, propo
   }};
 }
 
+/// Whether a submission asks the cluster actor: the node is clustered and its write window
+/// is closed (it does not lead now, or its cluster actor has not said so lately).
+bool ask_cluster(const engine::impl& d) {
+  return d.cluster && !(d.local_writes && d.local_writes->open());
+}
+
 /// Runs `done` with the outcome of a proposal: through the engine's submission sink (one
 /// request into admission's mailbox, no actor of its own), or from a one-shot worker under
-/// the engine's `workers` supervisor when clustered or when chaos delays the submission.
+/// the engine's `workers` supervisor when it asks the cluster actor (`via_cluster`) or
+/// when chaos delays the submission.
 void submit_async(engine::impl& d, proposal p, uint8_t cls,
-                  std::function<void(const result&)> done) {
-  if (d.cluster) {
+                  std::function<void(const result&)> done, bool via_cluster) {
+  if (via_cluster) {
     auto answer = once(std::move(done));
     d.spawn_worker(worker_spec{
       "submission",
@@ -341,8 +348,8 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
   }
   auto cls = d.admins->count(p.principal) != 0 ? admission_class::operator_
                                                             : admission_class::automation;
-  if (d.cluster) { // clustered: the cluster actor routes it to the leader's admission
-    submit_async(d, to_proposal(p, d.now()), static_cast<uint8_t>(cls), std::move(done));
+  if (ask_cluster(d)) { // the cluster actor routes it to the leader's admission, or refuses
+    submit_async(d, to_proposal(p, d.now()), static_cast<uint8_t>(cls), std::move(done), true);
     return;
   }
   // Load shedding on the caller's thread: a place in admission's bounded queues is
@@ -361,7 +368,7 @@ void engine::submit(const proposal_request& p, std::function<void(const result&)
     done(r);
     return;
   }
-  submit_async(d, to_proposal(p, d.now()), static_cast<uint8_t>(cls), std::move(done));
+  submit_async(d, to_proposal(p, d.now()), static_cast<uint8_t>(cls), std::move(done), false);
 }
 
 result engine::approve(const std::string& approver, const std::string& proposal_hex, bool yes) {

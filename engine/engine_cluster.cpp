@@ -50,6 +50,7 @@ void engine::impl::load_cluster_tls(caf::actor_system_config& sys_cfg) {
 caf::error engine::impl::start_cluster() {
   auto& cs = *cfg.cluster;
   cluster_figures = std::make_shared<cluster_gauges>();
+  local_writes = std::make_shared<write_window>();
   cluster_role = std::make_shared<cluster_memory>();
   command_slots = std::make_shared<command_targets>();
   command_slots->authority = authority;
@@ -72,7 +73,7 @@ caf::error engine::impl::start_cluster() {
                     cluster_figures, admission, admins, cluster_role, cs.etcd,
                     cfg.data_dir + "/" + set_aside_marker,
                     [this] { journal_policy_on_promotion(); }, cfg.journal.acks,
-                    cfg.journal.tail};
+                    cfg.journal.tail, local_writes};
   // With [cluster.etcd]: etcd answers, the credentials work, the prefix is this cluster's.
   auto err = cs.etcd ? check_etcd_at_start(*cs.etcd, cs.cfg.cluster_id) : caf::error{};
   if (!err)

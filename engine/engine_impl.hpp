@@ -20,6 +20,7 @@
 #include "bulwark/engine.hpp"
 #include "engine/node_config.hpp"
 #include "messages/cluster_gauges.hpp"
+#include "messages/write_window.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/chaos.hpp"
 #include "supervision/halt_guard.hpp"
@@ -207,6 +208,9 @@ struct engine::impl {
   std::shared_ptr<const ed25519_key> cluster_key;               ///< signs our heads
   std::map<std::string, std::vector<uint8_t>> cluster_peer_keys; ///< peers' public keys
   std::shared_ptr<cluster_gauges> cluster_figures; ///< for the metrics endpoint
+  /// While open, submissions go straight to this node's admission as a lone node's do;
+  /// closed, they ask the cluster actor (it routes them to the leader or refuses).
+  std::shared_ptr<write_window> local_writes;
   command_actor commands; ///< runs operator commands the cluster actor routes here (door)
   caf::actor cluster_sup; ///< one_for_one over the cluster actor and the command actor
   std::shared_ptr<cluster_memory> cluster_role; ///< term, leader: kept across restarts

@@ -205,6 +205,7 @@ cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_sta
       remember_role(self);
       flush_access(self);
       publish_gauges(self);
+      publish_window(self);
       self->delayed_send(self, self->state.deps.cfg.tick, atom::tick_v);
     },
   };

@@ -34,6 +34,7 @@ namespace bulwark {
 
 class held_acks;    // actors/journal/held_acks.hpp
 class replica_tail; // actors/journal/replica_tail.hpp
+class write_window; // messages/write_window.hpp
 
 class ed25519_key;
 
@@ -93,6 +94,10 @@ struct cluster_deps {
   /// The journal's newest records, pulls are answered from (replica_tail.hpp). None:
   /// from the store only.
   std::shared_ptr<replica_tail> tail;
+  /// Where the engine learns that its submissions may go straight to its admission
+  /// (write_window.hpp); this actor opens, moves and closes it. None: every submission
+  /// asks this actor.
+  std::shared_ptr<write_window> window;
 };
 
 /// One configured peer as this node sees it.

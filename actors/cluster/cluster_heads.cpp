@@ -30,6 +30,7 @@ void refuse_head(self_ptr self, const signed_head& head, const std::string& reas
 void raise_fork(self_ptr self, const signed_head& head, const digest& ours) {
   auto& st = self->state;
   st.peers[head.node_id].diverged = true;
+  publish_window(self); // a diverged follower counts no more
   auto& problem = st.peers[head.node_id].problem;
   if (problem.rfind("INTEGRITY_VIOLATION fork", 0) == 0)
     return; // raised (and journaled) already; gossip repeats it every few ticks
@@ -228,6 +229,7 @@ void decide_promotion(self_ptr self, const std::shared_ptr<promotion_round>& rou
   // before the change is journaled (same sender: in order).
   set_writable(self, true);
   start_replicating(self);
+  publish_window(self);
   journal_if_leader(self, make_event(event_type::leadership_changed, caf::make_timestamp(),
                                      leadership_changed{st.deps.cfg.node_id, round->term,
                                                         previous, round->by}));
@@ -303,6 +305,18 @@ bool writable_now(self_ptr self) {
   return st.leader && lease_valid(self)
          && followers_in_step(self) >= std::max(st.deps.cfg.min_followers,
                                                 st.deps.cfg.sync_followers);
+}
+
+void publish_window(self_ptr self) {
+  auto& st = self->state;
+  if (!st.deps.window)
+    return;
+  if (!writable_now(self))
+    return st.deps.window->close();
+  auto until = self->clock().now() + 2 * st.deps.cfg.tick;
+  if (st.deps.etcd)
+    until = std::min(until, st.lease_deadline);
+  st.deps.window->open_until(until);
 }
 
 caf::error short_of_followers(self_ptr self) {

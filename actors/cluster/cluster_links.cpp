@@ -38,6 +38,7 @@ void on_failed(self_ptr self, const std::string& id, const std::string& reason) 
   p->connected = false;
   p->connecting = false;
   p->handle = nullptr;
+  publish_window(self); // one follower fewer may close it
   ++p->failures;
   p->problem = reason;
   auto wait = reconnect_backoff(self->state.deps.cfg, p->failures);
@@ -350,6 +351,7 @@ void step_down(self_ptr self, const std::string& why) {
   spdlog::warn("cluster: {} stops leading term {}: {}", st.deps.cfg.node_id, st.term, why);
   st.leader = false;
   ++st.fenced;
+  publish_window(self); // closed: the engine's submissions ask this actor again
   // Never two writers: the journal refuses local appends before anything else runs
   // (and answers the acknowledgements it held for the followers UNAVAILABLE).
   set_writable(self, false);

@@ -10,6 +10,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/cluster/cluster.hpp"
+#include "messages/write_window.hpp"
 
 namespace bulwark::cluster_detail {
 
@@ -105,6 +106,10 @@ uint32_t followers_in_step(self_ptr self);
 /// Returns true when this node accepts mutations: leader, with at least `min_followers`
 /// and `sync_followers` peers that count as followers (`counts_as_follower`).
 bool writable_now(self_ptr self);
+
+/// Opens the engine's write window (write_window.hpp) two ticks ahead, never past the
+/// lease's deadline, while `writable_now`; closes it otherwise.
+void publish_window(self_ptr self);
 
 /// A leader's refusal while it has too few followers in step (UNAVAILABLE, retry after
 /// 1 s), naming both settings.

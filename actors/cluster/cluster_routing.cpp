@@ -230,6 +230,7 @@ caf::result<seq_no> journal_peer_alert(self_ptr self, integrity_alert& alert) {
   if (auto i = st.peers.find(diverged); i != st.peers.end()) {
     i->second.problem = "INTEGRITY_VIOLATION reported by " + alert.local_node + ": " + alert.reason;
     i->second.diverged = true;
+    publish_window(self); // a diverged follower counts no more
   }
   auto rp = self->make_response_promise<seq_no>();
   self->request(st.deps.journal, caf::infinite, atom::append_v,

@@ -114,6 +114,8 @@ caf::result<replica_batch> serve_pull(self_ptr self, const std::string& node, se
   auto& p = i->second;
   p.head = seq_no{from.value - 1};
   p.pulled = self->clock().now();
+  if (st.deps.window && !st.deps.window->open(p.pulled))
+    publish_window(self); // a follower in step again may open it
   confirm(self, p, from, chain);
   advance_watermark(self);
   if (from.value > served_head(self).value) {

@@ -30,6 +30,7 @@
 #include "actors/console/token_book.hpp"
 #include "actors/health/health_board.hpp"
 #include "messages/cluster_gauges.hpp"
+#include "messages/write_window.hpp"
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/notifications.hpp"
@@ -111,6 +112,9 @@ struct console_deps {
   std::function<nlohmann::json(const std::string&)> reload{};
   /// The version of the policy in force, for `status` (none: `settings.policy_version`).
   std::function<std::string()> policy_version{};
+  /// A clustered node's write window (write_window.hpp): while open, proposals go straight
+  /// to `admission` as a lone node's do; closed (or none), they ask `cluster`.
+  std::shared_ptr<const write_window> local_writes{};
 };
 
 /// One client connection.

@@ -195,8 +195,9 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto id = req.id;
   auto done = [self, token, hdl, id](outcome& o) { on_outcome(self, token, hdl, id, outcome_json(o)); };
   auto failed = [self, token, hdl, id](caf::error& err) { on_error(self, token, hdl, id, err); };
-  // Clustered, the cluster actor runs it on the leader or refuses it (fail closed).
-  if (st.deps.cluster) {
+  // Clustered, the cluster actor runs it on the leader or refuses it (fail closed), unless
+  // this node leads now (its write window is open): then its own admission takes it.
+  if (st.deps.cluster && !(st.deps.local_writes && st.deps.local_writes->open())) {
     self->request(st.deps.cluster, caf::infinite, atom::submit_v, std::move(p),
                   static_cast<uint8_t>(admission_class::operator_))
       .then(done, failed);

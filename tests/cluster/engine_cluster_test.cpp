@@ -14,6 +14,8 @@
 #include "bulwark/engine.hpp"
 #include "cluster/cluster_engines.hpp"
 #include "cluster/cluster_node.hpp"
+#include "engine/engine_impl.hpp"
+#include "messages/write_window.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace bulwark;
@@ -238,6 +240,43 @@ TEST_CASE("a leader with fewer than min_followers refuses mutations until one co
     return ok.ok;
   }));
   CHECK(ok.status == "succeeded");
+}
+
+TEST_CASE("a leader's write window is open only while it may write, and closes when its "
+          "follower goes") {
+  using namespace std::chrono_literals;
+  temp_dir dir;
+  auto plan = cluster_plan::make(2);
+  auto leader = start_engine(dir, write_config(dir, plan, "n1", 1), "d1");
+  REQUIRE(leader);
+  leader->register_effector("coaster", [](const effect_request&) { return effect_result{}; });
+  REQUIRE(leader->register_resource("coaster-0", "coaster", "north").ok);
+  auto& window = *leader->internals().local_writes;
+  // Short of followers: closed, and the cluster actor refuses as before.
+  CHECK(!window.open());
+  auto r = leader->submit(change_mode("k1", "coaster-0")).get();
+  CHECK(r.code == "UNAVAILABLE");
+  CHECK(r.message.find("fewer than 1 followers") != std::string::npos);
+  auto follower = start_engine(dir, write_config(dir, plan, "n2"), "d2");
+  REQUIRE(follower);
+  CHECK(wait_until([&] { return window.open(); }));
+  // Open: the leader's own admission takes its proposals.
+  r = leader->submit(change_mode("k2", "coaster-0")).get();
+  CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
+  CHECK(r.status == "succeeded");
+  // A follower's window never opens: its proposals ask its cluster actor, which forwards.
+  CHECK(!follower->internals().local_writes->open());
+  r = follower->submit(change_mode("k3", "coaster-0")).get();
+  CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
+  // The follower gone: its connection's failure closes the window long before the 5 s
+  // of silence would, and the leader refuses again.
+  follower.reset();
+  auto gone = std::chrono::steady_clock::now();
+  CHECK(wait_until([&] { return !window.open(); }));
+  CHECK(std::chrono::steady_clock::now() - gone < 3s);
+  r = leader->submit(change_mode("k4", "coaster-0")).get();
+  CHECK(r.code == "UNAVAILABLE");
+  CHECK(r.message.find("fewer than 1 followers") != std::string::npos);
 }
 
 TEST_CASE("a bad [cluster] section stops the engine from starting, naming the key") {
