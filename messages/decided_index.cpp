@@ -87,6 +87,16 @@ caf::error decided_index::assign(std::vector<decided_proposal> xs) {
   return {};
 }
 
+std::vector<const decided_proposal*> decided_index::fresh_in_order() const {
+  std::vector<const decided_proposal*> out;
+  out.reserve(fresh_.size());
+  for (auto& kv : fresh_)
+    out.push_back(&kv.second);
+  std::sort(out.begin(), out.end(),
+            [](const decided_proposal* a, const decided_proposal* b) { return a->key < b->key; });
+  return out;
+}
+
 void decided_index::merge() {
   size_t run = base_ ? base_->entries.size() : 0;
   if (fresh_.size() < std::max(min_fresh, run / 8))

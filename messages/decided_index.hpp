@@ -10,7 +10,7 @@
 /// in the state's bytes or digest.
 
 #include <cstdint>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <vector>
 
@@ -79,15 +79,16 @@ public:
   void each(F&& f) const {
     static const std::vector<decided_proposal> none;
     auto& base = base_ ? base_->entries : none;
+    auto fresh = fresh_in_order();
     auto i = base.begin();
-    auto j = fresh_.begin();
-    while (i != base.end() || j != fresh_.end()) {
-      if (j == fresh_.end() || (i != base.end() && i->key < j->first)) {
+    auto j = fresh.begin();
+    while (i != base.end() || j != fresh.end()) {
+      if (j == fresh.end() || (i != base.end() && i->key < (*j)->key)) {
         f(*i++);
       } else {
-        if (i != base.end() && !(j->first < i->key))
+        if (i != base.end() && !((*j)->key < i->key))
           ++i; // the fresh entry shadows the older one
-        f((j++)->second);
+        f(**j++);
       }
     }
   }
@@ -99,6 +100,8 @@ public:
   caf::error assign(std::vector<decided_proposal> xs);
 
 private:
+  /// The fresh entries in key order (the map keeps none).
+  std::vector<const decided_proposal*> fresh_in_order() const;
   void merge();
   void set_run(std::vector<decided_proposal> entries);
 
@@ -110,7 +113,10 @@ private:
     std::vector<uint64_t> prefixes;
   };
   std::shared_ptr<const run> base_; ///< never changed once built
-  std::map<digest, decided_proposal> fresh_; ///< newer and changed entries: they win
+  /// Newer and changed entries: they win. Hashed, for the lookups every decision and
+  /// outcome makes; whatever lists them sorts them first (`fresh_in_order`), so no
+  /// listing, encoding or digest depends on the hash order.
+  std::unordered_map<digest, decided_proposal, digest_hash> fresh_;
   size_t size_ = 0;                          ///< distinct keys
 };
 
