@@ -17,7 +17,8 @@
 //   of a leader with one follower engine (in this process, over loopback TCP) replicating
 //   asynchronously, then with sync_followers = 1; --pinned: each node on a core of its own,
 //   as on machines of their own (the lone node, and the leader with the submitters, on CPU 0;
-//   the follower on CPU 1: every thread inherits the core of the thread that made it)
+//   the follower on CPU 1: every thread inherits the core of the thread that made it), and
+//   each replicated row adds the CPU per proposal of each node
 
 #include <atomic>
 #include <condition_variable>
@@ -28,6 +29,8 @@
 #include <future>
 #include <random>
 #include <sched.h>
+#include <sstream>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
@@ -82,6 +85,38 @@ double cpu_seconds() {
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
   };
   return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+/// With --pinned: the CPU time (user + system, in seconds) of this process's threads bound
+/// to `cpu` alone, the follower's on CPU 1 (its engine's threads are made while the bench
+/// is bound there). Read from /proc/self/task/*/stat, in clock ticks; a thread that ends
+/// during the measurement leaves it, so its time counts as the leader's.
+double pinned_cpu_seconds(int cpu) {
+  double ticks = 0;
+  for (auto& task : std::filesystem::directory_iterator{"/proc/self/task"}) {
+    auto tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(tid, sizeof set, &set) != 0 || CPU_COUNT(&set) != 1
+        || !CPU_ISSET(cpu, &set))
+      continue;
+    std::ifstream in{task.path() / "stat"};
+    std::string line;
+    std::getline(in, line);
+    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    auto rest = line.substr(line.rfind(')') + 2);
+    std::istringstream fields{rest};
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14)
+        utime = std::stoull(field);
+      if (i == 15)
+        stime = std::stoull(field);
+    }
+    ticks += static_cast<double>(utime + stime);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 void bench_decisions(size_t n) {
@@ -275,6 +310,7 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   auto m0 = meter.summarize(std::chrono::steady_clock::now());
   auto d0 = bench::deliveries();
   auto cpu0 = cpu_seconds();
+  auto follower_cpu0 = pinned && follower ? pinned_cpu_seconds(1) : 0.0;
   auto t0 = clock_type::now();
   auto changes = keys.changes;
   auto make = [per, changes](size_t s, size_t i) {
@@ -332,6 +368,7 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   }
   auto secs = ms_since(t0) / 1000;
   auto cpu = cpu_seconds() - cpu0;
+  auto follower_cpu = pinned && follower ? pinned_cpu_seconds(1) - follower_cpu0 : 0.0;
   auto m1 = meter.summarize(std::chrono::steady_clock::now());
   auto d1 = bench::deliveries();
   std::vector<double> all;
@@ -360,6 +397,10 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   else
     std::printf("    mailbox deliveries: not counted (CAF's enqueue is not interposed in this "
                 "build)\n");
+  if (pinned && follower)
+    std::printf("    CPU by node: the leader (and the submitters) %.1f us per proposal, the "
+                "follower %.1f us\n",
+                (cpu - follower_cpu) / n * 1e6, follower_cpu / n * 1e6);
   if (follower) {
     auto s = eng->cluster_status();
     std::printf("    cluster: leader head %llu, replicated (confirmed by the follower) %llu\n",
@@ -416,7 +457,8 @@ int main(int argc, char** argv) {
                   "  --replicated           end-to-end rows of a lone node, a leader with an "
                   "async follower, and with sync_followers = 1 (the follower in this process)\n"
                   "  --pinned               with --replicated: each node on a core of its own "
-                  "(the lone node and the leader on CPU 0, the follower on CPU 1)\n");
+                  "(the lone node and the leader on CPU 0, the follower on CPU 1), and the "
+                  "CPU per proposal of each node\n");
       return a == "--help" ? 0 : 1;
     }
   }
