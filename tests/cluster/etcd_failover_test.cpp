@@ -680,6 +680,11 @@ TEST_CASE("a leader whose requests reach etcd but whose answers are lost stops w
   run_trials(fault::leader_etcd_deaf);
 }
 
+TEST_CASE("over TLS with client certificates, a leader whose requests reach etcd but whose "
+          "answers are lost stops writing at its deadline, and a follower takes over") {
+  run_trials(fault::leader_etcd_deaf, true);
+}
+
 TEST_CASE("a leader isolated from etcd and its followers is replaced, and healed it follows") {
   run_trials(fault::leader_isolated);
 }
