@@ -210,23 +210,37 @@ TEST_CASE("a leader that learns of a higher term answers its held acknowledgemen
   CHECK(s.term == 7);
 }
 
+namespace {
+
+/// Starts n1 (leading), n2 and n3 with sync_followers = 1, appends `events` through n1
+/// with its acknowledgement, and waits until every node holds them.
+appended three_in_step(const cluster_plan& plan, const temp_dir& dir,
+                       std::unique_ptr<test::cluster_node>& n1, std::unique_ptr<test::cluster_node>& n2,
+                       std::unique_ptr<test::cluster_node>& n3, std::vector<event> events) {
+  n1 = start(plan, dir, "n1", sync_one);
+  n2 = start(plan, dir, "n2", sync_one);
+  n3 = start(plan, dir, "n3", sync_one);
+  REQUIRE(wait_until([&] { return n1->status().writable; }));
+  auto acked = n1->append_acked(std::move(events));
+  REQUIRE(acked);
+  REQUIRE(wait_until([&] { return n2->head() == n1->head() && n3->head() == n1->head(); }));
+  return *acked;
+}
+
+} // namespace
+
 TEST_CASE("with sync_followers a dead leader's newer last head does not block the promotion of the follower that holds every acknowledged record") {
   temp_dir dir;
   auto plan = cluster_plan::make(3);
-  auto n1 = start(plan, dir, "n1", sync_one);
-  auto n2 = start(plan, dir, "n2", sync_one);
-  auto n3 = start(plan, dir, "n3", sync_one);
-  REQUIRE(wait_until([&] { return n1->status().writable; }));
-  auto acked = n1->append_acked(test::random_events(11, 20));
-  REQUIRE(acked);
-  REQUIRE(wait_until([&] { return n2->head() == n1->head() && n3->head() == n1->head(); }));
+  std::unique_ptr<test::cluster_node> n1, n2, n3;
+  auto acked = three_in_step(plan, dir, n1, n2, n3, test::random_events(11, 20));
   leader_dies_ahead(plan, n1, *n2);
   // n3 answers with its head: n2 and n3 are both followers of n1, and with
   // sync_followers = 1 one of them holds every acknowledged record.
   auto promoted = n2->promote(2);
   REQUIRE_MESSAGE(promoted, describe(promoted.error()).message);
   CHECK(*promoted == 2);
-  CHECK(n2->head().value >= acked->last.value);
+  CHECK(n2->head().value >= acked.last.value);
 }
 
 TEST_CASE("with sync_followers a promotion still refuses a silent peer's newer head when too few followers answer") {
@@ -247,12 +261,8 @@ TEST_CASE("with sync_followers a promotion still refuses a silent peer's newer h
 TEST_CASE("with sync_followers an operator's promotion refuses a silent follower whose last head is not newer when too few followers answer") {
   temp_dir dir;
   auto plan = cluster_plan::make(3);
-  auto n1 = start(plan, dir, "n1", sync_one);
-  auto n2 = start(plan, dir, "n2", sync_one);
-  auto n3 = start(plan, dir, "n3", sync_one);
-  REQUIRE(wait_until([&] { return n1->status().writable; }));
-  REQUIRE(n1->append_acked(test::random_events(12, 5)));
-  REQUIRE(wait_until([&] { return n2->head() == n1->head() && n3->head() == n1->head(); }));
+  std::unique_ptr<test::cluster_node> n1, n2, n3;
+  three_in_step(plan, dir, n1, n2, n3, test::random_events(12, 5));
   // n3 and then n1 stop: n2 last heard of both at its own head, but either may have
   // gone on (n3 may hold records acknowledged after n2 last heard of it).
   n3.reset();
