@@ -209,6 +209,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   cfg.journal.memory = std::make_shared<journal_memory>();
   cfg.journal.acks = std::make_shared<held_acks>(cfg.journal.meter);
   cfg.journal.tail = std::make_shared<replica_tail>();
+  cfg.journal.view = std::make_shared<committed_view>(); // every restarted journal's too
   virtual_clock = opts.virtual_clock;
   auto j = spawn_journal(*sys, store, cfg.journal, opts.virtual_clock);
   if (!j)
@@ -253,7 +254,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
   pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector,
-                     store, {}, blast_windows};
+                     store, {}, blast_windows, cfg.journal.view};
   auto settings = pipeline_settings_of(cfg, policy_version);
   // It rebuilds the flights a restart interrupted only where this node writes the journal:
   // at launch by the configured role (the cluster, started next, sets the journal's),
@@ -264,7 +265,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
     std::lock_guard<std::mutex> guard{memory->mtx};
     return memory->writable;
   };
-  // A restarted pipeline starts from the journal's state at that moment and follows it.
+  // A restarted pipeline reads the journal's committed projection as every start does.
   pipeline = caf::actor_cast<pipeline_actor>(behind_door(
     // Admission going down hands its running proposals back here: one the pipeline had
     // taken may be journaled, so the refusal says so (a repeat of its key tells).
@@ -272,13 +273,10 @@ caf::error engine::impl::launch(const engine_options& opts) {
                                         "may have run: repeat its idempotency key to learn "
                                         "its outcome", {},
                        caf::timespan{std::chrono::seconds{1}}),
-    caf::actor_cast<caf::actor>(sys->spawn(bulwark::pipeline, settings, first, *st, epoch)),
-    [this, settings, deps, clock](caf::local_actor* sup) -> caf::actor {
-      auto now_state = state_from_store();
-      if (!now_state)
-        return {};
-      return caf::actor_cast<caf::actor>(sup->home_system().spawn(
-        bulwark::pipeline, settings, deps, std::move(*now_state), clock()));
+    caf::actor_cast<caf::actor>(sys->spawn(bulwark::pipeline, settings, first, epoch)),
+    [settings, deps, clock](caf::local_actor* sup) -> caf::actor {
+      return caf::actor_cast<caf::actor>(
+        sup->home_system().spawn(bulwark::pipeline, settings, deps, clock()));
     }));
   // The cluster starts first: when it cannot, start_cluster stops what already runs.
   if (cfg.cluster)

@@ -193,10 +193,6 @@ struct engine::impl {
   /// store and spawns a journal over it (none when the tail does not verify).
   std::function<caf::actor(caf::local_actor*)> journal_restart();
 
-  /// The fleet state at the store's head, for an actor restarted after launch (none when
-  /// the journal does not replay).
-  caf::optional<fleet_state> state_from_store() const;
-
   /// Connects the chaos hooks to the actors they may kill and the journal they may fail.
   void bind_chaos();
   /// The hosts' subscribers (`subscriber:<n>`, under the root; change on restart).

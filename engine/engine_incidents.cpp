@@ -25,18 +25,15 @@ void engine::impl::start_incidents(const fleet_state& st) {
     std::lock_guard<std::mutex> guard{memory->mtx};
     return memory->writable;
   };
-  rollback_deps rdeps{journal, store, authority, breakers, conditions, writes};
+  rollback_deps rdeps{journal, store, authority, breakers, conditions, writes, cfg.journal.view};
   auto clock = [this] { return now(); };
-  // Under the root, behind its door; a restarted one starts from the journal's state then.
+  // Under the root, behind its door; it reads the journal's committed projection.
   rollbacks = caf::actor_cast<rollback_actor>(behind_door(
     "rollback", refuse(ec::unavailable, "the rollback executor is restarting"),
-    caf::actor_cast<caf::actor>(sys->spawn(bulwark::rollback, rs, rdeps, st, epoch)),
-    [this, rs, rdeps, clock](caf::local_actor* sup) -> caf::actor {
-      auto now_state = state_from_store();
-      if (!now_state)
-        return {};
-      return caf::actor_cast<caf::actor>(sup->home_system().spawn(
-        bulwark::rollback, rs, rdeps, std::move(*now_state), clock()));
+    caf::actor_cast<caf::actor>(sys->spawn(bulwark::rollback, rs, rdeps, epoch)),
+    [rs, rdeps, clock](caf::local_actor* sup) -> caf::actor {
+      return caf::actor_cast<caf::actor>(
+        sup->home_system().spawn(bulwark::rollback, rs, rdeps, clock()));
     }));
   // Both run under the watch supervisor (one_for_one, permanent). The first start uses the
   // state read at launch; a restarted one asks the journal for the state of that moment.

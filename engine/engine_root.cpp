@@ -15,7 +15,6 @@
 #include "actors/journal/journal.hpp"
 #include "engine/engine_impl.hpp"
 #include "persistence/make_event.hpp"
-#include "persistence/replay.hpp"
 #include "supervision/door.hpp"
 
 namespace bulwark {
@@ -136,16 +135,6 @@ std::function<caf::actor(caf::local_actor*)> engine::impl::journal_restart() {
                  head - from + 1);
     return caf::actor_cast<caf::actor>(*j);
   };
-}
-
-caf::optional<fleet_state> engine::impl::state_from_store() const {
-  auto rebuilt = replay(*store);
-  if (!rebuilt) {
-    spdlog::error("engine: cannot rebuild the state from the journal: {}",
-                  describe(rebuilt.error()).message);
-    return caf::none;
-  }
-  return rebuilt->proj.state();
 }
 
 void engine::impl::start_root() {

@@ -232,10 +232,12 @@ void commit_now(journal_ptr self) {
   }
   ++st.commits;
   auto& entries = *result;
-  for (auto& e : entries)
-    if (auto err = st.proj.apply(e.seq, e.ev))
-      spdlog::error("journal: projection refused seq {}: {}", e.seq.value,
-                    describe(err).message);
+  st.view->write([&entries](projection& proj) {
+    for (auto& e : entries)
+      if (auto err = proj.apply(e.seq, e.ev))
+        spdlog::error("journal: projection refused seq {}: {}", e.seq.value,
+                      describe(err).message);
+  });
   auto events = entries.size();
   auto last = entries.back().seq;
   count_applied(self, entries);
@@ -303,10 +305,12 @@ caf::result<appended> import_batch(journal_ptr self, const replica_batch& batch)
       break;
     }
   }
-  for (auto& e : entries)
-    if (auto perr = st.proj.apply(e.seq, e.ev))
-      spdlog::error("journal: projection refused imported seq {}: {}", e.seq.value,
-                    describe(perr).message);
+  st.view->write([&entries](projection& proj) {
+    for (auto& e : entries)
+      if (auto perr = proj.apply(e.seq, e.ev))
+        spdlog::error("journal: projection refused imported seq {}: {}", e.seq.value,
+                      describe(perr).message);
+  });
   count_applied(self, entries);
   publish(self, std::move(entries));
   maybe_snapshot(self);
@@ -386,13 +390,16 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
                                      journal_settings settings) {
   auto& st = self->state;
   st.store = std::move(store);
-  st.proj = std::move(proj);
   st.settings = settings;
+  if (!st.settings.view)
+    st.settings.view = std::make_shared<committed_view>();
+  st.view = st.settings.view;
+  st.view->write([&proj](projection& p) { p = std::move(proj); });
   if (!st.settings.acks)
     st.settings.acks = std::make_shared<held_acks>(st.settings.meter);
   if (!st.settings.tail)
     st.settings.tail = std::make_shared<replica_tail>();
-  st.last_snapshot = st.proj.state().seq;
+  st.last_snapshot = st.view->owned().state().seq;
   remember_subscribers(self);
   self->set_down_handler([self](const caf::down_msg& msg) {
     if (on_encoder_down(self, msg))
@@ -436,7 +443,7 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       return self->state.store->verify(seq_no{1}, seq_no{UINT64_MAX}, 2);
     },
     [self](atom::state) -> caf::result<fleet_state> {
-      return self->state.proj.state();
+      return self->state.view->owned().state();
     },
     [self](atom::subscribe, subscriber_actor& sub, seq_no from) {
       catch_up(self, sub, from);

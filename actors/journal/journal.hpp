@@ -22,6 +22,7 @@
 #include "actors/journal/replica_tail.hpp"
 #include "persistence/append_meter.hpp"
 #include "persistence/journal_store.hpp"
+#include "persistence/committed_view.hpp"
 #include "persistence/projection.hpp"
 
 namespace bulwark {
@@ -73,12 +74,16 @@ struct journal_settings {
   /// The newest records, handed to the leader's cluster actor before each commit
   /// (replica_tail.hpp). None: spawn_journal makes one.
   std::shared_ptr<replica_tail> tail{};
+  /// The committed projection, shared with the actors that read it (the pipeline, the
+  /// rollback executor); a restarted journal puts its own in it. None: the journal makes
+  /// one.
+  std::shared_ptr<committed_view> view{};
 };
 
 /// State of the journal actor.
 struct journal_state {
   std::shared_ptr<journal_store> store;
-  projection proj;
+  std::shared_ptr<committed_view> view; ///< `settings.view`: its projection, the node's one
   journal_settings settings;
   std::vector<event> batch;            ///< events of the next transaction
   std::vector<pending_append> waiting; ///< their requesters, in order

@@ -63,7 +63,7 @@ void count_applied(journal_ptr self, const std::vector<journal_entry>& entries) 
 void maybe_snapshot(journal_ptr self) {
   auto& st = self->state;
   store_encoded_snapshot(self);
-  auto seq = st.proj.state().seq;
+  auto seq = st.view->owned().state().seq;
   if (st.settings.snapshot_interval == 0
       || seq - st.last_snapshot < st.settings.snapshot_interval
       || st.bytes_since_snapshot < snapshot_growth * st.last_snapshot_bytes || st.encoding)
@@ -76,7 +76,7 @@ void maybe_snapshot(journal_ptr self) {
   st.last_snapshot = seq;
   st.bytes_since_snapshot = 0;
   if (!st.settings.background_snapshots) {
-    auto value = st.settings.encode(st.proj.state(), *chain);
+    auto value = st.settings.encode(st.view->owned().state(), *chain);
     st.last_snapshot_bytes = value.size();
     if (auto err = st.store->put_snapshot(seq, value))
       spdlog::warn("journal: snapshot at seq {} failed: {}", seq, describe(err).message);
@@ -85,7 +85,7 @@ void maybe_snapshot(journal_ptr self) {
   // The encoded size is known only later: until then the last one's stands.
   auto slot = std::make_shared<snapshot_slot>();
   st.encoding = slot;
-  auto encoder = self->spawn<caf::monitored>([slot, state = st.proj.state(), chain = *chain,
+  auto encoder = self->spawn<caf::monitored>([slot, state = st.view->owned().state(), chain = *chain,
                                               encode = st.settings.encode,
                                               journal = caf::actor_cast<journal_actor>(self)](
                                                caf::blocking_actor* encoder) {

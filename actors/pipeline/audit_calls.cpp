@@ -84,7 +84,8 @@ caf::result<seq_no> acknowledge_audit(self_ptr self, const audit_acknowledged& a
   auto& policy = st.settings.approvals;
   if (auto err = check_reviewer(policy, ack))
     return err;
-  auto& queue = st.proj.state().audit;
+  auto fleet = fleet_of(self); // held to the end: the queue is the journal's
+  auto& queue = fleet.state().audit;
   caf::optional<audit_trace> trace;
   if (queue.pending.count(ack.proposal) == 0 && queue.running.count(ack.proposal) == 0
       && st.store) {

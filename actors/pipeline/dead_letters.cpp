@@ -21,8 +21,9 @@ namespace bulwark::pipeline_detail {
 namespace {
 
 /// Returns the open letter `seq`, or an error naming why it cannot be resolved.
-caf::expected<const dead_lettered*> open_letter(self_ptr self, uint64_t seq) {
-  auto& letters = self->state.proj.state().dead_letters;
+caf::expected<const dead_lettered*> open_letter(self_ptr self, const fleet_state& fleet,
+                                               uint64_t seq) {
+  auto& letters = fleet.dead_letters;
   auto i = letters.find(seq);
   if (i == letters.end())
     return refuse(ec::invalid_input, "no open dead letter at seq " + std::to_string(seq)
@@ -38,13 +39,14 @@ caf::expected<const dead_lettered*> open_letter(self_ptr self, uint64_t seq) {
 
 /// The idempotency key of the requeue: the first attempt not refused before, so a requeue
 /// refused (say, while halted) can be tried again, and a repeated one finds its flight.
-std::string requeue_key(self_ptr self, const dead_lettered& x, uint64_t seq) {
+std::string requeue_key(self_ptr self, const fleet_state& fleet, const dead_lettered& x,
+                        uint64_t seq) {
   auto& st = self->state;
   for (uint32_t n = 1;; ++n) {
     auto key = "requeue/" + std::to_string(seq) + "/" + std::to_string(n);
     auto full = x.principal.value + "/" + key;
     const digest* id = nullptr;
-    auto earlier = st.proj.state().decided.find(idempotency_digest(x.principal, key));
+    auto earlier = fleet.decided.find(idempotency_digest(x.principal, key));
     if (auto k = st.keys.find(full); k != st.keys.end())
       id = &k->second;
     else if (earlier != nullptr)
@@ -81,21 +83,25 @@ caf::expected<bool> compensation_letter(self_ptr self, uint64_t seq, const dead_
 } // namespace
 
 caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cmd) {
-  auto letter = open_letter(self, cmd.letter);
-  if (!letter)
-    return std::move(letter.error());
-  auto& x = **letter;
+  proposal p;
+  dead_lettered x;
+  {
+    auto fleet = fleet_of(self);
+    auto letter = open_letter(self, fleet.state(), cmd.letter);
+    if (!letter)
+      return std::move(letter.error());
+    x = **letter;
+    p.idempotency_key = requeue_key(self, fleet.state(), x, cmd.letter);
+    auto& resources = fleet.state().resources;
+    if (auto r = resources.find(x.change.resource.value); r != resources.end())
+      p.regions = {r->second.region};
+  }
   auto comp = compensation_letter(self, cmd.letter, x);
   if (!comp)
     return std::move(comp.error());
-  proposal p;
-  p.idempotency_key = requeue_key(self, x, cmd.letter);
   p.principal = x.principal;
   p.level = x.level;
   p.services = {x.service};
-  if (auto r = self->state.proj.state().resources.find(x.change.resource.value);
-      r != self->state.proj.state().resources.end())
-    p.regions = {r->second.region};
   p.mutations = {x.change};
   p.justification = "requeue of dead letter " + std::to_string(cmd.letter)
                     + (*comp ? " (a failed compensation: " + x.change.resource.value + "."
@@ -121,8 +127,7 @@ caf::result<outcome> requeue_letter(self_ptr self, const dead_letter_command& cm
 }
 
 caf::result<seq_no> discard_letter(self_ptr self, const dead_letter_command& cmd) {
-  auto letter = open_letter(self, cmd.letter);
-  if (!letter)
+  if (auto letter = open_letter(self, fleet_of(self).state(), cmd.letter); !letter)
     return std::move(letter.error());
   auto& st = self->state;
   st.resolving.insert(cmd.letter);

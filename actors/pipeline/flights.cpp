@@ -67,9 +67,8 @@ void call(self_ptr self, in_flight& f, uint64_t token, effector_request req,
 
 } // namespace
 
-flight::context context_of(self_ptr self) {
-  auto& st = self->state;
-  return flight::context{now(self), &st.proj.state(), &st.machine};
+flight::context context_of(self_ptr self, const committed_view::reader& fleet) {
+  return flight::context{now(self), &fleet.state(), &self->state.machine};
 }
 
 void carry_out(self_ptr self, const digest& id, std::vector<flight::command>& commands) {

@@ -57,14 +57,17 @@ caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
   }
   // An approval starts the execution, which is charged to the fleet-wide blast budget:
   // first what the machine would refuse (on a copy: nothing changes), then the budget.
+  scope_request req;
   {
+    auto fleet = fleet_of(self);
     auto copy = i->second.m;
     std::vector<flight::command> ignored;
-    if (auto r = flight::answer(copy, a.approver, true, a.note, context_of(self), ignored))
+    if (auto r = flight::answer(copy, a.approver, true, a.note, context_of(self, fleet),
+                                ignored))
       return refuse(r.code, r.message);
+    req = scope_of(i->second.m.p, a.proposal, fleet.state(), st.sizes, true);
   }
   auto rp = self->make_response_promise<seq_no>();
-  auto req = scope_of(i->second.m.p, a.proposal, st.proj.state(), st.sizes, true);
   auto trace = i->second.m.trace;
   self->request(st.blast, st.settings.governance_timeout, atom::check_v, std::move(req))
     .then(
@@ -115,15 +118,16 @@ caf::result<seq_no> resolve_doubt(self_ptr self, const doubt_resolution& r) {
                   r.by.value + " holds no approver role ([authority] operators or admins) and "
                                "may not resolve actions in doubt");
   auto name = to_hex(r.proposal);
-  auto p = st.proj.state().proposals.find(r.proposal);
-  if (p == st.proj.state().proposals.end() || p->second.started == 0
+  auto fleet = fleet_of(self); // held to the end: the records are built from it
+  auto p = fleet.state().proposals.find(r.proposal);
+  if (p == fleet.state().proposals.end() || p->second.started == 0
       || st.flights.count(r.proposal) != 0)
     return refuse(ec::invalid_input, "proposal " + name + " has no action in doubt (see in-doubt)");
   if (st.settling.count(r.proposal) != 0)
     return refuse(ec::invalid_input, "proposal " + name + " is being resolved already");
   if (!st.store)
     return refuse(ec::unavailable, "the journal cannot be read here: nothing resolved");
-  auto all = doubtful_actions(*st.store, st.proj.state());
+  auto all = doubtful_actions(*st.store, fleet.state());
   if (!all)
     return all.error();
   std::vector<doubtful_action> mine;
@@ -141,8 +145,8 @@ caf::result<seq_no> resolve_doubt(self_ptr self, const doubt_resolution& r) {
     if (r.applied) {
       // Its effect record would claim the key's value from here on: refused when another
       // change of the resource was journaled after this action started.
-      auto res = st.proj.state().resources.find(a.change.resource.value);
-      if (res != st.proj.state().resources.end() && res->second.last_change > a.started.value)
+      auto res = fleet.state().resources.find(a.change.resource.value);
+      if (res != fleet.state().resources.end() && res->second.last_change > a.started.value)
         return refuse(ec::invalid_input,
                       "resource " + a.change.resource.value + " changed after step "
                         + std::to_string(a.step) + " started (seq "
@@ -182,12 +186,15 @@ caf::result<seq_no> resolve_doubt(self_ptr self, const doubt_resolution& r) {
 }
 
 caf::result<seq_no> enroll(self_ptr self, const registration& r) {
-  auto& st = self->state;
   if (!is_valid_id(r.resource.value) || !is_valid_id(r.service) || !is_valid_id(r.region))
     return refuse(ec::invalid_input, "resource, service and region must be valid names");
-  if (auto i = st.proj.state().resources.find(r.resource.value);
-      i != st.proj.state().resources.end() && !i->second.retired)
-    return refuse(ec::invalid_input, "resource '" + r.resource.value + "' is registered already");
+  {
+    auto fleet = fleet_of(self);
+    auto& resources = fleet.state().resources;
+    if (auto i = resources.find(r.resource.value); i != resources.end() && !i->second.retired)
+      return refuse(ec::invalid_input,
+                    "resource '" + r.resource.value + "' is registered already");
+  }
   resource_registered x{r.resource, r.service, r.region, r.attributes};
   auto rp = self->make_response_promise<seq_no>();
   append(self, {make_event(event_type::resource_registered, now(self), x)},

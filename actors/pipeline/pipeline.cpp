@@ -135,7 +135,7 @@ void check_scope(self_ptr self, const halt_guard::pass& pass) {
   // Levels 3 and 4 start at their decision: their budget is reserved now. Levels 1 and 2
   // are checked now and charged at their approval (operator_calls.cpp).
   bool runs_now = f.m.p.level >= authority_level::act;
-  auto req = scope_of(f.m.p, id, st.proj.state(), st.sizes, runs_now);
+  auto req = scope_of(f.m.p, id, fleet_of(self).state(), st.sizes, runs_now);
   auto token = st.next_token++;
   watch(self, f, token, awaiting::scope, st.settings.governance_timeout);
   self->request(st.blast, caf::infinite, atom::check_v, std::move(req))
@@ -187,7 +187,7 @@ void check_authority(self_ptr self, const digest& id) {
   // Levels 3 and 4 start at their decision: their budget is reserved now. Levels 1 and 2
   // are checked now and charged at their approval (operator_calls.cpp).
   bool runs_now = f.m.p.level >= authority_level::act;
-  auto req = scope_of(f.m.p, id, st.proj.state(), st.sizes, runs_now);
+  auto req = scope_of(f.m.p, id, fleet_of(self).state(), st.sizes, runs_now);
   auto token = st.next_token++;
   watch(self, f, token, awaiting::authority, st.settings.governance_timeout);
   self->request(authority, caf::infinite, atom::check_v, std::move(req))
@@ -257,7 +257,7 @@ outcome rebuilt_outcome(const decided_proposal& d) {
 caf::optional<std::pair<std::string, caf::timespan>> open_circuit(self_ptr self,
                                                                   const proposal& p) {
   auto t = now(self);
-  for (auto& service : touched_services(p, self->state.proj.state())) {
+  for (auto& service : touched_services(p, fleet_of(self).state())) {
     breaker_directory::entry e;
     if (!self->state.breakers->find(service, e))
       continue;
@@ -284,10 +284,16 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
   auto key = p.principal.value + "/" + p.idempotency_key;
   // The promise takes over the reply: make it only where the answer comes later.
   auto known = st.keys.find(key);
-  const decided_proposal* earlier = nullptr;
+  // The decision journaled earlier under this key, copied out of the journal's view.
+  caf::optional<decided_proposal> earlier;
+  auto decided_before = [&] {
+    auto fleet = fleet_of(self);
+    if (auto d = fleet.state().decided.find(idempotency_digest(p.principal, p.idempotency_key)))
+      earlier = *d;
+  };
   if (known == st.keys.end()) {
-    earlier = st.proj.state().decided.find(idempotency_digest(p.principal, p.idempotency_key));
-    if (earlier != nullptr)
+    decided_before();
+    if (earlier)
       known = st.keys.emplace(key, earlier->proposal).first;
   }
   if (known != st.keys.end()) {
@@ -301,9 +307,9 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
     }
     if (auto o = st.outcomes.find(id); o != st.outcomes.end())
       return o->second;
-    if (earlier == nullptr)
-      earlier = st.proj.state().decided.find(idempotency_digest(p.principal, p.idempotency_key));
-    if (earlier != nullptr) {
+    if (!earlier)
+      decided_before();
+    if (earlier) {
       if (earlier->status == decided::refused)
         return refuse(earlier->code, "refused before (same idempotency key)", trace);
       return rebuilt_outcome(*earlier);
@@ -320,8 +326,13 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
     breaker_directory::entry e;
     return st.breakers->find(s, e);
   };
-  if (auto err = validate(q, st.proj.state(), has, st.settings.limits, now(self)))
-    refuse_flight(self, id, refuse(ec::invalid_input, describe(err).message, trace));
+  caf::error invalid;
+  {
+    auto fleet = fleet_of(self);
+    invalid = validate(q, fleet.state(), has, st.settings.limits, now(self));
+  }
+  if (invalid)
+    refuse_flight(self, id, refuse(ec::invalid_input, describe(invalid).message, trace));
   else if (auto open = open_circuit(self, q))
     refuse_flight(self, id, refuse(ec::circuit_open, open->first, trace, open->second));
   else
@@ -353,29 +364,29 @@ void follow_policy(pipeline_state& st) {
     machine_settings(st);
 }
 
-/// Applies committed entries to the local projection.
+/// Follows committed entries (the journal's view has them already): the rebuilt flights a
+/// late commit settles, and the services' sizes when the fleet changed.
 void follow(self_ptr self, const std::vector<journal_entry>& entries) {
   auto& st = self->state;
   bool fleet_changed = false;
   for (auto& e : entries) {
-    if (e.seq.value <= st.proj.state().seq)
+    if (e.seq.value <= st.followed)
       continue;
-    if (auto err = st.proj.apply(e.seq, e.ev))
-      spdlog::error("pipeline: cannot follow seq {}: {}", e.seq.value, describe(err).message);
+    st.followed = e.seq.value;
     if (!st.rebuilt.empty())
       settle_rebuilt(self, e);
     fleet_changed |= e.ev.type == event_type::resource_registered
                      || e.ev.type == event_type::resource_retired;
   }
   if (fleet_changed)
-    st.sizes = active_sizes(st.proj.state());
+    st.sizes = active_sizes(fleet_of(self).state());
 }
 
 } // namespace
 
 pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline_state> self,
                                        pipeline_settings settings, pipeline_deps deps,
-                                       fleet_state proj, caf::timestamp epoch) {
+                                       caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = settings;
   st.journal = deps.journal;
@@ -384,28 +395,37 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.window = deps.window;
   st.breakers = deps.breakers;
   st.guard = halt_guard{deps.conditions};
-  auto from = proj.seq;
-  st.proj = projection{std::move(proj)};
-  st.sizes = active_sizes(st.proj.state());
+  st.view = deps.view;
+  st.store = deps.store;
+  // The flights a restart interrupted are rebuilt from the journal's state of this moment
+  // (a copy: the view moves on while the store is read), only where this node writes the
+  // journal (a follower's leader runs them).
+  bool rebuilds = deps.store && (!deps.writes || deps.writes());
+  fleet_state at_start;
+  {
+    auto fleet = fleet_of(self);
+    st.followed = fleet.state().seq;
+    st.sizes = active_sizes(fleet.state());
+    if (rebuilds)
+      at_start = fleet.state();
+  }
   refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
   machine_settings(st);
   st.detector = deps.detector;
   st.epoch = epoch;
   st.start = self->clock().now();
   self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
-             seq_no{from});
+             seq_no{st.followed});
   self->set_exit_handler([self](caf::exit_msg& msg) { // a kill never reaches it
     if (!msg.reason)
       return;
     self->state.stopping = true;
     self->quit(msg.reason);
   });
-  // The flights a restart interrupted go back into the machine: waiting for their
-  // approval (or expired), approved, or rolled back (actors/flight/flight_recovery.hpp);
-  // only where this node writes the journal (a follower's leader runs them).
-  st.store = deps.store;
-  if (deps.store && (!deps.writes || deps.writes()))
-    rebuild_flights(self, *deps.store);
+  // They go back into the machine: waiting for their approval (or expired), approved, or
+  // rolled back (actors/flight/flight_recovery.hpp).
+  if (rebuilds)
+    rebuild_flights(self, *deps.store, at_start);
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) { follow(self, entries); },
     [self, gauge = deps.mailbox](atom::submit, proposal& p) -> caf::result<outcome> {
@@ -453,7 +473,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
       return acknowledge_audit(self, a);
     },
     [self](atom::in_doubt) -> caf::result<std::vector<digest>> {
-      return self->state.proj.in_doubt();
+      return fleet_of(self).proj().in_doubt();
     },
     [self](atom::requeue, const dead_letter_command& cmd) -> caf::result<outcome> {
       return requeue_letter(self, cmd);

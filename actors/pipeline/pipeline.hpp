@@ -26,7 +26,7 @@
 #include "supervision/halt_guard.hpp"
 #include "supervision/live_settings.hpp"
 #include "supervision/supervisor.hpp"
-#include "persistence/projection.hpp"
+#include "persistence/committed_view.hpp"
 
 namespace bulwark {
 
@@ -87,7 +87,10 @@ struct pipeline_state {
   std::shared_ptr<handle_slot<detector_actor>> detector; ///< level-3 window analysis
   caf::timespan analysis_timeout{};
   halt_guard guard;                         ///< every admission goes through it (PV-003)
-  projection proj;                          ///< follows the journal (subscription)
+  /// The journal's committed projection, read under its lock (`fleet_of`); the
+  /// subscription tells the pipeline what was committed, up to `followed`.
+  std::shared_ptr<const committed_view> view;
+  uint64_t followed = 0;
   std::map<std::string, uint32_t> sizes;    ///< active resources (`active_sizes`)
   flight::settings machine;                 ///< the flight machine's settings
   uint64_t settings_seen = 0;               ///< the generation of `settings.live` copied
@@ -144,12 +147,15 @@ struct pipeline_deps {
   /// Blast radius's window (the object its actor checks against): a reservation whose
   /// answer arrived is settled in it directly, with no message (none: sent to `blast`).
   std::shared_ptr<blast_window> window{};
+  /// The journal's committed projection (journal_settings::view): the fleet the pipeline
+  /// decides on.
+  std::shared_ptr<const committed_view> view{};
 };
 
-/// Runs the pipeline from `proj`, the journal's state at spawn; it subscribes to the
-/// journal to follow every later commit. `epoch` maps the actor clock to wall time.
+/// Runs the pipeline on the journal's committed projection (`deps.view`); it subscribes
+/// to the journal to hear of every later commit. `epoch` maps the actor clock to wall time.
 pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline_state> self,
                                        pipeline_settings settings, pipeline_deps deps,
-                                       fleet_state proj, caf::timestamp epoch);
+                                       caf::timestamp epoch);
 
 } // namespace bulwark

@@ -41,8 +41,15 @@ void given_up(self_ptr self, const digest& id, uint64_t token, awaiting who);
 /// radius where the pipeline has no window.
 void release_reservation(self_ptr self, const digest& id);
 
-/// The flight machine's context now: the time, the journaled fleet, the settings.
-flight::context context_of(self_ptr self);
+/// Reads the journal's committed projection (the node's one fleet state): the reader lock
+/// is held while the result lives, for one step, never across a message.
+inline committed_view::reader fleet_of(self_ptr self) {
+  return self->state.view->read();
+}
+
+/// The flight machine's context now: the time, the journaled fleet as `fleet` reads it,
+/// the settings.
+flight::context context_of(self_ptr self, const committed_view::reader& fleet);
 
 /// Carries out the commands flight `id`'s machine returned (flights.cpp): appends,
 /// effector calls, timers, answers; their answers go back into the machine.
@@ -56,8 +63,12 @@ flight::refusal drive(self_ptr self, const digest& id, Input input) {
   if (i == self->state.flights.end())
     return flight::refusal{ec::invalid_input, "no proposal in flight with digest " + to_hex(id)};
   std::vector<flight::command> out;
-  auto cx = context_of(self);
-  auto r = input(i->second.m, cx, out);
+  flight::refusal r;
+  {
+    auto fleet = fleet_of(self); // released before the commands run
+    auto cx = context_of(self, fleet);
+    r = input(i->second.m, cx, out);
+  }
   if (!r)
     carry_out(self, id, out);
   return r;
@@ -112,9 +123,9 @@ void remember_outcome(self_ptr self, const in_flight& f, const outcome& o);
 /// Answers the waiters of a flight that has no outcome with `err` and forgets it.
 void drop(self_ptr self, const digest& id, const caf::error& err);
 
-/// Rebuilds the flights the journal's state (the projection at spawn) holds unfinished
-/// from `store` and puts them back into the machine (rebuilt.cpp).
-void rebuild_flights(self_ptr self, journal_store& store);
+/// Rebuilds the flights the journal's state `at` (the projection at spawn) holds
+/// unfinished from `store` and puts them back into the machine (rebuilt.cpp).
+void rebuild_flights(self_ptr self, journal_store& store, const fleet_state& at);
 
 /// A committed entry that names a rebuilt flight still waiting for its approval (a late
 /// commit of the pipeline before the restart): an outcome or a start ends it here, the

@@ -13,9 +13,9 @@
 
 namespace bulwark::pipeline_detail {
 
-void rebuild_flights(self_ptr self, journal_store& store) {
+void rebuild_flights(self_ptr self, journal_store& store, const fleet_state& at) {
   auto& st = self->state;
-  auto found = journaled_flights(store, st.proj.state());
+  auto found = journaled_flights(store, at);
   if (!found) {
     spdlog::error("pipeline: cannot read the unfinished flights from the journal: {}",
                   describe(found.error()).message);

@@ -43,11 +43,8 @@ service_lookup services_of(const fleet_state& st) {
   };
 }
 
-/// Follows one committed entry: the projection and the conflict index.
+/// Follows one committed entry: the conflict index.
 void follow(rollback_state& st, const journal_entry& e) {
-  if (e.seq.value > st.proj.state().seq)
-    if (auto err = st.proj.apply(e.seq, e.ev))
-      spdlog::error("rollback: cannot follow seq {}: {}", e.seq.value, describe(err).message);
   if (e.seq.value <= st.index.to())
     return;
   action_applied a;
@@ -79,13 +76,17 @@ void fail_all(rollback_ptr self, const digest& id, const caf::error& err) {
 /// incident, with the finish in one transaction.
 void finish(rollback_ptr self, const digest& id, ec code, std::string message) {
   auto& f = self->state.flights.at(id);
-  auto& fleet = self->state.proj.state();
-  auto region_of = [&fleet](const std::string& resource) {
-    auto i = fleet.resources.find(resource);
-    return i == fleet.resources.end() ? std::string{} : i->second.region;
-  };
-  auto out = rollback_outcome_of(f.plan, f.steps, f.next, f.failed, code, std::move(message),
-                                 region_of, rollback_now(self));
+  rollback_outcome out;
+  {
+    auto view = fleet_of(self);
+    auto& fleet = view.state();
+    auto region_of = [&fleet](const std::string& resource) {
+      auto i = fleet.resources.find(resource);
+      return i == fleet.resources.end() ? std::string{} : i->second.region;
+    };
+    out = rollback_outcome_of(f.plan, f.steps, f.next, f.failed, code, std::move(message),
+                              region_of, rollback_now(self));
+  }
   if (!f.failed.empty())
     spdlog::error("rollback: {}: {}", to_hex(id), out.message);
   auto evs = std::move(out.records);
@@ -110,7 +111,8 @@ void run_next(rollback_ptr self, const digest& id);
 /// Drops steps another rollback reverted meanwhile (two incidents, one culprit), so no
 /// action is reverted twice; checked when execution starts.
 void drop_reverted(rollback_ptr self, rollback_flight& f) {
-  auto& reverted = self->state.proj.state().reverted;
+  auto fleet = fleet_of(self);
+  auto& reverted = fleet.state().reverted;
   f.steps.erase(std::remove_if(f.steps.begin(), f.steps.end(),
                                [&](const rollback_step& s) {
                                  return reverted.count(s.reverts.value) != 0;
@@ -195,22 +197,24 @@ void start(rollback_ptr self, const digest& id) {
 caf::expected<digest> plan(rollback_ptr self, const rollback_order& o, const halt_guard::pass&) {
   auto& st = self->state;
   std::vector<seq_no> seqs = o.seqs;
-  if (o.incident != zero_digest && seqs.empty()) {
-    auto i = st.proj.state().incidents.find(o.incident);
-    if (i == st.proj.state().incidents.end())
-      return refuse(ec::invalid_input, "unknown incident " + to_hex(o.incident));
-    seqs = i->second.culprits;
+  std::vector<seq_no> left;
+  {
+    auto fleet = fleet_of(self); // released before the store is read
+    if (o.incident != zero_digest && seqs.empty()) {
+      auto i = fleet.state().incidents.find(o.incident);
+      if (i == fleet.state().incidents.end())
+        return refuse(ec::invalid_input, "unknown incident " + to_hex(o.incident));
+      seqs = i->second.culprits;
+    }
+    // One culprit behind two incidents (a cascade): what another rollback reverted is
+    // done; an incident whose culprits are all reverted gets an empty, immediate rollback.
+    for (auto s : seqs)
+      if (fleet.state().reverted.count(s.value) == 0)
+        left.push_back(s);
   }
   if (seqs.empty())
     return refuse(ec::invalid_input, "nothing to roll back: no seqs given");
   if (o.incident != zero_digest) {
-    // One culprit behind two incidents (a cascade): what another rollback reverted is
-    // done; an incident whose culprits are all reverted gets an empty, immediate rollback.
-    auto& reverted = st.proj.state().reverted;
-    std::vector<seq_no> left;
-    for (auto s : seqs)
-      if (reverted.count(s.value) == 0)
-        left.push_back(s);
     if (left.empty()) {
       auto id = rollback_id(o.incident, {});
       auto& f = st.flights[id];
@@ -227,8 +231,9 @@ caf::expected<digest> plan(rollback_ptr self, const rollback_order& o, const hal
   auto records = load_records(*st.store, seqs);
   if (!records)
     return records.error();
-  auto steps = plan_rollback(seqs, *records, st.index, services_of(st.proj.state()),
-                             st.proj.state().reverted, head);
+  auto fleet = fleet_of(self);
+  auto steps = plan_rollback(seqs, *records, st.index, services_of(fleet.state()),
+                             fleet.state().reverted, head);
   if (!steps)
     return steps.error();
   std::vector<seq_no> reverts;
@@ -249,11 +254,22 @@ caf::result<rollback_status> order(rollback_ptr self, const rollback_order& o) {
   if (o.level == authority_level::read_only)
     return refuse(ec::invalid_input, "a rollback changes resources: level 0 cannot run one");
   if (o.incident != zero_digest) {
-    auto i = st.proj.state().incidents.find(o.incident);
-    if (i != st.proj.state().incidents.end() && i->second.rollback_result == 1 && o.seqs.empty())
-      return status_of(i->second.rollback, "no-op"); // rolling back twice changes nothing
-    if (i != st.proj.state().incidents.end())
-      if (auto f = st.flights.find(i->second.rollback); f != st.flights.end()) {
+    bool known = false;
+    bool rolled_back = false;
+    digest current{};
+    {
+      auto fleet = fleet_of(self);
+      auto& incidents = fleet.state().incidents;
+      if (auto i = incidents.find(o.incident); i != incidents.end()) {
+        known = true;
+        rolled_back = i->second.rollback_result == 1;
+        current = i->second.rollback;
+      }
+    }
+    if (rolled_back && o.seqs.empty())
+      return status_of(current, "no-op"); // rolling back twice changes nothing
+    if (known)
+      if (auto f = st.flights.find(current); f != st.flights.end()) {
         // Only a promise made here answers the request: make none for the direct answer.
         if (f->second.awaiting)
           return status_of(f->first, "awaiting-approval");
@@ -315,7 +331,7 @@ caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
   if (who.code != ec::none)
     return refuse(who.code, who.message);
   // During a halt a rollback waits: only an admin's explicit approval runs one.
-  if (a.approve && self->state.proj.state().halted && who.role != approver_role::admin)
+  if (a.approve && fleet_of(self).state().halted && who.role != approver_role::admin)
     return refuse(ec::halted, "the halt is engaged: only an admin's approval runs a rollback "
                               "now (" + a.approver.value + " is " + to_string(who.role) + ")");
   auto rp = self->make_response_promise<rollback_status>();
@@ -329,7 +345,7 @@ caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
   evs.push_back(make_event(type, now, approval_recorded{id, a.approver, a.note}));
   authority_config configured;
   configured.grants = self->state.settings.grants;
-  auto grant = effective_grant(a.approver.value, configured, self->state.proj.state().grants, now);
+  auto grant = effective_grant(a.approver.value, configured, fleet_of(self).state().grants, now);
   evs.push_back(make_event(event_type::approval_checked, now,
                            approval_evidence(who, id, a.approver.value, std::string{},
                                              a.approve, f.plan.level, f.plan.reverts.size(),
@@ -349,7 +365,8 @@ caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
 /// culprits and no rollback yet (its order was refused while the halt was engaged).
 /// From the journal's state, so a restart in between loses none.
 void order_held(rollback_ptr self) {
-  for (auto& [id, inc] : self->state.proj.state().incidents) {
+  auto fleet = fleet_of(self);
+  for (auto& [id, inc] : fleet.state().incidents) {
     bool open = inc.status == 1 || inc.status == 3;
     if (!open || inc.rollback != zero_digest || inc.culprits.empty())
       continue;
@@ -384,7 +401,7 @@ rollback_state::~rollback_state() {
 
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,
-                                       fleet_state proj, caf::timestamp epoch) {
+                                       caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = settings;
   refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
@@ -393,8 +410,9 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
   st.authority = deps.authority;
   st.breakers = deps.breakers;
   st.guard = halt_guard{deps.conditions};
-  auto from = proj.seq;
-  st.proj = projection::without_history(proj); // no proposals: held once less
+  st.view = deps.view;
+  auto from = fleet_of(self).state().seq;
+  st.started_at = from;
   st.index = rollback_index{from};
   st.epoch = epoch;
   st.start = self->clock().now();
@@ -416,7 +434,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
         follow(self->state, e);
         released |= e.ev.type == event_type::halt_released;
       }
-      if (released && !self->state.proj.state().halted
+      if (released && !fleet_of(self).state().halted
           && (!self->state.writes || self->state.writes()))
         order_held(self);
     },
@@ -452,6 +470,10 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
               [self, id](caf::error& err) { fail_all(self, id, err); });
     },
   };
+}
+
+committed_view::reader fleet_of(rollback_actor::stateful_pointer<rollback_state> self) {
+  return self->state.view->read();
 }
 
 caf::timestamp rollback_now(rollback_actor::stateful_pointer<rollback_state> self) {

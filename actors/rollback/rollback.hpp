@@ -19,7 +19,7 @@
 #include "actors/rollback/rollback_policy.hpp"
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
-#include "persistence/projection.hpp"
+#include "persistence/committed_view.hpp"
 #include "supervision/halt_guard.hpp"
 #include "supervision/live_settings.hpp"
 #include "supervision/supervisor.hpp"
@@ -60,7 +60,9 @@ struct rollback_state {
   std::shared_ptr<handle_slot<authority_actor>> authority;
   std::shared_ptr<breaker_directory> breakers;
   halt_guard guard;                       ///< halt, governance and JOURNAL-SPACE, checked once
-  projection proj;                        ///< follows the journal
+  /// The journal's committed projection, read under its lock (`fleet_of`).
+  std::shared_ptr<const committed_view> view;
+  uint64_t started_at = 0;                ///< the view's seq at spawn (subscribed from there)
   rollback_index index;                   ///< applied seqs per key, for conflicts
   std::map<digest, rollback_flight> flights;
   std::function<bool()> writes; ///< whether this node writes its journal (none: it does)
@@ -87,7 +89,13 @@ struct rollback_deps {
   /// Whether this node writes its journal when the executor starts (none: it does); a
   /// follower closes no rollback (its leader does).
   std::function<bool()> writes{};
+  /// The journal's committed projection (journal_settings::view).
+  std::shared_ptr<const committed_view> view{};
 };
+
+/// Reads the journal's committed projection for the executor: the reader lock is held
+/// while the result lives, for one step, never across a message.
+committed_view::reader fleet_of(rollback_actor::stateful_pointer<rollback_state> self);
 
 /// Reads the records of `seqs` that exist, ascending, for `plan_rollback`: nearby seqs
 /// share one zero-copy scan; only the applied actions among them are decoded.
@@ -119,10 +127,11 @@ caf::timestamp rollback_now(rollback_actor::stateful_pointer<rollback_state> sel
 /// incident's rollback again (rollback_recovery.cpp).
 void close_unfinished(rollback_actor::stateful_pointer<rollback_state> self);
 
-/// Runs the executor from `proj`, the journal's state at spawn (it follows later commits);
-/// it first closes the rollbacks a restart interrupted (`close_unfinished`).
+/// Runs the executor on the journal's committed projection (`deps.view`; it hears of later
+/// commits by subscription); it first closes the rollbacks a restart interrupted
+/// (`close_unfinished`).
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,
-                                       fleet_state proj, caf::timestamp epoch);
+                                       caf::timestamp epoch);
 
 } // namespace bulwark

@@ -94,7 +94,8 @@ using recovery_ptr = rollback_actor::stateful_pointer<rollback_state>;
 /// Asks for the rollback of `incident` again once its interrupted one is closed, as an
 /// expired approval does: below level 4 an operator approves it again.
 void ask_again(recovery_ptr self, const unfinished_rollback& u) {
-  auto& incidents = self->state.proj.state().incidents;
+  auto fleet = fleet_of(self);
+  auto& incidents = fleet.state().incidents;
   auto i = incidents.find(u.plan.incident);
   if (u.plan.incident.is_zero() || i == incidents.end() || i->second.rollback != u.plan.rollback
       || (i->second.status != 1 && i->second.status != 3))
@@ -118,7 +119,7 @@ void ask_again(recovery_ptr self, const unfinished_rollback& u) {
 
 void close_unfinished(recovery_ptr self) {
   auto& st = self->state;
-  auto found = unfinished_rollbacks(*st.store, seq_no{st.proj.state().seq});
+  auto found = unfinished_rollbacks(*st.store, seq_no{st.started_at});
   if (!found) {
     spdlog::error("rollback: cannot read the unfinished rollbacks from the journal: {}",
                   describe(found.error()).message);

@@ -13,6 +13,7 @@
 #include "actors/journal/journal.hpp"
 #include "messages/error.hpp"
 #include "messages/state.hpp"
+#include "persistence/make_event.hpp"
 #include "persistence/replay.hpp"
 #include "support/fixture.hpp"
 #include "support/journal_fixture.hpp"
@@ -452,6 +453,81 @@ TEST_CASE_FIXTURE(test::deterministic_fixture, "a restarted journal keeps its su
   self->send_exit(*second, caf::exit_reason::user_shutdown);
   self->send_exit(sub, caf::exit_reason::user_shutdown);
   run();
+}
+
+namespace {
+
+event registration_of(const std::string& resource) {
+  return make_event(event_type::resource_registered,
+                    caf::timestamp{std::chrono::seconds{1'700'000'000}},
+                    resource_registered{resource_id{resource}, "gates", "north", {}});
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(test::deterministic_fixture, "the committed view holds a commit before its acknowledgement, and a restarted journal fills the same view") {
+  temp_dir dir;
+  auto store = std::shared_ptr<journal_store>{test::open_store(dir.path())};
+  journal_settings settings{100};
+  settings.view = std::make_shared<committed_view>();
+  auto view = settings.view;
+  auto first = spawn_journal(sys, store, settings, true);
+  REQUIRE(first);
+  run();
+  CHECK(view->read().state().seq == 0);
+  self->send(*first, atom::append_v, registration_of("gates-north-01"));
+  run();
+  self->receive(
+    [&](const appended& ack) {
+      // The answer is out: the view has the record it acknowledges.
+      auto fleet = view->read();
+      CHECK(fleet.state().seq == ack.last.value);
+      CHECK(fleet.state().resources.count("gates-north-01") == 1);
+    },
+    caf::after(0s) >> [] { FAIL("no ack"); });
+  self->send_exit(*first, caf::exit_reason::kill);
+  run();
+  // The view outlives its journal; the next one puts the store's state in it and goes on.
+  CHECK(view->read().state().seq == 1);
+  auto second = spawn_journal(sys, store, settings, true);
+  REQUIRE(second);
+  run();
+  self->send(*second, atom::append_v, registration_of("gates-north-02"));
+  run();
+  self->receive([](const appended&) {}, caf::after(0s) >> [] { FAIL("no ack"); });
+  {
+    auto fleet = view->read();
+    CHECK(fleet.state().seq == 2);
+    CHECK(fleet.state().resources.size() == 2);
+  }
+  self->send_exit(*second, caf::exit_reason::user_shutdown);
+  run();
+}
+
+TEST_CASE("the committed view's writer waits for its readers, and readers see whole commits") {
+  committed_view view;
+  std::atomic<bool> written{false};
+  std::thread writer;
+  {
+    auto fleet = view.read();
+    writer = std::thread{[&] {
+      view.write([](projection& p) {
+        CHECK(!p.apply(seq_no{1}, registration_of("gates-north-01")));
+        CHECK(!p.apply(seq_no{2}, registration_of("gates-north-02")));
+      });
+      written = true;
+    }};
+    std::this_thread::sleep_for(50ms);
+    // Held: the writer cannot have changed what this reader reads.
+    CHECK_FALSE(written.load());
+    CHECK(fleet.state().seq == 0);
+    CHECK(fleet.state().resources.empty());
+  }
+  writer.join();
+  CHECK(written.load());
+  auto fleet = view.read();
+  CHECK(fleet.state().seq == 2); // both records of the one write, never one alone
+  CHECK(fleet.state().resources.size() == 2);
 }
 
 TEST_CASE_FIXTURE(journal_fixture, "under synchronous replication an append is acknowledged once the watermark covers its transaction") {
