@@ -25,6 +25,7 @@
 #include "actors/circuit_breaker/breaker_entry.hpp"
 #include "actors/cluster/cluster_policy.hpp"
 #include "actors/journal/journal.hpp"
+#include "actors/pipeline/flight_router.hpp"
 #include "persistence/make_event.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
@@ -253,7 +254,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
     }));
   effectors = std::make_shared<effector_registry>();
   breakers = std::make_shared<breaker_directory>();
-  pipeline_deps deps{journal, authority, blast, breakers, conditions, mailboxes.pipeline, detector,
+  pipeline_deps deps{journal, authority, blast, breakers, conditions, {}, detector,
                      store, {}, blast_windows, cfg.journal.view};
   auto settings = pipeline_settings_of(cfg, policy_version);
   // It rebuilds the flights a restart interrupted only where this node writes the journal:
@@ -265,19 +266,44 @@ caf::error engine::impl::launch(const engine_options& opts) {
     std::lock_guard<std::mutex> guard{memory->mtx};
     return memory->writable;
   };
-  // A restarted pipeline reads the journal's committed projection as every start does.
-  pipeline = caf::actor_cast<pipeline_actor>(behind_door(
+  // One actor per family of levels, each restarted on its own by the flights supervisor
+  // (reading the journal's committed projection as every start does), all behind one
+  // door that routes to them: the pipeline's handle.
+  auto registry = std::make_shared<flight_registry>();
+  std::vector<routed_child> families;
+  for (size_t i = 0; i < flight_families; ++i) {
+    auto family = static_cast<flight_family>(i);
+    auto launch = first;
+    auto later = deps;
+    for (auto* d : {&launch, &later}) {
+      d->family = family;
+      d->registry = registry;
+      d->mailbox = mailboxes.flights[i];
+    }
+    families.push_back(routed_child{
+      actor_name(family),
+      caf::actor_cast<caf::actor>(sys->spawn(bulwark::pipeline, settings, launch, epoch)),
+      [settings, later, clock](caf::local_actor* sup) -> caf::actor {
+        return caf::actor_cast<caf::actor>(
+          sup->home_system().spawn(bulwark::pipeline, settings, later, clock()));
+      }});
+  }
+  auto view = cfg.journal.view;
+  std::vector<child_spec> flight_children;
+  pipeline = caf::actor_cast<pipeline_actor>(behind_router(
     // Admission going down hands its running proposals back here: one the pipeline had
     // taken may be journaled, so the refusal says so (a repeat of its key tells).
     "pipeline", refuse(ec::unavailable, "the pipeline is restarting; a proposal it had taken "
                                         "may have run: repeat its idempotency key to learn "
                                         "its outcome", {},
                        caf::timespan{std::chrono::seconds{1}}),
-    caf::actor_cast<caf::actor>(sys->spawn(bulwark::pipeline, settings, first, epoch)),
-    [settings, deps, clock](caf::local_actor* sup) -> caf::actor {
-      return caf::actor_cast<caf::actor>(
-        sup->home_system().spawn(bulwark::pipeline, settings, deps, clock()));
-    }));
+    std::move(families),
+    [registry, view](const caf::message& msg) { return route_flight(msg, *registry, *view); },
+    gather_pending, flight_children));
+  restarts->limit("flights", supervisor_limits{});
+  flights_sup = sys->spawn(supervisor, std::string{"flights"}, supervisor_limits{},
+                           std::move(flight_children), restart_report(),
+                           std::shared_ptr<child_queue>{});
   // The cluster starts first: when it cannot, start_cluster stops what already runs.
   if (cfg.cluster)
     if (auto err = start_cluster())
@@ -388,7 +414,7 @@ void engine::stop() {
   caf::anon_send_exit(d.root, caf::exit_reason::user_shutdown);
   d.stop_behind_doors();
   for (auto h : {caf::actor_cast<caf::actor>(d.rollbacks), caf::actor_cast<caf::actor>(d.pipeline),
-                 caf::actor_cast<caf::actor>(d.blast),
+                 caf::actor_cast<caf::actor>(d.blast), d.flights_sup,
                  d.governance, caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
@@ -414,6 +440,7 @@ void engine::stop() {
     }
   }
   d.pipeline = nullptr;
+  d.flights_sup = nullptr;
   d.detector->set(detector_actor{});
   d.orchestrator->set(orchestrator_actor{});
   d.rollbacks = nullptr;

@@ -96,7 +96,8 @@ caf::error engine::impl::start_cluster() {
   if (err) {
     // Nothing may keep running: the actor system waits for every actor before it goes.
     for (auto h : {caf::actor_cast<caf::actor>(pipeline), caf::actor_cast<caf::actor>(blast),
-                   governance, execution, workers, caf::actor_cast<caf::actor>(journal)})
+                   flights_sup, governance, execution, workers,
+                   caf::actor_cast<caf::actor>(journal)})
       caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     stop_behind_doors(); // the root does not run yet: nothing restarts them
     commands = nullptr;
@@ -104,6 +105,7 @@ caf::error engine::impl::start_cluster() {
     command_slots.reset();
     authority->set(authority_actor{});
     pipeline = nullptr;
+    flights_sup = nullptr;
     blast = nullptr;
     governance = nullptr;
     execution = nullptr;

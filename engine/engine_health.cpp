@@ -71,10 +71,13 @@ std::vector<reading> engine::impl::sample_health(caf::timestamp at) {
   out.push_back({"admission_queued", gate ? static_cast<double>(gate->waiting()) : 0.0});
   // Mailbox depths, sampled by each actor from its own handlers (peak since last round).
   for (auto& [id, g] : {std::pair{"mailbox_journal", mailboxes.journal},
-                        std::pair{"mailbox_pipeline", mailboxes.pipeline},
                         std::pair{"mailbox_authority", mailboxes.authority},
                         std::pair{"mailbox_admission", mailboxes.admission}})
     out.push_back({id, static_cast<double>(g->take())});
+  uint64_t deepest = 0; // the pipeline's: the deepest of its flight families' mailboxes
+  for (auto& g : mailboxes.flights)
+    deepest = std::max(deepest, g->take());
+  out.push_back({"mailbox_pipeline", static_cast<double>(deepest)});
   // The effector path: calls waiting in the breakers' bulkheads for a pool thread.
   uint64_t effector_queued = 0;
   {
@@ -185,6 +188,18 @@ void engine::impl::bind_chaos() {
   };
   for (auto& [name, slot] : behind_doors)
     chaos->expose(name, kill_in(name, slot));
+  // "pipeline": every flight family's actor at once (each is "flights:<family>" alone).
+  std::vector<std::function<caf::error()>> families;
+  for (auto& [name, slot] : behind_doors)
+    if (name.rfind("flights:", 0) == 0)
+      families.push_back(kill_in(name, slot));
+  chaos->expose("pipeline", [families]() -> caf::error {
+    caf::error first;
+    for (auto& kill : families)
+      if (auto err = kill(); err && !first)
+        first = std::move(err);
+    return first;
+  });
   chaos->expose("authority", kill_in("authority", authority));
   chaos->expose("admission", kill_in("admission", admission));
   chaos->expose("health", kill_in("health", health));

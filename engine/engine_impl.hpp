@@ -23,6 +23,7 @@
 #include "messages/write_window.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/chaos.hpp"
+#include "supervision/door.hpp"
 #include "supervision/halt_guard.hpp"
 #include "supervision/live_settings.hpp"
 #include "supervision/mailbox_gauge.hpp"
@@ -115,6 +116,7 @@ struct engine::impl {
   std::map<std::string, std::shared_ptr<const prober>> probes; ///< by service
   std::shared_ptr<breaker_directory> breakers;
   caf::actor execution; ///< supervises one breaker per service (one_for_one)
+  caf::actor flights_sup; ///< supervises the flight families' actors (one_for_one)
   std::shared_ptr<child_queue> execution_queue;
   std::set<std::string> breaker_services;
   std::vector<std::shared_ptr<breaker_runtime>> runtimes; ///< one per service: gate and pool
@@ -168,6 +170,21 @@ struct engine::impl {
   caf::actor behind_door(const std::string& name, caf::error when_down, caf::actor first,
                          std::function<caf::actor(caf::local_actor*)> restart,
                          std::vector<child_spec>* into = nullptr);
+
+  /// One actor of several behind one router door (`behind_router`).
+  struct routed_child {
+    std::string name;  ///< its name in the tree, for chaos and restart reports
+    caf::actor first;  ///< the actor launch spawned
+    std::function<caf::actor(caf::local_actor*)> restart;
+  };
+
+  /// Puts `children` behind one door that sends each message to the child `route` names
+  /// (`router_door`, with the door's `own` handlers); adds a child spec per actor to
+  /// `into` (their supervisor's), each restarted on its own.
+  caf::actor behind_router(const std::string& name, caf::error when_down,
+                           std::vector<routed_child> children, door_route route,
+                           std::function<caf::message_handler(door_ptr)> own,
+                           std::vector<child_spec>& into);
 
   /// Spawns the root supervisor over every child gathered by launch.
   void start_root();

@@ -104,6 +104,37 @@ caf::actor engine::impl::behind_door(const std::string& name, caf::error when_do
   return d;
 }
 
+caf::actor engine::impl::behind_router(const std::string& name, caf::error when_down,
+                                       std::vector<routed_child> children, door_route route,
+                                       std::function<caf::message_handler(door_ptr)> own,
+                                       std::vector<child_spec>& into) {
+  std::vector<caf::actor> firsts;
+  for (auto& c : children)
+    firsts.push_back(c.first);
+  auto d = sys->spawn(router_door, name, std::move(when_down), std::move(firsts),
+                      std::move(route), std::move(own));
+  doors.push_back(d);
+  for (uint32_t i = 0; i < children.size(); ++i) {
+    auto& c = children[i];
+    auto slot = std::make_shared<handle_slot<caf::actor>>();
+    slot->set(c.first);
+    behind_doors[c.name] = slot;
+    // The first start hands the actor launch spawned to its supervisor; later ones spawn
+    // anew.
+    auto launched = std::make_shared<caf::actor>(std::move(c.first));
+    into.push_back(child_spec{
+      c.name, restart_kind::permanent,
+      [d, i, slot, launched, restart = std::move(c.restart)](caf::local_actor* sup) {
+        auto a = *launched ? std::exchange(*launched, caf::actor{}) : restart(sup);
+        slot->set(a);
+        if (a)
+          caf::anon_send(d, atom::restart_v, i, a);
+        return a;
+      }});
+  }
+  return d;
+}
+
 namespace {
 
 /// Records at the head of the journal a restarted journal verifies before it writes.
@@ -148,6 +179,7 @@ void engine::impl::start_root() {
   adopt("workers", workers);
   adopt("governance", governance);
   adopt("execution", execution);
+  adopt("flights", flights_sup);
   adopt("watch", watch);
   adopt("intake", intake);
   adopt("cluster", cluster_sup);

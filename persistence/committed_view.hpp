@@ -23,7 +23,8 @@ public:
   /// A read of the view: the reader lock, held while the value lives.
   class reader {
   public:
-    explicit reader(const committed_view& v) : lock_(v.mtx_), proj_(&v.proj_) {
+    explicit reader(const committed_view& v)
+        : lock_(v.mtx_), proj_(&v.proj_), fleet_changes_(&v.fleet_changes_) {
       // nop
     }
     const fleet_state& state() const noexcept {
@@ -32,10 +33,17 @@ public:
     const projection& proj() const noexcept {
       return *proj_;
     }
+    /// How many committed records registered or retired a resource so far (in this
+    /// process): a reader that keeps something derived from the fleet's resources
+    /// recomputes it when this moves.
+    uint64_t fleet_changes() const noexcept {
+      return *fleet_changes_;
+    }
 
   private:
     std::shared_lock<std::shared_mutex> lock_;
     const projection* proj_;
+    const uint64_t* fleet_changes_;
   };
 
   committed_view() = default;
@@ -57,6 +65,28 @@ public:
     return f(proj_);
   }
 
+  /// The writer's: puts `p` in place of the projection (a journal's start), which counts
+  /// as a change of the fleet.
+  void reset(projection p) {
+    std::unique_lock<std::shared_mutex> guard{mtx_};
+    proj_ = std::move(p);
+    ++fleet_changes_;
+  }
+
+  /// The writer's: applies each entry of `entries` (`seq`, `ev` members) in one write,
+  /// counting the fleet's changes; `refused(entry, error)` hears of a record the
+  /// projection refused.
+  template <class Entries, class Refused>
+  void apply(const Entries& entries, Refused refused) {
+    std::unique_lock<std::shared_mutex> guard{mtx_};
+    for (auto& e : entries) {
+      if (auto err = proj_.apply(e.seq, e.ev))
+        refused(e, err);
+      fleet_changes_ += e.ev.type == event_type::resource_registered
+                        || e.ev.type == event_type::resource_retired;
+    }
+  }
+
   /// The writer's own read, on its thread, without a lock.
   const projection& owned() const noexcept {
     return proj_;
@@ -65,6 +95,7 @@ public:
 private:
   mutable std::shared_mutex mtx_;
   projection proj_;
+  uint64_t fleet_changes_ = 0;
 };
 
 } // namespace bulwark

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,24 +31,45 @@ struct held_message {
   caf::message content;
 };
 
-/// State of a door.
-struct door_state {
-  std::string name;            ///< the actor's name, for the error text
-  caf::error when_down;        ///< the answer to a request while nobody is behind it
-  caf::actor target;           ///< the actor behind it (none: down)
+/// One actor behind a door.
+struct door_slot {
+  caf::actor target; ///< the actor (none: down)
   /// Set by the target as it terminates, before any down message is sent: a message
   /// that arrives between its death and the door's down message is not lost on it.
   std::shared_ptr<std::atomic<bool>> gone;
   std::vector<held_message> held;
-  size_t max_held = 4096;
+};
+
+/// Which of a door's actors takes a message (`door_slot` index); called on the door's
+/// thread with each message that no handler of the door's own took.
+using door_route = std::function<size_t(const caf::message&)>;
+
+/// State of a door.
+struct door_state {
+  std::string name;            ///< the actor's name, for the error text
+  caf::error when_down;        ///< the answer to a request while nobody is behind it
+  std::vector<door_slot> slots; ///< one, or one per actor a router door fronts
+  door_route route;            ///< none: slot 0
+  size_t max_held = 4096;      ///< per slot
   uint64_t refused = 0; ///< requests answered with `when_down`
   uint64_t dropped = 0; ///< one-way messages dropped because `held` was full
   static inline const char* name_of = "door";
 };
 
+using door_ptr = caf::stateful_actor<door_state>*;
+
 /// Runs a door in front of `target` (may be none); `when_down` answers requests while the
 /// actor is down.
-caf::behavior door(caf::stateful_actor<door_state>* self, std::string name,
-                   caf::error when_down, caf::actor target);
+caf::behavior door(door_ptr self, std::string name, caf::error when_down, caf::actor target);
+
+/// Runs one door in front of several actors (`targets`, each may be none), each restarted
+/// on its own with `(atom::restart, uint32_t slot, caf::actor)`: `route` names the actor
+/// each message goes to, as `door` forwards it (same sender, request id and stages, one
+/// extra mailbox delivery); while that actor is down a request is answered `when_down`
+/// and a one-way message is held for it. `own` (none: nothing) adds the door's own
+/// handlers, tried first: for a request that asks every actor and merges the answers.
+caf::behavior router_door(door_ptr self, std::string name, caf::error when_down,
+                          std::vector<caf::actor> targets, door_route route,
+                          std::function<caf::message_handler(door_ptr)> own = {});
 
 } // namespace bulwark

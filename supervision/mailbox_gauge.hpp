@@ -6,6 +6,7 @@
 /// thread. A gauge reports the mean of its samples since the last read, so a backlog
 /// that drained between two health rounds is still seen once.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -59,7 +60,10 @@ namespace bulwark {
 /// The gauges of the actors the BACKLOG indicators watch (one per actor).
 struct mailbox_gauges {
   std::shared_ptr<mailbox_gauge> journal = std::make_shared<mailbox_gauge>();
-  std::shared_ptr<mailbox_gauge> pipeline = std::make_shared<mailbox_gauge>();
+  /// One per flight family's actor (actors/pipeline/flight_registry.hpp).
+  std::array<std::shared_ptr<mailbox_gauge>, 4> flights{
+    std::make_shared<mailbox_gauge>(), std::make_shared<mailbox_gauge>(),
+    std::make_shared<mailbox_gauge>(), std::make_shared<mailbox_gauge>()};
   std::shared_ptr<mailbox_gauge> authority = std::make_shared<mailbox_gauge>();
   std::shared_ptr<mailbox_gauge> admission = std::make_shared<mailbox_gauge>();
 };

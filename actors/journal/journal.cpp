@@ -232,11 +232,8 @@ void commit_now(journal_ptr self) {
   }
   ++st.commits;
   auto& entries = *result;
-  st.view->write([&entries](projection& proj) {
-    for (auto& e : entries)
-      if (auto err = proj.apply(e.seq, e.ev))
-        spdlog::error("journal: projection refused seq {}: {}", e.seq.value,
-                      describe(err).message);
+  st.view->apply(entries, [](const journal_entry& e, const caf::error& err) {
+    spdlog::error("journal: projection refused seq {}: {}", e.seq.value, describe(err).message);
   });
   auto events = entries.size();
   auto last = entries.back().seq;
@@ -305,11 +302,9 @@ caf::result<appended> import_batch(journal_ptr self, const replica_batch& batch)
       break;
     }
   }
-  st.view->write([&entries](projection& proj) {
-    for (auto& e : entries)
-      if (auto perr = proj.apply(e.seq, e.ev))
-        spdlog::error("journal: projection refused imported seq {}: {}", e.seq.value,
-                      describe(perr).message);
+  st.view->apply(entries, [](const journal_entry& e, const caf::error& err) {
+    spdlog::error("journal: projection refused imported seq {}: {}", e.seq.value,
+                  describe(err).message);
   });
   count_applied(self, entries);
   publish(self, std::move(entries));
@@ -394,7 +389,7 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
   if (!st.settings.view)
     st.settings.view = std::make_shared<committed_view>();
   st.view = st.settings.view;
-  st.view->write([&proj](projection& p) { p = std::move(proj); });
+  st.view->reset(std::move(proj));
   if (!st.settings.acks)
     st.settings.acks = std::make_shared<held_acks>(st.settings.meter);
   if (!st.settings.tail)

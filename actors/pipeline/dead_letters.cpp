@@ -47,11 +47,12 @@ std::string requeue_key(self_ptr self, const fleet_state& fleet, const dead_lett
     auto full = x.principal.value + "/" + key;
     const digest* id = nullptr;
     auto earlier = fleet.decided.find(idempotency_digest(x.principal, key));
-    if (auto k = st.keys.find(full); k != st.keys.end())
-      id = &k->second;
+    auto held = st.registry->holder(full);
+    if (held)
+      id = &*held;
     else if (earlier != nullptr)
       id = &earlier->proposal;
-    if (id == nullptr || st.flights.count(*id) != 0)
+    if (id == nullptr || st.registry->runner(*id))
       return key;
     if (earlier != nullptr && earlier->proposal == *id && earlier->status != decided::refused)
       return key;

@@ -114,6 +114,7 @@ void carry_out(self_ptr self, const digest& id, std::vector<flight::command>& co
       case flight::command_kind::finished:
         if (f.reserved) // its budget charge is journaled, or never will be
           release_reservation(self, id);
+        st.registry->ended(id);
         st.flights.erase(i);
         return;
     }

@@ -65,7 +65,7 @@ caf::result<seq_no> answer_approval(self_ptr self, const approval& a) {
     if (auto r = flight::answer(copy, a.approver, true, a.note, context_of(self, fleet),
                                 ignored))
       return refuse(r.code, r.message);
-    req = scope_of(i->second.m.p, a.proposal, fleet.state(), st.sizes, true);
+    req = scope_of(i->second.m.p, a.proposal, fleet.state(), sizes_of(self, fleet), true);
   }
   auto rp = self->make_response_promise<seq_no>();
   auto trace = i->second.m.trace;
@@ -121,7 +121,7 @@ caf::result<seq_no> resolve_doubt(self_ptr self, const doubt_resolution& r) {
   auto fleet = fleet_of(self); // held to the end: the records are built from it
   auto p = fleet.state().proposals.find(r.proposal);
   if (p == fleet.state().proposals.end() || p->second.started == 0
-      || st.flights.count(r.proposal) != 0)
+      || st.registry->runner(r.proposal)) // running: not in doubt
     return refuse(ec::invalid_input, "proposal " + name + " has no action in doubt (see in-doubt)");
   if (st.settling.count(r.proposal) != 0)
     return refuse(ec::invalid_input, "proposal " + name + " is being resolved already");

@@ -38,11 +38,20 @@ void remember_outcome(self_ptr self, const in_flight& f, const outcome& o) {
   while (st.outcome_order.size() > std::max<uint64_t>(st.settings.kept_outcomes, 1)) {
     auto& [old, key] = st.outcome_order.front();
     st.outcomes.erase(old);
-    // The projection holds the key from the decision on: the pipeline's copy can go.
-    if (auto k = st.keys.find(key); k != st.keys.end() && k->second == old)
-      st.keys.erase(k);
+    // The projection holds the key from the decision on: the registry's can go.
+    st.registry->release(key, old);
     st.outcome_order.pop_front();
   }
+}
+
+const std::map<std::string, uint32_t>& sizes_of(self_ptr self,
+                                                const committed_view::reader& fleet) {
+  auto& st = self->state;
+  if (st.sizes_at != fleet.fleet_changes()) {
+    st.sizes = active_sizes(fleet.state());
+    st.sizes_at = fleet.fleet_changes();
+  }
+  return st.sizes;
 }
 
 void release_reservation(self_ptr self, const digest& id) {
@@ -64,15 +73,25 @@ void drop(self_ptr self, const digest& id, const caf::error& err) {
     w.deliver(err);
   if (i->second.reserved) // its reservation can go
     release_reservation(self, id);
-  if (auto k = st.keys.find(i->second.key); k != st.keys.end() && k->second == id
-                                             && st.outcomes.count(id) == 0)
-    st.keys.erase(k);
+  if (st.outcomes.count(id) == 0)
+    st.registry->release(i->second.key, id);
+  st.registry->ended(id);
   st.flights.erase(i);
 }
 
 } // namespace pipeline_detail
 
 pipeline_state::~pipeline_state() {
+  // Its flights end here (a restart rebuilds them and takes their keys again); the
+  // journal's decided index answers for its outcomes' keys.
+  if (registry) {
+    for (auto& [id, f] : flights) {
+      registry->release(f.key, id);
+      registry->ended(id);
+    }
+    for (auto& [id, key] : outcome_order)
+      registry->release(key, id);
+  }
   if (stopping)
     return;
   for (auto& [id, f] : flights) {
@@ -135,7 +154,11 @@ void check_scope(self_ptr self, const halt_guard::pass& pass) {
   // Levels 3 and 4 start at their decision: their budget is reserved now. Levels 1 and 2
   // are checked now and charged at their approval (operator_calls.cpp).
   bool runs_now = f.m.p.level >= authority_level::act;
-  auto req = scope_of(f.m.p, id, fleet_of(self).state(), st.sizes, runs_now);
+  scope_request req;
+  {
+    auto fleet = fleet_of(self);
+    req = scope_of(f.m.p, id, fleet.state(), sizes_of(self, fleet), runs_now);
+  }
   auto token = st.next_token++;
   watch(self, f, token, awaiting::scope, st.settings.governance_timeout);
   self->request(st.blast, caf::infinite, atom::check_v, std::move(req))
@@ -187,7 +210,11 @@ void check_authority(self_ptr self, const digest& id) {
   // Levels 3 and 4 start at their decision: their budget is reserved now. Levels 1 and 2
   // are checked now and charged at their approval (operator_calls.cpp).
   bool runs_now = f.m.p.level >= authority_level::act;
-  auto req = scope_of(f.m.p, id, fleet_of(self).state(), st.sizes, runs_now);
+  scope_request req;
+  {
+    auto fleet = fleet_of(self);
+    req = scope_of(f.m.p, id, fleet.state(), sizes_of(self, fleet), runs_now);
+  }
   auto token = st.next_token++;
   watch(self, f, token, awaiting::authority, st.settings.governance_timeout);
   self->request(authority, caf::infinite, atom::check_v, std::move(req))
@@ -283,7 +310,7 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
     return refuse(ec::invalid_input, bad_key_message, trace);
   auto key = p.principal.value + "/" + p.idempotency_key;
   // The promise takes over the reply: make it only where the answer comes later.
-  auto known = st.keys.find(key);
+  auto known = st.registry->holder(key);
   // The decision journaled earlier under this key, copied out of the journal's view.
   caf::optional<decided_proposal> earlier;
   auto decided_before = [&] {
@@ -291,13 +318,13 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
     if (auto d = fleet.state().decided.find(idempotency_digest(p.principal, p.idempotency_key)))
       earlier = *d;
   };
-  if (known == st.keys.end()) {
+  if (!known) {
     decided_before();
     if (earlier)
-      known = st.keys.emplace(key, earlier->proposal).first;
+      known = st.registry->claim(key, earlier->proposal);
   }
-  if (known != st.keys.end()) {
-    if (known->second != id)
+  if (known) {
+    if (*known != id)
       return refuse(ec::invalid_input, "idempotency key '" + p.idempotency_key
                                          + "' was used for another proposal", trace);
     if (auto f = st.flights.find(id); f != st.flights.end()) {
@@ -315,12 +342,16 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
       return rebuilt_outcome(*earlier);
     }
   }
+  // Taken atomically: another family may have taken the key since it was looked up.
+  if (st.registry->claim(key, id) != id)
+    return refuse(ec::invalid_input, "idempotency key '" + p.idempotency_key
+                                       + "' was used for another proposal", trace);
+  st.registry->running(id, st.family);
   auto rp = self->make_response_promise<outcome>();
   in_flight f;
   f.m = flight::start(std::move(p), id, trace);
   f.key = key;
   f.waiters.push_back(rp);
-  st.keys[key] = id;
   auto& q = st.flights.emplace(id, std::move(f)).first->second.m.p; // the proposal, moved in
   auto has = [&st](const std::string& s) {
     breaker_directory::entry e;
@@ -365,21 +396,16 @@ void follow_policy(pipeline_state& st) {
 }
 
 /// Follows committed entries (the journal's view has them already): the rebuilt flights a
-/// late commit settles, and the services' sizes when the fleet changed.
+/// late commit settles.
 void follow(self_ptr self, const std::vector<journal_entry>& entries) {
   auto& st = self->state;
-  bool fleet_changed = false;
   for (auto& e : entries) {
     if (e.seq.value <= st.followed)
       continue;
     st.followed = e.seq.value;
     if (!st.rebuilt.empty())
       settle_rebuilt(self, e);
-    fleet_changed |= e.ev.type == event_type::resource_registered
-                     || e.ev.type == event_type::resource_retired;
   }
-  if (fleet_changed)
-    st.sizes = active_sizes(fleet_of(self).state());
 }
 
 } // namespace
@@ -396,26 +422,24 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   st.breakers = deps.breakers;
   st.guard = halt_guard{deps.conditions};
   st.view = deps.view;
+  st.family = deps.family;
+  st.registry = deps.registry ? deps.registry : std::make_shared<flight_registry>();
   st.store = deps.store;
   // The flights a restart interrupted are rebuilt from the journal's state of this moment
   // (a copy: the view moves on while the store is read), only where this node writes the
   // journal (a follower's leader runs them).
   bool rebuilds = deps.store && (!deps.writes || deps.writes());
   fleet_state at_start;
-  {
+  if (rebuilds) {
     auto fleet = fleet_of(self);
     st.followed = fleet.state().seq;
-    st.sizes = active_sizes(fleet.state());
-    if (rebuilds)
-      at_start = fleet.state();
+    at_start = fleet.state();
   }
   refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
   machine_settings(st);
   st.detector = deps.detector;
   st.epoch = epoch;
   st.start = self->clock().now();
-  self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
-             seq_no{st.followed});
   self->set_exit_handler([self](caf::exit_msg& msg) { // a kill never reaches it
     if (!msg.reason)
       return;
@@ -426,6 +450,9 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   // rolled back (actors/flight/flight_recovery.hpp).
   if (rebuilds)
     rebuild_flights(self, *deps.store, at_start);
+  if (!st.rebuilt.empty()) // a late commit of its predecessor's may settle them
+    self->send(st.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
+               seq_no{st.followed});
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) { follow(self, entries); },
     [self, gauge = deps.mailbox](atom::submit, proposal& p) -> caf::result<outcome> {

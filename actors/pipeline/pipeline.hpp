@@ -21,6 +21,7 @@
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/flight/flight_machine.hpp"
+#include "actors/pipeline/flight_registry.hpp"
 #include "actors/pipeline/validation.hpp"
 #include "messages/interfaces.hpp"
 #include "supervision/halt_guard.hpp"
@@ -87,16 +88,20 @@ struct pipeline_state {
   std::shared_ptr<handle_slot<detector_actor>> detector; ///< level-3 window analysis
   caf::timespan analysis_timeout{};
   halt_guard guard;                         ///< every admission goes through it (PV-003)
-  /// The journal's committed projection, read under its lock (`fleet_of`); the
-  /// subscription tells the pipeline what was committed, up to `followed`.
+  /// The journal's committed projection, read under its lock (`fleet_of`).
   std::shared_ptr<const committed_view> view;
+  /// While flights rebuilt at its start wait for their approval, it subscribes to the
+  /// journal (a late commit of its predecessor settles them): the newest seq it followed.
   uint64_t followed = 0;
-  std::map<std::string, uint32_t> sizes;    ///< active resources (`active_sizes`)
+  std::map<std::string, uint32_t> sizes;    ///< active resources (`active_sizes`: `sizes_of`)
+  uint64_t sizes_at = UINT64_MAX;           ///< the view's `fleet_changes` they were counted at
   flight::settings machine;                 ///< the flight machine's settings
   uint64_t settings_seen = 0;               ///< the generation of `settings.live` copied
   std::map<digest, in_flight> flights;
-  // Looked up by key only, never iterated (order cannot leak into behaviour): hashed.
-  std::unordered_map<std::string, digest> keys; ///< principal/key -> proposal in flight or done
+  flight_family family = flight_family::read; ///< the levels this actor runs
+  /// principal/key -> proposal in flight or done lately, and who runs each flight: shared
+  /// by the families (looked up by key only, never iterated).
+  std::shared_ptr<flight_registry> registry;
   std::unordered_map<digest, outcome, digest_hash> outcomes; ///< the newest finished replies
   std::deque<std::pair<digest, std::string>> outcome_order; ///< oldest first, with its key
   std::set<uint64_t> resolving;             ///< dead letters with a resolution under way
@@ -150,6 +155,10 @@ struct pipeline_deps {
   /// The journal's committed projection (journal_settings::view): the fleet the pipeline
   /// decides on.
   std::shared_ptr<const committed_view> view{};
+  /// The family of levels this actor runs (it rebuilds only their flights).
+  flight_family family = flight_family::read;
+  /// The registry the families share (none: one of its own).
+  std::shared_ptr<flight_registry> registry{};
 };
 
 /// Runs the pipeline on the journal's committed projection (`deps.view`); it subscribes

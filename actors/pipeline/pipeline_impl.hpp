@@ -47,6 +47,10 @@ inline committed_view::reader fleet_of(self_ptr self) {
   return self->state.view->read();
 }
 
+/// The active resources per service (`active_sizes`) of the fleet `fleet` reads, counted
+/// again only when the fleet changed since.
+const std::map<std::string, uint32_t>& sizes_of(self_ptr self, const committed_view::reader& fleet);
+
 /// The flight machine's context now: the time, the journaled fleet as `fleet` reads it,
 /// the settings.
 flight::context context_of(self_ptr self, const committed_view::reader& fleet);

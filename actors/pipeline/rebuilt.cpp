@@ -22,6 +22,8 @@ void rebuild_flights(self_ptr self, journal_store& store, const fleet_state& at)
     return;
   }
   for (auto& j : *found) {
+    if (family_of(j.decision.level) != st.family)
+      continue; // another family's
     auto r = flight::recovery_of(j, st.machine);
     if (!r)
       continue;
@@ -35,7 +37,8 @@ void rebuild_flights(self_ptr self, journal_store& store, const fleet_state& at)
     f.m = flight::start(flight::proposal_of(j.decision), id, trace);
     f.key = j.decision.principal.value + "/" + j.decision.idempotency_key;
     if (!j.decision.idempotency_key.empty())
-      st.keys[f.key] = id;
+      st.registry->claim(f.key, id);
+    st.registry->running(id, st.family);
     st.flights.emplace(id, std::move(f));
     auto refused = drive(self, id, [&](auto& m, auto& cx, auto& out) {
       return flight::recovered(m, *r, cx, out);

@@ -30,8 +30,9 @@ struct root_fixture : engine_fixture {
   }
 };
 
-const std::vector<std::string> behind_doors = {"journal", "blast_radius", "pipeline",
-                                               "rollback"};
+const std::vector<std::string> behind_doors = {
+  "journal",          "blast_radius",     "flights:read", "flights:approved",
+  "flights:observed", "flights:autonomous", "rollback"};
 
 int restarted(const std::vector<committed_event>& events, const std::string& child) {
   int n = 0;
@@ -70,9 +71,14 @@ TEST_CASE_FIXTURE(root_fixture, "chaos kill reaches every actor behind a door, t
     auto r = submit_now(make(4, {set(static_cast<int>(events.size() % 20), name)}));
     CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
   }
-  for (auto& e : events)
-    if (e.type == "actor_restarted" && e.json.find("\"child\":\"journal\"") != std::string::npos)
-      CHECK(e.json.find("\"supervisor\":\"root\"") != std::string::npos);
+  for (auto& e : events) {
+    if (e.type != "actor_restarted")
+      continue;
+    // The flight families are under the flights supervisor; the others under the root.
+    bool family = e.json.find("\"child\":\"flights:") != std::string::npos;
+    CHECK(e.json.find(family ? "\"supervisor\":\"flights\"" : "\"supervisor\":\"root\"")
+          != std::string::npos);
+  }
   CHECK(eng->verify().ok);
 }
 
@@ -286,7 +292,10 @@ TEST_CASE("on threads: the journal and the pipeline killed under concurrent load
     return true;
   }));
   CHECK(restarted.count("journal") == 1);
-  CHECK(restarted.count("pipeline") == 1);
+  // "pipeline" is every flight family at once: each restarted.
+  for (auto* family : {"flights:read", "flights:approved", "flights:observed",
+                       "flights:autonomous"})
+    CHECK(restarted.count(family) == 1);
   for (auto& r : results)
     if (r.ok)
       CHECK(outcomes[r.proposal] == 1);

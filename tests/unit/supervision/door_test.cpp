@@ -10,6 +10,7 @@
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/event_based_actor.hpp"
+#include "caf/message_handler.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
@@ -93,4 +94,44 @@ TEST_CASE_FIXTURE(door_fixture, "nobody behind: a request is answered at once, a
     ask(*sys, d, 1, &after); // a request racing the door's down notice gets an error too
   CHECK(describe(after).code == ec::audit_unavailable);
   caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(door_fixture, "a router door sends each message to the actor its route names, each restarted on its own") {
+  auto evens = std::make_shared<std::vector<std::string>>();
+  auto odds = std::make_shared<std::vector<std::string>>();
+  auto even = sys->spawn(recorder, evens);
+  // Ints go by parity; strings by their length's parity.
+  door_route route = [](const caf::message& m) -> size_t {
+    if (m.match_elements<int>())
+      return static_cast<size_t>(m.get_as<int>(0) % 2);
+    if (m.match_elements<std::string>())
+      return m.get_as<std::string>(0).size() % 2;
+    return 0;
+  };
+  // The door's own handler, tried before the route: it answers for every actor.
+  auto own = [](door_ptr self) {
+    return caf::message_handler{[self](double) { return static_cast<int>(self->state.slots.size()); }};
+  };
+  auto d = sys->spawn(router_door, std::string{"parity"}, refuse(ec::unavailable, "down"),
+                      std::vector<caf::actor>{even, caf::actor{}}, route, own);
+  caf::anon_send(d, std::string{"ab"});   // to the even actor
+  caf::anon_send(d, std::string{"abc"});  // held for the odd one, which is down
+  CHECK(ask(*sys, d, 40) == 41);          // the even actor: 40 + 1 recorded
+  caf::error err;
+  CHECK(ask(*sys, d, 41, &err) == -1);    // the odd one is down: answered at once
+  CHECK(describe(err).code == ec::unavailable);
+  {
+    caf::scoped_actor self{*sys};
+    int slots = 0;
+    self->request(d, 5s, 1.5).receive([&](int n) { slots = n; }, [](caf::error&) {});
+    CHECK(slots == 2);
+  }
+  auto odd = sys->spawn(recorder, odds);
+  caf::anon_send(d, atom::restart_v, uint32_t{1}, odd);
+  CHECK(ask(*sys, d, 1) == 2); // the held message reached it first
+  CHECK(*odds == std::vector<std::string>{"abc"});
+  CHECK(*evens == std::vector<std::string>{"ab"});
+  caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(even, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(odd, caf::exit_reason::user_shutdown);
 }
