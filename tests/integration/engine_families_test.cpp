@@ -10,27 +10,9 @@
 
 using namespace bulwark;
 using namespace std::chrono_literals;
-using test::engine_fixture;
+using test::restarts_of;
 using test::set;
-
-namespace {
-
-const char* wide = "[chaos]\nenabled = true\n[blast_radius]\nmax_percent = 100.0\n";
-
-struct families_fixture : engine_fixture {
-  families_fixture() : engine_fixture(wide) {
-  }
-};
-
-int restarts_of(const std::vector<committed_event>& events, const std::string& child) {
-  int n = 0;
-  for (auto& e : events)
-    n += e.type == "actor_restarted"
-         && e.json.find("\"child\":\"" + child + "\"") != std::string::npos;
-  return n;
-}
-
-} // namespace
+using families_fixture = test::chaos_engine_fixture;
 
 TEST_CASE_FIXTURE(families_fixture, "an idempotency key is held by one proposal across the flight families") {
   // Level 1 waits for its approval in the approved family; a level-4 proposal with its key

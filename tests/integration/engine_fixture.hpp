@@ -131,6 +131,25 @@ inline std::string decided_digest(const std::vector<committed_event>& events) {
   return id;
 }
 
+/// Chaos enabled and a blast radius wide enough for any test's changes.
+inline constexpr const char* chaos_wide =
+  "[chaos]\nenabled = true\n[blast_radius]\nmax_percent = 100.0\n";
+
+/// An engine with chaos enabled and a wide blast radius (`chaos_wide`).
+struct chaos_engine_fixture : engine_fixture {
+  chaos_engine_fixture() : engine_fixture(chaos_wide) {
+  }
+};
+
+/// The journaled restarts (`actor_restarted`) of `child` among `events`.
+inline int restarts_of(const std::vector<committed_event>& events, const std::string& child) {
+  int n = 0;
+  for (auto& e : events)
+    n += e.type == "actor_restarted"
+         && e.json.find("\"child\":\"" + child + "\"") != std::string::npos;
+  return n;
+}
+
 inline change set(int coaster, const std::string& value, const std::string& key = "mode") {
   return change{"coaster-" + std::to_string(coaster), key, value};
 }

@@ -23,24 +23,12 @@ using test::set;
 
 namespace {
 
-const char* wide = "[chaos]\nenabled = true\n[blast_radius]\nmax_percent = 100.0\n";
-
-struct root_fixture : engine_fixture {
-  root_fixture() : engine_fixture(wide) {
-  }
-};
+using root_fixture = test::chaos_engine_fixture;
 
 const std::vector<std::string> behind_doors = {
   "journal",          "blast_radius",     "flights:read", "flights:approved",
   "flights:observed", "flights:autonomous", "rollback"};
 
-int restarted(const std::vector<committed_event>& events, const std::string& child) {
-  int n = 0;
-  for (auto& e : events)
-    n += e.type == "actor_restarted"
-         && e.json.find("\"child\":\"" + child + "\"") != std::string::npos;
-  return n;
-}
 
 /// The journaled `proposal_finished` records of `proposal` (hex).
 int outcomes(const std::vector<committed_event>& events, const std::string& proposal) {
@@ -67,7 +55,7 @@ TEST_CASE_FIXTURE(root_fixture, "chaos kill reaches every actor behind a door, t
     CAPTURE(name);
     REQUIRE(eng->chaos_kill(name).ok);
     eng->advance(1s);
-    CHECK(restarted(events, name) == 1);
+    CHECK(test::restarts_of(events, name) == 1);
     auto r = submit_now(make(4, {set(static_cast<int>(events.size() % 20), name)}));
     CHECK_MESSAGE(r.ok, r.code << ": " << r.message);
   }
@@ -104,7 +92,7 @@ TEST_CASE("a kill at any point of a load loses no acknowledged proposal and runs
         REQUIRE(f.wait_for(0s) == std::future_status::ready); // none hangs
         results.push_back(f.get());
       }
-      CHECK(restarted(fx.events, name) == 1);
+      CHECK(test::restarts_of(fx.events, name) == 1);
       // Every refused one again, with its key: answered from the journal or run once.
       for (size_t i = 0; i < sent.size(); ++i)
         if (!results[i].ok) {
@@ -147,7 +135,7 @@ TEST_CASE_FIXTURE(root_fixture, "a dead journal's callers get AUDIT_UNAVAILABLE,
   CHECK(r.code == "AUDIT_UNAVAILABLE");
   CHECK(calls.empty());
   eng->advance(100ms);
-  CHECK(restarted(events, "journal") == 1);
+  CHECK(test::restarts_of(events, "journal") == 1);
   // The restarted journal resumed at the old head (plus the restart's own record) and
   // its subscribers (this fixture's) hear of every commit.
   auto before = events.size();
@@ -165,7 +153,7 @@ TEST_CASE_FIXTURE(engine_fixture, "blast radius keeps its change windows across 
   REQUIRE(eng->chaos_enable(true).ok);
   REQUIRE(eng->chaos_kill("blast_radius").ok);
   eng->advance(1s);
-  CHECK(restarted(events, "blast_radius") == 1);
+  CHECK(test::restarts_of(events, "blast_radius") == 1);
   CHECK(submit_now(make(4, {set(3, "b")})).code == "BLAST_RADIUS_EXCEEDED");
   CHECK(world.count("coaster-3/mode") == 0);
 }
@@ -214,7 +202,7 @@ TEST_CASE_FIXTURE(root_fixture, "a journal restart storm escalates to the root: 
 TEST_CASE("on threads: the journal and the pipeline killed under concurrent load, every caller is answered") {
   test::temp_dir dir;
   auto conf = dir.sub("bulwark.toml");
-  std::ofstream{conf} << wide;
+  std::ofstream{conf} << test::chaos_wide;
   engine_options opts;
   opts.config_file = conf;
   opts.data_dir = dir.sub("journal");
