@@ -1,4 +1,4 @@
-#include "supervision/door.hpp"
+#include "around_caf/door.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "supervision/reply_to.hpp"
+#include "around_caf/reply_to.hpp"
 
 #include "caf/mailbox_element.hpp"
 

@@ -1,4 +1,4 @@
-#include "engine/submission_sink.hpp"
+#include "around_caf/submission_sink.hpp"
 
 #include <atomic>
 #include <functional>

@@ -1,5 +1,5 @@
 // What a door costs: request/response round trips from one actor to an echo actor,
-// straight to it and through a door in front of it (supervision/door.hpp), in interleaved
+// straight to it and through a door in front of it (around_caf/door.hpp), in interleaved
 // rounds. One request at a time, so each figure is a full round trip.
 //
 // Usage: door_bench [--quick] [--workers N]   (N: CAF's scheduler threads, default CAF's)
@@ -17,7 +17,7 @@
 #include "caf/stateful_actor.hpp"
 
 #include "bench/bench_util.hpp"
-#include "supervision/door.hpp"
+#include "around_caf/door.hpp"
 
 using namespace bulwark;
 using namespace bulwark::bench;

@@ -29,7 +29,7 @@
 #include "persistence/make_event.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
-#include "engine/submission_sink.hpp"
+#include "around_caf/submission_sink.hpp"
 #include "messages/register.hpp"
 #include "persistence/event_json.hpp"
 

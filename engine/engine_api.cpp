@@ -17,7 +17,7 @@
 #include "engine/doubt_policy.hpp"
 #include "engine/engine_commands.hpp"
 #include "engine/engine_impl.hpp"
-#include "engine/submission_sink.hpp"
+#include "around_caf/submission_sink.hpp"
 
 namespace bulwark {
 

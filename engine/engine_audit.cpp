@@ -14,9 +14,10 @@ namespace bulwark {
 audit_queue_info engine::audit_pending() {
   auto& d = *impl_;
   audit_queue_info out;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
+  auto view = d.committed();
+  if (!view)
     return out;
+  auto* st = &view->state();
   out.head_seq = st->seq;
   for (auto& [id, e] : st->audit.pending)
     out.items.push_back({to_hex(id), e.principal.value, e.decided_seq, e.finished_seq, e.steps,

@@ -134,9 +134,10 @@ void engine::impl::bind_commands() {
 read_answer engine::read_attribute(const std::string& resource, const std::string& key) {
   auto& d = *impl_;
   read_answer out;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
+  auto view = d.committed();
+  if (!view)
     return out;
+  auto* st = &view->state();
   out.head_seq = st->seq;
   if (auto r = st->resources.find(resource); r != st->resources.end())
     if (auto a = r->second.attributes.find(key); a != r->second.attributes.end())

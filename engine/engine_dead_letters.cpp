@@ -21,9 +21,10 @@ caf::error not_admin(const std::string& by) {
 std::vector<dead_letter_info> engine::dead_letters() {
   auto& d = *impl_;
   std::vector<dead_letter_info> out;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
+  auto view = d.committed();
+  if (!view)
     return out;
+  auto* st = &view->state();
   for (auto& [seq, x] : st->dead_letters) {
     dead_letter_info info{seq,
                           to_hex(x.proposal),

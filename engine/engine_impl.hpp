@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -20,10 +21,11 @@
 #include "bulwark/engine.hpp"
 #include "engine/node_config.hpp"
 #include "messages/cluster_gauges.hpp"
-#include "messages/write_window.hpp"
+#include "around_caf/write_window.hpp"
 #include "messages/interfaces.hpp"
+#include "around_caf/committed_view.hpp"
 #include "supervision/chaos.hpp"
-#include "supervision/door.hpp"
+#include "around_caf/door.hpp"
 #include "supervision/halt_guard.hpp"
 #include "supervision/live_settings.hpp"
 #include "supervision/mailbox_gauge.hpp"
@@ -57,7 +59,7 @@ private:
 };
 class ed25519_key;
 class breaker_runtime;
-class submission_sink; // engine/submission_sink.hpp
+class submission_sink; // around_caf/submission_sink.hpp
 struct command_targets;
 struct cluster_memory; // actors/cluster/cluster.hpp
 
@@ -97,7 +99,7 @@ struct engine::impl {
   caf::timestamp epoch;
   std::shared_ptr<journal_store> store;
   /// The journal, blast radius, pipeline and rollback executor are reached through their
-  /// doors (supervision/door.hpp): these handles stay the same across restarts.
+  /// doors (around_caf/door.hpp): these handles stay the same across restarts.
   journal_actor journal;
   std::shared_ptr<handle_slot<authority_actor>> authority; ///< under the governance supervisor
   caf::actor governance;
@@ -286,6 +288,16 @@ struct engine::impl {
   static result to_result(const outcome& o);
 
   /// Sends a request and waits for its single-value reply.
+  /// Reads the journal's committed projection (after running what is due, under the
+  /// virtual clock): none once the engine stopped.
+  std::optional<committed_view::reader> committed() {
+    if (!journal || !cfg.journal.view)
+      return std::nullopt;
+    if (sched != nullptr)
+      sched->run();
+    return cfg.journal.view->read();
+  }
+
   template <class T, class Handle, class... Ts>
   caf::expected<T> call(const Handle& h, Ts&&... xs) {
     if (!h)

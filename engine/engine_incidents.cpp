@@ -181,9 +181,10 @@ metric_counts engine::metric_stats() {
 std::vector<incident_info> engine::incidents() {
   auto& d = *impl_;
   std::vector<incident_info> out;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
+  auto view = d.committed();
+  if (!view)
     return out;
+  auto* st = &view->state();
   static const char* results[] = {"", "succeeded", "failed", "compensation_failed"};
   for (auto& [id, n] : st->incidents) {
     incident_info i;
@@ -211,9 +212,10 @@ std::vector<incident_info> engine::incidents() {
 std::vector<candidate_info> engine::candidates() {
   auto& d = *impl_;
   std::vector<candidate_info> out;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
+  auto view = d.committed();
+  if (!view)
     return out;
+  auto* st = &view->state();
   for (auto& [id, c] : st->candidates) {
     candidate_info i;
     i.id = to_hex(id);

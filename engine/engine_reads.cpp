@@ -50,9 +50,10 @@ std::vector<std::string> engine::in_doubt() {
 std::vector<in_doubt_action> engine::in_doubt_actions() {
   auto& d = *impl_;
   std::vector<in_doubt_action> out;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
+  auto view = d.committed();
+  if (!view)
     return out;
+  auto* st = &view->state();
   auto actions = doubtful_actions(*d.store, *st);
   if (!actions) {
     spdlog::error("engine: cannot read the actions in doubt: {}",
@@ -155,17 +156,18 @@ result engine::verify() {
 
 std::string engine::state_digest() {
   auto& d = *impl_;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
+  auto view = d.committed();
+  if (!view)
     return {};
-  return to_hex(projection{std::move(*st)}.state_digest());
+  return to_hex(view->proj().state_digest());
 }
 
 std::optional<std::string> engine::attribute(const std::string& resource, const std::string& key) {
   auto& d = *impl_;
-  auto st = d.call<fleet_state>(d.journal, atom::state_v);
-  if (!st)
+  auto view = d.committed();
+  if (!view)
     return std::nullopt;
+  auto* st = &view->state();
   auto r = st->resources.find(resource);
   if (r == st->resources.end())
     return std::nullopt;

@@ -15,7 +15,7 @@
 #include "actors/journal/journal.hpp"
 #include "engine/engine_impl.hpp"
 #include "persistence/make_event.hpp"
-#include "supervision/door.hpp"
+#include "around_caf/door.hpp"
 
 namespace bulwark {
 

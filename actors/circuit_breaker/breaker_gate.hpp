@@ -28,7 +28,7 @@
 #include "actors/circuit_breaker/ring_queue.hpp"
 #include "actors/circuit_breaker/slot_arena.hpp"
 #include "messages/commands.hpp"
-#include "supervision/reply_to.hpp"
+#include "around_caf/reply_to.hpp"
 
 namespace bulwark {
 

@@ -34,7 +34,7 @@ namespace bulwark {
 
 class held_acks;    // actors/journal/held_acks.hpp
 class replica_tail; // actors/journal/replica_tail.hpp
-class write_window; // messages/write_window.hpp
+class write_window; // around_caf/write_window.hpp
 
 class ed25519_key;
 

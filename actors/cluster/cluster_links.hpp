@@ -10,7 +10,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/cluster/cluster.hpp"
-#include "messages/write_window.hpp"
+#include "around_caf/write_window.hpp"
 
 namespace bulwark::cluster_detail {
 

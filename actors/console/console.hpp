@@ -30,7 +30,7 @@
 #include "actors/console/token_book.hpp"
 #include "actors/health/health_board.hpp"
 #include "messages/cluster_gauges.hpp"
-#include "messages/write_window.hpp"
+#include "around_caf/write_window.hpp"
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/notifications.hpp"

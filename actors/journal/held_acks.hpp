@@ -22,7 +22,7 @@
 #include "messages/events.hpp"
 #include "messages/ids.hpp"
 #include "persistence/append_meter.hpp"
-#include "supervision/reply_to.hpp"
+#include "around_caf/reply_to.hpp"
 
 namespace bulwark {
 

@@ -22,7 +22,7 @@
 #include "actors/journal/replica_tail.hpp"
 #include "persistence/append_meter.hpp"
 #include "persistence/journal_store.hpp"
-#include "persistence/committed_view.hpp"
+#include "around_caf/committed_view.hpp"
 #include "persistence/projection.hpp"
 
 namespace bulwark {

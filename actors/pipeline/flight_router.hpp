@@ -10,8 +10,8 @@
 #include "caf/fwd.hpp"
 
 #include "actors/pipeline/flight_registry.hpp"
-#include "persistence/committed_view.hpp"
-#include "supervision/door.hpp"
+#include "around_caf/committed_view.hpp"
+#include "around_caf/door.hpp"
 
 namespace bulwark {
 

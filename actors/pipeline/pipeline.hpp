@@ -27,7 +27,7 @@
 #include "supervision/halt_guard.hpp"
 #include "supervision/live_settings.hpp"
 #include "supervision/supervisor.hpp"
-#include "persistence/committed_view.hpp"
+#include "around_caf/committed_view.hpp"
 
 namespace bulwark {
 

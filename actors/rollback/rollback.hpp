@@ -19,7 +19,7 @@
 #include "actors/rollback/rollback_policy.hpp"
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
-#include "persistence/committed_view.hpp"
+#include "around_caf/committed_view.hpp"
 #include "supervision/halt_guard.hpp"
 #include "supervision/live_settings.hpp"
 #include "supervision/supervisor.hpp"

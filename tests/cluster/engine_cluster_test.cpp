@@ -15,7 +15,7 @@
 #include "cluster/cluster_engines.hpp"
 #include "cluster/cluster_node.hpp"
 #include "engine/engine_impl.hpp"
-#include "messages/write_window.hpp"
+#include "around_caf/write_window.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace bulwark;

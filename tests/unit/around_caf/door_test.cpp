@@ -17,7 +17,7 @@
 #include "messages/error.hpp"
 #include "messages/register.hpp"
 #include "messages/type_ids.hpp"
-#include "supervision/door.hpp"
+#include "around_caf/door.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;

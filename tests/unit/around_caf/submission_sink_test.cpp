@@ -17,7 +17,7 @@
 #include "caf/scoped_actor.hpp"
 #include "caf/stateful_actor.hpp"
 
-#include "engine/submission_sink.hpp"
+#include "around_caf/submission_sink.hpp"
 #include "messages/commands.hpp"
 #include "messages/register.hpp"
 

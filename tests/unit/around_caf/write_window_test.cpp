@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "messages/write_window.hpp"
+#include "around_caf/write_window.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;
