@@ -78,6 +78,13 @@ flight::refusal drive(self_ptr self, const digest& id, Input input) {
   return r;
 }
 
+/// The governance step of flight `id` (governance_step.cpp): one request to the
+/// authority, which evaluates the proposal and, when it allows it, checks (and for levels
+/// 3 and 4 reserves) its scope in blast radius's window; the halt guard admits the verdict
+/// and an allowed flight is launched. Fails closed when the authority does not answer
+/// (within `governance_timeout`: watchdog.cpp).
+void check_authority(self_ptr self, const digest& id);
+
 /// Journals the allowed decision of flight `f` and runs it: only the halt guard hands
 /// out the pass this needs.
 void launch(self_ptr self, in_flight& f, const halt_guard::pass& pass);
