@@ -350,6 +350,7 @@ int run_node(const node_args& args) {
                     d.cfg.authority.policy.grants, d.cfg.journal.meter, d.rollbacks,
                     d.orchestrator, d.health_view, d.chaos, d.cluster, d.cluster_figures,
                     d.admission, nullptr, nullptr, nullptr};
+  deps.view = d.cfg.journal.view;
   deps.tokens = std::make_shared<token_book>(settings.tokens); // SIGHUP replaces them
   deps.local_writes = d.local_writes;
   auto sink = std::make_shared<metric_sink>();

@@ -20,6 +20,7 @@
 #include "caf/io/connection_handle.hpp"
 #include "caf/response_promise.hpp"
 
+#include "around_caf/committed_view.hpp"
 #include "actors/admission/admission.hpp"
 #include "actors/authority/authority_policy.hpp"
 #include "actors/circuit_breaker/effectors.hpp"
@@ -110,6 +111,9 @@ struct console_deps {
   /// `code` and `message`). Blocking, so `reload` calls it off the broker's thread (none:
   /// refused).
   std::function<nlohmann::json(const std::string&)> reload{};
+  /// The journal's committed projection (journal_settings::view): the metrics render from
+  /// it in place (none: they ask the journal for a copy of the state).
+  std::shared_ptr<const committed_view> view{};
   /// The version of the policy in force, for `status` (none: `settings.policy_version`).
   std::function<std::string()> policy_version{};
   /// A clustered node's write window (write_window.hpp): while open, proposals go straight

@@ -56,6 +56,16 @@ json status_json(const rollback_status& s) {
 void cmd_incidents(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto& d = self->state.deps;
   auto id = req.id;
+  if (d.view) { // the incidents read in place once the rollbacks answered
+    auto answer = [self, hdl, id](const std::vector<digest>& pending) {
+      auto fleet = self->state.deps.view->read();
+      send_line(self, hdl, ok_response(id, incidents_json(fleet.state(), pending)));
+    };
+    self->request(d.rollbacks, caf::infinite, atom::pending_v)
+      .then([answer](std::vector<digest>& pending) { answer(pending); },
+            [answer](caf::error&) { answer({}); });
+    return;
+  }
   self->request(d.journal, caf::infinite, atom::state_v)
     .then(
       [self, hdl, id](fleet_state& st) {

@@ -233,13 +233,16 @@ caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console
                                            caf::timespan timeout) {
   caf::scoped_actor self{sys}; // one per call: a reused one keeps timed-out replies
   caf::expected<std::string> out{refuse(ec::unavailable, "the journal did not answer")};
-  fleet_state st;
-  bool have_state = false;
-  self->request(deps.journal, timeout, atom::state_v)
-    .receive([&](fleet_state& x) { st = std::move(x), have_state = true; },
-             [&](caf::error&) {});
-  if (!have_state)
-    return out;
+  // Without the committed view, a copy of the state from the journal.
+  fleet_state copy;
+  if (!deps.view) {
+    bool have_state = false;
+    self->request(deps.journal, timeout, atom::state_v)
+      .receive([&](fleet_state& x) { copy = std::move(x), have_state = true; },
+               [&](caf::error&) {});
+    if (!have_state)
+      return out;
+  }
   out = refuse(ec::unavailable, "the pipeline did not answer");
   self->request(deps.pipeline, timeout, atom::pending_v)
     .receive(
@@ -253,9 +256,19 @@ caf::expected<std::string> collect_metrics(caf::actor_system& sys, const console
           if (deps.breakers->find(s, e))
             breakers.emplace_back(s, e.state);
         }
-        auto text = render_metrics(st, deps.store->space(), deps.store->head().value, pending,
-                                   flights.size() - pending, breakers);
-        text += render_ops_metrics(st, gather_ops(self, deps, flights, timeout));
+        auto ops = gather_ops(self, deps, flights, timeout);
+        std::string text;
+        auto render = [&](const fleet_state& st) {
+          text = render_metrics(st, deps.store->space(), deps.store->head().value, pending,
+                                flights.size() - pending, breakers);
+          text += render_ops_metrics(st, ops);
+        };
+        if (deps.view) { // read in place, after every request: no lock held across one
+          auto fleet = deps.view->read();
+          render(fleet.state());
+        } else {
+          render(copy);
+        }
         if (deps.appends)
           text += render_append_metrics(deps.appends->summarize(sys.clock().now()));
         if (deps.health)

@@ -1,5 +1,8 @@
-// The pipeline actor: admission (validate, authority, blast radius, write-ahead
-// decision), approvals, interrupts and registration. Execution is in execution.cpp.
+// A flight family's actor (the pipeline's, one per family of levels): a proposal's
+// admission (idempotency, validation, open circuits; the governance step is in
+// governance_step.cpp), the outcomes kept for repeats, and its behaviour. The flights run
+// in flights.cpp; approvals, interrupts, resolutions and registrations in
+// operator_calls.cpp.
 
 #include "actors/pipeline/pipeline.hpp"
 #include "supervision/mailbox_gauge.hpp"
@@ -183,8 +186,8 @@ caf::result<outcome> pipeline_detail::submit(self_ptr self, proposal p) {
   };
   if (!known) {
     decided_before();
-    if (earlier)
-      known = st.registry->claim(key, earlier->proposal);
+    if (earlier) // the decided index holds it: the registry need not
+      known = earlier->proposal;
   }
   if (known) {
     if (*known != id)
