@@ -39,4 +39,10 @@ private:
   std::atomic<clock::rep> until_{0};
 };
 
+/// Whether a submission on this node goes through its cluster actor: the node is
+/// `clustered` and its write window (`window`; none: never opened) is closed.
+inline bool through_cluster(bool clustered, const write_window* window) noexcept {
+  return clustered && !(window != nullptr && window->open());
+}
+
 } // namespace bulwark

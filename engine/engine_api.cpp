@@ -117,7 +117,7 @@ caf::behavior delay_submission(caf::event_based_actor* self, caf::actor h, propo
 /// Whether a submission asks the cluster actor: the node is clustered and its write window
 /// is closed (it does not lead now, or its cluster actor has not said so lately).
 bool ask_cluster(const engine::impl& d) {
-  return d.cluster && !(d.local_writes && d.local_writes->open());
+  return through_cluster(static_cast<bool>(d.cluster), d.local_writes.get());
 }
 
 /// Runs `done` with the outcome of a proposal: through the engine's submission sink (one

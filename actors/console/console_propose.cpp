@@ -197,7 +197,7 @@ void cmd_propose(broker_ptr self, hdl_t hdl, const console_request& req) {
   auto failed = [self, token, hdl, id](caf::error& err) { on_error(self, token, hdl, id, err); };
   // Clustered, the cluster actor runs it on the leader or refuses it (fail closed), unless
   // this node leads now (its write window is open): then its own admission takes it.
-  if (st.deps.cluster && !(st.deps.local_writes && st.deps.local_writes->open())) {
+  if (through_cluster(static_cast<bool>(st.deps.cluster), st.deps.local_writes.get())) {
     self->request(st.deps.cluster, caf::infinite, atom::submit_v, std::move(p),
                   static_cast<uint8_t>(admission_class::operator_))
       .then(done, failed);

@@ -33,3 +33,15 @@ TEST_CASE("a write window opened on the steady clock reads open now and closed l
   CHECK(w.open());
   CHECK(!w.open(write_window::clock::now() + 2h));
 }
+
+TEST_CASE("a clustered node's submission goes through its cluster actor unless its window is open") {
+  write_window w;
+  CHECK_FALSE(through_cluster(false, nullptr)); // not clustered: straight to admission
+  CHECK_FALSE(through_cluster(false, &w));
+  CHECK(through_cluster(true, nullptr)); // clustered with no window: always the cluster actor
+  CHECK(through_cluster(true, &w));      // closed
+  w.open_until(write_window::clock::now() + 1h);
+  CHECK_FALSE(through_cluster(true, &w));
+  w.close();
+  CHECK(through_cluster(true, &w));
+}
