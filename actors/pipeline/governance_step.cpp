@@ -53,20 +53,27 @@ void decide(self_ptr self, const halt_guard::pass& pass, const scope_verdict& sv
   launch(self, f, pass);
 }
 
+/// Whether flight `f` runs at its decision: levels 3 and 4, whose budget is reserved
+/// now. Levels 1 and 2 are checked now and charged at their approval (operator_calls.cpp).
+bool runs_at_decision(const in_flight& f) {
+  return f.m.p.level >= authority_level::act;
+}
+
+/// The scope request of flight `f` (proposal `id`) on the committed fleet now; `reserve`:
+/// its resources are reserved when it is allowed.
+scope_request scope_now(self_ptr self, const in_flight& f, const digest& id, bool reserve) {
+  auto fleet = fleet_of(self);
+  return scope_of(f.m.p, id, fleet.state(), sizes_of(self, fleet), reserve);
+}
+
 /// Asks blast radius alone, for a read going on while the authority is down (the halt
 /// guard gave its pass); its answer is watched for `governance_timeout` (watchdog.cpp).
 void check_scope(self_ptr self, const halt_guard::pass& pass) {
   auto& st = self->state;
   auto id = pass.proposal();
   auto& f = st.flights.at(id);
-  // Levels 3 and 4 start at their decision: their budget is reserved now. Levels 1 and 2
-  // are checked now and charged at their approval (operator_calls.cpp).
-  bool runs_now = f.m.p.level >= authority_level::act;
-  scope_request req;
-  {
-    auto fleet = fleet_of(self);
-    req = scope_of(f.m.p, id, fleet.state(), sizes_of(self, fleet), runs_now);
-  }
+  bool runs_now = runs_at_decision(f);
+  auto req = scope_now(self, f, id, runs_now);
   auto token = st.next_token++;
   watch(self, f, token, awaiting::scope, st.settings.governance_timeout);
   self->request(st.blast, caf::infinite, atom::check_v, std::move(req))
@@ -113,14 +120,8 @@ void pipeline_detail::check_authority(self_ptr self, const digest& id) {
   if (!authority)
     return authority_down(self, id, "not running");
   auto& f = st.flights.at(id);
-  // Levels 3 and 4 start at their decision: their budget is reserved now. Levels 1 and 2
-  // are checked now and charged at their approval (operator_calls.cpp).
-  bool runs_now = f.m.p.level >= authority_level::act;
-  scope_request req;
-  {
-    auto fleet = fleet_of(self);
-    req = scope_of(f.m.p, id, fleet.state(), sizes_of(self, fleet), runs_now);
-  }
+  bool runs_now = runs_at_decision(f);
+  auto req = scope_now(self, f, id, runs_now);
   auto token = st.next_token++;
   watch(self, f, token, awaiting::authority, st.settings.governance_timeout);
   self->request(authority, caf::infinite, atom::check_v, std::move(req))
