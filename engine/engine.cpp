@@ -409,21 +409,19 @@ void engine::stop() {
   if (d.stopped)
     return;
   d.stopped = true;
-  // The root first: it must not restart what is stopped below. The detector and the
-  // orchestrator stop with the watch supervisor.
+  // Every supervisor first, the root before them: each has its own exit in its mailbox
+  // before any child's down can arrive, so none restarts what is stopped below. The
+  // detector and the orchestrator stop with the watch supervisor.
   caf::anon_send_exit(d.root, caf::exit_reason::user_shutdown);
+  for (auto& sup : {d.flights_sup, d.governance, d.execution, d.watch, d.intake, d.cluster_sup})
+    if (sup)
+      caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   d.stop_behind_doors();
   for (auto h : {caf::actor_cast<caf::actor>(d.rollbacks), caf::actor_cast<caf::actor>(d.pipeline),
-                 caf::actor_cast<caf::actor>(d.blast), d.flights_sup,
-                 d.governance, caf::actor_cast<caf::actor>(d.journal)})
+                 caf::actor_cast<caf::actor>(d.blast), caf::actor_cast<caf::actor>(d.journal)})
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(d.execution, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(d.watch, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(d.intake, caf::exit_reason::user_shutdown);
   if (auto keeper = d.attempt_keeper->get())
     caf::anon_send_exit(keeper, caf::exit_reason::user_shutdown);
-  if (d.cluster_sup)
-    caf::anon_send_exit(d.cluster_sup, caf::exit_reason::user_shutdown);
   if (d.cluster)
     caf::anon_send_exit(d.cluster, caf::exit_reason::user_shutdown);
   if (d.commands)
@@ -481,10 +479,15 @@ void engine::stop() {
     runtimes.swap(d.runtimes);
   }
   runtimes.clear(); // joins the effector threads before the system goes
+  // Every actor is done (the system's destructor would wait for the same): none pushes a
+  // worker any more; one pushed since the drain above holds the journal's handle.
+  d.sys->await_all_actors_done();
+  for (auto& w : d.workers_queue->take_workers())
+    if (w.on_failure)
+      w.on_failure(caf::make_error(caf::sec::runtime_error, "the engine stopped"));
   if (d.sink) {
-    // Every actor that could answer a submission is done (the system's destructor would
-    // wait for the same); one still open now hears that the engine stopped.
-    d.sys->await_all_actors_done();
+    // Every actor that could answer a submission is done; one still open now hears that
+    // the engine stopped.
     d.sink->close(refuse(ec::unavailable, "the engine is stopped"));
     d.sink.reset();
   }

@@ -2,6 +2,7 @@
 
 /// Internal to engine/: what a running engine holds, and blocking calls into actors.
 
+#include <atomic>
 #include <chrono>
 #include <unistd.h>
 #include <map>
@@ -216,7 +217,7 @@ struct engine::impl {
   void bind_chaos();
   /// The hosts' subscribers (`subscriber:<n>`, under the root; change on restart).
   std::vector<std::shared_ptr<handle_slot<caf::actor>>> subscribers;
-  bool stopped = false;
+  std::atomic<bool> stopped{false}; ///< read by actors' threads (spawn_worker)
   int lock_fd = -1; ///< flock on <data>/bulwark.lock: one process per journal
   cluster_actor cluster;     ///< set when [cluster] is configured (its door)
   uint16_t cluster_port = 0; ///< where it listens
