@@ -155,7 +155,7 @@ using rollback_actor = subscriber_actor::extend<
   caf::replies_to<atom::approve, approval>::with<rollback_status>,
   // Lists rollbacks awaiting approval.
   caf::replies_to<atom::pending>::with<std::vector<digest>>,
-  // INTERNAL: a compensation finished (rollback, step, result).
+  // INTERNAL: a compensation finished (rollback, call token, result).
   caf::reacts_to<atom::effected, digest, uint64_t, effector_result>,
   // INTERNAL: an awaited approval's time ran out.
   caf::reacts_to<atom::expire, digest>>;

@@ -158,6 +158,7 @@ enum class command_kind : uint8_t {
   refuse,        ///< answer the submitter(s) with the error `code`, `message`
   ack_approval,  ///< answer the approver with `seq` (0: the denial rides the outcome)
   nack_approval, ///< answer the approver with the error `code`, `message`
+  report,        ///< a rollback: answer whoever waits on it with `status`
   finished,      ///< the flight is over: forget it
 };
 
@@ -174,6 +175,7 @@ struct command {
   std::string message;                    ///< refuse, nack_approval
   caf::optional<caf::timespan> retry_after; ///< refuse
   seq_no seq;                             ///< ack_approval
+  rollback_status status;                 ///< report
 };
 
 /// What the machine reads of the world at an input: the time, and for a step's old

@@ -1,4 +1,4 @@
-#include "actors/rollback/rollback_index.hpp"
+#include "actors/flight/rollback_index.hpp"
 
 #include <map>
 

@@ -1,4 +1,4 @@
-#include "actors/rollback/rollback_policy.hpp"
+#include "actors/flight/rollback_policy.hpp"
 
 #include <algorithm>
 #include <string_view>

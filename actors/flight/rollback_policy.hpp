@@ -26,7 +26,7 @@
 #include "messages/incidents.hpp"
 #include "messages/ids.hpp"
 
-#include "actors/rollback/rollback_index.hpp"
+#include "actors/flight/rollback_index.hpp"
 
 namespace bulwark {
 

@@ -111,6 +111,8 @@ void carry_out(self_ptr self, const digest& id, std::vector<flight::command>& co
           a.deliver(refuse(c.code, c.message, f.m.trace));
         f.approvers.clear();
         break;
+      case flight::command_kind::report: // a rollback flight's only
+        break;
       case flight::command_kind::finished:
         if (f.reserved) // its budget charge is journaled, or never will be
           release_reservation(self, id);

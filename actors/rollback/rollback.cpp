@@ -54,147 +54,159 @@ void follow(rollback_state& st, const journal_entry& e) {
     st.index.skip(e.seq.value);
 }
 
-void answer(rollback_ptr self, const digest& id, const rollback_status& s) {
-  auto i = self->state.flights.find(id);
-  if (i == self->state.flights.end())
-    return;
-  for (auto& w : i->second.waiters)
-    w.deliver(s);
-  self->state.flights.erase(i);
+/// Takes the newest settings after a policy reload, and what the machine reads of them.
+void update(rollback_ptr self) {
+  auto& st = self->state;
+  refresh(st.settings, st.settings_seen);
+  st.machine.approval_timeout = st.settings.approval_timeout;
+  st.machine.effector_timeout = st.settings.effector_timeout;
+  st.machine.approvals = st.settings.approvals;
+  st.machine.authority.grants = st.settings.grants;
 }
 
-void fail_all(rollback_ptr self, const digest& id, const caf::error& err) {
-  auto i = self->state.flights.find(id);
-  if (i == self->state.flights.end())
-    return;
-  for (auto& w : i->second.waiters)
-    w.deliver(err);
-  self->state.flights.erase(i);
+flight::context context_of(rollback_ptr self, const committed_view::reader& fleet) {
+  return flight::context{rollback_now(self), &fleet.state(), &self->state.machine};
 }
 
-/// Journals every done compensation, and every failed one with its dead letter and P1
-/// incident, with the finish in one transaction.
-void finish(rollback_ptr self, const digest& id, ec code, std::string message) {
-  auto& f = self->state.flights.at(id);
-  rollback_outcome out;
+void carry_out(rollback_ptr self, const digest& id, std::vector<flight::command>& commands);
+
+/// Feeds one input into rollback `id`'s flight and carries out what it asks for. The view
+/// is read for the input alone, released before any command runs. An input the flight
+/// cannot take changes nothing and comes back.
+template <class Input>
+flight::refusal drive(rollback_ptr self, const digest& id, Input input) {
+  auto i = self->state.flights.find(id);
+  if (i == self->state.flights.end())
+    return flight::refusal{ec::invalid_input, "no rollback " + to_hex(id) + " is in progress"};
+  std::vector<flight::command> out;
+  flight::refusal r;
   {
-    auto view = fleet_of(self);
-    auto& fleet = view.state();
-    auto region_of = [&fleet](const std::string& resource) {
-      auto i = fleet.resources.find(resource);
-      return i == fleet.resources.end() ? std::string{} : i->second.region;
-    };
-    out = rollback_outcome_of(f.plan, f.steps, f.next, f.failed, code, std::move(message),
-                              region_of, rollback_now(self));
+    auto fleet = fleet_of(self);
+    auto cx = context_of(self, fleet);
+    r = input(i->second.c, cx, out);
   }
-  if (!f.failed.empty())
-    spdlog::error("rollback: {}: {}", to_hex(id), out.message);
-  auto evs = std::move(out.records);
-  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(evs))
+  if (!r)
+    carry_out(self, id, out);
+  return r;
+}
+
+void on_effected(rollback_ptr self, const digest& id, uint64_t token, const effector_result& r) {
+  drive(self, id, [&](auto& c, auto& cx, auto& out) {
+    return flight::effected(c, token, r, cx, out);
+  });
+}
+
+/// Feeds the answer of the append `token` back into the flight.
+void append(rollback_ptr self, const digest& id, uint64_t token, std::vector<event> events) {
+  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(events))
     .then(
-      [self, id, out](const appended& a) {
-        auto s = status_of(id, out.status, out.reverted);
-        s.code = out.code;
-        s.message = out.message;
-        s.seq = a.last;
-        answer(self, id, s);
+      [self, id, token](const appended& ack) {
+        drive(self, id, [&](auto& c, auto& cx, auto& out) {
+          return flight::committed(c, token, ack, cx, out);
+        });
       },
-      [self, id](caf::error& err) {
-        spdlog::error("rollback: the outcome of {} could not be journaled: {}", to_hex(id),
-                      describe(err).message);
-        fail_all(self, id, err);
+      [self, id, token](caf::error& err) {
+        auto why = describe(err).message;
+        drive(self, id, [&](auto& c, auto& cx, auto& out) {
+          return flight::commit_failed(c, token, why, cx, out);
+        });
       });
 }
 
-void run_next(rollback_ptr self, const digest& id);
-
-/// Drops steps another rollback reverted meanwhile (two incidents, one culprit), so no
-/// action is reverted twice; checked when execution starts.
-void drop_reverted(rollback_ptr self, rollback_flight& f) {
-  auto fleet = fleet_of(self);
-  auto& reverted = fleet.state().reverted;
-  f.steps.erase(std::remove_if(f.steps.begin(), f.steps.end(),
-                               [&](const rollback_step& s) {
-                                 return reverted.count(s.reverts.value) != 0;
-                               }),
-                f.steps.end());
-}
-
-/// Starts the effector calls of an approved (or level-4) rollback.
-void execute(rollback_ptr self, const digest& id) {
-  drop_reverted(self, self->state.flights.at(id));
-  run_next(self, id);
-}
-
-void on_effected(rollback_ptr self, const digest& id, uint64_t step, const effector_result& r) {
-  auto i = self->state.flights.find(id);
-  if (i == self->state.flights.end() || i->second.next != step || i->second.awaiting)
-    return;
-  // A failed step does not stop the others: each undoes an independent change.
-  if (!r.ok)
-    i->second.failed.push_back(
-      rollback_failure{i->second.next, r.code == ec::none ? ec::effector_failed : r.code,
-                       r.message});
-  ++i->second.next;
-  run_next(self, id);
-}
-
-void run_next(rollback_ptr self, const digest& id) {
-  auto& f = self->state.flights.at(id);
+/// Hands a compensation to its service's breaker (bulkhead, retries); a service with no
+/// effector, an error or the timeout is a failed compensation.
+void call(rollback_ptr self, const digest& id, uint64_t token, effector_request req,
+          caf::timespan timeout) {
   breaker_directory::entry e;
-  // A step whose service has no effector fails as a compensation; the others still run.
-  while (f.next < f.steps.size() && !self->state.breakers->find(f.steps[f.next].service, e)) {
-    f.failed.push_back(rollback_failure{f.next, ec::unavailable,
-                                        "no effector is registered for service "
-                                          + f.steps[f.next].service});
-    ++f.next;
+  if (!self->state.breakers->find(req.service, e)) {
+    on_effected(self, id, token,
+                effector_result{false, ec::unavailable,
+                                "no effector is registered for service " + req.service,
+                                caf::none});
+    return;
   }
-  if (f.next == f.steps.size())
-    return finish(self, id, ec::none,
-                  f.steps.empty() ? "nothing left to revert: another rollback reverted it"
-                                  : "reverted " + std::to_string(f.steps.size()) + " actions");
-  auto& s = f.steps[f.next];
-  auto timeout = self->state.settings.effector_timeout;
-  effector_request req{s.service, mutation{s.resource, s.key, s.current}, true, s.restore,
-                       to_hex(id) + "/" + std::to_string(f.next), rollback_now(self) + timeout};
-  auto step = static_cast<uint64_t>(f.next);
   self->request(e.handle, timeout, atom::execute_v, std::move(req))
-    .then([self, id, step](effector_result& r) { on_effected(self, id, step, r); },
-          [self, id, step](caf::error& err) {
+    .then([self, id, token](effector_result& r) { on_effected(self, id, token, r); },
+          [self, id, token](caf::error& err) {
             auto info = describe(err);
-            on_effected(self, id, step,
+            on_effected(self, id, token,
                         effector_result{false, info.code == ec::none ? ec::timeout : info.code,
                                         info.message, caf::none});
           });
 }
 
-/// Journals the plan (write-ahead), then runs it or waits for an approval.
-void start(rollback_ptr self, const digest& id) {
-  auto& f = self->state.flights.at(id);
-  auto ev = make_event(event_type::rollback_requested, rollback_now(self), f.plan);
-  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
-    .then(
-      [self, id](const appended& a) {
-        auto& f = self->state.flights.at(id);
-        if (f.plan.level != authority_level::enforce && !f.steps.empty()) {
-          f.awaiting = true;
-          self->delayed_send(self, self->state.settings.approval_timeout, atom::expire_v, id);
-          auto s = status_of(id, "awaiting-approval");
-          s.seq = a.last;
-          s.message = "an operator must approve rollback " + to_hex(id);
-          for (auto& w : f.waiters)
-            w.deliver(s);
-          f.waiters.clear();
-          return;
-        }
-        execute(self, id);
-      },
-      [self, id](caf::error& err) { fail_all(self, id, err); });
+void carry_out(rollback_ptr self, const digest& id, std::vector<flight::command>& commands) {
+  auto& st = self->state;
+  for (auto& c : commands) {
+    auto i = st.flights.find(id);
+    if (i == st.flights.end())
+      return;
+    auto& run = i->second;
+    switch (c.kind) {
+      case flight::command_kind::append:
+        append(self, id, c.token, std::move(c.events));
+        break;
+      case flight::command_kind::call:
+        call(self, id, c.token, std::move(c.call), c.after);
+        break;
+      case flight::command_kind::arm_approval:
+        self->delayed_send(self, c.after, atom::expire_v, id);
+        break;
+      case flight::command_kind::report:
+        if (c.status.status == "compensation_failed")
+          spdlog::error("rollback: {}: {}", to_hex(id), c.status.message);
+        for (auto& w : run.waiters)
+          w.deliver(c.status);
+        run.waiters.clear();
+        break;
+      case flight::command_kind::refuse: {
+        spdlog::error("rollback: {}: {}", to_hex(id), c.message);
+        auto err = refuse(c.code, c.message);
+        for (auto& w : run.waiters)
+          w.deliver(err);
+        run.waiters.clear();
+        break;
+      }
+      case flight::command_kind::finished:
+        st.flights.erase(i);
+        return;
+      default: // a proposal flight's commands: a rollback asks for none of them
+        break;
+    }
+  }
 }
 
-/// Plans an order; the flight is created only for a plan that can run. Only a pass from
-/// the halt guard opens this path, so no rollback can skip the halt and governance check.
-caf::expected<digest> plan(rollback_ptr self, const rollback_order& o, const halt_guard::pass&) {
+/// Starts the flight of a planned rollback (a second order of the same rollback waits on
+/// the running one).
+void launch(rollback_ptr self, rollback_requested plan, std::vector<rollback_step> steps,
+            caf::typed_response_promise<rollback_status> rp) {
+  auto& st = self->state;
+  auto id = plan.rollback;
+  if (auto i = st.flights.find(id); i != st.flights.end()) {
+    i->second.waiters.push_back(rp);
+    return;
+  }
+  std::vector<flight::command> out;
+  rollback_run run;
+  {
+    auto fleet = fleet_of(self);
+    auto cx = context_of(self, fleet);
+    run.c = flight::begin_rollback(std::move(plan), std::move(steps), cx, out);
+  }
+  run.waiters.push_back(rp);
+  st.flights.emplace(id, std::move(run));
+  carry_out(self, id, out);
+}
+
+/// A rollback's plan and its compensating steps, newest first.
+struct planned {
+  rollback_requested plan;
+  std::vector<rollback_step> steps;
+};
+
+/// Plans an order; a flight starts only for a plan that can run. Only a pass from the
+/// halt guard opens this path, so no rollback can skip the halt and governance check.
+caf::expected<planned> plan(rollback_ptr self, const rollback_order& o, const halt_guard::pass&) {
   auto& st = self->state;
   std::vector<seq_no> seqs = o.seqs;
   std::vector<seq_no> left;
@@ -215,13 +227,10 @@ caf::expected<digest> plan(rollback_ptr self, const rollback_order& o, const hal
   if (seqs.empty())
     return refuse(ec::invalid_input, "nothing to roll back: no seqs given");
   if (o.incident != zero_digest) {
-    if (left.empty()) {
-      auto id = rollback_id(o.incident, {});
-      auto& f = st.flights[id];
-      f.plan = rollback_requested{id, o.incident, o.by, o.level, {},
-                                  o.justification + " (culprits already reverted)"};
-      return id;
-    }
+    if (left.empty())
+      return planned{rollback_requested{rollback_id(o.incident, {}), o.incident, o.by, o.level,
+                                        {}, o.justification + " (culprits already reverted)"},
+                     {}};
     seqs = std::move(left);
   }
   auto head = st.store->head();
@@ -243,10 +252,8 @@ caf::expected<digest> plan(rollback_ptr self, const rollback_order& o, const hal
   auto level = o.level;
   if (level == authority_level::enforce && !st.settings.enforce_enabled)
     level = authority_level::assist; // level 4 disabled: a person decides
-  auto& f = st.flights[id];
-  f.plan = rollback_requested{id, o.incident, o.by, level, reverts, o.justification};
-  f.steps = std::move(*steps);
-  return id;
+  return planned{rollback_requested{id, o.incident, o.by, level, reverts, o.justification},
+                 std::move(*steps)};
 }
 
 caf::result<rollback_status> order(rollback_ptr self, const rollback_order& o) {
@@ -271,7 +278,7 @@ caf::result<rollback_status> order(rollback_ptr self, const rollback_order& o) {
     if (known)
       if (auto f = st.flights.find(current); f != st.flights.end()) {
         // Only a promise made here answers the request: make none for the direct answer.
-        if (f->second.awaiting)
+        if (f->second.c.at == flight::phase::awaiting_approval)
           return status_of(f->first, "awaiting-approval");
         auto rp = self->make_response_promise<rollback_status>();
         f->second.waiters.push_back(rp);
@@ -300,15 +307,12 @@ caf::result<rollback_status> order(rollback_ptr self, const rollback_order& o) {
           rp.deliver(pass.error());
           return;
         }
-        auto id = plan(self, o, *pass);
-        if (!id) {
-          rp.deliver(id.error());
+        auto p = plan(self, o, *pass);
+        if (!p) {
+          rp.deliver(p.error());
           return;
         }
-        auto& f = self->state.flights.at(*id);
-        f.waiters.push_back(rp);
-        if (f.waiters.size() == 1)
-          start(self, *id);
+        launch(self, std::move(p->plan), std::move(p->steps), rp);
       },
       [self, rp, o](caf::error&) mutable {
         rp.deliver(self->state.guard
@@ -319,45 +323,18 @@ caf::result<rollback_status> order(rollback_ptr self, const rollback_order& o) {
 }
 
 caf::result<rollback_status> decide(rollback_ptr self, const approval& a) {
-  auto i = self->state.flights.find(a.proposal);
-  if (i == self->state.flights.end() || !i->second.awaiting)
-    return refuse(ec::invalid_input, "no rollback " + to_hex(a.proposal) + " awaits approval");
-  if (!is_valid_id(a.approver.value))
-    return refuse(ec::invalid_input, "approver is not a valid name");
-  // The role is checked; the self rule is not: a principal's rollback order is its own
-  // approval (a rollback restores journaled values; the orchestrator's waits for a person).
-  auto who = check_approver(self->state.settings.approvals, a.approver.value, std::string{},
-                            i->second.plan.level);
-  if (who.code != ec::none)
-    return refuse(who.code, who.message);
-  // During a halt a rollback waits: only an admin's explicit approval runs one.
-  if (a.approve && fleet_of(self).state().halted && who.role != approver_role::admin)
-    return refuse(ec::halted, "the halt is engaged: only an admin's approval runs a rollback "
-                              "now (" + a.approver.value + " is " + to_string(who.role) + ")");
-  auto rp = self->make_response_promise<rollback_status>();
-  auto& f = i->second;
-  f.awaiting = false;
-  f.waiters.push_back(rp);
   auto id = a.proposal;
-  auto type = a.approve ? event_type::approval_granted : event_type::approval_denied;
-  auto now = rollback_now(self);
-  std::vector<event> evs;
-  evs.push_back(make_event(type, now, approval_recorded{id, a.approver, a.note}));
-  authority_config configured;
-  configured.grants = self->state.settings.grants;
-  auto grant = effective_grant(a.approver.value, configured, fleet_of(self).state().grants, now);
-  evs.push_back(make_event(event_type::approval_checked, now,
-                           approval_evidence(who, id, a.approver.value, std::string{},
-                                             a.approve, f.plan.level, f.plan.reverts.size(),
-                                             grant)));
-  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(evs))
-    .then(
-      [self, id, a](const appended&) {
-        if (a.approve)
-          return execute(self, id);
-        finish(self, id, ec::authority_denied, "denied by " + a.approver.value);
-      },
-      [self, id](caf::error& err) { fail_all(self, id, err); });
+  auto i = self->state.flights.find(id);
+  if (i == self->state.flights.end())
+    return refuse(ec::invalid_input, "no rollback " + to_hex(id) + " awaits approval");
+  auto r = drive(self, id, [&](auto& c, auto& cx, auto& out) {
+    return flight::answer(c, a.approver, a.approve, a.note, cx, out);
+  });
+  if (r)
+    return refuse(r.code, r.message);
+  // The approver hears the outcome: its answer's append is under way, the flight lives.
+  auto rp = self->make_response_promise<rollback_status>();
+  self->state.flights.at(id).waiters.push_back(rp);
   return rp;
 }
 
@@ -404,7 +381,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
                                        caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = settings;
-  refresh(st.settings, st.settings_seen); // a restart after a reload starts with its policy
+  update(self); // a restart after a reload starts with its policy
   st.journal = deps.journal;
   st.store = deps.store;
   st.authority = deps.authority;
@@ -439,35 +416,28 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
         order_held(self);
     },
     [self](atom::rollback, const rollback_order& o) {
-      refresh(self->state.settings, self->state.settings_seen);
+      update(self);
       return order(self, o);
     },
     [self](atom::approve, const approval& a) {
-      refresh(self->state.settings, self->state.settings_seen);
+      update(self);
       return decide(self, a);
     },
     [self](atom::pending) -> std::vector<digest> {
       std::vector<digest> out;
       for (auto& [id, f] : self->state.flights)
-        if (f.awaiting)
+        if (f.c.at == flight::phase::awaiting_approval)
           out.push_back(id);
       return out;
     },
-    [self](atom::effected, const digest& id, uint64_t step, const effector_result& r) {
-      on_effected(self, id, step, r);
+    [self](atom::effected, const digest& id, uint64_t token, const effector_result& r) {
+      on_effected(self, id, token, r);
     },
     [self](atom::expire, const digest& id) {
-      auto i = self->state.flights.find(id);
-      if (i == self->state.flights.end() || !i->second.awaiting)
-        return;
-      i->second.awaiting = false;
-      auto ev = make_event(event_type::approval_expired, rollback_now(self),
-                           approval_recorded{id, principal_id{"bulwark"}, "timeout"});
-      self->request(self->state.journal, caf::infinite, atom::append_v, std::move(ev))
-        .then([self, id](const appended&) {
-                finish(self, id, ec::approval_expired, "nobody approved the rollback in time");
-              },
-              [self, id](caf::error& err) { fail_all(self, id, err); });
+      // A rollback answered meanwhile does not wait any more: the refusal is dropped.
+      drive(self, id, [](auto& c, auto& cx, auto& out) {
+        return flight::approval_expired(c, cx, out);
+      });
     },
   };
 }

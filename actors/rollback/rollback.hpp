@@ -1,9 +1,11 @@
 #pragma once
 
 /// The rollback executor: plans the compensation of applied actions (rollback_policy),
-/// journals the plan before anything runs, waits for an operator's approval below level
-/// 4, calls the services' effectors through their breakers (newest first), and journals
-/// every compensation with the finish in ONE transaction.
+/// then runs each rollback as a compensation flight of the flight machine
+/// (actors/flight/rollback_flight.hpp): the plan journaled before anything runs, an
+/// operator's approval below level 4, the services' effectors called through their
+/// breakers (newest first), every compensation journaled with the finish in ONE
+/// transaction. The executor carries out the machine's commands; the rules are there.
 
 #include <functional>
 #include <map>
@@ -16,7 +18,7 @@
 
 #include "actors/circuit_breaker/effectors.hpp"
 #include "actors/authority/approval_policy.hpp"
-#include "actors/rollback/rollback_policy.hpp"
+#include "actors/flight/rollback_flight.hpp"
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
 #include "around_caf/committed_view.hpp"
@@ -41,13 +43,10 @@ struct rollback_settings {
   std::shared_ptr<live_settings<rollback_settings>> live{};
 };
 
-/// One rollback in progress.
-struct rollback_flight {
-  rollback_requested plan;
-  std::vector<rollback_step> steps;
-  size_t next = 0;                        ///< the step running or to run
-  std::vector<rollback_failure> failed;   ///< steps before `next` whose compensation failed
-  bool awaiting = false;                  ///< waiting for an approval
+/// One rollback in progress: its flight (the machine's state, actors/flight/
+/// rollback_flight.hpp) and whoever waits on its answer.
+struct rollback_run {
+  flight::compensation c;
   std::vector<caf::typed_response_promise<rollback_status>> waiters;
 };
 
@@ -64,7 +63,8 @@ struct rollback_state {
   std::shared_ptr<const committed_view> view;
   uint64_t started_at = 0;                ///< the view's seq at spawn (subscribed from there)
   rollback_index index;                   ///< applied seqs per key, for conflicts
-  std::map<digest, rollback_flight> flights;
+  std::map<digest, rollback_run> flights;
+  flight::settings machine; ///< what the machine reads of `settings`, refreshed with them
   std::function<bool()> writes; ///< whether this node writes its journal (none: it does)
   caf::timestamp epoch;
   caf::actor_clock::time_point start;

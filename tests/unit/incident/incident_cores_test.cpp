@@ -11,7 +11,7 @@
 #include "actors/incident/incident_policy.hpp"
 #include "actors/incident/rca_policy.hpp"
 #include "actors/incident/sample_shedder.hpp"
-#include "actors/rollback/rollback_policy.hpp"
+#include "actors/flight/rollback_policy.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/make_event.hpp"
 #include "persistence/projection.hpp"
