@@ -311,7 +311,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   if (auto err = start_attempts())
     return err;
   start_watch();
-  start_incidents(*st);
+  start_incidents();
   start_admission(st->quarantined);
   start_root();
   bind_commands();

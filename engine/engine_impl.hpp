@@ -258,7 +258,7 @@ struct engine::impl {
 
   /// Spawns the rollback executor, then the orchestrator and the detector under the watch
   /// supervisor (engine_incidents.cpp); returns once both run.
-  void start_incidents(const fleet_state& st);
+  void start_incidents();
 
   /// Opens the attempts store and spawns its keeper (engine_attempts.cpp).
   caf::error start_attempts();

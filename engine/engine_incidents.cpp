@@ -18,7 +18,7 @@
 
 namespace bulwark {
 
-void engine::impl::start_incidents(const fleet_state& st) {
+void engine::impl::start_incidents() {
   auto rs = rollback_settings_of(cfg);
   // Started after the cluster set the journal's role: a follower closes no rollback.
   auto writes = [memory = cfg.journal.memory] {
@@ -35,25 +35,24 @@ void engine::impl::start_incidents(const fleet_state& st) {
       return caf::actor_cast<caf::actor>(
         sup->home_system().spawn(bulwark::rollback, rs, rdeps, clock()));
     }));
-  // Both run under the watch supervisor (one_for_one, permanent). The first start uses the
-  // state read at launch; a restarted one asks the journal for the state of that moment.
+  // Both run under the watch supervisor (one_for_one, permanent), on the journal's
+  // committed view: a restarted one reads the state of that moment in place.
   auto settings = incident_settings_of(cfg);
   auto j = journal;
   auto rb = rollbacks;
   auto ep = epoch;
   auto os = orchestrator;
+  auto view = cfg.journal.view;
   if (!escalations)
     escalations = std::make_shared<escalation_hooks>();
   auto hooks = escalations;
-  auto known = std::make_shared<caf::optional<std::map<digest, candidate_state>>>(st.candidates);
+  auto started = std::make_shared<bool>(false);
   add_watch_child(child_spec{"orchestrator", restart_kind::permanent,
-                             [settings, j, rb, ep, os, known, clock,
+                             [settings, j, rb, ep, os, view, started, clock,
                               hooks](caf::local_actor* sup) {
-                               auto first = std::exchange(*known, caf::none);
-                               auto at = first ? ep : clock();
+                               auto at = std::exchange(*started, true) ? clock() : ep;
                                auto o = sup->home_system().spawn(bulwark::orchestrator, settings,
-                                                                 j, rb, std::move(first), at,
-                                                                 hooks);
+                                                                 j, rb, view, at, hooks);
                                os->set(o);
                                return caf::actor_cast<caf::actor>(o);
                              }});
@@ -67,16 +66,15 @@ void engine::impl::start_incidents(const fleet_state& st) {
                                            cfg.pipeline.observation_window),
                                   cfg.pipeline.observation_window};
   auto shed = shedding;
-  auto seen = std::make_shared<caf::optional<fleet_state>>(st);
   auto kept = attempts;
+  auto seen = std::make_shared<bool>(false);
   add_watch_child(child_spec{"detector", restart_kind::permanent,
-                             [settings, j, os, rb, shed, sto, kept, ep, ds, seen,
+                             [settings, j, os, rb, shed, sto, kept, ep, ds, view, seen,
                               clock](caf::local_actor* sup) {
-                               auto first = std::exchange(*seen, caf::none);
-                               auto at = first ? ep : clock();
+                               auto at = std::exchange(*seen, true) ? clock() : ep;
                                auto d = sup->home_system().spawn(bulwark::detector, settings, j,
-                                                                 os, rb, shed, sto, kept,
-                                                                 std::move(first), at);
+                                                                 os, rb, shed, sto, kept, view,
+                                                                 at);
                                ds->set(d);
                                return caf::actor_cast<caf::actor>(d);
                              }});

@@ -326,7 +326,8 @@ void raise(detector_ptr self, const anomaly& a) {
   hand_over(self, id);
 }
 
-void seed(detector_state& st, journal_store& store, const fleet_state& fs, caf::timestamp at) {
+/// Seeds the series and the open incidents from the journal's committed state `fs`.
+void seed(detector_state& st, const fleet_state& fs, caf::timestamp at) {
   shielding(st, [](sample_shedder& s) { s.clear_incidents(); });
   for (auto& [id, r] : fs.resources) {
     st.where[id] = {r.service, r.region};
@@ -346,10 +347,15 @@ void seed(detector_state& st, journal_store& store, const fleet_state& fs, caf::
       if (n.rollback_result == 1 || (n.culprits.empty() && !n.candidate.is_zero()))
         st.detect.watch(id, n.service, n.region, at, !escalated);
     }
-  auto head = fs.seq;
-  auto from = head > detector_replay_records ? head - detector_replay_records + 1 : 1;
+}
+
+/// Rebuilds the index of applied changes from the newest records up to `head` (records
+/// at or below the head never change: read without the view's lock).
+void replay(detector_state& st, journal_store& store, uint64_t head) {
+  st.seq = head;
   if (head == 0)
     return;
+  auto from = head > detector_replay_records ? head - detector_replay_records + 1 : 1;
   auto err = store.read(seq_no{from}, seq_no{head}, [&](journal_entry&& e) {
     if (e.ev.type == event_type::action_applied || e.ev.type == event_type::rollback_applied)
       follow(st, e);
@@ -361,11 +367,18 @@ void seed(detector_state& st, journal_store& store, const fleet_state& fs, caf::
   store.release_resident(); // the scan's pages need not stay resident
 }
 
-/// Seeds the state from `fs` and subscribes to the commits after it.
-void begin(detector_ptr self, journal_store& store, const fleet_state& fs) {
-  seed(self->state, store, fs, now(self));
+/// Seeds the state from the committed view and the newest records, and subscribes to the
+/// commits after the view's head.
+void begin(detector_ptr self, journal_store& store, const committed_view& view) {
+  uint64_t head = 0;
+  {
+    auto fleet = view.read();
+    seed(self->state, fleet.state(), now(self));
+    head = fleet.state().seq;
+  }
+  replay(self->state, store, head);
   self->send(self->state.journal, atom::subscribe_v, caf::actor_cast<subscriber_actor>(self),
-             seq_no{fs.seq});
+             seq_no{head});
 }
 
 } // namespace
@@ -376,7 +389,8 @@ detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector
                                        std::shared_ptr<shed_board> shedding,
                                        std::shared_ptr<journal_store> store,
                                        std::shared_ptr<attempt_store> attempts,
-                                       caf::optional<fleet_state> fs, caf::timestamp epoch) {
+                                       std::shared_ptr<const committed_view> view,
+                                       caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = settings;
   st.detect = detector_policy{settings.detector};
@@ -389,18 +403,7 @@ detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector
   st.attempts = std::move(attempts);
   st.epoch = epoch;
   st.start = self->clock().now();
-  if (fs) {
-    begin(self, *store, *fs);
-  } else {
-    // Restarted: the journal's state first; `await` holds every other message until then.
-    self->request(journal, caf::infinite, atom::state_v)
-      .await([self, store](const fleet_state& now) { begin(self, *store, now); },
-             [self](caf::error& err) {
-               spdlog::error("detector: no journal state to restart from: {}",
-                             describe(err).message);
-               self->quit(err);
-             });
-  }
+  begin(self, *store, *view);
   return {    [self](atom::committed, const std::vector<journal_entry>& entries) {
       for (auto& e : entries)
         if (e.seq.value > self->state.seq) {

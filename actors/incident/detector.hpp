@@ -23,6 +23,7 @@
 #include "actors/incident/rca_policy.hpp"
 #include "actors/incident/sample_shedder.hpp"
 #include "messages/interfaces.hpp"
+#include "around_caf/committed_view.hpp"
 #include "messages/state.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -87,9 +88,9 @@ struct detector_state {
 /// Records the detector rebuilds its index from at start (the newest ones).
 inline constexpr uint64_t detector_replay_records = 100'000;
 
-/// Runs the detector from `st` (the journal's state at spawn; none after a restart: it
-/// asks the journal first, and samples wait until the answer) and the newest records of
-/// `store`; it subscribes to the journal to follow later commits. Baselines start with
+/// Runs the detector from the journal's committed projection `view` (read in place at
+/// start, for the series and the open incidents) and the newest records of `store` up to
+/// the view's head; it subscribes to the journal to follow the commits after that head. Baselines start with
 /// a warm-up; open incidents whose rollback finished are watched for recovery again.
 /// Every attempt to hand a candidate over is kept in `attempts` (when set) with its
 /// duration, status and error.
@@ -99,6 +100,7 @@ detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector
                                        std::shared_ptr<shed_board> shedding,
                                        std::shared_ptr<journal_store> store,
                                        std::shared_ptr<attempt_store> attempts,
-                                       caf::optional<fleet_state> st, caf::timestamp epoch);
+                                       std::shared_ptr<const committed_view> view,
+                                       caf::timestamp epoch);
 
 } // namespace bulwark

@@ -191,65 +191,58 @@ void arm_all(orchestrator_ptr self, const fleet_state& fs) {
       arm_respond(self, id, n.respond_by);
 }
 
-/// An operator's lifecycle step: checked against the journal's state of this moment and
-/// journaled. Both requests are awaited, so steps are taken one at a time.
+/// An operator's lifecycle step: checked against the journal's committed state of this
+/// moment and journaled. The append is awaited, so steps are taken one at a time: the
+/// next is checked against a view that holds this one.
 caf::result<seq_no> on_lifecycle(orchestrator_ptr self, lifecycle_command c) {
+  caf::expected<event> ev{caf::make_error(caf::sec::runtime_error)};
+  {
+    auto fleet = self->state.view->read();
+    ev = lifecycle_event(fleet.state(), c, now(self));
+  }
+  if (!ev)
+    return ev.error();
   auto rp = self->make_response_promise<seq_no>();
-  auto journal = self->state.journal;
-  self->request(journal, caf::infinite, atom::state_v)
-    .await(
-      [self, rp, c, journal](const fleet_state& fs) mutable {
-        auto ev = lifecycle_event(fs, c, now(self));
-        if (!ev) {
-          rp.deliver(ev.error());
-          return;
-        }
-        self->request(journal, caf::infinite, atom::append_v, std::move(*ev))
-          .await([rp](const appended& a) mutable { rp.deliver(a.last); },
-                 [rp](caf::error& err) mutable { rp.deliver(err); });
-      },
-      [rp](caf::error& err) mutable { rp.deliver(err); });
+  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(*ev))
+    .await([rp](const appended& a) mutable { rp.deliver(a.last); },
+           [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 
 /// The respond_by timer of one incident: escalates it if nobody acknowledged it in time.
 void on_respond(orchestrator_ptr self, const digest& id) {
-  auto journal = self->state.journal;
-  self->request(journal, caf::infinite, atom::state_v)
+  auto at = now(self);
+  caf::optional<incident_outcome> x;
+  escalation_notice notice;
+  {
+    auto fleet = self->state.view->read();
+    auto& incidents = fleet.state().incidents;
+    auto i = incidents.find(id);
+    if (i == incidents.end() || !awaits_acknowledgement(i->second))
+      return; // acknowledged, escalated or closed meanwhile
+    x = overdue(id, i->second, at);
+    if (!x)
+      return arm_respond(self, id, i->second.respond_by); // not due yet
+    notice = escalation_notice{id, i->second.service, i->second.region, i->second.level,
+                               i->second.respond_by, at, seq_no{}};
+  }
+  self->request(self->state.journal, caf::infinite, atom::append_v,
+                make_event(event_type::incident_escalated, at, *x))
     .await(
-      [self, id, journal](const fleet_state& fs) {
-        auto i = fs.incidents.find(id);
-        if (i == fs.incidents.end() || !awaits_acknowledgement(i->second))
-          return; // acknowledged, escalated or closed meanwhile
-        auto at = now(self);
-        auto x = overdue(id, i->second, at);
-        if (!x)
-          return arm_respond(self, id, i->second.respond_by); // not due yet
-        escalation_notice notice{id, i->second.service, i->second.region, i->second.level,
-                                 i->second.respond_by, at, seq_no{}};
-        self->request(journal, caf::infinite, atom::append_v,
-                      make_event(event_type::incident_escalated, at, *x))
-          .await(
-            [self, notice](const appended& a) mutable {
-              notice.seq = a.last;
-              spdlog::warn("orchestrator: incident {} ({}) not acknowledged by its respond_by: "
-                           "escalated", to_hex(notice.incident).substr(0, 12),
-                           to_string(notice.level));
-              if (self->state.hooks)
-                self->state.hooks->call(notice);
-            },
-            [self, id](caf::error& err) {
-              // Not journaled (the journal refused the write): tried again until it is,
-              // or the incident no longer awaits an acknowledgement.
-              spdlog::error("orchestrator: the escalation of incident {} could not be "
-                            "journaled: {}; trying again in 1 s", to_hex(id).substr(0, 12),
-                            describe(err).message);
-              self->delayed_send(self, respond_retry, atom::respond_v, id);
-            });
+      [self, notice](const appended& a) mutable {
+        notice.seq = a.last;
+        spdlog::warn("orchestrator: incident {} ({}) not acknowledged by its respond_by: "
+                     "escalated", to_hex(notice.incident).substr(0, 12),
+                     to_string(notice.level));
+        if (self->state.hooks)
+          self->state.hooks->call(notice);
       },
       [self, id](caf::error& err) {
-        spdlog::error("orchestrator: no journal state to check incident {}: {}; trying again "
-                      "in 1 s", to_hex(id).substr(0, 12), describe(err).message);
+        // Not journaled (the journal refused the write): tried again until it is, or the
+        // incident no longer awaits an acknowledgement.
+        spdlog::error("orchestrator: the escalation of incident {} could not be "
+                      "journaled: {}; trying again in 1 s", to_hex(id).substr(0, 12),
+                      describe(err).message);
         self->delayed_send(self, respond_retry, atom::respond_v, id);
       });
 }
@@ -259,7 +252,7 @@ void on_respond(orchestrator_ptr self, const digest& id) {
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
              incident_settings settings, journal_actor journal, rollback_actor rollbacks,
-             caf::optional<std::map<digest, candidate_state>> known, caf::timestamp epoch,
+             std::shared_ptr<const committed_view> view, caf::timestamp epoch,
              std::shared_ptr<escalation_hooks> hooks) {
   auto& st = self->state;
   st.settings = std::move(settings);
@@ -269,26 +262,11 @@ orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
   st.epoch = epoch;
   st.start = self->clock().now();
   st.hooks = std::move(hooks);
-  if (known) {
-    st.candidates = std::move(*known);
-    self->request(journal, caf::infinite, atom::state_v)
-      .then([self](const fleet_state& now) { arm_all(self, now); },
-            [](caf::error& err) {
-              spdlog::error("orchestrator: no journal state to arm respond_by timers: {}",
-                            describe(err).message);
-            });
-  } else {
-    // Restarted: `await` holds every candidate and promotion until the journal answers.
-    self->request(journal, caf::infinite, atom::state_v)
-      .await([self](const fleet_state& now) {
-               self->state.candidates = now.candidates;
-               arm_all(self, now);
-             },
-             [self](caf::error& err) {
-               spdlog::error("orchestrator: no journal state to restart from: {}",
-                             describe(err).message);
-               self->quit(err);
-             });
+  st.view = std::move(view);
+  {
+    auto fleet = st.view->read();
+    st.candidates = fleet.state().candidates;
+    arm_all(self, fleet.state());
   }
   return {
     [self](atom::candidate, const candidate_raised& c) {

@@ -21,6 +21,7 @@
 #include "actors/incident/incident_policy.hpp"
 #include "actors/incident/lifecycle_policy.hpp"
 #include "messages/interfaces.hpp"
+#include "around_caf/committed_view.hpp"
 #include "messages/state.hpp"
 
 namespace bulwark {
@@ -67,18 +68,22 @@ struct orchestrator_state {
   caf::timestamp epoch;
   caf::actor_clock::time_point start;
   std::shared_ptr<escalation_hooks> hooks; ///< respond_by escalations (may be null)
+  /// The journal's committed projection, read in place for one step (never across a
+  /// message): the candidates at start, the incidents a step or a timer checks.
+  std::shared_ptr<const committed_view> view;
   static inline const char* name = "orchestrator";
 };
 
-/// Runs the orchestrator; `known` are the candidates the journal holds at spawn (none
-/// after a restart: it asks the journal first, and candidates wait until the answer, so
-/// a decided candidate is never decided twice). It also takes the operators' lifecycle
-/// steps (lifecycle_policy) and arms a respond_by timer per incident that awaits an
-/// acknowledgement: at respond_by it journals `incident_escalated` and calls `hooks`.
+/// Runs the orchestrator on the journal's committed projection `view`: it starts from
+/// the candidates the view holds (a decided candidate is never decided twice) and arms a
+/// respond_by timer per incident that awaits an acknowledgement. It also takes the
+/// operators' lifecycle steps (lifecycle_policy), one at a time: each is checked against
+/// the view and journaled before the next is taken. At respond_by it journals
+/// `incident_escalated` and calls `hooks`.
 orchestrator_actor::behavior_type
 orchestrator(orchestrator_actor::stateful_pointer<orchestrator_state> self,
              incident_settings settings, journal_actor journal, rollback_actor rollbacks,
-             caf::optional<std::map<digest, candidate_state>> known, caf::timestamp epoch,
+             std::shared_ptr<const committed_view> view, caf::timestamp epoch,
              std::shared_ptr<escalation_hooks> hooks);
 
 } // namespace bulwark
