@@ -179,7 +179,7 @@ refusal committed(compensation& c, uint64_t token, const appended& ack, const co
   }
 }
 
-refusal commit_failed(compensation& c, uint64_t token, const std::string& why,
+refusal commit_failed(compensation& c, uint64_t token, const error_info& why,
                       const context&, std::vector<command>& out) {
   bool appending = c.at == phase::starting || c.at == phase::approving
                    || c.at == phase::finishing;
@@ -192,8 +192,9 @@ refusal commit_failed(compensation& c, uint64_t token, const std::string& why,
   c.at = phase::done;
   command x;
   x.kind = command_kind::refuse;
-  x.code = ec::audit_unavailable;
-  x.message = "the " + name_of(c) + "'s " + what + " could not be journaled: " + why;
+  x.code = why.code == ec::none ? ec::audit_unavailable : why.code;
+  x.message = "the " + name_of(c) + "'s " + what + " could not be journaled: " + why.message;
+  x.retry_after = why.retry_after;
   out.push_back(std::move(x));
   out.push_back(command{});
   return {};

@@ -60,9 +60,10 @@ compensation begin_rollback(rollback_requested plan, std::vector<rollback_step> 
 refusal committed(compensation& c, uint64_t token, const appended& ack, const context& cx,
                   std::vector<command>& out);
 
-/// The append with `token` failed (the journal is unavailable): the rollback ends, its
+/// The append with `token` failed with the journal's `why` (its code is kept: UNAVAILABLE
+/// on a follower or past the lease, else AUDIT_UNAVAILABLE): the rollback ends, its
 /// waiters hear why; what is journaled of it stays (a restart closes it).
-refusal commit_failed(compensation& c, uint64_t token, const std::string& why,
+refusal commit_failed(compensation& c, uint64_t token, const error_info& why,
                       const context& cx, std::vector<command>& out);
 
 /// The compensation call with `token` answered (a timeout is an answer too).

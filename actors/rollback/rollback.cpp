@@ -106,7 +106,7 @@ void append(rollback_ptr self, const digest& id, uint64_t token, std::vector<eve
         });
       },
       [self, id, token](caf::error& err) {
-        auto why = describe(err).message;
+        auto why = describe(err);
         drive(self, id, [&](auto& c, auto& cx, auto& out) {
           return flight::commit_failed(c, token, why, cx, out);
         });
@@ -161,7 +161,7 @@ void carry_out(rollback_ptr self, const digest& id, std::vector<flight::command>
         break;
       case flight::command_kind::refuse: {
         spdlog::error("rollback: {}: {}", to_hex(id), c.message);
-        auto err = refuse(c.code, c.message);
+        auto err = refuse(c.code, c.message, {}, c.retry_after);
         for (auto& w : run.waiters)
           w.deliver(err);
         run.waiters.clear();

@@ -353,13 +353,27 @@ TEST_CASE("rollback flight: a journal that fails ends it with AUDIT_UNAVAILABLE,
   CHECK(none.empty());
   CHECK(fl::fingerprint(c) == before);
   out.clear();
-  REQUIRE_FALSE(fl::commit_failed(c, t, "disk full", w.cx(), out));
+  REQUIRE_FALSE(fl::commit_failed(c, t, error_info{ec::audit_unavailable, "disk full", {}, {}},
+                                  w.cx(), out));
   auto& r = world::find(out, fl::command_kind::refuse);
   CHECK(r.code == ec::audit_unavailable);
   CHECK(r.message.find("plan could not be journaled: disk full") != std::string::npos);
   CHECK(out.back().kind == fl::command_kind::finished);
   CHECK_FALSE(has(out, fl::command_kind::call));
   CHECK(fl::over(c));
+  // A follower's refusal keeps its code and its retry hint.
+  auto [p2, s2] = make_plan(authority_level::enforce, 1);
+  out.clear();
+  auto c2 = fl::begin_rollback(p2, s2, w.cx(), out);
+  auto t2 = out[0].token;
+  out.clear();
+  REQUIRE_FALSE(fl::commit_failed(c2, t2,
+                                  error_info{ec::unavailable, "this node is a follower", {},
+                                             caf::timespan{std::chrono::seconds{1}}},
+                                  w.cx(), out));
+  auto& r2 = world::find(out, fl::command_kind::refuse);
+  CHECK(r2.code == ec::unavailable);
+  CHECK(r2.retry_after == caf::timespan{std::chrono::seconds{1}});
 }
 
 namespace {
@@ -431,7 +445,8 @@ std::vector<std::string> random_run(uint64_t seed, ending* end = nullptr) {
       auto x = pending_appends.front();
       pending_appends.erase(pending_appends.begin());
       if (pick(25) == 0) {
-        r = fl::commit_failed(c, x.token, "injected", w.cx(), o);
+        r = fl::commit_failed(c, x.token, error_info{ec::audit_unavailable, "injected", {}, {}},
+                              w.cx(), o);
       } else {
         auto types = types_of(x.events);
         r = fl::committed(c, x.token, w.commit(x), w.cx(), o);
