@@ -14,19 +14,6 @@ refusal no(ec code, std::string message) {
   return refusal{code, std::move(message)};
 }
 
-uint64_t next_token(state& s) {
-  s.awaited = ++s.tokens;
-  return s.awaited;
-}
-
-void append(state& s, std::vector<event> events, std::vector<command>& out) {
-  command c;
-  c.kind = command_kind::append;
-  c.token = next_token(s);
-  c.events = std::move(events);
-  out.push_back(std::move(c));
-}
-
 void arm(command_kind kind, nanoseconds after, std::vector<command>& out) {
   command c;
   c.kind = kind;

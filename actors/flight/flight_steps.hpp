@@ -15,8 +15,22 @@ namespace bulwark::flight::detail {
 using std::chrono::nanoseconds;
 
 refusal no(ec code, std::string message);
-uint64_t next_token(state& s);
-void append(state& s, std::vector<event> events, std::vector<command>& out);
+/// Hands out the next token of a flight (a proposal's `state` or a rollback's
+/// `compensation`) and awaits it.
+template <class Flight>
+uint64_t next_token(Flight& s) {
+  s.awaited = ++s.tokens;
+  return s.awaited;
+}
+/// Asks for `events` to be appended in one transaction, awaited by a new token.
+template <class Flight>
+void append(Flight& s, std::vector<event> events, std::vector<command>& out) {
+  command c;
+  c.kind = command_kind::append;
+  c.token = next_token(s);
+  c.events = std::move(events);
+  out.push_back(std::move(c));
+}
 void arm(command_kind kind, nanoseconds after, std::vector<command>& out);
 void over(state& s, std::vector<command>& out);
 void fail_all(state& s, ec code, std::string message, caf::optional<caf::timespan> retry_after,

@@ -10,6 +10,8 @@
 
 namespace bulwark::flight {
 
+using detail::append;
+using detail::next_token;
 using detail::no;
 
 namespace {
@@ -21,19 +23,6 @@ std::string name_of(const compensation& c) {
 refusal stale(const compensation& c, const char* what) {
   return no(ec::invalid_input, name_of(c) + " awaits no " + what + " with that token (it is "
                                  + to_string(c.at) + ")");
-}
-
-uint64_t next_token(compensation& c) {
-  c.awaited = ++c.tokens;
-  return c.awaited;
-}
-
-void append(compensation& c, std::vector<event> events, std::vector<command>& out) {
-  command x;
-  x.kind = command_kind::append;
-  x.token = next_token(c);
-  x.events = std::move(events);
-  out.push_back(std::move(x));
 }
 
 void report(const rollback_status& s, std::vector<command>& out) {

@@ -20,6 +20,7 @@
 
 #include "actors/flight/flight_machine.hpp"
 #include "actors/flight/flight_recovery.hpp"
+#include "unit/flight/flight_cases.hpp"
 #include "persistence/compensation_policy.hpp"
 #include "persistence/make_event.hpp"
 
@@ -681,17 +682,11 @@ run_result run_flight(uint64_t seed, const std::vector<input>* given) {
   return res;
 }
 
-uint64_t cases() {
-  if (auto env = std::getenv("BULWARK_FLIGHT_CASES"))
-    return std::strtoull(env, nullptr, 10);
-  return 10000;
-}
-
 } // namespace
 
 TEST_CASE("flight: random input sequences keep write-ahead, one outcome per action, an end, "
           "and no approval or effect a halt, a grant or the duties forbid") {
-  auto n = cases();
+  auto n = test::flight_cases();
   uint64_t failures = 0;
   uint64_t rebuilt = 0; // flights a restart of their pipeline rebuilt from the journal
   for (uint64_t seed = 1; seed <= n; ++seed) {
@@ -706,7 +701,7 @@ TEST_CASE("flight: random input sequences keep write-ahead, one outcome per acti
 }
 
 TEST_CASE("flight: replaying a flight's inputs gives the same state and commands") {
-  auto n = std::min<uint64_t>(cases(), 2000);
+  auto n = std::min<uint64_t>(test::flight_cases(), 2000);
   for (uint64_t seed = 1; seed <= n; ++seed) {
     auto first = run_flight(seed, nullptr);
     auto again = run_flight(seed, &first.inputs);

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "actors/flight/rollback_flight.hpp"
+#include "unit/flight/flight_cases.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/make_event.hpp"
 
@@ -96,7 +97,21 @@ struct world {
     head += c.events.size();
     return appended{seq_no{first}, seq_no{head}, digest{}};
   }
+  /// A rollback of `steps` whose plan is durable; `out` holds what it asked for then.
+  fl::compensation planned(const rollback_requested& plan,
+                           const std::vector<rollback_step>& steps,
+                           std::vector<fl::command>& out) {
+    out.clear();
+    auto c = fl::begin_rollback(plan, steps, cx(), out);
+    auto token = out.at(0).token;
+    auto ack = commit(out[0]);
+    out.clear();
+    REQUIRE_FALSE(fl::committed(c, token, ack, cx(), out));
+    return c;
+  }
 };
+
+const effector_result done_ok{true, ec::none, "", caf::none};
 
 bool has(const std::vector<fl::command>& out, fl::command_kind kind) {
   for (auto& c : out)
@@ -129,7 +144,7 @@ TEST_CASE("rollback flight: level 4 journals its plan before the first compensat
   for (size_t i = 0; i < 3; ++i) {
     out.clear();
     auto r = i == 0 ? fl::committed(c, plan_token, ack, w.cx(), out)
-                    : fl::effected(c, c.awaited, effector_result{true, ec::none, "", caf::none},
+                    : fl::effected(c, c.awaited, done_ok,
                                    w.cx(), out);
     REQUIRE_FALSE(r);
     REQUIRE(out.size() == 1);
@@ -144,7 +159,7 @@ TEST_CASE("rollback flight: level 4 journals its plan before the first compensat
     CHECK(call.call.deadline == w.now + w.config.effector_timeout);
   }
   out.clear();
-  REQUIRE_FALSE(fl::effected(c, c.awaited, effector_result{true, ec::none, "", caf::none},
+  REQUIRE_FALSE(fl::effected(c, c.awaited, done_ok,
                              w.cx(), out));
   auto& fin = world::find(out, fl::command_kind::append);
   auto types = types_of(fin.events);
@@ -170,11 +185,7 @@ TEST_CASE("rollback flight: a failed compensation does not stop the others and e
   world w;
   auto [plan, steps] = make_plan(authority_level::enforce, 3);
   std::vector<fl::command> out;
-  auto c = fl::begin_rollback(plan, steps, w.cx(), out);
-  auto ack = w.commit(out[0]);
-  auto token = out[0].token;
-  out.clear();
-  REQUIRE_FALSE(fl::committed(c, token, ack, w.cx(), out));
+  auto c = w.planned(plan, steps, out);
   // step 0 fails, 1 and 2 succeed
   out.clear();
   REQUIRE_FALSE(fl::effected(c, c.awaited,
@@ -182,10 +193,10 @@ TEST_CASE("rollback flight: a failed compensation does not stop the others and e
                              w.cx(), out));
   REQUIRE(world::find(out, fl::command_kind::call).step == 1);
   out.clear();
-  REQUIRE_FALSE(fl::effected(c, c.awaited, effector_result{true, ec::none, "", caf::none},
+  REQUIRE_FALSE(fl::effected(c, c.awaited, done_ok,
                              w.cx(), out));
   out.clear();
-  REQUIRE_FALSE(fl::effected(c, c.awaited, effector_result{true, ec::none, "", caf::none},
+  REQUIRE_FALSE(fl::effected(c, c.awaited, done_ok,
                              w.cx(), out));
   auto& fin = world::find(out, fl::command_kind::append);
   auto types = types_of(fin.events);
@@ -206,17 +217,13 @@ TEST_CASE("rollback flight: below level 4 it waits for an approver the policy ac
   world w;
   auto [plan, steps] = make_plan(authority_level::assist, 2);
   std::vector<fl::command> out;
-  auto c = fl::begin_rollback(plan, steps, w.cx(), out);
-  auto ack = w.commit(out[0]);
-  auto token = out[0].token;
-  out.clear();
-  REQUIRE_FALSE(fl::committed(c, token, ack, w.cx(), out));
+  auto c = w.planned(plan, steps, out);
   CHECK(c.at == fl::phase::awaiting_approval);
   CHECK_FALSE(has(out, fl::command_kind::call));
   CHECK(world::find(out, fl::command_kind::arm_approval).after == w.config.approval_timeout);
   auto& waiting = world::find(out, fl::command_kind::report);
   CHECK(waiting.status.status == "awaiting-approval");
-  CHECK(waiting.status.seq == ack.last);
+  CHECK(waiting.status.seq == seq_no{w.head});
 
   SUBCASE("a principal without an approver role is refused and nothing changes") {
     auto before = fl::fingerprint(c);
@@ -295,10 +302,7 @@ TEST_CASE("rollback flight: below level 4 it waits for an approver the policy ac
     world w2;
     w2.fleet.halted = true;
     std::vector<fl::command> o2;
-    auto c2 = fl::begin_rollback(plan, steps, w2.cx(), o2);
-    auto t2 = o2[0].token;
-    auto a2 = w2.commit(o2[0]);
-    REQUIRE_FALSE(fl::committed(c2, t2, a2, w2.cx(), o2));
+    auto c2 = w2.planned(plan, steps, o2);
     o2.clear();
     CHECK_FALSE(fl::answer(c2, principal_id{"root"}, true, "", w2.cx(), o2));
   }
@@ -310,29 +314,21 @@ TEST_CASE("rollback flight: a step another rollback reverted meanwhile is droppe
   auto [plan, steps] = make_plan(authority_level::enforce, 3);
   w.fleet.reverted[steps[1].reverts.value] = digest{};
   std::vector<fl::command> out;
-  auto c = fl::begin_rollback(plan, steps, w.cx(), out);
-  auto t = out[0].token;
-  auto ack = w.commit(out[0]);
-  out.clear();
-  REQUIRE_FALSE(fl::committed(c, t, ack, w.cx(), out));
+  auto c = w.planned(plan, steps, out);
   CHECK(c.steps.size() == 2);
   std::set<std::string> called;
   for (int i = 0; i < 2; ++i) {
     called.insert(world::find(out, fl::command_kind::call).call.change.resource.value);
     out.clear();
-    REQUIRE_FALSE(fl::effected(c, c.awaited, effector_result{true, ec::none, "", caf::none},
+    REQUIRE_FALSE(fl::effected(c, c.awaited, done_ok,
                                w.cx(), out));
   }
   CHECK(called == std::set<std::string>{steps[0].resource.value, steps[2].resource.value});
 
   world e;
   auto [none, no_steps] = make_plan(authority_level::assist, 0);
-  out.clear();
-  auto empty = fl::begin_rollback(none, no_steps, e.cx(), out);
-  t = out[0].token;
-  ack = e.commit(out[0]);
-  out.clear();
-  REQUIRE_FALSE(fl::committed(empty, t, ack, e.cx(), out)); // no approval for nothing
+  auto empty = e.planned(none, no_steps, out); // no approval for nothing
+  CHECK(empty.at == fl::phase::finishing);
   auto& fin = world::find(out, fl::command_kind::append);
   CHECK(types_of(fin.events) == std::vector<event_type>{event_type::rollback_finished});
 }
@@ -347,7 +343,7 @@ TEST_CASE("rollback flight: a journal that fails ends it with AUDIT_UNAVAILABLE,
   auto before = fl::fingerprint(c);
   std::vector<fl::command> none;
   CHECK(fl::committed(c, t + 1, appended{}, w.cx(), none).code == ec::invalid_input);
-  CHECK(fl::effected(c, t, effector_result{true, ec::none, "", caf::none}, w.cx(), none).code
+  CHECK(fl::effected(c, t, done_ok, w.cx(), none).code
         == ec::invalid_input);
   CHECK(fl::answer(c, principal_id{"bob"}, true, "", w.cx(), none).code == ec::invalid_input);
   CHECK(none.empty());
@@ -475,7 +471,7 @@ std::vector<std::string> random_run(uint64_t seed, ending* end = nullptr) {
       if (pick(2) == 0)
         r = fl::committed(c, stale_token, appended{}, w.cx(), o);
       else
-        r = fl::effected(c, stale_token, effector_result{true, ec::none, "", caf::none},
+        r = fl::effected(c, stale_token, done_ok,
                          w.cx(), o);
     }
     if (r) { // refused: nothing changed
@@ -502,7 +498,7 @@ std::vector<std::string> random_run(uint64_t seed, ending* end = nullptr) {
     } else if (!pending_calls.empty()) {
       auto x = pending_calls.front();
       pending_calls.erase(pending_calls.begin());
-      r = fl::effected(c, x.token, effector_result{true, ec::none, "", caf::none}, w.cx(), o);
+      r = fl::effected(c, x.token, done_ok, w.cx(), o);
     } else {
       r = fl::approval_expired(c, w.cx(), o);
     }
@@ -531,17 +527,11 @@ std::vector<std::string> random_run(uint64_t seed, ending* end = nullptr) {
   return trace;
 }
 
-size_t cases() {
-  if (auto env = std::getenv("BULWARK_FLIGHT_CASES"))
-    return std::strtoull(env, nullptr, 10);
-  return 10000;
-}
-
 } // namespace
 
 TEST_CASE("rollback flight: random input sequences keep write-ahead, one outcome per "
           "compensation, an end, one answer, and replay to the same states") {
-  auto n = cases();
+  auto n = test::flight_cases();
   std::map<std::string, size_t> statuses;
   std::map<ec, size_t> codes;
   size_t calling = 0;
