@@ -9,6 +9,7 @@
 #include "messages/incidents.hpp"
 #include "messages/notifications.hpp"
 #include "persistence/codec.hpp"
+#include "persistence/lifecycle_projection.hpp"
 
 namespace bulwark {
 
