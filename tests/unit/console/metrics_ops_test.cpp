@@ -9,6 +9,7 @@
 #include "actors/console/metrics_ops.hpp"
 #include "actors/incident/lifecycle_policy.hpp"
 #include "messages/enums.hpp"
+#include "support/small_digest.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;
@@ -25,11 +26,7 @@ incident_state incident(severity level, uint8_t status, bool acked, caf::timesta
   return n;
 }
 
-digest id(uint8_t b) {
-  digest d;
-  d.bytes[0] = b;
-  return d;
-}
+using test::id;
 
 } // namespace
 

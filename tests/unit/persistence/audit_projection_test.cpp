@@ -10,6 +10,7 @@
 #include "persistence/replay.hpp"
 #include "support/journal_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/small_digest.hpp"
 
 using namespace bulwark;
 
@@ -19,11 +20,7 @@ caf::timestamp t(int64_t seconds) {
   return caf::timestamp{std::chrono::seconds{1'700'000'000 + seconds}};
 }
 
-digest id(uint8_t n) {
-  digest d;
-  d.bytes[0] = n;
-  return d;
-}
+using test::id;
 
 /// A decision of proposal `n` by `principal` at `level` with `steps` changes.
 event decision(uint8_t n, authority_level level, uint32_t steps, bool allowed = true,

@@ -6,6 +6,7 @@
 #include "persistence/codec.hpp"
 #include "persistence/make_event.hpp"
 #include "persistence/projection.hpp"
+#include "support/small_digest.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;
@@ -16,11 +17,7 @@ caf::timestamp t(int64_t seconds) {
   return caf::timestamp{std::chrono::seconds{1'700'000'000 + seconds}};
 }
 
-digest id(uint8_t n) {
-  digest d;
-  d.bytes[0] = n;
-  return d;
-}
+using test::id;
 
 event charged(uint8_t proposal, std::vector<std::string> resources, int64_t at,
               const std::string& region = "north") {

@@ -4,16 +4,13 @@
 #include <doctest/doctest.h>
 
 #include "actors/pipeline/audit_policy.hpp"
+#include "support/small_digest.hpp"
 
 using namespace bulwark;
 
 namespace {
 
-digest id(uint8_t n) {
-  digest d;
-  d.bytes[0] = n;
-  return d;
-}
+using test::id;
 
 approval_policy policy() {
   approval_policy p;

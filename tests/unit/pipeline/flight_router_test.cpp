@@ -9,16 +9,13 @@
 #include "messages/events.hpp"
 #include "messages/type_ids.hpp"
 #include "persistence/make_event.hpp"
+#include "support/small_digest.hpp"
 
 using namespace bulwark;
 
 namespace {
 
-digest id(uint8_t n) {
-  digest d;
-  d.bytes[0] = n;
-  return d;
-}
+using test::id;
 
 size_t slot(flight_family f) {
   return static_cast<size_t>(f);
