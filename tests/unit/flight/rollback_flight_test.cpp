@@ -461,7 +461,15 @@ std::vector<std::string> random_run(uint64_t seed, ending* end = nullptr) {
                        w.cx(), o);
     } else if (choice == 4) {
       static const char* who[] = {"alice", "bob", "root", "mallory", "x y"};
-      r = fl::answer(c, principal_id{who[pick(5)]}, pick(3) != 0, "n", w.cx(), o);
+      std::string by = who[pick(5)];
+      bool approve = pick(3) != 0;
+      r = fl::answer(c, principal_id{by}, approve, "n", w.cx(), o);
+      // Never taken from a principal without an approver role, nor, during a halt, an
+      // approval from anyone but an admin.
+      if (by == "mallory" || by == "x y")
+        CHECK(r);
+      if (approve && w.fleet.halted && by != "root")
+        CHECK(r);
     } else if (choice == 5) {
       if (timer_armed || pick(3) == 0)
         r = fl::approval_expired(c, w.cx(), o);
