@@ -58,6 +58,10 @@ bool run_dead_letter_command(broker_ptr self, hdl_t hdl, const console_request& 
 /// Runs `audit-pending` and `audit-ack`; false for any other command (console_audit.cpp).
 bool run_audit_command(broker_ptr self, hdl_t hdl, const console_request& req);
 
+/// Runs `grants`, `policy`, `halt`, `release` or `grant` (console_governance.cpp); false
+/// for any other command.
+bool run_governance_command(broker_ptr self, hdl_t hdl, const console_request& req);
+
 /// Approves or denies a pending rollback, else a pending proposal (console_incidents.cpp).
 void approve_any(broker_ptr self, hdl_t hdl, const console_request& req, approval a);
 
