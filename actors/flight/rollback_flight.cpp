@@ -128,6 +128,25 @@ compensation begin_rollback(rollback_requested plan, std::vector<rollback_step> 
   return c;
 }
 
+compensation rebuild_rollback(rollback_requested plan, std::vector<rollback_step> steps,
+                              caf::timestamp requested_at, const context& cx,
+                              std::vector<command>& out) {
+  compensation c;
+  c.plan = std::move(plan);
+  c.steps = std::move(steps);
+  c.at = phase::awaiting_approval;
+  c.expires = requested_at + cx.config->approval_timeout;
+  if (cx.now >= c.expires) {
+    approval_expired(c, cx, out);
+    return c;
+  }
+  command arm;
+  arm.kind = command_kind::arm_approval;
+  arm.after = c.expires - cx.now;
+  out.push_back(std::move(arm));
+  return c;
+}
+
 refusal committed(compensation& c, uint64_t token, const appended& ack, const context& cx,
                   std::vector<command>& out) {
   bool appending = c.at == phase::starting || c.at == phase::approving

@@ -56,6 +56,15 @@ std::string fingerprint(const compensation& c);
 compensation begin_rollback(rollback_requested plan, std::vector<rollback_step> steps,
                             const context& cx, std::vector<command>& out);
 
+/// Rebuilds a rollback whose plan is durable and that waited for its approval when its
+/// executor stopped (no answer to it is journaled): it waits again until
+/// `requested_at` (its plan's time) plus the approval timeout, and expires at once when
+/// that time passed. It answers nobody until it ends (whoever waited heard
+/// `awaiting-approval` then).
+compensation rebuild_rollback(rollback_requested plan, std::vector<rollback_step> steps,
+                              caf::timestamp requested_at, const context& cx,
+                              std::vector<command>& out);
+
 /// The append with `token` is durable; `ack` names its seqs.
 refusal committed(compensation& c, uint64_t token, const appended& ack, const context& cx,
                   std::vector<command>& out);

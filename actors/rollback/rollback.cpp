@@ -89,16 +89,7 @@ caf::expected<planned> plan(rollback_ptr self, const rollback_order& o, const ha
                      {}};
     seqs = std::move(left);
   }
-  auto head = st.store->head();
-  auto lo = std::min_element(seqs.begin(), seqs.end())->value;
-  if (auto err = cover(*st.store, st.index, lo))
-    return err;
-  auto records = load_records(*st.store, seqs);
-  if (!records)
-    return records.error();
-  auto fleet = fleet_of(self);
-  auto steps = plan_rollback(seqs, *records, st.index, services_of(fleet.state()),
-                             fleet.state().reverted, head);
+  auto steps = plan_steps(self, seqs);
   if (!steps)
     return steps.error();
   std::vector<seq_no> reverts;
@@ -221,6 +212,27 @@ void order_held(rollback_ptr self) {
 
 } // namespace
 
+namespace rollback_detail {
+
+caf::expected<std::vector<rollback_step>> plan_steps(rollback_ptr self,
+                                                     const std::vector<seq_no>& seqs) {
+  auto& st = self->state;
+  if (seqs.empty())
+    return refuse(ec::invalid_input, "nothing to roll back: no seqs given");
+  auto head = st.store->head();
+  auto lo = std::min_element(seqs.begin(), seqs.end())->value;
+  if (auto err = cover(*st.store, st.index, lo))
+    return err;
+  auto records = load_records(*st.store, seqs);
+  if (!records)
+    return records.error();
+  auto fleet = fleet_of(self);
+  return plan_rollback(seqs, *records, st.index, services_of(fleet.state()),
+                       fleet.state().reverted, head);
+}
+
+} // namespace rollback_detail
+
 rollback_state::~rollback_state() {
   if (stopping)
     return;
@@ -259,7 +271,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
   });
   st.writes = deps.writes;
   if (st.store && (!deps.writes || deps.writes()))
-    close_unfinished(self);
+    recover_unfinished(self);
   return {
     [self](atom::committed, const std::vector<journal_entry>& entries) {
       bool released = false;

@@ -111,6 +111,8 @@ struct unfinished_rollback {
   rollback_requested plan;
   seq_no requested;      ///< its (newest) `rollback_requested` record
   bool approved = false; ///< an approval of it is journaled
+  caf::timestamp at;     ///< the time of that record
+  bool answered = false; ///< a denial or an expiry of it is journaled
 };
 
 /// Reads the unfinished rollbacks in [1, `to`] from `store` (one zero-copy scan; only
@@ -122,14 +124,17 @@ caf::expected<std::vector<unfinished_rollback>> unfinished_rollbacks(journal_sto
 /// The executor's time: its epoch plus the time its clock moved since the spawn.
 caf::timestamp rollback_now(rollback_actor::stateful_pointer<rollback_state> self);
 
-/// Closes every rollback the journal's state at spawn leaves unfinished with a
-/// `rollback_finished` (failed, `UNAVAILABLE`, the reason), then asks for an open
-/// incident's rollback again (rollback_recovery.cpp).
-void close_unfinished(rollback_actor::stateful_pointer<rollback_state> self);
+/// Takes over every rollback the journal's state at spawn leaves unfinished
+/// (rollback_recovery.cpp): one that waited for its approval (none journaled, no denial,
+/// no expiry) is planned again and rebuilt, waiting for the rest of its window; every
+/// other one (and one that cannot be planned again) is closed with a `rollback_finished`
+/// (failed, `UNAVAILABLE`, the reason), then an open incident's rollback is asked for
+/// again.
+void recover_unfinished(rollback_actor::stateful_pointer<rollback_state> self);
 
 /// Runs the executor on the journal's committed projection (`deps.view`; it hears of later
-/// commits by subscription); it first closes the rollbacks a restart interrupted
-/// (`close_unfinished`).
+/// commits by subscription); it first takes over the rollbacks a restart interrupted
+/// (`recover_unfinished`).
 rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback_state> self,
                                        rollback_settings settings, rollback_deps deps,
                                        caf::timestamp epoch);

@@ -1,6 +1,7 @@
-// The rollbacks a restart of the executor (or of the process) interrupted: found in the
-// journal when the executor starts, each closed with a journaled terminal record and its
-// reason, and an incident's asked for again (rollback.hpp).
+// The rollbacks a restart of the executor (or of the process) interrupted, found in the
+// journal when the executor starts: one that waited for its approval is rebuilt and waits
+// again; the others are closed with a journaled terminal record and its reason, and an
+// incident's asked for again (rollback.hpp).
 
 #include <map>
 
@@ -11,6 +12,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/rollback/rollback.hpp"
+#include "actors/rollback/rollback_runs.hpp"
 #include "persistence/codec.hpp"
 #include "persistence/journal_store.hpp"
 #include "persistence/make_event.hpp"
@@ -26,6 +28,14 @@ caf::error decode_payload(seq_no seq, const uint8_t* bytes, size_t size, Payload
     return refuse(ec::integrity_violation,
                   "record " + std::to_string(seq.value) + " does not decode");
   return {};
+}
+
+/// The time in a record's header (bytes 10-17: ns since the epoch, big-endian, signed).
+caf::timestamp time_of(const uint8_t* bytes) {
+  uint64_t ns = 0;
+  for (size_t i = 10; i < 18; ++i)
+    ns = (ns << 8) | bytes[i];
+  return caf::timestamp{caf::timespan{static_cast<int64_t>(ns)}};
 }
 
 } // namespace
@@ -52,7 +62,7 @@ caf::expected<std::vector<unfinished_rollback>> unfinished_rollbacks(journal_sto
         auto id = x.rollback;
         if (open.count(id) == 0)
           order.push_back(id);
-        open[id] = unfinished_rollback{std::move(x), seq, false};
+        open[id] = unfinished_rollback{std::move(x), seq, false, time_of(bytes), false};
         break;
       }
       case event_type::rollback_finished: {
@@ -62,12 +72,18 @@ caf::expected<std::vector<unfinished_rollback>> unfinished_rollbacks(journal_sto
         open.erase(x.rollback);
         break;
       }
-      case event_type::approval_granted: {
+      case event_type::approval_granted:
+      case event_type::approval_denied:
+      case event_type::approval_expired: {
         approval_recorded x;
         if ((bad = decode_payload(seq, bytes, size, x)))
           return false;
-        if (auto i = open.find(x.proposal); i != open.end())
-          i->second.approved = true;
+        if (auto i = open.find(x.proposal); i != open.end()) {
+          if (static_cast<event_type>(bytes[1]) == event_type::approval_granted)
+            i->second.approved = true;
+          else
+            i->second.answered = true;
+        }
         break;
       }
       default:
@@ -115,9 +131,26 @@ void ask_again(recovery_ptr self, const unfinished_rollback& u) {
       });
 }
 
+/// Rebuilds a rollback that waited for its approval, planned again from the journal; one
+/// that cannot be planned any more (a later change of a key it reverts) is not rebuilt:
+/// it is closed as before.
+bool rebuilt(recovery_ptr self, const unfinished_rollback& u) {
+  auto steps = rollback_detail::plan_steps(self, u.plan.reverts);
+  if (!steps || steps->empty()) {
+    spdlog::warn("rollback: {} waited for its approval and cannot be rebuilt: {}",
+                 to_hex(u.plan.rollback),
+                 steps ? std::string{"nothing left to revert"} : describe(steps.error()).message);
+    return false;
+  }
+  spdlog::info("rollback: {} (requested at seq {}) rebuilt: it awaits its approval",
+               to_hex(u.plan.rollback), u.requested.value);
+  rollback_detail::rebuild(self, u.plan, std::move(*steps), u.at);
+  return true;
+}
+
 } // namespace
 
-void close_unfinished(recovery_ptr self) {
+void recover_unfinished(recovery_ptr self) {
   auto& st = self->state;
   auto found = unfinished_rollbacks(*st.store, seq_no{st.started_at});
   if (!found) {
@@ -127,6 +160,8 @@ void close_unfinished(recovery_ptr self) {
   }
   for (auto& u : *found) {
     bool ran = u.approved || u.plan.level == authority_level::enforce;
+    if (!ran && !u.answered && rebuilt(self, u))
+      continue;
     auto why = ran ? std::string{"the rollback executor restarted before this rollback "
                                  "finished: none of its compensations is journaled (a call "
                                  "under way is in doubt; a new run uses the same idempotency "

@@ -135,4 +135,21 @@ void launch(rollback_ptr self, rollback_requested plan, std::vector<rollback_ste
   carry_out(self, id, out);
 }
 
+void rebuild(rollback_ptr self, rollback_requested plan, std::vector<rollback_step> steps,
+             caf::timestamp requested_at) {
+  auto& st = self->state;
+  auto id = plan.rollback;
+  if (st.flights.count(id) != 0)
+    return;
+  std::vector<flight::command> out;
+  rollback_run run;
+  {
+    auto fleet = fleet_of(self);
+    auto cx = context_of(self, fleet);
+    run.c = flight::rebuild_rollback(std::move(plan), std::move(steps), requested_at, cx, out);
+  }
+  st.flights.emplace(id, std::move(run));
+  carry_out(self, id, out);
+}
+
 } // namespace bulwark::rollback_detail

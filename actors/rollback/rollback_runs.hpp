@@ -51,6 +51,17 @@ flight::refusal drive(rollback_ptr self, const digest& id, Input input) {
 void launch(rollback_ptr self, rollback_requested plan, std::vector<rollback_step> steps,
             caf::typed_response_promise<rollback_status> rp);
 
+/// Rebuilds the flight of a rollback a restart interrupted while it waited for its
+/// approval (rollback_recovery.cpp): it waits again for what is left of its window,
+/// counted from `requested_at`, the time of its `rollback_requested`.
+void rebuild(rollback_ptr self, rollback_requested plan, std::vector<rollback_step> steps,
+             caf::timestamp requested_at);
+
+/// Plans the compensating steps of `seqs` from the journal (rollback_policy): the
+/// executor's conflict index brought up to the head first (rollback.cpp).
+caf::expected<std::vector<rollback_step>> plan_steps(rollback_ptr self,
+                                                     const std::vector<seq_no>& seqs);
+
 /// Feeds the answer of the compensation call `token` into rollback `id`'s flight.
 void on_effected(rollback_ptr self, const digest& id, uint64_t token, const effector_result& r);
 

@@ -239,7 +239,7 @@ TEST_CASE_FIXTURE(engine_fixture, "a level-3 flight in its observation window wh
   CHECK(of_type(events, "proposal_finished").size() == 1);
 }
 
-TEST_CASE_FIXTURE(handoff_fixture, "a rollback awaiting approval when the executor dies is closed and asked again") {
+TEST_CASE_FIXTURE(handoff_fixture, "a rollback awaiting approval when the executor dies is rebuilt and still awaits it") {
   auto_approve = false;
   bad_change();
   tick(35);
@@ -247,18 +247,47 @@ TEST_CASE_FIXTURE(handoff_fixture, "a rollback awaiting approval when the execut
   REQUIRE(pending.size() == 1);
   REQUIRE(eng->chaos_kill("rollback").ok);
   tick(1);
-  auto finished = of_type(events, "rollback_finished");
-  REQUIRE(finished.size() == 1);
-  CHECK(finished[0]["payload"]["code"] == "UNAVAILABLE");
-  CHECK(finished[0]["payload"]["message"].get<std::string>().find("waited for its approval")
-        != std::string::npos);
-  CHECK(of_type(events, "rollback_requested").size() == 2);
-  CHECK(eng->pending_rollbacks() == pending); // the same plan, asked again
+  // Nothing is closed or asked again: the same flight waits, planned again from the journal.
+  CHECK(of_type(events, "rollback_finished").empty());
+  CHECK(of_type(events, "rollback_requested").size() == 1);
+  CHECK(eng->pending_rollbacks() == pending);
   CHECK(world["coaster-1/mode"] == "bad");
   CHECK(eng->approve("ops", pending.front()).ok);
   tick(40);
   CHECK(world["coaster-1/mode"] == "normal");
   CHECK(only_incident().status == "recovered");
+  check_rollbacks_closed(events);
+}
+
+TEST_CASE_FIXTURE(handoff_fixture, "a rebuilt rollback keeps its approval window: it expires when the first one would have") {
+  auto_approve = false;
+  bad_change();
+  // The second its plan is journaled: it expires 60 s (the fixture's window) after it.
+  for (int i = 0; i < 35 && eng->pending_rollbacks().empty(); ++i)
+    tick(1);
+  auto pending = eng->pending_rollbacks();
+  REQUIRE(pending.size() == 1);
+  auto planned_by = eng->now();
+  tick(20);
+  REQUIRE(of_type(events, "approval_expired").empty());
+  REQUIRE(eng->chaos_kill("rollback").ok);
+  tick(1);
+  REQUIRE(eng->pending_rollbacks() == pending);
+  // 62 s after the plan, 41 s after the restart: a window counted from the restart would
+  // still be open.
+  eng->advance(std::chrono::duration_cast<std::chrono::milliseconds>(
+    planned_by + std::chrono::seconds{61} - eng->now()));
+  tick(1);
+  auto expired = of_type(events, "approval_expired");
+  REQUIRE(expired.size() == 1);
+  auto finished = of_type(events, "rollback_finished");
+  REQUIRE(finished.size() >= 1);
+  CHECK(finished[0]["payload"]["code"] == "APPROVAL_EXPIRED");
+  CHECK(world["coaster-1/mode"] == "bad");
+  // Asked again at the expiry, as always; approved, it runs.
+  auto_approve = true;
+  tick(40);
+  CHECK(world["coaster-1/mode"] == "normal");
   check_rollbacks_closed(events);
 }
 

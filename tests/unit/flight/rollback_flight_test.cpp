@@ -308,6 +308,36 @@ TEST_CASE("rollback flight: below level 4 it waits for an approver the policy ac
   }
 }
 
+TEST_CASE("rollback flight: a rebuilt rollback waits for the rest of its window, or expires at "
+          "once when it passed, and an approval then runs it") {
+  world w;
+  auto [plan, steps] = make_plan(authority_level::assist, 2);
+  auto requested = w.now - std::chrono::seconds{20};
+  std::vector<fl::command> out;
+  auto c = fl::rebuild_rollback(plan, steps, requested, w.cx(), out);
+  CHECK(c.at == fl::phase::awaiting_approval);
+  REQUIRE(out.size() == 1); // no append, no answer: the plan is journaled, nobody waits
+  CHECK(out[0].kind == fl::command_kind::arm_approval);
+  CHECK(out[0].after == w.config.approval_timeout - std::chrono::seconds{20});
+  out.clear();
+  REQUIRE_FALSE(fl::answer(c, principal_id{"bob"}, true, "", w.cx(), out));
+  auto& a = world::find(out, fl::command_kind::append);
+  auto t = a.token;
+  auto ack = w.commit(a);
+  out.clear();
+  REQUIRE_FALSE(fl::committed(c, t, ack, w.cx(), out));
+  CHECK(world::find(out, fl::command_kind::call).step == 0);
+
+  world late;
+  out.clear();
+  auto gone = fl::rebuild_rollback(plan, steps, late.now - late.config.approval_timeout,
+                                   late.cx(), out);
+  CHECK(gone.at == fl::phase::approving);
+  auto& expiry = world::find(out, fl::command_kind::append);
+  CHECK(types_of(expiry.events) == std::vector<event_type>{event_type::approval_expired});
+  CHECK_FALSE(has(out, fl::command_kind::arm_approval));
+}
+
 TEST_CASE("rollback flight: a step another rollback reverted meanwhile is dropped when it "
           "runs, and an empty plan finishes at once") {
   world w;
