@@ -1,17 +1,20 @@
 // Pipeline benchmark: decision latency (authority + blast radius, in-process, pure cores),
 // the breaker's core (admission and refusals; the real effector path is in breaker_bench),
 // and end-to-end level-4 proposals through the engine with the durable journal (1 and 64
-// concurrent submitters).
+// concurrent submitters, or --submitters N).
 //
 // The end-to-end rows also print the process's CPU time per proposal (user + system, all
 // threads: the submitters, CAF's workers, the journal's and the effector pool's threads)
 // the journal's append requests and durable commits per proposal, from its meter, and the
 // mailbox deliveries per proposal (every message into an actor's mailbox in the process,
-// counted by bench/delivery_count.cpp).
+// counted by bench/delivery_count.cpp), the journal's acknowledgement latency (arrival at
+// the journal to its answer, the newest 1024 appends) and how many proposals failed, by code.
 //
-// Usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] [--snapshot-interval N]
-//                       [--prepare-mb N] [--replicated [--pinned]]
-//   --e2e: only the end-to-end rows; --changes: changes per proposal (1 to 4; a level-4
+// Usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] [--submitters N]
+//                       [--snapshot-interval N] [--prepare-mb N] [--replicated [--pinned]]
+//   --e2e: only the end-to-end rows; --submitters: the second end-to-end row's (default 64;
+//   beyond the intake's backlog bound some are refused OVERLOADED, and the row says how
+//   many); --changes: changes per proposal (1 to 4; a level-4
 //   flight journals N changes in N+1 commits); --snapshot-interval: the journal's (default:
 //   the engine's default; 0: none); --replicated: the end-to-end rows of a lone node, then
 //   of a leader with one follower engine (in this process, over loopback TCP) replicating
@@ -23,6 +26,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <filesystem>
 #include <fstream>
@@ -302,6 +306,16 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
   for (int i = 0; i < 1000; ++i)
     eng->register_resource("r-" + std::to_string(i), "svc", "north");
   std::atomic<size_t> ok{0};
+  std::mutex failed_mtx;
+  std::map<std::string, size_t> failed; // code (or status) -> proposals
+  auto count = [&](const result& r) {
+    if (r.ok) {
+      ++ok;
+      return;
+    }
+    std::lock_guard<std::mutex> guard{failed_mtx};
+    ++failed[r.code.empty() ? r.status : r.code];
+  };
   std::vector<std::vector<double>> lat(submitters);
   std::vector<std::thread> threads;
   auto per = total / submitters;
@@ -334,7 +348,7 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
           auto start = clock_type::now();
           auto r = eng->submit(p).get();
           lat[s].push_back(ms_since(start) * 1000);
-          ok += r.ok;
+          count(r);
         }
       });
     for (auto& t : threads)
@@ -351,7 +365,7 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
         auto start = clock_type::now();
         eng->submit(make(s, i), [&, s, i, start](const result& r) {
           lat[s].push_back(ms_since(start) * 1000);
-          ok += r.ok;
+          count(r);
           if (i + 1 < per) {
             chains[s](i + 1);
             return;
@@ -382,6 +396,8 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
               changes == 1 ? "" : "s",
               static_cast<double>(all.size()) / secs, percentile(all, 50), percentile(all, 99),
               ok.load(), all.size());
+  for (auto& [code, n] : failed)
+    std::printf("    failed: %zu with %s\n", n, code.c_str());
   auto n = static_cast<double>(all.size());
   std::printf("    CPU %.1f us per proposal (%.2f cores busy); journal per proposal: %.2f append "
               "requests, %.2f events, %.3f durable commits (%.1f proposals per commit)\n",
@@ -390,6 +406,10 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
               static_cast<double>(m1.events_total - m0.events_total) / n,
               static_cast<double>(m1.commits_total - m0.commits_total) / n,
               n / static_cast<double>(std::max<uint64_t>(m1.commits_total - m0.commits_total, 1)));
+  std::printf("    journal acknowledgement (arrival to answer) of the last %zu appends: p50 %.0f "
+              "us, p99 %.0f us\n",
+              m1.samples, std::chrono::duration<double, std::micro>(m1.p50).count(),
+              std::chrono::duration<double, std::micro>(m1.p99).count());
   if (counting)
     std::printf("    mailbox deliveries per proposal: %.2f (every message into an actor's "
                 "mailbox, the journal's subscribers and timers included)\n",
@@ -419,6 +439,7 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
 
 int main(int argc, char** argv) {
   bool quick = false, e2e_only = false, callbacks = false, replicated = false;
+  size_t many = 64; // the submitters of the second end-to-end row
   journal_keys keys; // the engine's defaults
   auto number_follows = [&](int i) {
     return i + 1 < argc && argv[i + 1][0] != '\0'
@@ -438,6 +459,12 @@ int main(int argc, char** argv) {
         std::printf("--changes must be from 1 to 4\n");
         return 1;
       }
+    } else if (a == "--submitters" && number_follows(i)) {
+      many = std::stoul(argv[++i]);
+      if (many < 1 || many > 1024) {
+        std::printf("--submitters must be from 1 to 1024\n");
+        return 1;
+      }
     } else if (a == "--replicated") {
       replicated = true;
     } else if (a == "--pinned") {
@@ -448,10 +475,13 @@ int main(int argc, char** argv) {
       keys.prepare_mb = argv[++i];
     } else {
       std::printf("usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] "
-                  "[--snapshot-interval N] [--prepare-mb N] [--replicated [--pinned]]\n"
+                  "[--submitters N] [--snapshot-interval N] [--prepare-mb N] "
+                  "[--replicated [--pinned]]\n"
                   "  --callbacks            end-to-end submitters are callback chains, not "
                   "threads waiting on futures\n"
                   "  --changes N            changes per proposal, 1 to 4 (default 1)\n"
+                  "  --submitters N         submitters of the second end-to-end row, 1 to 1024 "
+                  "(default 64)\n"
                   "  --snapshot-interval N  [journal] snapshot_interval (0: no snapshots)\n"
                   "  --prepare-mb N         [journal] prepare_mb (0: no prepared tail)\n"
                   "  --replicated           end-to-end rows of a lone node, a leader with an "
@@ -478,10 +508,10 @@ int main(int argc, char** argv) {
     for (int sync : {-1, 0, 1})
       bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks, sync);
     for (int sync : {-1, 0, 1})
-      bench_end_to_end(64, quick ? 6400 : 64000, keys, callbacks, sync);
+      bench_end_to_end(many, (quick ? 100 : 1000) * many, keys, callbacks, sync);
     return 0;
   }
   bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks);
-  bench_end_to_end(64, quick ? 6400 : 64000, keys, callbacks);
+  bench_end_to_end(many, (quick ? 100 : 1000) * many, keys, callbacks);
   return 0;
 }
