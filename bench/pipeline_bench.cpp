@@ -11,10 +11,13 @@
 // the journal to its answer, the newest 1024 appends) and how many proposals failed, by code.
 //
 // Usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] [--submitters N]
-//                       [--snapshot-interval N] [--prepare-mb N] [--replicated [--pinned]]
+//                       [--effector blocking|nonblocking|both] [--snapshot-interval N]
+//                       [--prepare-mb N] [--replicated [--pinned]]
 //   --e2e: only the end-to-end rows; --submitters: the second end-to-end row's (default 64;
 //   beyond the intake's backlog bound some are refused OVERLOADED, and the row says how
-//   many); --changes: changes per proposal (1 to 4; a level-4
+//   many); --effector: the end-to-end rows with the no-op effector registered blocking (its
+//   calls on the service's pool threads), non-blocking (on the thread that admits the
+//   call), or both, blocking first (the default); --changes: changes per proposal (1 to 4; a level-4
 //   flight journals N changes in N+1 commits); --snapshot-interval: the journal's (default:
 //   the engine's default; 0: none); --replicated: the end-to-end rows of a lone node, then
 //   of a leader with one follower engine (in this process, over loopback TCP) replicating
@@ -230,6 +233,7 @@ struct journal_keys {
   std::string snapshot_interval;
   std::string prepare_mb;
   size_t changes = 1; ///< changes per proposal, each to another resource
+  effector_mode effector = effector_mode::blocking; ///< where the no-op effector runs
 };
 
 /// The [cluster] section of node `id` listening on `port`, with `peer` on `peer_port`;
@@ -302,7 +306,8 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     }
   }
-  eng->register_effector("svc", [](const effect_request&) { return effect_result{}; });
+  eng->register_effector("svc", [](const effect_request&) { return effect_result{}; },
+                         keys.effector);
   for (int i = 0; i < 1000; ++i)
     eng->register_resource("r-" + std::to_string(i), "svc", "north");
   std::atomic<size_t> ok{0};
@@ -390,10 +395,11 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
     all.insert(all.end(), l.begin(), l.end());
   std::string where = sync < 0 ? "" : sync == 0 ? ", leader + 1 async follower"
                                                  : ", leader + 1 sync follower";
-  std::printf("level-4 end to end, %2zu submitters%s%s, %zu change%s each: %7.0f proposals/s, "
-              "p50 %6.0f us, p99 %6.0f us (%zu of %zu succeeded)\n",
+  std::printf("level-4 end to end, %2zu submitters%s%s, %zu change%s each, %s effector: %7.0f "
+              "proposals/s, p50 %6.0f us, p99 %6.0f us (%zu of %zu succeeded)\n",
               submitters, callbacks ? " (callbacks)" : "", where.c_str(), changes,
               changes == 1 ? "" : "s",
+              keys.effector == effector_mode::blocking ? "blocking" : "non-blocking",
               static_cast<double>(all.size()) / secs, percentile(all, 50), percentile(all, 99),
               ok.load(), all.size());
   for (auto& [code, n] : failed)
@@ -440,6 +446,7 @@ void bench_end_to_end(size_t submitters, size_t total, const journal_keys& keys,
 int main(int argc, char** argv) {
   bool quick = false, e2e_only = false, callbacks = false, replicated = false;
   size_t many = 64; // the submitters of the second end-to-end row
+  std::vector<effector_mode> modes{effector_mode::blocking, effector_mode::nonblocking};
   journal_keys keys; // the engine's defaults
   auto number_follows = [&](int i) {
     return i + 1 < argc && argv[i + 1][0] != '\0'
@@ -465,6 +472,16 @@ int main(int argc, char** argv) {
         std::printf("--submitters must be from 1 to 1024\n");
         return 1;
       }
+    } else if (a == "--effector" && i + 1 < argc) {
+      std::string m{argv[++i]};
+      if (m == "blocking") {
+        modes = {effector_mode::blocking};
+      } else if (m == "nonblocking") {
+        modes = {effector_mode::nonblocking};
+      } else if (m != "both") {
+        std::printf("--effector is blocking, nonblocking or both\n");
+        return 1;
+      }
     } else if (a == "--replicated") {
       replicated = true;
     } else if (a == "--pinned") {
@@ -475,13 +492,15 @@ int main(int argc, char** argv) {
       keys.prepare_mb = argv[++i];
     } else {
       std::printf("usage: pipeline_bench [--quick] [--e2e] [--callbacks] [--changes N] "
-                  "[--submitters N] [--snapshot-interval N] [--prepare-mb N] "
+                  "[--submitters N] [--effector M] [--snapshot-interval N] [--prepare-mb N] "
                   "[--replicated [--pinned]]\n"
                   "  --callbacks            end-to-end submitters are callback chains, not "
                   "threads waiting on futures\n"
                   "  --changes N            changes per proposal, 1 to 4 (default 1)\n"
                   "  --submitters N         submitters of the second end-to-end row, 1 to 1024 "
                   "(default 64)\n"
+                  "  --effector M           blocking (on the service's pool threads), "
+                  "nonblocking (on the admitting thread) or both (default): the rows' effector\n"
                   "  --snapshot-interval N  [journal] snapshot_interval (0: no snapshots)\n"
                   "  --prepare-mb N         [journal] prepare_mb (0: no prepared tail)\n"
                   "  --replicated           end-to-end rows of a lone node, a leader with an "
@@ -504,14 +523,17 @@ int main(int argc, char** argv) {
     bench_decisions(quick ? 20000 : 200000);
     bench_breaker(quick ? 100000 : 2000000);
   }
-  if (replicated) {
-    for (int sync : {-1, 0, 1})
-      bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks, sync);
-    for (int sync : {-1, 0, 1})
-      bench_end_to_end(many, (quick ? 100 : 1000) * many, keys, callbacks, sync);
-    return 0;
+  for (auto mode : modes) {
+    keys.effector = mode;
+    if (replicated) {
+      for (int sync : {-1, 0, 1})
+        bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks, sync);
+      for (int sync : {-1, 0, 1})
+        bench_end_to_end(many, (quick ? 100 : 1000) * many, keys, callbacks, sync);
+      continue;
+    }
+    bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks);
+    bench_end_to_end(many, (quick ? 100 : 1000) * many, keys, callbacks);
   }
-  bench_end_to_end(1, quick ? 300 : 2000, keys, callbacks);
-  bench_end_to_end(many, (quick ? 100 : 1000) * many, keys, callbacks);
   return 0;
 }

@@ -10,12 +10,19 @@
 
 namespace bulwark {
 
-void engine::register_effector(const std::string& service, effector fn) {
+void engine::register_effector(const std::string& service, effector fn, effector_mode mode) {
   auto& d = *impl_;
-  d.effectors->add(service, [fn = std::move(fn), chaos = d.chaos](const effector_call& c) {
+  // A non-blocking effector's calls run on the admitting thread, unless a chaos delay
+  // would make it sleep there: then on the service's pool.
+  std::function<bool()> inline_now;
+  if (mode == effector_mode::nonblocking)
+    inline_now = [chaos = d.chaos, service] { return !chaos->delays(service); };
+  auto call = [fn = std::move(fn), chaos = d.chaos](const effector_call& c) {
     // Chaos hooks: a delayed or failed call, as a slow or unavailable dependency would be.
+    // A call already running on the admitting thread (the delay was set after it was
+    // admitted) does not sleep there.
     auto fault = chaos->before_effector(c.service);
-    if (fault.delay.count() > 0)
+    if (fault.delay.count() > 0 && !c.inline_call)
       std::this_thread::sleep_for(fault.delay);
     if (fault.fail)
       return effector_result{false, ec::unavailable, "chaos: injected effector failure",
@@ -27,7 +34,8 @@ void engine::register_effector(const std::string& service, effector fn) {
       return effector_result{true, ec::none, "", caf::none};
     return effector_result{false, r.retryable ? ec::unavailable : ec::effector_failed, r.error,
                            caf::none};
-  });
+  };
+  d.effectors->add(service, std::move(call), std::move(inline_now));
   d.add_breaker(service);
 }
 

@@ -128,6 +128,11 @@ std::chrono::milliseconds chaos_hooks::submission_delay() const {
   return settings_.enabled ? submission_delay_ : std::chrono::milliseconds{0};
 }
 
+bool chaos_hooks::delays(const std::string& service) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return settings_.enabled && delays_.count(service) != 0;
+}
+
 effector_fault chaos_hooks::before_effector(const std::string& service) {
   std::lock_guard<std::mutex> guard{mtx_};
   effector_fault out;

@@ -71,6 +71,9 @@ public:
   /// The delay for submissions (0 when off or disabled).
   std::chrono::milliseconds submission_delay() const;
 
+  /// Whether the effector calls of `service` are delayed now (a delay set, hooks enabled).
+  bool delays(const std::string& service) const;
+
   /// Consumes the fault for one effector call of `service` (none when disabled).
   effector_fault before_effector(const std::string& service);
 

@@ -93,18 +93,25 @@ void breaker_runtime::refresh_effector() {
 
 void breaker_runtime::start(gate_dispatch& d) {
   uint64_t slot;
+  std::shared_ptr<const effector_entry> entry;
   {
     std::lock_guard<std::mutex> guard{calls_mtx_};
     refresh_effector();
     slot = calls_.emplace();
     auto& p = *calls_.find(slot);
     p.d = std::move(d);
-    p.fn = effector_ && *effector_ ? effector_.get() : nullptr;
+    p.fn = effector_ && effector_->fn ? &effector_->fn : nullptr;
+    entry = effector_;
   }
-  pool_->run([this, slot] { run_attempt(slot); });
+  // A non-blocking effector runs here, on the thread that admitted the call (or, for a
+  // retry, on the breaker's): two thread hand-offs fewer per call.
+  if (entry && entry->fn && entry->inline_now && entry->inline_now())
+    run_attempt(slot, true);
+  else
+    pool_->run([this, slot] { run_attempt(slot, false); });
 }
 
-void breaker_runtime::run_attempt(uint64_t slot) {
+void breaker_runtime::run_attempt(uint64_t slot, bool here) {
   gate_dispatch d;
   const effector_fn* fn;
   {
@@ -114,6 +121,7 @@ void breaker_runtime::run_attempt(uint64_t slot) {
     fn = p.fn;
     calls_.erase(slot);
   }
+  d.call.inline_call = here;
   effector_result r;
   if (fn == nullptr) {
     r = effector_result{false, ec::unavailable, "no effector for service " + d.call.service,
@@ -123,6 +131,9 @@ void breaker_runtime::run_attempt(uint64_t slot) {
       r = (*fn)(d.call);
     } catch (const std::exception& e) {
       r = effector_result{false, ec::unavailable, std::string{"effector threw: "} + e.what(),
+                          caf::none};
+    } catch (...) {
+      r = effector_result{false, ec::unavailable, "effector threw a non-standard exception",
                           caf::none};
     }
   }

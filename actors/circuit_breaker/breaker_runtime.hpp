@@ -37,8 +37,9 @@ public:
   breaker_runtime(const breaker_runtime&) = delete;
   breaker_runtime& operator=(const breaker_runtime&) = delete;
 
-  /// Runs one effector call from any thread: admission, bulkhead, the pool; the answer
-  /// goes to `to` straight from the thread that has it.
+  /// Runs one effector call from any thread: admission, bulkhead, then the pool, or for a
+  /// non-blocking effector the calling thread itself (`effector_entry::inline_now`); the
+  /// answer goes to `to` straight from the thread that has it.
   void execute(effector_request&& req, reply_to&& to);
 
   /// The breaker actor's turn: timeouts and retries that came due; returns the
@@ -74,7 +75,7 @@ private:
 
   void perform(gate_effects& fx);
   void start(gate_dispatch& d);
-  void run_attempt(uint64_t slot);
+  void run_attempt(uint64_t slot, bool here); ///< here: on the admitting thread
   void refresh_effector();
 
   caf::actor_clock& clock_;
@@ -88,10 +89,10 @@ private:
   std::mutex calls_mtx_;
   slot_arena<pending> calls_;
   uint64_t effector_version_ = UINT64_MAX; ///< the registry's version `effector_` is from
-  std::shared_ptr<const effector_fn> effector_;
+  std::shared_ptr<const effector_entry> effector_;
   // Effectors replaced in the registry stay alive here: an attempt already handed to the
   // pool may still call one.
-  std::vector<std::shared_ptr<const effector_fn>> retired_;
+  std::vector<std::shared_ptr<const effector_entry>> retired_;
   mutable std::mutex bind_mtx_;
   caf::actor_addr breaker_;
   std::unique_ptr<effector_pool> pool_; ///< last member: joined before the rest goes

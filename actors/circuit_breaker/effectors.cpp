@@ -2,8 +2,10 @@
 
 namespace bulwark {
 
-void effector_registry::add(const std::string& service, effector_fn fn) {
-  auto x = std::make_shared<const effector_fn>(std::move(fn));
+void effector_registry::add(const std::string& service, effector_fn fn,
+                            std::function<bool()> inline_now) {
+  auto x = std::make_shared<const effector_entry>(
+    effector_entry{std::move(fn), std::move(inline_now)});
   std::lock_guard<std::mutex> guard{mtx_};
   fns_[service] = std::move(x);
   version_.fetch_add(1, std::memory_order_acq_rel);
@@ -11,10 +13,10 @@ void effector_registry::add(const std::string& service, effector_fn fn) {
 
 effector_fn effector_registry::find(const std::string& service) const {
   auto x = find_shared(service);
-  return x ? *x : effector_fn{};
+  return x ? x->fn : effector_fn{};
 }
 
-std::shared_ptr<const effector_fn>
+std::shared_ptr<const effector_entry>
 effector_registry::find_shared(const std::string& service) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = fns_.find(service);

@@ -28,23 +28,34 @@ struct effector_call {
   std::optional<std::string> restore; ///< for compensation: the value to restore (none: remove)
   std::string idempotency_key;        ///< the same on every attempt of one action
   std::chrono::nanoseconds timeout{}; ///< the call must answer within this
+  bool inline_call = false;           ///< runs on the thread that admitted it, not the pool
 };
 
 /// A host function applying changes of one service.
 using effector_fn = std::function<effector_result(const effector_call&)>;
 
+/// One service's effector as the registry holds it.
+struct effector_entry {
+  effector_fn fn;
+  /// For a non-blocking effector: whether a call may run now on the thread that admits it
+  /// (false while something makes the effector slow, as a chaos delay does). Empty for a
+  /// blocking one: every call runs on the service's pool.
+  std::function<bool()> inline_now;
+};
+
 /// The effectors registered by the host, by service. Thread-safe.
 class effector_registry {
 public:
-  /// Registers (or replaces) the effector of `service`.
-  void add(const std::string& service, effector_fn fn);
+  /// Registers (or replaces) the effector of `service`; `inline_now` as in
+  /// `effector_entry` (empty: a blocking effector).
+  void add(const std::string& service, effector_fn fn, std::function<bool()> inline_now = {});
 
   /// Returns the effector of `service`, or an empty function.
   effector_fn find(const std::string& service) const;
 
   /// Returns the effector of `service` as the registry holds it (null if none): a caller
   /// that keeps it calls it without copying the function or asking again.
-  std::shared_ptr<const effector_fn> find_shared(const std::string& service) const;
+  std::shared_ptr<const effector_entry> find_shared(const std::string& service) const;
 
   /// Returns a number that changes whenever an effector is added or replaced: a cached
   /// `find_shared` is current while this stays the same.
@@ -57,7 +68,7 @@ public:
 
 private:
   mutable std::mutex mtx_;
-  std::map<std::string, std::shared_ptr<const effector_fn>> fns_;
+  std::map<std::string, std::shared_ptr<const effector_entry>> fns_;
   std::atomic<uint64_t> version_{0};
 };
 

@@ -6,6 +6,8 @@
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "integration/engine_fixture.hpp"
@@ -249,4 +251,98 @@ TEST_CASE("a configuration whose inner timeout is not shorter than the outer one
   std::ofstream{cfg} << "[breaker.pos]\nhalf_open_probes = 0\n";
   CHECK(!engine::start(opts, &err));
   CHECK(err.find("breaker.pos.half_open_probes") != std::string::npos);
+}
+
+TEST_CASE("a non-blocking effector runs on the thread that admits its call, a blocking one on "
+          "its service's pool") {
+  test::temp_dir dir;
+  auto cfg = dir.sub("bulwark.toml");
+  std::ofstream{cfg} << "[breaker]\nattempts = 1\n[chaos]\nenabled = true\n"
+                        "[authority]\nenforce_enabled = true\nrate_per_second = 1000.0\n"
+                        "burst = 1000.0\n[blast_radius]\nmax_percent = 100.0\n";
+  engine_options opts;
+  opts.config_file = cfg;
+  opts.data_dir = dir.sub("j");
+  opts.grants = {{"agent", 4}};
+  std::string err;
+  auto eng = engine::start(opts, &err);
+  REQUIRE_MESSAGE(eng, err);
+  std::mutex mtx;
+  std::set<std::thread::id> inline_threads, pool_threads;
+  std::thread::id last_inline;
+  std::atomic<int> fail_next{0};
+  eng->register_effector(
+    "mem",
+    [&](const effect_request& r) {
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        last_inline = std::this_thread::get_id();
+        inline_threads.insert(last_inline);
+      }
+      if (r.value == "throw")
+        throw std::runtime_error{"bad value"};
+      if (fail_next.exchange(0) != 0)
+        return effect_result{false, "refused by the store", false};
+      return effect_result{};
+    },
+    effector_mode::nonblocking);
+  eng->register_effector("disk", [&](const effect_request&) {
+    std::lock_guard<std::mutex> guard{mtx};
+    pool_threads.insert(std::this_thread::get_id());
+    return effect_result{};
+  });
+  for (int i = 0; i < 8; ++i) {
+    REQUIRE(eng->register_resource("m" + std::to_string(i), "mem", "r").ok);
+    REQUIRE(eng->register_resource("d" + std::to_string(i), "disk", "r").ok);
+  }
+  int n = 0;
+  auto run = [&](const std::string& service, const std::string& id, const std::string& value) {
+    proposal_request p;
+    p.idempotency_key = "k" + std::to_string(n++);
+    p.principal = "agent";
+    p.level = 4;
+    p.services = {service};
+    p.regions = {"r"};
+    p.changes = {{id, "k", value}};
+    auto f = eng->submit(p);
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    return f.get();
+  };
+  for (int i = 0; i < 8; ++i) {
+    CHECK(run("mem", "m" + std::to_string(i), "v").ok);
+    CHECK(run("disk", "d" + std::to_string(i), "v").ok);
+  }
+  std::set<std::thread::id> scheduler;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    scheduler = inline_threads;
+    CHECK(inline_threads.count(std::this_thread::get_id()) == 0);
+    for (auto& t : pool_threads)
+      CHECK(inline_threads.count(t) == 0); // the pool's threads are not the scheduler's
+  }
+  SUBCASE("its failures are answered as any effector's") {
+    fail_next = 1;
+    auto r = run("mem", "m1", "w");
+    CHECK(r.status == "failed");
+    CHECK(r.code == "EFFECTOR_FAILED");
+    auto thrown = run("mem", "m2", "throw");
+    CHECK(thrown.status == "failed");
+    CHECK(thrown.message.find("bad value") != std::string::npos);
+    CHECK(run("mem", "m3", "again").ok); // the engine's threads go on
+  }
+  SUBCASE("while a chaos delay is set, its calls run on its service's pool") {
+    REQUIRE(eng->chaos_delay_effector("mem", 20ms).ok);
+    CHECK(run("mem", "m4", "slow").ok);
+    std::thread::id delayed_on;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      delayed_on = last_inline;
+      CHECK(scheduler.count(delayed_on) == 0);
+    }
+    REQUIRE(eng->chaos_delay_effector("mem", 0ms).ok);
+    CHECK(run("mem", "m5", "fast").ok);
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(last_inline != delayed_on); // back on the admitting thread
+  }
+  eng->stop();
 }

@@ -124,6 +124,19 @@ struct effect_result {
 
 using effector = std::function<effect_result(const effect_request&)>;
 
+/// Where an effector's calls run.
+enum class effector_mode {
+  /// On the service's own threads (`breaker.max_in_flight` of them), off the engine's
+  /// scheduler: the effector may block (a network call, a process, a sleep). The default.
+  blocking,
+  /// On the engine's thread that admits the call (one of its scheduler threads), which
+  /// saves two thread hand-offs per call. Only for an effector that returns at once and
+  /// never blocks (an in-memory change, a push onto the host's own queue): one that blocks
+  /// holds a scheduler thread, and the call's timeout cannot interrupt it. While a chaos
+  /// delay is set on its service, its calls run on the service's threads.
+  nonblocking,
+};
+
 /// What a probe is asked: the current value of one key, as the world holds it.
 struct probe_request {
   std::string service;
@@ -379,8 +392,10 @@ public:
                            const std::map<std::string, std::string>& attributes = {});
 
   /// Registers (or replaces) the effector of a service; every call to it goes through the
-  /// service's circuit breaker, bulkhead and retries.
-  void register_effector(const std::string& service, effector fn);
+  /// service's circuit breaker, bulkhead and retries. `mode`: where its calls run
+  /// (`effector_mode`; docs/effectors.md, "Embedded effectors").
+  void register_effector(const std::string& service, effector fn,
+                         effector_mode mode = effector_mode::blocking);
 
   /// Registers (or replaces) the probe of a service: how the current value of a key is
   /// read back from the world, to settle actions whose outcome is in doubt.
