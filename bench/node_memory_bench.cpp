@@ -1,7 +1,9 @@
 // Node memory benchmark: builds a journal of N events (default 1M) the way a busy node
-// writes it (a fleet, then proposals of four events each: decided, started, applied,
-// finished; a snapshot near the head as the journal actor writes them), starts
-// `bulwark node` on it, lets it settle and reads its resident memory from /proc.
+// writes it (a fleet, then level-4 proposals of four events each: decided, started,
+// applied, finished; each proposal's review acknowledged 500 proposals later, as the
+// default audit backlog of 1000 makes operators do; a snapshot near the head as the
+// journal actor writes them), starts `bulwark node` on it, lets it settle and reads its
+// resident memory from /proc.
 // A benchmark, not a test: it reports the README target (< 64 MiB) and never fails on it.
 
 #include <cctype>
@@ -27,7 +29,10 @@ namespace {
 
 constexpr const char* usage = R"(usage: node_memory_bench [--events N] [--mix M] [--settle-ms MS] [--json]
   --events N     journal size (default 1000000)
-  --mix M        "proposals" (default: a fleet, then proposals of four events each) or
+  --mix M        "proposals" (default: a fleet, then level-4 proposals of four events
+                 each, each reviewed 500 proposals later: audit_acknowledged),
+                 "unreviewed" (the same proposals, none reviewed: every one stays in the
+                 audit queue, as with authority.audit_backlog raised above their count) or
                  "access" (a fleet, then console_access events: no proposal history)
   --settle-ms MS how long the node idles before its memory is read (default 3000)
   --json         print the results as one JSON object
@@ -37,6 +42,9 @@ The journal lives in a fresh directory under $TMPDIR (default /tmp), removed at 
 )";
 
 constexpr uint64_t fleet_size = 1000;
+/// How many proposals later a level-4 proposal's review is journaled ("proposals" mix):
+/// the queue stays at 500, under the default `authority.audit_backlog` of 1000.
+constexpr uint64_t review_lag = 500;
 constexpr int64_t epoch_ms = 1'700'000'000'000;
 
 [[noreturn]] void fail(const std::string& what) {
@@ -82,9 +90,16 @@ void proposal_events(uint64_t p, uint64_t i, std::vector<event>& out) {
   out.push_back(make_event(event_type::proposal_finished, time_of(i + 3), f, trace_id{p}));
 }
 
+/// An operator's review of proposal `p`, at `i`.
+event review_event(uint64_t p, uint64_t i) {
+  audit_acknowledged a{proposal_of(p), principal_id{"ops"}, ""};
+  return make_event(event_type::audit_acknowledged, time_of(i), a, trace_id{p});
+}
+
 /// Fills the store with `n` events in transactions of about 10k and writes a snapshot
-/// 1000 events before the head (what a restarting node usually finds).
-void fill(journal_store& store, uint64_t n, bool proposals) {
+/// 1000 events before the head (what a restarting node usually finds). `reviews`: each
+/// proposal's review follows `review_lag` proposals later.
+void fill(journal_store& store, uint64_t n, bool proposals, bool reviews) {
   projection proj;
   uint64_t seq = 0, p = 0;
   bool snapped = false;
@@ -95,7 +110,11 @@ void fill(journal_store& store, uint64_t n, bool proposals) {
       if (i < fleet_size)
         batch.push_back(make_event(event_type::resource_registered, time_of(i),
                                    resource_registered{resource_of(i), "svc", "north", {}}));
-      else if (proposals && n - i >= 4)
+      else if (proposals && reviews && p >= review_lag && n - i >= 5) {
+        proposal_events(p, i, batch);
+        batch.push_back(review_event(p - review_lag, i + 4));
+        ++p;
+      } else if (proposals && (!reviews || p < review_lag) && n - i >= 4)
         proposal_events(p++, i, batch);
       else
         batch.push_back(make_event(event_type::console_access, time_of(i),
@@ -211,6 +230,7 @@ int main(int argc, char** argv) {
     else if (a == "--settle-ms" && i + 1 < argc)
       settle_ms = std::stoi(argv[++i]);
     else if (a == "--mix" && i + 1 < argc && (argv[i + 1] == std::string{"proposals"}
+                                                || argv[i + 1] == std::string{"unreviewed"}
                                                || argv[i + 1] == std::string{"access"}))
       mix = argv[++i];
     else if (a == "--json")
@@ -233,7 +253,7 @@ int main(int argc, char** argv) {
         fail("cannot open a new journal in " + fill_only);
       if ((*store)->head().value != 0)
         fail(fill_only + " already holds a journal");
-      fill(**store, events, mix == "proposals");
+      fill(**store, events, mix != "access", mix == "proposals");
       std::printf("%s: %llu events\n", fill_only.c_str(),
                   static_cast<unsigned long long>((*store)->head().value));
       return 0;
@@ -249,7 +269,7 @@ int main(int argc, char** argv) {
         fail("cannot open the journal in " + opts.dir);
       std::fprintf(stderr, "filling %llu events...\n", static_cast<unsigned long long>(events));
       auto t0 = clock_type::now();
-      fill(**store, events, mix == "proposals");
+      fill(**store, events, mix != "access", mix == "proposals");
       std::fprintf(stderr, "filled in %.1f s; starting the node...\n", ms_since(t0) / 1000);
     }
     double start_ms = 0;
@@ -267,7 +287,11 @@ int main(int argc, char** argv) {
       std::printf("idle node over a %llu-event journal of %s (start %.0f ms, then %d ms idle):\n"
                   "  VmRSS %.1f MiB (anon %.1f, file %.1f of which the LMDB map %.1f), peak "
                   "VmHWM %.1f MiB; target < 64 MiB: %s\n",
-                  static_cast<unsigned long long>(events), mix.c_str(), start_ms, settle_ms,
+                  static_cast<unsigned long long>(events),
+                  mix == "proposals"    ? "reviewed level-4 proposals"
+                  : mix == "unreviewed" ? "unreviewed level-4 proposals"
+                                        : "console access records",
+                  start_ms, settle_ms,
                   m.rss_mib, m.anon_mib, m.file_mib, m.map_mib, m.hwm_mib, met ? "met" : "MISSED");
     }
   } catch (const std::exception& e) {
