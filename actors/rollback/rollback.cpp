@@ -249,7 +249,7 @@ rollback_actor::behavior_type rollback(rollback_actor::stateful_pointer<rollback
                                        caf::timestamp epoch) {
   auto& st = self->state;
   st.settings = settings;
-  update(self); // a restart after a reload starts with its policy
+  update(self, true); // a restart after a reload starts with its policy
   st.journal = deps.journal;
   st.store = deps.store;
   st.authority = deps.authority;

@@ -52,10 +52,12 @@ void call(rollback_ptr self, const digest& id, uint64_t token, effector_request 
 
 } // namespace
 
-/// Takes the newest settings after a policy reload, and what the machine reads of them.
-void update(rollback_ptr self) {
+/// Takes the newest settings after a policy reload, and what the machine reads of them;
+/// `first`: at the executor's start, which derives them whatever it finds.
+void update(rollback_ptr self, bool first) {
   auto& st = self->state;
-  refresh(st.settings, st.settings_seen);
+  if (!refresh(st.settings, st.settings_seen) && !first)
+    return; // no reload since the last look: nothing to copy
   st.machine.approval_timeout = st.settings.approval_timeout;
   st.machine.effector_timeout = st.settings.effector_timeout;
   st.machine.approvals = st.settings.approvals;

@@ -17,8 +17,9 @@ namespace bulwark::rollback_detail {
 
 using rollback_ptr = rollback_actor::stateful_pointer<rollback_state>;
 
-/// Takes the newest settings after a policy reload, and what the machine reads of them.
-void update(rollback_ptr self);
+/// Takes the newest settings after a policy reload, and what the machine reads of them
+/// (`first`: at the executor's start, which derives them whatever it finds).
+void update(rollback_ptr self, bool first = false);
 
 /// What the machine reads at an input: the executor's time, the view, its settings.
 flight::context context_of(rollback_ptr self, const committed_view::reader& fleet);

@@ -4,6 +4,7 @@
 // incident and asks again, and an escalated incident is still rolled back and closed.
 
 #include <algorithm>
+#include <fstream>
 
 #include <doctest/doctest.h>
 
@@ -184,4 +185,36 @@ TEST_CASE_FIXTURE(handoff_fixture, "a rollback's approval needs an approver role
   CHECK(checked["approver"] == "admin");
   CHECK(checked["role"] == "admin");
   CHECK(checked["approve"] == true);
+}
+
+TEST_CASE("a reload's approvers hold for a rollback that waits for its approval") {
+  handoff_fixture f{"[authority]\noperators = [\"ops\"]\n"};
+  f.auto_approve = false;
+  f.bad_change();
+  f.tick(35);
+  auto pending = f.eng->pending_rollbacks();
+  REQUIRE(pending.size() == 1);
+  // ops-carol is no approver yet: refused, nothing journaled.
+  auto before = f.eng->approve("ops-carol", pending[0]);
+  CHECK_FALSE(before.ok);
+  CHECK(before.code == "AUTHORITY_DENIED");
+  CHECK(f.records("approval_granted").empty());
+  // An admin's reload makes her one; the waiting rollback takes her approval.
+  std::ofstream{f.dir.sub("bulwark.toml")} << "[chaos]\nenabled = true\n[authority]\n"
+                                               "operators = [\"ops\", \"ops-carol\"]\n";
+  auto r = f.eng->reload_policy("admin");
+  REQUIRE_MESSAGE(r.status.ok, r.status.code << ": " << r.status.message);
+  REQUIRE(r.changed);
+  auto after = f.eng->approve("ops-carol", pending[0]);
+  CHECK_MESSAGE(after.ok, after.code << ": " << after.message);
+  f.tick(5);
+  auto granted = f.records("approval_granted");
+  REQUIRE(granted.size() == 1);
+  CHECK(granted[0]["payload"]["approver"] == "ops-carol");
+  auto finished = f.records("rollback_finished");
+  REQUIRE(finished.size() == 1);
+  CHECK(finished[0]["payload"]["succeeded"] == true);
+  f.tick(60);
+  CHECK(f.only_incident().status == "recovered");
+  CHECK(f.world["coaster-1/mode"] == "normal");
 }
