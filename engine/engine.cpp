@@ -413,7 +413,8 @@ void engine::stop() {
   // before any child's down can arrive, so none restarts what is stopped below. The
   // detector and the orchestrator stop with the watch supervisor.
   caf::anon_send_exit(d.root, caf::exit_reason::user_shutdown);
-  for (auto& sup : {d.flights_sup, d.governance, d.execution, d.watch, d.intake, d.cluster_sup})
+  for (auto& sup : {d.flights_sup, d.governance, d.execution, d.watch, d.intake, d.cluster_sup,
+                    d.doors_sup})
     if (sup)
       caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   d.stop_behind_doors();
@@ -446,6 +447,7 @@ void engine::stop() {
   d.authority->set(authority_actor{});
   d.governance = nullptr;
   d.root = nullptr;
+  d.doors_sup = nullptr;
   d.workers = nullptr;
   d.journal = nullptr;
   d.cluster = nullptr;

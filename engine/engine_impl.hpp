@@ -164,7 +164,18 @@ struct engine::impl {
   /// The actor behind each door, by name (`journal`, `blast_radius`, `pipeline`,
   /// `rollback`): what `chaos kill` reaches; changes on restart.
   std::map<std::string, std::shared_ptr<handle_slot<caf::actor>>> behind_doors;
-  std::vector<caf::actor> doors;
+  /// Every door, by the name of the room behind it.
+  std::vector<std::pair<std::string, caf::actor>> doors;
+  /// The doors' supervisor, under the root: it watches the doors and restarts none (a new
+  /// door would be a new handle, and every holder keeps the old one): a door's end is
+  /// journaled as an escalation (`actor_restarted`, supervisor "doors"), and the room
+  /// behind it answers nobody from then on (fail closed). Started by `start_root`; a door
+  /// made later (a node's console) is enrolled.
+  caf::actor doors_sup;
+  std::shared_ptr<child_queue> doors_queue = std::make_shared<child_queue>();
+
+  /// Adds door `d` of room `name` to `doors` and, once it runs, to their supervisor.
+  void watch_door(const std::string& name, caf::actor d);
   std::shared_ptr<blast_window> blast_windows; ///< kept across blast radius's restarts
 
   /// Puts `first` (just spawned) behind a door named `name` and returns the door; its

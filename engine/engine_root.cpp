@@ -89,7 +89,7 @@ caf::actor engine::impl::behind_door(const std::string& name, caf::error when_do
   slot->set(first);
   behind_doors[name] = slot;
   auto d = sys->spawn(door, name, std::move(when_down), first);
-  doors.push_back(d);
+  watch_door(name, d);
   // The first start hands the actor launch spawned to the root; later ones spawn anew.
   auto launched = std::make_shared<caf::actor>(std::move(first));
   (into != nullptr ? *into : root_children).push_back(child_spec{
@@ -113,7 +113,7 @@ caf::actor engine::impl::behind_router(const std::string& name, caf::error when_
     firsts.push_back(c.first);
   auto d = sys->spawn(router_door, name, std::move(when_down), std::move(firsts),
                       std::move(route), std::move(own));
-  doors.push_back(d);
+  watch_door(name, d);
   for (uint32_t i = 0; i < children.size(); ++i) {
     auto& c = children[i];
     auto slot = std::make_shared<handle_slot<caf::actor>>();
@@ -168,6 +168,34 @@ std::function<caf::actor(caf::local_actor*)> engine::impl::journal_restart() {
   };
 }
 
+namespace {
+
+/// The doors' supervisor's child for door `d` of room `name`: started once (the door
+/// exists already), never restarted (its limits allow no restart).
+child_spec door_spec(const std::string& name, caf::actor d) {
+  auto first = std::make_shared<caf::actor>(std::move(d));
+  return child_spec{"door:" + name, restart_kind::permanent,
+                    [first](caf::local_actor*) { return std::exchange(*first, caf::actor{}); }};
+}
+
+/// No restart: the first end of a door escalates.
+supervisor_limits doors_limits() {
+  supervisor_limits limits;
+  limits.max_restarts = 0;
+  return limits;
+}
+
+} // namespace
+
+void engine::impl::watch_door(const std::string& name, caf::actor d) {
+  doors.emplace_back(name, d);
+  if (!doors_sup)
+    return; // start_root takes it
+  doors_queue->push(door_spec(name, std::move(d)));
+  caf::anon_send(doors_sup, atom::enroll_v);
+  pump();
+}
+
 void engine::impl::start_root() {
   // The supervisors launch started: taken over as they are. Their own escalation is final
   // (temporary): the engine stays closed, as it did before the root existed.
@@ -183,6 +211,13 @@ void engine::impl::start_root() {
   adopt("watch", watch);
   adopt("intake", intake);
   adopt("cluster", cluster_sup);
+  std::vector<child_spec> door_specs;
+  for (auto& [name, d] : doors)
+    door_specs.push_back(door_spec(name, d));
+  restarts->limit("doors", doors_limits());
+  doors_sup = sys->spawn(supervisor, std::string{"doors"}, doors_limits(), std::move(door_specs),
+                         restart_report(), doors_queue);
+  adopt("doors", doors_sup);
   supervisor_limits limits; // one_for_one
   restarts->limit("root", limits);
   root = sys->spawn(supervisor, std::string{"root"}, limits, std::exchange(root_children, {}),
@@ -204,7 +239,7 @@ void engine::impl::stop_behind_doors() {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     slot->set(caf::actor{});
   }
-  for (auto& d : doors)
+  for (auto& [name, d] : doors)
     caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
   doors.clear();
   root_children.clear();

@@ -1,5 +1,6 @@
 // The authority under the governance supervisor: fail closed while it is down, resume
-// after its restart (rebuilt from the journal), journal every restart, escalate a storm.
+// after its restart (rebuilt from the journal), journal every restart, escalate a storm;
+// the doors under theirs.
 
 #include <doctest/doctest.h>
 
@@ -7,7 +8,9 @@
 
 #include "actors/circuit_breaker/effectors.hpp"
 #include "bulwark/engine_caf.hpp"
+#include "engine/engine_impl.hpp"
 #include "integration/engine_fixture.hpp"
+#include "integration/journal_records.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;
@@ -133,4 +136,40 @@ TEST_CASE_FIXTURE(engine_fixture, "a restarted breaker takes over its gate: stat
     forced |= b.service == "gates" && b.state == "forced-open";
   CHECK(forced);
   CHECK(submit_now(make(4, {change{"gate-2", "mode", "x"}}, {"gates"})).code == "CIRCUIT_OPEN");
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "the doors are supervised: a door's end is journaled as an "
+                                  "escalation and its room refuses from then on") {
+  auto applied = submit_now(make(4, {set(3, "changed")}));
+  REQUIRE(applied.ok);
+  caf::actor door;
+  for (auto& [name, d] : eng->internals().doors)
+    if (name == "rollback")
+      door = d;
+  REQUIRE(door);
+  caf::anon_send_exit(door, caf::exit_reason::kill);
+  door = nullptr;
+  eng->run();
+  auto restarts = test::stored(*eng, "actor_restarted");
+  REQUIRE(restarts.size() == 1);
+  CHECK(restarts[0]["payload"]["supervisor"] == "doors");
+  CHECK(restarts[0]["payload"]["child"] == "door:rollback");
+  CHECK(restarts[0]["payload"]["escalated"] == true);
+  // The rollback room answers nobody: an operator's rollback fails and changes nothing.
+  auto effects = test::stored(*eng, "action_applied");
+  REQUIRE(effects.size() == 1);
+  auto rb = eng->rollback_seqs("ops", {effects[0]["seq"].get<uint64_t>()}, "undo");
+  CHECK_FALSE(rb.ok);
+  CHECK(world["coaster-3/mode"] == "changed");
+  CHECK(test::stored(*eng, "rollback_requested").empty());
+  // The other rooms go on.
+  CHECK(submit_now(make(4, {set(4, "x")})).ok);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a stop ends the doors without an escalation") {
+  REQUIRE(submit_now(make(4, {set(3, "x")})).ok);
+  restart();
+  REQUIRE(submit_now(make(4, {set(4, "y")})).ok);
+  for (auto& r : test::stored(*eng, "actor_restarted"))
+    CHECK(r["payload"]["supervisor"] != "doors");
 }
