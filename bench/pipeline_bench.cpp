@@ -17,8 +17,8 @@
 //   beyond the intake's backlog bound some are refused OVERLOADED, and the row says how
 //   many); --effector: the end-to-end rows with the no-op effector registered blocking (its
 //   calls on the service's pool threads), non-blocking (on the thread that admits the
-//   call), or both, blocking first (the default); --changes: changes per proposal (1 to 4; a level-4
-//   flight journals N changes in N+1 commits); --snapshot-interval: the journal's (default:
+//   call), or both, blocking first (the default); --changes: changes per proposal (1 to 4;
+//   a level-4 flight journals N changes in N+1 commits); --snapshot-interval: the journal's (default:
 //   the engine's default; 0: none); --replicated: the end-to-end rows of a lone node, then
 //   of a leader with one follower engine (in this process, over loopback TCP) replicating
 //   asynchronously, then with sync_followers = 1; --pinned: each node on a core of its own,

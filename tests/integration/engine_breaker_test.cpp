@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -24,6 +25,20 @@ std::string breaker_state_of(engine& eng, const std::string& service) {
     if (b.service == service)
       return b.state;
   return "none";
+}
+
+/// A real-clock engine in `dir` with `toml` as its bulwark.toml; agent holds level 4.
+std::unique_ptr<engine> start_real(const test::temp_dir& dir, const std::string& toml) {
+  auto cfg = dir.sub("bulwark.toml");
+  std::ofstream{cfg} << toml;
+  engine_options opts;
+  opts.config_file = cfg;
+  opts.data_dir = dir.sub("j");
+  opts.grants = {{"agent", 4}};
+  std::string err;
+  auto eng = engine::start(opts, &err);
+  REQUIRE_MESSAGE(eng, err);
+  return eng;
 }
 
 } // namespace
@@ -140,17 +155,9 @@ TEST_CASE_FIXTURE(engine_fixture, "only admins force a breaker, forcing is journ
 
 TEST_CASE("bulkheads: one service's blocked effector does not starve the others") {
   test::temp_dir dir;
-  auto cfg = dir.sub("bulwark.toml");
-  std::ofstream{cfg} << "[breaker]\nmax_in_flight = 2\nmax_queue = 2\n"
-                        "[authority]\nenforce_enabled = true\nrate_per_second = 1000.0\n"
-                        "burst = 1000.0\n[blast_radius]\nmax_percent = 100.0\n";
-  engine_options opts;
-  opts.config_file = cfg;
-  opts.data_dir = dir.sub("j");
-  opts.grants = {{"agent", 4}};
-  std::string err;
-  auto eng = engine::start(opts, &err);
-  REQUIRE_MESSAGE(eng, err);
+  auto eng = start_real(dir, "[breaker]\nmax_in_flight = 2\nmax_queue = 2\n"
+                              "[authority]\nenforce_enabled = true\nrate_per_second = 1000.0\n"
+                              "burst = 1000.0\n[blast_radius]\nmax_percent = 100.0\n");
   std::mutex mtx;
   std::condition_variable cv;
   bool open = false;
@@ -209,16 +216,9 @@ TEST_CASE("bulkheads: one service's blocked effector does not starve the others"
 
 TEST_CASE("an attempt that overruns its timeout counts as a timeout") {
   test::temp_dir dir;
-  auto cfg = dir.sub("bulwark.toml");
-  std::ofstream{cfg} << "[breaker]\nattempts = 1\nattempt_timeout_ms = 100\n"
-                        "[authority]\nenforce_enabled = true\n[blast_radius]\nmax_percent = 100.0\n";
-  engine_options opts;
-  opts.config_file = cfg;
-  opts.data_dir = dir.sub("j");
-  opts.grants = {{"agent", 4}};
-  std::string err;
-  auto eng = engine::start(opts, &err);
-  REQUIRE_MESSAGE(eng, err);
+  auto eng = start_real(dir, "[breaker]\nattempts = 1\nattempt_timeout_ms = 100\n"
+                              "[authority]\nenforce_enabled = true\n"
+                              "[blast_radius]\nmax_percent = 100.0\n");
   eng->register_effector("svc", [](const effect_request& r) {
     CHECK(r.timeout <= std::chrono::milliseconds{100});
     std::this_thread::sleep_for(400ms);
@@ -256,17 +256,9 @@ TEST_CASE("a configuration whose inner timeout is not shorter than the outer one
 TEST_CASE("a non-blocking effector runs on the thread that admits its call, a blocking one on "
           "its service's pool") {
   test::temp_dir dir;
-  auto cfg = dir.sub("bulwark.toml");
-  std::ofstream{cfg} << "[breaker]\nattempts = 1\n[chaos]\nenabled = true\n"
-                        "[authority]\nenforce_enabled = true\nrate_per_second = 1000.0\n"
-                        "burst = 1000.0\n[blast_radius]\nmax_percent = 100.0\n";
-  engine_options opts;
-  opts.config_file = cfg;
-  opts.data_dir = dir.sub("j");
-  opts.grants = {{"agent", 4}};
-  std::string err;
-  auto eng = engine::start(opts, &err);
-  REQUIRE_MESSAGE(eng, err);
+  auto eng = start_real(dir, "[breaker]\nattempts = 1\n[chaos]\nenabled = true\n"
+                              "[authority]\nenforce_enabled = true\nrate_per_second = 1000.0\n"
+                              "burst = 1000.0\n[blast_radius]\nmax_percent = 100.0\n");
   std::mutex mtx;
   std::set<std::thread::id> inline_threads, pool_threads;
   std::thread::id last_inline;
