@@ -2,6 +2,7 @@
 // console, until SIGINT or SIGTERM; SIGHUP re-reads the console tokens and the governance
 // policy.
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -33,6 +34,10 @@
 namespace bulwark::cli {
 
 namespace {
+
+/// Threads of the metrics listener (`metrics.listen`): at most this many, or `http.pool`
+/// when that is smaller (docs/configuration.md, `[metrics]`).
+constexpr size_t metrics_threads = 4;
 
 struct node_args {
   std::string config;
@@ -436,6 +441,8 @@ int run_node(const node_args& args) {
   auto plain = d.cfg.http; // the metrics listener is plain HTTP, as before
   plain.tls_cert.clear();
   plain.tls_key.clear();
+  // Scrapers are few (each open connection holds a thread): not the API's pool.
+  plain.pool = std::min<size_t>(plain.pool, metrics_threads);
   if (metrics_at != "off") {
     if (!listen(metrics_where, plain, http_api::scope::metrics_only, metrics)) {
       stop_all();
