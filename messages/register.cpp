@@ -1,6 +1,7 @@
 #include "messages/register.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "caf/actor_system_config.hpp"
@@ -26,6 +27,10 @@ void register_types(caf::actor_system_config& cfg) {
 
 void tune_scheduler(caf::actor_system_config& cfg) {
   cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  // An idle worker waits for work on its condition variable, which an enqueue from
+  // outside wakes at once; CAF's default wakes it every 10 ms to look for work to steal,
+  // which alone cost an idle node about half a percent of a core (docs/performance.md).
+  cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds{100}});
   // One worker per core, at least two: CAF's default of at least four puts twice as many
   // workers as cores on a 2-core machine, each woken and switched in turn.
   cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
