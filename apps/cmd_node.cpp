@@ -37,7 +37,7 @@ namespace {
 
 /// Threads of the metrics listener (`metrics.listen`): at most this many, or `http.pool`
 /// when that is smaller (docs/configuration.md, `[metrics]`).
-constexpr size_t metrics_threads = 4;
+constexpr size_t metrics_threads = 16;
 
 struct node_args {
   std::string config;
