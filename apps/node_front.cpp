@@ -61,7 +61,7 @@ void node_front::stop() {
   }
   specs_.clear();
   if (auto slot = d_.behind_doors.find("console"); slot != d_.behind_doors.end())
-    slot->second->set(caf::actor{});
+    slot->second->close();
   caf::anon_send_exit(console_, caf::exit_reason::user_shutdown);
   console_ = nullptr;
 }

@@ -440,11 +440,11 @@ void engine::stop() {
   }
   d.pipeline = nullptr;
   d.flights_sup = nullptr;
-  d.detector->set(detector_actor{});
-  d.orchestrator->set(orchestrator_actor{});
+  d.detector->close();
+  d.orchestrator->close();
   d.rollbacks = nullptr;
   d.blast = nullptr;
-  d.authority->set(authority_actor{});
+  d.authority->close();
   d.governance = nullptr;
   d.root = nullptr;
   d.doors_sup = nullptr;
@@ -453,20 +453,20 @@ void engine::stop() {
   d.cluster = nullptr;
   d.commands = nullptr;
   if (d.command_slots) { // the slots hold handles of stopped actors
-    d.command_slots->rollbacks.set(rollback_actor{});
+    d.command_slots->rollbacks.close();
     d.command_slots->admission = nullptr; // the engine's own slot is cleared below
     d.command_slots->pipeline = nullptr;
   }
   for (auto& s : d.subscribers)
-    s->set(caf::actor{});
+    s->close();
   d.subscribers.clear();
   d.execution = nullptr;
   d.watch = nullptr;
   d.intake = nullptr;
-  d.attempt_keeper->set(caf::actor{});
+  d.attempt_keeper->close();
   d.cluster_sup = nullptr;
-  d.admission->set(admission_actor{});
-  d.health->set(health_actor{});
+  d.admission->close();
+  d.health->close();
   d.breakers->clear();
   // Children handed to a supervisor that did not take them yet hold the journal's handle:
   // drop them, or the detached journal's thread would wait for it forever.

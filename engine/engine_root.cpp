@@ -237,7 +237,7 @@ void engine::impl::stop_behind_doors() {
   for (auto& [name, slot] : behind_doors) {
     if (auto a = slot->get())
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    slot->set(caf::actor{});
+    slot->close(); // a supervisor starting its children late must not fill it again
   }
   for (auto& [name, d] : doors)
     caf::anon_send_exit(d, caf::exit_reason::user_shutdown);

@@ -47,14 +47,25 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     return handle_;
   }
+  /// Holds `h` from now on, unless the slot is closed.
   void set(Handle h) {
     std::lock_guard<std::mutex> guard{mtx_};
-    handle_ = std::move(h);
+    if (!closed_)
+      handle_ = std::move(h);
+  }
+  /// Empties the slot for good: a later `set` is ignored. A supervisor may start its
+  /// children after its engine began to stop; what it starts then must not outlive the
+  /// actor system (a detached actor held here would keep the system's shutdown waiting).
+  void close() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    handle_ = Handle{};
+    closed_ = true;
   }
 
 private:
   mutable std::mutex mtx_;
   Handle handle_;
+  bool closed_ = false;
 };
 
 /// Kills the actor `slot` holds now, for `chaos kill NAME` (UNAVAILABLE when none runs).
