@@ -67,7 +67,7 @@ struct cluster_memory; // actors/cluster/cluster.hpp
 struct engine::impl {
   node_config cfg;
   engine_options options; ///< what the engine was started with (a policy reload reapplies it)
-  // -- the governance policy (engine_policy.cpp) --
+  // -- the governance policy (engine_policy_in_force.cpp) --
   std::shared_ptr<admin_list> admins = std::make_shared<admin_list>();
   mutable std::mutex policy_mtx;           ///< one reload at a time; guards the two below
   std::vector<policy_entry> policy;        ///< the policy in force, by key

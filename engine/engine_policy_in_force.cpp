@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "caf/event_based_actor.hpp"
+
 #include "actors/blast_radius/blast_radius.hpp"
 #include "actors/journal/journal.hpp"
 #include "actors/rollback/rollback.hpp"
