@@ -26,7 +26,11 @@ void register_types(caf::actor_system_config& cfg) {
 }
 
 void tune_scheduler(caf::actor_system_config& cfg) {
-  cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  // A worker that runs out of work polls its queue 100 times (CAF's aggressive phase),
+  // then waits on its condition variable. CAF's moderate phase of 500 more polls in
+  // between cost CPU at one submitter for no gain in throughput or latency
+  // (docs/performance.md, "Decision and level-4 pipeline").
+  cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
   // An idle worker waits for work on its condition variable, which an enqueue from
   // outside wakes at once; CAF's default wakes it every 10 ms to look for work to steal,
   // which alone cost an idle node about half a percent of a core (docs/performance.md).
