@@ -318,11 +318,18 @@ struct engine::impl {
     caf::expected<T> out{refuse(ec::timeout, "no reply")};
     if (sched != nullptr) {
       // A plain send: its reply arrives as an ordinary message that `receive` matches
-      // (a blocking actor only sees a request's response through its handle).
+      // (a blocking actor only sees a request's response through its handle). A plain
+      // message to an actor that ended is dropped, not bounced: the monitor's down
+      // message answers for it.
+      self->monitor(h);
       self->send(h, std::forward<Ts>(xs)...);
       sched->run();
       self->receive([&](T& x) { out = std::move(x); }, [&](caf::error& e) { out = std::move(e); },
+                    [&](caf::down_msg&) {
+                      out = refuse(ec::unavailable, "the actor for this call is not running");
+                    },
                     caf::after(std::chrono::seconds{0}) >> [] {});
+      self->demonitor(caf::actor_cast<caf::actor_addr>(h));
       return out;
     }
     self->request(h, std::chrono::seconds{30}, std::forward<Ts>(xs)...)

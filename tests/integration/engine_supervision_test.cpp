@@ -160,6 +160,7 @@ TEST_CASE_FIXTURE(engine_fixture, "the doors are supervised: a door's end is jou
   REQUIRE(effects.size() == 1);
   auto rb = eng->rollback_seqs("ops", {effects[0]["seq"].get<uint64_t>()}, "undo");
   CHECK_FALSE(rb.ok);
+  CHECK(rb.code == "UNAVAILABLE"); // at once, not after a timeout
   CHECK(world["coaster-3/mode"] == "changed");
   CHECK(test::stored(*eng, "rollback_requested").empty());
   // The other rooms go on.
