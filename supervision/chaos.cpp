@@ -21,6 +21,7 @@ void chaos_hooks::enable(bool on) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     settings_.enabled = on;
+    on_.store(on, std::memory_order_release);
     if (on)
       return;
     failing_.clear();
@@ -124,16 +125,22 @@ caf::error chaos_hooks::delay_submissions(std::chrono::milliseconds d) {
 }
 
 std::chrono::milliseconds chaos_hooks::submission_delay() const {
+  if (!on_.load(std::memory_order_acquire))
+    return std::chrono::milliseconds{0};
   std::lock_guard<std::mutex> guard{mtx_};
   return settings_.enabled ? submission_delay_ : std::chrono::milliseconds{0};
 }
 
 bool chaos_hooks::delays(const std::string& service) const {
+  if (!on_.load(std::memory_order_acquire))
+    return false;
   std::lock_guard<std::mutex> guard{mtx_};
   return settings_.enabled && delays_.count(service) != 0;
 }
 
 effector_fault chaos_hooks::before_effector(const std::string& service) {
+  if (!on_.load(std::memory_order_acquire))
+    return {};
   std::lock_guard<std::mutex> guard{mtx_};
   effector_fault out;
   if (!settings_.enabled)

@@ -6,6 +6,7 @@
 /// fail journal writes, kill a named supervised actor (its supervisor restarts it), and
 /// delay messages (submissions to the pipeline).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,7 +34,7 @@ struct effector_fault {
 /// The fault-injection interface (thread-safe).
 class chaos_hooks {
 public:
-  explicit chaos_hooks(chaos_settings s = {}) : settings_(s) {
+  explicit chaos_hooks(chaos_settings s = {}) : settings_(s), on_(s.enabled) {
   }
 
   /// Whether the hooks are enabled.
@@ -98,6 +99,9 @@ private:
   std::function<caf::error(const std::string&)> killer_;
   std::map<std::string, std::function<caf::error()>> exposed_;
   std::function<void(bool)> journal_failer_;
+  /// `settings_.enabled`, read without the lock by the calls on every effector call and
+  /// submission: while the hooks are off (as in production) those take no lock.
+  std::atomic<bool> on_;
 };
 
 } // namespace bulwark
