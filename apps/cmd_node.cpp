@@ -23,6 +23,7 @@
 #include "apps/demo_world.hpp"
 #include "apps/fleet_registrar.hpp"
 #include "apps/node_front.hpp"
+#include "apps/node_hooks.hpp"
 #include "apps/node_signals.hpp"
 #include "apps/listen_check.hpp"
 #include "bulwark/engine.hpp"
@@ -224,73 +225,6 @@ void reload_tokens(const std::string& config, token_book& tokens) {
   std::fprintf(stderr, "bulwark: SIGHUP: %zu console tokens read from %s (the governance "
                        "policy is reloaded next; the rest applies at the next start)\n",
                cfg->console.tokens.size(), config.c_str());
-}
-
-/// The engine as `report`, `reconcile` and their HTTP routes reach it: cleared (under the
-/// lock, so a call in flight finishes first) before the engine stops.
-struct metric_sink {
-  std::mutex mtx;
-  engine* eng = nullptr;
-};
-
-/// Each sample goes the way of `engine::feed_metric`; refused once the node stops.
-std::function<bool(const metric_in&)> feed_metric(std::shared_ptr<metric_sink> sink) {
-  return [sink](const metric_in& m) {
-    auto at = std::chrono::duration_cast<std::chrono::system_clock::duration>(
-      m.at.time_since_epoch());
-    std::lock_guard<std::mutex> guard{sink->mtx};
-    return sink->eng != nullptr
-           && sink->eng->feed_metric(metric_sample{m.service, m.region, m.error_rate,
-                                                   m.latency_ms,
-                                                   std::chrono::system_clock::time_point{at}});
-  };
-}
-
-/// `reconcile` from the console: the engine's answer as JSON (`ok`, then `proposals` or
-/// `code` and `message`); refused once the node stops.
-std::function<nlohmann::json(const std::string&, std::chrono::milliseconds)>
-reconcile_of(std::shared_ptr<metric_sink> sink) {
-  return [sink](const std::string& by, std::chrono::milliseconds timeout) {
-    std::lock_guard<std::mutex> guard{sink->mtx};
-    if (sink->eng == nullptr)
-      return nlohmann::json{{"ok", false}, {"code", "UNAVAILABLE"},
-                            {"message", "the node is stopping"}};
-    auto r = sink->eng->reconcile(by, timeout);
-    if (!r.status.ok)
-      return nlohmann::json{{"ok", false}, {"code", r.status.code},
-                            {"message", r.status.message}};
-    auto list = nlohmann::json::array();
-    for (auto& p : r.proposals)
-      list.push_back({{"proposal", p.proposal}, {"outcome", p.outcome},
-                      {"evidence", p.evidence}, {"seq", p.seq}});
-    return nlohmann::json{{"ok", true}, {"proposals", std::move(list)}};
-  };
-}
-
-/// A policy reload's answer as JSON (`ok`, then `changed`, `version`, `previous` and
-/// `changes`, or `code` and `message`).
-nlohmann::json reload_json(const policy_reload& r) {
-  if (!r.status.ok)
-    return nlohmann::json{{"ok", false}, {"code", r.status.code},
-                          {"message", r.status.message}};
-  auto changes = nlohmann::json::array();
-  for (auto& c : r.changes)
-    changes.push_back({{"key", c.key},
-                       {"before", c.before ? nlohmann::json(*c.before) : nlohmann::json(nullptr)},
-                       {"after", c.after ? nlohmann::json(*c.after) : nlohmann::json(nullptr)}});
-  return nlohmann::json{{"ok", true}, {"changed", r.changed}, {"version", r.version},
-                        {"previous", r.previous}, {"changes", std::move(changes)}};
-}
-
-/// `reload` from the console: refused once the node stops.
-std::function<nlohmann::json(const std::string&)> reload_of(std::shared_ptr<metric_sink> sink) {
-  return [sink](const std::string& by) {
-    std::lock_guard<std::mutex> guard{sink->mtx};
-    if (sink->eng == nullptr)
-      return nlohmann::json{{"ok", false}, {"code", "UNAVAILABLE"},
-                            {"message", "the node is stopping"}};
-    return reload_json(sink->eng->reload_policy(by));
-  };
 }
 
 /// SIGHUP's policy reload: what changed, or why nothing did, on stderr.
