@@ -1,5 +1,6 @@
 #include "actors/journal/journal.hpp"
 #include "actors/journal/journal_snapshots.hpp"
+#include "actors/journal/journal_subscribers.hpp"
 #include "supervision/mailbox_gauge.hpp"
 
 #include <cstring>
@@ -23,6 +24,10 @@
 namespace bulwark {
 
 using journal_detail::journal_ptr;
+using journal_detail::publish;
+using journal_detail::subscribe;
+using journal_detail::take_over_memory;
+using journal_detail::unsubscribe;
 using journal_detail::count_applied;
 using journal_detail::maybe_snapshot;
 using journal_detail::on_encoder_down;
@@ -110,20 +115,6 @@ void answer(journal_ptr self, pending_append& w, caf::message msg) {
   answer_append(w, std::move(msg), self->ctrl(), self->context());
 }
 
-/// Sends committed entries to every subscriber: one message, shared, not copied.
-void publish(journal_ptr self, std::vector<journal_entry>&& entries) {
-  auto& subs = self->state.subscribers;
-  if (subs.empty())
-    return;
-  auto msg = caf::make_message(atom::committed_v, std::move(entries));
-  for (auto& sub : subs)
-    caf::actor_cast<caf::abstract_actor*>(sub)->enqueue(self->ctrl(), caf::make_message_id(),
-                                                         msg, self->context());
-}
-
-} // namespace
-
-namespace {
 
 /// Feeds the meter: one latency (arrival to acknowledgement) per answered append.
 void record_latencies(journal_ptr self, const std::vector<pending_append>& answered,
@@ -312,61 +303,6 @@ caf::result<appended> import_batch(journal_ptr self, const replica_batch& batch)
   return rp;
 }
 
-/// Sends the entries after `from` to a new subscriber, in pages.
-void catch_up(journal_ptr self, const subscriber_actor& sub, seq_no from) {
-  auto& st = self->state;
-  auto head = st.store->head();
-  std::vector<journal_entry> page;
-  auto err = st.store->read(seq_no{from.value + 1}, head, [&](journal_entry&& e) {
-    page.push_back(std::move(e));
-    if (page.size() == 1024) {
-      self->send(sub, atom::committed_v, std::move(page));
-      page.clear();
-    }
-    return true;
-  });
-  if (!page.empty())
-    self->send(sub, atom::committed_v, std::move(page));
-  if (err)
-    spdlog::error("journal: catch-up read failed: {}", describe(err).message);
-}
-
-/// Makes the subscribers a previous journal had this one's (a restart), and records each
-/// new one for the next.
-void remember_subscribers(journal_ptr self) {
-  auto& mem = self->state.settings.memory;
-  if (!mem)
-    return;
-  std::lock_guard<std::mutex> guard{mem->mtx};
-  self->state.writable = mem->writable;
-  // A restarted leader's journal keeps holding acknowledgements for the followers (what
-  // the dead one held was answered UNAVAILABLE).
-  self->state.hold = mem->hold;
-  self->state.fence = mem->fence;
-  if (auto strong = mem->replicator.lock())
-    self->state.replicator = caf::actor_cast<caf::actor>(std::move(strong));
-  for (auto& weak : mem->subscribers)
-    if (auto strong = weak.lock()) {
-      auto sub = caf::actor_cast<subscriber_actor>(std::move(strong));
-      self->monitor(sub);
-      self->state.subscribers.push_back(std::move(sub));
-    }
-}
-
-void forget_subscriber(journal_ptr self, const caf::actor_addr& who) {
-  auto& mem = self->state.settings.memory;
-  if (!mem)
-    return;
-  std::lock_guard<std::mutex> guard{mem->mtx};
-  auto& subs = mem->subscribers;
-  subs.erase(std::remove_if(subs.begin(), subs.end(),
-                            [&](const caf::weak_actor_ptr& s) {
-                              auto strong = s.lock();
-                              return !strong || strong->address() == who;
-                            }),
-             subs.end());
-}
-
 } // namespace
 
 journal_state::~journal_state() {
@@ -395,17 +331,11 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
   if (!st.settings.tail)
     st.settings.tail = std::make_shared<replica_tail>();
   st.last_snapshot = st.view->owned().state().seq;
-  remember_subscribers(self);
+  take_over_memory(self);
   self->set_down_handler([self](const caf::down_msg& msg) {
     if (on_encoder_down(self, msg))
       return;
-    forget_subscriber(self, msg.source);
-    auto& subs = self->state.subscribers;
-    subs.erase(std::remove_if(subs.begin(), subs.end(),
-                              [&](const subscriber_actor& s) {
-                                return s.address() == msg.source;
-                              }),
-               subs.end());
+    unsubscribe(self, msg.source);
   });
   auto gauge = self->state.settings.mailbox; // BACKLOG: sampled where appends arrive
   return {
@@ -441,13 +371,7 @@ journal_actor::behavior_type journal(journal_actor::stateful_pointer<journal_sta
       return self->state.view->owned().state();
     },
     [self](atom::subscribe, subscriber_actor& sub, seq_no from) {
-      catch_up(self, sub, from);
-      self->monitor(sub);
-      if (auto& mem = self->state.settings.memory) {
-        std::lock_guard<std::mutex> guard{mem->mtx};
-        mem->subscribers.push_back(caf::actor_cast<caf::weak_actor_ptr>(sub));
-      }
-      self->state.subscribers.push_back(std::move(sub));
+      subscribe(self, std::move(sub), from);
     },
     [self](atom::commit) { commit(self); },
     [self](atom::import, const replica_batch& batch) -> caf::result<appended> {
