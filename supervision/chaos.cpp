@@ -7,20 +7,18 @@
 namespace bulwark {
 
 bool chaos_hooks::enabled() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return settings_.enabled;
+  return on_.load(std::memory_order_acquire);
 }
 
 bool chaos_hooks::console_allowed() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return settings_.enabled && settings_.console;
+  return on_.load(std::memory_order_acquire) && settings_.console;
 }
 
 void chaos_hooks::enable(bool on) {
   std::function<void(bool)> failer;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    settings_.enabled = on;
     on_.store(on, std::memory_order_release);
     if (on)
       return;
@@ -34,7 +32,7 @@ void chaos_hooks::enable(bool on) {
 }
 
 caf::error chaos_hooks::check_enabled() const {
-  if (!settings_.enabled)
+  if (!on_.load(std::memory_order_acquire))
     return refuse(ec::authority_denied,
                   "chaos hooks are disabled (set [chaos] enabled = true in the configuration)");
   return {};
@@ -128,14 +126,14 @@ std::chrono::milliseconds chaos_hooks::submission_delay() const {
   if (!on_.load(std::memory_order_acquire))
     return std::chrono::milliseconds{0};
   std::lock_guard<std::mutex> guard{mtx_};
-  return settings_.enabled ? submission_delay_ : std::chrono::milliseconds{0};
+  return on_.load(std::memory_order_acquire) ? submission_delay_ : std::chrono::milliseconds{0};
 }
 
 bool chaos_hooks::delays(const std::string& service) const {
   if (!on_.load(std::memory_order_acquire))
     return false;
   std::lock_guard<std::mutex> guard{mtx_};
-  return settings_.enabled && delays_.count(service) != 0;
+  return on_.load(std::memory_order_acquire) && delays_.count(service) != 0;
 }
 
 effector_fault chaos_hooks::before_effector(const std::string& service) {
@@ -143,7 +141,7 @@ effector_fault chaos_hooks::before_effector(const std::string& service) {
     return {};
   std::lock_guard<std::mutex> guard{mtx_};
   effector_fault out;
-  if (!settings_.enabled)
+  if (!on_.load(std::memory_order_acquire))
     return out;
   if (auto i = delays_.find(service); i != delays_.end())
     out.delay = i->second;

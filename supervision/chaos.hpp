@@ -99,8 +99,9 @@ private:
   std::function<caf::error(const std::string&)> killer_;
   std::map<std::string, std::function<caf::error()>> exposed_;
   std::function<void(bool)> journal_failer_;
-  /// `settings_.enabled`, read without the lock by the calls on every effector call and
-  /// submission: while the hooks are off (as in production) those take no lock.
+  /// Whether the hooks are enabled (`settings_.enabled` only gives its start): read
+  /// without the lock first on every effector call and submission, so that while the
+  /// hooks are off (as in production) those take no lock. Changed under the lock.
   std::atomic<bool> on_;
 };
 
