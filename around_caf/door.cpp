@@ -56,6 +56,7 @@ caf::result<caf::message> pass_on(door_ptr self, size_t i, caf::message msg) {
   if (slot.target) {
     auto mid = el->mid;
     el->mid.mark_as_answered(); // the actor behind answers the caller itself
+    ++st.forwarded;
     forward(slot.target, self, el->sender, mid, std::move(el->stages), std::move(msg));
     return caf::delegated<caf::message>{};
   }

@@ -51,6 +51,7 @@ struct door_state {
   std::vector<door_slot> slots; ///< one, or one per actor a router door fronts
   door_route route;            ///< none: slot 0
   size_t max_held = 4096;      ///< per slot
+  uint64_t forwarded = 0; ///< messages handed to an actor behind the door
   uint64_t refused = 0; ///< requests answered with `when_down`
   uint64_t dropped = 0; ///< one-way messages dropped because `held` was full
   static inline const char* name_of = "door";

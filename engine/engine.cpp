@@ -256,6 +256,7 @@ caf::error engine::impl::launch(const engine_options& opts) {
   breakers = std::make_shared<breaker_directory>();
   pipeline_deps deps{journal, authority, blast, breakers, conditions, {}, detector,
                      store, {}, blast_windows, cfg.journal.view};
+  deps.journal_behind = behind_doors.at("journal"); // a flight's appends skip the door
   auto settings = pipeline_settings_of(cfg, policy_version);
   // It rebuilds the flights a restart interrupted only where this node writes the journal:
   // at launch by the configured role (the cluster, started next, sets the journal's),

@@ -11,6 +11,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/circuit_breaker/breaker_runtime.hpp"
+#include "actors/pipeline/flight_registry.hpp"
 #include "actors/health/health.hpp"
 #include "bulwark/engine.hpp"
 #include "engine/engine_commands.hpp"
@@ -156,6 +157,14 @@ void engine::impl::start_admission(const std::map<std::string, uint64_t>& quaran
   gate->set_quarantined(std::move(journaled)); // a quarantine survives a restart
   admission_deps deps{pipeline, conditions, gate, mailboxes.admission, journal,
                       [this] { return now(); }};
+  // A proposal goes straight to its flight family's actor while it runs (the slots its
+  // supervisor fills), past the pipeline's door.
+  std::vector<std::shared_ptr<handle_slot<caf::actor>>> families;
+  for (size_t i = 0; i < flight_families; ++i)
+    families.push_back(behind_doors.at(actor_name(static_cast<flight_family>(i))));
+  deps.straight = [families](const proposal& p) {
+    return families[static_cast<size_t>(family_of(p.level))]->get();
+  };
   auto limits = cfg.admission;
   auto slot = admission;
   std::vector<child_spec> specs;

@@ -89,6 +89,9 @@ caf::actor engine::impl::behind_door(const std::string& name, caf::error when_do
   slot->set(first);
   behind_doors[name] = slot;
   auto d = sys->spawn(door, name, std::move(when_down), first);
+  // Callers that go straight to the actor (the flights' appends) read the slot: a door
+  // that ends closes it, so the room answers nobody from then on, as its door does.
+  d->attach_functor([slot] { slot->close(); });
   watch_door(name, d);
   // The first start hands the actor launch spawned to the root; later ones spawn anew.
   auto launched = std::make_shared<caf::actor>(std::move(first));
@@ -119,6 +122,7 @@ caf::actor engine::impl::behind_router(const std::string& name, caf::error when_
     auto slot = std::make_shared<handle_slot<caf::actor>>();
     slot->set(c.first);
     behind_doors[c.name] = slot;
+    d->attach_functor([slot] { slot->close(); }); // as behind_door's
     // The first start hands the actor launch spawned to its supervisor; later ones spawn
     // anew.
     auto launched = std::make_shared<caf::actor>(std::move(c.first));

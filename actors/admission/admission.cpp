@@ -25,6 +25,16 @@ bool failed(const outcome& o) {
 template <class Answer>
 void finish(admission_ptr self, uint64_t ticket, bool failure, Answer answer);
 
+/// Where proposal `p` goes: straight to the actor that runs its flight, else the
+/// pipeline's door (which answers `UNAVAILABLE` while that actor restarts).
+pipeline_actor pipeline_for(admission_ptr self, const proposal& p) {
+  auto& deps = self->state.deps;
+  if (deps.straight)
+    if (auto a = deps.straight(p))
+      return caf::actor_cast<pipeline_actor>(std::move(a));
+  return deps.pipeline;
+}
+
 /// Hands every proposal that may run now to the pipeline; each gives its place back.
 void pump(admission_ptr self) {
   auto& st = self->state;
@@ -32,7 +42,7 @@ void pump(admission_ptr self) {
     auto& e = st.entries.at(ticket);
     e.running = true;
     st.deps.gate->leave(e.p.principal.value);
-    self->request(st.deps.pipeline, caf::infinite, atom::submit_v, e.p)
+    self->request(pipeline_for(self, e.p), caf::infinite, atom::submit_v, e.p)
       .then(
         [self, ticket](const outcome& o) { finish(self, ticket, failed(o), o); },
         [self, ticket](const caf::error& err) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "caf/actor.hpp"
 #include "caf/fwd.hpp"
 #include "caf/typed_actor.hpp"
 #include "caf/typed_response_promise.hpp"
@@ -59,6 +60,10 @@ struct admission_deps {
   /// Where quarantines and releases are journaled (none: not journaled, e.g. in tests).
   journal_actor journal{};
   std::function<caf::timestamp()> now{}; ///< the engine's time, for those records
+  /// The running actor that takes proposal `p` behind the pipeline's door (its flight
+  /// family): a proposal goes straight to it, one mailbox delivery fewer than through the
+  /// door (none, or an empty handle: through `pipeline`).
+  std::function<caf::actor(const proposal&)> straight{};
 };
 
 /// State of the admission actor.

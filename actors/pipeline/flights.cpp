@@ -15,9 +15,19 @@ namespace bulwark::pipeline_detail {
 
 namespace {
 
+/// Where a flight's appends go: the journal actor itself while it runs (the slot behind
+/// its door), else its door, which answers `AUDIT_UNAVAILABLE` while it restarts.
+journal_actor journal_of(self_ptr self) {
+  auto& st = self->state;
+  if (st.journal_behind)
+    if (auto j = st.journal_behind->get())
+      return caf::actor_cast<journal_actor>(std::move(j));
+  return st.journal;
+}
+
 /// Feeds the answer of the append `token` of flight `id` back into its machine.
 void append(self_ptr self, const digest& id, uint64_t token, std::vector<event> events) {
-  self->request(self->state.journal, caf::infinite, atom::append_v, std::move(events))
+  self->request(journal_of(self), caf::infinite, atom::append_v, std::move(events))
     .then(
       [self, id, token](const appended& ack) {
         drive(self, id, [&](auto& m, auto& cx, auto& out) {
@@ -25,7 +35,10 @@ void append(self_ptr self, const digest& id, uint64_t token, std::vector<event> 
         });
       },
       [self, id, token](caf::error& err) {
-        auto why = describe(err).message;
+        // A journal that died before it took the request bounces it: what its door says
+        // of a journal between two runs.
+        auto why = err == caf::sec::request_receiver_down ? std::string{"the journal is restarting"}
+                                                          : describe(err).message;
         drive(self, id, [&](auto& m, auto& cx, auto& out) {
           return flight::commit_failed(m, token, why, cx, out);
         });

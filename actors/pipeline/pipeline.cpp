@@ -282,6 +282,7 @@ pipeline_actor::behavior_type pipeline(pipeline_actor::stateful_pointer<pipeline
   auto& st = self->state;
   st.settings = settings;
   st.journal = deps.journal;
+  st.journal_behind = deps.journal_behind;
   st.authority = deps.authority;
   st.blast = deps.blast;
   st.window = deps.window;

@@ -81,6 +81,7 @@ struct in_flight {
 struct pipeline_state {
   pipeline_settings settings;
   journal_actor journal;
+  std::shared_ptr<handle_slot<caf::actor>> journal_behind; ///< pipeline_deps::journal_behind
   std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   blast_radius_actor blast;
   std::shared_ptr<blast_window> window; ///< blast radius's (pipeline_deps::window)
@@ -134,7 +135,7 @@ struct pipeline_state {
 
 /// The handles and shared objects the pipeline works with.
 struct pipeline_deps {
-  journal_actor journal;
+  journal_actor journal; ///< the journal's door
   std::shared_ptr<handle_slot<authority_actor>> authority; ///< changes on restart
   blast_radius_actor blast;
   std::shared_ptr<breaker_directory> breakers; ///< each service's breaker and its state
@@ -159,6 +160,10 @@ struct pipeline_deps {
   flight_family family = flight_family::read;
   /// The registry the families share (none: one of its own).
   std::shared_ptr<flight_registry> registry{};
+  /// The journal actor behind its door (the slot its supervisor fills at each start): a
+  /// flight's appends go straight to it, one mailbox delivery fewer than through the door
+  /// (none or empty: through the door).
+  std::shared_ptr<handle_slot<caf::actor>> journal_behind{};
 };
 
 /// Runs the pipeline on the journal's committed projection (`deps.view`); it subscribes

@@ -10,7 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "caf/scheduler/test_coordinator.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
 
+#include "around_caf/door.hpp"
 #include "engine/engine_impl.hpp"
 #include "integration/engine_fixture.hpp"
 #include "persistence/event_json.hpp"
@@ -46,6 +50,30 @@ std::map<std::string, int> applied(const std::vector<effect_request>& calls) {
     if (!c.compensation)
       ++out[c.idempotency_key];
   return out;
+}
+
+/// The door `name` of `eng` (its room's name).
+caf::actor door_of(engine& eng, const std::string& name) {
+  for (auto& [n, d] : eng.internals().doors)
+    if (n == name)
+      return d;
+  FAIL("no door " << name);
+  return {};
+}
+
+/// How many messages the door `name` handed to the actor behind it (the test coordinator
+/// runs every actor on this thread: its state is read between runs).
+uint64_t forwarded_by(engine& eng, const std::string& name) {
+  auto* self = dynamic_cast<caf::stateful_actor<door_state>*>(
+    caf::actor_cast<caf::abstract_actor*>(door_of(eng, name)));
+  REQUIRE(self != nullptr);
+  return self->state.forwarded;
+}
+
+/// Ends the door `name` (the doors' supervisor restarts none) and lets it be noticed.
+void kill_door(engine& eng, const std::string& name) {
+  caf::anon_send_exit(door_of(eng, name), caf::exit_reason::kill);
+  eng.run();
 }
 
 } // namespace
@@ -130,9 +158,11 @@ TEST_CASE_FIXTURE(root_fixture, "a dead journal's callers get AUDIT_UNAVAILABLE,
   auto head = eng->head();
   auto& d = eng->internals();
   REQUIRE(d.chaos->kill("journal") == caf::error{});
-  // Before its restart (the root waits 50 ms): the door answers for it.
+  // Before its restart (the root waits 50 ms): the flight's append, sent straight to the
+  // dead journal, comes back as the door would answer it.
   auto r = submit_now(make(4, {set(1, "x")}));
   CHECK(r.code == "AUDIT_UNAVAILABLE");
+  CHECK(r.message.find("the journal is restarting") != std::string::npos);
   CHECK(calls.empty());
   eng->advance(100ms);
   CHECK(test::restarts_of(events, "journal") == 1);
@@ -145,6 +175,34 @@ TEST_CASE_FIXTURE(root_fixture, "a dead journal's callers get AUDIT_UNAVAILABLE,
   CHECK(eng->head().first > head.first);
   CHECK(world["coaster-2/mode"] == "y");
   CHECK(eng->verify().ok);
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a proposal and its flight's appends go past the doors, straight to the actors") {
+  auto journal0 = forwarded_by(*eng, "journal");
+  auto pipeline0 = forwarded_by(*eng, "pipeline");
+  REQUIRE(submit_now(make(4, {set(1, "x")})).ok);
+  // Intake to the level-4 family, and both of its appends: none through a door.
+  CHECK(forwarded_by(*eng, "journal") == journal0);
+  CHECK(forwarded_by(*eng, "pipeline") == pipeline0);
+  // What still goes through them does: a grant change's append (the authority's).
+  REQUIRE(eng->grant("admin", "ops", 3, {}, "more").ok);
+  CHECK(forwarded_by(*eng, "journal") == journal0 + 1);
+  CHECK(world["coaster-1/mode"] == "x");
+}
+
+TEST_CASE_FIXTURE(engine_fixture, "a door that ends closes the way past it: its room answers nobody") {
+  SUBCASE("the journal's door: a flight fails closed, nothing runs") {
+    kill_door(*eng, "journal");
+    auto r = submit_now(make(4, {set(1, "x")}));
+    CHECK(r.code == "AUDIT_UNAVAILABLE");
+  }
+  SUBCASE("the pipeline's door: a proposal is refused, nothing runs") {
+    kill_door(*eng, "pipeline");
+    auto r = submit_now(make(4, {set(1, "x")}));
+    CHECK(r.code == "UNAVAILABLE");
+  }
+  CHECK(calls.empty());
+  CHECK(world.count("coaster-1/mode") == 0);
 }
 
 TEST_CASE_FIXTURE(engine_fixture, "blast radius keeps its change windows across a restart") {
