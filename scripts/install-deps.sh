@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev            # C++ Actor Framework 0.17 (core, io, openssl)
   liblmdb-dev lmdb-utils
+  libmimalloc-dev       # the allocator of the bulwark program and the benchmarks
   libssl-dev openssl
   libspdlog-dev libfmt-dev
   doctest-dev
