@@ -212,8 +212,9 @@ TEST_CASE("a leader that learns of a higher term answers its held acknowledgemen
 
 namespace {
 
-/// Starts n1 (leading), n2 and n3 with sync_followers = 1, appends `events` through n1
-/// with its acknowledgement, and waits until every node holds them.
+/// Starts n1 (leading), n2 and n3 with sync_followers = 1, waits until n1 is linked to
+/// both, appends `events` through n1 with its acknowledgement, and waits until every node
+/// holds them.
 appended three_in_step(const cluster_plan& plan, const temp_dir& dir,
                        std::unique_ptr<test::cluster_node>& n1, std::unique_ptr<test::cluster_node>& n2,
                        std::unique_ptr<test::cluster_node>& n3, std::vector<event> events) {
@@ -221,6 +222,11 @@ appended three_in_step(const cluster_plan& plan, const temp_dir& dir,
   n2 = start(plan, dir, "n2", sync_one);
   n3 = start(plan, dir, "n3", sync_one);
   REQUIRE(wait_until([&] { return n1->status().writable; }));
+  // The leader journals each peer's link coming up (`peer_changed`): once it sees both,
+  // nothing it writes after the heads meet below can leave one follower ahead.
+  REQUIRE(wait_until([&] {
+    return peer_of(*n1, "n2").connected && peer_of(*n1, "n3").connected;
+  }));
   auto acked = n1->append_acked(std::move(events));
   REQUIRE(acked);
   REQUIRE(wait_until([&] { return n2->head() == n1->head() && n3->head() == n1->head(); }));
