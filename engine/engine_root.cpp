@@ -175,10 +175,12 @@ std::function<caf::actor(caf::local_actor*)> engine::impl::journal_restart() {
 namespace {
 
 /// The doors' supervisor's child for door `d` of room `name`: started once (the door
-/// exists already), never restarted (its limits allow no restart).
+/// exists already), never restarted (its limits allow no restart). Transient: a door
+/// ended in order (`user_shutdown`, as a node's stop ends the console's) is no escalation;
+/// any other end is.
 child_spec door_spec(const std::string& name, caf::actor d) {
   auto first = std::make_shared<caf::actor>(std::move(d));
-  return child_spec{"door:" + name, restart_kind::permanent,
+  return child_spec{"door:" + name, restart_kind::transient,
                     [first](caf::local_actor*) { return std::exchange(*first, caf::actor{}); }};
 }
 

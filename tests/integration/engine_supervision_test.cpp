@@ -167,6 +167,33 @@ TEST_CASE_FIXTURE(engine_fixture, "the doors are supervised: a door's end is jou
   CHECK(submit_now(make(4, {set(4, "x")})).ok);
 }
 
+TEST_CASE_FIXTURE(engine_fixture, "a door ended in order is no escalation, a killed one is") {
+  auto door_of = [&](const std::string& room) {
+    for (auto& [name, d] : eng->internals().doors)
+      if (name == room)
+        return d;
+    return caf::actor{};
+  };
+  auto escalations = [&] {
+    int n = 0;
+    for (auto& r : test::stored(*eng, "actor_restarted"))
+      n += r["payload"]["supervisor"] == "doors";
+    return n;
+  };
+  auto rollback = door_of("rollback");
+  REQUIRE(rollback);
+  caf::anon_send_exit(rollback, caf::exit_reason::user_shutdown); // as a node's stop ends its console's
+  rollback = nullptr;
+  eng->run();
+  CHECK(escalations() == 0);
+  auto blast = door_of("blast_radius");
+  REQUIRE(blast);
+  caf::anon_send_exit(blast, caf::exit_reason::kill);
+  blast = nullptr;
+  eng->run();
+  CHECK(escalations() == 1);
+}
+
 TEST_CASE_FIXTURE(engine_fixture, "a stop ends the doors without an escalation") {
   REQUIRE(submit_now(make(4, {set(3, "x")})).ok);
   restart();
