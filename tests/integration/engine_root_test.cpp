@@ -16,12 +16,14 @@
 
 #include "around_caf/door.hpp"
 #include "engine/engine_impl.hpp"
+#include "integration/engine_doors.hpp"
 #include "integration/engine_fixture.hpp"
 #include "persistence/event_json.hpp"
 #include "persistence/journal_store.hpp"
 
 using namespace bulwark;
 using namespace std::chrono_literals;
+using test::door_of;
 using test::engine_fixture;
 using test::set;
 
@@ -50,15 +52,6 @@ std::map<std::string, int> applied(const std::vector<effect_request>& calls) {
     if (!c.compensation)
       ++out[c.idempotency_key];
   return out;
-}
-
-/// The door `name` of `eng` (its room's name).
-caf::actor door_of(engine& eng, const std::string& name) {
-  for (auto& [n, d] : eng.internals().doors)
-    if (n == name)
-      return d;
-  FAIL("no door " << name);
-  return {};
 }
 
 /// How many messages the door `name` handed to the actor behind it (the test coordinator

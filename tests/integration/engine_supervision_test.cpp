@@ -9,6 +9,7 @@
 #include "actors/circuit_breaker/effectors.hpp"
 #include "bulwark/engine_caf.hpp"
 #include "engine/engine_impl.hpp"
+#include "integration/engine_doors.hpp"
 #include "integration/engine_fixture.hpp"
 #include "integration/journal_records.hpp"
 
@@ -142,10 +143,7 @@ TEST_CASE_FIXTURE(engine_fixture, "the doors are supervised: a door's end is jou
                                   "escalation and its room refuses from then on") {
   auto applied = submit_now(make(4, {set(3, "changed")}));
   REQUIRE(applied.ok);
-  caf::actor door;
-  for (auto& [name, d] : eng->internals().doors)
-    if (name == "rollback")
-      door = d;
+  auto door = test::door_of(*eng, "rollback");
   REQUIRE(door);
   caf::anon_send_exit(door, caf::exit_reason::kill);
   door = nullptr;
@@ -168,25 +166,19 @@ TEST_CASE_FIXTURE(engine_fixture, "the doors are supervised: a door's end is jou
 }
 
 TEST_CASE_FIXTURE(engine_fixture, "a door ended in order is no escalation, a killed one is") {
-  auto door_of = [&](const std::string& room) {
-    for (auto& [name, d] : eng->internals().doors)
-      if (name == room)
-        return d;
-    return caf::actor{};
-  };
   auto escalations = [&] {
     int n = 0;
     for (auto& r : test::stored(*eng, "actor_restarted"))
       n += r["payload"]["supervisor"] == "doors";
     return n;
   };
-  auto rollback = door_of("rollback");
+  auto rollback = test::door_of(*eng, "rollback");
   REQUIRE(rollback);
   caf::anon_send_exit(rollback, caf::exit_reason::user_shutdown); // as a node's stop ends its console's
   rollback = nullptr;
   eng->run();
   CHECK(escalations() == 0);
-  auto blast = door_of("blast_radius");
+  auto blast = test::door_of(*eng, "blast_radius");
   REQUIRE(blast);
   caf::anon_send_exit(blast, caf::exit_reason::kill);
   blast = nullptr;
